@@ -1,0 +1,47 @@
+"""bsingest: recording files in, BrainSTEM Experiment Data records out.
+
+The public names are loaded on first use, so ``import bsingest`` (and ``bsingest
+--help``) costs neither numpy, h5py nor cv2.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "ApiError": "bsingest.errors",
+    "AuthError": "bsingest.errors",
+    "BsingestError": "bsingest.errors",
+    "ExperimentData": "bsingest.records",
+    "ExtractReport": "bsingest.extraction",
+    "ExtractionError": "bsingest.errors",
+    "NotFound": "bsingest.errors",
+    "RecordInvalid": "bsingest.errors",
+    "Rejected": "bsingest.errors",
+    "ServerError": "bsingest.errors",
+    "TransportError": "bsingest.errors",
+    "UnsupportedFile": "bsingest.errors",
+    "UsageError": "bsingest.errors",
+    "extract": "bsingest.extraction",
+    "extract_folder": "bsingest.extraction",
+    "validate": "bsingest.records",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bsingest' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

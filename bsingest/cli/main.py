@@ -1,0 +1,67 @@
+"""The ``bsingest`` command: one click group, one module per subcommand.
+
+Subcommand modules import only click and the standard library at module level;
+everything heavy is imported inside the command, so ``bsingest --help`` stays fast.
+Errors derived from :class:`~bsingest.errors.BsingestError` become one line on stderr
+and exit code 1; usage errors exit 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from bsingest import __version__
+from bsingest.errors import BsingestError, UsageError
+
+from .cmd_extract import extract_cmd
+
+#: Exit codes a rig script can act on.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUEUED = 0, 1, 2, 3
+
+
+class _Group(click.Group):
+    """Turns our own errors into one line on stderr at the command boundary."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            click.echo(f"bsingest: error: {exc}", err=True)
+            ctx.exit(EXIT_USAGE)
+        except BsingestError as exc:
+            click.echo(f"bsingest: error: {exc}", err=True)
+            ctx.exit(EXIT_FAILED)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="bsingest")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+def cli(verbose: int) -> None:
+    """Describe a recording session's raw files as BrainSTEM Experiment Data records,
+    and upload them.
+
+    \b
+    Typical use:
+      bsingest extract SESSION_DIR            what bsingest reads from each file
+      bsingest ingest SESSION_DIR --dataset UUID --action UUID
+                                              create the records on BrainSTEM
+
+    Exit codes: 0 all done, 1 some files or records failed, 2 usage error,
+    3 records queued for later (run `bsingest push`).
+    """
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+cli.add_command(extract_cmd)
+
+
+def main() -> None:
+    """Console entry point."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

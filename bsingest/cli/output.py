@@ -1,0 +1,46 @@
+"""Printing for the command line: tables for people, JSON for machines.
+
+rich draws the tables (and, on a TTY, colours); it is imported on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+
+def print_json(data: Any) -> None:
+    """Machine output on stdout: indented, UTF-8, nothing else on the stream."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def print_table(title: str | None, headers: Sequence[str], rows: Sequence[Sequence[Any]],
+                *, err: bool = False) -> None:
+    """A readable table; plain text when the stream is not a terminal."""
+    from rich.console import Console
+    from rich.table import Table
+
+    stream = sys.stderr if err else sys.stdout
+    console = Console(file=stream, soft_wrap=False, width=None if stream.isatty() else 160)
+    table = Table(title=title, title_justify="left", box=None if not stream.isatty() else None,
+                  header_style="bold", pad_edge=False)
+    for h in headers:
+        table.add_column(h, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+
+
+def fmt_number(value: Any) -> str:
+    """Numbers for tables: thousands separators, rates without a trailing .0."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.6g}" if not value.is_integer() else f"{int(value):,}"
+    return str(value)

@@ -1,0 +1,107 @@
+"""Extraction as the rest of bsingest uses it: one path, or a whole session folder.
+
+A bad file never stops the others: :func:`extract_paths` records each file's error
+(one line, naming the file) and goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import BsingestError
+
+if TYPE_CHECKING:
+    from extractors.base import Extraction
+
+__all__ = ["ExtractReport", "extract", "extract_folder", "extract_paths"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExtractReport:
+    """What came of extracting a set of paths."""
+
+    extractions: list[Extraction] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # path -> one-line message
+    skipped: dict[str, str] = field(default_factory=dict)  # path -> reason
+    sidecars: dict[str, str] = field(default_factory=dict)  # sidecar path -> data file
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """The ``--json`` list: one entry per extraction, then one per error."""
+        out: list[dict[str, Any]] = [e.to_json() for e in self.extractions]
+        out += [{"path": p, "error": msg} for p, msg in self.errors.items()]
+        return out
+
+
+def extract(path: str | os.PathLike[str], *, record_type: str | None = None,
+            **stated: Any) -> list[Extraction]:
+    """Describe one file: its records, with provenance. Raises on a bad file.
+
+    Parameters
+    ----------
+    path
+        A recording file (``.dat``, ``.wav``, ``.mp4``, ...).
+    record_type
+        Restate the record type of a time-series file (e.g. ``"GeneralTimeSeries"``).
+    **stated
+        ``n_channels``, ``sr``, ``dtype``, ``lsb`` for files without a sidecar.
+    """
+    from extractors import extractor_for
+
+    return extractor_for(path).extract(path, record_type=record_type, **stated)
+
+
+def extract_folder(path: str | os.PathLike[str], *, record_type: str | None = None,
+                   **stated: Any) -> ExtractReport:
+    """Describe every recognised file under a session folder; see :func:`extract_paths`."""
+    return extract_paths([path], record_type=record_type, **stated)
+
+
+def extract_paths(paths: Iterable[str | os.PathLike[str]], *, record_type: str | None = None,
+                  **stated: Any) -> ExtractReport:
+    """Describe files and folders. A folder means every recognised file in it.
+
+    Files given by name are always tried (an unknown one is an error); files found in a
+    folder that no extractor reads are listed in ``skipped`` with the reason.
+    """
+    from extractors import discover
+
+    report = ExtractReport()
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            report.errors[str(p)] = f"{p.name or p}: no such file or folder"
+            continue
+        if p.is_dir():
+            found = discover(p)
+            report.skipped.update({str(k): v for k, v in found.skipped.items()})
+            report.sidecars.update({str(k): str(v) for k, v in found.sidecars.items()})
+            data = found.data
+        else:
+            data = [p]
+        for f in data:
+            _extract_one(f, report, record_type, stated)
+    return report
+
+
+def _extract_one(path: Path, report: ExtractReport, record_type: str | None,
+                 stated: dict[str, Any]) -> None:
+    try:
+        report.extractions += extract(path, record_type=record_type, **stated)
+    except BsingestError as exc:
+        report.errors[str(path)] = str(exc)
+    except Exception as exc:  # a bug, but one file must not stop the others
+        log.exception("unexpected error while extracting %s", path)
+        report.errors[str(path)] = (
+            f"{path.name}: unexpected {type(exc).__name__}: {exc} (a bug in bsingest; please report it)"
+        )

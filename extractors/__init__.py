@@ -1,0 +1,112 @@
+"""The extractor registry: one module per file family, one tuple that lists them.
+
+``extractor_for(path)`` asks every family how sure it is that a path is its own
+(:class:`~extractors.base.Claim`): the most specific claim wins; no claim, or a tie
+between families, is a clear :class:`~bsingest.errors.UnsupportedFile` error.
+``discover(folder)`` sorts a session folder into data files, their sidecars, and files
+skipped with a reason.
+
+Extractor modules import their heavy libraries (numpy, h5py, cv2, av) inside
+``_extract``, so importing this package stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bsingest.errors import UnsupportedFile
+
+from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
+from .rawbinary import RawBinaryExtractor
+
+__all__ = [
+    "EXTRACTORS",
+    "Claim",
+    "Discovery",
+    "Extraction",
+    "Extractor",
+    "Fields",
+    "Provenance",
+    "Source",
+    "discover",
+    "extractor_for",
+]
+
+#: Every file family, in no particular order: the claims decide.
+EXTRACTORS: tuple[type[Extractor], ...] = (
+    RawBinaryExtractor,
+)
+
+# Folders that never hold a session's data.
+_IGNORED_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", ".bsingest"}
+
+
+def extractor_for(path: str | os.PathLike[str]) -> Extractor:
+    """The extractor for ``path``; raises :class:`UnsupportedFile` if none or several fit."""
+    p = Path(path)
+    best, claimants = _claimants(p)
+    if best == Claim.NO:
+        raise UnsupportedFile(p, _unsupported_reason(p))
+    if len(claimants) > 1:
+        names = " and ".join(c.name for c in claimants)
+        raise UnsupportedFile(p, f"claimed by {names} alike; move the other family's sidecars away")
+    return claimants[0]()
+
+
+@dataclass
+class Discovery:
+    """A folder sorted: data files to extract, sidecars they read, files skipped and why."""
+
+    data: list[Path] = field(default_factory=list)
+    sidecars: dict[Path, Path] = field(default_factory=dict)  # sidecar -> a file that reads it
+    skipped: dict[Path, str] = field(default_factory=dict)  # file -> reason
+
+
+def discover(folder: str | os.PathLike[str]) -> Discovery:
+    """Sort every file under ``folder`` (recursively, in name order)."""
+    root = Path(folder)
+    files = sorted(_walk(root))
+    claims = {p: _claimants(p) for p in files}
+    found = Discovery()
+    for p in files:
+        best, claimants = claims[p]
+        if best > Claim.NO and len(claimants) == 1:
+            for s in claimants[0].sidecars(p):
+                found.sidecars.setdefault(Path(s), p)
+    for p in files:
+        best, _ = claims[p]
+        if p in found.sidecars and best < Claim.SPECIFIC:
+            continue
+        if best == Claim.NO:
+            found.skipped[p] = _unsupported_reason(p)
+        else:
+            found.data.append(p)
+    # A file is a sidecar only if it is not itself a data file.
+    for p in found.data:
+        found.sidecars.pop(p, None)
+    return found
+
+
+def _claimants(p: Path) -> tuple[Claim, list[type[Extractor]]]:
+    claims = [(cls.claim(p), cls) for cls in EXTRACTORS]
+    best = max((c for c, _ in claims), default=Claim.NO)
+    return best, [cls for c, cls in claims if c == best and c > Claim.NO]
+
+
+def _unsupported_reason(p: Path) -> str:
+    if p.is_dir():
+        return "a folder, not a recording file"
+    suffix = "".join(p.suffixes[-2:]) or "no suffix"
+    return f"no extractor reads this kind of file ({suffix})"
+
+
+def _walk(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _IGNORED_DIRS and not d.startswith("."))
+        out += [Path(dirpath) / f for f in filenames if not f.startswith(".")]
+    return out

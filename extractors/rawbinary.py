@@ -1,0 +1,324 @@
+"""Raw interleaved binary ephys (``.dat``, ``.lfp``, ``.eeg``, ``.bin``), with or without
+a Neuroscope session XML.
+
+The file has no header: ``nSamples x nChannels`` values of one dtype, channel-interleaved.
+Everything else comes from the Neuroscope / Buzsaki-lab XML beside it (``<base>.xml``,
+else the single Neuroscope XML in the folder) or from parameters the user states.
+
+Choice of reader: our own, with defusedxml. neo's ``NeuroScopeRawIO`` reports ``.lfp`` and
+``.eeg`` at the wide-band ``samplingRate`` (they run at ``lfpSamplingRate``), ignores
+``amplification`` and memory-maps the data file. Ours does one ``stat`` and one XML
+parse: the same cost for a 1 MB and a 1 TB file (``benchmarks/bench_rawbinary.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bsingest.errors import ExtractionError, SidecarError
+
+from .base import Claim, Extraction, Extractor, Fields
+
+__all__ = ["NeuroscopeXml", "RawBinaryExtractor", "find_neuroscope_xml", "read_neuroscope_xml"]
+
+_LFP_SUFFIXES = (".lfp", ".eeg")
+_DTYPES = {
+    "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4,
+    "float32": 4, "float64": 8,
+}
+_NBITS_DTYPE = {8: "int8", 16: "int16", 32: "int32"}
+# Sidecar XMLs larger than this are not Neuroscope session files.
+_XML_LIMIT = 64 * 1024 * 1024
+_DEFAULT_LFP_RATE = 1250.0
+
+
+@dataclass(frozen=True, slots=True)
+class NeuroscopeXml:
+    """What bsingest uses from a Neuroscope session XML."""
+
+    path: Path
+    n_channels: int | None
+    n_bits: int | None
+    sampling_rate: float | None
+    lfp_sampling_rate: float | None
+    voltage_range: float | None
+    amplification: float | None
+    groups: list[tuple[list[int], list[int], str | None]]  # (channels, skipped, label)
+    file_rates: dict[str, float]  # extension (no dot) -> samplingRate, from <files>
+
+
+class RawBinaryExtractor(Extractor):
+    """Interleaved binary ephys; Neuroscope XML sidecar or stated parameters."""
+
+    name = "rawbinary"
+    suffixes = (".dat", ".lfp", ".eeg", ".bin")
+    record_types = ("Extracellular", "GeneralTimeSeries", "Electroneurogram", "Intracellular")
+
+    @classmethod
+    def claim(cls, path: Path) -> Claim:
+        if path.suffix.lower() not in cls.suffixes:
+            return Claim.NO
+        return Claim.SPECIFIC if find_neuroscope_xml(path) else Claim.SUFFIX
+
+    @classmethod
+    def sidecars(cls, path: Path) -> list[Path]:
+        xml = find_neuroscope_xml(path)
+        return [xml] if xml else []
+
+    def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
+        if not path.is_file():
+            raise ExtractionError(path, "not a regular file")
+        xml_path = find_neuroscope_xml(path)
+        xml = None
+        if xml_path is not None:
+            try:
+                xml = read_neuroscope_xml(xml_path)
+            except SidecarError as exc:  # name the data file first, then its sidecar
+                raise SidecarError(path, f"{xml_path.name}: {exc.reason}") from exc
+        f = Fields()
+        f.computed("format", path.suffix.lstrip(".").upper(), "the file's suffix: raw interleaved binary")
+        n_channels = self._n_channels(path, xml, stated, f)
+        dtype = self._dtype(path, xml, stated, f)
+        self._rate(path, xml, stated, f)
+        self._lsb(xml, stated, dtype, f)
+        size = os.stat(path).st_size
+        f.computed("nSamples", n_samples(path, size, n_channels, dtype),
+                   f"{size} bytes / ({n_channels} channels x {_DTYPES[dtype]} bytes)")
+        if xml is not None:
+            self._groups(path, xml, n_channels, f)
+        return [self.result(path, "Extracellular", f)]
+
+    # Each value: stated by the user wins over the XML (with a warning if they differ).
+
+    def _n_channels(self, path: Path, xml: NeuroscopeXml | None, stated: Mapping[str, Any],
+                    f: Fields) -> int:
+        from_xml = xml.n_channels if xml else None
+        if "n_channels" in stated:
+            n = _as_int(path, "n_channels", stated["n_channels"])
+            f.stated("nChannels", n)
+            if from_xml is not None and from_xml != n:
+                f.warn(f"stated nChannels {n} differs from {xml.path.name}: {from_xml}")  # type: ignore[union-attr]
+        elif from_xml is not None:
+            n = from_xml
+            f.header("nChannels", n, f"{xml.path.name} acquisitionSystem/nChannels")  # type: ignore[union-attr]
+        else:
+            raise ExtractionError(path, _no_sidecar_reason(path, "the channel count (--n-channels)"))
+        if n <= 0:
+            raise ExtractionError(path, f"nChannels is {n}; a recording has at least one channel")
+        return n
+
+    def _dtype(self, path: Path, xml: NeuroscopeXml | None, stated: Mapping[str, Any],
+               f: Fields) -> str:
+        if "dtype" in stated:
+            dtype = str(stated["dtype"])
+            if dtype not in _DTYPES:
+                raise ExtractionError(path, f"dtype {dtype!r} is not one of {', '.join(_DTYPES)}")
+            f.stated("type", dtype)
+            return dtype
+        if xml is not None and xml.n_bits is not None:
+            dtype = _NBITS_DTYPE.get(xml.n_bits)  # type: ignore[assignment]
+            if dtype is None:
+                raise SidecarError(path, f"{xml.path.name}: nBits {xml.n_bits} is not 8, 16 or 32")
+            f.header("type", dtype, f"{xml.path.name} acquisitionSystem/nBits = {xml.n_bits}")
+            return dtype
+        f.default("type", "int16", "raw binary ephys is int16 unless stated (--dtype)")
+        return "int16"
+
+    def _rate(self, path: Path, xml: NeuroscopeXml | None, stated: Mapping[str, Any],
+              f: Fields) -> None:
+        if "sr" in stated:
+            sr = _as_rate(path, stated["sr"])
+            f.stated("sr", sr)
+            return
+        if xml is None:
+            raise ExtractionError(path, _no_sidecar_reason(path, "the sampling rate (--sr)"))
+        ext = path.suffix.lower().lstrip(".")
+        if ext in xml.file_rates:
+            f.header("sr", xml.file_rates[ext], f"{xml.path.name} files/file[extension={ext}]/samplingRate")
+        elif path.suffix.lower() in _LFP_SUFFIXES:
+            if xml.lfp_sampling_rate is not None:
+                f.header("sr", xml.lfp_sampling_rate,
+                         f"{xml.path.name} fieldPotentials/lfpSamplingRate (.{ext} files run at the LFP rate)")
+            else:
+                f.default("sr", _DEFAULT_LFP_RATE, "Neuroscope's default lfpSamplingRate")
+                f.warn(f"{xml.path.name} has no lfpSamplingRate; assumed {_DEFAULT_LFP_RATE:g} Hz")
+        elif xml.sampling_rate is not None:
+            f.header("sr", xml.sampling_rate, f"{xml.path.name} acquisitionSystem/samplingRate")
+        else:
+            raise SidecarError(path, f"{xml.path.name} has no acquisitionSystem/samplingRate")
+
+    def _lsb(self, xml: NeuroscopeXml | None, stated: Mapping[str, Any], dtype: str,
+             f: Fields) -> None:
+        if "lsb" in stated:
+            f.stated("lsb", float(stated["lsb"]))
+            return
+        if xml is None or xml.voltage_range is None or xml.n_bits is None:
+            return
+        amp = xml.amplification
+        if amp is None:
+            amp = 1.0
+            f.warn(f"{xml.path.name} has no amplification; lsb assumes 1")
+        if amp <= 0 or xml.voltage_range <= 0:
+            f.warn(f"{xml.path.name}: voltageRange {xml.voltage_range} / amplification {amp}: no lsb")
+            return
+        lsb = xml.voltage_range / (2 ** xml.n_bits) / amp * 1e6
+        f.computed("lsb", lsb, f"{xml.path.name}: voltageRange {xml.voltage_range:g} V / "
+                   f"2^{xml.n_bits} / amplification {amp:g}, in µV")
+
+    def _groups(self, path: Path, xml: NeuroscopeXml, n_channels: int, f: Fields) -> None:
+        if not xml.groups:
+            return
+        groups, bad_channels, bad_groups = [], [], []
+        for i, (channels, skipped, label) in enumerate(xml.groups):
+            out_of_range = [c for c in channels if c >= n_channels]
+            if out_of_range:
+                raise SidecarError(path, f"{xml.path.name}: channel group {i + 1} lists channels {out_of_range}, "
+                                   f"but nChannels is {n_channels}")
+            groups.append({"channels": channels, "label": label or f"group{i + 1}"})
+            if skipped:
+                bad_channels += skipped
+                bad_groups.append(i)
+        where = f"{xml.path.name} anatomicalDescription/channelGroups"
+        f.header("electrodeGroups", groups, where)
+        if bad_channels:
+            f.header("channelTags",
+                     [{"tag": "bad", "channels": sorted(set(bad_channels)), "groups": bad_groups}],
+                     f"{where}: channels with skip=\"1\"")
+
+
+def n_samples(path: Path, size: int, n_channels: int, dtype: str) -> int:
+    """Samples per channel of an interleaved file; refuse sizes that are not whole frames."""
+    frame = n_channels * _DTYPES[dtype]
+    if size == 0:
+        raise ExtractionError(path, "empty file (0 bytes)")
+    n, rest = divmod(size, frame)
+    if rest:
+        raise ExtractionError(
+            path,
+            f"{size} bytes is not a whole number of {n_channels}-channel {dtype} frames "
+            f"({frame} bytes each; {n} frames and {rest} bytes left over): "
+            "wrong channel count or a truncated file",
+        )
+    return n
+
+
+def find_neuroscope_xml(path: Path) -> Path | None:
+    """The Neuroscope XML describing ``path``: ``<base>.xml``, else the folder's single one."""
+    same = path.with_suffix(".xml")
+    if same.is_file():
+        return same
+    try:
+        candidates = [p for p in path.parent.iterdir()
+                      if p.suffix.lower() == ".xml" and p.is_file() and _looks_neuroscope(p)]
+    except OSError:
+        return None
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _looks_neuroscope(path: Path) -> bool:
+    # Other acquisition systems leave XML beside their .dat (Intan's settings.xml):
+    # only a <parameters> file with an <acquisitionSystem> is a Neuroscope session.
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False
+    return b"<parameters" in head and b"<acquisitionSystem" in head
+
+
+def read_neuroscope_xml(path: Path) -> NeuroscopeXml:
+    """Parse a Neuroscope XML safely: entities and external references are refused."""
+    import defusedxml
+    import defusedxml.ElementTree as SafeET
+    from xml.etree.ElementTree import ParseError
+
+    try:
+        if os.stat(path).st_size > _XML_LIMIT:
+            raise SidecarError(path, f"larger than {_XML_LIMIT // 2**20} MiB; not a session XML")
+        root = SafeET.parse(path, forbid_dtd=False, forbid_entities=True,
+                            forbid_external=True).getroot()
+    except defusedxml.DefusedXmlException as exc:
+        raise SidecarError(path, f"refused unsafe XML ({type(exc).__name__}: entity "
+                           "declarations and external references are not allowed)") from exc
+    except ParseError as exc:
+        raise SidecarError(path, f"malformed XML: {exc}") from exc
+    except OSError as exc:
+        raise SidecarError(path, f"cannot read: {exc.strerror or exc}") from exc
+    if root.tag != "parameters" or root.find("acquisitionSystem") is None:
+        raise SidecarError(path, "not a Neuroscope session XML (no <parameters>/<acquisitionSystem>)")
+
+    def num(xpath: str, kind: type = float) -> Any:
+        el = root.find(xpath)
+        if el is None or el.text is None or not el.text.strip():
+            return None
+        try:
+            value = kind(float(el.text.strip())) if kind is int else kind(el.text.strip())
+        except ValueError:
+            raise SidecarError(path, f"{xpath} is {el.text.strip()!r}, not a number") from None
+        if kind is int and float(el.text.strip()) != value:
+            raise SidecarError(path, f"{xpath} is {el.text.strip()!r}, not a whole number")
+        return value
+
+    groups = []
+    for g in root.findall("anatomicalDescription/channelGroups/group"):
+        channels, skipped = [], []
+        for ch in g.findall("channel"):
+            try:
+                c = int((ch.text or "").strip())
+            except ValueError:
+                raise SidecarError(path, f"channel {ch.text!r} is not a channel number") from None
+            if c < 0:
+                raise SidecarError(path, f"channel {c} is negative")
+            channels.append(c)
+            if ch.get("skip", "0").strip() == "1":
+                skipped.append(c)
+        groups.append((channels, skipped, g.get("label")))
+    file_rates = {}
+    for fe in root.findall("files/file"):
+        ext = (fe.findtext("extension") or "").strip().lstrip(".").lower()
+        rate = (fe.findtext("samplingRate") or "").strip()
+        if ext and rate:
+            try:
+                file_rates[ext] = float(rate)
+            except ValueError:
+                raise SidecarError(path, f"files/file[{ext}]/samplingRate {rate!r} is not a number") from None
+    return NeuroscopeXml(
+        path=path,
+        n_channels=num("acquisitionSystem/nChannels", int),
+        n_bits=num("acquisitionSystem/nBits", int),
+        sampling_rate=num("acquisitionSystem/samplingRate"),
+        lfp_sampling_rate=num("fieldPotentials/lfpSamplingRate"),
+        voltage_range=num("acquisitionSystem/voltageRange"),
+        amplification=num("acquisitionSystem/amplification"),
+        groups=groups,
+        file_rates=file_rates,
+    )
+
+
+def _no_sidecar_reason(path: Path, what: str) -> str:
+    return (f"no Neuroscope XML beside it ({path.with_suffix('.xml').name} or a single .xml "
+            f"in the folder) and {what} was not stated")
+
+
+def _as_int(path: Path, name: str, value: Any) -> int:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise ExtractionError(path, f"{name} {value!r} is not a whole number") from None
+    if n != float(value):
+        raise ExtractionError(path, f"{name} {value!r} is not a whole number")
+    return n
+
+
+def _as_rate(path: Path, value: Any) -> float:
+    try:
+        sr = float(value)
+    except (TypeError, ValueError):
+        raise ExtractionError(path, f"sampling rate {value!r} is not a number") from None
+    if not sr > 0:
+        raise ExtractionError(path, f"sampling rate {value!r} is not positive")
+    return sr
