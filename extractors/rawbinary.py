@@ -200,7 +200,7 @@ def n_samples(path: Path, size: int, n_channels: int, dtype: str) -> int:
         raise ExtractionError(
             path,
             f"{size} bytes is not a whole number of {n_channels}-channel {dtype} frames "
-            f"({frame} bytes each; {n} frames and {rest} bytes left over): "
+            f"({frame} bytes each; {rest} bytes left over after {n} frames): "
             "wrong channel count or a truncated file",
         )
     return n

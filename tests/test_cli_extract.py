@@ -1,0 +1,92 @@
+"""``bsingest extract`` and the command line's start-up cost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bsingest.cli.main import cli
+from tests.fixtures import write_dat, write_neuroscope_xml
+
+HEAVY = ("numpy", "cv2", "h5py", "av", "soundfile", "neo", "scipy")
+
+
+def test_help_imports_no_heavy_library() -> None:
+    code = (
+        "import sys\n"
+        "from bsingest.cli.main import cli\n"
+        "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
+        "for sub in [c for c in cli.commands]:\n"
+        "    try:\n        cli([sub, '--help'])\n    except SystemExit:\n        pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _session(tmp_path: Path) -> Path:
+    write_dat(tmp_path / "rec.dat", n_channels=4, n_samples=20)
+    write_neuroscope_xml(tmp_path / "rec.xml", 4, groups=[[0, 1, 2, 3]])
+    (tmp_path / "notes.txt").write_text("hello")
+    return tmp_path
+
+
+def test_json_output_shape_and_exit_zero(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["extract", "--json", str(_session(tmp_path))])
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)
+    assert set(entry) == {"path", "type", "type_json", "provenance", "warnings"}
+    assert entry["type_json"]["nSamples"] == 20
+    assert entry["provenance"]["nChannels"] == {"source": "header",
+                                               "detail": "rec.xml acquisitionSystem/nChannels"}
+
+
+def test_table_lists_records_and_skipped_files_with_reason(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["extract", str(_session(tmp_path))])
+    assert result.exit_code == 0
+    assert "rec.dat" in result.stdout and "4 ch x 20 int16 @ 20,000 Hz" in result.stdout
+    assert "skipped: notes.txt: no extractor reads this kind of file (.txt)" in result.stderr
+
+
+def test_one_bad_file_gives_exit_one_and_does_not_stop_others(tmp_path: Path) -> None:
+    _session(tmp_path)
+    write_dat(tmp_path / "odd.dat", n_channels=4, n_samples=3, extra_bytes=1)
+    result = CliRunner().invoke(cli, ["extract", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "rec.dat" in result.stdout
+    assert "error: odd.dat: 25 bytes is not a whole number of 4-channel int16 frames" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_stated_parameters_on_the_command_line(tmp_path: Path) -> None:
+    dat = write_dat(tmp_path / "x.bin", n_channels=2, n_samples=9)
+    result = CliRunner().invoke(cli, ["extract", "--json", str(dat), "--n-channels", "2",
+                                      "--sr", "500", "--type", "GeneralTimeSeries"])
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)
+    assert entry["type"] == "GeneralTimeSeries"
+    assert (entry["type_json"]["nSamples"], entry["type_json"]["sr"]) == (9, 500)
+
+
+def test_usage_errors_exit_two(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["extract"]).exit_code == 2
+    assert runner.invoke(cli, ["extract", str(tmp_path), "--n-channels", "0"]).exit_code == 2
+    assert runner.invoke(cli, ["extract", str(tmp_path), "--type", "Video"]).exit_code == 2
+
+
+def test_missing_path_is_an_error_naming_it(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["extract", str(tmp_path / "nope.dat")])
+    assert result.exit_code == 1
+    assert "error: nope.dat: no such file or folder" in result.stderr
+
+
+def test_console_script_runs(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "bsingest.cli.main", "extract", "--json",
+                          str(_session(tmp_path))], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)[0]["type"] == "Extracellular"

@@ -1,0 +1,132 @@
+"""Raw binary ephys: values from a Neuroscope XML, from stated parameters, from the size."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bsingest.errors import ExtractionError
+from bsingest.extraction import extract, extract_folder
+from tests.fixtures import write_dat, write_neuroscope_xml
+
+
+def test_values_from_neuroscope_xml(tmp_path: Path) -> None:
+    dat = write_dat(tmp_path / "rec.dat", n_channels=6, n_samples=250)
+    write_neuroscope_xml(tmp_path / "rec.xml", 6, sampling_rate=30000, voltage_range=10,
+                         amplification=400, groups=[[0, 1, 2], [3, 4, 5]], skip={4},
+                         labels=["shankA", "shankB"])
+    (r,) = extract(dat)
+    tj = r.type_json
+    assert r.type == "Extracellular"
+    assert tj["nChannels"] == 6 and tj["sr"] == 30000 and tj["type"] == "int16"
+    assert tj["nSamples"] == os.path.getsize(dat) // (6 * 2) == 250
+    assert tj["lsb"] == pytest.approx(10 / 65536 / 400 * 1e6)
+    assert tj["electrodeGroups"] == [{"channels": [0, 1, 2], "label": "shankA"},
+                                     {"channels": [3, 4, 5], "label": "shankB"}]
+    assert tj["channelTags"] == [{"tag": "bad", "channels": [4], "groups": [1]}]
+    assert r.provenance["nChannels"].source.value == "header"
+    assert r.provenance["nSamples"].source.value == "computed"
+
+
+def test_groups_without_labels_are_numbered(tmp_path: Path) -> None:
+    dat = write_dat(tmp_path / "rec.dat", n_channels=4, n_samples=5)
+    write_neuroscope_xml(tmp_path / "rec.xml", 4, groups=[[0, 1], [2, 3]])
+    (r,) = extract(dat)
+    assert [g["label"] for g in r.type_json["electrodeGroups"]] == ["group1", "group2"]
+    assert "channelTags" not in r.type_json
+
+
+@pytest.mark.parametrize("suffix", [".lfp", ".eeg"])
+def test_lfp_and_eeg_run_at_the_lfp_rate(tmp_path: Path, suffix: str) -> None:
+    f = write_dat(tmp_path / f"rec{suffix}", n_channels=4, n_samples=7)
+    write_neuroscope_xml(tmp_path / "rec.xml", 4, sampling_rate=20000, lfp_rate=1250)
+    (r,) = extract(f)
+    assert r.type_json["sr"] == 1250 and r.type_json["nSamples"] == 7
+
+
+def test_single_xml_in_folder_pairs_with_other_basenames(tmp_path: Path) -> None:
+    for name in ("signal1.dat", "signal2.dat"):
+        write_dat(tmp_path / name, n_channels=4, n_samples=3)
+    write_neuroscope_xml(tmp_path / "recording.xml", 4)
+    report = extract_folder(tmp_path)
+    assert report.errors == {}
+    assert sorted(Path(e.path).name for e in report.extractions) == ["signal1.dat", "signal2.dat"]
+    assert report.sidecars == {str(tmp_path / "recording.xml"): str(tmp_path / "signal1.dat")}
+
+
+def test_stated_parameters_without_sidecar(tmp_path: Path) -> None:
+    dat = write_dat(tmp_path / "rec.bin", n_channels=3, n_samples=40, dtype="<f4")
+    (r,) = extract(dat, n_channels=3, sr=1000, dtype="float32", lsb=0.5)
+    tj = r.type_json
+    assert (tj["nChannels"], tj["sr"], tj["type"], tj["lsb"]) == (3, 1000, "float32", 0.5)
+    assert tj["nSamples"] == os.path.getsize(dat) // 12
+    assert {k: r.provenance[k].source.value for k in ("nChannels", "sr", "type", "lsb")} == \
+        dict.fromkeys(("nChannels", "sr", "type", "lsb"), "stated")
+
+
+def test_stated_value_overrides_xml_with_a_warning(tmp_path: Path) -> None:
+    dat = write_dat(tmp_path / "rec.dat", n_channels=8, n_samples=4)
+    write_neuroscope_xml(tmp_path / "rec.xml", 4)
+    (r,) = extract(dat, n_channels=8)
+    assert r.type_json["nChannels"] == 8 and r.type_json["nSamples"] == 4
+    assert any("differs" in w for w in r.warnings)
+
+
+def test_record_type_can_be_restated(tmp_path: Path) -> None:
+    dat = write_dat(tmp_path / "rec.dat", n_channels=4, n_samples=5)
+    write_neuroscope_xml(tmp_path / "rec.xml", 4, groups=[[0, 1, 2, 3]])
+    (r,) = extract(dat, record_type="GeneralTimeSeries")
+    assert r.type == "GeneralTimeSeries"
+    assert "electrodeGroups" not in r.type_json
+    (r,) = extract(dat, record_type="Intracellular")
+    assert r.type == "Intracellular"
+
+
+def test_non_divisible_size_states_size_frame_and_remainder(tmp_path: Path) -> None:
+    dat = write_dat(tmp_path / "rec.dat", n_channels=64, n_samples=100, extra_bytes=71)
+    write_neuroscope_xml(tmp_path / "rec.xml", 64)
+    size = os.path.getsize(dat)
+    with pytest.raises(ExtractionError) as info:
+        extract(dat)
+    assert str(info.value).startswith(
+        f"rec.dat: {size} bytes is not a whole number of 64-channel int16 frames "
+        f"(128 bytes each; 71 bytes left over after 100 frames)")
+
+
+def test_channel_outside_nchannels_in_xml_is_refused(tmp_path: Path) -> None:
+    dat = write_dat(tmp_path / "rec.dat", n_channels=4, n_samples=5)
+    write_neuroscope_xml(tmp_path / "rec.xml", 4, groups=[[0, 1, 2, 3, 4]])
+    with pytest.raises(ExtractionError, match=r"^rec\.dat: rec\.xml: channel group 1 lists channels \[4\]"):
+        extract(dat)
+
+
+def test_external_entity_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("64")
+    dat = write_dat(tmp_path / "rec.dat", n_channels=4, n_samples=5)
+    (tmp_path / "rec.xml").write_text(
+        f'<?xml version="1.0"?><!DOCTYPE p [<!ENTITY x SYSTEM "file://{secret}">]>'
+        "<parameters><acquisitionSystem><nChannels>&x;</nChannels></acquisitionSystem></parameters>")
+    with pytest.raises(ExtractionError, match=r"^rec\.dat: rec\.xml: refused unsafe XML"):
+        extract(dat)
+
+
+def test_terabyte_sparse_file_is_described_from_its_size(tmp_path: Path) -> None:
+    dat = tmp_path / "rec.dat"
+    frame = 128 * 2
+    size = (2**40 // frame) * frame  # ~1 TB, whole frames
+    with open(dat, "wb") as fh:
+        fh.truncate(size)  # sparse: no blocks written
+    write_neuroscope_xml(tmp_path / "rec.xml", 128)
+    (r,) = extract(dat)
+    assert r.type_json["nSamples"] == size // frame
+    assert os.stat(dat).st_blocks == 0  # nothing was written to (or read from) the data
+
+
+def test_other_xml_in_folder_is_not_taken_for_neuroscope(tmp_path: Path) -> None:
+    dat = write_dat(tmp_path / "amplifier.dat", n_channels=4, n_samples=5)
+    (tmp_path / "settings.xml").write_text("<IntanRHX><GeneralConfig/></IntanRHX>")
+    with pytest.raises(ExtractionError, match="no Neuroscope XML beside it"):
+        extract(dat)
