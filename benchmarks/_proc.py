@@ -1,0 +1,23 @@
+"""Run a command as a child process and measure it: wall time and peak RSS."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import time
+from collections.abc import Sequence
+
+
+def measure(cmd: Sequence[str], repeat: int = 5) -> tuple[float, float]:
+    """Median wall seconds and max peak RSS (MiB) of ``cmd`` over ``repeat`` runs."""
+    times, rss = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        times.append(time.perf_counter() - t0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{cmd} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+        rss.append(usage.ru_maxrss / 1024)  # Linux reports KiB
+    return statistics.median(times), max(rss)

@@ -1,0 +1,89 @@
+"""A small JSON Schema checker for the subset our shipped schemas use.
+
+Why not jsonschema: importing it costs ~50 ms (more than all of ``bsingest extract`` on a
+sidecar file), and our schemas use a handful of keywords. Unknown keywords are refused
+when a schema is loaded, so a schema can not silently outgrow this checker; the test suite
+compares its verdicts with jsonschema's on generated documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["SUPPORTED", "check", "unsupported_keywords"]
+
+#: Keywords this checker understands (annotations included).
+SUPPORTED = frozenset({
+    "$schema", "$id", "title", "description", "type", "properties", "required",
+    "additionalProperties", "items", "minimum", "exclusiveMinimum", "minLength", "enum",
+})
+
+_TYPES = {
+    "object": lambda v: isinstance(v, Mapping),
+    "array": lambda v: isinstance(v, list | tuple),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    # JSON has one number type: 3.0 is an integer, True is not a number.
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
+    or (isinstance(v, float) and v.is_integer()),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+}
+
+
+def unsupported_keywords(schema: Any) -> set[str]:
+    """Keywords in ``schema`` (recursively) that :func:`check` does not implement."""
+    found: set[str] = set()
+    if isinstance(schema, Mapping):
+        found |= set(schema) - SUPPORTED
+        for sub in (schema.get("properties") or {}).values():
+            found |= unsupported_keywords(sub)
+        for key in ("items", "additionalProperties"):
+            if isinstance(schema.get(key), Mapping):
+                found |= unsupported_keywords(schema[key])
+    return found
+
+
+def check(schema: Mapping[str, Any], value: Any, path: str = "") -> list[str]:
+    """Every violation of ``schema`` by ``value``, as ``path: message``."""
+    where = path or "(object)"
+    expected = schema.get("type")
+    if expected is not None and not _TYPES[expected](value):
+        return [f"{where}: {value!r} is not of type {expected!r}"]
+    problems: list[str] = []
+    if "enum" in schema and value not in schema["enum"]:
+        problems.append(f"{where}: {value!r} is not one of {schema['enum']!r}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            problems.append(f"{where}: {value!r} is less than the minimum of {schema['minimum']}")
+        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+            problems.append(
+                f"{where}: {value!r} is less than or equal to the minimum of "
+                f"{schema['exclusiveMinimum']}")
+    if isinstance(value, str) and len(value) < schema.get("minLength", 0):
+        problems.append(f"{where}: {value!r} is shorter than {schema['minLength']} characters")
+    if isinstance(value, Mapping):
+        problems += _check_object(schema, value, path)
+    if isinstance(value, list | tuple) and isinstance(schema.get("items"), Mapping):
+        for i, item in enumerate(value):
+            problems += check(schema["items"], item, f"{path}.{i}" if path else str(i))
+    return problems
+
+
+def _check_object(schema: Mapping[str, Any], value: Mapping[str, Any], path: str) -> list[str]:
+    problems: list[str] = []
+    props = schema.get("properties") or {}
+    for key in schema.get("required") or ():
+        if key not in value:
+            problems.append(f"{path or '(object)'}: {key!r} is a required property")
+    extra = schema.get("additionalProperties", True)
+    for key, item in value.items():
+        sub = f"{path}.{key}" if path else str(key)
+        if key in props:
+            problems += check(props[key], item, sub)
+        elif extra is False:
+            problems.append(f"{path or '(object)'}: unexpected property {key!r}")
+        elif isinstance(extra, Mapping):
+            problems += check(extra, item, sub)
+    return problems
