@@ -18,8 +18,11 @@ from pathlib import Path
 
 from bsingest.errors import UnsupportedFile
 
+from .audio import AudioExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
+from .intan import IntanExtractor
 from .rawbinary import RawBinaryExtractor
+from .spikeglx import SpikeGlxExtractor
 
 __all__ = [
     "EXTRACTORS",
@@ -36,7 +39,10 @@ __all__ = [
 
 #: Every file family, in no particular order: the claims decide.
 EXTRACTORS: tuple[type[Extractor], ...] = (
+    AudioExtractor,
     RawBinaryExtractor,
+    IntanExtractor,
+    SpikeGlxExtractor,
 )
 
 # Folders that never hold a session's data.
