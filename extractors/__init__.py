@@ -19,7 +19,6 @@ from pathlib import Path
 from bsingest.errors import UnsupportedFile
 
 from .audio import AudioExtractor
-from .audio import AudioExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
 from .intan import IntanExtractor
 from .rawbinary import RawBinaryExtractor
@@ -40,7 +39,6 @@ __all__ = [
 
 #: Every file family, in no particular order: the claims decide.
 EXTRACTORS: tuple[type[Extractor], ...] = (
-    AudioExtractor,
     AudioExtractor,
     RawBinaryExtractor,
     IntanExtractor,
