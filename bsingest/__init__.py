@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "ApiError": "bsingest.errors",
     "AuthError": "bsingest.errors",
+    "BrainstemClient": "bsingest.client",
     "BsingestError": "bsingest.errors",
     "ExperimentData": "bsingest.records",
     "ExtractReport": "bsingest.extraction",
@@ -22,12 +23,17 @@ _EXPORTS: dict[str, str] = {
     "NotFound": "bsingest.errors",
     "RecordInvalid": "bsingest.errors",
     "Rejected": "bsingest.errors",
+    "RetryPolicy": "bsingest.client",
     "ServerError": "bsingest.errors",
+    "Settings": "bsingest.settings",
     "TransportError": "bsingest.errors",
     "UnsupportedFile": "bsingest.errors",
     "UsageError": "bsingest.errors",
+    "delete_model": "bsingest.compat",
     "extract": "bsingest.extraction",
     "extract_folder": "bsingest.extraction",
+    "load_model": "bsingest.compat",
+    "save_model": "bsingest.compat",
     "validate": "bsingest.records",
 }
 

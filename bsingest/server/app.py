@@ -1,0 +1,522 @@
+"""The BrainSTEM-compatible service logic, without HTTP: SQLite storage, auth, portals.
+
+Storage is one SQLite file: users, the related models (datasets, actions, hardware
+devices) as JSON bodies with an owner and a public flag, and the Experiment Data records
+in insertion order. One connection guarded by a lock serialises every request; a local
+test server needs correctness more than throughput. Filters, sort and paging run in
+Python over the visible records, which keeps the Django lookup semantics in one small
+place (:func:`_matches`) and costs nothing at the sizes a test or a demo stores.
+
+Visibility, per portal (the contract's portals):
+
+- ``private``: datasets the user owns or is a member of, their records (read-write);
+  actions and hardware devices the user owns, or public ones (read);
+- ``public``: published datasets and their records, public actions and devices
+  (read-only, no token needed);
+- ``super``: everything, staff only.
+
+``type_json`` is validated by :func:`bsingest.records.check_record`, the client's own
+rules, and 400 bodies map each field to a list of messages, as Django REST does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from bsingest.records import check_record
+
+__all__ = ["App", "Response", "Seed", "User", "load_seed"]
+
+#: Related models: ``app/model`` -> (table kind, envelope of one, envelope of many).
+RELATED: dict[str, tuple[str, str, str]] = {
+    "stem/dataset": ("dataset", "dataset", "datasets"),
+    "modules/action": ("action", "action", "actions"),
+    "resources/hardwaredevice": ("hardwaredevice", "hardware_device", "hardware_devices"),
+}
+EXPERIMENT_DATA = "modules/experimentdata"
+RECORD_FIELDS = ("id", "description", "hardware_device", "actions", "dataset", "type",
+                 "type_json")
+MAX_PAGE = 100
+_INTERNAL = frozenset({"owner", "members"})
+_LOOKUPS = frozenset({"exact", "iexact", "contains", "icontains", "startswith", "istartswith",
+                      "endswith", "iendswith", "in", "gt", "gte", "lt", "lte", "isnull"})
+_INCLUDES = {"dataset": "dataset", "actions": "action", "hardware_device": "hardwaredevice"}
+
+
+@dataclass(frozen=True)
+class User:
+    """A user of the local server (demo data)."""
+
+    id: str
+    username: str
+    token: str = field(repr=False)
+    is_staff: bool = False
+
+
+@dataclass(frozen=True)
+class Seed:
+    """The ids of the seeded objects, for tests and demos."""
+
+    main_user: str
+    users: dict[str, User]
+    datasets: dict[str, str]            # name -> id
+    actions: dict[str, str]             # name -> id
+    hardware_device: str                # the first device's id
+    hardware_devices: dict[str, str]    # name -> id
+    experiment_data: tuple[str, ...]    # ids of the seeded records
+
+
+@dataclass
+class Response:
+    """What the HTTP layer sends: a status, a JSON body (None: no body), headers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class HttpError(Exception):
+    """Raised inside the app to answer an error status at once."""
+
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.response = Response(status, body, headers or {})
+
+
+def load_seed(path: Path | None = None) -> dict[str, Any]:
+    """The seed fixture: ``path``, or the one shipped in ``bsingest/data/seed.json``."""
+    if path is not None:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    text = resources.files("bsingest.data").joinpath("seed.json").read_text("utf-8")
+    return json.loads(text)
+
+
+class App:
+    """The service over one SQLite file; every public method is thread-safe."""
+
+    def __init__(self, db_path: Path, seed: Mapping[str, Any] | None = None) -> None:
+        self.db_path = Path(db_path)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.db_path, check_same_thread=False,
+                                   isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            self._create_tables()
+            fresh = self._db.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 0
+            if fresh:
+                self._load(seed if seed is not None else load_seed())
+        self.seed = self._read_seed(seed if seed is not None else load_seed())
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
+
+    # -- storage ---------------------------------------------------------------------
+
+    def _create_tables(self) -> None:
+        self._db.executescript("""
+            CREATE TABLE IF NOT EXISTS users (
+                id TEXT PRIMARY KEY, username TEXT UNIQUE NOT NULL, password TEXT NOT NULL,
+                token TEXT UNIQUE NOT NULL, is_staff INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE IF NOT EXISTS objects (
+                kind TEXT NOT NULL, id TEXT NOT NULL, owner TEXT, is_public INTEGER NOT NULL,
+                body TEXT NOT NULL, PRIMARY KEY (kind, id));
+            CREATE TABLE IF NOT EXISTS experiment_data (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
+                dataset TEXT NOT NULL, body TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS experiment_data_dataset ON experiment_data (dataset);
+        """)
+
+    def _load(self, seed: Mapping[str, Any]) -> None:
+        users = {u["username"]: u for u in seed["users"]}
+        self._db.execute("BEGIN")
+        for u in seed["users"]:
+            self._db.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?)",
+                             (u["id"], u["username"], _hash_password(u["password"]),
+                              u["token"], int(bool(u.get("is_staff")))))
+        for key, kind in (("datasets", "dataset"), ("actions", "action"),
+                          ("hardware_devices", "hardwaredevice")):
+            for obj in seed.get(key, []):
+                owner = users[obj["owner"]]["id"] if obj.get("owner") else None
+                body = dict(obj)
+                body["members"] = [users[m]["id"] for m in obj.get("members", [])]
+                self._db.execute("INSERT INTO objects VALUES (?, ?, ?, ?, ?)",
+                                 (kind, obj["id"], owner, int(bool(obj.get("is_public"))),
+                                  json.dumps(body)))
+        for rec in seed.get("experiment_data", []):
+            problems = check_record(rec)
+            if problems:
+                raise ValueError(f"seed record {rec.get('id')}: {'; '.join(problems)}")
+            body = {k: rec.get(k) for k in RECORD_FIELDS}
+            self._db.execute("INSERT INTO experiment_data (id, dataset, body) VALUES (?, ?, ?)",
+                             (rec["id"], rec["dataset"], json.dumps(body)))
+        self._db.execute("COMMIT")
+
+    def _read_seed(self, seed: Mapping[str, Any]) -> Seed:
+        users = {u["username"]: User(u["id"], u["username"], u["token"],
+                                     bool(u.get("is_staff"))) for u in seed["users"]}
+        devices = {d["name"]: d["id"] for d in seed.get("hardware_devices", [])}
+        return Seed(
+            main_user=seed.get("main_user", seed["users"][0]["username"]),
+            users=users,
+            datasets={d["name"]: d["id"] for d in seed.get("datasets", [])},
+            actions={a["name"]: a["id"] for a in seed.get("actions", [])},
+            hardware_device=next(iter(devices.values()), ""),
+            hardware_devices=devices,
+            experiment_data=tuple(r["id"] for r in seed.get("experiment_data", [])),
+        )
+
+    def record_count(self, dataset: str | None = None) -> int:
+        """Experiment Data records stored, in one dataset or in all."""
+        with self._lock:
+            if dataset is None:
+                row = self._db.execute("SELECT COUNT(*) FROM experiment_data").fetchone()
+            else:
+                row = self._db.execute("SELECT COUNT(*) FROM experiment_data WHERE dataset = ?",
+                                       (dataset,)).fetchone()
+        return int(row[0])
+
+    # -- authentication --------------------------------------------------------------
+
+    def obtain_token(self, body: Any) -> Response:
+        """``POST /api-token-auth/``."""
+        if not isinstance(body, Mapping):
+            raise HttpError(400, {"non_field_errors": ["Expected username and password."]})
+        missing = {k: ["This field is required."] for k in ("username", "password")
+                   if not body.get(k)}
+        if missing:
+            raise HttpError(400, missing)
+        with self._lock:
+            row = self._db.execute("SELECT password, token FROM users WHERE username = ?",
+                                   (str(body["username"]),)).fetchone()
+        if row is None or not _check_password(str(body["password"]), row["password"]):
+            raise HttpError(400, {"non_field_errors":
+                                  ["Unable to log in with provided credentials."]})
+        return Response(200, {"token": row["token"]})
+
+    def authenticate(self, header: str | None, portal: str) -> sqlite3.Row | None:
+        """The user of an ``Authorization`` header; anonymous (None) only on ``public``."""
+        if header:
+            scheme, _, key = header.strip().partition(" ")
+            if scheme.lower() not in ("token", "bearer") or not key.strip():
+                raise _unauthorized("Invalid token header.")
+            with self._lock:
+                user = self._db.execute("SELECT * FROM users WHERE token = ?",
+                                        (key.strip(),)).fetchone()
+            if user is None:
+                raise _unauthorized("Invalid token.")
+        else:
+            user = None
+        if user is None and portal != "public":
+            raise _unauthorized("Authentication credentials were not provided.")
+        if portal == "super" and not user["is_staff"]:
+            raise HttpError(403, {"detail": "You do not have permission to perform this action."})
+        return user
+
+    # -- the REST endpoints ----------------------------------------------------------
+
+    def handle(self, method: str, portal: str, path: str, id: str | None,
+               query: list[tuple[str, str]], body: Any, user: sqlite3.Row | None) -> Response:
+        """One request to ``/rest/{portal}/{path}/[{id}/]``."""
+        if path != EXPERIMENT_DATA and path not in RELATED:
+            raise HttpError(404, {"detail": "Not found."})
+        writes = method in ("POST", "PATCH", "PUT", "DELETE")
+        if path != EXPERIMENT_DATA and writes:
+            raise HttpError(405, {"detail": f'Method "{method}" not allowed.'})
+        if method not in ("GET", "POST", "PATCH", "DELETE"):
+            raise HttpError(405, {"detail": f'Method "{method}" not allowed.'})
+        if (method == "POST") != (id is None) and method != "GET":
+            raise HttpError(405, {"detail": f'Method "{method}" not allowed.'})
+        if writes and portal == "public":
+            raise HttpError(403, {"detail": "The public portal is read-only."})
+        ctx = _Ctx(portal, user)
+        with self._lock:
+            if path == EXPERIMENT_DATA:
+                return self._experiment_data(method, id, query, body, ctx)
+            kind, one, many = RELATED[path]
+            if id is None:
+                items = [o for o in self._objects(kind) if ctx.can_see(o)]
+                return self._page(many, [_public(o) for o in items], query, includes=False)
+            obj = self._object(kind, id)
+            if obj is None or not ctx.can_see(obj):
+                raise HttpError(404, {"detail": "Not found."})
+            return Response(200, {one: _public(obj)})
+
+    def _experiment_data(self, method: str, id: str | None, query: list[tuple[str, str]],
+                         body: Any, ctx: _Ctx) -> Response:
+        if method == "GET" and id is None:
+            datasets = {d["id"]: d for d in self._objects("dataset")}
+            items = [r for r in self._records()
+                     if (d := datasets.get(r["dataset"])) is not None and ctx.can_see(d)]
+            return self._page("experiment_data", items, query, includes=True, ctx=ctx)
+        if method == "POST":
+            record = self._validated(body, None, ctx)
+            record["id"] = str(uuid.uuid4())
+            self._db.execute("INSERT INTO experiment_data (id, dataset, body) VALUES (?, ?, ?)",
+                             (record["id"], record["dataset"], json.dumps(record)))
+            return Response(201, {"experiment_data": record})
+        existing = self._record(id or "")
+        dataset = self._object("dataset", existing["dataset"]) if existing else None
+        if existing is None or dataset is None or not ctx.can_see(dataset):
+            raise HttpError(404, {"detail": "Not found."})
+        if method == "GET":
+            return Response(200, {"experiment_data": existing})
+        if method == "DELETE":
+            self._db.execute("DELETE FROM experiment_data WHERE id = ?", (existing["id"],))
+            return Response(204)
+        record = self._validated(body, existing, ctx)
+        self._db.execute("UPDATE experiment_data SET dataset = ?, body = ? WHERE id = ?",
+                         (record["dataset"], json.dumps(record), existing["id"]))
+        return Response(200, {"experiment_data": record})
+
+    def _validated(self, body: Any, existing: dict[str, Any] | None, ctx: _Ctx) -> dict:
+        """A POST body, or an existing record with a PATCH applied, checked fully."""
+        if not isinstance(body, Mapping):
+            raise HttpError(400, {"non_field_errors": ["Expected a JSON object."]})
+        patch = {k: v for k, v in body.items() if k != "id"}  # id is read-only
+        problems = check_record(patch, partial=existing is not None)
+        if not problems:
+            base = existing or {k: None for k in RECORD_FIELDS}
+            record = {k: patch.get(k, base.get(k)) for k in RECORD_FIELDS}
+            if record["actions"] is None:
+                record["actions"] = []
+            if record["type_json"] is None:
+                record["type_json"] = {}
+            problems = check_record(record)
+        if problems:
+            raise HttpError(400, _field_errors(problems))
+        refs = self._reference_errors(record, ctx)
+        if refs:
+            raise HttpError(400, refs)
+        return record
+
+    def _reference_errors(self, record: dict[str, Any], ctx: _Ctx) -> dict[str, list[str]]:
+        errors: dict[str, list[str]] = {}
+        dataset = self._object("dataset", record["dataset"])
+        if dataset is None or not ctx.can_see(dataset):
+            errors["dataset"] = [f'Invalid pk "{record["dataset"]}" - object does not exist.']
+        for action_id in record["actions"]:
+            action = self._object("action", action_id)
+            if action is None or not ctx.can_see(action, related=True):
+                errors.setdefault("actions", []).append(
+                    f'Invalid pk "{action_id}" - object does not exist.')
+        device_id = record.get("hardware_device")
+        if device_id is not None:
+            device = self._object("hardwaredevice", device_id)
+            if device is None or not ctx.can_see(device, related=True):
+                errors["hardware_device"] = [f'Invalid pk "{device_id}" - object does not exist.']
+        return errors
+
+    # -- queries ---------------------------------------------------------------------
+
+    def _page(self, envelope: str, items: list[dict], query: list[tuple[str, str]], *,
+              includes: bool, ctx: _Ctx | None = None) -> Response:
+        filters, sort, include, limit, offset = _parse_query(query)
+        allowed = set(RECORD_FIELDS) if envelope == "experiment_data" else None
+        for path, lookup, value in filters:
+            _check_field(path, allowed, "filter")
+            items = [it for it in items if _matches(_get(it, path), lookup, value)]
+        for key in reversed(sort):
+            desc = key.startswith("-")
+            path = key.lstrip("-")
+            _check_field(path, allowed, "sort")
+            items.sort(key=lambda it, p=path: _sort_key(_get(it, p)), reverse=desc)
+        count = len(items)
+        page = items[offset:offset + limit]
+        if include:
+            if not includes:
+                raise HttpError(400, {"detail": f"Invalid include: {include[0]}"})
+            page = [self._embed(r, include, ctx) for r in page]
+        return Response(200, {envelope: page, "count": count})
+
+    def _embed(self, record: dict, include: list[str], ctx: _Ctx | None) -> dict:
+        out = dict(record)
+        for name in include:
+            kind = _INCLUDES[name]
+            if name == "actions":
+                objs = [self._object(kind, a) for a in record["actions"]]
+                out[name] = [_public(o) if o else a for o, a in zip(objs, record["actions"])]
+            elif record.get(name) is not None:
+                obj = self._object(kind, record[name])
+                out[name] = _public(obj) if obj else record[name]
+        return out
+
+    def _objects(self, kind: str) -> list[dict]:
+        rows = self._db.execute("SELECT owner, is_public, body FROM objects WHERE kind = ? "
+                                "ORDER BY rowid", (kind,)).fetchall()
+        return [_row_object(r) for r in rows]
+
+    def _object(self, kind: str, id: str) -> dict | None:
+        row = self._db.execute("SELECT owner, is_public, body FROM objects "
+                               "WHERE kind = ? AND id = ?", (kind, id)).fetchone()
+        return _row_object(row) if row else None
+
+    def _records(self) -> list[dict]:
+        rows = self._db.execute("SELECT body FROM experiment_data ORDER BY seq").fetchall()
+        return [json.loads(r["body"]) for r in rows]
+
+    def _record(self, id: str) -> dict | None:
+        row = self._db.execute("SELECT body FROM experiment_data WHERE id = ?", (id,)).fetchone()
+        return json.loads(row["body"]) if row else None
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    portal: str
+    user: sqlite3.Row | None
+
+    def can_see(self, obj: Mapping[str, Any], *, related: bool = False) -> bool:
+        """Datasets: own or shared (private), published (public), all (super).
+
+        ``related``: actions and devices named in a record may also be public ones.
+        """
+        if self.portal == "super":
+            return True
+        if self.portal == "public":
+            return bool(obj["_public"])
+        uid = self.user["id"] if self.user is not None else None
+        mine = obj["_owner"] == uid or uid in obj.get("members", ())
+        return mine or (related and bool(obj["_public"]))
+
+
+def _row_object(row: sqlite3.Row) -> dict:
+    obj = json.loads(row["body"])
+    obj["_owner"] = row["owner"]
+    obj["_public"] = bool(row["is_public"])
+    return obj
+
+
+def _public(obj: Mapping[str, Any]) -> dict:
+    return {k: v for k, v in obj.items() if not k.startswith("_") and k not in _INTERNAL}
+
+
+def _parse_query(query: list[tuple[str, str]]
+                 ) -> tuple[list[tuple[str, str, str]], list[str], list[str], int, int]:
+    filters: list[tuple[str, str, str]] = []
+    sort: list[str] = []
+    include: list[str] = []
+    limit, offset = MAX_PAGE, 0
+    for key, value in query:
+        if key.startswith("filter{") and key.endswith("}"):
+            spec = key[len("filter{"):-1]
+            path, _, lookup = spec.rpartition(".")
+            if lookup not in _LOOKUPS:
+                path, lookup = spec, "exact"
+            filters.append((path, lookup, value))
+        elif key == "sort[]":
+            sort.append(value)
+        elif key == "include[]":
+            name = value.removesuffix(".*")
+            if name not in _INCLUDES:
+                raise HttpError(400, {"detail": f"Invalid include: {value}"})
+            include.append(name)
+        elif key in ("limit", "offset"):
+            try:
+                number = int(value)
+            except ValueError:
+                raise HttpError(400, {"detail": f"{key} must be a whole number"}) from None
+            if number < 0:
+                raise HttpError(400, {"detail": f"{key} must not be negative"})
+            if key == "limit":
+                limit = min(max(number, 1), MAX_PAGE)
+            else:
+                offset = number
+    return filters, sort, include, limit, offset
+
+
+def _check_field(path: str, allowed: set[str] | None, what: str) -> None:
+    head = path.split(".", 1)[0]
+    if (not head or head.startswith("_") or head in _INTERNAL
+            or (allowed is not None and head not in allowed)):
+        raise HttpError(400, {"detail": f'Invalid {what} field: "{path}"'})
+
+
+def _get(item: Mapping[str, Any], path: str) -> Any:
+    value: Any = item
+    for part in path.split("."):
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        else:
+            return None
+    return value
+
+
+def _matches(value: Any, lookup: str, query: str) -> bool:
+    if isinstance(value, list):  # a to-many field matches when any member does
+        return any(_matches(v, lookup, query) for v in value)
+    if lookup == "isnull":
+        return (value is None) == (query.lower() in ("true", "1"))
+    if value is None:
+        return False
+    if lookup == "in":
+        return any(_equal(value, q) for q in query.split(","))
+    if lookup == "exact":
+        return _equal(value, query)
+    if lookup in ("gt", "gte", "lt", "lte"):
+        try:
+            a, b = (float(value), float(query)) if not isinstance(value, str) else (value, query)
+        except ValueError:
+            return False
+        return {"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[lookup]
+    text, q = str(value), query
+    if lookup.startswith("i"):
+        text, q, lookup = text.casefold(), q.casefold(), lookup[1:]
+    return {"exact": text == q, "contains": q in text, "startswith": text.startswith(q),
+            "endswith": text.endswith(q)}[lookup]
+
+
+def _equal(value: Any, query: str) -> bool:
+    if isinstance(value, bool):
+        return query.lower() == ("true" if value else "false")
+    if isinstance(value, int | float):
+        try:
+            return float(value) == float(query)
+        except ValueError:
+            return False
+    return str(value) == query
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, 0)
+    if isinstance(value, bool | int | float):
+        return (1, float(value))
+    return (2, str(value))
+
+
+def _field_errors(problems: list[str]) -> dict[str, list[str]]:
+    """``"type_json.nChannels: msg"`` -> ``{"type_json": ["nChannels: msg"]}``."""
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        where, _, message = problem.partition(": ")
+        head, _, rest = where.partition(".")
+        errors.setdefault(head, []).append(f"{rest}: {message}" if rest else message)
+    return errors
+
+
+def _unauthorized(detail: str) -> HttpError:
+    return HttpError(401, {"detail": detail}, {"WWW-Authenticate": "Token"})
+
+
+def _hash_password(password: str) -> str:
+    salt = secrets.token_hex(8)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), 10_000).hex()
+    return f"pbkdf2_sha256$10000${salt}${digest}"
+
+
+def _check_password(password: str, stored: str) -> bool:
+    _, rounds, salt, digest = stored.split("$")
+    mine = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), int(rounds)).hex()
+    return hmac.compare_digest(mine, digest)
