@@ -1,0 +1,175 @@
+"""Intan RHD/RHS: values against size arithmetic and neo's IntanRawIO as a second reader."""
+
+from __future__ import annotations
+
+import builtins
+import os
+from pathlib import Path
+
+import pytest
+
+from bsingest.errors import ExtractionError
+from bsingest.extraction import extract, extract_folder
+from extractors import discover
+from tests.fixtures_intan_oe import IntanSpec, write_intan_rhx, write_intan_traditional
+
+
+def _by_stream(results):  # type: ignore[no-untyped-def]
+    return {r.type_json.get("stream", r.type_json["fileName"]): r for r in results}
+
+
+def _neo_streams(path: Path) -> dict[str, tuple[int, float, int]]:
+    """neo's view: stream name -> (channels, rate, samples)."""
+    from neo.rawio import IntanRawIO
+
+    io = IntanRawIO(filename=str(path))
+    io.parse_header()
+    return {s["name"]: (io.signal_channels_count(i), io.get_signal_sampling_rate(i),
+                        io.get_signal_size(0, 0, i))
+            for i, s in enumerate(io.header["signal_streams"])}
+
+
+@pytest.mark.parametrize("version", [(3, 0), (1, 3)])
+def test_traditional_rhd_matches_block_arithmetic_and_neo(tmp_path: Path, version) -> None:
+    spec = IntanSpec(version=version, eval_board_mode=0)
+    n_blocks = 3
+    path = write_intan_traditional(tmp_path / "rec.rhd", spec, n_blocks)
+    spb = 128 if version >= (2, 0) else 60
+    # Size arithmetic, from the application note: the file is header + whole blocks.
+    assert (path.stat().st_size - len(spec.header())) == n_blocks * spec.block_bytes()
+    got = _by_stream(extract(path))
+    assert set(got) == {"amplifier", "auxiliary", "analogin", "digitalin"}
+    amp = got["amplifier"]
+    assert amp.type == "Extracellular"
+    assert amp.type_json["nSamples"] == n_blocks * spb
+    assert amp.type_json["nChannels"] == 6
+    assert amp.type_json["type"] == "uint16"
+    assert amp.type_json["lsb"] == 0.195
+    assert got["auxiliary"].type_json["sr"] == 7500
+    assert got["auxiliary"].type_json["nSamples"] == n_blocks * spb // 4
+    assert got["analogin"].type_json["lsb"] == pytest.approx(50.354)  # eval board mode 0
+    assert got["digitalin"].type == "GeneralTimeSeries"
+    assert got["digitalin"].type_json["nChannels"] == 1  # one word carries both lines
+    neo = _neo_streams(path)
+    for key, name in [("amplifier", "RHD2000 amplifier channel"),
+                      ("auxiliary", "RHD2000 auxiliary input channel"),
+                      ("analogin", "USB board ADC input channel")]:
+        n_ch, rate, n = neo[name]
+        tj = got[key].type_json
+        assert (tj["nChannels"], tj["sr"], tj["nSamples"]) == (n_ch, rate, n)
+    assert neo["USB board digital input channel"][2] == got["digitalin"].type_json["nSamples"]
+
+
+def test_traditional_rhd_with_temperature_sensors_counts_their_bytes(tmp_path: Path) -> None:
+    # neo cannot read files with temperature sensors; size arithmetic is the check here.
+    spec = IntanSpec(version=(1, 1), n_temp=2, eval_board_mode=0)
+    path = write_intan_traditional(tmp_path / "old.rhd", spec, 5)
+    data = path.stat().st_size - len(spec.header())
+    assert data % spec.block_bytes() == 0
+    got = _by_stream(extract(path))
+    assert got["amplifier"].type_json["nSamples"] == data // spec.block_bytes() * 60
+
+
+def test_traditional_rhs_matches_neo(tmp_path: Path) -> None:
+    spec = IntanSpec(kind="rhs", dc_amp_saved=True, n_dig_out=1)
+    path = write_intan_traditional(tmp_path / "stim.rhs", spec, 2)
+    got = _by_stream(extract(path))
+    neo = _neo_streams(path)
+    pairs = [("amplifier", "RHS2000 amplifier channel"), ("dcamplifier", "DC Amplifier channel"),
+             ("stim", "Stim channel"), ("analogin", "USB board ADC input channel")]
+    for key, name in pairs:
+        tj = got[key].type_json
+        assert (tj["nChannels"], tj["sr"], tj["nSamples"]) == neo[name], key
+    assert got["amplifier"].type_json["nSamples"] == 2 * 128
+    assert got["dcamplifier"].type == "GeneralTimeSeries"
+
+
+def test_truncated_traditional_file_states_size_block_and_remainder(tmp_path: Path) -> None:
+    spec = IntanSpec()
+    path = write_intan_traditional(tmp_path / "rec.rhd", spec, 2, extra_bytes=10)
+    size = path.stat().st_size
+    with pytest.raises(ExtractionError) as info:
+        extract(path)
+    msg = str(info.value)
+    assert msg.startswith("rec.rhd: ")
+    assert f"{size} bytes" in msg and f"{spec.block_bytes()}-byte" in msg and "10 bytes left" in msg
+
+
+def test_header_only_traditional_file_gives_zero_samples_with_a_warning(tmp_path: Path) -> None:
+    path = write_intan_traditional(tmp_path / "empty.rhd", IntanSpec(), 0)
+    got = _by_stream(extract(path))
+    assert got["amplifier"].type_json["nSamples"] == 0
+    assert got["amplifier"].warnings
+
+
+@pytest.mark.parametrize("layout", ["signal", "channel"])
+def test_rhx_folder_matches_sizes_and_neo(tmp_path: Path, layout: str) -> None:
+    spec = IntanSpec(ports={"A": 3, "B": 2}, disabled=frozenset({"A-001"}))
+    folder = write_intan_rhx(tmp_path / "s", spec, 500, layout)
+    report = extract_folder(folder)
+    assert report.errors == {} and report.skipped == {}
+    amp = next(e for e in report.extractions if e.type == "Extracellular")
+    assert amp.type_json["nChannels"] == 4  # 5 amplifier channels, one disabled
+    assert amp.type_json["nSamples"] == 500
+    assert amp.type_json["type"] == "int16"
+    assert amp.type_json["electrodeGroups"] == [
+        {"channels": [0, 1], "label": "Port A"}, {"channels": [2, 3], "label": "Port B"}]
+    neo = _neo_streams(folder / "info.rhd")
+    assert neo["RHD2000 amplifier channel"][0] == 4
+    assert neo["RHD2000 amplifier channel"][2] == amp.type_json["nSamples"]
+    assert len(report.extractions) == 4  # amplifier, aux, adc, digital in: one record each in both layouts
+
+
+def test_rhx_aux_rate_is_the_rate_in_the_file_with_the_reason(tmp_path: Path) -> None:
+    folder = write_intan_rhx(tmp_path / "s", IntanSpec(), 400, "signal")
+    aux = extract(folder / "auxiliary.dat")[0]
+    # One value per time.dat tick (size / 2 / 6 channels == time.dat size / 4).
+    assert (folder / "auxiliary.dat").stat().st_size // 12 == (folder / "time.dat").stat().st_size // 4
+    assert aux.type_json["sr"] == 30000
+    assert "7500" in aux.provenance["sr"].detail
+    quarter = write_intan_rhx(tmp_path / "q", IntanSpec(), 400, "signal", aux_divisor=4)
+    assert extract(quarter / "auxiliary.dat")[0].type_json["sr"] == 7500
+
+
+def test_folder_listing_shows_info_time_settings_and_members_as_sidecars(tmp_path: Path) -> None:
+    spec = IntanSpec(ports={"A": 3})
+    folder = write_intan_rhx(tmp_path / "s", spec, 100, "channel")
+    found = discover(folder)
+    assert found.skipped == {}
+    assert sorted(p.name for p in found.data) == ["amp-A-000.dat", "aux-A-AUX1.dat",
+                                                   "board-ANALOG-IN-1.dat",
+                                                   "board-DIGITAL-IN-01.dat"]
+    names = {p.name for p in found.sidecars}
+    assert {"info.rhd", "time.dat", "settings.xml", "amp-A-001.dat", "amp-A-002.dat",
+            "aux-A-AUX3.dat", "board-DIGITAL-IN-02.dat"} <= names
+    assert len(found.data) + len(found.sidecars) == len(os.listdir(folder))
+
+
+def test_a_member_channel_file_points_to_its_group(tmp_path: Path) -> None:
+    folder = write_intan_rhx(tmp_path / "s", IntanSpec(), 100, "channel")
+    from extractors.intan import IntanExtractor
+
+    with pytest.raises(ExtractionError, match=r"^amp-A-002\.dat: .*amp-A-000\.dat"):
+        IntanExtractor().extract(folder / "amp-A-002.dat")
+
+
+def test_reads_no_sample_data_and_a_100_gb_file_costs_a_stat(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = IntanSpec()
+    folder = write_intan_rhx(tmp_path / "s", spec, 10, "signal")
+    frame = 2 * len(spec.enabled(0))
+    n = (100 * 2**30) // frame
+    os.truncate(folder / "amplifier.dat", n * frame)  # sparse: no disk used
+    os.truncate(folder / "time.dat", n * 4)
+    opened: list[str] = []
+    real_open = builtins.open
+
+    def spy(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(os.path.basename(str(file)))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", spy)
+    amp = extract(folder / "amplifier.dat")[0]
+    assert amp.type_json["nSamples"] == n
+    assert "amplifier.dat" not in opened and "time.dat" not in opened
+    assert amp.warnings == ()
