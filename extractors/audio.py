@@ -251,11 +251,11 @@ def _parse_fmt(path: Path, body: bytes, endian: str) -> _Fmt:
         if len(body) < 40:
             raise ExtractionError(path, "WAVE_FORMAT_EXTENSIBLE fmt chunk shorter than 40 bytes")
         valid, _mask = struct.unpack(endian + "HI", body[18:24])
-        d1, d2, d3 = struct.unpack(endian + "IHH", body[24:32])
-        if (d2, d3, body[32:40]) not in _KS_TAILS or d1 > 0xFFFF:
+        sub = _subformat_tag(body[24:40], endian)
+        if sub is None:
             raise ExtractionError(path, f"WAVE_FORMAT_EXTENSIBLE with an unknown SubFormat GUID "
                                   f"{body[24:40].hex()}")
-        tag = d1
+        tag = sub
         tag_detail = (f"WAVE_FORMAT_EXTENSIBLE SubFormat {tag:#06x} "
                       f"({_TAG_NAMES.get(tag, 'unknown')}); the subformat, not wFormatTag, decides")
     if nch == 0:
@@ -265,6 +265,22 @@ def _parse_fmt(path: Path, body: bytes, endian: str) -> _Fmt:
     if bits == 0 and tag in (1, 3):
         raise ExtractionError(path, "fmt chunk says 0 bits per sample")
     return _Fmt(tag, tag_detail, nch, rate, align, bits, valid or None)
+
+
+def _subformat_tag(guid: bytes, endian: str) -> int | None:
+    """The format tag a KSDATAFORMAT SubFormat GUID carries, or None if it is not one.
+
+    Big-endian (RIFX) writers disagree on the GUID's byte order: scipy's files swap its
+    three integer fields, sox swaps only the tag. Each layout is tried.
+    """
+    layouts = [(endian, guid)]
+    if endian == ">":
+        layouts.append(("<", guid[:2][::-1] + guid[2:]))  # sox: only the tag is big-endian
+    for e, g in layouts:
+        d1, d2, d3 = struct.unpack(e + "IHH", g[:8])
+        if (d2, d3, g[8:16]) in _KS_TAILS and d1 <= 0xFFFF:
+            return d1
+    return None
 
 
 def _put_fmt(path: Path, spec: _Fmt, f: Fields, where: str) -> None:
@@ -580,7 +596,7 @@ def _flac_tail(fh: BinaryIO, si: _StreamInfo, size: int) -> tuple[int, str, bool
             if parsed is not None:
                 heads.append((i, *parsed))
         i = buf.find(b"\xff", i + 1)
-    ends = [h[0] for h in heads[1:]] + [len(buf)]
+    ends = [h[0] for h in heads[1:]] + [len(buf)] if heads else []
     for (start, first, block), end in reversed(list(zip(heads, ends, strict=True))):
         if end - start < 4:
             continue

@@ -33,7 +33,7 @@ def fmt_body(tag: int, n_channels: int, rate: int, bits: int, *, block_align: in
                        n_channels, rate, rate * align, align, bits)
     if subformat is None:
         return head
-    guid = struct.pack(endian + "IHH", subformat, 0, 0x10) + KS_TAIL[8:]
+    guid = struct.pack(endian + "IHH", subformat, 0, 0x10) + KS_TAIL[6:]
     return head + struct.pack(endian + "HHI", 22, valid_bits or bits, 0) + guid
 
 
