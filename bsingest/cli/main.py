@@ -15,7 +15,11 @@ import click
 from bsingest import __version__
 from bsingest.errors import BsingestError, UsageError
 
+from .cmd_auth import login_cmd, logout_cmd
 from .cmd_extract import extract_cmd
+from .cmd_ingest import ingest_cmd, push_cmd, status_cmd
+from .cmd_records import records_cmd
+from .cmd_server import server_cmd
 
 #: Exit codes a rig script can act on.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUEUED = 0, 1, 2, 3
@@ -56,6 +60,13 @@ def cli(verbose: int) -> None:
 
 
 cli.add_command(extract_cmd)
+cli.add_command(ingest_cmd)
+cli.add_command(push_cmd)
+cli.add_command(status_cmd)
+cli.add_command(records_cmd)
+cli.add_command(login_cmd)
+cli.add_command(logout_cmd)
+cli.add_command(server_cmd)
 
 
 def main() -> None:

@@ -1,0 +1,54 @@
+"""``bsingest server``: run the local BrainSTEM-compatible server for demos and dry runs."""
+
+from __future__ import annotations
+
+import click
+
+_MODES = ("error_before", "unavailable", "throttle", "error_after", "drop_after")
+
+
+@click.command("server")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="TCP port on 127.0.0.1 (0: any free port).")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str),
+              help="SQLite file to keep the records in (seeded when new); default: a "
+                   "temporary one, gone when the server stops.")
+@click.option("--fault-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of POST/PATCH/DELETE requests that suffer a fault.")
+@click.option("--fault-mode", "fault_modes", multiple=True, type=click.Choice(_MODES),
+              help="Fault to inject (repeat for several); default: all of them.")
+@click.option("--fault-seed", type=int, default=0, show_default=True,
+              help="Seed that makes the faults reproducible.")
+@click.option("--latency", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Seconds added to every request.")
+def server_cmd(port: int, db_path: str | None, fault_rate: float, fault_modes: tuple[str, ...],
+               fault_seed: int, latency: float) -> None:
+    """Serve a local BrainSTEM-compatible API on 127.0.0.1 until interrupted.
+
+    \b
+    Then, in another shell:
+      export BRAINSTEM_SERVER=http://127.0.0.1:8000
+      bsingest login            # a demo user from the seed file, e.g. alice
+      bsingest records list
+    """
+    from importlib import resources
+    from pathlib import Path
+
+    from bsingest.server import Faults, LocalServer
+
+    faults = Faults(latency=latency, rate=fault_rate, modes=fault_modes or _MODES,
+                    seed=fault_seed)
+    srv = LocalServer(db_path=Path(db_path) if db_path else None, faults=faults, port=port)
+    seed_file = resources.files("bsingest.data").joinpath("seed.json")
+    click.echo(f"BrainSTEM-compatible server on {srv.url}", err=True)
+    click.echo(f"database: {srv.db_path}", err=True)
+    click.echo(f"demo users, passwords and tokens: {seed_file} (main user: "
+               f"{srv.seed.main_user})", err=True)
+    if fault_rate:
+        click.echo(f"faults: {fault_rate:.0%} of writes ({', '.join(faults.modes)}), "
+                   f"seed {fault_seed}", err=True)
+    click.echo("Ctrl-C stops it.", err=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)

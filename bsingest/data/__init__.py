@@ -1,0 +1,1 @@
+"""Package data: the local server's seed fixture (``seed.json``)."""
