@@ -1,0 +1,223 @@
+"""``bsingest ingest``, ``bsingest push`` and ``bsingest status``: the upload side."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from .output import print_json, print_table
+
+_EXISTING = click.Choice(["skip", "update", "error"])
+_NOTICE_LOCAL = ("No server configured: using the local BrainSTEM-compatible demo server "
+                 "(data in {db}).")
+
+
+def _server_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--server", metavar="URL",
+        help="BrainSTEM base URL (default: BRAINSTEM_SERVER, the config file, else the "
+             "local demo server). 'local' names the local demo server.")(f)
+
+
+def _journal_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--journal", type=click.Path(dir_okay=False), metavar="FILE",
+        help="The outbox (SQLite). Default: BSINGEST_JOURNAL, else journal.sqlite in the "
+             "user data folder.")(f)
+
+
+@click.command("ingest")
+@click.argument("session_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--dataset", metavar="UUID", help="The dataset the records belong to.")
+@click.option("--action", "actions", multiple=True, metavar="UUID",
+              help="An action the records link to (repeat for several).")
+@click.option("--hardware-device", metavar="UUID", help="The hardware device used.")
+@click.option("--description", help="A description for every record (at most 500 characters).")
+@click.option("--type-map", multiple=True, metavar="GLOB=TYPE",
+              help="Record type for matching files, e.g. '*.lfp=GeneralTimeSeries'.")
+@click.option("--existing", type=_EXISTING,
+              help="A record the dataset already holds with other values: skip it "
+                   "(default), update it, or report an error.")
+@click.option("--dry-run", is_flag=True,
+              help="Show what would be created, updated and skipped; write nothing anywhere.")
+@_server_option
+@_journal_option
+@click.option("--settle", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="First wait until no file has changed for this long (rig hooks).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=600, show_default=True,
+              metavar="SECONDS", help="How long to wait for another run on the same session.")
+@click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Append a log of the run to FILE.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
+               actions: tuple[str, ...], hardware_device: str | None,
+               description: str | None, type_map: tuple[str, ...], existing: str | None,
+               dry_run: bool, server: str | None, journal: str | None,
+               settle: float | None, lock_timeout: float, log_file: str | None,
+               as_json: bool) -> None:
+    """Create a session's Experiment Data records on BrainSTEM, exactly once.
+
+    Reads every recognised file in SESSION_DIR, builds and validates a record per file,
+    checks that the dataset, actions and hardware device exist, compares with what the
+    dataset already holds, and creates what is missing. Anything not yet on the server
+    waits in the journal; a re-run, or `bsingest push`, finishes it. Running it again on
+    an unchanged session changes nothing.
+
+    IDs and per-file overrides can live in SESSION_DIR/bsingest.toml, so a rig hook can
+    run `bsingest ingest DIR` alone.
+
+    \b
+    Examples:
+      bsingest ingest examples/session                  (local demo server)
+      bsingest ingest /data/rat01/day3 --dataset UUID --action UUID \\
+          --server https://www.brainstem.org --settle 30 --log ingest.log
+
+    Exit codes: 0 all done, 1 some files failed, 2 usage error, 3 queued for later
+    (the server could not be reached; run `bsingest push`).
+    """
+    from bsingest.ingest import ingest
+    from bsingest.sessionconfig import load_options
+    from bsingest.target import HOW_TO_USE_BRAINSTEM, configured_server, local_db_path, open_target
+
+    _log_to(log_file)
+    options = load_options(session_dir)
+    chosen = configured_server(server, options.server)
+    with open_target(chosen, portal=options.portal) as target:
+        if target.local is not None and not as_json:
+            click.echo(_NOTICE_LOCAL.format(db=local_db_path()), err=True)
+        show = _progress_printer(as_json)
+        report = ingest(session_dir, dataset=dataset, actions=actions,
+                        hardware_device=hardware_device, description=description,
+                        existing=existing, type_map=type_map, dry_run=dry_run,
+                        client=target.client, server_key=target.server_key,
+                        journal=journal, settle=settle, lock_timeout=lock_timeout,
+                        progress=show)
+        if as_json:
+            print_json(report.to_json())
+        else:
+            _print_ingest(report)
+            if target.local is not None:
+                _print_server_records(target.client, report.dataset)
+                click.echo(HOW_TO_USE_BRAINSTEM, err=True)
+    logging.getLogger("bsingest").info("ingest %s: %s", session_dir, report.counts())
+    ctx.exit(report.exit_code)
+
+
+@click.command("push")
+@_server_option
+@_journal_option
+@click.option("--dataset", metavar="UUID", help="Only this dataset's records.")
+@click.option("--existing", type=_EXISTING, default="skip", show_default=True,
+              help="A record the dataset already holds with other values.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
+@click.pass_context
+def push_cmd(ctx: click.Context, server: str | None, journal: str | None, dataset: str | None,
+             existing: str, as_json: bool) -> None:
+    """Upload what the journal still holds for a server (after exit code 3).
+
+    Exit codes: 0 nothing left, 1 some records failed, 3 still queued.
+    """
+    from bsingest.ingest import push
+    from bsingest.journal import Journal
+    from bsingest.target import configured_server, open_target
+
+    with Journal(journal) as jr, open_target(configured_server(server)) as target:
+        results = push(client=target.client, journal=jr, dataset=dataset, existing=existing,
+                       server_key=target.server_key)
+    outcomes = [r.outcome for r in results]
+    if as_json:
+        print_json([r.to_json() for r in results])
+    elif results:
+        print_table(None, ("file", "type", "outcome", "id or error"),
+                    [(r.path, r.type, r.outcome, r.error or r.server_id) for r in results])
+    else:
+        click.echo("nothing to push", err=True)
+    code = 1 if "failed" in outcomes else 3 if "queued" in outcomes else 0
+    if code == 3 and not as_json:
+        click.echo(f"still queued: {outcomes.count('queued')} records; run bsingest push "
+                   "again when the server is back", err=True)
+    ctx.exit(code)
+
+
+@click.command("status")
+@_journal_option
+@click.option("--server", metavar="URL", help="Only this server's rows ('local': the demo).")
+@click.option("--dataset", metavar="UUID", help="Only this dataset's rows.")
+@click.option("--all", "show_all", is_flag=True, help="List uploaded rows too.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+def status_cmd(journal: str | None, server: str | None, dataset: str | None, show_all: bool,
+               as_json: bool) -> None:
+    """Show the journal: counts per dataset and state, and what is not uploaded yet."""
+    from bsingest.journal import Journal
+
+    with Journal(journal) as jr:
+        entries = jr.entries(server=server, dataset=dataset)
+        if as_json:
+            print_json([{"server": e.server, "dataset": e.dataset, "path": e.path,
+                         "key": e.key, "state": e.state, "server_id": e.server_id,
+                         "attempts": e.attempts, "last_error": e.last_error} for e in entries])
+            return
+        counts: dict[tuple[str, str], dict[str, int]] = {}
+        for e in entries:
+            by_state = counts.setdefault((e.server, e.dataset), {})
+            by_state[e.state] = by_state.get(e.state, 0) + 1
+        states = ("uploaded", "pending", "sending", "skipped", "failed")
+        print_table(f"journal {jr.path}", ("server", "dataset", *states),
+                    [(s, d, *(c.get(st, 0) for st in states)) for (s, d), c in counts.items()])
+        rows = [(e.path, e.state, e.attempts, e.last_error or "") for e in entries
+                if show_all or e.state != "uploaded"]
+        if rows:
+            print_table(None, ("file", "state", "attempts", "last error"), rows)
+
+
+def _print_ingest(report: Any) -> None:
+    rows = [(r.path, r.type or "", r.outcome, r.error or r.server_id or "")
+            for r in report.results]
+    if rows:
+        print_table(f"{report.session} -> dataset {report.dataset}"
+                    + (" (dry run)" if report.dry_run else ""),
+                    ("file", "type", "outcome", "id or error"), rows)
+    for path, reason in report.skipped_files.items():
+        click.echo(f"skipped: {path}: {reason}", err=True)
+    if report.error:
+        click.echo(f"error: {report.error}", err=True)
+    counts = report.counts()
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no records"
+    click.echo(f"summary: {summary}", err=True)
+    if counts.get("queued"):
+        click.echo(f"queued {counts['queued']} records; run bsingest push", err=True)
+
+
+def _print_server_records(client: Any, dataset: str | None) -> None:
+    records = client.experiment_data(dataset) if dataset else []
+    rows = [(r["type_json"].get("fileName", ""), r["type"], r["id"]) for r in records]
+    print_table(f"stored on the local server, dataset {dataset}: {len(rows)} records",
+                ("fileName", "type", "id"), rows)
+
+
+def _progress_printer(as_json: bool) -> Callable[[Any], None] | None:
+    if as_json or not sys.stderr.isatty():
+        return None
+    count = [0]
+
+    def show(result: Any) -> None:
+        count[0] += 1
+        click.echo(f"\r{count[0]} records done (last: {result.path}: {result.outcome})"
+                   .ljust(79)[:79], nl=False, err=True)
+
+    return show
+
+
+def _log_to(path: str | None) -> None:
+    if not path:
+        return
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("bsingest")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

@@ -1,0 +1,214 @@
+"""The durable outbox: what bsingest means to upload, and what became of it.
+
+One SQLite file (``<user data dir>/bsingest/journal.sqlite``, or ``BSINGEST_JOURNAL``, or
+``--journal``) with a row per (server, dataset, record key). A row holds the record's
+POST body, a fingerprint of its file, a state and the server's id once known. Every state
+change is its own transaction, so a run killed at any point leaves a journal that the next
+run (or ``bsingest push``) continues from.
+
+States::
+
+    pending  --POST/PATCH sent-->  sending  --answer-->  uploaded
+       ^                              |                      |
+       +---- outcome unknown ---------+     (file changed) --+--> pending
+    failed   the server refused the record (400) or the file could not be described
+    skipped  the record exists on the server and ``--existing skip`` kept it as it is
+
+``sending`` is written *before* a request goes out: a row found in ``sending`` may have
+been created on the server, so it is resolved by looking there before any new POST.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import JournalError
+
+__all__ = ["STATES", "Entry", "Journal", "default_journal_path"]
+
+STATES = ("pending", "sending", "uploaded", "failed", "skipped")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    server      TEXT NOT NULL,
+    dataset     TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    record      TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    server_id   TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    updated_at  REAL NOT NULL,
+    PRIMARY KEY (server, dataset, key)
+);
+CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One journal row."""
+
+    server: str
+    dataset: str
+    key: str
+    path: str
+    record: dict[str, Any]
+    fingerprint: str
+    state: str
+    server_id: str | None
+    attempts: int
+    last_error: str | None
+    updated_at: float
+
+
+def default_journal_path() -> Path:
+    """``BSINGEST_JOURNAL``, else ``journal.sqlite`` in the user data directory."""
+    env = os.environ.get("BSINGEST_JOURNAL")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("bsingest", appauthor=False)) / "journal.sqlite"
+
+
+class Journal:
+    """The SQLite outbox. Safe to share between threads of one process."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_journal_path()
+        self._lock = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # autocommit mode: every statement commits unless inside _tx().
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # a state change survives power loss
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise JournalError(f"journal {self.path}: cannot open: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                yield self._db
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise JournalError(f"journal {self.path}: {exc}") from exc
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _rollback(self) -> None:
+        try:
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+    # -- reading ---------------------------------------------------------------------
+
+    def get(self, server: str, dataset: str, key: str) -> Entry | None:
+        rows = self._select("WHERE server=? AND dataset=? AND key=?", (server, dataset, key))
+        return rows[0] if rows else None
+
+    def entries(self, *, server: str | None = None, dataset: str | None = None,
+                states: Sequence[str] | None = None) -> list[Entry]:
+        where, args = [], []
+        if server is not None:
+            where.append("server=?")
+            args.append(server)
+        if dataset is not None:
+            where.append("dataset=?")
+            args.append(dataset)
+        if states:
+            where.append(f"state IN ({','.join('?' * len(states))})")
+            args += list(states)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        return self._select(clause + " ORDER BY server, dataset, path, key", tuple(args))
+
+    def counts(self) -> dict[tuple[str, str, str], int]:
+        """(server, dataset, state) -> number of rows."""
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    "SELECT server, dataset, state, COUNT(*) FROM entries "
+                    "GROUP BY server, dataset, state").fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal {self.path}: {exc}") from exc
+        return {(s, d, st): n for s, d, st, n in rows}
+
+    def _select(self, clause: str, args: tuple[Any, ...]) -> list[Entry]:
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    "SELECT server, dataset, key, path, record, fingerprint, state, server_id, "
+                    f"attempts, last_error, updated_at FROM entries {clause}", args).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal {self.path}: {exc}") from exc
+        return [Entry(r[0], r[1], r[2], r[3], json.loads(r[4]), *r[5:]) for r in rows]
+
+    # -- writing: one transaction per change --------------------------------------------
+
+    def stage(self, server: str, dataset: str, key: str, path: str, record: dict[str, Any],
+              fingerprint: str) -> Entry:
+        """Make sure a row says what should be on the server; return it as it now stands.
+
+        A new key, or a record or file that changed since the last run, becomes
+        ``pending``; an unchanged row keeps its state (and its server id).
+        """
+        body = json.dumps(record, sort_keys=True)
+        with self._tx() as db:
+            row = db.execute("SELECT record, fingerprint, state FROM entries "
+                             "WHERE server=? AND dataset=? AND key=?",
+                             (server, dataset, key)).fetchone()
+            now = time.time()
+            if row is None:
+                db.execute("INSERT INTO entries (server, dataset, key, path, record, fingerprint,"
+                           " state, updated_at) VALUES (?,?,?,?,?,?, 'pending', ?)",
+                           (server, dataset, key, path, body, fingerprint, now))
+            elif row[0] != body or row[1] != fingerprint or row[2] == "failed":
+                # 'sending' stays 'sending': the last request's outcome is still unknown.
+                state = "sending" if row[2] == "sending" else "pending"
+                db.execute("UPDATE entries SET path=?, record=?, fingerprint=?, state=?, "
+                           "last_error=NULL, updated_at=? WHERE server=? AND dataset=? AND key=?",
+                           (path, body, fingerprint, state, now, server, dataset, key))
+        entry = self.get(server, dataset, key)
+        assert entry is not None
+        return entry
+
+    def mark(self, entry: Entry, state: str, *, server_id: str | None = None,
+             error: str | None = None, attempt: bool = False) -> None:
+        """Move a row to ``state`` (``server_id`` kept unless given; ``attempt`` counts one)."""
+        if state not in STATES:
+            raise ValueError(state)
+        with self._tx() as db:
+            db.execute(
+                "UPDATE entries SET state=?, server_id=COALESCE(?, server_id), last_error=?, "
+                "attempts=attempts+?, updated_at=? WHERE server=? AND dataset=? AND key=?",
+                (state, server_id, error, int(attempt), time.time(), entry.server, entry.dataset,
+                 entry.key))

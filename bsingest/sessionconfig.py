@@ -1,0 +1,196 @@
+"""What to ingest a session as: IDs, policy and per-file overrides.
+
+Settings come from three places; a later one wins key by key:
+
+1. the user's config file, ``<user config dir>/bsingest/config.toml`` (shared with
+   :mod:`bsingest.settings`);
+2. ``bsingest.toml`` in the session folder (so a rig hook can run ``bsingest ingest DIR``);
+3. the command line or the Python call.
+
+A ``bsingest.toml`` looks like this::
+
+    dataset = "1f7f103b-e949-405a-9b01-ddda3b2f10cf"
+    actions = ["087b71c4-6785-437c-b8ef-e35a82a8463e"]
+    hardware_device = "..."          # optional
+    description = "probe 1, CA1"     # optional
+    existing = "skip"                # skip | update | error
+
+    [[files]]                        # per-file overrides, by glob on the path in the session
+    match = "*.lfp"
+    type = "GeneralTimeSeries"
+    description = "LFP"
+
+    [[files]]
+    match = "raw/*.bin"
+    n_channels = 64
+    sr = 30000
+    dtype = "int16"
+    lsb = 0.195
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+from .records import RECORD_TYPES
+from .settings import config_file
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["SESSION_FILE", "Existing", "FileRule", "IngestOptions", "load_options",
+           "type_map_rules"]
+
+SESSION_FILE = "bsingest.toml"
+_TOP_KEYS = {"dataset", "actions", "hardware_device", "description", "existing", "files",
+             "server", "portal", "journal", "settle", "jobs"}
+_RULE_KEYS = {"match", "type", "hardware_device", "description", "n_channels", "sr", "dtype",
+              "lsb"}
+
+
+class Existing(str, enum.Enum):
+    """What to do when the dataset already holds a record for a file, with other values."""
+
+    SKIP = "skip"  # leave the server's record as it is
+    UPDATE = "update"  # PATCH it with what the file says now
+    ERROR = "error"  # report the file as failed
+
+
+@dataclass(frozen=True, slots=True)
+class FileRule:
+    """Overrides for the files whose session-relative path matches ``match``."""
+
+    match: str
+    type: str | None = None
+    hardware_device: str | None = None
+    description: str | None = None
+    stated: Mapping[str, Any] = field(default_factory=dict)
+
+    def matches(self, relpath: str) -> bool:
+        name = relpath.rsplit("/", 1)[-1]
+        return fnmatch.fnmatchcase(relpath, self.match) or fnmatch.fnmatchcase(name, self.match)
+
+
+@dataclass(frozen=True, slots=True)
+class FileSettings:
+    """The settings that apply to one file."""
+
+    record_type: str | None
+    hardware_device: str | None
+    description: str | None
+    stated: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    """Everything ``ingest`` needs to know besides the files themselves."""
+
+    dataset: str | None = None
+    actions: tuple[str, ...] = ()
+    hardware_device: str | None = None
+    description: str | None = None
+    existing: Existing = Existing.SKIP
+    rules: tuple[FileRule, ...] = ()
+    server: str | None = None
+    portal: str = "private"
+    journal: str | None = None
+    settle: float = 0.0
+
+    def for_file(self, relpath: str) -> FileSettings:
+        """Settings for one file: the last matching rule wins, key by key."""
+        rtype, device, description, stated = None, self.hardware_device, self.description, {}
+        for rule in self.rules:
+            if rule.matches(relpath):
+                rtype = rule.type or rtype
+                if rule.hardware_device is not None:  # "" in a rule means: no device
+                    device = rule.hardware_device or None
+                description = rule.description or description
+                stated.update(rule.stated)
+        return FileSettings(rtype, device, description, stated)
+
+    def merged(self, **changes: Any) -> IngestOptions:
+        """A copy with the given values; ``None`` (and empty actions) leave a value as it is."""
+        kept = {k: v for k, v in changes.items() if v is not None and v != ()}
+        if "rules" in kept:
+            kept["rules"] = self.rules + tuple(kept["rules"])  # later rules win
+        if "existing" in kept:
+            kept["existing"] = _existing(kept["existing"], "existing")
+        return replace(self, **kept)
+
+
+def load_options(session_dir: str | os.PathLike[str] | None = None, **given: Any) -> IngestOptions:
+    """Options for a session: user config, then the session's ``bsingest.toml``, then ``given``."""
+    options = IngestOptions()
+    config = config_file()
+    if config.is_file():
+        options = options.merged(**_read(config))
+    if session_dir is not None:
+        session_file = Path(session_dir) / SESSION_FILE
+        if session_file.is_file():
+            options = options.merged(**_read(session_file))
+    return options.merged(**given)
+
+
+def type_map_rules(pairs: Sequence[str]) -> tuple[FileRule, ...]:
+    """``GLOB=TYPE`` strings (``--type-map``) as rules."""
+    rules = []
+    for pair in pairs:
+        glob, sep, rtype = pair.partition("=")
+        if not sep or not glob or rtype not in RECORD_TYPES:
+            raise UsageError(f"--type-map {pair!r}: expected GLOB=TYPE with TYPE one of "
+                             f"{', '.join(RECORD_TYPES)}")
+        rules.append(FileRule(match=glob, type=rtype))
+    return tuple(rules)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from exc
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise UsageError(f"{path}: unknown keys {', '.join(sorted(unknown))} "
+                         f"(known: {', '.join(sorted(_TOP_KEYS))})")
+    out: dict[str, Any] = {k: v for k, v in data.items() if k != "files"}
+    if "actions" in out:
+        actions = out["actions"]
+        out["actions"] = tuple([actions] if isinstance(actions, str) else actions)
+    if "existing" in out:
+        out["existing"] = _existing(out["existing"], f"{path}: existing")
+    out["rules"] = tuple(_rule(path, i, r) for i, r in enumerate(data.get("files") or []))
+    return out
+
+
+def _rule(path: Path, i: int, raw: Any) -> FileRule:
+    where = f"{path}: files[{i}]"
+    if not isinstance(raw, Mapping) or "match" not in raw:
+        raise UsageError(f"{where}: each [[files]] table needs a 'match' glob")
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise UsageError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+    if raw.get("type") is not None and raw["type"] not in RECORD_TYPES:
+        raise UsageError(f"{where}: type {raw['type']!r} is not one of {', '.join(RECORD_TYPES)}")
+    stated = {k: raw[k] for k in ("n_channels", "sr", "dtype", "lsb") if k in raw}
+    return FileRule(match=str(raw["match"]), type=raw.get("type"),
+                    hardware_device=raw.get("hardware_device"),
+                    description=raw.get("description"), stated=stated)
+
+
+def _existing(value: Any, where: str) -> Existing:
+    try:
+        return Existing(value)
+    except ValueError:
+        raise UsageError(f"{where}: {value!r} is not one of skip, update, error") from None

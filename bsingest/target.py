@@ -1,0 +1,89 @@
+"""Which server a run talks to: a configured BrainSTEM, or the local demo server.
+
+With no server configured anywhere (no ``--server``, no ``BRAINSTEM_SERVER``, no
+``server`` in ``bsingest.toml`` or the user's config file), ``bsingest ingest`` runs the
+whole job against the local BrainSTEM-compatible server, started for the run on loopback
+with its data in ``<user data dir>/bsingest/local-server.sqlite3``, and says so. The name
+``local`` (``--server local``) asks for it explicitly. The journal knows it as ``local``,
+whatever port it got.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .client import BrainstemClient, RetryPolicy
+    from .server import LocalServer
+
+__all__ = ["LOCAL", "Target", "local_db_path", "open_target"]
+
+LOCAL = "local"
+
+HOW_TO_USE_BRAINSTEM = (
+    "To upload to brainstem.org instead: `bsingest login`, then pass "
+    "--server https://www.brainstem.org (or set BRAINSTEM_SERVER, or put "
+    "server = \"https://www.brainstem.org\" in the config file) and your own dataset "
+    "and action IDs."
+)
+
+
+@dataclass
+class Target:
+    """A client, the name the journal knows its server by, and the demo server if any."""
+
+    client: BrainstemClient
+    server_key: str
+    local: LocalServer | None = None
+
+
+def local_db_path() -> Path:
+    """Where the local demo server keeps its data (``BSINGEST_LOCAL_DB`` overrides)."""
+    env = os.environ.get("BSINGEST_LOCAL_DB")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("bsingest", appauthor=False)) / "local-server.sqlite3"
+
+
+def configured_server(*candidates: str | None) -> str | None:
+    """The first server given, else ``BRAINSTEM_SERVER``, else None."""
+    for c in candidates:
+        if c:
+            return c
+    return os.environ.get("BRAINSTEM_SERVER", "").strip() or None
+
+
+@contextlib.contextmanager
+def open_target(server: str | None, *, token: str | None = None, portal: str = "private",
+                retry: RetryPolicy | None = None, max_connections: int = 16,
+                allow_insecure_http: bool = False) -> Iterator[Target]:
+    """Open a client for ``server`` (None or ``local``: the local demo server)."""
+    from .client import BrainstemClient
+
+    if server in (None, LOCAL):
+        from .server import LocalServer
+
+        path = local_db_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with LocalServer(db_path=path) as srv:
+            client = BrainstemClient(server=srv.url, token=srv.token, portal=portal,
+                                     retry=retry, max_connections=max_connections)
+            try:
+                yield Target(client, LOCAL, srv)
+            finally:
+                client.close()
+        return
+    client = BrainstemClient(server=server, token=token, portal=portal, retry=retry,
+                             max_connections=max_connections,
+                             allow_insecure_http=allow_insecure_http)
+    try:
+        yield Target(client, client.server)
+    finally:
+        client.close()

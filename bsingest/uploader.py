@@ -1,0 +1,255 @@
+"""Exactly-once upload of journal entries to a dataset's Experiment Data.
+
+The server tells records apart by dataset, type and ``type_json.fileName`` (plus
+``type_json.stream`` for files holding several records): that triple is the key.
+For every entry the uploader compares with what the dataset already holds, then creates,
+updates, adopts or skips, and records each outcome in the journal.
+
+A POST whose outcome is unknown (no answer, a dropped connection, a 5xx or 429 after the
+request went out) is never simply sent again: the dataset is listed first, and a record
+with the same key is adopted. Only when none is there is the POST repeated, after a
+back-off. When the server cannot be reached at all, entries stay in the journal
+(``pending`` or ``sending``) and ``bsingest push`` continues later.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    ApiError,
+    AuthError,
+    NotFound,
+    RateLimited,
+    Rejected,
+    ServerError,
+    TransportError,
+)
+from .journal import Entry, Journal
+from .sessionconfig import Existing
+
+if TYPE_CHECKING:
+    from .client import BrainstemClient
+
+__all__ = ["MODEL", "Outcome", "Uploader", "record_key", "same_content"]
+
+log = logging.getLogger(__name__)
+
+MODEL = "modules/experimentdata"
+
+#: Outcomes of one entry.
+CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED, QUEUED = (
+    "created", "updated", "unchanged", "skipped", "failed", "queued")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one journal entry."""
+
+    dataset: str
+    key: str
+    path: str
+    outcome: str  # created, updated, unchanged, skipped, failed, queued (or would-* in a dry run)
+    server_id: str | None = None
+    error: str | None = None
+
+
+def record_key(record: Mapping[str, Any]) -> str:
+    """The key of a record body: ``type|fileName|stream``."""
+    tj = record.get("type_json") or {}
+    return f"{record.get('type')}|{tj.get('fileName', '')}|{tj.get('stream', '')}"
+
+
+_COMPARED = ("type", "actions", "hardware_device", "description", "type_json")
+
+
+def same_content(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
+    """Whether the server's record already says what ours says."""
+    for k in _COMPARED:
+        a, b = ours.get(k), theirs.get(k)
+        if k == "actions":
+            a, b = sorted(a or []), sorted(b or [])
+        if a != b:
+            return False
+    return True
+
+
+class _Unreachable(Exception):
+    """The server could not be reached; the entry stays queued."""
+
+
+class Uploader:
+    """Uploads entries of one (server, dataset) with bounded concurrency.
+
+    Parameters
+    ----------
+    client
+        A :class:`~bsingest.client.BrainstemClient`, shared (its connection pool too).
+    journal
+        The outbox the outcomes are written to.
+    existing
+        What to do with a record the dataset already holds with other values.
+    concurrency
+        Requests in flight at once; the server is never sent more.
+    post_attempts
+        POSTs tried for one record (each after a look on the server) before giving up.
+    """
+
+    def __init__(self, client: BrainstemClient, journal: Journal | None, *,
+                 existing: Existing = Existing.SKIP, concurrency: int = 8,
+                 post_attempts: int = 6) -> None:
+        self.client = client
+        self.journal = journal
+        self.existing = existing
+        self.concurrency = max(1, concurrency)
+        self.post_attempts = post_attempts
+        self._listing_lock = threading.Lock()
+
+    # -- planning -----------------------------------------------------------------------
+
+    def server_records(self, dataset: str) -> dict[str, dict[str, Any]]:
+        """The dataset's records on the server, by key (the first of any duplicates)."""
+        out: dict[str, dict[str, Any]] = {}
+        for rec in self.client.experiment_data(dataset):
+            out.setdefault(record_key(rec), rec)
+        return out
+
+    def plan(self, entries: Sequence[Entry], on_server: Mapping[str, Mapping[str, Any]]
+             ) -> list[tuple[Entry, str]]:
+        """What each entry needs: create, update, adopt, unchanged, skip or conflict."""
+        plan = []
+        for e in entries:
+            theirs = on_server.get(e.key)
+            if theirs is None:
+                plan.append((e, "create"))
+            elif same_content(e.record, theirs):
+                plan.append((e, "unchanged" if e.state == "uploaded" else "adopt"))
+            elif self.existing is Existing.UPDATE:
+                plan.append((e, "update"))
+            elif self.existing is Existing.SKIP:
+                plan.append((e, "skip"))
+            else:
+                plan.append((e, "conflict"))
+        return plan
+
+    # -- doing --------------------------------------------------------------------------
+
+    def run(self, entries: Sequence[Entry], *,
+            progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+        """Bring the server in line with ``entries``; one :class:`Outcome` per entry.
+
+        Raises :class:`~bsingest.errors.TransportError` only if the dataset cannot be
+        listed at all; entries are then untouched (still queued in the journal).
+        """
+        if not entries:
+            return []
+        datasets = {e.dataset for e in entries}
+        outcomes: list[Outcome] = []
+        for dataset in sorted(datasets):
+            batch = [e for e in entries if e.dataset == dataset]
+            on_server = self.server_records(dataset)
+            steps = self.plan(batch, on_server)
+            with ThreadPoolExecutor(max_workers=self.concurrency,
+                                    thread_name_prefix="bsingest-upload") as pool:
+                for outcome in pool.map(lambda s: self._do(*s, on_server), steps):
+                    outcomes.append(outcome)
+                    if progress:
+                        progress(outcome)
+        return outcomes
+
+    def _do(self, e: Entry, step: str, on_server: Mapping[str, Mapping[str, Any]]) -> Outcome:
+        if self.journal is None:
+            raise RuntimeError("an Uploader without a journal can only plan")
+        theirs = on_server.get(e.key)
+        their_id = theirs.get("id") if theirs else None
+        try:
+            if step in ("unchanged", "adopt"):
+                self.journal.mark(e, "uploaded", server_id=their_id)
+                return Outcome(e.dataset, e.key, e.path, UNCHANGED, their_id)
+            if step == "skip":
+                self.journal.mark(e, "skipped", server_id=their_id,
+                                  error="exists on the server with other values; kept (--existing skip)")
+                return Outcome(e.dataset, e.key, e.path, SKIPPED, their_id,
+                               "exists on the server with other values")
+            if step == "conflict":
+                msg = ("exists on the server with other values "
+                       "(use --existing update to change it, or --existing skip)")
+                self.journal.mark(e, "failed", server_id=their_id, error=msg)
+                return Outcome(e.dataset, e.key, e.path, FAILED, their_id, msg)
+            if step == "update":
+                return self._update(e, str(their_id))
+            return self._create(e)
+        except _Unreachable as exc:
+            return Outcome(e.dataset, e.key, e.path, QUEUED, None, str(exc))
+
+    def _update(self, e: Entry, server_id: str) -> Outcome:
+        changes = {k: e.record[k] for k in _COMPARED if k in e.record}
+        self.journal.mark(e, "sending", server_id=server_id, attempt=True)
+        try:
+            self.client.update(MODEL, server_id, changes)  # PATCH: the client retries it
+        except (TransportError, RateLimited, ServerError) as exc:
+            self.journal.mark(e, "pending", error=str(exc))
+            raise _Unreachable(str(exc)) from exc
+        except ApiError as exc:
+            self.journal.mark(e, "failed", error=str(exc))
+            return Outcome(e.dataset, e.key, e.path, FAILED, server_id, str(exc))
+        self.journal.mark(e, "uploaded", server_id=server_id)
+        return Outcome(e.dataset, e.key, e.path, UPDATED, server_id)
+
+    def _create(self, e: Entry) -> Outcome:
+        last_error = ""
+        for attempt in range(1, self.post_attempts + 1):
+            # Written before the request goes out: if we die now, the next run looks first.
+            self.journal.mark(e, "sending", attempt=True)
+            try:
+                body = self.client.create(MODEL, e.record)
+            except (Rejected, AuthError, NotFound) as exc:
+                # The server answered and did not write: a definite, lasting refusal.
+                self.journal.mark(e, "failed", error=str(exc))
+                return Outcome(e.dataset, e.key, e.path, FAILED, None, str(exc))
+            except (TransportError, ServerError, RateLimited, ApiError) as exc:
+                last_error = str(exc)
+                log.info("POST for %s: outcome unknown (%s); looking on the server", e.path, exc)
+                found = self._look(e)
+                if found is not None:
+                    self.journal.mark(e, "uploaded", server_id=found)
+                    return Outcome(e.dataset, e.key, e.path, CREATED, found)
+                self.journal.mark(e, "pending", error=last_error)
+                self._pause(attempt, exc)
+                continue
+            server_id = str(body.get("id"))
+            self.journal.mark(e, "uploaded", server_id=server_id)
+            return Outcome(e.dataset, e.key, e.path, CREATED, server_id)
+        raise _Unreachable(f"gave up after {self.post_attempts} attempts: {last_error}")
+
+    def _look(self, e: Entry) -> str | None:
+        """The id of the dataset's record with ``e``'s key, if the server has one."""
+        try:
+            records = self.client.experiment_data(e.dataset, type=e.record.get("type"))
+        except (TransportError, ApiError) as exc:
+            # Cannot tell whether the POST happened: leave it 'sending' for the next run.
+            raise _Unreachable(f"cannot look on the server: {exc}") from exc
+        for rec in records:
+            if record_key(rec) == e.key:
+                return str(rec.get("id"))
+        return None
+
+    def _pause(self, attempt: int, exc: Exception) -> None:
+        policy = self.client.retry
+        if not policy.wait:
+            return
+        retry_after = getattr(exc, "retry_after", None)
+        policy.sleep(policy.delay(attempt, retry_after))
+
+
+def summarize(outcomes: Iterable[Outcome]) -> dict[str, int]:
+    """Count outcomes by kind."""
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.outcome] = counts.get(o.outcome, 0) + 1
+    return counts
