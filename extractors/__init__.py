@@ -18,11 +18,13 @@ from pathlib import Path
 
 from bsingest.errors import UnsupportedFile
 
+from .abf import AbfExtractor
 from .audio import AudioExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
 from .intan import IntanExtractor
 from .rawbinary import RawBinaryExtractor
 from .spikeglx import SpikeGlxExtractor
+from .video import VideoExtractor
 
 __all__ = [
     "EXTRACTORS",
@@ -39,10 +41,12 @@ __all__ = [
 
 #: Every file family, in no particular order: the claims decide.
 EXTRACTORS: tuple[type[Extractor], ...] = (
+    AbfExtractor,
     AudioExtractor,
     RawBinaryExtractor,
     IntanExtractor,
     SpikeGlxExtractor,
+    VideoExtractor,
 )
 
 # Folders that never hold a session's data.

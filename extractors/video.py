@@ -1,0 +1,599 @@
+"""Video files (MP4, MOV, AVI, MKV, WebM, TS, ...) as BehavioralTracking records.
+
+``nFrames`` is the number of frames a decoder shows, got at the lowest cost that is
+still exact, in three tiers (the provenance of ``nFrames`` names the tier):
+
+1. **container index** (MP4/MOV sample tables, AVI ``idx1`` / OpenDML ``indx``): FFmpeg's
+   demuxer reads the index when the file is opened and applies MP4 edit lists to it,
+   marking samples before an edit as *discard* and dropping samples after it; PyAV
+   (>= 15) exposes that index as ``stream.index_entries``. We count the entries that are
+   not discarded, after checking that every entry lies inside the file. Opening costs
+   ~10 ms for 2,000 frames and ~25 ms for 20,000 (``benchmarks/bench_video.py``), the
+   same for 1 MB and 1 TB of frame data.
+2. **demux pass** where there is no index or it cannot be trusted (MKV, WebM, TS,
+   fragmented MP4, an AVI without index, a truncated file): PyAV ``container.demux()``
+   reads packets without decoding them; one packet is one frame.
+3. **decode** only where packets and shown frames can differ: packets flagged
+   discarded or corrupt, MPEG-4 Part 2 in AVI with packed B-frames or N-VOPs, and the
+   last group of pictures of a damaged file (decoded from its keyframe to measure
+   what the damaged tail still shows).
+
+Choice of reader: PyAV (``av``) beside a small parser of our own for the container
+structure. PyAV bundles FFmpeg, so its index, packets and frames are those of the
+decoder that defines "frames shown" (ffprobe ``-count_frames`` agrees); it demuxes
+without decoding and exposes the discard/corrupt flags. We do not reimplement edit-list
+semantics (``mov_fix_index`` in FFmpeg has many special cases); our own parser reads only
+what PyAV does not expose: whether the MP4 is fragmented or has a sample table at all,
+the track's display matrix (rotation), whether the AVI has an index, the frame counts
+the headers promise, and whether the file is shorter than its structure says.
+OpenCV is not used: its ``CAP_PROP_FRAME_COUNT`` is a header value or duration x fps.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import struct
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from bsingest.errors import ExtractionError
+
+from .base import Extraction, Extractor, Fields
+
+__all__ = ["VIDEO_SUFFIXES", "Layout", "VideoExtractor", "read_layout"]
+
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".ts", ".mts", ".m2ts",
+                  ".mpg", ".mpeg", ".flv", ".wmv", ".asf", ".3gp")
+
+# FFmpeg codec names -> the names a user knows.
+_CODECS = {
+    "h264": "H.264", "hevc": "HEVC", "mjpeg": "MJPEG", "mpeg4": "MPEG-4", "ffv1": "FFV1",
+    "prores": "ProRes", "vp9": "VP9", "libvpx-vp9": "VP9", "vp8": "VP8", "libvpx": "VP8",
+    "av1": "AV1", "libdav1d": "AV1", "libaom-av1": "AV1", "rawvideo": "raw",
+    "mpeg2video": "MPEG-2", "mpeg1video": "MPEG-1", "msmpeg4v3": "MS-MPEG-4 v3",
+    "msmpeg4v2": "MS-MPEG-4 v2", "h263": "H.263", "huffyuv": "HuffYUV", "ffvhuff": "FFVHuff",
+    "png": "PNG", "dnxhd": "DNxHD", "theora": "Theora", "wmv3": "WMV9", "wmv2": "WMV8",
+    "cfhd": "CineForm", "qtrle": "QuickTime RLE", "utvideo": "Ut Video", "jpeg2000": "JPEG 2000",
+    "cinepak": "Cinepak", "magicyuv": "MagicYUV", "vc1": "VC-1",
+}
+_MP4_TOP = {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot", b"uuid", b"styp"}
+# Bytes kept for a damaged file's last group of pictures; past this we decode all.
+_TAIL_LIMIT = 256 * 2**20
+# A not-coded VOP (N-VOP) is a start code and a few header bits: at most this many bytes.
+_NVOP_MAX = 8
+_PACKED_USERDATA = re.compile(rb"DivX\d+(?:Build|b)\d+p")
+
+
+class VideoExtractor(Extractor):
+    """Video containers: resolution, codec and rate from the header; exact frame counts."""
+
+    name = "video"
+    suffixes = VIDEO_SUFFIXES
+    record_types = ("BehavioralTracking",)
+
+    def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
+        if not path.is_file():
+            raise ExtractionError(path, "not a regular file")
+        size = os.stat(path).st_size
+        if size == 0:
+            raise ExtractionError(path, "empty file (0 bytes)")
+        layout = read_layout(path, size)
+        info = probe(path, layout)
+        f = Fields()
+        f.header("format", layout.format, layout.format_detail)
+        f.header("compression", info.codec, f"codec of video stream {info.stream_index}: "
+                 f"{info.codec_name} ({info.codec_long_name})")
+        rotation = ""
+        if layout.rotation:
+            rotation = f"; display rotation {layout.rotation:g}°"
+            if layout.rotation % 180:
+                rotation += f" (shown as {info.height}x{info.width})"
+        f.header("horizontalResolution", info.width, f"stored frame width{rotation}")
+        f.header("verticalResolution", info.height, f"stored frame height{rotation}")
+        if info.rate is not None:
+            (f.header if info.rate_from_header else f.computed)("frameRate", info.rate,
+                                                                 info.rate_detail)
+        else:
+            f.warn("no frame rate: the container declares none and frames carry no timestamps")
+        f.computed("nFrames", info.n_frames, info.count_detail)
+        for w in info.warnings:
+            f.warn(w)
+        return [self.result(path, "BehavioralTracking", f)]
+
+
+# --- the container structure: what PyAV does not tell -----------------------------------
+
+
+@dataclass
+class Layout:
+    """What our own parser found in the container's structure (no sample data read)."""
+
+    kind: str  # "mp4", "avi", "mkv", "ts", "other"
+    format: str  # MP4, MOV, AVI, MKV, WebM, TS, ...
+    format_detail: str
+    indexed: bool = False  # a complete index is expected (MP4 sample table, AVI idx1/indx)
+    index_name: str = ""
+    damage: str = ""  # the structure promises more bytes than the file holds
+    promised_frames: int | None = None
+    promise_detail: str = ""
+    rotation: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def read_layout(path: Path, size: int) -> Layout:
+    """Identify the container by its magic bytes and read the structure we need."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+        if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+            return _avi_layout(path, fh, size)
+        if len(head) >= 8 and head[4:8] in _MP4_TOP:
+            return _mp4_layout(path, fh, size, head)
+        if head[:4] == b"\x1a\x45\xdf\xa3":
+            return _mkv_layout(path, fh, size, head)
+    if _is_ts(head, 188) or _is_ts(head[4:], 192):
+        return Layout("ts", "TS", "MPEG transport stream sync bytes (0x47 every 188 bytes)")
+    if head[:4] == b"\x00\x00\x01\xba":
+        return Layout("other", "MPEG-PS", "MPEG program stream pack header")
+    if head[:3] == b"FLV":
+        return Layout("other", "FLV", "'FLV' signature")
+    if head[:8] == b"\x30\x26\xb2\x75\x8e\x66\xcf\x11":
+        fmt = "WMV" if path.suffix.lower() == ".wmv" else "ASF"
+        return Layout("other", fmt, "ASF header object GUID")
+    raise ExtractionError(path, f"not a video container (first bytes {head[:8].hex(' ')}; "
+                          "expected MP4, MOV, AVI, MKV, WebM, TS, MPEG-PS, FLV or ASF)")
+
+
+def _is_ts(head: bytes, stride: int) -> bool:
+    return len(head) > stride and head[0] == 0x47 and head[stride] == 0x47
+
+
+def _boxes(fh: Any, start: int, end: int, size: int) -> Iterator[tuple[bytes, int, int, int]]:
+    """(type, box start, payload start, box end) of the ISO-BMFF boxes in [start, end)."""
+    pos = start
+    while pos + 8 <= end:
+        fh.seek(pos)
+        hdr = fh.read(16)
+        if len(hdr) < 8:
+            return
+        n, kind = struct.unpack(">I4s", hdr[:8])
+        payload = pos + 8
+        if n == 1:
+            if len(hdr) < 16:
+                return
+            n = struct.unpack(">Q", hdr[8:16])[0]
+            payload = pos + 16
+        elif n == 0:  # the box runs to the end of the file
+            n = size - pos
+        if n < payload - pos:
+            return
+        yield kind, pos, payload, pos + n
+        pos += n
+
+
+def _mp4_layout(path: Path, fh: Any, size: int, head: bytes) -> Layout:
+    brand = head[8:12] if head[4:8] == b"ftyp" else b""
+    fmt = "MOV" if brand == b"qt  " or (not brand and path.suffix.lower() == ".mov") else "MP4"
+    where = f"ISO base media boxes, ftyp brand {brand.decode('latin-1')!r}" if brand else \
+        "ISO base media boxes (no ftyp: QuickTime)"
+    lay = Layout("mp4", fmt, where)
+    top = list(_boxes(fh, 0, size, size))
+    kinds = [k for k, *_ in top]
+    if b"moof" in kinds:
+        lay.notes.append("fragmented MP4 (moof boxes): the sample table does not hold every frame")
+    over = [(k, s, e) for k, s, _, e in top if e > size]
+    if over:
+        k, s, e = over[-1]
+        lay.damage = (f"the '{k.decode('latin-1')}' box at byte {s} declares {e - s} bytes, "
+                      f"the file ends {e - size} bytes short")
+    moov = next(((p, e) for k, _, p, e in top if k == b"moov"), None)
+    if moov is None:
+        raise ExtractionError(path, "no 'moov' box (the sample table): a recording that was "
+                              "not finalized; no frames can be located")
+    lay.indexed = b"moof" not in kinds
+    lay.index_name = "MP4 sample table (stsz/stts/stsc/stco), edit list applied"
+    for kind, _, p, e in _boxes(fh, moov[0], min(moov[1], size), size):
+        if kind == b"mvex":
+            lay.indexed = False
+            lay.notes.append("fragmented MP4 (mvex box)")
+        if kind == b"trak":
+            rot = _video_track_rotation(fh, p, min(e, size), size)
+            if rot is not None:
+                lay.rotation = rot
+                break
+    return lay
+
+
+def _video_track_rotation(fh: Any, start: int, end: int, size: int) -> float | None:
+    """The display rotation of a video track (from tkhd's matrix); None if not video."""
+    tkhd = None
+    is_video = False
+    for kind, _, p, e in _boxes(fh, start, end, size):
+        if kind == b"tkhd":
+            fh.seek(p)
+            tkhd = fh.read(min(e - p, 96))
+        elif kind == b"mdia":
+            for k2, _, p2, _ in _boxes(fh, p, min(e, size), size):
+                if k2 == b"hdlr":
+                    fh.seek(p2 + 8)
+                    is_video = fh.read(4) == b"vide"
+    if not is_video or tkhd is None:
+        return None
+    # version 0: 4+4+4+4+4 (flags, times, id, reserved, duration) = 24 bytes before the
+    # 8 reserved, layer, group, volume, reserved; version 1 has 12 more.
+    off = 4 + (32 if tkhd[0] == 1 else 20) + 8 + 8
+    if len(tkhd) < off + 36:
+        return None
+    a, b = struct.unpack(">ii", tkhd[off:off + 8])
+    return float(round(math.degrees(math.atan2(b, a))) % 360)
+
+
+def _avi_layout(path: Path, fh: Any, size: int) -> Layout:
+    lay = Layout("avi", "AVI", "RIFF 'AVI ' header")
+    fh.seek(4)
+    riff_size = struct.unpack("<I", fh.read(4))[0]
+    if riff_size + 8 > size:
+        lay.damage = f"the RIFF header declares {riff_size + 8} bytes, the file holds {size}"
+    has_idx1 = has_indx = False
+    total = length = odml = None
+    pos = 12
+    while pos + 8 <= size:
+        fh.seek(pos)
+        ck, n = struct.unpack("<4sI", fh.read(8))
+        if ck == b"LIST":
+            sub = fh.read(4)
+            if sub == b"hdrl":
+                hdrl = fh.read(min(n - 4, 1 << 20))
+                total, length, odml, has_indx = _avi_hdrl(hdrl)
+        elif ck == b"idx1":
+            has_idx1 = n > 0 and pos + 8 + n <= size
+        elif ck == b"RIFF":  # OpenDML 'AVIX' extension: the rest of the file
+            pass
+        pos += 8 + n + (n & 1)
+    if pos > size and not lay.damage:
+        lay.damage = f"the last chunk ends {pos - size} bytes after the end of the file"
+    lay.indexed = (has_idx1 or has_indx) and not lay.damage
+    lay.index_name = "AVI OpenDML index (indx/ix##)" if has_indx else "AVI idx1 index"
+    promised = odml or length or total
+    if promised:
+        lay.promised_frames = promised
+        lay.promise_detail = ("OpenDML dmlh dwTotalFrames" if odml else
+                              "the video stream header's dwLength" if length else
+                              "avih dwTotalFrames")
+    if not (has_idx1 or has_indx):
+        lay.notes.append("no idx1 or OpenDML index")
+    return lay
+
+
+def _avi_hdrl(hdrl: bytes) -> tuple[int | None, int | None, int | None, bool]:
+    """avih dwTotalFrames, the video strh dwLength, dmlh dwTotalFrames, has indx."""
+    total = length = odml = None
+    has_indx = False
+    in_video = False
+    pos = 0
+    while pos + 8 <= len(hdrl):
+        ck, n = struct.unpack("<4sI", hdrl[pos:pos + 8])
+        body = hdrl[pos + 8:pos + 8 + n]
+        if ck == b"LIST":  # strl or odml: descend into it
+            pos += 12
+            continue
+        if ck == b"avih" and len(body) >= 20:
+            total = struct.unpack("<I", body[16:20])[0]
+        elif ck == b"strh" and len(body) >= 36:
+            in_video = body[:4] == b"vids"
+            if in_video and length is None:
+                length = struct.unpack("<I", body[32:36])[0]
+        elif ck == b"indx" and in_video:
+            has_indx = True
+        elif ck == b"dmlh" and len(body) >= 4:
+            odml = struct.unpack("<I", body[:4])[0]
+        pos += 8 + n + (n & 1)
+    return total, length, odml, has_indx
+
+
+def _mkv_layout(path: Path, fh: Any, size: int, head: bytes) -> Layout:
+    webm = b"webm" in head[:64]
+    lay = Layout("mkv", "WebM" if webm else "MKV",
+                 f"EBML header, DocType {'webm' if webm else 'matroska'}")
+    # The Segment's declared size tells whether the file was cut short.
+    fh.seek(4)
+    pos = 4
+    hsize, n = _vint(fh.read(8))
+    if hsize is None:
+        return lay  # a malformed EBML header: FFmpeg will say so
+    pos += n + hsize
+    fh.seek(pos)
+    if fh.read(4) == b"\x18\x53\x80\x67":
+        seg_size, n = _vint(fh.read(8))
+        if seg_size is not None and pos + 4 + n + seg_size > size:
+            lay.damage = (f"the Segment declares {seg_size} bytes, the file ends "
+                          f"{pos + 4 + n + seg_size - size} bytes short")
+    return lay
+
+
+def _vint(data: bytes) -> tuple[int | None, int]:
+    """An EBML variable-size integer: (value or None for 'unknown size', its length)."""
+    if not data or data[0] == 0:
+        return None, 1
+    n = 8 - data[0].bit_length() + 1
+    value = data[0] & ((1 << (8 - n)) - 1)
+    for b in data[1:n]:
+        value = (value << 8) | b
+    return (None if value == (1 << (7 * n)) - 1 else value), n
+
+
+# --- counting frames with PyAV ----------------------------------------------------------
+
+
+@dataclass
+class VideoInfo:
+    """What the probe found: stream parameters and the exact frame count with its tier."""
+
+    stream_index: int
+    codec: str
+    codec_name: str
+    codec_long_name: str
+    width: int
+    height: int
+    n_frames: int
+    count_detail: str
+    rate: float | None
+    rate_detail: str
+    rate_from_header: bool
+    warnings: list[str]
+
+
+def probe(path: Path, layout: Layout) -> VideoInfo:
+    """Open ``path`` with PyAV and count its shown frames by the cheapest exact tier."""
+    import av
+
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as exc:
+        raise ExtractionError(path, f"{layout.format} that FFmpeg cannot open: "
+                              f"{_ffmpeg_reason(exc)}") from exc
+    try:
+        streams = [s for s in container.streams.video if not s.disposition & 0x400]
+        if not streams:  # 0x400: AV_DISPOSITION_ATTACHED_PIC (cover art)
+            raise ExtractionError(path, f"{layout.format} file without a video stream")
+        vs = streams[0]
+        cc = vs.codec_context
+        if not cc.width or not cc.height:
+            raise ExtractionError(path, f"video stream {vs.index} has no frame size "
+                                  "(damaged or missing codec header)")
+        counter = _Counter(path, container, vs, layout)
+        n, detail, warnings, measured_rate = counter.count()
+        codec_name = cc.codec.name
+        info = VideoInfo(
+            stream_index=vs.index, codec=_CODECS.get(codec_name, codec_name.upper()),
+            codec_name=codec_name, codec_long_name=cc.codec.long_name,
+            width=cc.width, height=cc.height, n_frames=n, count_detail=detail,
+            rate=None, rate_detail="", rate_from_header=True, warnings=warnings)
+        _set_rate(info, vs, measured_rate)
+        return info
+    finally:
+        container.close()
+
+
+def _set_rate(info: VideoInfo, vs: Any, measured: Fraction | None) -> None:
+    declared = vs.average_rate
+    if declared and declared > 0 and (measured is None or _close(declared, measured)):
+        info.rate = float(declared)
+        info.rate_detail = f"the stream's average frame rate {declared} (FFmpeg avg_frame_rate)"
+    elif measured:
+        info.rate = float(measured)
+        info.rate_from_header = False
+        info.rate_detail = "frames / span of their timestamps (variable frame rate)"
+        if declared:
+            info.rate_detail += f"; the header declares {declared}"
+    elif vs.guessed_rate:
+        info.rate = float(vs.guessed_rate)
+        info.rate_detail = f"FFmpeg's guessed frame rate {vs.guessed_rate} (no average declared)"
+
+
+def _close(a: Fraction, b: Fraction) -> bool:
+    return abs(a - b) <= a * Fraction(1, 1000)
+
+
+class _Counter:
+    """The three tiers; ``count()`` picks the cheapest exact one."""
+
+    def __init__(self, path: Path, container: Any, vs: Any, layout: Layout) -> None:
+        self.path = path
+        self.container = container
+        self.vs = vs
+        self.layout = layout
+        self.size = os.stat(path).st_size
+        self.warnings: list[str] = []
+
+    def count(self) -> tuple[int, str, list[str], Fraction | None]:
+        lay = self.layout
+        why = ""
+        if lay.indexed:
+            got = self._from_index()
+            if isinstance(got, tuple):
+                return (*got, self.warnings, None)
+            why = got
+        elif lay.kind in ("mp4", "avi"):
+            why = "; ".join(lay.notes) or lay.damage
+        else:
+            why = f"{lay.format} has no frame index"
+        return self._demux(why)
+
+    # tier 1
+    def _from_index(self) -> tuple[int, str] | str:
+        entries = self.vs.index_entries
+        n_entries = len(entries)
+        if n_entries == 0:
+            return "the index is empty"
+        # An AVI index entry points at the chunk header (8 bytes); an MP4 one at the data.
+        header = 8 if self.layout.kind == "avi" else 0
+        shown = discarded = 0
+        end = 0
+        for e in entries:
+            if e.is_discard:
+                discarded += 1
+            else:
+                shown += 1
+            end = max(end, e.pos + header + e.size)
+        if self.layout.kind == "mp4":  # what the sample table promises, if the file is cut
+            self.layout.promised_frames = shown
+            self.layout.promise_detail = "the sample table"
+        if end > self.size:
+            return (f"the {self.layout.index_name} places frame data up to byte {end}, "
+                    f"past the end of the file ({self.size} bytes)")
+        if self.layout.kind == "avi" and self.vs.codec_context.name == "mpeg4":
+            hazard = self._avi_mpeg4_hazard(entries)
+            if hazard:
+                return self._decode_all(hazard, promised=None)
+        detail = f"tier 1, container index: {self.layout.index_name}, {n_entries} entries"
+        if self.layout.damage:
+            self.warnings.append(f"damaged structure ({self.layout.damage}), but the data of "
+                                 f"all {shown} indexed frames is inside the file")
+        if discarded:
+            detail += f", {discarded} before the edit list's start discarded"
+        if self.layout.promised_frames is not None and self.layout.promised_frames != shown:
+            detail += f" ({self.layout.promise_detail} says {self.layout.promised_frames})"
+        return shown, detail
+
+    def _avi_mpeg4_hazard(self, entries: Any) -> str:
+        # MPEG-4 Part 2 in AVI may pack a B-frame with the next P-frame into one chunk
+        # (DivX/Xvid "packed bitstream") and leave not-coded N-VOP chunks: packets and
+        # shown frames then differ, so such a file is decoded.
+        tiny = sum(1 for e in entries if e.size <= _NVOP_MAX)
+        if tiny:
+            return f"{tiny} chunks of at most {_NVOP_MAX} bytes (not-coded N-VOPs)"
+        with open(self.path, "rb") as fh:
+            fh.seek(entries[0].pos + 8)
+            first = fh.read(min(entries[0].size, 64 * 1024))
+        if _PACKED_USERDATA.search(first):
+            return "MPEG-4 packed bitstream (DivX 'p' user data): B-frames packed with P-frames"
+        return ""
+
+    # tier 2
+    def _demux(self, why: str) -> tuple[int, str, list[str], Fraction | None]:
+        import av
+
+        vs = self.vs
+        packets = discarded = corrupt = 0
+        tail: list[Any] | None = []  # the packets since the last keyframe
+        tail_bytes = 0
+        first_pts = last_end = None
+        error = ""
+        try:
+            for pkt in self.container.demux(vs):
+                if pkt.size == 0 and pkt.dts is None:
+                    continue  # the demuxer's end-of-stream marker
+                packets += 1
+                discarded += pkt.is_discard
+                corrupt += pkt.is_corrupt
+                if pkt.pts is not None:
+                    first_pts = pkt.pts if first_pts is None else min(first_pts, pkt.pts)
+                    end = pkt.pts + (pkt.duration or 0)
+                    last_end = end if last_end is None else max(last_end, end)
+                if pkt.is_keyframe:
+                    tail, tail_bytes = [], 0
+                if tail is not None:
+                    tail.append(pkt)
+                    tail_bytes += pkt.size
+                    if tail_bytes > _TAIL_LIMIT:
+                        tail = None
+        except (av.error.InvalidDataError, av.error.EOFError) as exc:
+            error = _ffmpeg_reason(exc)
+        damaged = bool(self.layout.damage or corrupt or error)
+        promised = self.layout.promised_frames
+        if discarded or self._packets_are_not_frames():
+            reason = (f"{discarded} packets flagged discard" if discarded else
+                      "MPEG-4 Part 2 in AVI may pack B-frames")
+            return (*self._decode_all(f"{why}; {reason}", promised),
+                    self.warnings, None)
+        rate = None
+        if first_pts is not None and last_end is not None and last_end > first_pts and packets:
+            rate = Fraction(packets) / (Fraction(last_end - first_pts) * vs.time_base)
+        if packets == 0:
+            raise ExtractionError(self.path, f"{self.layout.format} without a single video "
+                                  f"frame ({why}; {self._damage_words(promised)})")
+        detail = f"tier 2, demux pass ({why}): {packets} packets counted without decoding"
+        if not damaged:
+            return packets, detail, self.warnings, rate
+        # A damaged tail: decode the last group of pictures to see what it still shows.
+        if tail is None or not tail:
+            return (*self._decode_all(f"{why}; damaged, last keyframe not found", promised),
+                    self.warnings, rate)
+        shown_tail = self._decode_packets(tail)
+        n = packets - len(tail) + shown_tail
+        detail += (f"; damaged tail: the last {len(tail)} packets from the last keyframe "
+                   f"decoded, {shown_tail} frames shown (tier 3)")
+        if n == 0:
+            raise ExtractionError(self.path,
+                                  f"no decodable video frame ({self._damage_words(promised)})")
+        self._warn_damage(n, promised, error)
+        return n, detail, self.warnings, rate
+
+    def _packets_are_not_frames(self) -> bool:
+        return self.layout.kind == "avi" and self.vs.codec_context.name == "mpeg4"
+
+    # tier 3
+    def _decode_packets(self, packets: list[Any]) -> int:
+        import av
+
+        cc = self.vs.codec_context
+        shown = 0
+        for pkt in [*packets, None]:
+            try:
+                shown += len(cc.decode(pkt))
+            except (av.error.InvalidDataError, av.error.EOFError):
+                continue  # a broken packet shows nothing; the decoder goes on
+        return shown
+
+    def _decode_all(self, why: str, promised: int | None) -> tuple[int, str]:
+        import av
+
+        shown = packets = 0
+        error = ""
+        with av.open(str(self.path)) as container:
+            vs = container.streams[self.vs.index]
+            vs.thread_type = "AUTO"
+            try:
+                for pkt in container.demux(vs):
+                    if pkt.size == 0 and pkt.dts is None:
+                        continue
+                    packets += 1
+                    try:
+                        shown += len(vs.decode(pkt))
+                    except av.error.InvalidDataError:
+                        continue
+            except (av.error.InvalidDataError, av.error.EOFError) as exc:
+                error = _ffmpeg_reason(exc)
+            try:
+                shown += len(vs.decode(None))
+            except (av.error.InvalidDataError, av.error.EOFError):
+                pass
+        if shown == 0:
+            raise ExtractionError(self.path, f"no decodable video frame in {packets} packets "
+                                  f"({self._damage_words(promised)})")
+        if self.layout.damage or error:
+            self._warn_damage(shown, promised, error)
+        return shown, f"tier 3, full decode ({why}): {packets} packets, {shown} frames shown"
+
+    def _damage_words(self, promised: int | None) -> str:
+        words = [w for w in (self.layout.damage,) if w]
+        if promised:
+            words.append(f"{self.layout.promise_detail} promises {promised} frames")
+        return "; ".join(words) or "the file is damaged or empty"
+
+    def _warn_damage(self, present: int, promised: int | None, error: str) -> None:
+        promise = (f"{self.layout.promise_detail} promises {promised} frames, "
+                   if promised else "")
+        cause = self.layout.damage or error or "corrupt packets at the end"
+        self.warnings.append(f"damaged or truncated: {promise}{present} frames present ({cause})")
+
+
+def _ffmpeg_reason(exc: Exception) -> str:
+    # PyAV's message repeats the file name ("...: 'path'"); keep FFmpeg's words only.
+    text = getattr(exc, "strerror", None) or str(exc)
+    return " ".join(str(text).split())

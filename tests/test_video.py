@@ -1,0 +1,220 @@
+"""Video values against a full decode (PyAV) and, where installed, ``ffprobe -count_frames``.
+
+Every fixture is written here by a real encoder (libx264, mpeg4, mjpeg, ffv1, vp9 through
+PyAV; OpenCV's VideoWriter). The frame count a test expects is what a decoder shows,
+never what our extractor said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bsingest.errors import ExtractionError
+from bsingest.extraction import extract
+from tests.samples.video import (
+    corrupt_stco,
+    cv2_avi,
+    decoded_frames,
+    encode,
+    ffprobe_frames,
+    truncate,
+)
+
+VFR_PTS = [i * 33 + (i % 3) * 7 + (i // 10) * 40 for i in range(30)]  # milliseconds
+
+# name -> (writer, format, compression, frame rate the encoder was given or None)
+CASES: dict[str, tuple[Callable[[Path], Path], str, str, Fraction | None]] = {
+    "h264_bframes.mp4": (lambda p: encode(p, "libx264", 30, options={"bf": "3", "g": "12"}),
+                         "MP4", "H.264", Fraction(25)),
+    "ntsc.mp4": (lambda p: encode(p, "libx264", 30, rate=Fraction(30000, 1001),
+                                  options={"bf": "2"}), "MP4", "H.264", Fraction(30000, 1001)),
+    "one_frame.mp4": (lambda p: encode(p, "libx264", 1), "MP4", "H.264", Fraction(25)),
+    "faststart.mov": (lambda p: encode(p, "libx264", 20, container_options={
+        "movflags": "faststart"}), "MOV", "H.264", Fraction(25)),
+    "fragmented.mp4": (lambda p: encode(p, "libx264", 30, options={"g": "10"}, container_options={
+        "movflags": "frag_keyframe+empty_moov"}), "MP4", "H.264", Fraction(25)),
+    "mjpeg_cv2.avi": (lambda p: cv2_avi(p, 25, "MJPG", 30.0), "AVI", "MJPEG", Fraction(30)),
+    "one_frame.avi": (lambda p: encode(p, "mjpeg", 1, pix_fmt="yuvj420p"), "AVI", "MJPEG",
+                      Fraction(25)),
+    "mpeg4_bframes.avi": (lambda p: encode(p, "mpeg4", 30, options={"bf": "2"}), "AVI",
+                          "MPEG-4", Fraction(25)),
+    "h264.avi": (lambda p: encode(p, "libx264", 30, options={"bf": "2"}), "AVI", "H.264",
+                 Fraction(25)),
+    "ffv1.mkv": (lambda p: encode(p, "ffv1", 12), "MKV", "FFV1", Fraction(25)),
+    "h264_bframes.mkv": (lambda p: encode(p, "libx264", 30, rate=Fraction(30000, 1001),
+                                          options={"bf": "2"}), "MKV", "H.264",
+                         Fraction(30000, 1001)),
+    "vfr.mkv": (lambda p: encode(p, "libx264", 30, pts=VFR_PTS, time_base=Fraction(1, 1000)),
+                "MKV", "H.264", None),
+    "vfr.mp4": (lambda p: encode(p, "libx264", 30, pts=VFR_PTS, time_base=Fraction(1, 1000)),
+                "MP4", "H.264", None),
+    "vp9.webm": (lambda p: encode(p, "libvpx-vp9", 15), "WebM", "VP9", Fraction(25)),
+    "mpeg4.ts": (lambda p: encode(p, "mpeg4", 20), "TS", "MPEG-4", Fraction(25)),
+}
+
+
+def _only(path: Path) -> Any:
+    results = extract(path)
+    assert len(results) == 1
+    return results[0]
+
+
+def _decoded_size(path: Path) -> tuple[int, int]:
+    import av
+
+    with av.open(str(path)) as c:
+        frame = next(c.decode(video=0))
+        return frame.width, frame.height
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_values_match_a_full_decode(name: str, tmp_path: Path) -> None:
+    writer, fmt, codec, rate = CASES[name]
+    path = writer(tmp_path / name)
+    r = _only(path)
+    tj = r.type_json
+    truth = decoded_frames(path)
+    assert truth > 0
+    assert tj["nFrames"] == truth
+    probe = ffprobe_frames(path)
+    if probe is not None:
+        assert tj["nFrames"] == probe
+    assert (tj["horizontalResolution"], tj["verticalResolution"]) == _decoded_size(path)
+    assert tj["format"] == fmt
+    assert tj["compression"] == codec
+    if rate is not None:
+        assert tj["frameRate"] == pytest.approx(float(rate), rel=1e-9)
+    assert r.warnings == ()
+    assert r.provenance["nFrames"].detail.startswith("tier ")
+
+
+def test_ntsc_rate_is_not_rounded_to_30(tmp_path: Path) -> None:
+    tj = _only(encode(tmp_path / "ntsc.mp4", "libx264", 10, rate=Fraction(30000, 1001))).type_json
+    assert tj["frameRate"] == pytest.approx(29.97002997, abs=1e-8)
+
+
+def test_variable_frame_rate_is_the_average_over_the_timestamps(tmp_path: Path) -> None:
+    for name in ("vfr.mkv", "vfr.mp4"):
+        tj = _only(encode(tmp_path / name, "libx264", 30, pts=VFR_PTS,
+                          time_base=Fraction(1, 1000))).type_json
+        # 30 frames over the span of their timestamps plus one typical frame duration
+        span = (VFR_PTS[-1] - VFR_PTS[0]) / 1000
+        assert 29 / span > tj["frameRate"] > 30 / (span + 0.08), name
+
+
+def test_edit_list_counts_only_the_frames_shown(tmp_path: Path) -> None:
+    # 40 frames encoded, the first 5 before the edit list's start: a decoder shows 35.
+    path = encode(tmp_path / "cut.mp4", "libx264", 40, options={"bf": "2", "g": "10"}, shift=5)
+    r = _only(path)
+    assert r.type_json["nFrames"] == decoded_frames(path) == 35
+    assert "tier 1" in r.provenance["nFrames"].detail
+    assert "5 before the edit list's start discarded" in r.provenance["nFrames"].detail
+
+
+def test_index_tier_is_used_for_a_whole_mp4_and_avi(tmp_path: Path) -> None:
+    mp4 = encode(tmp_path / "a.mp4", "libx264", 20)
+    avi = cv2_avi(tmp_path / "a.avi", 20)
+    for path in (mp4, avi):
+        assert _only(path).provenance["nFrames"].detail.startswith("tier 1, container index")
+
+
+@pytest.mark.parametrize("fraction", [0.35, 0.5, 0.8])
+def test_truncated_mp4_reports_frames_present_and_warns(tmp_path: Path, fraction: float) -> None:
+    whole = encode(tmp_path / "whole.mp4", "libx264", 60, options={"bf": "2", "g": "12"},
+                   container_options={"movflags": "faststart"})
+    cut = truncate(whole, tmp_path / "cut.mp4", fraction)
+    r = _only(cut)
+    present = decoded_frames(cut)
+    assert 0 < present < 60
+    assert r.type_json["nFrames"] == present
+    (warning,) = r.warnings
+    assert "promises 60 frames" in warning and f"{present} frames present" in warning
+    assert "tier 2" in r.provenance["nFrames"].detail
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.55, 0.9])
+def test_truncated_avi_reports_frames_present_and_warns(tmp_path: Path, fraction: float) -> None:
+    whole = cv2_avi(tmp_path / "whole.avi", 40)
+    cut = truncate(whole, tmp_path / "cut.avi", fraction)
+    r = _only(cut)
+    present = decoded_frames(cut)
+    assert 0 < present < 40
+    assert r.type_json["nFrames"] == present
+    probe = ffprobe_frames(cut)
+    if probe is not None:
+        assert probe == present
+    (warning,) = r.warnings
+    assert "promises 40 frames" in warning and f"{present} frames present" in warning
+
+
+def test_truncated_mkv_warns(tmp_path: Path) -> None:
+    whole = encode(tmp_path / "whole.mkv", "ffv1", 30)
+    cut = truncate(whole, tmp_path / "cut.mkv", 0.6)
+    r = _only(cut)
+    assert r.type_json["nFrames"] == decoded_frames(cut)
+    assert r.warnings and "frames present" in r.warnings[0]
+
+
+def test_display_rotation_is_in_the_provenance_not_the_size(tmp_path: Path) -> None:
+    import av
+
+    path = tmp_path / "rotated.mp4"
+    with av.open(str(path), "w") as out:
+        st = out.add_stream("libx264", rate=25)
+        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
+        st.set_display_rotation(90)
+        from tests.samples.video import _frames
+
+        for frame in _frames(5):
+            for pkt in st.encode(frame):
+                out.mux(pkt)
+        for pkt in st.encode(None):
+            out.mux(pkt)
+    r = _only(path)
+    assert (r.type_json["horizontalResolution"], r.type_json["verticalResolution"]) == (64, 48)
+    assert "rotation 270°" in r.provenance["horizontalResolution"].detail \
+        or "rotation 90°" in r.provenance["horizontalResolution"].detail
+    assert "shown as 48x64" in r.provenance["horizontalResolution"].detail
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda t: truncate(encode(t / "s.mp4", "libx264", 20), t / "x.mp4", 0.5), "no 'moov' box"),
+    (lambda t: corrupt_stco(encode(t / "s.mp4", "libx264", 20), t / "x.mp4"),
+     "without a single video frame"),
+    (lambda t: _write(t / "x.mkv", b"\x1a\x45\xdf\xa3" + b"\x00" * 40), "x.mkv: "),
+    (lambda t: _write(t / "x.avi", b"RIFF\x04\x00\x00\x00AVI "), "x.avi: "),
+])
+def test_corrupt_videos_are_refused_in_one_line(tmp_path: Path, make: Any, message: str) -> None:
+    path = make(tmp_path)
+    with pytest.raises(ExtractionError) as info:
+        extract(path)
+    assert str(info.value).startswith(f"{path.name}: ")
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_audio_only_mp4_is_refused(tmp_path: Path) -> None:
+    import av
+    import numpy as np
+
+    path = tmp_path / "sound.mp4"
+    with av.open(str(path), "w") as out:
+        st = out.add_stream("aac", rate=8000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp",
+                                           layout="mono")
+        frame.sample_rate = 8000
+        for pkt in [*st.encode(frame), *st.encode(None)]:
+            out.mux(pkt)
+    with pytest.raises(ExtractionError, match=r"^sound\.mp4: MP4 file without a video stream"):
+        extract(path)
