@@ -43,7 +43,7 @@ from typing import Any, BinaryIO
 
 from bsingest.errors import ExtractionError
 
-from .base import Claim, Extraction, Extractor, Fields
+from .base import Extraction, Extractor, Fields
 
 __all__ = ["AudioExtractor"]
 
