@@ -24,6 +24,7 @@ from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
 from .intan import IntanExtractor
 from .rawbinary import RawBinaryExtractor
 from .spikeglx import SpikeGlxExtractor
+from .video import VideoExtractor
 
 __all__ = [
     "EXTRACTORS",
@@ -45,6 +46,7 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     RawBinaryExtractor,
     IntanExtractor,
     SpikeGlxExtractor,
+    VideoExtractor,
 )
 
 # Folders that never hold a session's data.
