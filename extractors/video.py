@@ -6,7 +6,7 @@ still exact, in three tiers (the provenance of ``nFrames`` names the tier):
 1. **container index** (MP4/MOV sample tables, AVI ``idx1`` / OpenDML ``indx``): FFmpeg's
    demuxer reads the index when the file is opened and applies MP4 edit lists to it,
    marking samples before an edit as *discard* and dropping samples after it; PyAV
-   (>= 15) exposes that index as ``stream.index_entries``. We count the entries that are
+   (recent versions) exposes that index as ``stream.index_entries``. We count the entries that are
    not discarded, after checking that every entry lies inside the file. Opening costs
    ~10 ms for 2,000 frames and ~25 ms for 20,000 (``benchmarks/bench_video.py``), the
    same for 1 MB and 1 TB of frame data.
@@ -413,7 +413,9 @@ class _Counter:
     def count(self) -> tuple[int, str, list[str], Fraction | None]:
         lay = self.layout
         why = ""
-        if lay.indexed:
+        if lay.indexed and not hasattr(self.vs, "index_entries"):
+            why = "this PyAV does not expose the index (stream.index_entries)"
+        elif lay.indexed:
             got = self._from_index()
             if isinstance(got, tuple):
                 return (*got, self.warnings, None)
