@@ -25,6 +25,7 @@ from .intan import IntanExtractor
 from .rawbinary import RawBinaryExtractor
 from .spikeglx import SpikeGlxExtractor
 from .video import VideoExtractor
+from .winwcp import WinWcpExtractor
 
 __all__ = [
     "EXTRACTORS",
@@ -41,6 +42,7 @@ __all__ = [
 
 #: Every file family, in no particular order: the claims decide.
 EXTRACTORS: tuple[type[Extractor], ...] = (
+    WinWcpExtractor,
     AbfExtractor,
     AudioExtractor,
     RawBinaryExtractor,

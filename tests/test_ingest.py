@@ -1,0 +1,283 @@
+"""Ingest against the local BrainSTEM-compatible server over real HTTP: exactly once,
+nothing lost, whatever the server or the process does."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from bsingest.cli.main import cli
+from bsingest.client import BrainstemClient, RetryPolicy
+from bsingest.ingest import ingest, push
+from bsingest.journal import Journal
+from bsingest.server import Faults, LocalServer
+from tests.fixtures import write_dat, write_neuroscope_xml
+
+DATASET = "4b060709-9585-484b-bde0-0a47a554aaab"  # seed: rat01-2024-03-01, alice's
+ACTION = "087b71c4-6785-437c-b8ef-e35a82a8463e"
+DEVICE = "28380833-3bdd-4c18-abfc-6eaddde349b0"
+BOB_DATASET = "db04b73f-20d6-4ea4-9654-35615eb90723"  # another user's private dataset
+
+
+def make_session(folder: Path, n_files: int, n_channels: int = 2) -> Path:
+    """``n_files`` tiny .dat files that share one Neuroscope XML."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n_files):
+        write_dat(folder / f"rec{i:03d}.dat", n_channels=n_channels, n_samples=5 + i)
+    write_neuroscope_xml(folder / "session.xml", n_channels)
+    return folder
+
+
+def client_for(srv: LocalServer) -> BrainstemClient:
+    return BrainstemClient(server=srv.url, token=srv.token, retry=RetryPolicy(wait=False))
+
+
+def file_names_on_server(srv: LocalServer, dataset: str = DATASET) -> collections.Counter[str]:
+    srv.set_faults(Faults())
+    with client_for(srv) as c:
+        return collections.Counter(r["type_json"]["fileName"] for r in c.experiment_data(dataset))
+
+
+def expected_names(session: Path) -> collections.Counter[str]:
+    return collections.Counter(p.name for p in session.glob("*.dat"))
+
+
+def run(session: Path, srv: LocalServer, journal: Path, **kw: Any) -> Any:
+    with client_for(srv) as c:
+        return ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=journal, **kw)
+
+
+def test_creates_one_record_per_file_and_a_rerun_changes_nothing(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    session = make_session(tmp_path / "s", 5)
+    report = run(session, brainstem_server, tmp_path / "j.sqlite", hardware_device=DEVICE,
+                 description="day 3")
+    assert report.exit_code == 0 and report.counts() == {"created": 5}
+    assert file_names_on_server(brainstem_server) == expected_names(session)
+    with client_for(brainstem_server) as c:
+        stored = {r["type_json"]["fileName"]: r for r in c.experiment_data(DATASET)}
+    rec = stored["rec003.dat"]
+    assert rec["type_json"]["nSamples"] == os.path.getsize(session / "rec003.dat") // 4
+    assert (rec["actions"], rec["hardware_device"], rec["description"]) == \
+        ([ACTION], DEVICE, "day 3")
+    writes_before = [h for h in brainstem_server.hits if h.method != "GET"]
+    again = run(session, brainstem_server, tmp_path / "j.sqlite", hardware_device=DEVICE,
+                description="day 3")
+    assert again.counts() == {"unchanged": 5}
+    assert [h for h in brainstem_server.hits if h.method != "GET"] == writes_before
+
+
+@pytest.mark.parametrize("mode", ["error_before", "unavailable", "throttle", "error_after",
+                                  "drop_after"])
+def test_two_hundred_files_each_fault_at_twenty_percent_arrive_exactly_once(
+        tmp_path: Path, brainstem_server: LocalServer, mode: str) -> None:
+    session = make_session(tmp_path / "s", 200)
+    brainstem_server.set_faults(Faults(rate=0.2, modes=(mode,), seed=11, retry_after=0))
+    report = run(session, brainstem_server, tmp_path / "j.sqlite")
+    faults = [h for h in brainstem_server.hits if h.status in (None, 429, 500, 503)]
+    assert len(faults) >= 20  # the faults really happened
+    assert report.exit_code == 0, report.counts()
+    assert file_names_on_server(brainstem_server) == expected_names(session)
+
+
+def test_all_fault_modes_mixed_with_a_rerun(tmp_path: Path, brainstem_server: LocalServer) -> None:
+    session = make_session(tmp_path / "s", 120)
+    brainstem_server.set_faults(Faults(rate=0.4, seed=3, retry_after=0, modes=(
+        "error_before", "unavailable", "throttle", "error_after", "drop_after")))
+    first = run(session, brainstem_server, tmp_path / "j.sqlite")
+    second = run(session, brainstem_server, tmp_path / "j.sqlite")
+    assert first.exit_code in (0, 3) and second.exit_code in (0, 3)
+    third = run(session, brainstem_server, tmp_path / "j.sqlite")
+    assert third.exit_code == 0
+    assert file_names_on_server(brainstem_server) == expected_names(session)
+
+
+def test_server_down_queues_then_push_delivers_once(tmp_path: Path) -> None:
+    session = make_session(tmp_path / "s", 12)
+    db = tmp_path / "server.sqlite3"
+    with LocalServer(db_path=db) as srv:
+        url, token = srv.url, srv.token
+    port = int(url.rsplit(":", 1)[1])
+    journal = tmp_path / "j.sqlite"
+    with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c:
+        report = ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=journal)
+    assert report.exit_code == 3
+    assert report.counts() == {"queued": 12}
+    with Journal(journal) as jr:
+        assert {e.state for e in jr.entries()} == {"pending"}
+    with LocalServer(db_path=db, port=port) as srv, client_for(srv) as c, Journal(journal) as jr:
+        results = push(client=c, journal=jr)
+        assert collections.Counter(r.outcome for r in results) == {"created": 12}
+        assert {e.state for e in jr.entries()} == {"uploaded"}
+        assert file_names_on_server(srv) == expected_names(session)
+        assert push(client=c, journal=jr) == []
+
+
+def test_bad_files_are_reported_in_one_line_each_and_do_not_stop_the_others(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    session = make_session(tmp_path / "s", 4)
+    write_dat(session / "odd.dat", n_channels=2, n_samples=3, extra_bytes=1)
+    (session / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom" + b"\x00" * 40)
+    report = run(session, brainstem_server, tmp_path / "j.sqlite")
+    assert report.exit_code == 1
+    failed = {r.path: r.error for r in report.results if r.outcome == "failed"}
+    assert set(failed) == {"odd.dat", "broken.mp4"}
+    assert failed["odd.dat"].startswith("odd.dat: 13 bytes is not a whole number")
+    assert failed["broken.mp4"].startswith("broken.mp4: ")
+    assert all("\n" not in e for e in failed.values())
+    assert file_names_on_server(brainstem_server) == collections.Counter(
+        f"rec{i:03d}.dat" for i in range(4))
+
+
+def test_unknown_or_foreign_dataset_uploads_nothing(tmp_path: Path,
+                                                    brainstem_server: LocalServer) -> None:
+    session = make_session(tmp_path / "s", 3)
+    with client_for(brainstem_server) as c:
+        for dataset in ("00000000-0000-4000-8000-000000000000", BOB_DATASET):
+            report = ingest(session, dataset=dataset, actions=[ACTION], client=c,
+                            journal=tmp_path / "j.sqlite")
+            assert report.exit_code == 1
+            assert report.error and report.error.startswith("nothing uploaded: GET ")
+    assert not [h for h in brainstem_server.hits if h.method == "POST"]
+
+
+def test_dry_run_writes_nothing_anywhere(tmp_path: Path, brainstem_server: LocalServer) -> None:
+    session = make_session(tmp_path / "s", 3)
+    run(session, brainstem_server, tmp_path / "j.sqlite")
+    write_dat(session / "rec001.dat", n_channels=2, n_samples=50)  # changed
+    write_dat(session / "new.dat", n_channels=2, n_samples=9)
+    listing = sorted(os.listdir(session))
+    report = run(session, brainstem_server, tmp_path / "dry.sqlite", dry_run=True,
+                 existing="update")
+    assert {r.path: r.outcome for r in report.results} == {
+        "rec000.dat": "unchanged", "rec001.dat": "would-update", "rec002.dat": "unchanged",
+        "new.dat": "would-create"}
+    assert not (tmp_path / "dry.sqlite").exists()
+    assert sorted(os.listdir(session)) == listing
+    assert [h.method for h in brainstem_server.hits].count("POST") == 3
+
+
+def test_existing_policy_skip_update_error(tmp_path: Path, brainstem_server: LocalServer) -> None:
+    session = make_session(tmp_path / "s", 2)
+    journal = tmp_path / "j.sqlite"
+    run(session, brainstem_server, journal)
+    write_dat(session / "rec000.dat", n_channels=2, n_samples=77)
+    assert run(session, brainstem_server, journal).counts() == {"skipped": 1, "unchanged": 1}
+    assert run(session, brainstem_server, journal, existing="error").counts() == \
+        {"failed": 1, "unchanged": 1}
+    assert run(session, brainstem_server, journal, existing="update").counts() == \
+        {"updated": 1, "unchanged": 1}
+    with client_for(brainstem_server) as c:
+        stored = {r["type_json"]["fileName"]: r for r in c.experiment_data(DATASET)}
+    assert stored["rec000.dat"]["type_json"]["nSamples"] == 77
+    assert file_names_on_server(brainstem_server) == expected_names(session)
+
+
+def test_session_file_and_per_file_overrides(tmp_path: Path,
+                                             brainstem_server: LocalServer) -> None:
+    session = make_session(tmp_path / "s", 2)
+    write_dat(session / "raw.bin", n_channels=3, n_samples=10, dtype="<f4")
+    (session / "bsingest.toml").write_text(
+        f'dataset = "{DATASET}"\nactions = ["{ACTION}"]\ndescription = "all"\n'
+        '[[files]]\nmatch = "*.bin"\nn_channels = 3\nsr = 1000\ndtype = "float32"\n'
+        'type = "GeneralTimeSeries"\ndescription = "analog inputs"\n')
+    with client_for(brainstem_server) as c:
+        report = ingest(session, client=c, journal=tmp_path / "j.sqlite")
+        assert report.exit_code == 0, report.to_json()
+        stored = {r["type_json"]["fileName"]: r for r in c.experiment_data(DATASET)}
+    assert stored["raw.bin"]["type"] == "GeneralTimeSeries"
+    assert stored["raw.bin"]["description"] == "analog inputs"
+    assert stored["raw.bin"]["type_json"]["nSamples"] == 10
+    assert stored["rec000.dat"]["description"] == "all"
+
+
+def _cli_env(srv: LocalServer, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRAINSTEM")}
+    env.update(BRAINSTEM_SERVER=srv.url, BRAINSTEM_TOKEN=srv.token,
+               BSINGEST_JOURNAL=str(tmp_path / "j.sqlite"), XDG_CONFIG_HOME=str(tmp_path / "cfg"),
+               XDG_DATA_HOME=str(tmp_path / "data"))
+    return env
+
+
+@pytest.mark.parametrize("kill_after", [3, 30, 70, 110])
+def test_sigkill_at_any_point_then_rerun_gives_each_record_once(
+        tmp_path: Path, brainstem_server: LocalServer, kill_after: int) -> None:
+    session = make_session(tmp_path / "s", 120)
+    brainstem_server.set_faults(Faults(latency=0.005, rate=0.1, modes=("drop_after",), seed=5))
+    env = _cli_env(brainstem_server, tmp_path)
+    cmd = [sys.executable, "-m", "bsingest.cli.main", "ingest", str(session), "--dataset",
+           DATASET, "--action", ACTION]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while len(brainstem_server.hits) < kill_after and proc.poll() is None:
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL  # killed mid-run, not after it had finished
+    assert brainstem_server.record_count(DATASET) < 120
+    brainstem_server.set_faults(Faults())
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert file_names_on_server(brainstem_server) == expected_names(session)
+
+
+def test_cli_exit_codes_and_json(tmp_path: Path, brainstem_server: LocalServer) -> None:
+    session = make_session(tmp_path / "s", 2)
+    env = _cli_env(brainstem_server, tmp_path)
+    runner = CliRunner(env=env)
+    ok = runner.invoke(cli, ["ingest", str(session), "--dataset", DATASET, "--action", ACTION,
+                             "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["counts"] == {"created": 2}
+    usage = runner.invoke(cli, ["ingest", str(session)])
+    assert usage.exit_code == 2
+    assert "no dataset" in usage.stderr and "no action" in usage.stderr
+    write_dat(session / "odd.dat", n_channels=2, n_samples=3, extra_bytes=1)
+    failed = runner.invoke(cli, ["ingest", str(session), "--dataset", DATASET, "--action", ACTION])
+    assert failed.exit_code == 1
+    assert "odd.dat: 13 bytes is not a whole number" in failed.output
+    status = runner.invoke(cli, ["status", "--json"])
+    assert {e["state"] for e in json.loads(status.stdout)} == {"uploaded"}
+
+
+def test_lock_keeps_a_second_run_out(tmp_path: Path) -> None:
+    from bsingest.errors import BsingestError
+    from bsingest.ingest import session_lock
+
+    session = make_session(tmp_path / "s", 1)
+    with session_lock(tmp_path, session):
+        code = ("import sys; from pathlib import Path; from bsingest.ingest import session_lock\n"
+                "try:\n"
+                f"    with session_lock(Path({str(tmp_path)!r}), Path({str(session)!r}), timeout=0.3):\n"
+                "        print('got it')\n"
+                "except Exception as exc:\n    print(type(exc).__name__, exc)\n")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out.startswith("BsingestError") and "another bsingest run" in out
+    with session_lock(tmp_path, session, timeout=0.3):
+        pass
+    assert issubclass(BsingestError, Exception)
+
+
+def test_settle_waits_for_files_to_stop_changing(tmp_path: Path) -> None:
+    from bsingest.ingest import wait_until_settled
+
+    session = make_session(tmp_path / "s", 1)
+    growing = session / "rec000.dat"
+    sleeps = []
+
+    def fake_sleep(seconds: float) -> None:  # the recorder writes during the first two waits
+        sleeps.append(seconds)
+        if len(sleeps) <= 2:
+            with open(growing, "ab") as fh:
+                fh.write(b"\0\0\0\0")
+
+    wait_until_settled(session, 5.0, sleep=fake_sleep)
+    assert sleeps == [5.0, 5.0, 5.0]
