@@ -21,7 +21,10 @@ from bsingest.errors import UnsupportedFile
 from .abf import AbfExtractor
 from .audio import AudioExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
+from .dlc import DlcExtractor
 from .intan import IntanExtractor
+from .openephys import OpenEphysBinaryExtractor
+from .openephys_legacy import OpenEphysLegacyExtractor
 from .rawbinary import RawBinaryExtractor
 from .spikeglx import SpikeGlxExtractor
 from .video import VideoExtractor
@@ -47,8 +50,11 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     AudioExtractor,
     RawBinaryExtractor,
     IntanExtractor,
+    OpenEphysBinaryExtractor,
+    OpenEphysLegacyExtractor,
     SpikeGlxExtractor,
     VideoExtractor,
+    DlcExtractor,
 )
 
 # Folders that never hold a session's data.
