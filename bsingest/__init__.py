@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "ExperimentData": "bsingest.records",
     "ExtractReport": "bsingest.extraction",
     "ExtractionError": "bsingest.errors",
+    "IngestReport": "bsingest.ingest",
     "NotFound": "bsingest.errors",
     "RecordInvalid": "bsingest.errors",
     "Rejected": "bsingest.errors",
@@ -32,7 +33,9 @@ _EXPORTS: dict[str, str] = {
     "delete_model": "bsingest.compat",
     "extract": "bsingest.extraction",
     "extract_folder": "bsingest.extraction",
+    "ingest": "bsingest.ingest",
     "load_model": "bsingest.compat",
+    "push": "bsingest.ingest",
     "save_model": "bsingest.compat",
     "validate": "bsingest.records",
 }

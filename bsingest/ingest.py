@@ -191,8 +191,10 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
     dry_run
         Compare with the server and report what would happen; write nothing anywhere.
     client
-        A ready :class:`~bsingest.client.BrainstemClient` (else one is made from
-        ``server``/``token`` and the environment).
+        A ready :class:`~bsingest.client.BrainstemClient`. Else one is made for
+        ``server`` (or ``BRAINSTEM_SERVER``, ``bsingest.toml``, the config file), with
+        ``token`` or the token from the environment; with no server configured anywhere,
+        the local demo server is started for the call (see :mod:`bsingest.target`).
     journal
         A :class:`Journal` or the path of its file (default: the user data directory).
     server_key
@@ -213,29 +215,31 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
                            existing=existing, rules=type_map_rules(type_map), server=server,
                            settle=settle)
     _check_ids(options)
-    own_client = client is None
-    if client is None:
-        from .client import BrainstemClient
+    if client is None:  # the same choice as the command line: configured, else local demo
+        from .target import configured_server, open_target
 
-        client = BrainstemClient(server=options.server, token=token, portal=options.portal)
+        with open_target(configured_server(options.server), token=token,
+                         portal=options.portal) as target:
+            return ingest(session, dataset=dataset, actions=actions,
+                          hardware_device=hardware_device, description=description,
+                          existing=existing, type_map=type_map, dry_run=dry_run,
+                          client=target.client, journal=journal, server_key=target.server_key,
+                          settle=settle, lock_timeout=lock_timeout, concurrency=concurrency,
+                          jobs=jobs, progress=progress)
+    if dry_run:  # writes nothing anywhere: no journal, no lock file
+        return _ingest(session, options, client, None, server_key, dry_run=True,
+                       concurrency=concurrency, jobs=jobs, progress=progress)
+    own_journal = not isinstance(journal, Journal)
+    jr = journal if isinstance(journal, Journal) else Journal(journal or options.journal)
     try:
-        if dry_run:  # writes nothing anywhere: no journal, no lock file
-            return _ingest(session, options, client, None, server_key, dry_run=True,
+        with session_lock(jr.path.parent, session, timeout=lock_timeout):
+            if options.settle:
+                wait_until_settled(session, options.settle)
+            return _ingest(session, options, client, jr, server_key, dry_run=False,
                            concurrency=concurrency, jobs=jobs, progress=progress)
-        own_journal = not isinstance(journal, Journal)
-        jr = journal if isinstance(journal, Journal) else Journal(journal or options.journal)
-        try:
-            with session_lock(jr.path.parent, session, timeout=lock_timeout):
-                if options.settle:
-                    wait_until_settled(session, options.settle)
-                return _ingest(session, options, client, jr, server_key, dry_run=False,
-                               concurrency=concurrency, jobs=jobs, progress=progress)
-        finally:
-            if own_journal:
-                jr.close()
     finally:
-        if own_client:
-            client.close()
+        if own_journal:
+            jr.close()
 
 
 def _ingest(session: Path, options: IngestOptions, client: BrainstemClient, jr: Journal | None,

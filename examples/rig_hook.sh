@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Post-recording hook for an acquisition rig: ingest the session folder it just wrote.
+#
+#   examples/rig_hook.sh /data/rat01/2024-03-01_day3
+#
+# Unattended: no prompts; waits until the recorder has stopped writing (--settle); a lock
+# keeps two hooks on one session from racing; a log file for the morning after.
+# The dataset and action IDs come from SESSION/bsingest.toml (see examples/session/).
+# Put `server = "https://www.brainstem.org"` in ~/.config/bsingest/config.toml and the
+# token in ~/.config/brainstem/token (`bsingest login` writes it, mode 0600).
+set -u
+session="${1:?usage: rig_hook.sh SESSION_DIR}"
+log="${BSINGEST_HOOK_LOG:-$HOME/bsingest-hook.log}"
+
+bsingest ingest "$session" --settle 30 --log "$log" </dev/null
+code=$?
+case $code in
+  0) echo "bsingest: $session ingested" ;;
+  3) echo "bsingest: server unreachable; records queued, retrying later with 'bsingest push'"
+     # e.g. leave it to a cron job: */15 * * * * bsingest push --log ~/bsingest-hook.log
+     ;;
+  1) echo "bsingest: some files of $session failed; see $log" ;;
+  *) echo "bsingest: usage or configuration error ($code); see $log" ;;
+esac
+exit $code
