@@ -95,9 +95,6 @@ class AudioExtractor(Extractor):
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         if not path.is_file():
             raise ExtractionError(path, "not a regular file")
-        if stated:
-            raise ExtractionError(path, "audio files describe themselves; "
-                                  f"stated parameters ({', '.join(sorted(stated))}) do not apply")
         size = os.stat(path).st_size
         if size == 0:
             raise ExtractionError(path, "empty file (0 bytes)")
@@ -113,6 +110,7 @@ class AudioExtractor(Extractor):
             else:
                 raise ExtractionError(path, _not_audio(head))
         _check_suffix(path, str(f.values["format"]), f)
+        _check_stated(stated, f)
         return [self.result(path, "Audio", f)]
 
 
@@ -172,9 +170,6 @@ def _walk_chunks(path: Path, fh: BinaryIO, size: int, w64: bool, endian: str) ->
             body_size: int | None = raw_size - 24 if raw_size >= 24 else None
         else:
             if not _plausible_id(raw[:4]):
-                if chunks and pos > 12 and _plausible_id(_peek(fh, pos - 1, 4)):
-                    pos -= 1  # a writer that left out the pad byte after an odd chunk
-                    continue
                 where = f"after chunk {chunks[-1].id!r}" if chunks else "after the header"
                 if any(c.id == "data" for c in chunks):
                     break  # junk after the samples does not matter
@@ -193,7 +188,15 @@ def _walk_chunks(path: Path, fh: BinaryIO, size: int, w64: bool, endian: str) ->
                 break
         if body_size is None:
             raise ExtractionError(path, f"chunk {cid!r} at byte {pos} has an invalid size")
-        pos = chunk.body + body_size + (-body_size % 8 if w64 else body_size & 1)
+        pos = chunk.body + body_size
+        if w64:
+            pos += -body_size % 8
+        elif body_size & 1:
+            # The pad byte after an odd chunk is a zero; some writers leave it out, and
+            # then the next chunk's ID starts where the pad should be.
+            nxt = _peek(fh, pos, 5)
+            if not (nxt[:1] != b"\x00" and _plausible_id(nxt[:4])):
+                pos += 1
     return chunks
 
 
@@ -513,6 +516,10 @@ def _read_flac(path: Path, fh: BinaryIO, head: bytes, size: int, f: Fields) -> N
         detail += f"; {si.bits}-bit samples decode into {c}-byte integers: the type names those"
     f.header("type", stype, detail)
     last = _flac_tail(fh, si, size)
+    if last is None and size - si.audio_start <= _tail_window(si):
+        # The window covered every byte after the metadata: not one whole frame is there.
+        last = (0, f"no whole frame in the {size - si.audio_start} bytes after the metadata",
+                size == si.audio_start)
     if last is None:
         if si.total == 0:
             raise ExtractionError(path, "STREAMINFO total_samples is 0 (unknown, a streamed "
@@ -719,12 +726,20 @@ def _not_audio(head: bytes) -> str:
            "or FLAC audio"
 
 
+_SUFFIX_FORMATS = {".wav": {"WAV", "RF64", "BW64", "W64"}, ".wave": {"WAV", "RF64", "BW64", "W64"},
+                   ".bwf": {"WAV", "RF64", "BW64"}, ".rf64": {"RF64", "BW64"}, ".w64": {"W64"},
+                   ".flac": {"FLAC"}, ".aif": {"AIFF", "AIFF-C"}, ".aiff": {"AIFF", "AIFF-C"},
+                   ".aifc": {"AIFF", "AIFF-C"}}
+
+
 def _check_suffix(path: Path, fmt: str, f: Fields) -> None:
-    want = {".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF", ".aifc": "AIFF-C", ".w64": "W64",
-            ".rf64": "RF64"}.get(path.suffix.lower())
-    family = {"BW64": "RF64", "AIFF-C": "AIFF"}.get(fmt, fmt)
-    if path.suffix.lower() in (".wav", ".wave", ".bwf"):
-        if fmt in ("FLAC", "AIFF", "AIFF-C"):
-            f.warn(f"named {path.suffix} but holds {fmt} audio; described as {fmt}")
-    elif want is not None and {"AIFF-C": "AIFF"}.get(want, want) != family:
+    if fmt not in _SUFFIX_FORMATS.get(path.suffix.lower(), {fmt}):
         f.warn(f"named {path.suffix} but holds {fmt} audio; described as {fmt}")
+
+
+def _check_stated(stated: Mapping[str, Any], f: Fields) -> None:
+    # Parameters stated for a folder's raw binary files do not apply to self-describing
+    # audio; say so only where they disagree with the header.
+    for key, field in (("sr", "sr"), ("n_channels", "nChannels")):
+        if key in stated and float(stated[key]) != float(f.values[field]):
+            f.warn(f"stated {key} {stated[key]} ignored: the header says {f.values[field]}")

@@ -155,6 +155,16 @@ def test_empty_data_chunk_followed_by_another_chunk_is_empty(tmp_path: Path) -> 
     assert r.warnings == ()
 
 
+def test_rf64_streaming_with_ds64_data_size_zero(tmp_path: Path) -> None:
+    path = write_rf64_header(tmp_path / "live.wav", fmt_body(1, 2, 384_000, 16), 0, 0)
+    samples = np.zeros(2 * 3000, dtype="<i2").tobytes()
+    with open(path, "ab") as fh:
+        fh.write(samples)
+    r = one(path)
+    assert r.type_json["nSamples"] == len(samples) // 4 == 3000
+    assert any("ds64 data size" in w for w in r.warnings)
+
+
 def test_truncated_wav_counts_whole_frames_and_warns_with_both_numbers(tmp_path: Path) -> None:
     full = write_soundfile(tmp_path / "full.wav", fmt="WAV", subtype="PCM_24", n_channels=2,
                            n_frames=1000)
@@ -371,14 +381,49 @@ def test_truncated_flac_counts_whole_frames(keep: float, tmp_path: Path) -> None
     assert any("truncated" in w and "48000" in w for w in r.warnings)
 
 
-def test_streamed_flac_without_frames_is_refused(tmp_path: Path) -> None:
+def test_streamed_flac_cut_inside_its_first_frame_has_no_samples(tmp_path: Path) -> None:
     path = write_soundfile(tmp_path / "s.flac", fmt="FLAC", subtype="PCM_16", n_frames=100)
     _zero_streaminfo_total(path)
     raw = path.read_bytes()
     first = raw.index(b"\xff\xf8", 42)
     path.write_bytes(raw[: first + 3])
+    r = one(path)
+    assert r.type_json["nSamples"] == decoded_frames(path) == 0
+    assert any("ends inside a frame" in w for w in r.warnings)
+
+
+def test_streamed_flac_with_unreadable_tail_is_refused(tmp_path: Path) -> None:
+    path = write_soundfile(tmp_path / "s.flac", fmt="FLAC", subtype="PCM_16", n_frames=10_000)
+    _zero_streaminfo_total(path)
+    with open(path, "ab") as fh:
+        fh.write(b"\x00" * 200_000)  # far more than the last frames' window
     with pytest.raises(ExtractionError, match=r"^s\.flac: STREAMINFO total_samples is 0"):
         extract(path)
+
+
+def test_stated_parameters_for_raw_files_do_not_override_the_header(tmp_path: Path) -> None:
+    path = write_stdlib_wav(tmp_path / "mic.wav", rate=250_000)
+    r = extract(path, sr=30000, n_channels=64, dtype="int16")[0]
+    assert (r.type_json["sr"], r.type_json["nChannels"]) == (250_000, 1)
+    assert any("stated sr 30000 ignored" in w for w in r.warnings)
+
+
+def test_missing_pad_byte_after_odd_chunk_is_tolerated(tmp_path: Path) -> None:
+    odd = b"LIST" + struct.pack("<I", 5) + b"INFOx"  # odd body, pad byte left out
+    samples = np.zeros(40, dtype="<i2").tobytes()
+    body = chunk(b"fmt ", fmt_body(1, 2, 8000, 16)) + odd + chunk(b"data", samples)
+    path = tmp_path / "nopad.wav"
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body)
+    assert one(path).type_json["nSamples"] == len(samples) // 4 == 20
+
+
+def test_flac_named_wav_is_read_as_flac_with_a_warning(tmp_path: Path) -> None:
+    src = write_soundfile(tmp_path / "a.flac", fmt="FLAC", subtype="PCM_16", n_frames=300)
+    path = tmp_path / "a.wav"
+    path.write_bytes(src.read_bytes())
+    r = one(path)
+    assert (r.type_json["format"], r.type_json["nSamples"]) == ("FLAC", 300)
+    assert any("named .wav but holds FLAC" in w for w in r.warnings)
 
 
 # --- AIFF truncation --------------------------------------------------------------------
