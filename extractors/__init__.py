@@ -21,6 +21,7 @@ from bsingest.errors import UnsupportedFile
 from .abf import AbfExtractor
 from .audio import AudioExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
+from .dlc import DlcExtractor
 from .intan import IntanExtractor
 from .openephys import OpenEphysBinaryExtractor
 from .openephys_legacy import OpenEphysLegacyExtractor
@@ -53,6 +54,7 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     OpenEphysLegacyExtractor,
     SpikeGlxExtractor,
     VideoExtractor,
+    DlcExtractor,
 )
 
 # Folders that never hold a session's data.

@@ -1,0 +1,275 @@
+"""DeepLabCut pose-tracking output (``.h5``, ``.csv``) as BehavioralTracking records.
+
+DeepLabCut writes one row per video frame (or per labeled image, for ``CollectedData_*``
+files) under a column header of ``scorer`` / [``individuals``] / ``bodyparts`` /
+``coords``. ``nFrames`` is the number of rows. The frame rate and frame size are those
+of the video the poses were computed from: ``<video stem>DLC_<scorer>...`` names it, and
+when that video sits beside the file we describe it with :mod:`extractors.video`.
+
+Choice of reader: h5py for ``.h5``, our own line count for ``.csv``; no pandas. pandas
+writes ``.h5`` through PyTables, in one of two layouts, and we read only shapes:
+the ``table`` format (``/<key>/table``, a compound dataset: one element per row) and the
+``fixed`` format (``/<key>/axis1``: the row index, and ``axis0_level*`` naming the column
+levels). The column levels of the ``table`` format are stored as pickled attributes:
+we never unpickle anything (a pickle runs code), we only look for the level names as
+bytes. The ``_meta.pickle`` DeepLabCut leaves beside the ``.h5`` is listed as a sidecar and
+never opened. Cost: opening the HDF5 file and reading shapes, ~2 ms whatever the rows;
+a ``.csv`` has no row count in its header, so it is counted at disk speed (~1 GB/s).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bsingest.errors import BsingestError, ExtractionError
+
+from .base import Claim, Extraction, Extractor, Fields
+from .video import VIDEO_SUFFIXES, VideoExtractor
+
+__all__ = ["DlcExtractor", "DlcTable", "paired_video", "read_dlc_csv", "read_dlc_h5"]
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_LEVELS = (b"scorer", b"bodyparts", b"coords")
+_CSV_HEAD = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class DlcTable:
+    """What describing a DeepLabCut file needs: rows and where they were counted."""
+
+    n_rows: int
+    detail: str
+    multi_animal: bool
+
+
+class DlcExtractor(Extractor):
+    """DeepLabCut pose estimates and labeled data, ``.h5`` (pandas/PyTables) or ``.csv``."""
+
+    name = "dlc"
+    suffixes = (".h5", ".hdf5", ".csv")
+    record_types = ("BehavioralTracking",)
+
+    @classmethod
+    def claim(cls, path: Path) -> Claim:
+        suffix = path.suffix.lower()
+        if suffix not in cls.suffixes or not path.is_file():
+            return Claim.NO
+        if suffix == ".csv":
+            return Claim.SPECIFIC if _csv_header_rows(path) else Claim.NO
+        return Claim.SPECIFIC if _dlc_h5_key(path) else Claim.NO
+
+    @classmethod
+    def sidecars(cls, path: Path) -> list[Path]:
+        meta = _meta_pickle(path)
+        return [meta] if meta else []
+
+    def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
+        if not path.is_file():
+            raise ExtractionError(path, "not a regular file")
+        if os.stat(path).st_size == 0:
+            raise ExtractionError(path, "empty file (0 bytes)")
+        csv = path.suffix.lower() == ".csv"
+        table = read_dlc_csv(path) if csv else read_dlc_h5(path)
+        f = Fields()
+        f.header("format", "DeepLabCut CSV" if csv else "DeepLabCut HDF5",
+                 "column levels scorer/bodyparts/coords" +
+                 (" with individuals (multi-animal)" if table.multi_animal else ""))
+        f.computed("nFrames", table.n_rows, table.detail)
+        self._video(path, table, f)
+        return [self.result(path, "BehavioralTracking", f)]
+
+    def _video(self, path: Path, table: DlcTable, f: Fields) -> None:
+        video = paired_video(path)
+        if video is None:
+            return
+        try:
+            (v,) = VideoExtractor().extract(video)
+        except BsingestError as exc:
+            f.warn(f"paired video {video.name} unreadable, no frame rate: {exc}")
+            return
+        tj = v.type_json
+        where = f"{video.name}, the video the poses were computed from"
+        if "frameRate" in tj:
+            f.header("frameRate", tj["frameRate"], f"{where}: {v.provenance['frameRate'].detail}")
+        for key in ("horizontalResolution", "verticalResolution"):
+            f.header(key, tj[key], f"{where}: {v.provenance[key].detail}")
+        if tj["nFrames"] != table.n_rows:
+            f.warn(f"{table.n_rows} pose rows but {video.name} shows {tj['nFrames']} frames")
+
+
+def paired_video(path: Path) -> Path | None:
+    """The video beside a DLC output whose name is the part before ``DLC_``, if any."""
+    if "DLC_" not in path.name:
+        return None
+    stem = path.name.split("DLC_", 1)[0]
+    if not stem:
+        return None
+    for suffix in VIDEO_SUFFIXES:
+        for candidate in (path.with_name(stem + suffix), path.with_name(stem + suffix.upper())):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _meta_pickle(path: Path) -> Path | None:
+    # <video>DLC_<scorer>[_filtered].h5 -> <video>DLC_<scorer>_meta.pickle
+    stem = path.stem.removesuffix("_filtered")
+    meta = path.with_name(stem + "_meta.pickle")
+    return meta if meta.is_file() else None
+
+
+# --- HDF5 -----------------------------------------------------------------------------
+
+
+def _dlc_h5_key(path: Path) -> str | None:
+    """The pandas key holding DeepLabCut columns, or None (not HDF5, or not DLC)."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(8) != _HDF5_MAGIC:
+                return None
+    except OSError:
+        return None
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            for key, group in h5.items():
+                if isinstance(group, h5py.Group) and _is_dlc_group(group):
+                    return key
+    except (OSError, KeyError, ValueError):
+        return None
+    return None
+
+
+def _is_dlc_group(group: Any) -> bool:
+    pandas_type = _text(group.attrs.get("pandas_type"))
+    if pandas_type == "frame_table":
+        # The level names are inside pickled attributes: look for the bytes, never unpickle.
+        info = group.attrs.get("info")
+        raw = bytes(info) if info is not None else b""
+        return all(level in raw for level in _LEVELS)
+    if pandas_type == "frame":
+        names = {_text(group[k].attrs.get("name")) for k in group if k.startswith("axis0_level")}
+        return {"scorer", "bodyparts", "coords"} <= names
+    return False
+
+
+def read_dlc_h5(path: Path) -> DlcTable:
+    """Rows of a DeepLabCut ``.h5`` (pandas ``table`` or ``fixed`` layout), by shape."""
+    import h5py
+
+    key = _dlc_h5_key(path)
+    if key is None:
+        raise ExtractionError(path, "not a DeepLabCut HDF5 file (no pandas table with "
+                              "scorer/bodyparts/coords columns)")
+    try:
+        with h5py.File(path, "r") as h5:
+            group = h5[key]
+            multi = _multi_animal(group)
+            if _text(group.attrs.get("pandas_type")) == "frame_table":
+                if "table" not in group:
+                    raise ExtractionError(path, f"/{key} has no 'table' dataset")
+                n = int(group["table"].shape[0])
+                nrows = group["table"].attrs.get("NROWS")
+                if nrows is not None and int(nrows) != n:
+                    raise ExtractionError(path, f"/{key}/table holds {n} rows but its NROWS "
+                                          f"attribute says {int(nrows)}")
+                width = _table_width(group["table"])
+                detail = f"rows of /{key}/table (pandas 'table' format), {width} value columns"
+            else:
+                if "axis1" not in group:
+                    raise ExtractionError(path, f"/{key} has no 'axis1' (row index) dataset")
+                n = int(group["axis1"].shape[0])
+                cols = group["axis0_label0"].shape[0] if "axis0_label0" in group else "?"
+                detail = f"length of /{key}/axis1, the row index (pandas 'fixed' format), " \
+                         f"{cols} value columns"
+    except OSError as exc:
+        raise ExtractionError(path, f"unreadable HDF5: {exc}") from exc
+    if n == 0:
+        raise ExtractionError(path, f"/{key} holds no rows (no frames tracked)")
+    if "CollectedData" in path.name:
+        detail += "; labeled frames (one row per annotated image)"
+    return DlcTable(n, detail, multi)
+
+
+def _multi_animal(group: Any) -> bool:
+    if _text(group.attrs.get("pandas_type")) == "frame_table":
+        info = group.attrs.get("info")
+        return info is not None and b"Vindividuals" in bytes(info)
+    return any(_text(group[k].attrs.get("name")) == "individuals"
+               for k in group if k.startswith("axis0_level"))
+
+
+def _table_width(table: Any) -> int:
+    width = 0
+    for name in table.dtype.names or ():
+        if name.startswith("values_block"):
+            shape = table.dtype[name].shape
+            width += shape[0] if shape else 1
+    return width
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if hasattr(value, "tobytes") and getattr(value, "dtype", None) is not None \
+            and value.dtype.kind == "S":
+        return bytes(value).decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+# --- CSV ------------------------------------------------------------------------------
+
+
+def _csv_header_rows(path: Path) -> int:
+    """How many header rows a DeepLabCut CSV has (3, or 4 with individuals); 0 if not DLC."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_CSV_HEAD)
+    except OSError:
+        return 0
+    lines = head.split(b"\n", 4)[:4]
+    firsts = [line.split(b",", 1)[0].strip().strip(b'"') for line in lines]
+    if firsts[:1] != [b"scorer"]:
+        return 0
+    if firsts[1:4] == [b"individuals", b"bodyparts", b"coords"]:
+        return 4
+    if firsts[1:3] == [b"bodyparts", b"coords"]:
+        return 3
+    return 0
+
+
+def read_dlc_csv(path: Path) -> DlcTable:
+    """Rows of a DeepLabCut ``.csv``: the lines after its header rows, blank lines aside."""
+    header = _csv_header_rows(path)
+    if not header:
+        raise ExtractionError(path, "not a DeepLabCut CSV (expected header rows scorer, "
+                              "[individuals,] bodyparts, coords)")
+    lines = 0
+    last = b"\n"
+    blank_tail = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+            blank_tail = _blank_tail(chunk, blank_tail)
+    if last != b"\n":
+        lines += 1  # the last row has no newline
+    n = lines - header - blank_tail
+    if n <= 0:
+        raise ExtractionError(path, "header rows only: no frames tracked")
+    kind = "multi-animal, " if header == 4 else ""
+    return DlcTable(n, f"data rows after the {header} header rows ({kind}one per frame)",
+                    header == 4)
+
+
+def _blank_tail(chunk: bytes, previous: int) -> int:
+    """Blank lines at the end of the file so far (a trailing newline is not one)."""
+    stripped = chunk.rstrip(b"\r\n")
+    if not stripped:  # the chunk is only newlines: they extend the previous tail
+        return previous + chunk.count(b"\n")
+    return chunk[len(stripped):].count(b"\n") - 1 if chunk.endswith(b"\n") else 0

@@ -1,0 +1,113 @@
+"""DeepLabCut outputs: rows written are frames; the paired video gives rate and size."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+import extractors
+from bsingest.errors import ExtractionError
+from bsingest.extraction import extract, extract_folder
+from extractors.base import Claim
+from extractors.dlc import DlcExtractor
+from tests.samples.dlc import SCORER, with_video, write_csv, write_h5_fixed, write_h5_table
+from tests.samples.video import decoded_frames
+
+
+@pytest.mark.parametrize("n", [1, 37, 2500])
+def test_rows_are_frames_in_every_layout(tmp_path: Path, n: int) -> None:
+    files = {
+        "DeepLabCut HDF5": [write_h5_table(tmp_path / f"a{SCORER}.h5", n),
+                            write_h5_fixed(tmp_path / f"b{SCORER}_el.h5", n)],
+        "DeepLabCut CSV": [write_csv(tmp_path / f"c{SCORER}.csv", n),
+                           write_csv(tmp_path / f"d{SCORER}_el.csv", n, individuals=("a", "b")),
+                           write_csv(tmp_path / f"e{SCORER}.csv", n, newline="\r\n")],
+    }
+    for fmt, paths in files.items():
+        for path in paths:
+            (r,) = extract(path)
+            assert r.type == "BehavioralTracking"
+            assert r.type_json["nFrames"] == n, path.name
+            assert r.type_json["format"] == fmt
+            assert "frameRate" not in r.type_json  # no video beside it
+
+
+def test_csv_blank_lines_and_missing_final_newline(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / f"a{SCORER}.csv", 12)
+    path.write_text(path.read_text().rstrip("\n"))  # no newline after the last row
+    assert extract(path)[0].type_json["nFrames"] == 12
+    path.write_text(path.read_text() + "\n\n\n")
+    assert extract(path)[0].type_json["nFrames"] == 12
+
+
+def test_paired_video_gives_rate_and_size(tmp_path: Path) -> None:
+    video, pose = with_video(tmp_path, 24)
+    (r,) = extract(pose)
+    tj = r.type_json
+    assert tj["nFrames"] == 24 == decoded_frames(video)
+    assert tj["frameRate"] == 25  # the rate the video was encoded at
+    assert (tj["horizontalResolution"], tj["verticalResolution"]) == (64, 48)
+    assert video.name in r.provenance["frameRate"].detail
+    assert r.warnings == ()
+
+
+def test_rows_that_disagree_with_the_video_are_a_warning(tmp_path: Path) -> None:
+    video, pose = with_video(tmp_path, 20)
+    write_h5_table(pose, 18)
+    (r,) = extract(pose)
+    assert r.type_json["nFrames"] == 18
+    assert r.warnings == (f"18 pose rows but {video.name} shows 20 frames",)
+
+
+def test_meta_pickle_is_a_sidecar_and_never_unpickled(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    video, pose = with_video(tmp_path, 10)
+    meta = pose.with_name(pose.stem + "_meta.pickle")
+    meta.write_bytes(pickle.dumps({"fps": 999.0}))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("something unpickled")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "Unpickler", refuse)
+    report = extract_folder(tmp_path)
+    assert report.errors == {}
+    assert report.sidecars == {str(meta): str(pose)}
+    names = sorted(Path(e.path).name for e in report.extractions)
+    assert names == sorted([video.name, pose.name])
+    pose_tj = next(e.type_json for e in report.extractions if e.path == str(pose))
+    assert pose_tj["frameRate"] == 25
+
+
+def test_other_hdf5_and_csv_are_not_claimed(tmp_path: Path) -> None:
+    import h5py
+    import numpy as np
+
+    nwb_like = tmp_path / "session.h5"
+    with h5py.File(nwb_like, "w") as h5:
+        h5.attrs["neurodata_type"] = "NWBFile"
+        h5.create_dataset("acquisition/ts", data=np.zeros(10))
+    plain = tmp_path / "table.csv"
+    plain.write_text("time,x,y\n0,1,2\n")
+    nwb = tmp_path / "session.nwb"
+    nwb.write_bytes(nwb_like.read_bytes())
+    for path in (nwb_like, plain, nwb):
+        assert DlcExtractor.claim(path) == Claim.NO
+    # Only DLC claims a DeepLabCut file: no other family competes for it.
+    pose = write_h5_table(tmp_path / f"m{SCORER}.h5", 5)
+    claimants = [c for c in extractors.EXTRACTORS if c.claim(pose) > Claim.NO]
+    assert claimants == [DlcExtractor]
+
+
+def test_corrupt_table_is_refused_in_one_line(tmp_path: Path) -> None:
+    import h5py
+
+    path = write_h5_table(tmp_path / f"m{SCORER}.h5", 10)
+    with h5py.File(path, "a") as h5:
+        h5["df_with_missing/table"].attrs["NROWS"] = 99
+    with pytest.raises(ExtractionError, match=r"^m.*\.h5: /df_with_missing/table holds 10 rows "
+                                              r"but its NROWS attribute says 99$"):
+        extract(path)
