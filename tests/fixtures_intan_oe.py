@@ -191,12 +191,14 @@ class OebStream:
     neural_bit_volts: float = 0.195
     adc_bit_volts: float = 0.000152587890625
     stream_name: str | None = None  # GUI 0.6+
+    adc_prefix: str = "ADC"  # NI-DAQ streams name their channels AI0, AI1, ...
 
     def channels(self, units_adc: str = "V") -> list[dict]:
         out = [{"channel_name": f"CH{i + 1}", "description": "Headstage data channel",
                 "identifier": "genericdata.continuous", "history": "Rhythm FPGA",
                 "bit_volts": self.neural_bit_volts, "units": "uV"} for i in range(self.n_neural)]
-        out += [{"channel_name": f"ADC{i + 1}", "description": "ADC data channel",
+        desc = "ADC data channel" if self.adc_prefix == "ADC" else "Analog Input channel"
+        out += [{"channel_name": f"{self.adc_prefix}{i + 1}", "description": desc,
                  "identifier": "genericdata.continuous", "history": "Rhythm FPGA",
                  "bit_volts": self.adc_bit_volts, "units": units_adc} for i in range(self.n_adc)]
         return out

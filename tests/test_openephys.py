@@ -1,0 +1,264 @@
+"""Open Ephys binary and legacy: values against size arithmetic, and neo where it agrees."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bsingest.errors import ExtractionError
+from bsingest.extraction import extract, extract_folder
+from extractors import discover
+from tests.fixtures_intan_oe import (
+    LEGACY_HEADER,
+    LEGACY_RECORD,
+    LEGACY_SAMPLES,
+    OebStream,
+    write_continuous,
+    write_oebin_recording,
+)
+
+
+def _spy_open(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    opened: list[str] = []
+    real_open = builtins.open
+
+    def spy(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(os.path.basename(str(file)))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", spy)
+    return opened
+
+
+def _session(root: Path) -> list[Path]:
+    """A GUI 0.6 session: one record node, experiments 1 and 3, two streams each."""
+    out = []
+    for exp, rec, n in [(1, 1, 40), (1, 2, 25), (3, 1, 10)]:
+        out += write_oebin_recording(
+            root / "Record Node 101" / f"experiment{exp}" / f"recording{rec}",
+            [OebStream("Neuropix-PXI-100.ProbeA", n_neural=6, stream_name="ProbeA"),
+             OebStream("NI-DAQmx-103.PXIe-6341", n_neural=0, n_adc=3,
+                       adc_bit_volts=0.0003051850944757462, stream_name="PXIe-6341",
+                       adc_prefix="AI")], n)
+    for exp in (1, 3):
+        name = "settings.xml" if exp == 1 else f"settings_{exp}.xml"
+        (root / "Record Node 101" / name).write_text("<SETTINGS/>")
+    return out
+
+
+def test_binary_session_values_and_unique_streams(tmp_path: Path) -> None:
+    files = _session(tmp_path)
+    report = extract_folder(tmp_path)
+    assert report.errors == {}
+    assert len(report.extractions) == len(files) == 6
+    keys = [e.key for e in report.extractions]
+    assert len(set(keys)) == 6  # (type, continuous.dat, stream) tells them apart
+    by_stream = {e.type_json["stream"]: e for e in report.extractions}
+    probe = by_stream["Record Node 101/experiment1/recording2/Neuropix-PXI-100.ProbeA"]
+    dat = Path(probe.path)
+    assert probe.type == "Extracellular"
+    assert probe.type_json["nSamples"] == dat.stat().st_size // (2 * 6) == 25
+    assert probe.type_json["lsb"] == pytest.approx(0.195)
+    daq = by_stream["Record Node 101/experiment3/recording1/NI-DAQmx-103.PXIe-6341"]
+    assert daq.type == "GeneralTimeSeries"
+    assert daq.type_json["nChannels"] == 3
+    assert daq.type_json["lsb"] == pytest.approx(305.1850944757462)  # V/bit x 1e6
+
+
+def test_binary_values_agree_with_neo(tmp_path: Path) -> None:
+    from neo.rawio import OpenEphysBinaryRawIO
+
+    _session(tmp_path)
+    io = OpenEphysBinaryRawIO(dirname=str(tmp_path))
+    io.parse_header()
+    ours = {tuple(e.type_json["stream"].split("/")[1:]): e.type_json
+            for e in extract_folder(tmp_path).extractions}
+    experiments = sorted({k[0] for k in ours})
+    checked = 0
+    for i, s in enumerate(io.header["signal_streams"]):
+        folder = s["name"].split("#")[-1]
+        for block, exp in enumerate(experiments):
+            recordings = sorted({k[1] for k in ours if k[0] == exp})
+            for seg, rec in enumerate(recordings):
+                tj = ours[(exp, rec, folder)]
+                assert io.get_signal_size(block, seg, i) == tj["nSamples"]
+                assert io.get_signal_sampling_rate(i) == tj["sr"]
+                assert io.signal_channels_count(i) == tj["nChannels"]
+                checked += 1
+    assert checked == 6
+
+
+def test_mixed_stream_is_one_record_for_the_whole_file(tmp_path: Path) -> None:
+    from neo.rawio import OpenEphysBinaryRawIO
+
+    rec = tmp_path / "experiment1" / "recording1"
+    (dat,) = write_oebin_recording(rec, [OebStream(n_neural=4, n_adc=2)], 30, gui="0.4.5")
+    (r,) = extract(dat)
+    assert r.type == "Extracellular"
+    assert r.type_json["nChannels"] == 6 == dat.stat().st_size // (2 * 30)
+    assert r.type_json["electrodeGroups"] == [{"channels": [0, 1, 2, 3],
+                                               "label": "Rhythm_FPGA-100.0"}]
+    assert r.type_json["channelTags"] == [{"tag": "adc", "channels": [4, 5]}]
+    assert r.type_json["lsb"] == pytest.approx(0.195)
+    assert "152.5" in r.provenance["channelTags"].detail  # the ADC scale, in µV
+    io = OpenEphysBinaryRawIO(dirname=str(tmp_path))
+    io.parse_header()
+    # neo splits the stream by channel kind: its two streams add up to our one file.
+    counts = sorted(io.signal_channels_count(i) for i in range(len(io.header["signal_streams"])))
+    assert counts == [2, 4]
+
+
+def test_channel_count_that_does_not_fit_the_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    (dat,) = write_oebin_recording(tmp_path / "experiment1" / "recording1",
+                                   [OebStream(n_neural=4)], 10,
+                                   declared={"Rhythm_FPGA-100.0": 3})
+    size = dat.stat().st_size  # 80 bytes: 13 frames of 6 bytes and 2 over
+    with pytest.raises(ExtractionError) as info:
+        extract(dat)
+    msg = str(info.value)
+    assert msg.startswith("continuous.dat: ") and "\n" not in msg
+    assert f"{size} bytes" in msg and "6 bytes each" in msg and f"{size % 6} bytes left" in msg
+
+
+def test_listed_channels_and_npy_lengths_are_cross_checks_that_warn(tmp_path: Path) -> None:
+    (dat,) = write_oebin_recording(tmp_path / "experiment1" / "recording1",
+                                   [OebStream(n_neural=4)], 10,
+                                   declared={"Rhythm_FPGA-100.0": 2})  # 80 bytes / 4 = 20
+    np.save(dat.parent / "sample_numbers.npy", np.arange(7, dtype=np.int64))
+    (r,) = extract(dat)
+    assert r.type_json["nChannels"] == 2 and r.type_json["nSamples"] == 20
+    assert any("lists 4 channels" in w for w in r.warnings)
+    assert any("sample_numbers.npy holds 7" in w for w in r.warnings)
+
+
+def test_folder_listing_sorts_oebin_npy_settings_as_sidecars(tmp_path: Path) -> None:
+    _session(tmp_path)
+    events = tmp_path / "Record Node 101" / "experiment1" / "recording1" / "events" / "TTL"
+    events.mkdir(parents=True)
+    np.save(events / "states.npy", np.zeros(3, dtype=np.int16))
+    found = discover(tmp_path)
+    assert all(p.name == "continuous.dat" for p in found.data)
+    names = {p.name for p in found.sidecars}
+    assert {"structure.oebin", "sample_numbers.npy", "timestamps.npy", "settings.xml",
+            "settings_3.xml"} <= names
+    assert set(found.skipped) == {events / "states.npy"}
+
+
+def test_binary_reads_no_samples_and_a_100_gb_stream_costs_a_stat(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (dat,) = write_oebin_recording(tmp_path / "experiment1" / "recording1",
+                                   [OebStream(n_neural=384)], 10)
+    n = (100 * 2**30) // (2 * 384)
+    os.truncate(dat, n * 2 * 384)
+    (dat.parent / "sample_numbers.npy").unlink()
+    (dat.parent / "timestamps.npy").unlink()
+    opened = _spy_open(monkeypatch)
+    (r,) = extract(dat)
+    assert r.type_json["nSamples"] == n
+    assert "continuous.dat" not in opened
+
+
+def test_oebin_entry_missing_for_the_folder_is_named(tmp_path: Path) -> None:
+    (dat,) = write_oebin_recording(tmp_path / "experiment1" / "recording1",
+                                   [OebStream(n_neural=2)], 5)
+    oebin = dat.parents[2] / "structure.oebin"
+    doc = json.loads(oebin.read_text())
+    doc["continuous"][0]["folder_name"] = "Other-1.0/"
+    oebin.write_text(json.dumps(doc))
+    with pytest.raises(ExtractionError, match=r"^continuous\.dat: structure\.oebin has no "):
+        extract(dat)
+
+
+# Legacy .continuous
+
+
+def test_legacy_samples_are_the_records_on_disk_not_the_timestamp_span(tmp_path: Path) -> None:
+    from neo.rawio import OpenEphysRawIO
+
+    n_records = 6
+    for ch in (1, 2):
+        write_continuous(tmp_path / f"100_CH{ch}.continuous", n_records, channel=f"CH{ch}",
+                         gap_records=3)
+    path = tmp_path / "100_CH1.continuous"
+    assert (path.stat().st_size - LEGACY_HEADER) == n_records * LEGACY_RECORD
+    (r,) = extract(path)
+    assert r.type == "Extracellular"
+    assert r.type_json["nChannels"] == 2
+    assert r.type_json["nSamples"] == n_records * LEGACY_SAMPLES
+    assert r.type_json["lsb"] == pytest.approx(0.195)
+    io = OpenEphysRawIO(dirname=str(tmp_path))
+    io.parse_header()
+    assert io.signal_channels_count(0) == 2
+    spanned = sum(io.get_signal_size(0, s, 0) for s in range(io.segment_count(0)))
+    assert spanned == (n_records + 3) * LEGACY_SAMPLES  # neo fills the 3-record gap
+
+
+def test_legacy_groups_channels_by_kind_and_recording(tmp_path: Path) -> None:
+    for ch in (1, 2, 3):
+        write_continuous(tmp_path / f"100_CH{ch}.continuous", 4, channel=f"CH{ch}")
+        write_continuous(tmp_path / f"100_CH{ch}_2.continuous", 2, channel=f"CH{ch}")
+    write_continuous(tmp_path / "100_AUX1.continuous", 4, bit_volts=0.0000374, channel="AUX1")
+    (tmp_path / "settings.xml").write_text("<SETTINGS/>")
+    (tmp_path / "settings_2.xml").write_text("<SETTINGS/>")
+    (tmp_path / "all_channels.events").write_bytes(b"x" * 1024)
+    report = extract_folder(tmp_path)
+    assert report.errors == {}
+    got = {e.type_json["fileName"]: e for e in report.extractions}
+    assert set(got) == {"100_CH1.continuous", "100_CH1_2.continuous", "100_AUX1.continuous"}
+    assert got["100_CH1.continuous"].type_json["nSamples"] == 4 * LEGACY_SAMPLES
+    assert got["100_CH1_2.continuous"].type_json["nSamples"] == 2 * LEGACY_SAMPLES
+    assert got["100_CH1_2.continuous"].type_json["nChannels"] == 3
+    aux = got["100_AUX1.continuous"]
+    assert aux.type == "GeneralTimeSeries" and aux.type_json["lsb"] == pytest.approx(37.4)
+    sidecars = {Path(p).name for p in report.sidecars}
+    assert {"100_CH2.continuous", "100_CH3_2.continuous", "settings.xml",
+            "settings_2.xml"} <= sidecars
+    assert {Path(p).name for p in report.skipped} == {"all_channels.events"}
+
+
+def test_legacy_truncated_file_states_size_record_and_remainder(tmp_path: Path) -> None:
+    path = write_continuous(tmp_path / "100_CH1.continuous", 3, extra_bytes=99)
+    size = path.stat().st_size
+    with pytest.raises(ExtractionError) as info:
+        extract(path)
+    msg = str(info.value)
+    assert msg.startswith("100_CH1.continuous: ")
+    assert f"{size} bytes" in msg and f"{LEGACY_RECORD}-byte records" in msg
+    assert "99 bytes left over" in msg
+
+
+def test_legacy_reads_no_samples_and_a_10_gb_file_costs_a_header(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_continuous(tmp_path / "100_CH1.continuous", 2)
+    n = (10 * 2**30) // LEGACY_RECORD
+    os.truncate(path, LEGACY_HEADER + n * LEGACY_RECORD)
+    reads: list[int] = []
+    real_open = builtins.open
+
+    class Counting:
+        def __init__(self, fh):  # type: ignore[no-untyped-def]
+            self.fh = fh
+
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            return self
+
+        def __exit__(self, *exc):  # type: ignore[no-untyped-def]
+            self.fh.close()
+
+        def read(self, k=-1):  # type: ignore[no-untyped-def]
+            data = self.fh.read(k)
+            reads.append(len(data))
+            return data
+
+        def seek(self, *a):  # type: ignore[no-untyped-def]
+            return self.fh.seek(*a)
+
+    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: Counting(real_open(f, *a, **k)))
+    (r,) = extract(path)
+    assert r.type_json["nSamples"] == n * LEGACY_SAMPLES
+    assert sum(reads) < 4096  # headers and the first record's 12-byte prefix only
