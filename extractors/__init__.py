@@ -23,6 +23,7 @@ from .audio import AudioExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
 from .dlc import DlcExtractor
 from .intan import IntanExtractor
+from .nwb import NwbExtractor
 from .openephys import OpenEphysBinaryExtractor
 from .openephys_legacy import OpenEphysLegacyExtractor
 from .rawbinary import RawBinaryExtractor
@@ -45,6 +46,7 @@ __all__ = [
 
 #: Every file family, in no particular order: the claims decide.
 EXTRACTORS: tuple[type[Extractor], ...] = (
+    NwbExtractor,
     WinWcpExtractor,
     AbfExtractor,
     AudioExtractor,
