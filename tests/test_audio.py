@@ -465,3 +465,43 @@ def test_session_folder_with_audio(tmp_path: Path) -> None:
     assert report.errors == {}
     (e,) = report.extractions
     assert e.type == "Audio" and e.type_json["nSamples"] == 2500
+
+
+def test_cost_does_not_grow_with_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bytes read, not seconds: an 8 GiB RF64 and a 1 kB one cost the same reads."""
+    import builtins
+
+    import extractors.audio as audio
+
+    read_sizes: list[int] = []
+    real_open = builtins.open
+
+    class Counting:
+        def __init__(self, fh) -> None:  # type: ignore[no-untyped-def]
+            self._fh = fh
+
+        def read(self, n: int = -1) -> bytes:
+            data = self._fh.read(n)
+            read_sizes.append(len(data))
+            return data
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(self._fh, name)
+
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            return self
+
+        def __exit__(self, *exc) -> None:  # type: ignore[no-untyped-def]
+            self._fh.close()
+
+    monkeypatch.setattr(audio, "open", lambda *a, **k: Counting(real_open(*a, **k)),
+                        raising=False)
+    totals = []
+    for data_bytes in (1000, 8 * 2**30):
+        path = write_rf64_header(tmp_path / f"r{data_bytes}.wav", fmt_body(1, 2, 384_000, 16),
+                                 data_bytes, data_bytes // 4)
+        _sparse(path, path.stat().st_size + data_bytes)
+        read_sizes.clear()
+        assert one(path).type_json["nSamples"] == data_bytes // 4
+        totals.append(sum(read_sizes))
+    assert 0 < totals[0] == totals[1] < 1024  # > 0: the reads were seen
