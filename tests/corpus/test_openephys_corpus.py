@@ -1,0 +1,124 @@
+"""Open Ephys binary and legacy recordings of the corpus: ``bsingest extract --json`` gives
+what truth.json implies.
+
+Binary: truth per ``structure.oebin`` (json.load + the ``.dat`` size) and per folder (neo).
+The mixed stream (4 neural + 2 ADC channels in one file) is an ambiguity: neo splits it,
+we describe the file as one record and tag the ADC channels; the provenance says why.
+Legacy: truth per ``.continuous`` (header + records on disk) and per folder (neo, which
+spans timestamps: the ambiguity); nSamples must be the records on disk.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from bsingest.cli.main import cli
+from bsingest.extraction import extract_folder
+
+pytestmark = pytest.mark.corpus
+
+
+def _cli_json(*paths: Path) -> list[dict[str, Any]]:
+    result = CliRunner().invoke(cli, ["extract", "--json", *map(str, paths)])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _keys(truth: dict[str, Any], prefix: str, fmt: str) -> list[str]:
+    return sorted(k for k, v in truth.items() if k.startswith(prefix) and v.get("format") == fmt)
+
+
+def test_every_oebin_stream_matches_truth(corpus: Path, truth: dict[str, Any]) -> None:
+    keys = [k for k in _keys(truth, "openephys_binary/", "openephys-binary")
+            if k.endswith("structure.oebin")]
+    assert len(keys) == 11
+    for key in keys:
+        recording = (corpus / key).parent
+        for c in truth[key]["values"]["continuous"]:
+            dat = recording / "continuous" / c["folder_name"] / "continuous.dat"
+            [e] = _cli_json(dat)
+            tj = e["type_json"]
+            assert tj["nChannels"] == c["num_channels"], dat
+            assert tj["sr"] == c["sample_rate"], dat
+            assert tj["nSamples"] == c["nSamples_from_dat"] == c["dat_size"] // (2 * c["num_channels"])
+            assert tj["type"] == "int16"
+            assert tj["stream"].endswith(f"{recording.parent.name}/{recording.name}/{c['folder_name']}")
+            daq = c["source_processor"] == "NI-DAQmx"
+            assert e["type"] == ("GeneralTimeSeries" if daq else "Extracellular"), dat
+            expect_lsb = min(c["bit_volts"]) * 1e6 if daq else max(c["bit_volts"])
+            assert tj["lsb"] == pytest.approx(expect_lsb), dat
+
+
+def test_every_binary_folder_gives_neo_streams_and_segments(corpus: Path,
+                                                            truth: dict[str, Any]) -> None:
+    folders = [k for k in _keys(truth, "openephys_binary/", "openephys-binary")
+               if not k.endswith("structure.oebin")]
+    assert len(folders) == 4
+    for key in folders:
+        values = truth[key]["values"]
+        report = extract_folder(corpus / key)
+        assert report.errors == {}, report.errors
+        records = report.extractions
+        assert len({e.key for e in records}) == len(records)  # streams unique in the session
+        streams = values["streams"]
+        if key.endswith("neural_and_non_neural_data_mixed"):
+            # The ambiguity: neo's two streams (4 neural, 2 ADC) are one file, one record.
+            [r] = records
+            neo = {s["stream_name"]: s["n_channels"] for s in streams}
+            assert r.type_json["nChannels"] == sum(neo.values()) == 6
+            assert len(r.type_json["electrodeGroups"][0]["channels"]) == neo["Rhythm_FPGA-100.0"]
+            assert len(r.type_json["channelTags"][0]["channels"]) == neo["Rhythm_FPGA-100.0_ADC"]
+            assert "neo splits" in r.provenance["electrodeGroups"].detail
+            continue
+        n_segments = sum(values["nb_segment"])
+        assert len(records) == len(streams) * n_segments, key
+        for s in streams:
+            node, _, folder = s["stream_name"].rpartition("#")  # neo: "<node>#<folder>"
+            mine = sorted((e for e in records if e.type_json["stream"].endswith("/" + folder)
+                           and e.type_json["stream"].startswith(node)),
+                          key=lambda e: e.type_json["stream"])
+            assert [e.type_json["nSamples"] for e in mine] == [
+                seg["n_samples"] for seg in sorted(s["segments"],
+                                                   key=lambda g: (g["block"], g["segment"]))]
+            assert all(e.type_json["nChannels"] == s["n_channels"] for e in mine)
+            assert all(e.type_json["sr"] == s["sampling_rate"][0] for e in mine)
+
+
+def test_every_continuous_file_matches_truth(corpus: Path, truth: dict[str, Any]) -> None:
+    keys = _keys(truth, "openephys_legacy/", "openephys-legacy-continuous")
+    assert len(keys) == 6
+    folders = {(corpus / k).parent for k in keys}
+    records = [e for f in sorted(folders) for e in _cli_json(f)]
+    for key in keys:
+        values = truth[key]["values"]
+        name = Path(key).name
+        suffix = "_2" if name.endswith("_2.continuous") else ""
+        group = [k for k in keys if Path(k).parent == Path(key).parent
+                 and (Path(k).name.endswith("_2.continuous")) == bool(suffix)]
+        [e] = [e for e in records if Path(e["path"]).parent == (corpus / key).parent
+               and Path(e["path"]).name.endswith("_2.continuous") == bool(suffix)]
+        tj = e["type_json"]
+        assert tj["nChannels"] == len(group), key
+        assert tj["nSamples"] == values["nSamples"] == values["n_records"] * 1024, key
+        assert tj["sr"] == values["sampleRate"], key
+        assert tj["lsb"] == pytest.approx(values["bitVolts"]), key
+        assert tj["type"] == "int16" and values["dtype"] == ">i2"
+        assert e["type"] == "Extracellular"
+        assert "not the timestamp span" in e["provenance"]["nSamples"]["detail"]
+
+
+def test_legacy_multiple_starts_counts_samples_on_disk_not_neo_span(corpus: Path,
+                                                                     truth: dict[str, Any]) -> None:
+    key = "openephys_legacy/OpenEphys_SampleData_2_(multiple_starts)"
+    neo = truth[key]["values"]["streams"][0]["segments"]
+    [first] = _cli_json(corpus / key / "101_CH0.continuous")
+    on_disk = truth[f"{key}/101_CH0.continuous"]["values"]["nSamples"]
+    assert first["type_json"]["nSamples"] == on_disk == 248832
+    assert neo[0]["n_samples"] == 341728 != on_disk  # neo fills timestamp gaps
+    [second] = _cli_json(corpus / key / "101_CH0_2.continuous")
+    assert second["type_json"]["nSamples"] == neo[1]["n_samples"] == 75776
