@@ -205,7 +205,7 @@ def _data_size(path: Path, fh: BinaryIO, magic: str, data: _Chunk, chunks: list[
     """The data size the header declares (None: a placeholder) and why it is unset."""
     if magic in ("RF64", "BW64"):
         ds64 = next((c for c in chunks if c.id == "ds64"), None)
-        if data.raw_size != _UNSET32:
+        if data.raw_size not in (0, _UNSET32) or (data.raw_size == 0 and ds64 is None):
             return data.raw_size, ""
         if ds64 is None:
             return None, "an RF64 data chunk of size 0xFFFFFFFF without a ds64 chunk"
@@ -219,8 +219,8 @@ def _data_size(path: Path, fh: BinaryIO, magic: str, data: _Chunk, chunks: list[
                          "leaves it)"
         return data_size, ""
     if magic == "W64":
-        if data.size is None or data.size == 0:
-            return None, f"W64 data chunk size {data.raw_size} (unset)"
+        if data.size is None:
+            return None, f"W64 data chunk size {data.raw_size} (unset: less than its own header)"
         return data.size, ""
     if data.raw_size == _UNSET32:
         return None, "data chunk size 0xFFFFFFFF (unset, as a recorder streaming to disk leaves it)"
