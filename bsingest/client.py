@@ -30,6 +30,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -152,6 +153,11 @@ class BrainstemClient:
         self.portal = settings.portal
         self.retry = retry or RetryPolicy()
         self._token: str | None = None
+        # httpcore 1.0.9's sync pool can close a connection already handed to a queued
+        # request when more threads than max_connections wait on it (encode/httpcore#1110:
+        # EBADF, resets, read timeouts). Admitting at most max_connections requests at a
+        # time means no request ever queues inside the pool.
+        self._slots = threading.BoundedSemaphore(max_connections)
         limits = httpx.Limits(max_connections=max_connections,
                               max_keepalive_connections=max_connections)
         self._http = httpx.Client(timeout=httpx.Timeout(timeout), limits=limits, verify=True,
@@ -324,7 +330,9 @@ class BrainstemClient:
         """The one boundary where httpx exceptions become ours."""
         headers = self._auth()
         try:
-            resp = self._http.request(method, url, params=params, json=json, headers=headers)
+            with self._slots:
+                resp = self._http.request(method, url, params=params, json=json,
+                                          headers=headers)
         except httpx.TimeoutException as exc:
             raise TransportError(method, _show(url), f"timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
