@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bsingest.extraction import extract  # noqa: E402
-from tests.samples.abf import BLOCK, write_abf2  # noqa: E402
-from tests.samples.nwb import write_nwb  # noqa: E402
-from tests.samples.spikeglx import write_spikeglx  # noqa: E402
-from tests.samples.winwcp import SECTOR, write_wcp  # noqa: E402
+from bsingest.extraction import extract
+from tests.samples.abf import BLOCK, write_abf2
+from tests.samples.nwb import write_nwb
+from tests.samples.spikeglx import write_spikeglx
+from tests.samples.winwcp import SECTOR, write_wcp
 
 SIZES = {"1 MB": 10**6, "1 GB": 10**9, "100 GB": 100 * 10**9}
 NEO_LIMIT_S = 120.0  # neo runs that take longer than this once are not repeated
@@ -120,12 +120,15 @@ def main() -> None:
         for label, size in SIZES.items():
             with tempfile.TemporaryDirectory() as tmp:
                 path, neo = make(Path(tmp), size)
-                ours = _time(lambda: extract(path), args.repeat) * 1e3
+                ours = _time(lambda p=path: extract(p), args.repeat) * 1e3
                 theirs = _time(neo, args.repeat) * 1e3 if neo else None
             base = base or ours
             neo_base = neo_base or theirs
-            neo_cols = (f"{theirs:9.2f} {theirs / neo_base:7.2f} | {theirs / ours:14.2f}"
-                        if theirs is not None and neo_base else f"{'n/a':>9} {'':>7} | {'n/a':>14}")
+            if theirs is not None and neo_base:
+                neo_cols = f"{theirs:9.2f} {theirs / neo_base:7.2f} | {theirs / ours:14.2f}"
+            else:
+                neo_cols = f"{'n/a':>9} {'':>7} | {'n/a':>14}"
+
             print(f"{name:>8} {label:>7} | {ours:11.2f} {ours / base:7.2f} | {neo_cols}",
                   flush=True)
 

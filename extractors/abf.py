@@ -11,8 +11,8 @@ refuses ABF1 float data, and its ``sweepPointCount`` for variable-length files i
 average; neo's ``AxonRawIO`` gets the values right but memory-maps the data and reads the
 whole synch array and tag section. Ours reads the first 6 kB (ABF1) or the section map,
 protocol, ADC and strings sections (ABF2): 0.1 ms, the same for a 1 MB and a 100 GB file
-(``benchmarks/bench_spikeglx_nwb_abf.py``; neo's ``parse_header``: 0.26 ms, also flat). pyabf and neo are the second readers in
-``tests/test_abf.py``.
+(``benchmarks/bench_spikeglx_nwb_abf.py``; neo's ``parse_header``: 0.26 ms, also flat).
+pyabf and neo are the second readers in ``tests/test_abf.py``.
 
 ``lsb`` (µV/bit) is given when every channel records a voltage (V, mV, µV) with the same
 step: fADCRange / lADCResolution / (fInstrumentScaleFactor x fSignalGain x
@@ -89,7 +89,8 @@ class AbfExtractor(Extractor):
         f = Fields()
         f.header("format", "ABF", f"signature {h.version!r}, version {h.version_number}")
         n = len(h.channels)
-        f.header("nChannels", n, "ADC section entries" if h.version == "ABF2" else "nADCNumChannels")
+        f.header("nChannels", n,
+                 "ADC section entries" if h.version == "ABF2" else "nADCNumChannels")
         f.header("type", h.dtype, f"nDataFormat: {h.itemsize}-byte {h.dtype} samples")
         f.computed("sr", 1e6 / h.interval_us,
                    f"1e6 / {h.interval_key} {h.interval_us:g} µs")
@@ -127,7 +128,8 @@ class AbfExtractor(Extractor):
             steps.append(None if factor is None else c.step * factor)
         if steps and all(s is not None and s > 0 for s in steps) and len(set(steps)) == 1:
             f.computed("lsb", steps[0], f"fADCRange / lADCResolution / gains of channel "
-                       f"{h.channels[0].name!r}, {h.channels[0].step:g} {h.channels[0].unit}, in µV")
+                       f"{h.channels[0].name!r}, {h.channels[0].step:g} {h.channels[0].unit}, "
+                       "in µV")
             return
         each = ", ".join(f"{c.name or i} {c.step:.6g} {c.unit or '(no unit)'}"
                          for i, c in enumerate(h.channels))
@@ -153,7 +155,8 @@ def _unpack(path: Path, fmt: str, buf: bytes, offset: int) -> tuple[Any, ...]:
         return struct.unpack_from("<" + fmt, buf, offset)
     except struct.error:
         raise ExtractionError(path, f"header ends at byte {len(buf)}, before byte "
-                              f"{offset + struct.calcsize('<' + fmt)}: a truncated ABF file") from None
+                              f"{offset + struct.calcsize('<' + fmt)}: a truncated ABF file"
+                              ) from None
 
 
 def _text(raw: bytes) -> str:
@@ -261,7 +264,8 @@ def _read(path: Path, fh: Any, offset: int, size: int, what: str) -> bytes:
     fh.seek(offset)
     buf = fh.read(size)
     if len(buf) < size:
-        raise ExtractionError(path, f"the {what} at byte {offset} is cut short: a truncated ABF file")
+        raise ExtractionError(path, f"the {what} at byte {offset} is cut short: "
+                              "a truncated ABF file")
     return buf
 
 

@@ -142,7 +142,8 @@ class NwbExtractor(Extractor):
                     pending.append(described)
             if not pending:
                 reasons = "; ".join(state.notes) or "no TimeSeries in it"
-                raise ExtractionError(path, f"NWB {_text(version)}: no series to describe ({reasons})")
+                raise ExtractionError(path, f"NWB {_text(version)}: no series to describe "
+                                      f"({reasons})")
             out = []
             for name, record_type, f in pending:
                 for note in state.notes:
@@ -173,7 +174,8 @@ class NwbExtractor(Extractor):
             n_channels *= d
         f.header("nChannels", n_channels, f"{name}/data shape {tuple(data.shape)}: the "
                  "dimensions after time" if data.ndim > 1 else f"{name}/data is one-dimensional")
-        f.header("nSamples", data.shape[0], f"{name}/data shape {tuple(data.shape)}, first dimension")
+        f.header("nSamples", data.shape[0],
+                 f"{name}/data shape {tuple(data.shape)}, first dimension")
         self._rate(name, group, data.shape[0], f, "sr")
         self._lsb(name, group, data, n_channels, f)
         if "ElectricalSeries" in lineage:
@@ -198,7 +200,8 @@ class NwbExtractor(Extractor):
             first, last = float(stamps[0]), float(stamps[count - 1])  # two values, not the array
             if last > first:
                 f.computed(key, (count - 1) / (last - first),
-                           f"{name}/timestamps: ({count} - 1) / ({last:g} - {first:g}) s, the mean rate")
+                           f"{name}/timestamps: ({count} - 1) / ({last:g} - {first:g}) s, "
+                           "the mean rate")
                 f.warn(f"{name}: no rate; {key} is the mean rate over its {count} timestamps "
                        "(irregular sampling is not checked)")
                 if count != n:
@@ -274,13 +277,17 @@ class NwbExtractor(Extractor):
         fmt = group.get("format")
         fmt_text = _text(fmt[()]) if isinstance(fmt, h5py.Dataset) else "raw"
         if data.shape and data.shape[0] > 0:
-            f.header("nFrames", data.shape[0], f"{name}/data shape {tuple(data.shape)}, first dimension")
+            f.header("nFrames", data.shape[0],
+                     f"{name}/data shape {tuple(data.shape)}, first dimension")
             if data.ndim >= 3:
                 # NWB's dims are (frame, x, y): x is the width, y the height.
-                f.header("horizontalResolution", data.shape[1], f"{name}/data shape: x (dims frame, x, y)")
-                f.header("verticalResolution", data.shape[2], f"{name}/data shape: y (dims frame, x, y)")
+                f.header("horizontalResolution", data.shape[1],
+                         f"{name}/data shape: x (dims frame, x, y)")
+                f.header("verticalResolution", data.shape[2],
+                         f"{name}/data shape: y (dims frame, x, y)")
             f.header("compression", data.compression or "raw",
-                     f"{name}/data HDF5 filter" if data.compression else f"{name}/data is stored unfiltered")
+                     f"{name}/data HDF5 filter" if data.compression
+                     else f"{name}/data is stored unfiltered")
             n = data.shape[0]
         else:
             files = [_text(x) for x in external[()]] if isinstance(external, h5py.Dataset) else []

@@ -22,8 +22,9 @@ Decisions:
   ``imChan0apGain``/``imChan0lfGain`` when the meta has them; else the per-channel AP (4th)
   or LF (5th) field of ``~imroTbl`` for NP1.0-style tables (3A, 3B, NP1.0, NHP, UHD); else the
   fixed gain of the NP2.0 type (80 for 21 and 24, 100 for 2003-2021). ``imMaxInt`` is 512 when
-  absent from NP1.0-style metas, 8192 or 2048 for NP2.0 types. When the neural channels of one file do not share one gain (NP1.0 allows a gain per
-  channel), one ``lsb`` cannot describe them: it is left out, and a warning lists the gains.
+  absent from NP1.0-style metas, 8192 or 2048 for NP2.0 types. When the neural channels of
+  one file do not share one gain (NP1.0 allows a gain per channel), one ``lsb`` cannot
+  describe them: it is left out, and a warning lists the gains.
   The sync channel's scale does not count. nidq: ``niAiRangeMax`` / ``niMaxInt`` (32768 when
   absent) / gain, with ``niMNGain`` for MN, ``niMAGain`` for MA and 1 for XA channels; files
   holding only digital words get no ``lsb``.
@@ -99,7 +100,7 @@ class SpikeGlxMeta:
 
 
 class SpikeGlxExtractor(Extractor):
-    """SpikeGLX ``.bin`` files beside their ``.meta``; a ``.meta`` alone when its ``.bin`` is gone."""
+    """SpikeGLX ``.bin`` files beside their ``.meta``; a lone ``.meta`` whose ``.bin`` is gone."""
 
     name = "spikeglx"
     suffixes = (".bin", ".meta")
@@ -156,8 +157,8 @@ class SpikeGlxExtractor(Extractor):
                    f"{n_channels}-channel int16 frames ({rest} bytes left over)")
         ex = self.result(bin_path, _record_type(meta_path, meta), f)
         prov = dict(ex.provenance)
-        prov["fileName"] = dataclasses.replace(prov["fileName"],
-                                               detail=f"the .bin {meta_path.name} describes (absent)")
+        prov["fileName"] = dataclasses.replace(
+            prov["fileName"], detail=f"the .bin {meta_path.name} describes (absent)")
         return dataclasses.replace(ex, path=str(meta_path), provenance=prov)
 
 
@@ -387,7 +388,8 @@ def _obx(path: Path, meta: SpikeGlxMeta, f: Fields) -> None:
     if rng is None or max_int is None or not rng > 0 or not max_int > 0:
         f.warn(f"{m}: no obAiRangeMax or obMaxInt: no lsb")
         return
-    f.computed("lsb", rng / max_int * 1e6, f"{m}: obAiRangeMax {rng:g} V / obMaxInt {max_int}, in µV")
+    f.computed("lsb", rng / max_int * 1e6,
+               f"{m}: obAiRangeMax {rng:g} V / obMaxInt {max_int}, in µV")
 
 
 def _shank_groups(path: Path, meta: SpikeGlxMeta, neural: int,
@@ -441,7 +443,8 @@ def _n_samples_on_disk(path: Path, meta: SpikeGlxMeta, size: int, n_channels: in
         f.warn(f"{path.name}: {size} bytes end in a partial frame ({rest} of {frame} bytes): "
                "left out of nSamples")
     if n == 0:
-        raise ExtractionError(path, f"{size} bytes is less than one {n_channels}-channel int16 frame")
+        raise ExtractionError(path, f"{size} bytes is less than one {n_channels}-channel "
+                              "int16 frame")
     f.computed("nSamples", n, detail)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from bsingest.errors import ExtractionError
 
-from .base import Claim, Extraction, Extractor, Fields
+from .base import Extraction, Extractor, Fields
 
 __all__ = ["WinWcpExtractor", "read_wcp_header"]
 

@@ -144,7 +144,8 @@ def test_bin_without_meta_is_left_to_raw_binary(tmp_path: Path) -> None:
 def test_malformed_meta_is_refused_naming_the_bin(tmp_path: Path) -> None:
     path = write_spikeglx(tmp_path / "r.imec0.ap.bin", n_samples=3)
     path.with_suffix(".meta").write_text("nSavedChans=nine\n")
-    with pytest.raises(ExtractionError, match=r"^r\.imec0\.ap\.bin: r\.imec0\.ap\.meta: nSavedChans"):
+    message = r"^r\.imec0\.ap\.bin: r\.imec0\.ap\.meta: nSavedChans"
+    with pytest.raises(ExtractionError, match=message):
         extract(path)
 
 
@@ -157,7 +158,8 @@ def test_neo_agrees(kind: str, tmp_path: Path) -> None:
     ni = write_spikeglx(folder / "run_g0_t0.nidq.bin", n_samples=77, probe="nidq")
     reader = SpikeGLXRawIO(dirname=str(folder))
     reader.parse_header()
-    ours = {Path(e.path).name.split(".")[-2]: e.type_json for e in extract_folder(folder).extractions}
+    ours = {Path(e.path).name.split(".")[-2]: e.type_json
+            for e in extract_folder(folder).extractions}
     streams = reader.header["signal_streams"]
     chans = reader.header["signal_channels"]
     for stream_id in (f"imec0.{kind}", "nidq"):

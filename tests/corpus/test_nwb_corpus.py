@@ -33,7 +33,8 @@ def test_every_series_matches_truth(corpus: Path, truth: dict[str, Any]) -> None
     for key in keys:
         series = {k: v for k, v in truth[key]["values"]["series"].items()
                   if v["neurodata_type"] in _KINDS}
-        got = {e["type_json"]["stream"]: e for e in entries if Path(e["path"]).name == Path(key).name}
+        got = {e["type_json"]["stream"]: e for e in entries
+               if Path(e["path"]).name == Path(key).name}
         assert set(got) == set(series), key
         for stream, v in series.items():
             e = got[stream]

@@ -80,7 +80,8 @@ def test_folder_matches_neo(folder: str, corpus: Path, truth: dict[str, Any]) ->
         # in probe_<N+1> folders (neo reads imec<N> from the meta's fileName).
         kind = "nidq" if ".nidq." in name else name.split(".")[-2]
         by_stream.setdefault(kind, []).append(e)
-    syncs = {s["stream_name"][: -len("-SYNC")] for s in streams if s["stream_name"].endswith("-SYNC")}
+    syncs = {s["stream_name"][: -len("-SYNC")] for s in streams
+             if s["stream_name"].endswith("-SYNC")}
     for s in streams:
         if s["stream_name"].endswith("-SYNC"):
             continue

@@ -16,7 +16,8 @@ BLOCK = 512
 def write_abf2(path: Path, *, sweeps: Sequence[int] = (100, 100), n_channels: int = 2,
                interval_us: float = 50.0, units: Sequence[str] | None = None,
                float32: bool = False, mode: int = 5, adc_range: float = 10.0,
-               resolution: int = 32768, scale: float = 0.01, truncate_to: int | None = None) -> Path:
+               resolution: int = 32768, scale: float = 0.01,
+               truncate_to: int | None = None) -> Path:
     """An ABF2 file: sweeps of the given lengths (samples per channel) of ``n_channels``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     units = list(units or ["mV"] * n_channels)

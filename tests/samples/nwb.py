@@ -16,8 +16,11 @@ def _series(parent, name: str, neurodata_type: str, data, *, rate: float | None 
     g = parent.create_group(name)
     g.attrs["neurodata_type"] = neurodata_type
     g.attrs["namespace"] = namespace
-    d = g.create_dataset("data", data=data) if not isinstance(data, tuple) else \
-        g.create_dataset("data", shape=data, dtype="<i2", chunks=(min(data[0], 1 << 16),) + data[1:])
+    if isinstance(data, tuple):  # a shape: never written, HDF5 allocates chunks lazily
+        d = g.create_dataset("data", shape=data, dtype="<i2",
+                             chunks=(min(data[0], 1 << 16), *data[1:]))
+    else:
+        d = g.create_dataset("data", data=data)
     d.attrs["unit"] = unit
     d.attrs["conversion"] = conversion
     d.attrs["offset"] = 0.0

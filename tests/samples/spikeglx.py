@@ -37,7 +37,8 @@ def write_spikeglx(path: Path, *, n_samples: int, probe: str = "np1", kind: str 
             "acqMnMaXaDw": ",".join(map(str, nidq_counts)), "snsSaveChanSubset": "all",
             "~snsShankMap": "(1,2,0)",
         })
-        names = [f"XA{i};{i}:{i}" for i in range(n_channels - 1)] + [f"XD0;{n_channels - 1}:{n_channels - 1}"]
+        last = n_channels - 1
+        names = [f"XA{i};{i}:{i}" for i in range(last)] + [f"XD0;{last}:{last}"]
         meta["~snsChanMap"] = "(0,0,0,0,0)" + "".join(f"({n})" for n in names)
     else:
         n_sync = 1 if sync else 0
@@ -76,7 +77,8 @@ def write_spikeglx(path: Path, *, n_samples: int, probe: str = "np1", kind: str 
         meta["~snsChanMap"] = f"({ap},{lf},{n_sync})" + "".join(chans)
     size = n_samples * n_channels * 2
     meta.update({
-        "nSavedChans": str(n_channels), "fileSizeBytes": str(size if meta_size is None else meta_size),
+        "nSavedChans": str(n_channels),
+        "fileSizeBytes": str(size if meta_size is None else meta_size),
         "fileTimeSecs": "1", "fileName": f"D:/data/{path.name}", "firstSample": "0",
         "appVersion": "20230815",
     })
