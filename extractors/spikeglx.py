@@ -11,7 +11,7 @@ treats the last channel as sync even when ``snsApLfSy`` says none is saved (it r
 gains for the exported NP2 file without sync), and refuses a ``.meta`` without its ``.bin``.
 Ours reads one ``.meta`` and ``stat``s one ``.bin``: 1.0 ms for a 385-channel meta, the same
 for a 1 MB, 1 GB and 100 GB ``.bin`` (``benchmarks/bench_spikeglx_nwb_abf.py``); neo's
-``parse_header`` on the same files took 3.5 ms at 1 MB and 7.5 ms at 100 GB.
+``parse_header`` on the same files took 3.5 ms, also flat.
 
 Decisions:
 

@@ -8,7 +8,7 @@ Choice of reader: a small parser of our own. neo's ``WinWcpRawIO.parse_header`` 
 the analysis block of every record (cost grows with the number of records) and takes
 the median float32 sampling interval. Ours reads the text header and the first record's
 analysis block: 0.1 ms whatever the size (``benchmarks/bench_spikeglx_nwb_abf.py``), where
-neo took 0.2 ms at 1 MB, 43 ms at 1 GB and 13 s at 100 GB (200 kB records).
+neo took 0.2 ms at 1 MB, 45 ms at 1 GB and 6 to 13 s at 100 GB (200 kB records).
 
 - ``sr`` = 1 / ``DT`` (the header's sampling interval in seconds, as written); the float32
   ``SamplingInterval`` of the first record agrees to float32 precision, else a warning.
