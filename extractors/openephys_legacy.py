@@ -25,9 +25,10 @@ names do not follow the pattern are a record each.
 lsb: ``bitVolts`` is µV per bit for CH channels and V per bit for AUX/ADC (x 1e6).
 
 Choice of reader: our own. neo's ``OpenEphysRawIO.parse_header`` reads every record's
-timestamp of every file (a memmap over all of them) to find gaps: its cost grows with the
-recording (``benchmarks/bench_intan_openephys.py``). Ours reads 1 KB per channel file and
-``stat``-s it.
+header of every file to find gaps: 9 ms / 24 ms for two channels of 0.5 MB / 0.5 GB, and
+it refuses a sparse 100 GB copy (all-zero records); its nSamples is the timestamp span.
+Ours reads 1 KB per channel file plus the first record's 12-byte prefix and ``stat``-s it:
+0.14 ms for a two-channel group, the same at 100 GB (``benchmarks/bench_intan_openephys.py``).
 """
 
 from __future__ import annotations
