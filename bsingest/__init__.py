@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "ApiError": "bsingest.errors",
     "AuthError": "bsingest.errors",
+    "BatchReport": "bsingest.batch",
     "BrainstemClient": "bsingest.client",
     "BsingestError": "bsingest.errors",
     "ExperimentData": "bsingest.records",
@@ -30,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "TransportError": "bsingest.errors",
     "UnsupportedFile": "bsingest.errors",
     "UsageError": "bsingest.errors",
+    "batch": "bsingest.batch",
     "delete_model": "bsingest.compat",
     "extract": "bsingest.extraction",
     "extract_folder": "bsingest.extraction",

@@ -16,9 +16,10 @@ import contextlib
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
 
     from .client import BrainstemClient
 
-__all__ = ["FileResult", "IngestReport", "fingerprint", "ingest", "prepare", "push"]
+__all__ = ["FileResult", "IngestReport", "Prepared", "deliver", "fingerprint", "ingest", "prepare",
+           "push"]
 
 log = logging.getLogger(__name__)
 
@@ -243,24 +245,35 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
 
 
 def _ingest(session: Path, options: IngestOptions, client: BrainstemClient, jr: Journal | None,
-            server_key: str | None, *,
-            dry_run: bool, concurrency: int, jobs: int | None,
+            server_key: str | None, *, dry_run: bool, concurrency: int, jobs: int | None,
             progress: Callable[[FileResult], None] | None) -> IngestReport:
+    prepared = prepare(session, options, jobs=jobs)
+    return deliver(session, options, prepared, client, jr, server_key, dry_run=dry_run,
+                   concurrency=concurrency, progress=progress)
+
+
+def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: BrainstemClient,
+            jr: Journal | None, server_key: str | None, *, dry_run: bool = False,
+            concurrency: int = 8, executor: Executor | None = None,
+            progress: Callable[[FileResult], None] | None = None,
+            stop: threading.Event | None = None) -> IngestReport:
+    """Stage a prepared session's records in the journal and bring the server in line."""
     assert options.dataset is not None
     report = IngestReport(str(session), server_key or client.server, options.dataset,
                           dry_run=dry_run)
-    prepared = prepare(session, options, jobs=jobs)
     report.skipped_files = prepared.skipped_files
     for failure in prepared.failures:
         _emit(report, failure, progress)
-    uploader = Uploader(client, jr, existing=options.existing, concurrency=concurrency)
+    uploader = Uploader(client, jr, existing=options.existing, concurrency=concurrency,
+                        stop=stop)
     if dry_run or jr is None:
         return _dry_run(report, prepared, uploader, options, progress)
+    # In the journal before any request: from here on nothing is lost.
     entries = [jr.stage(report.server, options.dataset, key, path, body, fp)
                for path, key, body, fp in prepared.records]
     try:
         check_references(client, options)
-        outcomes = uploader.run(entries)
+        outcomes = uploader.run(entries, executor=executor)
     except TransportError as exc:
         log.warning("server unreachable: %s", exc)
         for e in entries:
@@ -270,6 +283,7 @@ def _ingest(session: Path, options: IngestOptions, client: BrainstemClient, jr: 
     except ApiError as exc:
         report.error = _reference_error(exc, options)
         for e in entries:
+            jr.mark(e, "failed", error=report.error)
             _emit(report, FileResult(e.path, FAILED, e.record.get("type"), e.key,
                                      error=report.error), progress)
         return report
@@ -342,10 +356,8 @@ def check_references(client: BrainstemClient, options: IngestOptions) -> None:
 
 
 def _reference_error(exc: ApiError, options: IngestOptions) -> str:
-    what = f"dataset {options.dataset}, actions {', '.join(options.actions)}"
-    if options.hardware_device:
-        what += f", hardware device {options.hardware_device}"
-    return f"nothing uploaded: {exc} (checking {what}; do they exist, and may this token write?)"
+    return (f"nothing uploaded: {exc} (do the dataset, actions and hardware device exist, "
+            "and may this token write to them?)")
 
 
 def _check_ids(options: IngestOptions) -> None:

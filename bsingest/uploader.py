@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -96,14 +96,17 @@ class Uploader:
         What to do with a record the dataset already holds with other values.
     concurrency
         Requests in flight at once; the server is never sent more.
+    stop
+        An event that, once set, makes the entries not yet started stay queued (Ctrl-C).
     post_attempts
         POSTs tried for one record (each after a look on the server) before giving up.
     """
 
     def __init__(self, client: BrainstemClient, journal: Journal | None, *,
                  existing: Existing = Existing.SKIP, concurrency: int = 8,
-                 post_attempts: int = 6) -> None:
+                 post_attempts: int = 6, stop: threading.Event | None = None) -> None:
         self.client = client
+        self.stop = stop or threading.Event()  # set: leave what is not started queued
         self.journal = journal
         self.existing = existing
         self.concurrency = max(1, concurrency)
@@ -140,26 +143,31 @@ class Uploader:
     # -- doing --------------------------------------------------------------------------
 
     def run(self, entries: Sequence[Entry], *,
-            progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+            progress: Callable[[Outcome], None] | None = None,
+            executor: Executor | None = None) -> list[Outcome]:
         """Bring the server in line with ``entries``; one :class:`Outcome` per entry.
 
+        Requests run in ``executor`` (shared by several sessions in a batch, so that its
+        size bounds what the server sees) or in a pool of ``concurrency`` threads.
         Raises :class:`~bsingest.errors.TransportError` only if the dataset cannot be
         listed at all; entries are then untouched (still queued in the journal).
         """
         if not entries:
             return []
-        datasets = {e.dataset for e in entries}
-        outcomes: list[Outcome] = []
-        for dataset in sorted(datasets):
-            batch = [e for e in entries if e.dataset == dataset]
-            on_server = self.server_records(dataset)
-            steps = self.plan(batch, on_server)
+        if executor is None:
             with ThreadPoolExecutor(max_workers=self.concurrency,
                                     thread_name_prefix="bsingest-upload") as pool:
-                for outcome in pool.map(lambda s: self._do(*s, on_server), steps):
-                    outcomes.append(outcome)
-                    if progress:
-                        progress(outcome)
+                return self.run(entries, progress=progress, executor=pool)
+        outcomes: list[Outcome] = []
+        for dataset in sorted({e.dataset for e in entries}):
+            on_server = self.server_records(dataset)
+            steps = self.plan([e for e in entries if e.dataset == dataset], on_server)
+            futures = [executor.submit(self._do, e, step, on_server) for e, step in steps]
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
         return outcomes
 
     def _do(self, e: Entry, step: str, on_server: Mapping[str, Mapping[str, Any]]) -> Outcome:
@@ -167,6 +175,8 @@ class Uploader:
             raise RuntimeError("an Uploader without a journal can only plan")
         theirs = on_server.get(e.key)
         their_id = theirs.get("id") if theirs else None
+        if self.stop.is_set():
+            return Outcome(e.dataset, e.key, e.path, QUEUED, None, "interrupted")
         try:
             if step in ("unchanged", "adopt"):
                 self.journal.mark(e, "uploaded", server_id=their_id)

@@ -16,6 +16,7 @@ from bsingest import __version__
 from bsingest.errors import BsingestError, UsageError
 
 from .cmd_auth import login_cmd, logout_cmd
+from .cmd_batch import batch_cmd
 from .cmd_extract import extract_cmd
 from .cmd_ingest import ingest_cmd, push_cmd, status_cmd
 from .cmd_records import records_cmd
@@ -63,6 +64,7 @@ cli.add_command(extract_cmd)
 cli.add_command(ingest_cmd)
 cli.add_command(push_cmd)
 cli.add_command(status_cmd)
+cli.add_command(batch_cmd)
 cli.add_command(records_cmd)
 cli.add_command(login_cmd)
 cli.add_command(logout_cmd)

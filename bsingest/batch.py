@@ -1,0 +1,296 @@
+"""Batch ingest of many sessions: a manifest, parallel work, progress, a report.
+
+Extraction runs in a process pool sized to the cores (it is CPU work for video, and a
+crash in a reader stays in its worker); uploads share one client, hence one connection
+pool, and one thread pool whose size bounds the requests in flight, so the server is
+never flooded (429 answers are waited out). Every session goes through the same
+journal as ``bsingest ingest``: after a crash or Ctrl-C, running the batch again does
+only what is left.
+
+Manifests
+---------
+CSV with the header ``session,dataset,actions,hardware_device,description`` (actions
+separated by ``;``; empty cells fall back to the session's ``bsingest.toml``), or TOML
+with ``[[session]]`` tables of the same keys plus ``existing``, ``type_map`` (a list of
+``GLOB=TYPE``) and ``files`` (per-file rules as in ``bsingest.toml``). Relative session
+paths are relative to the manifest's folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import BsingestError, UsageError
+from .ingest import FileResult, IngestReport, Prepared, deliver, prepare
+from .journal import Journal
+from .sessionconfig import FileRule, IngestOptions, load_options, type_map_rules
+
+if TYPE_CHECKING:
+    from .client import BrainstemClient
+
+__all__ = ["BatchReport", "SessionJob", "batch", "read_manifest", "sessions_by_name"]
+
+log = logging.getLogger(__name__)
+
+CSV_HEADER = ("session", "dataset", "actions", "hardware_device", "description")
+
+
+@dataclass(frozen=True)
+class SessionJob:
+    """One session of a batch, with what the manifest says about it."""
+
+    session: Path
+    given: dict[str, Any] = field(default_factory=dict)  # options given for it
+    line: str = ""  # where the manifest says it, for messages
+
+
+@dataclass
+class BatchReport:
+    """Every session's report, and the sessions that could not start."""
+
+    sessions: list[IngestReport] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """0 all done, 1 something failed, 3 queued for later (130 if interrupted)."""
+        if self.interrupted:
+            return 130
+        codes = {r.exit_code for r in self.sessions}
+        return 1 if 1 in codes else 3 if 3 in codes else 0
+
+    def counts(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for r in self.sessions:
+            for k, n in r.counts().items():
+                total[k] = total.get(k, 0) + n
+            if r.error and not r.results:
+                total["failed sessions"] = total.get("failed sessions", 0) + 1
+        return total
+
+    def to_json(self) -> dict[str, Any]:
+        return {"counts": self.counts(), "interrupted": self.interrupted,
+                "exit_code": self.exit_code, "sessions": [r.to_json() for r in self.sessions]}
+
+
+def read_manifest(path: str | os.PathLike[str]) -> list[SessionJob]:
+    """The sessions a CSV or TOML manifest lists (see the module docstring)."""
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"{p}: no such manifest")
+    if p.suffix.lower() == ".toml":
+        return _read_toml(p)
+    return _read_csv(p)
+
+
+def _read_csv(p: Path) -> list[SessionJob]:
+    try:
+        with open(p, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"{p}: cannot read the manifest: {exc}") from exc
+    if not rows or tuple(c.strip() for c in rows[0]) != CSV_HEADER:
+        raise UsageError(f"{p}: the first line must be {','.join(CSV_HEADER)}")
+    jobs = []
+    for n, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) > len(CSV_HEADER):
+            raise UsageError(f"{p}:{n}: {len(row)} cells, expected {len(CSV_HEADER)}")
+        cells = dict(zip(CSV_HEADER, [c.strip() for c in row] + [""] * 5, strict=False))
+        given = {
+            "dataset": cells["dataset"] or None,
+            "actions": tuple(a.strip() for a in cells["actions"].split(";") if a.strip()),
+            "hardware_device": cells["hardware_device"] or None,
+            "description": cells["description"] or None,
+        }
+        jobs.append(SessionJob(_session_path(p, cells["session"]), given, f"{p.name}:{n}"))
+    return jobs
+
+
+def _read_toml(p: Path) -> list[SessionJob]:
+    from .sessionconfig import _rule, tomllib
+
+    try:
+        data = tomllib.loads(p.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{p}: cannot read the manifest: {exc}") from exc
+    tables = data.get("session")
+    if not isinstance(tables, list):
+        raise UsageError(f"{p}: expected [[session]] tables")
+    known = {*CSV_HEADER, "existing", "type_map", "files"}
+    jobs = []
+    for i, t in enumerate(tables):
+        where = f"{p.name}: session[{i}]"
+        unknown = set(t) - known
+        if unknown or "session" not in t:
+            raise UsageError(f"{where}: needs 'session'; unknown keys: "
+                             f"{', '.join(sorted(unknown)) or 'none'}")
+        actions = t.get("actions") or ()
+        rules = type_map_rules(t.get("type_map") or ())
+        rules += tuple(_rule(p, j, r) for j, r in enumerate(t.get("files") or []))
+        given = {"dataset": t.get("dataset"), "hardware_device": t.get("hardware_device"),
+                 "description": t.get("description"), "existing": t.get("existing"),
+                 "actions": tuple([actions] if isinstance(actions, str) else actions),
+                 "rules": rules}
+        jobs.append(SessionJob(_session_path(p, str(t["session"])), given, where))
+    return jobs
+
+
+def _session_path(manifest: Path, value: str) -> Path:
+    if not value:
+        raise UsageError(f"{manifest}: a row has no session folder")
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else manifest.parent / path
+
+
+def sessions_by_name(root: str | os.PathLike[str], match: str, client: BrainstemClient
+                     ) -> list[SessionJob]:
+    """Folders under ``root`` matching ``match``, each with the dataset of the same name."""
+    base = Path(root)
+    if not base.is_dir():
+        raise UsageError(f"{base}: not a folder")
+    jobs = []
+    for folder in sorted(p for p in base.glob(match) if p.is_dir()):
+        found = client.find_dataset_by_name(folder.name)
+        given = {"dataset": found["id"]} if found else {"missing_dataset": folder.name}
+        jobs.append(SessionJob(folder, given, folder.name))
+    return jobs
+
+
+def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
+          client: BrainstemClient, journal: Journal, server_key: str | None = None,
+          actions: Sequence[str] = (), existing: str | None = None, dry_run: bool = False,
+          jobs: int | None = None, concurrency: int = 8,
+          progress: Callable[[str, Any], None] | None = None) -> BatchReport:
+    """Ingest many sessions; see the module docstring.
+
+    Parameters
+    ----------
+    sessions
+        A manifest path, or :class:`SessionJob` objects.
+    client, journal
+        Shared by every session: one connection pool, one outbox.
+    actions, existing
+        Defaults for sessions whose manifest row does not say.
+    jobs
+        Extraction processes (default: the number of cores).
+    concurrency
+        Requests in flight at once, over all sessions.
+    progress
+        Called with ``("session", IngestReport)`` when a session is done and
+        ``("file", FileResult)`` for every record.
+    """
+    job_list = read_manifest(sessions) if isinstance(sessions, str | os.PathLike) else list(sessions)
+    report = BatchReport()
+    lock = threading.Lock()
+
+    def done(r: IngestReport) -> None:
+        with lock:
+            report.sessions.append(r)
+        if progress:
+            progress("session", r)
+
+    def file_done(r: FileResult) -> None:
+        if progress:
+            progress("file", r)
+
+    workers = jobs or os.cpu_count() or 1
+    stop = threading.Event()
+    # spawn: the parent has threads (uploads, maybe the demo server); fork would copy their
+    # locks. Workers ignore SIGINT: Ctrl-C is the parent's to handle, once.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                             initializer=_ignore_sigint) as extract_pool, \
+            ThreadPoolExecutor(max_workers=max(1, concurrency),
+                               thread_name_prefix="bsingest-upload") as request_pool, \
+            ThreadPoolExecutor(max_workers=max(2, min(8, len(job_list) or 1)),
+                               thread_name_prefix="bsingest-session") as session_pool:
+        pending: list[Future[Any]] = []
+        try:
+            for job in job_list:
+                options, problem = _options(job, actions, existing)
+                if problem:
+                    done(IngestReport(str(job.session), server_key or client.server,
+                                      options.dataset if options else None, error=problem))
+                    continue
+                assert options is not None
+                prepared = extract_pool.submit(prepare, job.session, options, jobs=1)
+                pending.append(session_pool.submit(
+                    _deliver_when_ready, job, options, prepared, client, journal, server_key,
+                    dry_run, request_pool, file_done, done, stop))
+            for f in pending:
+                f.result()
+        except KeyboardInterrupt:
+            # Let requests in flight finish (their outcome goes to the journal); everything
+            # not started stays queued for the next run.
+            report.interrupted = True
+            stop.set()
+            for f in pending:
+                f.cancel()
+            extract_pool.shutdown(wait=False, cancel_futures=True)
+    report.sessions.sort(key=lambda r: r.session)
+    if report.interrupted:
+        raise KeyboardInterrupt
+    return report
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _options(job: SessionJob, actions: Sequence[str], existing: str | None
+             ) -> tuple[IngestOptions | None, str | None]:
+    if "missing_dataset" in job.given:
+        return None, f"{job.session.name}: no dataset named {job.given['missing_dataset']!r}"
+    if not job.session.is_dir():
+        return None, f"{job.session}: no such session folder ({job.line})"
+    try:
+        given = dict(job.given)
+        given["actions"] = given.get("actions") or tuple(actions)
+        given["existing"] = given.get("existing") or existing
+        rules: tuple[FileRule, ...] = given.pop("rules", ())
+        options = load_options(job.session, rules=rules, **given)
+    except BsingestError as exc:
+        return None, f"{job.session.name}: {exc}"
+    missing = [k for k, v in (("dataset", options.dataset), ("actions", options.actions)) if not v]
+    if missing:
+        return options, (f"{job.session.name}: no {' and no '.join(missing)} "
+                         f"(in the manifest, or the session's bsingest.toml)")
+    return options, None
+
+
+def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Future[Prepared],
+                        client: BrainstemClient, journal: Journal, server_key: str | None,
+                        dry_run: bool, request_pool: ThreadPoolExecutor,
+                        file_done: Callable[[FileResult], None],
+                        done: Callable[[IngestReport], None], stop: threading.Event) -> None:
+    if stop.is_set():
+        return
+    try:
+        ready = prepared.result()
+        if stop.is_set():
+            return
+        report = deliver(job.session, options, ready, client, None if dry_run else journal,
+                         server_key, dry_run=dry_run, executor=request_pool, progress=file_done,
+                         stop=stop)
+    except CancelledError:  # Ctrl-C cancelled its extraction
+        return
+    except (BsingestError, OSError) as exc:
+        report = IngestReport(str(job.session), server_key or client.server, options.dataset,
+                              error=f"{job.session.name}: {exc}")
+    except Exception as exc:  # a bug in one session must not stop the others
+        log.exception("session %s failed", job.session)
+        report = IngestReport(str(job.session), server_key or client.server, options.dataset,
+                              error=f"{job.session.name}: unexpected {type(exc).__name__}: {exc}")
+    done(report)

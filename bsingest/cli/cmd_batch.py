@@ -1,0 +1,158 @@
+"""``bsingest batch``: ingest many sessions from a manifest, or every folder under a root."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .cmd_ingest import _EXISTING, _journal_option, _server_option
+from .output import print_json, print_table
+
+_COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
+
+
+@click.command("batch")
+@click.argument("source", type=click.Path(exists=True))
+@click.option("--match", metavar="GLOB",
+              help="With a ROOT folder: the session folders to take, e.g. 'rat*/2024-*'.")
+@click.option("--dataset-by-name", is_flag=True,
+              help="With a ROOT folder: each session goes to the dataset named like its folder.")
+@click.option("--action", "actions", multiple=True, metavar="UUID",
+              help="Action for sessions whose manifest row names none (repeatable).")
+@click.option("--existing", type=_EXISTING,
+              help="A record the dataset already holds with other values (default skip).")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--jobs", type=click.IntRange(min=1), metavar="N",
+              help="Extraction processes (default: one per core).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
+              metavar="N", help="Requests in flight at once, over all sessions.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write a JSON report with every file's outcome and error.")
+@_server_option
+@_journal_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.pass_context
+def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_name: bool,
+              actions: tuple[str, ...], existing: str | None, dry_run: bool, jobs: int | None,
+              concurrency: int, report_file: str | None, server: str | None,
+              journal: str | None, as_json: bool) -> None:
+    """Ingest many sessions: the command to run after a day of recordings, or over an archive.
+
+    SOURCE is a manifest, CSV with the header
+    `session,dataset,actions,hardware_device,description` (actions separated by ';'; empty
+    cells fall back to the session's bsingest.toml), or TOML with [[session]] tables of the
+    same keys plus existing, type_map and files; or a ROOT folder with --match GLOB and
+    --dataset-by-name.
+
+    Same server, token, journal and --existing options as `bsingest ingest`. Resumable:
+    after a crash or Ctrl-C, run the same command again; only what is left is done.
+
+    \b
+    Examples:
+      bsingest batch sessions.csv --report report.json
+      bsingest batch /data/archive --match 'rat*' --dataset-by-name --action UUID
+
+    Exit codes: 0 all done, 1 some sessions or files failed, 2 usage error, 3 queued for
+    later (run `bsingest push`), 130 interrupted.
+    """
+    from bsingest.batch import batch, sessions_by_name
+    from bsingest.journal import Journal
+    from bsingest.target import configured_server, open_target
+
+    root = Path(source)
+    if root.is_dir() and not (match and dataset_by_name):
+        raise click.UsageError("a ROOT folder needs --match GLOB and --dataset-by-name")
+    if not root.is_dir() and (match or dataset_by_name):
+        raise click.UsageError("--match and --dataset-by-name go with a ROOT folder")
+    show = _Progress(enabled=not as_json)
+    started = time.monotonic()
+    with open_target(configured_server(server), max_connections=concurrency) as target, \
+            Journal(journal) as jr:
+        sessions: Any = sessions_by_name(root, match or "*", target.client) if root.is_dir() \
+            else str(root)
+        try:
+            report = batch(sessions, client=target.client, journal=jr,
+                           server_key=target.server_key, actions=actions, existing=existing,
+                           dry_run=dry_run, jobs=jobs, concurrency=concurrency,
+                           progress=show)
+        except KeyboardInterrupt:
+            show.close()
+            click.echo("interrupted: run the same command again to finish; the journal "
+                       "remembers what was done", err=True)
+            ctx.exit(130)
+    show.close()
+    if report_file:
+        Path(report_file).write_text(json.dumps(report.to_json(), indent=2, default=str))
+    if as_json:
+        print_json(report.to_json())
+    else:
+        _print_summary(report, time.monotonic() - started)
+    ctx.exit(report.exit_code)
+
+
+class _Progress:
+    """rich progress on a terminal; a plain line per finished session otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tty = enabled and sys.stderr.isatty()
+        self.sessions = 0
+        self.files = 0
+        self._bar: Any = None
+        if self.tty:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn)
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                                 TimeElapsedColumn(), transient=True)
+            self._task = self._bar.add_task("records", total=None, rate="")
+            self._bar.start()
+            self._t0 = time.monotonic()
+
+    def __call__(self, kind: str, item: Any) -> None:
+        if not self.enabled:
+            return
+        if kind == "file":
+            self.files += 1
+            if self._bar is not None:
+                rate = self.files / max(1e-9, time.monotonic() - self._t0)
+                self._bar.update(self._task, advance=1,
+                                 description=f"{self.sessions} sessions, records",
+                                 rate=f"{rate:.1f}/s")
+            return
+        self.sessions += 1
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(item.counts().items())) or "no records"
+        line = f"[{self.sessions}] " + (f"error: {item.error}" if item.error
+                                         else f"{item.session}: {counts}")
+        if self._bar is not None:
+            self._bar.console.print(line)
+        else:
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def _print_summary(report: Any, seconds: float) -> None:
+    rows = []
+    for r in report.sessions:
+        c = r.counts()
+        rows.append((r.session, r.dataset or "", *(c.get(k, 0) or "" for k in _COLUMNS),
+                     "yes" if r.error else ""))
+    print_table(None, ("session", "dataset", *_COLUMNS, "error"), rows)
+    for r in report.sessions:
+        if r.error:
+            click.echo(f"error: {r.error}", err=True)
+    total = report.counts()
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(total.items())) or "no records"
+    click.echo(f"{len(report.sessions)} sessions in {seconds:.1f} s: {summary}", err=True)
+    if total.get("queued"):
+        click.echo(f"queued {total['queued']} records; run bsingest push", err=True)

@@ -1,0 +1,182 @@
+"""Batch ingest: many sessions, some bad, over real HTTP; Ctrl-C and a re-run."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bsingest.batch import batch, read_manifest
+from bsingest.cli.main import cli
+from bsingest.client import BrainstemClient, RetryPolicy
+from bsingest.errors import UsageError
+from bsingest.journal import Journal
+from bsingest.server import Faults, LocalServer
+from tests.fixtures import write_dat, write_neuroscope_xml
+
+ACTION = "087b71c4-6785-437c-b8ef-e35a82a8463e"
+DATASETS = ["4b060709-9585-484b-bde0-0a47a554aaab", "a2987175-c93b-47a6-9a35-6aa48c3e2640",
+            "1f7f103b-e949-405a-9b01-ddda3b2f10cf"]  # alice's private datasets in the seed
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+
+
+def write_session(folder: Path, prefix: str, n_files: int) -> list[str]:
+    """Files named after their session, so sessions sharing a dataset never collide."""
+    names = []
+    for j in range(n_files):
+        write_dat(folder / f"{prefix}_r{j}.dat", n_channels=2, n_samples=4 + j)
+        names.append(f"{prefix}_r{j}.dat")
+    write_neuroscope_xml(folder / "session.xml", 2)
+    return names
+
+
+def make_manifest(root: Path, n_sessions: int, files_per_session: int = 3
+                  ) -> tuple[Path, collections.Counter[str], set[str]]:
+    """A manifest of good sessions and three bad ones; what the server should end with."""
+    rows = ["session,dataset,actions,hardware_device,description"]
+    expected: collections.Counter[str] = collections.Counter()
+    for i in range(n_sessions):
+        name = f"s{i:02d}"
+        expected.update(write_session(root / name, name, files_per_session))
+        rows.append(f"{name},{DATASETS[i % 3]},{ACTION},,session {i}")
+    rows.append(f"gone,{DATASETS[0]},{ACTION},,")  # missing folder
+    write_session(root / "stranger", "stranger", 2)
+    rows.append(f"stranger,{UNKNOWN},{ACTION},,")  # unknown dataset
+    corrupt = write_session(root / "corrupt", "corrupt", 2)
+    expected.update(corrupt)
+    write_dat(root / "corrupt" / "corrupt_bad.dat", n_channels=2, n_samples=3, extra_bytes=1)
+    rows.append(f"corrupt,{DATASETS[1]},{ACTION};{ACTION},,")
+    manifest = root / "manifest.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    return manifest, expected, {"gone", "stranger", "corrupt"}
+
+
+def names_on_server(srv: LocalServer) -> collections.Counter[str]:
+    srv.set_faults(Faults())
+    with BrainstemClient(server=srv.url, token=srv.token, retry=RetryPolicy(wait=False)) as c:
+        return collections.Counter(r["type_json"].get("fileName") for d in DATASETS
+                                   for r in c.experiment_data(d))
+
+
+def seeded(srv: LocalServer) -> collections.Counter[str]:
+    return names_on_server(srv)  # the seed's own records, present before any batch
+
+
+def test_fifty_sessions_with_bad_ones_complete_every_good_session(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    manifest, expected, bad = make_manifest(tmp_path, 47)
+    before = seeded(brainstem_server)
+    brainstem_server.set_faults(Faults(rate=0.1, seed=7, retry_after=0,
+                                       modes=("error_after", "drop_after", "throttle")))
+    with BrainstemClient(server=brainstem_server.url, token=brainstem_server.token,
+                         retry=RetryPolicy(wait=False)) as c, Journal(tmp_path / "j.sqlite") as jr:
+        report = batch(manifest, client=c, journal=jr, jobs=2, concurrency=6)
+    assert len(report.sessions) == 50
+    assert report.exit_code == 1
+    by_name = {Path(r.session).name: r for r in report.sessions}
+    for name, r in by_name.items():
+        if name not in bad:
+            assert r.exit_code == 0 and r.counts() == {"created": 3}, (name, r.to_json())
+    assert by_name["gone"].error == f"{tmp_path / 'gone'}: no such session folder (manifest.csv:49)"
+    assert by_name["stranger"].error.startswith("nothing uploaded: GET ")
+    assert "404" in by_name["stranger"].error
+    assert by_name["corrupt"].counts() == {"created": 2, "failed": 1}
+    (failure,) = [f for f in by_name["corrupt"].results if f.outcome == "failed"]
+    assert failure.error.startswith("corrupt_bad.dat: 13 bytes is not a whole number")
+    for r in report.sessions:
+        assert all("\n" not in (x or "") for x in [r.error, *(f.error for f in r.results)])
+    assert names_on_server(brainstem_server) - before == expected
+
+
+def test_cli_report_file_and_rerun_does_only_what_is_left(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    manifest, expected, _ = make_manifest(tmp_path / "m", 6)
+    env = {"BRAINSTEM_SERVER": brainstem_server.url, "BRAINSTEM_TOKEN": brainstem_server.token,
+           "BSINGEST_JOURNAL": str(tmp_path / "j.sqlite")}
+    runner = CliRunner(env=env)
+    result = runner.invoke(cli, ["batch", str(manifest), "--report", str(tmp_path / "r.json"),
+                                 "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    files = [f for s in report["sessions"] for f in s["files"]]
+    assert collections.Counter(f["outcome"] for f in files) == {"created": 20, "failed": 3}
+    assert "error: " in result.stderr and "no such session folder" in result.stderr
+    posts = [h for h in brainstem_server.hits if h.method == "POST"]
+    again = runner.invoke(cli, ["batch", str(manifest), "--json", "--jobs", "1"])
+    assert json.loads(again.stdout)["counts"]["unchanged"] == 20
+    assert [h for h in brainstem_server.hits if h.method == "POST"] == posts
+
+
+def test_ctrl_c_then_rerun_gives_each_record_once(tmp_path: Path,
+                                                  brainstem_server: LocalServer) -> None:
+    manifest, expected, _ = make_manifest(tmp_path / "m", 30, files_per_session=4)
+    before = seeded(brainstem_server)
+    brainstem_server.set_faults(Faults(latency=0.02))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRAINSTEM")}
+    env.update(BRAINSTEM_SERVER=brainstem_server.url, BRAINSTEM_TOKEN=brainstem_server.token,
+               BSINGEST_JOURNAL=str(tmp_path / "j.sqlite"))
+    cmd = [sys.executable, "-m", "bsingest.cli.main", "batch", str(manifest), "--jobs", "2"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    while sum(h.method == "POST" for h in brainstem_server.hits) < 25 and proc.poll() is None:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted: run the same command again" in err
+    assert "Traceback" not in err
+    assert sum(names_on_server(brainstem_server).values()) - sum(before.values()) < 120
+    brainstem_server.set_faults(Faults())
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1  # the bad sessions of the manifest
+    assert names_on_server(brainstem_server) - before == expected
+
+
+def test_toml_manifest_with_overrides(tmp_path: Path, brainstem_server: LocalServer) -> None:
+    write_session(tmp_path / "a", "a", 2)
+    write_dat(tmp_path / "a" / "aux.bin", n_channels=1, n_samples=8)
+    (tmp_path / "m.toml").write_text(
+        f'[[session]]\nsession = "a"\ndataset = "{DATASETS[0]}"\nactions = ["{ACTION}"]\n'
+        'type_map = ["*.dat=GeneralTimeSeries"]\n'
+        '[[session.files]]\nmatch = "aux.bin"\nn_channels = 1\nsr = 100\n')
+    jobs = read_manifest(tmp_path / "m.toml")
+    assert [j.session for j in jobs] == [tmp_path / "a"]
+    with BrainstemClient(server=brainstem_server.url, token=brainstem_server.token) as c, \
+            Journal(tmp_path / "j.sqlite") as jr:
+        report = batch(jobs, client=c, journal=jr, jobs=1)
+        assert report.exit_code == 0, report.to_json()
+        types = {r["type_json"]["fileName"]: r["type"] for r in c.experiment_data(DATASETS[0])}
+    assert types["a_r0.dat"] == "GeneralTimeSeries" and types["aux.bin"] == "Extracellular"
+
+
+def test_dataset_by_name(tmp_path: Path, brainstem_server: LocalServer) -> None:
+    write_session(tmp_path / "rat01-2024-03-02", "day2", 2)
+    write_session(tmp_path / "rat99-unknown", "x", 1)
+    env = {"BRAINSTEM_SERVER": brainstem_server.url, "BRAINSTEM_TOKEN": brainstem_server.token,
+           "BSINGEST_JOURNAL": str(tmp_path / "j.sqlite")}
+    result = CliRunner(env=env).invoke(cli, [
+        "batch", str(tmp_path), "--match", "rat*", "--dataset-by-name", "--action", ACTION,
+        "--json", "--jobs", "1"])
+    assert result.exit_code == 1
+    sessions = {Path(s["session"]).name: s for s in json.loads(result.stdout)["sessions"]}
+    assert sessions["rat01-2024-03-02"]["counts"] == {"created": 2}
+    assert sessions["rat01-2024-03-02"]["dataset"] == DATASETS[1]
+    assert sessions["rat99-unknown"]["error"] == "rat99-unknown: no dataset named 'rat99-unknown'"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("session,dataset\nx,y\n", "the first line must be session,dataset,actions"),
+    ("session,dataset,actions,hardware_device,description\n,a,b,,\n", "a row has no session"),
+])
+def test_bad_manifest_is_a_usage_error(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "m.csv").write_text(text)
+    with pytest.raises(UsageError, match=message):
+        read_manifest(tmp_path / "m.csv")
