@@ -1,0 +1,193 @@
+"""Settings, the token order, the token file (0600 from birth), login/logout, and no leaks."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bsingest.cli.main import cli
+from bsingest.errors import UsageError
+from bsingest.server import Faults, LocalServer
+from bsingest.settings import DEFAULT_SERVER, Settings, token_file, write_token_file
+
+PASSWORD = "alice-demo-password"  # the seed fixture's demo password for alice
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """No token or server from the real environment; the token file under tmp_path."""
+    for name in ("BRAINSTEM_TOKEN", "BRAINSTEM_API_TOKEN", "BRAINSTEM_SERVER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    path = tmp_path / "brainstem" / "token"
+    monkeypatch.setenv("BRAINSTEM_TOKEN_FILE", str(path))
+    yield path
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+# -- resolution order --------------------------------------------------------------------
+
+def test_token_order(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UsageError, match="bsingest login"):
+        Settings().resolved_token()
+    write_token_file("from-file", clean_env)
+    assert (Settings().resolved_token(), Settings().token_source()) == ("from-file",
+                                                                        str(clean_env))
+    monkeypatch.setenv("BRAINSTEM_API_TOKEN", "from-api-env")
+    assert Settings().resolved_token() == "from-api-env"
+    monkeypatch.setenv("BRAINSTEM_TOKEN", "from-env")
+    assert Settings().resolved_token() == "from-env"
+    assert Settings(token="explicit").resolved_token() == "explicit"
+    assert Settings(token="explicit").token_source() == "argument"
+
+
+def test_default_token_file_is_the_official_tools_one(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    monkeypatch.delenv("BRAINSTEM_TOKEN_FILE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert token_file() == tmp_path / ".config" / "brainstem" / "token"
+
+
+def test_server_order(clean_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert Settings().server == DEFAULT_SERVER
+    config = tmp_path / "config" / "bsingest" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('server = "https://brainstem.lab.example/"\n')
+    assert Settings().server == "https://brainstem.lab.example"
+    monkeypatch.setenv("BRAINSTEM_SERVER", "http://127.0.0.1:9999")
+    assert Settings().server == "http://127.0.0.1:9999"
+    assert Settings(server="https://other.example").server == "https://other.example"
+    config.write_text("server = [\n")
+    monkeypatch.delenv("BRAINSTEM_SERVER")
+    with pytest.raises(UsageError, match="config.toml"):
+        Settings()
+
+
+def test_reprs_never_show_the_token() -> None:
+    from bsingest.client import BrainstemClient
+
+    secret = "s3cr3t-token-value-0123456789"
+    settings = Settings(server="https://brainstem.example", token=secret)
+    client = BrainstemClient(settings=settings)
+    try:
+        assert secret not in repr(settings) and secret not in str(settings)
+        assert secret not in repr(client)
+    finally:
+        client.close()
+
+
+def test_bad_portal_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="portal"):
+        Settings(server="https://x.example", portal="secret")
+
+
+# -- the token file ----------------------------------------------------------------------
+
+def test_token_file_is_0600_from_the_moment_it_exists(clean_env: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    real_open = os.open
+
+    def watching_open(path, flags, mode=0o777, *args, **kwargs):  # type: ignore[no-untyped-def]
+        fd = real_open(path, flags, mode, *args, **kwargs)
+        if flags & os.O_CREAT:
+            seen.append(stat.S_IMODE(os.fstat(fd).st_mode))  # before a byte is written
+        return fd
+
+    old_umask = os.umask(0)  # a permissive umask must not widen the file
+    monkeypatch.setattr(os, "open", watching_open)
+    try:
+        write_token_file("first", clean_env)
+        write_token_file("second", clean_env)  # replacing keeps the mode too
+    finally:
+        os.umask(old_umask)
+    assert seen == [0o600, 0o600]
+    assert _mode(clean_env) == 0o600
+    assert _mode(clean_env.parent) == 0o700
+    assert clean_env.read_text().strip() == "second"
+    assert [p.name for p in clean_env.parent.iterdir()] == ["token"]  # no temporary left
+
+
+# -- login / logout ----------------------------------------------------------------------
+
+def test_login_writes_the_token_0600_and_logout_removes_it(
+        clean_env: Path, brainstem_server: LocalServer) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["login", "--server", brainstem_server.url],
+                           input=f"alice\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert clean_env.read_text().strip() == brainstem_server.token
+    assert _mode(clean_env) == 0o600
+    assert PASSWORD not in result.output and brainstem_server.token not in result.output
+    # The stored token now works for the other commands.
+    listed = runner.invoke(cli, ["records", "list", "--server", brainstem_server.url, "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert "b0e4ed13-f2f1-4845-8772-24978539d0bd" in listed.stdout
+    result = runner.invoke(cli, ["logout"])
+    assert result.exit_code == 0 and not clean_env.exists()
+    result = runner.invoke(cli, ["records", "list", "--server", brainstem_server.url])
+    assert result.exit_code == 2 and "bsingest login" in result.output
+
+
+def test_login_with_a_wrong_password_fails_in_one_line(
+        clean_env: Path, brainstem_server: LocalServer) -> None:
+    wrong = "not-the-password-123"
+    result = CliRunner().invoke(cli, ["login", "--server", brainstem_server.url,
+                                      "--username", "alice"], input=f"{wrong}\n")
+    assert result.exit_code == 1
+    assert "refused" in result.output and wrong not in result.output
+    assert not clean_env.exists()
+
+
+def test_login_refuses_plain_http_to_another_host(clean_env: Path) -> None:
+    result = CliRunner().invoke(cli, ["login", "--server", "http://brainstem.example.org",
+                                      "--username", "alice"], input="pw\n")
+    assert result.exit_code == 2 and "http://" in result.output
+
+
+# -- nothing leaks -----------------------------------------------------------------------
+
+def test_a_whole_run_never_prints_or_logs_a_token(
+        clean_env: Path, brainstem_server: LocalServer, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:
+    srv = brainstem_server
+    wrong = "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed"
+    secrets = [srv.token, PASSWORD, wrong, *(u.token for u in srv.seed.users.values())]
+    caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
+    runner = CliRunner()
+    outputs: list[str] = []
+
+    def run(*args: str, input: str | None = None) -> int:
+        result = runner.invoke(cli, ["-vv", *args], input=input)
+        outputs.append(result.output)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            outputs.append(repr(result.exception))
+        return result.exit_code
+
+    server = ["--server", srv.url]
+    assert run("login", *server, input=f"alice\n{PASSWORD}\n") == 0
+    assert run("records", "list", *server) == 0
+    record = "b0e4ed13-f2f1-4845-8772-24978539d0bd"
+    assert run("records", "show", record, *server) == 0
+    srv.set_faults(Faults(rate=1.0, modes=("drop_after", "error_after"), limit=2))
+    assert run("records", "update", record, "--description", "x", *server) == 0
+    assert run("records", "delete", record, "--yes", *server) == 0
+    assert run("records", "show", record, *server) == 1
+    monkeypatch.setenv("BRAINSTEM_TOKEN", wrong)
+    assert run("records", "list", *server) == 1
+    assert run("records", "list", "--portal", "super", *server) == 1
+    captured = capfd.readouterr()
+    everything = "\n".join([*outputs, caplog.text, captured.out, captured.err])
+    assert "succeeded after 2 retries" in caplog.text  # the logs were captured
+    assert "answered 401" in everything
+    for secret in secrets:
+        assert secret not in everything
