@@ -143,7 +143,8 @@ CHILD = {
     "ours": "import extractors\nfrom bsingest.extraction import extract_folder as f\n"
             "def run(p):\n r = f(p)\n assert not r.errors, r.errors\n",
     "intan-rhd": "from neo.rawio import IntanRawIO\n"
-                 "def run(p): IntanRawIO(filename=p, ignore_integrity_checks=True).parse_header()\n",
+                 "def run(p): IntanRawIO(filename=p, ignore_integrity_checks=True)"
+                 ".parse_header()\n",
     "intan-rhx": "from neo.rawio import IntanRawIO\n"
                  "def run(p): IntanRawIO(filename=p + '/info.rhd', "
                  "ignore_integrity_checks=True).parse_header()\n",
@@ -152,7 +153,8 @@ CHILD = {
     "openephys-legacy": "from neo.rawio import OpenEphysRawIO\n"
                         "def run(p): OpenEphysRawIO(dirname=p).parse_header()\n",
 }
-TIMER = "import sys, time\nt0 = time.perf_counter(); run(sys.argv[1]); print(time.perf_counter() - t0)\n"
+TIMER = ("import sys, time\n"
+         "t0 = time.perf_counter(); run(sys.argv[1]); print(time.perf_counter() - t0)\n")
 
 
 def timed(reader: str, path: Path, repeat: int, timeout: float) -> float | None:

@@ -450,7 +450,8 @@ class IntanExtractor(Extractor):
             if not chans:
                 continue
             f = Fields()
-            f.header("format", "Intan", f"{h.kind.upper()} file version {h.version[0]}.{h.version[1]}")
+            f.header("format", "Intan",
+                     f"{h.kind.upper()} file version {h.version[0]}.{h.version[1]}")
             f.header("type", s.block_dtype, f"Intan traditional {h.kind.upper()} file: "
                      f"{s.key} stored as {s.block_dtype}")
             self._n_channels(f, h, s, chans, path.name)
@@ -489,7 +490,8 @@ class IntanExtractor(Extractor):
                        f"{len(part.files)} files {part.files[0].name} ... {part.files[-1].name}, "
                        f"one per channel (the enabled {s.key} channels of {h.path.name} that "
                        "have a file)")
-            if missing and s.key != "stim":  # RHX writes stim files only for channels that stimulated
+            # RHX writes stim files only for the channels that stimulated.
+            if missing and s.key != "stim":
                 f.warn(f"{missing} enabled {s.key} channels of {h.path.name} have no file")
             f.computed("nSamples", n_samples, f"each file's size / 2 bytes ({s.file_dtype})")
         else:
@@ -550,7 +552,8 @@ class IntanExtractor(Extractor):
                        "amplifier rate")
             return
         if n == ticks:
-            detail = f"{h.path.name} sample rate: {n} values per channel = {ticks} ticks in {_TIME_DAT}"
+            detail = (f"{h.path.name} sample rate: {n} values per channel = {ticks} ticks "
+                      f"in {_TIME_DAT}")
             if s.key == "auxiliary":
                 detail += (f"; chosen over the chip's aux rate {rate / 4:g} Hz (sample rate / 4, "
                            "neo's value) because the file holds one value per amplifier tick, so "

@@ -140,7 +140,8 @@ class OpenEphysBinaryExtractor(Extractor):
         f.header("nChannels", n, f"{OEBIN} continuous[{folder}].num_channels")
         sr = entry.get("sample_rate")
         if isinstance(sr, bool) or not isinstance(sr, int | float) or not sr > 0:
-            raise SidecarError(path, f"{OEBIN}: {folder} sample_rate {sr!r} is not a positive number")
+            raise SidecarError(path, f"{OEBIN}: {folder} sample_rate {sr!r} is not a "
+                               "positive number")
         f.header("sr", float(sr), f"{OEBIN} continuous[{folder}].sample_rate")
         size = os.stat(path).st_size
         n_samples = _whole_frames(path, size, n)
@@ -170,7 +171,7 @@ class OpenEphysBinaryExtractor(Extractor):
                      f"{OEBIN} {folder}: the {len(neural)} neural channels; {names} are not "
                      "electrodes. One record for the whole file: nChannels must describe its "
                      "frames (neo splits such a stream in two)")
-            scales = sorted({c.lsb() for i, c in enumerate(channels) if i in other} - {None})
+            scales = sorted({s for i in other if (s := channels[i].lsb()) is not None})
             f.header("channelTags", [{"tag": "adc", "channels": other}],
                      f"{OEBIN} {folder}: ADC/AUX channels by name and description"
                      + (f"; their lsb is {', '.join(f'{s:g}' for s in scales)} µV/bit"
@@ -208,7 +209,8 @@ def _read_oebin(path: Path, oebin: Path) -> dict[str, Any]:
         with open(oebin, "rb") as fh:
             doc = json.loads(fh.read().decode("utf-8", errors="replace"))
     except json.JSONDecodeError as exc:
-        raise SidecarError(path, f"{OEBIN}: malformed JSON ({exc.msg} at line {exc.lineno})") from exc
+        raise SidecarError(path, f"{OEBIN}: malformed JSON ({exc.msg} at line "
+                           f"{exc.lineno})") from exc
     except OSError as exc:
         raise SidecarError(path, f"{OEBIN}: cannot read: {exc.strerror or exc}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("continuous", []), list):

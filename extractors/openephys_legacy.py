@@ -204,10 +204,12 @@ class OpenEphysLegacyExtractor(Extractor):
                    "samples: the samples on disk, not the timestamp span (which counts gaps)")
         if h.bit_volts is not None and h.bit_volts > 0:
             if neural:
-                f.header("lsb", h.bit_volts, f"{path.name} header.bitVolts (µV/bit for CH channels)")
+                f.header("lsb", h.bit_volts,
+                         f"{path.name} header.bitVolts (µV/bit for CH channels)")
             else:
                 f.header("lsb", h.bit_volts * 1e6,
-                         f"{path.name} header.bitVolts {h.bit_volts:g} V/bit ({group.kind} channel) x 1e6")
+                         f"{path.name} header.bitVolts {h.bit_volts:g} V/bit "
+                         f"({group.kind} channel) x 1e6")
         if len({x.bit_volts for x in headers}) > 1:
             f.warn(f"the channel files differ in bitVolts; lsb is {path.name}'s")
         if n_records == 0:

@@ -117,14 +117,16 @@ def test_rhx_folder_matches_sizes_and_neo(tmp_path: Path, layout: str) -> None:
     neo = _neo_streams(folder / "info.rhd")
     assert neo["RHD2000 amplifier channel"][0] == 4
     assert neo["RHD2000 amplifier channel"][2] == amp.type_json["nSamples"]
-    assert len(report.extractions) == 4  # amplifier, aux, adc, digital in: one record each in both layouts
+    # amplifier, aux, adc, digital in: one record each, in both layouts
+    assert len(report.extractions) == 4
 
 
 def test_rhx_aux_rate_is_the_rate_in_the_file_with_the_reason(tmp_path: Path) -> None:
     folder = write_intan_rhx(tmp_path / "s", IntanSpec(), 400, "signal")
     aux = extract(folder / "auxiliary.dat")[0]
     # One value per time.dat tick (size / 2 / 6 channels == time.dat size / 4).
-    assert (folder / "auxiliary.dat").stat().st_size // 12 == (folder / "time.dat").stat().st_size // 4
+    ticks = (folder / "time.dat").stat().st_size // 4
+    assert (folder / "auxiliary.dat").stat().st_size // 12 == ticks
     assert aux.type_json["sr"] == 30000
     assert "7500" in aux.provenance["sr"].detail
     quarter = write_intan_rhx(tmp_path / "q", IntanSpec(), 400, "signal", aux_divisor=4)
@@ -153,8 +155,8 @@ def test_a_member_channel_file_points_to_its_group(tmp_path: Path) -> None:
         IntanExtractor().extract(folder / "amp-A-002.dat")
 
 
-def test_reads_no_sample_data_and_a_100_gb_file_costs_a_stat(tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reads_no_sample_data_and_a_100_gb_file_costs_a_stat(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = IntanSpec()
     folder = write_intan_rhx(tmp_path / "s", spec, 10, "signal")
     frame = 2 * len(spec.enabled(0))

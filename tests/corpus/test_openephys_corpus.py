@@ -45,9 +45,11 @@ def test_every_oebin_stream_matches_truth(corpus: Path, truth: dict[str, Any]) -
             tj = e["type_json"]
             assert tj["nChannels"] == c["num_channels"], dat
             assert tj["sr"] == c["sample_rate"], dat
-            assert tj["nSamples"] == c["nSamples_from_dat"] == c["dat_size"] // (2 * c["num_channels"])
+            frame = 2 * c["num_channels"]
+            assert tj["nSamples"] == c["nSamples_from_dat"] == c["dat_size"] // frame
             assert tj["type"] == "int16"
-            assert tj["stream"].endswith(f"{recording.parent.name}/{recording.name}/{c['folder_name']}")
+            place = f"{recording.parent.name}/{recording.name}/{c['folder_name']}"
+            assert tj["stream"].endswith(place)
             daq = c["source_processor"] == "NI-DAQmx"
             assert e["type"] == ("GeneralTimeSeries" if daq else "Extracellular"), dat
             expect_lsb = min(c["bit_volts"]) * 1e6 if daq else max(c["bit_volts"])

@@ -14,7 +14,8 @@ def good(tmp: Path) -> list[Path]:
     rhs = write_intan_traditional(tmp / "trad" / "stim_231117.rhs",
                                   IntanSpec(kind="rhs", dc_amp_saved=True), n_blocks=1)
     old = write_intan_traditional(tmp / "trad" / "old.rhd",
-                                  IntanSpec(version=(1, 1), n_temp=2, eval_board_mode=0), n_blocks=2)
+                                  IntanSpec(version=(1, 1), n_temp=2, eval_board_mode=0),
+                                  n_blocks=2)
     fps = write_intan_rhx(tmp / "fps", IntanSpec(), 300, "signal")
     fpc = write_intan_rhx(tmp / "fpc", IntanSpec(), 300, "channel")
     return [rhd, rhs, old, fps / "amplifier.dat", fps / "auxiliary.dat", fps / "digitalin.dat",
