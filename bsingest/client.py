@@ -32,7 +32,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -78,6 +78,9 @@ ENVELOPES: dict[str, tuple[str, str]] = {
     "resources/hardwaredevice": ("hardware_device", "hardware_devices"),
 }
 PAGE_SIZE = 100
+# Aliases, because the method BrainstemClient.list shadows the builtin inside the class.
+Params = list[tuple[str, str]]
+Records = list[dict[str, Any]]
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 _IDEMPOTENT = frozenset({"GET", "PATCH", "DELETE", "HEAD", "PUT"})
 
@@ -171,12 +174,12 @@ class BrainstemClient:
     # -- the REST operations ---------------------------------------------------------
 
     def list(self, model: str = "modules/experimentdata", *,
-             filters: Mapping[str, Any] | None = None, sort: list[str] | None = None,
-             include: list[str] | None = None, portal: str | None = None) -> list[dict]:
+             filters: Mapping[str, Any] | None = None, sort: Sequence[str] | None = None,
+             include: Sequence[str] | None = None, portal: str | None = None) -> Records:
         """Every record of ``model`` that matches, fetched page by page (``count``)."""
         path = model_path(model)
         params = self.query_params(filters, sort, include)
-        records: list[dict] = []
+        records: Records = []
         while True:
             page = [*params, ("limit", str(PAGE_SIZE)), ("offset", str(len(records)))]
             body = self._json(self._request("GET", self._url(path, portal=portal), params=page))
@@ -210,7 +213,7 @@ class BrainstemClient:
 
     # -- look-ups for the pipeline ---------------------------------------------------
 
-    def experiment_data(self, dataset: str, type: str | None = None) -> list[dict]:
+    def experiment_data(self, dataset: str, type: str | None = None) -> Records:
         """Every Experiment Data record of ``dataset`` (of one ``type`` if given)."""
         filters: dict[str, Any] = {"dataset": dataset}
         if type is not None:
@@ -241,7 +244,7 @@ class BrainstemClient:
     # -- raw access for the façade ---------------------------------------------------
 
     def request_json(self, method: str, model: str, id: str | None = None, *,
-                     portal: str | None = None, params: list[tuple[str, str]] | None = None,
+                     portal: str | None = None, params: Params | None = None,
                      json: Mapping[str, Any] | None = None) -> Any:
         """One request; the decoded body as the server sent it (None for no body)."""
         url = self._url(model_path(model), id, portal=portal)
@@ -250,10 +253,10 @@ class BrainstemClient:
         return self._json(resp) if resp.content else None
 
     @staticmethod
-    def query_params(filters: Mapping[str, Any] | None = None, sort: list[str] | None = None,
-                     include: list[str] | None = None) -> list[tuple[str, str]]:
+    def query_params(filters: Mapping[str, Any] | None = None, sort: Sequence[str] | None = None,
+                     include: Sequence[str] | None = None) -> Params:
         """``filter{f}``, ``sort[]`` and ``include[]`` parameters, in the contract's spelling."""
-        params: list[tuple[str, str]] = []
+        params: Params = []
         for key, value in (filters or {}).items():
             if isinstance(value, list | tuple):
                 value = ",".join(map(str, value))
@@ -285,7 +288,7 @@ class BrainstemClient:
             self._token = self.settings.resolved_token()
         return {"Authorization": f"Token {self._token}"}
 
-    def _request(self, method: str, url: str, *, params: list[tuple[str, str]] | None = None,
+    def _request(self, method: str, url: str, *, params: Params | None = None,
                  json: dict[str, Any] | None = None) -> httpx.Response:
         retryable = method in _IDEMPOTENT
         attempts = max(1, self.retry.attempts) if retryable else 1
@@ -325,14 +328,14 @@ class BrainstemClient:
         if self.retry.wait and delay > 0:
             self.retry.sleep(delay)
 
-    def _send(self, method: str, url: str, params: list[tuple[str, str]] | None,
+    def _send(self, method: str, url: str, params: Params | None,
               json: dict[str, Any] | None) -> httpx.Response:
         """The one boundary where httpx exceptions become ours."""
         headers = self._auth()
         try:
             with self._slots:
-                resp = self._http.request(method, url, params=params, json=json,
-                                          headers=headers)
+                resp = self._http.request(method, url, json=json, headers=headers,
+                                          params=httpx.QueryParams(tuple(params or ())))
         except httpx.TimeoutException as exc:
             raise TransportError(method, _show(url), f"timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:

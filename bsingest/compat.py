@@ -5,7 +5,7 @@ The BrainSTEM documentation's examples read::
     resp = load_model(settings, 'experimentdata')
     resp = save_model(settings, "experimentdata", data={...})
     resp = load_model(settings, 'experimentdata', id='b0e4ed13-...')
-    resp = save_model(settings, "experimentdata", id="b0e4ed13-...", data={"description": "new text"})
+    resp = save_model(settings, "experimentdata", id="b0e4ed13-...", data={...})
     resp = delete_model(settings, "experimentdata", id="b0e4ed13-...")
 
 Each function returns the decoded body as the server sent it (``{'experiment_data': ...}``;

@@ -68,7 +68,7 @@ def test_server_order(clean_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path
     assert Settings(server="https://other.example").server == "https://other.example"
     config.write_text("server = [\n")
     monkeypatch.delenv("BRAINSTEM_SERVER")
-    with pytest.raises(UsageError, match="config.toml"):
+    with pytest.raises(UsageError, match=r"config\.toml"):
         Settings()
 
 

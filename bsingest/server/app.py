@@ -24,12 +24,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import operator
 import secrets
 import sqlite3
 import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,7 @@ MAX_PAGE = 100
 _INTERNAL = frozenset({"owner", "members"})
 _LOOKUPS = frozenset({"exact", "iexact", "contains", "icontains", "startswith", "istartswith",
                       "endswith", "iendswith", "in", "gt", "gte", "lt", "lte", "isnull"})
+_COMPARE = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
 _INCLUDES = {"dataset": "dataset", "actions": "action", "hardware_device": "hardwaredevice"}
 
 
@@ -336,7 +339,7 @@ class App:
             desc = key.startswith("-")
             path = key.lstrip("-")
             _check_field(path, allowed, "sort")
-            items.sort(key=lambda it, p=path: _sort_key(_get(it, p)), reverse=desc)
+            items.sort(key=partial(_sort_by, path), reverse=desc)
         count = len(items)
         page = items[offset:offset + limit]
         if include:
@@ -351,7 +354,8 @@ class App:
             kind = _INCLUDES[name]
             if name == "actions":
                 objs = [self._object(kind, a) for a in record["actions"]]
-                out[name] = [_public(o) if o else a for o, a in zip(objs, record["actions"])]
+                out[name] = [_public(o) if o else a
+                             for o, a in zip(objs, record["actions"], strict=True)]
             elif record.get(name) is not None:
                 obj = self._object(kind, record[name])
                 out[name] = _public(obj) if obj else record[name]
@@ -468,12 +472,14 @@ def _matches(value: Any, lookup: str, query: str) -> bool:
         return any(_equal(value, q) for q in query.split(","))
     if lookup == "exact":
         return _equal(value, query)
-    if lookup in ("gt", "gte", "lt", "lte"):
+    if lookup in _COMPARE:
+        compare = _COMPARE[lookup]
+        if isinstance(value, str):
+            return bool(compare(value, query))
         try:
-            a, b = (float(value), float(query)) if not isinstance(value, str) else (value, query)
-        except ValueError:
+            return bool(compare(float(value), float(query)))
+        except (TypeError, ValueError):
             return False
-        return {"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[lookup]
     text, q = str(value), query
     if lookup.startswith("i"):
         text, q, lookup = text.casefold(), q.casefold(), lookup[1:]
@@ -490,6 +496,10 @@ def _equal(value: Any, query: str) -> bool:
         except ValueError:
             return False
     return str(value) == query
+
+
+def _sort_by(path: str, item: Mapping[str, Any]) -> tuple[int, Any]:
+    return _sort_key(_get(item, path))
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
