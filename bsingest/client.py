@@ -361,7 +361,10 @@ class BrainstemClient:
             cls = ServerError
         else:
             cls = ApiError
-        return cls(method, shown, status, body)
+        error = cls(method, shown, status, body)
+        # Callers that retry a POST themselves (the ingest pipeline) honour it too.
+        setattr(error, "retry_after", _retry_after(resp.headers.get("Retry-After")))  # noqa: B010
+        return error
 
     def _json(self, resp: httpx.Response) -> Any:
         try:

@@ -341,6 +341,15 @@ def test_retry_after_beyond_the_bound_is_not_waited_for(brainstem_server: LocalS
     assert waits == [] and len(srv.hits) == 1
 
 
+def test_errors_carry_retry_after_for_callers_that_retry_posts(
+        brainstem_server: LocalServer) -> None:
+    srv = brainstem_server
+    srv.set_faults(Faults(rate=1.0, modes=("unavailable",), retry_after=9))
+    with _client(srv) as client, pytest.raises(ServerError) as info:
+        client.create("experimentdata", _body(srv))
+    assert info.value.retry_after == 9.0  # type: ignore[attr-defined]
+
+
 def test_deleting_an_absent_record_is_still_not_found_without_a_fault(
         brainstem_server: LocalServer) -> None:
     # The "404 after an unclear attempt" rule must not hide a plain 404.
