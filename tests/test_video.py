@@ -218,3 +218,24 @@ def test_audio_only_mp4_is_refused(tmp_path: Path) -> None:
             out.mux(pkt)
     with pytest.raises(ExtractionError, match=r"^sound\.mp4: MP4 file without a video stream"):
         extract(path)
+
+
+@pytest.mark.parametrize("name", ["h264_bframes.mp4", "ntsc.mp4", "one_frame.mp4",
+                                  "faststart.mov", "mjpeg_cv2.avi", "mpeg4_bframes.avi",
+                                  "vfr.mp4"])
+def test_our_index_reading_agrees_with_ffmpegs_index(name: str, tmp_path: Path) -> None:
+    import os
+
+    import av
+
+    from extractors.video import read_layout
+
+    path = CASES[name][0](tmp_path / name)
+    own = read_layout(path, os.path.getsize(path)).own
+    with av.open(str(path)) as c:  # entries are valid only while the container is open
+        entries = [(e.pos, e.size, e.is_discard) for e in c.streams.video[0].index_entries]
+    header = 8 if name.endswith(".avi") else 0  # AVI entries point at the chunk header
+    assert own is not None and own.all_shown
+    assert own.n_frames == len(entries)
+    assert own.data_end == max(pos + size for pos, size, _ in entries) + header
+    assert not any(discard for _, _, discard in entries)

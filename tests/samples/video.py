@@ -11,6 +11,7 @@ import os
 import shutil
 import struct
 import subprocess
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,12 @@ EXTRACTOR = "video"
 W, H = 64, 48
 
 
-def _frames(n: int, w: int = W, h: int = H) -> list[Any]:
+def _frames(n: int, w: int = W, h: int = H) -> Iterator[Any]:
     """Moving gradients and a moving square: enough motion for P- and B-frames."""
     import av
     import numpy as np
 
     y, x = np.mgrid[0:h, 0:w]
-    out = []
     for i in range(n):
         img = np.zeros((h, w, 3), np.uint8)
         img[..., 0] = (x * 4 + i * 3) % 256
@@ -34,8 +34,7 @@ def _frames(n: int, w: int = W, h: int = H) -> list[Any]:
         img[..., 2] = 40
         cx = (i * 3) % (w - 12)
         img[10:22, cx:cx + 12] = 255
-        out.append(av.VideoFrame.from_ndarray(img, format="rgb24"))
-    return out
+        yield av.VideoFrame.from_ndarray(img, format="rgb24")
 
 
 def encode(path: Path, codec: str = "libx264", n: int = 30, *, rate: Fraction | int = 25,
@@ -86,8 +85,10 @@ def cv2_avi(path: Path, n: int = 20, fourcc: str = "MJPG", fps: float = 30.0) ->
 
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (W, H))
+    import numpy as np
+
     for frame in _frames(n):
-        writer.write(frame.to_ndarray(format="bgr24"))
+        writer.write(np.ascontiguousarray(frame.to_ndarray(format="rgb24")[..., ::-1]))
     writer.release()
     return path
 
