@@ -48,7 +48,7 @@ from typing import Any
 
 from bsingest.errors import ExtractionError
 
-from .base import Extraction, Extractor, Fields
+from .base import Claim, Extraction, Extractor, Fields
 
 __all__ = ["VIDEO_SUFFIXES", "Layout", "VideoExtractor", "read_layout"]
 
@@ -80,6 +80,20 @@ class VideoExtractor(Extractor):
     name = "video"
     suffixes = VIDEO_SUFFIXES
     record_types = ("BehavioralTracking",)
+
+    @classmethod
+    def claim(cls, path: Path) -> Claim:
+        suffix = path.suffix.lower()
+        if suffix not in cls.suffixes:
+            return Claim.NO
+        if suffix == ".ts":  # also TypeScript source: claim only an MPEG transport stream
+            try:
+                with open(path, "rb") as fh:
+                    head = fh.read(512)
+            except OSError:
+                return Claim.NO
+            return Claim.SPECIFIC if _is_ts(head, 188) or _is_ts(head[4:], 192) else Claim.NO
+        return Claim.SPECIFIC
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         if not path.is_file():

@@ -96,10 +96,10 @@ def test_other_hdf5_and_csv_are_not_claimed(tmp_path: Path) -> None:
     nwb.write_bytes(nwb_like.read_bytes())
     for path in (nwb_like, plain, nwb):
         assert DlcExtractor.claim(path) == Claim.NO
-    # Only DLC claims a DeepLabCut file: no other family competes for it.
+    # The registry gives a DeepLabCut file to DLC, whatever else reads HDF5 (NWB).
     pose = write_h5_table(tmp_path / f"m{SCORER}.h5", 5)
-    claimants = [c for c in extractors.EXTRACTORS if c.claim(pose) > Claim.NO]
-    assert claimants == [DlcExtractor]
+    assert isinstance(extractors.extractor_for(pose), DlcExtractor)
+    assert isinstance(extractors.extractor_for(write_csv(tmp_path / "p.csv", 3)), DlcExtractor)
 
 
 def test_corrupt_table_is_refused_in_one_line(tmp_path: Path) -> None:

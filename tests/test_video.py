@@ -239,3 +239,14 @@ def test_our_index_reading_agrees_with_ffmpegs_index(name: str, tmp_path: Path) 
     assert own.n_frames == len(entries)
     assert own.data_end == max(pos + size for pos, size, _ in entries) + header
     assert not any(discard for _, _, discard in entries)
+
+
+def test_typescript_source_is_not_claimed_as_a_transport_stream(tmp_path: Path) -> None:
+    from extractors.base import Claim
+    from extractors.video import VideoExtractor
+
+    source = tmp_path / "app.ts"
+    source.write_text("export const x: number = 1;\n")
+    assert VideoExtractor.claim(source) == Claim.NO
+    stream = encode(tmp_path / "cam.ts", "mpeg4", 5)
+    assert VideoExtractor.claim(stream) == Claim.SPECIFIC
