@@ -221,7 +221,8 @@ def _mp4_layout(path: Path, fh: Any, size: int, head: bytes) -> Layout:
         if kind == b"mvhd":
             fh.seek(p)
             mvhd = fh.read(24)
-            movie_ts = struct.unpack(">I", mvhd[20:24] if mvhd[:1] == b"\x01" else mvhd[12:16])[0]
+            ts = mvhd[20:24] if mvhd[:1] == b"\x01" else mvhd[12:16]
+            movie_ts = struct.unpack(">I", ts)[0] if len(ts) == 4 else 0
         elif kind == b"mvex":
             lay.indexed = False
             lay.notes.append("fragmented MP4 (mvex box)")
@@ -298,7 +299,11 @@ def _mp4_own_index(b: dict[bytes, bytes], movie_ts: int) -> OwnIndex | None:
     firsts = np.concatenate(([0], np.cumsum(per_chunk)[:-1]))
     cum = np.concatenate(([0], np.cumsum(sizes)))
     data_end = int((offsets.astype(np.int64) + cum[firsts + per_chunk] - cum[firsts]).max())
-    return OwnIndex(count, data_end, _edit_keeps_all(b, stts, count, movie_ts))
+    try:
+        keeps_all = _edit_keeps_all(b, stts, count, movie_ts)
+    except (ValueError, struct.error):
+        keeps_all = False  # a damaged edit list or ctts: FFmpeg's index decides
+    return OwnIndex(count, data_end, keeps_all)
 
 
 def _edit_keeps_all(b: dict[bytes, bytes], stts: Any, count: int, movie_ts: int) -> bool:
@@ -354,7 +359,7 @@ def _avi_layout(path: Path, fh: Any, size: int) -> Layout:
         if ck == b"LIST":
             sub = fh.read(4)
             if sub == b"hdrl":
-                hdrl = fh.read(min(n - 4, 1 << 20))
+                hdrl = fh.read(max(0, min(n - 4, 1 << 20)))
                 total, length, odml, has_indx, stream = _avi_hdrl(hdrl)
             elif sub == b"movi" and movi is None:
                 movi = pos + 8  # idx1 offsets count from the 'movi' fourcc
@@ -499,7 +504,8 @@ def probe(path: Path, layout: Layout) -> VideoInfo:
     import av
 
     try:
-        container = av.open(str(path))
+        # Metadata tags are free text: a damaged one must not stop the description.
+        container = av.open(str(path), metadata_errors="replace")
     except av.FFmpegError as exc:
         raise ExtractionError(path, f"{layout.format} that FFmpeg cannot open: "
                               f"{_ffmpeg_reason(exc)}") from exc
@@ -509,6 +515,10 @@ def probe(path: Path, layout: Layout) -> VideoInfo:
             raise ExtractionError(path, f"{layout.format} file without a video stream")
         vs = streams[0]
         cc = vs.codec_context
+        if cc is None or cc.codec is None:
+            tag = getattr(cc, "codec_tag", "") if cc is not None else ""
+            raise ExtractionError(path, f"video stream {vs.index} has a codec FFmpeg does not "
+                                  f"know{f' (tag {tag!r})' if tag else ''}")
         if not cc.width or not cc.height:
             raise ExtractionError(path, f"video stream {vs.index} has no frame size "
                                   "(damaged or missing codec header)")
@@ -713,7 +723,7 @@ class _Counter:
 
         shown = packets = 0
         error = ""
-        with av.open(str(self.path)) as container:
+        with av.open(str(self.path), metadata_errors="replace") as container:
             vs = container.streams[self.vs.index]
             vs.thread_type = "AUTO"
             try:

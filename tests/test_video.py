@@ -250,3 +250,39 @@ def test_typescript_source_is_not_claimed_as_a_transport_stream(tmp_path: Path) 
     assert VideoExtractor.claim(source) == Claim.NO
     stream = encode(tmp_path / "cam.ts", "mpeg4", 5)
     assert VideoExtractor.claim(stream) == Claim.SPECIFIC
+
+
+@pytest.mark.parametrize("name", ["faststart.mov", "mjpeg_cv2.avi", "ffv1.mkv", "mpeg4.ts"])
+def test_every_cut_and_flipped_byte_gives_a_record_or_a_one_line_error(
+        name: str, tmp_path: Path) -> None:
+    import random
+
+    whole = CASES[name][0](tmp_path / name).read_bytes()
+    rng = random.Random(name)
+    for i in range(40):
+        cut = i % 2 == 1  # odd: a recording cut short; even: bytes flipped in the headers
+        data = bytearray(whole[:rng.randrange(1, len(whole))] if cut else whole)
+        for _ in range(0 if cut else rng.randrange(1, 6)):
+            j = rng.randrange(min(len(data), 2048))
+            data[j] = rng.randrange(256)
+        path = tmp_path / f"damaged{i}{Path(name).suffix}"
+        path.write_bytes(bytes(data))
+        try:
+            (r,) = extract(path)
+        except ExtractionError as exc:
+            assert str(exc).startswith(f"{path.name}: ") and "\n" not in str(exc)
+            if cut:  # refused only if a decoder shows nothing either
+                assert _decoded_or_zero(path) == 0, (path.name, str(exc))
+        else:
+            assert 0 < r.type_json["nFrames"]
+            if cut:  # what survives of a cut recording is what a decoder shows
+                assert r.type_json["nFrames"] == decoded_frames(path), path.name
+
+
+def _decoded_or_zero(path: Path) -> int:
+    import av
+
+    try:
+        return decoded_frames(path)
+    except (av.FFmpegError, IndexError):  # FFmpeg cannot open it, or finds no video stream
+        return 0
