@@ -60,7 +60,11 @@ class DlcExtractor(Extractor):
             return Claim.NO
         if suffix == ".csv":
             return Claim.SPECIFIC if _csv_header_rows(path) else Claim.NO
-        return Claim.SPECIFIC if _dlc_h5_key(path) else Claim.NO
+        if _dlc_h5_key(path):
+            return Claim.SPECIFIC
+        # A damaged file DeepLabCut named: ours, to say what is wrong with it.
+        named = "DLC_" in path.name or path.name.startswith("CollectedData_")
+        return Claim.SPECIFIC if named and _is_hdf5(path) else Claim.NO
 
     @classmethod
     def sidecars(cls, path: Path) -> list[Path]:
@@ -125,23 +129,31 @@ def _meta_pickle(path: Path) -> Path | None:
 # --- HDF5 -----------------------------------------------------------------------------
 
 
-def _dlc_h5_key(path: Path) -> str | None:
-    """The pandas key holding DeepLabCut columns, or None (not HDF5, or not DLC)."""
+def _is_hdf5(path: Path) -> bool:
     try:
         with open(path, "rb") as fh:
-            if fh.read(8) != _HDF5_MAGIC:
-                return None
+            return fh.read(8) == _HDF5_MAGIC
     except OSError:
+        return False
+
+
+def _dlc_h5_key(path: Path) -> str | None:
+    """The pandas key holding DeepLabCut columns, or None (not HDF5, not DLC, damaged)."""
+    if not _is_hdf5(path):
         return None
+    try:
+        return _find_key(path)
+    except _H5_ERRORS:
+        return None
+
+
+def _find_key(h5path: Path) -> str | None:
     import h5py
 
-    try:
-        with h5py.File(path, "r") as h5:
-            for key, group in h5.items():
-                if isinstance(group, h5py.Group) and _is_dlc_group(group):
-                    return key
-    except (OSError, KeyError, ValueError):
-        return None
+    with h5py.File(h5path, "r") as h5:
+        for key, group in h5.items():
+            if isinstance(group, h5py.Group) and _is_dlc_group(group):
+                return str(key)
     return None
 
 
@@ -162,7 +174,10 @@ def read_dlc_h5(path: Path) -> DlcTable:
     """Rows of a DeepLabCut ``.h5`` (pandas ``table`` or ``fixed`` layout), by shape."""
     import h5py
 
-    key = _dlc_h5_key(path)
+    try:
+        key = _find_key(path)
+    except _H5_ERRORS as exc:
+        raise ExtractionError(path, f"damaged HDF5: {_h5_reason(exc)}") from exc
     if key is None:
         raise ExtractionError(path, "not a DeepLabCut HDF5 file (no pandas table with "
                               "scorer/bodyparts/coords columns)")
@@ -187,13 +202,23 @@ def read_dlc_h5(path: Path) -> DlcTable:
                 cols = group["axis0_label0"].shape[0] if "axis0_label0" in group else "?"
                 detail = f"length of /{key}/axis1, the row index (pandas 'fixed' format), " \
                          f"{cols} value columns"
-    except OSError as exc:
-        raise ExtractionError(path, f"unreadable HDF5: {exc}") from exc
+    except _H5_ERRORS as exc:
+        raise ExtractionError(path, f"damaged HDF5: {_h5_reason(exc)}") from exc
     if n == 0:
         raise ExtractionError(path, f"/{key} holds no rows (no frames tracked)")
     if "CollectedData" in path.name:
         detail += "; labeled frames (one row per annotated image)"
     return DlcTable(n, detail, multi)
+
+
+# h5py reports a damaged file as OSError, KeyError ("Unable to open object ..."),
+# RuntimeError ("Link iteration failed ...") or ValueError/TypeError from the HDF5 library.
+_H5_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError)
+
+
+def _h5_reason(exc: Exception) -> str:
+    reason = str(exc.args[0]) if exc.args else type(exc).__name__
+    return " ".join(reason.split())
 
 
 def _multi_animal(group: Any) -> bool:

@@ -111,3 +111,17 @@ def test_corrupt_table_is_refused_in_one_line(tmp_path: Path) -> None:
     with pytest.raises(ExtractionError, match=r"^m.*\.h5: /df_with_missing/table holds 10 rows "
                                               r"but its NROWS attribute says 99$"):
         extract(path)
+
+
+@pytest.mark.parametrize("fraction", [0.2, 0.5, 0.9])
+def test_cut_h5_named_by_deeplabcut_is_refused_in_one_line(tmp_path: Path,
+                                                           fraction: float) -> None:
+    import os
+
+    path = write_h5_table(tmp_path / f"m{SCORER}.h5", 2000)
+    os.truncate(path, int(path.stat().st_size * fraction))
+    with pytest.raises(ExtractionError) as info:
+        extract(path)
+    message = str(info.value)
+    assert message.startswith(f"{path.name}: ") and "\n" not in message
+    assert "HDF5" in message
