@@ -18,6 +18,7 @@ paths are relative to the manifest's folder.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import multiprocessing
@@ -26,6 +27,7 @@ import signal
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +36,7 @@ from .errors import BsingestError, UsageError
 from .ingest import FileResult, IngestReport, Prepared, deliver, prepare
 from .journal import Journal
 from .sessionconfig import FileRule, IngestOptions, load_options, type_map_rules
+from .uploader import Lookups, Uploader
 
 if TYPE_CHECKING:
     from .client import BrainstemClient
@@ -207,6 +210,7 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
 
     workers = jobs or os.cpu_count() or 1
     stop = threading.Event()
+    lookups = Lookups()
     # spawn: the parent has threads (uploads, maybe the demo server); fork would copy their
     # locks. Workers ignore SIGINT: Ctrl-C is the parent's to handle, once.
     ctx = multiprocessing.get_context("spawn")
@@ -228,7 +232,7 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                 prepared = extract_pool.submit(prepare, job.session, options, jobs=1)
                 pending.append(session_pool.submit(
                     _deliver_when_ready, job, options, prepared, client, journal, server_key,
-                    dry_run, request_pool, file_done, done, stop))
+                    dry_run, request_pool, file_done, done, stop, lookups))
             for f in pending:
                 f.result()
         except KeyboardInterrupt:
@@ -274,18 +278,29 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
                         client: BrainstemClient, journal: Journal, server_key: str | None,
                         dry_run: bool, request_pool: ThreadPoolExecutor,
                         file_done: Callable[[FileResult], None],
-                        done: Callable[[IngestReport], None], stop: threading.Event) -> None:
+                        done: Callable[[IngestReport], None], stop: threading.Event,
+                        lookups: Lookups) -> None:
     if stop.is_set():
         return
     try:
+        if not dry_run:
+            # Ask the server what we will need while the files are still being read.
+            from .ingest import check_references
+
+            with contextlib.suppress(BsingestError):  # deliver() reports it, once
+                check_references(client, options, lookups)
+                lookups.listing(str(options.dataset), Uploader(client, None).server_records)
         ready = prepared.result()
         if stop.is_set():
             return
         report = deliver(job.session, options, ready, client, None if dry_run else journal,
                          server_key, dry_run=dry_run, executor=request_pool, progress=file_done,
-                         stop=stop)
+                         stop=stop, lookups=lookups)
     except CancelledError:  # Ctrl-C cancelled its extraction
         return
+    except BrokenProcessPool as exc:  # a reader crashed its worker process (or it was killed)
+        report = IngestReport(str(job.session), server_key or client.server, options.dataset,
+                              error=f"{job.session.name}: the extraction process died ({exc})")
     except (BsingestError, OSError) as exc:
         report = IngestReport(str(job.session), server_key or client.server, options.dataset,
                               error=f"{job.session.name}: {exc}")

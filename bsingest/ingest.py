@@ -28,7 +28,7 @@ from .errors import ApiError, BsingestError, RecordInvalid, TransportError, Usag
 from .journal import Entry, Journal
 from .records import validate
 from .sessionconfig import IngestOptions, load_options
-from .uploader import FAILED, QUEUED, Outcome, Uploader, record_key, summarize
+from .uploader import FAILED, QUEUED, Lookups, Outcome, Uploader, record_key, summarize
 
 if TYPE_CHECKING:
     from extractors.base import Extraction
@@ -256,7 +256,8 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
             jr: Journal | None, server_key: str | None, *, dry_run: bool = False,
             concurrency: int = 8, executor: Executor | None = None,
             progress: Callable[[FileResult], None] | None = None,
-            stop: threading.Event | None = None) -> IngestReport:
+            stop: threading.Event | None = None, lookups: Lookups | None = None
+            ) -> IngestReport:
     """Stage a prepared session's records in the journal and bring the server in line."""
     assert options.dataset is not None
     report = IngestReport(str(session), server_key or client.server, options.dataset,
@@ -265,14 +266,14 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
     for failure in prepared.failures:
         _emit(report, failure, progress)
     uploader = Uploader(client, jr, existing=options.existing, concurrency=concurrency,
-                        stop=stop)
+                        stop=stop, lookups=lookups)
     if dry_run or jr is None:
         return _dry_run(report, prepared, uploader, options, progress)
     # In the journal before any request: from here on nothing is lost.
     entries = [jr.stage(report.server, options.dataset, key, path, body, fp)
                for path, key, body, fp in prepared.records]
     try:
-        check_references(client, options)
+        check_references(client, options, lookups)
         outcomes = uploader.run(entries, executor=executor)
     except TransportError as exc:
         log.warning("server unreachable: %s", exc)
@@ -342,17 +343,17 @@ def push(*, client: BrainstemClient, journal: Journal, dataset: str | None = Non
     return results
 
 
-def check_references(client: BrainstemClient, options: IngestOptions) -> None:
+def check_references(client: BrainstemClient, options: IngestOptions,
+                     lookups: Lookups | None = None) -> None:
     """Raise ApiError/TransportError unless dataset, actions and device are there to use."""
     assert options.dataset is not None
-    client.get_dataset(options.dataset)
+    lookups = lookups or Lookups()
+    lookups.check("dataset", options.dataset, client.get_dataset)
     for action in options.actions:
-        client.get_action(action)
-    if options.hardware_device:
-        client.get_hardware_device(options.hardware_device)
-    for rule in options.rules:
-        if rule.hardware_device:
-            client.get_hardware_device(rule.hardware_device)
+        lookups.check("action", action, client.get_action)
+    devices = {options.hardware_device, *(r.hardware_device for r in options.rules)}
+    for device in sorted(d for d in devices if d):
+        lookups.check("hardwaredevice", device, client.get_hardware_device)
 
 
 def _reference_error(exc: ApiError, options: IngestOptions) -> str:

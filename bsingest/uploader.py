@@ -36,7 +36,7 @@ from .sessionconfig import Existing
 if TYPE_CHECKING:
     from .client import BrainstemClient
 
-__all__ = ["MODEL", "Outcome", "Uploader", "record_key", "same_content"]
+__all__ = ["MODEL", "Lookups", "Outcome", "Uploader", "record_key", "same_content"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,38 @@ def same_content(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
     return True
 
 
+class Lookups:
+    """Answers worth asking once per batch: which references exist, what a dataset held.
+
+    A batch shares one; each session then spends no request on a dataset, action or
+    device another session already checked, nor on listing a dataset already listed.
+    The listing is a snapshot from before the batch wrote: sessions write disjoint keys.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ok: set[tuple[str, str]] = set()
+        self._listings: dict[str, dict[str, dict[str, Any]]] = {}
+        self._per_dataset: dict[str, threading.Lock] = {}
+
+    def check(self, kind: str, id: str, fetch: Callable[[str], Any]) -> None:
+        """Call ``fetch(id)`` unless it already succeeded for (kind, id)."""
+        if (kind, id) in self._ok:
+            return
+        fetch(id)
+        with self._lock:
+            self._ok.add((kind, id))
+
+    def listing(self, dataset: str, fetch: Callable[[str], dict[str, dict[str, Any]]]
+                ) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            lock = self._per_dataset.setdefault(dataset, threading.Lock())
+        with lock:
+            if dataset not in self._listings:
+                self._listings[dataset] = fetch(dataset)
+            return self._listings[dataset]
+
+
 class _Unreachable(Exception):
     """The server could not be reached; the entry stays queued."""
 
@@ -98,14 +130,18 @@ class Uploader:
         Requests in flight at once; the server is never sent more.
     stop
         An event that, once set, makes the entries not yet started stay queued (Ctrl-C).
+    lookups
+        Shared answers of a batch (:class:`Lookups`); None: ask the server every time.
     post_attempts
         POSTs tried for one record (each after a look on the server) before giving up.
     """
 
     def __init__(self, client: BrainstemClient, journal: Journal | None, *,
                  existing: Existing = Existing.SKIP, concurrency: int = 8,
-                 post_attempts: int = 6, stop: threading.Event | None = None) -> None:
+                 post_attempts: int = 6, stop: threading.Event | None = None,
+                 lookups: Lookups | None = None) -> None:
         self.client = client
+        self.lookups = lookups
         self.stop = stop or threading.Event()  # set: leave what is not started queued
         self.journal = journal
         self.existing = existing
@@ -160,7 +196,8 @@ class Uploader:
                 return self.run(entries, progress=progress, executor=pool)
         outcomes: list[Outcome] = []
         for dataset in sorted({e.dataset for e in entries}):
-            on_server = self.server_records(dataset)
+            on_server = (self.lookups.listing(dataset, self.server_records) if self.lookups
+                         else self.server_records(dataset))
             steps = self.plan([e for e in entries if e.dataset == dataset], on_server)
             futures = [executor.submit(self._do, e, step, on_server) for e, step in steps]
             for future in as_completed(futures):

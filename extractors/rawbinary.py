@@ -13,6 +13,7 @@ parse: the same cost for a 1 MB and a 1 TB file (``benchmarks/bench_rawbinary.py
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -212,11 +213,23 @@ def find_neuroscope_xml(path: Path) -> Path | None:
     if same.is_file():
         return same
     try:
-        candidates = [p for p in path.parent.iterdir()
-                      if p.suffix.lower() == ".xml" and p.is_file() and _looks_neuroscope(p)]
+        folder_mtime = os.stat(path.parent).st_mtime_ns
     except OSError:
         return None
+    candidates = _neuroscope_xmls(str(path.parent), folder_mtime)
     return candidates[0] if len(candidates) == 1 else None
+
+
+@functools.lru_cache(maxsize=256)
+def _neuroscope_xmls(folder: str, mtime_ns: int) -> tuple[Path, ...]:
+    # Cached per folder (and its mtime): a session of 10,000 .dat files beside one XML
+    # lists the folder once, not once per file.
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return ()
+    return tuple(Path(e.path) for e in entries if e.name.lower().endswith(".xml")
+                 and e.is_file() and _looks_neuroscope(Path(e.path)))
 
 
 def _looks_neuroscope(path: Path) -> bool:
