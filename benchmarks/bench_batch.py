@@ -36,7 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.fixtures import write_dat, write_neuroscope_xml  # noqa: E402
 
 TOKEN = "f5f0ead7d8a638b2e97fed0cc1a4dc8c555b4c0d"  # alice, the local server's demo seed
-DATASET = "4b060709-9585-484b-bde0-0a47a554aaab"
+# Each method writes to its own dataset of the demo seed, so that none pays for listing
+# another's records.
+DATASET = "4b060709-9585-484b-bde0-0a47a554aaab"  # bsingest batch
+IDEAL_DATASET = "a2987175-c93b-47a6-9a35-6aa48c3e2640"
+LOOP_DATASET = "1f7f103b-e949-405a-9b01-ddda3b2f10cf"
 ACTION = "087b71c4-6785-437c-b8ef-e35a82a8463e"
 
 
@@ -46,8 +50,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def body(name: str) -> dict[str, object]:
-    return {"type": "Extracellular", "dataset": DATASET, "actions": [ACTION],
+def body(name: str, dataset: str) -> dict[str, object]:
+    return {"type": "Extracellular", "dataset": dataset, "actions": [ACTION],
             "hardware_device": None, "description": None,
             "type_json": {"fileName": name, "format": "DAT", "type": "int16", "nChannels": 2,
                           "sr": 20000, "nSamples": 5}}
@@ -85,7 +89,7 @@ def run_batch(bsingest: str, url: str, root: Path, n: int, concurrency: int) -> 
 def run_loop(url: str, n: int) -> float:
     t0 = time.perf_counter()
     for i in range(n):
-        r = httpx.post(f"{url}/rest/private/modules/experimentdata/", json=body(f"loop_{i}.dat"),
+        r = httpx.post(f"{url}/rest/private/modules/experimentdata/", json=body(f"loop_{i}.dat", LOOP_DATASET),
                        headers={"Authorization": f"Token {TOKEN}"})
         r.raise_for_status()
     return time.perf_counter() - t0
@@ -96,7 +100,7 @@ def run_ideal(url: str, n: int, concurrency: int) -> float:
     with httpx.Client(limits=limits, headers={"Authorization": f"Token {TOKEN}"}) as client:
         def post(i: int) -> None:
             client.post(f"{url}/rest/private/modules/experimentdata/",
-                        json=body(f"ideal_{i}.dat")).raise_for_status()
+                        json=body(f"ideal_{i}.dat", IDEAL_DATASET)).raise_for_status()
 
         t0 = time.perf_counter()
         with ThreadPoolExecutor(max_workers=concurrency) as pool:

@@ -33,6 +33,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -78,6 +79,7 @@ ENVELOPES: dict[str, tuple[str, str]] = {
     "resources/hardwaredevice": ("hardware_device", "hardware_devices"),
 }
 PAGE_SIZE = 100
+_PAGES_AT_ONCE = 4
 # Aliases, because the method BrainstemClient.list shadows the builtin inside the class.
 Params = list[tuple[str, str]]
 Records = list[dict[str, Any]]
@@ -179,15 +181,25 @@ class BrainstemClient:
         """Every record of ``model`` that matches, fetched page by page (``count``)."""
         path = model_path(model)
         params = self.query_params(filters, sort, include)
-        records: Records = []
-        while True:
-            page = [*params, ("limit", str(PAGE_SIZE)), ("offset", str(len(records)))]
-            body = self._json(self._request("GET", self._url(path, portal=portal), params=page))
-            items = _unwrap(body, path, many=True)
-            records.extend(items)
+        url = self._url(path, portal=portal)
+
+        def page(offset: int) -> tuple[Records, int | None]:
+            query = [*params, ("limit", str(PAGE_SIZE)), ("offset", str(offset))]
+            body = self._json(self._request("GET", url, params=query))
             count = body.get("count") if isinstance(body, dict) else None
-            if not items or not isinstance(count, int) or len(records) >= count:
-                return records
+            return _unwrap(body, path, many=True), count if isinstance(count, int) else None
+
+        records, count = page(0)
+        if count is None or not records or len(records) >= count:
+            return records
+        # The first page told how many there are: fetch the rest a few at a time, since
+        # each page costs a round trip (a 5,000-record dataset is 50 of them).
+        offsets = range(len(records), count, PAGE_SIZE)
+        with ThreadPoolExecutor(max_workers=min(_PAGES_AT_ONCE, len(offsets)),
+                                thread_name_prefix="bsingest-page") as pool:
+            for items, _ in pool.map(page, offsets):
+                records.extend(items)
+        return records
 
     def get(self, model: str, id: str, *, portal: str | None = None) -> dict:
         """One record by id; :class:`NotFound` when it is absent or not visible."""
