@@ -18,6 +18,7 @@ def measure(cmd: Sequence[str], repeat: int = 5) -> tuple[float, float]:
         _, status, usage = os.wait4(proc.pid, 0)
         times.append(time.perf_counter() - t0)
         if os.waitstatus_to_exitcode(status) != 0:
-            raise RuntimeError(f"{cmd} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise RuntimeError(f"{cmd} failed: {err}")
         rss.append(usage.ru_maxrss / 1024)  # Linux reports KiB
     return statistics.median(times), max(rss)

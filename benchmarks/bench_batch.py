@@ -33,7 +33,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fixtures import write_dat, write_neuroscope_xml  # noqa: E402
+from tests.fixtures import write_dat, write_neuroscope_xml
 
 TOKEN = "f5f0ead7d8a638b2e97fed0cc1a4dc8c555b4c0d"  # alice, the local server's demo seed
 # Each method writes to its own dataset of the demo seed, so that none pays for listing
@@ -89,7 +89,8 @@ def run_batch(bsingest: str, url: str, root: Path, n: int, concurrency: int) -> 
 def run_loop(url: str, n: int) -> float:
     t0 = time.perf_counter()
     for i in range(n):
-        r = httpx.post(f"{url}/rest/private/modules/experimentdata/", json=body(f"loop_{i}.dat", LOOP_DATASET),
+        r = httpx.post(f"{url}/rest/private/modules/experimentdata/",
+                       json=body(f"loop_{i}.dat", LOOP_DATASET),
                        headers={"Authorization": f"Token {TOKEN}"})
         r.raise_for_status()
     return time.perf_counter() - t0

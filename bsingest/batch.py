@@ -194,7 +194,8 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
         Called with ``("session", IngestReport)`` when a session is done and
         ``("file", FileResult)`` for every record.
     """
-    job_list = read_manifest(sessions) if isinstance(sessions, str | os.PathLike) else list(sessions)
+    job_list = (read_manifest(sessions) if isinstance(sessions, str | os.PathLike)
+                else list(sessions))
     report = BatchReport()
     lock = threading.Lock()
 

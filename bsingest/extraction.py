@@ -103,5 +103,6 @@ def _extract_one(path: Path, report: ExtractReport, record_type: str | None,
     except Exception as exc:  # a bug, but one file must not stop the others
         log.exception("unexpected error while extracting %s", path)
         report.errors[str(path)] = (
-            f"{path.name}: unexpected {type(exc).__name__}: {exc} (a bug in bsingest; please report it)"
+            f"{path.name}: unexpected {type(exc).__name__}: {exc} "
+            "(a bug in bsingest; please report it)"
         )

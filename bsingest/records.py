@@ -181,7 +181,8 @@ def _cross_field_problems(tj: Mapping[str, Any]) -> list[str]:
             continue
         refs = tag.get("groups") or []
         if refs and n_groups is None:
-            problems.append(f"channelTags.{i}.groups: refers to groups but electrodeGroups is absent")
+            problems.append(
+                f"channelTags.{i}.groups: refers to groups but electrodeGroups is absent")
         elif n_groups is not None:
             bad = [g for g in refs if isinstance(g, int) and g >= n_groups]
             if bad:

@@ -219,8 +219,9 @@ class Uploader:
                 self.journal.mark(e, "uploaded", server_id=their_id)
                 return Outcome(e.dataset, e.key, e.path, UNCHANGED, their_id)
             if step == "skip":
-                self.journal.mark(e, "skipped", server_id=their_id,
-                                  error="exists on the server with other values; kept (--existing skip)")
+                self.journal.mark(
+                    e, "skipped", server_id=their_id,
+                    error="exists on the server with other values; kept (--existing skip)")
                 return Outcome(e.dataset, e.key, e.path, SKIPPED, their_id,
                                "exists on the server with other values")
             if step == "conflict":

@@ -127,6 +127,7 @@ def _walk(root: Path) -> list[Path]:
         return [root]
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _IGNORED_DIRS and not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames
+                             if d not in _IGNORED_DIRS and not d.startswith("."))
         out += [Path(dirpath) / f for f in filenames if not f.startswith(".")]
     return out

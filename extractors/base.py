@@ -85,7 +85,7 @@ class Extraction:
 
     @property
     def key(self) -> tuple[str, str, str]:
-        """Identity within a dataset: (type, fileName, stream); stream is '' for one-record files."""
+        """Identity within a dataset: (type, fileName, stream); stream '' for one-record files."""
         return (self.type, self.file_name, str(self.type_json.get("stream", "")))
 
     def record(
@@ -251,7 +251,8 @@ class Extractor:
         missing = [k for k in r.type_json if k not in r.provenance]
         problems += [f"{k}: no provenance" for k in missing]
         if problems:
-            raise ExtractionError(path, f"{self.name} produced an invalid record: {'; '.join(problems)}")
+            raise ExtractionError(
+                path, f"{self.name} produced an invalid record: {'; '.join(problems)}")
 
 
 def _tidy(value: Any) -> Any:

@@ -81,7 +81,8 @@ class RawBinaryExtractor(Extractor):
             except SidecarError as exc:  # name the data file first, then its sidecar
                 raise SidecarError(path, f"{xml_path.name}: {exc.reason}") from exc
         f = Fields()
-        f.computed("format", path.suffix.lstrip(".").upper(), "the file's suffix: raw interleaved binary")
+        f.computed("format", path.suffix.lstrip(".").upper(),
+                   "the file's suffix: raw interleaved binary")
         n_channels = self._n_channels(path, xml, stated, f)
         dtype = self._dtype(path, xml, stated, f)
         self._rate(path, xml, stated, f)
@@ -107,7 +108,8 @@ class RawBinaryExtractor(Extractor):
             n = from_xml
             f.header("nChannels", n, f"{xml.path.name} acquisitionSystem/nChannels")  # type: ignore[union-attr]
         else:
-            raise ExtractionError(path, _no_sidecar_reason(path, "the channel count (--n-channels)"))
+            raise ExtractionError(
+                path, _no_sidecar_reason(path, "the channel count (--n-channels)"))
         if n <= 0:
             raise ExtractionError(path, f"nChannels is {n}; a recording has at least one channel")
         return n
@@ -139,11 +141,13 @@ class RawBinaryExtractor(Extractor):
             raise ExtractionError(path, _no_sidecar_reason(path, "the sampling rate (--sr)"))
         ext = path.suffix.lower().lstrip(".")
         if ext in xml.file_rates:
-            f.header("sr", xml.file_rates[ext], f"{xml.path.name} files/file[extension={ext}]/samplingRate")
+            f.header("sr", xml.file_rates[ext],
+                     f"{xml.path.name} files/file[extension={ext}]/samplingRate")
         elif path.suffix.lower() in _LFP_SUFFIXES:
             if xml.lfp_sampling_rate is not None:
                 f.header("sr", xml.lfp_sampling_rate,
-                         f"{xml.path.name} fieldPotentials/lfpSamplingRate (.{ext} files run at the LFP rate)")
+                         f"{xml.path.name} fieldPotentials/lfpSamplingRate "
+                         f"(.{ext} files run at the LFP rate)")
             else:
                 f.default("sr", _DEFAULT_LFP_RATE, "Neuroscope's default lfpSamplingRate")
                 f.warn(f"{xml.path.name} has no lfpSamplingRate; assumed {_DEFAULT_LFP_RATE:g} Hz")
@@ -164,7 +168,8 @@ class RawBinaryExtractor(Extractor):
             amp = 1.0
             f.warn(f"{xml.path.name} has no amplification; lsb assumes 1")
         if amp <= 0 or xml.voltage_range <= 0:
-            f.warn(f"{xml.path.name}: voltageRange {xml.voltage_range} / amplification {amp}: no lsb")
+            f.warn(f"{xml.path.name}: voltageRange {xml.voltage_range} / "
+                   f"amplification {amp}: no lsb")
             return
         lsb = xml.voltage_range / (2 ** xml.n_bits) / amp * 1e6
         f.computed("lsb", lsb, f"{xml.path.name}: voltageRange {xml.voltage_range:g} V / "
@@ -177,8 +182,8 @@ class RawBinaryExtractor(Extractor):
         for i, (channels, skipped, label) in enumerate(xml.groups):
             out_of_range = [c for c in channels if c >= n_channels]
             if out_of_range:
-                raise SidecarError(path, f"{xml.path.name}: channel group {i + 1} lists channels {out_of_range}, "
-                                   f"but nChannels is {n_channels}")
+                raise SidecarError(path, f"{xml.path.name}: channel group {i + 1} lists "
+                                   f"channels {out_of_range}, but nChannels is {n_channels}")
             groups.append({"channels": channels, "label": label or f"group{i + 1}"})
             if skipped:
                 bad_channels += skipped
@@ -245,9 +250,10 @@ def _looks_neuroscope(path: Path) -> bool:
 
 def read_neuroscope_xml(path: Path) -> NeuroscopeXml:
     """Parse a Neuroscope XML safely: entities and external references are refused."""
+    from xml.etree.ElementTree import ParseError
+
     import defusedxml
     import defusedxml.ElementTree as SafeET
-    from xml.etree.ElementTree import ParseError
 
     try:
         if os.stat(path).st_size > _XML_LIMIT:
@@ -262,7 +268,8 @@ def read_neuroscope_xml(path: Path) -> NeuroscopeXml:
     except OSError as exc:
         raise SidecarError(path, f"cannot read: {exc.strerror or exc}") from exc
     if root.tag != "parameters" or root.find("acquisitionSystem") is None:
-        raise SidecarError(path, "not a Neuroscope session XML (no <parameters>/<acquisitionSystem>)")
+        raise SidecarError(
+            path, "not a Neuroscope session XML (no <parameters>/<acquisitionSystem>)")
 
     def num(xpath: str, kind: type = float) -> Any:
         el = root.find(xpath)
@@ -298,7 +305,8 @@ def read_neuroscope_xml(path: Path) -> NeuroscopeXml:
             try:
                 file_rates[ext] = float(rate)
             except ValueError:
-                raise SidecarError(path, f"files/file[{ext}]/samplingRate {rate!r} is not a number") from None
+                raise SidecarError(
+                    path, f"files/file[{ext}]/samplingRate {rate!r} is not a number") from None
     return NeuroscopeXml(
         path=path,
         n_channels=num("acquisitionSystem/nChannels", int),

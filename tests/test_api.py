@@ -23,7 +23,7 @@ def test_extract_returns_records_with_provenance(tmp_path: Path) -> None:
 
 
 def test_extract_raises_the_project_error(tmp_path: Path) -> None:
-    with pytest.raises(bsingest.ExtractionError, match="^nope.dat: no such file"):
+    with pytest.raises(bsingest.ExtractionError, match=r"^nope\.dat: no such file"):
         bsingest.extract(tmp_path / "nope.dat")
 
 

@@ -98,7 +98,7 @@ def test_fifty_sessions_with_bad_ones_complete_every_good_session(
 
 def test_cli_report_file_and_rerun_does_only_what_is_left(
         tmp_path: Path, brainstem_server: LocalServer) -> None:
-    manifest, expected, _ = make_manifest(tmp_path / "m", 6)
+    manifest, _, _ = make_manifest(tmp_path / "m", 6)
     env = {"BRAINSTEM_SERVER": brainstem_server.url, "BRAINSTEM_TOKEN": brainstem_server.token,
            "BSINGEST_JOURNAL": str(tmp_path / "j.sqlite")}
     runner = CliRunner(env=env)

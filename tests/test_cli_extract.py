@@ -58,7 +58,8 @@ def test_one_bad_file_gives_exit_one_and_does_not_stop_others(tmp_path: Path) ->
     result = CliRunner().invoke(cli, ["extract", str(tmp_path)])
     assert result.exit_code == 1
     assert "rec.dat" in result.stdout
-    assert "error: odd.dat: 25 bytes is not a whole number of 4-channel int16 frames" in result.stderr
+    assert ("error: odd.dat: 25 bytes is not a whole number of 4-channel int16 frames"
+            in result.stderr)
     assert "Traceback" not in result.output
 
 

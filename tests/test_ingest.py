@@ -256,7 +256,8 @@ def test_lock_keeps_a_second_run_out(tmp_path: Path) -> None:
     with session_lock(tmp_path, session):
         code = ("import sys; from pathlib import Path; from bsingest.ingest import session_lock\n"
                 "try:\n"
-                f"    with session_lock(Path({str(tmp_path)!r}), Path({str(session)!r}), timeout=0.3):\n"
+                f"    with session_lock(Path({str(tmp_path)!r}), Path({str(session)!r}),\n"
+                "                      timeout=0.3):\n"
                 "        print('got it')\n"
                 "except Exception as exc:\n    print(type(exc).__name__, exc)\n")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout

@@ -98,7 +98,8 @@ def test_non_divisible_size_states_size_frame_and_remainder(tmp_path: Path) -> N
 def test_channel_outside_nchannels_in_xml_is_refused(tmp_path: Path) -> None:
     dat = write_dat(tmp_path / "rec.dat", n_channels=4, n_samples=5)
     write_neuroscope_xml(tmp_path / "rec.xml", 4, groups=[[0, 1, 2, 3, 4]])
-    with pytest.raises(ExtractionError, match=r"^rec\.dat: rec\.xml: channel group 1 lists channels \[4\]"):
+    with pytest.raises(ExtractionError,
+                       match=r"^rec\.dat: rec\.xml: channel group 1 lists channels \[4\]"):
         extract(dat)
 
 

@@ -62,7 +62,8 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
         tj = e.type_json
         if e.type == "BehavioralTracking":
             shape = f"{tj.get('horizontalResolution', '?')}x{tj.get('verticalResolution', '?')}"
-            detail = (f"{tj.get('compression', '')} {shape}, {fmt_number(tj.get('nFrames'))} frames "
+            detail = (f"{tj.get('compression', '')} {shape}, "
+                      f"{fmt_number(tj.get('nFrames'))} frames "
                       f"@ {fmt_number(tj.get('frameRate'))} fps")
         else:
             detail = (f"{fmt_number(tj.get('nChannels'))} ch x {fmt_number(tj.get('nSamples'))} "
@@ -73,11 +74,11 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
         rows.append((name, e.type, tj.get("format", ""), detail, "; ".join(e.warnings)))
     if rows:
         print_table(None, ("file", "type", "format", "contents", "warnings"), rows)
-    for path, msg in report.errors.items():
+    for msg in report.errors.values():
         click.echo(f"error: {msg}", err=True)
     for path, reason in report.skipped.items():
         click.echo(f"skipped: {os.path.basename(path)}: {reason}", err=True)
-    n_err = len(report.errors)
-    click.echo(f"{len(report.extractions)} records from {len(rows) and len({e.path for e in report.extractions})} files"
-               f", {n_err} failed, {len(report.skipped)} skipped, {len(report.sidecars)} sidecars",
-               err=True)
+    n_files = len({e.path for e in report.extractions})
+    click.echo(f"{len(report.extractions)} records from {n_files} files, "
+               f"{len(report.errors)} failed, {len(report.skipped)} skipped, "
+               f"{len(report.sidecars)} sidecars", err=True)

@@ -40,7 +40,8 @@ class _Group(click.Group):
             ctx.exit(EXIT_FAILED)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
+                                          "max_content_width": 100})
 @click.version_option(__version__, prog_name="bsingest")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 def cli(verbose: int) -> None:

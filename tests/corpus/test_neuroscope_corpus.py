@@ -24,7 +24,8 @@ def test_neuroscope_values_match_truth(key: str, corpus: Path, truth: dict[str, 
     for name, expect in values["binary_files"].items():
         tj = got[name]
         # .lfp and .eeg run at lfpSamplingRate (truth.json's ambiguity note); .dat at samplingRate.
-        rate = values["lfpSamplingRate"] if name.endswith((".lfp", ".eeg")) else values["samplingRate"]
+        lfp = name.endswith((".lfp", ".eeg"))
+        rate = values["lfpSamplingRate"] if lfp else values["samplingRate"]
         assert tj["nChannels"] == values["nChannels"]
         assert tj["sr"] == rate
         assert tj["nSamples"] == expect["nSamples"]
