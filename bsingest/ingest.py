@@ -116,8 +116,7 @@ def prepare(session_dir: Path, options: IngestOptions, *, jobs: int | None = Non
     from extractors import discover
 
     found = discover(session_dir)
-    skipped = {_rel(session_dir, p): r for p, r in found.skipped.items()
-               if p.name != "bsingest.toml"}
+    skipped = {_rel(session_dir, p): r for p, r in found.skipped.items()}
     workers = jobs or min(8, (os.cpu_count() or 1) * 2)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bsingest-extract") as pool:
         results = list(pool.map(lambda p: _build(session_dir, p, options), found.data))
@@ -291,6 +290,7 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
     by_key = {e.key: e for e in entries}
     for o in outcomes:
         _emit(report, _result(o, by_key[o.key]), progress)
+    report.results.sort(key=lambda r: (r.path, r.key or ""))
     return report
 
 

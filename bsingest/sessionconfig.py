@@ -108,7 +108,8 @@ class IngestOptions:
 
     def for_file(self, relpath: str) -> FileSettings:
         """Settings for one file: the last matching rule wins, key by key."""
-        rtype, device, description, stated = None, self.hardware_device, self.description, {}
+        rtype, device, description = None, self.hardware_device, self.description
+        stated: dict[str, Any] = {}
         for rule in self.rules:
             if rule.matches(relpath):
                 rtype = rule.type or rtype

@@ -178,6 +178,11 @@ class Uploader:
 
     # -- doing --------------------------------------------------------------------------
 
+    def _journal(self) -> Journal:
+        if self.journal is None:
+            raise RuntimeError("an Uploader without a journal can only plan")
+        return self.journal
+
     def run(self, entries: Sequence[Entry], *,
             progress: Callable[[Outcome], None] | None = None,
             executor: Executor | None = None) -> list[Outcome]:
@@ -208,18 +213,16 @@ class Uploader:
         return outcomes
 
     def _do(self, e: Entry, step: str, on_server: Mapping[str, Mapping[str, Any]]) -> Outcome:
-        if self.journal is None:
-            raise RuntimeError("an Uploader without a journal can only plan")
         theirs = on_server.get(e.key)
         their_id = theirs.get("id") if theirs else None
         if self.stop.is_set():
             return Outcome(e.dataset, e.key, e.path, QUEUED, None, "interrupted")
         try:
             if step in ("unchanged", "adopt"):
-                self.journal.mark(e, "uploaded", server_id=their_id)
+                self._journal().mark(e, "uploaded", server_id=their_id)
                 return Outcome(e.dataset, e.key, e.path, UNCHANGED, their_id)
             if step == "skip":
-                self.journal.mark(
+                self._journal().mark(
                     e, "skipped", server_id=their_id,
                     error="exists on the server with other values; kept (--existing skip)")
                 return Outcome(e.dataset, e.key, e.path, SKIPPED, their_id,
@@ -227,7 +230,7 @@ class Uploader:
             if step == "conflict":
                 msg = ("exists on the server with other values "
                        "(use --existing update to change it, or --existing skip)")
-                self.journal.mark(e, "failed", server_id=their_id, error=msg)
+                self._journal().mark(e, "failed", server_id=their_id, error=msg)
                 return Outcome(e.dataset, e.key, e.path, FAILED, their_id, msg)
             if step == "update":
                 return self._update(e, str(their_id))
@@ -237,41 +240,41 @@ class Uploader:
 
     def _update(self, e: Entry, server_id: str) -> Outcome:
         changes = {k: e.record[k] for k in _COMPARED if k in e.record}
-        self.journal.mark(e, "sending", server_id=server_id, attempt=True)
+        self._journal().mark(e, "sending", server_id=server_id, attempt=True)
         try:
             self.client.update(MODEL, server_id, changes)  # PATCH: the client retries it
         except (TransportError, RateLimited, ServerError) as exc:
-            self.journal.mark(e, "pending", error=str(exc))
+            self._journal().mark(e, "pending", error=str(exc))
             raise _Unreachable(str(exc)) from exc
         except ApiError as exc:
-            self.journal.mark(e, "failed", error=str(exc))
+            self._journal().mark(e, "failed", error=str(exc))
             return Outcome(e.dataset, e.key, e.path, FAILED, server_id, str(exc))
-        self.journal.mark(e, "uploaded", server_id=server_id)
+        self._journal().mark(e, "uploaded", server_id=server_id)
         return Outcome(e.dataset, e.key, e.path, UPDATED, server_id)
 
     def _create(self, e: Entry) -> Outcome:
         last_error = ""
         for attempt in range(1, self.post_attempts + 1):
             # Written before the request goes out: if we die now, the next run looks first.
-            self.journal.mark(e, "sending", attempt=True)
+            self._journal().mark(e, "sending", attempt=True)
             try:
                 body = self.client.create(MODEL, e.record)
             except (Rejected, AuthError, NotFound) as exc:
                 # The server answered and did not write: a definite, lasting refusal.
-                self.journal.mark(e, "failed", error=str(exc))
+                self._journal().mark(e, "failed", error=str(exc))
                 return Outcome(e.dataset, e.key, e.path, FAILED, None, str(exc))
             except (TransportError, ServerError, RateLimited, ApiError) as exc:
                 last_error = str(exc)
                 log.info("POST for %s: outcome unknown (%s); looking on the server", e.path, exc)
                 found = self._look(e)
                 if found is not None:
-                    self.journal.mark(e, "uploaded", server_id=found)
+                    self._journal().mark(e, "uploaded", server_id=found)
                     return Outcome(e.dataset, e.key, e.path, CREATED, found)
-                self.journal.mark(e, "pending", error=last_error)
+                self._journal().mark(e, "pending", error=last_error)
                 self._pause(attempt, exc)
                 continue
             server_id = str(body.get("id"))
-            self.journal.mark(e, "uploaded", server_id=server_id)
+            self._journal().mark(e, "uploaded", server_id=server_id)
             return Outcome(e.dataset, e.key, e.path, CREATED, server_id)
         raise _Unreachable(f"gave up after {self.post_attempts} attempts: {last_error}")
 

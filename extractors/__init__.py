@@ -59,8 +59,9 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     DlcExtractor,
 )
 
-# Folders that never hold a session's data.
+# Folders that never hold a session's data, and files that are bsingest's own settings.
 _IGNORED_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", ".bsingest"}
+_IGNORED_FILES = {"bsingest.toml"}
 
 
 def extractor_for(path: str | os.PathLike[str]) -> Extractor:
@@ -129,5 +130,6 @@ def _walk(root: Path) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames
                              if d not in _IGNORED_DIRS and not d.startswith("."))
-        out += [Path(dirpath) / f for f in filenames if not f.startswith(".")]
+        out += [Path(dirpath) / f for f in filenames
+                if not f.startswith(".") and f not in _IGNORED_FILES]
     return out

@@ -196,7 +196,7 @@ def _print_ingest(report: Any) -> None:
 def _print_server_records(client: Any, dataset: str | None) -> None:
     records = client.experiment_data(dataset) if dataset else []
     rows = [(r["type_json"].get("fileName", ""), r["type"], r["id"]) for r in records]
-    print_table(f"stored on the local server, dataset {dataset}: {len(rows)} records",
+    print_table(f"{len(rows)} records stored on the local demo server, dataset {dataset}:",
                 ("fileName", "type", "id"), rows)
 
 

@@ -26,8 +26,9 @@ def print_table(title: str | None, headers: Sequence[str], rows: Sequence[Sequen
 
     stream = sys.stderr if err else sys.stdout
     console = Console(file=stream, soft_wrap=False, width=None if stream.isatty() else 160)
-    table = Table(title=title, title_justify="left", box=None, header_style="bold",
-                  pad_edge=False)
+    if title:  # a heading line of its own: rich would wrap a title to the table's width
+        console.print(title, style="bold", highlight=False)
+    table = Table(box=None, header_style="bold", pad_edge=False)
     for h in headers:
         table.add_column(h, overflow="fold")
     for row in rows:
