@@ -82,8 +82,6 @@ class AbfExtractor(Extractor):
         return Claim.SPECIFIC if path.suffix.lower() == ".abf" else Claim.NO
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
-        if not path.is_file():
-            raise ExtractionError(path, "not a regular file")
         h = read_abf_header(path)
         size = os.stat(path).st_size
         f = Fields()

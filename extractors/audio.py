@@ -93,11 +93,7 @@ class AudioExtractor(Extractor):
     record_types = ("Audio",)
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
-        if not path.is_file():
-            raise ExtractionError(path, "not a regular file")
         size = os.stat(path).st_size
-        if size == 0:
-            raise ExtractionError(path, "empty file (0 bytes)")
         f = Fields()
         with open(path, "rb") as fh:
             head = fh.read(64)

@@ -34,6 +34,7 @@ __all__ = [
     "Fields",
     "Provenance",
     "Source",
+    "whole_frames",
 ]
 
 #: Parameters a user may state for files that do not describe themselves.
@@ -184,8 +185,12 @@ class Extractor:
         stated = {k: v for k, v in stated.items() if v is not None}
         if not p.exists():
             raise ExtractionError(p, "no such file")
-        if not (p.is_file() or p.is_dir()):
+        if p.is_dir():
+            raise ExtractionError(p, "a folder, not a recording file")
+        if not p.is_file():
             raise ExtractionError(p, "not a regular file")
+        if p.stat().st_size == 0:
+            raise ExtractionError(p, "empty file (0 bytes)")
         try:
             results = self._extract(p, stated)
         except BsingestError:
@@ -253,6 +258,25 @@ class Extractor:
         if problems:
             raise ExtractionError(
                 path, f"{self.name} produced an invalid record: {'; '.join(problems)}")
+
+
+def whole_frames(path: Path, size: int, n_channels: int, dtype: str, itemsize: int, *,
+                 why: str = "wrong channel count or a truncated file",
+                 member: Path | None = None) -> int:
+    """Frames of interleaved samples in ``size`` bytes; never rounds.
+
+    A size that is not a whole number of frames is an error stating the size, the frame
+    size and the remainder. ``member`` names the file measured when it is not ``path``
+    itself (a per-channel file of ``path``'s record).
+    """
+    frame = n_channels * itemsize
+    n, rest = divmod(size, frame)
+    if rest:
+        where = f"{member.name}: " if member is not None else ""
+        raise ExtractionError(
+            path, f"{where}{size} bytes is not a whole number of {n_channels}-channel {dtype} "
+            f"frames ({frame} bytes each; {rest} bytes left over after {n} frames): {why}")
+    return n
 
 
 def _tidy(value: Any) -> Any:

@@ -19,7 +19,6 @@ a ``.csv`` has no row count in its header, so it is counted at disk speed (~1 GB
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,10 +71,6 @@ class DlcExtractor(Extractor):
         return [meta] if meta else []
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
-        if not path.is_file():
-            raise ExtractionError(path, "not a regular file")
-        if os.stat(path).st_size == 0:
-            raise ExtractionError(path, "empty file (0 bytes)")
         csv = path.suffix.lower() == ".csv"
         table = read_dlc_csv(path) if csv else read_dlc_h5(path)
         f = Fields()

@@ -61,7 +61,7 @@ from typing import Any, BinaryIO
 
 from bsingest.errors import ExtractionError, SidecarError
 
-from .base import Claim, Extraction, Extractor, Fields
+from .base import Claim, Extraction, Extractor, Fields, whole_frames
 
 __all__ = ["IntanChannel", "IntanExtractor", "IntanHeader", "read_intan_header"]
 
@@ -407,8 +407,6 @@ class IntanExtractor(Extractor):
         return out
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
-        if not path.is_file():
-            raise ExtractionError(path, "not a regular file")
         if path.suffix.lower() in (".rhd", ".rhs"):
             if path.name.lower() in _INFO_NAMES and _has_rhx_data(path.parent):
                 raise ExtractionError(path, "the header of an RHX folder: describe its .dat "
@@ -498,9 +496,7 @@ class IntanExtractor(Extractor):
             n_cols = 1 if s.packed else len(chans)
             self._n_channels(f, h, s, chans, h.path.name)
             size = os.stat(path).st_size
-            if size == 0:
-                raise ExtractionError(path, "empty file (0 bytes)")
-            n_samples = _whole_frames(path, size, n_cols, s.file_dtype)
+            n_samples = whole_frames(path, size, n_cols, s.file_dtype, 2)
             f.computed("nSamples", n_samples,
                        f"{size} bytes / ({n_cols} channels x 2 bytes)")
         self._file_rate(path, h, s, n_samples, f)
@@ -523,7 +519,7 @@ class IntanExtractor(Extractor):
                 size = os.stat(m).st_size
             except OSError as exc:
                 raise ExtractionError(path, f"{m.name}: {exc.strerror or exc}") from exc
-            counts.setdefault(_whole_frames(m, size, 1, part.signal.file_dtype, lead=path),
+            counts.setdefault(whole_frames(path, size, 1, part.signal.file_dtype, 2, member=m),
                               []).append(m.name)
         if len(counts) > 1:
             detail = "; ".join(f"{n} samples: {', '.join(names[:3])}"
@@ -592,18 +588,6 @@ def _sidecar_header(path: Path, info: Path) -> IntanHeader:
         raise
     except ExtractionError as exc:  # name the data file first, then its sidecar
         raise SidecarError(path, f"{info.name}: {exc.reason}") from exc
-
-
-def _whole_frames(path: Path, size: int, n_channels: int, dtype: str,
-                  lead: Path | None = None) -> int:
-    frame = 2 * n_channels
-    n, rest = divmod(size, frame)
-    if rest:
-        where = f"{path.name}: " if lead is not None else ""
-        raise ExtractionError(
-            lead or path, f"{where}{size} bytes is not a whole number of {n_channels}-channel "
-            f"{dtype} frames ({frame} bytes each; {n} frames and {rest} bytes left over)")
-    return n
 
 
 def _has_rhx_data(folder: Path) -> bool:

@@ -101,8 +101,6 @@ class NwbExtractor(Extractor):
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         import h5py
 
-        if not path.is_file():
-            raise ExtractionError(path, "not a regular file (NWB Zarr folders are not read)")
         if not _is_hdf5(path):
             raise ExtractionError(path, "not an HDF5 file (no HDF5 signature): not an NWB file")
         try:

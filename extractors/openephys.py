@@ -54,7 +54,7 @@ from typing import Any
 
 from bsingest.errors import ExtractionError, SidecarError
 
-from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
+from .base import Claim, Extraction, Extractor, Fields, Provenance, Source, whole_frames
 
 __all__ = ["OpenEphysBinaryExtractor", "find_oebin"]
 
@@ -123,8 +123,6 @@ class OpenEphysBinaryExtractor(Extractor):
         return out
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
-        if not path.is_file():
-            raise ExtractionError(path, "not a regular file")
         oebin = find_oebin(path)
         if oebin is None:
             raise ExtractionError(path, f"no {OEBIN} in the folders above it: not an Open "
@@ -144,7 +142,8 @@ class OpenEphysBinaryExtractor(Extractor):
                                "positive number")
         f.header("sr", float(sr), f"{OEBIN} continuous[{folder}].sample_rate")
         size = os.stat(path).st_size
-        n_samples = _whole_frames(path, size, n)
+        n_samples = whole_frames(path, size, n, "int16", 2, why=f"{OEBIN}'s num_channels "
+                                 "does not fit the file, or the file was cut")
         f.computed("nSamples", n_samples, f"{size} bytes / ({n} channels x 2 bytes)")
         channels = _channels(path, entry)
         if len(channels) != n:
@@ -268,17 +267,6 @@ def _positive_int(path: Path, value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise SidecarError(path, f"{what} is {value!r}, not a positive whole number")
     return value
-
-
-def _whole_frames(path: Path, size: int, n_channels: int) -> int:
-    frame = 2 * n_channels
-    n, rest = divmod(size, frame)
-    if rest:
-        raise ExtractionError(
-            path, f"{size} bytes is not a whole number of {n_channels}-channel int16 frames "
-            f"({frame} bytes each; {n} frames and {rest} bytes left over): {OEBIN}'s "
-            "num_channels does not fit the file, or the file was cut")
-    return n
 
 
 def _npy_length(npy: Path) -> int | None:

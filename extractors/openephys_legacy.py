@@ -177,8 +177,6 @@ class OpenEphysLegacyExtractor(Extractor):
         return out
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
-        if not path.is_file():
-            raise ExtractionError(path, "not a regular file")
         group = _groups(path.parent).get(path) or _Group("", "", (path,))
         if group.files[0] != path:
             raise ExtractionError(path, f"one channel of the group described with "

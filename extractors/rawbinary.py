@@ -22,7 +22,7 @@ from typing import Any
 
 from bsingest.errors import ExtractionError, SidecarError
 
-from .base import Claim, Extraction, Extractor, Fields
+from .base import Claim, Extraction, Extractor, Fields, whole_frames
 
 __all__ = ["NeuroscopeXml", "RawBinaryExtractor", "find_neuroscope_xml", "read_neuroscope_xml"]
 
@@ -71,8 +71,6 @@ class RawBinaryExtractor(Extractor):
         return [xml] if xml else []
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
-        if not path.is_file():
-            raise ExtractionError(path, "not a regular file")
         xml_path = find_neuroscope_xml(path)
         xml = None
         if xml_path is not None:
@@ -198,18 +196,7 @@ class RawBinaryExtractor(Extractor):
 
 def n_samples(path: Path, size: int, n_channels: int, dtype: str) -> int:
     """Samples per channel of an interleaved file; refuse sizes that are not whole frames."""
-    frame = n_channels * _DTYPES[dtype]
-    if size == 0:
-        raise ExtractionError(path, "empty file (0 bytes)")
-    n, rest = divmod(size, frame)
-    if rest:
-        raise ExtractionError(
-            path,
-            f"{size} bytes is not a whole number of {n_channels}-channel {dtype} frames "
-            f"({frame} bytes each; {rest} bytes left over after {n} frames): "
-            "wrong channel count or a truncated file",
-        )
-    return n
+    return whole_frames(path, size, n_channels, dtype, _DTYPES[dtype])
 
 
 def find_neuroscope_xml(path: Path) -> Path | None:

@@ -123,8 +123,6 @@ class SpikeGlxExtractor(Extractor):
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         if path.suffix.lower() == ".meta":
             return [self._lone_meta(path)]
-        if not path.is_file():
-            raise ExtractionError(path, "not a regular file")
         meta_path = _meta_of(path)
         if not meta_path.is_file():
             raise SidecarError(path, f"no {meta_path.name} beside it")

@@ -96,11 +96,7 @@ class VideoExtractor(Extractor):
         return Claim.SPECIFIC
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
-        if not path.is_file():
-            raise ExtractionError(path, "not a regular file")
         size = os.stat(path).st_size
-        if size == 0:
-            raise ExtractionError(path, "empty file (0 bytes)")
         layout = read_layout(path, size)
         info = probe(path, layout)
         f = Fields()

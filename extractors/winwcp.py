@@ -45,8 +45,6 @@ class WinWcpExtractor(Extractor):
     record_types = ("Intracellular",)
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
-        if not path.is_file():
-            raise ExtractionError(path, "not a regular file")
         header = read_wcp_header(path)
         size = os.stat(path).st_size
         nbh, nc, nba, nbd = (_int(path, header, k) for k in ("NBH", "NC", "NBA", "NBD"))

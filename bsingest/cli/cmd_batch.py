@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from .cmd_ingest import _EXISTING, _journal_option, _server_option
-from .output import print_json, print_table
+from .output import echo_queued, print_json, print_table, summary
 
 _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
 
@@ -132,9 +132,8 @@ class _Progress:
                                  rate=f"{rate:.1f}/s")
             return
         self.sessions += 1
-        counts = ", ".join(f"{n} {k}" for k, n in sorted(item.counts().items())) or "no records"
         line = f"[{self.sessions}] " + (f"error: {item.error}" if item.error
-                                         else f"{item.session}: {counts}")
+                                         else f"{item.session}: {summary(item.counts())}")
         if self._bar is not None:
             self._bar.console.print(line)
         else:
@@ -157,7 +156,5 @@ def _print_summary(report: Any, seconds: float) -> None:
         if r.error:
             click.echo(f"error: {r.error}", err=True)
     total = report.counts()
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(total.items())) or "no records"
-    click.echo(f"{len(report.sessions)} sessions in {seconds:.1f} s: {summary}", err=True)
-    if total.get("queued"):
-        click.echo(f"queued {total['queued']} records; run bsingest push", err=True)
+    click.echo(f"{len(report.sessions)} sessions in {seconds:.1f} s: {summary(total)}", err=True)
+    echo_queued(total)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .output import print_json, print_table
+from .output import echo_queued, print_json, print_table, summary
 
 _EXISTING = click.Choice(["skip", "update", "error"])
 _NOTICE_LOCAL = ("No server configured: using the local BrainSTEM-compatible demo server "
@@ -187,10 +187,8 @@ def _print_ingest(report: Any) -> None:
     if report.error:
         click.echo(f"error: {report.error}", err=True)
     counts = report.counts()
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no records"
-    click.echo(f"summary: {summary}", err=True)
-    if counts.get("queued"):
-        click.echo(f"queued {counts['queued']} records; run bsingest push", err=True)
+    click.echo(f"summary: {summary(counts)}", err=True)
+    echo_queued(counts)
 
 
 def _print_server_records(client: Any, dataset: str | None) -> None:

@@ -45,3 +45,14 @@ def fmt_number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.6g}" if not value.is_integer() else f"{int(value):,}"
     return str(value)
+
+
+def summary(counts: dict[str, int]) -> str:
+    """``3 created, 1 failed`` (by name), or ``no records``."""
+    return ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no records"
+
+
+def echo_queued(counts: dict[str, int]) -> None:
+    """The hint a run that left records queued ends with."""
+    if counts.get("queued"):
+        click.echo(f"queued {counts['queued']} records; run bsingest push", err=True)
