@@ -11,8 +11,9 @@
 set -u
 session="${1:?usage: rig_hook.sh SESSION_DIR}"
 log="${BSINGEST_HOOK_LOG:-$HOME/bsingest-hook.log}"
+settle="${BSINGEST_SETTLE:-30}"   # seconds without a file changing before we start
 
-bsingest ingest "$session" --settle 30 --log "$log" </dev/null
+bsingest ingest "$session" --settle "$settle" --log "$log" </dev/null
 code=$?
 case $code in
   0) echo "bsingest: $session ingested" ;;
