@@ -352,6 +352,11 @@ def _avi_layout(path: Path, fh: Any, size: int) -> Layout:
     while pos + 8 <= size:
         fh.seek(pos)
         ck, n = struct.unpack("<4sI", fh.read(8))
+        if not all(0x20 <= c < 0x7F for c in ck):
+            # Not a chunk id (chunk ids are ASCII): zeros a recorder preallocated, or
+            # garbage. Walking it 8 bytes at a time would read the whole tail.
+            lay.notes.append(f"bytes {pos}-{size} are not RIFF chunks (not read)")
+            break
         if ck == b"LIST":
             sub = fh.read(4)
             if sub == b"hdrl":

@@ -286,3 +286,42 @@ def _decoded_or_zero(path: Path) -> int:
         return decoded_frames(path)
     except (av.FFmpegError, IndexError):  # FFmpeg cannot open it, or finds no video stream
         return 0
+
+
+def test_zeros_after_an_avi_are_not_walked_as_chunks(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # A recorder that preallocates its file leaves zeros after the last chunk. Every frame
+    # is still indexed; reading the zeros 8 bytes at a time would cost their whole size.
+    import builtins
+    import os
+
+    path = cv2_avi(tmp_path / "pre.avi", 20)
+    frames = decoded_frames(path)
+    tail = 64 * 2**20
+    os.truncate(path, path.stat().st_size + tail)  # sparse: no disk used
+    read = 0
+    real_open = builtins.open
+
+    class Counting:
+        def __init__(self, fh: Any) -> None:
+            self.fh = fh
+
+        def __enter__(self) -> Counting:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.fh.close()
+
+        def read(self, k: int = -1) -> bytes:
+            nonlocal read
+            data = self.fh.read(k)
+            read += len(data)
+            return data
+
+        def seek(self, *a: int) -> int:
+            return self.fh.seek(*a)
+
+    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: Counting(real_open(f, *a, **k)))
+    r = _only(path)
+    assert r.type_json["nFrames"] == frames == 20
+    assert read < tail // 16  # the header, the index and a few probes; not the zeros
