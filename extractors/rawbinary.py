@@ -48,6 +48,7 @@ class NeuroscopeXml:
     lfp_sampling_rate: float | None
     voltage_range: float | None
     amplification: float | None
+    offset: float | None  # acquisitionSystem/offset: named in lsb's provenance only
     groups: list[tuple[list[int], list[int], str | None]]  # (channels, skipped, label)
     file_rates: dict[str, float]  # extension (no dot) -> samplingRate, from <files>
 
@@ -170,8 +171,12 @@ class RawBinaryExtractor(Extractor):
                    f"amplification {amp}: no lsb")
             return
         lsb = xml.voltage_range / (2 ** xml.n_bits) / amp * 1e6
-        f.computed("lsb", lsb, f"{xml.path.name}: voltageRange {xml.voltage_range:g} V / "
-                   f"2^{xml.n_bits} / amplification {amp:g}, in µV")
+        detail = (f"{xml.path.name}: voltageRange {xml.voltage_range:g} V / 2^{xml.n_bits} / "
+                  f"amplification {amp:g}, in µV")
+        if xml.offset:  # neo ignores both amplification and offset; say what we did
+            detail += (f"; acquisitionSystem/offset {xml.offset:g} shifts the zero level, "
+                       "not the step")
+        f.computed("lsb", lsb, detail)
 
     def _groups(self, path: Path, xml: NeuroscopeXml, n_channels: int, f: Fields) -> None:
         if not xml.groups:
@@ -302,6 +307,7 @@ def read_neuroscope_xml(path: Path) -> NeuroscopeXml:
         lfp_sampling_rate=num("fieldPotentials/lfpSamplingRate"),
         voltage_range=num("acquisitionSystem/voltageRange"),
         amplification=num("acquisitionSystem/amplification"),
+        offset=num("acquisitionSystem/offset"),
         groups=groups,
         file_rates=file_rates,
     )

@@ -23,7 +23,8 @@ def write_neuroscope_xml(path: Path, n_channels: int, *, n_bits: int = 16,
                          sampling_rate: float = 20000, lfp_rate: float | None = 1250,
                          voltage_range: float = 20, amplification: float = 1000,
                          groups: Sequence[Sequence[int]] | None = None,
-                         skip: Iterable[int] = (), labels: Sequence[str] | None = None) -> Path:
+                         skip: Iterable[int] = (), labels: Sequence[str] | None = None,
+                         offset: int = 0) -> Path:
     """A Neuroscope session XML as ndManager writes it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     skip = set(skip)
@@ -38,7 +39,7 @@ def write_neuroscope_xml(path: Path, n_channels: int, *, n_bits: int = 16,
         "<?xml version='1.0'?>\n<parameters creator=\"ndManager\" version=\"1.0\">"
         f"<acquisitionSystem><nBits>{n_bits}</nBits><nChannels>{n_channels}</nChannels>"
         f"<samplingRate>{sampling_rate}</samplingRate><voltageRange>{voltage_range}</voltageRange>"
-        f"<amplification>{amplification}</amplification><offset>0</offset></acquisitionSystem>"
+        f"<amplification>{amplification}</amplification><offset>{offset}</offset></acquisitionSystem>"
         f"{lfp}<anatomicalDescription><channelGroups>{group_xml}</channelGroups>"
         "</anatomicalDescription></parameters>\n"
     )

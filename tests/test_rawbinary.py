@@ -30,6 +30,17 @@ def test_values_from_neuroscope_xml(tmp_path: Path) -> None:
     assert r.provenance["nSamples"].source.value == "computed"
 
 
+def test_offset_is_named_beside_the_step_it_does_not_change(tmp_path: Path) -> None:
+    # Neuroscope's <offset> is a zero level (neo ignores it): the step stays
+    # voltageRange / 2^nBits / amplification, and the provenance says the offset was seen.
+    dat = write_dat(tmp_path / "rec.dat", n_channels=2, n_samples=5)
+    write_neuroscope_xml(tmp_path / "rec.xml", 2, voltage_range=20, amplification=1000,
+                         offset=2048)
+    (r,) = extract(dat)
+    assert r.type_json["lsb"] == pytest.approx(20 / 65536 / 1000 * 1e6)
+    assert "offset 2048" in r.provenance["lsb"].detail
+
+
 def test_groups_without_labels_are_numbered(tmp_path: Path) -> None:
     dat = write_dat(tmp_path / "rec.dat", n_channels=4, n_samples=5)
     write_neuroscope_xml(tmp_path / "rec.xml", 4, groups=[[0, 1], [2, 3]])

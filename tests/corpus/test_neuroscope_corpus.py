@@ -20,6 +20,7 @@ def test_neuroscope_values_match_truth(key: str, corpus: Path, truth: dict[str, 
     report = extract_folder(folder)
     assert report.errors == {}
     got = {Path(e.path).name: e.type_json for e in report.extractions}
+    prov = {Path(e.path).name: e.provenance for e in report.extractions}
     assert set(got) == set(values["binary_files"])
     for name, expect in values["binary_files"].items():
         tj = got[name]
@@ -32,6 +33,9 @@ def test_neuroscope_values_match_truth(key: str, corpus: Path, truth: dict[str, 
         assert tj["type"] == f"int{values['nBits']}"
         assert tj["lsb"] == pytest.approx(
             values["voltageRange"] / 2 ** values["nBits"] / values["amplification"] * 1e6)
+        # The XML's offset (neo ignores it) is named where the step is explained.
+        offset = values["offset"]
+        assert (f"offset {offset:g}" in prov[name]["lsb"].detail) == bool(offset), name
         groups = [g["channels"] for g in tj["electrodeGroups"]]
         assert groups == values["anatomical_groups"]
         bad = [c for t in tj.get("channelTags", []) if t["tag"] == "bad" for c in t["channels"]]
