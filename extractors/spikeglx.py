@@ -343,8 +343,9 @@ def _imec_lsb(path: Path, meta: SpikeGlxMeta, kind: str, neural: int, f: Fields)
                "describe them, so none is given")
         return
     gain = distinct[0]
-    f.computed("lsb", rng / max_int / gain * 1e6,
-               f"{m}: imAiRangeMax {rng:g} V / {int_detail} / {gain_detail} = {gain:g}, in µV")
+    lsb = rng / max_int / gain * 1e6
+    f.computed("lsb", lsb, f"{m}: imAiRangeMax {rng:g} V / {int_detail} / gain {gain:g} "
+               f"({gain_detail}) = {lsb:.6g} µV")
 
 
 def _nidq(path: Path, meta: SpikeGlxMeta, f: Fields) -> None:

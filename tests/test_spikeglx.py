@@ -34,6 +34,15 @@ def test_np1_ap_values(tmp_path: Path) -> None:
     assert tj["_warnings"] == ()
 
 
+def test_lsb_provenance_states_the_gain_and_the_step(tmp_path: Path) -> None:
+    path = write_spikeglx(tmp_path / "r_g0_t0.imec0.ap.bin", n_samples=3, n_neural=8)
+    detail = _one(path)["_prov"]["lsb"].detail
+    # NP1.0: 0.6 V range, 512 steps, AP gain 500 in every imroTbl entry of the fixture.
+    assert "gain 500" in detail
+    assert float(detail.rsplit("=", 1)[1].split()[0]) == pytest.approx(0.6 / 512 / 500 * 1e6,
+                                                                       rel=1e-5)
+
+
 def test_np1_lf_uses_the_lf_gain_and_rate(tmp_path: Path) -> None:
     path = write_spikeglx(tmp_path / "r_g0_t0.imec0.lf.bin", n_samples=10, kind="lf",
                           lf_gain=125)
