@@ -205,11 +205,20 @@ class Uploader:
                          else self.server_records(dataset))
             steps = self.plan([e for e in entries if e.dataset == dataset], on_server)
             futures = [executor.submit(self._do, e, step, on_server) for e, step in steps]
-            for future in as_completed(futures):
-                outcome = future.result()
-                outcomes.append(outcome)
-                if progress:
-                    progress(outcome)
+            try:
+                for future in as_completed(futures):
+                    outcome = future.result()
+                    outcomes.append(outcome)
+                    if progress:
+                        progress(outcome)
+            except KeyboardInterrupt:
+                # Ctrl-C: requests in flight finish and journal their outcome; the rest
+                # is not started (it stays pending for the next run) instead of being
+                # run to the end by the pool's shutdown.
+                self.stop.set()
+                for future in futures:
+                    future.cancel()
+                raise
         return outcomes
 
     def _do(self, e: Entry, step: str, on_server: Mapping[str, Mapping[str, Any]]) -> Outcome:

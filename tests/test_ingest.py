@@ -282,3 +282,29 @@ def test_settle_waits_for_files_to_stop_changing(tmp_path: Path) -> None:
 
     wait_until_settled(session, 5.0, sleep=fake_sleep)
     assert sleeps == [5.0, 5.0, 5.0]
+
+
+def test_ctrl_c_stops_soon_says_how_to_resume_and_exits_130(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    session = make_session(tmp_path / "s", 120)
+    brainstem_server.set_faults(Faults(latency=0.02))
+    env = _cli_env(brainstem_server, tmp_path)
+    cmd = [sys.executable, "-m", "bsingest.cli.main", "ingest", str(session), "--dataset",
+           DATASET, "--action", ACTION]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    while sum(h.method == "POST" for h in brainstem_server.hits) < 20 and proc.poll() is None:
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "run the same command again" in err
+    assert "Traceback" not in err
+    # Requests in flight finish; what was not started stays in the journal.
+    assert brainstem_server.record_count(DATASET) < 120
+    with Journal(tmp_path / "j.sqlite") as jr:
+        assert {e.state for e in jr.entries()} >= {"pending"}
+    brainstem_server.set_faults(Faults())
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert file_names_on_server(brainstem_server) == expected_names(session)

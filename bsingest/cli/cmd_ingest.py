@@ -91,12 +91,17 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
         if target.local is not None and not as_json:
             click.echo(_NOTICE_LOCAL.format(db=local_db_path()), err=True)
         show = _progress_printer(as_json)
-        report = ingest(session_dir, dataset=dataset, actions=actions,
-                        hardware_device=hardware_device, description=description,
-                        existing=existing, type_map=type_map, dry_run=dry_run,
-                        client=target.client, server_key=target.server_key,
-                        journal=journal, settle=settle, lock_timeout=lock_timeout,
-                        progress=show)
+        try:
+            report = ingest(session_dir, dataset=dataset, actions=actions,
+                            hardware_device=hardware_device, description=description,
+                            existing=existing, type_map=type_map, dry_run=dry_run,
+                            client=target.client, server_key=target.server_key,
+                            journal=journal, settle=settle, lock_timeout=lock_timeout,
+                            progress=show)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted: run the same command again (or bsingest push) to "
+                       "finish; the journal remembers what was done", err=True)
+            ctx.exit(130)
         if as_json:
             print_json(report.to_json())
         else:
