@@ -105,7 +105,9 @@ class VideoExtractor(Extractor):
                  f"{info.codec_name} ({info.codec_long_name})")
         rotation = ""
         if layout.rotation:
-            rotation = f"; display rotation {layout.rotation:g}°"
+            # tkhd's matrix turns the picture clockwise (FFmpeg reports the same angle
+            # counter-clockwise: its 'rotation' is 360 minus ours).
+            rotation = f"; display rotation {layout.rotation:g}° clockwise"
             if layout.rotation % 180:
                 rotation += f" (shown as {info.height}x{info.width})"
         f.header("horizontalResolution", info.width, f"stored frame width{rotation}")
@@ -249,7 +251,7 @@ def _trak_boxes(fh: Any, start: int, end: int, size: int, out: dict[bytes, bytes
 
 
 def _rotation(tkhd: bytes) -> float:
-    """The display rotation in tkhd's matrix, in degrees."""
+    """The display rotation in tkhd's matrix, in degrees clockwise."""
     # version 0: flags, creation, modification, track id, reserved, duration (24 bytes),
     # then reserved (8), layer, group, volume, reserved (8); version 1 has 12 more.
     off = 4 + (32 if tkhd[:1] == b"\x01" else 20) + 8 + 8

@@ -160,26 +160,30 @@ def test_truncated_mkv_warns(tmp_path: Path) -> None:
     assert r.warnings and "frames present" in r.warnings[0]
 
 
-def test_display_rotation_is_in_the_provenance_not_the_size(tmp_path: Path) -> None:
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_display_rotation_is_in_the_provenance_not_the_size(rotation: int,
+                                                            tmp_path: Path) -> None:
     import av
+
+    from tests.samples.video import _frames
 
     path = tmp_path / "rotated.mp4"
     with av.open(str(path), "w") as out:
         st = out.add_stream("libx264", rate=25)
         st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
-        st.set_display_rotation(90)
-        from tests.samples.video import _frames
-
+        st.set_display_rotation(rotation)
         for frame in _frames(5):
             for pkt in st.encode(frame):
                 out.mux(pkt)
         for pkt in st.encode(None):
             out.mux(pkt)
+    with av.open(str(path)) as c:  # FFmpeg's angle is counter-clockwise
+        clockwise = -next(c.decode(video=0)).rotation % 360
     r = _only(path)
+    detail = r.provenance["horizontalResolution"].detail
     assert (r.type_json["horizontalResolution"], r.type_json["verticalResolution"]) == (64, 48)
-    assert "rotation 270°" in r.provenance["horizontalResolution"].detail \
-        or "rotation 90°" in r.provenance["horizontalResolution"].detail
-    assert "shown as 48x64" in r.provenance["horizontalResolution"].detail
+    assert f"display rotation {clockwise}° clockwise" in detail
+    assert ("shown as 48x64" in detail) == (rotation != 180)
 
 
 @pytest.mark.parametrize("make, message", [
