@@ -86,7 +86,17 @@ def test_two_hundred_files_each_fault_at_twenty_percent_arrive_exactly_once(
     report = run(session, brainstem_server, tmp_path / "j.sqlite")
     faults = [h for h in brainstem_server.hits if h.status in (None, 429, 500, 503)]
     assert len(faults) >= 20  # the faults really happened
-    assert report.exit_code == 0, report.counts()
+    # A record whose six POSTs all meet a fault (0.2**6 each, about one run in a hundred
+    # per mode, as threads interleave the seeded draws) is queued, as designed: push it,
+    # faults still on, as a user would.
+    assert report.exit_code in (0, 3), [r.error for r in report.results if r.error]
+    queued = report.counts().get("queued", 0)
+    with client_for(brainstem_server) as c, Journal(tmp_path / "j.sqlite") as jr:
+        for _ in range(5):
+            if not queued:
+                break
+            queued = sum(r.outcome == "queued" for r in push(client=c, journal=jr))
+    assert queued == 0
     assert file_names_on_server(brainstem_server) == expected_names(session)
 
 
