@@ -136,6 +136,8 @@ def ffprobe_frames(path: Path) -> int | None:
     """A second truth where the ffmpeg package is installed: ``ffprobe -count_frames``."""
     exe = shutil.which("ffprobe")
     if exe is None:
+        if os.environ.get("CI"):  # .ci/run installs ffmpeg: there the check must not vanish
+            raise RuntimeError("ffprobe not found, though CI installs the ffmpeg package")
         return None
     out = subprocess.run([exe, "-v", "error", "-select_streams", "v:0", "-count_frames",
                           "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
