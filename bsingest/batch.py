@@ -36,7 +36,7 @@ from .errors import BsingestError, UsageError
 from .ingest import FileResult, IngestReport, Prepared, deliver, prepare
 from .journal import Journal
 from .sessionconfig import FileRule, IngestOptions, load_options, type_map_rules
-from .uploader import Lookups, Uploader
+from .uploader import FAILED, Lookups, Uploader
 
 if TYPE_CHECKING:
     from .client import BrainstemClient
@@ -222,6 +222,9 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
             ThreadPoolExecutor(max_workers=max(2, min(8, len(job_list) or 1)),
                                thread_name_prefix="bsingest-session") as session_pool:
         pending: list[Future[Any]] = []
+        # Per dataset, the sessions already submitted: an earlier one keeps a file name
+        # both hold (see _unclaimed).
+        earlier: dict[str, list[tuple[SessionJob, Future[Prepared]]]] = {}
         try:
             for job in job_list:
                 options, problem = _options(job, actions, existing)
@@ -231,9 +234,11 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                     continue
                 assert options is not None
                 prepared = extract_pool.submit(prepare, job.session, options, jobs=1)
+                before = earlier.setdefault(str(options.dataset), [])
                 pending.append(session_pool.submit(
                     _deliver_when_ready, job, options, prepared, client, journal, server_key,
-                    dry_run, request_pool, file_done, done, stop, lookups))
+                    dry_run, request_pool, file_done, done, stop, lookups, list(before)))
+                before.append((job, prepared))
             for f in pending:
                 f.result()
         except KeyboardInterrupt:
@@ -248,6 +253,38 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
     if report.interrupted:
         raise KeyboardInterrupt
     return report
+
+
+def _unclaimed(ready: Prepared, before: Sequence[tuple[SessionJob, Future[Prepared]]]
+               ) -> Prepared:
+    """``ready`` without the records an earlier session of the same dataset holds.
+
+    A dataset tells records apart by type and fileName only, and the journal keys its rows
+    the same way: two sessions sending ``amplifier.dat`` to one dataset would both POST it
+    (two records), or overwrite each other's journal row. The session listed first in the
+    manifest keeps the file, on every run; the later one reports it as failed.
+    """
+    taken: dict[str, str] = {}
+    for job, future in before:
+        try:
+            if future.exception() is not None:
+                continue  # its own session reports the failure; it claims nothing
+        except CancelledError:
+            continue
+        for path, key, _, _ in future.result().records:
+            taken.setdefault(key, f"{job.session.name}/{path}")
+    if not taken:
+        return ready
+    records, failures = [], list(ready.failures)
+    for rec in ready.records:
+        path, key, body, _ = rec
+        if key in taken:
+            failures.append(FileResult(path, FAILED, body.get("type"), key, error=(
+                f"{Path(path).name}: same type and fileName as {taken[key]}, which goes to "
+                "the same dataset; the dataset can hold only one of them (rename one file)")))
+        else:
+            records.append(rec)
+    return Prepared(records, failures, ready.skipped_files)
 
 
 def _ignore_sigint() -> None:
@@ -280,7 +317,8 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
                         dry_run: bool, request_pool: ThreadPoolExecutor,
                         file_done: Callable[[FileResult], None],
                         done: Callable[[IngestReport], None], stop: threading.Event,
-                        lookups: Lookups) -> None:
+                        lookups: Lookups,
+                        before: Sequence[tuple[SessionJob, Future[Prepared]]] = ()) -> None:
     if stop.is_set():
         return
     try:
@@ -291,7 +329,7 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
             with contextlib.suppress(BsingestError):  # deliver() reports it, once
                 check_references(client, options, lookups)
                 lookups.listing(str(options.dataset), Uploader(client, None).server_records)
-        ready = prepared.result()
+        ready = _unclaimed(prepared.result(), before)
         if stop.is_set():
             return
         report = deliver(job.session, options, ready, client, None if dry_run else journal,

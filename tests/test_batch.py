@@ -180,3 +180,36 @@ def test_bad_manifest_is_a_usage_error(tmp_path: Path, text: str, message: str) 
     (tmp_path / "m.csv").write_text(text)
     with pytest.raises(UsageError, match=message):
         read_manifest(tmp_path / "m.csv")
+
+
+def test_two_sessions_with_the_same_file_name_in_one_dataset_make_one_record(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    # Intan writes amplifier.dat in every session: two sessions sent to one dataset
+    # would both POST it (the dataset tells records apart by type and fileName only).
+    for name, n in (("a", 4), ("b", 9)):
+        write_dat(tmp_path / name / "amplifier.dat", n_channels=2, n_samples=n)
+        write_neuroscope_xml(tmp_path / name / "amplifier.xml", 2)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("session,dataset,actions,hardware_device,description\n"
+                        f"a,{DATASETS[0]},{ACTION},,\nb,{DATASETS[0]},{ACTION},,\n")
+    with BrainstemClient(server=brainstem_server.url, token=brainstem_server.token,
+                         retry=RetryPolicy(wait=False)) as c, Journal(tmp_path / "j.sqlite") as jr:
+        report = batch(manifest, client=c, journal=jr, jobs=2)
+        stored = [r for r in c.experiment_data(DATASETS[0])
+                  if r["type_json"]["fileName"] == "amplifier.dat"]
+    assert len(stored) == 1
+    outcomes = sorted((Path(r.session).name, f.outcome) for r in report.sessions
+                      for f in r.results)
+    assert outcomes == [("a", "created"), ("b", "failed")]
+    (loser,) = [f for r in report.sessions for f in r.results if f.outcome == "failed"]
+    assert loser.error.startswith("amplifier.dat: same type and fileName as a/amplifier.dat")
+    assert report.exit_code == 1
+    posts = [h for h in brainstem_server.hits if h.method == "POST"]
+    with BrainstemClient(server=brainstem_server.url, token=brainstem_server.token,
+                         retry=RetryPolicy(wait=False)) as c, Journal(tmp_path / "j.sqlite") as jr:
+        again = batch(manifest, client=c, journal=jr, jobs=2)
+        (row,) = jr.entries(dataset=DATASETS[0])
+    assert sorted((Path(r.session).name, f.outcome) for r in again.sessions
+                  for f in r.results) == [("a", "unchanged"), ("b", "failed")]
+    assert row.state == "uploaded" and row.record["type_json"]["nSamples"] == 4
+    assert [h for h in brainstem_server.hits if h.method == "POST"] == posts
