@@ -24,7 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ApiError, BsingestError, RecordInvalid, TransportError, UsageError
+from .errors import (
+    ApiError,
+    BsingestError,
+    RateLimited,
+    RecordInvalid,
+    ServerError,
+    TransportError,
+    UsageError,
+)
 from .journal import Entry, Journal
 from .records import validate
 from .sessionconfig import IngestOptions, load_options
@@ -41,6 +49,9 @@ __all__ = ["FileResult", "IngestReport", "Prepared", "deliver", "fingerprint", "
 log = logging.getLogger(__name__)
 
 _EDGE = 1 << 20  # the fingerprint hashes the first and the last MiB
+# No answer, or 5xx/429 that outlasted the retries: the server is down or overloaded, not
+# refusing these records; they stay queued in the journal (exit 3) rather than fail.
+_UNAVAILABLE = (TransportError, ServerError, RateLimited)
 
 
 @dataclass
@@ -274,7 +285,7 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
     try:
         check_references(client, options, lookups)
         outcomes = uploader.run(entries, executor=executor)
-    except TransportError as exc:
+    except _UNAVAILABLE as exc:
         log.warning("server unreachable: %s", exc)
         for e in entries:
             _emit(report, FileResult(e.path, QUEUED, e.record.get("type"), e.key,
@@ -301,7 +312,7 @@ def _dry_run(report: IngestReport, prepared: Prepared, uploader: Uploader,
     try:
         check_references(uploader.client, options)
         on_server = uploader.server_records(options.dataset)
-    except TransportError as exc:
+    except _UNAVAILABLE as exc:
         report.error = f"dry run: cannot reach {uploader.client.server}: {exc}"
         for path, key, body, _ in prepared.records:
             _emit(report, FileResult(path, "would-queue", body["type"], key), progress)
@@ -333,7 +344,7 @@ def push(*, client: BrainstemClient, journal: Journal, dataset: str | None = Non
     results = []
     try:
         outcomes = uploader.run(entries)
-    except TransportError as exc:
+    except _UNAVAILABLE as exc:
         return [FileResult(e.path, QUEUED, e.record.get("type"), e.key, error=f"queued: {exc}")
                 for e in entries]
     for o in outcomes:

@@ -190,8 +190,9 @@ class Uploader:
 
         Requests run in ``executor`` (shared by several sessions in a batch, so that its
         size bounds what the server sees) or in a pool of ``concurrency`` threads.
-        Raises :class:`~bsingest.errors.TransportError` only if the dataset cannot be
-        listed at all; entries are then untouched (still queued in the journal).
+        Raises the client's error (``TransportError``, or ``ServerError``/``RateLimited``
+        after its retries) only if the dataset cannot be listed at all; entries are then
+        untouched (still queued in the journal).
         """
         if not entries:
             return []

@@ -318,3 +318,23 @@ def test_ctrl_c_stops_soon_says_how_to_resume_and_exits_130(
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert file_names_on_server(brainstem_server) == expected_names(session)
+
+
+@pytest.mark.parametrize("mode", ["unavailable", "throttle", "error_before"])
+def test_a_server_that_keeps_failing_queues_the_records_for_push(
+        tmp_path: Path, brainstem_server: LocalServer, mode: str) -> None:
+    # Every request answers 503/429/500 (maintenance, overload): nothing is wrong with the
+    # records or the IDs, so they wait in the journal (exit 3), they do not fail (exit 1).
+    session = make_session(tmp_path / "s", 3)
+    brainstem_server.set_faults(Faults(rate=1.0, modes=(mode,), retry_after=0,
+                                       methods=("GET", "POST", "PATCH", "DELETE")))
+    report = run(session, brainstem_server, tmp_path / "j.sqlite")
+    assert report.exit_code == 3, report.to_json()
+    assert report.counts() == {"queued": 3} and report.error is None
+    with Journal(tmp_path / "j.sqlite") as jr:
+        assert {e.state for e in jr.entries()} == {"pending"}
+    brainstem_server.set_faults(Faults())
+    with client_for(brainstem_server) as c, Journal(tmp_path / "j.sqlite") as jr:
+        assert collections.Counter(r.outcome for r in push(client=c, journal=jr)) == \
+            {"created": 3}
+    assert file_names_on_server(brainstem_server) == expected_names(session)
