@@ -78,10 +78,10 @@ class SpikeGlxMeta:
         try:
             value = float(raw)
         except ValueError:
-            raise SidecarError(data, f"{self.path.name}: {key}={raw!r} is not a number") from None
+            raise _meta_error(data, self.path, f"{key}={raw!r} is not a number") from None
         if kind is int:
             if not value.is_integer():
-                raise SidecarError(data, f"{self.path.name}: {key}={raw!r} is not a whole number")
+                raise _meta_error(data, self.path, f"{key}={raw!r} is not a whole number")
             return int(value)
         return value
 
@@ -95,7 +95,7 @@ class SpikeGlxMeta:
         except ValueError:
             out = []
         if len(out) != n or any(c < 0 for c in out):
-            raise SidecarError(data, f"{self.path.name}: {key}={raw!r} is not {n} counts")
+            raise _meta_error(data, self.path, f"{key}={raw!r} is not {n} counts")
         return out
 
 
@@ -160,22 +160,27 @@ class SpikeGlxExtractor(Extractor):
         return dataclasses.replace(ex, path=str(meta_path), provenance=prov)
 
 
+def _meta_error(data: Path, meta: Path, reason: str) -> SidecarError:
+    """An error in ``meta`` about ``data``, naming the meta unless it is ``data`` itself."""
+    return SidecarError(data, reason if meta == data else f"{meta.name}: {reason}")
+
+
 def read_meta(path: Path, *, data: Path) -> SpikeGlxMeta:
     """Parse a SpikeGLX ``.meta``; errors name ``data`` (the file being described) first."""
     try:
         size = os.stat(path).st_size
         if size > _META_LIMIT:
-            raise SidecarError(data, f"{path.name}: {size} bytes is too large for a SpikeGLX .meta")
+            raise _meta_error(data, path, f"{size} bytes is too large for a SpikeGLX .meta")
         text = path.read_bytes().decode("utf-8", errors="replace")
     except OSError as exc:
-        raise SidecarError(data, f"{path.name}: cannot read: {exc.strerror or exc}") from exc
+        raise _meta_error(data, path, f"cannot read: {exc.strerror or exc}") from exc
     values = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
         if sep:
             values[key.strip().lstrip("~")] = value.strip()
     if "nSavedChans" not in values:
-        raise SidecarError(data, f"{path.name}: not a SpikeGLX .meta (no nSavedChans)")
+        raise _meta_error(data, path, "not a SpikeGLX .meta (no nSavedChans)")
     return SpikeGlxMeta(path, values)
 
 
@@ -186,13 +191,14 @@ def _describe(path: Path, meta: SpikeGlxMeta, f: Fields) -> int:
     f.header("type", "int16", "SpikeGLX writes int16 samples")
     n = meta.number("nSavedChans", path, int)
     if n <= 0:
-        raise SidecarError(path, f"{m}: nSavedChans={n}; a recording has at least one channel")
+        raise _meta_error(path, meta.path, f"nSavedChans={n}; a recording has at least one channel")
     f.header("nChannels", n, f"{m} nSavedChans")
     kind = _kind(path, meta)
     rate_key = {"imec": "imSampRate", "nidq": "niSampRate", "obx": "obSampRate"}[kind]
     rate = meta.number(rate_key, path)
     if rate is None or not rate > 0:
-        raise SidecarError(path, f"{m}: {rate_key} is {meta.get(rate_key)!r}, not a positive rate")
+        raise _meta_error(path, meta.path,
+                          f"{rate_key} is {meta.get(rate_key)!r}, not a positive rate")
     f.header("sr", rate, f"{m} {rate_key}")
     if kind == "imec":
         _imec(path, meta, n, f)
@@ -214,8 +220,8 @@ def _kind(path: Path, meta: SpikeGlxMeta) -> str:
             return k
     if meta.get("imSampRate") is not None:
         return "imec"
-    raise SidecarError(path, f"{meta.path.name}: typeThis={meta.get('typeThis')!r} is not imec, "
-                       "nidq or obx")
+    raise _meta_error(path, meta.path, f"typeThis={meta.get('typeThis')!r} is not imec, "
+                      "nidq or obx")
 
 
 def _record_type(path: Path, meta: SpikeGlxMeta) -> str:
@@ -274,8 +280,8 @@ def _saved_channels(path: Path, meta: SpikeGlxMeta) -> list[int] | None:
         try:
             out += list(range(int(lo), int(hi or lo) + 1))
         except ValueError:
-            raise SidecarError(path, f"{meta.path.name}: snsSaveChanSubset={raw!r} is not a "
-                               "channel list") from None
+            raise _meta_error(path, meta.path, f"snsSaveChanSubset={raw!r} is not a "
+                              "channel list") from None
     return out
 
 
@@ -311,8 +317,8 @@ def _imec_lsb(path: Path, meta: SpikeGlxMeta, kind: str, neural: int, f: Fields)
         try:
             by_channel = {int(e[0]): float(e[col]) for e in entries}
         except (ValueError, IndexError):
-            raise SidecarError(path, f"{m}: imroTbl entries are not 'channel bank ref apgain "
-                               "lfgain ...'") from None
+            raise _meta_error(path, meta.path, "imroTbl entries are not 'channel bank ref apgain "
+                              "lfgain ...'") from None
         # A saved channel's acquired index: AP channels first, then LF, then sync.
         n_ap = acq[0] if acq else per_entry
         ids = saved[:neural] if saved is not None else list(range(neural))
@@ -412,8 +418,8 @@ def _shank_groups(path: Path, meta: SpikeGlxMeta, neural: int,
             try:
                 shank, used = int(fields[0]), int(fields[-1])
             except (ValueError, IndexError):
-                raise SidecarError(path, f"{meta.path.name}: {key} entry ({entry}) is not "
-                                   "shank:x:y:used") from None
+                raise _meta_error(path, meta.path, f"{key} entry ({entry}) is not "
+                                  "shank:x:y:used") from None
             shanks.setdefault(shank, []).append(ch)
             if len(fields) == 4 and not used:
                 unused.append(ch)

@@ -158,6 +158,16 @@ def test_malformed_meta_is_refused_naming_the_bin(tmp_path: Path) -> None:
         extract(path)
 
 
+def test_malformed_lone_meta_is_named_once(tmp_path: Path) -> None:
+    bin_path = write_spikeglx(tmp_path / "r.imec0.ap.bin", n_samples=1, write_bin=False,
+                              meta_size=18)
+    meta = bin_path.with_suffix(".meta")
+    meta.write_text(meta.read_text().replace("imSampRate=", "imSampRate=fast\nx="))
+    with pytest.raises(ExtractionError, match=r"^r\.imec0\.ap\.meta: imSampRate='fast' is "
+                                              r"not a number$"):
+        extract(meta)
+
+
 @pytest.mark.parametrize("kind", ["ap", "lf"])
 def test_neo_agrees(kind: str, tmp_path: Path) -> None:
     from neo.rawio import SpikeGLXRawIO
