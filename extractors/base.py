@@ -196,7 +196,7 @@ class Extractor:
         except BsingestError:
             raise
         except OSError as exc:
-            raise ExtractionError(p, exc.strerror or str(exc)) from exc
+            raise ExtractionError(p, exc.strerror or str(exc) or type(exc).__name__) from exc
         if not results:
             raise ExtractionError(p, f"{self.name}: the file holds no records")
         if record_type is not None:
