@@ -295,8 +295,12 @@ class BrainstemClient:
         url = f"{self.server}/rest/{portal or self.portal}/{path}/"
         return f"{url}{id}/" if id is not None else url
 
-    def _auth(self) -> dict[str, str]:
+    def _auth(self, method: str, url: str) -> dict[str, str]:
         if self._token is None:
+            # The public portal serves published data to anyone: reading it needs no token.
+            public_read = method == "GET" and url.startswith(f"{self.server}/rest/public/")
+            if public_read and self.settings.token_source() is None:
+                return {}
             self._token = self.settings.resolved_token()
         return {"Authorization": f"Token {self._token}"}
 
@@ -343,7 +347,7 @@ class BrainstemClient:
     def _send(self, method: str, url: str, params: Params | None,
               json: dict[str, Any] | None) -> httpx.Response:
         """The one boundary where httpx exceptions become ours."""
-        headers = self._auth()
+        headers = self._auth(method, url)
         try:
             with self._slots:
                 resp = self._http.request(method, url, json=json, headers=headers,

@@ -219,6 +219,24 @@ def test_missing_token_is_a_usage_error_at_the_first_request(
         client.list()
 
 
+def test_public_portal_reads_without_a_token(
+        brainstem_server: LocalServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Published data is for everyone: the public portal answers without credentials.
+    srv = brainstem_server
+    monkeypatch.delenv("BRAINSTEM_TOKEN", raising=False)
+    monkeypatch.delenv("BRAINSTEM_API_TOKEN", raising=False)
+    monkeypatch.setenv("BRAINSTEM_TOKEN_FILE", str(tmp_path / "absent"))
+    with _client(srv, portal="public") as member:
+        published = member.list()  # what a token holder sees there
+    assert published
+    with BrainstemClient(srv.url, portal="public", retry=NO_WAIT) as anonymous:
+        assert anonymous.list() == published
+        assert anonymous.get("experimentdata", published[0]["id"]) == published[0]
+        with pytest.raises(UsageError, match="bsingest login"):  # writing still needs one
+            anonymous.create("experimentdata", _body(srv))
+    assert not [h for h in srv.hits if h.method == "POST"]
+
+
 @pytest.mark.parametrize("server", ["http://brainstem.example.org", "ftp://127.0.0.1",
                                     "https://user:pw@brainstem.org"])
 def test_insecure_or_odd_servers_are_refused(server: str) -> None:
