@@ -80,6 +80,7 @@ ENVELOPES: dict[str, tuple[str, str]] = {
 }
 PAGE_SIZE = 100
 _PAGES_AT_ONCE = 4
+_LISTING_READS = 3  # reads of a listing that keeps changing while paged, then an error
 # Aliases, because the method BrainstemClient.list shadows the builtin inside the class.
 Params = list[tuple[str, str]]
 Records = list[dict[str, Any]]
@@ -189,17 +190,25 @@ class BrainstemClient:
             count = body.get("count") if isinstance(body, dict) else None
             return _unwrap(body, path, many=True), count if isinstance(count, int) else None
 
-        records, count = page(0)
-        if count is None or not records or len(records) >= count:
-            return records
-        # The first page told how many there are: fetch the rest a few at a time, since
-        # each page costs a round trip (a 5,000-record dataset is 50 of them).
-        offsets = range(len(records), count, PAGE_SIZE)
-        with ThreadPoolExecutor(max_workers=min(_PAGES_AT_ONCE, len(offsets)),
-                                thread_name_prefix="bsingest-page") as pool:
-            for items, _ in pool.map(page, offsets):
-                records.extend(items)
-        return records
+        for _ in range(_LISTING_READS):
+            records, count = page(0)
+            if count is None or not records or len(records) >= count:
+                return records
+            # The first page told how many there are: fetch the rest a few at a time, since
+            # each page costs a round trip (a 5,000-record dataset is 50 of them).
+            offsets = range(len(records), count, PAGE_SIZE)
+            with ThreadPoolExecutor(max_workers=min(_PAGES_AT_ONCE, len(offsets)),
+                                    thread_name_prefix="bsingest-page") as pool:
+                for items, _ in pool.map(page, offsets):
+                    records.extend(items)
+            if _whole(records, count):
+                return records
+            log.info("GET %s: the records changed while they were paged; reading again",
+                     _show(url))
+        # The uploader decides "not on the server, create it" from a listing: an
+        # incomplete one must not pass for whole.
+        raise TransportError("GET", _show(url), f"the listing changed while it was paged, "
+                             f"{_LISTING_READS} times; try again later")
 
     def get(self, model: str, id: str, *, portal: str | None = None) -> dict:
         """One record by id; :class:`NotFound` when it is absent or not visible."""
@@ -459,6 +468,21 @@ def _fields(resp: httpx.Response) -> dict[str, list[str]]:
         return {"detail": [str(body)]}
     return {str(k): [str(m) for m in v] if isinstance(v, list) else [str(v)]
             for k, v in body.items()}
+
+
+def _whole(records: Records, count: int) -> bool:
+    """Whether paged ``records`` are all ``count`` of them, none seen twice.
+
+    Offset paging over a listing that changes between pages skips or repeats records: a
+    deletion before the offset moves one record up into a page already read (fewer
+    distinct ids than ``count``), an insertion moves one down into the next page (an id
+    seen twice). Records added at the end, as a listing in creation order receives them,
+    disturb nothing.
+    """
+    ids = [r.get("id") for r in records if isinstance(r, dict)]
+    if len(ids) != len(records) or None in ids:
+        return True  # nothing to tell them apart by
+    return len(set(ids)) == len(ids) >= count
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bsingest.client import BrainstemClient, RetryPolicy
@@ -113,6 +114,49 @@ def test_list_pages_past_100_records(brainstem_server: LocalServer) -> None:
     # 234 records at 100 a page: three GETs, each for the next offset.
     pages = [h for h in srv.hits[before:] if h.method == "GET"]
     assert len(pages) == -(-n // 100)
+
+
+def test_a_listing_that_changes_while_paged_is_read_again(brainstem_server: LocalServer) -> None:
+    # Someone deletes a record of page 1 between our page 1 and page 2: offset paging then
+    # skips the record that moved up into page 1. The uploader decides "not on the server,
+    # POST it" from such a listing, so a skipped record becomes a duplicate.
+    srv = brainstem_server
+    ds = srv.seed.datasets["rat01-2024-03-01"]
+    with _client(srv) as other:
+        made = [other.create("experimentdata", _body(srv, f"r{i:03}.dat"))["id"]
+                for i in range(150)]
+        victim = made[10]
+
+        class DeleteBeforePage2(httpx.HTTPTransport):  # real HTTP; another user acts
+            def handle_request(self, request: httpx.Request) -> httpx.Response:
+                if request.url.params.get("offset") == "100" and victim in made:
+                    made.remove(victim)
+                    other.delete("experimentdata", victim)
+                return super().handle_request(request)
+
+        with _client(srv, transport=DeleteBeforePage2()) as client:
+            listed = client.list(filters={"dataset": ds})
+    assert victim not in made  # the deletion happened during the listing
+    assert sorted(r["id"] for r in listed) == sorted(made)
+
+
+def test_a_listing_that_never_holds_still_is_an_error_not_a_short_list(
+        brainstem_server: LocalServer) -> None:
+    srv = brainstem_server
+    with _client(srv) as other:
+        made = [other.create("experimentdata", _body(srv, f"r{i:03}.dat"))["id"]
+                for i in range(150)]
+
+        class DeleteBeforeEveryPage2(httpx.HTTPTransport):
+            def handle_request(self, request: httpx.Request) -> httpx.Response:
+                if request.url.params.get("offset") == "100":
+                    other.delete("experimentdata", made.pop(0))
+                return super().handle_request(request)
+
+        with _client(srv, transport=DeleteBeforeEveryPage2()) as client, \
+                pytest.raises(TransportError, match="changed while it was paged"):
+            client.list(filters={"dataset": srv.seed.datasets["rat01-2024-03-01"]})
+    assert len(made) == 147  # read three times
 
 
 def test_one_client_is_safe_to_share_between_threads(brainstem_server: LocalServer) -> None:
