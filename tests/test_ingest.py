@@ -338,3 +338,31 @@ def test_a_server_that_keeps_failing_queues_the_records_for_push(
         assert collections.Counter(r.outcome for r in push(client=c, journal=jr)) == \
             {"created": 3}
     assert file_names_on_server(brainstem_server) == expected_names(session)
+
+
+def test_ctrl_c_during_push_exits_130_and_a_second_push_finishes(tmp_path: Path) -> None:
+    session = make_session(tmp_path / "s", 120)
+    db = tmp_path / "server.sqlite3"
+    with LocalServer(db_path=db) as srv:
+        url, token = srv.url, srv.token
+    with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c:
+        queued = ingest(session, dataset=DATASET, actions=[ACTION], client=c,
+                        journal=tmp_path / "j.sqlite")
+    assert queued.counts() == {"queued": 120}  # the server was down
+    with LocalServer(db_path=db, port=int(url.rsplit(":", 1)[1]),
+                     faults=Faults(latency=0.02)) as srv:
+        env = _cli_env(srv, tmp_path)
+        cmd = [sys.executable, "-m", "bsingest.cli.main", "push"]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
+        while sum(h.method == "POST" for h in srv.hits) < 20 and proc.poll() is None:
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert "interrupted" in err and "Traceback" not in err
+        assert srv.record_count(DATASET) < 120
+        srv.set_faults(Faults())
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert file_names_on_server(srv) == expected_names(session)

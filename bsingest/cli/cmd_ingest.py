@@ -12,6 +12,7 @@ import click
 from .output import echo_queued, print_json, print_table, summary
 
 _EXISTING = click.Choice(["skip", "update", "error"])
+_INTERRUPTED = "interrupted: {again} to finish; the journal remembers what was done"
 _NOTICE_LOCAL = ("No server configured: using the local BrainSTEM-compatible demo server "
                  "(data in {db}).")
 
@@ -78,7 +79,7 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
           --server https://www.brainstem.org --settle 30 --log ingest.log
 
     Exit codes: 0 all done, 1 some files failed, 2 usage error, 3 queued for later
-    (the server could not be reached; run `bsingest push`).
+    (the server could not be reached; run `bsingest push`), 130 interrupted (Ctrl-C).
     """
     from bsingest.ingest import ingest
     from bsingest.sessionconfig import load_options
@@ -99,8 +100,8 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
                             journal=journal, settle=settle, lock_timeout=lock_timeout,
                             progress=show)
         except KeyboardInterrupt:
-            click.echo("\ninterrupted: run the same command again (or bsingest push) to "
-                       "finish; the journal remembers what was done", err=True)
+            again = "run the same command again (or bsingest push)"
+            click.echo(f"\n{_INTERRUPTED.format(again=again)}", err=True)
             ctx.exit(130)
         if as_json:
             print_json(report.to_json())
@@ -125,15 +126,19 @@ def push_cmd(ctx: click.Context, server: str | None, journal: str | None, datase
              existing: str, as_json: bool) -> None:
     """Upload what the journal still holds for a server (after exit code 3).
 
-    Exit codes: 0 nothing left, 1 some records failed, 3 still queued.
+    Exit codes: 0 nothing left, 1 some records failed, 3 still queued, 130 interrupted.
     """
     from bsingest.ingest import push
     from bsingest.journal import Journal
     from bsingest.target import configured_server, open_target
 
     with Journal(journal) as jr, open_target(configured_server(server)) as target:
-        results = push(client=target.client, journal=jr, dataset=dataset, existing=existing,
-                       server_key=target.server_key)
+        try:
+            results = push(client=target.client, journal=jr, dataset=dataset,
+                           existing=existing, server_key=target.server_key)
+        except KeyboardInterrupt:
+            click.echo(f"\n{_INTERRUPTED.format(again='run bsingest push again')}", err=True)
+            ctx.exit(130)
     outcomes = [r.outcome for r in results]
     if as_json:
         print_json([r.to_json() for r in results])
