@@ -280,7 +280,8 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
     if dry_run or jr is None:
         return _dry_run(report, prepared, uploader, options, progress)
     # In the journal before any request: from here on nothing is lost.
-    entries = [jr.stage(report.server, options.dataset, key, path, body, fp)
+    entries = [jr.stage(report.server, options.dataset, key, path, body, fp,
+                        options.existing.value)
                for path, key, body, fp in prepared.records]
     try:
         check_references(client, options, lookups)
@@ -332,14 +333,18 @@ def _dry_run(report: IngestReport, prepared: Prepared, uploader: Uploader,
 
 
 def push(*, client: BrainstemClient, journal: Journal, dataset: str | None = None,
-         existing: str = "skip", concurrency: int = 8, server_key: str | None = None,
+         existing: str | None = None, concurrency: int = 8, server_key: str | None = None,
          progress: Callable[[FileResult], None] | None = None) -> list[FileResult]:
-    """Upload what the journal holds as pending (or unresolved) for ``client``'s server."""
+    """Upload what the journal holds as pending (or unresolved) for ``client``'s server.
+
+    ``existing`` overrides, for every entry, the policy of the run that staged it.
+    """
     from .sessionconfig import Existing
 
     entries = journal.entries(server=server_key or client.server, dataset=dataset,
                               states=("pending", "sending"))
-    uploader = Uploader(client, journal, existing=Existing(existing), concurrency=concurrency)
+    uploader = Uploader(client, journal, existing=Existing(existing) if existing else None,
+                        concurrency=concurrency)
     by_key = {(e.dataset, e.key): e for e in entries}
     results = []
     try:

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS entries (
     attempts    INTEGER NOT NULL DEFAULT 0,
     last_error  TEXT,
     updated_at  REAL NOT NULL,
+    existing    TEXT,
     PRIMARY KEY (server, dataset, key)
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
@@ -71,6 +72,7 @@ class Entry:
     attempts: int
     last_error: str | None
     updated_at: float
+    existing: str | None = None  # the --existing policy of the run that staged it
 
 
 def default_journal_path() -> Path:
@@ -100,6 +102,9 @@ class Journal:
             # per record, which costs more than the upload on a slow disk.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(entries)")}
+            if "existing" not in columns:  # a journal written before the column existed
+                self._db.execute("ALTER TABLE entries ADD COLUMN existing TEXT")
         except (OSError, sqlite3.Error) as exc:
             raise JournalError(f"journal {self.path}: cannot open: {exc}") from exc
 
@@ -170,7 +175,8 @@ class Journal:
             try:
                 rows = self._db.execute(
                     "SELECT server, dataset, key, path, record, fingerprint, state, server_id, "
-                    f"attempts, last_error, updated_at FROM entries {clause}", args).fetchall()
+                    f"attempts, last_error, updated_at, existing FROM entries {clause}",
+                    args).fetchall()
             except sqlite3.Error as exc:
                 raise JournalError(f"journal {self.path}: {exc}") from exc
         return [Entry(r[0], r[1], r[2], r[3], json.loads(r[4]), *r[5:]) for r in rows]
@@ -178,11 +184,13 @@ class Journal:
     # -- writing: one transaction per change --------------------------------------------
 
     def stage(self, server: str, dataset: str, key: str, path: str, record: dict[str, Any],
-              fingerprint: str) -> Entry:
+              fingerprint: str, existing: str | None = None) -> Entry:
         """Make sure a row says what should be on the server; return it as it now stands.
 
         A new key, or a record or file that changed since the last run, becomes
-        ``pending``; an unchanged row keeps its state (and its server id).
+        ``pending``; an unchanged row keeps its state (and its server id). ``existing``
+        (the run's ``--existing`` policy) is kept, so that ``bsingest push`` finishes the
+        row the way the run that queued it asked.
         """
         body = json.dumps(record, sort_keys=True)
         with self._tx() as db:
@@ -192,14 +200,17 @@ class Journal:
             now = time.time()
             if row is None:
                 db.execute("INSERT INTO entries (server, dataset, key, path, record, fingerprint,"
-                           " state, updated_at) VALUES (?,?,?,?,?,?, 'pending', ?)",
-                           (server, dataset, key, path, body, fingerprint, now))
+                           " state, updated_at, existing) VALUES (?,?,?,?,?,?, 'pending', ?, ?)",
+                           (server, dataset, key, path, body, fingerprint, now, existing))
             elif row[0] != body or row[1] != fingerprint or row[2] == "failed":
                 # 'sending' stays 'sending': the last request's outcome is still unknown.
                 state = "sending" if row[2] == "sending" else "pending"
                 db.execute("UPDATE entries SET path=?, record=?, fingerprint=?, state=?, "
                            "last_error=NULL, updated_at=? WHERE server=? AND dataset=? AND key=?",
                            (path, body, fingerprint, state, now, server, dataset, key))
+            if row is not None and existing is not None:
+                db.execute("UPDATE entries SET existing=? WHERE server=? AND dataset=? AND key=?",
+                           (existing, server, dataset, key))
         entry = self.get(server, dataset, key)
         assert entry is not None
         return entry

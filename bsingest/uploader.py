@@ -125,7 +125,8 @@ class Uploader:
     journal
         The outbox the outcomes are written to.
     existing
-        What to do with a record the dataset already holds with other values.
+        What to do with a record the dataset already holds with other values; None: what
+        each entry's run asked for (``Entry.existing``), else skip.
     concurrency
         Requests in flight at once; the server is never sent more.
     stop
@@ -137,7 +138,7 @@ class Uploader:
     """
 
     def __init__(self, client: BrainstemClient, journal: Journal | None, *,
-                 existing: Existing = Existing.SKIP, concurrency: int = 8,
+                 existing: Existing | None = Existing.SKIP, concurrency: int = 8,
                  post_attempts: int = 6, stop: threading.Event | None = None,
                  lookups: Lookups | None = None) -> None:
         self.client = client
@@ -168,13 +169,21 @@ class Uploader:
                 plan.append((e, "create"))
             elif same_content(e.record, theirs):
                 plan.append((e, "unchanged" if e.state == "uploaded" else "adopt"))
-            elif self.existing is Existing.UPDATE:
+            elif (policy := self._policy(e)) is Existing.UPDATE:
                 plan.append((e, "update"))
-            elif self.existing is Existing.SKIP:
+            elif policy is Existing.SKIP:
                 plan.append((e, "skip"))
             else:
                 plan.append((e, "conflict"))
         return plan
+
+    def _policy(self, e: Entry) -> Existing:
+        if self.existing is not None:
+            return self.existing
+        try:
+            return Existing(e.existing or Existing.SKIP.value)
+        except ValueError:
+            return Existing.SKIP
 
     # -- doing --------------------------------------------------------------------------
 

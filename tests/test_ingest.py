@@ -366,3 +366,45 @@ def test_ctrl_c_during_push_exits_130_and_a_second_push_finishes(tmp_path: Path)
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert file_names_on_server(srv) == expected_names(session)
+
+
+def test_push_keeps_the_existing_policy_of_the_run_that_queued(tmp_path: Path) -> None:
+    session = make_session(tmp_path / "s", 2)
+    journal = tmp_path / "j.sqlite"
+    db = tmp_path / "server.sqlite3"
+    with LocalServer(db_path=db) as srv:
+        url, token = srv.url, srv.token
+        assert run(session, srv, journal).counts() == {"created": 2}
+    write_dat(session / "rec000.dat", n_channels=2, n_samples=77)  # the file changed
+    with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c:
+        queued = ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=journal,
+                        existing="update")
+    assert queued.counts() == {"queued": 2}  # the server was down
+    with LocalServer(db_path=db, port=int(url.rsplit(":", 1)[1])) as srv, \
+            client_for(srv) as c, Journal(journal) as jr:
+        results = {r.path: r.outcome for r in push(client=c, journal=jr)}
+        assert results == {"rec000.dat": "updated"}  # rec001.dat was already uploaded
+        stored = c.experiment_data(DATASET)
+    assert collections.Counter(r["type_json"]["fileName"] for r in stored) == \
+        expected_names(session)
+    (rec000,) = [r for r in stored if r["type_json"]["fileName"] == "rec000.dat"]
+    assert rec000["type_json"]["nSamples"] == 77
+
+
+def test_a_journal_from_before_the_policy_column_still_opens(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE entries (server TEXT NOT NULL, dataset TEXT NOT NULL, "
+                   "key TEXT NOT NULL, path TEXT NOT NULL, record TEXT NOT NULL, fingerprint "
+                   "TEXT NOT NULL, state TEXT NOT NULL, server_id TEXT, attempts INTEGER NOT "
+                   "NULL DEFAULT 0, last_error TEXT, updated_at REAL NOT NULL, "
+                   "PRIMARY KEY (server, dataset, key))")
+        db.execute("INSERT INTO entries VALUES ('s', 'd', 'k', 'a.dat', '{}', 'f', 'pending', "
+                   "NULL, 0, NULL, 0)")
+    db.close()
+    with Journal(path) as jr:
+        assert [(e.key, e.state, e.existing) for e in jr.entries()] == [("k", "pending", None)]
+        staged = jr.stage("s", "d", "k2", "b.dat", {"type": "Audio"}, "f2", "update")
+        assert (staged.state, staged.existing) == ("pending", "update")

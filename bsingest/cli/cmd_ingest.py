@@ -118,12 +118,13 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
 @_server_option
 @_journal_option
 @click.option("--dataset", metavar="UUID", help="Only this dataset's records.")
-@click.option("--existing", type=_EXISTING, default="skip", show_default=True,
-              help="A record the dataset already holds with other values.")
+@click.option("--existing", type=_EXISTING,
+              help="A record the dataset already holds with other values (default: what the "
+                   "run that queued it asked for).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
 @click.pass_context
 def push_cmd(ctx: click.Context, server: str | None, journal: str | None, dataset: str | None,
-             existing: str, as_json: bool) -> None:
+             existing: str | None, as_json: bool) -> None:
     """Upload what the journal still holds for a server (after exit code 3).
 
     Exit codes: 0 nothing left, 1 some records failed, 3 still queued, 130 interrupted.
