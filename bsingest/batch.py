@@ -225,6 +225,10 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
         # Per dataset, the sessions already submitted: an earlier one keeps a file name
         # both hold (see _unclaimed).
         earlier: dict[str, list[tuple[SessionJob, Future[Prepared]]]] = {}
+        # Each dataset's lock is held from its first session to the batch's end: the
+        # listings the sessions share (lookups) stay true only while no other process
+        # (a push, another batch) uploads to the dataset.
+        held = contextlib.ExitStack()
         try:
             for job in job_list:
                 options, problem = _options(job, actions, existing)
@@ -234,6 +238,9 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                     continue
                 assert options is not None
                 prepared = extract_pool.submit(prepare, job.session, options, jobs=1)
+                if not dry_run and str(options.dataset) not in earlier:
+                    held.enter_context(journal.dataset_lock(server_key or client.server,
+                                                            str(options.dataset)))
                 before = earlier.setdefault(str(options.dataset), [])
                 pending.append(session_pool.submit(
                     _deliver_when_ready, job, options, prepared, client, journal, server_key,
@@ -241,6 +248,12 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                 before.append((job, prepared))
             for f in pending:
                 f.result()
+        except BsingestError:  # another process kept a dataset's lock too long
+            stop.set()
+            for f in pending:
+                f.cancel()
+            extract_pool.shutdown(wait=False, cancel_futures=True)
+            raise
         except KeyboardInterrupt:
             # Let requests in flight finish (their outcome goes to the journal); everything
             # not started stays queued for the next run.
@@ -249,6 +262,8 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
             for f in pending:
                 f.cancel()
             extract_pool.shutdown(wait=False, cancel_futures=True)
+        finally:
+            held.close()  # sessions still running hold their own share of each lock
     report.sessions.sort(key=lambda r: r.session)
     if report.interrupted:
         raise KeyboardInterrupt

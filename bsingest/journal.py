@@ -16,10 +16,17 @@ States::
 
 ``sending`` is written *before* a request goes out: a row found in ``sending`` may have
 been created on the server, so it is resolved by looking there before any new POST.
+
+Looking, then POSTing, is only safe if no one else POSTs the same key in between: every
+run that uploads to a dataset holds :meth:`Journal.dataset_lock` (a ``flock`` beside the
+journal, shared by the threads of one process) from its listing to its last request, so
+a ``bsingest push`` and an ``ingest`` of the same session take turns.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -31,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import JournalError
+from .errors import BsingestError, JournalError
 
 __all__ = ["STATES", "Entry", "Journal", "default_journal_path"]
 
@@ -111,6 +118,19 @@ class Journal:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def dataset_lock(self, server: str, dataset: str, timeout: float = 600.0
+                     ) -> contextlib.AbstractContextManager[None]:
+        """Hold the uploads to (server, dataset) against other processes.
+
+        Threads of one process share the lock (a batch delivers several sessions of one
+        dataset at once, with disjoint keys); another process waits up to ``timeout``
+        seconds, then gets a one-line :class:`~bsingest.errors.BsingestError`.
+        """
+        name = hashlib.sha256(f"{server}\0{dataset}".encode()).hexdigest()[:24]
+        path = self.path.parent / "locks" / f"dataset-{name}.lock"
+        return _shared_flock(path, timeout, f"dataset {dataset}: another bsingest run is "
+                                            "uploading to it")
 
     def __enter__(self) -> Journal:
         return self
@@ -226,3 +246,59 @@ class Journal:
                 "attempts=attempts+?, updated_at=? WHERE server=? AND dataset=? AND key=?",
                 (state, server_id, error, int(attempt), time.time(), entry.server, entry.dataset,
                  entry.key))
+
+
+@dataclass
+class _Held:
+    """A lock file this process holds, and how many of its threads are inside."""
+
+    acquiring: threading.Lock
+    fd: int | None = None
+    users: int = 0
+
+
+_held_guard = threading.Lock()
+_held: dict[str, _Held] = {}
+
+
+@contextmanager
+def _shared_flock(path: Path, timeout: float, busy: str) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` against other processes, shared by our threads."""
+    with _held_guard:
+        held = _held.setdefault(str(path), _Held(threading.Lock()))
+    with held.acquiring:
+        if held.users == 0:
+            held.fd = _flock(path, timeout, busy)
+        held.users += 1
+    try:
+        yield
+    finally:
+        with held.acquiring:
+            held.users -= 1
+            if held.users == 0 and held.fd is not None:
+                os.close(held.fd)  # closing releases the lock
+                held.fd = None
+
+
+def _flock(path: Path, timeout: float, busy: str) -> int:
+    import fcntl
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise JournalError(f"lock {path}: {exc.strerror or exc}") from exc
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise BsingestError(f"{busy} (lock {path} held for more than {timeout:g} s)"
+                                    ) from None
+            time.sleep(0.1)
+        except BaseException:
+            os.close(fd)
+            raise

@@ -135,12 +135,14 @@ class Uploader:
         Shared answers of a batch (:class:`Lookups`); None: ask the server every time.
     post_attempts
         POSTs tried for one record (each after a look on the server) before giving up.
+    lock_timeout
+        Seconds to wait for another process uploading to the same dataset.
     """
 
     def __init__(self, client: BrainstemClient, journal: Journal | None, *,
                  existing: Existing | None = Existing.SKIP, concurrency: int = 8,
                  post_attempts: int = 6, stop: threading.Event | None = None,
-                 lookups: Lookups | None = None) -> None:
+                 lookups: Lookups | None = None, lock_timeout: float = 600.0) -> None:
         self.client = client
         self.lookups = lookups
         self.stop = stop or threading.Event()  # set: leave what is not started queued
@@ -148,6 +150,7 @@ class Uploader:
         self.existing = existing
         self.concurrency = max(1, concurrency)
         self.post_attempts = post_attempts
+        self.lock_timeout = lock_timeout
         self._listing_lock = threading.Lock()
 
     # -- planning -----------------------------------------------------------------------
@@ -210,26 +213,34 @@ class Uploader:
                                     thread_name_prefix="bsingest-upload") as pool:
                 return self.run(entries, progress=progress, executor=pool)
         outcomes: list[Outcome] = []
-        for dataset in sorted({e.dataset for e in entries}):
-            on_server = (self.lookups.listing(dataset, self.server_records) if self.lookups
-                         else self.server_records(dataset))
-            steps = self.plan([e for e in entries if e.dataset == dataset], on_server)
-            futures = [executor.submit(self._do, e, step, on_server) for e, step in steps]
-            try:
-                for future in as_completed(futures):
-                    outcome = future.result()
-                    outcomes.append(outcome)
-                    if progress:
-                        progress(outcome)
-            except KeyboardInterrupt:
-                # Ctrl-C: requests in flight finish and journal their outcome; the rest
-                # is not started (it stays pending for the next run) instead of being
-                # run to the end by the pool's shutdown.
-                self.stop.set()
-                for future in futures:
-                    future.cancel()
-                raise
+        for server, dataset in sorted({(e.server, e.dataset) for e in entries}):
+            # Held from the listing to the last request: a POST decided from a listing is
+            # safe only while no other process creates the same key (a push, a re-run).
+            with self._journal().dataset_lock(server, dataset, self.lock_timeout):
+                mine = [e for e in entries if (e.server, e.dataset) == (server, dataset)]
+                self._run_dataset(dataset, mine, outcomes, progress, executor)
         return outcomes
+
+    def _run_dataset(self, dataset: str, entries: Sequence[Entry], outcomes: list[Outcome],
+                     progress: Callable[[Outcome], None] | None, executor: Executor) -> None:
+        on_server = (self.lookups.listing(dataset, self.server_records) if self.lookups
+                     else self.server_records(dataset))
+        steps = self.plan(entries, on_server)
+        futures = [executor.submit(self._do, e, step, on_server) for e, step in steps]
+        try:
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
+        except KeyboardInterrupt:
+            # Ctrl-C: requests in flight finish and journal their outcome; the rest is not
+            # started (it stays pending for the next run) instead of being run to the end
+            # by the pool's shutdown.
+            self.stop.set()
+            for future in futures:
+                future.cancel()
+            raise
 
     def _do(self, e: Entry, step: str, on_server: Mapping[str, Mapping[str, Any]]) -> Outcome:
         theirs = on_server.get(e.key)

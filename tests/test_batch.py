@@ -213,3 +213,33 @@ def test_two_sessions_with_the_same_file_name_in_one_dataset_make_one_record(
                   for f in r.results) == [("a", "unchanged"), ("b", "failed")]
     assert row.state == "uploaded" and row.record["type_json"]["nSamples"] == 4
     assert [h for h in brainstem_server.hits if h.method == "POST"] == posts
+
+
+def test_batch_and_push_running_at_once_create_each_record_once(tmp_path: Path) -> None:
+    # The batch reads each dataset's listing early (while files are still being read);
+    # a push from another process must not create records behind that listing's back.
+    names = write_session(tmp_path / "s", "s", 60)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("session,dataset,actions,hardware_device,description\n"
+                        f"s,{DATASETS[0]},{ACTION},,\n")
+    db = tmp_path / "server.sqlite3"
+    with LocalServer(db_path=db) as srv:
+        url, token = srv.url, srv.token
+    with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c, \
+            Journal(tmp_path / "j.sqlite") as jr:
+        queued = batch(manifest, client=c, journal=jr, jobs=1)
+    assert queued.exit_code == 3  # the server was down: all 60 wait in the journal
+    with LocalServer(db_path=db, port=int(url.rsplit(":", 1)[1]),
+                     faults=Faults(latency=0.05)) as srv:
+        before = seeded(srv)
+        srv.set_faults(Faults(latency=0.05))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BRAINSTEM")}
+        env.update(BRAINSTEM_SERVER=srv.url, BRAINSTEM_TOKEN=srv.token,
+                   BSINGEST_JOURNAL=str(tmp_path / "j.sqlite"))
+        main = [sys.executable, "-m", "bsingest.cli.main"]
+        procs = [subprocess.Popen(main + args, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+                 for args in (["batch", str(manifest), "--jobs", "1"], ["push"])]
+        errors = [p.communicate(timeout=300)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], errors
+        assert names_on_server(srv) - before == collections.Counter(names)

@@ -408,3 +408,27 @@ def test_a_journal_from_before_the_policy_column_still_opens(tmp_path: Path) -> 
         assert [(e.key, e.state, e.existing) for e in jr.entries()] == [("k", "pending", None)]
         staged = jr.stage("s", "d", "k2", "b.dat", {"type": "Audio"}, "f2", "update")
         assert (staged.state, staged.existing) == ("pending", "update")
+
+
+def test_push_and_ingest_running_at_once_create_each_record_once(tmp_path: Path) -> None:
+    # A cron job's `bsingest push` meets the rig hook re-running `bsingest ingest` on the
+    # session whose records it queued: both list the dataset, both would POST every file.
+    session = make_session(tmp_path / "s", 60)
+    db = tmp_path / "server.sqlite3"
+    with LocalServer(db_path=db) as srv:
+        url, token = srv.url, srv.token
+    with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c:
+        queued = ingest(session, dataset=DATASET, actions=[ACTION], client=c,
+                        journal=tmp_path / "j.sqlite")
+    assert queued.counts() == {"queued": 60}  # the server was down
+    with LocalServer(db_path=db, port=int(url.rsplit(":", 1)[1]),
+                     faults=Faults(latency=0.05)) as srv:
+        env = _cli_env(srv, tmp_path)
+        main = [sys.executable, "-m", "bsingest.cli.main"]
+        procs = [subprocess.Popen(main + args, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+                 for args in (["push"], ["ingest", str(session), "--dataset", DATASET,
+                                         "--action", ACTION])]
+        errors = [p.communicate(timeout=300)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], errors
+        assert file_names_on_server(srv) == expected_names(session)
