@@ -289,11 +289,11 @@ class Uploader:
             self._journal().mark(e, "sending", attempt=True)
             try:
                 body = self.client.create(MODEL, e.record)
-            except (Rejected, AuthError, NotFound) as exc:
-                # The server answered and did not write: a definite, lasting refusal.
-                self._journal().mark(e, "failed", error=str(exc))
-                return Outcome(e.dataset, e.key, e.path, FAILED, None, str(exc))
-            except (TransportError, ServerError, RateLimited, ApiError) as exc:
+            except (TransportError, ApiError) as exc:
+                if isinstance(exc, ApiError) and _refused(exc):
+                    # The server answered and did not write: a definite, lasting refusal.
+                    self._journal().mark(e, "failed", error=str(exc))
+                    return Outcome(e.dataset, e.key, e.path, FAILED, None, str(exc))
                 last_error = str(exc)
                 log.info("POST for %s: outcome unknown (%s); looking on the server", e.path, exc)
                 found = self._look(e)
@@ -326,6 +326,13 @@ class Uploader:
             return
         retry_after = getattr(exc, "retry_after", None)
         policy.sleep(policy.delay(attempt, retry_after))
+
+
+def _refused(exc: ApiError) -> bool:
+    """A 4xx answer (400, 401, 403, 404, 405, 413, ...): the server wrote nothing, and
+    asking again will not change its mind. Not 408 or 429: those say "try again later"."""
+    return isinstance(exc, Rejected | AuthError | NotFound) or (
+        400 <= exc.status < 500 and exc.status not in (408, 429))
 
 
 def summarize(outcomes: Iterable[Outcome]) -> dict[str, int]:

@@ -431,3 +431,19 @@ def test_push_and_ingest_running_at_once_create_each_record_once(tmp_path: Path)
         errors = [p.communicate(timeout=300)[1] for p in procs]
         assert [p.returncode for p in procs] == [0, 0], errors
         assert file_names_on_server(srv) == expected_names(session)
+
+
+def test_a_post_refused_with_another_4xx_fails_at_once_instead_of_queueing(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    from bsingest.uploader import Uploader
+
+    # 413: the server answered and wrote nothing; retrying or pushing later cannot help.
+    record = {"type": "Extracellular", "dataset": DATASET, "actions": [ACTION],
+              "type_json": {"fileName": "huge.dat", "note": "x" * (11 * 1024 * 1024)}}
+    with client_for(brainstem_server) as c, Journal(tmp_path / "j.sqlite") as jr:
+        entry = jr.stage(c.server, DATASET, "Extracellular|huge.dat|", "huge.dat", record, "f")
+        (outcome,) = Uploader(c, jr).run([entry])
+        row = jr.get(c.server, DATASET, entry.key)
+    assert outcome.outcome == "failed" and "answered 413" in (outcome.error or "")
+    assert row is not None and row.state == "failed"
+    assert [h.status for h in brainstem_server.hits if h.method == "POST"] == [413]
