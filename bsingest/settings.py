@@ -21,6 +21,7 @@ way ``bsingest login`` stores it.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ __all__ = [
 DEFAULT_SERVER = "https://www.brainstem.org"
 PORTALS: tuple[str, ...] = ("private", "public", "super")
 _TOKEN_ENV = ("BRAINSTEM_TOKEN", "BRAINSTEM_API_TOKEN")
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # what an Authorization header can carry
 
 
 @dataclass
@@ -78,12 +80,17 @@ class Settings:
 
     def resolved_token(self) -> str:
         """The token by the documented order; :class:`UsageError` when there is none."""
-        token, _ = _find_token(self.token)
+        token, source = _find_token(self.token)
         if token is None:
             raise UsageError(
                 "no BrainSTEM token: run `bsingest login`, set BRAINSTEM_TOKEN, or write "
                 f"the token to {token_file()}"
             )
+        if not _TOKEN_CHARS.fullmatch(token):
+            # Checked before it reaches a header: HTTP libraries quote a bad header value
+            # (escaped, so masking misses it) in their errors and debug logs.
+            raise UsageError(f"the token from {source} is not one line of visible ASCII "
+                             "characters (run `bsingest login` again, or fix it there)")
         return token
 
     def token_source(self) -> str | None:

@@ -191,3 +191,23 @@ def test_a_whole_run_never_prints_or_logs_a_token(
     assert "answered 401" in everything
     for secret in secrets:
         assert secret not in everything
+
+
+@pytest.mark.parametrize("bad", ["firstpart7781\nsecondpart7781", "with space7781",
+                                 "accentu\u00e9-7781"])
+def test_a_malformed_token_is_refused_without_quoting_it(
+        clean_env: Path, brainstem_server: LocalServer, caplog: pytest.LogCaptureFixture,
+        bad: str) -> None:
+    # A token file holding two lines, or a stray character, must not reach an HTTP header:
+    # the header error quotes the header (escaped, so masking misses it), or is a traceback.
+    clean_env.parent.mkdir(parents=True)
+    clean_env.write_text(bad + "\n")
+    caplog.set_level(logging.DEBUG)
+    result = CliRunner().invoke(cli, ["-vv", "records", "list", "--server", brainstem_server.url])
+    assert result.exit_code == 2, result.output
+    assert not isinstance(result.exception, UnicodeError)
+    assert str(clean_env) in result.output and "token" in result.output
+    everything = result.output + caplog.text
+    for piece in ("firstpart", "secondpart", "with space", "accentu"):
+        assert piece not in everything
+    assert not brainstem_server.hits  # nothing was sent
