@@ -447,3 +447,24 @@ def test_a_post_refused_with_another_4xx_fails_at_once_instead_of_queueing(
     assert outcome.outcome == "failed" and "answered 413" in (outcome.error or "")
     assert row is not None and row.state == "failed"
     assert [h.status for h in brainstem_server.hits if h.method == "POST"] == [413]
+
+
+def test_plain_http_to_another_host_needs_the_explicit_flag(tmp_path: Path) -> None:
+    # A lab's own instance on its network: http:// is refused (the token would travel in
+    # clear) unless the user says --allow-insecure-http, as `bsingest records` allows.
+    session = make_session(tmp_path / "s", 2)
+    with LocalServer(db_path=tmp_path / "db", host="127.0.0.2") as srv:
+        env = _cli_env(srv, tmp_path)
+        args = ["ingest", str(session), "--dataset", DATASET, "--action", ACTION]
+        runner = CliRunner(env=env)
+        refused = runner.invoke(cli, args)
+        assert refused.exit_code == 2 and "refusing plain http://" in refused.stderr
+        assert not srv.hits
+        allowed = runner.invoke(cli, [*args, "--allow-insecure-http"])
+        assert allowed.exit_code == 0, allowed.output
+        pushed = runner.invoke(cli, ["push", "--allow-insecure-http"])
+        assert pushed.exit_code == 0, pushed.output
+        with BrainstemClient(srv.url, srv.token, allow_insecure_http=True) as c:
+            names = collections.Counter(r["type_json"]["fileName"]
+                                        for r in c.experiment_data(DATASET))
+    assert names == expected_names(session)

@@ -40,7 +40,7 @@ _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
 def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_name: bool,
               actions: tuple[str, ...], existing: str | None, dry_run: bool, jobs: int | None,
               concurrency: int, report_file: str | None, server: str | None,
-              journal: str | None, as_json: bool) -> None:
+              allow_insecure_http: bool, journal: str | None, as_json: bool) -> None:
     """Ingest many sessions: the command to run after a day of recordings, or over an archive.
 
     SOURCE is a manifest, CSV with the header
@@ -71,7 +71,8 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
         raise click.UsageError("--match and --dataset-by-name go with a ROOT folder")
     show = _Progress(enabled=not as_json)
     started = time.monotonic()
-    with open_target(configured_server(server), max_connections=concurrency) as target, \
+    with open_target(configured_server(server), max_connections=concurrency,
+                     allow_insecure_http=allow_insecure_http) as target, \
             Journal(journal) as jr:
         sessions: Any = sessions_by_name(root, match or "*", target.client) if root.is_dir() \
             else str(root)

@@ -18,6 +18,10 @@ _NOTICE_LOCAL = ("No server configured: using the local BrainSTEM-compatible dem
 
 
 def _server_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--server URL and --allow-insecure-http."""
+    f = click.option("--allow-insecure-http", is_flag=True,
+                     help="Permit plain http:// to a host other than this machine "
+                          "(the token then travels unencrypted).")(f)
     return click.option(
         "--server", metavar="URL",
         help="BrainSTEM base URL (default: BRAINSTEM_SERVER, the config file, else the "
@@ -58,7 +62,8 @@ def _journal_option(f: Callable[..., Any]) -> Callable[..., Any]:
 def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
                actions: tuple[str, ...], hardware_device: str | None,
                description: str | None, type_map: tuple[str, ...], existing: str | None,
-               dry_run: bool, server: str | None, journal: str | None,
+               dry_run: bool, server: str | None, allow_insecure_http: bool,
+               journal: str | None,
                settle: float | None, lock_timeout: float, log_file: str | None,
                as_json: bool) -> None:
     """Create a session's Experiment Data records on BrainSTEM, exactly once.
@@ -88,7 +93,8 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
     _log_to(log_file)
     options = load_options(session_dir)
     chosen = configured_server(server, options.server)
-    with open_target(chosen, portal=options.portal) as target:
+    with open_target(chosen, portal=options.portal,
+                     allow_insecure_http=allow_insecure_http) as target:
         if target.local is not None and not as_json:
             click.echo(_NOTICE_LOCAL.format(db=local_db_path()), err=True)
         show = _progress_printer(as_json)
@@ -123,8 +129,9 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
                    "run that queued it asked for).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
 @click.pass_context
-def push_cmd(ctx: click.Context, server: str | None, journal: str | None, dataset: str | None,
-             existing: str | None, as_json: bool) -> None:
+def push_cmd(ctx: click.Context, server: str | None, allow_insecure_http: bool,
+             journal: str | None, dataset: str | None, existing: str | None,
+             as_json: bool) -> None:
     """Upload what the journal still holds for a server (after exit code 3).
 
     Exit codes: 0 nothing left, 1 some records failed, 3 still queued, 130 interrupted.
@@ -133,7 +140,8 @@ def push_cmd(ctx: click.Context, server: str | None, journal: str | None, datase
     from bsingest.journal import Journal
     from bsingest.target import configured_server, open_target
 
-    with Journal(journal) as jr, open_target(configured_server(server)) as target:
+    with Journal(journal) as jr, open_target(configured_server(server),
+                                             allow_insecure_http=allow_insecure_http) as target:
         try:
             results = push(client=target.client, journal=jr, dataset=dataset,
                            existing=existing, server_key=target.server_key)
