@@ -172,7 +172,7 @@ def sessions_by_name(root: str | os.PathLike[str], match: str, client: Brainstem
 
 
 def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
-          client: BrainstemClient, journal: Journal, server_key: str | None = None,
+          client: BrainstemClient, journal: Journal | None, server_key: str | None = None,
           actions: Sequence[str] = (), existing: str | None = None, dry_run: bool = False,
           jobs: int | None = None, concurrency: int = 8,
           progress: Callable[[str, Any], None] | None = None) -> BatchReport:
@@ -183,7 +183,8 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
     sessions
         A manifest path, or :class:`SessionJob` objects.
     client, journal
-        Shared by every session: one connection pool, one outbox.
+        Shared by every session: one connection pool, one outbox (None only for a dry
+        run, which writes nothing).
     actions, existing
         Defaults for sessions whose manifest row does not say.
     jobs
@@ -194,6 +195,8 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
         Called with ``("session", IngestReport)`` when a session is done and
         ``("file", FileResult)`` for every record.
     """
+    if journal is None and not dry_run:
+        raise UsageError("batch needs a journal unless it is a dry run")
     job_list = (read_manifest(sessions) if isinstance(sessions, str | os.PathLike)
                 else list(sessions))
     report = BatchReport()
@@ -238,7 +241,7 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                     continue
                 assert options is not None
                 prepared = extract_pool.submit(prepare, job.session, options, jobs=1)
-                if not dry_run and str(options.dataset) not in earlier:
+                if journal is not None and not dry_run and str(options.dataset) not in earlier:
                     held.enter_context(journal.dataset_lock(server_key or client.server,
                                                             str(options.dataset)))
                 before = earlier.setdefault(str(options.dataset), [])
@@ -328,7 +331,8 @@ def _options(job: SessionJob, actions: Sequence[str], existing: str | None
 
 
 def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Future[Prepared],
-                        client: BrainstemClient, journal: Journal, server_key: str | None,
+                        client: BrainstemClient, journal: Journal | None,
+                        server_key: str | None,
                         dry_run: bool, request_pool: ThreadPoolExecutor,
                         file_done: Callable[[FileResult], None],
                         done: Callable[[IngestReport], None], stop: threading.Event,

@@ -36,7 +36,7 @@ from .errors import (
 from .journal import Entry, Journal
 from .records import validate
 from .sessionconfig import IngestOptions, load_options
-from .uploader import FAILED, QUEUED, Lookups, Outcome, Uploader, record_key, summarize
+from .uploader import FAILED, QUEUED, UNCHANGED, Lookups, Outcome, Uploader, record_key, summarize
 
 if TYPE_CHECKING:
     from extractors.base import Extraction
@@ -231,7 +231,7 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
         from .target import configured_server, open_target
 
         with open_target(configured_server(options.server), token=token,
-                         portal=options.portal) as target:
+                         portal=options.portal, read_only=dry_run) as target:
             return ingest(session, dataset=dataset, actions=actions,
                           hardware_device=hardware_device, description=description,
                           existing=existing, type_map=type_map, dry_run=dry_run,
@@ -289,8 +289,14 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
     except _UNAVAILABLE as exc:
         log.warning("server unreachable: %s", exc)
         for e in entries:
-            _emit(report, FileResult(e.path, QUEUED, e.record.get("type"), e.key,
-                                     error=f"queued: {exc}"), progress)
+            if e.state == "uploaded":  # uploaded before, unchanged since: nothing to queue
+                result = FileResult(e.path, UNCHANGED, e.record.get("type"), e.key, e.server_id,
+                                    error=f"not checked on the server ({exc}); the journal "
+                                          "has it uploaded")
+            else:
+                result = FileResult(e.path, QUEUED, e.record.get("type"), e.key,
+                                    error=f"queued: {exc}")
+            _emit(report, result, progress)
         return report
     except ApiError as exc:
         report.error = _reference_error(exc, options)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,16 +65,29 @@ def configured_server(*candidates: str | None) -> str | None:
 @contextlib.contextmanager
 def open_target(server: str | None, *, token: str | None = None, portal: str = "private",
                 retry: RetryPolicy | None = None, max_connections: int = 16,
-                allow_insecure_http: bool = False) -> Iterator[Target]:
-    """Open a client for ``server`` (None or ``local``: the local demo server)."""
+                allow_insecure_http: bool = False, read_only: bool = False
+                ) -> Iterator[Target]:
+    """Open a client for ``server`` (None or ``local``: the local demo server).
+
+    ``read_only`` (a dry run): the local demo server works on a scratch copy of its data,
+    so that not even its database file is created or changed.
+    """
     from .client import BrainstemClient
 
     if server in (None, LOCAL):
         from .server import LocalServer
 
-        path = local_db_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with LocalServer(db_path=path) as srv:
+        with contextlib.ExitStack() as stack:
+            path = local_db_path()
+            if read_only:
+                scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+                if path.is_file():  # a consistent snapshot, even while a server writes
+                    with contextlib.closing(sqlite3.connect(path)) as src, \
+                            contextlib.closing(sqlite3.connect(scratch / path.name)) as dst:
+                        src.backup(dst)
+                path = scratch / path.name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            srv = stack.enter_context(LocalServer(db_path=path))
             client = BrainstemClient(server=srv.url, token=srv.token, portal=portal,
                                      retry=retry, max_connections=max_connections)
             try:

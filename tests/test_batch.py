@@ -243,3 +243,16 @@ def test_batch_and_push_running_at_once_create_each_record_once(tmp_path: Path) 
         errors = [p.communicate(timeout=300)[1] for p in procs]
         assert [p.returncode for p in procs] == [0, 0], errors
         assert names_on_server(srv) - before == collections.Counter(names)
+
+
+def test_dry_run_writes_no_journal_and_nothing_on_the_server(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    manifest, _, _ = make_manifest(tmp_path / "m", 3)
+    env = {"BRAINSTEM_SERVER": brainstem_server.url, "BRAINSTEM_TOKEN": brainstem_server.token,
+           "BSINGEST_JOURNAL": str(tmp_path / "j" / "journal.sqlite")}
+    result = CliRunner(env=env).invoke(cli, ["batch", str(manifest), "--dry-run", "--json",
+                                             "--jobs", "1"])
+    files = [f for s in json.loads(result.stdout)["sessions"] for f in s["files"]]
+    assert collections.Counter(f["outcome"] for f in files)["would-create"] == 11
+    assert not (tmp_path / "j").exists()
+    assert [h.method for h in brainstem_server.hits if h.method != "GET"] == []

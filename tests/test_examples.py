@@ -70,3 +70,17 @@ def test_rig_hook_ingests_a_session(tmp_path: Path) -> None:
     assert hook.returncode == 0, hook.stdout + hook.stderr
     assert f"bsingest: {session} ingested" in hook.stdout
     assert "ingest" in (tmp_path / "hook.log").read_text()
+
+
+def test_dry_run_on_the_local_demo_writes_nothing_anywhere(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    out = _bsingest("ingest", str(SESSION), "--dry-run", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    assert {f["outcome"] for f in json.loads(out.stdout)["files"]} == {"would-create"}
+    assert not (tmp_path / "data").exists()  # no demo database, no journal, no lock
+    _bsingest("ingest", str(SESSION), env=env)
+    db = tmp_path / "data" / "bsingest" / "local-server.sqlite3"
+    before = db.read_bytes()
+    again = _bsingest("ingest", str(SESSION), "--dry-run", "--json", env=env)
+    assert {f["outcome"] for f in json.loads(again.stdout)["files"]} == {"unchanged"}
+    assert db.read_bytes() == before

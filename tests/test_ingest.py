@@ -378,7 +378,8 @@ def test_push_keeps_the_existing_policy_of_the_run_that_queued(tmp_path: Path) -
     with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c:
         queued = ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=journal,
                         existing="update")
-    assert queued.counts() == {"queued": 2}  # the server was down
+    # The server was down: the changed file waits; the other is as the journal uploaded it.
+    assert queued.counts() == {"queued": 1, "unchanged": 1}
     with LocalServer(db_path=db, port=int(url.rsplit(":", 1)[1])) as srv, \
             client_for(srv) as c, Journal(journal) as jr:
         results = {r.path: r.outcome for r in push(client=c, journal=jr)}
@@ -468,3 +469,18 @@ def test_plain_http_to_another_host_needs_the_explicit_flag(tmp_path: Path) -> N
             names = collections.Counter(r["type_json"]["fileName"]
                                         for r in c.experiment_data(DATASET))
     assert names == expected_names(session)
+
+
+def test_rerun_of_an_uploaded_session_with_the_server_down_queues_nothing(
+        tmp_path: Path) -> None:
+    session = make_session(tmp_path / "s", 3)
+    db, journal = tmp_path / "server.sqlite3", tmp_path / "j.sqlite"
+    with LocalServer(db_path=db) as srv:
+        url, token = srv.url, srv.token
+        assert run(session, srv, journal).counts() == {"created": 3}
+    write_dat(session / "rec001.dat", n_channels=2, n_samples=99)  # changed while offline
+    with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c:
+        report = ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=journal)
+    assert {r.path: r.outcome for r in report.results} == {
+        "rec000.dat": "unchanged", "rec001.dat": "queued", "rec002.dat": "unchanged"}
+    assert report.exit_code == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -72,8 +73,8 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
     show = _Progress(enabled=not as_json)
     started = time.monotonic()
     with open_target(configured_server(server), max_connections=concurrency,
-                     allow_insecure_http=allow_insecure_http) as target, \
-            Journal(journal) as jr:
+                     allow_insecure_http=allow_insecure_http, read_only=dry_run) as target, \
+            (contextlib.nullcontext() if dry_run else Journal(journal)) as jr:
         sessions: Any = sessions_by_name(root, match or "*", target.client) if root.is_dir() \
             else str(root)
         try:

@@ -93,8 +93,8 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
     _log_to(log_file)
     options = load_options(session_dir)
     chosen = configured_server(server, options.server)
-    with open_target(chosen, portal=options.portal,
-                     allow_insecure_http=allow_insecure_http) as target:
+    with open_target(chosen, portal=options.portal, allow_insecure_http=allow_insecure_http,
+                     read_only=dry_run) as target:
         if target.local is not None and not as_json:
             click.echo(_NOTICE_LOCAL.format(db=local_db_path()), err=True)
         show = _progress_printer(as_json)

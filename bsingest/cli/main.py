@@ -23,7 +23,7 @@ from .cmd_records import records_cmd
 from .cmd_server import server_cmd
 
 #: Exit codes a rig script can act on.
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUEUED = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUEUED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class _Group(click.Group):
@@ -38,6 +38,9 @@ class _Group(click.Group):
         except BsingestError as exc:
             click.echo(f"bsingest: error: {exc}", err=True)
             ctx.exit(EXIT_FAILED)
+        except KeyboardInterrupt:  # commands with work to resume say how themselves
+            click.echo("\ninterrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
@@ -55,7 +58,7 @@ def cli(verbose: int) -> None:
                                               create the records on BrainSTEM
 
     Exit codes: 0 all done, 1 some files or records failed, 2 usage error,
-    3 records queued for later (run `bsingest push`).
+    3 records queued for later (run `bsingest push`), 130 interrupted.
     """
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
