@@ -230,7 +230,7 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
     if client is None:  # the same choice as the command line: configured, else local demo
         from .target import configured_server, open_target
 
-        with open_target(configured_server(options.server), token=token,
+        with open_target(configured_server(server, options.server), token=token,
                          portal=options.portal, read_only=dry_run) as target:
             return ingest(session, dataset=dataset, actions=actions,
                           hardware_device=hardware_device, description=description,

@@ -134,7 +134,8 @@ def load_options(session_dir: str | os.PathLike[str] | None = None, **given: Any
     options = IngestOptions()
     config = config_file()
     if config.is_file():
-        options = options.merged(**_read(config))
+        # The config file's server is read by bsingest.settings, after BRAINSTEM_SERVER.
+        options = options.merged(**{k: v for k, v in _read(config).items() if k != "server"})
     if session_dir is not None:
         session_file = Path(session_dir) / SESSION_FILE
         if session_file.is_file():

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,8 @@ __all__ = [
     "PORTALS",
     "Settings",
     "config_file",
+    "configured_server",
+    "save_server",
     "token_file",
     "write_token_file",
 ]
@@ -153,21 +156,45 @@ def _find_token(explicit: str | None) -> tuple[str | None, str | None]:
     return (text, str(path)) if text else (None, None)
 
 
-def _server_from_environment() -> str:
+def configured_server() -> str | None:
+    """``BRAINSTEM_SERVER``, else ``server`` in the config file, else None (not configured)."""
     value = os.environ.get("BRAINSTEM_SERVER", "").strip()
     if value:
         return value
-    path = config_file()
-    if path.is_file():
-        import tomllib
+    server = _config().get("server")
+    if server is not None and not isinstance(server, str):
+        raise UsageError(f"{config_file()}: 'server' must be a string")
+    return server or None
 
-        try:
-            config = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{path}: cannot read the configuration: {exc}") from exc
-        server = config.get("server")
-        if server is not None and not isinstance(server, str):
-            raise UsageError(f"{path}: 'server' must be a string")
-        if server:
-            return server
-    return DEFAULT_SERVER
+
+def save_server(server: str) -> Path:
+    """Record ``server`` as ``server = "..."`` in the config file (created if need be)."""
+    path = config_file()
+    config = _config()
+    if config.get("server") == server:
+        return path
+    if "server" in config:
+        raise UsageError(f"{path} already names the server {config['server']!r}; edit it there")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    # A top-level key must come before any [table]: put it first.
+    path.write_text(f'server = "{server}"\n' + text, encoding="utf-8")
+    return path
+
+
+def _config() -> dict[str, object]:
+    path = config_file()
+    if not path.is_file():
+        return {}
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the configuration: {exc}") from exc
+
+
+def _server_from_environment() -> str:
+    return configured_server() or DEFAULT_SERVER

@@ -1,8 +1,9 @@
 """Which server a run talks to: a configured BrainSTEM, or the local demo server.
 
 With no server configured anywhere (no ``--server``, no ``BRAINSTEM_SERVER``, no
-``server`` in ``bsingest.toml`` or the user's config file), ``bsingest ingest`` runs the
-whole job against the local BrainSTEM-compatible server, started for the run on loopback
+``server`` in ``bsingest.toml`` or the user's config file; ``bsingest login`` writes it
+there), ``bsingest ingest`` runs the whole job against the local BrainSTEM-compatible
+server, started for the run on loopback
 with its data in ``<user data dir>/bsingest/local-server.sqlite3``, and says so. The name
 ``local`` (``--server local``) asks for it explicitly. The journal knows it as ``local``,
 whatever port it got.
@@ -28,10 +29,9 @@ __all__ = ["LOCAL", "Target", "local_db_path", "open_target"]
 LOCAL = "local"
 
 HOW_TO_USE_BRAINSTEM = (
-    "To upload to brainstem.org instead: `bsingest login`, then pass "
-    "--server https://www.brainstem.org (or set BRAINSTEM_SERVER, or put "
-    "server = \"https://www.brainstem.org\" in the config file) and your own dataset "
-    "and action IDs."
+    "To upload to brainstem.org instead: `bsingest login --server "
+    "https://www.brainstem.org` (it saves the server for later runs), then give your own "
+    "dataset and action IDs (--dataset, --action, or the session's bsingest.toml)."
 )
 
 
@@ -54,12 +54,18 @@ def local_db_path() -> Path:
     return Path(user_data_dir("bsingest", appauthor=False)) / "local-server.sqlite3"
 
 
-def configured_server(*candidates: str | None) -> str | None:
-    """The first server given, else ``BRAINSTEM_SERVER``, else None."""
-    for c in candidates:
-        if c:
-            return c
-    return os.environ.get("BRAINSTEM_SERVER", "").strip() or None
+def configured_server(explicit: str | None, session: str | None = None) -> str | None:
+    """The server a run uses, None for the local demo.
+
+    In this order: ``--server``, ``BRAINSTEM_SERVER``, the session's ``bsingest.toml``,
+    the user's config file.
+    """
+    from . import settings
+
+    if explicit:
+        return explicit
+    env = os.environ.get("BRAINSTEM_SERVER", "").strip()
+    return env or session or settings.configured_server()
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
@@ -136,6 +137,28 @@ def test_login_writes_the_token_0600_and_logout_removes_it(
     assert result.exit_code == 0 and not clean_env.exists()
     result = runner.invoke(cli, ["records", "list", "--server", brainstem_server.url])
     assert result.exit_code == 2 and "bsingest login" in result.output
+
+
+def test_login_saves_the_server_when_none_is_configured(
+        clean_env: Path, brainstem_server: LocalServer, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["login", "--server", brainstem_server.url],
+                         input=f"alice\n{PASSWORD}\n").exit_code == 0
+    config = tmp_path / "config" / "bsingest" / "config.toml"
+    assert config.read_text() == f'server = "{brainstem_server.url}"\n'
+    # No --server: records (and ingest) now talk to the server logged in to, not the demo.
+    listed = runner.invoke(cli, ["records", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert {r["id"] for r in json.loads(listed.stdout)} >= {"b0e4ed13-f2f1-4845-8772-24978539d0bd"}
+    assert [h.path for h in brainstem_server.hits if h.method == "GET"]
+
+
+def test_login_leaves_a_configured_server_alone(
+        clean_env: Path, brainstem_server: LocalServer, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRAINSTEM_SERVER", brainstem_server.url)
+    assert CliRunner().invoke(cli, ["login"], input=f"alice\n{PASSWORD}\n").exit_code == 0
+    assert not (tmp_path / "config" / "bsingest" / "config.toml").exists()
 
 
 def test_login_with_a_wrong_password_fails_in_one_line(

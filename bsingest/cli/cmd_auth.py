@@ -23,7 +23,13 @@ import click
 def login_cmd(server: str | None, username: str | None, allow_insecure_http: bool) -> None:
     """Get an API token with your username and password, and store it for later runs."""
     from bsingest.client import obtain_token
-    from bsingest.settings import Settings, token_file, write_token_file
+    from bsingest.settings import (
+        Settings,
+        configured_server,
+        save_server,
+        token_file,
+        write_token_file,
+    )
 
     settings = Settings(server=server, allow_insecure_http=allow_insecure_http)
     if username is None:
@@ -34,6 +40,10 @@ def login_cmd(server: str | None, username: str | None, allow_insecure_http: boo
     path = write_token_file(token, token_file())
     click.echo(f"logged in to {settings.server} as {username}; token stored in {path} "
                "(readable by you only)", err=True)
+    if configured_server() is None:  # from now on, every command talks to this server
+        config = save_server(settings.server or "")
+        click.echo(f"server {settings.server} saved in {config}: bsingest ingest, batch and "
+                   "records now use it (no more local demo server)", err=True)
     for name in ("BRAINSTEM_TOKEN", "BRAINSTEM_API_TOKEN"):
         if os.environ.get(name):
             click.echo(f"note: {name} is set and takes precedence over the stored token",

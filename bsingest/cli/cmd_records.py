@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import click
 
 from bsingest.records import RECORD_TYPES
 
 from .output import print_json, print_table
+
+if TYPE_CHECKING:
+    from bsingest.client import BrainstemClient
 
 _MODEL = "modules/experimentdata"
 
@@ -19,18 +26,20 @@ def server_options(f):  # type: ignore[no-untyped-def]
     f = click.option("--portal", type=click.Choice(("private", "public", "super")),
                      default="private", show_default=True, help="BrainSTEM portal.")(f)
     f = click.option("--server", metavar="URL",
-                     help="BrainSTEM server (default: BRAINSTEM_SERVER, the config file, "
-                          "https://www.brainstem.org).")(f)
+                     help="BrainSTEM base URL (default: BRAINSTEM_SERVER, the config file, "
+                          "else the local demo server, as for `bsingest ingest`).")(f)
     return f
 
 
-def make_client(server: str | None, portal: str, allow_insecure_http: bool):  # type: ignore[no-untyped-def]
-    """A client from the command's options; the token by the documented order."""
-    from bsingest.client import BrainstemClient
-    from bsingest.settings import Settings
+@contextlib.contextmanager
+def make_client(server: str | None, portal: str, allow_insecure_http: bool
+                ) -> Iterator[BrainstemClient]:
+    """A client for the command's options: the same server `bsingest ingest` would use."""
+    from bsingest.target import configured_server, open_target
 
-    settings = Settings(server=server, portal=portal, allow_insecure_http=allow_insecure_http)
-    return BrainstemClient(settings=settings)
+    with open_target(configured_server(server), portal=portal,
+                     allow_insecure_http=allow_insecure_http) as target:
+        yield target.client
 
 
 @click.group("records")
