@@ -192,8 +192,9 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
     concurrency
         Requests in flight at once, over all sessions.
     progress
-        Called with ``("session", IngestReport)`` when a session is done and
-        ``("file", FileResult)`` for every record.
+        Called with ``("sessions", n)`` once the manifest is read, ``("planned", n)``
+        when a session's ``n`` records are built, ``("file", FileResult)`` for every
+        record as it is done, and ``("session", IngestReport)`` when a session is done.
     """
     if journal is None and not dry_run:
         raise UsageError("batch needs a journal unless it is a dry run")
@@ -201,6 +202,8 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                 else list(sessions))
     report = BatchReport()
     lock = threading.Lock()
+    if progress:
+        progress("sessions", len(job_list))
 
     def done(r: IngestReport) -> None:
         with lock:
@@ -211,6 +214,10 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
     def file_done(r: FileResult) -> None:
         if progress:
             progress("file", r)
+
+    def planned(n: int) -> None:
+        if progress:
+            progress("planned", n)
 
     workers = jobs or os.cpu_count() or 1
     stop = threading.Event()
@@ -247,7 +254,8 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                 before = earlier.setdefault(str(options.dataset), [])
                 pending.append(session_pool.submit(
                     _deliver_when_ready, job, options, prepared, client, journal, server_key,
-                    dry_run, request_pool, file_done, done, stop, lookups, list(before)))
+                    dry_run, request_pool, file_done, planned, done, stop, lookups,
+                    list(before)))
                 before.append((job, prepared))
             for f in pending:
                 f.result()
@@ -335,6 +343,7 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
                         server_key: str | None,
                         dry_run: bool, request_pool: ThreadPoolExecutor,
                         file_done: Callable[[FileResult], None],
+                        planned: Callable[[int], None],
                         done: Callable[[IngestReport], None], stop: threading.Event,
                         lookups: Lookups,
                         before: Sequence[tuple[SessionJob, Future[Prepared]]] = ()) -> None:
@@ -351,6 +360,7 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
         ready = _unclaimed(prepared.result(), before)
         if stop.is_set():
             return
+        planned(len(ready.records) + len(ready.failures))
         report = deliver(job.session, options, ready, client, None if dry_run else journal,
                          server_key, dry_run=dry_run, executor=request_pool, progress=file_done,
                          stop=stop, lookups=lookups)

@@ -283,9 +283,14 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
     entries = [jr.stage(report.server, options.dataset, key, path, body, fp,
                         options.existing.value)
                for path, key, body, fp in prepared.records]
+    by_key = {e.key: e for e in entries}
+
+    def one_done(o: Outcome) -> None:  # as each record is done, for live progress
+        _emit(report, _result(o, by_key[o.key]), progress)
+
     try:
         check_references(client, options, lookups)
-        outcomes = uploader.run(entries, executor=executor)
+        uploader.run(entries, executor=executor, progress=one_done)
     except _UNAVAILABLE as exc:
         log.warning("server unreachable: %s", exc)
         for e in entries:
@@ -305,9 +310,6 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
             _emit(report, FileResult(e.path, FAILED, e.record.get("type"), e.key,
                                      error=report.error), progress)
         return report
-    by_key = {e.key: e for e in entries}
-    for o in outcomes:
-        _emit(report, _result(o, by_key[o.key]), progress)
     report.results.sort(key=lambda r: (r.path, r.key or ""))
     return report
 

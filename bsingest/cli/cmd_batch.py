@@ -98,46 +98,60 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
 
 
 class _Progress:
-    """rich progress on a terminal; a plain line per finished session otherwise."""
+    """rich progress on a terminal (sessions with ETA, records with rate); plain lines
+    otherwise, one per finished session."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.tty = enabled and sys.stderr.isatty()
         self.sessions = 0
-        self.files = 0
         self._bar: Any = None
-        if self.tty:
+        if enabled and sys.stderr.isatty():
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
                 Progress,
+                TaskProgressColumn,
                 TextColumn,
                 TimeElapsedColumn,
+                TimeRemainingColumn,
             )
 
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-                                 TimeElapsedColumn(), transient=True)
-            self._task = self._bar.add_task("records", total=None, rate="")
+            self._bar = Progress(TextColumn("{task.description:<9}"), BarColumn(),
+                                 MofNCompleteColumn(), TaskProgressColumn(),
+                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                                 TextColumn("ETA"), TimeRemainingColumn(),
+                                 console=Console(stderr=True), transient=True)
+            self._sessions = self._bar.add_task("sessions", total=None, rate="")
+            self._records = self._bar.add_task("records", total=0, rate="")
             self._bar.start()
             self._t0 = time.monotonic()
 
     def __call__(self, kind: str, item: Any) -> None:
         if not self.enabled:
             return
+        bar = self._bar
+        if kind == "sessions":
+            if bar is not None:
+                bar.update(self._sessions, total=item)
+            return
+        if kind == "planned":
+            if bar is not None:
+                total = bar.tasks[self._records].total or 0
+                bar.update(self._records, total=total + item)
+            return
         if kind == "file":
-            self.files += 1
-            if self._bar is not None:
-                rate = self.files / max(1e-9, time.monotonic() - self._t0)
-                self._bar.update(self._task, advance=1,
-                                 description=f"{self.sessions} sessions, records",
-                                 rate=f"{rate:.1f}/s")
+            if bar is not None:
+                done = bar.tasks[self._records].completed + 1
+                rate = done / max(1e-9, time.monotonic() - self._t0)
+                bar.update(self._records, advance=1, rate=f"{rate:.1f}/s")
             return
         self.sessions += 1
         line = f"[{self.sessions}] " + (f"error: {item.error}" if item.error
                                          else f"{item.session}: {summary(item.counts())}")
-        if self._bar is not None:
-            self._bar.console.print(line)
+        if bar is not None:
+            bar.update(self._sessions, advance=1)
+            bar.console.print(line, highlight=False)
         else:
             click.echo(line, err=True)
 
@@ -151,8 +165,9 @@ def _print_summary(report: Any, seconds: float) -> None:
     rows = []
     for r in report.sessions:
         c = r.counts()
-        rows.append((r.session, r.dataset or "", *(c.get(k, 0) or "" for k in _COLUMNS),
-                     "yes" if r.error else ""))
+        # The dataset's first 8 characters, as git shortens a hash: --report has them all.
+        rows.append((Path(r.session).name, (r.dataset or "")[:8],
+                     *(c.get(k, 0) or "" for k in _COLUMNS), "yes" if r.error else ""))
     print_table(None, ("session", "dataset", *_COLUMNS, "error"), rows)
     for r in report.sessions:
         if r.error:
