@@ -122,7 +122,8 @@ def _read_csv(p: Path) -> list[SessionJob]:
 
 
 def _read_toml(p: Path) -> list[SessionJob]:
-    from .sessionconfig import _rule, tomllib
+    from .sessionconfig import _rule
+    from .settings import tomllib
 
     try:
         data = tomllib.loads(p.read_text("utf-8"))

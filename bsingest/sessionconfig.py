@@ -33,7 +33,6 @@ from __future__ import annotations
 import enum
 import fnmatch
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,12 +40,7 @@ from typing import Any
 
 from .errors import UsageError
 from .records import RECORD_TYPES
-from .settings import config_file
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from .settings import config_file, tomllib
 
 __all__ = ["SESSION_FILE", "Existing", "FileRule", "IngestOptions", "load_options",
            "type_map_rules"]

@@ -29,6 +29,11 @@ from pathlib import Path
 
 from .errors import UsageError
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
 __all__ = [
     "DEFAULT_SERVER",
     "PORTALS",
@@ -186,10 +191,6 @@ def _config() -> dict[str, object]:
     path = config_file()
     if not path.is_file():
         return {}
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
