@@ -297,11 +297,15 @@ class Uploader:
                 last_error = str(exc)
                 log.info("POST for %s: outcome unknown (%s); looking on the server", e.path, exc)
                 found = self._look(e)
+                if found is None:
+                    self._journal().mark(e, "pending", error=last_error)
+                    self._pause(attempt, exc)
+                    # Look once more after the pause: a write that a gateway timed out on
+                    # (504) may land late, and must not be created a second time.
+                    found = self._look(e)
                 if found is not None:
                     self._journal().mark(e, "uploaded", server_id=found)
                     return Outcome(e.dataset, e.key, e.path, CREATED, found)
-                self._journal().mark(e, "pending", error=last_error)
-                self._pause(attempt, exc)
                 continue
             server_id = str(body.get("id"))
             self._journal().mark(e, "uploaded", server_id=server_id)

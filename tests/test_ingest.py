@@ -484,3 +484,19 @@ def test_rerun_of_an_uploaded_session_with_the_server_down_queues_nothing(
     assert {r.path: r.outcome for r in report.results} == {
         "rec000.dat": "unchanged", "rec001.dat": "queued", "rec002.dat": "unchanged"}
     assert report.exit_code == 3
+
+
+def test_a_write_that_lands_after_a_504_is_adopted_not_created_again(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    # Every first POST meets a gateway timeout while the backend commits 50 ms later; the
+    # uploader waits out its back-off (1 s here, no jitter) and looks again before posting.
+    session = make_session(tmp_path / "s", 4)
+    brainstem_server.set_faults(Faults(rate=1.0, limit=4, modes=("late_commit",), late=0.05))
+    policy = RetryPolicy(base=1.0, jitter=False)
+    with BrainstemClient(server=brainstem_server.url, token=brainstem_server.token,
+                         retry=policy) as c:
+        report = ingest(session, dataset=DATASET, actions=[ACTION], client=c,
+                        journal=tmp_path / "j.sqlite")
+    assert report.counts() == {"created": 4}
+    assert [h.status for h in brainstem_server.hits if h.method == "POST"] == [504] * 4
+    assert file_names_on_server(brainstem_server) == expected_names(session)

@@ -25,7 +25,8 @@ __all__ = ["FAULT_MODES", "Faults", "Hit", "Server"]
 
 log = logging.getLogger("bsingest.server")
 
-FAULT_MODES = ("error_before", "unavailable", "throttle", "error_after", "drop_after")
+FAULT_MODES = ("error_before", "unavailable", "throttle", "error_after", "drop_after",
+               "late_commit")
 _MAX_BODY = 10 * 1024 * 1024
 _REASONS_SENT_BEFORE = {"error_before": 500, "unavailable": 503, "throttle": 429}
 
@@ -44,7 +45,9 @@ class Faults:
     - ``unavailable``: 503 with ``Retry-After``, nothing written;
     - ``throttle``: 429 with ``Retry-After``, nothing written;
     - ``error_after``: the write is committed, then 500;
-    - ``drop_after``: the write is committed, then the connection closes with no answer.
+    - ``drop_after``: the write is committed, then the connection closes with no answer;
+    - ``late_commit``: 504 at once (a gateway gave up), and the write is committed
+      ``late`` seconds later, as a slow backend does.
     """
 
     latency: float = 0.0
@@ -54,6 +57,7 @@ class Faults:
     methods: tuple[str, ...] = ("POST", "PATCH", "DELETE")
     retry_after: int = 1
     limit: int | None = None
+    late: float = 0.1
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.modes if m not in FAULT_MODES]
@@ -189,6 +193,12 @@ class _Handler(BaseHTTPRequestHandler):
                       429: "Request was throttled."}[status]
             return Response(status, {"detail": detail}, headers)
         params = parse_qsl(query, keep_blank_values=True)
+        if fault == "late_commit":
+            late = threading.Timer(self.server.faults.late, _quietly, (app.handle, method,
+                                   portal, model, record_id, params, body, user))
+            late.daemon = True
+            late.start()
+            return Response(504, {"detail": "Gateway timeout."})
         return app.handle(method, portal, model, record_id, params, body, user)
 
     def _read_body(self) -> Any:
@@ -225,3 +235,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+def _quietly(handle: Any, *args: Any) -> None:
+    """A late write: its answer goes nowhere (the client was told 504 long ago)."""
+    try:
+        handle(*args)
+    except Exception as exc:  # the server may have stopped meanwhile; nobody to tell
+        log.debug("late write failed: %s", exc)
