@@ -7,8 +7,9 @@ updates, adopts or skips, and records each outcome in the journal.
 
 A POST whose outcome is unknown (no answer, a dropped connection, a 5xx or 429 after the
 request went out) is never simply sent again: the dataset is listed first, and a record
-with the same key is adopted. Only when none is there is the POST repeated, after a
-back-off. When the server cannot be reached at all, entries stay in the journal
+with the same key is adopted. When none is there, the uploader waits its back-off and
+looks once more (a write a gateway timed out on may land late) before it repeats the
+POST. When the server cannot be reached at all, entries stay in the journal
 (``pending`` or ``sending``) and ``bsingest push`` continues later.
 """
 
