@@ -52,6 +52,23 @@ def expected_names(session: Path) -> collections.Counter[str]:
     return collections.Counter(p.name for p in session.glob("*.dat"))
 
 
+def stopped_server(db: Path) -> tuple[str, str]:
+    """Start a server on ``db`` and stop it: its URL and token, nothing listening there."""
+    with LocalServer(db_path=db) as srv:
+        return srv.url, srv.token
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def ingest_at(url: str, token: str, session: Path, journal: Path, **kw: Any) -> Any:
+    """Ingest against ``url``, up or not, waits off."""
+    with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c:
+        return ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=journal,
+                      **kw)
+
+
 def run(session: Path, srv: LocalServer, journal: Path, **kw: Any) -> Any:
     with client_for(srv) as c:
         return ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=journal, **kw)
@@ -115,12 +132,10 @@ def test_all_fault_modes_mixed_with_a_rerun(tmp_path: Path, brainstem_server: Lo
 def test_server_down_queues_then_push_delivers_once(tmp_path: Path) -> None:
     session = make_session(tmp_path / "s", 12)
     db = tmp_path / "server.sqlite3"
-    with LocalServer(db_path=db) as srv:
-        url, token = srv.url, srv.token
-    port = int(url.rsplit(":", 1)[1])
+    url, token = stopped_server(db)
+    port = port_of(url)
     journal = tmp_path / "j.sqlite"
-    with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c:
-        report = ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=journal)
+    report = ingest_at(url, token, session, journal)
     assert report.exit_code == 3
     assert report.counts() == {"queued": 12}
     with Journal(journal) as jr:
@@ -342,13 +357,10 @@ def test_a_server_that_keeps_failing_queues_the_records_for_push(
 def test_ctrl_c_during_push_exits_130_and_a_second_push_finishes(tmp_path: Path) -> None:
     session = make_session(tmp_path / "s", 120)
     db = tmp_path / "server.sqlite3"
-    with LocalServer(db_path=db) as srv:
-        url, token = srv.url, srv.token
-    with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c:
-        queued = ingest(session, dataset=DATASET, actions=[ACTION], client=c,
-                        journal=tmp_path / "j.sqlite")
+    url, token = stopped_server(db)
+    queued = ingest_at(url, token, session, tmp_path / "j.sqlite")
     assert queued.counts() == {"queued": 120}  # the server was down
-    with LocalServer(db_path=db, port=int(url.rsplit(":", 1)[1]),
+    with LocalServer(db_path=db, port=port_of(url),
                      faults=Faults(latency=0.02)) as srv:
         env = _cli_env(srv, tmp_path)
         cmd = [sys.executable, "-m", "bsingest.cli.main", "push"]
@@ -375,12 +387,10 @@ def test_push_keeps_the_existing_policy_of_the_run_that_queued(tmp_path: Path) -
         url, token = srv.url, srv.token
         assert run(session, srv, journal).counts() == {"created": 2}
     write_dat(session / "rec000.dat", n_channels=2, n_samples=77)  # the file changed
-    with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c:
-        queued = ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=journal,
-                        existing="update")
+    queued = ingest_at(url, token, session, journal, existing="update")
     # The server was down: the changed file waits; the other is as the journal uploaded it.
     assert queued.counts() == {"queued": 1, "unchanged": 1}
-    with LocalServer(db_path=db, port=int(url.rsplit(":", 1)[1])) as srv, \
+    with LocalServer(db_path=db, port=port_of(url)) as srv, \
             client_for(srv) as c, Journal(journal) as jr:
         results = {r.path: r.outcome for r in push(client=c, journal=jr)}
         assert results == {"rec000.dat": "updated"}  # rec001.dat was already uploaded
@@ -415,13 +425,10 @@ def test_push_and_ingest_running_at_once_create_each_record_once(tmp_path: Path)
     # session whose records it queued: both list the dataset, both would POST every file.
     session = make_session(tmp_path / "s", 60)
     db = tmp_path / "server.sqlite3"
-    with LocalServer(db_path=db) as srv:
-        url, token = srv.url, srv.token
-    with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c:
-        queued = ingest(session, dataset=DATASET, actions=[ACTION], client=c,
-                        journal=tmp_path / "j.sqlite")
+    url, token = stopped_server(db)
+    queued = ingest_at(url, token, session, tmp_path / "j.sqlite")
     assert queued.counts() == {"queued": 60}  # the server was down
-    with LocalServer(db_path=db, port=int(url.rsplit(":", 1)[1]),
+    with LocalServer(db_path=db, port=port_of(url),
                      faults=Faults(latency=0.05)) as srv:
         env = _cli_env(srv, tmp_path)
         main = [sys.executable, "-m", "bsingest.cli.main"]
@@ -479,8 +486,7 @@ def test_rerun_of_an_uploaded_session_with_the_server_down_queues_nothing(
         url, token = srv.url, srv.token
         assert run(session, srv, journal).counts() == {"created": 3}
     write_dat(session / "rec001.dat", n_channels=2, n_samples=99)  # changed while offline
-    with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c:
-        report = ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=journal)
+    report = ingest_at(url, token, session, journal)
     assert {r.path: r.outcome for r in report.results} == {
         "rec000.dat": "unchanged", "rec001.dat": "queued", "rec002.dat": "unchanged"}
     assert report.exit_code == 3
