@@ -506,3 +506,18 @@ def test_a_write_that_lands_after_a_504_is_adopted_not_created_again(
     assert report.counts() == {"created": 4}
     assert [h.status for h in brainstem_server.hits if h.method == "POST"] == [504] * 4
     assert file_names_on_server(brainstem_server) == expected_names(session)
+
+
+def test_log_file_has_a_line_per_file_and_no_token(tmp_path: Path,
+                                                   brainstem_server: LocalServer) -> None:
+    session = make_session(tmp_path / "s", 2)
+    write_dat(session / "odd.dat", n_channels=2, n_samples=3, extra_bytes=1)
+    log = tmp_path / "ingest.log"
+    result = CliRunner(env=_cli_env(brainstem_server, tmp_path)).invoke(
+        cli, ["ingest", str(session), "--dataset", DATASET, "--action", ACTION, "--log", str(log)])
+    assert result.exit_code == 1
+    text = log.read_text()
+    assert f"{session} rec000.dat: created" in text and f"{session} rec001.dat: created" in text
+    assert f"{session} odd.dat: failed (odd.dat: 13 bytes is not a whole number" in text
+    assert f"{session}: 2 created, 1 failed" in text
+    assert brainstem_server.token not in text

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from .cmd_ingest import _EXISTING, _journal_option, _server_option
+from .cmd_ingest import _EXISTING, _journal_option, _log_to, _server_option, log_report
 from .output import echo_queued, print_json, print_table, summary
 
 _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
@@ -36,12 +36,15 @@ _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
               help="Write a JSON report with every file's outcome and error.")
 @_server_option
 @_journal_option
+@click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Append a log of the run to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.pass_context
 def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_name: bool,
               actions: tuple[str, ...], existing: str | None, dry_run: bool, jobs: int | None,
               concurrency: int, report_file: str | None, server: str | None,
-              allow_insecure_http: bool, journal: str | None, as_json: bool) -> None:
+              allow_insecure_http: bool, journal: str | None, log_file: str | None,
+              as_json: bool) -> None:
     """Ingest many sessions: the command to run after a day of recordings, or over an archive.
 
     SOURCE is a manifest, CSV with the header
@@ -70,6 +73,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
         raise click.UsageError("a ROOT folder needs --match GLOB and --dataset-by-name")
     if not root.is_dir() and (match or dataset_by_name):
         raise click.UsageError("--match and --dataset-by-name go with a ROOT folder")
+    _log_to(log_file)
     show = _Progress(enabled=not as_json)
     started = time.monotonic()
     with open_target(configured_server(server), max_connections=concurrency,
@@ -88,6 +92,8 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
                        "remembers what was done", err=True)
             ctx.exit(130)
     show.close()
+    for session_report in report.sessions:
+        log_report(session_report)
     if report_file:
         Path(report_file).write_text(json.dumps(report.to_json(), indent=2, default=str))
     if as_json:

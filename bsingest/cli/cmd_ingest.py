@@ -116,7 +116,7 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
             if target.local is not None:
                 _print_server_records(target.client, report.dataset)
                 click.echo(HOW_TO_USE_BRAINSTEM, err=True)
-    logging.getLogger("bsingest").info("ingest %s: %s", session_dir, report.counts())
+    log_report(report)
     ctx.exit(report.exit_code)
 
 
@@ -228,6 +228,18 @@ def _progress_printer(as_json: bool) -> Callable[[Any], None] | None:
                    .ljust(79)[:79], nl=False, err=True)
 
     return show
+
+
+def log_report(report: Any) -> None:
+    """One line per file of a session's report, for --log (the rig's morning after)."""
+    log = logging.getLogger("bsingest.ingest")
+    for r in report.results:
+        bad = r.outcome in ("failed", "queued")
+        log.log(logging.WARNING if bad else logging.INFO, "%s %s: %s%s", report.session,
+                r.path, r.outcome, f" ({r.error})" if r.error else "")
+    if report.error:
+        log.error("%s: %s", report.session, report.error)
+    log.info("%s: %s", report.session, summary(report.counts()))
 
 
 def _log_to(path: str | None) -> None:
