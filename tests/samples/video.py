@@ -121,6 +121,8 @@ def decoded_frames(path: Path) -> int:
     shown = 0
     with av.open(str(path)) as c:
         vs = c.streams.video[0]
+        if vs.codec_context is None:  # no decoder for its codec: it shows nothing (and
+            return 0                  # PyAV 17 crashes when asked to decode it anyway)
         try:
             for pkt in c.demux(vs):
                 try:
