@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import exitcodes
 from .errors import BsingestError, UsageError
 from .ingest import FileResult, IngestReport, Prepared, deliver, prepare
 from .journal import Journal
@@ -68,9 +69,8 @@ class BatchReport:
     def exit_code(self) -> int:
         """0 all done, 1 something failed, 3 queued for later (130 if interrupted)."""
         if self.interrupted:
-            return 130
-        codes = {r.exit_code for r in self.sessions}
-        return 1 if 1 in codes else 3 if 3 in codes else 0
+            return exitcodes.INTERRUPTED
+        return exitcodes.worst(r.exit_code for r in self.sessions)
 
     def counts(self) -> dict[str, int]:
         total: dict[str, int] = {}

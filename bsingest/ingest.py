@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import exitcodes
 from .errors import (
     ApiError,
     BsingestError,
@@ -86,13 +87,9 @@ class IngestReport:
 
     @property
     def exit_code(self) -> int:
-        """0 all done, 1 something failed, 3 queued for later."""
-        counts = self.counts()
-        if self.error or counts.get(FAILED):
-            return 1
-        if counts.get(QUEUED):
-            return 3
-        return 0
+        """0 all done, 1 something failed, 3 queued for later (:mod:`bsingest.exitcodes`)."""
+        return exitcodes.from_outcomes((r.outcome for r in self.results),
+                                       error=bool(self.error))
 
     def to_json(self) -> dict[str, Any]:
         return {"session": self.session, "server": self.server, "dataset": self.dataset,

@@ -72,18 +72,6 @@ class ExperimentData:
             "type_json": _plain(self.type_json),
         }
 
-    @classmethod
-    def from_json(cls, body: Mapping[str, Any]) -> ExperimentData:
-        """Build a record from a server answer (extra fields are ignored)."""
-        return cls(
-            type=body["type"],
-            dataset=body["dataset"],
-            actions=tuple(body.get("actions") or ()),
-            type_json=dict(body.get("type_json") or {}),
-            hardware_device=body.get("hardware_device"),
-            description=body.get("description"),
-            id=body.get("id"),
-        )
 
 
 def validate(record: ExperimentData | Mapping[str, Any]) -> None:

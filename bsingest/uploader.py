@@ -152,7 +152,6 @@ class Uploader:
         self.concurrency = max(1, concurrency)
         self.post_attempts = post_attempts
         self.lock_timeout = lock_timeout
-        self._listing_lock = threading.Lock()
 
     # -- planning -----------------------------------------------------------------------
 

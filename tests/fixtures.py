@@ -44,3 +44,30 @@ def write_neuroscope_xml(path: Path, n_channels: int, *, n_bits: int = 16,
         "</anatomicalDescription></parameters>\n"
     )
     return path
+
+
+def bsingest_cmd(*args: str) -> list[str]:
+    """The command line that runs bsingest with this interpreter."""
+    import sys
+
+    return [sys.executable, "-m", "bsingest.cli.main", *args]
+
+
+def signal_mid_run(cmd: list[str], env: dict[str, str], server: object, requests: int,
+                   sig: int, *, method: str | None = None) -> tuple[int, str]:
+    """Run ``cmd``; once ``server`` has seen ``requests`` requests (of ``method``, if given),
+    send it ``sig``. Returns its exit status (negative: killed by a signal) and stderr."""
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+
+    def seen() -> int:
+        return sum(method is None or h.method == method for h in server.hits)  # type: ignore[attr-defined]
+
+    while seen() < requests and proc.poll() is None:
+        time.sleep(0.001)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=300)
+    return proc.returncode, err

@@ -7,8 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ from bsingest.client import BrainstemClient, RetryPolicy
 from bsingest.errors import UsageError
 from bsingest.journal import Journal
 from bsingest.server import Faults, LocalServer
-from tests.fixtures import write_dat, write_neuroscope_xml
+from tests.fixtures import bsingest_cmd, signal_mid_run, write_dat, write_neuroscope_xml
 
 ACTION = "087b71c4-6785-437c-b8ef-e35a82a8463e"
 DATASETS = ["4b060709-9585-484b-bde0-0a47a554aaab", "a2987175-c93b-47a6-9a35-6aa48c3e2640",
@@ -123,14 +121,9 @@ def test_ctrl_c_then_rerun_gives_each_record_once(tmp_path: Path,
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRAINSTEM")}
     env.update(BRAINSTEM_SERVER=brainstem_server.url, BRAINSTEM_TOKEN=brainstem_server.token,
                BSINGEST_JOURNAL=str(tmp_path / "j.sqlite"))
-    cmd = [sys.executable, "-m", "bsingest.cli.main", "batch", str(manifest), "--jobs", "2"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
-    while sum(h.method == "POST" for h in brainstem_server.hits) < 25 and proc.poll() is None:
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    cmd = bsingest_cmd("batch", str(manifest), "--jobs", "2")
+    status, err = signal_mid_run(cmd, env, brainstem_server, 25, signal.SIGINT, method="POST")
+    assert status == 130, err
     assert "interrupted: run the same command again" in err
     assert "Traceback" not in err
     assert sum(names_on_server(brainstem_server).values()) - sum(before.values()) < 120
@@ -236,8 +229,7 @@ def test_batch_and_push_running_at_once_create_each_record_once(tmp_path: Path) 
         env = {k: v for k, v in os.environ.items() if not k.startswith("BRAINSTEM")}
         env.update(BRAINSTEM_SERVER=srv.url, BRAINSTEM_TOKEN=srv.token,
                    BSINGEST_JOURNAL=str(tmp_path / "j.sqlite"))
-        main = [sys.executable, "-m", "bsingest.cli.main"]
-        procs = [subprocess.Popen(main + args, env=env, stdout=subprocess.DEVNULL,
+        procs = [subprocess.Popen(bsingest_cmd(*args), env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True)
                  for args in (["batch", str(manifest), "--jobs", "1"], ["push"])]
         errors = [p.communicate(timeout=300)[1] for p in procs]

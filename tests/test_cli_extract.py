@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bsingest.cli.main import cli
-from tests.fixtures import write_dat, write_neuroscope_xml
+from tests.fixtures import bsingest_cmd, write_dat, write_neuroscope_xml
 
 HEAVY = ("numpy", "cv2", "h5py", "av", "soundfile", "neo", "scipy")
 
@@ -88,7 +88,7 @@ def test_missing_path_is_an_error_naming_it(tmp_path: Path) -> None:
 
 
 def test_console_script_runs(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "bsingest.cli.main", "extract", "--json",
+    out = subprocess.run([*bsingest_cmd("extract", "--json"),
                           str(_session(tmp_path))], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)[0]["type"] == "Extracellular"

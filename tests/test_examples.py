@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fixtures import bsingest_cmd
+
 REPO = Path(__file__).resolve().parents[1]
 SESSION = REPO / "examples" / "session"
 
@@ -23,7 +25,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def _bsingest(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bsingest.cli.main", *args], env=env,
+    return subprocess.run(bsingest_cmd(*args), env=env,
                           capture_output=True, text=True, timeout=120)
 
 

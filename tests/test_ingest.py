@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from bsingest.client import BrainstemClient, RetryPolicy
 from bsingest.ingest import ingest, push
 from bsingest.journal import Journal
 from bsingest.server import Faults, LocalServer
-from tests.fixtures import write_dat, write_neuroscope_xml
+from tests.fixtures import bsingest_cmd, signal_mid_run, write_dat, write_neuroscope_xml
 
 DATASET = "4b060709-9585-484b-bde0-0a47a554aaab"  # seed: rat01-2024-03-01, alice's
 ACTION = "087b71c4-6785-437c-b8ef-e35a82a8463e"
@@ -240,13 +239,9 @@ def test_sigkill_at_any_point_then_rerun_gives_each_record_once(
     session = make_session(tmp_path / "s", 120)
     brainstem_server.set_faults(Faults(latency=0.005, rate=0.1, modes=("drop_after",), seed=5))
     env = _cli_env(brainstem_server, tmp_path)
-    cmd = [sys.executable, "-m", "bsingest.cli.main", "ingest", str(session), "--dataset",
-           DATASET, "--action", ACTION]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    while len(brainstem_server.hits) < kill_after and proc.poll() is None:
-        time.sleep(0.001)
-    proc.send_signal(signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL  # killed mid-run, not after it had finished
+    cmd = bsingest_cmd("ingest", str(session), "--dataset", DATASET, "--action", ACTION)
+    status, _ = signal_mid_run(cmd, env, brainstem_server, kill_after, signal.SIGKILL)
+    assert status == -signal.SIGKILL  # killed mid-run, not after it had finished
     assert brainstem_server.record_count(DATASET) < 120
     brainstem_server.set_faults(Faults())
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -313,15 +308,9 @@ def test_ctrl_c_stops_soon_says_how_to_resume_and_exits_130(
     session = make_session(tmp_path / "s", 120)
     brainstem_server.set_faults(Faults(latency=0.02))
     env = _cli_env(brainstem_server, tmp_path)
-    cmd = [sys.executable, "-m", "bsingest.cli.main", "ingest", str(session), "--dataset",
-           DATASET, "--action", ACTION]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
-    while sum(h.method == "POST" for h in brainstem_server.hits) < 20 and proc.poll() is None:
-        time.sleep(0.002)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    cmd = bsingest_cmd("ingest", str(session), "--dataset", DATASET, "--action", ACTION)
+    status, err = signal_mid_run(cmd, env, brainstem_server, 20, signal.SIGINT, method="POST")
+    assert status == 130, err
     assert "interrupted" in err and "run the same command again" in err
     assert "Traceback" not in err
     # Requests in flight finish; what was not started stays in the journal.
@@ -363,14 +352,9 @@ def test_ctrl_c_during_push_exits_130_and_a_second_push_finishes(tmp_path: Path)
     with LocalServer(db_path=db, port=port_of(url),
                      faults=Faults(latency=0.02)) as srv:
         env = _cli_env(srv, tmp_path)
-        cmd = [sys.executable, "-m", "bsingest.cli.main", "push"]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                text=True)
-        while sum(h.method == "POST" for h in srv.hits) < 20 and proc.poll() is None:
-            time.sleep(0.002)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 130, err
+        cmd = bsingest_cmd("push")
+        status, err = signal_mid_run(cmd, env, srv, 20, signal.SIGINT, method="POST")
+        assert status == 130, err
         assert "interrupted" in err and "Traceback" not in err
         assert srv.record_count(DATASET) < 120
         srv.set_faults(Faults())
@@ -431,8 +415,7 @@ def test_push_and_ingest_running_at_once_create_each_record_once(tmp_path: Path)
     with LocalServer(db_path=db, port=port_of(url),
                      faults=Faults(latency=0.05)) as srv:
         env = _cli_env(srv, tmp_path)
-        main = [sys.executable, "-m", "bsingest.cli.main"]
-        procs = [subprocess.Popen(main + args, env=env, stdout=subprocess.DEVNULL,
+        procs = [subprocess.Popen(bsingest_cmd(*args), env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True)
                  for args in (["push"], ["ingest", str(session), "--dataset", DATASET,
                                          "--action", ACTION])]

@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from bsingest import exitcodes
+
 from .cmd_ingest import _EXISTING, _journal_option, _log_to, _server_option, log_report
 from .output import echo_queued, print_json, print_table, summary
 
@@ -90,7 +92,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
             show.close()
             click.echo("interrupted: run the same command again to finish; the journal "
                        "remembers what was done", err=True)
-            ctx.exit(130)
+            ctx.exit(exitcodes.INTERRUPTED)
     show.close()
     for session_report in report.sessions:
         log_report(session_report)

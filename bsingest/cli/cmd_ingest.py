@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from bsingest import exitcodes
+
 from .output import echo_queued, print_json, print_table, summary
 
 _EXISTING = click.Choice(["skip", "update", "error"])
@@ -108,7 +110,7 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
         except KeyboardInterrupt:
             again = "run the same command again (or bsingest push)"
             click.echo(f"\n{_INTERRUPTED.format(again=again)}", err=True)
-            ctx.exit(130)
+            ctx.exit(exitcodes.INTERRUPTED)
         if as_json:
             print_json(report.to_json())
         else:
@@ -147,7 +149,7 @@ def push_cmd(ctx: click.Context, server: str | None, allow_insecure_http: bool,
                            existing=existing, server_key=target.server_key)
         except KeyboardInterrupt:
             click.echo(f"\n{_INTERRUPTED.format(again='run bsingest push again')}", err=True)
-            ctx.exit(130)
+            ctx.exit(exitcodes.INTERRUPTED)
     outcomes = [r.outcome for r in results]
     if as_json:
         print_json([r.to_json() for r in results])
@@ -156,8 +158,8 @@ def push_cmd(ctx: click.Context, server: str | None, allow_insecure_http: bool,
                     [(r.path, r.type, r.outcome, r.error or r.server_id) for r in results])
     else:
         click.echo("nothing to push", err=True)
-    code = 1 if "failed" in outcomes else 3 if "queued" in outcomes else 0
-    if code == 3 and not as_json:
+    code = exitcodes.from_outcomes(outcomes)
+    if code == exitcodes.QUEUED and not as_json:
         click.echo(f"still queued: {outcomes.count('queued')} records; run bsingest push "
                    "again when the server is back", err=True)
     ctx.exit(code)

@@ -12,7 +12,7 @@ import logging
 
 import click
 
-from bsingest import __version__
+from bsingest import __version__, exitcodes
 from bsingest.errors import BsingestError, UsageError
 
 from .cmd_auth import login_cmd, logout_cmd
@@ -21,9 +21,6 @@ from .cmd_extract import extract_cmd
 from .cmd_ingest import ingest_cmd, push_cmd, status_cmd
 from .cmd_records import records_cmd
 from .cmd_server import server_cmd
-
-#: Exit codes a rig script can act on.
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUEUED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class _Group(click.Group):
@@ -34,13 +31,13 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except UsageError as exc:
             click.echo(f"bsingest: error: {exc}", err=True)
-            ctx.exit(EXIT_USAGE)
+            ctx.exit(exitcodes.USAGE)
         except BsingestError as exc:
             click.echo(f"bsingest: error: {exc}", err=True)
-            ctx.exit(EXIT_FAILED)
+            ctx.exit(exitcodes.FAILED)
         except KeyboardInterrupt:  # commands with work to resume say how themselves
             click.echo("\ninterrupted", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+            ctx.exit(exitcodes.INTERRUPTED)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
