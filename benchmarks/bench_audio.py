@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._timing import median_call
 from bsingest.extraction import extract
 from tests.samples.audio import (
     fmt_body,
@@ -30,16 +28,6 @@ from tests.samples.audio import (
 )
 
 MB, GB = 10**6, 10**9
-
-
-def _per_call(fn: Callable[[], object], repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def _wav(path: Path, data_bytes: int) -> Path:
@@ -98,8 +86,8 @@ def main() -> None:
             row = []
             for size in (small, large):
                 path = make(Path(tmp) / f"{name}_{size}.{name.lower()}", size)
-                ours = _per_call(lambda p=path: extract(p), args.repeat)
-                theirs = _per_call(lambda p=path: sf.info(str(p)), args.repeat)
+                ours, _ = median_call(lambda p=path: extract(p), args.repeat)
+                theirs, _ = median_call(lambda p=path: sf.info(str(p)), args.repeat)
                 n = extract(path)[0].type_json["nSamples"]
                 frames = sf.info(str(path)).frames
                 label = f"{path.stat().st_size / GB:.2f} GB" if size > GB else \

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._proc import measure
+from benchmarks._timing import measure
 from tests.fixtures import write_neuroscope_xml
 
 SIZES = {"1 MB": 10**6, "1 GB": 10**9, "1 TB": 10**12}

@@ -13,18 +13,16 @@ cost does not grow with the data.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
-import statistics
 import struct
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._timing import median_call
 from bsingest.extraction import extract
 from tests.samples.abf import BLOCK, write_abf2
 from tests.samples.nwb import write_nwb
@@ -94,21 +92,6 @@ def _nwb(folder: Path, size: int) -> tuple[Path, Callable[[], object] | None]:
 FORMATS = {"SpikeGLX": _spikeglx, "ABF2": _abf, "WinWCP": _winwcp, "NWB": _nwb}
 
 
-def _time(fn: Callable[[], object], repeat: int) -> float:
-    gc.collect()  # garbage of the previous size's run must not be paid for by this one
-    t0 = time.perf_counter()
-    fn()  # warm-up (imports, caches); also tells whether repeating is affordable
-    once = time.perf_counter() - t0
-    if once > NEO_LIMIT_S:
-        return once
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -120,8 +103,9 @@ def main() -> None:
         for label, size in SIZES.items():
             with tempfile.TemporaryDirectory() as tmp:
                 path, neo = make(Path(tmp), size)
-                ours = _time(lambda p=path: extract(p), args.repeat) * 1e3
-                theirs = _time(neo, args.repeat) * 1e3 if neo else None
+                ours = median_call(lambda p=path: extract(p), args.repeat)[0] * 1e3
+                theirs = (median_call(neo, args.repeat, give_up_after=NEO_LIMIT_S)[0] * 1e3
+                          if neo else None)
             base = base or ours
             neo_base = neo_base or theirs
             if theirs is not None and neo_base:

@@ -14,28 +14,17 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._timing import median_call
 from bsingest.extraction import extract
 from tests.samples.video import cv2_avi, encode
-
-
-def _median(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    result = fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
 
 
 def _grab_count(path: Path) -> int:
@@ -87,12 +76,12 @@ def main() -> None:
     print(f"{'file':5} {'frames':>7} {'bsingest':>10} {'grab()':>9} {'ffprobe':>9} "
           f"{'/grab':>8} {'/ffprobe':>9}  tier")
     for kind, path in files.items():
-        t_ours, res = _median(lambda p=path: extract(p), args.repeat)
+        t_ours, res = median_call(lambda p=path: extract(p), args.repeat)
         (r,) = res  # type: ignore[misc]
         t0 = time.perf_counter()
         grabbed = _grab_count(path)
         t_grab = time.perf_counter() - t0
-        t_probe, packets = (_median(lambda p=path: _ffprobe_packets(p), args.repeat)
+        t_probe, packets = (median_call(lambda p=path: _ffprobe_packets(p), args.repeat)
                             if has_ffprobe else (float("nan"), None))
         n = r.type_json["nFrames"]
         assert n == grabbed, f"{path.name}: bsingest {n}, grab() {grabbed}"

@@ -1,12 +1,13 @@
-"""Run a command as a child process and measure it: wall time and peak RSS."""
+"""How the benchmarks measure: a call in this process, or a whole child process."""
 
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 def measure(cmd: Sequence[str], repeat: int = 5) -> tuple[float, float]:
@@ -29,3 +30,24 @@ def measure(cmd: Sequence[str], repeat: int = 5) -> tuple[float, float]:
             raise RuntimeError(f"{cmd} failed: {err}")
         rss.append(usage.ru_maxrss / 1024)  # Linux reports KiB
     return statistics.median(times), max(rss)
+
+
+def median_call(fn: Callable[[], object], repeat: int, *,
+                give_up_after: float | None = None) -> tuple[float, object]:
+    """Median seconds of ``fn()`` over ``repeat`` calls after a warm-up call, and its result.
+
+    A warm-up slower than ``give_up_after`` seconds is returned as it is: repeating a call
+    that takes minutes (a reader that scans 100 GB) tells nothing more.
+    """
+    gc.collect()  # garbage of an earlier run must not be paid for by this one
+    t0 = time.perf_counter()
+    result = fn()  # warm-up: imports, caches
+    once = time.perf_counter() - t0
+    if give_up_after is not None and once > give_up_after:
+        return once, result
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
