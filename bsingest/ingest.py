@@ -296,6 +296,7 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
                                     error=f"not checked on the server ({exc}); the journal "
                                           "has it uploaded")
             else:
+                jr.mark(e, e.state, error=str(exc))  # `bsingest status` says why it waits
                 result = FileResult(e.path, QUEUED, e.record.get("type"), e.key,
                                     error=f"queued: {exc}")
             _emit(report, result, progress)

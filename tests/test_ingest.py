@@ -504,3 +504,21 @@ def test_log_file_has_a_line_per_file_and_no_token(tmp_path: Path,
     assert f"{session} odd.dat: failed (odd.dat: 13 bytes is not a whole number" in text
     assert f"{session}: 2 created, 1 failed" in text
     assert brainstem_server.token not in text
+
+
+def test_cli_says_a_shared_reason_once_and_status_keeps_it(tmp_path: Path) -> None:
+    session = make_session(tmp_path / "s", 3)
+    url, token = stopped_server(tmp_path / "server.sqlite3")
+    env = {"BRAINSTEM_SERVER": url, "BRAINSTEM_TOKEN": token,
+           "BSINGEST_JOURNAL": str(tmp_path / "j.sqlite")}
+    runner = CliRunner(env=env)
+    result = runner.invoke(cli, ["ingest", str(session), "--dataset", DATASET,
+                                 "--action", ACTION])
+    assert result.exit_code == 3
+    assert result.stdout.count("(see below)") == 3
+    reasons = [line for line in result.stderr.splitlines() if line.startswith("queued: ")]
+    assert len(reasons) == 1 and "Connection refused" in reasons[0]
+    assert "queued 3 records; run bsingest push" in result.stderr
+    rows = json.loads(runner.invoke(cli, ["status", "--json"]).stdout)
+    assert [(r["state"], "Connection refused" in r["last_error"]) for r in rows] == \
+        [("pending", True)] * 3

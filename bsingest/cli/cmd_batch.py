@@ -94,7 +94,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
                        "remembers what was done", err=True)
             ctx.exit(exitcodes.INTERRUPTED)
     show.close()
-    for session_report in report.sessions:
+    for session_report in report.sessions if log_file else ():
         log_report(session_report)
     if report_file:
         Path(report_file).write_text(json.dumps(report.to_json(), indent=2, default=str))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -118,7 +119,8 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
             if target.local is not None:
                 _print_server_records(target.client, report.dataset)
                 click.echo(HOW_TO_USE_BRAINSTEM, err=True)
-    log_report(report)
+    if log_file:
+        log_report(report)
     ctx.exit(report.exit_code)
 
 
@@ -154,8 +156,7 @@ def push_cmd(ctx: click.Context, server: str | None, allow_insecure_http: bool,
     if as_json:
         print_json([r.to_json() for r in results])
     elif results:
-        print_table(None, ("file", "type", "outcome", "id or error"),
-                    [(r.path, r.type, r.outcome, r.error or r.server_id) for r in results])
+        _print_results(None, results)
     else:
         click.echo("nothing to push", err=True)
     code = exitcodes.from_outcomes(outcomes)
@@ -196,17 +197,24 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
             print_table(None, ("file", "state", "attempts", "last error"), rows)
 
 
-def _print_ingest(report: Any) -> None:
-    rows = [(r.path, r.type or "", r.outcome, r.error or r.server_id or "")
-            for r in report.results]
+def _print_results(title: str | None, results: Any, session_error: str | None = None) -> None:
+    """A row per record; a reason many rows share (a server down) is said once, below."""
+    errors = Counter(r.error for r in results if r.error)
+    shared = {e for e, n in errors.items() if n > 1 or e == session_error}
+    rows = [(r.path, r.type or "", r.outcome,
+             "(see below)" if r.error in shared else r.error or r.server_id or "")
+            for r in results]
     if rows:
-        print_table(f"{report.session} -> dataset {report.dataset}"
-                    + (" (dry run)" if report.dry_run else ""),
-                    ("file", "type", "outcome", "id or error"), rows)
+        print_table(title, ("file", "type", "outcome", "id or error"), rows)
+    for reason in sorted(shared | ({session_error} if session_error else set())):
+        click.echo(reason if reason.startswith("queued: ") else f"error: {reason}", err=True)
+
+
+def _print_ingest(report: Any) -> None:
+    _print_results(f"{report.session} -> dataset {report.dataset}"
+                   + (" (dry run)" if report.dry_run else ""), report.results, report.error)
     for path, reason in report.skipped_files.items():
         click.echo(f"skipped: {path}: {reason}", err=True)
-    if report.error:
-        click.echo(f"error: {report.error}", err=True)
     counts = report.counts()
     click.echo(f"summary: {summary(counts)}", err=True)
     echo_queued(counts)
