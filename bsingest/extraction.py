@@ -18,7 +18,7 @@ from .errors import BsingestError
 if TYPE_CHECKING:
     from extractors.base import Extraction
 
-__all__ = ["ExtractReport", "extract", "extract_folder", "extract_paths"]
+__all__ = ["ExtractReport", "extract", "extract_folder", "extract_or_error", "extract_paths"]
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +94,27 @@ def extract_paths(paths: Iterable[str | os.PathLike[str]], *, record_type: str |
     return report
 
 
+def extract_or_error(path: Path, *, record_type: str | None = None,
+                     **stated: Any) -> tuple[list[Extraction], str | None]:
+    """:func:`extract`, with a failure returned as its one-line message instead of raised.
+
+    For runs over many files, where one bad file must not stop the others: our own errors
+    become their message; anything else is a bug, logged with its traceback and reported
+    in one line too.
+    """
+    try:
+        return extract(path, record_type=record_type, **stated), None
+    except BsingestError as exc:
+        return [], str(exc)
+    except Exception as exc:
+        log.exception("unexpected error while extracting %s", path)
+        return [], (f"{path.name}: unexpected {type(exc).__name__}: {exc} "
+                    "(a bug in bsingest; please report it)")
+
+
 def _extract_one(path: Path, report: ExtractReport, record_type: str | None,
                  stated: dict[str, Any]) -> None:
-    try:
-        report.extractions += extract(path, record_type=record_type, **stated)
-    except BsingestError as exc:
-        report.errors[str(path)] = str(exc)
-    except Exception as exc:  # a bug, but one file must not stop the others
-        log.exception("unexpected error while extracting %s", path)
-        report.errors[str(path)] = (
-            f"{path.name}: unexpected {type(exc).__name__}: {exc} "
-            "(a bug in bsingest; please report it)"
-        )
+    found, error = extract_or_error(path, record_type=record_type, **stated)
+    report.extractions += found
+    if error is not None:
+        report.errors[str(path)] = error

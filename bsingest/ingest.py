@@ -40,7 +40,6 @@ from .sessionconfig import IngestOptions, load_options
 from .uploader import FAILED, QUEUED, UNCHANGED, Lookups, Outcome, Uploader, record_key, summarize
 
 if TYPE_CHECKING:
-    from extractors.base import Extraction
 
     from .client import BrainstemClient
 
@@ -146,18 +145,19 @@ def prepare(session_dir: Path, options: IngestOptions, *, jobs: int | None = Non
 
 def _build(session_dir: Path, path: Path, options: IngestOptions
            ) -> tuple[list[tuple[str, str, dict[str, Any], str]], list[FileResult]]:
-    from .extraction import extract
+    from .extraction import extract_or_error
 
     rel = _rel(session_dir, path)
     per_file = options.for_file(rel)
-    try:
-        extractions: list[Extraction] = extract(path, record_type=per_file.record_type,
-                                                **per_file.stated)
-        fp = fingerprint(path)
-    except BsingestError as exc:
-        return [], [FileResult(rel, FAILED, error=str(exc))]
-    except OSError as exc:
-        return [], [FileResult(rel, FAILED, error=f"{path.name}: {exc.strerror or exc}")]
+    extractions, error = extract_or_error(path, record_type=per_file.record_type,
+                                          **per_file.stated)
+    if error is None:
+        try:
+            fp = fingerprint(path)
+        except OSError as exc:
+            error = f"{path.name}: {exc.strerror or exc}"
+    if error is not None:
+        return [], [FileResult(rel, FAILED, error=error)]
     built, failures = [], []
     for x in extractions:
         record = x.record(dataset=options.dataset or "", actions=options.actions,

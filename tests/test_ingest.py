@@ -522,3 +522,24 @@ def test_cli_says_a_shared_reason_once_and_status_keeps_it(tmp_path: Path) -> No
     rows = json.loads(runner.invoke(cli, ["status", "--json"]).stdout)
     assert [(r["state"], "Connection refused" in r["last_error"]) for r in rows] == \
         [("pending", True)] * 3
+
+
+def test_a_bug_in_an_extractor_fails_that_file_only(
+        tmp_path: Path, brainstem_server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from extractors.rawbinary import RawBinaryExtractor
+
+    session = make_session(tmp_path / "s", 3)
+    real = RawBinaryExtractor._extract
+
+    def buggy(self: RawBinaryExtractor, path: Path, stated: Any) -> Any:
+        if path.name == "rec001.dat":
+            raise ZeroDivisionError("division by zero")
+        return real(self, path, stated)
+
+    monkeypatch.setattr(RawBinaryExtractor, "_extract", buggy)
+    report = run(session, brainstem_server, tmp_path / "j.sqlite")
+    assert {r.path: r.outcome for r in report.results} == {
+        "rec000.dat": "created", "rec001.dat": "failed", "rec002.dat": "created"}
+    (failed,) = [r for r in report.results if r.outcome == "failed"]
+    assert failed.error == ("rec001.dat: unexpected ZeroDivisionError: division by zero "
+                            "(a bug in bsingest; please report it)")
