@@ -86,11 +86,11 @@ def extract_paths(paths: Iterable[str | os.PathLike[str]], *, record_type: str |
             found = discover(p)
             report.skipped.update({str(k): v for k, v in found.skipped.items()})
             report.sidecars.update({str(k): str(v) for k, v in found.sidecars.items()})
-            data = found.data
+            data, root = found.data, p
         else:
-            data = [p]
+            data, root = [p], p.parent
         for f in data:
-            _extract_one(f, report, record_type, stated)
+            _extract_one(f, root, report, record_type, stated)
     return report
 
 
@@ -112,9 +112,9 @@ def extract_or_error(path: Path, *, record_type: str | None = None,
                     "(a bug in bsingest; please report it)")
 
 
-def _extract_one(path: Path, report: ExtractReport, record_type: str | None,
+def _extract_one(path: Path, root: Path, report: ExtractReport, record_type: str | None,
                  stated: dict[str, Any]) -> None:
     found, error = extract_or_error(path, record_type=record_type, **stated)
-    report.extractions += found
+    report.extractions += [x.relative_to(root) for x in found]
     if error is not None:
         report.errors[str(path)] = error

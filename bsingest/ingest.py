@@ -133,10 +133,9 @@ def prepare(session_dir: Path, options: IngestOptions, *, jobs: int | None = Non
     for built, failure in results:
         failures += failure
         for path, key, body, fp in built:
-            if key in seen:  # BrainSTEM tells records apart by type and fileName only
+            if key in seen:  # fileName is the session-relative path: a bug, if it happens
                 failures.append(FileResult(path, FAILED, body["type"], key, error=(
-                    f"{Path(path).name}: same type and fileName as {seen[key]}; the dataset "
-                    "can hold only one of them (rename one file)")))
+                    f"{path}: same type and fileName as {seen[key]}")))
                 continue
             seen[key] = path
             records.append((path, key, body, fp))
@@ -159,7 +158,7 @@ def _build(session_dir: Path, path: Path, options: IngestOptions
     if error is not None:
         return [], [FileResult(rel, FAILED, error=error)]
     built, failures = [], []
-    for x in extractions:
+    for x in (x.relative_to(session_dir) for x in extractions):
         record = x.record(dataset=options.dataset or "", actions=options.actions,
                           hardware_device=per_file.hardware_device,
                           description=per_file.description)

@@ -61,9 +61,15 @@ class Outcome:
 
 
 def record_key(record: Mapping[str, Any]) -> str:
-    """The key of a record body: ``type|fileName|stream``."""
+    """The key of a record body: ``type|fileName`` (fileName is session-relative, #part).
+
+    A record that bsingest 0.1 wrote carries a ``stream`` in ``type_json``; its key is the
+    legacy ``type|fileName|stream``, which :attr:`Extraction.legacy_key` reproduces.
+    """
     tj = record.get("type_json") or {}
-    return f"{record.get('type')}|{tj.get('fileName', '')}|{tj.get('stream', '')}"
+    if "stream" in tj:
+        return f"{record.get('type')}|{tj.get('fileName', '')}|{tj['stream']}"
+    return f"{record.get('type')}|{tj.get('fileName', '')}"
 
 
 _COMPARED = ("type", "actions", "hardware_device", "description", "type_json")

@@ -11,6 +11,8 @@ Adding a family: copy ``extractors/_template.py`` and follow ``docs/adding-a-for
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import enum
 import os
 from collections.abc import Mapping, Sequence
@@ -79,15 +81,45 @@ class Extraction:
     provenance: Mapping[str, Provenance]
     warnings: tuple[str, ...] = ()
     extractor: str = ""
+    #: Which of several records in one file this is (``acquisition/ElectricalSeries`` of an
+    #: NWB file); ``fileName`` ends in ``#part``. None for a file that is one record.
+    part: str | None = None
+    #: The ``stream`` value bsingest 0.1 wrote into ``type_json`` for this record, so that
+    #: records an earlier version created are recognised (see :attr:`legacy_key`).
+    legacy_stream: str | None = None
+    #: When the recording started, as the file states it (ISO 8601 with its offset where
+    #: the file gives one); its provenance is ``provenance["startTime"]``.
+    start_time: str | None = None
 
     @property
     def file_name(self) -> str:
         return str(self.type_json.get("fileName", os.path.basename(self.path)))
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        """Identity within a dataset: (type, fileName, stream); stream '' for one-record files."""
-        return (self.type, self.file_name, str(self.type_json.get("stream", "")))
+    def key(self) -> tuple[str, str]:
+        """Identity within a session: (type, fileName); fileName names the part too."""
+        return (self.type, self.file_name)
+
+    @property
+    def legacy_key(self) -> tuple[str, str, str]:
+        """The identity bsingest 0.1 gave this record: (type, bare file name, stream)."""
+        return (self.type, os.path.basename(self.path), self.legacy_stream or "")
+
+    def relative_to(self, root: str | os.PathLike[str]) -> Extraction:
+        """This extraction with ``fileName`` the path relative to ``root`` (the session).
+
+        The contract names a file by its ``/``-separated path below the session folder,
+        with ``#part`` after it for one of several records in one file. A path outside
+        ``root`` keeps its bare name.
+        """
+        try:
+            rel = Path(self.path).resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            rel = Path(self.path).name
+        name = rel + (f"#{self.part}" if self.part else "")
+        if name == self.file_name:
+            return self
+        return dataclasses.replace(self, type_json={**self.type_json, "fileName": name})
 
     def record(
         self,
@@ -107,13 +139,18 @@ class Extraction:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "path": self.path,
             "type": self.type,
             "type_json": dict(self.type_json),
             "provenance": {k: p.to_json() for k, p in self.provenance.items()},
             "warnings": list(self.warnings),
         }
+        if self.part is not None:
+            out["part"] = self.part
+        if self.start_time is not None:
+            out["start_time"] = self.start_time
+        return out
 
 
 @dataclass
@@ -123,6 +160,12 @@ class Fields:
     values: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Provenance] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    start_time: str | None = None
+
+    def started(self, when: datetime.datetime, source: Source, detail: str) -> None:
+        """The recording's start, as the file states it (naive means local time there)."""
+        self.start_time = when.isoformat()
+        self.provenance["startTime"] = Provenance(source, detail)
 
     def header(self, key: str, value: Any, detail: str) -> None:
         self._set(key, value, Source.HEADER, detail)
@@ -210,15 +253,20 @@ class Extractor:
         raise NotImplementedError
 
     def result(
-        self, path: Path, record_type: str, fields: Fields, *, stream: str | None = None
+        self, path: Path, record_type: str, fields: Fields, *, part: str | None = None,
+        legacy_stream: str | None = None,
     ) -> Extraction:
-        """Package collected ``fields`` as an :class:`Extraction` (fileName filled in)."""
+        """Package collected ``fields`` as an :class:`Extraction` (fileName filled in).
+
+        ``part`` names one of several records in one file (``fileName`` becomes
+        ``name#part``); ``legacy_stream`` is the ``stream`` bsingest 0.1 gave it, if any
+        (default: ``part``).
+        """
         # 10000.0 Hz is shown and stored as 10000, as the contract's examples do.
-        values = {"fileName": path.name, **{k: _tidy(v) for k, v in fields.values.items()}}
-        provenance = {"fileName": Provenance(Source.HEADER, "the file's name"), **fields.provenance}
-        if stream is not None:
-            values["stream"] = stream
-            provenance["stream"] = Provenance(Source.COMPUTED, "one of several records in the file")
+        name = path.name + (f"#{part}" if part else "")
+        values = {"fileName": name, **{k: _tidy(v) for k, v in fields.values.items()}}
+        detail = "the file's name" + (" and the part of the file" if part else "")
+        provenance = {"fileName": Provenance(Source.HEADER, detail), **fields.provenance}
         return Extraction(
             path=str(path),
             type=record_type,
@@ -226,6 +274,9 @@ class Extractor:
             provenance=provenance,
             warnings=tuple(fields.warnings),
             extractor=self.name,
+            part=part,
+            legacy_stream=legacy_stream if legacy_stream is not None else part,
+            start_time=fields.start_time,
         )
 
     def _restate(self, r: Extraction, record_type: str) -> Extraction:
@@ -249,7 +300,8 @@ class Extractor:
                 prov.pop(k, None)
             if dropped:
                 warnings.append(f"{' and '.join(dropped)} dropped: {record_type} has no such keys")
-        return Extraction(r.path, record_type, tj, prov, tuple(warnings), r.extractor)
+        return dataclasses.replace(r, type=record_type, type_json=tj, provenance=prov,
+                                   warnings=tuple(warnings))
 
     def _check(self, path: Path, r: Extraction) -> None:
         problems = check_type_json(r.type, r.type_json)

@@ -464,7 +464,7 @@ class IntanExtractor(Extractor):
             self._lsb_and_groups(f, h, s, chans)
             if n_blocks == 0:
                 f.warn("the file holds a header and no data blocks")
-            out.append(self.result(path, s.record_type, f, stream=s.key))
+            out.append(self.result(path, s.record_type, f, part=s.key))
         if not out:
             raise ExtractionError(path, "the Intan header lists no enabled channels")
         return out

@@ -146,7 +146,7 @@ class NwbExtractor(Extractor):
             for name, record_type, f in pending:
                 for note in state.notes:
                     f.warn(note)
-                out.append(self.result(path, record_type, f, stream=name))
+                out.append(self.result(path, record_type, f, part=name))
             return out
 
     def _series(self, state: _File, name: str, group: Any, lineage: list[str],

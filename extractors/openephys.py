@@ -41,7 +41,6 @@ file. Ours parses one oebin and ``stat``-s one file: 1.5 ms for a 384-channel st
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -54,7 +53,7 @@ from typing import Any
 
 from bsingest.errors import ExtractionError, SidecarError
 
-from .base import Claim, Extraction, Extractor, Fields, Provenance, Source, whole_frames
+from .base import Claim, Extraction, Extractor, Fields, whole_frames
 
 __all__ = ["OpenEphysBinaryExtractor", "find_oebin"]
 
@@ -150,11 +149,9 @@ class OpenEphysBinaryExtractor(Extractor):
             f.warn(f"{OEBIN} lists {len(channels)} channels for {folder} but num_channels is {n}")
         self._npy_check(path, n_samples, f)
         record_type = self._describe_channels(folder, channels, f)
-        r = self.result(path, record_type, f, stream=_stream_key(path, oebin))
-        where = Provenance(Source.COMPUTED, "the data file's place in the session: [record node/]"
-                           "experiment/recording/stream folder (every stream's file is "
-                           f"{DATA_NAME})")
-        return [dataclasses.replace(r, provenance={**r.provenance, "stream": where})]
+        # Every stream's file is continuous.dat: the session-relative fileName (set by
+        # Extraction.relative_to) tells them apart, not a part of the file.
+        return [self.result(path, record_type, f, legacy_stream=_stream_key(path, oebin))]
 
     def _describe_channels(self, folder: str, channels: list[_Channel], f: Fields) -> str:
         neural = [i for i, c in enumerate(channels) if c.neural]

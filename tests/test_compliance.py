@@ -44,8 +44,10 @@ def test_good_samples_give_valid_records_with_provenance(name: str, tmp_path: Pa
         for r in results:
             assert r.extractor == name
             assert check_type_json(r.type, r.type_json) == []
-            assert r.type_json["fileName"] == path.name
-            assert set(r.provenance) == set(r.type_json)
+            part = f"#{r.part}" if r.part else ""
+            assert r.type_json["fileName"] == path.name + part
+            assert set(r.provenance) - {"startTime"} == set(r.type_json)
+            assert (r.start_time is None) == ("startTime" not in r.provenance)
             assert all(isinstance(p.source, Source) and p.detail for p in r.provenance.values())
             json.dumps(r.to_json())  # plain JSON all the way down
 

@@ -15,7 +15,7 @@ from tests.fixtures_intan_oe import IntanSpec, write_intan_rhx, write_intan_trad
 
 
 def _by_stream(results):  # type: ignore[no-untyped-def]
-    return {r.type_json.get("stream", r.type_json["fileName"]): r for r in results}
+    return {r.part or r.type_json["fileName"]: r for r in results}
 
 
 def _neo_streams(path: Path) -> dict[str, tuple[int, float, int]]:

@@ -13,7 +13,7 @@ from tests.samples.nwb import write_nwb
 
 
 def _by_stream(path: Path) -> dict[str, tuple[str, dict, tuple[str, ...]]]:
-    return {r.type_json["stream"]: (r.type, dict(r.type_json), r.warnings) for r in extract(path)}
+    return {r.part: (r.type, dict(r.type_json), r.warnings) for r in extract(path)}
 
 
 def test_one_record_per_series_with_its_type(tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ def test_electrical_series_values(tmp_path: Path) -> None:
     assert tj["lsb"] == pytest.approx(5e-8 * 1e6)
     assert tj["electrodeGroups"] == [{"channels": [0, 1, 2, 3], "label": "shank0"},
                                      {"channels": [4, 5], "label": "shank1"}]
-    assert tj["fileName"] == "s.nwb"
+    assert tj["fileName"] == "s.nwb#acquisition/ElectricalSeries"
 
 
 def test_rate_from_timestamps_and_float_data_without_lsb(tmp_path: Path) -> None:
@@ -56,9 +56,9 @@ def test_patch_clamp_lsb_in_microvolts(tmp_path: Path) -> None:
 
 def test_image_series(tmp_path: Path) -> None:
     _, tj, _ = _by_stream(write_nwb(tmp_path / "s.nwb"))["acquisition/Camera"]
-    assert tj == {"fileName": "s.nwb", "format": "NWB", "nFrames": 6, "frameRate": 30,
-                  "horizontalResolution": 32, "verticalResolution": 24, "compression": "raw",
-                  "stream": "acquisition/Camera"}
+    assert tj == {"fileName": "s.nwb#acquisition/Camera", "format": "NWB", "nFrames": 6,
+                  "frameRate": 30, "horizontalResolution": 32, "verticalResolution": 24,
+                  "compression": "raw"}
 
 
 def test_extension_types_resolve_through_cached_specs(tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_cli_json_lists_every_stream(tmp_path: Path) -> None:
     path = write_nwb(tmp_path / "s.nwb")
     result = CliRunner().invoke(cli, ["extract", "--json", str(path)])
     assert result.exit_code == 0, result.output
-    streams = sorted(e["type_json"]["stream"] for e in json.loads(result.stdout))
+    streams = sorted(e["part"] for e in json.loads(result.stdout))
     assert streams == ["acquisition/Camera", "acquisition/ElectricalSeries",
                        "acquisition/Position", "acquisition/Vm"]
 

@@ -57,8 +57,10 @@ def test_binary_session_values_and_unique_streams(tmp_path: Path) -> None:
     assert report.errors == {}
     assert len(report.extractions) == len(files) == 6
     keys = [e.key for e in report.extractions]
-    assert len(set(keys)) == 6  # (type, continuous.dat, stream) tells them apart
-    by_stream = {e.type_json["stream"]: e for e in report.extractions}
+    assert len(set(keys)) == 6  # the session-relative fileName tells them apart
+    by_stream = {e.legacy_stream: e for e in report.extractions}
+    for e in report.extractions:
+        assert e.type_json["fileName"] == Path(e.path).relative_to(tmp_path).as_posix()
     probe = by_stream["Record Node 101/experiment1/recording2/Neuropix-PXI-100.ProbeA"]
     dat = Path(probe.path)
     assert probe.type == "Extracellular"
@@ -76,7 +78,7 @@ def test_binary_values_agree_with_neo(tmp_path: Path) -> None:
     _session(tmp_path)
     io = OpenEphysBinaryRawIO(dirname=str(tmp_path))
     io.parse_header()
-    ours = {tuple(e.type_json["stream"].split("/")[1:]): e.type_json
+    ours = {tuple(e.legacy_stream.split("/")[1:]): e.type_json
             for e in extract_folder(tmp_path).extractions}
     experiments = sorted({k[0] for k in ours})
     checked = 0

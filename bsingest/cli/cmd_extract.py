@@ -69,8 +69,6 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
             detail = (f"{fmt_number(tj.get('nChannels'))} ch x {fmt_number(tj.get('nSamples'))} "
                       f"{tj.get('type', '')} @ {fmt_number(tj.get('sr'))} Hz")
         name = tj.get("fileName", os.path.basename(e.path))
-        if "stream" in tj:
-            name = f"{name} [{tj['stream']}]"
         rows.append((name, e.type, tj.get("format", ""), detail, "; ".join(e.warnings)))
     if rows:
         print_table(None, ("file", "type", "format", "contents", "warnings"), rows)
