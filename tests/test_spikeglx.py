@@ -135,6 +135,18 @@ def test_lone_meta_is_described_from_the_meta(tmp_path: Path) -> None:
     assert discover(tmp_path).data == [meta]
 
 
+def test_lone_meta_in_a_session_folder_names_its_bin_by_its_path(tmp_path: Path) -> None:
+    bin_path = write_spikeglx(tmp_path / "probe0" / "r.imec0.ap.bin", n_samples=1,
+                              write_bin=False, meta_size=18 * 5)
+    report = extract_folder(tmp_path)
+    [r] = report.extractions
+    assert r.type_json["fileName"] == "probe0/r.imec0.ap.bin"
+    # The record a later extraction of the .bin (once decompressed) gives: same key.
+    write_spikeglx(bin_path, n_samples=5)
+    [later] = extract_folder(tmp_path).extractions
+    assert later.key == r.key
+
+
 def test_meta_beside_its_bin_is_a_sidecar(tmp_path: Path) -> None:
     path = write_spikeglx(tmp_path / "r.imec0.ap.bin", n_samples=3)
     found = discover(tmp_path)

@@ -39,17 +39,19 @@ def test_every_oebin_stream_matches_truth(corpus: Path, truth: dict[str, Any]) -
     assert len(keys) == 11
     for key in keys:
         recording = (corpus / key).parent
+        # The recording folder as the session: each stream named by its path below it.
+        entries = {e["type_json"]["fileName"]: e for e in _cli_json(recording)}
+        assert len(entries) == len(truth[key]["values"]["continuous"]), key
         for c in truth[key]["values"]["continuous"]:
             dat = recording / "continuous" / c["folder_name"] / "continuous.dat"
-            [e] = _cli_json(dat)
+            e = entries[f"continuous/{c['folder_name'].strip('/')}/continuous.dat"]
             tj = e["type_json"]
+            assert "stream" not in tj
             assert tj["nChannels"] == c["num_channels"], dat
             assert tj["sr"] == c["sample_rate"], dat
             frame = 2 * c["num_channels"]
             assert tj["nSamples"] == c["nSamples_from_dat"] == c["dat_size"] // frame
             assert tj["type"] == "int16"
-            place = f"{recording.parent.name}/{recording.name}/{c['folder_name']}"
-            assert tj["stream"].endswith(place)
             daq = c["source_processor"] == "NI-DAQmx"
             assert e["type"] == ("GeneralTimeSeries" if daq else "Extracellular"), dat
             expect_lsb = min(c["bit_volts"]) * 1e6 if daq else max(c["bit_volts"])
@@ -67,6 +69,7 @@ def test_every_binary_folder_gives_neo_streams_and_segments(corpus: Path,
         assert report.errors == {}, report.errors
         records = report.extractions
         assert len({e.key for e in records}) == len(records)  # streams unique in the session
+        assert all(e.file_name.endswith("/continuous.dat") for e in records)
         streams = values["streams"]
         if key.endswith("neural_and_non_neural_data_mixed"):
             # The ambiguity: neo's two streams (4 neural, 2 ADC) are one file, one record.
@@ -81,9 +84,9 @@ def test_every_binary_folder_gives_neo_streams_and_segments(corpus: Path,
         assert len(records) == len(streams) * n_segments, key
         for s in streams:
             node, _, folder = s["stream_name"].rpartition("#")  # neo: "<node>#<folder>"
-            mine = sorted((e for e in records if e.type_json["stream"].endswith("/" + folder)
-                           and e.type_json["stream"].startswith(node)),
-                          key=lambda e: e.type_json["stream"])
+            # fileName: [<node>/]experimentE/recordingR/continuous/<folder>/continuous.dat
+            mine = sorted((e for e in records if e.file_name.split("/")[-2] == folder
+                           and e.file_name.startswith(node)), key=lambda e: e.file_name)
             assert [e.type_json["nSamples"] for e in mine] == [
                 seg["n_samples"] for seg in sorted(s["segments"],
                                                    key=lambda g: (g["block"], g["segment"]))]
