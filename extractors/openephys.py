@@ -55,8 +55,12 @@ from bsingest.errors import ExtractionError, SidecarError
 
 from .base import Claim, Extraction, Extractor, Fields, whole_frames
 
-__all__ = ["OpenEphysBinaryExtractor", "find_oebin"]
+__all__ = ["RATE_BOUNDS", "OpenEphysBinaryExtractor", "find_oebin"]
 
+#: Sample rates an Open Ephys source records at span down-sampled streams (hundreds of Hz),
+#: acquisition boards and Neuropixels (1 to 30 kHz), file readers (40 kHz in the corpus) and
+#: NI-DAQ cards (up to hundreds of kHz). Outside 1 Hz to 1 MHz a header is damaged, not odd.
+RATE_BOUNDS = (1.0, 1e6)
 OEBIN = "structure.oebin"
 DATA_NAME = "continuous.dat"
 _OEBIN_LIMIT = 64 * 2**20

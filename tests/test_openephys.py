@@ -12,7 +12,7 @@ import pytest
 
 from bsingest.errors import ExtractionError
 from bsingest.extraction import extract, extract_folder
-from extractors import discover
+from extractors import Source, discover
 from tests.fixtures_intan_oe import (
     LEGACY_HEADER,
     LEGACY_RECORD,
@@ -190,7 +190,7 @@ def test_legacy_samples_are_the_records_on_disk_not_the_timestamp_span(tmp_path:
     assert (path.stat().st_size - LEGACY_HEADER) == n_records * LEGACY_RECORD
     (r,) = extract(path)
     assert r.type == "Extracellular"
-    assert r.type_json["nChannels"] == 2
+    assert r.type_json["nChannels"] == 1  # one channel per file
     assert r.type_json["nSamples"] == n_records * LEGACY_SAMPLES
     assert r.type_json["lsb"] == pytest.approx(0.195)
     io = OpenEphysRawIO(dirname=str(tmp_path))
@@ -200,7 +200,7 @@ def test_legacy_samples_are_the_records_on_disk_not_the_timestamp_span(tmp_path:
     assert spanned == (n_records + 3) * LEGACY_SAMPLES  # neo fills the 3-record gap
 
 
-def test_legacy_groups_channels_by_kind_and_recording(tmp_path: Path) -> None:
+def test_legacy_gives_one_record_per_file(tmp_path: Path) -> None:
     for ch in (1, 2, 3):
         write_continuous(tmp_path / f"100_CH{ch}.continuous", 4, channel=f"CH{ch}")
         write_continuous(tmp_path / f"100_CH{ch}_2.continuous", 2, channel=f"CH{ch}")
@@ -211,27 +211,52 @@ def test_legacy_groups_channels_by_kind_and_recording(tmp_path: Path) -> None:
     report = extract_folder(tmp_path)
     assert report.errors == {}
     got = {e.type_json["fileName"]: e for e in report.extractions}
-    assert set(got) == {"100_CH1.continuous", "100_CH1_2.continuous", "100_AUX1.continuous"}
-    assert got["100_CH1.continuous"].type_json["nSamples"] == 4 * LEGACY_SAMPLES
-    assert got["100_CH1_2.continuous"].type_json["nSamples"] == 2 * LEGACY_SAMPLES
-    assert got["100_CH1_2.continuous"].type_json["nChannels"] == 3
+    assert set(got) == {p.name for p in tmp_path.glob("*.continuous")}
+    for name, e in got.items():
+        records = ((tmp_path / name).stat().st_size - LEGACY_HEADER) // LEGACY_RECORD
+        assert e.type_json["nChannels"] == 1
+        assert e.type_json["nSamples"] == records * LEGACY_SAMPLES
+    assert got["100_CH3_2.continuous"].type_json["nSamples"] == 2 * LEGACY_SAMPLES
     aux = got["100_AUX1.continuous"]
     assert aux.type == "GeneralTimeSeries" and aux.type_json["lsb"] == pytest.approx(37.4)
-    sidecars = {Path(p).name for p in report.sidecars}
-    assert {"100_CH2.continuous", "100_CH3_2.continuous", "settings.xml",
-            "settings_2.xml"} <= sidecars
+    assert {Path(p).name for p in report.sidecars} == {"settings.xml", "settings_2.xml"}
     assert {Path(p).name for p in report.skipped} == {"all_channels.events"}
+    # A channel file given alone gets the record it gets in its folder.
+    [alone] = extract(tmp_path / "100_CH2_2.continuous")
+    assert alone.type_json == got["100_CH2_2.continuous"].type_json
 
 
-def test_legacy_truncated_file_states_size_record_and_remainder(tmp_path: Path) -> None:
+def test_legacy_truncated_file_is_described_from_its_whole_records(tmp_path: Path) -> None:
     path = write_continuous(tmp_path / "100_CH1.continuous", 3, extra_bytes=99)
     size = path.stat().st_size
-    with pytest.raises(ExtractionError) as info:
+    [r] = extract(path)
+    assert r.type_json["nSamples"] == (size - LEGACY_HEADER) // LEGACY_RECORD * 1024 == 3 * 1024
+    [warning] = r.warnings
+    assert f"{size} bytes" in warning and f"{LEGACY_RECORD}-byte records" in warning
+    assert "99 bytes of a partial record" in warning
+
+
+def test_legacy_start_time_is_the_header_date_created(tmp_path: Path) -> None:
+    path = write_continuous(tmp_path / "100_CH1.continuous", 1)
+    [r] = extract(path)
+    assert r.start_time == "2018-10-03T13:16:50"  # '3-Oct-2018 131650'
+    assert r.provenance["startTime"].source == Source.HEADER
+    assert "date_created" in r.provenance["startTime"].detail
+    raw = path.read_bytes().replace(b"3-Oct-2018 131650", b"31-Feb-2018 99")
+    path.write_bytes(raw)
+    assert extract(path)[0].start_time is None  # not a date: no start, no error
+
+
+@pytest.mark.parametrize("rate", ["inf", "Infinity", "nan", "0", "-30000", "1e-7", "1e12"])
+def test_legacy_implausible_rate_is_one_line_naming_file_and_field(tmp_path: Path,
+                                                                   rate: str) -> None:
+    path = write_continuous(tmp_path / "100_CH1.continuous", 1)
+    raw = path.read_bytes().replace(b"sampleRate = 30000;", f"sampleRate = {rate};".encode())
+    end = LEGACY_HEADER + len(rate) - len("30000")  # the header's padding absorbs the change
+    path.write_bytes(raw[:end].rstrip(b" ").ljust(LEGACY_HEADER, b" ") + raw[end:])
+    with pytest.raises(ExtractionError, match=r"^100_CH1\.continuous: header\.sampleRate .* "
+                                              r"is outside 1 to 1e\+06 Hz"):
         extract(path)
-    msg = str(info.value)
-    assert msg.startswith("100_CH1.continuous: ")
-    assert f"{size} bytes" in msg and f"{LEGACY_RECORD}-byte records" in msg
-    assert "99 bytes left over" in msg
 
 
 def test_legacy_reads_no_samples_and_a_10_gb_file_costs_a_header(

@@ -98,23 +98,35 @@ def test_every_continuous_file_matches_truth(corpus: Path, truth: dict[str, Any]
     keys = _keys(truth, "openephys_legacy/", "openephys-legacy-continuous")
     assert len(keys) == 6
     folders = {(corpus / k).parent for k in keys}
-    records = [e for f in sorted(folders) for e in _cli_json(f)]
+    records = {Path(e["path"]): e for f in sorted(folders) for e in _cli_json(f)}
+    assert len(records) == len(keys)  # one record per .continuous file
+    months = {"Oct": 10}
     for key in keys:
         values = truth[key]["values"]
-        name = Path(key).name
-        suffix = "_2" if name.endswith("_2.continuous") else ""
-        group = [k for k in keys if Path(k).parent == Path(key).parent
-                 and (Path(k).name.endswith("_2.continuous")) == bool(suffix)]
-        [e] = [e for e in records if Path(e["path"]).parent == (corpus / key).parent
-               and Path(e["path"]).name.endswith("_2.continuous") == bool(suffix)]
+        e = records[corpus / key]
         tj = e["type_json"]
-        assert tj["nChannels"] == len(group), key
+        assert tj["fileName"] == Path(key).name
+        assert tj["nChannels"] == 1, key  # one channel per file
         assert tj["nSamples"] == values["nSamples"] == values["n_records"] * 1024, key
+        assert values["trailing_bytes"] == 0 and not e["warnings"]
         assert tj["sr"] == values["sampleRate"], key
         assert tj["lsb"] == pytest.approx(values["bitVolts"]), key
         assert tj["type"] == "int16" and values["dtype"] == ">i2"
         assert e["type"] == "Extracellular"
         assert "not the timestamp span" in e["provenance"]["nSamples"]["detail"]
+        day, month, rest = values["date_created"].replace(" ", "-").split("-")[:3]
+        clock = values["date_created"].split()[1]
+        assert e["start_time"] == (f"{rest}-{months[month]:02d}-{int(day):02d}T"
+                                   f"{clock[:2]}:{clock[2:4]}:{clock[4:]}")
+    # neo's view per folder: a stream of n_channels channels in each segment (recording).
+    for key in _keys(truth, "openephys_legacy/", "openephys-legacy"):
+        [stream] = truth[key]["values"]["streams"]
+        for segment in range(len(stream["segments"])):
+            suffix = f"_{segment + 1}.continuous" if segment else ".continuous"
+            mine = [p for p in records if p.parent == corpus / key and
+                    (p.name.endswith(suffix) if segment else "_CH" in p.name and
+                     p.name.count("_") == 1)]
+            assert len(mine) == stream["n_channels"], (key, segment)
 
 
 def test_legacy_multiple_starts_counts_samples_on_disk_not_neo_span(corpus: Path,
