@@ -39,9 +39,13 @@ def test_every_oebin_stream_matches_truth(corpus: Path, truth: dict[str, Any]) -
     assert len(keys) == 11
     for key in keys:
         recording = (corpus / key).parent
-        # The recording folder as the session: each stream named by its path below it.
+        # The recording folder as the session: each stream named by its path below it;
+        # structure.oebin given as the path describes the same records.
         entries = {e["type_json"]["fileName"]: e for e in _cli_json(recording)}
         assert len(entries) == len(truth[key]["values"]["continuous"]), key
+        assert {e["type_json"]["fileName"]: e["type_json"]
+                for e in _cli_json(corpus / key)} == {k: e["type_json"]
+                                                       for k, e in entries.items()}
         for c in truth[key]["values"]["continuous"]:
             dat = recording / "continuous" / c["folder_name"] / "continuous.dat"
             e = entries[f"continuous/{c['folder_name'].strip('/')}/continuous.dat"]
