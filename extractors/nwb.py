@@ -12,8 +12,10 @@ one-element array: it is read as its one element.
 Choice of reader: h5py directly, no pynwb. pynwb builds every object of the file
 (seconds for large files, and it refuses files with unknown extensions); neo's NWB
 support loads data. h5py reads attributes, shapes and dtypes without touching the data:
-about 4 ms for a five-series file, the same for a 1 MB and a 100 GB dataset
-(``benchmarks/bench_spikeglx_nwb_abf.py``). Small index tables are read where a value
+about 3 ms for a five-series file, the same for a 1 MB and a 100 GB dataset
+(``benchmarks/bench_spikeglx_nwb_abf.py``), plus a round trip of about 2 ms to the worker
+process the HDF5 reading runs in (``extractors/_isolate.py``: libhdf5 can crash on a
+damaged file). Small index tables are read where a value
 needs them: an ElectricalSeries' ``electrodes`` region and the electrode table's
 ``group_name`` (one entry per channel), ``channel_conversion`` (one per channel), and
 the first and last timestamps when a series has no ``rate``.
