@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
@@ -266,3 +267,56 @@ def test_a_malformed_token_is_refused_without_quoting_it(
         assert piece not in everything
     # Nothing was sent but the check of which API the server speaks, which carries no token.
     assert [h.path for h in brainstem_server.hits] == ["/rest/private/stem/dataset/"]
+
+
+# -- token files: others' eyes, bad bytes, pasted tokens ----------------------------------
+
+def test_a_token_file_others_may_read_is_used_with_a_warning(
+        clean_env: Path, brainstem_server: LocalServer, caplog: pytest.LogCaptureFixture) -> None:
+    srv = brainstem_server
+    path = server_token_file(srv.url)
+    write_token_file(srv.token, path)
+    path.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="bsingest.settings"):
+        result = CliRunner().invoke(cli, ["records", "list", "--server", srv.url,
+                                          "--api", "2023", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)  # the token was used
+    assert f"{path} may be read by others (mode 0644)" in caplog.text
+    assert f"chmod 600 {path}" in caplog.text
+    assert srv.token not in caplog.text + result.output
+
+
+def test_a_token_file_with_a_byte_that_is_not_utf8_is_one_line(
+        clean_env: Path, brainstem_server: LocalServer) -> None:
+    srv = brainstem_server
+    path = server_token_file(srv.url)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"abc\xffdef-secret-7781\n")
+    path.chmod(0o600)
+    result = CliRunner().invoke(cli, ["records", "list", "--server", srv.url, "--api", "2023"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (f"bsingest: error: {path}: the token file is not UTF-8 "
+                                     "text (byte 4); run `bsingest login` again, or fix it "
+                                     "there")
+    assert not isinstance(result.exception, UnicodeError)
+
+
+def test_login_token_stdin_stores_a_pasted_token_once_the_server_takes_it(
+        clean_env: Path, brainstem_server: LocalServer, caplog: pytest.LogCaptureFixture) -> None:
+    srv = brainstem_server
+    caplog.set_level(logging.DEBUG)
+    runner = CliRunner()
+    wrong = "0123456789abcdef0123456789abcdef0badf00d"
+    result = runner.invoke(cli, ["-vv", "login", "--server", srv.url, "--api", "2023",
+                                 "--token-stdin"], input=wrong + "\n")
+    assert result.exit_code == 1, result.output
+    assert "refused this token; nothing stored" in result.output
+    assert not server_token_file(srv.url).exists()
+    result = runner.invoke(cli, ["-vv", "login", "--server", srv.url, "--api", "2023",
+                                 "--token-stdin"], input=f"  {srv.token}  \n")
+    assert result.exit_code == 0, result.output
+    assert server_token_file(srv.url).read_text() == srv.token + "\n"
+    assert _mode(server_token_file(srv.url)) == 0o600
+    for secret in (wrong, srv.token):
+        assert secret not in result.output + caplog.text
