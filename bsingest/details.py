@@ -35,9 +35,10 @@ from typing import Any
 
 from . import schemacheck
 from .errors import RecordInvalid
-from .records import _cross_field_problems, schema_for
+from .records import DESCRIPTION_LIMIT, _cross_field_problems, _is_uuid, schema_for
 
 __all__ = [
+    "ACQUISITION_FIELDS",
     "LEGACY_SCHEMA_VERSION",
     "SCHEMA_VERSION",
     "SCHEMA_VERSIONS",
@@ -45,6 +46,7 @@ __all__ = [
     "TYPE_2023",
     "TYPE_2026",
     "UNITS",
+    "check_acquisition",
     "check_details",
     "details_schema",
     "from_details",
@@ -73,6 +75,12 @@ TYPE_2023: dict[str, str] = {
 }
 #: The current types bsingest has 1.1.0 schemas for.
 TYPES_2026: tuple[str, ...] = tuple(sorted(TYPE_2023))
+
+#: The fields of a Data Acquisition as the server answers them; ``id`` and ``image`` are
+#: read-only (ignored in a body, as Django REST ignores read-only fields).
+ACQUISITION_FIELDS: tuple[str, ...] = (
+    "id", "type", "notes", "session", "procedures", "equipment", "type_schema_version",
+    "details", "image", "order")
 
 _HZ = {"GHz": 9, "MHz": 6, "kHz": 3, "Hz": 0}
 _UV = {"V": 6, "mV": 3, "µV": 0, "nV": -3}
@@ -196,6 +204,53 @@ def check_details(type_2026: str, details: Any, *, version: str = SCHEMA_VERSION
     problems += [p for p in schemacheck.check(_schema(type_2026, version), details)
                  if p.partition(": ")[0] not in bad]
     problems += _cross_field_problems(details)
+    return problems
+
+
+def check_acquisition(body: Mapping[str, Any], *, partial: bool = False) -> list[str]:
+    """Every problem of a Data Acquisition POST (``partial``: PATCH) body, as ``field: message``.
+
+    The rules of ``brainstem-api-2026.md``: ``type`` and ``session`` required; ``session``,
+    ``procedures`` and ``equipment`` UUIDs; ``notes`` at most 500 characters or null;
+    ``type_schema_version`` one this module knows (missing: 1.1.0); ``details`` by its
+    type's schema in that version (``details.<key>: message``); ``order`` a whole number
+    >= 0 or null; no other field. Whether the referenced objects exist and may be changed
+    is for the server to say.
+    """
+    problems: list[str] = []
+    if not partial:
+        problems += [f"{key}: this field is required" for key in ("type", "session")
+                     if body.get(key) in (None, "")]
+    rtype = body.get("type")
+    if rtype is not None and rtype not in TYPE_2023:
+        problems.append(f"type: {rtype!r} is not one of {', '.join(TYPES_2026)}")
+    if body.get("session") is not None and not _is_uuid(body["session"]):
+        problems.append(f"session: {body['session']!r} is not a UUID")
+    for key in ("procedures", "equipment"):
+        refs = body.get(key)
+        if key in body and not isinstance(refs, list | tuple):
+            problems.append(f"{key}: expected a list of UUIDs")
+        elif isinstance(refs, list | tuple):
+            problems += [f"{key}: {r!r} is not a UUID" for r in refs if not _is_uuid(r)]
+    notes = body.get("notes")
+    if notes is not None:
+        if not isinstance(notes, str):
+            problems.append("notes: expected a string")
+        elif len(notes) > DESCRIPTION_LIMIT:
+            problems.append(f"notes: {len(notes)} characters, at most {DESCRIPTION_LIMIT}")
+    version = body.get("type_schema_version", SCHEMA_VERSION)
+    if version not in SCHEMA_VERSIONS:
+        problems.append(f"type_schema_version: {version!r} is not one of "
+                        f"{', '.join(SCHEMA_VERSIONS)}")
+    order = body.get("order")
+    if order is not None and not (isinstance(order, int) and not isinstance(order, bool)
+                                  and order >= 0):
+        problems.append(f"order: {order!r} is not a whole number >= 0")
+    if "details" in body and rtype in TYPE_2023 and version in SCHEMA_VERSIONS:
+        problems += [f"details.{p}" for p in check_details(rtype, body["details"],
+                                                           version=version)]
+    unknown = set(body) - set(ACQUISITION_FIELDS)
+    problems += [f"{k}: not a field of Data Acquisition" for k in sorted(unknown)]
     return problems
 
 
