@@ -30,8 +30,9 @@ GHOST = "00000000-0000-4000-8000-000000000000"
 
 
 def _client(srv: LocalServer, user: str = "alice", **kw: Any) -> BrainstemClient:
+    """A client of the 2023 generation (the local server speaks both)."""
     kw.setdefault("retry", NO_WAIT)
-    return BrainstemClient(srv.url, srv.seed.users[user].token, **kw)
+    return BrainstemClient(srv.url, srv.seed.users[user].token, api="2023", **kw)
 
 
 def _body(srv: LocalServer, name: str = "rec.dat", dataset: str = "rat01-2024-03-01",
