@@ -722,6 +722,10 @@ class BrainstemClient:
         cls: type[ApiError]
         if status in (401, 403):
             cls = AuthError
+            if status == 401 and self._token is not None:
+                source = self.settings.token_source()
+                body = (f"{body} (the token from {source} was refused: `bsingest login "
+                        f"--server {self.server}` gets a new one)").strip()
         elif status == 404:
             cls = NotFound
             if url.endswith("/") and not _UUID.search(url.rsplit("/", 2)[-2]):
