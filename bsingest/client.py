@@ -764,8 +764,18 @@ def wait_for_device_token(client: BrainstemClient, device: DeviceAuthorization, 
     """
     interval = device.interval
     deadline = clock() + device.expires_in
+    failures = 0
     while True:
-        state, token = client.poll_device_token(device)
+        try:
+            state, token = client.poll_device_token(device)
+            failures = 0
+        except (TransportError, ServerError) as exc:
+            # One lost poll must not end a sign-in the user may be approving right now.
+            failures += 1
+            if failures >= _POLL_FAILURES:
+                raise
+            log.warning("%s; asking again in %.0f s", exc, interval)
+            state, token = "authorization_pending", None
         if token is not None:
             return token
         if state == "authorization_pending":
@@ -779,6 +789,7 @@ def wait_for_device_token(client: BrainstemClient, device: DeviceAuthorization, 
         sleep(interval)
 
 
+_POLL_FAILURES = 3  # polls in a row without an answer, then the sign-in fails
 _SIGN_IN_ENDS = {
     "access_denied": "sign-in denied: the request was refused in the browser; nothing stored",
     "expired_token": "sign-in expired: the code was not approved in time; run "

@@ -480,3 +480,23 @@ def test_token_stdin_for_the_current_generation(clean_env: Path,
     assert result.exit_code == 0, result.output
     assert server_token_file(srv.url).read_text().strip() == srv.pat
     assert srv.pat not in result.output
+
+
+def test_a_poll_lost_on_the_way_does_not_end_the_sign_in(tmp_path: Path) -> None:
+    from bsingest.client import wait_for_device_token
+    from bsingest.errors import ServerError
+    from tests.httpfront import Front
+
+    poll = "/api/auth/device/token/"
+    with _device_server(tmp_path, interval=0, auto_approve=0) as srv:
+        with Front(srv.url, unavailable={poll: 2}) as front, \
+                BrainstemClient(front.url, api="2026") as client:
+            device = client.start_device_authorization()
+            assert wait_for_device_token(client, device, sleep=lambda _: None)  # 503, 503, ok
+        assert [p for p in front.paths if p == poll] == [poll] * 3
+        with Front(srv.url, unavailable={poll: None}) as front, \
+                BrainstemClient(front.url, api="2026") as client:
+            device = client.start_device_authorization()
+            with pytest.raises(ServerError, match="503"):  # a server that stays away: bounded
+                wait_for_device_token(client, device, sleep=lambda _: None)
+        assert [p for p in front.paths if p == poll] == [poll] * 3
