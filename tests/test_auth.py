@@ -28,7 +28,7 @@ from bsingest.settings import (
     token_file,
     write_token_file,
 )
-from tests.fixtures import bsingest_cmd
+from tests.fixtures import bsingest_cmd, write_dat, write_neuroscope_xml
 
 PASSWORD = "alice-demo-password"  # the seed fixture's demo password for alice
 
@@ -366,12 +366,21 @@ def test_device_sign_in_headless_polls_until_approved_and_never_shows_the_token(
         assert code and f"{srv.url}/device/" in login.stderr
         with BrainstemClient(srv.url, token, api="2026") as client:  # a working token
             assert client.get_session(srv.seed.session)["id"] == srv.seed.session
-        log_file = tmp_path / "records.log"
-        listed = subprocess.run(bsingest_cmd("-vv", "records", "list", "--server", srv.url,
-                                             "--json"), env=env, capture_output=True,
-                                text=True, timeout=120)
+        # The stored token at work, logging at debug level to the terminal and to --log.
+        session = tmp_path / "rec-session"
+        session.mkdir()
+        write_dat(session / "rec.dat", 4, 1000)
+        write_neuroscope_xml(session / "rec.xml", 4)
+        log_file = tmp_path / "ingest.log"
+        before = srv.acquisition_count(srv.seed.session)
+        listed = subprocess.run(bsingest_cmd(
+            "-vv", "ingest", str(session), "--server", srv.url, "--session", srv.seed.session,
+            "--procedure", srv.seed.procedure, "--log", str(log_file),
+            "--journal", str(tmp_path / "journal.sqlite")), env=env, capture_output=True,
+            text=True, timeout=120)
         assert listed.returncode == 0, listed.stderr
-        log_file.write_text(listed.stderr)
+        assert "rec.dat" in log_file.read_text()
+        assert srv.acquisition_count(srv.seed.session) == before + 1
     assert _mode(server_token_file(srv.url)) == 0o600
     assert clean_env.read_text().strip() == "brainstem-org-token-1234"  # untouched
     assert not (tmp_path / "config" / "bsingest" / "config.toml").exists()  # not the default
