@@ -84,6 +84,7 @@ __all__ = [
     "check_server_url",
     "model_path",
     "obtain_token",
+    "open_browser",
     "wait_for_device_token",
 ]
 
@@ -787,6 +788,22 @@ def wait_for_device_token(client: BrainstemClient, device: DeviceAuthorization, 
         if clock() + interval > deadline:
             raise SignInError(_SIGN_IN_ENDS["expired_token"])
         sleep(interval)
+
+
+def open_browser(url: str) -> bool:
+    """Open ``url`` in a graphical browser, if this session has one; whether it did."""
+    import os
+    import sys
+    import webbrowser
+
+    graphical = sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if not graphical:  # a text browser (lynx, w3m) would take over this terminal
+        return False
+    try:
+        return bool(webbrowser.open(url, new=2))
+    except webbrowser.Error:
+        return False
 
 
 _POLL_FAILURES = 3  # polls in a row without an answer, then the sign-in fails

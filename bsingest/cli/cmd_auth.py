@@ -127,11 +127,11 @@ def _check_token(client: object, token: str) -> None:
 
 
 def _device_sign_in(client: object, headless: bool) -> str:
-    from bsingest.client import BrainstemClient, wait_for_device_token
+    from bsingest.client import BrainstemClient, open_browser, wait_for_device_token
 
     assert isinstance(client, BrainstemClient)
     device = client.start_device_authorization("bsingest")
-    opened = not headless and _open_browser(device.verification_uri_complete)
+    opened = not headless and open_browser(device.verification_uri_complete)
     if opened:
         click.echo(f"Approve bsingest in the browser window just opened (code "
                    f"{device.user_code}); if none opened, go to {device.verification_uri} "
@@ -143,20 +143,6 @@ def _device_sign_in(client: object, headless: bool) -> str:
     click.echo(f"Waiting for approval (the code expires in {minutes} min; Ctrl-C stops)...",
                err=True)
     return wait_for_device_token(client, device)
-
-
-def _open_browser(url: str) -> bool:
-    """Open ``url`` in a graphical browser, if this session has one; whether it did."""
-    import webbrowser
-
-    graphical = sys.platform in ("darwin", "win32") or bool(
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    if not graphical:  # a text browser would take over this terminal
-        return False
-    try:
-        return bool(webbrowser.open(url, new=2))
-    except webbrowser.Error:
-        return False
 
 
 def _password_sign_in(client: object, username: str | None) -> str:
