@@ -725,7 +725,8 @@ class BrainstemClient:
             cls = AuthError
             if status == 401 and self._token is not None:
                 source = self.settings.token_source()
-                body = (f"{body} (the token from {source} was refused: `bsingest login "
+                which = "given" if source == "argument" else f"from {source}"
+                body = (f"{body} (the token {which} was refused: `bsingest login "
                         f"--server {self.server}` gets a new one)").strip()
         elif status == 404:
             cls = NotFound
