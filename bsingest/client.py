@@ -323,7 +323,7 @@ class BrainstemClient:
             return True
         if resp.status_code in (404, 405, 410):
             return False
-        if resp.is_error:
+        if resp.is_error or resp.is_redirect:
             raise self._error("GET", url, resp)
         # A 200 must be JSON: a catch-all HTML page is not an API.
         return resp.headers.get("content-type", "").startswith("application/json")
@@ -681,6 +681,9 @@ class BrainstemClient:
                 log.info("%s %s: gone after an attempt without a clear answer; "
                          "the earlier attempt deleted it", method, _show(url))
                 return resp
+            if resp.is_redirect and check:
+                # Never followed: a POST would lose its body, a token could go elsewhere.
+                raise self._error(method, url, resp)
             if resp.is_error and check:
                 if status == 404 and auth and self._stated:
                     self._check_stated()  # a 404 may mean "not this generation at all"
@@ -734,6 +737,10 @@ class BrainstemClient:
                 # A list that is not there: the server lacks the model (or the generation).
                 body = (f"{body} (this server has no such list: it may speak the other "
                         "generation of the API; see --api)").strip()
+        elif resp.is_redirect:
+            cls = ApiError
+            body = (f"redirects to {_show(resp.headers.get('location', '?'))}: give the "
+                    "server's address as it answers (https://, with or without www.)")
         elif status == 429:
             cls = RateLimited
         elif status >= 500:

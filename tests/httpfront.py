@@ -32,6 +32,9 @@ class Front:
         Path prefixes answered 404 (``/rest/``: a server of the current generation only).
     html_error
         Path prefixes answered ``502`` with an HTML page (a proxy's error page).
+    redirect
+        A base URL every request is redirected to (301), as an http:// front of an
+        https:// service answers.
     unavailable
         Path prefix -> how many of its requests are answered ``503`` before the rest go
         through (None: all of them).
@@ -39,8 +42,10 @@ class Front:
 
     def __init__(self, upstream: str, *, hide: Iterable[str] = (),
                  html_error: Iterable[str] = (),
-                 unavailable: dict[str, int | None] | None = None) -> None:
+                 unavailable: dict[str, int | None] | None = None,
+                 redirect: str | None = None) -> None:
         self.upstream = upstream
+        self.redirect = redirect
         self.hide = tuple(hide)
         self.html_error = tuple(html_error)
         self.unavailable = dict(unavailable or {})
@@ -55,6 +60,12 @@ class Front:
                 front.paths.append(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if front.redirect is not None:
+                    self.send_response(301)
+                    self.send_header("Location", front.redirect + self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 down = next((p for p in front.unavailable if self.path.startswith(p)), None)
                 if down is not None and front.unavailable[down] != 0:
                     left = front.unavailable[down]
