@@ -35,6 +35,9 @@ class Front:
     redirect
         A base URL every request is redirected to (301), as an http:// front of an
         https:// service answers.
+    steal_success
+        A path whose successful answer is kept from the client: the request is sent
+        once more and that answer returned (a device code someone else used first).
     unavailable
         Path prefix -> how many of its requests are answered ``503`` before the rest go
         through (None: all of them).
@@ -43,8 +46,9 @@ class Front:
     def __init__(self, upstream: str, *, hide: Iterable[str] = (),
                  html_error: Iterable[str] = (),
                  unavailable: dict[str, int | None] | None = None,
-                 redirect: str | None = None) -> None:
+                 redirect: str | None = None, steal_success: str | None = None) -> None:
         self.upstream = upstream
+        self.steal_success = steal_success
         self.redirect = redirect
         self.hide = tuple(hide)
         self.html_error = tuple(html_error)
@@ -80,6 +84,9 @@ class Front:
                                if k.lower() not in ("host", "content-length", "connection")}
                     resp = httpx.request(self.command, front.upstream + self.path,
                                          headers=headers, content=body)
+                    if self.path == front.steal_success and b'"success"' in resp.content:
+                        resp = httpx.request(self.command, front.upstream + self.path,
+                                             headers=headers, content=body)
                     self._answer(resp.status_code, resp.content,
                                  resp.headers.get("content-type", "application/json"))
 

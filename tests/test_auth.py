@@ -438,6 +438,22 @@ def test_a_denied_or_expired_sign_in_is_one_line_and_stores_nothing(
     assert not server_token_file(srv.url).exists() and not clean_env.exists()
 
 
+def test_a_code_someone_else_used_first_is_one_line_through_the_cli(
+        clean_env: Path, tmp_path: Path) -> None:
+    from tests.httpfront import Front
+
+    poll = "/api/auth/device/token/"
+    with _device_server(tmp_path, interval=0.02, auto_approve=1) as srv, \
+            Front(srv.url, steal_success=poll) as front:
+        done = subprocess.run(bsingest_cmd("login", "--server", front.url, "--headless"),
+                              env=_subprocess_env(tmp_path), capture_output=True, text=True,
+                              timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "bsingest: error: sign-in code already used: run `bsingest login` again for a new one")
+    assert not server_token_file(front.url).exists() and not clean_env.exists()
+
+
 def test_ctrl_c_stops_the_sign_in_cleanly(clean_env: Path, tmp_path: Path) -> None:
     with _device_server(tmp_path, interval=0.02) as srv:
         proc = subprocess.Popen(bsingest_cmd("login", "--server", srv.url, "--headless"),
