@@ -46,7 +46,19 @@ from .cmd_records import api_option
 @click.pass_context
 def login_cmd(ctx: click.Context, server: str | None, api: str | None, headless: bool,
               token_stdin: bool, username: str | None, allow_insecure_http: bool) -> None:
-    """Sign in and store a token for later runs (browser sign-in on brainstem.org)."""
+    """Sign in and store a token for later runs.
+
+    \b
+    A server of the current API (brainstem.org): approve bsingest in a browser;
+      --headless prints an address and a code to enter on any device.
+    A server of the 2023 API: your username and password.
+    Either: --token-stdin takes a token made on the server's web page.
+
+    The token goes to ~/.config/brainstem/token for brainstem.org (the file the
+    official BrainSTEM tools use), to bsingest's own file per server for any other
+    (mode 0600); it is never printed. A server on this machine (the demo) is never
+    saved as the default server.
+    """
     from bsingest.client import BrainstemClient
     from bsingest.errors import UsageError
     from bsingest.settings import Settings
