@@ -191,8 +191,8 @@ class CurrentApi:
         many = "dataacquisition" if legacy else "data_acquisitions"
         if method == "GET" and id is None:
             seen = {s["id"] for s in self._objects("session") if self._sees(ctx, "session", s)}
-            items = [r for r in self._records() if r["session"] in seen]
-            return self.app._page(many, items, query, allowed=set(ACQUISITION_FIELDS),
+            return self.app._list("data_acquisition", "session", "details", many, query, seen,
+                                  allowed=set(ACQUISITION_FIELDS),
                                   includes=INCLUDES["dataacquisition"])
         if method == "POST":
             record = self._validated(body, None, ctx)
@@ -322,10 +322,6 @@ class CurrentApi:
 
     def _objects(self, kind: str) -> list[dict]:
         return self.app._objects(kind)
-
-    def _records(self) -> list[dict]:
-        rows = self._db.execute("SELECT body FROM data_acquisition ORDER BY seq").fetchall()
-        return [json.loads(r["body"]) for r in rows]
 
     def _record(self, id: str) -> dict | None:
         row = self._db.execute("SELECT body FROM data_acquisition WHERE id = ?",
