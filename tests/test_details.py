@@ -145,6 +145,12 @@ def test_unknown_keys_are_refused() -> None:
     assert d.check_details("VideoTracking", {"nChannels": 1}) != []
 
 
+def test_a_micro_sign_that_only_looks_right_is_named() -> None:
+    for unit in ("\u03bcV", "uV"):
+        problems = d.check_details("IntracellularEphys", {"lsb": {"value": 1, "unit": unit}})
+        assert len(problems) == 1 and "U+00B5" in problems[0], problems
+
+
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
 def test_nan_and_infinity_are_refused(bad: float) -> None:
     problems = d.check_details("ExtracellularEphys", {"sr": {"value": bad, "unit": "Hz"}})

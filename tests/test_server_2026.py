@@ -164,6 +164,10 @@ def test_public_portal_is_read_only(srv: LocalServer) -> None:
     ({"details": {"lsb": {"value": 0.195, "unit": "uV"}}}, "details", "µV"),  # strict enum
     ({"details": {"nChannels": 2, "electrodeGroups": [{"channels": [3]}]}}, "details",
      "nChannels"),
+    # A tag names its groups by index ("groups": [0]), the one form this server keeps.
+    ({"details": {"electrodeGroups": [{"channels": [0], "label": "shank1"}],
+                  "channelTags": [{"tag": "bad", "electrodeGroups": "shank1"}]}}, "details",
+     "electrodeGroups"),
     ({"type": "Extracellular"}, "type", "ExtracellularEphys"),      # the 2023 name
     ({"type_schema_version": "2.0.0"}, "type_schema_version", "1.1.0"),
     ({"notes": "x" * 501}, "notes", "500"),
@@ -299,7 +303,7 @@ def test_sessions_list_detail_create(srv: LocalServer) -> None:
         assert docs["behaviors"] == [] and docs["date_time"] == "2023-03-22T15:30:00Z"
         made = http.post(SESSIONS, json={"name": "rat01-2024-03-09",
                                          "projects": [srv.seed.project],
-                                         "date_time": "2024-03-09T10:11:12.345Z",
+                                         "date_time": "2024-03-09T10:11:12.123456789+01:00",
                                          "description": "made by a test"})
         assert made.status_code == 201, made.text
         session = made.json()["session"]
@@ -323,6 +327,7 @@ def test_sessions_list_detail_create(srv: LocalServer) -> None:
     ({"projects": ["cbb0ba8d-56eb-4da2-b2fe-cb4c0827fc47"]}, "projects", "does not exist"),
     ({"projects": ["d09ba6c2-f29c-4331-9b79-9471fe019302"]}, "projects", "change rights"),
     ({"date_time": "yesterday"}, "date_time", "ISO 8601"),
+    ({"date_time": "2024-02-30T10:00:00Z"}, "date_time", "ISO 8601"),
     ({"owner": "bob"}, "owner", "not a field"),
 ])
 def test_session_creation_is_strict(srv: LocalServer, body: dict[str, Any], field: str,
