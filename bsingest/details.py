@@ -205,7 +205,28 @@ def check_details(type_2026: str, details: Any, *, version: str = SCHEMA_VERSION
                                                               details)
                  if p.partition(": ")[0] not in bad]
     problems += _cross_field_problems(details)
+    problems += _file_name_problems(details.get("fileName"))
     return problems
+
+
+def _file_name_problems(name: Any) -> list[str]:
+    """A ``fileName`` must be a path below the session folder (what the schema cannot say).
+
+    Its path (before ``#part``) is relative and ``/``-separated with no empty, ``.`` or
+    ``..`` step: an absolute path or one that climbs out names no file of the session.
+    A backslash or a control character is allowed: both are legal in a POSIX file name.
+    """
+    if not isinstance(name, str) or not name:
+        return []
+    path = name.split("#", 1)[0]
+    steps = path.split("/")
+    if path.startswith("/"):
+        return [f"fileName: {name!r} is an absolute path; name the file by its path "
+                "relative to the session folder"]
+    if any(step in ("", ".", "..") for step in steps):
+        return [f"fileName: {name!r} has an empty, '.' or '..' step; name the file by its "
+                "/-separated path below the session folder"]
+    return []
 
 
 def _hint(problem: str, details: Mapping[str, Any]) -> str:

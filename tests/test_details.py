@@ -179,6 +179,18 @@ def test_each_bad_value_is_named(details: dict[str, Any], where: str) -> None:
     assert len(problems) == 1 and problems[0].startswith(f"{where}: "), problems
 
 
+@pytest.mark.parametrize(("name", "ok"), [
+    ("rec.dat", True), ("probe_1/npx.imec.ap.bin", True), ("rec.nwb#acquisition/Series", True),
+    ("odd\\name.dat", True), (".hidden/rec.dat", True),
+    ("/home/lab/rec.dat", False), ("../rec.dat", False), ("a//b.dat", False),
+    ("./rec.dat", False), ("dir/", False),
+])
+def test_file_name_is_a_path_below_the_session(name: str, ok: bool) -> None:
+    problems = d.check_details("ExtracellularEphys", {"fileName": name})
+    assert (problems == []) == ok, problems
+    assert all(p.startswith("fileName: ") for p in problems)
+
+
 def test_audio_needs_a_channel() -> None:
     assert d.check_details("Audio", {"nChannels": 0}) != []
     assert d.check_details("ExtracellularEphys", {"nChannels": 0}) == []
