@@ -43,7 +43,9 @@ def server_cmd(port: int, db_path: str | None, fault_rate: float, fault_modes: t
     \b
     Then, in another shell:
       export BRAINSTEM_SERVER=http://127.0.0.1:8000
-      bsingest login            # a demo user from the seed file, e.g. alice
+      bsingest login            # device sign-in: approve it at .../device/ as a
+                                # demo user of the seed file (alice), or start
+                                # the server with --device-auto-approve 0
       bsingest records list
     """
     from importlib import resources

@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bsingest.details import ACQUISITION_FIELDS, SCHEMA_VERSION, check_acquisition
+from bsingest.records import _is_uuid  # the one UUID rule
 
 from .app import HttpError, Response, _Ctx, _field_errors, _public
 
@@ -386,8 +387,6 @@ def _session_problems(body: Mapping[str, Any]) -> list[str]:
     elif not isinstance(projects, list) or not all(isinstance(p, str) for p in projects):
         problems.append("projects: expected a list of project ids")
     else:
-        from bsingest.records import _is_uuid  # the one UUID rule
-
         problems += [f"projects: {p!r} is not a UUID" for p in projects if not _is_uuid(p)]
     description = body.get("description")
     if description is not None and not isinstance(description, str):
