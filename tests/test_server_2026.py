@@ -566,3 +566,32 @@ def test_filters_narrowed_in_sql_answer_as_before(srv: LocalServer) -> None:
         assert both["count"] == 2 and {r["dataset"] for r in both["experiment_data"]} == {
             shared}
         assert http.get(ed, params={"filter{dataset}": bob}).json()["count"] == 0
+
+
+def test_bsingest_server_flags(tmp_path: Path) -> None:
+    """``bsingest server``: one generation, the older envelope, auto-approved sign-in."""
+    import signal
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "bsingest.cli.main", "server", "--port", "0",
+           "--db", str(tmp_path / "db.sqlite3"), "--serve-api", "2026", "--legacy-envelope",
+           "--device-auto-approve", "0", "--device-interval", "0"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert first.startswith("BrainSTEM-compatible server on http://127.0.0.1:"), first
+        url = first.split(" on ", 1)[1].strip()
+        with httpx.Client(base_url=url, timeout=10) as http:
+            start = _start(http)
+            assert start["interval"] == 0
+            token = _poll(http, start["device_code"])["token"]
+            listed = http.get(DA.format(portal="private"),
+                              headers={"Authorization": f"Bearer {token}"}).json()
+            assert set(listed) == {"dataacquisition", "count"}
+            assert http.get("/rest/public/modules/experimentdata/").status_code == 404
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "stopped" in err
