@@ -269,3 +269,52 @@ def test_batch_manifest_and_session_by_name_in_the_current_api(
     stored = [r for r in acquisitions(brainstem_server) if r["details"]["fileName"] in
               ("r0.dat", "r1.dat")]
     assert [(r["equipment"], r["notes"]) for r in stored] == [([EQUIPMENT], "day one")] * 2
+
+
+def test_server_down_queues_then_push_and_status_know_the_generation(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    for i in range(3):
+        write_dat(folder / f"r{i}.dat", n_channels=2, n_samples=5 + i)
+    write_neuroscope_xml(folder / "r.xml", 2)
+    db = tmp_path / "server.sqlite3"
+    with LocalServer(db_path=db) as srv:
+        url, pat = srv.url, srv.pat
+    with BrainstemClient(server=url, token=pat, api="2026", retry=RetryPolicy(wait=False)) as c:
+        queued = ingest(folder, session=SESSION, procedures=[PROCEDURE], client=c,
+                        journal=tmp_path / "j.sqlite")
+    assert queued.exit_code == 3 and queued.counts() == {"queued": 3}
+    with Journal(tmp_path / "j.sqlite") as jr:
+        assert {(e.api, e.dataset, e.record["type"]) for e in jr.entries()} == {
+            ("2026", SESSION, "ExtracellularEphys")}
+    with LocalServer(db_path=db, port=int(url.rsplit(":", 1)[1])) as srv:
+        env = env_for(srv, tmp_path)
+        runner = CliRunner(env=env)
+        status = runner.invoke(cli, ["status", "--json"])
+        assert {(r["api"], r["state"]) for r in json.loads(status.stdout)} == {("2026", "pending")}
+        pushed = runner.invoke(cli, ["push", "--json"])
+        assert pushed.exit_code == 0, pushed.output
+        assert sorted(r["outcome"] for r in json.loads(pushed.stdout)) == ["created"] * 3
+        assert sorted(r["details"]["fileName"] for r in acquisitions(srv)
+                      if r["details"]["fileName"].startswith("r")) == ["r0.dat", "r1.dat", "r2.dat"]
+        # Rows of the 2023 API wait for a server of that generation; said, not sent.
+        with Journal(tmp_path / "j.sqlite") as jr:
+            jr.stage(srv.url, SESSION, "Extracellular|old.dat", "old.dat",
+                     {"type": "Extracellular"}, "fp", api="2023")
+        again = runner.invoke(cli, ["push", "--json"])
+        assert again.exit_code == 3
+        (row,) = json.loads(again.stdout)
+        assert "written for the 2023 API" in row["error"]
+
+
+def test_a_dry_run_of_create_session_writes_nothing(tmp_path: Path,
+                                                    brainstem_server: LocalServer) -> None:
+    folder = tmp_path / "fresh"
+    write_dat(folder / "rec.dat", n_channels=2, n_samples=10)
+    write_neuroscope_xml(folder / "rec.xml", 2)
+    with client_for(brainstem_server) as c:
+        report = ingest(folder, create_session=True, project=PROJECT, client=c, dry_run=True)
+    assert report.counts() == {"would-create": 1}
+    assert report.created_session is not None
+    assert report.created_session["outcome"] == "would-create"
+    assert [h for h in brainstem_server.hits if h.method != "GET"] == []
+    assert not (tmp_path / "j.sqlite").exists()
