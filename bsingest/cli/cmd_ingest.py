@@ -191,10 +191,17 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
         states = ("uploaded", "pending", "sending", "skipped", "failed")
         print_table(f"journal {jr.path}", ("server", "dataset", *states),
                     [(s, d, *(c.get(st, 0) for st in states)) for (s, d), c in counts.items()])
-        rows = [(e.path, e.state, e.attempts, e.last_error or "") for e in entries
-                if show_all or e.state != "uploaded"]
-        if rows:
-            print_table(None, ("file", "state", "attempts", "last error"), rows)
+        shown = [e for e in entries if show_all or e.state != "uploaded"]
+        if shown:
+            print_table(None, ("file", "state", "attempts"),
+                        [(e.path, e.state, e.attempts) for e in shown])
+        # Why rows wait or failed: one line per reason with its count (a server that was
+        # down gives hundreds of rows the same long reason), most frequent first.
+        reasons = Counter(e.last_error for e in shown if e.last_error and e.state != "uploaded")
+        if reasons:
+            click.echo("why (rows: reason):")
+        for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            click.echo(f"{n:>6}  {reason}")
 
 
 def _print_results(title: str | None, results: Any, session_error: str | None = None) -> None:
