@@ -629,7 +629,7 @@ class _Delivery:
         now = time.monotonic()
         for job in [j for j in later if j.ready_at <= now]:
             later.remove(job)
-            todo.append(job)
+            todo.appendleft(job)  # first: a retry left to the end would make the run longer
         return bool(todo)
 
     def _posts_in_flight(self) -> bool:
@@ -763,9 +763,9 @@ class _Delivery:
                 self.emit(outcome)
             elif job.posts >= self.up.post_attempts:
                 self._queue(job, f"no answer after {job.posts} attempts: {job.error}")
-            else:  # not on the server: the POST did not land; send it again
+            else:  # not on the server: the POST did not land; send it again, first
                 self.up._journal().mark(job.entry, "pending", error=job.error)
-                self.todo.append(job)
+                self.todo.appendleft(job)
 
     # -- endings ---------------------------------------------------------------------
 
