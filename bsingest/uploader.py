@@ -1,14 +1,17 @@
-"""Exactly-once upload of journal entries to a dataset's Experiment Data.
+"""Exactly-once upload of journal entries to a dataset's Experiment Data (2023) or a
+session's Data Acquisition (the current API generation).
 
-The server tells records apart by dataset, type and ``type_json.fileName`` (``#part`` for
-one of several records in one file): that pair is the key. For every entry the uploader
-compares with what the dataset already holds, then creates, updates, adopts or skips,
-and records each outcome in the journal.
+The server tells records apart by container (dataset or session), type and
+``fileName`` (in ``type_json`` or ``details``): that triple is the key. Which generation's
+model, bodies, keys and comparison apply is the client's (:class:`bsingest.records.Wire`).
+For every entry the uploader compares with what the dataset already holds, then creates,
+updates, adopts or skips, and records each outcome in the journal.
 
 Unknown outcomes, in waves. A POST whose outcome is unknown (no answer, a dropped
 connection, a 5xx after the request went out) is never simply sent again. The entry
 waits out its back-off (a write a gateway timed out on may land late) and joins the next
-*wave*: one narrow query (``filter{type_json.fileName.in}``, a hundred names at a time)
+*wave*: one narrow query (``filter{type_json.fileName.in}``, or ``details.fileName`` in
+the current generation, a hundred names at a time)
 answers every entry waiting at that moment, while the other records keep going. A
 record with our key found there is adopted; one not found is posted again. A 429, or a
 503 with ``Retry-After``, says the server did not act: the POST is repeated after the
@@ -21,7 +24,7 @@ held twice) is read back in those waves; where a key has several records, every 
 keeps the one with the smallest id (a rule all compute alike, from the server's answer
 alone), deletes the others *that hold our content*, and journals the survivor. A record
 with other content is reported, never deleted. Each key is then on the server once
-after any run finishes (see :func:`converge_note` for the wording users read).
+after any run finishes; README.md says what is guaranteed and what is not.
 
 Circuit breaker. After ``breaker`` requests in a row without an answer (or with 5xx/429),
 the next wave is a probe: if the server does not answer it either (after the client's
@@ -53,6 +56,7 @@ from .errors import (
     TransportError,
 )
 from .journal import Entry, Journal
+from .records import API_2023, Wire, wire_for
 from .sessionconfig import Existing
 
 if TYPE_CHECKING:
@@ -87,47 +91,32 @@ class Outcome:
 
 
 def record_key(record: Mapping[str, Any]) -> str:
-    """The key of a record body: ``type|fileName`` (fileName is session-relative, #part).
+    """The key of a 2023 record body: ``type|fileName`` (session-relative, #part).
 
     A record that bsingest 0.1 wrote carries a ``stream`` in ``type_json``; its key is the
     legacy ``type|fileName|stream``, which :attr:`Extraction.legacy_key` reproduces.
+    (Either generation: :meth:`bsingest.records.Wire.key`.)
     """
-    tj = record.get("type_json") or {}
-    if "stream" in tj:
-        return f"{record.get('type')}|{tj.get('fileName', '')}|{tj['stream']}"
-    return f"{record.get('type')}|{tj.get('fileName', '')}"
-
-
-def file_name(record: Mapping[str, Any]) -> str:
-    """The name a record is found by on the server (its ``fileName``)."""
-    return str((record.get("type_json") or {}).get("fileName", ""))
-
-
-_COMPARED = ("type", "actions", "hardware_device", "description", "type_json")
+    return wire_for(API_2023).key(record)
 
 
 def same_content(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
-    """Whether the server's record already says what ours says."""
-    for k in _COMPARED:
-        a, b = ours.get(k), theirs.get(k)
-        if k == "actions":
-            a, b = sorted(a or []), sorted(b or [])
-        if a != b:
-            return False
-    return True
+    """Whether the server's 2023 record already says what ours says."""
+    return wire_for(API_2023).same_content(ours, theirs)
 
 
 class Listing(dict[str, dict[str, Any]]):
-    """A dataset's records by key; of twins (a key held more than once), the smallest id.
+    """A container's records by key; of twins (a key held more than once), the smallest id.
 
-    ``twins`` maps each key the dataset holds more than once to all its records.
+    ``twins`` maps each key the container holds more than once to all its records.
     """
 
-    def __init__(self, records: Iterable[Mapping[str, Any]] = ()) -> None:
+    def __init__(self, records: Iterable[Mapping[str, Any]] = (),
+                 key_of: Callable[[Mapping[str, Any]], str] = record_key) -> None:
         super().__init__()
         by_key: dict[str, list[dict[str, Any]]] = {}
         for rec in records:
-            by_key.setdefault(record_key(rec), []).append(dict(rec))
+            by_key.setdefault(key_of(rec), []).append(dict(rec))
         for key, recs in by_key.items():
             self[key] = min(recs, key=_id)
         self.twins = {k: v for k, v in by_key.items() if len(v) > 1}
@@ -246,14 +235,17 @@ class Uploader:
     breaker
         Requests in a row without an answer after which the server is probed, and if it
         does not answer, nothing more is sent.
+    wire
+        The API generation's record form; None: the one ``client`` speaks.
     """
 
     def __init__(self, client: BrainstemClient, journal: Journal | None, *,
                  existing: Existing | None = Existing.SKIP, concurrency: int = 8,
                  post_attempts: int = 6, stop: threading.Event | None = None,
                  lookups: Lookups | None = None, lock_timeout: float = 600.0,
-                 breaker: int = 5) -> None:
+                 breaker: int = 5, wire: Wire | None = None) -> None:
         self.client = client
+        self.wire = wire or wire_for(getattr(client, "api", API_2023))
         self.lookups = lookups
         self.stop = stop or threading.Event()  # set: leave what is not started queued
         self.journal = journal
@@ -269,7 +261,7 @@ class Uploader:
 
     def server_records(self, dataset: str) -> dict[str, dict[str, Any]]:
         """The dataset's records on the server, by key (a :class:`Listing`)."""
-        return Listing(self.client.experiment_data(dataset))
+        return Listing(self.wire.records(self.client, dataset), self.wire.key)
 
     def plan(self, entries: Sequence[Entry], on_server: Mapping[str, Mapping[str, Any]]
              ) -> list[tuple[Entry, str]]:
@@ -279,7 +271,7 @@ class Uploader:
             theirs = on_server.get(e.key)
             if theirs is None:
                 plan.append((e, "create"))
-            elif same_content(e.record, theirs):
+            elif self.wire.same_content(e.record, theirs):
                 plan.append((e, "unchanged" if e.state == "uploaded" else "adopt"))
             elif (policy := self._policy(e)) is Existing.UPDATE:
                 plan.append((e, "update"))
@@ -380,10 +372,10 @@ class Uploader:
             return Outcome(e.dataset, e.key, e.path, QUEUED, None, f"queued: {exc}")
 
     def _update(self, e: Entry, server_id: str) -> Outcome:
-        changes = {k: e.record[k] for k in _COMPARED if k in e.record}
+        changes = self.wire.changes(e.record)
         self._journal().mark(e, "sending", server_id=server_id, attempt=True)
         try:
-            self.client.update(MODEL, server_id, changes)  # PATCH: the client retries it
+            self.client.update(self.wire.model, server_id, changes)  # PATCH: retried
         except _UNAVAILABLE as exc:
             self._journal().mark(e, "pending", error=str(exc))
             raise _Unreachable(str(exc)) from exc
@@ -400,7 +392,7 @@ class Uploader:
         # Written before the request goes out: if we die now, the next run looks first.
         self._journal().mark(e, "sending", attempt=True)
         try:
-            body = self.client.create(MODEL, e.record)
+            body = self.client.create(self.wire.model, e.record)
         except ApiError as exc:
             if _refused(exc):
                 # The server answered and did not write: a definite, lasting refusal.
@@ -449,30 +441,32 @@ class Uploader:
                 except Rejected:
                     trusted = False  # the server refuses the filter
                     break
-                seen = {file_name(r) for r in got}
+                seen = {self.wire.file_name(r) for r in got}
                 stray = bool(seen - wanted)
                 # A known record may have been removed as a twin: its name stays.
                 missing = any(n not in seen for n in part if n in known)
                 if stray:  # the filter was ignored: this is the whole dataset
                     self._narrow = False
-                    return _by_key(r for r in got if file_name(r) in wanted)
+                    return self._by_key(r for r in got if self.wire.file_name(r) in wanted)
                 if missing:
                     trusted = False
                     break
                 found += got
             if trusted:
-                return _by_key(found)
+                return self._by_key(found)
             log.info("the server does not filter records by fileName; listing the dataset")
             self._narrow = False
-        return _by_key(r for r in self.client.experiment_data(dataset) if file_name(r) in wanted)
+        return self._by_key(r for r in self.wire.records(self.client, dataset)
+                            if self.wire.file_name(r) in wanted)
 
     def _records_named(self, dataset: str, names: Sequence[str]) -> list[dict[str, Any]]:
-        """The dataset's records whose fileName is one of ``names`` (one query)."""
-        return self.client.list(MODEL, filters={"dataset": dataset,
-                                                "type_json.fileName.in": list(names)})
+        """The container's records whose fileName is one of ``names`` (one query)."""
+        details = "type_json" if self.wire.api == API_2023 else "details"
+        return self.client.list(self.wire.model, filters={
+            self.wire.container: dataset, f"{details}.fileName.in": list(names)})
 
     def _delete(self, server_id: str) -> None:
-        self.client.delete(MODEL, server_id)
+        self.client.delete(self.wire.model, server_id)
 
     def converge(self, job: _Job, records: Sequence[Mapping[str, Any]]) -> Outcome | None:
         """Settle one key from what the server holds for it; None: post it (again).
@@ -482,13 +476,13 @@ class Uploader:
         are named in the note and left alone.
         """
         e = job.entry
-        ours = [r for r in records if same_content(e.record, r)]
+        ours = [r for r in records if self.wire.same_content(e.record, r)]
         if not records or (job.outcome is None and job.created is None and not ours):
             if records:  # someone else's record, other values: as if it had been there
                 survivor = min(records, key=_id)
                 step = self.plan([e], {e.key: survivor})[0][1]
                 return self._with_note(self._do(e, step, survivor),
-                                       _others_note(records, survivor, e.record))
+                                       _others_note(records, survivor, e.record, self.wire))
             if job.outcome is not None or job.created is not None:
                 # Ours is gone (deleted by someone) and no twin either: say so, do not
                 # post again (a server whose filter misses records must not get doubles).
@@ -502,7 +496,7 @@ class Uploader:
             rid = _id(rec)
             if rec is survivor:
                 continue
-            if not same_content(e.record, rec):
+            if not self.wire.same_content(e.record, rec):
                 kept.append(rid)
                 continue
             try:
@@ -518,15 +512,21 @@ class Uploader:
                          f"created it too): kept {sid}, removed {', '.join(removed)}")
         notes += trouble
         if kept:
-            notes.append(_others_note(records, survivor, e.record))
+            notes.append(_others_note(records, survivor, e.record, self.wire))
         prov = job.outcome or Outcome(e.dataset, e.key, e.path, CREATED, job.created)
-        if same_content(e.record, survivor):
+        if self.wire.same_content(e.record, survivor):
             self._journal().mark(e, "uploaded", server_id=sid)
             outcome = replace(prov, server_id=sid)
         else:  # the one kept says something else: as if it had been there before us
             step = self.plan([e], {e.key: survivor})[0][1]
             outcome = self._do(e, step, survivor)
         return self._with_note(outcome, "; ".join(n for n in notes if n) or None)
+
+    def _by_key(self, records: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for rec in records:
+            out.setdefault(self.wire.key(rec), []).append(dict(rec))
+        return out
 
     @staticmethod
     def _with_note(outcome: Outcome, note: str | None) -> Outcome:
@@ -543,19 +543,14 @@ class Uploader:
 
 
 def _others_note(records: Sequence[Mapping[str, Any]], survivor: Mapping[str, Any],
-                 ours: Mapping[str, Any]) -> str:
-    other = [_id(r) for r in records if r is not survivor and not same_content(ours, r)]
+                 ours: Mapping[str, Any], wire: Wire) -> str:
+    other = [_id(r) for r in records if r is not survivor and not wire.same_content(ours, r)]
     if not other:
         return ""
     return (f"{len(other)} other record(s) with this key hold other values, left as they "
             f"are: {', '.join(other)}")
 
 
-def _by_key(records: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    for rec in records:
-        out.setdefault(record_key(rec), []).append(dict(rec))
-    return out
 
 
 class _Delivery:
@@ -585,7 +580,7 @@ class _Delivery:
         self.breaker = _Breaker(up.breaker)
         self.probing = False
         # Names known to be on the server, with an id: they vouch for a narrow query.
-        self.known = {file_name(r): _id(r) for r in on_server.values()}
+        self.known = {self.up.wire.file_name(r): _id(r) for r in on_server.values()}
 
     def run(self) -> None:
         others = [(e, step) for e, step in self.steps if step != "create"]
@@ -664,8 +659,8 @@ class _Delivery:
 
     def _wave(self, jobs: list[_Job]) -> list[tuple[_Job, Outcome | None]]:
         """Read back the keys of ``jobs`` (one query) and settle each."""
-        names = {file_name(j.entry.record) for j in jobs}
-        known = {file_name(j.entry.record): j.created for j in jobs if j.created}
+        names = {self.up.wire.file_name(j.entry.record) for j in jobs}
+        known = {self.up.wire.file_name(j.entry.record): j.created for j in jobs if j.created}
         if not known and self.known:  # something to vouch for the answer
             name, rid = min(self.known.items())
             names.add(name)
@@ -716,7 +711,7 @@ class _Delivery:
             self.breaker.answered()
             job.created = value
             job.outcome = Outcome(e.dataset, e.key, e.path, CREATED, value)
-            self.known[file_name(e.record)] = value
+            self.known[self.up.wire.file_name(e.record)] = value
             self.settle.append(job)
         elif kind == "failed":
             self.breaker.answered()

@@ -17,25 +17,39 @@ import pytest
 from click.testing import CliRunner
 
 from bsingest.cli.main import cli
-from bsingest.ingest import push
+from bsingest.client import BrainstemClient, RetryPolicy
+from bsingest.ingest import ingest, push
 from bsingest.journal import Journal
 from bsingest.server import Faults, LocalServer
 from bsingest.uploader import MODEL, Uploader
 from tests.fixtures import bsingest_cmd
-from tests.test_ingest import (
-    ACTION,
-    DATASET,
-    client_for,
-    expected_names,
-    file_names_on_server,
-    make_session,
-    run,
-)
+from tests.test_ingest import ACTION, DATASET, expected_names, make_session
 
 _DEADLINE = 240  # seconds any one subprocess may take: a hang fails the test, not the suite
 
 
-def _env(srv: LocalServer, home: Path) -> dict[str, str]:
+def client_for(srv: LocalServer, api: str = "2023") -> BrainstemClient:
+    # The local server speaks both generations: these tests state the 2023 one.
+    return BrainstemClient(server=srv.url, token=srv.token, api=api,
+                           retry=RetryPolicy(wait=False))
+
+
+def run(session: Path, srv: LocalServer, journal: Path, **kw: Any) -> Any:
+    with client_for(srv) as c:
+        return ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=journal,
+                      **kw)
+
+
+def file_names_on_server(srv: LocalServer) -> collections.Counter[str]:
+    return collections.Counter(r["type_json"]["fileName"] for r in _server_records(srv))
+
+
+def _env(srv: LocalServer, home: Path, api: str = "2023") -> dict[str, str]:
+    """A machine's environment: its own journal and config (which states the API
+    generation: the local server speaks both)."""
+    config = home / "cfg" / "bsingest" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'server = "{srv.url}"\napi = "{api}"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRAINSTEM", "BSINGEST"))}
     env.update(BRAINSTEM_SERVER=srv.url, BRAINSTEM_TOKEN=srv.token,
                BSINGEST_JOURNAL=str(home / "journal.sqlite"),
