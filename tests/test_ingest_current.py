@@ -174,6 +174,8 @@ def test_create_session_from_the_command_line_with_no_start_time_says_so_once(
     (made,) = raw(brainstem_server, "stem/session",
                   **{"filter{name}": "rat01 day 9"})["sessions"]
     assert not made.get("date_time")
+    status = CliRunner(env=env_for(brainstem_server, tmp_path)).invoke(cli, ["status", "--all"])
+    assert "rat01 day 9" in status.stdout and made["id"] in status.stdout
 
 
 def test_a_session_in_a_project_one_may_not_change_uploads_nothing(

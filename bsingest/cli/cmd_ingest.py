@@ -250,6 +250,10 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
                         [(e.path, e.state, e.attempts) for e in shown])
         # Why rows wait or failed: one line per reason with its count (a server that was
         # down gives hundreds of rows the same long reason), most frequent first.
+        made = [r for r in jr.sessions(server) if show_all or r.state != "uploaded"]
+        if made:  # sessions --create-session makes; one not 'uploaded' may exist already
+            print_table("sessions to create", ("name", "project", "state", "id"),
+                        [(r.name, r.project, r.state, r.server_id or "") for r in made])
         reasons = Counter(e.last_error for e in shown if e.last_error and e.state != "uploaded")
         if reasons:
             click.echo("why (rows: reason):")
