@@ -320,3 +320,16 @@ def test_a_dry_run_of_create_session_writes_nothing(tmp_path: Path,
     assert report.created_session["outcome"] == "would-create"
     assert [h for h in brainstem_server.hits if h.method != "GET"] == []
     assert not (tmp_path / "j.sqlite").exists()
+
+
+def test_type_map_takes_the_current_type_names(tmp_path: Path,
+                                               brainstem_server: LocalServer) -> None:
+    folder = tmp_path / "s"
+    write_dat(folder / "cell.dat", n_channels=2, n_samples=10)
+    write_neuroscope_xml(folder / "cell.xml", 2)
+    with client_for(brainstem_server) as c:
+        report = ingest(folder, session=SESSION, type_map=["cell.*=IntracellularEphys"],
+                        client=c, journal=tmp_path / "j.sqlite")
+    assert [(r.type, r.outcome) for r in report.results] == [("IntracellularEphys", "created")]
+    with pytest.raises(UsageError, match="TYPE one of Audio, BehavioralTracking"):
+        ingest(folder, session=SESSION, type_map=["*=Ephys"], client=c)
