@@ -235,13 +235,11 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
                          "last_error": e.last_error} for e in entries])
             return
         counts: dict[tuple[str, str, str], dict[str, int]] = {}
-        for e in entries:
-            # The current API's rows are in a session, 2023's in a dataset.
-            where = f"session {e.dataset}" if e.api == "2026" else e.dataset
-            by_state = counts.setdefault((e.server, e.api, where), {})
+        for e in entries:  # the current API's rows are in a session, 2023's in a dataset
+            by_state = counts.setdefault((e.server, e.api, e.dataset), {})
             by_state[e.state] = by_state.get(e.state, 0) + 1
         states = ("uploaded", "pending", "sending", "skipped", "failed")
-        print_table(f"journal {jr.path}", ("server", "api", "dataset", *states),
+        print_table(f"journal {jr.path}", ("server", "api", "dataset/session", *states),
                     [(s, a, d, *(c.get(st, 0) for st in states))
                      for (s, a, d), c in counts.items()])
         shown = [e for e in entries if show_all or e.state != "uploaded"]
