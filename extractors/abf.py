@@ -32,7 +32,7 @@ from typing import Any
 
 from bsingest.errors import ExtractionError
 
-from .base import Claim, Extraction, Extractor, Fields
+from .base import LSB_BOUNDS, Claim, Extraction, Extractor, Fields
 
 __all__ = ["AbfExtractor", "AbfHeader", "read_abf_header"]
 
@@ -100,6 +100,10 @@ class AbfExtractor(Extractor):
         n = len(h.channels)
         mode = _MODES.get(h.mode, f"mode {h.mode}")
         sweeps = f"{h.n_sweeps} sweep(s), {mode}"
+        if h.n_points < 0 or not 0 < h.data_start <= size:
+            where = "data section" if h.version == "ABF2" else "lDataSectionPtr"
+            raise ExtractionError(path, f"the header's {where} places {h.n_points} samples at "
+                                  f"byte {h.data_start}, outside the file ({size} bytes)")
         on_disk = max(size - h.data_start, 0) // h.itemsize
         points = h.n_points
         key = "data section entries" if h.version == "ABF2" else "lActualAcqLength"
@@ -124,7 +128,8 @@ class AbfExtractor(Extractor):
         for c in h.channels:
             factor = _TO_MICROVOLT.get(c.unit.strip().lower())
             steps.append(None if factor is None else c.step * factor)
-        if steps and all(s is not None and s > 0 for s in steps) and len(set(steps)) == 1:
+        if steps and all(s is not None and LSB_BOUNDS[0] <= s <= LSB_BOUNDS[1] for s in steps) \
+                and len(set(steps)) == 1:
             f.computed("lsb", steps[0], f"fADCRange / lADCResolution / gains of channel "
                        f"{h.channels[0].name!r}, {h.channels[0].step:g} {h.channels[0].unit}, "
                        "in µV")
@@ -259,6 +264,13 @@ def _abf2(path: Path, fh: Any, head: bytes) -> AbfHeader:
 
 
 def _read(path: Path, fh: Any, offset: int, size: int, what: str) -> bytes:
+    # The section map declares offsets and sizes: check them against the file before
+    # reading, so a damaged header cannot make us allocate what it declares.
+    end = os.fstat(fh.fileno()).st_size
+    if offset + size > end:
+        raise ExtractionError(path, f"the {what} at byte {offset} declares {size} bytes, past "
+                              f"the end of the file ({end} bytes): a truncated or damaged "
+                              "ABF file")
     fh.seek(offset)
     buf = fh.read(size)
     if len(buf) < size:

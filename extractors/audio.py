@@ -35,6 +35,7 @@ the disagreement is a warning.
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 from collections.abc import Mapping
@@ -429,7 +430,7 @@ def _read_aiff(path: Path, fh: BinaryIO, head: bytes, size: int, f: Fields) -> N
     if kind not in _AIFC_TYPES:
         raise ExtractionError(path, f"AIFF-C compression {kind.decode('latin-1')!r} "
                               "is not supported")
-    if nch <= 0 or not rate > 0 or bits <= 0:
+    if nch <= 0 or not 0 < rate < math.inf or bits <= 0:
         raise ExtractionError(path, f"COMM chunk says {nch} channels, {bits} bits, {rate} Hz")
     stype = _AIFC_TYPES[kind]
     c = 1 if stype in ("mulaw", "alaw", "uint8") else -(-bits // 8)
@@ -475,9 +476,9 @@ def _extended(b: bytes) -> float:
     exp &= 0x7FFF
     if exp == 0 and mant == 0:
         return 0.0
-    if exp == 0x7FFF:
-        return float("nan")
-    return sign * mant * 2.0 ** (exp - 16383 - 63)
+    if exp == 0x7FFF or exp - 16383 > 1023:
+        return float("nan") if exp == 0x7FFF else sign * float("inf")  # refused by the caller
+    return sign * math.ldexp(mant, exp - 16383 - 63)
 
 
 # --- FLAC -------------------------------------------------------------------------------
@@ -579,7 +580,9 @@ def _streaminfo(path: Path, fh: BinaryIO, start: int, size: int) -> _StreamInfo:
 
 
 def _tail_window(si: _StreamInfo) -> int:
-    return 3 * si.max_frame + 64 if si.max_frame else _FLAC_WINDOW
+    # Bounded: the frame search is pure Python, and STREAMINFO's max_framesize (up to
+    # 16 MiB) is the file's word; beyond the bound the count is STREAMINFO's, with a warning.
+    return min(3 * si.max_frame + 64, _FLAC_WINDOW) if si.max_frame else _FLAC_WINDOW
 
 
 def _flac_tail(fh: BinaryIO, si: _StreamInfo, size: int) -> tuple[int, str, bool] | None:

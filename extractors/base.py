@@ -42,6 +42,7 @@ __all__ = [
     "Provenance",
     "Source",
     "plausibility_problems",
+    "special_file",
     "whole_frames",
 ]
 
@@ -273,7 +274,8 @@ class Extractor:
         if p.is_dir():
             raise ExtractionError(p, "a folder, not a recording file")
         if not p.is_file():
-            raise ExtractionError(p, "not a regular file")
+            raise ExtractionError(p, f"{special_file(p) or 'not a regular file'}, not a "
+                                  "recording file: not read")
         if p.stat().st_size == 0:
             raise ExtractionError(p, "empty file (0 bytes)")
         try:
@@ -456,6 +458,24 @@ def _stated_values(path: Path, stated: Mapping[str, Any]) -> dict[str, Any]:
                 raise ExtractionError(path, f"stated {key} {value!r} is not positive")
             out[key] = value if isinstance(value, int) else number  # 30000 stays 30000
     return out
+
+
+def special_file(path: Path) -> str:
+    """What ``path`` is when it exists and is neither a regular file nor a folder ("a FIFO
+    (named pipe)", "a character device", ...), else "". Decided by ``stat``, never by
+    opening: reading a FIFO blocks for ever, reading a device may never end."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return ""
+    for test, what in ((stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return ""
 
 
 def whole_frames(path: Path, size: int, n_channels: int, dtype: str, itemsize: int, *,

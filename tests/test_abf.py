@@ -103,3 +103,27 @@ def test_not_abf_is_refused_in_one_line(tmp_path: Path) -> None:
     path.write_bytes(b"ATF\x00" + b"\x00" * 100)
     with pytest.raises(ExtractionError, match=r"^x\.abf: signature .* not an Axon ABF file$"):
         extract(path)
+
+
+@pytest.mark.parametrize(("offset", "value", "words"), [
+    (96, 0x7FFFFFFF, "the ADC section at byte"),  # ADC entry size: 16 x 2 GB declared
+    (92, 0xFFFFFF, "the ADC section at byte"),  # ADC section block far past the end
+    (76, 0xFFFFFF, "the protocol section at byte"),
+])
+def test_section_lengths_are_checked_against_the_file_before_reading(
+        tmp_path: Path, offset: int, value: int, words: str) -> None:
+    path = write_abf2(tmp_path / "a.abf")
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<I", data, offset, value)
+    path.write_bytes(bytes(data))
+    with pytest.raises(ExtractionError, match=rf"^a\.abf: {words} .* past the end of the file"):
+        extract(path)
+
+
+def test_negative_sample_count_is_refused(tmp_path: Path) -> None:
+    path = write_abf2(tmp_path / "a.abf")
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<q", data, 244, -5)  # data section: block, bytes, count
+    path.write_bytes(bytes(data))
+    with pytest.raises(ExtractionError, match=r"places -5 samples"):
+        extract(path)
