@@ -153,13 +153,19 @@ class Extraction:
 
         The contract names a file by its ``/``-separated path below the session folder,
         with ``#part`` after it for one of several records in one file. A path outside
-        ``root`` keeps its bare name.
+        ``root`` keeps its bare name. The bare name is the one the extractor gave, which
+        is not always the path's (a lone SpikeGLX ``.meta`` names the ``.bin`` it describes).
         """
+        suffix = f"#{self.part}" if self.part else ""
+        bare = self.file_name
+        bare = bare[: -len(suffix)] if suffix and bare.endswith(suffix) else bare
+        bare = bare.rsplit("/", 1)[-1]
         try:
-            rel = Path(self.path).resolve().relative_to(Path(root).resolve()).as_posix()
+            folder = Path(self.path).parent.resolve().relative_to(Path(root).resolve())
+            rel = (folder / bare).as_posix()
         except ValueError:
-            rel = Path(self.path).name
-        name = rel + (f"#{self.part}" if self.part else "")
+            rel = bare
+        name = rel + suffix
         if name == self.file_name:
             return self
         return dataclasses.replace(self, type_json={**self.type_json, "fileName": name})
