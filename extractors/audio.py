@@ -46,7 +46,7 @@ from typing import Any, BinaryIO
 
 from bsingest.errors import ExtractionError
 
-from .base import Extraction, Extractor, Fields
+from .base import Extraction, Extractor, Fields, Source
 
 __all__ = ["AudioExtractor"]
 
@@ -149,6 +149,31 @@ def _read_wave(path: Path, fh: BinaryIO, head: bytes, size: int, f: Fields) -> N
     _put_fmt(path, spec, f, f"{'W64 ' if w64 else ''}fmt chunk")
     declared, unset = _data_size(path, fh, magic, data, chunks, endian)
     _count_frames(spec, data.body, declared, unset, size, f)
+    bext = by_id.get("bext")
+    if bext is not None and bext.size is not None and bext.size >= 338:
+        _bext_start(_peek(fh, bext.body + 320, 18), f)
+
+
+def _bext_start(raw: bytes, f: Fields) -> None:
+    """The start from a Broadcast WAV ``bext`` chunk's OriginationDate and OriginationTime
+    (EBU Tech 3285: 'yyyy-mm-dd' and 'hh:mm:ss', any of - _ : space . as separators; local
+    time of the recorder, no zone). Absent or blank: no start time."""
+    import datetime
+    import re
+
+    text = raw.decode("latin-1")
+    m = re.fullmatch(r"(\d{4})[-_:. ](\d\d)[-_:. ](\d\d)(\d\d)[-_:. ](\d\d)[-_:. ](\d\d)", text)
+    if m is None:
+        if text.strip("\x00 "):
+            f.warn(f"bext OriginationDate/Time {text!r} is not a date and time: no start time")
+        return
+    try:
+        when = datetime.datetime(*(int(g) for g in m.groups()))
+    except ValueError:
+        f.warn(f"bext OriginationDate/Time {text!r} is not a date and time: no start time")
+        return
+    f.started(when, Source.HEADER, "bext OriginationDate and OriginationTime (local time of "
+              "the recorder, no zone)")
 
 
 def _walk_chunks(path: Path, fh: BinaryIO, size: int, w64: bool, endian: str) -> list[_Chunk]:

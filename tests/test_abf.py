@@ -127,3 +127,33 @@ def test_negative_sample_count_is_refused(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(ExtractionError, match=r"places -5 samples"):
         extract(path)
+
+
+def _stamp(path: Path, fmt: str, offset: int, *values: int) -> Path:
+    data = bytearray(path.read_bytes())
+    struct.pack_into(fmt, data, offset, *values)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_start_time_from_the_header_as_neo_reads_it(tmp_path: Path) -> None:
+    from neo.rawio import AxonRawIO
+
+    two = _stamp(write_abf2(tmp_path / "two.abf"), "<II", 16, 20261130,
+                 (12 * 3600 + 5 * 60 + 7) * 1000 + 250)
+    one = _stamp(_stamp(write_abf1(tmp_path / "one.abf"), "<ii", 20, 180618, 3600),
+                 "<h", 366, 5)  # two-digit year, as old ABF1 files pack it
+    for path in (two, one):
+        (r,) = extract(path)
+        neo = AxonRawIO(filename=str(path))
+        neo.parse_header()
+        assert r.start_time == neo._axon_info["rec_datetime"].isoformat()
+        assert r.provenance["startTime"].source.value == "header"
+    assert extract(two)[0].start_time == "2026-11-30T12:05:07.250000"
+
+
+def test_no_or_impossible_start_date_gives_no_start_time(tmp_path: Path) -> None:
+    assert extract(write_abf2(tmp_path / "none.abf"))[0].start_time is None
+    bad = _stamp(write_abf2(tmp_path / "bad.abf"), "<II", 16, 20261399, 0)
+    (r,) = extract(bad)
+    assert r.start_time is None and any("not a date and time" in w for w in r.warnings)
