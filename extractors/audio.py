@@ -168,7 +168,8 @@ def _bext_start(raw: bytes, f: Fields) -> None:
             f.warn(f"bext OriginationDate/Time {text!r} is not a date and time: no start time")
         return
     try:
-        when = datetime.datetime(*(int(g) for g in m.groups()))
+        y, mo, d, h, mi, sec = (int(g) for g in m.groups())
+        when = datetime.datetime(y, mo, d, h, mi, sec)
     except ValueError:
         f.warn(f"bext OriginationDate/Time {text!r} is not a date and time: no start time")
         return
