@@ -261,13 +261,20 @@ class Extractor:
         """Files besides ``path`` that describing it reads (shown as such, not as skipped)."""
         return []
 
+    #: Set by :meth:`extract` for families whose default count trusts an index:
+    #: ``True`` asks them to check it by reading the data (video: a full decode).
+    verify: bool = False
+
     def extract(
-        self, path: str | os.PathLike[str], *, record_type: str | None = None, **stated: Any
+        self, path: str | os.PathLike[str], *, record_type: str | None = None,
+        verify: bool = False, **stated: Any
     ) -> list[Extraction]:
         """Describe ``path``: one :class:`Extraction` per record the file holds.
 
         ``stated`` holds parameters the user gave (``n_channels``, ``sr``, ``dtype``,
-        ``lsb``); ``record_type`` restates the record type of time-series files.
+        ``lsb``); ``record_type`` restates the record type of time-series files;
+        ``verify`` checks what an index promises against the data (video: decodes every
+        frame and reports both counts when they differ; slow, as slow as playing it).
         Raises :class:`~bsingest.errors.ExtractionError` naming the file.
         """
         p = Path(path)
@@ -284,6 +291,7 @@ class Extractor:
                                   "recording file: not read")
         if p.stat().st_size == 0:
             raise ExtractionError(p, "empty file (0 bytes)")
+        self.verify = verify
         try:
             results = self._extract(p, stated)
         except BsingestError:
