@@ -47,7 +47,8 @@ __all__ = ["SESSION_FILE", "Existing", "FileRule", "IngestOptions", "load_option
 
 SESSION_FILE = "bsingest.toml"
 _TOP_KEYS = {"dataset", "actions", "hardware_device", "description", "existing", "files",
-             "server", "portal", "journal", "settle", "jobs"}
+             "server", "portal", "journal", "settle", "jobs",
+             "report"}  # [report]: read by bsingest.report
 _RULE_KEYS = {"match", "type", "hardware_device", "description", "n_channels", "sr", "dtype",
               "lsb"}
 
@@ -160,7 +161,7 @@ def _read(path: Path) -> dict[str, Any]:
     if unknown:
         raise UsageError(f"{path}: unknown keys {', '.join(sorted(unknown))} "
                          f"(known: {', '.join(sorted(_TOP_KEYS))})")
-    out: dict[str, Any] = {k: v for k, v in data.items() if k != "files"}
+    out: dict[str, Any] = {k: v for k, v in data.items() if k not in ("files", "report")}
     if "actions" in out:
         actions = out["actions"]
         out["actions"] = tuple([actions] if isinstance(actions, str) else actions)

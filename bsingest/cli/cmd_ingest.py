@@ -61,6 +61,8 @@ def _journal_option(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Append a log of the run to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--report-html", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Also write the session's report page (bsingest report) to FILE.")
 @click.pass_context
 def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
                actions: tuple[str, ...], hardware_device: str | None,
@@ -68,7 +70,7 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
                dry_run: bool, server: str | None, allow_insecure_http: bool,
                journal: str | None,
                settle: float | None, lock_timeout: float, log_file: str | None,
-               as_json: bool) -> None:
+               as_json: bool, report_html: str | None) -> None:
     """Create a session's Experiment Data records on BrainSTEM, exactly once.
 
     Reads every recognised file in SESSION_DIR, builds and validates a record per file,
@@ -121,6 +123,10 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
                 click.echo(HOW_TO_USE_BRAINSTEM, err=True)
     if log_file:
         log_report(report)
+    if report_html:  # the page of `bsingest report`
+        from bsingest.report import write_html
+
+        write_html(report_html, [session_dir])
     ctx.exit(report.exit_code)
 
 
