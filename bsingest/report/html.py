@@ -197,10 +197,11 @@ def _timeline(r: SessionReport, sid: str) -> str:
     total = max(ends, default=0.0) or 1.0
     step = _nice_step(total)
     ticks = [k * step for k in range(int(total / step + 1e-9) + 1)]
-    marks = {x.file_name: max((f.severity for f in r.findings if x.file_name in f.records),
-                              key=lambda s: -s.rank, default=None) for x in r.records}
-    counts = {x.file_name: sum(1 for f in r.findings if x.file_name in f.records
-                               and f.severity is not Severity.INFO) for x in r.records}
+    about = [(f.records[-1], f.severity) for f in r.findings if f.records]
+    marks = {x.file_name: min((s for name, s in about if name == x.file_name),
+                              key=lambda s: s.rank, default=None) for x in r.records}
+    counts = {x.file_name: sum(1 for name, s in about if name == x.file_name
+                               and s is not Severity.INFO) for x in r.records}
     tick_html = "".join(f"<span class=\"tick\" style=\"left:{t / total * 100:.4f}%\">"
                         f"{_e(_axis(t, step))}</span>" for t in ticks)
     grid = "".join(f"<span class=\"gridline\" style=\"left:{t / total * 100:.4f}%\"></span>"

@@ -39,7 +39,9 @@ class Finding:
     severity: Severity
     check: str  # the check's name (see bsingest.report.checks.CHECKS)
     message: str  # one line, naming the records
-    records: tuple[str, ...] = ()  # fileNames of the records concerned
+    #: fileNames of the records concerned: those compared with first, the one the finding
+    #: is about last (the timeline marks that one).
+    records: tuple[str, ...] = ()
     values: Mapping[str, Any] = field(default_factory=dict)  # the values compared
     why: str = ""  # why it matters
 
