@@ -200,8 +200,8 @@ def _timeline(r: SessionReport, sid: str) -> str:
     about = [(f.records[-1], f.severity) for f in r.findings if f.records]
     marks = {x.file_name: min((s for name, s in about if name == x.file_name),
                               key=lambda s: s.rank, default=None) for x in r.records}
-    counts = {x.file_name: sum(1 for name, s in about if name == x.file_name
-                               and s is not Severity.INFO) for x in r.records}
+    counts = {x.file_name: {s: sum(1 for name, sev in about if name == x.file_name and sev is s)
+                            for s in (Severity.ERROR, Severity.WARNING)} for x in r.records}
     tick_html = "".join(f"<span class=\"tick\" style=\"left:{t / total * 100:.4f}%\">"
                         f"{_e(_axis(t, step))}</span>" for t in ticks)
     grid = "".join(f"<span class=\"gridline\" style=\"left:{t / total * 100:.4f}%\"></span>"
@@ -225,10 +225,13 @@ def _timeline(r: SessionReport, sid: str) -> str:
             "so the bars compare durations only.")
     keys = ("<span class=\"key solid\"></span> start stated "
             "<span class=\"key hatched\"></span> start unknown, aligned at 0 ") if known_any else ""
-    legend = (f"<p class=\"legend\">{keys}"
-              f"<span class=\"key-mark\">{_SYMBOL[Severity.ERROR]}</span> error "
-              f"<span class=\"key-mark\">{_SYMBOL[Severity.WARNING]}</span> warning "
-              "on the record</p>")
+    if not any(m is not None and m is not Severity.INFO for m in marks.values()):
+        legend = f"<p class=\"legend\">{keys}</p>" if keys else ""
+    else:
+        legend = (f"<p class=\"legend\">{keys}"
+                  f"<span class=\"key-mark\">{_SYMBOL[Severity.ERROR]}</span> error "
+                  f"<span class=\"key-mark\">{_SYMBOL[Severity.WARNING]}</span> warning "
+                  "on the record</p>")
     return (f"<p class=\"muted\">{zero} Axis: {_e(_secs(total))} in all.</p>{legend}"
             f"<div class=\"timeline\" role=\"table\" aria-label=\"timeline\">"
             f"<div class=\"tl-row axis\" aria-hidden=\"true\"><div class=\"tl-label\"></div>"
@@ -237,7 +240,8 @@ def _timeline(r: SessionReport, sid: str) -> str:
 
 
 def _bar_row(x: RecordView, offset: float | None, total: float, grid: str,
-             mark: Severity | None, n_marks: int, rtype: str, rid: str, known_any: bool) -> str:
+             mark: Severity | None, n_marks: dict[Severity, int], rtype: str, rid: str,
+             known_any: bool) -> str:
     name = x.file_name if len(x.file_name) <= 44 else f"{x.file_name[:14]}…{x.file_name[-29:]}"
     label = (f"<div class=\"tl-label\" role=\"rowheader\" title=\"{_e(x.file_name)}\">"
              f"{_e(name)}</div>")
@@ -254,8 +258,8 @@ def _bar_row(x: RecordView, offset: float | None, total: float, grid: str,
         classes.append(f"mark-{mark.value}")
         sym = f"<span class=\"bar-mark\" aria-hidden=\"true\">{_SYMBOL[mark]}</span>"
     start = "start unknown" if offset is None else f"starts at {_secs(offset)}"
-    flag = (f" <span class=\"sev-{mark.value}\">{_SYMBOL[mark]} {n_marks}</span>"
-            if mark is not None and mark is not Severity.INFO and n_marks else "")
+    flag = "".join(f" <span class=\"sev-{s.value}\">{_SYMBOL[s]} {n}</span>"
+                   for s, n in n_marks.items() if n)
     tip = f"{x.file_name}: {_secs(x.duration)} ({x.duration_detail}), {start}"
     bar = (f"<div class=\"{' '.join(classes)}\" id=\"{rid}\" data-bar "
            f"data-record=\"{_e(x.file_name)}\" data-duration=\"{x.duration!r}\" "
@@ -286,7 +290,9 @@ def _axis(t: float, step: float) -> str:
     if step >= 60:
         h, m = divmod(round(t / 60), 60)
         return f"{h} h {m:02d}" if h else f"{m} min"
-    return f"{t:.10g} s" if step >= 1 else f"{t * 1000:.10g} ms"
+    if step >= 0.1 or t >= 1:
+        return f"{round(t, 6):g} s"
+    return f"{round(t * 1000, 6):g} ms"
 
 
 # --- records -----------------------------------------------------------------------------
@@ -318,7 +324,7 @@ def _records(r: SessionReport) -> str:
                      for p, msg in r.failed.items())
     return ("<div class=\"scroll\"><table class=\"records\"><thead><tr><th>File</th><th>Type</th>"
             "<th>Format</th><th>Channels</th><th>Rate</th><th>Samples / frames</th>"
-            "<th>Duration</th><th>Start (as the file states it)</th></tr></thead><tbody>"
+            "<th>Duration</th><th title=\"as the file states it\">Start</th></tr></thead><tbody>"
             + "".join(rows) + failed + "</tbody></table></div>")
 
 
