@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import stat
@@ -15,7 +14,13 @@ from click.testing import CliRunner
 from bsingest.cli.main import cli
 from bsingest.errors import UsageError
 from bsingest.server import Faults, LocalServer
-from bsingest.settings import DEFAULT_SERVER, Settings, token_file, write_token_file
+from bsingest.settings import (
+    DEFAULT_SERVER,
+    Settings,
+    server_token_file,
+    token_file,
+    write_token_file,
+)
 
 PASSWORD = "alice-demo-password"  # the seed fixture's demo password for alice
 
@@ -122,53 +127,76 @@ def test_token_file_is_0600_from_the_moment_it_exists(clean_env: Path,
 
 def test_login_writes_the_token_0600_and_logout_removes_it(
         clean_env: Path, brainstem_server: LocalServer) -> None:
+    srv = brainstem_server
     runner = CliRunner()
-    result = runner.invoke(cli, ["login", "--server", brainstem_server.url],
+    result = runner.invoke(cli, ["login", "--server", srv.url, "--api", "2023"],
                            input=f"alice\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
-    assert clean_env.read_text().strip() == brainstem_server.token
-    assert _mode(clean_env) == 0o600
-    assert PASSWORD not in result.output and brainstem_server.token not in result.output
+    stored = server_token_file(srv.url)
+    assert stored.read_text().strip() == srv.token
+    assert _mode(stored) == 0o600 and _mode(stored.parent) == 0o700
+    assert not clean_env.exists()  # the file shared with the official tools: brainstem.org's
+    assert PASSWORD not in result.output and srv.token not in result.output
     # The stored token now works for the other commands.
-    listed = runner.invoke(cli, ["records", "list", "--server", brainstem_server.url, "--json"])
+    listed = runner.invoke(cli, ["records", "list", "--server", srv.url, "--api", "2023",
+                                 "--json"])
     assert listed.exit_code == 0, listed.output
     assert "b0e4ed13-f2f1-4845-8772-24978539d0bd" in listed.stdout
-    result = runner.invoke(cli, ["logout"])
-    assert result.exit_code == 0 and not clean_env.exists()
-    result = runner.invoke(cli, ["records", "list", "--server", brainstem_server.url])
+    result = runner.invoke(cli, ["logout", "--server", srv.url])
+    assert result.exit_code == 0 and not stored.exists()
+    result = runner.invoke(cli, ["records", "list", "--server", srv.url, "--api", "2023"])
     assert result.exit_code == 2 and "bsingest login" in result.output
 
 
-def test_login_saves_the_server_when_none_is_configured(
+def test_login_to_a_demo_on_this_machine_harms_no_real_set_up(
         clean_env: Path, brainstem_server: LocalServer, tmp_path: Path) -> None:
-    runner = CliRunner()
-    assert runner.invoke(cli, ["login", "--server", brainstem_server.url],
-                         input=f"alice\n{PASSWORD}\n").exit_code == 0
+    # The official tools' token for brainstem.org, and no server configured yet.
+    write_token_file("brainstem-org-token-1234", clean_env)
+    before = clean_env.stat().st_mtime_ns
+    result = CliRunner().invoke(cli, ["login", "--server", brainstem_server.url, "--api",
+                                      "2023"], input=f"alice\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert clean_env.read_text().strip() == "brainstem-org-token-1234"
+    assert clean_env.stat().st_mtime_ns == before
+    assert "not saved as the default server" in result.output
+    assert not (tmp_path / "config" / "bsingest" / "config.toml").exists()
+    # Each server its own token: brainstem.org's is never sent to the demo, nor the reverse.
+    assert Settings(server=brainstem_server.url).resolved_token() == brainstem_server.token
+    assert Settings().resolved_token() == "brainstem-org-token-1234"
+
+
+def test_login_saves_a_real_server_when_none_is_configured(
+        clean_env: Path, tmp_path: Path) -> None:
+    from bsingest.cli.cmd_auth import _store
+
+    _store("https://brainstem.lab.example", "lab-token-5678")
     config = tmp_path / "config" / "bsingest" / "config.toml"
-    assert config.read_text() == f'server = "{brainstem_server.url}"\n'
-    # No --server: records (and ingest) now talk to the server logged in to, not the demo.
-    listed = runner.invoke(cli, ["records", "list", "--json"])
-    assert listed.exit_code == 0, listed.output
-    assert {r["id"] for r in json.loads(listed.stdout)} >= {"b0e4ed13-f2f1-4845-8772-24978539d0bd"}
-    assert [h.path for h in brainstem_server.hits if h.method == "GET"]
+    assert config.read_text() == 'server = "https://brainstem.lab.example"\n'
+    assert Settings().resolved_token() == "lab-token-5678"  # the configured server's token
+    assert not clean_env.exists()
+    _store("https://www.brainstem.org", "org-token-9012")
+    assert clean_env.read_text().strip() == "org-token-9012"  # shared with the official tools
+    assert _mode(clean_env) == 0o600
+    assert config.read_text() == 'server = "https://brainstem.lab.example"\n'  # left alone
 
 
 def test_login_leaves_a_configured_server_alone(
         clean_env: Path, brainstem_server: LocalServer, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BRAINSTEM_SERVER", brainstem_server.url)
-    assert CliRunner().invoke(cli, ["login"], input=f"alice\n{PASSWORD}\n").exit_code == 0
+    assert CliRunner().invoke(cli, ["login", "--api", "2023"],
+                              input=f"alice\n{PASSWORD}\n").exit_code == 0
     assert not (tmp_path / "config" / "bsingest" / "config.toml").exists()
 
 
 def test_login_with_a_wrong_password_fails_in_one_line(
         clean_env: Path, brainstem_server: LocalServer) -> None:
     wrong = "not-the-password-123"
-    result = CliRunner().invoke(cli, ["login", "--server", brainstem_server.url,
+    result = CliRunner().invoke(cli, ["login", "--server", brainstem_server.url, "--api", "2023",
                                       "--username", "alice"], input=f"{wrong}\n")
     assert result.exit_code == 1
     assert "refused" in result.output and wrong not in result.output
-    assert not clean_env.exists()
+    assert not clean_env.exists() and not server_token_file(brainstem_server.url).exists()
 
 
 def test_login_refuses_plain_http_to_another_host(clean_env: Path) -> None:
@@ -196,7 +224,7 @@ def test_a_whole_run_never_prints_or_logs_a_token(
             outputs.append(repr(result.exception))
         return result.exit_code
 
-    server = ["--server", srv.url]
+    server = ["--server", srv.url, "--api", "2023"]
     assert run("login", *server, input=f"alice\n{PASSWORD}\n") == 0
     assert run("records", "list", *server) == 0
     record = "b0e4ed13-f2f1-4845-8772-24978539d0bd"
@@ -223,14 +251,18 @@ def test_a_malformed_token_is_refused_without_quoting_it(
         bad: str) -> None:
     # A token file holding two lines, or a stray character, must not reach an HTTP header:
     # the header error quotes the header (escaped, so masking misses it), or is a traceback.
-    clean_env.parent.mkdir(parents=True)
-    clean_env.write_text(bad + "\n")
+    path = server_token_file(brainstem_server.url)
+    path.parent.mkdir(parents=True)
+    path.write_text(bad + "\n")
+    path.chmod(0o600)
     caplog.set_level(logging.DEBUG)
-    result = CliRunner().invoke(cli, ["-vv", "records", "list", "--server", brainstem_server.url])
+    result = CliRunner().invoke(cli, ["-vv", "records", "list", "--server", brainstem_server.url,
+                                      "--api", "2023"])
     assert result.exit_code == 2, result.output
     assert not isinstance(result.exception, UnicodeError)
-    assert str(clean_env) in result.output and "token" in result.output
+    assert str(path) in result.output and "token" in result.output
     everything = result.output + caplog.text
     for piece in ("firstpart", "secondpart", "with space", "accentu"):
         assert piece not in everything
-    assert not brainstem_server.hits  # nothing was sent
+    # Nothing was sent but the check of which API the server speaks, which carries no token.
+    assert [h.path for h in brainstem_server.hits] == ["/rest/private/stem/dataset/"]

@@ -166,7 +166,8 @@ def test_dataset_by_name(tmp_path: Path, brainstem_server: LocalServer) -> None:
 
 
 @pytest.mark.parametrize("text, message", [
-    ("session,dataset\nx,y\n", "the first line must be session,dataset,actions"),
+    ("session,dataset,foo\nx,y,z\n", "the first line must name the columns.*unknown: foo"),
+    ("dataset,actions\ny,z\n", "the first line must name the columns"),  # no folder
     ("session,dataset,actions,hardware_device,description\n,a,b,,\n", "a row has no session"),
 ])
 def test_bad_manifest_is_a_usage_error(tmp_path: Path, text: str, message: str) -> None:
