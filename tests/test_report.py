@@ -157,11 +157,23 @@ def test_a_modality_that_started_late_is_a_start_warning() -> None:
     assert "0 = 2024-03-01 10:00:00" in page
 
 
-def test_starts_with_and_without_a_utc_offset_are_compared_as_wall_clock() -> None:
-    records = [_record("a.dat", 60, "2024-03-01T10:00:00+01:00"),
-               _record("b.dat", 60, "2024-03-01T10:00:01")]
-    report = SessionReport("s", records)
-    assert report.offsets() == [0.0, 1.0]
+def test_a_start_without_utc_offset_is_placed_in_local_time_but_not_compared(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        records = [_record("a.dat", 60, "2024-03-01T10:00:00+01:00"),  # 09:00 UTC
+                   _record("b.dat", 60, "2024-03-01T10:00:01")]  # local time here: UTC
+        report = SessionReport("s", records)
+        assert report.offsets() == [0.0, 3601.0]
+        findings, _ = run_checks(records, {}, ReportSettings())
+        assert findings == []  # the rig's time zone is a guess: no warning on it
+        assert "taken as this computer's local time (UTC+00:00)" in render([report])
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 # --- output ------------------------------------------------------------------------------

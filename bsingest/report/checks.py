@@ -479,15 +479,27 @@ def _starts(records: Sequence[RecordView], units: Sequence[_Unit],
     known = [(u.head, offsets[id(u.head)]) for u in units if offsets[id(u.head)] is not None]
     if len(known) < 2:
         return None
+    out: list[Finding] = []
+    # A start with a UTC offset is compared only with others that have one, and a local
+    # time only with local times: between the two, the rig's time zone is a guess.
+    for aware in (False, True):
+        kind = [(m, o) for m, o in known if m.start is not None
+                and (m.start.tzinfo is not None) == aware]
+        if len(kind) > 1:
+            out += _late(kind, settings)
+    return out
+
+
+def _late(known: list[tuple[RecordView, float | None]], settings: ReportSettings
+          ) -> Iterable[Finding]:
     first, zero = min(known, key=lambda k: k[1] or 0.0)
-    out = []
     for m, offset in known:
         assert offset is not None and zero is not None
         late = offset - zero
         allowed = settings.allowed(max(first.duration or 0, m.duration or 0))
         if m is first or late <= allowed:
             continue
-        out.append(Finding(
+        yield Finding(
             Severity.WARNING, "starts",
             f"{m.file_name} started {_secs(late)} after {first.file_name} "
             f"({m.start_time} against {first.start_time}); allowed: {_secs(allowed)}",
@@ -496,8 +508,7 @@ def _starts(records: Sequence[RecordView], units: Sequence[_Unit],
              m.file_name: {"startTime": m.start_time, "detail": m.start_detail},
              "difference (s)": late, "allowed (s)": allowed},
             "A modality that started late misses the beginning of the session; its sample 0 "
-            "is not the others' sample 0. Tolerance: " + _tolerance_text(settings) + "."))
-    return out
+            "is not the others' sample 0. Tolerance: " + _tolerance_text(settings) + ".")
 
 
 def _tolerance_text(s: ReportSettings) -> str:

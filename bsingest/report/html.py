@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from bsingest import __version__
 
 from .checks import CHECKS
-from .model import Finding, RecordView, SessionReport, Severity, visible
+from .model import Finding, RecordView, SessionReport, Severity, mixed_zones, visible
 from .model import seconds_text as _secs
 
 __all__ = ["render"]
@@ -219,8 +219,11 @@ def _timeline(r: SessionReport, sid: str) -> str:
             rows.append(_bar_row(x, off, total, grid, marks[x.file_name],
                                  counts[x.file_name], t, f"{sid}-r{i}", known_any))
         rows.append("</div>")
+    zone = (" Starts without a UTC offset are taken as this computer's local time "
+            f"(UTC{_e(_utc_offset())}) to place them beside those with one."
+            if mixed_zones([x.start for x in r.records]) else "")
     zero = (f"0 = {_e(_when(r.origin()))}, the earliest start a file states; records whose "
-            "start no file states are hatched and aligned at 0."
+            f"start no file states are hatched and aligned at 0.{zone}"
             if known_any else "No file states when it started: every record is aligned at 0, "
             "so the bars compare durations only.")
     keys = ("<span class=\"key solid\"></span> start stated "
@@ -270,6 +273,11 @@ def _bar_row(x: RecordView, offset: float | None, total: float, grid: str,
             + "</div>")
     return (f"<div class=\"tl-row\" role=\"row\">{label}<div class=\"tl-track\">{grid}{bar}"
             f"</div>{info}</div>")
+
+
+def _utc_offset() -> str:
+    z = datetime.datetime.now().astimezone().strftime("%z")
+    return f"{z[:3]}:{z[3:]}"
 
 
 def _nice_step(total: float) -> float:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from extractors.base import Extraction
 
 __all__ = ["CheckRun", "Finding", "RecordView", "ReportSettings", "SessionReport", "Severity",
-           "seconds_text", "visible"]
+           "mixed_zones", "seconds_text", "visible"]
 
 # Control characters, and the invisible ones that reorder or hide text.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
@@ -205,10 +205,20 @@ class SessionReport:
                 "failed": dict(self.failed), "skipped": dict(self.skipped)}
 
 
+def mixed_zones(starts: list[datetime.datetime | None]) -> bool:
+    """Whether some starts carry a UTC offset and others do not."""
+    return len({s.tzinfo is None for s in starts if s is not None}) > 1
+
+
 def _comparable(starts: list[datetime.datetime | None]) -> list[datetime.datetime | None]:
-    """Starts that can be subtracted: all aware, or all naive (mixed: wall-clock times)."""
-    if len({s.tzinfo is None for s in starts if s is not None}) > 1:
-        return [s.replace(tzinfo=None) if s is not None else None for s in starts]
+    """Starts that can be subtracted: all aware, or all naive.
+
+    Mixed (an Intan name stamp in local time beside an MP4's creation time in UTC): the
+    ones without an offset are taken as this computer's local time, which is right where
+    the report runs on the rig; the page says so.
+    """
+    if mixed_zones(starts):
+        return [s.astimezone() if s is not None and s.tzinfo is None else s for s in starts]
     return starts
 
 

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.corpus
 FLAT = ("abf", "nwb", "video", "winwcp")
 EXPECTED_ERRORS = {
     "spikeglx/meta_only_ibl": [
-        ("spikeglx", ("sample3A_g0_t0.imec.ap.meta", "sample3A_g0_t0.imec.lf.meta"))],
+        ("spikeglx", ("sample3A_g0_t0.imec.ap.bin", "sample3A_g0_t0.imec.lf.bin"))],
 }
 TRUNCATED_STUBS = {  # folder -> records with the extractor's fileSizeBytes warning
     "spikeglx/NP2_with_sync": {"all_chan_g0_imec0/all_chan_g0_t0.imec0.ap.bin",
@@ -67,8 +67,11 @@ def test_no_folder_gets_an_error_it_does_not_deserve(corpus: Path) -> None:
 
 
 def test_streams_of_real_recordings_agree(corpus: Path) -> None:
-    """Intan RHX folders, an Open Ephys multi-stream recording, SpikeGLX AP/LF/nidq of one
-    run (the IBL sample3B metas, 824 s): each check ran and found nothing."""
+    """Intan RHX folders, Open Ephys multi-stream recordings, SpikeGLX AP/LF/nidq of one
+    run (the IBL sample3B metas, 824 s): each check ran and found nothing.
+
+    The Open Ephys folder holds three experiments, 17 and 33 minutes apart: their start
+    warnings are deserved; the streams within each recording agree."""
     for folder, check in [("intan/intan_fps_test_231117_052500", "intan"),
                           ("intan/intan_fpc_test_231117_052630", "intan"),
                           ("openephys_binary/v0.6.x_neuropixels_multiexp_multistream",
@@ -76,7 +79,8 @@ def test_streams_of_real_recordings_agree(corpus: Path) -> None:
         report = build_report(corpus / folder)
         runs = [c for c in report.checks if c.check == check]
         assert runs and all(c.findings == 0 for c in runs), folder
-        assert not [f for f in report.findings if f.severity is not Severity.INFO], folder
+        assert {f.check for f in report.findings if f.severity is not Severity.INFO} <= \
+            {"starts"}, folder
     ibl = build_report(corpus / "spikeglx/meta_only_ibl")
     sample3b = [c for c in ibl.checks if c.check == "spikeglx" and "sample3B_g0_t0" in c.subject]
     assert len(sample3b) == 1 and sample3b[0].findings == 0
