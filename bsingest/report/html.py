@@ -193,6 +193,7 @@ def _value(v: object) -> str:
 def _timeline(r: SessionReport, sid: str) -> str:
     offsets = r.offsets()
     known_any = any(o is not None for o in offsets)
+    labels = _labels([x.file_name for x in r.records])
     ends = [(o or 0.0) + (x.duration or 0.0) for x, o in zip(r.records, offsets, strict=True)]
     total = max(ends, default=0.0) or 1.0
     step = _nice_step(total)
@@ -216,7 +217,7 @@ def _timeline(r: SessionReport, sid: str) -> str:
                     f"<span class=\"muted\">({len(groups[t])})</span></div>")
         for i in groups[t]:
             x, off = r.records[i], offsets[i]
-            rows.append(_bar_row(x, off, total, grid, marks[x.file_name],
+            rows.append(_bar_row(x, labels[i], off, total, grid, marks[x.file_name],
                                  counts[x.file_name], t, f"{sid}-r{i}", known_any))
         rows.append("</div>")
     zone = (" Starts without a UTC offset are taken as this computer's local time "
@@ -227,7 +228,8 @@ def _timeline(r: SessionReport, sid: str) -> str:
             if known_any else "No file states when it started: every record is aligned at 0, "
             "so the bars compare durations only.")
     keys = ("<span class=\"key solid\"></span> start stated "
-            "<span class=\"key hatched\"></span> start unknown, aligned at 0 ") if known_any else ""
+            "<span class=\"key hatched\"></span> start unknown, aligned at 0 ") \
+        if known_any and None in offsets else ""
     if not any(m is not None and m is not Severity.INFO for m in marks.values()):
         legend = f"<p class=\"legend\">{keys}</p>" if keys else ""
     else:
@@ -236,16 +238,16 @@ def _timeline(r: SessionReport, sid: str) -> str:
                   f"<span class=\"key-mark\">{_SYMBOL[Severity.WARNING]}</span> warning "
                   "on the record</p>")
     return (f"<p class=\"muted\">{zero} Axis: {_e(_secs(total))} in all.</p>{legend}"
-            f"<div class=\"timeline\" role=\"table\" aria-label=\"timeline\">"
+            f"<div class=\"timeline\" role=\"table\" aria-label=\"timeline\" "
+            f"style=\"--label-w:{_label_width(labels)}px\">"
             f"<div class=\"tl-row axis\" aria-hidden=\"true\"><div class=\"tl-label\"></div>"
             f"<div class=\"tl-track ticks\">{tick_html}</div><div class=\"tl-info\"></div></div>"
             + "".join(rows) + "</div>")
 
 
-def _bar_row(x: RecordView, offset: float | None, total: float, grid: str,
+def _bar_row(x: RecordView, name: str, offset: float | None, total: float, grid: str,
              mark: Severity | None, n_marks: dict[Severity, int], rtype: str, rid: str,
              known_any: bool) -> str:
-    name = x.file_name if len(x.file_name) <= 44 else f"{x.file_name[:14]}…{x.file_name[-29:]}"
     label = (f"<div class=\"tl-label\" role=\"rowheader\" title=\"{_e(x.file_name)}\">"
              f"{_e(name)}</div>")
     if x.duration is None:
@@ -256,6 +258,8 @@ def _bar_row(x: RecordView, offset: float | None, total: float, grid: str,
     # Hatched: aligned at 0 among records placed by their stated start. With no start stated
     # anywhere, the note above the timeline says it once.
     classes = ["bar", f"t-{_slug(rtype)}", "hatched" if offset is None and known_any else "solid"]
+    if width < 3:  # its mark goes beside it, before it at the axis' end
+        classes.append("tiny-end" if left > 90 else "tiny")
     sym = ""
     if mark is not None and mark is not Severity.INFO:
         classes.append(f"mark-{mark.value}")
@@ -273,6 +277,41 @@ def _bar_row(x: RecordView, offset: float | None, total: float, grid: str,
             + "</div>")
     return (f"<div class=\"tl-row\" role=\"row\">{label}<div class=\"tl-track\">{grid}{bar}"
             f"</div>{info}</div>")
+
+
+def _labels(names: list[str]) -> list[str]:
+    """Row labels: a long path shows the parts that tell the records apart (``…`` for the rest).
+
+    Folders every record shares at the same depth say nothing (``Record Node 101/``,
+    ``recording1/``, ``continuous/``); what is left is cut in the middle past 44 characters.
+    """
+    split = [n.split("/") for n in names]
+    by_depth: dict[int, list[list[str]]] = {}
+    for parts in split:
+        by_depth.setdefault(len(parts), []).append(parts)
+    out = []
+    for parts in split:
+        if len("/".join(parts)) <= 44:
+            out.append("/".join(parts))
+            continue
+        same = by_depth[len(parts)]
+        kept: list[str] = []
+        for i, part in enumerate(parts):
+            shared = len(same) > 1 and all(p[i] == part for p in same)
+            if shared and i < len(parts) - 1:
+                if not kept or kept[-1] != "…":
+                    kept.append("…")
+            else:
+                kept.append(part)
+        label = "/".join(kept)
+        out.append(label if len(label) <= 44 else f"{label[:14]}…{label[-29:]}")
+    return out
+
+
+def _label_width(labels: list[str]) -> int:
+    """Pixels for the label column: the longest label in 13 px monospace (~7.9 px a
+    character), the same for every row so that the tracks share one axis."""
+    return max(96, min(360, 8 * max((len(x) for x in labels), default=0) + 8))
 
 
 def _utc_offset() -> str:
@@ -463,7 +502,7 @@ background:var(--t1);margin:0 4px 0 10px}.key:first-child{margin-left:0}
 transparent 4px 8px)}
 .timeline{border:1px solid var(--line);border-radius:8px;padding:6px 12px 10px;
 background:var(--card)}
-.tl-row{display:grid;grid-template-columns:minmax(8em,15em) 1fr 11em;gap:12px;align-items:center;
+.tl-row{display:grid;grid-template-columns:var(--label-w,15em) 1fr 11em;gap:12px;align-items:center;
 min-height:26px}
 .tl-label{overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font:13px ui-monospace,Menlo,
 Consolas,monospace}
@@ -487,6 +526,8 @@ border-top:1px solid var(--line)}
 .bar-mark{position:absolute;right:2px;top:0;bottom:0;display:flex;align-items:center;
 font-size:11px;font-weight:700;line-height:1;color:var(--fg);background:var(--bg);
 border-radius:2px;padding:0 3px;margin:1px 0}
+.bar.tiny .bar-mark{right:auto;left:100%;margin-left:3px}
+.bar.tiny-end .bar-mark{right:100%;margin-right:3px}
 .mark-error .bar-mark{color:var(--err)}.mark-warning .bar-mark{color:var(--warn)}
 .hint{color:var(--muted);font-size:14px}
 .batch{border:1px solid var(--line);border-radius:8px;overflow:hidden}

@@ -245,8 +245,10 @@ def _finite(data: Any) -> Any:
 
 
 def seconds_text(seconds: float) -> str:
-    """Seconds as people read them: 0.25 s, 12.5 s, 3 min 20 s, 1 h 02 min."""
+    """Seconds as people read them: 250 ms, 12.5 s, 3 min 20.0 s, 1 h 02 min 05 s."""
     s = abs(seconds)
+    if s < 1:
+        return f"{s * 1000:.4g} ms" if s else "0 s"
     if s < 60:
         return f"{s:.4g} s"
     if s < 3600:
