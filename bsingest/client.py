@@ -12,9 +12,10 @@ server speaks. That is stated (``api=``, ``--api``, the config file, ``bsingest.
 known (brainstem.org speaks the current one), remembered from an earlier probe, or found
 by one cheap probe (``GET {server}/api/private/stem/session/?limit=1`` without a token:
 404 means "not this generation"; then the same under ``/rest/``). A stated generation the
-server does not speak is a :class:`UsageError` saying what it speaks, before any other
-request. Records are taken from whichever envelope key holds them (``data_acquisitions``
-/ ``data_acquisition``, and the older ``dataacquisition`` for both).
+server does not speak is a :class:`UsageError` saying what it speaks (checked when a
+request under it answers 404, so stating costs no request). Records are taken from
+whichever envelope key holds them (``data_acquisitions`` / ``data_acquisition``, and the
+older ``dataacquisition`` for both).
 
 Why httpx: it is already a dependency, has one connection pool that is safe to share
 between threads, and separates "no answer" (``httpx.TransportError``) from an answer
@@ -294,10 +295,12 @@ class BrainstemClient:
     def api(self) -> str:
         """The generation the server speaks, ``"2023"`` or ``"2026"``.
 
-        Stated (no request), else from the config file (stated there or remembered), else
+        Stated (no request), else stated in the config file, else remembered there, else
         the current one for brainstem.org, else what this process found, else a probe
         (one or two GETs without a token), remembered in the config file for a server
         off this machine. A probe that gets no answer raises :class:`TransportError`.
+        A stated generation is checked when a request under it answers 404: a server
+        that does not speak it at all is then a :class:`UsageError` saying what it speaks.
         """
         if self._api is None:
             with self._api_lock:
@@ -325,9 +328,13 @@ class BrainstemClient:
         return resp.headers.get("content-type", "").startswith("application/json")
 
     def _find_api(self) -> str:
-        configured = _settings.configured_api(self.server)
-        if configured is not None:
-            return configured[0]
+        stated = _settings.configured_api(self.server)
+        if stated is not None:
+            self._stated, self._api_source = True, f'api = "{stated[0]}" in {stated[1]}'
+            return stated[0]
+        remembered = _settings.remembered_api(self.server)
+        if remembered is not None:
+            return remembered
         if _settings.is_brainstem_org(self.server):
             return CURRENT
         with _FOUND_LOCK:
@@ -346,17 +353,23 @@ class BrainstemClient:
                  f" (remembered in {path})" if path else "")
         return found
 
-    def _check_stated(self) -> None:
-        """A stated generation the server does not speak: a UsageError saying what it does."""
-        api = self._api
-        if not self._stated or api is None or (self.server, api) in _VERIFIED:
-            return
-        configured = _settings.configured_api(self.server)
+    def _known_to_speak(self, api: str) -> bool:
+        """Whether ``api`` is known to fit the server without asking it."""
+        if (self.server, api) in _VERIFIED or _settings.is_brainstem_org(self.server):
+            return True
         with _FOUND_LOCK:
-            known = _FOUND.get(self.server)
-        if _settings.is_brainstem_org(self.server) or api in (known, configured and
-                                                               configured[0]):
-            _VERIFIED.add((self.server, api))
+            if _FOUND.get(self.server) == api:
+                return True
+        return _settings.remembered_api(self.server) == api
+
+    def _check_stated(self) -> None:
+        """After a 404 under a stated generation: a UsageError if the server does not speak
+        it at all, saying what it speaks (else the 404 stands).
+
+        Checked only then, so that a stated generation costs no request of its own.
+        """
+        api = self._api
+        if not self._stated or api is None or self._known_to_speak(api):
             return
         try:
             if self.speaks(api):
@@ -364,8 +377,8 @@ class BrainstemClient:
                 return
             other = next(g for g in API_GENERATIONS if g != api)
             spoken = other if self.speaks(other) else None
-        except TransportError:
-            return  # no answer: the request itself will say so
+        except (TransportError, ApiError):
+            return  # no clear answer: the request's own error stands
         prefix = GENERATIONS[api].prefix
         if spoken is None:
             raise UsageError(f"{self.server} does not speak the {api} API ({self._api_source}):"
@@ -644,8 +657,6 @@ class BrainstemClient:
     def _request(self, method: str, url: str, *, params: Params | None = None,
                  json: dict[str, Any] | None = None, auth: bool = True,
                  check: bool = True) -> httpx.Response:
-        if auth:
-            self._check_stated()
         retryable = method in _IDEMPOTENT
         attempts = max(1, self.retry.attempts) if retryable else 1
         uncertain = False  # an earlier attempt may have been carried out
@@ -670,6 +681,8 @@ class BrainstemClient:
                          "the earlier attempt deleted it", method, _show(url))
                 return resp
             if resp.is_error and check:
+                if status == 404 and auth and self._stated:
+                    self._check_stated()  # a 404 may mean "not this generation at all"
                 raise self._error(method, url, resp)
             if attempt > 1:
                 log.info("%s %s succeeded after %d retries", method, _show(url), attempt - 1)

@@ -59,7 +59,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
               dataset_by_name: bool,
               actions: tuple[str, ...], existing: str | None, dry_run: bool, jobs: int | None,
               concurrency: int, report_file: str | None, server: str | None,
-              allow_insecure_http: bool, journal: str | None, log_file: str | None,
+              api: str | None, allow_insecure_http: bool, journal: str | None, log_file: str | None,
               as_json: bool, report_html: str | None) -> None:
     """Ingest many sessions: the command to run after a day of recordings, or over an archive.
 
@@ -86,7 +86,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
     """
     from bsingest.batch import batch, sessions_by_name
     from bsingest.journal import Journal
-    from bsingest.target import configured_server, open_target
+    from bsingest.target import configured_api, configured_server, open_target
 
     root = Path(source)
     by_name = session_by_name or dataset_by_name
@@ -103,7 +103,9 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
     _log_to(log_file)
     show = _Progress(enabled=not as_json)
     started = time.monotonic()
-    with open_target(configured_server(server), max_connections=concurrency,
+    chosen = configured_server(server)
+    stated = configured_api(api, None, chosen) or (None, None)
+    with open_target(chosen, max_connections=concurrency, api=stated[0], api_source=stated[1],
                      allow_insecure_http=allow_insecure_http, read_only=dry_run) as target, \
             (contextlib.nullcontext() if dry_run else Journal(journal)) as jr:
         api = str(getattr(target.client, "api", None) or "2023")

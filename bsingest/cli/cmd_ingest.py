@@ -6,6 +6,7 @@ import logging
 import sys
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -21,7 +22,10 @@ _NOTICE_LOCAL = ("No server configured: using the local BrainSTEM-compatible dem
 
 
 def _server_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--server URL and --allow-insecure-http."""
+    """--server URL, --api and --allow-insecure-http."""
+    from .cmd_records import api_option
+
+    f = api_option(f)
     f = click.option("--allow-insecure-http", is_flag=True,
                      help="Permit plain http:// to a host other than this machine "
                           "(the token then travels unencrypted).")(f)
@@ -97,7 +101,7 @@ _LINKS = ("session", "procedures", "equipment", "notes", "create_session", "proj
               help="Also write the session's report page (bsingest report) to FILE.")
 @click.pass_context
 def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
-               existing: str | None, dry_run: bool, server: str | None,
+               existing: str | None, dry_run: bool, server: str | None, api: str | None,
                allow_insecure_http: bool, journal: str | None, settle: float | None,
                lock_timeout: float, log_file: str | None, as_json: bool,
                report_html: str | None, **links: Any) -> None:
@@ -125,14 +129,22 @@ def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
     (the server could not be reached; run `bsingest push`), 130 interrupted (Ctrl-C).
     """
     from bsingest.ingest import ingest
-    from bsingest.sessionconfig import load_options
-    from bsingest.target import HOW_TO_USE_BRAINSTEM, configured_server, local_db_path, open_target
+    from bsingest.sessionconfig import SESSION_FILE, load_options
+    from bsingest.target import (
+        HOW_TO_USE_BRAINSTEM,
+        configured_api,
+        configured_server,
+        local_db_path,
+        open_target,
+    )
 
     _log_to(log_file)
     options = load_options(session_dir)
     chosen = configured_server(server, options.server)
+    stated = configured_api(api, options.api, chosen,
+                            session_source=str(Path(session_dir) / SESSION_FILE)) or (None, None)
     with open_target(chosen, portal=options.portal, allow_insecure_http=allow_insecure_http,
-                     read_only=dry_run) as target:
+                     read_only=dry_run, api=stated[0], api_source=stated[1]) as target:
         if target.local is not None and not as_json:
             click.echo(_NOTICE_LOCAL.format(db=local_db_path()), err=True)
         show = _progress_printer(as_json)
@@ -165,25 +177,28 @@ def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
 @click.command("push")
 @_server_option
 @_journal_option
-@click.option("--dataset", metavar="UUID", help="Only this dataset's records.")
+@click.option("--dataset", "--session", "dataset", metavar="UUID",
+              help="Only this dataset's (or session's) records.")
 @click.option("--existing", type=_EXISTING,
               help="A record the dataset already holds with other values (default: what the "
                    "run that queued it asked for).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
 @click.pass_context
-def push_cmd(ctx: click.Context, server: str | None, allow_insecure_http: bool,
-             journal: str | None, dataset: str | None, existing: str | None,
-             as_json: bool) -> None:
+def push_cmd(ctx: click.Context, server: str | None, api: str | None,
+             allow_insecure_http: bool, journal: str | None, dataset: str | None,
+             existing: str | None, as_json: bool) -> None:
     """Upload what the journal still holds for a server (after exit code 3).
 
     Exit codes: 0 nothing left, 1 some records failed, 3 still queued, 130 interrupted.
     """
     from bsingest.ingest import push
     from bsingest.journal import Journal
-    from bsingest.target import configured_server, open_target
+    from bsingest.target import configured_api, configured_server, open_target
 
-    with Journal(journal) as jr, open_target(configured_server(server),
-                                             allow_insecure_http=allow_insecure_http) as target:
+    chosen = configured_server(server)
+    stated = configured_api(api, None, chosen) or (None, None)
+    with Journal(journal) as jr, open_target(chosen, allow_insecure_http=allow_insecure_http,
+                                             api=stated[0], api_source=stated[1]) as target:
         try:
             results = push(client=target.client, journal=jr, dataset=dataset,
                            existing=existing, server_key=target.server_key)
@@ -207,7 +222,8 @@ def push_cmd(ctx: click.Context, server: str | None, allow_insecure_http: bool,
 @click.command("status")
 @_journal_option
 @click.option("--server", metavar="URL", help="Only this server's rows ('local': the demo).")
-@click.option("--dataset", metavar="UUID", help="Only this dataset's rows.")
+@click.option("--dataset", "--session", "dataset", metavar="UUID",
+              help="Only this dataset's (or session's) rows.")
 @click.option("--all", "show_all", is_flag=True, help="List uploaded rows too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 def status_cmd(journal: str | None, server: str | None, dataset: str | None, show_all: bool,

@@ -24,7 +24,8 @@ def test_the_whole_corpus_as_one_session_2023(corpus: Path, tmp_path: Path) -> N
     assert len(expected) == len(listed.extractions) > 100  # and no two share a key
 
     with LocalServer(db_path=tmp_path / "server.sqlite3") as srv, \
-            BrainstemClient(server=srv.url, token=srv.token, retry=RetryPolicy(wait=False)) as c:
+            BrainstemClient(api="2023", server=srv.url, token=srv.token,
+                            retry=RetryPolicy(wait=False)) as c:
         seeded = {r["id"] for r in c.experiment_data(DATASET)}
         report = ingest(corpus, dataset=DATASET, actions=[ACTION], client=c,
                         journal=tmp_path / "j.sqlite")
