@@ -120,8 +120,9 @@ def _session(r: SessionReport, level: int, sid: str) -> str:
         ("Findings", _counts_html(r.counts())),
     ])
     parts = [f"<section class=\"session\" id=\"{sid}\">",
-             f"<header class=\"page-head\"><p class=\"kicker\">bsingest session report</p>"
-             f"<{h}>{_e(r.name)}</{h}><p class=\"path\">{_e(r.session)}</p>{facts}</header>"]
+             "<header class=\"page-head\">"
+             + ("<p class=\"kicker\">bsingest session report</p>" if level == 1 else "")
+             + f"<{h}>{_e(r.name)}</{h}><p class=\"path\">{_e(r.session)}</p>{facts}</header>"]
     if r.records:
         parts.append(f"<section><{sub}>Timeline</{sub}>{_timeline(r, sid)}</section>")
     parts.append(f"<section><{sub}>Findings</{sub}>{_findings(r)}</section>")
