@@ -206,8 +206,6 @@ def _timeline(r: SessionReport, sid: str) -> str:
                             for s in (Severity.ERROR, Severity.WARNING)} for x in r.records}
     tick_html = "".join(f"<span class=\"tick\" style=\"left:{t / total * 100:.4f}%\">"
                         f"{_e(_axis(t, step))}</span>" for t in ticks)
-    grid = "".join(f"<span class=\"gridline\" style=\"left:{t / total * 100:.4f}%\"></span>"
-                   for t in ticks)
     groups: dict[str, list[int]] = {}
     for i, x in enumerate(r.records):
         groups.setdefault(x.type, []).append(i)
@@ -218,7 +216,7 @@ def _timeline(r: SessionReport, sid: str) -> str:
                     f"<span class=\"muted\">({len(groups[t])})</span></div>")
         for i in groups[t]:
             x, off = r.records[i], offsets[i]
-            rows.append(_bar_row(x, labels[i], off, total, grid, marks[x.file_name],
+            rows.append(_bar_row(x, labels[i], off, total, marks[x.file_name],
                                  counts[x.file_name], t, f"{sid}-r{i}", known_any))
         rows.append("</div>")
     zone = (" Starts without a UTC offset are taken as this computer's local time "
@@ -240,19 +238,19 @@ def _timeline(r: SessionReport, sid: str) -> str:
                   "on the record</p>")
     return (f"<p class=\"muted\">{zero} Axis: {_e(_secs(total))} in all.</p>{legend}"
             f"<div class=\"timeline\" role=\"table\" aria-label=\"timeline\" "
-            f"style=\"--label-w:{_label_width(labels)}px\">"
+            f"style=\"--label-w:{_label_width(labels)}px;--grid:{step / total * 100:.4f}%\">"
             f"<div class=\"tl-row axis\" aria-hidden=\"true\"><div class=\"tl-label\"></div>"
             f"<div class=\"tl-track ticks\">{tick_html}</div><div class=\"tl-info\"></div></div>"
             + "".join(rows) + "</div>")
 
 
-def _bar_row(x: RecordView, name: str, offset: float | None, total: float, grid: str,
+def _bar_row(x: RecordView, name: str, offset: float | None, total: float,
              mark: Severity | None, n_marks: dict[Severity, int], rtype: str, rid: str,
              known_any: bool) -> str:
     label = (f"<div class=\"tl-label\" role=\"rowheader\" title=\"{_e(x.file_name)}\">"
              f"{_e(name)}</div>")
     if x.duration is None:
-        return (f"<div class=\"tl-row\" role=\"row\">{label}<div class=\"tl-track\">{grid}"
+        return (f"<div class=\"tl-row\" role=\"row\">{label}<div class=\"tl-track\">"
                 f"</div><div class=\"tl-info muted\">{_e(x.duration_detail)}</div></div>")
     left = (offset or 0.0) / total * 100
     width = x.duration / total * 100
@@ -274,9 +272,10 @@ def _bar_row(x: RecordView, name: str, offset: float | None, total: float, grid:
            f"data-offset=\"{'' if offset is None else repr(offset)}\" "
            f"style=\"left:{left:.4f}%;width:{width:.4f}%\" title=\"{_e(tip)}\">{sym}</div>")
     info = (f"<div class=\"tl-info\">{_e(_secs(x.duration))}{flag}"
-            + ("" if offset is not None else " <span class=\"muted\">· start unknown</span>")
+            + (" <span class=\"muted\">· start unknown</span>" if offset is None and known_any
+               else "")
             + "</div>")
-    return (f"<div class=\"tl-row\" role=\"row\">{label}<div class=\"tl-track\">{grid}{bar}"
+    return (f"<div class=\"tl-row\" role=\"row\">{label}<div class=\"tl-track\">{bar}"
             f"</div>{info}</div>")
 
 
@@ -513,7 +512,8 @@ Consolas,monospace}
 .tick{position:absolute;top:0;transform:translateX(-50%);font-size:12px;color:var(--muted);
 white-space:nowrap}
 .tick:first-child{transform:none}
-.gridline{position:absolute;top:0;bottom:0;border-left:1px dotted var(--line)}
+.tl-row:not(.axis) .tl-track{background-image:linear-gradient(to right,var(--line) 0 1px,
+transparent 1px);background-size:var(--grid,100%) 100%}
 .tl-gh{font-weight:600;font-size:14px;margin:10px 0 2px;padding-top:4px;
 border-top:1px solid var(--line)}
 .tl-group:first-of-type .tl-gh{border-top:0}
