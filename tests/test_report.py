@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -247,3 +248,37 @@ def test_batch_page_has_a_row_per_session_each_expanding(agreeing: Path, tmp_pat
     assert [r.counts()["error"] for r in reports] == [0, 1, 1]
     assert reports[2].error == f"{tmp_path / 'gone'}: not a folder"
     assert page.count("data-bar ") == 14  # the two sessions' 7 records each
+
+
+# --- Open Ephys: a probe's AP and LFP streams, and a NI-DAQ on its own clock ---------------
+
+
+def _oe_session(root: Path, *, lfp: int = 100, daq: int = 1200) -> Path:
+    from tests.fixtures_intan_oe import OebStream, write_oebin_recording
+
+    rec = root / "Record Node 101" / "experiment1" / "recording1"
+    streams = [OebStream("Neuropix-PXI-100.ProbeA-AP", 30000.0, n_neural=4),
+               OebStream("Neuropix-PXI-100.ProbeA-LFP", 2500.0, n_neural=4),
+               OebStream("NI-DAQmx-101.PXIe-6341", 30000.0, n_neural=0, n_adc=2,
+                         adc_prefix="AI")]
+    _, lf, ni = write_oebin_recording(rec, streams, 1200)  # 40 ms at 30 kHz
+    for dat, n, n_channels, rate in ((lf, lfp, 4, 2500.0), (ni, daq, 2, 30000.0)):
+        dat.write_bytes(dat.read_bytes()[: n * n_channels * 2])  # the LFP is AP/12: 100
+        np.save(dat.parent / "sample_numbers.npy", np.arange(n, dtype=np.int64))
+        np.save(dat.parent / "timestamps.npy", np.arange(n, dtype=np.float64) / rate)
+    return root
+
+
+def test_open_ephys_streams_of_one_recording(tmp_path: Path) -> None:
+    assert build_report(_oe_session(tmp_path / "ok")).findings == []
+
+    short_lfp = build_report(_oe_session(tmp_path / "lfp", lfp=90)).findings
+    _only(short_lfp, "openephys")
+    assert short_lfp[0].severity is Severity.ERROR  # one probe clock: guaranteed
+    assert short_lfp[0].records[-1].endswith("ProbeA-LFP/continuous.dat")
+    assert short_lfp[0].values["expected nSamples"] == 100
+
+    short_daq = build_report(_oe_session(tmp_path / "daq", daq=1100)).findings
+    _only(short_daq, "openephys")
+    assert short_daq[0].severity is Severity.WARNING  # its own clock: not guaranteed
+    assert short_daq[0].values["difference (s)"] == pytest.approx(100 / 30000)
