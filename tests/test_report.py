@@ -282,3 +282,33 @@ def test_open_ephys_streams_of_one_recording(tmp_path: Path) -> None:
     _only(short_daq, "openephys")
     assert short_daq[0].severity is Severity.WARNING  # its own clock: not guaranteed
     assert short_daq[0].values["difference (s)"] == pytest.approx(100 / 30000)
+
+
+# --- SpikeGLX: AP and LF of one probe, and the NI-DAQ of the same run ----------------------
+
+
+def _sglx_session(root: Path, *, lf: int = 100, ap_rate: float = 30000.0) -> Path:
+    from tests.samples.spikeglx import write_spikeglx
+
+    probe = root / "r_g0" / "r_g0_imec0"
+    write_spikeglx(probe / "r_g0_t0.imec0.ap.bin", n_samples=1200, rate=ap_rate)  # 40 ms
+    write_spikeglx(probe / "r_g0_t0.imec0.lf.bin", n_samples=lf, kind="lf", rate=2500.0)
+    write_spikeglx(root / "r_g0" / "r_g0_t0.nidq.bin", n_samples=1000, probe="nidq",
+                   rate=25000.0)
+    return root
+
+
+def test_spikeglx_streams_of_one_run(tmp_path: Path) -> None:
+    assert build_report(_sglx_session(tmp_path / "ok")).findings == []
+
+    short_lf = build_report(_sglx_session(tmp_path / "lf", lf=97)).findings
+    _only(short_lf, "spikeglx")
+    assert short_lf[0].severity is Severity.ERROR
+    assert short_lf[0].records == ("r_g0/r_g0_imec0/r_g0_t0.imec0.ap.bin",
+                                   "r_g0/r_g0_imec0/r_g0_t0.imec0.lf.bin")
+    assert short_lf[0].values["expected nSamples"] == 100
+    assert build_report(_sglx_session(tmp_path / "lf2", lf=98)).findings == []  # 2 samples
+
+    slow = build_report(_sglx_session(tmp_path / "rate", ap_rate=25000.0)).findings
+    assert [(f.severity, f.check) for f in slow] == [
+        (Severity.ERROR, "rates"), (Severity.ERROR, "spikeglx"), (Severity.WARNING, "spikeglx")]
