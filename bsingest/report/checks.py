@@ -73,7 +73,7 @@ __all__ = ["CHECKS", "DATA_SIGNS", "INTAN_RATES", "run_checks"]
 #: Check name -> its title on the page.
 CHECKS = {
     "unreadable": "File could not be read",
-    "extractor": "Extractor warning",
+    "extractor": "From the extractor",
     "rates": "Sampling rate the system cannot produce",
     "neuroscope": "Neuroscope .dat and its .lfp/.eeg",
     "intan": "Intan streams of one recording",

@@ -250,8 +250,9 @@ def _bar_row(x: RecordView, name: str, offset: float | None, total: float,
     label = (f"<div class=\"tl-label\" role=\"rowheader\" title=\"{_e(x.file_name)}\">"
              f"{_e(name)}</div>")
     if x.duration is None:
-        return (f"<div class=\"tl-row\" role=\"row\">{label}<div class=\"tl-track\">"
-                f"</div><div class=\"tl-info muted\">{_e(x.duration_detail)}</div></div>")
+        return (f"<div class=\"tl-row\" role=\"row\">{label}"
+                "<div class=\"tl-track\" role=\"cell\"></div>"
+                f"<div class=\"tl-info muted\" role=\"cell\">{_e(x.duration_detail)}</div></div>")
     left = (offset or 0.0) / total * 100
     width = x.duration / total * 100
     # Hatched: aligned at 0 among records placed by their stated start. With no start stated
@@ -271,11 +272,11 @@ def _bar_row(x: RecordView, name: str, offset: float | None, total: float,
            f"data-record=\"{_e(x.file_name)}\" data-duration=\"{x.duration!r}\" "
            f"data-offset=\"{'' if offset is None else repr(offset)}\" "
            f"style=\"left:{left:.4f}%;width:{width:.4f}%\" title=\"{_e(tip)}\">{sym}</div>")
-    info = (f"<div class=\"tl-info\">{_e(_secs(x.duration))}{flag}"
+    info = (f"<div class=\"tl-info\" role=\"cell\">{_e(_secs(x.duration))}{flag}"
             + (" <span class=\"muted\">· start unknown</span>" if offset is None and known_any
                else "")
             + "</div>")
-    return (f"<div class=\"tl-row\" role=\"row\">{label}<div class=\"tl-track\">{bar}"
+    return (f"<div class=\"tl-row\" role=\"row\">{label}<div class=\"tl-track\" role=\"cell\">{bar}"
             f"</div>{info}</div>")
 
 
