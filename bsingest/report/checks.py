@@ -271,7 +271,8 @@ def _neuroscope(g: _Group) -> Iterable[Finding]:
                           "downsamplers round the last block differently)",
                           "An .lfp that does not match its .dat was cut short, made from "
                           "another recording or with another rate: events found in one are "
-                          "placed at the wrong time in the other.")
+                          "placed at the wrong time in the other.",
+                          f"an .lfp/.eeg matches its .dat to within {_SAMPLES} samples")
 
 
 def _intan(g: _Group) -> Iterable[Finding]:
@@ -284,7 +285,8 @@ def _intan(g: _Group) -> Iterable[Finding]:
                           "clock: the files of one recording agree exactly",
                           "Files of one Intan recording that differ in length were cut short "
                           "(a copy interrupted, a disk full): the shorter ones lack the end of "
-                          "the recording, and aligning them by sample index misplaces events.")
+                          "the recording, and aligning them by sample index misplaces events.",
+                          "the files of one Intan recording agree exactly")
 
 
 def _spikeglx(g: _Group) -> Iterable[Finding]:
@@ -300,7 +302,8 @@ def _spikeglx(g: _Group) -> Iterable[Finding]:
                               "the LF stream is the AP stream's probe clock divided by 12, "
                               f"written side by side (within {_SAMPLES} LF samples)",
                               "An LF file that does not match its AP file was cut short or "
-                              "belongs to another run: LFP and spikes no longer line up.")
+                              "belongs to another run: LFP and spikes no longer line up.",
+                              f"LF matches AP/12 to within {_SAMPLES} samples")
     # One stream per probe (AP where there is one) and every nidq/obx: separate clocks.
     heads = [b.get("ap") or next(iter(b.values())) for b in probes.values()]
     heads += [m for m, match in parsed if not (match and match.group("probe"))]
@@ -324,7 +327,8 @@ def _openephys(g: _Group) -> Iterable[Finding]:
                               "a Neuropixels probe's LFP stream is its AP clock divided by 12 "
                               f"(within {_SAMPLES} LFP samples)",
                               "An LFP stream that does not match its AP stream lost data: LFP "
-                              "and spikes no longer line up.")
+                              "and spikes no longer line up.",
+                              f"a probe's LFP matches its AP/12 to within {_SAMPLES} samples")
         loose.append(bands.get("AP") or next(iter(bands.values())))
     yield from _loose(g.system, loose, "Open Ephys starts and stops the streams of a recording "
                       "together, but each device has its own clock and delivers its own "
@@ -332,7 +336,7 @@ def _openephys(g: _Group) -> Iterable[Finding]:
 
 
 def _ratio(check: str, ref: RecordView, m: RecordView, allowed: int, severity: Severity,
-           guarantee: str, why: str) -> Iterable[Finding]:
+           guarantee: str, why: str, rule: str) -> Iterable[Finding]:
     assert ref.count is not None and ref.rate and m.count is not None and m.rate
     ratio = Fraction(m.rate).limit_denominator(10**6) / Fraction(ref.rate).limit_denominator(10**6)
     expected = ref.count * ratio
@@ -340,13 +344,13 @@ def _ratio(check: str, ref: RecordView, m: RecordView, allowed: int, severity: S
     if abs(diff) <= allowed:
         return
     n_exp = round(expected, 3)
-    text = f"{float(n_exp):,.6g}"
+    text = _count(float(n_exp))
     what = "missing" if diff < 0 else "too many"
     yield Finding(
         severity, check,
         f"{_base(m)} holds {m.count:,} samples at {m.rate:,.6g} Hz, but {_base(ref)}'s "
-        f"{ref.count:,} samples at {ref.rate:,.6g} Hz make {text}: {float(abs(diff)):,.6g} "
-        f"samples ({float(abs(diff)) / m.rate:.4g} s) {what}",
+        f"{ref.count:,} samples at {ref.rate:,.6g} Hz make {text}: {_count(float(abs(diff)))} "
+        f"samples ({float(abs(diff)) / m.rate:.4g} s) {what}; {rule}",
         (ref.file_name, m.file_name),
         {ref.file_name: {"nSamples": ref.count, "sr": ref.rate, "duration": ref.duration},
          m.file_name: {"nSamples": m.count, "sr": m.rate, "duration": m.duration},
@@ -515,6 +519,11 @@ def _tolerance_text(s: ReportSettings) -> str:
     return (f"{s.duration_tolerance:g} s or {s.duration_tolerance_fraction * 100:g}% of the "
             "longer, whichever is larger ([report] duration_tolerance and "
             "duration_tolerance_fraction in bsingest.toml)")
+
+
+def _count(n: float) -> str:
+    """A sample count: whole with separators, else one decimal (12,500 or 3,921,342.0)."""
+    return f"{round(n):,}" if abs(n - round(n)) < 1e-6 else f"{n:,.1f}"
 
 
 def _base(r: RecordView) -> str:
