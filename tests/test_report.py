@@ -312,3 +312,11 @@ def test_spikeglx_streams_of_one_run(tmp_path: Path) -> None:
     slow = build_report(_sglx_session(tmp_path / "rate", ap_rate=25000.0)).findings
     assert [(f.severity, f.check) for f in slow] == [
         (Severity.ERROR, "rates"), (Severity.ERROR, "spikeglx"), (Severity.WARNING, "spikeglx")]
+
+
+def test_a_page_that_cannot_be_written_is_one_line(agreeing: Path, tmp_path: Path) -> None:
+    target = tmp_path / "no such folder" / "r.html"
+    result = CliRunner().invoke(cli, ["report", str(agreeing), "-o", str(target)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        f"bsingest: error: {target}: cannot write the report: No such file or directory")

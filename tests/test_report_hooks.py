@@ -30,6 +30,7 @@ def _env(srv: LocalServer, tmp_path: Path) -> dict[str, str]:
 
 def test_ingest_writes_the_sessions_page(tmp_path: Path, brainstem_server: LocalServer) -> None:
     session = make_session(tmp_path / "s", lfp_missing=100)
+    (session / "bsingest.toml").write_text("[report]\nduration_tolerance = 5\n")  # ingest too
     page = tmp_path / "report.html"
     result = CliRunner(env=_env(brainstem_server, tmp_path)).invoke(
         cli, ["ingest", str(session), "--session", SESSION, "--procedure", PROCEDURE,
@@ -38,6 +39,7 @@ def test_ingest_writes_the_sessions_page(tmp_path: Path, brainstem_server: Local
     text = page.read_text("utf-8")
     assert text.count(" data-bar ") == 7
     assert "Neuroscope .dat and its .lfp/.eeg" in text and "✖ 1 error" in text
+    assert "durations may differ by 5 s or 1%" in text
     assert not list(session.glob("*.html"))  # nothing written into the session
 
 
