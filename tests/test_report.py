@@ -320,3 +320,29 @@ def test_a_page_that_cannot_be_written_is_one_line(agreeing: Path, tmp_path: Pat
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == (
         f"bsingest: error: {target}: cannot write the report: No such file or directory")
+
+
+def test_intan_files_saved_one_after_another_are_one_modality(tmp_path: Path) -> None:
+    """Intan starts a new file every few minutes; the name stamps say where each begins."""
+    import wave
+
+    from tests.fixtures_intan_oe import write_intan_traditional
+
+    spec = IntanSpec(ports={"A": 1}, n_aux_per_port=0, n_adc=0, n_dig_in=0, sample_rate=1000)
+    write_intan_traditional(tmp_path / "s" / "rec_231117_052500.rhd", spec, 500)  # 64 s
+    write_intan_traditional(tmp_path / "s" / "rec_231117_052604.rhd", spec, 250)  # 32 s
+    with wave.open(str(tmp_path / "s" / "mic.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 8000 * 96)
+    report = build_report(tmp_path / "s")
+    assert report.findings == []
+    assert [c.subject for c in report.checks if c.check == "durations"] == ["2 modalities"]
+
+    (tmp_path / "s" / "rec_231117_052604.rhd").rename(tmp_path / "s" / "rec_231117_052704.rhd")
+    late = build_report(tmp_path / "s").findings  # a minute's gap: two recordings
+    assert {(f.check, f.records[-1]) for f in late} == {
+        ("durations", "rec_231117_052500.rhd#amplifier"),
+        ("durations", "rec_231117_052704.rhd#amplifier"),
+        ("starts", "rec_231117_052704.rhd#amplifier")}

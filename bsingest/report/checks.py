@@ -42,7 +42,9 @@ Other checks
   a second; a camera or microphone started by hand a few seconds apart is normal; clock
   drift between independent crystals is at most ~100 ppm (0.36 s an hour). More than 1%
   is a device that started late or stopped early, not drift. Where both files state their
-  start, starts further apart than the same tolerance are a warning too.
+  start, starts further apart than the same tolerance are a warning too. Files of one
+  family where each starts as the previous one ends (Intan's new file every few minutes,
+  by their name stamps) are one modality from the first start to the last end.
 - **rates** (error): rates the system cannot produce as configured: Intan amplifier rates
   outside its 17 settings (1 to 30 kS/s), SpikeGLX imec AP not ~30 kHz or LF not ~2.5 kHz
   (within 0.1%: calibrated rates differ from nominal by ppm), Open Ephys Neuropixels
@@ -58,6 +60,7 @@ Other checks
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -136,7 +139,7 @@ def run_checks(records: Sequence[RecordView], failed: dict[str, str],
     for r in records:
         if r.type == "BehavioralTracking" and r.extractor == "video":
             ctx.run("video", r.file_name, _video(r))
-    units = _units(records, groups)
+    units = _units(records, groups, settings)
     if len(units) > 1:
         ctx.run("durations", f"{len(units)} modalities", _durations(units, settings))
         starts = _starts(records, units, settings)
@@ -424,17 +427,29 @@ def _video(r: RecordView) -> Iterable[Finding]:
 
 @dataclass
 class _Unit:
-    """One modality: a system's streams together, or a record on its own."""
+    """One modality: a system's streams together, a record on its own, or consecutive
+    segments of one recording (``span`` set, ``first`` the earliest segment)."""
 
     label: str
     members: list[RecordView]
+    span: float | None = None
+    first: RecordView | None = None
 
     @property
     def head(self) -> RecordView:
-        return max(self.members, key=lambda m: m.duration or 0)
+        return self.first or max(self.members, key=lambda m: m.duration or 0)
+
+    @property
+    def duration(self) -> float | None:
+        return self.span if self.span is not None else self.head.duration
+
+    @property
+    def name(self) -> str:
+        return self.label if self.span is not None else self.head.file_name
 
 
-def _units(records: Sequence[RecordView], groups: Sequence[_Group]) -> list[_Unit]:
+def _units(records: Sequence[RecordView], groups: Sequence[_Group],
+           settings: ReportSettings) -> list[_Unit]:
     grouped = {id(m) for g in groups for m in g.members}
     units = [_Unit(g.label, list(g.members)) for g in groups]
     by_path: dict[str, list[RecordView]] = {}
@@ -447,31 +462,85 @@ def _units(records: Sequence[RecordView], groups: Sequence[_Group]) -> list[_Uni
             units.append(_Unit(r.file_name, [r]))
     units += [_Unit(PurePosixPath(m[0].file_name.split("#")[0]).name, m)
               for m in by_path.values()]
-    return units
+    return _chains(units, settings)
+
+
+def _chains(units: list[_Unit], settings: ReportSettings) -> list[_Unit]:
+    """Units of one family where each starts as the previous one ends, as one unit.
+
+    Intan saves a new file (traditional) or folder (RHX) every few minutes; each is stamped
+    with its start, so consecutive segments are recognised by their starts: a gap of at
+    most ``duration_tolerance`` between one's end and the next's start (the stamps have a
+    resolution of one second). Without stated starts, nothing is joined.
+    """
+    out: list[_Unit] = []
+    by_family: dict[str, list[_Unit]] = {}
+    for u in units:
+        if u.head.start is None or u.duration is None:
+            out.append(u)
+        else:
+            by_family.setdefault(u.head.extractor, []).append(u)
+    for family in by_family.values():
+        try:
+            family.sort(key=_start_of)
+        except TypeError:  # starts with and without a UTC offset: not joined
+            out += family
+            continue
+        chains: list[list[_Unit]] = []
+        for u in family:
+            if chains:
+                prev = chains[-1][-1]
+                gap = (_start_of(u) - _start_of(prev)).total_seconds() - (prev.duration or 0)
+                if abs(gap) <= settings.duration_tolerance:
+                    chains[-1].append(u)
+                    continue
+            chains.append([u])
+        out += [c[0] if len(c) == 1 else _joined(c) for c in chains]
+    return out
+
+
+def _start_of(u: _Unit) -> datetime.datetime:
+    start = u.head.start
+    assert start is not None
+    return start
+
+
+def _joined(chain: list[_Unit]) -> _Unit:
+    first, last = chain[0], chain[-1]
+    span = (_start_of(last) - _start_of(first)).total_seconds() + (last.duration or 0)
+    label = f"{first.name} … {last.name} ({len(chain)} consecutive segments)"
+    return _Unit(label, [m for u in chain for m in u.members], span, first.head)
 
 
 def _durations(units: Sequence[_Unit], settings: ReportSettings) -> Iterable[Finding]:
-    ref = max(units, key=lambda u: u.head.duration or 0).head
-    assert ref.duration is not None
-    allowed = settings.allowed(ref.duration)
+    ref_unit = max(units, key=lambda u: u.duration or 0)
+    ref, longest = ref_unit.head, ref_unit.duration
+    assert longest is not None
+    allowed = settings.allowed(longest)
     for u in units:
-        m = u.head
-        if m is ref or m.duration is None:
+        m, duration = u.head, u.duration
+        if u is ref_unit or duration is None:
             continue
-        diff = ref.duration - m.duration
+        diff = longest - duration
         if diff <= allowed:
             continue
         yield Finding(
             Severity.WARNING, "durations",
-            f"{m.file_name} lasts {_secs(m.duration)}, {_secs(diff)} less than "
-            f"{ref.file_name} ({_secs(ref.duration)}); allowed: {_secs(allowed)}",
+            f"{u.name} lasts {_secs(duration)}, {_secs(diff)} less than "
+            f"{ref_unit.name} ({_secs(longest)}); allowed: {_secs(allowed)}",
             (ref.file_name, m.file_name),
-            {ref.file_name: {"duration": ref.duration, "detail": ref.duration_detail},
-             m.file_name: {"duration": m.duration, "detail": m.duration_detail},
+            {ref_unit.name: {"duration": longest, "detail": _detail(ref_unit)},
+             u.name: {"duration": duration, "detail": _detail(u)},
              "difference (s)": diff, "allowed (s)": allowed},
             "A modality that ends early (a camera that stopped, a microphone that filled its "
             "card) or started late leaves part of the session without it; found now, it can "
             f"be fixed or noted. Tolerance: {_tolerance_text(settings)}.")
+
+
+def _detail(u: _Unit) -> str:
+    if u.span is None:
+        return u.head.duration_detail
+    return f"first start to last end of {len({m.path for m in u.members})} files"
 
 
 def _starts(records: Sequence[RecordView], units: Sequence[_Unit],
