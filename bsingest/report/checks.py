@@ -257,7 +257,9 @@ def _groups(records: Sequence[RecordView]) -> list[_Group]:
             continue
         if system == "intan" and len({m.path for m in members}) == 1:
             continue  # parts of one traditional file share its data blocks
-        names = ", ".join(PurePosixPath(m.file_name).name for m in members)
+        bases = [PurePosixPath(m.file_name).name for m in members]
+        names = ", ".join(bases if len(bases) <= 4 else
+                          [*bases[:3], f"… {len(bases) - 3} more"])
         label = f"{names} ({where})" if system != "neuroscope" else names
         out.append(_Group(system, label, members, checks[system]))
     return out
