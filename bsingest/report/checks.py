@@ -260,7 +260,8 @@ def _groups(records: Sequence[RecordView]) -> list[_Group]:
         bases = [PurePosixPath(m.file_name).name for m in members]
         names = ", ".join(bases if len(bases) <= 4 else
                           [*bases[:3], f"… {len(bases) - 3} more"])
-        label = f"{names} ({where})" if system != "neuroscope" else names
+        label = names if system == "neuroscope" else \
+            f"{names} ({'the session folder' if where == '.' else where})"
         out.append(_Group(system, label, members, checks[system]))
     return out
 
