@@ -512,7 +512,7 @@ Consolas,monospace}
 .axis .tl-track{background:none;height:20px}
 .tick{position:absolute;top:0;transform:translateX(-50%);font-size:12px;color:var(--muted);
 white-space:nowrap}
-.tick:first-child{transform:none}
+.tick:first-child{transform:none}.tick:last-child:not(:first-child){transform:translateX(-100%)}
 .tl-row:not(.axis) .tl-track{background-image:linear-gradient(to right,var(--line) 0 1px,
 transparent 1px);background-size:var(--grid,100%) 100%}
 .tl-gh{font-weight:600;font-size:14px;margin:10px 0 2px;padding-top:4px;
