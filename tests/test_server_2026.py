@@ -149,6 +149,21 @@ def test_tokens_of_one_generation_are_refused_by_the_other(srv: LocalServer) -> 
         assert srv.token not in refused.text and srv.pat not in refused.text
 
 
+def test_an_expired_token_is_refused_with_its_reason(srv: LocalServer) -> None:
+    with httpx.Client(base_url=srv.url, timeout=10) as http:
+        start = _start(http)
+        srv.approve_device(start["user_code"])
+        fresh = _poll(http, start["device_code"])["token"]
+        for token in (fresh, srv.pat):
+            headers = {"Authorization": f"Bearer {token}"}
+            assert http.get(SESSIONS, headers=headers).status_code == 200
+            srv.expire_pat(token)
+            refused = http.get(SESSIONS, headers=headers)
+            assert refused.status_code == 401 and "expired" in refused.json()["detail"]
+        other = {"Authorization": f"Bearer {srv.seed.users['bob'].pat}"}
+        assert http.get(SESSIONS, headers=other).status_code == 200
+
+
 def test_public_portal_is_read_only(srv: LocalServer) -> None:
     with _http(srv) as http:
         resp = http.post(DA.format(portal="public"), json=_acquisition(srv))

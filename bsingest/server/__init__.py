@@ -140,6 +140,10 @@ class LocalServer:
         """Data Acquisition records in the database (in ``session``, or in all)."""
         return self.app.acquisition_count(session)
 
+    def expire_pat(self, token: str) -> None:
+        """Let a personal access token expire now: ``/api/`` answers 401 "Token expired"."""
+        self.app.expire_pat(token)
+
     def device_user_codes(self) -> list[str]:
         """User codes of device sign-ins waiting for a person, oldest first."""
         return self.app.device.user_codes()

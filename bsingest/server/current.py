@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -90,7 +91,7 @@ class CurrentApi:
         for u in seed["users"]:
             if u.get("pat") and u["username"] in ids:
                 db.execute("INSERT OR IGNORE INTO pats VALUES (?, ?, ?, ?)",
-                           (u["pat"], ids[u["username"]], "seed", 0.0))
+                           (u["pat"], ids[u["username"]], "seed", time.time()))
         for key, kind in (("projects", "project"), ("sessions", "session"),
                           ("subjects", "subject"), ("procedures", "procedure"),
                           ("equipment", "equipment")):
