@@ -499,6 +499,19 @@ def test_drop_after_commits_the_current_generation_write(tmp_path: Path) -> None
         assert srv.hits[-1].status is None and srv.hits[-1].path.startswith("/api/")
 
 
+def test_late_commit_lands_in_the_current_generation(tmp_path: Path) -> None:
+    import time
+
+    faults = Faults(rate=1.0, modes=("late_commit",), limit=1, late=0.05)
+    with LocalServer(tmp_path / "db", faults) as srv, _http(srv) as http:
+        assert http.post(DA.format(portal="private"), json=_acquisition(srv)).status_code == 504
+        for _ in range(200):  # the write lands a moment after the 504
+            if srv.acquisition_count(srv.seed.session) == 1:
+                break
+            time.sleep(0.05)
+        assert srv.acquisition_count(srv.seed.session) == 1
+
+
 def test_an_old_database_gets_the_current_generation(tmp_path: Path) -> None:
     """A database a bsingest 0.1 server created gains the current generation's seed."""
     import sqlite3
