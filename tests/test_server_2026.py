@@ -332,6 +332,13 @@ def test_sessions_list_detail_create(srv: LocalServer) -> None:
         again = http.get(SESSIONS + session["id"] + "/").json()["session"]
         assert again["dataacquisition"] == [rec.json()["data_acquisition"]["id"]]
         assert http.patch(SESSIONS + session["id"] + "/", json={}).status_code == 405
+        # The official tools' load_session embeds its data acquisitions.
+        embedded = http.get(SESSIONS, params={"filter{name}": "rat01-2024-03-09",
+                                              "include[]": ["dataacquisition.*", "projects.*",
+                                                            "behaviors.*"]}).json()
+        shown = embedded["sessions"][0]
+        assert shown["dataacquisition"] == [rec.json()["data_acquisition"]]
+        assert shown["projects"][0]["name"] == "rat01-lab" and shown["behaviors"] == []
 
 
 @pytest.mark.parametrize(("body", "field", "words"), [

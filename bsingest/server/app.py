@@ -568,12 +568,19 @@ class App:
             if kind is None or value is None:
                 continue
             if isinstance(value, list):
-                objs = [self._object(kind, v) if isinstance(v, str) else None for v in value]
-                out[name] = [_public(o) if o else v for o, v in zip(objs, value, strict=True)]
-            elif isinstance(value, str):
-                obj = self._object(kind, value)
-                out[name] = _public(obj) if obj else value
+                out[name] = [self._embedded(kind, v) for v in value]
+            else:
+                out[name] = self._embedded(kind, value)
         return out
+
+    def _embedded(self, kind: str, ref: Any) -> Any:
+        """The object ``ref`` names, as the API shows it; the id itself if there is none."""
+        if not isinstance(ref, str):
+            return ref
+        if kind == "dataacquisition":  # records live in their own table
+            return self.current.record(ref) or ref
+        obj = self._object(kind, ref)
+        return _public(obj) if obj else ref
 
     def _objects(self, kind: str) -> list[dict]:
         rows = self._db.execute("SELECT owner, is_public, body FROM objects WHERE kind = ? "

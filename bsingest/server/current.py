@@ -203,7 +203,7 @@ class CurrentApi:
             self._db.execute("INSERT INTO data_acquisition (id, session, body) VALUES (?, ?, ?)",
                              (record["id"], record["session"], json.dumps(record)))
             return Response(201, {one: record})
-        existing = self._record(id or "")
+        existing = self.record(id or "")
         session = self.app._object("session", existing["session"]) if existing else None
         if existing is None or session is None or not self._sees(ctx, "session", session):
             raise HttpError(404, {"detail": "Not found."})
@@ -326,7 +326,8 @@ class CurrentApi:
     def _objects(self, kind: str) -> list[dict]:
         return self.app._objects(kind)
 
-    def _record(self, id: str) -> dict | None:
+    def record(self, id: str) -> dict | None:
+        """One Data Acquisition record as stored, or None (caller holds the lock)."""
         row = self._db.execute("SELECT body FROM data_acquisition WHERE id = ?",
                                (id,)).fetchone()
         return json.loads(row["body"]) if row else None
