@@ -43,9 +43,10 @@ def server_cmd(port: int, db_path: str | None, fault_rate: float, fault_modes: t
     \b
     Then, in another shell:
       export BRAINSTEM_SERVER=http://127.0.0.1:8000
-      bsingest login            # device sign-in: approve it at .../device/ as a
-                                # demo user of the seed file (alice), or start
-                                # the server with --device-auto-approve 0
+      bsingest login --headless     # approve at http://127.0.0.1:8000/device/ as a demo
+                                    # user of the seed file, e.g. alice (or start
+                                    # the server with --device-auto-approve 0)
+      bsingest login --api 2023     # or the 2023 API: that user's name and password
       bsingest records list
     """
     from importlib import resources
