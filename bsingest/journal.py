@@ -2,9 +2,12 @@
 
 One SQLite file (``<user data dir>/bsingest/journal.sqlite``, or ``BSINGEST_JOURNAL``, or
 ``--journal``) with a row per (server, dataset, record key). A row holds the record's
-POST body, a fingerprint of its file, a state and the server's id once known. Every state
-change is its own transaction, so a run killed at any point leaves a journal that the next
-run (or ``bsingest push``) continues from.
+POST body, a fingerprint of its file, a state, the server's id once known, and the API
+generation the body is written for (``api``: ``2023``, Experiment Data in a dataset, or
+``2026``, Data Acquisition in a session; the ``dataset`` column then holds the session).
+Sessions that ``--create-session`` makes have rows of their own (:meth:`Journal.session`).
+Every state change is its own transaction, so a run killed at any point leaves a journal
+that the next run (or ``bsingest push``) continues from.
 
 States::
 
@@ -29,6 +32,7 @@ import contextlib
 import hashlib
 import json
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -38,11 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import BsingestError, JournalError
+from .errors import BsingestError, JournalError, RecordInvalid
 
-__all__ = ["STATES", "Entry", "Journal", "default_journal_path"]
+__all__ = ["STATES", "Entry", "Journal", "SessionRow", "default_journal_path", "shown"]
 
 STATES = ("pending", "sending", "uploaded", "failed", "skipped")
+_OPEN_TIMEOUT = 30.0  # seconds a new journal may stay locked by another process creating it
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -58,9 +63,22 @@ CREATE TABLE IF NOT EXISTS entries (
     last_error  TEXT,
     updated_at  REAL NOT NULL,
     existing    TEXT,
+    api         TEXT NOT NULL DEFAULT '2023',
     PRIMARY KEY (server, dataset, key)
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
+CREATE TABLE IF NOT EXISTS sessions (
+    server      TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    project     TEXT NOT NULL,
+    folder      TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    server_id   TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    updated_at  REAL NOT NULL,
+    PRIMARY KEY (server, name)
+);
 """
 
 
@@ -80,6 +98,21 @@ class Entry:
     last_error: str | None
     updated_at: float
     existing: str | None = None  # the --existing policy of the run that staged it
+    api: str = "2023"  # the API generation ``record`` is written for (``dataset``: session)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A session that ``--create-session`` makes: its state and, once known, its id."""
+
+    server: str
+    name: str
+    project: str
+    folder: str
+    state: str
+    server_id: str | None
+    attempts: int
+    last_error: str | None
 
 
 def default_journal_path() -> Path:
@@ -100,20 +133,48 @@ class Journal:
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # autocommit mode: every statement commits unless inside _tx().
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                       check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
+        except OSError as exc:
+            raise JournalError(f"journal {shown(str(self.path))}: cannot open: {exc}") from exc
+        # Two processes creating the journal at the same moment: switching to WAL (and
+        # the first CREATE) needs the file to itself, and SQLite answers "database is
+        # locked" at once instead of waiting. The loser waits a moment and tries again.
+        deadline = time.monotonic() + _OPEN_TIMEOUT
+        while True:
+            try:
+                self._db = self._open()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise JournalError(f"journal {shown(str(self.path))}: cannot open: {exc}"
+                                       ) from exc
+                if time.monotonic() >= deadline:
+                    raise JournalError(f"journal {shown(str(self.path))}: cannot open: {exc} "
+                                       f"(for {_OPEN_TIMEOUT:g} s)") from exc
+                time.sleep(random.uniform(0.01, 0.1))
+            except (OSError, sqlite3.Error) as exc:
+                raise JournalError(f"journal {shown(str(self.path))}: cannot open: {exc}"
+                                   ) from exc
+
+    def _open(self) -> sqlite3.Connection:
+        # autocommit mode: every statement commits unless inside _tx().
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                             check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL: a commit survives the process being killed at any point (the
             # failure that matters here); FULL would add an fsync per state change, three
             # per record, which costs more than the upload on a slow disk.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            columns = {r[1] for r in self._db.execute("PRAGMA table_info(entries)")}
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            columns = {r[1] for r in db.execute("PRAGMA table_info(entries)")}
             if "existing" not in columns:  # a journal written before the column existed
-                self._db.execute("ALTER TABLE entries ADD COLUMN existing TEXT")
-        except (OSError, sqlite3.Error) as exc:
-            raise JournalError(f"journal {self.path}: cannot open: {exc}") from exc
+                db.execute("ALTER TABLE entries ADD COLUMN existing TEXT")
+            if "api" not in columns:  # written before the current API: every row is 2023's
+                db.execute("ALTER TABLE entries ADD COLUMN api TEXT NOT NULL DEFAULT '2023'")
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         with self._lock:
@@ -165,8 +226,11 @@ class Journal:
         return rows[0] if rows else None
 
     def entries(self, *, server: str | None = None, dataset: str | None = None,
-                states: Sequence[str] | None = None) -> list[Entry]:
+                states: Sequence[str] | None = None, api: str | None = None) -> list[Entry]:
         where, args = [], []
+        if api is not None:
+            where.append("api=?")
+            args.append(api)
         if server is not None:
             where.append("server=?")
             args.append(server)
@@ -195,24 +259,25 @@ class Journal:
             try:
                 rows = self._db.execute(
                     "SELECT server, dataset, key, path, record, fingerprint, state, server_id, "
-                    f"attempts, last_error, updated_at, existing FROM entries {clause}",
+                    f"attempts, last_error, updated_at, existing, api FROM entries {clause}",
                     args).fetchall()
             except sqlite3.Error as exc:
                 raise JournalError(f"journal {self.path}: {exc}") from exc
-        return [Entry(r[0], r[1], r[2], r[3], json.loads(r[4]), *r[5:]) for r in rows]
+        return [Entry(r[0], r[1], r[2], r[3], _record(r[4]), *r[5:]) for r in rows]
 
     # -- writing: one transaction per change --------------------------------------------
 
     def stage(self, server: str, dataset: str, key: str, path: str, record: dict[str, Any],
-              fingerprint: str, existing: str | None = None) -> Entry:
+              fingerprint: str, existing: str | None = None, api: str = "2023") -> Entry:
         """Make sure a row says what should be on the server; return it as it now stands.
 
         A new key, or a record or file that changed since the last run, becomes
         ``pending``; an unchanged row keeps its state (and its server id). ``existing``
         (the run's ``--existing`` policy) is kept, so that ``bsingest push`` finishes the
-        row the way the run that queued it asked.
+        row the way the run that queued it asked. ``api`` is the generation ``record`` is
+        written for.
         """
-        body = json.dumps(record, sort_keys=True)
+        body = _storable(path, key, record)
         with self._tx() as db:
             row = db.execute("SELECT record, fingerprint, state FROM entries "
                              "WHERE server=? AND dataset=? AND key=?",
@@ -220,20 +285,92 @@ class Journal:
             now = time.time()
             if row is None:
                 db.execute("INSERT INTO entries (server, dataset, key, path, record, fingerprint,"
-                           " state, updated_at, existing) VALUES (?,?,?,?,?,?, 'pending', ?, ?)",
-                           (server, dataset, key, path, body, fingerprint, now, existing))
+                           " state, updated_at, existing, api) "
+                           "VALUES (?,?,?,?,?,?, 'pending', ?, ?, ?)",
+                           (server, dataset, key, path, body, fingerprint, now, existing, api))
             elif row[0] != body or row[1] != fingerprint or row[2] == "failed":
                 # 'sending' stays 'sending': the last request's outcome is still unknown.
                 state = "sending" if row[2] == "sending" else "pending"
                 db.execute("UPDATE entries SET path=?, record=?, fingerprint=?, state=?, "
-                           "last_error=NULL, updated_at=? WHERE server=? AND dataset=? AND key=?",
-                           (path, body, fingerprint, state, now, server, dataset, key))
+                           "last_error=NULL, updated_at=?, api=? "
+                           "WHERE server=? AND dataset=? AND key=?",
+                           (path, body, fingerprint, state, now, api, server, dataset, key))
             if row is not None and existing is not None:
                 db.execute("UPDATE entries SET existing=? WHERE server=? AND dataset=? AND key=?",
                            (existing, server, dataset, key))
         entry = self.get(server, dataset, key)
         assert entry is not None
         return entry
+
+    def rename_keys(self, server: str, dataset: str, renames: dict[str, str]) -> int:
+        """Give rows staged under an old key (``old -> new``) their new key; return how many.
+
+        Rows bsingest 0.1 staged are keyed ``type|bare name|stream``; the same record is
+        now ``type|path#part``. Renaming keeps the row's state and server id, so that a
+        record uploaded (or maybe uploaded: ``sending``) under the old key is not sent
+        again. Where a row of the new key exists already, the old row is dropped.
+        """
+        done = 0
+        with self._tx() as db:
+            for old, new in renames.items():
+                if old == new:
+                    continue
+                where = (server, dataset, old)
+                if db.execute("SELECT 1 FROM entries WHERE server=? AND dataset=? AND key=?",
+                              where).fetchone() is None:
+                    continue
+                taken = db.execute("SELECT 1 FROM entries WHERE server=? AND dataset=? AND "
+                                   "key=?", (server, dataset, new)).fetchone()
+                if taken:
+                    db.execute("DELETE FROM entries WHERE server=? AND dataset=? AND key=?",
+                               where)
+                else:
+                    db.execute("UPDATE entries SET key=? WHERE server=? AND dataset=? AND key=?",
+                               (new, *where))
+                done += 1
+        return done
+
+    def session(self, server: str, name: str) -> SessionRow | None:
+        """The row of a session ``--create-session`` makes (or made) on ``server``."""
+        with self._lock:
+            try:
+                row = self._db.execute(
+                    "SELECT server, name, project, folder, state, server_id, attempts, "
+                    "last_error FROM sessions WHERE server=? AND name=?",
+                    (server, name)).fetchone()
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal {self.path}: {exc}") from exc
+        return SessionRow(*row) if row else None
+
+    def sessions(self, server: str | None = None) -> list[SessionRow]:
+        """Every session row (of ``server``, if given), by server and name."""
+        where, args = ("WHERE server=? ", (server,)) if server is not None else ("", ())
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    "SELECT server, name, project, folder, state, server_id, attempts, "
+                    f"last_error FROM sessions {where}ORDER BY server, name", args).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal {self.path}: {exc}") from exc
+        return [SessionRow(*r) for r in rows]
+
+    def mark_session(self, server: str, name: str, project: str, folder: str, state: str, *,
+                     server_id: str | None = None, error: str | None = None,
+                     attempt: bool = False) -> None:
+        """Write a session row's state (``sending`` before its POST goes out)."""
+        if state not in STATES:
+            raise ValueError(state)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO sessions (server, name, project, folder, state, server_id, attempts,"
+                " last_error, updated_at) VALUES (?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (server, name) DO UPDATE SET project=excluded.project, "
+                "folder=excluded.folder, state=excluded.state, "
+                "server_id=COALESCE(excluded.server_id, server_id), "
+                "attempts=attempts+excluded.attempts, last_error=excluded.last_error, "
+                "updated_at=excluded.updated_at",
+                (server, name, project, folder, state, server_id, int(attempt), error,
+                 time.time()))
 
     def mark(self, entry: Entry, state: str, *, server_id: str | None = None,
              error: str | None = None, attempt: bool = False) -> None:
@@ -244,8 +381,43 @@ class Journal:
             db.execute(
                 "UPDATE entries SET state=?, server_id=COALESCE(?, server_id), last_error=?, "
                 "attempts=attempts+?, updated_at=? WHERE server=? AND dataset=? AND key=?",
-                (state, server_id, error, int(attempt), time.time(), entry.server, entry.dataset,
-                 entry.key))
+                (state, server_id, shown(error) if error is not None else None, int(attempt),
+                 time.time(), entry.server, entry.dataset, entry.key))
+
+
+def shown(text: str) -> str:
+    """``text`` as valid UTF-8: bytes a file name holds that are not UTF-8 (decoded with
+    ``surrogateescape``, as Python does for file names) appear as ``\\xff`` escapes."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate not from a file name
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _storable(path: str, key: str, record: dict[str, Any]) -> str:
+    """The record as the journal stores it; RecordInvalid (naming the file) when it cannot
+    be: a value JSON cannot carry (NaN, Infinity, an object), or text that is not UTF-8
+    (a file name with other bytes: the server keeps text, so no record can name it)."""
+    try:
+        body = json.dumps(record, sort_keys=True, allow_nan=False)
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+        (path + key).encode("utf-8")
+    except UnicodeEncodeError:
+        raise RecordInvalid(["the file name is not valid UTF-8, and a record's fileName "
+                             "must be text; rename the file"], subject=shown(path)) from None
+    except (TypeError, ValueError) as exc:
+        raise RecordInvalid([f"cannot be stored as JSON ({exc})"], subject=shown(path)) from None
+    return body
+
+
+def _record(text: str) -> dict[str, Any]:
+    """A stored record; one that cannot be read back becomes an empty record, which the
+    server refuses (that entry fails alone) instead of stopping every read of the journal."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 @dataclass

@@ -455,7 +455,7 @@ def _type_parents(h5: Any) -> dict[str, str]:
         if isinstance(obj, h5py.Dataset) and obj.ndim == 0 and obj.dtype.kind in "OSU":
             try:
                 walk(json.loads(_text(obj[()])))
-            except ValueError:
+            except (ValueError, RecursionError):
                 pass  # a cached spec that is not JSON (YAML in old files): the core table holds
 
     specs.visititems(visit)

@@ -23,10 +23,20 @@ _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
 @click.argument("source", type=click.Path(exists=True))
 @click.option("--match", metavar="GLOB",
               help="With a ROOT folder: the session folders to take, e.g. 'rat*/2024-*'.")
+@click.option("--session-by-name", is_flag=True,
+              help="With a ROOT folder: each folder's records go to the session named like "
+                   "it (current API).")
+@click.option("--create-session", is_flag=True,
+              help="With --session-by-name: a folder with no session of its name gets one, "
+                   "created in --project.")
+@click.option("--project", metavar="UUID", help="The project --create-session creates in.")
+@click.option("--procedure", "procedures", multiple=True, metavar="UUID",
+              help="Procedure for sessions whose manifest row names none (repeatable).")
 @click.option("--dataset-by-name", is_flag=True,
-              help="With a ROOT folder: each session goes to the dataset named like its folder.")
+              help="2023 API, with a ROOT folder: each session goes to the dataset named like "
+                   "its folder.")
 @click.option("--action", "actions", multiple=True, metavar="UUID",
-              help="Action for sessions whose manifest row names none (repeatable).")
+              help="2023 API: action for sessions whose manifest row names none (repeatable).")
 @click.option("--existing", type=_EXISTING,
               help="A record the dataset already holds with other values (default skip).")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
@@ -41,19 +51,25 @@ _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Append a log of the run to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option("--report-html", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Also write one report page (bsingest report) with a row per session.")
 @click.pass_context
-def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_name: bool,
+def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_name: bool,
+              create_session: bool, project: str | None, procedures: tuple[str, ...],
+              dataset_by_name: bool,
               actions: tuple[str, ...], existing: str | None, dry_run: bool, jobs: int | None,
               concurrency: int, report_file: str | None, server: str | None,
-              allow_insecure_http: bool, journal: str | None, log_file: str | None,
-              as_json: bool) -> None:
+              api: str | None, allow_insecure_http: bool, journal: str | None, log_file: str | None,
+              as_json: bool, report_html: str | None) -> None:
     """Ingest many sessions: the command to run after a day of recordings, or over an archive.
 
-    SOURCE is a manifest, CSV with the header
-    `session,dataset,actions,hardware_device,description` (actions separated by ';'; empty
-    cells fall back to the session's bsingest.toml), or TOML with [[session]] tables of the
-    same keys plus existing, type_map and files; or a ROOT folder with --match GLOB and
-    --dataset-by-name.
+    SOURCE is a manifest, CSV with a header naming its columns:
+    `folder,session,procedures,equipment,notes` for the current BrainSTEM API (lists
+    separated by ';'; a `project` column with no session creates the session), or
+    `session,dataset,actions,hardware_device,description` for a 2023 server (`session` is
+    then the folder); empty cells fall back to the session's bsingest.toml. Or TOML with
+    [[session]] tables of the same keys plus existing, type_map and files. Or a ROOT
+    folder with --match GLOB and --session-by-name (2023: --dataset-by-name).
 
     Same server, token, journal and --existing options as `bsingest ingest`. Resumable:
     after a crash or Ctrl-C, run the same command again; only what is left is done.
@@ -61,31 +77,54 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
     \b
     Examples:
       bsingest batch sessions.csv --report report.json
-      bsingest batch /data/archive --match 'rat*' --dataset-by-name --action UUID
+      bsingest batch /data/archive --match 'rat*' --session-by-name --procedure UUID
+      bsingest batch /data/today --match '*' --session-by-name --create-session \\
+          --project UUID --procedure UUID
 
     Exit codes: 0 all done, 1 some sessions or files failed, 2 usage error, 3 queued for
     later (run `bsingest push`), 130 interrupted.
     """
     from bsingest.batch import batch, sessions_by_name
     from bsingest.journal import Journal
-    from bsingest.target import configured_server, open_target
+    from bsingest.target import configured_api, configured_server, open_target
 
     root = Path(source)
-    if root.is_dir() and not (match and dataset_by_name):
-        raise click.UsageError("a ROOT folder needs --match GLOB and --dataset-by-name")
-    if not root.is_dir() and (match or dataset_by_name):
-        raise click.UsageError("--match and --dataset-by-name go with a ROOT folder")
+    by_name = session_by_name or dataset_by_name
+    if session_by_name and dataset_by_name:
+        raise click.UsageError("--session-by-name (current API) or --dataset-by-name (2023): "
+                               "give one")
+    if root.is_dir() and not (match and by_name):
+        raise click.UsageError("a ROOT folder needs --match GLOB and --session-by-name "
+                               "(2023: --dataset-by-name)")
+    if not root.is_dir() and (match or by_name):
+        raise click.UsageError("--match and --session-by-name go with a ROOT folder")
+    if create_session and not (session_by_name and project):
+        raise click.UsageError("--create-session goes with --session-by-name and --project UUID")
     _log_to(log_file)
     show = _Progress(enabled=not as_json)
     started = time.monotonic()
-    with open_target(configured_server(server), max_connections=concurrency,
+    chosen = configured_server(server)
+    stated = configured_api(api, None, chosen) or (None, None)
+    with open_target(chosen, max_connections=concurrency, api=stated[0], api_source=stated[1],
                      allow_insecure_http=allow_insecure_http, read_only=dry_run) as target, \
             (contextlib.nullcontext() if dry_run else Journal(journal)) as jr:
-        sessions: Any = sessions_by_name(root, match or "*", target.client) if root.is_dir() \
-            else str(root)
+        api = str(getattr(target.client, "api", None) or "2023")
+        wrong = [(given, right) for given, right, ok in (
+            ("--session-by-name", "--dataset-by-name", not session_by_name or api == "2026"),
+            ("--procedure", "--action", not procedures or api == "2026"),
+            ("--dataset-by-name", "--session-by-name", not dataset_by_name or api == "2023"),
+            ("--action", "--procedure", not actions or api == "2023")) if not ok]
+        if wrong:
+            speaks = "the current API (2026)" if api == "2026" else "the 2023 API"
+            raise click.UsageError(f"{wrong[0][0]}: {target.client.server} speaks {speaks}; "
+                                   f"use {wrong[0][1]}")
+        sessions: Any = sessions_by_name(
+            root, match or "*", target.client, kind="session" if session_by_name else "dataset",
+            project=project if create_session else None) if root.is_dir() else str(root)
         try:
             report = batch(sessions, client=target.client, journal=jr,
-                           server_key=target.server_key, actions=actions, existing=existing,
+                           server_key=target.server_key, actions=actions,
+                           procedures=procedures, existing=existing,
                            dry_run=dry_run, jobs=jobs, concurrency=concurrency,
                            progress=show)
         except KeyboardInterrupt:
@@ -98,6 +137,10 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
         log_report(session_report)
     if report_file:
         Path(report_file).write_text(json.dumps(report.to_json(), indent=2, default=str))
+    if report_html:  # the page of `bsingest report`, a row per session
+        from bsingest.report import write_html
+
+        write_html(report_html, [r.session for r in report.sessions])
     if as_json:
         print_json(report.to_json())
     else:
@@ -176,7 +219,10 @@ def _print_summary(report: Any, seconds: float) -> None:
         # The dataset's first 8 characters, as git shortens a hash: --report has them all.
         rows.append((Path(r.session).name, (r.dataset or "")[:8],
                      *(c.get(k, 0) or "" for k in _COLUMNS), "yes" if r.error else ""))
-    print_table(None, ("session", "dataset", *_COLUMNS, "error"), rows)
+    # The records' container: a dataset (2023) or, for the current API, a BrainSTEM session.
+    kind = report.sessions[0].container_kind if report.sessions else "dataset"
+    print_table(None, ("folder" if kind == "session" else "session", kind, *_COLUMNS, "error"),
+                rows)
     for r in report.sessions:
         if r.error:
             click.echo(f"error: {r.error}", err=True)

@@ -6,6 +6,7 @@ import logging
 import sys
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -16,12 +17,16 @@ from .output import echo_queued, print_json, print_table, summary
 
 _EXISTING = click.Choice(["skip", "update", "error"])
 _INTERRUPTED = "interrupted: {again} to finish; the journal remembers what was done"
+_NOTES_SHOWN = 10  # notes (e.g. a twin another run created was removed) printed under a table
 _NOTICE_LOCAL = ("No server configured: using the local BrainSTEM-compatible demo server "
                  "(data in {db}).")
 
 
 def _server_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--server URL and --allow-insecure-http."""
+    """--server URL, --api and --allow-insecure-http."""
+    from .cmd_records import api_option
+
+    f = api_option(f)
     f = click.option("--allow-insecure-http", is_flag=True,
                      help="Permit plain http:// to a host other than this machine "
                           "(the token then travels unencrypted).")(f)
@@ -38,13 +43,45 @@ def _journal_option(f: Callable[..., Any]) -> Callable[..., Any]:
              "user data folder.")(f)
 
 
+def _link_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """What the records link to, in both API generations' names."""
+    for option in reversed((
+        click.option("--session", metavar="UUID",
+                     help="The session the records belong to (current BrainSTEM API)."),
+        click.option("--procedure", "procedures", multiple=True, metavar="UUID",
+                     help="A procedure the records link to (repeat for several)."),
+        click.option("--equipment", multiple=True, metavar="UUID",
+                     help="Equipment used (repeat for several)."),
+        click.option("--notes", help="Notes for every record (at most 500 characters)."),
+        click.option("--create-session", is_flag=True,
+                     help="Create the session (named like the folder) in --project when "
+                          "none of that name exists; dated by the recording's start."),
+        click.option("--project", metavar="UUID",
+                     help="The project --create-session creates the session in."),
+        click.option("--session-name", metavar="NAME",
+                     help="The name of the session --create-session finds or creates "
+                          "(default: the folder's name)."),
+        click.option("--dataset", metavar="UUID",
+                     help="2023 API: the dataset the records belong to."),
+        click.option("--action", "actions", multiple=True, metavar="UUID",
+                     help="2023 API: an action the records link to (repeatable)."),
+        click.option("--hardware-device", metavar="UUID",
+                     help="2023 API: the hardware device used."),
+        click.option("--description",
+                     help="2023 API: a description for every record (at most 500 characters)."),
+    )):
+        f = option(f)
+    return f
+
+
+#: The keyword arguments of ingest() that _link_options gives.
+_LINKS = ("session", "procedures", "equipment", "notes", "create_session", "project",
+          "session_name", "dataset", "actions", "hardware_device", "description")
+
+
 @click.command("ingest")
 @click.argument("session_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--dataset", metavar="UUID", help="The dataset the records belong to.")
-@click.option("--action", "actions", multiple=True, metavar="UUID",
-              help="An action the records link to (repeat for several).")
-@click.option("--hardware-device", metavar="UUID", help="The hardware device used.")
-@click.option("--description", help="A description for every record (at most 500 characters).")
+@_link_options
 @click.option("--type-map", multiple=True, metavar="GLOB=TYPE",
               help="Record type for matching files, e.g. '*.lfp=GeneralTimeSeries'.")
 @click.option("--existing", type=_EXISTING,
@@ -61,49 +98,59 @@ def _journal_option(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Append a log of the run to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--report-html", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Also write the session's report page (bsingest report) to FILE.")
 @click.pass_context
-def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
-               actions: tuple[str, ...], hardware_device: str | None,
-               description: str | None, type_map: tuple[str, ...], existing: str | None,
-               dry_run: bool, server: str | None, allow_insecure_http: bool,
-               journal: str | None,
-               settle: float | None, lock_timeout: float, log_file: str | None,
-               as_json: bool) -> None:
-    """Create a session's Experiment Data records on BrainSTEM, exactly once.
+def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
+               existing: str | None, dry_run: bool, server: str | None, api: str | None,
+               allow_insecure_http: bool, journal: str | None, settle: float | None,
+               lock_timeout: float, log_file: str | None, as_json: bool,
+               report_html: str | None, **links: Any) -> None:
+    """Create a session's data acquisition records on BrainSTEM, exactly once.
 
     Reads every recognised file in SESSION_DIR, builds and validates a record per file,
-    checks that the dataset, actions and hardware device exist, compares with what the
-    dataset already holds, and creates what is missing. Anything not yet on the server
+    checks that the session, procedures and equipment exist, compares with what the
+    session already holds, and creates what is missing. Anything not yet on the server
     waits in the journal; a re-run, or `bsingest push`, finishes it. Running it again on
     an unchanged session changes nothing.
 
-    IDs and per-file overrides can live in SESSION_DIR/bsingest.toml, so a rig hook can
-    run `bsingest ingest DIR` alone.
+    A server of the 2023 API (Experiment Data) takes --dataset, --action,
+    --hardware-device and --description instead of --session, --procedure, --equipment
+    and --notes. IDs and per-file overrides can live in SESSION_DIR/bsingest.toml, so a
+    rig hook can run `bsingest ingest DIR` alone.
 
     \b
     Examples:
       bsingest ingest examples/session                  (local demo server)
-      bsingest ingest /data/rat01/day3 --dataset UUID --action UUID \\
+      bsingest ingest /data/rat01/day3 --session UUID --procedure UUID \\
           --server https://www.brainstem.org --settle 30 --log ingest.log
+      bsingest ingest /data/rat01/day4 --create-session --project UUID --procedure UUID
 
     Exit codes: 0 all done, 1 some files failed, 2 usage error, 3 queued for later
     (the server could not be reached; run `bsingest push`), 130 interrupted (Ctrl-C).
     """
     from bsingest.ingest import ingest
-    from bsingest.sessionconfig import load_options
-    from bsingest.target import HOW_TO_USE_BRAINSTEM, configured_server, local_db_path, open_target
+    from bsingest.sessionconfig import SESSION_FILE, load_options
+    from bsingest.target import (
+        HOW_TO_USE_BRAINSTEM,
+        configured_api,
+        configured_server,
+        local_db_path,
+        open_target,
+    )
 
     _log_to(log_file)
     options = load_options(session_dir)
     chosen = configured_server(server, options.server)
+    stated = configured_api(api, options.api, chosen,
+                            session_source=str(Path(session_dir) / SESSION_FILE)) or (None, None)
     with open_target(chosen, portal=options.portal, allow_insecure_http=allow_insecure_http,
-                     read_only=dry_run) as target:
+                     read_only=dry_run, api=stated[0], api_source=stated[1]) as target:
         if target.local is not None and not as_json:
             click.echo(_NOTICE_LOCAL.format(db=local_db_path()), err=True)
         show = _progress_printer(as_json)
         try:
-            report = ingest(session_dir, dataset=dataset, actions=actions,
-                            hardware_device=hardware_device, description=description,
+            report = ingest(session_dir, **{k: links[k] for k in _LINKS},
                             existing=existing, type_map=type_map, dry_run=dry_run,
                             client=target.client, server_key=target.server_key,
                             journal=journal, settle=settle, lock_timeout=lock_timeout,
@@ -117,35 +164,42 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
         else:
             _print_ingest(report)
             if target.local is not None:
-                _print_server_records(target.client, report.dataset)
+                _print_server_records(target.client, report)
                 click.echo(HOW_TO_USE_BRAINSTEM, err=True)
     if log_file:
         log_report(report)
+    if report_html:  # the page of `bsingest report`
+        from bsingest.report import write_html
+
+        write_html(report_html, [session_dir])
     ctx.exit(report.exit_code)
 
 
 @click.command("push")
 @_server_option
 @_journal_option
-@click.option("--dataset", metavar="UUID", help="Only this dataset's records.")
+@click.option("--dataset", "--session", "dataset", metavar="UUID",
+              help="Only this dataset's (or session's) records.")
 @click.option("--existing", type=_EXISTING,
               help="A record the dataset already holds with other values (default: what the "
                    "run that queued it asked for).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
 @click.pass_context
-def push_cmd(ctx: click.Context, server: str | None, allow_insecure_http: bool,
-             journal: str | None, dataset: str | None, existing: str | None,
-             as_json: bool) -> None:
+def push_cmd(ctx: click.Context, server: str | None, api: str | None,
+             allow_insecure_http: bool, journal: str | None, dataset: str | None,
+             existing: str | None, as_json: bool) -> None:
     """Upload what the journal still holds for a server (after exit code 3).
 
     Exit codes: 0 nothing left, 1 some records failed, 3 still queued, 130 interrupted.
     """
     from bsingest.ingest import push
     from bsingest.journal import Journal
-    from bsingest.target import configured_server, open_target
+    from bsingest.target import configured_api, configured_server, open_target
 
-    with Journal(journal) as jr, open_target(configured_server(server),
-                                             allow_insecure_http=allow_insecure_http) as target:
+    chosen = configured_server(server)
+    stated = configured_api(api, None, chosen) or (None, None)
+    with Journal(journal) as jr, open_target(chosen, allow_insecure_http=allow_insecure_http,
+                                             api=stated[0], api_source=stated[1]) as target:
         try:
             results = push(client=target.client, journal=jr, dataset=dataset,
                            existing=existing, server_key=target.server_key)
@@ -169,7 +223,8 @@ def push_cmd(ctx: click.Context, server: str | None, allow_insecure_http: bool,
 @click.command("status")
 @_journal_option
 @click.option("--server", metavar="URL", help="Only this server's rows ('local': the demo).")
-@click.option("--dataset", metavar="UUID", help="Only this dataset's rows.")
+@click.option("--dataset", "--session", "dataset", metavar="UUID",
+              help="Only this dataset's (or session's) rows.")
 @click.option("--all", "show_all", is_flag=True, help="List uploaded rows too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 def status_cmd(journal: str | None, server: str | None, dataset: str | None, show_all: bool,
@@ -180,21 +235,34 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
     with Journal(journal) as jr:
         entries = jr.entries(server=server, dataset=dataset)
         if as_json:
-            print_json([{"server": e.server, "dataset": e.dataset, "path": e.path,
-                         "key": e.key, "state": e.state, "server_id": e.server_id,
-                         "attempts": e.attempts, "last_error": e.last_error} for e in entries])
+            print_json([{"server": e.server, "api": e.api, "dataset": e.dataset,
+                         "path": e.path, "key": e.key, "state": e.state,
+                         "server_id": e.server_id, "attempts": e.attempts,
+                         "last_error": e.last_error} for e in entries])
             return
-        counts: dict[tuple[str, str], dict[str, int]] = {}
-        for e in entries:
-            by_state = counts.setdefault((e.server, e.dataset), {})
+        counts: dict[tuple[str, str, str], dict[str, int]] = {}
+        for e in entries:  # the current API's rows are in a session, 2023's in a dataset
+            by_state = counts.setdefault((e.server, e.api, e.dataset), {})
             by_state[e.state] = by_state.get(e.state, 0) + 1
         states = ("uploaded", "pending", "sending", "skipped", "failed")
-        print_table(f"journal {jr.path}", ("server", "dataset", *states),
-                    [(s, d, *(c.get(st, 0) for st in states)) for (s, d), c in counts.items()])
-        rows = [(e.path, e.state, e.attempts, e.last_error or "") for e in entries
-                if show_all or e.state != "uploaded"]
-        if rows:
-            print_table(None, ("file", "state", "attempts", "last error"), rows)
+        print_table(f"journal {jr.path}", ("server", "api", "dataset/session", *states),
+                    [(s, a, d, *(c.get(st, 0) for st in states))
+                     for (s, a, d), c in counts.items()])
+        shown = [e for e in entries if show_all or e.state != "uploaded"]
+        if shown:
+            print_table(None, ("file", "state", "attempts"),
+                        [(e.path, e.state, e.attempts) for e in shown])
+        # Why rows wait or failed: one line per reason with its count (a server that was
+        # down gives hundreds of rows the same long reason), most frequent first.
+        made = [r for r in jr.sessions(server) if show_all or r.state != "uploaded"]
+        if made:  # sessions --create-session makes; one not 'uploaded' may exist already
+            print_table("sessions to create", ("name", "project", "state", "id"),
+                        [(r.name, r.project, r.state, r.server_id or "") for r in made])
+        reasons = Counter(e.last_error for e in shown if e.last_error and e.state != "uploaded")
+        if reasons:
+            click.echo("why (rows: reason):")
+        for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            click.echo(f"{n:>6}  {reason}")
 
 
 def _print_results(title: str | None, results: Any, session_error: str | None = None) -> None:
@@ -208,10 +276,20 @@ def _print_results(title: str | None, results: Any, session_error: str | None = 
         print_table(title, ("file", "type", "outcome", "id or error"), rows)
     for reason in sorted(shared | ({session_error} if session_error else set())):
         click.echo(reason if reason.startswith("queued: ") else f"error: {reason}", err=True)
+    notes = [(r.path, r.note) for r in results if getattr(r, "note", None)]
+    for path, note in notes[:_NOTES_SHOWN]:
+        click.echo(f"note: {path}: {note}", err=True)
+    if len(notes) > _NOTES_SHOWN:
+        click.echo(f"note: {len(notes) - _NOTES_SHOWN} more notes (--json shows them all)",
+                   err=True)
 
 
 def _print_ingest(report: Any) -> None:
-    _print_results(f"{report.session} -> dataset {report.dataset}"
+    if report.created_session:
+        from bsingest.sessions import SessionOutcome
+
+        click.echo(SessionOutcome(**report.created_session).describe(), err=True)
+    _print_results(f"{report.session} -> {report.container_kind} {report.dataset}"
                    + (" (dry run)" if report.dry_run else ""), report.results, report.error)
     for path, reason in report.skipped_files.items():
         click.echo(f"skipped: {path}: {reason}", err=True)
@@ -220,11 +298,14 @@ def _print_ingest(report: Any) -> None:
     echo_queued(counts)
 
 
-def _print_server_records(client: Any, dataset: str | None) -> None:
-    records = client.experiment_data(dataset) if dataset else []
-    rows = [(r["type_json"].get("fileName", ""), r["type"], r["id"]) for r in records]
-    print_table(f"{len(rows)} records stored on the local demo server, dataset {dataset}:",
-                ("fileName", "type", "id"), rows)
+def _print_server_records(client: Any, report: Any) -> None:
+    from bsingest.records import wire_for
+
+    wire = wire_for(report.api)
+    records = wire.records(client, report.dataset) if report.dataset else []
+    rows = [(wire.file_name(r), r["type"], r["id"]) for r in records]
+    print_table(f"{len(rows)} records stored on the local demo server, {wire.container} "
+                f"{report.dataset}:", ("fileName", "type", "id"), rows)
 
 
 def _progress_printer(as_json: bool) -> Callable[[Any], None] | None:
@@ -245,8 +326,9 @@ def log_report(report: Any) -> None:
     log = logging.getLogger("bsingest.ingest")
     for r in report.results:
         bad = r.outcome in ("failed", "queued")
-        log.log(logging.WARNING if bad else logging.INFO, "%s %s: %s%s", report.session,
-                r.path, r.outcome, f" ({r.error})" if r.error else "")
+        log.log(logging.WARNING if bad else logging.INFO, "%s %s: %s%s%s", report.session,
+                r.path, r.outcome, f" ({r.error})" if r.error else "",
+                f" [{r.note}]" if getattr(r, "note", None) else "")
     if report.error:
         log.error("%s: %s", report.session, report.error)
     log.info("%s: %s", report.session, summary(report.counts()))

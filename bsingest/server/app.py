@@ -1,9 +1,14 @@
 """The BrainSTEM-compatible service logic, without HTTP: SQLite storage, auth, portals.
 
-Storage is one SQLite file: users, the related models (datasets, actions, hardware
-devices) as JSON bodies with an owner and a public flag, and the Experiment Data records
-in insertion order. One connection guarded by a lock serialises every request; a local
-test server needs correctness more than throughput. Filters, sort and paging run in
+Both API generations over one SQLite file: the 2023 one under ``/rest/`` (this module:
+Experiment Data, token auth) and the current one under ``/api/`` (:mod:`.current`: Data
+Acquisition, sessions, personal access tokens, the device flow of :mod:`.device`). Each
+keeps its own records and related models, as two deployments would; the users are the
+same. Storage: users, personal access tokens, the related models (datasets, actions,
+hardware devices; projects, sessions, subjects, procedures, equipment) as JSON bodies with
+an owner and a public flag, and the records of each generation in insertion order. One
+connection guarded by a lock serialises every request; a local test server needs
+correctness more than throughput. Filters, sort and paging run in
 Python over the visible records, which keeps the Django lookup semantics in one small
 place (:func:`_matches`) and costs nothing at the sizes a test or a demo stores.
 
@@ -25,9 +30,11 @@ import hashlib
 import hmac
 import json
 import operator
+import re
 import secrets
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from bsingest.records import check_record
+
+from .device import DeviceAuth, DeviceFlow
 
 __all__ = ["App", "Response", "Seed", "User", "load_seed"]
 
@@ -50,9 +59,18 @@ EXPERIMENT_DATA = "modules/experimentdata"
 RECORD_FIELDS = ("id", "description", "hardware_device", "actions", "dataset", "type",
                  "type_json")
 MAX_PAGE = 100
-_INTERNAL = frozenset({"owner", "members"})
+#: A personal access token lives this long after its last use (seconds): a year.
+PAT_LIFETIME = 365 * 24 * 3600
+#: The API generations the server can speak.
+APIS: tuple[str, ...] = ("2023", "2026")
+_INTERNAL = frozenset({"owner", "members", "viewers"})
 _LOOKUPS = frozenset({"exact", "iexact", "contains", "icontains", "startswith", "istartswith",
                       "endswith", "iendswith", "in", "gt", "gte", "lt", "lte", "isnull"})
+# A dotted path of plain keys, safe to hand to SQLite's json_extract.
+_JSON_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+# Paths whose value every stored record holds as a string, looked up by expression indexes.
+_STRING_PATHS = frozenset({"type", "type_json.fileName", "details.fileName"})
+_ALL: set[str] = {"\x00any"}  # "no filter on this column" (compared by identity)
 _COMPARE = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
 _INCLUDES = {"dataset": "dataset", "actions": "action", "hardware_device": "hardwaredevice"}
 
@@ -65,11 +83,21 @@ class User:
     username: str
     token: str = field(repr=False)
     is_staff: bool = False
+    pat: str = field(default="", repr=False)  # personal access token of the current generation
 
 
 @dataclass(frozen=True)
 class Seed:
-    """The ids of the seeded objects, for tests and demos."""
+    """The ids of the seeded objects, for tests and demos.
+
+    2023 (``/rest/``): ``datasets``, ``actions``, ``hardware_device(s)``,
+    ``experiment_data``; each user's ``token``. Current generation (``/api/``): each user's
+    ``pat``; ``projects``, ``sessions``, ``subjects``, ``procedures``, ``equipments`` (name
+    -> id), ``data_acquisitions`` (ids); and for the main user: ``session`` (the main
+    session, the same id as the main 2023 dataset), ``project`` (its project),
+    ``procedure``, ``equipment``, ``pat``; ``foreign_session`` (another user's session the
+    main user cannot see) and ``readonly_session`` (one the main user may read, not change).
+    """
 
     main_user: str
     users: dict[str, User]
@@ -78,15 +106,30 @@ class Seed:
     hardware_device: str                # the first device's id
     hardware_devices: dict[str, str]    # name -> id
     experiment_data: tuple[str, ...]    # ids of the seeded records
+    projects: dict[str, str] = field(default_factory=dict)
+    sessions: dict[str, str] = field(default_factory=dict)
+    subjects: dict[str, str] = field(default_factory=dict)
+    procedures: dict[str, str] = field(default_factory=dict)
+    equipments: dict[str, str] = field(default_factory=dict)
+    data_acquisitions: tuple[str, ...] = ()
+    session: str = ""
+    project: str = ""
+    procedure: str = ""
+    equipment: str = ""
+    pat: str = field(default="", repr=False)
+    foreign_session: str = ""
+    readonly_session: str = ""
 
 
 @dataclass
 class Response:
-    """What the HTTP layer sends: a status, a JSON body (None: no body), headers."""
+    """What the HTTP layer sends: a status, a JSON body (None: no body; a str: sent as it
+    is, of ``content_type``), headers."""
 
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
 
 
 class HttpError(Exception):
@@ -106,10 +149,38 @@ def load_seed(path: Path | None = None) -> dict[str, Any]:
 
 
 class App:
-    """The service over one SQLite file; every public method is thread-safe."""
+    """The service over one SQLite file; every public method is thread-safe.
 
-    def __init__(self, db_path: Path, seed: Mapping[str, Any] | None = None) -> None:
+    Parameters
+    ----------
+    db_path
+        The SQLite file; seeded when new (a file from before the current generation gets
+        its part of the seed added).
+    seed
+        The seed fixture; None: ``bsingest/data/seed.json``.
+    legacy_envelope
+        Answer Data Acquisition lists and details under the key ``dataacquisition``, as
+        earlier deployments of the current generation did, instead of
+        ``data_acquisitions`` / ``data_acquisition``.
+    device_auth
+        Options of the device authorization flow (interval, expiry, auto-approval).
+    apis
+        The generations served: ``"2023"`` (``/rest/``, ``/api-token-auth/``) and
+        ``"2026"`` (``/api/``, ``/device/``); a path of a generation not served answers 404,
+        as a deployment of the other one does.
+    """
+
+    def __init__(self, db_path: Path, seed: Mapping[str, Any] | None = None, *,
+                 legacy_envelope: bool = False, device_auth: DeviceAuth | None = None,
+                 apis: tuple[str, ...] = APIS) -> None:
+        from .current import CurrentApi  # it builds on this module
+
+        unknown = set(apis) - set(APIS)
+        if unknown or not apis:
+            raise ValueError(f"apis {apis!r}: choose one or both of {APIS}")
         self.db_path = Path(db_path)
+        self.legacy_envelope = legacy_envelope
+        self.apis = tuple(apis)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.db_path, check_same_thread=False,
                                    isolation_level=None)
@@ -120,10 +191,17 @@ class App:
         self._db.execute("PRAGMA synchronous=NORMAL")
         with self._lock:
             self._create_tables()
+            seed = seed if seed is not None else load_seed()
             fresh = self._db.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 0
             if fresh:
-                self._load(seed if seed is not None else load_seed())
-        self.seed = self._read_seed(seed if seed is not None else load_seed())
+                self._load(seed)
+            self.current = CurrentApi(self)
+            if self._db.execute("SELECT value FROM meta WHERE key = 'seeded_current'"
+                                ).fetchone() is None:
+                self.current.load_seed(seed)
+        self.seed = self._read_seed(seed)
+        self.device = DeviceFlow(device_auth or DeviceAuth(), self.issue_pat,
+                                 self.seed.main_user)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -144,6 +222,18 @@ class App:
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
                 dataset TEXT NOT NULL, body TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS experiment_data_dataset ON experiment_data (dataset);
+            CREATE INDEX IF NOT EXISTS experiment_data_file ON experiment_data
+                (dataset, json_extract(body, '$.type_json.fileName'));
+            CREATE TABLE IF NOT EXISTS pats (
+                token TEXT PRIMARY KEY, user_id TEXT NOT NULL, client_name TEXT,
+                created REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS data_acquisition (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
+                session TEXT NOT NULL, body TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS data_acquisition_session ON data_acquisition (session);
+            CREATE INDEX IF NOT EXISTS data_acquisition_file ON data_acquisition
+                (session, json_extract(body, '$.details.fileName'));
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         """)
 
     def _load(self, seed: Mapping[str, Any]) -> None:
@@ -173,8 +263,10 @@ class App:
 
     def _read_seed(self, seed: Mapping[str, Any]) -> Seed:
         users = {u["username"]: User(u["id"], u["username"], u["token"],
-                                     bool(u.get("is_staff"))) for u in seed["users"]}
+                                     bool(u.get("is_staff")), u.get("pat", ""))
+                 for u in seed["users"]}
         devices = {d["name"]: d["id"] for d in seed.get("hardware_devices", [])}
+        main = seed.get("main_user", seed["users"][0]["username"])
         return Seed(
             main_user=seed.get("main_user", seed["users"][0]["username"]),
             users=users,
@@ -183,6 +275,7 @@ class App:
             hardware_device=next(iter(devices.values()), ""),
             hardware_devices=devices,
             experiment_data=tuple(r["id"] for r in seed.get("experiment_data", [])),
+            **self.current.seed_ids(seed, main),
         )
 
     def record_count(self, dataset: str | None = None) -> int:
@@ -193,6 +286,16 @@ class App:
             else:
                 row = self._db.execute("SELECT COUNT(*) FROM experiment_data WHERE dataset = ?",
                                        (dataset,)).fetchone()
+        return int(row[0])
+
+    def acquisition_count(self, session: str | None = None) -> int:
+        """Data Acquisition records stored, in one session or in all."""
+        with self._lock:
+            if session is None:
+                row = self._db.execute("SELECT COUNT(*) FROM data_acquisition").fetchone()
+            else:
+                row = self._db.execute("SELECT COUNT(*) FROM data_acquisition "
+                                       "WHERE session = ?", (session,)).fetchone()
         return int(row[0])
 
     # -- authentication --------------------------------------------------------------
@@ -214,25 +317,131 @@ class App:
         return Response(200, {"token": row["token"]})
 
     def authenticate(self, header: str | None, portal: str) -> sqlite3.Row | None:
-        """The user of an ``Authorization`` header; anonymous (None) only on ``public``."""
-        if header:
-            scheme, _, key = header.strip().partition(" ")
-            if scheme.lower() not in ("token", "bearer") or not key.strip():
-                raise _unauthorized("Invalid token header.")
-            with self._lock:
-                user = self._db.execute("SELECT * FROM users WHERE token = ?",
-                                        (key.strip(),)).fetchone()
-            if user is None:
-                raise _unauthorized("Invalid token.")
-        else:
-            user = None
+        """The user of a 2023 ``Authorization: Token <key>``; anonymous (None) only on ``public``.
+
+        A personal access token (``Bearer``) is the current generation's: refused here,
+        as a 2023 deployment (Django REST's token authentication) does.
+        """
+        user = self._user_of(header, "Token", "SELECT users.* FROM users WHERE token = ?")
         if user is None and portal != "public":
             raise _unauthorized("Authentication credentials were not provided.")
-        if portal == "super" and not user["is_staff"]:
+        if portal == "super" and user is not None and not user["is_staff"]:
             raise HttpError(403, {"detail": "You do not have permission to perform this action."})
         return user
 
+    def authenticate_pat(self, header: str | None, portal: str) -> sqlite3.Row | None:
+        """The user of an ``Authorization: Bearer <personal access token>``; anonymous
+        (None) only on ``public``. A 2023 ``Token`` key is refused, as brainstem.org does."""
+        user = self._user_of(header, "Bearer", "SELECT users.*, pats.created AS pat_used, "
+                             "pats.client_name AS pat_client, pats.token AS pat FROM pats "
+                             "JOIN users ON users.id = pats.user_id WHERE pats.token = ?")
+        if user is None:
+            if portal != "public":
+                raise _unauthorized("Authentication credentials were not provided.", "Bearer")
+            return None
+        # A token lives a year after its last use (brainstem.org's sliding year); the seed's
+        # demo tokens never expire.
+        now = time.time()
+        if user["pat_client"] != "seed":
+            if now - user["pat_used"] > PAT_LIFETIME:
+                raise _unauthorized("Token expired: sign in again for a new one.", "Bearer")
+            if now - user["pat_used"] > 3600:  # slide, without a write per request
+                with self._lock:
+                    self._db.execute("UPDATE pats SET created = ? WHERE token = ?",
+                                     (now, user["pat"]))
+        return user
+
+    def expire_pat(self, token: str) -> None:
+        """Age a personal access token past its lifetime (tests of a client's re-sign-in)."""
+        with self._lock:
+            self._db.execute("UPDATE pats SET created = ?, client_name = "
+                             "CASE client_name WHEN 'seed' THEN 'seed (expired)' "
+                             "ELSE client_name END WHERE token = ?",
+                             (time.time() - PAT_LIFETIME - 1, token))
+
+    def issue_pat(self, username: str, client_name: str) -> str:
+        """A new personal access token for ``username`` (what the device flow hands out)."""
+        token = "bspat_" + secrets.token_hex(20)
+        with self._lock:
+            row = self._db.execute("SELECT id FROM users WHERE username = ?",
+                                   (username,)).fetchone()
+            if row is None:
+                raise KeyError(f"no user {username!r}")
+            self._db.execute("INSERT INTO pats VALUES (?, ?, ?, ?)",
+                             (token, row["id"], client_name, time.time()))
+        return token
+
+    def check_password(self, username: str, password: str) -> bool:
+        """Whether ``password`` is ``username``'s (the device verification page signs in)."""
+        with self._lock:
+            row = self._db.execute("SELECT password FROM users WHERE username = ?",
+                                   (username,)).fetchone()
+        return row is not None and _check_password(password, row["password"])
+
+    def _user_of(self, header: str | None, scheme: str, query: str) -> sqlite3.Row | None:
+        if not header:
+            return None
+        given, _, key = header.strip().partition(" ")
+        if given.lower() != scheme.lower() or not key.strip():
+            what = "key" if scheme == "Token" else "personal access token"
+            raise _unauthorized(f"Invalid token header: this API takes 'Authorization: "
+                                f"{scheme} <{what}>'.", scheme)
+        with self._lock:
+            user = self._db.execute(query, (key.strip(),)).fetchone()
+        if user is None:
+            raise _unauthorized("Invalid token.", scheme)
+        return user
+
+    # -- the device authorization flow (current generation) ---------------------------
+
+    def device_start(self, body: Any, base_url: str) -> Response:
+        """``POST /api/auth/device/`` with ``{"client_name": ...}``."""
+        name = body.get("client_name") if isinstance(body, Mapping) else None
+        if not isinstance(name, str) or not name.strip():
+            raise HttpError(400, {"client_name": ["This field is required."]})
+        return Response(200, self.device.start(name.strip()[:100], base_url))
+
+    def device_poll(self, body: Any) -> Response:
+        """``POST /api/auth/device/token/`` with ``{"device_code": ...}``: always 200."""
+        code = body.get("device_code") if isinstance(body, Mapping) else None
+        if not isinstance(code, str) or not code:
+            raise HttpError(400, {"device_code": ["This field is required."]})
+        return Response(200, self.device.poll(code))
+
+    def device_page(self, method: str, query: list[tuple[str, str]], body: Any) -> Response:
+        """``/device/``: where a demo user signs in and approves or denies a code."""
+        from .device import page
+
+        if method == "GET":
+            code = dict(query).get("user_code", "")
+            return Response(200, page(code, self.device.client_name(code)),
+                            content_type="text/html; charset=utf-8")
+        form = body if isinstance(body, Mapping) else {}
+        code = str(form.get("user_code", ""))
+        username, password = str(form.get("username", "")), str(form.get("password", ""))
+        if not self.check_password(username, password):
+            return Response(403, page(code, self.device.client_name(code),
+                                      "Wrong username or password."),
+                            content_type="text/html; charset=utf-8")
+        try:
+            if form.get("action") == "deny":
+                self.device.deny(code)
+                done = "Denied: the tool will say so and stop."
+            else:
+                self.device.approve(code, username)
+                done = "Approved: you may close this page and return to the tool."
+        except KeyError:
+            done = "No sign-in waits with this code (it expired, or was used)."
+        return Response(200, page(None, None, done), content_type="text/html; charset=utf-8")
+
     # -- the REST endpoints ----------------------------------------------------------
+
+    def handle_current(self, method: str, portal: str, path: str, id: str | None,
+                       query: list[tuple[str, str]], body: Any,
+                       user: sqlite3.Row | None) -> Response:
+        """One request to ``/api/{portal}/{path}/[{id}/]`` (the current generation)."""
+        with self._lock:
+            return self.current.handle(method, portal, path, id, query, body, user)
 
     def handle(self, method: str, portal: str, path: str, id: str | None,
                query: list[tuple[str, str]], body: Any, user: sqlite3.Row | None) -> Response:
@@ -255,7 +464,7 @@ class App:
             kind, one, many = RELATED[path]
             if id is None:
                 items = [o for o in self._objects(kind) if ctx.can_see(o)]
-                return self._page(many, [_public(o) for o in items], query, includes=False)
+                return self._page(many, [_public(o) for o in items], query)
             obj = self._object(kind, id)
             if obj is None or not ctx.can_see(obj):
                 raise HttpError(404, {"detail": "Not found."})
@@ -264,10 +473,9 @@ class App:
     def _experiment_data(self, method: str, id: str | None, query: list[tuple[str, str]],
                          body: Any, ctx: _Ctx) -> Response:
         if method == "GET" and id is None:
-            datasets = {d["id"]: d for d in self._objects("dataset")}
-            items = [r for r in self._records()
-                     if (d := datasets.get(r["dataset"])) is not None and ctx.can_see(d)]
-            return self._page("experiment_data", items, query, includes=True, ctx=ctx)
+            visible = {d["id"] for d in self._objects("dataset") if ctx.can_see(d)}
+            return self._list("experiment_data", "dataset", "type_json", "experiment_data",
+                              query, visible, allowed=set(RECORD_FIELDS), includes=_INCLUDES)
         if method == "POST":
             record = self._validated(body, None, ctx)
             record["id"] = str(uuid.uuid4())
@@ -329,9 +537,15 @@ class App:
     # -- queries ---------------------------------------------------------------------
 
     def _page(self, envelope: str, items: list[dict], query: list[tuple[str, str]], *,
-              includes: bool, ctx: _Ctx | None = None) -> Response:
-        filters, sort, include, limit, offset = _parse_query(query)
-        allowed = set(RECORD_FIELDS) if envelope == "experiment_data" else None
+              allowed: set[str] | None = None,
+              includes: Mapping[str, str | None] | None = None) -> Response:
+        """One page of ``items`` after the query's filters and sort, with ``count``.
+
+        ``allowed``: the fields a filter or sort may name (None: any public one);
+        ``includes``: the fields ``include[]`` may embed -> the kind of object they name
+        (None: a read-only list this server does not model, left as it is).
+        """
+        filters, sort, include, limit, offset = _parse_query(query, includes or {})
         for path, lookup, value in filters:
             _check_field(path, allowed, "filter")
             items = [it for it in items if _matches(_get(it, path), lookup, value)]
@@ -343,23 +557,30 @@ class App:
         count = len(items)
         page = items[offset:offset + limit]
         if include:
-            if not includes:
-                raise HttpError(400, {"detail": f"Invalid include: {include[0]}"})
-            page = [self._embed(r, include, ctx) for r in page]
+            page = [self._embed(r, include, includes or {}) for r in page]
         return Response(200, {envelope: page, "count": count})
 
-    def _embed(self, record: dict, include: list[str], ctx: _Ctx | None) -> dict:
+    def _embed(self, record: dict, include: list[str],
+               kinds: Mapping[str, str | None]) -> dict:
         out = dict(record)
         for name in include:
-            kind = _INCLUDES[name]
-            if name == "actions":
-                objs = [self._object(kind, a) for a in record["actions"]]
-                out[name] = [_public(o) if o else a
-                             for o, a in zip(objs, record["actions"], strict=True)]
-            elif record.get(name) is not None:
-                obj = self._object(kind, record[name])
-                out[name] = _public(obj) if obj else record[name]
+            kind, value = kinds[name], record.get(name)
+            if kind is None or value is None:
+                continue
+            if isinstance(value, list):
+                out[name] = [self._embedded(kind, v) for v in value]
+            else:
+                out[name] = self._embedded(kind, value)
         return out
+
+    def _embedded(self, kind: str, ref: Any) -> Any:
+        """The object ``ref`` names, as the API shows it; the id itself if there is none."""
+        if not isinstance(ref, str):
+            return ref
+        if kind == "dataacquisition":  # records live in their own table
+            return self.current.record(ref) or ref
+        obj = self._object(kind, ref)
+        return _public(obj) if obj else ref
 
     def _objects(self, kind: str) -> list[dict]:
         rows = self._db.execute("SELECT owner, is_public, body FROM objects WHERE kind = ? "
@@ -371,9 +592,45 @@ class App:
                                "WHERE kind = ? AND id = ?", (kind, id)).fetchone()
         return _row_object(row) if row else None
 
-    def _records(self) -> list[dict]:
-        rows = self._db.execute("SELECT body FROM experiment_data ORDER BY seq").fetchall()
-        return [json.loads(r["body"]) for r in rows]
+    def _list(self, table: str, column: str, blob: str, envelope: str,
+              query: list[tuple[str, str]], visible: set[str], *, allowed: set[str],
+              includes: Mapping[str, str | None]) -> Response:
+        """A list of the records of ``table`` whose ``column`` (dataset, session) is visible.
+
+        A page of one dataset in insertion order (``filter{dataset}=...&limit=&offset=``,
+        how a client reads a whole dataset) is counted and cut by SQLite, so reading a
+        10,000-record dataset does not parse it once per page; anything else is filtered
+        by :meth:`_page` over the rows :meth:`_rows` narrows down.
+        """
+        wanted = _column_filter(query, column)
+        if wanted is None:
+            items = [r for r in self._rows(table, column, blob, query) if r[column] in visible]
+            return self._page(envelope, items, query, allowed=allowed, includes=includes)
+        _, _, include, limit, offset = _parse_query(query, includes)
+        ids = sorted(visible if wanted is _ALL else visible & wanted)
+        marks = ", ".join("?" * len(ids))
+        where = f"FROM {table} WHERE {column} IN ({marks})"
+        count = self._db.execute(f"SELECT COUNT(*) {where}", ids).fetchone()[0]
+        rows = self._db.execute(f"SELECT body {where} ORDER BY seq LIMIT ? OFFSET ?",
+                                [*ids, limit, offset]).fetchall()
+        page = [json.loads(r["body"]) for r in rows]
+        if include:
+            page = [self._embed(r, include, includes) for r in page]
+        return Response(200, {envelope: page, "count": int(count)})
+
+    def _rows(self, table: str, column: str, blob: str,
+              query: list[tuple[str, str]]) -> list[dict]:
+        """The records of ``table`` in insertion order, pre-filtered in SQL.
+
+        A session's recovery looks (``filter{dataset}=...&filter{type_json.fileName}=...``)
+        must not parse every record of a 10,000-record dataset: exact filters on the
+        indexed ``column`` and on string values inside ``blob`` are applied by SQLite first.
+        The SQL keeps a superset (a non-string value is left to :func:`_matches`), and the
+        query's filters still run on what it returns, so the answer is the same.
+        """
+        where, args = _sql_prefilter(query, column, blob)
+        sql = f"SELECT body FROM {table}{where} ORDER BY seq"
+        return [json.loads(r["body"]) for r in self._db.execute(sql, args).fetchall()]
 
     def _record(self, id: str) -> dict | None:
         row = self._db.execute("SELECT body FROM experiment_data WHERE id = ?", (id,)).fetchone()
@@ -395,8 +652,18 @@ class _Ctx:
         if self.portal == "public":
             return bool(obj["_public"])
         uid = self.user["id"] if self.user is not None else None
-        mine = obj["_owner"] == uid or uid in obj.get("members", ())
+        mine = (obj["_owner"] == uid or uid in obj.get("members", ())
+                or uid in obj.get("viewers", ()))
         return mine or (related and bool(obj["_public"]))
+
+    def can_change(self, obj: Mapping[str, Any]) -> bool:
+        """Owner or member (not a mere viewer), on the private or super portal."""
+        if self.portal == "super":
+            return True
+        if self.portal != "private" or self.user is None:
+            return False
+        uid = self.user["id"]
+        return obj["_owner"] == uid or uid in obj.get("members", ())
 
 
 def _row_object(row: sqlite3.Row) -> dict:
@@ -410,7 +677,7 @@ def _public(obj: Mapping[str, Any]) -> dict:
     return {k: v for k, v in obj.items() if not k.startswith("_") and k not in _INTERNAL}
 
 
-def _parse_query(query: list[tuple[str, str]]
+def _parse_query(query: list[tuple[str, str]], includes: Mapping[str, str | None]
                  ) -> tuple[list[tuple[str, str, str]], list[str], list[str], int, int]:
     filters: list[tuple[str, str, str]] = []
     sort: list[str] = []
@@ -427,7 +694,7 @@ def _parse_query(query: list[tuple[str, str]]
             sort.append(value)
         elif key == "include[]":
             name = value.removesuffix(".*")
-            if name not in _INCLUDES:
+            if name not in includes:
                 raise HttpError(400, {"detail": f"Invalid include: {value}"})
             include.append(name)
         elif key in ("limit", "offset"):
@@ -444,6 +711,66 @@ def _parse_query(query: list[tuple[str, str]]
     return filters, sort, include, limit, offset
 
 
+def _filter_spec(key: str) -> tuple[str, str] | None:
+    """(path, lookup) of a ``filter{...}`` query key, as :func:`_parse_query` reads it."""
+    if not (key.startswith("filter{") and key.endswith("}")):
+        return None
+    spec = key[len("filter{"):-1]
+    path, _, lookup = spec.rpartition(".")
+    return (path, lookup) if lookup in _LOOKUPS else (spec, "exact")
+
+
+def _column_filter(query: list[tuple[str, str]], column: str) -> set[str] | None:
+    """The values a query's filters allow in ``column`` (:data:`_ALL`: any), when those
+    filters are all it asks besides paging and includes; else None."""
+    wanted: set[str] = _ALL
+    for key, value in query:
+        if key == "sort[]":
+            return None
+        spec = _filter_spec(key)
+        if spec is None:
+            continue
+        path, lookup = spec
+        if path not in (column, f"{column}.id") or lookup not in ("exact", "in"):
+            return None
+        values = set(value.split(",")) if lookup == "in" else {value}
+        wanted = values if wanted is _ALL else values & wanted
+    return wanted
+
+
+def _sql_prefilter(query: list[tuple[str, str]], column: str,
+                   blob: str) -> tuple[str, list[str]]:
+    """A WHERE clause keeping every row that the query's exact filters could match.
+
+    ``column`` is compared as it is; a path of plain keys inside the record (``type``,
+    ``type_json.fileName``) by ``json_extract`` where its value is a string, while rows
+    where it is a number, list or object are kept for :func:`_matches` to judge.
+    """
+    clauses: list[str] = []
+    args: list[str] = []
+    for key, value in query:
+        spec = _filter_spec(key)
+        if spec is None or spec[1] not in ("exact", "in"):
+            continue
+        path, lookup = spec
+        values = value.split(",") if lookup == "in" else [value]
+        marks = ", ".join("?" * len(values))
+        if path in (column, f"{column}.id"):
+            clauses.append(f"{column} IN ({marks})")
+            args += values
+        elif path in _STRING_PATHS:
+            # Always a string (both schemas say so), so compared exactly, by the path
+            # written out: the form the expression indexes on these paths can serve.
+            clauses.append(f"json_extract(body, '$.{path}') IN ({marks})")
+            args += values
+        elif _JSON_KEY.match(path) and not path.startswith(f"{column}."):
+            json_path = "$." + path
+            clauses.append(f"(json_extract(body, ?) IN ({marks}) OR json_type(body, ?) "
+                           "NOT IN ('text', 'null'))")
+            args += [json_path, *values, json_path]
+    return (" WHERE " + " AND ".join(clauses), args) if clauses else ("", [])
+
+
 def _check_field(path: str, allowed: set[str] | None, what: str) -> None:
     head = path.split(".", 1)[0]
     if (not head or head.startswith("_") or head in _INTERNAL
@@ -456,6 +783,10 @@ def _get(item: Mapping[str, Any], path: str) -> Any:
     for part in path.split("."):
         if isinstance(value, Mapping):
             value = value.get(part)
+        elif part == "id" and isinstance(value, str):
+            pass  # a reference is its id: filter{session.id}= as filter{session}=
+        elif part == "id" and isinstance(value, list):
+            value = [v.get("id") if isinstance(v, Mapping) else v for v in value]
         else:
             return None
     return value
@@ -520,8 +851,8 @@ def _field_errors(problems: list[str]) -> dict[str, list[str]]:
     return errors
 
 
-def _unauthorized(detail: str) -> HttpError:
-    return HttpError(401, {"detail": detail}, {"WWW-Authenticate": "Token"})
+def _unauthorized(detail: str, scheme: str = "Token") -> HttpError:
+    return HttpError(401, {"detail": detail}, {"WWW-Authenticate": scheme})
 
 
 def _hash_password(password: str) -> str:
