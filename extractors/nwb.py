@@ -60,7 +60,7 @@ from typing import Any
 from bsingest.errors import ExtractionError
 
 from ._isolate import isolated
-from .base import Claim, Extraction, Extractor, Fields, Source
+from .base import Claim, Extraction, Extractor, Fields, Source, special_file
 
 __all__ = ["NwbExtractor"]
 
@@ -540,7 +540,7 @@ def _dataset(state: _File, group: Any, key: str, name: str, values: bool = False
         target = target if target.is_absolute() else state.path.parent / target
         if not target.is_file():
             raise _Bad(f"{name}/{key} is an external link to {link.filename[:80]!r}, which is "
-                       "not a regular file")
+                       f"{_what(target)}: not followed")
     obj = group.get(key)
     if not isinstance(obj, h5py.Dataset):
         return None
@@ -550,9 +550,16 @@ def _dataset(state: _File, group: Any, key: str, name: str, values: bool = False
                 else str(file_name)
             target = Path(raw) if Path(raw).is_absolute() else state.path.parent / raw
             if not target.is_file():
-                raise _Bad(f"{name}/{key} is stored in {raw[:80]!r}, which is not a regular "
-                           "file")
+                raise _Bad(f"{name}/{key} is stored in {raw[:80]!r}, which is "
+                           f"{_what(target)}: not read")
     return obj
+
+
+def _what(target: Path) -> str:
+    """Why a file named by the NWB file is not read: what it is instead."""
+    if not target.exists():
+        return "absent"
+    return special_file(target) or "not a regular file"
 
 
 def _session_start(h5: Any) -> tuple[datetime.datetime, str] | None:
