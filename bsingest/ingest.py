@@ -616,8 +616,10 @@ def _check_ids(options: IngestOptions) -> None:
     problems = []
     if options.api == "2026":
         if options.session and options.create_session:
-            raise UsageError("--session and --create-session: give one (the session, or "
-                             "a project to create it in)")
+            if {"session", "create_session"} <= options.given:
+                raise UsageError("--session and --create-session: give one (the session, "
+                                 "or a project to create it in)")
+            # One of them comes from a file: the session named wins, nothing is created.
         if options.create_session and not options.project:
             problems.append("--create-session needs a project (--project UUID, or 'project' "
                             "in bsingest.toml)")

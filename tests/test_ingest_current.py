@@ -333,3 +333,25 @@ def test_type_map_takes_the_current_type_names(tmp_path: Path,
     assert [(r.type, r.outcome) for r in report.results] == [("IntracellularEphys", "created")]
     with pytest.raises(UsageError, match="TYPE one of Audio, BehavioralTracking"):
         ingest(folder, session=SESSION, type_map=["*=Ephys"], client=c)
+
+
+def test_bsingest_toml_can_ask_for_the_session_to_be_created(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    folder = tmp_path / "rig-output-0042"
+    write_dat(folder / "rec.dat", n_channels=2, n_samples=10)
+    write_neuroscope_xml(folder / "rec.xml", 2)
+    (folder / "bsingest.toml").write_text(
+        f'create_session = true\nproject = "{PROJECT}"\nsession_name = "rat01 2024-05-09"\n'
+        f'procedures = ["{PROCEDURE}"]\nequipment = "{EQUIPMENT}"\n')
+    with client_for(brainstem_server) as c:
+        report = ingest(folder, client=c, journal=tmp_path / "j.sqlite")
+        assert report.counts() == {"created": 1}
+        (made,) = raw(brainstem_server, "stem/session",
+                      **{"filter{name}": "rat01 2024-05-09"})["sessions"]
+        (rec,) = acquisitions(brainstem_server, made["id"])
+        assert (rec["procedures"], rec["equipment"]) == ([PROCEDURE], [EQUIPMENT])
+        # A session stated on the command line wins over the file's create_session.
+        other = ingest(folder, session=SESSION, client=c, journal=tmp_path / "j.sqlite")
+        assert other.dataset == SESSION and other.created_session is None
+        with pytest.raises(UsageError, match="give one"):
+            ingest(folder, session=SESSION, create_session=True, client=c)
