@@ -98,12 +98,14 @@ _LINKS = ("session", "procedures", "equipment", "notes", "create_session", "proj
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Append a log of the run to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--report-html", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Also write the session's report page (bsingest report) to FILE.")
 @click.pass_context
 def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
                existing: str | None, dry_run: bool, server: str | None, api: str | None,
                allow_insecure_http: bool, journal: str | None, settle: float | None,
                lock_timeout: float, log_file: str | None, as_json: bool,
-               **links: Any) -> None:
+               report_html: str | None, **links: Any) -> None:
     """Create a session's data acquisition records on BrainSTEM, exactly once.
 
     Reads every recognised file in SESSION_DIR, builds and validates a record per file,
@@ -166,6 +168,10 @@ def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
                 click.echo(HOW_TO_USE_BRAINSTEM, err=True)
     if log_file:
         log_report(report)
+    if report_html:  # the page of `bsingest report`
+        from bsingest.report import write_html
+
+        write_html(report_html, [session_dir])
     ctx.exit(report.exit_code)
 
 
