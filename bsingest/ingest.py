@@ -455,7 +455,8 @@ def adopt_legacy(uploader: Uploader, entries: Sequence[Entry], legacy: dict[str,
     """
     outcomes = []
     wire = uploader.wire
-    journal = uploader._journal()
+    journal = uploader.journal
+    assert journal is not None  # deliver() adopts only when it journals
     for e in entries:
         old = legacy.get(e.key)
         theirs = on_server.get(old) if old else None
