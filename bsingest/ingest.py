@@ -334,7 +334,7 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
 
 def client_api(client: BrainstemClient) -> str:
     """The API generation ``client`` speaks (``2023`` or ``2026``)."""
-    return str(getattr(client, "api", None) or API_2023)
+    return client.api
 
 
 def resolve_api(options: IngestOptions, client: BrainstemClient) -> IngestOptions:
@@ -589,13 +589,12 @@ def check_references(client: BrainstemClient, options: IngestOptions,
     assert container is not None
     lookups = lookups or Lookups()
     if options.api == "2026":
-        lookups.check("session", container, client.get_session)  # type: ignore[attr-defined]
+        lookups.check("session", container, client.get_session)
         for procedure in options.procedures:
-            lookups.check("procedure", procedure,
-                          lambda i: client.get("modules/procedure", i))
+            lookups.check("procedure", procedure, client.get_procedure)
         equipment = {*options.equipment, *(e for r in options.rules for e in r.equipment or ())}
         for item in sorted(equipment):
-            lookups.check("equipment", item, lambda i: client.get("modules/equipment", i))
+            lookups.check("equipment", item, client.get_equipment)
         return
     lookups.check("dataset", container, client.get_dataset)
     for action in options.actions:
