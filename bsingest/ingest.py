@@ -561,13 +561,20 @@ def push(*, client: BrainstemClient, journal: Journal, dataset: str | None = Non
     api = client_api(client)
     entries = journal.entries(server=server_key or client.server, dataset=dataset,
                               states=("pending", "sending"))
+    wire = wire_for(api)
     results = [FileResult(e.path, QUEUED, e.record.get("type"), e.key, error=(
                    f"queued: written for the {e.api} API, and {client.server} now speaks "
                    f"the {api} one; ingest the session again"))
                for e in entries if e.api != api]
-    entries = [e for e in entries if e.api == api]
+    # A row bsingest 0.1 queued holds the old form (``stream``), which a strict server
+    # refuses: only a new ingest of its session knows the record's new name.
+    results += [FileResult(e.path, QUEUED, e.record.get("type"), e.key, error=(
+                    "queued: written by bsingest 0.1 in the old form (with stream); ingest "
+                    "its session again to send it in the new one"))
+                for e in entries if e.api == api and wire.is_legacy(e.record)]
+    entries = [e for e in entries if e.api == api and not wire.is_legacy(e.record)]
     uploader = Uploader(client, journal, existing=Existing(existing) if existing else None,
-                        concurrency=concurrency, wire=wire_for(api))
+                        concurrency=concurrency, wire=wire)
     by_key = {(e.dataset, e.key): e for e in entries}
     try:
         outcomes = uploader.run(entries)
