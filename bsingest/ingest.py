@@ -416,30 +416,15 @@ def _rel(root: Path, path: Path) -> str:
 @contextlib.contextmanager
 def session_lock(lock_dir: Path, session: Path, timeout: float = 600.0) -> Iterator[None]:
     """Hold an exclusive lock on ``session`` so two hooks on it cannot race."""
-    import fcntl
+    from .locks import exclusive
 
-    lock_dir = lock_dir / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
     name = hashlib.sha256(str(session.resolve()).encode()).hexdigest()[:24]
-    path = lock_dir / f"{name}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    lock = exclusive(lock_dir / "locks" / f"{name}.lock", timeout,
+                     f"{session}: another bsingest run is ingesting this session")
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise BsingestError(
-                        f"{session}: another bsingest run is ingesting this session "
-                        f"(lock {path} held for more than {timeout:g} s)") from None
-                time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
-        os.close(fd)  # closing releases the lock
+        lock.release()
 
 
 def wait_until_settled(session: Path, seconds: float, *, max_wait: float | None = None,
