@@ -73,9 +73,9 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_prelude_takes_the_posix_only_modules_away(tmp_path: Path) -> None:
-    code = ("import importlib\nfor m in %r:\n    try:\n        importlib.import_module(m)\n"
-            "        print(m, 'importable')\n    except ImportError:\n        pass\n") % (
-        POSIX_ONLY,)
+    code = (f"import importlib\nfor m in {POSIX_ONLY!r}:\n    try:\n"
+            "        importlib.import_module(m)\n        print(m, 'importable')\n"
+            "    except ImportError:\n        pass\n")
     done = subprocess.run([sys.executable, "-c", code], env=windowsish_env(tmp_path),
                           capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout == "", done.stdout + done.stderr
