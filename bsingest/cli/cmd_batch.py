@@ -13,8 +13,8 @@ import click
 
 from bsingest import exitcodes
 
-from .cmd_ingest import _EXISTING, _journal_option, _log_to, _server_option, log_report
-from .output import echo_queued, print_json, print_table, summary
+from .cmd_ingest import _EXISTING, _journal_option, _server_option, log_report
+from .output import echo_queued, log_to, print_json, print_table, summary
 
 _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
 
@@ -75,7 +75,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
         raise click.UsageError("a ROOT folder needs --match GLOB and --dataset-by-name")
     if not root.is_dir() and (match or dataset_by_name):
         raise click.UsageError("--match and --dataset-by-name go with a ROOT folder")
-    _log_to(log_file)
+    log_to(log_file)
     show = _Progress(enabled=not as_json)
     started = time.monotonic()
     with open_target(configured_server(server), max_connections=concurrency,

@@ -12,7 +12,7 @@ import click
 
 from bsingest import exitcodes
 
-from .output import echo_queued, print_json, print_table, summary
+from .output import echo_queued, log_to, print_json, print_table, summary
 
 _EXISTING = click.Choice(["skip", "update", "error"])
 _INTERRUPTED = "interrupted: {again} to finish; the journal remembers what was done"
@@ -93,7 +93,7 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
     from bsingest.sessionconfig import load_options
     from bsingest.target import HOW_TO_USE_BRAINSTEM, configured_server, local_db_path, open_target
 
-    _log_to(log_file)
+    log_to(log_file)
     options = load_options(session_dir)
     chosen = configured_server(server, options.server)
     with open_target(chosen, portal=options.portal, allow_insecure_http=allow_insecure_http,
@@ -251,12 +251,3 @@ def log_report(report: Any) -> None:
         log.error("%s: %s", report.session, report.error)
     log.info("%s: %s", report.session, summary(report.counts()))
 
-
-def _log_to(path: str | None) -> None:
-    if not path:
-        return
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logger = logging.getLogger("bsingest")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)

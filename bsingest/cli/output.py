@@ -1,4 +1,5 @@
-"""Printing for the command line: tables for people, JSON for machines.
+"""Printing for the command line: tables for people, JSON for machines, and where log
+lines go (stderr as ``-v``/``-q`` say, or only the ``--log`` file).
 
 rich draws the tables (and, on a TTY, colours); it is imported on first use.
 """
@@ -6,11 +7,17 @@ rich draws the tables (and, on a TTY, colours); it is imported on first use.
 from __future__ import annotations
 
 import json
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
+
+from bsingest.errors import UsageError
+
+VERBOSITY = "bsingest.verbosity"  # in the root context's meta: -1 quiet, 0, 1 (-v), 2 (-vv)
+_LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
 def print_json(data: Any) -> None:
@@ -56,3 +63,84 @@ def echo_queued(counts: dict[str, int]) -> None:
     """The hint a run that left records queued ends with."""
     if counts.get("queued"):
         click.echo(f"queued {counts['queued']} records; run bsingest push", err=True)
+
+
+# -- log lines: -v/-q (before or after the subcommand) and --log FILE ----------------------
+
+
+def verbosity_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``-v``/``-q`` on a subcommand too (``bsingest ingest DIR -v``), as on the group."""
+    f = click.option("-q", "--quiet", count=True, expose_value=False, callback=_verbosity,
+                     help="Quieter: only errors in the log on stderr, no progress display.")(f)
+    return click.option("-v", "--verbose", count=True, expose_value=False, callback=_verbosity,
+                        help="More log output on stderr (-vv for debug).")(f)
+
+
+def _verbosity(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    if value:
+        meta = ctx.find_root().meta
+        now = meta.get(VERBOSITY, 0)
+        meta[VERBOSITY] = -1 if param.name == "quiet" else max(now, 0) + value
+        set_verbosity(meta[VERBOSITY])
+
+
+def set_verbosity(verbosity: int) -> None:
+    """Log lines on stderr: errors only (-1), warnings (0), info (1), debug (2 and more)."""
+    level = _level(verbosity)
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format=_LOG_FORMAT)
+    root.setLevel(level)
+
+
+def quiet() -> bool:
+    """Whether ``-q`` was given (no progress display, no notices)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.find_root().meta.get(VERBOSITY, 0) < 0
+
+
+def _level(verbosity: int) -> int:
+    return {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
+        verbosity, logging.DEBUG if verbosity > 1 else logging.ERROR)
+
+
+def log_to(path: str | None) -> None:
+    """``--log FILE``: bsingest's log lines go to FILE (appended), and only there.
+
+    The ``bsingest`` logger stops propagating to the root handler (stderr) for the rest
+    of the command; ``-v`` still shows its lines on stderr as well. An unwritable FILE is
+    a one-line usage error.
+    """
+    if not path:
+        return
+    try:
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--log {path}: cannot write to it ({exc.strerror or exc})") from None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("bsingest")
+    before = (logger.level, logger.propagate)
+    added = [handler]
+    verbosity = 0
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        verbosity = ctx.find_root().meta.get(VERBOSITY, 0)
+    if verbosity > 0:  # asked for on stderr too
+        echo = logging.StreamHandler(sys.stderr)
+        echo.setLevel(_level(verbosity))
+        echo.setFormatter(logging.Formatter(_LOG_FORMAT))
+        added.append(echo)
+    for h in added:
+        logger.addHandler(h)
+    logger.propagate = False
+    logger.setLevel(min(logging.INFO, _level(verbosity)))
+
+    def restore() -> None:  # CliRunner runs many commands in one process
+        for h in added:
+            logger.removeHandler(h)
+            h.close()
+        logger.setLevel(before[0])
+        logger.propagate = before[1]
+
+    if ctx is not None:
+        ctx.call_on_close(restore)
