@@ -25,10 +25,10 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,7 @@ from . import exitcodes
 from .errors import BsingestError, UsageError
 from .ingest import FileResult, IngestReport, Prepared, deliver, prepare
 from .journal import Journal
-from .sessionconfig import FileRule, IngestOptions, load_options, type_map_rules
+from .sessionconfig import FileRule, IngestOptions, load_options, stated_rules, type_map_rules
 from .uploader import FAILED, Lookups, Uploader
 
 if TYPE_CHECKING:
@@ -176,7 +176,9 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
           client: BrainstemClient, journal: Journal | None, server_key: str | None = None,
           actions: Sequence[str] = (), existing: str | None = None, dry_run: bool = False,
           jobs: int | None = None, concurrency: int = 8,
-          progress: Callable[[str, Any], None] | None = None) -> BatchReport:
+          progress: Callable[[str, Any], None] | None = None,
+          record_type: str | None = None, stated: Mapping[str, Any] | None = None
+          ) -> BatchReport:
     """Ingest many sessions; see the module docstring.
 
     Parameters
@@ -192,6 +194,10 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
         Extraction processes (default: the number of cores).
     concurrency
         Requests in flight at once, over all sessions.
+    record_type, stated
+        What ``extract`` takes for files without a sidecar (``n_channels``, ``sr``,
+        ``dtype``, ``lsb``), for every file of every session; a session's
+        ``bsingest.toml`` and the manifest's ``files`` rules say it per glob and win.
     progress
         Called with ``("sessions", n)`` once the manifest is read, ``("planned", n)``
         when a session's ``n`` records are built, ``("file", FileResult)`` for every
@@ -202,6 +208,7 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
     job_list = (read_manifest(sessions) if isinstance(sessions, str | os.PathLike)
                 else list(sessions))
     report = BatchReport()
+    defaults = stated_rules(record_type, stated)
     lock = threading.Lock()
     if progress:
         progress("sessions", len(job_list))
@@ -242,7 +249,7 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
         held = contextlib.ExitStack()
         try:
             for job in job_list:
-                options, problem = _options(job, actions, existing)
+                options, problem = _options(job, actions, existing, defaults)
                 if problem:
                     done(IngestReport(str(job.session), server_key or client.server,
                                       options.dataset if options else None, error=problem))
@@ -318,8 +325,8 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _options(job: SessionJob, actions: Sequence[str], existing: str | None
-             ) -> tuple[IngestOptions | None, str | None]:
+def _options(job: SessionJob, actions: Sequence[str], existing: str | None,
+             defaults: tuple[FileRule, ...] = ()) -> tuple[IngestOptions | None, str | None]:
     if "missing_dataset" in job.given:
         return None, f"{job.session.name}: no dataset named {job.given['missing_dataset']!r}"
     if not job.session.is_dir():
@@ -329,7 +336,9 @@ def _options(job: SessionJob, actions: Sequence[str], existing: str | None
         given["actions"] = given.get("actions") or tuple(actions)
         given["existing"] = given.get("existing") or existing
         rules: tuple[FileRule, ...] = given.pop("rules", ())
-        options = load_options(job.session, rules=rules, **given)
+        options = load_options(job.session, **given)
+        # Stated on the command line: before the session's own rules, which win.
+        options = replace(options, rules=defaults + options.rules + rules)
     except BsingestError as exc:
         return None, f"{job.session.name}: {exc}"
     missing = [k for k, v in (("dataset", options.dataset), ("actions", options.actions)) if not v]

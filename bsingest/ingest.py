@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,7 +181,9 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
            server_key: str | None = None,
            settle: float | None = None, lock_timeout: float = 600.0,
            concurrency: int = 8, jobs: int | None = None,
-           progress: Callable[[FileResult], None] | None = None) -> IngestReport:
+           progress: Callable[[FileResult], None] | None = None,
+           record_type: str | None = None, stated: Mapping[str, Any] | None = None
+           ) -> IngestReport:
     """Ingest one session folder; see the module docstring for the steps.
 
     Parameters
@@ -207,21 +209,25 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
         A :class:`Journal` or the path of its file (default: the user data directory).
     server_key
         The name the journal knows the server by (default: its URL).
+    record_type, stated
+        What ``extract`` takes for files without a sidecar, for every file of the
+        session: the record type, and ``n_channels``, ``sr``, ``dtype``, ``lsb``
+        (``bsingest.toml``'s ``[[files]]`` rules say it per glob).
 
     Returns
     -------
     IngestReport
         One :class:`FileResult` per record, ``exit_code`` for scripts.
     """
-    from .sessionconfig import type_map_rules
+    from .sessionconfig import stated_rules, type_map_rules
 
     session = Path(session_dir)
     if not session.is_dir():
         raise UsageError(f"{session}: not a folder")
     options = load_options(session, dataset=dataset, actions=tuple(actions),
                            hardware_device=hardware_device, description=description,
-                           existing=existing, rules=type_map_rules(type_map), server=server,
-                           settle=settle)
+                           existing=existing, server=server, settle=settle,
+                           rules=type_map_rules(type_map) + stated_rules(record_type, stated))
     _check_ids(options)
     if client is None:  # the same choice as the command line: configured, else local demo
         from .target import configured_server, open_target
@@ -233,7 +239,7 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
                           existing=existing, type_map=type_map, dry_run=dry_run,
                           client=target.client, journal=journal, server_key=target.server_key,
                           settle=settle, lock_timeout=lock_timeout, concurrency=concurrency,
-                          jobs=jobs, progress=progress)
+                          jobs=jobs, progress=progress, record_type=record_type, stated=stated)
     if dry_run:  # writes nothing anywhere: no journal, no lock file
         return _ingest(session, options, client, None, server_key, dry_run=True,
                        concurrency=concurrency, jobs=jobs, progress=progress)

@@ -43,13 +43,13 @@ from .records import RECORD_TYPES
 from .settings import config_file, tomllib
 
 __all__ = ["SESSION_FILE", "Existing", "FileRule", "IngestOptions", "load_options",
-           "type_map_rules"]
+           "stated_rules", "type_map_rules"]
 
 SESSION_FILE = "bsingest.toml"
 _TOP_KEYS = {"dataset", "actions", "hardware_device", "description", "existing", "files",
              "server", "portal", "journal", "settle", "jobs"}
-_RULE_KEYS = {"match", "type", "hardware_device", "description", "n_channels", "sr", "dtype",
-              "lsb"}
+_STATED_KEYS = ("n_channels", "sr", "dtype", "lsb")  # what a file without a sidecar needs said
+_RULE_KEYS = {"match", "type", "hardware_device", "description", *_STATED_KEYS}
 
 
 class Existing(str, enum.Enum):
@@ -149,6 +149,26 @@ def type_map_rules(pairs: Sequence[str]) -> tuple[FileRule, ...]:
     return tuple(rules)
 
 
+def stated_rules(record_type: str | None = None, stated: Mapping[str, Any] | None = None
+                 ) -> tuple[FileRule, ...]:
+    """``--type``, ``--n-channels``, ``--sr``, ``--dtype``, ``--lsb`` as a rule for every file.
+
+    The values ``extract`` takes for files without a sidecar; on ``ingest`` and ``batch``
+    they apply to every file of the session (a sidecar's values, where there is one, are
+    what the extractor weighs them against, as with ``extract``).
+    """
+    given = {k: v for k, v in (stated or {}).items() if v is not None}
+    unknown = set(given) - set(_STATED_KEYS)
+    if unknown:
+        raise UsageError(f"unknown stated values {', '.join(sorted(unknown))} "
+                         f"(known: {', '.join(_STATED_KEYS)})")
+    if record_type is not None and record_type not in RECORD_TYPES:
+        raise UsageError(f"--type {record_type!r} is not one of {', '.join(RECORD_TYPES)}")
+    if not given and record_type is None:
+        return ()
+    return (FileRule(match="*", type=record_type, stated=given),)
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text("utf-8"))
@@ -179,7 +199,7 @@ def _rule(path: Path, i: int, raw: Any) -> FileRule:
         raise UsageError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
     if raw.get("type") is not None and raw["type"] not in RECORD_TYPES:
         raise UsageError(f"{where}: type {raw['type']!r} is not one of {', '.join(RECORD_TYPES)}")
-    stated = {k: raw[k] for k in ("n_channels", "sr", "dtype", "lsb") if k in raw}
+    stated = {k: raw[k] for k in _STATED_KEYS if k in raw}
     return FileRule(match=str(raw["match"]), type=raw.get("type"),
                     hardware_device=raw.get("hardware_device"),
                     description=raw.get("description"), stated=stated)

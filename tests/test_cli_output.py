@@ -78,3 +78,54 @@ def test_verbose_and_quiet_go_before_or_after_the_subcommand(tmp_path: Path, whe
         result = CliRunner(env=cli_env(tmp_path)).invoke(cli, argv)
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout)[0]["type_json"]["fileName"] == "rec0.dat"
+
+
+def test_ingest_and_batch_take_stated_values_for_a_bare_dat(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    write_dat(bare / "amp.dat", n_channels=4, n_samples=50)  # 400 bytes, no XML beside it
+    runner = CliRunner(env=cli_env(tmp_path, brainstem_server))
+    base = ["ingest", str(bare), "--dataset", DATASET, "--action", ACTION, "--json"]
+    unstated = runner.invoke(cli, base)
+    assert unstated.exit_code == 1
+    (error,) = [f["error"] for f in json.loads(unstated.stdout)["files"]]
+    assert "the channel count (--n-channels) was not stated (or n_channels in a [[files]]" \
+        in error
+    stated = runner.invoke(cli, [*base, "--n-channels", "4", "--sr", "20000", "--dtype", "int16",
+                                 "--lsb", "0.195"])
+    assert stated.exit_code == 0, stated.output
+    (record,) = [r for r in _records(brainstem_server) if r["type_json"]["fileName"] == "amp.dat"]
+    tj = record["type_json"]
+    assert (tj["nChannels"], tj["sr"], tj["nSamples"], tj["lsb"]) == (4, 20000, 50, 0.195)
+
+    other = tmp_path / "other"
+    other.mkdir()
+    write_dat(other / "aux.dat", n_channels=2, n_samples=30)
+    (tmp_path / "m.csv").write_text("session,dataset,actions,hardware_device,description\n"
+                                    f"other,{DATASET},{ACTION},,\n")
+    batched = runner.invoke(cli, ["batch", str(tmp_path / "m.csv"), "--jobs", "1", "--json",
+                                  "--n-channels", "2", "--sr", "1000", "--type",
+                                  "GeneralTimeSeries"])
+    assert batched.exit_code == 0, batched.output
+    (record,) = [r for r in _records(brainstem_server) if r["type_json"]["fileName"] == "aux.dat"]
+    assert record["type"] == "GeneralTimeSeries"
+    assert (record["type_json"]["nChannels"], record["type_json"]["nSamples"]) == (2, 30)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "fast"])
+def test_settle_and_rates_must_be_finite_numbers(tmp_path: Path, value: str) -> None:
+    runner = CliRunner(env=cli_env(tmp_path))
+    for args in (["ingest", str(tmp_path), "--settle", value],
+                 ["extract", str(tmp_path), "--sr", value]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2
+        assert f"{value!r} is not a" in result.stderr
+        assert "Traceback" not in result.output
+
+
+def _records(srv: LocalServer) -> list[dict[str, object]]:
+    from bsingest.client import BrainstemClient
+
+    with BrainstemClient(server=srv.url, token=srv.token) as c:
+        return list(c.experiment_data(DATASET))

@@ -13,7 +13,8 @@ import click
 
 from bsingest import exitcodes
 
-from .cmd_ingest import _EXISTING, _journal_option, _server_option, log_report
+from .cmd_extract import stated_options
+from .cmd_ingest import _EXISTING, _journal_option, _server_option, _stated, log_report
 from .output import echo_queued, log_to, print_json, print_table, summary
 
 _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
@@ -41,6 +42,7 @@ _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Append a log of the run to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@stated_options
 @click.pass_context
 def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_name: bool,
               actions: tuple[str, ...], existing: str | None, dry_run: bool, jobs: int | None,
@@ -55,7 +57,9 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
     same keys plus existing, type_map and files; or a ROOT folder with --match GLOB and
     --dataset-by-name.
 
-    Same server, token, journal and --existing options as `bsingest ingest`. Resumable:
+    Same server, token, journal, --existing and stated-value options (--n-channels, --sr,
+    --dtype, --lsb, --type: for every session; a session's bsingest.toml and the
+    manifest's files rules win) as `bsingest ingest`. Resumable:
     after a crash or Ctrl-C, run the same command again; only what is left is done.
 
     \b
@@ -87,7 +91,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
             report = batch(sessions, client=target.client, journal=jr,
                            server_key=target.server_key, actions=actions, existing=existing,
                            dry_run=dry_run, jobs=jobs, concurrency=concurrency,
-                           progress=show)
+                           progress=show, **_stated(ctx))
         except KeyboardInterrupt:
             show.close()
             click.echo("interrupted: run the same command again to finish; the journal "

@@ -12,6 +12,7 @@ import click
 
 from bsingest import exitcodes
 
+from .cmd_extract import PositiveFinite, stated_options, stated_values
 from .output import echo_queued, log_to, print_json, print_table, summary
 
 _EXISTING = click.Choice(["skip", "update", "error"])
@@ -54,13 +55,14 @@ def _journal_option(f: Callable[..., Any]) -> Callable[..., Any]:
               help="Show what would be created, updated and skipped; write nothing anywhere.")
 @_server_option
 @_journal_option
-@click.option("--settle", type=click.FloatRange(min=0), metavar="SECONDS",
+@click.option("--settle", type=PositiveFinite(zero=True), metavar="SECONDS",
               help="First wait until no file has changed for this long (rig hooks).")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=600, show_default=True,
+@click.option("--lock-timeout", type=PositiveFinite(zero=True), default=600, show_default=True,
               metavar="SECONDS", help="How long to wait for another run on the same session.")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Append a log of the run to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@stated_options
 @click.pass_context
 def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
                actions: tuple[str, ...], hardware_device: str | None,
@@ -78,7 +80,9 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
     an unchanged session changes nothing.
 
     IDs and per-file overrides can live in SESSION_DIR/bsingest.toml, so a rig hook can
-    run `bsingest ingest DIR` alone.
+    run `bsingest ingest DIR` alone. Files without a sidecar take what `extract` takes
+    (--n-channels, --sr, --dtype, --lsb, --type), for every file here, or per glob in
+    bsingest.toml's [[files]] tables.
 
     \b
     Examples:
@@ -107,7 +111,7 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
                             existing=existing, type_map=type_map, dry_run=dry_run,
                             client=target.client, server_key=target.server_key,
                             journal=journal, settle=settle, lock_timeout=lock_timeout,
-                            progress=show)
+                            progress=show, **_stated(ctx))
         except KeyboardInterrupt:
             again = "run the same command again (or bsingest push)"
             click.echo(f"\n{_INTERRUPTED.format(again=again)}", err=True)
@@ -238,6 +242,12 @@ def _progress_printer(as_json: bool) -> Callable[[Any], None] | None:
                    .ljust(79)[:79], nl=False, err=True)
 
     return show
+
+
+def _stated(ctx: click.Context) -> dict[str, Any]:
+    """--type, --n-channels, ... as ingest()'s and batch()'s keyword arguments."""
+    record_type, stated = stated_values(ctx)
+    return {"record_type": record_type, "stated": stated}
 
 
 def log_report(report: Any) -> None:
