@@ -445,8 +445,9 @@ def wait_until_settled(session: Path, seconds: float, *, max_wait: float | None 
         if now == before:
             return
         if time.monotonic() >= deadline:
-            raise BsingestError(f"{session}: files still changing after {deadline:g} s; "
-                                "is the recording still running?")
+            raise BsingestError(f"{session}: files still changing after {limit:g} s of "
+                                f"waiting for {seconds:g} s without a change; is the "
+                                "recording still running?")
         before = now
 
 

@@ -37,7 +37,8 @@ from .sessionconfig import Existing
 if TYPE_CHECKING:
     from .client import BrainstemClient
 
-__all__ = ["MODEL", "Lookups", "Outcome", "Uploader", "record_key", "same_content"]
+__all__ = ["MODEL", "Lookups", "Outcome", "Uploader", "differing_fields", "record_key",
+           "same_content"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,26 @@ def same_content(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
         if a != b:
             return False
     return True
+
+
+def differing_fields(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> list[str]:
+    """The fields :func:`same_content` finds different, ``type_json`` ones by key
+    (``description``, ``type_json.nSamples``): what a skipped record's message names."""
+    out = []
+    for k in _COMPARED:
+        a, b = ours.get(k), theirs.get(k)
+        if k == "actions":
+            a, b = sorted(a or []), sorted(b or [])
+        if k == "type_json" and isinstance(a, Mapping) and isinstance(b, Mapping):
+            out += [f"type_json.{j}" for j in sorted({*a, *b}) if a.get(j) != b.get(j)]
+        elif a != b:
+            out.append(k)
+    return out
+
+
+def _differs(ours: Mapping[str, Any], theirs: Mapping[str, Any] | None) -> str:
+    fields = differing_fields(ours, theirs) if theirs is not None else []
+    return f" ({', '.join(fields)})" if fields else ""
 
 
 class Lookups:
@@ -258,13 +279,12 @@ class Uploader:
                 self._journal().mark(e, "uploaded", server_id=their_id)
                 return Outcome(e.dataset, e.key, e.path, UNCHANGED, their_id)
             if step == "skip":
-                self._journal().mark(
-                    e, "skipped", server_id=their_id,
-                    error="exists on the server with other values; kept (--existing skip)")
-                return Outcome(e.dataset, e.key, e.path, SKIPPED, their_id,
-                               "exists on the server with other values")
+                msg = (f"exists on the server with other values{_differs(e.record, theirs)}; "
+                       "kept (--existing update changes it)")
+                self._journal().mark(e, "skipped", server_id=their_id, error=msg)
+                return Outcome(e.dataset, e.key, e.path, SKIPPED, their_id, msg)
             if step == "conflict":
-                msg = ("exists on the server with other values "
+                msg = (f"exists on the server with other values{_differs(e.record, theirs)} "
                        "(use --existing update to change it, or --existing skip)")
                 self._journal().mark(e, "failed", server_id=their_id, error=msg)
                 return Outcome(e.dataset, e.key, e.path, FAILED, their_id, msg)

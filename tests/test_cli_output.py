@@ -18,10 +18,10 @@ DATASET = "4b060709-9585-484b-bde0-0a47a554aaab"  # seed: alice's
 ACTION = "087b71c4-6785-437c-b8ef-e35a82a8463e"
 
 
-def make_session(folder: Path, n: int) -> Path:
+def make_session(folder: Path, n: int, prefix: str = "rec") -> Path:
     folder.mkdir(parents=True)
     for i in range(n):
-        write_dat(folder / f"rec{i}.dat", n_channels=2, n_samples=5 + i)
+        write_dat(folder / f"{prefix}{i}.dat", n_channels=2, n_samples=5 + i)
     write_neuroscope_xml(folder / "session.xml", 2)
     return folder
 
@@ -129,3 +129,98 @@ def _records(srv: LocalServer) -> list[dict[str, object]]:
 
     with BrainstemClient(server=srv.url, token=srv.token) as c:
         return list(c.experiment_data(DATASET))
+
+
+def test_a_batch_says_each_failed_files_reason_and_a_shared_one_once(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    one = make_session(tmp_path / "one", 1)
+    write_dat(one / "odd.dat", n_channels=2, n_samples=3, extra_bytes=1)
+    two = make_session(tmp_path / "two", 1, "two")
+    write_dat(two / "odd.dat", n_channels=2, n_samples=4, extra_bytes=3)
+    make_session(tmp_path / "three", 1)
+    make_session(tmp_path / "four", 1, "four")
+    unknown = "00000000-0000-4000-8000-000000000000"
+    (tmp_path / "m.csv").write_text(
+        "session,dataset,actions,hardware_device,description\n"
+        f"one,{DATASET},{ACTION},,\ntwo,{DATASET},{ACTION},,\n"
+        f"three,{unknown},{ACTION},,\nfour,{unknown},{ACTION},,\n")
+    result = CliRunner(env=cli_env(tmp_path, brainstem_server)).invoke(
+        cli, ["batch", str(tmp_path / "m.csv"), "--jobs", "1"])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 3, "\n".join(errors)
+    # Each file's own reason, where it is; the two sessions' shared one once, counted.
+    assert errors[1].startswith("error: one/odd.dat: 13 bytes is not a whole number")
+    assert errors[2].startswith("error: two/odd.dat: 19 bytes is not a whole number")
+    assert errors[0].startswith("error: nothing uploaded: ") and unknown in errors[0]
+    assert errors[0].endswith(" (2 sessions)")
+
+
+def test_a_skipped_record_names_the_fields_that_differ(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    session = make_session(tmp_path / "s", 1)
+    runner = CliRunner(env=cli_env(tmp_path, brainstem_server))
+    args = ["ingest", str(session), "--dataset", DATASET, "--action", ACTION]
+    assert runner.invoke(cli, args).exit_code == 0
+    write_dat(session / "rec0.dat", n_channels=2, n_samples=9)  # 5 samples before
+    skipped = runner.invoke(cli, [*args, "--description", "new", "--json"])
+    (row,) = json.loads(skipped.stdout)["files"]
+    assert row["outcome"] == "skipped"
+    assert row["error"] == ("exists on the server with other values (description, "
+                            "type_json.nSamples); kept (--existing update changes it)")
+
+
+def test_batch_dry_run_table_has_would_columns(tmp_path: Path,
+                                               brainstem_server: LocalServer) -> None:
+    make_session(tmp_path / "one", 2)
+    (tmp_path / "m.csv").write_text("session,dataset,actions,hardware_device,description\n"
+                                    f"one,{DATASET},{ACTION},,\n")
+    result = CliRunner(env=cli_env(tmp_path, brainstem_server)).invoke(
+        cli, ["batch", str(tmp_path / "m.csv"), "--jobs", "1", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "dry run: what would happen"
+    assert lines[1].split() == ["session", "dataset", "would-create", "would-update",
+                                "unchanged", "would-skip", "failed", "error"]
+    assert lines[2].split() == ["one", DATASET[:8], "2"]
+
+
+def test_control_characters_in_file_names_are_shown_escaped(tmp_path: Path) -> None:
+    session = make_session(tmp_path / "s", 0)
+    names = ["e\x1b[31mvil.dat", "txt\u202e.dat", "two\nlines.dat"]
+    for name in names:
+        write_dat(session / name, n_channels=2, n_samples=4)
+    (session / "notes\x1b]0;pwned\x07.txt").write_text("x")
+    result = CliRunner(env=cli_env(tmp_path)).invoke(cli, ["extract", str(session)])
+    assert result.exit_code == 0, result.output
+    for raw in ("\x1b", "\u202e", "\x07"):
+        assert raw not in result.output
+    assert "e\\x1b[31mvil.dat" in result.stdout and "txt\\u202e.dat" in result.stdout
+    assert "two\\x0alines.dat" in result.stdout
+    assert "notes\\x1b]0;pwned\\x07.txt" in result.stderr
+
+
+def test_json_is_strict_and_utf8_for_a_name_that_is_not_utf8(tmp_path: Path) -> None:
+    from bsingest.cli.output import json_text
+
+    assert json.loads(json_text({"sr": float("nan"), "x": [float("-inf"), 1.0]}),
+                      parse_constant=lambda c: pytest.fail(f"non-strict JSON: {c}")) == {
+        "sr": None, "x": [None, 1.0]}
+    if not os.path.supports_unicode_filenames and os.name != "nt":
+        session = make_session(tmp_path / "s", 0)
+        write_dat(Path(os.fsdecode(os.fsencode(session) + b"/bad\xff.dat")), 2, 4)
+        done = subprocess.run(bsingest_cmd("extract", str(session), "--json"),
+                              env=cli_env(tmp_path), capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        rows = json.loads(done.stdout.decode("utf-8"))  # strict UTF-8: raises if not
+        assert [r["type_json"]["fileName"] for r in rows] == ["bad\udcff.dat"]
+        assert b"\\udcff" in done.stdout
+
+
+def test_extract_on_an_empty_folder_named_like_a_file_says_it_is_a_folder(
+        tmp_path: Path) -> None:
+    (tmp_path / "x.dat").mkdir()
+    result = CliRunner(env=cli_env(tmp_path)).invoke(cli, ["extract", str(tmp_path / "x.dat")])
+    assert result.exit_code == 1
+    assert "error: x.dat: is a folder, and no file in it is a recording bsingest reads" \
+        in result.stderr

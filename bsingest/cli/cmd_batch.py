@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -15,9 +14,10 @@ from bsingest import exitcodes
 
 from .cmd_extract import stated_options
 from .cmd_ingest import _EXISTING, _journal_option, _server_option, _stated, log_report
-from .output import echo_queued, log_to, print_json, print_table, summary
+from .output import echo_queued, echo_reasons, json_text, log_to, print_json, print_table, summary
 
 _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
+_DRY_COLUMNS = ("would-create", "would-update", "unchanged", "would-skip", "would-fail")
 
 
 @click.command("batch")
@@ -101,7 +101,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
     for session_report in report.sessions if log_file else ():
         log_report(session_report)
     if report_file:
-        Path(report_file).write_text(json.dumps(report.to_json(), indent=2, default=str))
+        Path(report_file).write_text(json_text(report.to_json()), encoding="utf-8")
     if as_json:
         print_json(report.to_json())
     else:
@@ -174,16 +174,38 @@ class _Progress:
 
 
 def _print_summary(report: Any, seconds: float) -> None:
+    dry_run = any(r.dry_run for r in report.sessions)
+    columns = _DRY_COLUMNS if dry_run else _COLUMNS
     rows = []
     for r in report.sessions:
         c = r.counts()
+        if dry_run:  # a file that failed to extract fails in a dry run too
+            c["would-fail"] = c.get("would-fail", 0) + c.pop("failed", 0)
         # The dataset's first 8 characters, as git shortens a hash: --report has them all.
         rows.append((Path(r.session).name, (r.dataset or "")[:8],
-                     *(c.get(k, 0) or "" for k in _COLUMNS), "yes" if r.error else ""))
-    print_table(None, ("session", "dataset", *_COLUMNS, "error"), rows)
-    for r in report.sessions:
-        if r.error:
-            click.echo(f"error: {r.error}", err=True)
+                     *(c.get(k, 0) or "" for k in columns), "yes" if r.error else ""))
+    shown_columns = [k.replace("would-fail", "failed") for k in columns]
+    print_table("dry run: what would happen" if dry_run else None,
+                ("session", "dataset", *shown_columns, "error"), rows)
+    _print_reasons(report)
     total = report.counts()
     click.echo(f"{len(report.sessions)} sessions in {seconds:.1f} s: {summary(total)}", err=True)
     echo_queued(total)
+
+
+def _print_reasons(report: Any) -> None:
+    """Why: each failed session, then each failed (or queued) file, a shared reason once."""
+    echo_reasons("error", [(Path(r.session).name, r.error) for r in report.sessions
+                           if r.error], noun="sessions")
+    failed, queued = [], []
+    for r in report.sessions:
+        for f in r.results:
+            if not f.error or f.error == r.error:
+                continue
+            where = f"{Path(r.session).name}/{f.path}"
+            if f.outcome in ("failed", "would-fail"):
+                failed.append((where, f.error))
+            elif f.outcome == "queued":
+                queued.append((where, f.error))
+    echo_reasons("error", failed)
+    echo_reasons("queued", queued)

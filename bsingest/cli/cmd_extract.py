@@ -11,7 +11,7 @@ import click
 
 from bsingest.records import RECORD_TYPES
 
-from .output import fmt_number, print_json, print_table
+from .output import echo_err, fmt_number, print_json, print_table
 
 _DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "float64")
 _STATED = "bsingest.stated"  # ctx.meta: what --type, --n-channels, ... said
@@ -120,9 +120,9 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
     if rows:
         print_table(None, ("file", "type", "format", "contents", "warnings"), rows)
     for msg in report.errors.values():
-        click.echo(f"error: {msg}", err=True)
+        echo_err(f"error: {msg}")
     for path, reason in report.skipped.items():
-        click.echo(f"skipped: {os.path.basename(path)}: {reason}", err=True)
+        echo_err(f"skipped: {os.path.basename(path)}: {reason}")
     n_files = len({e.path for e in report.extractions})
     click.echo(f"{len(report.extractions)} records from {n_files} files, "
                f"{len(report.errors)} failed, {len(report.skipped)} skipped, "

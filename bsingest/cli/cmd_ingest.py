@@ -13,7 +13,7 @@ import click
 from bsingest import exitcodes
 
 from .cmd_extract import PositiveFinite, stated_options, stated_values
-from .output import echo_queued, log_to, print_json, print_table, summary
+from .output import echo_err, echo_queued, log_to, print_json, print_table, summary
 
 _EXISTING = click.Choice(["skip", "update", "error"])
 _INTERRUPTED = "interrupted: {again} to finish; the journal remembers what was done"
@@ -211,14 +211,16 @@ def _print_results(title: str | None, results: Any, session_error: str | None = 
     if rows:
         print_table(title, ("file", "type", "outcome", "id or error"), rows)
     for reason in sorted(shared | ({session_error} if session_error else set())):
-        click.echo(reason if reason.startswith("queued: ") else f"error: {reason}", err=True)
+        n = errors.get(reason, 0)
+        echo_err((reason if reason.startswith("queued: ") else f"error: {reason}")
+                 + (f" ({n} records)" if n > 1 else ""))
 
 
 def _print_ingest(report: Any) -> None:
     _print_results(f"{report.session} -> dataset {report.dataset}"
                    + (" (dry run)" if report.dry_run else ""), report.results, report.error)
     for path, reason in report.skipped_files.items():
-        click.echo(f"skipped: {path}: {reason}", err=True)
+        echo_err(f"skipped: {path}: {reason}")
     counts = report.counts()
     click.echo(f"summary: {summary(counts)}", err=True)
     echo_queued(counts)
