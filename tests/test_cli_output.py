@@ -224,3 +224,27 @@ def test_extract_on_an_empty_folder_named_like_a_file_says_it_is_a_folder(
     assert result.exit_code == 1
     assert "error: x.dat: is a folder, and no file in it is a recording bsingest reads" \
         in result.stderr
+
+
+def test_known_companions_are_counted_in_one_line_and_listed_with_verbose(
+        tmp_path: Path) -> None:
+    session = make_session(tmp_path / "s", 1)
+    events = session / "events" / "Neuropix-PXI-100.ProbeA" / "TTL"
+    events.mkdir(parents=True)
+    for name in ("states.npy", "sample_numbers.npy", "timestamps.npy", "full_words.npy"):
+        (events / name).write_bytes(b"\x93NUMPY")
+    for name in ("s.spk.1", "s.clu.1", "s.res.1", "s.fet.1"):
+        (session / name).write_text("1\n")
+    (session / "rec_DLC_resnet50_meta.pickle").write_bytes(b"\x80\x04")
+    (session / "notes.txt").write_text("x")
+    runner = CliRunner(env=cli_env(tmp_path))
+    quiet = runner.invoke(cli, ["extract", str(session)]).stderr.splitlines()
+    assert [line for line in quiet if line.startswith("skipped")] == [
+        "skipped: notes.txt: no extractor reads this kind of file (.txt)",
+        "skipped 9 companion files bsingest does not describe (Open Ephys events and "
+        "timestamps: 4, Neuroscope/Klusters spike files: 4, DeepLabCut side files: 1; "
+        "-v lists them)"]
+    verbose = runner.invoke(cli, ["extract", str(session), "-v"]).stderr
+    assert ("skipped: events/Neuropix-PXI-100.ProbeA/TTL/states.npy: no extractor reads this "
+            "kind of file (.npy)") in verbose
+    assert "companion" not in verbose

@@ -11,7 +11,7 @@ import click
 
 from bsingest.records import RECORD_TYPES
 
-from .output import echo_err, fmt_number, print_json, print_table
+from .output import echo_err, echo_skipped, fmt_number, print_json, print_table
 
 _DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "float64")
 _STATED = "bsingest.stated"  # ctx.meta: what --type, --n-channels, ... said
@@ -99,11 +99,20 @@ def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> No
     if as_json:
         print_json(report.to_json())
     else:
-        _print_report(report)
+        _print_report(report, [p for p in paths if os.path.isdir(p)])
     ctx.exit(0 if report.ok else 1)
 
 
-def _print_report(report) -> None:  # type: ignore[no-untyped-def]
+def _in_folder(path: str, folders: list[str]) -> str:
+    """``path`` relative to the folder given that holds it: the session-relative path."""
+    for folder in folders:
+        rel = os.path.relpath(path, folder)
+        if not rel.startswith(os.pardir):
+            return rel.replace(os.sep, "/")
+    return path
+
+
+def _print_report(report, folders: list[str]) -> None:  # type: ignore[no-untyped-def]
     rows = []
     for e in report.extractions:
         tj = e.type_json
@@ -121,8 +130,7 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
         print_table(None, ("file", "type", "format", "contents", "warnings"), rows)
     for msg in report.errors.values():
         echo_err(f"error: {msg}")
-    for path, reason in report.skipped.items():
-        echo_err(f"skipped: {os.path.basename(path)}: {reason}")
+    echo_skipped({_in_folder(path, folders): reason for path, reason in report.skipped.items()})
     n_files = len({e.path for e in report.extractions})
     click.echo(f"{len(report.extractions)} records from {n_files} files, "
                f"{len(report.errors)} failed, {len(report.skipped)} skipped, "

@@ -13,7 +13,15 @@ import click
 from bsingest import exitcodes
 
 from .cmd_extract import PositiveFinite, stated_options, stated_values
-from .output import echo_err, echo_queued, log_to, print_json, print_table, summary
+from .output import (
+    echo_err,
+    echo_queued,
+    echo_skipped,
+    log_to,
+    print_json,
+    print_table,
+    summary,
+)
 
 _EXISTING = click.Choice(["skip", "update", "error"])
 _INTERRUPTED = "interrupted: {again} to finish; the journal remembers what was done"
@@ -219,8 +227,7 @@ def _print_results(title: str | None, results: Any, session_error: str | None = 
 def _print_ingest(report: Any) -> None:
     _print_results(f"{report.session} -> dataset {report.dataset}"
                    + (" (dry run)" if report.dry_run else ""), report.results, report.error)
-    for path, reason in report.skipped_files.items():
-        echo_err(f"skipped: {path}: {reason}")
+    echo_skipped(report.skipped_files)
     counts = report.counts()
     click.echo(f"summary: {summary(counts)}", err=True)
     echo_queued(counts)

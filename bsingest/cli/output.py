@@ -96,6 +96,57 @@ def _kind(kind: str, reason: str) -> str:
     return "" if reason.startswith(f"{kind}: ") else f"{kind}: "
 
 
+# Files that come with recordings and that bsingest knows it does not describe: counted in
+# one line instead of a "no extractor reads this kind of file" line each (an Open Ephys
+# folder has dozens of .npy event files); -v lists them. Patterns match the lower-case
+# file name.
+_COMPANIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Open Ephys events and timestamps", (
+        "*.npy", "sync_messages.txt", "*.events", "*.spikes", "settings*.xml",
+        "*.openephys")),
+    ("Neuroscope/Klusters spike files", (
+        "*.spk", "*.spk.*", "*.clu", "*.clu.*", "*.res", "*.res.*", "*.fet", "*.fet.*",
+        "*.evt", "*.evt.*", "*.nrs", "*.mar.*")),
+    ("SpikeGLX side files", (
+        "*.xd_*.txt", "*.xa_*.txt", "*.xid_*.txt", "*.xia_*.txt", "*_fyi.txt",
+        "*_ct_offsets.txt", "*_tcat.*.txt", "*.imec*.txt", "*.nidq.txt")),
+    ("DeepLabCut side files", ("*.pickle", "config.yaml", "*.yaml")),
+)
+
+
+def companion_kind(path: str) -> str | None:
+    """The family a known companion file belongs to (see ``_COMPANIONS``), else None."""
+    import fnmatch
+
+    name = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    for kind, patterns in _COMPANIONS:
+        if any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            return kind
+    return None
+
+
+def echo_skipped(skipped: dict[str, str]) -> None:
+    """Files left out, with why; known companions counted in one line (listed with -v)."""
+    verbose = _verbosity_now() > 0
+    companions: dict[str, int] = {}
+    for path, reason in skipped.items():
+        kind = None if verbose else companion_kind(path)
+        if kind is None:
+            echo_err(f"skipped: {path}: {reason}")
+        else:
+            companions[kind] = companions.get(kind, 0) + 1
+    if companions:
+        n = sum(companions.values())
+        kinds = ", ".join(f"{k}: {companions[k]}" for k, _ in _COMPANIONS if k in companions)
+        echo_err(f"skipped {n} companion file{'s' if n > 1 else ''} bsingest does not describe "
+                 f"({kinds}; -v lists them)")
+
+
+def _verbosity_now() -> int:
+    ctx = click.get_current_context(silent=True)
+    return 0 if ctx is None else int(ctx.find_root().meta.get(VERBOSITY, 0))
+
+
 def echo_err(text: str) -> None:
     """A message line on stderr, escaped (:func:`shown`)."""
     click.echo(shown(text), err=True)
@@ -192,8 +243,7 @@ class _SafeFormatter(logging.Formatter):
 
 def quiet() -> bool:
     """Whether ``-q`` was given (no progress display, no notices)."""
-    ctx = click.get_current_context(silent=True)
-    return ctx is not None and ctx.find_root().meta.get(VERBOSITY, 0) < 0
+    return _verbosity_now() < 0
 
 
 def _level(verbosity: int) -> int:
@@ -218,10 +268,8 @@ def log_to(path: str | None) -> None:
     logger = logging.getLogger("bsingest")
     before = (logger.level, logger.propagate)
     added = [handler]
-    verbosity = 0
     ctx = click.get_current_context(silent=True)
-    if ctx is not None:
-        verbosity = ctx.find_root().meta.get(VERBOSITY, 0)
+    verbosity = _verbosity_now()
     if verbosity > 0:  # asked for on stderr too
         echo = logging.StreamHandler(sys.stderr)
         echo.setLevel(_level(verbosity))
