@@ -321,9 +321,10 @@ def _dry_run(report: IngestReport, prepared: Prepared, uploader: Uploader,
              options: IngestOptions, progress: Callable[[FileResult], None] | None
              ) -> IngestReport:
     assert options.dataset is not None
-    try:
-        check_references(uploader.client, options)
-        on_server = uploader.server_records(options.dataset)
+    try:  # a batch shares its answers (lookups): one look per dataset, not per session
+        check_references(uploader.client, options, uploader.lookups)
+        on_server = (uploader.lookups.listing(options.dataset, uploader.server_records)
+                     if uploader.lookups else uploader.server_records(options.dataset))
     except _UNAVAILABLE as exc:
         report.error = f"dry run: cannot reach {uploader.client.server}: {exc}"
         for path, key, body, _ in prepared.records:
