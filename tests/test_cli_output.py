@@ -248,3 +248,33 @@ def test_known_companions_are_counted_in_one_line_and_listed_with_verbose(
     assert ("skipped: events/Neuropix-PXI-100.ProbeA/TTL/states.npy: no extractor reads this "
             "kind of file (.npy)") in verbose
     assert "companion" not in verbose
+
+
+def test_status_says_which_server(tmp_path: Path) -> None:
+    env = {**cli_env(tmp_path), "BRAINSTEM_SERVER": "https://brainstem.example"}
+    result = CliRunner(env=env).invoke(cli, ["status"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == "server: https://brainstem.example"
+    demo = CliRunner(env=cli_env(tmp_path)).invoke(cli, ["status"])
+    assert demo.stderr.splitlines()[0] == "server: the local demo server (none configured)"
+
+
+def test_progress_line_says_something_at_once_and_no_eta_while_totals_grow() -> None:
+    from types import SimpleNamespace
+
+    from bsingest.cli.progress import ProgressLine
+
+    line = ProgressLine("batch")  # not a terminal here: the text is computed all the same
+    assert line._text() == "batch: reading files"
+    line("sessions", 2)
+    line("planned", 10)
+    for _ in range(4):
+        line("file", None)
+    text = line._text()
+    assert text.startswith("batch: 4/10 records (") and text.endswith("/s) - 0/2 sessions")
+    assert line._eta() == ""  # one session still to be read: 10 is not the total
+    line("planned", 10)
+    assert line._eta().startswith("ETA ")
+    line("session", SimpleNamespace(error=None, results=[1], session="s1",
+                                    counts=lambda: {"created": 10}))
+    line.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from bsingest import exitcodes
 from .cmd_extract import stated_options
 from .cmd_ingest import _EXISTING, _journal_option, _server_option, _stated, log_report
 from .output import echo_queued, echo_reasons, json_text, log_to, print_json, print_table, summary
+from .progress import ProgressLine
 
 _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
 _DRY_COLUMNS = ("would-create", "would-update", "unchanged", "would-skip", "would-fail")
@@ -80,7 +80,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
     if not root.is_dir() and (match or dataset_by_name):
         raise click.UsageError("--match and --dataset-by-name go with a ROOT folder")
     log_to(log_file)
-    show = _Progress(enabled=not as_json)
+    show = ProgressLine("batch", enabled=not as_json)
     started = time.monotonic()
     with open_target(configured_server(server), max_connections=concurrency,
                      allow_insecure_http=allow_insecure_http, read_only=dry_run) as target, \
@@ -107,70 +107,6 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
     else:
         _print_summary(report, time.monotonic() - started)
     ctx.exit(report.exit_code)
-
-
-class _Progress:
-    """rich progress on a terminal (sessions with ETA, records with rate); plain lines
-    otherwise, one per finished session."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.sessions = 0
-        self._bar: Any = None
-        if enabled and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TaskProgressColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = Progress(TextColumn("{task.description:<9}"), BarColumn(),
-                                 MofNCompleteColumn(), TaskProgressColumn(),
-                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
-                                 TextColumn("ETA"), TimeRemainingColumn(),
-                                 console=Console(stderr=True), transient=True)
-            self._sessions = self._bar.add_task("sessions", total=None, rate="")
-            self._records = self._bar.add_task("records", total=0, rate="")
-            self._bar.start()
-            self._t0 = time.monotonic()
-
-    def __call__(self, kind: str, item: Any) -> None:
-        if not self.enabled:
-            return
-        bar = self._bar
-        if kind == "sessions":
-            if bar is not None:
-                bar.update(self._sessions, total=item)
-            return
-        if kind == "planned":
-            if bar is not None:
-                total = bar.tasks[self._records].total or 0
-                bar.update(self._records, total=total + item)
-            return
-        if kind == "file":
-            if bar is not None:
-                done = bar.tasks[self._records].completed + 1
-                rate = done / max(1e-9, time.monotonic() - self._t0)
-                bar.update(self._records, advance=1, rate=f"{rate:.1f}/s")
-            return
-        self.sessions += 1
-        line = f"[{self.sessions}] " + (f"error: {item.error}" if item.error
-                                         else f"{item.session}: {summary(item.counts())}")
-        if bar is not None:
-            bar.update(self._sessions, advance=1)
-            bar.console.print(line, highlight=False)
-        else:
-            click.echo(line, err=True)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
 
 
 def _print_summary(report: Any, seconds: float) -> None:

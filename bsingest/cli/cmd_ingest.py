@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -20,8 +19,11 @@ from .output import (
     log_to,
     print_json,
     print_table,
+    quiet,
+    shown,
     summary,
 )
+from .progress import ProgressLine
 
 _EXISTING = click.Choice(["skip", "update", "error"])
 _INTERRUPTED = "interrupted: {again} to finish; the journal remembers what was done"
@@ -110,20 +112,22 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
     chosen = configured_server(server, options.server)
     with open_target(chosen, portal=options.portal, allow_insecure_http=allow_insecure_http,
                      read_only=dry_run) as target:
-        if target.local is not None and not as_json:
+        if target.local is not None and not as_json and not quiet():
             click.echo(_NOTICE_LOCAL.format(db=local_db_path()), err=True)
-        show = _progress_printer(as_json)
+        line = ProgressLine("ingest", enabled=not as_json)
         try:
             report = ingest(session_dir, dataset=dataset, actions=actions,
                             hardware_device=hardware_device, description=description,
                             existing=existing, type_map=type_map, dry_run=dry_run,
                             client=target.client, server_key=target.server_key,
                             journal=journal, settle=settle, lock_timeout=lock_timeout,
-                            progress=show, **_stated(ctx))
+                            progress=line.record, **_stated(ctx))
         except KeyboardInterrupt:
+            line.close()
             again = "run the same command again (or bsingest push)"
             click.echo(f"\n{_INTERRUPTED.format(again=again)}", err=True)
             ctx.exit(exitcodes.INTERRUPTED)
+        line.close()
         if as_json:
             print_json(report.to_json())
         else:
@@ -189,6 +193,8 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
     """Show the journal: counts per dataset and state, and what is not uploaded yet."""
     from bsingest.journal import Journal
 
+    if not as_json:
+        _echo_server()
     with Journal(journal) as jr:
         entries = jr.entries(server=server, dataset=dataset)
         if as_json:
@@ -240,17 +246,13 @@ def _print_server_records(client: Any, dataset: str | None) -> None:
                 ("fileName", "type", "id"), rows)
 
 
-def _progress_printer(as_json: bool) -> Callable[[Any], None] | None:
-    if as_json or not sys.stderr.isatty():
-        return None
-    count = [0]
+def _echo_server() -> None:
+    """Which server push and ingest use now (status shows the journal of every server)."""
+    from bsingest.target import configured_server
 
-    def show(result: Any) -> None:
-        count[0] += 1
-        click.echo(f"\r{count[0]} records done (last: {result.path}: {result.outcome})"
-                   .ljust(79)[:79], nl=False, err=True)
-
-    return show
+    chosen = configured_server(None)
+    name = shown(chosen) if chosen else "the local demo server (none configured)"
+    click.echo(f"server: {name}", err=True)
 
 
 def _stated(ctx: click.Context) -> dict[str, Any]:
