@@ -122,20 +122,17 @@ def _read_csv(p: Path) -> list[SessionJob]:
 
 
 def _read_toml(p: Path) -> list[SessionJob]:
-    from .sessionconfig import _rule
-    from .settings import tomllib
+    from .sessionconfig import TOP_TYPES, _rule, check_types, read_toml
 
-    try:
-        data = tomllib.loads(p.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{p}: cannot read the manifest: {exc}") from exc
+    data = read_toml(p, " the manifest")
     tables = data.get("session")
-    if not isinstance(tables, list):
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise UsageError(f"{p}: expected [[session]] tables")
     known = {*CSV_HEADER, "existing", "type_map", "files"}
     jobs = []
     for i, t in enumerate(tables):
         where = f"{p.name}: session[{i}]"
+        check_types(where, t, TOP_TYPES)
         unknown = set(t) - known
         if unknown or "session" not in t:
             raise UsageError(f"{where}: needs 'session'; unknown keys: "
@@ -152,9 +149,11 @@ def _read_toml(p: Path) -> list[SessionJob]:
 
 
 def _session_path(manifest: Path, value: str) -> Path:
+    from .paths import local_path
+
     if not value:
         raise UsageError(f"{manifest}: a row has no session folder")
-    path = Path(value).expanduser()
+    path = local_path(value, f"{manifest}: session")  # D:\..., sessions\day3 (Windows rigs)
     return path if path.is_absolute() else manifest.parent / path
 
 
@@ -248,8 +247,14 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
         # (a push, another batch) uploads to the dataset.
         held = contextlib.ExitStack()
         try:
+            first_row: dict[str, str] = {}  # session folder -> the row that lists it first
             for job in job_list:
                 options, problem = _options(job, actions, existing, defaults)
+                folder = os.path.realpath(job.session)
+                if problem is None and folder in first_row:
+                    problem = (f"{job.line}: a duplicate row: {first_row[folder]} lists the "
+                               "same session folder")
+                first_row.setdefault(folder, job.line)
                 if problem:
                     done(IngestReport(str(job.session), server_key or client.server,
                                       options.dataset if options else None, error=problem))

@@ -278,3 +278,44 @@ def test_progress_line_says_something_at_once_and_no_eta_while_totals_grow() -> 
     line("session", SimpleNamespace(error=None, results=[1], session="s1",
                                     counts=lambda: {"created": 10}))
     line.close()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("files = 5\n", "files must be a list of tables ([[files]]), not 5"),
+    ("actions = 5\n", "actions must be a string or a list of strings, not 5"),
+    ("dataset = ['a', 'b']\n", "dataset must be a string, not a list"),
+    ("settle = nan\n", "settle must be a finite number of 0 or more, not nan"),
+    ("[[files]]\nmatch = 5\n", "files[0]: match must be a string, not 5"),
+    ("[[files]]\nmatch = '*.dat'\nn_channels = true\n",
+     "files[0]: n_channels must be a whole number of 1 or more, not true"),
+    ("[[files]]\nmatch = '*.dat'\nsr = inf\n",
+     "files[0]: sr must be a finite number above 0, not inf"),
+    ("dataset = " + "[" * 5000 + "]" * 5000 + "\n",
+     "not valid TOML: arrays or tables nested too deeply"),
+    ("description = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n",
+     "not valid TOML: arrays or tables nested too deeply"),
+    ("description = {a = {b = {c = 1}}}\n", "description must be a string, not a table"),
+])
+def test_wrong_types_in_bsingest_toml_are_one_line_usage_errors(
+        tmp_path: Path, text: str, message: str) -> None:
+    session = make_session(tmp_path / "s", 1)
+    (session / "bsingest.toml").write_text(text)
+    result = CliRunner(env=cli_env(tmp_path)).invoke(cli, ["ingest", str(session), "--dry-run"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"bsingest: error: {session / 'bsingest.toml'}: {message}"]
+
+
+def test_a_duplicate_manifest_row_is_reported_once_as_a_duplicate_row(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    make_session(tmp_path / "one", 2)
+    (tmp_path / "m.csv").write_text("session,dataset,actions,hardware_device,description\n"
+                                    f"one,{DATASET},{ACTION},,\n./one/,{DATASET},{ACTION},,\n")
+    result = CliRunner(env=cli_env(tmp_path, brainstem_server)).invoke(
+        cli, ["batch", str(tmp_path / "m.csv"), "--jobs", "1"])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if line.startswith("error: ")] == [
+        "error: one: m.csv:3: a duplicate row: m.csv:2 lists the same session folder"]
+    assert sorted(line.split(": ", 1)[1] for line in lines if line.startswith("[")) == [
+        "2 created", "failed (see below)"]

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 import bsingest
 import extractors
 from bsingest.client import BrainstemClient, RetryPolicy
@@ -151,3 +153,51 @@ def _wait_for(port: int) -> None:
         except OSError:
             time.sleep(0.05)
     raise AssertionError(f"nothing listens on {port}")
+
+
+# -- Windows paths in manifests and bsingest.toml -------------------------------------------
+
+
+def test_a_manifest_written_on_windows_finds_its_sessions(tmp_path: Path) -> None:
+    from bsingest.batch import read_manifest
+
+    (tmp_path / "rat01" / "day3").mkdir(parents=True)
+    (tmp_path / "m.csv").write_text("session,dataset,actions,hardware_device,description\r\n"
+                                    f"rat01\\day3,{DATASET},{ACTION},,\r\n")
+    (tmp_path / "m.toml").write_text(
+        f"[[session]]\nsession = 'rat01\\day3'\ndataset = '{DATASET}'\n"
+        "[[session.files]]\nmatch = 'raw\\*.bin'\nn_channels = 4\n")
+    (csv_job,) = read_manifest(tmp_path / "m.csv")
+    (toml_job,) = read_manifest(tmp_path / "m.toml")
+    assert csv_job.session == toml_job.session == tmp_path / "rat01" / "day3"
+    assert csv_job.session.is_dir()
+    (rule,) = toml_job.given["rules"]
+    assert rule.match == "raw/*.bin" and rule.matches("raw/probe0.bin")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="there, a drive letter is a path like any other")
+@pytest.mark.parametrize("value", ["D:\\data\\rat01", "D:/data/rat01", "\\\\nas\\lab\\rat01"])
+def test_an_absolute_windows_path_elsewhere_is_a_one_line_error(tmp_path: Path,
+                                                                 value: str) -> None:
+    from bsingest.batch import read_manifest
+    from bsingest.errors import UsageError
+
+    (tmp_path / "m.csv").write_text("session,dataset,actions,hardware_device,description\n"
+                                    f"{value},{DATASET},{ACTION},,\n")
+    with pytest.raises(UsageError) as exc:
+        read_manifest(tmp_path / "m.csv")
+    assert str(exc.value) == (
+        f"{tmp_path / 'm.csv'}: session: {value!r} is a Windows path (drive or network "
+        "share); on this computer, give the path it mounts that folder at")
+
+
+def test_session_file_globs_and_journal_written_on_windows(tmp_path: Path) -> None:
+    from bsingest.sessionconfig import load_options
+
+    (tmp_path / "bsingest.toml").write_text(
+        "journal = 'out\\journal.sqlite'\n[[files]]\nmatch = 'lfp\\*.lfp'\n"
+        "type = 'GeneralTimeSeries'\n")
+    options = load_options(tmp_path)
+    assert options.journal == os.path.join("out", "journal.sqlite")
+    assert options.for_file("lfp/a.lfp").record_type == "GeneralTimeSeries"
+    assert options.for_file("b.lfp").record_type is None

@@ -55,7 +55,9 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
     `session,dataset,actions,hardware_device,description` (actions separated by ';'; empty
     cells fall back to the session's bsingest.toml), or TOML with [[session]] tables of the
     same keys plus existing, type_map and files; or a ROOT folder with --match GLOB and
-    --dataset-by-name.
+    --dataset-by-name. A manifest's session paths are relative to the folder the manifest
+    file is in (not the current folder); paths written on Windows (sessions\\day3,
+    D:\\data\\rat01) are read by Windows' rules.
 
     Same server, token, journal, --existing and stated-value options (--n-channels, --sr,
     --dtype, --lsb, --type: for every session; a session's bsingest.toml and the

@@ -73,9 +73,11 @@ class ProgressLine:
             self.sessions_done += 1
             if item.error and not item.results:  # failed before its files were read
                 self.sessions_planned += 1
-            line = f"[{self.sessions_done}] " + (
-                f"error: {item.error}" if item.error
-                else f"{item.session}: {summary(item.counts())}")
+            # A session's error is said once, under the table (with others that share it).
+            counts = summary(item.counts()) if item.results else ""
+            state = ", ".join(x for x in (counts, "failed (see below)" if item.error else "")
+                              if x)
+            line = f"[{self.sessions_done}] {item.session}: {state}"
             self.echo(line)
 
     def echo(self, line: str) -> None:
