@@ -9,11 +9,16 @@ only what is left.
 
 Manifests
 ---------
-CSV with the header ``session,dataset,actions,hardware_device,description`` (actions
-separated by ``;``; empty cells fall back to the session's ``bsingest.toml``), or TOML
-with ``[[session]]`` tables of the same keys plus ``existing``, ``type_map`` (a list of
-``GLOB=TYPE``) and ``files`` (per-file rules as in ``bsingest.toml``). Relative session
-paths are relative to the manifest's folder.
+CSV with a header naming its columns, for the current API
+``folder,session,procedures,equipment,notes`` (plus ``project`` and ``session_name``: a
+row with a project and no session creates its session, as ``--create-session`` does), for
+the 2023 API ``folder,dataset,actions,hardware_device,description``; lists are separated
+by ``;``, and empty cells fall back to the session's ``bsingest.toml``. A header without
+``folder`` is the 2023 layout, ``session,dataset,actions,hardware_device,description``,
+whose ``session`` is the folder. Or TOML with ``[[session]]`` tables of the same keys
+(``folder``, or in the 2023 layout ``session``, is the path) plus ``existing``,
+``type_map`` (a list of ``GLOB=TYPE``) and ``files`` (per-file rules as in
+``bsingest.toml``). Relative folders are relative to the manifest's folder.
 """
 
 from __future__ import annotations
@@ -34,8 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import exitcodes
 from .errors import BsingestError, UsageError
-from .ingest import FileResult, IngestReport, Prepared, deliver, prepare
+from .ingest import FileResult, IngestReport, Prepared, client_api, deliver, prepare
 from .journal import Journal
+from .records import wire_for
 from .sessionconfig import FileRule, IngestOptions, load_options, stated_rules, type_map_rules
 from .uploader import FAILED, Lookups, Uploader
 
@@ -46,7 +52,12 @@ __all__ = ["BatchReport", "SessionJob", "batch", "read_manifest", "sessions_by_n
 
 log = logging.getLogger(__name__)
 
+#: The 2023 manifests' header, whose ``session`` is the folder.
 CSV_HEADER = ("session", "dataset", "actions", "hardware_device", "description")
+#: Every column a manifest with a ``folder`` column may have.
+COLUMNS = ("folder", "session", "procedures", "equipment", "notes", "project",
+           "session_name", "dataset", "actions", "hardware_device", "description")
+_LIST_COLUMNS = ("procedures", "equipment", "actions")
 
 
 @dataclass(frozen=True)
@@ -102,23 +113,35 @@ def _read_csv(p: Path) -> list[SessionJob]:
             rows = list(csv.reader(fh))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UsageError(f"{p}: cannot read the manifest: {exc}") from exc
-    if not rows or tuple(c.strip() for c in rows[0]) != CSV_HEADER:
-        raise UsageError(f"{p}: the first line must be {','.join(CSV_HEADER)}")
+    header = tuple(c.strip() for c in rows[0]) if rows else ()
+    folder = "folder" if "folder" in header else "session"
+    known = COLUMNS if folder == "folder" else CSV_HEADER
+    unknown = [c for c in header if c not in known]
+    if not header or folder not in header or unknown or len(set(header)) != len(header):
+        raise UsageError(f"{p}: the first line must name the columns, e.g. "
+                         f"folder,session,procedures,equipment,notes (current API) or "
+                         f"{','.join(CSV_HEADER)} (2023)"
+                         + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
     jobs = []
     for n, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
-        if len(row) > len(CSV_HEADER):
-            raise UsageError(f"{p}:{n}: {len(row)} cells, expected {len(CSV_HEADER)}")
-        cells = dict(zip(CSV_HEADER, [c.strip() for c in row] + [""] * 5, strict=False))
-        given = {
-            "dataset": cells["dataset"] or None,
-            "actions": tuple(a.strip() for a in cells["actions"].split(";") if a.strip()),
-            "hardware_device": cells["hardware_device"] or None,
-            "description": cells["description"] or None,
-        }
-        jobs.append(SessionJob(_session_path(p, cells["session"]), given, f"{p.name}:{n}"))
+        if len(row) > len(header):
+            raise UsageError(f"{p}:{n}: {len(row)} cells, expected {len(header)}")
+        cells = dict(zip(header, [c.strip() for c in row] + [""] * len(header), strict=False))
+        path = cells.pop(folder)
+        given: dict[str, Any] = {
+            k: (tuple(a.strip() for a in v.split(";") if a.strip()) if k in _LIST_COLUMNS
+                else v or None) for k, v in cells.items()}
+        jobs.append(SessionJob(_session_path(p, path), _creating(given), f"{p.name}:{n}"))
     return jobs
+
+
+def _creating(given: dict[str, Any]) -> dict[str, Any]:
+    """A row with a project and no session creates its session (--create-session)."""
+    if given.get("project") and not given.get("session"):
+        given["create_session"] = True
+    return given
 
 
 def _read_toml(p: Path) -> list[SessionJob]:
@@ -128,23 +151,25 @@ def _read_toml(p: Path) -> list[SessionJob]:
     tables = data.get("session")
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise UsageError(f"{p}: expected [[session]] tables")
-    known = {*CSV_HEADER, "existing", "type_map", "files"}
     jobs = []
     for i, t in enumerate(tables):
         where = f"{p.name}: session[{i}]"
         check_types(where, t, TOP_TYPES)
+        folder = "folder" if "folder" in t else "session"
+        known = {*(COLUMNS if folder == "folder" else CSV_HEADER), "existing", "type_map",
+                 "files"}
         unknown = set(t) - known
-        if unknown or "session" not in t:
-            raise UsageError(f"{where}: needs 'session'; unknown keys: "
-                             f"{', '.join(sorted(unknown)) or 'none'}")
-        actions = t.get("actions") or ()
+        if unknown or folder not in t:
+            raise UsageError(f"{where}: needs 'folder' (or, 2023 layout, 'session'); unknown "
+                             f"keys: {', '.join(sorted(unknown)) or 'none'}")
         rules = type_map_rules(t.get("type_map") or ())
         rules += tuple(_rule(p, j, r) for j, r in enumerate(t.get("files") or []))
-        given = {"dataset": t.get("dataset"), "hardware_device": t.get("hardware_device"),
-                 "description": t.get("description"), "existing": t.get("existing"),
-                 "actions": tuple([actions] if isinstance(actions, str) else actions),
-                 "rules": rules}
-        jobs.append(SessionJob(_session_path(p, str(t["session"])), given, where))
+        given = {k: v for k, v in t.items() if k not in (folder, "type_map", "files")}
+        for k in _LIST_COLUMNS:
+            if isinstance(given.get(k), str):
+                given[k] = (given[k],)
+        given["rules"] = rules
+        jobs.append(SessionJob(_session_path(p, str(t[folder])), _creating(given), where))
     return jobs
 
 
@@ -157,16 +182,22 @@ def _session_path(manifest: Path, value: str) -> Path:
     return path if path.is_absolute() else manifest.parent / path
 
 
-def sessions_by_name(root: str | os.PathLike[str], match: str, client: BrainstemClient
-                     ) -> list[SessionJob]:
-    """Folders under ``root`` matching ``match``, each with the dataset of the same name."""
+def sessions_by_name(root: str | os.PathLike[str], match: str, client: BrainstemClient, *,
+                     kind: str = "dataset", project: str | None = None) -> list[SessionJob]:
+    """Folders under ``root`` matching ``match``, each with the dataset (2023) or session
+    (``kind="session"``) of the same name. With ``project``, a folder with no session of
+    its name gets one created there (``--create-session``)."""
     base = Path(root)
     if not base.is_dir():
         raise UsageError(f"{base}: not a folder")
+    find = (client.find_session_by_name  # type: ignore[attr-defined]
+            if kind == "session" else client.find_dataset_by_name)
     jobs = []
     for folder in sorted(p for p in base.glob(match) if p.is_dir()):
-        found = client.find_dataset_by_name(folder.name)
-        given = {"dataset": found["id"]} if found else {"missing_dataset": folder.name}
+        found = find(folder.name)
+        given: dict[str, Any] = {kind: found["id"]} if found else {"missing": folder.name}
+        if not found and kind == "session" and project:
+            given = {"create_session": True, "project": project}
         jobs.append(SessionJob(folder, given, folder.name))
     return jobs
 
@@ -176,8 +207,8 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
           actions: Sequence[str] = (), existing: str | None = None, dry_run: bool = False,
           jobs: int | None = None, concurrency: int = 8,
           progress: Callable[[str, Any], None] | None = None,
-          record_type: str | None = None, stated: Mapping[str, Any] | None = None
-          ) -> BatchReport:
+          procedures: Sequence[str] = (), record_type: str | None = None,
+          stated: Mapping[str, Any] | None = None) -> BatchReport:
     """Ingest many sessions; see the module docstring.
 
     Parameters
@@ -187,8 +218,9 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
     client, journal
         Shared by every session: one connection pool, one outbox (None only for a dry
         run, which writes nothing).
-    actions, existing
-        Defaults for sessions whose manifest row does not say.
+    actions, procedures, existing
+        Defaults for sessions whose manifest row does not say (actions for a 2023 server,
+        procedures for one of the current API).
     jobs
         Extraction processes (default: the number of cores).
     concurrency
@@ -207,7 +239,7 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
     job_list = (read_manifest(sessions) if isinstance(sessions, str | os.PathLike)
                 else list(sessions))
     report = BatchReport()
-    defaults = stated_rules(record_type, stated)
+    stated_defaults = stated_rules(record_type, stated)
     lock = threading.Lock()
     if progress:
         progress("sessions", len(job_list))
@@ -227,6 +259,9 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
             progress("planned", n)
 
     workers = jobs or os.cpu_count() or 1
+    api = client_api(client)
+    defaults = {"procedures" if api == "2026" else "actions": tuple(
+        procedures if api == "2026" else actions)}
     stop = threading.Event()
     lookups = Lookups()
     # spawn: the parent has threads (uploads, maybe the demo server); fork would copy their
@@ -239,8 +274,8 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
             ThreadPoolExecutor(max_workers=max(2, min(8, len(job_list) or 1)),
                                thread_name_prefix="bsingest-session") as session_pool:
         pending: list[Future[Any]] = []
-        # Per dataset, the sessions already submitted: an earlier one keeps a file name
-        # both hold (see _Claims).
+        # Per dataset (or session), the sessions already submitted: an earlier one keeps a
+        # file name both hold (see _Claims).
         claims: dict[str, _Claims] = {}
         # Each dataset's lock is held from its first session to the batch's end: the
         # listings the sessions share (lookups) stay true only while no other process
@@ -249,7 +284,8 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
         try:
             first_row: dict[str, str] = {}  # session folder -> the row that lists it first
             for job in job_list:
-                options, problem = _options(job, actions, existing, defaults)
+                options, problem = _options(job, defaults, existing, api, client.server,
+                                            stated_defaults)
                 folder = os.path.realpath(job.session)
                 if problem is None and folder in first_row:
                     problem = (f"{job.line}: a duplicate row: {first_row[folder]} lists the "
@@ -257,19 +293,23 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                 first_row.setdefault(folder, job.line)
                 if problem:
                     done(IngestReport(str(job.session), server_key or client.server,
-                                      options.dataset if options else None, error=problem))
+                                      options.container if options else None, error=problem,
+                                      api=api))
                     continue
                 assert options is not None
                 prepared = extract_pool.submit(prepare, job.session, options, jobs=1)
-                if journal is not None and not dry_run and str(options.dataset) not in claims:
+                # A session still to be created is a container of its own (its name's).
+                container = options.container or f"new session {job.session.name}"
+                if (journal is not None and not dry_run and options.container
+                        and container not in claims):
                     held.enter_context(journal.dataset_lock(server_key or client.server,
-                                                            str(options.dataset)))
-                dataset_claims = claims.setdefault(str(options.dataset), _Claims())
-                index = dataset_claims.add(job, prepared)
+                                                            container))
+                container_claims = claims.setdefault(container, _Claims())
+                index = container_claims.add(job, prepared)
                 pending.append(session_pool.submit(
                     _deliver_when_ready, job, options, prepared, client, journal, server_key,
                     dry_run, request_pool, file_done, planned, done, stop, lookups,
-                    dataset_claims, index))
+                    container_claims, index))
             for f in pending:
                 f.result()
         except BsingestError:  # another process kept a dataset's lock too long
@@ -360,22 +400,32 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _options(job: SessionJob, actions: Sequence[str], existing: str | None,
-             defaults: tuple[FileRule, ...] = ()) -> tuple[IngestOptions | None, str | None]:
-    if "missing_dataset" in job.given:
-        return None, f"{job.session.name}: no dataset named {job.given['missing_dataset']!r}"
+def _options(job: SessionJob, defaults: dict[str, Any], existing: str | None, api: str,
+             server: str, stated: tuple[FileRule, ...] = ()
+             ) -> tuple[IngestOptions | None, str | None]:
+    if "missing" in job.given:
+        kind = "session" if api == "2026" else "dataset"
+        return None, f"{job.session.name}: no {kind} named {job.given['missing']!r}"
     if not job.session.is_dir():
         return None, f"{job.session}: no such session folder ({job.line})"
     try:
         given = dict(job.given)
-        given["actions"] = given.get("actions") or tuple(actions)
+        for name, value in defaults.items():
+            given[name] = given.get(name) or value
         given["existing"] = given.get("existing") or existing
         rules: tuple[FileRule, ...] = given.pop("rules", ())
         options = load_options(job.session, **given)
         # Stated on the command line: before the session's own rules, which win.
-        options = replace(options, rules=defaults + options.rules + rules)
+        options = replace(options, rules=stated + options.rules + rules).for_api(api, server)
     except BsingestError as exc:
         return None, f"{job.session.name}: {exc}"
+    if api == "2026":
+        if options.create_session and not options.project:
+            return options, f"{job.session.name}: creating its session needs a project"
+        if not options.session and not options.create_session:
+            return options, (f"{job.session.name}: no session (in the manifest, the "
+                             "session's bsingest.toml, or a project to create it in)")
+        return options, None
     missing = [k for k, v in (("dataset", options.dataset), ("actions", options.actions)) if not v]
     if missing:
         return options, (f"{job.session.name}: no {' and no '.join(missing)} "
@@ -400,8 +450,11 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
             from .ingest import check_references
 
             with contextlib.suppress(BsingestError):  # deliver() reports it, once
-                check_references(client, options, lookups)
-                lookups.listing(str(options.dataset), Uploader(client, None).server_records)
+                if options.container:
+                    check_references(client, options, lookups)
+                    wire = wire_for(options.api or "2023")
+                    lookups.listing(options.container,
+                                    Uploader(client, None, wire=wire).server_records)
         ready = prepared.result()
         if claims is not None:
             ready = claims.unclaimed(index, ready)
@@ -414,13 +467,15 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
     except CancelledError:  # Ctrl-C cancelled its extraction
         return
     except BrokenProcessPool as exc:  # a reader crashed its worker process (or it was killed)
-        report = IngestReport(str(job.session), server_key or client.server, options.dataset,
-                              error=f"{job.session.name}: the extraction process died ({exc})")
+        report = IngestReport(str(job.session), server_key or client.server, options.container,
+                              error=f"{job.session.name}: the extraction process died ({exc})",
+                              api=options.api or "2023")
     except (BsingestError, OSError) as exc:
-        report = IngestReport(str(job.session), server_key or client.server, options.dataset,
-                              error=f"{job.session.name}: {exc}")
+        report = IngestReport(str(job.session), server_key or client.server, options.container,
+                              error=f"{job.session.name}: {exc}", api=options.api or "2023")
     except Exception as exc:  # a bug in one session must not stop the others
         log.exception("session %s failed", job.session)
-        report = IngestReport(str(job.session), server_key or client.server, options.dataset,
-                              error=f"{job.session.name}: unexpected {type(exc).__name__}: {exc}")
+        report = IngestReport(str(job.session), server_key or client.server, options.container,
+                              error=f"{job.session.name}: unexpected {type(exc).__name__}: {exc}",
+                              api=options.api or "2023")
     done(report)

@@ -17,6 +17,7 @@ anything else is a bug and keeps its traceback::
     │   ├── RateLimited            429 (after retries)
     │   └── ServerError            5xx
     ├── TransportError             no answer: connection refused, reset, timeout
+    ├── SignInError                the device sign-in ended without a token (denied, expired)
     └── JournalError               the local outbox cannot be read or written
 
 Messages are one line, name the file or the method and URL, and never contain a token.
@@ -39,6 +40,7 @@ __all__ = [
     "Rejected",
     "ServerError",
     "SidecarError",
+    "SignInError",
     "TransportError",
     "UnsupportedFile",
     "UsageError",
@@ -143,6 +145,10 @@ class TransportError(BsingestError):
         self.url = url
         self.reason = reason
         super().__init__(f"{method} {url} failed: {reason}")
+
+
+class SignInError(BsingestError):
+    """The device sign-in ended without a token: denied, expired, or its code already used."""
 
 
 class JournalError(BsingestError):

@@ -1,9 +1,14 @@
-"""Ingest a session: files in, Experiment Data records on the server, exactly once.
+"""Ingest a session: files in, records on the server, exactly once.
+
+The records are Experiment Data in a dataset (the 2023 API) or Data Acquisition in a
+session (the current API), whichever the server speaks (:mod:`bsingest.records`).
 
 Steps: wait for the files to settle (optional) → take the session's lock → discover and
-extract (threads) → build and validate every record → stage them in the journal → check
-once that dataset, actions and hardware device exist → compare with what the dataset
-holds → create, update or skip → report an outcome per file.
+extract (threads) → build and validate every record → create the session if asked
+(``--create-session``, :mod:`bsingest.sessions`) → stage them in the journal → check
+once that the container and what the records link to exist → adopt records bsingest 0.1
+wrote (with ``stream``) → compare with what the container holds → create, update or
+skip → report an outcome per file.
 
 Nothing is lost: a record is in the journal before any request is made, so a server
 that is down, a killed process or a full disk leaves work that ``bsingest push`` (or
@@ -20,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,9 +40,18 @@ from .errors import (
     UsageError,
 )
 from .journal import Entry, Journal
-from .records import validate
+from .records import API_2023, Wire, wire_for
 from .sessionconfig import IngestOptions, load_options
-from .uploader import FAILED, QUEUED, UNCHANGED, Lookups, Outcome, Uploader, record_key, summarize
+from .uploader import (
+    FAILED,
+    QUEUED,
+    UNCHANGED,
+    UPDATED,
+    Lookups,
+    Outcome,
+    Uploader,
+    summarize,
+)
 
 if TYPE_CHECKING:
 
@@ -75,11 +89,14 @@ class IngestReport:
 
     session: str
     server: str
-    dataset: str | None
+    dataset: str | None  # the container: a dataset (2023) or a session (current API)
     results: list[FileResult] = field(default_factory=list)
     skipped_files: dict[str, str] = field(default_factory=dict)
     dry_run: bool = False
     error: str | None = None  # a session-wide failure (bad dataset, lock, ...)
+    api: str = API_2023
+    #: What --create-session did (:meth:`bsingest.sessions.SessionOutcome.to_json`).
+    created_session: dict[str, Any] | None = None
 
     def counts(self) -> dict[str, int]:
         return summarize(self.results)  # type: ignore[arg-type]
@@ -91,10 +108,18 @@ class IngestReport:
                                        error=bool(self.error))
 
     def to_json(self) -> dict[str, Any]:
-        return {"session": self.session, "server": self.server, "dataset": self.dataset,
-                "dry_run": self.dry_run, "error": self.error, "counts": self.counts(),
-                "files": [r.to_json() for r in self.results],
-                "skipped_files": self.skipped_files}
+        out = {"session": self.session, "server": self.server, "dataset": self.dataset,
+               "api": self.api, "dry_run": self.dry_run, "error": self.error,
+               "counts": self.counts(), "files": [r.to_json() for r in self.results],
+               "skipped_files": self.skipped_files}
+        if self.created_session is not None:
+            out["created_session"] = self.created_session
+        return out
+
+    @property
+    def container_kind(self) -> str:
+        """What the records went to: ``dataset`` (2023) or ``session``."""
+        return wire_for(self.api).container
 
 
 @dataclass
@@ -104,6 +129,10 @@ class Prepared:
     records: list[tuple[str, str, dict[str, Any], str]]  # (path, key, body, fingerprint)
     failures: list[FileResult]
     skipped_files: dict[str, str]
+    #: key -> the key bsingest 0.1 gave the same record, where it differs.
+    legacy: dict[str, str] = field(default_factory=dict)
+    #: (start time, path, provenance detail) of every record whose file states its start.
+    starts: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def fingerprint(path: str | os.PathLike[str]) -> str:
@@ -129,9 +158,12 @@ def prepare(session_dir: Path, options: IngestOptions, *, jobs: int | None = Non
         results = list(pool.map(lambda p: _build(session_dir, p, options), found.data))
     records: list[tuple[str, str, dict[str, Any], str]] = []
     failures: list[FileResult] = []
+    legacy: dict[str, str] = {}
+    starts: list[tuple[str, str, str]] = []
     seen: dict[str, str] = {}
-    for built, failure in results:
+    for built, failure, olds, began in results:
         failures += failure
+        starts += began
         for path, key, body, fp in built:
             if key in seen:  # fileName is the session-relative path: a bug, if it happens
                 failures.append(FileResult(path, FAILED, body["type"], key, error=(
@@ -139,13 +171,29 @@ def prepare(session_dir: Path, options: IngestOptions, *, jobs: int | None = Non
                 continue
             seen[key] = path
             records.append((path, key, body, fp))
-    return Prepared(records, failures, skipped)
+            if key in olds:
+                legacy[key] = olds[key]
+    # bsingest 0.1 named a file by its bare name: two files of one name in different
+    # folders shared an old key, and only the first (in path order) can have been sent.
+    firsts: dict[str, str] = {}
+    path_of = {key: path for path, key, _, _ in records}
+    for key in sorted(legacy, key=lambda k: (path_of[k], k)):
+        firsts.setdefault(legacy[key], key)
+    legacy = {new: old for old, new in firsts.items()}
+    return Prepared(records, failures, skipped, legacy, sorted(starts))
+
+
+#: The container of records built before the session they go to exists (--create-session);
+#: replaced by the session's id before anything is staged or sent.
+PENDING_CONTAINER = "00000000-0000-0000-0000-000000000000"
 
 
 def _build(session_dir: Path, path: Path, options: IngestOptions
-           ) -> tuple[list[tuple[str, str, dict[str, Any], str]], list[FileResult]]:
+           ) -> tuple[list[tuple[str, str, dict[str, Any], str]], list[FileResult],
+                      dict[str, str], list[tuple[str, str, str]]]:
     from .extraction import extract_or_error
 
+    wire = wire_for(options.api or API_2023)
     rel = _rel(session_dir, path)
     per_file = options.for_file(rel)
     extractions, error = extract_or_error(path, record_type=per_file.record_type,
@@ -156,27 +204,40 @@ def _build(session_dir: Path, path: Path, options: IngestOptions
         except OSError as exc:
             error = f"{path.name}: {exc.strerror or exc}"
     if error is not None:
-        return [], [FileResult(rel, FAILED, error=error)]
-    built, failures = [], []
+        return [], [FileResult(rel, FAILED, error=error)], {}, []
+    built, failures, olds, starts = [], [], {}, []
+    container = options.container or PENDING_CONTAINER
     for x in (x.relative_to(session_dir) for x in extractions):
-        record = x.record(dataset=options.dataset or "", actions=options.actions,
-                          hardware_device=per_file.hardware_device,
-                          description=per_file.description)
-        body = record.to_json()
         try:
-            validate(record)
+            body = wire.body(x.type, x.type_json, options.links(rel, container))
+            problems = wire.problems(body)
+            if problems:
+                raise RecordInvalid(problems, subject=x.file_name)
         except RecordInvalid as exc:
-            failures.append(FileResult(rel, FAILED, x.type, record_key(body), error=str(exc)))
+            failures.append(FileResult(rel, FAILED, wire.wire_type(x.type),
+                                       f"{wire.wire_type(x.type)}|{x.file_name}",
+                                       error=str(exc)))
             continue
-        built.append((rel, record_key(body), body, fp))
-    return built, failures
+        key = wire.key(body)
+        old = wire.legacy_key(*x.legacy_key)
+        if old != key:
+            olds[key] = old
+        if x.start_time:
+            began = x.provenance.get("startTime")
+            starts.append((x.start_time, rel, began.detail if began else ""))
+        built.append((rel, key, body, fp))
+    return built, failures, olds, starts
 
 
 def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
            actions: Sequence[str] = (), hardware_device: str | None = None,
-           description: str | None = None, existing: str | None = None,
+           description: str | None = None, session: str | None = None,
+           procedures: Sequence[str] = (), equipment: Sequence[str] = (),
+           notes: str | None = None, create_session: bool = False, project: str | None = None,
+           session_name: str | None = None, existing: str | None = None,
            type_map: Sequence[str] = (), dry_run: bool = False,
            client: BrainstemClient | None = None, server: str | None = None,
+           api: str | None = None,
            token: str | None = None, journal: Journal | str | os.PathLike[str] | None = None,
            server_key: str | None = None,
            settle: float | None = None, lock_timeout: float = 600.0,
@@ -190,9 +251,17 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
     ----------
     session_dir
         The folder a recording session wrote.
+    session, procedures, equipment, notes
+        For a server of the current API: the session (UUID) the records go to, the
+        procedures and equipment they link to (lists of UUIDs), notes for every record.
     dataset, actions, hardware_device, description
-        The IDs (UUIDs) the records link to, and a description; any left out come from
-        the session's ``bsingest.toml`` or the user's config file.
+        The same for a 2023 server: dataset, actions (a list), one hardware device, a
+        description. Any left out come from the session's ``bsingest.toml`` or the user's
+        config file; the other generation's names are a :class:`UsageError`.
+    create_session, project, session_name
+        Current API: create the session in ``project`` when none called ``session_name``
+        (default: the folder's name) exists; its ``date_time`` is the recording's start as
+        the files state it. Exactly once, like the records.
     existing
         ``skip`` (default), ``update`` or ``error``: what to do with a record the
         dataset already holds with other values.
@@ -205,6 +274,9 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
         ``server`` (or ``BRAINSTEM_SERVER``, ``bsingest.toml``, the config file), with
         ``token`` or the token from the environment; with no server configured anywhere,
         the local demo server is started for the call (see :mod:`bsingest.target`).
+    api
+        ``"2023"`` or ``"2026"``: the API generation of that server (default: stated in
+        ``bsingest.toml`` or the config file, else found out); ignored with ``client``.
     journal
         A :class:`Journal` or the path of its file (default: the user data directory).
     server_key
@@ -221,39 +293,60 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
     """
     from .sessionconfig import stated_rules, type_map_rules
 
-    session = Path(session_dir)
-    if not session.is_dir():
-        raise UsageError(f"{session}: not a folder")
-    options = load_options(session, dataset=dataset, actions=tuple(actions),
-                           hardware_device=hardware_device, description=description,
-                           existing=existing, server=server, settle=settle,
-                           rules=type_map_rules(type_map) + stated_rules(record_type, stated))
-    _check_ids(options)
+    folder = Path(session_dir)
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: not a folder")
+    for name, ids in (("actions", actions), ("procedures", procedures),
+                      ("equipment", equipment)):
+        if isinstance(ids, str):  # tuple("<uuid>") would be its 36 characters
+            raise UsageError(f"{name}: expected a list of UUIDs, got the string {ids!r} "
+                             f"(write {name}=[{ids!r}])")
+    links = dict(dataset=dataset, actions=tuple(actions), hardware_device=hardware_device,
+                 description=description, session=session, procedures=tuple(procedures),
+                 equipment=tuple(equipment), notes=notes, create_session=create_session or None,
+                 project=project, session_name=session_name)
+    options = load_options(folder, existing=existing, server=server, settle=settle,
+                           rules=type_map_rules(type_map) + stated_rules(record_type, stated),
+                           **links)
     if client is None:  # the same choice as the command line: configured, else local demo
-        from .target import configured_server, open_target
+        from .target import configured_api, configured_server, open_target
 
-        with open_target(configured_server(server, options.server), token=token,
-                         portal=options.portal, read_only=dry_run) as target:
-            return ingest(session, dataset=dataset, actions=actions,
-                          hardware_device=hardware_device, description=description,
-                          existing=existing, type_map=type_map, dry_run=dry_run,
-                          client=target.client, journal=journal, server_key=target.server_key,
-                          settle=settle, lock_timeout=lock_timeout, concurrency=concurrency,
-                          jobs=jobs, progress=progress, record_type=record_type, stated=stated)
+        chosen = configured_server(server, options.server)
+        api_said = configured_api(api, options.api, chosen) or (None, None)
+        with open_target(chosen, token=token, portal=options.portal, read_only=dry_run,
+                         api=api_said[0], api_source=api_said[1]) as target:
+            return ingest(folder, **links, existing=existing,  # type: ignore[arg-type]
+                          type_map=type_map, dry_run=dry_run, client=target.client,
+                          journal=journal, server_key=target.server_key, settle=settle,
+                          lock_timeout=lock_timeout, concurrency=concurrency, jobs=jobs,
+                          progress=progress, record_type=record_type, stated=stated)
+    options = resolve_api(options, client)
+    _check_ids(options)
     if dry_run:  # writes nothing anywhere: no journal, no lock file
-        return _ingest(session, options, client, None, server_key, dry_run=True,
+        return _ingest(folder, options, client, None, server_key, dry_run=True,
                        concurrency=concurrency, jobs=jobs, progress=progress)
     own_journal = not isinstance(journal, Journal)
     jr = journal if isinstance(journal, Journal) else Journal(journal or options.journal)
     try:
-        with session_lock(jr.path.parent, session, timeout=lock_timeout):
+        with session_lock(jr.path.parent, folder, timeout=lock_timeout):
             if options.settle:
-                wait_until_settled(session, options.settle)
-            return _ingest(session, options, client, jr, server_key, dry_run=False,
+                wait_until_settled(folder, options.settle)
+            return _ingest(folder, options, client, jr, server_key, dry_run=False,
                            concurrency=concurrency, jobs=jobs, progress=progress)
     finally:
         if own_journal:
             jr.close()
+
+
+def client_api(client: BrainstemClient) -> str:
+    """The API generation ``client`` speaks (``2023`` or ``2026``)."""
+    return str(getattr(client, "api", None) or API_2023)
+
+
+def resolve_api(options: IngestOptions, client: BrainstemClient) -> IngestOptions:
+    """``options`` for the generation ``client``'s server speaks (a usage error when the
+    user named the other generation's links)."""
+    return options.for_api(client_api(client), server=client.server)
 
 
 def _ingest(session: Path, options: IngestOptions, client: BrainstemClient, jr: Journal | None,
@@ -271,19 +364,42 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
             stop: threading.Event | None = None, lookups: Lookups | None = None
             ) -> IngestReport:
     """Stage a prepared session's records in the journal and bring the server in line."""
-    assert options.dataset is not None
-    report = IngestReport(str(session), server_key or client.server, options.dataset,
-                          dry_run=dry_run)
+    wire = wire_for(options.api or API_2023)
+    report = IngestReport(str(session), server_key or client.server, options.container,
+                          dry_run=dry_run, api=wire.api)
     report.skipped_files = prepared.skipped_files
     for failure in prepared.failures:
         _emit(report, failure, progress)
+    if options.container is None:  # --create-session: find or create it first
+        try:
+            made = _session_for(session, options, prepared, client, jr, report.server,
+                                dry_run=dry_run)
+        except _UNAVAILABLE as exc:
+            return _all(report, prepared, QUEUED if not dry_run else "would-queue",
+                        f"queued: the session could not be created ({exc}); run the same "
+                        "command again", progress)
+        except ApiError as exc:
+            report.error = f"cannot create session {_session_name(session, options)!r}: {exc}"
+            return _all(report, prepared, FAILED, report.error, progress)
+        report.created_session = made.to_json()
+        report.dataset = made.id
+        if made.id is None:  # a dry run: the session does not exist yet
+            for path, key, body, _ in prepared.records:
+                _emit(report, FileResult(path, "would-create", body.get("type"), key), progress)
+            return report
+        prepared = _linked(prepared, wire, made.id)
+        options = replace(options, session=made.id)
+    container = options.container
+    assert container is not None
     uploader = Uploader(client, jr, existing=options.existing, concurrency=concurrency,
-                        stop=stop, lookups=lookups)
+                        stop=stop, lookups=lookups, wire=wire)
     if dry_run or jr is None:
         return _dry_run(report, prepared, uploader, options, progress)
+    # Rows bsingest 0.1 staged under the old key go on under the new one (state, id kept).
+    jr.rename_keys(report.server, container, {old: new for new, old in prepared.legacy.items()})
     # In the journal before any request: from here on nothing is lost.
-    entries = [jr.stage(report.server, options.dataset, key, path, body, fp,
-                        options.existing.value)
+    entries = [jr.stage(report.server, container, key, path, body, fp,
+                        options.existing.value, api=wire.api)
                for path, key, body, fp in prepared.records]
     by_key = {e.key: e for e in entries}
 
@@ -292,10 +408,20 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
 
     try:
         check_references(client, options, lookups)
-        uploader.run(entries, executor=executor, progress=one_done)
+        done: set[str] = set()
+        if any(e.key in prepared.legacy and e.state != "uploaded" for e in entries):
+            with jr.dataset_lock(report.server, container, uploader.lock_timeout):
+                on_server = (lookups.listing(container, uploader.server_records) if lookups
+                             else uploader.server_records(container))
+                for outcome in adopt_legacy(uploader, entries, prepared.legacy, on_server):
+                    one_done(outcome)
+                    done.add(outcome.key)
+        uploader.run([e for e in entries if e.key not in done], executor=executor,
+                     progress=one_done)
     except _UNAVAILABLE as exc:
         log.warning("server unreachable: %s", exc)
-        for e in entries:
+        reported = {r.key for r in report.results}
+        for e in (e for e in entries if e.key not in reported):
             if e.state == "uploaded":  # uploaded before, unchanged since: nothing to queue
                 result = FileResult(e.path, UNCHANGED, e.record.get("type"), e.key, e.server_id,
                                     error=f"not checked on the server ({exc}); the journal "
@@ -317,14 +443,85 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
     return report
 
 
+def adopt_legacy(uploader: Uploader, entries: Sequence[Entry], legacy: dict[str, str],
+                 on_server: dict[str, dict[str, Any]]) -> list[Outcome]:
+    """Bring records bsingest 0.1 wrote into the new form, each by a PATCH, never a POST.
+
+    Such a record is keyed ``type|bare name|stream`` (:attr:`Prepared.legacy`); when the
+    container holds it and nothing under the new key, it is changed to say what the file
+    says now, in the new form (no ``stream``, the session-relative fileName): a strict
+    server refuses the old form, and 0.1's values are the ones issue 11 corrected. The
+    listing ``on_server`` is updated in place (a batch shares it). A PATCH that fails
+    leaves the entry out of this run (``pending`` or ``failed``), so it is never POSTed.
+    """
+    outcomes = []
+    wire = uploader.wire
+    journal = uploader._journal()
+    for e in entries:
+        old = legacy.get(e.key)
+        theirs = on_server.get(old) if old else None
+        if old is None or theirs is None or e.key in on_server:
+            continue
+        server_id = str(theirs.get("id"))
+        journal.mark(e, "sending", server_id=server_id, attempt=True)
+        try:
+            changed = uploader.client.update(wire.model, server_id, wire.changes(e.record))
+        except _UNAVAILABLE as exc:
+            journal.mark(e, "pending", error=str(exc))
+            outcomes.append(Outcome(e.dataset, e.key, e.path, QUEUED, None, f"queued: {exc}"))
+            continue
+        except ApiError as exc:
+            journal.mark(e, "failed", error=str(exc))
+            outcomes.append(Outcome(e.dataset, e.key, e.path, FAILED, server_id, str(exc)))
+            continue
+        journal.mark(e, "uploaded", server_id=server_id)
+        del on_server[old]
+        on_server[e.key] = changed if isinstance(changed, dict) and changed else theirs
+        log.info("%s: adopted the record bsingest 0.1 wrote (%s), now in the new form",
+                 e.path, server_id)
+        outcomes.append(Outcome(e.dataset, e.key, e.path, UPDATED, server_id,
+                                "adopted: written by bsingest 0.1, brought to the new form"))
+    return outcomes
+
+
+def _session_name(folder: Path, options: IngestOptions) -> str:
+    return options.session_name or folder.resolve().name
+
+
+def _session_for(folder: Path, options: IngestOptions, prepared: Prepared,
+                 client: BrainstemClient, jr: Journal | None, server_key: str, *,
+                 dry_run: bool) -> Any:
+    from .sessions import ensure_session
+
+    assert options.project is not None
+    return ensure_session(client, jr, server_key, name=_session_name(folder, options),
+                          project=options.project, folder=str(folder),
+                          starts=prepared.starts, dry_run=dry_run or jr is None)
+
+
+def _linked(prepared: Prepared, wire: Wire, container: str) -> Prepared:
+    """``prepared`` with every record in ``container`` (built before it existed)."""
+    records = [(path, key, wire.with_container(body, container), fp)
+               for path, key, body, fp in prepared.records]
+    return replace(prepared, records=records)
+
+
+def _all(report: IngestReport, prepared: Prepared, outcome: str, error: str,
+         progress: Callable[[FileResult], None] | None) -> IngestReport:
+    for path, key, body, _ in prepared.records:
+        _emit(report, FileResult(path, outcome, body.get("type"), key, error=error), progress)
+    return report
+
+
 def _dry_run(report: IngestReport, prepared: Prepared, uploader: Uploader,
              options: IngestOptions, progress: Callable[[FileResult], None] | None
              ) -> IngestReport:
-    assert options.dataset is not None
-    try:  # a batch shares its answers (lookups): one look per dataset, not per session
+    container = options.container
+    assert container is not None
+    try:  # a batch shares its answers (lookups): one look per container, not per session
         check_references(uploader.client, options, uploader.lookups)
-        on_server = (uploader.lookups.listing(options.dataset, uploader.server_records)
-                     if uploader.lookups else uploader.server_records(options.dataset))
+        on_server = (uploader.lookups.listing(container, uploader.server_records)
+                     if uploader.lookups else uploader.server_records(container))
     except _UNAVAILABLE as exc:
         report.error = f"dry run: cannot reach {uploader.client.server}: {exc}"
         for path, key, body, _ in prepared.records:
@@ -333,9 +530,16 @@ def _dry_run(report: IngestReport, prepared: Prepared, uploader: Uploader,
     except ApiError as exc:
         report.error = _reference_error(exc, options)
         return report
-    fake = [Entry(report.server, options.dataset, key, path, body, fp, "pending", None, 0,
-                  None, 0.0) for path, key, body, fp in prepared.records]
-    for e, step in uploader.plan(fake, on_server):
+    fake = [Entry(report.server, container, key, path, body, fp, "pending", None, 0,
+                  None, 0.0, api=uploader.wire.api) for path, key, body, fp in prepared.records]
+    for e in fake:  # what 0.1 wrote is adopted: shown as the update it would be
+        old = prepared.legacy.get(e.key)
+        if old in on_server and e.key not in on_server:
+            _emit(report, FileResult(e.path, "would-update", e.record["type"], e.key,
+                                     on_server[old].get("id"), "adopted: written by "
+                                     "bsingest 0.1"), progress)
+    shown = {r.key for r in report.results}
+    for e, step in uploader.plan([e for e in fake if e.key not in shown], on_server):
         their_id = (on_server.get(e.key) or {}).get("id")
         outcome = {"adopt": "unchanged", "conflict": "would-fail"}.get(step, f"would-{step}")
         if step == "unchanged":
@@ -349,21 +553,28 @@ def push(*, client: BrainstemClient, journal: Journal, dataset: str | None = Non
          progress: Callable[[FileResult], None] | None = None) -> list[FileResult]:
     """Upload what the journal holds as pending (or unresolved) for ``client``'s server.
 
-    ``existing`` overrides, for every entry, the policy of the run that staged it.
+    ``existing`` overrides, for every entry, the policy of the run that staged it. Rows
+    written for the other API generation than the server speaks now stay queued, and
+    say so.
     """
     from .sessionconfig import Existing
 
+    api = client_api(client)
     entries = journal.entries(server=server_key or client.server, dataset=dataset,
                               states=("pending", "sending"))
+    results = [FileResult(e.path, QUEUED, e.record.get("type"), e.key, error=(
+                   f"queued: written for the {e.api} API, and {client.server} now speaks "
+                   f"the {api} one; ingest the session again"))
+               for e in entries if e.api != api]
+    entries = [e for e in entries if e.api == api]
     uploader = Uploader(client, journal, existing=Existing(existing) if existing else None,
-                        concurrency=concurrency)
+                        concurrency=concurrency, wire=wire_for(api))
     by_key = {(e.dataset, e.key): e for e in entries}
-    results = []
     try:
         outcomes = uploader.run(entries)
     except _UNAVAILABLE as exc:
-        return [FileResult(e.path, QUEUED, e.record.get("type"), e.key, error=f"queued: {exc}")
-                for e in entries]
+        return results + [FileResult(e.path, QUEUED, e.record.get("type"), e.key,
+                                     error=f"queued: {exc}") for e in entries]
     for o in outcomes:
         results.append(_result(o, by_key[(o.dataset, o.key)]))
         if progress:
@@ -373,10 +584,21 @@ def push(*, client: BrainstemClient, journal: Journal, dataset: str | None = Non
 
 def check_references(client: BrainstemClient, options: IngestOptions,
                      lookups: Lookups | None = None) -> None:
-    """Raise ApiError/TransportError unless dataset, actions and device are there to use."""
-    assert options.dataset is not None
+    """Raise ApiError/TransportError unless the container and the records' links are there
+    to use: dataset, actions and hardware device (2023); session, procedures, equipment."""
+    container = options.container
+    assert container is not None
     lookups = lookups or Lookups()
-    lookups.check("dataset", options.dataset, client.get_dataset)
+    if options.api == "2026":
+        lookups.check("session", container, client.get_session)  # type: ignore[attr-defined]
+        for procedure in options.procedures:
+            lookups.check("procedure", procedure,
+                          lambda i: client.get("modules/procedure", i))
+        equipment = {*options.equipment, *(e for r in options.rules for e in r.equipment or ())}
+        for item in sorted(equipment):
+            lookups.check("equipment", item, lambda i: client.get("modules/equipment", i))
+        return
+    lookups.check("dataset", container, client.get_dataset)
     for action in options.actions:
         lookups.check("action", action, client.get_action)
     devices = {options.hardware_device, *(r.hardware_device for r in options.rules)}
@@ -385,16 +607,30 @@ def check_references(client: BrainstemClient, options: IngestOptions,
 
 
 def _reference_error(exc: ApiError, options: IngestOptions) -> str:
+    if options.api == "2026":
+        return (f"nothing uploaded: {exc} (do the session, procedures and equipment exist, "
+                "and may this token write to them?)")
     return (f"nothing uploaded: {exc} (do the dataset, actions and hardware device exist, "
             "and may this token write to them?)")
 
 
 def _check_ids(options: IngestOptions) -> None:
     problems = []
-    if not options.dataset:
-        problems.append("no dataset (--dataset UUID, or 'dataset' in bsingest.toml)")
-    if not options.actions:
-        problems.append("no action (--action UUID, or 'actions' in bsingest.toml)")
+    if options.api == "2026":
+        if options.session and options.create_session:
+            raise UsageError("--session and --create-session: give one (the session, or "
+                             "a project to create it in)")
+        if options.create_session and not options.project:
+            problems.append("--create-session needs a project (--project UUID, or 'project' "
+                            "in bsingest.toml)")
+        elif not options.session and not options.create_session:
+            problems.append("no session (--session UUID, 'session' in bsingest.toml, or "
+                            "--create-session --project UUID)")
+    else:
+        if not options.dataset:
+            problems.append("no dataset (--dataset UUID, or 'dataset' in bsingest.toml)")
+        if not options.actions:
+            problems.append("no action (--action UUID, or 'actions' in bsingest.toml)")
     if problems:
         raise UsageError("; ".join(problems))
 

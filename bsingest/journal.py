@@ -2,9 +2,12 @@
 
 One SQLite file (``<user data dir>/bsingest/journal.sqlite``, or ``BSINGEST_JOURNAL``, or
 ``--journal``) with a row per (server, dataset, record key). A row holds the record's
-POST body, a fingerprint of its file, a state and the server's id once known. Every state
-change is its own transaction, so a run killed at any point leaves a journal that the next
-run (or ``bsingest push``) continues from.
+POST body, a fingerprint of its file, a state, the server's id once known, and the API
+generation the body is written for (``api``: ``2023``, Experiment Data in a dataset, or
+``2026``, Data Acquisition in a session; the ``dataset`` column then holds the session).
+Sessions that ``--create-session`` makes have rows of their own (:meth:`Journal.session`).
+Every state change is its own transaction, so a run killed at any point leaves a journal
+that the next run (or ``bsingest push``) continues from.
 
 States::
 
@@ -45,7 +48,7 @@ from .locks import exclusive
 if TYPE_CHECKING:
     from filelock import BaseFileLock
 
-__all__ = ["STATES", "Entry", "Journal", "default_journal_path"]
+__all__ = ["STATES", "Entry", "Journal", "SessionRow", "default_journal_path"]
 
 STATES = ("pending", "sending", "uploaded", "failed", "skipped")
 
@@ -63,9 +66,22 @@ CREATE TABLE IF NOT EXISTS entries (
     last_error  TEXT,
     updated_at  REAL NOT NULL,
     existing    TEXT,
+    api         TEXT NOT NULL DEFAULT '2023',
     PRIMARY KEY (server, dataset, key)
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
+CREATE TABLE IF NOT EXISTS sessions (
+    server      TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    project     TEXT NOT NULL,
+    folder      TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    server_id   TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    updated_at  REAL NOT NULL,
+    PRIMARY KEY (server, name)
+);
 """
 
 
@@ -85,6 +101,21 @@ class Entry:
     last_error: str | None
     updated_at: float
     existing: str | None = None  # the --existing policy of the run that staged it
+    api: str = "2023"  # the API generation ``record`` is written for (``dataset``: session)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A session that ``--create-session`` makes: its state and, once known, its id."""
+
+    server: str
+    name: str
+    project: str
+    folder: str
+    state: str
+    server_id: str | None
+    attempts: int
+    last_error: str | None
 
 
 def default_journal_path() -> Path:
@@ -117,6 +148,9 @@ class Journal:
             columns = {r[1] for r in self._db.execute("PRAGMA table_info(entries)")}
             if "existing" not in columns:  # a journal written before the column existed
                 self._db.execute("ALTER TABLE entries ADD COLUMN existing TEXT")
+            if "api" not in columns:  # written before the current API: every row is 2023's
+                self._db.execute("ALTER TABLE entries ADD COLUMN api TEXT NOT NULL "
+                                 "DEFAULT '2023'")
         except (OSError, sqlite3.Error) as exc:
             raise JournalError(f"journal {self.path}: cannot open: {exc}") from exc
 
@@ -170,8 +204,11 @@ class Journal:
         return rows[0] if rows else None
 
     def entries(self, *, server: str | None = None, dataset: str | None = None,
-                states: Sequence[str] | None = None) -> list[Entry]:
+                states: Sequence[str] | None = None, api: str | None = None) -> list[Entry]:
         where, args = [], []
+        if api is not None:
+            where.append("api=?")
+            args.append(api)
         if server is not None:
             where.append("server=?")
             args.append(server)
@@ -200,7 +237,7 @@ class Journal:
             try:
                 rows = self._db.execute(
                     "SELECT server, dataset, key, path, record, fingerprint, state, server_id, "
-                    f"attempts, last_error, updated_at, existing FROM entries {clause}",
+                    f"attempts, last_error, updated_at, existing, api FROM entries {clause}",
                     args).fetchall()
             except sqlite3.Error as exc:
                 raise JournalError(f"journal {self.path}: {exc}") from exc
@@ -209,13 +246,14 @@ class Journal:
     # -- writing: one transaction per change --------------------------------------------
 
     def stage(self, server: str, dataset: str, key: str, path: str, record: dict[str, Any],
-              fingerprint: str, existing: str | None = None) -> Entry:
+              fingerprint: str, existing: str | None = None, api: str = "2023") -> Entry:
         """Make sure a row says what should be on the server; return it as it now stands.
 
         A new key, or a record or file that changed since the last run, becomes
         ``pending``; an unchanged row keeps its state (and its server id). ``existing``
         (the run's ``--existing`` policy) is kept, so that ``bsingest push`` finishes the
-        row the way the run that queued it asked.
+        row the way the run that queued it asked. ``api`` is the generation ``record`` is
+        written for.
         """
         body = json.dumps(record, sort_keys=True)
         with self._tx() as db:
@@ -225,20 +263,80 @@ class Journal:
             now = time.time()
             if row is None:
                 db.execute("INSERT INTO entries (server, dataset, key, path, record, fingerprint,"
-                           " state, updated_at, existing) VALUES (?,?,?,?,?,?, 'pending', ?, ?)",
-                           (server, dataset, key, path, body, fingerprint, now, existing))
+                           " state, updated_at, existing, api) "
+                           "VALUES (?,?,?,?,?,?, 'pending', ?, ?, ?)",
+                           (server, dataset, key, path, body, fingerprint, now, existing, api))
             elif row[0] != body or row[1] != fingerprint or row[2] == "failed":
                 # 'sending' stays 'sending': the last request's outcome is still unknown.
                 state = "sending" if row[2] == "sending" else "pending"
                 db.execute("UPDATE entries SET path=?, record=?, fingerprint=?, state=?, "
-                           "last_error=NULL, updated_at=? WHERE server=? AND dataset=? AND key=?",
-                           (path, body, fingerprint, state, now, server, dataset, key))
+                           "last_error=NULL, updated_at=?, api=? "
+                           "WHERE server=? AND dataset=? AND key=?",
+                           (path, body, fingerprint, state, now, api, server, dataset, key))
             if row is not None and existing is not None:
                 db.execute("UPDATE entries SET existing=? WHERE server=? AND dataset=? AND key=?",
                            (existing, server, dataset, key))
         entry = self.get(server, dataset, key)
         assert entry is not None
         return entry
+
+    def rename_keys(self, server: str, dataset: str, renames: dict[str, str]) -> int:
+        """Give rows staged under an old key (``old -> new``) their new key; return how many.
+
+        Rows bsingest 0.1 staged are keyed ``type|bare name|stream``; the same record is
+        now ``type|path#part``. Renaming keeps the row's state and server id, so that a
+        record uploaded (or maybe uploaded: ``sending``) under the old key is not sent
+        again. Where a row of the new key exists already, the old row is dropped.
+        """
+        done = 0
+        with self._tx() as db:
+            for old, new in renames.items():
+                if old == new:
+                    continue
+                where = (server, dataset, old)
+                if db.execute("SELECT 1 FROM entries WHERE server=? AND dataset=? AND key=?",
+                              where).fetchone() is None:
+                    continue
+                taken = db.execute("SELECT 1 FROM entries WHERE server=? AND dataset=? AND "
+                                   "key=?", (server, dataset, new)).fetchone()
+                if taken:
+                    db.execute("DELETE FROM entries WHERE server=? AND dataset=? AND key=?",
+                               where)
+                else:
+                    db.execute("UPDATE entries SET key=? WHERE server=? AND dataset=? AND key=?",
+                               (new, *where))
+                done += 1
+        return done
+
+    def session(self, server: str, name: str) -> SessionRow | None:
+        """The row of a session ``--create-session`` makes (or made) on ``server``."""
+        with self._lock:
+            try:
+                row = self._db.execute(
+                    "SELECT server, name, project, folder, state, server_id, attempts, "
+                    "last_error FROM sessions WHERE server=? AND name=?",
+                    (server, name)).fetchone()
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal {self.path}: {exc}") from exc
+        return SessionRow(*row) if row else None
+
+    def mark_session(self, server: str, name: str, project: str, folder: str, state: str, *,
+                     server_id: str | None = None, error: str | None = None,
+                     attempt: bool = False) -> None:
+        """Write a session row's state (``sending`` before its POST goes out)."""
+        if state not in STATES:
+            raise ValueError(state)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO sessions (server, name, project, folder, state, server_id, attempts,"
+                " last_error, updated_at) VALUES (?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (server, name) DO UPDATE SET project=excluded.project, "
+                "folder=excluded.folder, state=excluded.state, "
+                "server_id=COALESCE(excluded.server_id, server_id), "
+                "attempts=attempts+excluded.attempts, last_error=excluded.last_error, "
+                "updated_at=excluded.updated_at",
+                (server, name, project, folder, state, server_id, int(attempt), error,
+                 time.time()))
 
     def mark(self, entry: Entry, state: str, *, server_id: str | None = None,
              error: str | None = None, attempt: bool = False) -> None:

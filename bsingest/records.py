@@ -1,10 +1,24 @@
-"""BrainSTEM Experiment Data records and their validation.
+"""BrainSTEM records in both API generations, and their validation.
 
-A record is what bsingest POSTs to ``{server}/rest/{portal}/modules/experimentdata/``
-(see the contract, ``brainstem-api.md``). The shape of ``type_json`` per type is a JSON
-Schema shipped in ``bsingest/schemas/``; the rules a schema cannot say (channel indices
-below ``nChannels``, group indices inside ``electrodeGroups``) are checked here. The
-local server validates with the very same functions.
+A record says one thing (a type, its ``type_json`` as extractors write it, and what it
+links to) and has two wire forms, one per API generation:
+
+- 2023, Experiment Data (``brainstem-api.md``): POSTed to
+  ``{server}/rest/{portal}/modules/experimentdata/`` as :class:`ExperimentData`;
+- the current generation, Data Acquisition (``brainstem-api-2026.md``): POSTed to
+  ``{server}/api/{portal}/modules/dataacquisition/`` as :class:`DataAcquisition`, with the
+  current type names and ``details`` by schema 1.1.0 (rates with units), mapped by
+  :mod:`bsingest.details`.
+
+This module is the one edge where a record takes either form: :func:`wire_for` gives the
+per-generation :class:`Wire` (model path, the body to send, the key that tells records
+apart, the content compared with what a server holds, the fields of a PATCH, the listing
+of a container's records). Everything else in bsingest speaks of records through it.
+
+The shape of ``type_json`` per type is a JSON Schema shipped in ``bsingest/schemas/``;
+the rules a schema cannot say (channel indices below ``nChannels``, group indices inside
+``electrodeGroups``) are checked here. The local server validates with the very same
+functions.
 """
 
 from __future__ import annotations
@@ -15,21 +29,36 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import schemacheck
 from .errors import RecordInvalid
 
+if TYPE_CHECKING:
+    from .client import BrainstemClient
+
 __all__ = [
+    "APIS",
+    "API_2023",
+    "API_2026",
     "DESCRIPTION_LIMIT",
     "RECORD_TYPES",
     "TIME_SERIES_TYPES",
+    "DataAcquisition",
     "ExperimentData",
+    "Links",
+    "Wire",
     "check_record",
     "check_type_json",
+    "legacy_key",
     "schema_for",
     "validate",
+    "wire_for",
 ]
+
+#: The API generations: 2023 (Experiment Data) and the current one (Data Acquisition).
+API_2023, API_2026 = "2023", "2026"
+APIS: tuple[str, ...] = (API_2023, API_2026)
 
 #: The contract's type enum.
 RECORD_TYPES: tuple[str, ...] = (
@@ -72,6 +101,238 @@ class ExperimentData:
             "type_json": _plain(self.type_json),
         }
 
+
+
+@dataclass(frozen=True, slots=True)
+class DataAcquisition:
+    """One Data Acquisition record (the current generation), as its POST body describes it."""
+
+    type: str
+    session: str
+    procedures: tuple[str, ...]
+    details: Mapping[str, Any]
+    equipment: tuple[str, ...] = ()
+    notes: str | None = None
+    type_schema_version: str = "1.1.0"
+    id: str | None = field(default=None, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The POST body: a bare record, exactly the writable fields we set."""
+        return {
+            "type": self.type,
+            "session": self.session,
+            "procedures": list(self.procedures),
+            "equipment": list(self.equipment),
+            "notes": self.notes,
+            "type_schema_version": self.type_schema_version,
+            "details": _plain(self.details),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """What a session's records link to, whichever generation's names the user gave.
+
+    ``container`` is the dataset (2023) or the session (current); ``procedures`` the
+    actions or procedures; ``equipment`` the hardware device (2023: at most one) or the
+    equipment; ``notes`` the description or notes.
+    """
+
+    container: str
+    procedures: tuple[str, ...] = ()
+    equipment: tuple[str, ...] = ()
+    notes: str | None = None
+
+
+def legacy_key(record_type: str, name: str, stream: str | None) -> str:
+    """The key bsingest 0.1 gave a record: ``type|bare file name[|stream]``.
+
+    Such records named their file by its bare name and told the records of one file
+    apart by ``type_json.stream`` (see :attr:`extractors.base.Extraction.legacy_key`).
+    """
+    return f"{record_type}|{name}|{stream}" if stream else f"{record_type}|{name}"
+
+
+class Wire:
+    """One API generation's wire form of records; :func:`wire_for` gives the instances.
+
+    Bodies are plain JSON objects (what is POSTed, and what the journal keeps); records
+    read back from a server may be in any form the generation allows (the current one:
+    ``details`` in schema 1.1.0 with units, or 0.0.0 with bare numbers).
+    """
+
+    api: ClassVar[str]
+    #: ``app/model`` of the records.
+    model: ClassVar[str]
+    #: The field naming the container of a record: ``dataset`` or ``session``.
+    container: ClassVar[str]
+    #: What the generation calls a record, for messages.
+    noun: ClassVar[str]
+    _details: ClassVar[str]  # the field holding the type's details
+
+    def body(self, record_type: str, type_json: Mapping[str, Any], links: Links
+             ) -> dict[str, Any]:
+        """The POST body of a record (``record_type``/``type_json`` as extractors write)."""
+        raise NotImplementedError
+
+    def problems(self, body: Mapping[str, Any]) -> list[str]:
+        """Every problem of a POST body, as ``field: message``."""
+        raise NotImplementedError
+
+    def canonical(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """What a record says, in one form whichever wire form it came in.
+
+        The 2023 type and ``type_json`` (bare numbers in Hz and µV/bit), the links as
+        sorted lists, the notes. Two records that say the same compare equal.
+        """
+        raise NotImplementedError
+
+    def changes(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields of a PATCH that makes a server's record say what ``body`` says."""
+        raise NotImplementedError
+
+    def records(self, client: BrainstemClient, container: str, type: str | None = None
+                ) -> list[dict[str, Any]]:
+        """Every record of ``container`` on the server (of one wire ``type`` if given)."""
+        raise NotImplementedError
+
+    def details(self, record: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The type-specific part: ``type_json`` or ``details`` (empty when absent)."""
+        value = record.get(self._details)
+        return value if isinstance(value, Mapping) else {}
+
+    def file_name(self, record: Mapping[str, Any]) -> str:
+        return str(self.details(record).get("fileName", ""))
+
+    def key(self, record: Mapping[str, Any]) -> str:
+        """What tells a record apart in its container: ``type|fileName``.
+
+        A record that bsingest 0.1 wrote carries a ``stream``; its key is the legacy
+        ``type|fileName|stream`` (:func:`legacy_key`).
+        """
+        found = self.details(record)
+        rtype, name = str(record.get("type")), str(found.get("fileName", ""))
+        if "stream" in found:
+            return legacy_key(rtype, name, str(found["stream"]))
+        return f"{rtype}|{name}"
+
+    def legacy_key(self, record_type: str, name: str, stream: str | None) -> str:
+        """:func:`legacy_key` with the type named as this generation names it."""
+        return legacy_key(self.wire_type(record_type), name, stream)
+
+    def is_legacy(self, record: Mapping[str, Any]) -> bool:
+        """Whether a server's record is in the form bsingest 0.1 wrote (with ``stream``)."""
+        return "stream" in self.details(record)
+
+    def wire_type(self, record_type: str) -> str:
+        """A 2023 type as this generation names it."""
+        return record_type
+
+    def same_content(self, ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
+        """Whether the server's record already says what ours says."""
+        return self.canonical(ours) == self.canonical(theirs)
+
+    def container_of(self, body: Mapping[str, Any]) -> str:
+        return str(body.get(self.container) or "")
+
+    def with_container(self, body: Mapping[str, Any], container: str) -> dict[str, Any]:
+        """``body`` linked to another container (a session created after it was built)."""
+        return {**body, self.container: container}
+
+    def __repr__(self) -> str:
+        return f"wire_for({self.api!r})"
+
+
+class _Wire2023(Wire):
+    api, model, container, noun = API_2023, "modules/experimentdata", "dataset", "Experiment Data"
+    _details = "type_json"
+    _compared = ("type", "actions", "hardware_device", "description", "type_json")
+
+    def body(self, record_type: str, type_json: Mapping[str, Any], links: Links
+             ) -> dict[str, Any]:
+        if len(links.equipment) > 1:
+            raise RecordInvalid(["hardware_device: the 2023 API links one hardware device, "
+                                 f"not {len(links.equipment)}"],
+                                subject=str(type_json.get("fileName") or "record"))
+        return ExperimentData(type=record_type, dataset=links.container,
+                              actions=tuple(links.procedures), type_json=dict(type_json),
+                              hardware_device=links.equipment[0] if links.equipment else None,
+                              description=links.notes).to_json()
+
+    def problems(self, body: Mapping[str, Any]) -> list[str]:
+        return check_record(body)
+
+    def canonical(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        device = record.get("hardware_device")
+        return {"type": record.get("type"), "type_json": _plain(self.details(record)),
+                "procedures": sorted(record.get("actions") or []),
+                "equipment": [device] if device else [], "notes": record.get("description")}
+
+    def changes(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: body[k] for k in self._compared if k in body}
+
+    def records(self, client: BrainstemClient, container: str, type: str | None = None
+                ) -> list[dict[str, Any]]:
+        return client.experiment_data(container, type=type)
+
+
+class _Wire2026(Wire):
+    api, model, container, noun = API_2026, "modules/dataacquisition", "session", \
+        "Data Acquisition"
+    _details = "details"
+    _compared = ("type", "procedures", "equipment", "notes", "type_schema_version", "details")
+
+    def body(self, record_type: str, type_json: Mapping[str, Any], links: Links
+             ) -> dict[str, Any]:
+        from .details import SCHEMA_VERSION, to_details
+
+        type_2026, details = to_details(record_type, type_json)
+        return DataAcquisition(type=type_2026, session=links.container,
+                               procedures=tuple(links.procedures), details=details,
+                               equipment=tuple(links.equipment), notes=links.notes,
+                               type_schema_version=SCHEMA_VERSION).to_json()
+
+    def problems(self, body: Mapping[str, Any]) -> list[str]:
+        from .details import check_acquisition
+
+        return check_acquisition(body)
+
+    def canonical(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        from .details import from_details
+
+        links = {"procedures": sorted(record.get("procedures") or []),
+                 "equipment": sorted(record.get("equipment") or []),
+                 "notes": record.get("notes")}
+        try:
+            rtype, type_json = from_details(str(record.get("type")), self.details(record),
+                                            record.get("type_schema_version"))
+        except RecordInvalid:  # unreadable details say something else than ours
+            return {"type": record.get("type"), "unreadable": _plain(self.details(record)),
+                    **links}
+        return {"type": rtype, "type_json": type_json, **links}
+
+    def changes(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: body[k] for k in self._compared if k in body}
+
+    def records(self, client: BrainstemClient, container: str, type: str | None = None
+                ) -> list[dict[str, Any]]:
+        return client.data_acquisitions(container, type=type)  # type: ignore[attr-defined]
+
+    def wire_type(self, record_type: str) -> str:
+        from .details import TYPE_2026
+
+        return TYPE_2026.get(record_type, record_type)
+
+
+_WIRES: dict[str, Wire] = {API_2023: _Wire2023(), API_2026: _Wire2026()}
+
+
+def wire_for(api: str) -> Wire:
+    """The :class:`Wire` of an API generation, ``"2023"`` or ``"2026"``."""
+    try:
+        return _WIRES[api]
+    except KeyError:
+        raise ValueError(f"unknown API generation {api!r}: one of {', '.join(APIS)}") from None
 
 
 def validate(record: ExperimentData | Mapping[str, Any]) -> None:

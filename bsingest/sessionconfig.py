@@ -7,13 +7,23 @@ Settings come from three places; a later one wins key by key:
 2. ``bsingest.toml`` in the session folder (so a rig hook can run ``bsingest ingest DIR``);
 3. the command line or the Python call.
 
-A ``bsingest.toml`` looks like this::
+A ``bsingest.toml`` for the current BrainSTEM API looks like this::
 
-    dataset = "1f7f103b-e949-405a-9b01-ddda3b2f10cf"
-    actions = ["087b71c4-6785-437c-b8ef-e35a82a8463e"]
-    hardware_device = "..."          # optional
-    description = "probe 1, CA1"     # optional
+    session = "1f7f103b-e949-405a-9b01-ddda3b2f10cf"
+    procedures = ["087b71c4-6785-437c-b8ef-e35a82a8463e"]
+    equipment = ["..."]              # optional
+    notes = "probe 1, CA1"           # optional
     existing = "skip"                # skip | update | error
+
+or, to create the session (named like the folder unless ``session_name`` says) when no
+session of that name exists yet::
+
+    create_session = true
+    project = "..."
+
+For a 2023 server (Experiment Data) the same file names ``dataset``, ``actions``,
+``hardware_device`` and ``description`` instead; a file may hold both sets, and the set
+of the generation the server speaks is used. Per-file overrides::
 
     [[files]]                        # per-file overrides, by glob on the path in the session
     match = "*.lfp"
@@ -41,7 +51,7 @@ from typing import Any
 
 from .errors import UsageError
 from .paths import glob_pattern, local_path
-from .records import RECORD_TYPES
+from .records import RECORD_TYPES, Links
 from .settings import config_file, tomllib
 
 __all__ = ["SESSION_FILE", "Existing", "FileRule", "IngestOptions", "load_options",
@@ -49,9 +59,22 @@ __all__ = ["SESSION_FILE", "Existing", "FileRule", "IngestOptions", "load_option
 
 SESSION_FILE = "bsingest.toml"
 _TOP_KEYS = {"dataset", "actions", "hardware_device", "description", "existing", "files",
-             "server", "portal", "journal", "settle", "jobs"}
+             "server", "portal", "journal", "settle", "jobs", "api", "session", "procedures",
+             "equipment", "notes", "project", "create_session", "session_name"}
 _STATED_KEYS = ("n_channels", "sr", "dtype", "lsb")  # what a file without a sidecar needs said
-_RULE_KEYS = {"match", "type", "hardware_device", "description", *_STATED_KEYS}
+_RULE_KEYS = {"match", "type", "hardware_device", "description", "equipment", "notes",
+              *_STATED_KEYS}
+#: Each generation's names for the same links: 2023 name -> current name.
+CURRENT_NAMES = {"dataset": "session", "actions": "procedures",
+                 "hardware_device": "equipment", "description": "notes"}
+#: How a user types each name on the command line.
+OPTION_NAMES = {"dataset": "--dataset UUID", "actions": "--action UUID",
+                "hardware_device": "--hardware-device UUID", "description": "--description",
+                "session": "--session UUID", "procedures": "--procedure UUID",
+                "equipment": "--equipment UUID", "notes": "--notes",
+                "create_session": "--create-session", "project": "--project UUID",
+                "session_name": "--session-name"}
+_LISTS = ("actions", "procedures", "equipment")
 
 
 class Existing(str, enum.Enum):
@@ -71,6 +94,8 @@ class FileRule:
     hardware_device: str | None = None
     description: str | None = None
     stated: Mapping[str, Any] = field(default_factory=dict)
+    equipment: tuple[str, ...] | None = None  # current API; () means: no equipment
+    notes: str | None = None
 
     def matches(self, relpath: str) -> bool:
         name = relpath.rsplit("/", 1)[-1]
@@ -85,6 +110,8 @@ class FileSettings:
     hardware_device: str | None
     description: str | None
     stated: Mapping[str, Any]
+    equipment: tuple[str, ...] = ()
+    notes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,23 +128,96 @@ class IngestOptions:
     portal: str = "private"
     journal: str | None = None
     settle: float = 0.0
+    # The current API generation's names for the links (see CURRENT_NAMES).
+    session: str | None = None
+    procedures: tuple[str, ...] = ()
+    equipment: tuple[str, ...] = ()
+    notes: str | None = None
+    create_session: bool = False
+    project: str | None = None
+    session_name: str | None = None
+    #: The API generation (``2023``/``2026``): stated, else the server's, once known.
+    api: str | None = None
+    #: The names given in the call itself (command line, Python), not read from a file:
+    #: naming another generation's link there is a usage error, never silently ignored.
+    given: frozenset[str] = frozenset()
+    #: Where each value read from a file came from (name -> file), for messages.
+    origins: Mapping[str, str] = field(default_factory=dict)
 
     def for_file(self, relpath: str) -> FileSettings:
         """Settings for one file: the last matching rule wins, key by key."""
         rtype, device, description = None, self.hardware_device, self.description
+        equipment, notes = self.equipment, self.notes
         stated: dict[str, Any] = {}
         for rule in self.rules:
             if rule.matches(relpath):
                 rtype = rule.type or rtype
                 if rule.hardware_device is not None:  # "" in a rule means: no device
                     device = rule.hardware_device or None
+                if rule.equipment is not None:
+                    equipment = rule.equipment
                 description = rule.description or description
+                notes = rule.notes or notes
                 stated.update(rule.stated)
-        return FileSettings(rtype, device, description, stated)
+        return FileSettings(rtype, device, description, stated, equipment, notes)
+
+    @property
+    def container(self) -> str | None:
+        """The dataset (2023) or session (current API) the records go to."""
+        return self.session if self.api == "2026" else self.dataset
+
+    @property
+    def links_ids(self) -> tuple[str, ...]:
+        """The actions (2023) or procedures (current API) every record links to."""
+        return self.procedures if self.api == "2026" else self.actions
+
+    def links(self, relpath: str, container: str | None = None) -> Links:
+        """What the record of one file links to, in the terms of :attr:`api`."""
+        per_file = self.for_file(relpath)
+        if self.api == "2026":
+            return Links(container or self.session or "", self.procedures,
+                         per_file.equipment, per_file.notes)
+        device = per_file.hardware_device
+        return Links(container or self.dataset or "", self.actions,
+                     (device,) if device else (), per_file.description)
+
+    def for_api(self, api: str, server: str = "the server") -> IngestOptions:
+        """These options for a server of generation ``api``; a usage error when the user
+        named the other generation's links (saying which name to use instead)."""
+        current = api == "2026"
+        wrong = {old: new for old, new in CURRENT_NAMES.items()}
+        if not current:
+            wrong = {new: old for old, new in CURRENT_NAMES.items()}
+        speaks = ("the current BrainSTEM API (2026: sessions, procedures, equipment, notes)"
+                  if current else "the 2023 BrainSTEM API (datasets, actions, hardware "
+                  "devices, descriptions)")
+        for name, right in wrong.items():
+            if name in self.given and _present(getattr(self, name)):
+                raise UsageError(f"{OPTION_NAMES[name].split()[0]}: {server} speaks {speaks}; "
+                                 f"use {OPTION_NAMES[right]}")
+        if not current:
+            for name in ("create_session", "project", "session_name"):
+                if name in self.given and _present(getattr(self, name)):
+                    raise UsageError(f"{OPTION_NAMES[name].split()[0]}: {server} speaks {speaks}"
+                                     ", which has no sessions to create; use --dataset UUID")
+        # Read from files: a file may hold both sets; it is wrong only when it names the
+        # other generation's container and not this one's.
+        here, there = ("session", "dataset") if current else ("dataset", "session")
+        if (not getattr(self, here) and getattr(self, there) and there not in self.given
+                and not (current and self.create_session)):
+            where = self.origins.get(there, "a settings file")
+            raise UsageError(f"{where}: gives {there} = ..., but {server} speaks {speaks}; "
+                             f"give {here} = \"UUID\" there, or {OPTION_NAMES[here]}")
+        return replace(self, api=api)
 
     def merged(self, **changes: Any) -> IngestOptions:
         """A copy with the given values; ``None`` (and empty actions) leave a value as it is."""
         kept = {k: v for k, v in changes.items() if v is not None and v != ()}
+        for name in _LISTS:
+            if name in kept:
+                kept[name] = _ids(kept[name], name)
+        if "create_session" in kept:
+            kept["create_session"] = bool(kept["create_session"])
         if "rules" in kept:
             kept["rules"] = self.rules + tuple(kept["rules"])  # later rules win
         if "existing" in kept:
@@ -131,12 +231,34 @@ def load_options(session_dir: str | os.PathLike[str] | None = None, **given: Any
     config = config_file()
     if config.is_file():
         # The config file's server is read by bsingest.settings, after BRAINSTEM_SERVER.
-        options = options.merged(**{k: v for k, v in _read(config).items() if k != "server"})
+        options = _merged_from(options, config,
+                               {k: v for k, v in _read(config).items() if k != "server"})
     if session_dir is not None:
         session_file = Path(session_dir) / SESSION_FILE
         if session_file.is_file():
-            options = options.merged(**_read(session_file))
-    return options.merged(**given)
+            options = _merged_from(options, session_file, _read(session_file))
+    named = frozenset(k for k, v in given.items() if k in OPTION_NAMES and _present(v))
+    return replace(options.merged(**given), given=options.given | named)
+
+
+def _merged_from(options: IngestOptions, path: Path, values: dict[str, Any]) -> IngestOptions:
+    origins = {**options.origins, **{k: str(path) for k, v in values.items() if _present(v)}}
+    return replace(options.merged(**values), origins=origins)
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value != () and value != [] and value is not False
+
+
+def _ids(value: Any, name: str) -> tuple[str, ...]:
+    """A list of IDs; a bare string is refused (``actions="<uuid>"`` is a common slip)."""
+    if isinstance(value, str):
+        raise UsageError(f"{name}: expected a list of UUIDs, got the string {value!r} "
+                         f"(write {name}=[{value!r}])")
+    try:
+        return tuple(str(v) for v in value)
+    except TypeError:
+        raise UsageError(f"{name}: expected a list of UUIDs, got {value!r}") from None
 
 
 def type_map_rules(pairs: Sequence[str]) -> tuple[FileRule, ...]:
@@ -208,11 +330,13 @@ TOP_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "dataset": _TEXT, "actions": _TEXTS, "hardware_device": _TEXT, "description": _TEXT,
     "existing": _TEXT, "files": _TABLES, "server": _TEXT, "portal": _TEXT, "journal": _TEXT,
     "settle": _number(0, open_low=False), "jobs": _COUNT, "type_map": _TEXTS,
-    "session": _TEXT}
+    "api": _TEXT, "session": _TEXT, "procedures": _TEXTS, "equipment": _TEXTS, "notes": _TEXT,
+    "project": _TEXT, "session_name": _TEXT, "folder": _TEXT,
+    "create_session": ("true or false", lambda v: isinstance(v, bool))}
 RULE_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "match": _TEXT, "type": _TEXT, "hardware_device": _TEXT, "description": _TEXT,
-    "n_channels": _COUNT, "sr": _number(0, open_low=True), "dtype": _TEXT,
-    "lsb": _number(0, open_low=True)}
+    "equipment": _TEXTS, "notes": _TEXT, "n_channels": _COUNT,
+    "sr": _number(0, open_low=True), "dtype": _TEXT, "lsb": _number(0, open_low=True)}
 
 
 def check_types(where: str, table: Mapping[str, Any],
@@ -244,9 +368,14 @@ def _read(path: Path) -> dict[str, Any]:
                          f"(known: {', '.join(sorted(_TOP_KEYS))})")
     check_types(str(path), data, TOP_TYPES)
     out: dict[str, Any] = {k: v for k, v in data.items() if k != "files"}
-    if "actions" in out:
-        actions = out["actions"]
-        out["actions"] = tuple([actions] if isinstance(actions, str) else actions)
+    for name in _LISTS:  # a file may give one ID as a bare string
+        if name in out:
+            value = out[name]
+            out[name] = tuple([value] if isinstance(value, str) else value)
+    if "create_session" in out and not isinstance(out["create_session"], bool):
+        raise UsageError(f"{path}: create_session must be true or false")
+    if "api" in out and out["api"] not in ("2023", "2026"):
+        raise UsageError(f"{path}: api {out['api']!r} is not one of 2023, 2026")
     if "existing" in out:
         out["existing"] = _existing(out["existing"], f"{path}: existing")
     if isinstance(out.get("journal"), str):  # written on a Windows rig: D:\bsingest\j.sqlite
@@ -266,9 +395,14 @@ def _rule(path: Path, i: int, raw: Any) -> FileRule:
     if raw.get("type") is not None and raw["type"] not in RECORD_TYPES:
         raise UsageError(f"{where}: type {raw['type']!r} is not one of {', '.join(RECORD_TYPES)}")
     stated = {k: raw[k] for k in _STATED_KEYS if k in raw}
+    equipment = raw.get("equipment")
+    if isinstance(equipment, str):
+        equipment = [equipment] if equipment else []
     return FileRule(match=glob_pattern(str(raw["match"])), type=raw.get("type"),
                     hardware_device=raw.get("hardware_device"),
-                    description=raw.get("description"), stated=stated)
+                    description=raw.get("description"), stated=stated,
+                    equipment=tuple(equipment) if equipment is not None else None,
+                    notes=raw.get("notes"))
 
 
 def _existing(value: Any, where: str) -> Existing:

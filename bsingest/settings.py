@@ -1,4 +1,4 @@
-"""Where bsingest talks to, and with which token.
+"""Where bsingest talks to, with which token, and which generation of the API it speaks.
 
 Server, in this order: the ``server`` argument, ``BRAINSTEM_SERVER``, the ``server`` key
 of ``<user config dir>/bsingest/config.toml`` (platformdirs), ``https://www.brainstem.org``.
@@ -7,25 +7,39 @@ Token, in this order (the first that is set wins):
 
 1. the ``token`` argument;
 2. ``BRAINSTEM_TOKEN``, then ``BRAINSTEM_API_TOKEN``;
-3. the token file shared with the official BrainSTEM tools,
-   ``~/.config/brainstem/token`` (``BRAINSTEM_TOKEN_FILE`` names another file).
+3. the server's token file: for brainstem.org the file shared with the official BrainSTEM
+   tools, ``~/.config/brainstem/token`` (``BRAINSTEM_TOKEN_FILE`` names another file), as
+   they use it; for any other server bsingest's own, one file per server under
+   ``<user config dir>/bsingest/tokens/``. A lab instance's or a demo's token never
+   lands in the shared file, and brainstem.org's token is never sent to another server.
 
 The token is looked up when the first request needs it, not when the settings are made,
 so ``bsingest --help`` and ``Settings()`` never fail for want of one. It never appears in
 ``repr``, messages or logs: :meth:`Settings.token_source` says where it came from instead.
-The token file is written by :func:`write_token_file` with mode 0600 from the moment it
-exists (``os.open`` with ``O_EXCL`` and mode 0600 on a temporary name, then a rename), the
-way ``bsingest login`` stores it.
+Token files are written by :func:`write_token_file` with mode 0600 from the moment they
+exist (``os.open`` with ``O_EXCL`` and mode 0600 on a temporary name, then a rename). A
+token file that others may read is still used, with a warning, as ssh does.
+
+API generation (``"2023"``: ``/rest/``, ``Token``; ``"2026"``: ``/api/``, ``Bearer``): the
+config file may state it, ``api = "..."`` beside ``server`` (for that server); what a
+probe found is kept per server in a table ``[servers."https://lab.example"]`` with
+``api = "..."`` (:func:`remember_api`; servers off this machine only: a loopback port
+serves one thing today and another tomorrow).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import logging
 import os
 import re
 import secrets
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 from .errors import UsageError
 
@@ -35,20 +49,35 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = [
+    "API_GENERATIONS",
     "DEFAULT_SERVER",
     "PORTALS",
     "Settings",
+    "check_api",
     "config_file",
+    "configured_api",
     "configured_server",
+    "is_brainstem_org",
+    "is_loopback",
+    "remember_api",
+    "remembered_api",
     "save_server",
+    "server_token_file",
+    "store_token",
     "token_file",
     "write_token_file",
 ]
 
+log = logging.getLogger("bsingest.settings")
+
 DEFAULT_SERVER = "https://www.brainstem.org"
 PORTALS: tuple[str, ...] = ("private", "public", "super")
+#: The generations of the BrainSTEM API: 2023 (``/rest/``, Experiment Data) and the current
+#: one (``/api/``, Data Acquisition).
+API_GENERATIONS: tuple[str, ...] = ("2023", "2026")
 _TOKEN_ENV = ("BRAINSTEM_TOKEN", "BRAINSTEM_API_TOKEN")
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # what an Authorization header can carry
+_BRAINSTEM_ORG = frozenset({"www.brainstem.org", "brainstem.org"})
 
 
 @dataclass
@@ -88,11 +117,16 @@ class Settings:
 
     def resolved_token(self) -> str:
         """The token by the documented order; :class:`UsageError` when there is none."""
-        token, source = _find_token(self.token)
+        server = self.server or DEFAULT_SERVER
+        token, source = _find_token(self.token, server)
         if token is None:
+            path = server_token_file(server)
+            hint = ""
+            if not is_brainstem_org(server) and token_file().is_file():
+                hint = f" ({token_file()} holds the token for brainstem.org only)"
             raise UsageError(
-                "no BrainSTEM token: run `bsingest login`, set BRAINSTEM_TOKEN, or write "
-                f"the token to {token_file()}"
+                f"no BrainSTEM token for {server}: run `bsingest login --server {server}`, "
+                f"set BRAINSTEM_TOKEN, or write the token to {path}{hint}"
             )
         if not _TOKEN_CHARS.fullmatch(token):
             # Checked before it reaches a header: HTTP libraries quote a bad header value
@@ -103,15 +137,44 @@ class Settings:
 
     def token_source(self) -> str | None:
         """Where the token comes from (``argument``, an env name, a file path), or None."""
-        return _find_token(self.token)[1]
+        return _find_token(self.token, self.server or DEFAULT_SERVER)[1]
+
+
+def is_brainstem_org(server: str) -> bool:
+    """Whether ``server`` is brainstem.org itself (over https)."""
+    parts = urlsplit(server)
+    return parts.scheme == "https" and (parts.hostname or "") in _BRAINSTEM_ORG
+
+
+def is_loopback(server: str) -> bool:
+    """Whether ``server`` is on this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    host = urlsplit(server).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def token_file() -> Path:
-    """The token file shared with the official BrainSTEM tools."""
+    """The token file shared with the official BrainSTEM tools (brainstem.org's token)."""
     override = os.environ.get("BRAINSTEM_TOKEN_FILE")
     if override:
         return Path(override).expanduser()
     return Path.home() / ".config" / "brainstem" / "token"
+
+
+def server_token_file(server: str) -> Path:
+    """Where the token for ``server`` is kept: the shared file for brainstem.org, else ours.
+
+    The file name is the server URL percent-encoded, a name every file system takes
+    (``http%3A%2F%2F127.0.0.1%3A8000``) and one a person can still read.
+    """
+    server = server.rstrip("/")
+    if is_brainstem_org(server):
+        return token_file()
+    return config_file().parent / "tokens" / quote(server, safe="")
 
 
 def config_file() -> Path:
@@ -144,21 +207,48 @@ def write_token_file(token: str, path: Path | None = None) -> Path:
     return path
 
 
-def _find_token(explicit: str | None) -> tuple[str | None, str | None]:
+def store_token(server: str, token: str) -> Path:
+    """Write ``token`` to ``server``'s token file (:func:`server_token_file`); its path."""
+    if not _TOKEN_CHARS.fullmatch(token.strip()):
+        raise UsageError("the token is not one line of visible ASCII characters")
+    return write_token_file(token, server_token_file(server))
+
+
+def _find_token(explicit: str | None, server: str) -> tuple[str | None, str | None]:
     if explicit:
         return explicit, "argument"
     for name in _TOKEN_ENV:
         value = os.environ.get(name, "").strip()
         if value:
             return value, name
-    path = token_file()
+    path = server_token_file(server)
     try:
-        text = path.read_text(encoding="utf-8").strip()
+        raw = path.read_bytes()
     except FileNotFoundError:
         return None, None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the token file: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        # Never quote the bytes: they are (part of) a secret.
+        raise UsageError(f"{path}: the token file is not UTF-8 text (byte {exc.start + 1}); "
+                         "run `bsingest login` again, or fix it there") from exc
+    if text:
+        _warn_if_readable_by_others(path)
     return (text, str(path)) if text else (None, None)
+
+
+def _warn_if_readable_by_others(path: Path) -> None:
+    if os.name == "nt":  # permissions are ACLs there; the mode bits say nothing
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        log.warning("%s may be read by others (mode %04o): using it anyway; run "
+                    "`chmod 600 %s`", path, mode, path)
 
 
 def configured_server() -> str | None:
@@ -183,8 +273,69 @@ def save_server(server: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
     # A top-level key must come before any [table]: put it first.
-    path.write_text(f'server = "{server}"\n' + text, encoding="utf-8")
+    path.write_text(f"server = {json.dumps(server)}\n" + text, encoding="utf-8")
     return path
+
+
+def configured_api(server: str) -> tuple[str, str] | None:
+    """The generation the user states for ``server`` in the config file, and where: or None.
+
+    A top-level ``api`` goes with the top-level ``server``: it is stated for that server.
+    """
+    server = server.rstrip("/")
+    config = _config()
+    top = config.get("server")
+    if "api" in config and isinstance(top, str) and top.rstrip("/") == server:
+        return check_api(config["api"], f"{config_file()}: api"), str(config_file())
+    return None
+
+
+def remembered_api(server: str) -> str | None:
+    """The generation ``[servers."URL"] api`` gives for ``server`` (a probe wrote it, or
+    the user): None when there is no such entry."""
+    server = server.rstrip("/")
+    servers = _config().get("servers", {})
+    path = config_file()
+    if not isinstance(servers, dict):
+        raise UsageError(f"{path}: 'servers' must be a table of [servers.\"URL\"] tables")
+    entry = next((v for k, v in servers.items() if k.rstrip("/") == server), None)
+    if isinstance(entry, dict) and "api" in entry:
+        return check_api(entry["api"], f"{path} [servers.{json.dumps(server)}]: api")
+    return None
+
+
+def remember_api(server: str, api: str) -> Path | None:
+    """Keep what a probe found for ``server`` in the config file; None when not kept.
+
+    Only servers off this machine are kept, and never over an entry that is there.
+    """
+    server = server.rstrip("/")
+    if is_loopback(server) or is_brainstem_org(server):
+        return None
+    config = _config()
+    servers = config.get("servers", {})
+    if not isinstance(servers, dict) or any(k.rstrip("/") == server for k in servers):
+        return None
+    path = config_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    # JSON string escapes are TOML basic-string escapes: the URL is quoted safely.
+    text += (f"\n# found by bsingest (which generation of the API this server speaks)\n"
+             f"[servers.{json.dumps(server)}]\napi = {json.dumps(api)}\n")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def check_api(value: object, source: str) -> str:
+    """``value`` as an API generation (``"2023"``, ``"2026"``; 2026 as a number too), or a
+    :class:`UsageError` naming ``source``."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if text not in API_GENERATIONS:
+        raise UsageError(f"{source}: api must be one of {', '.join(map(repr, API_GENERATIONS))}"
+                         f", not {value!r}")
+    return str(text)
 
 
 def _config() -> dict[str, object]:

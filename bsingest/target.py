@@ -24,14 +24,14 @@ if TYPE_CHECKING:
     from .client import BrainstemClient, RetryPolicy
     from .server import LocalServer
 
-__all__ = ["LOCAL", "Target", "local_db_path", "open_target"]
+__all__ = ["LOCAL", "Target", "configured_api", "local_db_path", "open_target"]
 
 LOCAL = "local"
 
 HOW_TO_USE_BRAINSTEM = (
     "To upload to brainstem.org instead: `bsingest login --server "
     "https://www.brainstem.org` (it saves the server for later runs), then give your own "
-    "dataset and action IDs (--dataset, --action, or the session's bsingest.toml)."
+    "session and procedure IDs (--session, --procedure, or the session's bsingest.toml)."
 )
 
 
@@ -68,15 +68,41 @@ def configured_server(explicit: str | None, session: str | None = None) -> str |
     return env or session or settings.configured_server()
 
 
+def configured_api(explicit: str | None, session: object = None, server: str | None = None,
+                   *, session_source: str = "bsingest.toml") -> tuple[str, str] | None:
+    """The API generation stated for a run, and where it was stated; None: find it out.
+
+    In this order: ``--api`` (``explicit``), the session's ``bsingest.toml`` (``session``,
+    the value of its ``api`` key; ``session_source`` names the file), the user's config file
+    for ``server`` (``[servers."URL"] api``, or top-level ``api`` beside ``server``). Pass
+    the pair to :func:`open_target` as ``api=`` and ``api_source=``; a stated generation
+    the server does not speak is then a usage error before anything is sent.
+    """
+    from . import settings
+
+    if explicit is not None:
+        return settings.check_api(explicit, "--api"), f"--api {explicit}"
+    if session is not None:
+        value = settings.check_api(session, f"{session_source}: api")
+        return value, f"api = \"{value}\" in {session_source}"
+    if server not in (None, LOCAL):
+        found = settings.configured_api(str(server))
+        if found is not None:
+            return found[0], f"api = \"{found[0]}\" in {found[1]}"
+    return None
+
+
 @contextlib.contextmanager
 def open_target(server: str | None, *, token: str | None = None, portal: str = "private",
                 retry: RetryPolicy | None = None, max_connections: int = 16,
-                allow_insecure_http: bool = False, read_only: bool = False
+                allow_insecure_http: bool = False, read_only: bool = False,
+                api: str | None = None, api_source: str | None = None
                 ) -> Iterator[Target]:
     """Open a client for ``server`` (None or ``local``: the local demo server).
 
     ``read_only`` (a dry run): the local demo server works on a scratch copy of its data,
-    so that not even its database file is created or changed.
+    so that not even its database file is created or changed. ``api``/``api_source``: the
+    generation stated (:func:`configured_api`); None: the client finds it out.
     """
     from .client import BrainstemClient
 
@@ -94,8 +120,13 @@ def open_target(server: str | None, *, token: str | None = None, portal: str = "
                 path = scratch / path.name
             path.parent.mkdir(parents=True, exist_ok=True)
             srv = stack.enter_context(LocalServer(db_path=path))
-            client = BrainstemClient(server=srv.url, token=srv.token, portal=portal,
-                                     retry=retry, max_connections=max_connections)
+            # It speaks both generations: the current one unless the run states 2023, with
+            # the seed user's token of that generation (each refuses the other's).
+            chosen = api or "2026"
+            client = BrainstemClient(server=srv.url,
+                                     token=srv.pat if chosen == "2026" else srv.token,
+                                     portal=portal, retry=retry, max_connections=max_connections,
+                                     api=chosen, api_source=api_source or "the local demo server")
             try:
                 yield Target(client, LOCAL, srv)
             finally:
@@ -103,7 +134,8 @@ def open_target(server: str | None, *, token: str | None = None, portal: str = "
         return
     client = BrainstemClient(server=server, token=token, portal=portal, retry=retry,
                              max_connections=max_connections,
-                             allow_insecure_http=allow_insecure_http)
+                             allow_insecure_http=allow_insecure_http, api=api,
+                             api_source=api_source)
     try:
         yield Target(client, client.server)
     finally:

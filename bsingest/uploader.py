@@ -1,7 +1,9 @@
-"""Exactly-once upload of journal entries to a dataset's Experiment Data.
+"""Exactly-once upload of journal entries to a dataset's Experiment Data (2023) or a
+session's Data Acquisition (the current API generation).
 
-The server tells records apart by dataset, type and ``type_json.fileName`` (plus
-``type_json.stream`` for files holding several records): that triple is the key.
+The server tells records apart by container (dataset or session), type and
+``fileName`` (in ``type_json`` or ``details``): that triple is the key. Which generation's
+model, bodies, keys and comparison apply is the client's (:class:`bsingest.records.Wire`).
 For every entry the uploader compares with what the dataset already holds, then creates,
 updates, adopts or skips, and records each outcome in the journal.
 
@@ -32,6 +34,7 @@ from .errors import (
     TransportError,
 )
 from .journal import Entry, Journal
+from .records import API_2023, Wire, wire_for
 from .sessionconfig import Existing
 
 if TYPE_CHECKING:
@@ -62,48 +65,47 @@ class Outcome:
 
 
 def record_key(record: Mapping[str, Any]) -> str:
-    """The key of a record body: ``type|fileName`` (fileName is session-relative, #part).
+    """The key of a 2023 record body: ``type|fileName`` (session-relative, #part).
 
     A record that bsingest 0.1 wrote carries a ``stream`` in ``type_json``; its key is the
     legacy ``type|fileName|stream``, which :attr:`Extraction.legacy_key` reproduces.
+    (Either generation: :meth:`bsingest.records.Wire.key`.)
     """
-    tj = record.get("type_json") or {}
-    if "stream" in tj:
-        return f"{record.get('type')}|{tj.get('fileName', '')}|{tj['stream']}"
-    return f"{record.get('type')}|{tj.get('fileName', '')}"
-
-
-_COMPARED = ("type", "actions", "hardware_device", "description", "type_json")
+    return wire_for(API_2023).key(record)
 
 
 def same_content(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
-    """Whether the server's record already says what ours says."""
-    for k in _COMPARED:
-        a, b = ours.get(k), theirs.get(k)
-        if k == "actions":
-            a, b = sorted(a or []), sorted(b or [])
-        if a != b:
-            return False
-    return True
+    """Whether the server's 2023 record already says what ours says."""
+    return wire_for(API_2023).same_content(ours, theirs)
 
 
-def differing_fields(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> list[str]:
-    """The fields :func:`same_content` finds different, ``type_json`` ones by key
-    (``description``, ``type_json.nSamples``): what a skipped record's message names."""
+def differing_fields(ours: Mapping[str, Any], theirs: Mapping[str, Any],
+                     wire: Wire | None = None) -> list[str]:
+    """The fields ``wire.same_content`` finds different, named as that wire names them and
+    the type's own ones by key (``description``, ``type_json.nSamples``): what a skipped
+    record's message names."""
+    wire = wire or wire_for(API_2023)
+    a, b = wire.canonical(ours), wire.canonical(theirs)
+    names = _NAMES_2023 if wire.api == API_2023 else {}
     out = []
-    for k in _COMPARED:
-        a, b = ours.get(k), theirs.get(k)
-        if k == "actions":
-            a, b = sorted(a or []), sorted(b or [])
-        if k == "type_json" and isinstance(a, Mapping) and isinstance(b, Mapping):
-            out += [f"type_json.{j}" for j in sorted({*a, *b}) if a.get(j) != b.get(j)]
-        elif a != b:
-            out.append(k)
+    for k in sorted({*a, *b}, key=lambda k: (_ORDER.index(k) if k in _ORDER else 99, k)):
+        x, y = a.get(k), b.get(k)
+        if x == y:
+            continue
+        if k == "type_json" and isinstance(x, Mapping) and isinstance(y, Mapping):
+            details = "type_json" if wire.api == API_2023 else "details"
+            out += [f"{details}.{j}" for j in sorted({*x, *y}) if x.get(j) != y.get(j)]
+        else:
+            out.append(names.get(k, k))
     return out
 
 
-def _differs(ours: Mapping[str, Any], theirs: Mapping[str, Any] | None) -> str:
-    fields = differing_fields(ours, theirs) if theirs is not None else []
+_ORDER = ("type", "procedures", "equipment", "notes", "type_json")
+_NAMES_2023 = {"procedures": "actions", "equipment": "hardware_device", "notes": "description"}
+
+
+def _differs(ours: Mapping[str, Any], theirs: Mapping[str, Any] | None, wire: Wire) -> str:
+    fields = differing_fields(ours, theirs, wire) if theirs is not None else []
     return f" ({', '.join(fields)})" if fields else ""
 
 
@@ -165,13 +167,17 @@ class Uploader:
         POSTs tried for one record (each after a look on the server) before giving up.
     lock_timeout
         Seconds to wait for another process uploading to the same dataset.
+    wire
+        The API generation's record form; None: the one ``client`` speaks.
     """
 
     def __init__(self, client: BrainstemClient, journal: Journal | None, *,
                  existing: Existing | None = Existing.SKIP, concurrency: int = 8,
                  post_attempts: int = 6, stop: threading.Event | None = None,
-                 lookups: Lookups | None = None, lock_timeout: float = 600.0) -> None:
+                 lookups: Lookups | None = None, lock_timeout: float = 600.0,
+                 wire: Wire | None = None) -> None:
         self.client = client
+        self.wire = wire or wire_for(getattr(client, "api", API_2023))
         self.lookups = lookups
         self.stop = stop or threading.Event()  # set: leave what is not started queued
         self.journal = journal
@@ -185,8 +191,8 @@ class Uploader:
     def server_records(self, dataset: str) -> dict[str, dict[str, Any]]:
         """The dataset's records on the server, by key (the first of any duplicates)."""
         out: dict[str, dict[str, Any]] = {}
-        for rec in self.client.experiment_data(dataset):
-            out.setdefault(record_key(rec), rec)
+        for rec in self.wire.records(self.client, dataset):
+            out.setdefault(self.wire.key(rec), rec)
         return out
 
     def plan(self, entries: Sequence[Entry], on_server: Mapping[str, Mapping[str, Any]]
@@ -197,7 +203,7 @@ class Uploader:
             theirs = on_server.get(e.key)
             if theirs is None:
                 plan.append((e, "create"))
-            elif same_content(e.record, theirs):
+            elif self.wire.same_content(e.record, theirs):
                 plan.append((e, "unchanged" if e.state == "uploaded" else "adopt"))
             elif (policy := self._policy(e)) is Existing.UPDATE:
                 plan.append((e, "update"))
@@ -278,13 +284,15 @@ class Uploader:
             if step in ("unchanged", "adopt"):
                 self._journal().mark(e, "uploaded", server_id=their_id)
                 return Outcome(e.dataset, e.key, e.path, UNCHANGED, their_id)
+            if step in ("skip", "conflict"):  # say which fields differ
+                differs = _differs(e.record, theirs, self.wire)
             if step == "skip":
-                msg = (f"exists on the server with other values{_differs(e.record, theirs)}; "
+                msg = (f"exists on the server with other values{differs}; "
                        "kept (--existing update changes it)")
                 self._journal().mark(e, "skipped", server_id=their_id, error=msg)
                 return Outcome(e.dataset, e.key, e.path, SKIPPED, their_id, msg)
             if step == "conflict":
-                msg = (f"exists on the server with other values{_differs(e.record, theirs)} "
+                msg = (f"exists on the server with other values{differs} "
                        "(use --existing update to change it, or --existing skip)")
                 self._journal().mark(e, "failed", server_id=their_id, error=msg)
                 return Outcome(e.dataset, e.key, e.path, FAILED, their_id, msg)
@@ -295,10 +303,10 @@ class Uploader:
             return Outcome(e.dataset, e.key, e.path, QUEUED, None, str(exc))
 
     def _update(self, e: Entry, server_id: str) -> Outcome:
-        changes = {k: e.record[k] for k in _COMPARED if k in e.record}
+        changes = self.wire.changes(e.record)
         self._journal().mark(e, "sending", server_id=server_id, attempt=True)
         try:
-            self.client.update(MODEL, server_id, changes)  # PATCH: the client retries it
+            self.client.update(self.wire.model, server_id, changes)  # PATCH: retried
         except (TransportError, RateLimited, ServerError) as exc:
             self._journal().mark(e, "pending", error=str(exc))
             raise _Unreachable(str(exc)) from exc
@@ -314,7 +322,7 @@ class Uploader:
             # Written before the request goes out: if we die now, the next run looks first.
             self._journal().mark(e, "sending", attempt=True)
             try:
-                body = self.client.create(MODEL, e.record)
+                body = self.client.create(self.wire.model, e.record)
             except (TransportError, ApiError) as exc:
                 if isinstance(exc, ApiError) and _refused(exc):
                     # The server answered and did not write: a definite, lasting refusal.
@@ -341,12 +349,12 @@ class Uploader:
     def _look(self, e: Entry) -> str | None:
         """The id of the dataset's record with ``e``'s key, if the server has one."""
         try:
-            records = self.client.experiment_data(e.dataset, type=e.record.get("type"))
+            records = self.wire.records(self.client, e.dataset, type=e.record.get("type"))
         except (TransportError, ApiError) as exc:
             # Cannot tell whether the POST happened: leave it 'sending' for the next run.
             raise _Unreachable(f"cannot look on the server: {exc}") from exc
         for rec in records:
-            if record_key(rec) == e.key:
+            if self.wire.key(rec) == e.key:
                 return str(rec.get("id"))
         return None
 

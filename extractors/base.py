@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,10 @@ from bsingest.records import (
 )
 
 __all__ = [
+    "COUNT_LIMIT",
+    "FRAME_RATE_BOUNDS",
+    "LSB_BOUNDS",
+    "RATE_BOUNDS",
     "STATED_KEYS",
     "Claim",
     "Extraction",
@@ -36,11 +41,48 @@ __all__ = [
     "Fields",
     "Provenance",
     "Source",
+    "plausibility_problems",
     "whole_frames",
 ]
 
 #: Parameters a user may state for files that do not describe themselves.
 STATED_KEYS = frozenset({"n_channels", "sr", "dtype", "lsb"})
+
+# --- plausibility: what every record must satisfy, whatever family or user said it -------
+#
+# A header value that is not finite, or that no instrument produces, is damage (or a
+# typo), and a record carrying it poisons everything downstream (JSON has no Infinity; a
+# duration of 1e300 s breaks a timeline). The bounds are wide: they refuse only values
+# no recording has, never a rare but real one.
+
+#: Sampling rate ``sr`` in Hz, per record type.
+#: Time series (all four types share their keys and a user may restate one as another,
+#: so they share one bound): from 1e-3 Hz, a sensor read every ~17 minutes (temperature,
+#: body weight, slow pressure loggers at 0.1 Hz and slower), to 10 MHz, above the fastest
+#: digitisers used in electrophysiology (Digidata 1550: 500 kHz; fast patch ADCs a few
+#: MHz). Audio: 1 Hz (WAV stores a whole number of samples per second, so 1 is its
+#: smallest rate) to 10 MHz (ultrasonic recorders for bats and rodents run at 250 kHz to
+#: about 1 MHz). A rate of 1e-7 Hz (one sample every four months) is refused.
+RATE_BOUNDS: dict[str, tuple[float, float]] = {
+    "Extracellular": (1e-3, 1e7),
+    "Intracellular": (1e-3, 1e7),
+    "Electroneurogram": (1e-3, 1e7),
+    "GeneralTimeSeries": (1e-3, 1e7),
+    "Audio": (1.0, 1e7),
+}
+#: Video ``frameRate`` in frames per second: from 1e-3 (time-lapse, a frame every ~17
+#: minutes) to 1e6 (the fastest high-speed cameras; whisker and tongue tracking runs at
+#: 0.5 to 20 kfps).
+FRAME_RATE_BOUNDS: tuple[float, float] = (1e-3, 1e6)
+#: ``lsb`` in µV per integer step: positive, from 1e-6 µV (1 pV, orders of magnitude
+#: below any amplifier's noise: a 24-bit ADC behind a 100x gain steps by ~0.003 µV) to
+#: 1e6 µV (a 1 V step). An lsb of 1e306 is refused.
+LSB_BOUNDS: tuple[float, float] = (1e-6, 1e6)
+#: Counts (``nChannels``, ``nSamples``, ``nFrames``, resolutions) are whole, not negative
+#: and at most 2**53, the largest integer every JSON reader holds exactly.
+COUNT_LIMIT = 2**53
+_COUNT_KEYS = ("nChannels", "nSamples", "nFrames", "horizontalResolution",
+               "verticalResolution")
 
 
 class Source(str, enum.Enum):
@@ -110,13 +152,19 @@ class Extraction:
 
         The contract names a file by its ``/``-separated path below the session folder,
         with ``#part`` after it for one of several records in one file. A path outside
-        ``root`` keeps its bare name.
+        ``root`` keeps its bare name. The bare name is the one the extractor gave, which
+        is not always the path's (a lone SpikeGLX ``.meta`` names the ``.bin`` it describes).
         """
+        suffix = f"#{self.part}" if self.part else ""
+        bare = self.file_name
+        bare = bare[: -len(suffix)] if suffix and bare.endswith(suffix) else bare
+        bare = bare.rsplit("/", 1)[-1]
         try:
-            rel = Path(self.path).resolve().relative_to(Path(root).resolve()).as_posix()
+            folder = Path(self.path).parent.resolve().relative_to(Path(root).resolve())
+            rel = (folder / bare).as_posix()
         except ValueError:
-            rel = Path(self.path).name
-        name = rel + (f"#{self.part}" if self.part else "")
+            rel = bare
+        name = rel + suffix
         if name == self.file_name:
             return self
         return dataclasses.replace(self, type_json={**self.type_json, "fileName": name})
@@ -225,7 +273,7 @@ class Extractor:
         unknown = set(stated) - STATED_KEYS
         if unknown:
             raise ExtractionError(p, f"unknown stated parameters: {', '.join(sorted(unknown))}")
-        stated = {k: v for k, v in stated.items() if v is not None}
+        stated = _stated_values(p, {k: v for k, v in stated.items() if v is not None})
         if not p.exists():
             raise ExtractionError(p, "no such file")
         if p.is_dir():
@@ -304,12 +352,116 @@ class Extractor:
                                    warnings=tuple(warnings))
 
     def _check(self, path: Path, r: Extraction) -> None:
+        # Implausible values first: they are the file's (or the user's) fault, and the
+        # message says where each came from. Schema problems after: those are our bugs.
+        implausible = plausibility_problems(r.type, r.type_json)
+        if implausible:
+            key, reason = implausible[0]
+            prov = r.provenance.get(key.split(".")[0])
+            where = f" ({_where(prov)})" if prov is not None else ""
+            raise ExtractionError(path, f"{key} {reason}{where}")
         problems = check_type_json(r.type, r.type_json)
         missing = [k for k in r.type_json if k not in r.provenance]
         problems += [f"{k}: no provenance" for k in missing]
         if problems:
             raise ExtractionError(
                 path, f"{self.name} produced an invalid record: {'; '.join(problems)}")
+
+
+def plausibility_problems(record_type: str, type_json: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, reason) for every value of ``type_json`` that no real recording has.
+
+    Every number, nested ones too, is finite; counts are whole, not negative and at most
+    :data:`COUNT_LIMIT`; ``sr``, ``frameRate`` and ``lsb`` lie within
+    :data:`RATE_BOUNDS`, :data:`FRAME_RATE_BOUNDS` and :data:`LSB_BOUNDS`. A bool is
+    not a number. Tests re-check records with this, independently of the extractors.
+    """
+    problems: list[tuple[str, str]] = []
+    for key, value in _numbers(type_json, ""):
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append((key, f"is {value}, not a finite number"))
+    if problems:
+        return problems
+    for key in _COUNT_KEYS:
+        if key not in type_json:
+            continue
+        v = type_json[key]
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            problems.append((key, f"is {v!r}, not a number"))
+        elif not float(v).is_integer():
+            problems.append((key, f"is {v!r}, not a whole number"))
+        elif not 0 <= v <= COUNT_LIMIT:
+            problems.append((key, f"is {v:g}, outside 0 to 2**53"))
+    bounds = {"sr": (RATE_BOUNDS.get(record_type), "Hz"),
+              "frameRate": (FRAME_RATE_BOUNDS, "fps"), "lsb": (LSB_BOUNDS, "µV")}
+    for key, (limits, unit) in bounds.items():
+        if key not in type_json or limits is None:
+            continue
+        v = type_json[key]
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            problems.append((key, f"is {v!r}, not a number"))
+        elif not limits[0] <= v <= limits[1]:
+            problems.append((key, f"{v:g} {unit} is outside the plausible {limits[0]:g} to "
+                             f"{limits[1]:g} {unit}" + (f" of {record_type}" if key == "sr"
+                                                        else "")))
+    return problems
+
+
+def _numbers(value: Any, path: str) -> list[tuple[str, Any]]:
+    """(dotted path, value) of every number (bools too) in a JSON-like value."""
+    if isinstance(value, Mapping):
+        out = []
+        for k, v in value.items():
+            out += _numbers(v, f"{path}.{k}" if path else str(k))
+        return out
+    if isinstance(value, list | tuple):
+        out = []
+        for i, v in enumerate(value):
+            out += _numbers(v, f"{path}.{i}")
+        return out
+    return [(path, value)] if isinstance(value, int | float) else []
+
+
+def _where(prov: Provenance) -> str:
+    if prov.source is Source.STATED:
+        return "stated by the user"
+    return f"{prov.source.value}: {prov.detail}"
+
+
+def _stated_values(path: Path, stated: Mapping[str, Any]) -> dict[str, Any]:
+    """Stated parameters as numbers, or a one-line error naming the file and parameter.
+
+    They come from the command line, ``bsingest.toml`` or a manifest, so a string that
+    reads as a number is taken; a bool (``n_channels = true``) is not a number, and a
+    rate or step that is not finite and positive is refused here, before any file is read.
+    """
+    out: dict[str, Any] = {}
+    for key, value in stated.items():
+        if key == "dtype":
+            if not isinstance(value, str):
+                raise ExtractionError(path, f"stated dtype {value!r} is not a sample type name")
+            out[key] = value
+            continue
+        number: float | None = None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                number = None
+        if number is None or not math.isfinite(number):
+            raise ExtractionError(path, f"stated {key} {value!r} is not a finite number")
+        if key == "n_channels":
+            if not number.is_integer() or not 1 <= number <= COUNT_LIMIT:
+                raise ExtractionError(path, f"stated n_channels {value!r} is not a whole "
+                                      "number of channels (1 or more)")
+            out[key] = int(number)
+        else:
+            if not number > 0:
+                raise ExtractionError(path, f"stated {key} {value!r} is not positive")
+            out[key] = value if isinstance(value, int) else number  # 30000 stays 30000
+    return out
 
 
 def whole_frames(path: Path, size: int, n_channels: int, dtype: str, itemsize: int, *,

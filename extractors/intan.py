@@ -4,23 +4,30 @@
 Layouts and the records they give:
 
 - **Traditional** ``.rhd``/``.rhs``: the header, then data blocks (60 or 128 samples of
-  every enabled signal). One file, several records, each with a ``stream`` key:
-  ``amplifier`` (Extracellular), ``auxiliary``, ``supply``, ``analogin``, ``digitalin``,
-  ``digitalout`` (RHS adds ``dcamplifier``, ``stim``, ``analogout``). nSamples is the
-  number of whole data blocks (file size minus header, divided by the block size) times
-  the samples per block, divided by the signal's rate divisor (aux 4, supply one per block).
+  every enabled signal). One file, several records, one per signal, named
+  ``rec.rhd#amplifier`` (Extracellular), ``#auxiliary``, ``#supply``, ``#analogin``,
+  ``#digitalin``, ``#digitalout`` (RHS adds ``#dcamplifier``, ``#stim``, ``#analogout``).
+  nSamples is the number of whole data blocks (file size minus header, divided by the block
+  size) times the samples per block, divided by the signal's rate divisor (aux 4, supply one
+  per block).
 - **One file per signal type** (``info.rhd`` + ``amplifier.dat``, ``auxiliary.dat``,
   ``analogin.dat``, ``digitalin.dat``, ...): one record per ``.dat``, channels
   interleaved, nSamples = size / (2 x channels).
 - **One file per channel** (``info.rhd`` + ``amp-A-000.dat``, ``aux-A-AUX1.dat``,
-  ``board-ANALOG-IN-1.dat``, ...): one record per *signal type*, exactly as the
-  per-signal-type layout gives, so the same session yields the same records whichever way
-  RHX saved it. The record's data file is the first channel file of the type in header
-  order (``amp-A-000.dat``): it carries ``fileName``; the other channel files of the type
-  are its members and show as its sidecars in a folder listing. nChannels counts the
-  member files on disk (RHX may drop some), nSamples = the size of each member / 2 (all
-  must agree). The alternative, one record per channel file, would make a 256-channel
-  session 256 Extracellular records with no electrode groups; a lab wants one.
+  ``board-ANALOG-IN-1.dat``, ...): one record per file, nChannels 1, nSamples = its size
+  / 2, its electrode group the port of its channel. A record names one file and
+  nChannels is what that file interleaves (issue 11): an earlier version gave one record
+  per signal type, named after the first channel's file and saying 64 channels, which
+  misleads any reader that computes sizes from it. Each file is described the same way
+  given alone or in its folder.
+
+Start time: the header holds no date. RHX names its folder (and a traditional file)
+``<prefix>_YYMMDD_HHMMSS`` when it starts saving; that stamp, in the computer's local
+time, is the start (``Source.COMPUTED``, and the provenance says it comes from the name).
+
+Header values are checked before use: the sample rate must be finite and within the
+rates Intan controllers offer (see ``_RATE_BOUNDS``), and every string length must fit in
+the file.
 
 ``info.rhd``/``info.rhs``, ``time.dat`` and ``settings.xml`` are sidecars. ``time.dat`` is
 only ``stat``-ed: its size / 4 is the number of amplifier-rate ticks, which gives each
@@ -51,8 +58,11 @@ per folder), the same at 100 GB.
 
 from __future__ import annotations
 
+import datetime
 import functools
+import math
 import os
+import re
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,7 +71,7 @@ from typing import Any, BinaryIO
 
 from bsingest.errors import ExtractionError, SidecarError
 
-from .base import Claim, Extraction, Extractor, Fields, whole_frames
+from .base import Claim, Extraction, Extractor, Fields, Source, whole_frames
 
 __all__ = ["IntanChannel", "IntanExtractor", "IntanHeader", "read_intan_header"]
 
@@ -73,6 +83,11 @@ _INFO_NAMES = ("info.rhd", "info.rhs")
 _HEADER_LIMIT = 16 * 2**20
 _TIME_DAT = "time.dat"
 _SETTINGS = "settings.xml"
+# Intan's controllers and the RHX software offer 1 kHz to 30 kHz per channel (RHD and RHS);
+# a header rate outside this range (with a margin for float32 rounding) is damage.
+_RATE_BOUNDS = (900.0, 33000.0)
+# RHX appends _YYMMDD_HHMMSS to the base name the user typed, when saving starts.
+_STAMP = re.compile(r"_(\d{6})_(\d{6})(?:\.rh[ds])?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,9 +217,10 @@ class _Truncated(Exception):
 
 
 class _Reader:
-    def __init__(self, fh: BinaryIO) -> None:
+    def __init__(self, fh: BinaryIO, size: int) -> None:
         self.fh = fh
         self.pos = 0
+        self.size = size  # a length read from the header never reaches past it
 
     def take(self, fmt: str) -> tuple[Any, ...]:
         n = struct.calcsize(fmt)
@@ -223,7 +239,7 @@ class _Reader:
         length = self.one("I")
         if length == 0xFFFFFFFF:
             return ""
-        if length > _HEADER_LIMIT:
+        if length > _HEADER_LIMIT or self.pos + length > self.size:
             raise _Truncated(self.pos)
         data = self.fh.read(length)
         if len(data) < length:
@@ -236,7 +252,7 @@ def read_intan_header(path: Path) -> IntanHeader:
     """Parse an RHD or RHS header (a traditional file's start, or ``info.rhd``)."""
     try:
         with open(path, "rb") as fh:
-            return _parse_header(path, _Reader(fh))
+            return _parse_header(path, _Reader(fh, os.fstat(fh.fileno()).st_size))
     except _Truncated as exc:
         raise ExtractionError(path, f"Intan header ends early (at byte {exc.args[0]}): "
                               "a truncated or damaged file") from None
@@ -289,8 +305,11 @@ def _parse_header(path: Path, r: _Reader) -> IntanHeader:
                 _, _, signal_type, ch_enabled, *_ = r.take("<11h2f")
             if ch_enabled:
                 channels.append(IntanChannel(native, custom, signal_type, g))
-    if not sample_rate > 0:
-        raise ExtractionError(path, f"Intan header: sample rate {sample_rate} is not positive")
+    lo, hi = _RATE_BOUNDS
+    if not (math.isfinite(sample_rate) and lo <= sample_rate <= hi):
+        raise ExtractionError(path, f"Intan header: sample rate {sample_rate:g} Hz is not a rate "
+                              f"an Intan system records at ({lo:g} to {hi:g} Hz): a damaged "
+                              "header")
     return IntanHeader(path=path, kind=kind, version=version, sample_rate=float(sample_rate),
                        eval_board_mode=board_mode, num_temp_sensors=max(num_temp, 0),
                        dc_amp_saved=dc_saved, groups=tuple(groups), channels=tuple(channels),
@@ -318,11 +337,10 @@ def _find_info(folder: Path) -> Path | None:
 
 @dataclass(frozen=True, slots=True)
 class _Part:
-    """A headerless data file (or a per-channel group) and the signal it holds."""
+    """A headerless data file and the signal it holds (one channel of it, per channel)."""
 
     signal: _Signal
     channels: tuple[IntanChannel, ...]
-    files: tuple[Path, ...]  # one file, or the per-channel members in header order
     per_channel: bool
 
 
@@ -331,8 +349,7 @@ class _Layout:
     """An RHX folder: its header and what each data file is."""
 
     header: IntanHeader
-    parts: dict[Path, _Part]  # data file (or per-channel lead) -> part
-    members: dict[Path, Path]  # per-channel member (not lead) -> its lead
+    parts: dict[Path, _Part]  # data file -> part
 
 
 def _layout(folder: Path) -> _Layout | None:
@@ -359,18 +376,15 @@ def _layout_cached(folder: str, info: str, _mtime: int, _size: int, _dmtime: int
     except OSError:
         return None
     parts: dict[Path, _Part] = {}
-    members: dict[Path, Path] = {}
     for s in header.signals:
         chans = header.channels_of(s)
         if s.file_name in present:
-            parts[root / s.file_name] = _Part(s, tuple(chans), (root / s.file_name,), False)
-        files = [(c, root / f"{s.prefix}-{c.native_name}.dat") for c in chans]
-        files = [(c, f) for c, f in files if f.name in present]
-        if files:
-            lead = files[0][1]
-            parts[lead] = _Part(s, tuple(c for c, _ in files), tuple(f for _, f in files), True)
-            members.update({f: lead for _, f in files[1:]})
-    return _Layout(header, parts, members)
+            parts[root / s.file_name] = _Part(s, tuple(chans), False)
+        for c in chans:
+            name = f"{s.prefix}-{c.native_name}.dat"
+            if name in present:
+                parts[root / name] = _Part(s, (c,), True)
+    return _Layout(header, parts)
 
 
 class IntanExtractor(Extractor):
@@ -403,7 +417,6 @@ class IntanExtractor(Extractor):
             return []
         out = [layout.header.path]
         out += [path.parent / n for n in (_TIME_DAT, _SETTINGS) if (path.parent / n).is_file()]
-        out += list(layout.parts[path].files[1:])
         return out
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
@@ -418,10 +431,6 @@ class IntanExtractor(Extractor):
         header = _sidecar_header(path, info)
         layout = _layout(path.parent)
         if layout is None or path not in layout.parts:
-            lead = layout.members.get(path) if layout else None
-            if lead is not None:
-                raise ExtractionError(path, f"one channel of the Intan group described with "
-                                      f"{lead.name} (extract that file or the folder)")
             raise ExtractionError(path, f"not a data file named by {info.name} "
                                   "(amplifier.dat, amp-A-000.dat, ...)")
         return [self._headerless(path, header, layout.parts[path])]
@@ -462,6 +471,7 @@ class IntanExtractor(Extractor):
                        f"({size} bytes - {h.header_size}-byte header) / {block}-byte blocks = "
                        f"{n_blocks} blocks x {spb // div} samples")
             self._lsb_and_groups(f, h, s, chans)
+            _started(path.name, f, "the file's name")
             if n_blocks == 0:
                 f.warn("the file holds a header and no data blocks")
             out.append(self.result(path, s.record_type, f, part=s.key))
@@ -482,16 +492,14 @@ class IntanExtractor(Extractor):
         if not chans:
             raise SidecarError(path, f"{h.path.name} lists no enabled {s.key} channels")
         if part.per_channel:
-            n_samples = self._members_samples(path, part)
-            missing = len(h.channels_of(s)) - len(part.files)
-            f.computed("nChannels", len(part.files),
-                       f"{len(part.files)} files {part.files[0].name} ... {part.files[-1].name}, "
-                       f"one per channel (the enabled {s.key} channels of {h.path.name} that "
-                       "have a file)")
-            # RHX writes stim files only for the channels that stimulated.
-            if missing and s.key != "stim":
-                f.warn(f"{missing} enabled {s.key} channels of {h.path.name} have no file")
-            f.computed("nSamples", n_samples, f"each file's size / 2 bytes ({s.file_dtype})")
+            [c] = chans
+            named = f" ({c.custom_name})" if c.custom_name and c.custom_name != c.native_name \
+                else ""
+            f.header("nChannels", 1, f"Intan RHX one file per channel: {path.name} holds "
+                     f"{s.key} channel {c.native_name}{named} of {h.path.name}")
+            size = os.stat(path).st_size
+            n_samples = whole_frames(path, size, 1, s.file_dtype, 2)
+            f.computed("nSamples", n_samples, f"{size} bytes / 2 bytes ({s.file_dtype})")
         else:
             n_cols = 1 if s.packed else len(chans)
             self._n_channels(f, h, s, chans, h.path.name)
@@ -501,6 +509,7 @@ class IntanExtractor(Extractor):
                        f"{size} bytes / ({n_cols} channels x 2 bytes)")
         self._file_rate(path, h, s, n_samples, f)
         self._lsb_and_groups(f, h, s, chans)
+        _started(path.parent.name, f, "the folder's name")
         return self.result(path, s.record_type, f)
 
     def _n_channels(self, f: Fields, h: IntanHeader, s: _Signal, chans: list[IntanChannel],
@@ -511,23 +520,6 @@ class IntanExtractor(Extractor):
                      f"{len(chans)} enabled lines ({names})")
         else:
             f.header("nChannels", len(chans), f"{where}: {len(chans)} enabled {s.key} channels")
-
-    def _members_samples(self, path: Path, part: _Part) -> int:
-        counts: dict[int, list[str]] = {}
-        for m in part.files:
-            try:
-                size = os.stat(m).st_size
-            except OSError as exc:
-                raise ExtractionError(path, f"{m.name}: {exc.strerror or exc}") from exc
-            counts.setdefault(whole_frames(path, size, 1, part.signal.file_dtype, 2, member=m),
-                              []).append(m.name)
-        if len(counts) > 1:
-            detail = "; ".join(f"{n} samples: {', '.join(names[:3])}"
-                               + (" ..." if len(names) > 3 else "")
-                               for n, names in sorted(counts.items()))
-            raise ExtractionError(path, f"the {part.signal.key} channel files differ in length "
-                                  f"({detail})")
-        return next(iter(counts))
 
     def _file_rate(self, path: Path, h: IntanHeader, s: _Signal, n: int, f: Fields) -> None:
         """The rate of the values in a headerless file: measured against time.dat's ticks."""
@@ -588,6 +580,19 @@ def _sidecar_header(path: Path, info: Path) -> IntanHeader:
         raise
     except ExtractionError as exc:  # name the data file first, then its sidecar
         raise SidecarError(path, f"{info.name}: {exc.reason}") from exc
+
+
+def _started(name: str, f: Fields, where: str) -> None:
+    """The start from RHX's ``_YYMMDD_HHMMSS`` name stamp, if the name has one."""
+    m = _STAMP.search(name)
+    if m is None:
+        return
+    try:
+        when = datetime.datetime.strptime(m[1] + m[2], "%y%m%d%H%M%S")
+    except ValueError:
+        return  # six digits that are not a date: a user's own naming
+    f.started(when, Source.COMPUTED, f"{where} {name!r} ends in _{m[1]}_{m[2]}, the local "
+              "time Intan RHX appends when saving starts (the header holds no date)")
 
 
 def _has_rhx_data(folder: Path) -> bool:

@@ -5,9 +5,22 @@ A recording folder (``[Record Node N/]experimentE/recordingR/``) holds one
 ``structure.oebin`` listing its continuous streams; each stream's samples are in
 ``continuous/<folder_name>/continuous.dat`` (int16, channel-interleaved). The data file is
 what gets claimed and described: one record per ``continuous.dat``, that is per
-continuous stream and recording. Since every stream's file is named ``continuous.dat``,
-``type_json["stream"]`` says which one: ``[Record Node 101/]experiment1/recording1/
-<folder_name>``, unique within a session.
+continuous stream and recording, named by its path in the session
+(``Record Node 101/experiment1/recording1/continuous/<folder_name>/continuous.dat``).
+``structure.oebin`` given as the path describes its streams (the same records); in a
+folder listing it is their sidecar. A stream the oebin lists whose ``continuous.dat`` is
+missing is a warning on the recording's other records (an error when none is there).
+
+Start time: GUI 0.6's ``sync_messages.txt`` gives the software time at the start in ms
+since 1970 UTC (kept with its UTC offset). Older GUIs give no absolute time there, so the
+start is ``settings.xml``'s ``<DATE>`` (local time, when recording of the experiment
+started); a later recording of the experiment starts that much later as the sample
+clock says (its ``start time`` in ``sync_messages.txt`` against the first recording's).
+
+Header values are checked: ``sample_rate`` finite and within ``RATE_BOUNDS``,
+``num_channels`` a positive whole number, ``channels`` a list of channel objects,
+``bit_volts`` finite; a structure file that is not JSON, too large or too deeply nested
+is one line naming it.
 
 Values: nChannels = the oebin's ``num_channels``; sr = ``sample_rate``; nSamples = the
 ``.dat`` size / (2 x nChannels), refused when not whole (a wrong channel count or a cut
@@ -41,7 +54,9 @@ file. Ours parses one oebin and ``stat``-s one file: 1.5 ms for a 384-channel st
 
 from __future__ import annotations
 
+import datetime
 import json
+import math
 import os
 import re
 import struct
@@ -53,10 +68,14 @@ from typing import Any
 
 from bsingest.errors import ExtractionError, SidecarError
 
-from .base import Claim, Extraction, Extractor, Fields, whole_frames
+from .base import Claim, Extraction, Extractor, Fields, Source, whole_frames
 
-__all__ = ["OpenEphysBinaryExtractor", "find_oebin"]
+__all__ = ["RATE_BOUNDS", "OpenEphysBinaryExtractor", "find_oebin"]
 
+#: Sample rates an Open Ephys source records at span down-sampled streams (hundreds of Hz),
+#: acquisition boards and Neuropixels (1 to 30 kHz), file readers (40 kHz in the corpus) and
+#: NI-DAQ cards (up to hundreds of kHz). Outside 1 Hz to 1 MHz a header is damaged, not odd.
+RATE_BOUNDS = (1.0, 1e6)
 OEBIN = "structure.oebin"
 DATA_NAME = "continuous.dat"
 _OEBIN_LIMIT = 64 * 2**20
@@ -66,6 +85,15 @@ _EXPERIMENT = re.compile(r"^experiment(\d+)$")
 _NON_NEURAL_NAME = re.compile(r"^(ADC|AUX|AI|NI|DI)\d", re.IGNORECASE)
 _NON_NEURAL_DESC = re.compile(r"\bADC\b|analog input|auxiliar", re.IGNORECASE)
 _UNIT_SCALE = {"uv": 1.0, "µv": 1.0, "mv": 1e3, "v": 1e6}
+_SYNC = "sync_messages.txt"
+_TEXT_LIMIT = 1 << 16  # sync_messages.txt is a few lines; <DATE> is near settings.xml's top
+_SOFTWARE_MS = re.compile(rb"Software Time \(milliseconds since midnight Jan 1st 1970 UTC\):"
+                          rb"\s*(\d{1,15})")
+_START_SAMPLE = re.compile(rb"^(.*?)start time:\s*(\d{1,18})@(\d{1,9})Hz", re.IGNORECASE)
+_SETTINGS_DATE = re.compile(rb"<DATE>\s*(\d{1,2}) ([A-Za-z]{3}) (\d{4}) "
+                            rb"(\d{2}):(\d{2}):(\d{2})\s*</DATE>")
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +130,17 @@ class OpenEphysBinaryExtractor(Extractor):
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
+        if path.name.lower() == OEBIN:
+            # Given alone it describes its streams; in a listing it is their sidecar
+            # (a stronger claim would describe each stream twice).
+            return Claim.SUFFIX
         if path.name.lower() != DATA_NAME:
             return Claim.NO
         return Claim.SPECIFIC if find_oebin(path) else Claim.NO
 
     @classmethod
     def sidecars(cls, path: Path) -> list[Path]:
-        oebin = find_oebin(path)
+        oebin = find_oebin(path) if path.name.lower() == DATA_NAME else None
         if oebin is None:
             return []
         out = [oebin]
@@ -122,12 +154,28 @@ class OpenEphysBinaryExtractor(Extractor):
         return out
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
+        if path.name.lower() == OEBIN:
+            return self._streams_of(path)
         oebin = find_oebin(path)
         if oebin is None:
             raise ExtractionError(path, f"no {OEBIN} in the folders above it: not an Open "
                                   "Ephys binary recording")
         doc = _read_oebin(path, oebin)
         entry = _entry_for(path, oebin, doc)
+        return [self._stream(path, oebin, doc, entry)]
+
+    def _streams_of(self, oebin: Path) -> list[Extraction]:
+        """``structure.oebin`` given as the path: the records of its streams' files."""
+        doc = _read_oebin(oebin, oebin)
+        entries = _entries(oebin, doc)
+        present = [(dat, e) for e in entries if (dat := _dat_of(oebin, e)).is_file()]
+        if not present:
+            raise ExtractionError(oebin, f"lists {len(entries)} continuous stream(s) and none "
+                                  f"has its {DATA_NAME} beside it: no data to describe")
+        return [self._stream(dat, oebin, doc, e) for dat, e in present]
+
+    def _stream(self, path: Path, oebin: Path, doc: Mapping[str, Any],
+                entry: Mapping[str, Any]) -> Extraction:
         f = Fields()
         gui = doc.get("GUI version")
         f.header("format", "OpenEphys", f"{OEBIN}" + (f", GUI version {gui}" if gui else ""))
@@ -136,9 +184,12 @@ class OpenEphysBinaryExtractor(Extractor):
         n = _positive_int(path, entry.get("num_channels"), f"{OEBIN} {folder} num_channels")
         f.header("nChannels", n, f"{OEBIN} continuous[{folder}].num_channels")
         sr = entry.get("sample_rate")
-        if isinstance(sr, bool) or not isinstance(sr, int | float) or not sr > 0:
-            raise SidecarError(path, f"{OEBIN}: {folder} sample_rate {sr!r} is not a "
-                               "positive number")
+        lo, hi = RATE_BOUNDS
+        if isinstance(sr, bool) or not isinstance(sr, int | float) or not (
+                math.isfinite(sr) and lo <= sr <= hi):
+            raise SidecarError(path, f"{OEBIN}: {folder} sample_rate {str(sr)[:40]} is not a "
+                               f"rate between {lo:g} and {hi:g} Hz (what Open Ephys sources "
+                               "record at)")
         f.header("sr", float(sr), f"{OEBIN} continuous[{folder}].sample_rate")
         size = os.stat(path).st_size
         n_samples = whole_frames(path, size, n, "int16", 2, why=f"{OEBIN}'s num_channels "
@@ -148,10 +199,14 @@ class OpenEphysBinaryExtractor(Extractor):
         if len(channels) != n:
             f.warn(f"{OEBIN} lists {len(channels)} channels for {folder} but num_channels is {n}")
         self._npy_check(path, n_samples, f)
+        for e in _entries(path, doc):
+            if not _dat_of(oebin, e).is_file():
+                f.warn(f"{OEBIN} lists stream {_folder(e)} but its {DATA_NAME} is missing")
+        _start(oebin, f)
         record_type = self._describe_channels(folder, channels, f)
         # Every stream's file is continuous.dat: the session-relative fileName (set by
         # Extraction.relative_to) tells them apart, not a part of the file.
-        return [self.result(path, record_type, f, legacy_stream=_stream_key(path, oebin))]
+        return self.result(path, record_type, f, legacy_stream=_stream_key(path, oebin))
 
     def _describe_channels(self, folder: str, channels: list[_Channel], f: Fields) -> str:
         neural = [i for i, c in enumerate(channels) if c.neural]
@@ -207,6 +262,9 @@ def _read_oebin(path: Path, oebin: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise SidecarError(path, f"{OEBIN}: malformed JSON ({exc.msg} at line "
                            f"{exc.lineno})") from exc
+    except RecursionError:
+        raise SidecarError(path, f"{OEBIN}: JSON nested too deeply to be a structure "
+                           "file") from None
     except OSError as exc:
         raise SidecarError(path, f"{OEBIN}: cannot read: {exc.strerror or exc}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("continuous", []), list):
@@ -214,26 +272,54 @@ def _read_oebin(path: Path, oebin: Path) -> dict[str, Any]:
     return doc
 
 
+def _entries(path: Path, doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The continuous stream entries, each with a folder name."""
+    entries: list[Mapping[str, Any]] = [e for e in doc.get("continuous") or []
+                                        if isinstance(e, dict)]
+    for e in entries:
+        if not isinstance(e.get("folder_name"), str) or not _folder(e):
+            raise SidecarError(path, f"{OEBIN}: a continuous entry's folder_name is "
+                               f"{str(e.get('folder_name'))[:40]!r}, not a folder name")
+    return entries
+
+
+def _folder(entry: Mapping[str, Any]) -> str:
+    return str(entry.get("folder_name", "")).strip("/").split("/")[-1]
+
+
+def _dat_of(oebin: Path, entry: Mapping[str, Any]) -> Path:
+    return oebin.parent / "continuous" / _folder(entry) / DATA_NAME
+
+
 def _entry_for(path: Path, oebin: Path, doc: Mapping[str, Any]) -> Mapping[str, Any]:
     folder = path.parent.name
-    entries = [e for e in doc.get("continuous") or [] if isinstance(e, dict)]
+    entries = _entries(path, doc)
     for e in entries:
-        if str(e.get("folder_name", "")).strip("/").split("/")[-1] == folder:
+        if _folder(e) == folder:
             return e
-    known = ", ".join(str(e.get("folder_name", "?")).strip("/") for e in entries) or "none"
+    known = ", ".join(_folder(e) for e in entries) or "none"
     raise SidecarError(path, f"{OEBIN} has no continuous stream for folder {folder!r} "
                        f"(it lists: {known})")
 
 
 def _channels(path: Path, entry: Mapping[str, Any]) -> list[_Channel]:
-    out = []
-    for ch in entry.get("channels") or []:
+    out: list[_Channel] = []
+    listed = entry.get("channels")
+    if listed is None:
+        return out
+    if not isinstance(listed, list):
+        raise SidecarError(path, f"{OEBIN}: {_folder(entry)} channels is "
+                           f"{str(listed)[:40]}, not a list of channels")
+    for ch in listed:
         if not isinstance(ch, dict):
             continue
         name = str(ch.get("channel_name", ""))
         desc = str(ch.get("description", ""))
         bv = ch.get("bit_volts")
         bit_volts = float(bv) if isinstance(bv, int | float) and not isinstance(bv, bool) else None
+        if bit_volts is not None and not math.isfinite(bit_volts):
+            raise SidecarError(path, f"{OEBIN}: {_folder(entry)} channel {name[:40]} bit_volts "
+                               f"{bit_volts} is not a finite number")
         neural = not (_NON_NEURAL_NAME.match(name) or _NON_NEURAL_DESC.search(desc))
         out.append(_Channel(name, bit_volts, str(ch.get("units", "")), neural))
     return out
@@ -248,6 +334,71 @@ def _stream_key(path: Path, oebin: Path) -> str:
         if _NODE.match(experiment.parent.name):
             parts.insert(0, experiment.parent.name)
     return "/".join(parts)
+
+
+def _start(oebin: Path, f: Fields) -> None:
+    """The recording's start: sync_messages.txt's software time, else settings.xml's date."""
+    recording = oebin.parent
+    sync = _head(recording / _SYNC)
+    m = _SOFTWARE_MS.search(sync)
+    if m is not None:
+        ms = int(m[1])
+        when = datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
+        f.started(when, Source.HEADER, f"{_SYNC}: Software Time {ms} ms since 1970 UTC")
+        return
+    settings = _settings_xml(oebin)
+    date = _SETTINGS_DATE.search(_head(settings)) if settings is not None else None
+    if settings is None or date is None or date[2].decode().lower() not in _MONTHS:
+        return
+    try:
+        began = datetime.datetime(int(date[3]), _MONTHS[date[2].decode().lower()], int(date[1]),
+                                  int(date[4]), int(date[5]), int(date[6]))
+    except ValueError:
+        return
+    detail = (f"{settings.name} <DATE> {date[0][6:-7].decode().strip()} (local time), when "
+              "recording of the experiment started")
+    first = sorted((p for p in recording.parent.glob("recording*") if p.is_dir()),
+                   key=lambda p: _number(p.name))
+    if not first or first[0] == recording:
+        f.started(began, Source.HEADER, detail)
+        return
+    # A later recording: its sample-clock start against the first recording's.
+    ours, theirs = _start_samples(sync), _start_samples(_head(first[0] / _SYNC))
+    common = sorted(set(ours) & set(theirs))
+    if not common:
+        return  # no clock to place it by: no start rather than the experiment's
+    (s1, rate), (s0, rate0) = ours[common[0]], theirs[common[0]]
+    if rate != rate0 or rate <= 0 or s1 < s0:
+        return
+    offset = (s1 - s0) / rate
+    f.started(began + datetime.timedelta(seconds=offset), Source.COMPUTED,
+              f"{detail}, + ({s1} - {s0}) samples / {rate} Hz: this recording's start in "
+              f"{_SYNC} against {first[0].name}'s")
+
+
+def _start_samples(text: bytes) -> dict[bytes, tuple[int, int]]:
+    out = {}
+    for line in text.splitlines():
+        m = _START_SAMPLE.match(line.strip())
+        if m is not None:
+            out[m[1].strip()] = (int(m[2]), int(m[3]))
+    return out
+
+
+def _number(name: str) -> int:
+    digits = "".join(c for c in name if c.isdigit())
+    return int(digits) if digits else 0
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes of a small text sidecar; nothing if it is not a regular file."""
+    try:
+        if not path.is_file():
+            return b""
+        with open(path, "rb") as fh:
+            return fh.read(_TEXT_LIMIT)
+    except OSError:
+        return b""
 
 
 def _settings_xml(oebin: Path) -> Path | None:

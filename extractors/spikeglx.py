@@ -31,12 +31,18 @@ Decisions:
 - A ``.meta`` whose ``.bin`` is absent (IBL ships metas alone, or beside a compressed
   ``.cbin``) is described from the meta alone, ``nSamples`` from its ``fileSizeBytes``, with a
   warning; ``fileName`` is the ``.bin`` it describes, so the record matches the one a later
-  extraction of the ``.bin`` gives. Beside its ``.bin`` a ``.meta`` is a sidecar.
+  extraction of the ``.bin`` gives. Beside its ``.bin`` a ``.meta`` is a sidecar in a folder
+  listing; given as the path it describes the pair (the ``.bin``'s record).
+- Start time: the meta's ``fileCreateTime`` (local time of the acquisition computer).
+- Every number read from the meta must be finite; rates must lie in ``_RATE_BOUNDS``, and
+  ``imMaxInt``/``niMaxInt``/``obMaxInt`` must be positive (they divide).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -46,7 +52,7 @@ from typing import Any
 
 from bsingest.errors import ExtractionError, SidecarError
 
-from .base import Claim, Extraction, Extractor, Fields
+from .base import Claim, Extraction, Extractor, Fields, Source
 
 __all__ = ["SpikeGlxExtractor", "SpikeGlxMeta", "read_meta"]
 
@@ -58,6 +64,9 @@ _NP2 = {"21": (80.0, 8192), "24": (80.0, 8192), "2003": (100.0, 2048), "2004": (
         "2013": (100.0, 2048), "2014": (100.0, 2048), "2020": (100.0, 2048),
         "2021": (100.0, 2048)}
 _NI_MAX_INT = 32768
+# SpikeGLX streams: imec LF 2.5 kHz and AP 30 kHz, OneBox 30 kHz, NI-DAQ as configured (a few
+# kHz to a few hundred kHz). A rate outside 100 Hz to 1 MHz is a damaged meta.
+_RATE_BOUNDS = (100.0, 1e6)
 _ENTRY = re.compile(r"\(([^()]*)\)")
 
 
@@ -78,7 +87,9 @@ class SpikeGlxMeta:
         try:
             value = float(raw)
         except ValueError:
-            raise _meta_error(data, self.path, f"{key}={raw!r} is not a number") from None
+            raise _meta_error(data, self.path, f"{key}={raw[:40]!r} is not a number") from None
+        if not math.isfinite(value):
+            raise _meta_error(data, self.path, f"{key}={raw[:40]!r} is not a finite number")
         if kind is int:
             if not value.is_integer():
                 raise _meta_error(data, self.path, f"{key}={raw!r} is not a whole number")
@@ -111,8 +122,9 @@ class SpikeGlxExtractor(Extractor):
         suffix = path.suffix.lower()
         if suffix == ".bin":
             return Claim.SPECIFIC if _meta_of(path).is_file() else Claim.NO
-        if suffix == ".meta" and not _bin_of(path).exists() and _looks_spikeglx(path):
-            return Claim.SPECIFIC
+        if suffix == ".meta" and _looks_spikeglx(path):
+            # Beside its .bin, a sidecar in a listing; given alone, it describes the pair.
+            return Claim.SUFFIX if _bin_of(path).exists() else Claim.SPECIFIC
         return Claim.NO
 
     @classmethod
@@ -122,7 +134,12 @@ class SpikeGlxExtractor(Extractor):
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         if path.suffix.lower() == ".meta":
-            return [self._lone_meta(path)]
+            bin_path = _bin_of(path)
+            if not bin_path.exists():
+                return [self._lone_meta(path)]
+            if not bin_path.is_file():
+                raise ExtractionError(path, f"{bin_path.name} beside it is not a regular file")
+            path = bin_path  # the pair: the .bin's record
         meta_path = _meta_of(path)
         if not meta_path.is_file():
             raise SidecarError(path, f"no {meta_path.name} beside it")
@@ -131,6 +148,7 @@ class SpikeGlxExtractor(Extractor):
         n_channels = _describe(path, meta, f)
         size = os.stat(path).st_size
         _n_samples_on_disk(path, meta, size, n_channels, f)
+        _started(meta, f)
         return [self.result(path, _record_type(path, meta), f)]
 
     def _lone_meta(self, meta_path: Path) -> Extraction:
@@ -150,6 +168,7 @@ class SpikeGlxExtractor(Extractor):
         if cbin.exists():
             where += f" (a compressed {cbin.name} is: decompress it to describe the data on disk)"
         f.warn(f"{where}: described from {meta_path.name} alone; fileName is the .bin it describes")
+        _started(meta, f)
         if rest:
             f.warn(f"{meta_path.name}: fileSizeBytes {size} is not a whole number of "
                    f"{n_channels}-channel int16 frames ({rest} bytes left over)")
@@ -196,9 +215,11 @@ def _describe(path: Path, meta: SpikeGlxMeta, f: Fields) -> int:
     kind = _kind(path, meta)
     rate_key = {"imec": "imSampRate", "nidq": "niSampRate", "obx": "obSampRate"}[kind]
     rate = meta.number(rate_key, path)
-    if rate is None or not rate > 0:
+    lo, hi = _RATE_BOUNDS
+    if rate is None or not lo <= rate <= hi:
         raise _meta_error(path, meta.path,
-                          f"{rate_key} is {meta.get(rate_key)!r}, not a positive rate")
+                          f"{rate_key} is {str(meta.get(rate_key))[:40]!r}, not a rate between "
+                          f"{lo:g} and {hi:g} Hz (SpikeGLX records 2.5 kHz to a few hundred kHz)")
     f.header("sr", rate, f"{m} {rate_key}")
     if kind == "imec":
         _imec(path, meta, n, f)
@@ -305,6 +326,8 @@ def _imec_lsb(path: Path, meta: SpikeGlxMeta, kind: str, neural: int, f: Fields)
         int_detail += "NP1.0 default)" if np1_style else f"the default of probe type {probe})"
     else:
         int_detail = f"imMaxInt {max_int}"
+    if max_int <= 0:
+        raise _meta_error(path, meta.path, f"imMaxInt={max_int} is not a positive count")
     gains: list[float]
     if meta.get(gain_key) is not None:
         gains = [meta.number(gain_key, path)] * neural
@@ -380,6 +403,8 @@ def _nidq(path: Path, meta: SpikeGlxMeta, f: Fields) -> None:
                "describe them, so none is given")
         return
     max_int = meta.number("niMaxInt", path, int) or _NI_MAX_INT
+    if max_int <= 0:
+        raise _meta_error(path, meta.path, f"niMaxInt={max_int} is not a positive count")
     gain = next(iter(gains.values()))
     f.computed("lsb", rng / max_int / gain * 1e6,
                f"{m}: niAiRangeMax {rng:g} V / niMaxInt {max_int} / gain {gain:g} "
@@ -451,6 +476,19 @@ def _n_samples_on_disk(path: Path, meta: SpikeGlxMeta, size: int, n_channels: in
         raise ExtractionError(path, f"{size} bytes is less than one {n_channels}-channel "
                               "int16 frame")
     f.computed("nSamples", n, detail)
+
+
+def _started(meta: SpikeGlxMeta, f: Fields) -> None:
+    raw = meta.get("fileCreateTime")
+    if not raw:
+        return
+    try:
+        when = datetime.datetime.fromisoformat(raw)
+    except ValueError:
+        f.warn(f"{meta.path.name}: fileCreateTime={raw[:40]!r} is not a date and time: no start")
+        return
+    f.started(when, Source.HEADER, f"{meta.path.name} fileCreateTime (the acquisition "
+              "computer's local time)")
 
 
 def _meta_of(path: Path) -> Path:

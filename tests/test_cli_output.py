@@ -40,8 +40,8 @@ def test_log_file_gets_the_lines_and_the_terminal_none_of_them(
     session = make_session(tmp_path / "s", 2)
     write_dat(session / "odd.dat", n_channels=2, n_samples=3, extra_bytes=1)
     log = tmp_path / "run.log"
-    done = subprocess.run(bsingest_cmd("ingest", str(session), "--dataset", DATASET,
-                                       "--action", ACTION, "--log", str(log)),
+    done = subprocess.run(bsingest_cmd("ingest", "--api", "2023", str(session), "--dataset",
+                                       DATASET, "--action", ACTION, "--log", str(log)),
                           env=cli_env(tmp_path, brainstem_server), capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 1, done.stderr
@@ -52,8 +52,8 @@ def test_log_file_gets_the_lines_and_the_terminal_none_of_them(
         "summary: 2 created", "")
     assert "INFO" not in done.stderr and "WARNING" not in done.stderr
     # -v after the subcommand: the lines on stderr as well.
-    verbose = subprocess.run(bsingest_cmd("ingest", str(session), "--dataset", DATASET,
-                                          "--action", ACTION, "--log", str(log), "-v"),
+    verbose = subprocess.run(bsingest_cmd("ingest", "--api", "2023", str(session), "--dataset",
+                                          DATASET, "--action", ACTION, "--log", str(log), "-v"),
                              env=cli_env(tmp_path, brainstem_server), capture_output=True,
                              text=True, timeout=300)
     assert f"INFO bsingest.ingest: {session} rec0.dat: unchanged" in verbose.stderr
@@ -62,7 +62,7 @@ def test_log_file_gets_the_lines_and_the_terminal_none_of_them(
 def test_an_unwritable_log_file_is_a_one_line_usage_error(tmp_path: Path) -> None:
     target = Path("/proc/version") if Path("/proc/version").exists() else tmp_path / "no/x.log"
     result = CliRunner(env=cli_env(tmp_path)).invoke(
-        cli, ["ingest", str(tmp_path), "--log", str(target)])
+        cli, ["ingest", "--api", "2023", str(tmp_path), "--log", str(target)])
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
         f"bsingest: error: --log {target}: cannot write to it "
@@ -86,7 +86,8 @@ def test_ingest_and_batch_take_stated_values_for_a_bare_dat(
     bare.mkdir()
     write_dat(bare / "amp.dat", n_channels=4, n_samples=50)  # 400 bytes, no XML beside it
     runner = CliRunner(env=cli_env(tmp_path, brainstem_server))
-    base = ["ingest", str(bare), "--dataset", DATASET, "--action", ACTION, "--json"]
+    base = ["ingest", "--api", "2023", str(bare), "--dataset", DATASET, "--action", ACTION,
+            "--json"]
     unstated = runner.invoke(cli, base)
     assert unstated.exit_code == 1
     (error,) = [f["error"] for f in json.loads(unstated.stdout)["files"]]
@@ -104,8 +105,8 @@ def test_ingest_and_batch_take_stated_values_for_a_bare_dat(
     write_dat(other / "aux.dat", n_channels=2, n_samples=30)
     (tmp_path / "m.csv").write_text("session,dataset,actions,hardware_device,description\n"
                                     f"other,{DATASET},{ACTION},,\n")
-    batched = runner.invoke(cli, ["batch", str(tmp_path / "m.csv"), "--jobs", "1", "--json",
-                                  "--n-channels", "2", "--sr", "1000", "--type",
+    batched = runner.invoke(cli, ["batch", "--api", "2023", str(tmp_path / "m.csv"), "--jobs", "1",
+                                  "--json", "--n-channels", "2", "--sr", "1000", "--type",
                                   "GeneralTimeSeries"])
     assert batched.exit_code == 0, batched.output
     (record,) = [r for r in _records(brainstem_server) if r["type_json"]["fileName"] == "aux.dat"]
@@ -116,7 +117,7 @@ def test_ingest_and_batch_take_stated_values_for_a_bare_dat(
 @pytest.mark.parametrize("value", ["nan", "inf", "-1", "fast"])
 def test_settle_and_rates_must_be_finite_numbers(tmp_path: Path, value: str) -> None:
     runner = CliRunner(env=cli_env(tmp_path))
-    for args in (["ingest", str(tmp_path), "--settle", value],
+    for args in (["ingest", "--api", "2023", str(tmp_path), "--settle", value],
                  ["extract", str(tmp_path), "--sr", value]):
         result = runner.invoke(cli, args)
         assert result.exit_code == 2
@@ -127,7 +128,7 @@ def test_settle_and_rates_must_be_finite_numbers(tmp_path: Path, value: str) -> 
 def _records(srv: LocalServer) -> list[dict[str, object]]:
     from bsingest.client import BrainstemClient
 
-    with BrainstemClient(server=srv.url, token=srv.token) as c:
+    with BrainstemClient(api="2023", server=srv.url, token=srv.token) as c:
         return list(c.experiment_data(DATASET))
 
 
@@ -145,7 +146,7 @@ def test_a_batch_says_each_failed_files_reason_and_a_shared_one_once(
         f"one,{DATASET},{ACTION},,\ntwo,{DATASET},{ACTION},,\n"
         f"three,{unknown},{ACTION},,\nfour,{unknown},{ACTION},,\n")
     result = CliRunner(env=cli_env(tmp_path, brainstem_server)).invoke(
-        cli, ["batch", str(tmp_path / "m.csv"), "--jobs", "1"])
+        cli, ["batch", "--api", "2023", str(tmp_path / "m.csv"), "--jobs", "1"])
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 3, "\n".join(errors)
@@ -160,7 +161,7 @@ def test_a_skipped_record_names_the_fields_that_differ(
         tmp_path: Path, brainstem_server: LocalServer) -> None:
     session = make_session(tmp_path / "s", 1)
     runner = CliRunner(env=cli_env(tmp_path, brainstem_server))
-    args = ["ingest", str(session), "--dataset", DATASET, "--action", ACTION]
+    args = ["ingest", "--api", "2023", str(session), "--dataset", DATASET, "--action", ACTION]
     assert runner.invoke(cli, args).exit_code == 0
     write_dat(session / "rec0.dat", n_channels=2, n_samples=9)  # 5 samples before
     skipped = runner.invoke(cli, [*args, "--description", "new", "--json"])
@@ -176,7 +177,7 @@ def test_batch_dry_run_table_has_would_columns(tmp_path: Path,
     (tmp_path / "m.csv").write_text("session,dataset,actions,hardware_device,description\n"
                                     f"one,{DATASET},{ACTION},,\n")
     result = CliRunner(env=cli_env(tmp_path, brainstem_server)).invoke(
-        cli, ["batch", str(tmp_path / "m.csv"), "--jobs", "1", "--dry-run"])
+        cli, ["batch", "--api", "2023", str(tmp_path / "m.csv"), "--jobs", "1", "--dry-run"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "dry run: what would happen"
@@ -300,7 +301,8 @@ def test_wrong_types_in_bsingest_toml_are_one_line_usage_errors(
         tmp_path: Path, text: str, message: str) -> None:
     session = make_session(tmp_path / "s", 1)
     (session / "bsingest.toml").write_text(text)
-    result = CliRunner(env=cli_env(tmp_path)).invoke(cli, ["ingest", str(session), "--dry-run"])
+    result = CliRunner(env=cli_env(tmp_path)).invoke(
+        cli, ["ingest", "--api", "2023", str(session), "--dry-run"])
     assert result.exit_code == 2, result.output
     assert result.stderr.splitlines() == [
         f"bsingest: error: {session / 'bsingest.toml'}: {message}"]
@@ -312,7 +314,7 @@ def test_a_duplicate_manifest_row_is_reported_once_as_a_duplicate_row(
     (tmp_path / "m.csv").write_text("session,dataset,actions,hardware_device,description\n"
                                     f"one,{DATASET},{ACTION},,\n./one/,{DATASET},{ACTION},,\n")
     result = CliRunner(env=cli_env(tmp_path, brainstem_server)).invoke(
-        cli, ["batch", str(tmp_path / "m.csv"), "--jobs", "1"])
+        cli, ["batch", "--api", "2023", str(tmp_path / "m.csv"), "--jobs", "1"])
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert [line for line in lines if line.startswith("error: ")] == [

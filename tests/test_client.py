@@ -30,8 +30,9 @@ GHOST = "00000000-0000-4000-8000-000000000000"
 
 
 def _client(srv: LocalServer, user: str = "alice", **kw: Any) -> BrainstemClient:
+    """A client of the 2023 generation (the local server speaks both)."""
     kw.setdefault("retry", NO_WAIT)
-    return BrainstemClient(srv.url, srv.seed.users[user].token, **kw)
+    return BrainstemClient(srv.url, srv.seed.users[user].token, api="2023", **kw)
 
 
 def _body(srv: LocalServer, name: str = "rec.dat", dataset: str = "rat01-2024-03-01",
@@ -92,11 +93,12 @@ def test_list_with_filters_sort_include_and_portal(brainstem_server: LocalServer
         for name in ("b.dat", "a.dat", "c.dat"):
             client.create("experimentdata", _body(srv, name, description=f"shank {name}"))
         ds = srv.seed.datasets["rat01-2024-03-01"]
-        got = client.list(filters={"dataset": ds, "description.icontains": "SHANK"},
+        got = client.list("experimentdata",
+                          filters={"dataset": ds, "description.icontains": "SHANK"},
                           sort=["-type_json.fileName"], include=["dataset"])
         assert [r["type_json"]["fileName"] for r in got] == ["c.dat", "b.dat", "a.dat"]
         assert got[0]["dataset"]["name"] == "rat01-2024-03-01"
-        public = client.list(portal="public")
+        public = client.list("experimentdata", portal="public")
         assert {r["dataset"] for r in public} == {srv.seed.datasets["bob-published-session"]}
 
 
@@ -108,7 +110,7 @@ def test_list_pages_past_100_records(brainstem_server: LocalServer) -> None:
         made = {client.create("experimentdata", _body(srv, f"r{i:03}.dat"))["id"]
                 for i in range(n)}
         before = len(srv.hits)
-        listed = client.list(filters={"dataset": ds})
+        listed = client.list("experimentdata", filters={"dataset": ds})
     assert len(listed) == n == srv.record_count(ds)
     assert {r["id"] for r in listed} == made
     # 234 records at 100 a page: three GETs, each for the next offset.
@@ -135,7 +137,7 @@ def test_a_listing_that_changes_while_paged_is_read_again(brainstem_server: Loca
                 return super().handle_request(request)
 
         with _client(srv, transport=DeleteBeforePage2()) as client:
-            listed = client.list(filters={"dataset": ds})
+            listed = client.list("experimentdata", filters={"dataset": ds})
     assert victim not in made  # the deletion happened during the listing
     assert sorted(r["id"] for r in listed) == sorted(made)
 
@@ -155,7 +157,8 @@ def test_a_listing_that_never_holds_still_is_an_error_not_a_short_list(
 
         with _client(srv, transport=DeleteBeforeEveryPage2()) as client, \
                 pytest.raises(TransportError, match="changed while it was paged"):
-            client.list(filters={"dataset": srv.seed.datasets["rat01-2024-03-01"]})
+            client.list("experimentdata",
+                        filters={"dataset": srv.seed.datasets["rat01-2024-03-01"]})
     assert len(made) == 147  # read three times
 
 
@@ -184,7 +187,7 @@ def test_bad_token_is_auth_error_without_the_token(brainstem_server: LocalServer
     wrong = "0123456789abcdef0123456789abcdef01234567"
     with BrainstemClient(brainstem_server.url, wrong, retry=NO_WAIT) as client:
         with pytest.raises(AuthError) as info:
-            client.list()
+            client.list("experimentdata")
     assert info.value.status == 401
     assert info.value.method == "GET" and "/rest/private/modules/experimentdata/" in str(
         info.value)
@@ -194,10 +197,10 @@ def test_bad_token_is_auth_error_without_the_token(brainstem_server: LocalServer
 def test_super_portal_needs_staff(brainstem_server: LocalServer) -> None:
     srv = brainstem_server
     with _client(srv, portal="super") as client, pytest.raises(AuthError) as info:
-        client.list()
+        client.list("experimentdata")
     assert info.value.status == 403
     with _client(srv, "admin", portal="super") as admin:
-        assert len(admin.list()) == srv.record_count()
+        assert len(admin.list("experimentdata")) == srv.record_count()
 
 
 def test_public_portal_is_read_only(brainstem_server: LocalServer) -> None:
@@ -249,7 +252,7 @@ def test_no_answer_is_transport_error() -> None:
         port = s.getsockname()[1]
     with BrainstemClient(f"http://127.0.0.1:{port}", "t" * 40, retry=NO_WAIT) as client:
         with pytest.raises(TransportError) as info:
-            client.list()
+            client.list("experimentdata")
     assert f"127.0.0.1:{port}" in str(info.value) and "t" * 40 not in str(info.value)
 
 
@@ -260,7 +263,7 @@ def test_missing_token_is_a_usage_error_at_the_first_request(
     monkeypatch.setenv("BRAINSTEM_TOKEN_FILE", str(tmp_path / "absent"))
     client = BrainstemClient(brainstem_server.url)  # constructing is fine
     with client, pytest.raises(UsageError, match="bsingest login"):
-        client.list()
+        client.list("experimentdata")
 
 
 def test_public_portal_reads_without_a_token(
@@ -271,10 +274,10 @@ def test_public_portal_reads_without_a_token(
     monkeypatch.delenv("BRAINSTEM_API_TOKEN", raising=False)
     monkeypatch.setenv("BRAINSTEM_TOKEN_FILE", str(tmp_path / "absent"))
     with _client(srv, portal="public") as member:
-        published = member.list()  # what a token holder sees there
+        published = member.list("experimentdata")  # what a token holder sees there
     assert published
     with BrainstemClient(srv.url, portal="public", retry=NO_WAIT) as anonymous:
-        assert anonymous.list() == published
+        assert anonymous.list("experimentdata") == published
         assert anonymous.get("experimentdata", published[0]["id"]) == published[0]
         with pytest.raises(UsageError, match="bsingest login"):  # writing still needs one
             anonymous.create("experimentdata", _body(srv))
@@ -335,7 +338,7 @@ def test_get_is_retried_through_each_fault(brainstem_server: LocalServer, mode: 
     srv = brainstem_server
     srv.set_faults(Faults(rate=1.0, modes=(mode,), limit=3, methods=("GET",)))
     with _client(srv) as client:
-        records = client.list()
+        records = client.list("experimentdata")
     assert len(records) == 1  # the seeded documentation record
     assert len([h for h in srv.hits if h.method == "GET"]) == 4
 
@@ -364,7 +367,7 @@ def test_retries_are_bounded_then_the_last_error_goes_through(
     srv.set_faults(Faults(rate=1.0, modes=("unavailable",), methods=("GET",)))
     with _client(srv, retry=RetryPolicy(attempts=3, wait=False)) as client:
         with pytest.raises(ServerError) as info:
-            client.list()
+            client.list("experimentdata")
     assert info.value.status == 503
     assert len(srv.hits) == 3
 
@@ -376,12 +379,12 @@ def test_retry_after_is_honoured_and_backoff_grows(brainstem_server: LocalServer
     srv.set_faults(Faults(rate=1.0, modes=("throttle",), methods=("GET",), retry_after=7,
                           limit=1))
     with _client(srv, retry=policy) as client:
-        client.list()
+        client.list("experimentdata")
     assert waits == [7.0]  # the server's 7 s, not the 0.25 s of the first back-off
     waits.clear()
     srv.set_faults(Faults(rate=1.0, modes=("error_before",), methods=("GET",), limit=3))
     with _client(srv, retry=policy) as client:
-        client.list()
+        client.list("experimentdata")
     assert waits == [0.25, 0.5, 1.0]
 
 
@@ -399,7 +402,7 @@ def test_retry_after_beyond_the_bound_is_not_waited_for(brainstem_server: LocalS
     srv.set_faults(Faults(rate=1.0, modes=("throttle",), methods=("GET",), retry_after=3600))
     policy = RetryPolicy(max_retry_after=60, sleep=waits.append)
     with _client(srv, retry=policy) as client, pytest.raises(RateLimited):
-        client.list()
+        client.list("experimentdata")
     assert waits == [] and len(srv.hits) == 1
 
 
@@ -424,3 +427,87 @@ def test_api_error_for_unexpected_status(brainstem_server: LocalServer) -> None:
     with _client(brainstem_server) as client, pytest.raises(ApiError) as info:
         client.create("stem/dataset", {"name": "x"})
     assert info.value.status == 405 and type(info.value) is ApiError
+
+
+# -- hostile ids and server URLs (issue 12) ----------------------------------------------
+
+TRAVERSAL = "../../stem/dataset/1f7f103b-e949-405a-9b01-ddda3b2f10cf"
+
+
+@pytest.mark.parametrize("bad", [TRAVERSAL, "b0e4ed13-f2f1-4845-8772-24978539d0bd/../x",
+                                 "b0e4ed13-f2f1-4845-8772-24978539d0bd?x=1", "", "42",
+                                 "b0e4ed13f2f14845877224978539d0bd"])
+def test_an_id_that_is_not_a_uuid_never_reaches_a_url(brainstem_server: LocalServer,
+                                                       bad: str) -> None:
+    srv = brainstem_server
+    before = srv.record_count()
+    with _client(srv) as client:
+        for call in (lambda: client.get("experimentdata", bad),
+                     lambda: client.update("experimentdata", bad, {"description": "x"}),
+                     lambda: client.delete("experimentdata", bad),
+                     lambda: client.get_dataset(bad),
+                     lambda: client.experiment_data(bad)):
+            with pytest.raises(UsageError, match="is not a UUID"):
+                call()
+    assert srv.hits == []
+    assert srv.record_count() == before  # the seeded records, untouched
+
+
+def test_an_upper_case_uuid_is_sent_in_its_canonical_form(brainstem_server: LocalServer) -> None:
+    srv = brainstem_server
+    record = "b0e4ed13-f2f1-4845-8772-24978539d0bd"
+    with _client(srv) as client:
+        assert client.get("experimentdata", record.upper())["id"] == record
+    assert srv.hits[-1].path.endswith(f"/{record}/")
+
+
+@pytest.mark.parametrize("command", [["show"], ["update", "--description", "x"],
+                                     ["delete", "--yes"]])
+def test_records_commands_refuse_a_path_for_an_id_before_any_request(
+        brainstem_server: LocalServer, command: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from bsingest.cli.main import cli
+
+    srv = brainstem_server
+    result = CliRunner().invoke(cli, ["records", command[0], TRAVERSAL, *command[1:],
+                                      "--server", srv.url], env={"BRAINSTEM_TOKEN": srv.token})
+    assert result.exit_code == 2, result.output
+    assert "is not a UUID" in result.output and "Traceback" not in result.output
+    assert srv.hits == []
+
+
+@pytest.mark.parametrize("server,why", [
+    ("http://127.0.0.1:8000/?next=/evil", "query"),
+    ("https://brainstem.org/#frag", "fragment"),
+    ("https://brainstem.org/?", "query"),
+    ("https://alice@brainstem.org", "credentials"),
+    ("https://brainstem.org/ x", "spaces"),
+    ("https://brainstem.org/\x1b[2J", "control"),
+])
+def test_a_server_url_with_a_query_fragment_or_user_info_is_refused(server: str,
+                                                                    why: str) -> None:
+    from click.testing import CliRunner
+
+    from bsingest.cli.main import cli
+
+    with pytest.raises(UsageError, match=why):
+        BrainstemClient(server, "token")
+    result = CliRunner().invoke(cli, ["records", "list", "--server", server],
+                                env={"BRAINSTEM_TOKEN": "t" * 40})
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1 and "\x1b" not in result.output
+
+
+def test_an_html_error_page_is_summarised_not_pasted(brainstem_server: LocalServer) -> None:
+    from tests.httpfront import Front
+
+    with Front(brainstem_server.url, html_error=("/rest/private/modules/",)) as front, \
+            _client(brainstem_server) as direct:
+        record = direct.list("experimentdata")[0]["id"]
+        with BrainstemClient(front.url, brainstem_server.token, retry=NO_WAIT) as client:
+            with pytest.raises(ServerError) as info:
+                client.get("experimentdata", record)
+    message = str(info.value)
+    assert message == (f"GET {front.url}/rest/private/modules/experimentdata/{record}/ "
+                       "answered 502: an HTML page titled '502 Bad Gateway & friends'")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import builtins
 import os
+import struct
 from pathlib import Path
 
 import pytest
 
 from bsingest.errors import ExtractionError
 from bsingest.extraction import extract, extract_folder
-from extractors import discover
+from extractors import Source, discover
 from tests.fixtures_intan_oe import IntanSpec, write_intan_rhx, write_intan_traditional
 
 
@@ -102,23 +103,46 @@ def test_header_only_traditional_file_gives_zero_samples_with_a_warning(tmp_path
     assert got["amplifier"].warnings
 
 
-@pytest.mark.parametrize("layout", ["signal", "channel"])
-def test_rhx_folder_matches_sizes_and_neo(tmp_path: Path, layout: str) -> None:
+def test_rhx_per_signal_folder_matches_sizes_and_neo(tmp_path: Path) -> None:
     spec = IntanSpec(ports={"A": 3, "B": 2}, disabled=frozenset({"A-001"}))
-    folder = write_intan_rhx(tmp_path / "s", spec, 500, layout)
+    folder = write_intan_rhx(tmp_path / "s", spec, 500, "signal")
     report = extract_folder(folder)
     assert report.errors == {} and report.skipped == {}
     amp = next(e for e in report.extractions if e.type == "Extracellular")
     assert amp.type_json["nChannels"] == 4  # 5 amplifier channels, one disabled
     assert amp.type_json["nSamples"] == 500
+    # nChannels is what the file interleaves: its size is whole frames of that many.
+    assert (folder / "amplifier.dat").stat().st_size == 500 * 4 * 2
     assert amp.type_json["type"] == "int16"
     assert amp.type_json["electrodeGroups"] == [
         {"channels": [0, 1], "label": "Port A"}, {"channels": [2, 3], "label": "Port B"}]
     neo = _neo_streams(folder / "info.rhd")
     assert neo["RHD2000 amplifier channel"][0] == 4
     assert neo["RHD2000 amplifier channel"][2] == amp.type_json["nSamples"]
-    # amplifier, aux, adc, digital in: one record each, in both layouts
+    # amplifier, aux, adc, digital in: one record each
     assert len(report.extractions) == 4
+
+
+def test_rhx_per_channel_folder_gives_one_record_per_file(tmp_path: Path) -> None:
+    spec = IntanSpec(ports={"A": 3, "B": 2}, disabled=frozenset({"A-001"}))
+    folder = write_intan_rhx(tmp_path / "s", spec, 500, "channel")
+    report = extract_folder(folder)
+    assert report.errors == {} and report.skipped == {}
+    by_name = {e.file_name: e for e in report.extractions}
+    data_files = sorted(p.name for p in folder.glob("*-*.dat"))
+    assert sorted(by_name) == data_files  # every channel file is a record of its own
+    neo = _neo_streams(folder / "info.rhd")
+    amps = [e for e in report.extractions if e.type == "Extracellular"]
+    assert len(amps) == neo["RHD2000 amplifier channel"][0] == 4
+    for e in report.extractions:
+        size = (folder / e.file_name).stat().st_size
+        assert e.type_json["nChannels"] == 1
+        assert e.type_json["nSamples"] == size // 2 == 500
+    assert by_name["amp-B-001.dat"].type_json["electrodeGroups"] == [
+        {"channels": [0], "label": "Port B"}]
+    assert "A-001" not in by_name["amp-A-002.dat"].provenance["nChannels"].detail
+    assert by_name["board-DIGITAL-IN-02.dat"].type == "GeneralTimeSeries"
+    assert by_name["aux-A-AUX2.dat"].type_json["sr"] == 30000
 
 
 def test_rhx_aux_rate_is_the_rate_in_the_file_with_the_reason(tmp_path: Path) -> None:
@@ -133,26 +157,68 @@ def test_rhx_aux_rate_is_the_rate_in_the_file_with_the_reason(tmp_path: Path) ->
     assert extract(quarter / "auxiliary.dat")[0].type_json["sr"] == 7500
 
 
-def test_folder_listing_shows_info_time_settings_and_members_as_sidecars(tmp_path: Path) -> None:
+def test_folder_listing_shows_info_time_settings_as_sidecars(tmp_path: Path) -> None:
     spec = IntanSpec(ports={"A": 3})
     folder = write_intan_rhx(tmp_path / "s", spec, 100, "channel")
     found = discover(folder)
     assert found.skipped == {}
-    assert sorted(p.name for p in found.data) == ["amp-A-000.dat", "aux-A-AUX1.dat",
-                                                   "board-ANALOG-IN-1.dat",
-                                                   "board-DIGITAL-IN-01.dat"]
-    names = {p.name for p in found.sidecars}
-    assert {"info.rhd", "time.dat", "settings.xml", "amp-A-001.dat", "amp-A-002.dat",
-            "aux-A-AUX3.dat", "board-DIGITAL-IN-02.dat"} <= names
+    assert sorted(p.name for p in found.data) == sorted(
+        ["amp-A-000.dat", "amp-A-001.dat", "amp-A-002.dat", "aux-A-AUX1.dat",
+         "aux-A-AUX2.dat", "aux-A-AUX3.dat", "board-ANALOG-IN-1.dat",
+         "board-DIGITAL-IN-01.dat", "board-DIGITAL-IN-02.dat"])
+    assert {p.name for p in found.sidecars} == {"info.rhd", "time.dat", "settings.xml"}
     assert len(found.data) + len(found.sidecars) == len(os.listdir(folder))
 
 
-def test_a_member_channel_file_points_to_its_group(tmp_path: Path) -> None:
+def test_a_channel_file_alone_gets_the_record_it_gets_in_its_folder(tmp_path: Path) -> None:
     folder = write_intan_rhx(tmp_path / "s", IntanSpec(), 100, "channel")
-    from extractors.intan import IntanExtractor
+    in_folder = {e.file_name: e for e in extract_folder(folder).extractions}
+    for name in ("amp-A-002.dat", "aux-B-AUX3.dat", "board-DIGITAL-IN-02.dat"):
+        [alone] = extract(folder / name)
+        assert alone.type_json == in_folder[name].type_json
+        assert alone.type == in_folder[name].type
 
-    with pytest.raises(ExtractionError, match=r"^amp-A-002\.dat: .*amp-A-000\.dat"):
-        IntanExtractor().extract(folder / "amp-A-002.dat")
+
+def test_a_cut_channel_file_is_refused_alone(tmp_path: Path) -> None:
+    folder = write_intan_rhx(tmp_path / "s", IntanSpec(), 100, "channel")
+    with open(folder / "amp-B-001.dat", "ab") as fh:
+        fh.write(b"\x00")
+    report = extract_folder(folder)
+    assert list(report.errors) == [str(folder / "amp-B-001.dat")]
+    assert "201 bytes is not a whole number" in report.errors[str(folder / "amp-B-001.dat")]
+
+
+def test_start_time_from_the_rhx_folder_and_file_name_stamps(tmp_path: Path) -> None:
+    folder = write_intan_rhx(tmp_path / "mouse1_231117_052630", IntanSpec(), 100, "signal")
+    [amp] = extract(folder / "amplifier.dat")
+    assert amp.start_time == "2023-11-17T05:26:30"
+    prov = amp.provenance["startTime"]
+    assert prov.source == Source.COMPUTED and "mouse1_231117_052630" in prov.detail
+    rhd = write_intan_traditional(tmp_path / "rec_240229_235959.rhd", IntanSpec(), 1)
+    assert {r.start_time for r in extract(rhd)} == {"2024-02-29T23:59:59"}
+    plain = write_intan_traditional(tmp_path / "rec.rhd", IntanSpec(), 1)
+    assert {r.start_time for r in extract(plain)} == {None}
+    not_a_date = write_intan_traditional(tmp_path / "rec_999999_999999.rhd", IntanSpec(), 1)
+    assert {r.start_time for r in extract(not_a_date)} == {None}
+
+
+@pytest.mark.parametrize("rate", [float("inf"), float("nan"), 1e-7, 1e9, -30000.0])
+def test_implausible_header_rate_is_one_line_naming_the_file(tmp_path: Path, rate: float) -> None:
+    path = write_intan_traditional(tmp_path / "rec.rhd", IntanSpec(sample_rate=rate), 1)
+    with pytest.raises(ExtractionError, match=r"^rec\.rhd: Intan header: sample rate .* is not a "
+                                              r"rate an Intan system records at \(900 to 33000"):
+        extract(path)
+
+
+def test_a_string_length_past_the_end_of_the_header_is_refused(tmp_path: Path) -> None:
+    header = bytearray(IntanSpec().header())
+    # The first note's QString length (after magic, version, rate and the RHD floats).
+    at = 4 + 4 + 4 + struct.calcsize("<h6f") + struct.calcsize("<hff")
+    header[at:at + 4] = struct.pack("<I", 2**20)
+    path = tmp_path / "rec.rhd"
+    path.write_bytes(bytes(header))
+    with pytest.raises(ExtractionError, match=r"^rec\.rhd: Intan header ends early"):
+        extract(path)
 
 
 def test_reads_no_sample_data_and_a_100_gb_file_costs_a_stat(

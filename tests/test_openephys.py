@@ -12,7 +12,7 @@ import pytest
 
 from bsingest.errors import ExtractionError
 from bsingest.extraction import extract, extract_folder
-from extractors import discover
+from extractors import Source, discover
 from tests.fixtures_intan_oe import (
     LEGACY_HEADER,
     LEGACY_RECORD,
@@ -176,6 +176,100 @@ def test_oebin_entry_missing_for_the_folder_is_named(tmp_path: Path) -> None:
         extract(dat)
 
 
+def test_structure_oebin_given_as_the_path_describes_its_streams(tmp_path: Path) -> None:
+    _session(tmp_path)
+    recording = tmp_path / "Record Node 101" / "experiment1" / "recording2"
+    in_folder = {e.file_name: e for e in extract_folder(recording).extractions}
+    from bsingest.extraction import extract_paths
+
+    given = extract_paths([recording / "structure.oebin"])
+    assert given.errors == {}
+    assert {e.file_name: e.type_json for e in given.extractions} == {
+        k: e.type_json for k, e in in_folder.items()}
+    assert sorted(in_folder) == ["continuous/NI-DAQmx-103.PXIe-6341/continuous.dat",
+                                 "continuous/Neuropix-PXI-100.ProbeA/continuous.dat"]
+    # In a folder listing it stays a sidecar: each stream is described once.
+    assert all(p.name == "continuous.dat" for p in discover(tmp_path).data)
+
+
+def test_a_listed_stream_without_its_data_is_a_warning(tmp_path: Path) -> None:
+    probe, daq = write_oebin_recording(tmp_path / "experiment1" / "recording1", [
+        OebStream("Neuropix-PXI-100.ProbeA", n_neural=4),
+        OebStream("NI-DAQmx-103.PXIe-6341", n_neural=0, n_adc=2, adc_prefix="AI")], 5)
+    daq.unlink()
+    report = extract_folder(tmp_path)
+    assert report.errors == {}
+    [r] = report.extractions
+    assert any("NI-DAQmx-103.PXIe-6341" in w and "missing" in w for w in r.warnings)
+    probe.unlink()
+    report = extract_folder(tmp_path)  # nothing left to describe: the oebin says so
+    [(where, message)] = report.errors.items()
+    assert where.endswith("structure.oebin")
+    assert "none has its continuous.dat" in message and "\n" not in message
+
+
+def _oebin_with(tmp_path: Path, change) -> Path:  # type: ignore[no-untyped-def]
+    (dat,) = write_oebin_recording(tmp_path / "experiment1" / "recording1",
+                                   [OebStream(n_neural=2)], 5)
+    oebin = dat.parents[2] / "structure.oebin"
+    oebin.write_text(change(oebin.read_text()))
+    return dat
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (lambda t: t.replace('"sample_rate": 30000.0', '"sample_rate": Infinity'),
+     r"sample_rate inf is not a rate between 1 and 1e\+06 Hz"),
+    (lambda t: t.replace('"sample_rate": 30000.0', '"sample_rate": NaN'), r"sample_rate nan"),
+    (lambda t: t.replace('"sample_rate": 30000.0', '"sample_rate": 1e-7'), r"sample_rate 1e-07"),
+    (lambda t: t.replace('"sample_rate": 30000.0', '"sample_rate": "fast"'), r"sample_rate fast"),
+    (lambda t: json.dumps({**json.loads(t), "continuous": [
+        {**json.loads(t)["continuous"][0], "channels": 5}]}), r"channels is 5, not a list"),
+    (lambda t: t.replace('"bit_volts": 0.195', '"bit_volts": -Infinity'),
+     r"bit_volts -inf is not a finite number"),
+    (lambda t: t.replace('"num_channels": 2', '"num_channels": 1e400'), r"num_channels is inf"),
+    (lambda t: t.replace('"folder_name": "Rhythm_FPGA-100.0/"', '"folder_name": 7'),
+     r"folder_name is '7', not a folder name"),
+    (lambda t: '{"continuous": ' + "[" * 100_000 + "]" * 100_000 + "}", r"nested too deeply"),
+])
+def test_hostile_structure_oebin_is_one_line_naming_file_and_field(tmp_path: Path, change,
+                                                                   reason: str) -> None:
+    dat = _oebin_with(tmp_path, change)
+    with pytest.raises(ExtractionError, match=r"^continuous\.dat: structure\.oebin:? .*" + reason):
+        extract(dat)
+
+
+def test_start_time_from_sync_messages_software_time(tmp_path: Path) -> None:
+    _session(tmp_path)
+    recording = tmp_path / "Record Node 101" / "experiment1" / "recording1"
+    (recording / "sync_messages.txt").write_text(
+        "Software Time (milliseconds since midnight Jan 1st 1970 UTC): 1651600344618\n"
+        "Start Time for Neuropix-PXI (100) - ProbeA @ 30000 Hz: 1863198\n")
+    [r, _] = extract(recording / "structure.oebin")
+    assert r.start_time == "2022-05-03T17:52:24.618000+00:00"
+    assert r.provenance["startTime"].source == Source.HEADER
+
+
+def test_start_time_from_settings_date_and_later_recordings_by_their_sample_clock(
+        tmp_path: Path) -> None:
+    experiment = tmp_path / "experiment1"
+    for rec, start in ((1, 181888), (2, 515040)):
+        write_oebin_recording(experiment / f"recording{rec}", [OebStream(n_neural=2)], 5,
+                              gui="0.5.3")
+        (experiment / f"recording{rec}" / "sync_messages.txt").write_text(
+            f"Processor: File Reader Id: 100 subProcessor: 0 start time: {start}@40000Hz\n")
+    (tmp_path / "settings.xml").write_text(
+        "<SETTINGS>\n  <INFO>\n    <DATE>25 Jul 2022 15:30:00</DATE>\n  </INFO>\n</SETTINGS>")
+    got = {e.file_name.split("/")[1]: e for e in extract_folder(tmp_path).extractions}
+    assert got["recording1"].start_time == "2022-07-25T15:30:00"
+    assert got["recording1"].provenance["startTime"].source == Source.HEADER
+    # (515040 - 181888) / 40000 Hz = 8.3288 s after the first recording's start
+    assert got["recording2"].start_time == "2022-07-25T15:30:08.328800"
+    assert got["recording2"].provenance["startTime"].source == Source.COMPUTED
+    (experiment / "recording2" / "sync_messages.txt").unlink()
+    later = extract(experiment / "recording2" / "structure.oebin")[0]
+    assert later.start_time is None  # no clock to place it by: no start, not the first's
+
+
 # Legacy .continuous
 
 
@@ -190,7 +284,7 @@ def test_legacy_samples_are_the_records_on_disk_not_the_timestamp_span(tmp_path:
     assert (path.stat().st_size - LEGACY_HEADER) == n_records * LEGACY_RECORD
     (r,) = extract(path)
     assert r.type == "Extracellular"
-    assert r.type_json["nChannels"] == 2
+    assert r.type_json["nChannels"] == 1  # one channel per file
     assert r.type_json["nSamples"] == n_records * LEGACY_SAMPLES
     assert r.type_json["lsb"] == pytest.approx(0.195)
     io = OpenEphysRawIO(dirname=str(tmp_path))
@@ -200,7 +294,7 @@ def test_legacy_samples_are_the_records_on_disk_not_the_timestamp_span(tmp_path:
     assert spanned == (n_records + 3) * LEGACY_SAMPLES  # neo fills the 3-record gap
 
 
-def test_legacy_groups_channels_by_kind_and_recording(tmp_path: Path) -> None:
+def test_legacy_gives_one_record_per_file(tmp_path: Path) -> None:
     for ch in (1, 2, 3):
         write_continuous(tmp_path / f"100_CH{ch}.continuous", 4, channel=f"CH{ch}")
         write_continuous(tmp_path / f"100_CH{ch}_2.continuous", 2, channel=f"CH{ch}")
@@ -211,27 +305,52 @@ def test_legacy_groups_channels_by_kind_and_recording(tmp_path: Path) -> None:
     report = extract_folder(tmp_path)
     assert report.errors == {}
     got = {e.type_json["fileName"]: e for e in report.extractions}
-    assert set(got) == {"100_CH1.continuous", "100_CH1_2.continuous", "100_AUX1.continuous"}
-    assert got["100_CH1.continuous"].type_json["nSamples"] == 4 * LEGACY_SAMPLES
-    assert got["100_CH1_2.continuous"].type_json["nSamples"] == 2 * LEGACY_SAMPLES
-    assert got["100_CH1_2.continuous"].type_json["nChannels"] == 3
+    assert set(got) == {p.name for p in tmp_path.glob("*.continuous")}
+    for name, e in got.items():
+        records = ((tmp_path / name).stat().st_size - LEGACY_HEADER) // LEGACY_RECORD
+        assert e.type_json["nChannels"] == 1
+        assert e.type_json["nSamples"] == records * LEGACY_SAMPLES
+    assert got["100_CH3_2.continuous"].type_json["nSamples"] == 2 * LEGACY_SAMPLES
     aux = got["100_AUX1.continuous"]
     assert aux.type == "GeneralTimeSeries" and aux.type_json["lsb"] == pytest.approx(37.4)
-    sidecars = {Path(p).name for p in report.sidecars}
-    assert {"100_CH2.continuous", "100_CH3_2.continuous", "settings.xml",
-            "settings_2.xml"} <= sidecars
+    assert {Path(p).name for p in report.sidecars} == {"settings.xml", "settings_2.xml"}
     assert {Path(p).name for p in report.skipped} == {"all_channels.events"}
+    # A channel file given alone gets the record it gets in its folder.
+    [alone] = extract(tmp_path / "100_CH2_2.continuous")
+    assert alone.type_json == got["100_CH2_2.continuous"].type_json
 
 
-def test_legacy_truncated_file_states_size_record_and_remainder(tmp_path: Path) -> None:
+def test_legacy_truncated_file_is_described_from_its_whole_records(tmp_path: Path) -> None:
     path = write_continuous(tmp_path / "100_CH1.continuous", 3, extra_bytes=99)
     size = path.stat().st_size
-    with pytest.raises(ExtractionError) as info:
+    [r] = extract(path)
+    assert r.type_json["nSamples"] == (size - LEGACY_HEADER) // LEGACY_RECORD * 1024 == 3 * 1024
+    [warning] = r.warnings
+    assert f"{size} bytes" in warning and f"{LEGACY_RECORD}-byte records" in warning
+    assert "99 bytes of a partial record" in warning
+
+
+def test_legacy_start_time_is_the_header_date_created(tmp_path: Path) -> None:
+    path = write_continuous(tmp_path / "100_CH1.continuous", 1)
+    [r] = extract(path)
+    assert r.start_time == "2018-10-03T13:16:50"  # '3-Oct-2018 131650'
+    assert r.provenance["startTime"].source == Source.HEADER
+    assert "date_created" in r.provenance["startTime"].detail
+    raw = path.read_bytes().replace(b"3-Oct-2018 131650", b"31-Feb-2018 99")
+    path.write_bytes(raw)
+    assert extract(path)[0].start_time is None  # not a date: no start, no error
+
+
+@pytest.mark.parametrize("rate", ["inf", "Infinity", "nan", "0", "-30000", "1e-7", "1e12"])
+def test_legacy_implausible_rate_is_one_line_naming_file_and_field(tmp_path: Path,
+                                                                   rate: str) -> None:
+    path = write_continuous(tmp_path / "100_CH1.continuous", 1)
+    raw = path.read_bytes().replace(b"sampleRate = 30000;", f"sampleRate = {rate};".encode())
+    end = LEGACY_HEADER + len(rate) - len("30000")  # the header's padding absorbs the change
+    path.write_bytes(raw[:end].rstrip(b" ").ljust(LEGACY_HEADER, b" ") + raw[end:])
+    with pytest.raises(ExtractionError, match=r"^100_CH1\.continuous: header\.sampleRate .* "
+                                              r"is outside 1 to 1e\+06 Hz"):
         extract(path)
-    msg = str(info.value)
-    assert msg.startswith("100_CH1.continuous: ")
-    assert f"{size} bytes" in msg and f"{LEGACY_RECORD}-byte records" in msg
-    assert "99 bytes left over" in msg
 
 
 def test_legacy_reads_no_samples_and_a_10_gb_file_costs_a_header(

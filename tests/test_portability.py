@@ -107,7 +107,7 @@ def test_ingest_push_batch_and_server_run_without_posix_only_modules(tmp_path: P
     first = session(tmp_path / "first", "a", 3)
 
     # Nothing listens yet: the records wait in the journal (exit 3), under the locks.
-    queued = run(env, "ingest", str(tmp_path / "first"), "--dataset", DATASET,
+    queued = run(env, "ingest", "--api", "2023", str(tmp_path / "first"), "--dataset", DATASET,
                  "--action", ACTION)
     assert queued.returncode == 3, queued.stderr
     assert "Traceback" not in queued.stderr
@@ -119,7 +119,7 @@ def test_ingest_push_batch_and_server_run_without_posix_only_modules(tmp_path: P
         assert server.stderr is not None
         assert server.stderr.readline().startswith("BrainSTEM-compatible server on")
         _wait_for(port)
-        pushed = run(env, "push")
+        pushed = run(env, "push", "--api", "2023")
         assert pushed.returncode == 0, pushed.stderr
 
         second = session(tmp_path / "second", "b", 2)
@@ -127,14 +127,15 @@ def test_ingest_push_batch_and_server_run_without_posix_only_modules(tmp_path: P
         (tmp_path / "m.csv").write_text(
             "session,dataset,actions,hardware_device,description\n"
             f"second,{DATASET},{ACTION},,\nthird,{DATASET_2},{ACTION},,\n")
-        batched = run(env, "batch", str(tmp_path / "m.csv"), "--jobs", "2")
+        batched = run(env, "batch", "--api", "2023", str(tmp_path / "m.csv"), "--jobs", "2")
         assert batched.returncode == 0, batched.stderr
-        again = run(env, "ingest", str(tmp_path / "first"), "--dataset", DATASET,
+        again = run(env, "ingest", "--api", "2023", str(tmp_path / "first"), "--dataset", DATASET,
                     "--action", ACTION, "--json")
         assert again.returncode == 0, again.stderr
         assert '"unchanged": 3' in again.stdout
 
-        with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c:
+        with BrainstemClient(api="2023", server=url, token=token,
+                             retry=RetryPolicy(wait=False)) as c:
             on_server = collections.Counter(
                 r["type_json"]["fileName"] for d in (DATASET, DATASET_2)
                 for r in c.experiment_data(d))

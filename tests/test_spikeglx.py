@@ -9,7 +9,7 @@ import pytest
 
 from bsingest.errors import ExtractionError
 from bsingest.extraction import extract, extract_folder
-from extractors import discover, extractor_for
+from extractors import Source, discover, extractor_for
 from extractors.rawbinary import RawBinaryExtractor
 from extractors.spikeglx import SpikeGlxExtractor
 from tests.samples.spikeglx import write_spikeglx
@@ -135,12 +135,75 @@ def test_lone_meta_is_described_from_the_meta(tmp_path: Path) -> None:
     assert discover(tmp_path).data == [meta]
 
 
+def test_lone_meta_in_a_session_folder_names_its_bin_by_its_path(tmp_path: Path) -> None:
+    bin_path = write_spikeglx(tmp_path / "probe0" / "r.imec0.ap.bin", n_samples=1,
+                              write_bin=False, meta_size=18 * 5)
+    report = extract_folder(tmp_path)
+    [r] = report.extractions
+    assert r.type_json["fileName"] == "probe0/r.imec0.ap.bin"
+    # The record a later extraction of the .bin (once decompressed) gives: same key.
+    write_spikeglx(bin_path, n_samples=5)
+    [later] = extract_folder(tmp_path).extractions
+    assert later.key == r.key
+
+
 def test_meta_beside_its_bin_is_a_sidecar(tmp_path: Path) -> None:
     path = write_spikeglx(tmp_path / "r.imec0.ap.bin", n_samples=3)
     found = discover(tmp_path)
     assert found.data == [path]
     assert found.sidecars == {path.with_suffix(".meta"): path}
     assert extract_folder(tmp_path).ok
+
+
+def test_meta_given_as_the_path_beside_its_bin_describes_the_pair(tmp_path: Path) -> None:
+    path = write_spikeglx(tmp_path / "r.imec0.ap.bin", n_samples=7)
+    [pair] = extract(path.with_suffix(".meta"))
+    [data] = extract(path)
+    assert pair.path == str(path)
+    assert pair.type_json == data.type_json and pair.type_json["nSamples"] == 7
+    assert not any("no .bin" in w for w in pair.warnings)
+
+
+def test_meta_beside_a_bin_that_is_a_fifo_is_refused_without_opening_it(tmp_path: Path) -> None:
+    path = write_spikeglx(tmp_path / "r.imec0.ap.bin", n_samples=7)
+    path.unlink()
+    os.mkfifo(path)
+    with pytest.raises(ExtractionError, match=r"^r\.imec0\.ap\.meta: r\.imec0\.ap\.bin beside "
+                                              r"it is not a regular file$"):
+        extract(path.with_suffix(".meta"))
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    ("imSampRate=inf", r"imSampRate='inf' is not a finite number"),
+    ("imSampRate=nan", r"imSampRate='nan' is not a finite number"),
+    ("imSampRate=1e-7", r"imSampRate is '1e-7', not a rate between 100 and 1e\+06 Hz"),
+    ("imSampRate=-30000", r"imSampRate is '-30000', not a rate"),
+    ("imAiRangeMax=Infinity", r"imAiRangeMax='Infinity' is not a finite number"),
+    ("imMaxInt=0", r"imMaxInt=0 is not a positive count"),
+    ("nSavedChans=1e400", r"nSavedChans='1e400' is not a finite number"),
+])
+def test_non_finite_or_implausible_meta_values_are_one_line(tmp_path: Path, line: str,
+                                                            reason: str) -> None:
+    path = write_spikeglx(tmp_path / "r.imec0.ap.bin", n_samples=3)
+    meta = path.with_suffix(".meta")
+    key = line.split("=")[0]
+    kept = [x for x in meta.read_text().splitlines() if not x.startswith(key + "=")]
+    meta.write_text("\n".join([line, *kept]) + "\n")
+    with pytest.raises(ExtractionError, match=r"^r\.imec0\.ap\.bin: r\.imec0\.ap\.meta: " + reason):
+        extract(path)
+
+
+def test_start_time_is_the_meta_file_create_time(tmp_path: Path) -> None:
+    path = write_spikeglx(tmp_path / "r.imec0.ap.bin", n_samples=3)
+    meta = path.with_suffix(".meta")
+    meta.write_text(meta.read_text() + "fileCreateTime=2021-09-20T14:13:34\n")
+    [r] = extract(path)
+    assert r.start_time == "2021-09-20T14:13:34"
+    assert r.provenance["startTime"].source == Source.HEADER
+    assert "fileCreateTime" in r.provenance["startTime"].detail
+    meta.write_text(meta.read_text().replace("2021-09-20T14:13:34", "yesterday"))
+    [r] = extract(path)
+    assert r.start_time is None and any("fileCreateTime" in w for w in r.warnings)
 
 
 def test_bin_without_meta_is_left_to_raw_binary(tmp_path: Path) -> None:

@@ -24,10 +24,20 @@ _DRY_COLUMNS = ("would-create", "would-update", "unchanged", "would-skip", "woul
 @click.argument("source", type=click.Path(exists=True))
 @click.option("--match", metavar="GLOB",
               help="With a ROOT folder: the session folders to take, e.g. 'rat*/2024-*'.")
+@click.option("--session-by-name", is_flag=True,
+              help="With a ROOT folder: each folder's records go to the session named like "
+                   "it (current API).")
+@click.option("--create-session", is_flag=True,
+              help="With --session-by-name: a folder with no session of its name gets one, "
+                   "created in --project.")
+@click.option("--project", metavar="UUID", help="The project --create-session creates in.")
+@click.option("--procedure", "procedures", multiple=True, metavar="UUID",
+              help="Procedure for sessions whose manifest row names none (repeatable).")
 @click.option("--dataset-by-name", is_flag=True,
-              help="With a ROOT folder: each session goes to the dataset named like its folder.")
+              help="2023 API, with a ROOT folder: each session goes to the dataset named like "
+                   "its folder.")
 @click.option("--action", "actions", multiple=True, metavar="UUID",
-              help="Action for sessions whose manifest row names none (repeatable).")
+              help="2023 API: action for sessions whose manifest row names none (repeatable).")
 @click.option("--existing", type=_EXISTING,
               help="A record the dataset already holds with other values (default skip).")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
@@ -44,20 +54,25 @@ _DRY_COLUMNS = ("would-create", "would-update", "unchanged", "would-skip", "woul
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @stated_options
 @click.pass_context
-def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_name: bool,
+def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_name: bool,
+              create_session: bool, project: str | None, procedures: tuple[str, ...],
+              dataset_by_name: bool,
               actions: tuple[str, ...], existing: str | None, dry_run: bool, jobs: int | None,
               concurrency: int, report_file: str | None, server: str | None,
-              allow_insecure_http: bool, journal: str | None, log_file: str | None,
+              api: str | None, allow_insecure_http: bool, journal: str | None, log_file: str | None,
               as_json: bool) -> None:
     """Ingest many sessions: the command to run after a day of recordings, or over an archive.
 
-    SOURCE is a manifest, CSV with the header
-    `session,dataset,actions,hardware_device,description` (actions separated by ';'; empty
-    cells fall back to the session's bsingest.toml), or TOML with [[session]] tables of the
-    same keys plus existing, type_map and files; or a ROOT folder with --match GLOB and
-    --dataset-by-name. A manifest's session paths are relative to the folder the manifest
-    file is in (not the current folder); paths written on Windows (sessions\\day3,
-    D:\\data\\rat01) are read by Windows' rules.
+    SOURCE is a manifest, CSV with a header naming its columns:
+    `folder,session,procedures,equipment,notes` for the current BrainSTEM API (lists
+    separated by ';'; a `project` column with no session creates the session), or
+    `session,dataset,actions,hardware_device,description` for a 2023 server (`session` is
+    then the folder); empty cells fall back to the session's bsingest.toml. Or TOML with
+    [[session]] tables of the same keys plus existing, type_map and files. Or a ROOT
+    folder with --match GLOB and --session-by-name (2023: --dataset-by-name). A manifest's
+    folder paths are relative to the folder the manifest file is in (not the current
+    folder); paths written on Windows (sessions\\day3, D:\\data\\rat01) are read by
+    Windows' rules.
 
     Same server, token, journal, --existing and stated-value options (--n-channels, --sr,
     --dtype, --lsb, --type: for every session; a session's bsingest.toml and the
@@ -67,31 +82,54 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, dataset_by_nam
     \b
     Examples:
       bsingest batch sessions.csv --report report.json
-      bsingest batch /data/archive --match 'rat*' --dataset-by-name --action UUID
+      bsingest batch /data/archive --match 'rat*' --session-by-name --procedure UUID
+      bsingest batch /data/today --match '*' --session-by-name --create-session \\
+          --project UUID --procedure UUID
 
     Exit codes: 0 all done, 1 some sessions or files failed, 2 usage error, 3 queued for
     later (run `bsingest push`), 130 interrupted.
     """
     from bsingest.batch import batch, sessions_by_name
     from bsingest.journal import Journal
-    from bsingest.target import configured_server, open_target
+    from bsingest.target import configured_api, configured_server, open_target
 
     root = Path(source)
-    if root.is_dir() and not (match and dataset_by_name):
-        raise click.UsageError("a ROOT folder needs --match GLOB and --dataset-by-name")
-    if not root.is_dir() and (match or dataset_by_name):
-        raise click.UsageError("--match and --dataset-by-name go with a ROOT folder")
+    by_name = session_by_name or dataset_by_name
+    if session_by_name and dataset_by_name:
+        raise click.UsageError("--session-by-name (current API) or --dataset-by-name (2023): "
+                               "give one")
+    if root.is_dir() and not (match and by_name):
+        raise click.UsageError("a ROOT folder needs --match GLOB and --session-by-name "
+                               "(2023: --dataset-by-name)")
+    if not root.is_dir() and (match or by_name):
+        raise click.UsageError("--match and --session-by-name go with a ROOT folder")
+    if create_session and not (session_by_name and project):
+        raise click.UsageError("--create-session goes with --session-by-name and --project UUID")
     log_to(log_file)
     show = ProgressLine("batch", enabled=not as_json)
     started = time.monotonic()
-    with open_target(configured_server(server), max_connections=concurrency,
+    chosen = configured_server(server)
+    stated = configured_api(api, None, chosen) or (None, None)
+    with open_target(chosen, max_connections=concurrency, api=stated[0], api_source=stated[1],
                      allow_insecure_http=allow_insecure_http, read_only=dry_run) as target, \
             (contextlib.nullcontext() if dry_run else Journal(journal)) as jr:
-        sessions: Any = sessions_by_name(root, match or "*", target.client) if root.is_dir() \
-            else str(root)
+        api = str(getattr(target.client, "api", None) or "2023")
+        wrong = [(given, right) for given, right, ok in (
+            ("--session-by-name", "--dataset-by-name", not session_by_name or api == "2026"),
+            ("--procedure", "--action", not procedures or api == "2026"),
+            ("--dataset-by-name", "--session-by-name", not dataset_by_name or api == "2023"),
+            ("--action", "--procedure", not actions or api == "2023")) if not ok]
+        if wrong:
+            speaks = "the current API (2026)" if api == "2026" else "the 2023 API"
+            raise click.UsageError(f"{wrong[0][0]}: {target.client.server} speaks {speaks}; "
+                                   f"use {wrong[0][1]}")
+        sessions: Any = sessions_by_name(
+            root, match or "*", target.client, kind="session" if session_by_name else "dataset",
+            project=project if create_session else None) if root.is_dir() else str(root)
         try:
             report = batch(sessions, client=target.client, journal=jr,
-                           server_key=target.server_key, actions=actions, existing=existing,
+                           server_key=target.server_key, actions=actions,
+                           procedures=procedures, existing=existing,
                            dry_run=dry_run, jobs=jobs, concurrency=concurrency,
                            progress=show, **_stated(ctx))
         except KeyboardInterrupt:
@@ -123,8 +161,11 @@ def _print_summary(report: Any, seconds: float) -> None:
         rows.append((Path(r.session).name, (r.dataset or "")[:8],
                      *(c.get(k, 0) or "" for k in columns), "yes" if r.error else ""))
     shown_columns = [k.replace("would-fail", "failed") for k in columns]
+    # The records' container: a dataset (2023) or, for the current API, a BrainSTEM session.
+    kind = report.sessions[0].container_kind if report.sessions else "dataset"
     print_table("dry run: what would happen" if dry_run else None,
-                ("session", "dataset", *shown_columns, "error"), rows)
+                ("folder" if kind == "session" else "session", kind, *shown_columns, "error"),
+                rows)
     _print_reasons(report)
     total = report.counts()
     click.echo(f"{len(report.sessions)} sessions in {seconds:.1f} s: {summary(total)}", err=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -32,7 +33,10 @@ _NOTICE_LOCAL = ("No server configured: using the local BrainSTEM-compatible dem
 
 
 def _server_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--server URL and --allow-insecure-http."""
+    """--server URL, --api and --allow-insecure-http."""
+    from .cmd_records import api_option
+
+    f = api_option(f)
     f = click.option("--allow-insecure-http", is_flag=True,
                      help="Permit plain http:// to a host other than this machine "
                           "(the token then travels unencrypted).")(f)
@@ -49,13 +53,45 @@ def _journal_option(f: Callable[..., Any]) -> Callable[..., Any]:
              "user data folder.")(f)
 
 
+def _link_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """What the records link to, in both API generations' names."""
+    for option in reversed((
+        click.option("--session", metavar="UUID",
+                     help="The session the records belong to (current BrainSTEM API)."),
+        click.option("--procedure", "procedures", multiple=True, metavar="UUID",
+                     help="A procedure the records link to (repeat for several)."),
+        click.option("--equipment", multiple=True, metavar="UUID",
+                     help="Equipment used (repeat for several)."),
+        click.option("--notes", help="Notes for every record (at most 500 characters)."),
+        click.option("--create-session", is_flag=True,
+                     help="Create the session (named like the folder) in --project when "
+                          "none of that name exists; dated by the recording's start."),
+        click.option("--project", metavar="UUID",
+                     help="The project --create-session creates the session in."),
+        click.option("--session-name", metavar="NAME",
+                     help="The name of the session --create-session finds or creates "
+                          "(default: the folder's name)."),
+        click.option("--dataset", metavar="UUID",
+                     help="2023 API: the dataset the records belong to."),
+        click.option("--action", "actions", multiple=True, metavar="UUID",
+                     help="2023 API: an action the records link to (repeatable)."),
+        click.option("--hardware-device", metavar="UUID",
+                     help="2023 API: the hardware device used."),
+        click.option("--description",
+                     help="2023 API: a description for every record (at most 500 characters)."),
+    )):
+        f = option(f)
+    return f
+
+
+#: The keyword arguments of ingest() that _link_options gives.
+_LINKS = ("session", "procedures", "equipment", "notes", "create_session", "project",
+          "session_name", "dataset", "actions", "hardware_device", "description")
+
+
 @click.command("ingest")
 @click.argument("session_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--dataset", metavar="UUID", help="The dataset the records belong to.")
-@click.option("--action", "actions", multiple=True, metavar="UUID",
-              help="An action the records link to (repeat for several).")
-@click.option("--hardware-device", metavar="UUID", help="The hardware device used.")
-@click.option("--description", help="A description for every record (at most 500 characters).")
+@_link_options
 @click.option("--type-map", multiple=True, metavar="GLOB=TYPE",
               help="Record type for matching files, e.g. '*.lfp=GeneralTimeSeries'.")
 @click.option("--existing", type=_EXISTING,
@@ -74,50 +110,58 @@ def _journal_option(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @stated_options
 @click.pass_context
-def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
-               actions: tuple[str, ...], hardware_device: str | None,
-               description: str | None, type_map: tuple[str, ...], existing: str | None,
-               dry_run: bool, server: str | None, allow_insecure_http: bool,
-               journal: str | None,
-               settle: float | None, lock_timeout: float, log_file: str | None,
-               as_json: bool) -> None:
-    """Create a session's Experiment Data records on BrainSTEM, exactly once.
+def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
+               existing: str | None, dry_run: bool, server: str | None, api: str | None,
+               allow_insecure_http: bool, journal: str | None, settle: float | None,
+               lock_timeout: float, log_file: str | None, as_json: bool,
+               **links: Any) -> None:
+    """Create a session's data acquisition records on BrainSTEM, exactly once.
 
     Reads every recognised file in SESSION_DIR, builds and validates a record per file,
-    checks that the dataset, actions and hardware device exist, compares with what the
-    dataset already holds, and creates what is missing. Anything not yet on the server
+    checks that the session, procedures and equipment exist, compares with what the
+    session already holds, and creates what is missing. Anything not yet on the server
     waits in the journal; a re-run, or `bsingest push`, finishes it. Running it again on
     an unchanged session changes nothing.
 
-    IDs and per-file overrides can live in SESSION_DIR/bsingest.toml, so a rig hook can
-    run `bsingest ingest DIR` alone. Files without a sidecar take what `extract` takes
-    (--n-channels, --sr, --dtype, --lsb, --type), for every file here, or per glob in
-    bsingest.toml's [[files]] tables.
+    A server of the 2023 API (Experiment Data) takes --dataset, --action,
+    --hardware-device and --description instead of --session, --procedure, --equipment
+    and --notes. IDs and per-file overrides can live in SESSION_DIR/bsingest.toml, so a
+    rig hook can run `bsingest ingest DIR` alone. Files without a sidecar take what
+    `extract` takes (--n-channels, --sr, --dtype, --lsb, --type), for every file here, or
+    per glob in bsingest.toml's [[files]] tables.
 
     \b
     Examples:
       bsingest ingest examples/session                  (local demo server)
-      bsingest ingest /data/rat01/day3 --dataset UUID --action UUID \\
+      bsingest ingest /data/rat01/day3 --session UUID --procedure UUID \\
           --server https://www.brainstem.org --settle 30 --log ingest.log
+      bsingest ingest /data/rat01/day4 --create-session --project UUID --procedure UUID
 
     Exit codes: 0 all done, 1 some files failed, 2 usage error, 3 queued for later
     (the server could not be reached; run `bsingest push`), 130 interrupted (Ctrl-C).
     """
     from bsingest.ingest import ingest
-    from bsingest.sessionconfig import load_options
-    from bsingest.target import HOW_TO_USE_BRAINSTEM, configured_server, local_db_path, open_target
+    from bsingest.sessionconfig import SESSION_FILE, load_options
+    from bsingest.target import (
+        HOW_TO_USE_BRAINSTEM,
+        configured_api,
+        configured_server,
+        local_db_path,
+        open_target,
+    )
 
     log_to(log_file)
     options = load_options(session_dir)
     chosen = configured_server(server, options.server)
+    stated = configured_api(api, options.api, chosen,
+                            session_source=str(Path(session_dir) / SESSION_FILE)) or (None, None)
     with open_target(chosen, portal=options.portal, allow_insecure_http=allow_insecure_http,
-                     read_only=dry_run) as target:
+                     read_only=dry_run, api=stated[0], api_source=stated[1]) as target:
         if target.local is not None and not as_json and not quiet():
             click.echo(_NOTICE_LOCAL.format(db=local_db_path()), err=True)
         line = ProgressLine("ingest", enabled=not as_json)
         try:
-            report = ingest(session_dir, dataset=dataset, actions=actions,
-                            hardware_device=hardware_device, description=description,
+            report = ingest(session_dir, **{k: links[k] for k in _LINKS},
                             existing=existing, type_map=type_map, dry_run=dry_run,
                             client=target.client, server_key=target.server_key,
                             journal=journal, settle=settle, lock_timeout=lock_timeout,
@@ -133,7 +177,7 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
         else:
             _print_ingest(report)
             if target.local is not None:
-                _print_server_records(target.client, report.dataset)
+                _print_server_records(target.client, report)
                 click.echo(HOW_TO_USE_BRAINSTEM, err=True)
     if log_file:
         log_report(report)
@@ -143,25 +187,28 @@ def ingest_cmd(ctx: click.Context, session_dir: str, dataset: str | None,
 @click.command("push")
 @_server_option
 @_journal_option
-@click.option("--dataset", metavar="UUID", help="Only this dataset's records.")
+@click.option("--dataset", "--session", "dataset", metavar="UUID",
+              help="Only this dataset's (or session's) records.")
 @click.option("--existing", type=_EXISTING,
               help="A record the dataset already holds with other values (default: what the "
                    "run that queued it asked for).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
 @click.pass_context
-def push_cmd(ctx: click.Context, server: str | None, allow_insecure_http: bool,
-             journal: str | None, dataset: str | None, existing: str | None,
-             as_json: bool) -> None:
+def push_cmd(ctx: click.Context, server: str | None, api: str | None,
+             allow_insecure_http: bool, journal: str | None, dataset: str | None,
+             existing: str | None, as_json: bool) -> None:
     """Upload what the journal still holds for a server (after exit code 3).
 
     Exit codes: 0 nothing left, 1 some records failed, 3 still queued, 130 interrupted.
     """
     from bsingest.ingest import push
     from bsingest.journal import Journal
-    from bsingest.target import configured_server, open_target
+    from bsingest.target import configured_api, configured_server, open_target
 
-    with Journal(journal) as jr, open_target(configured_server(server),
-                                             allow_insecure_http=allow_insecure_http) as target:
+    chosen = configured_server(server)
+    stated = configured_api(api, None, chosen) or (None, None)
+    with Journal(journal) as jr, open_target(chosen, allow_insecure_http=allow_insecure_http,
+                                             api=stated[0], api_source=stated[1]) as target:
         try:
             results = push(client=target.client, journal=jr, dataset=dataset,
                            existing=existing, server_key=target.server_key)
@@ -185,7 +232,8 @@ def push_cmd(ctx: click.Context, server: str | None, allow_insecure_http: bool,
 @click.command("status")
 @_journal_option
 @click.option("--server", metavar="URL", help="Only this server's rows ('local': the demo).")
-@click.option("--dataset", metavar="UUID", help="Only this dataset's rows.")
+@click.option("--dataset", "--session", "dataset", metavar="UUID",
+              help="Only this dataset's (or session's) rows.")
 @click.option("--all", "show_all", is_flag=True, help="List uploaded rows too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 def status_cmd(journal: str | None, server: str | None, dataset: str | None, show_all: bool,
@@ -198,17 +246,21 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
     with Journal(journal) as jr:
         entries = jr.entries(server=server, dataset=dataset)
         if as_json:
-            print_json([{"server": e.server, "dataset": e.dataset, "path": e.path,
-                         "key": e.key, "state": e.state, "server_id": e.server_id,
-                         "attempts": e.attempts, "last_error": e.last_error} for e in entries])
+            print_json([{"server": e.server, "api": e.api, "dataset": e.dataset,
+                         "path": e.path, "key": e.key, "state": e.state,
+                         "server_id": e.server_id, "attempts": e.attempts,
+                         "last_error": e.last_error} for e in entries])
             return
-        counts: dict[tuple[str, str], dict[str, int]] = {}
+        counts: dict[tuple[str, str, str], dict[str, int]] = {}
         for e in entries:
-            by_state = counts.setdefault((e.server, e.dataset), {})
+            # The current API's rows are in a session, 2023's in a dataset.
+            where = f"session {e.dataset}" if e.api == "2026" else e.dataset
+            by_state = counts.setdefault((e.server, e.api, where), {})
             by_state[e.state] = by_state.get(e.state, 0) + 1
         states = ("uploaded", "pending", "sending", "skipped", "failed")
-        print_table(f"journal {jr.path}", ("server", "dataset", *states),
-                    [(s, d, *(c.get(st, 0) for st in states)) for (s, d), c in counts.items()])
+        print_table(f"journal {jr.path}", ("server", "api", "dataset", *states),
+                    [(s, a, d, *(c.get(st, 0) for st in states))
+                     for (s, a, d), c in counts.items()])
         rows = [(e.path, e.state, e.attempts, e.last_error or "") for e in entries
                 if show_all or e.state != "uploaded"]
         if rows:
@@ -231,7 +283,11 @@ def _print_results(title: str | None, results: Any, session_error: str | None = 
 
 
 def _print_ingest(report: Any) -> None:
-    _print_results(f"{report.session} -> dataset {report.dataset}"
+    if report.created_session:
+        from bsingest.sessions import SessionOutcome
+
+        click.echo(SessionOutcome(**report.created_session).describe(), err=True)
+    _print_results(f"{report.session} -> {report.container_kind} {report.dataset}"
                    + (" (dry run)" if report.dry_run else ""), report.results, report.error)
     echo_skipped(report.skipped_files)
     counts = report.counts()
@@ -239,11 +295,14 @@ def _print_ingest(report: Any) -> None:
     echo_queued(counts)
 
 
-def _print_server_records(client: Any, dataset: str | None) -> None:
-    records = client.experiment_data(dataset) if dataset else []
-    rows = [(r["type_json"].get("fileName", ""), r["type"], r["id"]) for r in records]
-    print_table(f"{len(rows)} records stored on the local demo server, dataset {dataset}:",
-                ("fileName", "type", "id"), rows)
+def _print_server_records(client: Any, report: Any) -> None:
+    from bsingest.records import wire_for
+
+    wire = wire_for(report.api)
+    records = wire.records(client, report.dataset) if report.dataset else []
+    rows = [(wire.file_name(r), r["type"], r["id"]) for r in records]
+    print_table(f"{len(rows)} records stored on the local demo server, {wire.container} "
+                f"{report.dataset}:", ("fileName", "type", "id"), rows)
 
 
 def _echo_server() -> None:

@@ -1,30 +1,57 @@
-"""``bsingest records``: list, show, update and delete Experiment Data records on BrainSTEM."""
+"""``bsingest records``: list, show, update and delete data records on BrainSTEM.
+
+The records are Experiment Data on a server of the 2023 generation, Data Acquisition on
+one of the current generation (``--api``, else found out once per server).
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
-
-from bsingest.records import RECORD_TYPES
 
 from .output import print_json, print_table
 
 if TYPE_CHECKING:
     from bsingest.client import BrainstemClient
 
-_MODEL = "modules/experimentdata"
+API_CHOICES = ("2023", "2026")
+
+
+def _uuid(_ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A click callback: the value if it is a UUID (or None), else a usage error (exit 2)."""
+    from bsingest.client import check_id
+    from bsingest.errors import UsageError
+
+    if value is None:
+        return None
+    try:
+        return check_id(value, param.human_readable_name)
+    except UsageError as exc:
+        shown = value if len(value) <= 80 else value[:80] + "..."
+        raise click.BadParameter(f"{shown!r} is not a UUID (like "
+                                 "1f7f103b-e949-405a-9b01-ddda3b2f10cf)", param=param) from exc
+
+
+def api_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--api 2023|2026``, for every command that talks to a server."""
+    return click.option(
+        "--api", type=click.Choice(API_CHOICES),
+        help="The generation of the BrainSTEM API the server speaks: 2023 (/rest/, "
+             "Experiment Data) or 2026 (/api/, Data Acquisition). Default: the config "
+             "file's, else found out once per server (brainstem.org: 2026).")(f)
 
 
 def server_options(f):  # type: ignore[no-untyped-def]
-    """--server, --portal and --allow-insecure-http, shared by the commands that talk HTTP."""
+    """--server, --portal, --api and --allow-insecure-http, for the commands that talk HTTP."""
     f = click.option("--allow-insecure-http", is_flag=True,
                      help="Permit plain http:// to a host other than this machine "
                           "(the token then travels unencrypted).")(f)
     f = click.option("--portal", type=click.Choice(("private", "public", "super")),
                      default="private", show_default=True, help="BrainSTEM portal.")(f)
+    f = api_option(f)
     f = click.option("--server", metavar="URL",
                      help="BrainSTEM base URL (default: BRAINSTEM_SERVER, the config file, "
                           "else the local demo server, as for `bsingest ingest`).")(f)
@@ -32,78 +59,112 @@ def server_options(f):  # type: ignore[no-untyped-def]
 
 
 @contextlib.contextmanager
-def make_client(server: str | None, portal: str, allow_insecure_http: bool
-                ) -> Iterator[BrainstemClient]:
+def make_client(server: str | None, portal: str, allow_insecure_http: bool,
+                api: str | None = None) -> Iterator[BrainstemClient]:
     """A client for the command's options: the same server `bsingest ingest` would use."""
-    from bsingest.target import configured_server, open_target
+    from bsingest.target import configured_api, configured_server, open_target
 
-    with open_target(configured_server(server), portal=portal,
-                     allow_insecure_http=allow_insecure_http) as target:
+    chosen = configured_server(server)
+    stated = configured_api(api, None, chosen)
+    with open_target(chosen, portal=portal, allow_insecure_http=allow_insecure_http,
+                     api=stated[0] if stated else None,
+                     api_source=stated[1] if stated else None) as target:
         yield target.client
 
 
 @click.group("records")
 def records_cmd() -> None:
-    """Experiment Data records on BrainSTEM: list, show, update, delete.
+    """Data records on BrainSTEM (Experiment Data, Data Acquisition): list, show, update,
+    delete.
 
-    The token comes from BRAINSTEM_TOKEN (or BRAINSTEM_API_TOKEN), else from the token
-    file `bsingest login` writes (~/.config/brainstem/token, shared with the official
-    BrainSTEM tools).
+    The token comes from BRAINSTEM_TOKEN (or BRAINSTEM_API_TOKEN), else from the server's
+    token file, written by `bsingest login` (for brainstem.org the file shared with the
+    official BrainSTEM tools, ~/.config/brainstem/token).
     """
 
 
 @records_cmd.command("list")
 @server_options
-@click.option("--dataset", metavar="UUID", help="Only records of this dataset.")
-@click.option("--type", "record_type", type=click.Choice(RECORD_TYPES),
-              help="Only records of this type.")
+@click.option("--session", metavar="UUID", callback=_uuid,
+              help="Only records of this session (2026).")
+@click.option("--dataset", metavar="UUID", callback=_uuid,
+              help="Only records of this dataset (2023).")
+@click.option("--type", "record_type", metavar="TYPE", help="Only records of this type.")
 @click.option("--json", "as_json", is_flag=True, help="Print the records as a JSON list.")
-def list_cmd(server: str | None, portal: str, allow_insecure_http: bool, dataset: str | None,
-             record_type: str | None, as_json: bool) -> None:
-    """List records (every page), optionally of one dataset and type."""
-    filters = {k: v for k, v in (("dataset", dataset), ("type", record_type)) if v}
-    with make_client(server, portal, allow_insecure_http) as client:
-        records = client.list(_MODEL, filters=filters)
+def list_cmd(server: str | None, portal: str, allow_insecure_http: bool, api: str | None,
+             session: str | None, dataset: str | None, record_type: str | None,
+             as_json: bool) -> None:
+    """List records (every page), optionally of one session (dataset) and type."""
+    with make_client(server, portal, allow_insecure_http, api) as client:
+        gen = client.generation
+        container = _one_of(gen.name, ("--session", session), ("--dataset", dataset))
+        filters = {k: v for k, v in ((gen.container_field, container),
+                                     ("type", record_type)) if v}
+        records = client.list(gen.record_model, filters=filters)
     if as_json:
         print_json(records)
         return
-    rows = [(r.get("id"), r.get("type"), (r.get("type_json") or {}).get("fileName", ""),
-             r.get("dataset"), r.get("description") or "") for r in records]
+    described = "notes" if gen.name == "2026" else "description"
+    rows = [(r.get("id"), r.get("type"),
+             (r.get("details") or r.get("type_json") or {}).get("fileName", ""),
+             r.get(gen.container_field), r.get(described) or "") for r in records]
     if rows:
-        print_table(None, ("id", "type", "file", "dataset", "description"), rows)
+        print_table(None, ("id", "type", "file", gen.container_field, described), rows)
     click.echo(f"{len(rows)} records", err=True)
 
 
 @records_cmd.command("show")
 @server_options
-@click.argument("record_id", metavar="ID")
-def show_cmd(server: str | None, portal: str, allow_insecure_http: bool, record_id: str) -> None:
+@click.argument("record_id", metavar="ID", callback=_uuid)
+def show_cmd(server: str | None, portal: str, allow_insecure_http: bool, api: str | None,
+             record_id: str) -> None:
     """Print one record as JSON."""
-    with make_client(server, portal, allow_insecure_http) as client:
-        print_json(client.get(_MODEL, record_id))
+    with make_client(server, portal, allow_insecure_http, api) as client:
+        print_json(client.get(client.generation.record_model, record_id))
 
 
 @records_cmd.command("update")
 @server_options
-@click.argument("record_id", metavar="ID")
-@click.option("--description", required=True, help="The new description (at most 500 characters).")
-def update_cmd(server: str | None, portal: str, allow_insecure_http: bool, record_id: str,
-               description: str) -> None:
-    """Change a record's description (PATCH)."""
-    with make_client(server, portal, allow_insecure_http) as client:
-        record = client.update(_MODEL, record_id, {"description": description})
+@click.argument("record_id", metavar="ID", callback=_uuid)
+@click.option("--notes", help="The new notes (2026; at most 500 characters).")
+@click.option("--description", help="The new description (2023; at most 500 characters).")
+def update_cmd(server: str | None, portal: str, allow_insecure_http: bool, api: str | None,
+               record_id: str, notes: str | None, description: str | None) -> None:
+    """Change a record's notes (description on a 2023 server) (PATCH)."""
+    with make_client(server, portal, allow_insecure_http, api) as client:
+        gen = client.generation
+        text = _one_of(gen.name, ("--notes", notes), ("--description", description))
+        if text is None:
+            raise click.UsageError("give the new text: --notes (2026) or --description (2023)")
+        field = "notes" if gen.name == "2026" else "description"
+        record = client.update(gen.record_model, record_id, {field: text})
     click.echo(f"updated {record.get('id', record_id)}")
 
 
 @records_cmd.command("delete")
 @server_options
-@click.argument("record_id", metavar="ID")
+@click.argument("record_id", metavar="ID", callback=_uuid)
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
-def delete_cmd(server: str | None, portal: str, allow_insecure_http: bool, record_id: str,
-               yes: bool) -> None:
+def delete_cmd(server: str | None, portal: str, allow_insecure_http: bool, api: str | None,
+               record_id: str, yes: bool) -> None:
     """Delete a record."""
     if not yes:
-        click.confirm(f"Delete Experiment Data record {record_id}?", abort=True, err=True)
-    with make_client(server, portal, allow_insecure_http) as client:
-        client.delete(_MODEL, record_id)
+        click.confirm(f"Delete record {record_id}?", abort=True, err=True)
+    with make_client(server, portal, allow_insecure_http, api) as client:
+        client.delete(client.generation.record_model, record_id)
     click.echo(f"deleted {record_id}")
+
+
+def _one_of(api: str, current: tuple[str, str | None], older: tuple[str, str | None]
+            ) -> str | None:
+    """The value of the option of ``api``'s generation; the other one's is a usage error."""
+    from bsingest.errors import UsageError
+
+    (new_name, new_value), (old_name, old_value) = current, older
+    if api == "2026" and old_value is not None:
+        raise UsageError(f"{old_name} is for servers of the 2023 API; this one speaks 2026: "
+                         f"use {new_name}")
+    if api == "2023" and new_value is not None:
+        raise UsageError(f"{new_name} is for servers of the 2026 API; this one speaks 2023: "
+                         f"use {old_name}")
+    return new_value if api == "2026" else old_value

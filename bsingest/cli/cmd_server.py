@@ -21,8 +21,18 @@ _MODES = ("error_before", "unavailable", "throttle", "error_after", "drop_after"
               help="Seed that makes the faults reproducible.")
 @click.option("--latency", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Seconds added to every request.")
+@click.option("--legacy-envelope", is_flag=True,
+              help="Answer Data Acquisition lists and details under 'dataacquisition', as "
+                   "earlier deployments of the current API did.")
+@click.option("--device-auto-approve", type=click.IntRange(min=0), default=None,
+              metavar="POLLS",
+              help="Approve device sign-ins (bsingest login) by themselves after POLLS "
+                   "pending polls, as the main demo user; default: approve on the page.")
+@click.option("--device-interval", type=click.FloatRange(min=0), default=5.0,
+              show_default=True, help="Seconds a device sign-in waits between polls.")
 def server_cmd(port: int, db_path: str | None, fault_rate: float, fault_modes: tuple[str, ...],
-               fault_seed: int, latency: float) -> None:
+               fault_seed: int, latency: float, legacy_envelope: bool,
+               device_auto_approve: int | None, device_interval: float) -> None:
     """Serve a local BrainSTEM-compatible API on 127.0.0.1 until interrupted.
 
     \b
@@ -34,16 +44,20 @@ def server_cmd(port: int, db_path: str | None, fault_rate: float, fault_modes: t
     from importlib import resources
     from pathlib import Path
 
-    from bsingest.server import Faults, LocalServer
+    from bsingest.server import DeviceAuth, Faults, LocalServer
 
     faults = Faults(latency=latency, rate=fault_rate, modes=fault_modes or _MODES,
                     seed=fault_seed)
-    srv = LocalServer(db_path=Path(db_path) if db_path else None, faults=faults, port=port)
+    device = DeviceAuth(interval=device_interval, auto_approve=device_auto_approve)
+    srv = LocalServer(db_path=Path(db_path) if db_path else None, faults=faults, port=port,
+                      legacy_envelope=legacy_envelope, device_auth=device)
     seed_file = resources.files("bsingest.data").joinpath("seed.json")
     click.echo(f"BrainSTEM-compatible server on {srv.url}", err=True)
     click.echo(f"database: {srv.db_path}", err=True)
     click.echo(f"demo users, passwords and tokens: {seed_file} (main user: "
                f"{srv.seed.main_user})", err=True)
+    click.echo(f"APIs: {srv.url}/api/ (current; device sign-in page {srv.url}/device/) and "
+               f"{srv.url}/rest/ (2023)", err=True)
     if fault_rate:
         click.echo(f"faults: {fault_rate:.0%} of writes ({', '.join(faults.modes)}), "
                    f"seed {fault_seed}", err=True)

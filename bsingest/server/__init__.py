@@ -1,18 +1,38 @@
 """A local BrainSTEM-compatible server, for tests, demos and dry runs.
 
-Real HTTP on 127.0.0.1 (stdlib ``ThreadingHTTPServer``), SQLite storage, the contract's
-URLs, envelopes, status codes and 400 bodies, token auth and ``/api-token-auth/``, the
-three portals, filters, sort, include and paging (at most 100 a page, with ``count``).
-It is seeded from ``bsingest/data/seed.json`` (users with tokens, datasets, actions, a
-hardware device, and the records of the BrainSTEM documentation's examples), and can
-inject faults (:class:`Faults`)::
+Real HTTP on 127.0.0.1 (stdlib ``ThreadingHTTPServer``), SQLite storage, both API
+generations side by side, each with its contract's URLs, envelopes, status codes and 400
+bodies, portals, filters, sort, include and paging (at most 100 a page, with ``count``):
 
-    from bsingest.server import LocalServer, Faults
+- 2023 (``brainstem-api.md``): ``/rest/{portal}/modules/experimentdata/``, datasets,
+  actions, hardware devices; ``Authorization: Token <key>``, ``POST /api-token-auth/``;
+- current (``brainstem-api-2026.md``): ``/api/{portal}/modules/dataacquisition/``,
+  ``stem/session`` (list, detail, create), ``stem/project``, ``stem/subject``,
+  ``modules/procedure``, ``modules/equipment``; ``Authorization: Bearer <personal access
+  token>``; the device flow ``POST /api/auth/device/`` and ``.../device/token/`` with its
+  verification page at ``/device/``; ``details`` checked by schema 1.1.0 (or 0.0.0).
+
+A token of one generation is refused by the other. It is seeded from
+``bsingest/data/seed.json`` (users with tokens and personal access tokens; datasets,
+actions, a hardware device and the records of the BrainSTEM documentation's examples;
+projects, sessions, subjects, procedures, equipment and data acquisitions), and injects
+the same faults (:class:`Faults`) into both generations::
+
+    from bsingest.server import DeviceAuth, Faults, LocalServer
 
     with LocalServer(faults=Faults(rate=0.5, modes=("drop_after",), seed=1)) as srv:
         srv.url, srv.token, srv.seed.datasets["rat01-2024-03-01"]
+        srv.pat, srv.seed.session, srv.seed.procedure, srv.seed.equipment, srv.seed.project
         srv.record_count(dataset=...)   # read the database directly
+        srv.acquisition_count(session=...)
         srv.set_faults(Faults())        # change at run time
+
+    # Device sign-in that approves itself at the second poll, polled without waiting:
+    with LocalServer(device_auth=DeviceAuth(interval=0, auto_approve=1)) as srv: ...
+    # or by hand: srv.device_user_codes(), srv.approve_device(code), .deny_device(code),
+    # .expire_device(code)
+    # Answer the older envelope key "dataacquisition" for lists and details:
+    with LocalServer(legacy_envelope=True) as srv: ...
 
 Not a production server: no TLS, one lock around the database, loopback only.
 """
@@ -25,9 +45,10 @@ from pathlib import Path
 from typing import Any
 
 from .app import App, Seed, User, load_seed
+from .device import DeviceAuth
 from .http import FAULT_MODES, Faults, Hit, Server
 
-__all__ = ["FAULT_MODES", "Faults", "Hit", "LocalServer", "Seed", "User"]
+__all__ = ["FAULT_MODES", "DeviceAuth", "Faults", "Hit", "LocalServer", "Seed", "User"]
 
 
 class LocalServer:
@@ -45,17 +66,27 @@ class LocalServer:
         Another seed fixture (JSON, same shape as ``bsingest/data/seed.json``).
     host
         The address to bind; loopback unless you mean otherwise.
+    legacy_envelope
+        Answer Data Acquisition lists and details under ``dataacquisition`` (the key
+        earlier deployments used for both) instead of ``data_acquisitions`` /
+        ``data_acquisition``, so a client can be tested against both forms.
+    device_auth
+        The device flow's options (:class:`DeviceAuth`): ``interval`` (default 5 s; 0 for
+        tests), ``expires_in``, ``auto_approve`` (None: wait for the page or
+        :meth:`approve_device`; N: approve after N pending polls), ``user``.
     """
 
     def __init__(self, db_path: Path | None = None, faults: Faults | None = None,
                  port: int = 0, *, seed_path: Path | None = None,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", legacy_envelope: bool = False,
+                 device_auth: DeviceAuth | None = None) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if db_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="bsingest-server-")
             db_path = Path(self._tmp.name) / "brainstem.sqlite3"
         self.db_path = Path(db_path)
-        self.app = App(self.db_path, load_seed(seed_path))
+        self.app = App(self.db_path, load_seed(seed_path), legacy_envelope=legacy_envelope,
+                       device_auth=device_auth)
         self._server = Server((host, port), self.app, faults)
         self._thread: threading.Thread | None = None
         host_shown = f"[{host}]" if ":" in host else host
@@ -68,13 +99,18 @@ class LocalServer:
 
     @property
     def seed(self) -> Seed:
-        """Ids of the seeded users, datasets (by name), actions and hardware device."""
+        """Ids of the seeded objects of both generations (see :class:`Seed`)."""
         return self.app.seed
 
     @property
     def token(self) -> str:
-        """The main seed user's token."""
+        """The main seed user's 2023 token (``Authorization: Token ...`` on ``/rest/``)."""
         return self.seed.users[self.seed.main_user].token
+
+    @property
+    def pat(self) -> str:
+        """The main seed user's personal access token (``Bearer`` on ``/api/``)."""
+        return self.seed.pat
 
     @property
     def hits(self) -> list[Hit]:
@@ -93,6 +129,26 @@ class LocalServer:
     def record_count(self, dataset: str | None = None) -> int:
         """Experiment Data records in the database (in ``dataset``, or in all)."""
         return self.app.record_count(dataset)
+
+    def acquisition_count(self, session: str | None = None) -> int:
+        """Data Acquisition records in the database (in ``session``, or in all)."""
+        return self.app.acquisition_count(session)
+
+    def device_user_codes(self) -> list[str]:
+        """User codes of device sign-ins waiting for a person, oldest first."""
+        return self.app.device.user_codes()
+
+    def approve_device(self, user_code: str, user: str | None = None) -> None:
+        """Approve a waiting sign-in as ``user`` (None: the main user); KeyError if none."""
+        self.app.device.approve(user_code, user)
+
+    def deny_device(self, user_code: str) -> None:
+        """Deny a waiting sign-in: its next poll answers ``access_denied``."""
+        self.app.device.deny(user_code)
+
+    def expire_device(self, user_code: str) -> None:
+        """Let a sign-in's code expire now: its next poll answers ``expired_token``."""
+        self.app.device.expire(user_code)
 
     def start(self) -> LocalServer:
         """Serve in a daemon thread."""

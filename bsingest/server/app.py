@@ -1,9 +1,14 @@
 """The BrainSTEM-compatible service logic, without HTTP: SQLite storage, auth, portals.
 
-Storage is one SQLite file: users, the related models (datasets, actions, hardware
-devices) as JSON bodies with an owner and a public flag, and the Experiment Data records
-in insertion order. One connection guarded by a lock serialises every request; a local
-test server needs correctness more than throughput. Filters, sort and paging run in
+Both API generations over one SQLite file: the 2023 one under ``/rest/`` (this module:
+Experiment Data, token auth) and the current one under ``/api/`` (:mod:`.current`: Data
+Acquisition, sessions, personal access tokens, the device flow of :mod:`.device`). Each
+keeps its own records and related models, as two deployments would; the users are the
+same. Storage: users, personal access tokens, the related models (datasets, actions,
+hardware devices; projects, sessions, subjects, procedures, equipment) as JSON bodies with
+an owner and a public flag, and the records of each generation in insertion order. One
+connection guarded by a lock serialises every request; a local test server needs
+correctness more than throughput. Filters, sort and paging run in
 Python over the visible records, which keeps the Django lookup semantics in one small
 place (:func:`_matches`) and costs nothing at the sizes a test or a demo stores.
 
@@ -28,6 +33,7 @@ import operator
 import secrets
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from bsingest.records import check_record
+
+from .device import DeviceAuth, DeviceFlow
 
 __all__ = ["App", "Response", "Seed", "User", "load_seed"]
 
@@ -50,7 +58,7 @@ EXPERIMENT_DATA = "modules/experimentdata"
 RECORD_FIELDS = ("id", "description", "hardware_device", "actions", "dataset", "type",
                  "type_json")
 MAX_PAGE = 100
-_INTERNAL = frozenset({"owner", "members"})
+_INTERNAL = frozenset({"owner", "members", "viewers"})
 _LOOKUPS = frozenset({"exact", "iexact", "contains", "icontains", "startswith", "istartswith",
                       "endswith", "iendswith", "in", "gt", "gte", "lt", "lte", "isnull"})
 _COMPARE = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
@@ -65,11 +73,21 @@ class User:
     username: str
     token: str = field(repr=False)
     is_staff: bool = False
+    pat: str = field(default="", repr=False)  # personal access token of the current generation
 
 
 @dataclass(frozen=True)
 class Seed:
-    """The ids of the seeded objects, for tests and demos."""
+    """The ids of the seeded objects, for tests and demos.
+
+    2023 (``/rest/``): ``datasets``, ``actions``, ``hardware_device(s)``,
+    ``experiment_data``; each user's ``token``. Current generation (``/api/``): each user's
+    ``pat``; ``projects``, ``sessions``, ``subjects``, ``procedures``, ``equipments`` (name
+    -> id), ``data_acquisitions`` (ids); and for the main user: ``session`` (the main
+    session, the same id as the main 2023 dataset), ``project`` (its project),
+    ``procedure``, ``equipment``, ``pat``; ``foreign_session`` (another user's session the
+    main user cannot see) and ``readonly_session`` (one the main user may read, not change).
+    """
 
     main_user: str
     users: dict[str, User]
@@ -78,15 +96,30 @@ class Seed:
     hardware_device: str                # the first device's id
     hardware_devices: dict[str, str]    # name -> id
     experiment_data: tuple[str, ...]    # ids of the seeded records
+    projects: dict[str, str] = field(default_factory=dict)
+    sessions: dict[str, str] = field(default_factory=dict)
+    subjects: dict[str, str] = field(default_factory=dict)
+    procedures: dict[str, str] = field(default_factory=dict)
+    equipments: dict[str, str] = field(default_factory=dict)
+    data_acquisitions: tuple[str, ...] = ()
+    session: str = ""
+    project: str = ""
+    procedure: str = ""
+    equipment: str = ""
+    pat: str = field(default="", repr=False)
+    foreign_session: str = ""
+    readonly_session: str = ""
 
 
 @dataclass
 class Response:
-    """What the HTTP layer sends: a status, a JSON body (None: no body), headers."""
+    """What the HTTP layer sends: a status, a JSON body (None: no body; a str: sent as it
+    is, of ``content_type``), headers."""
 
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
 
 
 class HttpError(Exception):
@@ -106,10 +139,30 @@ def load_seed(path: Path | None = None) -> dict[str, Any]:
 
 
 class App:
-    """The service over one SQLite file; every public method is thread-safe."""
+    """The service over one SQLite file; every public method is thread-safe.
 
-    def __init__(self, db_path: Path, seed: Mapping[str, Any] | None = None) -> None:
+    Parameters
+    ----------
+    db_path
+        The SQLite file; seeded when new (a file from before the current generation gets
+        its part of the seed added).
+    seed
+        The seed fixture; None: ``bsingest/data/seed.json``.
+    legacy_envelope
+        Answer Data Acquisition lists and details under the key ``dataacquisition``, as
+        earlier deployments of the current generation did, instead of
+        ``data_acquisitions`` / ``data_acquisition``.
+    device_auth
+        Options of the device authorization flow (interval, expiry, auto-approval).
+    """
+
+    def __init__(self, db_path: Path, seed: Mapping[str, Any] | None = None, *,
+                 legacy_envelope: bool = False,
+                 device_auth: DeviceAuth | None = None) -> None:
+        from .current import CurrentApi  # it builds on this module
+
         self.db_path = Path(db_path)
+        self.legacy_envelope = legacy_envelope
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.db_path, check_same_thread=False,
                                    isolation_level=None)
@@ -120,10 +173,17 @@ class App:
         self._db.execute("PRAGMA synchronous=NORMAL")
         with self._lock:
             self._create_tables()
+            seed = seed if seed is not None else load_seed()
             fresh = self._db.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 0
             if fresh:
-                self._load(seed if seed is not None else load_seed())
-        self.seed = self._read_seed(seed if seed is not None else load_seed())
+                self._load(seed)
+            self.current = CurrentApi(self)
+            if self._db.execute("SELECT value FROM meta WHERE key = 'seeded_current'"
+                                ).fetchone() is None:
+                self.current.load_seed(seed)
+        self.seed = self._read_seed(seed)
+        self.device = DeviceFlow(device_auth or DeviceAuth(), self.issue_pat,
+                                 self.seed.main_user)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -144,6 +204,14 @@ class App:
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
                 dataset TEXT NOT NULL, body TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS experiment_data_dataset ON experiment_data (dataset);
+            CREATE TABLE IF NOT EXISTS pats (
+                token TEXT PRIMARY KEY, user_id TEXT NOT NULL, client_name TEXT,
+                created REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS data_acquisition (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
+                session TEXT NOT NULL, body TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS data_acquisition_session ON data_acquisition (session);
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         """)
 
     def _load(self, seed: Mapping[str, Any]) -> None:
@@ -173,8 +241,10 @@ class App:
 
     def _read_seed(self, seed: Mapping[str, Any]) -> Seed:
         users = {u["username"]: User(u["id"], u["username"], u["token"],
-                                     bool(u.get("is_staff"))) for u in seed["users"]}
+                                     bool(u.get("is_staff")), u.get("pat", ""))
+                 for u in seed["users"]}
         devices = {d["name"]: d["id"] for d in seed.get("hardware_devices", [])}
+        main = seed.get("main_user", seed["users"][0]["username"])
         return Seed(
             main_user=seed.get("main_user", seed["users"][0]["username"]),
             users=users,
@@ -183,6 +253,7 @@ class App:
             hardware_device=next(iter(devices.values()), ""),
             hardware_devices=devices,
             experiment_data=tuple(r["id"] for r in seed.get("experiment_data", [])),
+            **self.current.seed_ids(seed, main),
         )
 
     def record_count(self, dataset: str | None = None) -> int:
@@ -193,6 +264,16 @@ class App:
             else:
                 row = self._db.execute("SELECT COUNT(*) FROM experiment_data WHERE dataset = ?",
                                        (dataset,)).fetchone()
+        return int(row[0])
+
+    def acquisition_count(self, session: str | None = None) -> int:
+        """Data Acquisition records stored, in one session or in all."""
+        with self._lock:
+            if session is None:
+                row = self._db.execute("SELECT COUNT(*) FROM data_acquisition").fetchone()
+            else:
+                row = self._db.execute("SELECT COUNT(*) FROM data_acquisition "
+                                       "WHERE session = ?", (session,)).fetchone()
         return int(row[0])
 
     # -- authentication --------------------------------------------------------------
@@ -214,25 +295,110 @@ class App:
         return Response(200, {"token": row["token"]})
 
     def authenticate(self, header: str | None, portal: str) -> sqlite3.Row | None:
-        """The user of an ``Authorization`` header; anonymous (None) only on ``public``."""
-        if header:
-            scheme, _, key = header.strip().partition(" ")
-            if scheme.lower() not in ("token", "bearer") or not key.strip():
-                raise _unauthorized("Invalid token header.")
-            with self._lock:
-                user = self._db.execute("SELECT * FROM users WHERE token = ?",
-                                        (key.strip(),)).fetchone()
-            if user is None:
-                raise _unauthorized("Invalid token.")
-        else:
-            user = None
+        """The user of a 2023 ``Authorization: Token <key>``; anonymous (None) only on ``public``.
+
+        A personal access token (``Bearer``) is the current generation's: refused here,
+        as a 2023 deployment (Django REST's token authentication) does.
+        """
+        user = self._user_of(header, "Token", "SELECT users.* FROM users WHERE token = ?")
         if user is None and portal != "public":
             raise _unauthorized("Authentication credentials were not provided.")
-        if portal == "super" and not user["is_staff"]:
+        if portal == "super" and user is not None and not user["is_staff"]:
             raise HttpError(403, {"detail": "You do not have permission to perform this action."})
         return user
 
+    def authenticate_pat(self, header: str | None, portal: str) -> sqlite3.Row | None:
+        """The user of an ``Authorization: Bearer <personal access token>``; anonymous
+        (None) only on ``public``. A 2023 ``Token`` key is refused, as brainstem.org does."""
+        user = self._user_of(header, "Bearer", "SELECT users.* FROM pats JOIN users "
+                             "ON users.id = pats.user_id WHERE pats.token = ?")
+        if user is None and portal != "public":
+            raise _unauthorized("Authentication credentials were not provided.", "Bearer")
+        return user
+
+    def issue_pat(self, username: str, client_name: str) -> str:
+        """A new personal access token for ``username`` (what the device flow hands out)."""
+        token = "bspat_" + secrets.token_hex(20)
+        with self._lock:
+            row = self._db.execute("SELECT id FROM users WHERE username = ?",
+                                   (username,)).fetchone()
+            if row is None:
+                raise KeyError(f"no user {username!r}")
+            self._db.execute("INSERT INTO pats VALUES (?, ?, ?, ?)",
+                             (token, row["id"], client_name, time.time()))
+        return token
+
+    def check_password(self, username: str, password: str) -> bool:
+        """Whether ``password`` is ``username``'s (the device verification page signs in)."""
+        with self._lock:
+            row = self._db.execute("SELECT password FROM users WHERE username = ?",
+                                   (username,)).fetchone()
+        return row is not None and _check_password(password, row["password"])
+
+    def _user_of(self, header: str | None, scheme: str, query: str) -> sqlite3.Row | None:
+        if not header:
+            return None
+        given, _, key = header.strip().partition(" ")
+        if given.lower() != scheme.lower() or not key.strip():
+            what = "key" if scheme == "Token" else "personal access token"
+            raise _unauthorized(f"Invalid token header: this API takes 'Authorization: "
+                                f"{scheme} <{what}>'.", scheme)
+        with self._lock:
+            user = self._db.execute(query, (key.strip(),)).fetchone()
+        if user is None:
+            raise _unauthorized("Invalid token.", scheme)
+        return user
+
+    # -- the device authorization flow (current generation) ---------------------------
+
+    def device_start(self, body: Any, base_url: str) -> Response:
+        """``POST /api/auth/device/`` with ``{"client_name": ...}``."""
+        name = body.get("client_name") if isinstance(body, Mapping) else None
+        if not isinstance(name, str) or not name.strip():
+            raise HttpError(400, {"client_name": ["This field is required."]})
+        return Response(200, self.device.start(name.strip()[:100], base_url))
+
+    def device_poll(self, body: Any) -> Response:
+        """``POST /api/auth/device/token/`` with ``{"device_code": ...}``: always 200."""
+        code = body.get("device_code") if isinstance(body, Mapping) else None
+        if not isinstance(code, str) or not code:
+            raise HttpError(400, {"device_code": ["This field is required."]})
+        return Response(200, self.device.poll(code))
+
+    def device_page(self, method: str, query: list[tuple[str, str]], body: Any) -> Response:
+        """``/device/``: where a demo user signs in and approves or denies a code."""
+        from .device import page
+
+        if method == "GET":
+            code = dict(query).get("user_code", "")
+            return Response(200, page(code, self.device.client_name(code)),
+                            content_type="text/html; charset=utf-8")
+        form = body if isinstance(body, Mapping) else {}
+        code = str(form.get("user_code", ""))
+        username, password = str(form.get("username", "")), str(form.get("password", ""))
+        if not self.check_password(username, password):
+            return Response(403, page(code, self.device.client_name(code),
+                                      "Wrong username or password."),
+                            content_type="text/html; charset=utf-8")
+        try:
+            if form.get("action") == "deny":
+                self.device.deny(code)
+                done = "Denied: the tool will say so and stop."
+            else:
+                self.device.approve(code, username)
+                done = "Approved: you may close this page and return to the tool."
+        except KeyError:
+            done = "No sign-in waits with this code (it expired, or was used)."
+        return Response(200, page(None, None, done), content_type="text/html; charset=utf-8")
+
     # -- the REST endpoints ----------------------------------------------------------
+
+    def handle_current(self, method: str, portal: str, path: str, id: str | None,
+                       query: list[tuple[str, str]], body: Any,
+                       user: sqlite3.Row | None) -> Response:
+        """One request to ``/api/{portal}/{path}/[{id}/]`` (the current generation)."""
+        with self._lock:
+            return self.current.handle(method, portal, path, id, query, body, user)
 
     def handle(self, method: str, portal: str, path: str, id: str | None,
                query: list[tuple[str, str]], body: Any, user: sqlite3.Row | None) -> Response:
@@ -255,7 +421,7 @@ class App:
             kind, one, many = RELATED[path]
             if id is None:
                 items = [o for o in self._objects(kind) if ctx.can_see(o)]
-                return self._page(many, [_public(o) for o in items], query, includes=False)
+                return self._page(many, [_public(o) for o in items], query)
             obj = self._object(kind, id)
             if obj is None or not ctx.can_see(obj):
                 raise HttpError(404, {"detail": "Not found."})
@@ -267,7 +433,8 @@ class App:
             datasets = {d["id"]: d for d in self._objects("dataset")}
             items = [r for r in self._records()
                      if (d := datasets.get(r["dataset"])) is not None and ctx.can_see(d)]
-            return self._page("experiment_data", items, query, includes=True, ctx=ctx)
+            return self._page("experiment_data", items, query, allowed=set(RECORD_FIELDS),
+                              includes=_INCLUDES)
         if method == "POST":
             record = self._validated(body, None, ctx)
             record["id"] = str(uuid.uuid4())
@@ -329,9 +496,15 @@ class App:
     # -- queries ---------------------------------------------------------------------
 
     def _page(self, envelope: str, items: list[dict], query: list[tuple[str, str]], *,
-              includes: bool, ctx: _Ctx | None = None) -> Response:
-        filters, sort, include, limit, offset = _parse_query(query)
-        allowed = set(RECORD_FIELDS) if envelope == "experiment_data" else None
+              allowed: set[str] | None = None,
+              includes: Mapping[str, str | None] | None = None) -> Response:
+        """One page of ``items`` after the query's filters and sort, with ``count``.
+
+        ``allowed``: the fields a filter or sort may name (None: any public one);
+        ``includes``: the fields ``include[]`` may embed -> the kind of object they name
+        (None: a read-only list this server does not model, left as it is).
+        """
+        filters, sort, include, limit, offset = _parse_query(query, includes or {})
         for path, lookup, value in filters:
             _check_field(path, allowed, "filter")
             items = [it for it in items if _matches(_get(it, path), lookup, value)]
@@ -343,22 +516,22 @@ class App:
         count = len(items)
         page = items[offset:offset + limit]
         if include:
-            if not includes:
-                raise HttpError(400, {"detail": f"Invalid include: {include[0]}"})
-            page = [self._embed(r, include, ctx) for r in page]
+            page = [self._embed(r, include, includes or {}) for r in page]
         return Response(200, {envelope: page, "count": count})
 
-    def _embed(self, record: dict, include: list[str], ctx: _Ctx | None) -> dict:
+    def _embed(self, record: dict, include: list[str],
+               kinds: Mapping[str, str | None]) -> dict:
         out = dict(record)
         for name in include:
-            kind = _INCLUDES[name]
-            if name == "actions":
-                objs = [self._object(kind, a) for a in record["actions"]]
-                out[name] = [_public(o) if o else a
-                             for o, a in zip(objs, record["actions"], strict=True)]
-            elif record.get(name) is not None:
-                obj = self._object(kind, record[name])
-                out[name] = _public(obj) if obj else record[name]
+            kind, value = kinds[name], record.get(name)
+            if kind is None or value is None:
+                continue
+            if isinstance(value, list):
+                objs = [self._object(kind, v) if isinstance(v, str) else None for v in value]
+                out[name] = [_public(o) if o else v for o, v in zip(objs, value, strict=True)]
+            elif isinstance(value, str):
+                obj = self._object(kind, value)
+                out[name] = _public(obj) if obj else value
         return out
 
     def _objects(self, kind: str) -> list[dict]:
@@ -395,8 +568,18 @@ class _Ctx:
         if self.portal == "public":
             return bool(obj["_public"])
         uid = self.user["id"] if self.user is not None else None
-        mine = obj["_owner"] == uid or uid in obj.get("members", ())
+        mine = (obj["_owner"] == uid or uid in obj.get("members", ())
+                or uid in obj.get("viewers", ()))
         return mine or (related and bool(obj["_public"]))
+
+    def can_change(self, obj: Mapping[str, Any]) -> bool:
+        """Owner or member (not a mere viewer), on the private or super portal."""
+        if self.portal == "super":
+            return True
+        if self.portal != "private" or self.user is None:
+            return False
+        uid = self.user["id"]
+        return obj["_owner"] == uid or uid in obj.get("members", ())
 
 
 def _row_object(row: sqlite3.Row) -> dict:
@@ -410,7 +593,7 @@ def _public(obj: Mapping[str, Any]) -> dict:
     return {k: v for k, v in obj.items() if not k.startswith("_") and k not in _INTERNAL}
 
 
-def _parse_query(query: list[tuple[str, str]]
+def _parse_query(query: list[tuple[str, str]], includes: Mapping[str, str | None]
                  ) -> tuple[list[tuple[str, str, str]], list[str], list[str], int, int]:
     filters: list[tuple[str, str, str]] = []
     sort: list[str] = []
@@ -427,7 +610,7 @@ def _parse_query(query: list[tuple[str, str]]
             sort.append(value)
         elif key == "include[]":
             name = value.removesuffix(".*")
-            if name not in _INCLUDES:
+            if name not in includes:
                 raise HttpError(400, {"detail": f"Invalid include: {value}"})
             include.append(name)
         elif key in ("limit", "offset"):
@@ -456,6 +639,10 @@ def _get(item: Mapping[str, Any], path: str) -> Any:
     for part in path.split("."):
         if isinstance(value, Mapping):
             value = value.get(part)
+        elif part == "id" and isinstance(value, str):
+            pass  # a reference is its id: filter{session.id}= as filter{session}=
+        elif part == "id" and isinstance(value, list):
+            value = [v.get("id") if isinstance(v, Mapping) else v for v in value]
         else:
             return None
     return value
@@ -520,8 +707,8 @@ def _field_errors(problems: list[str]) -> dict[str, list[str]]:
     return errors
 
 
-def _unauthorized(detail: str) -> HttpError:
-    return HttpError(401, {"detail": detail}, {"WWW-Authenticate": "Token"})
+def _unauthorized(detail: str, scheme: str = "Token") -> HttpError:
+    return HttpError(401, {"detail": detail}, {"WWW-Authenticate": scheme})
 
 
 def _hash_password(password: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import socket
 import threading
@@ -29,11 +30,12 @@ FAULT_MODES = ("error_before", "unavailable", "throttle", "error_after", "drop_a
                "late_commit")
 _MAX_BODY = 10 * 1024 * 1024
 _REASONS_SENT_BEFORE = {"error_before": 500, "unavailable": 503, "throttle": 429}
+_POST_ONLY = frozenset({"/api-token-auth", "/api/auth/device", "/api/auth/device/token"})
 
 
 @dataclass(frozen=True)
 class Faults:
-    """Faults the server injects into requests under ``/rest/``.
+    """Faults the server injects into requests under ``/rest/`` and ``/api/{portal}/``.
 
     Each request whose method is in ``methods`` draws from a generator seeded with
     ``seed``: with probability ``rate`` it suffers one of ``modes`` (drawn in turn), until
@@ -151,18 +153,26 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = url.path
         fault: str | None = None
+        app = self.server.app
         try:
             body = self._read_body()
-            if path.rstrip("/") == "/api-token-auth":
-                if method != "POST":
-                    raise HttpError(405, {"detail": f'Method "{method}" not allowed.'})
-                resp = self.server.app.obtain_token(body)
-            elif path.startswith("/rest/"):
+            route = path.rstrip("/")
+            if route in _POST_ONLY and method != "POST":
+                raise HttpError(405, {"detail": f'Method "{method}" not allowed.'})
+            if route == "/api-token-auth":
+                resp = app.obtain_token(body)
+            elif route == "/api/auth/device":
+                resp = app.device_start(body, self._base_url())
+            elif route == "/api/auth/device/token":
+                resp = app.device_poll(body)
+            elif route == "/device" and method in ("GET", "POST"):
+                resp = app.device_page(method, parse_qsl(url.query), body)
+            elif path.startswith(("/rest/", "/api/")):
                 fault = self.server.draw_fault(method)
                 latency = self.server.faults.latency
                 if latency:
                     time.sleep(latency)
-                resp = self._rest(method, path, url.query, body, fault)
+                resp = self._data(method, path, url.query, body, fault)
             else:
                 raise HttpError(404, {"detail": "Not found."})
         except HttpError as exc:
@@ -176,15 +186,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.record(Hit(method, path, resp.status, fault))
         self._send(resp)
 
-    def _rest(self, method: str, path: str, query: str, body: Any,
+    def _data(self, method: str, path: str, query: str, body: Any,
               fault: str | None) -> Response:
+        """``/rest/{portal}/{app}/{model}/[{id}/]`` (2023) or ``/api/...`` (current)."""
         parts = [p for p in path.split("/") if p]
         if len(parts) not in (4, 5) or parts[1] not in ("private", "public", "super"):
             raise HttpError(404, {"detail": "Not found."})
         portal, model = parts[1], f"{parts[2]}/{parts[3]}"
         record_id = parts[4] if len(parts) == 5 else None
         app = self.server.app
-        user = app.authenticate(self.headers.get("Authorization"), portal)
+        header = self.headers.get("Authorization")
+        if parts[0] == "api":
+            user = app.authenticate_pat(header, portal)
+            handle = app.handle_current
+        else:
+            user = app.authenticate(header, portal)
+            handle = app.handle
         if fault in _REASONS_SENT_BEFORE:
             status = _REASONS_SENT_BEFORE[fault]
             headers = {} if fault == "error_before" else {
@@ -194,12 +211,20 @@ class _Handler(BaseHTTPRequestHandler):
             return Response(status, {"detail": detail}, headers)
         params = parse_qsl(query, keep_blank_values=True)
         if fault == "late_commit":
-            late = threading.Timer(self.server.faults.late, _quietly, (app.handle, method,
+            late = threading.Timer(self.server.faults.late, _quietly, (handle, method,
                                    portal, model, record_id, params, body, user))
             late.daemon = True
             late.start()
             return Response(504, {"detail": "Gateway timeout."})
-        return app.handle(method, portal, model, record_id, params, body, user)
+        return handle(method, portal, model, record_id, params, body, user)
+
+    def _base_url(self) -> str:
+        """The server as this request addressed it (for the verification page's URL)."""
+        host = self.headers.get("Host")
+        if not host:
+            address, port = str(self.server.server_address[0]), self.server.server_address[1]
+            host = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+        return f"http://{host}"
 
     def _read_body(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
@@ -212,17 +237,24 @@ class _Handler(BaseHTTPRequestHandler):
         if ctype.startswith("application/x-www-form-urlencoded"):
             return dict(parse_qsl(raw.decode("utf-8", "replace")))
         try:
-            return json.loads(raw)
+            # NaN and Infinity are not JSON: the service's parser refuses them, Python's
+            # would take them (and 1e999 as inf) unless told.
+            return json.loads(raw, parse_constant=_not_json, parse_float=_finite)
         except (ValueError, UnicodeDecodeError) as exc:
             raise HttpError(400, {"detail": f"JSON parse error - {exc}"}) from None
 
     def _send(self, resp: Response) -> None:
-        payload = b"" if resp.body is None else json.dumps(resp.body).encode("utf-8")
+        if resp.body is None:
+            payload = b""
+        elif isinstance(resp.body, str):
+            payload = resp.body.encode("utf-8")
+        else:
+            payload = json.dumps(resp.body).encode("utf-8")
         self.send_response(resp.status)
         for key, value in resp.headers.items():
             self.send_header(key, value)
         if payload:
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", resp.content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         if payload:
@@ -235,6 +267,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not valid JSON (numbers must be finite)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range for a JSON number (numbers must be finite)")
+    return value
 
 
 def _quietly(handle: Any, *args: Any) -> None:

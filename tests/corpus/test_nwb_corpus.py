@@ -1,5 +1,5 @@
 """NWB files of the corpus: ``bsingest extract --json`` gives what truth.json (h5py, pynwb)
-implies, one record per series, ``stream`` = the series' path.
+implies, one record per series, named ``<file>#<series path>``.
 
 Ambiguity (truth.json): the ImageSeries of 2.1.0_imageseries_non_external_format.nwb has
 empty data (0, 0, 0), an external_file and format 'tiff'. Its frames live in the external
@@ -33,12 +33,13 @@ def test_every_series_matches_truth(corpus: Path, truth: dict[str, Any]) -> None
     for key in keys:
         series = {k: v for k, v in truth[key]["values"]["series"].items()
                   if v["neurodata_type"] in _KINDS}
-        got = {e["type_json"]["stream"]: e for e in entries
-               if Path(e["path"]).name == Path(key).name}
+        got = {e["part"]: e for e in entries if Path(e["path"]).name == Path(key).name}
         assert set(got) == set(series), key
         for stream, v in series.items():
             e = got[stream]
             tj = e["type_json"]
+            assert tj["fileName"] == f"{Path(key).name}#{stream}"
+            assert "stream" not in tj
             assert e["type"] == _KINDS[v["neurodata_type"]], stream
             if v["neurodata_type"] == "ImageSeries":
                 if v["data_shape"][0] == 0:  # the ambiguity: frames in an external file

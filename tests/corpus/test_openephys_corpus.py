@@ -39,17 +39,23 @@ def test_every_oebin_stream_matches_truth(corpus: Path, truth: dict[str, Any]) -
     assert len(keys) == 11
     for key in keys:
         recording = (corpus / key).parent
+        # The recording folder as the session: each stream named by its path below it;
+        # structure.oebin given as the path describes the same records.
+        entries = {e["type_json"]["fileName"]: e for e in _cli_json(recording)}
+        assert len(entries) == len(truth[key]["values"]["continuous"]), key
+        assert {e["type_json"]["fileName"]: e["type_json"]
+                for e in _cli_json(corpus / key)} == {k: e["type_json"]
+                                                       for k, e in entries.items()}
         for c in truth[key]["values"]["continuous"]:
             dat = recording / "continuous" / c["folder_name"] / "continuous.dat"
-            [e] = _cli_json(dat)
+            e = entries[f"continuous/{c['folder_name'].strip('/')}/continuous.dat"]
             tj = e["type_json"]
+            assert "stream" not in tj
             assert tj["nChannels"] == c["num_channels"], dat
             assert tj["sr"] == c["sample_rate"], dat
             frame = 2 * c["num_channels"]
             assert tj["nSamples"] == c["nSamples_from_dat"] == c["dat_size"] // frame
             assert tj["type"] == "int16"
-            place = f"{recording.parent.name}/{recording.name}/{c['folder_name']}"
-            assert tj["stream"].endswith(place)
             daq = c["source_processor"] == "NI-DAQmx"
             assert e["type"] == ("GeneralTimeSeries" if daq else "Extracellular"), dat
             expect_lsb = min(c["bit_volts"]) * 1e6 if daq else max(c["bit_volts"])
@@ -67,6 +73,7 @@ def test_every_binary_folder_gives_neo_streams_and_segments(corpus: Path,
         assert report.errors == {}, report.errors
         records = report.extractions
         assert len({e.key for e in records}) == len(records)  # streams unique in the session
+        assert all(e.file_name.endswith("/continuous.dat") for e in records)
         streams = values["streams"]
         if key.endswith("neural_and_non_neural_data_mixed"):
             # The ambiguity: neo's two streams (4 neural, 2 ADC) are one file, one record.
@@ -81,9 +88,9 @@ def test_every_binary_folder_gives_neo_streams_and_segments(corpus: Path,
         assert len(records) == len(streams) * n_segments, key
         for s in streams:
             node, _, folder = s["stream_name"].rpartition("#")  # neo: "<node>#<folder>"
-            mine = sorted((e for e in records if e.type_json["stream"].endswith("/" + folder)
-                           and e.type_json["stream"].startswith(node)),
-                          key=lambda e: e.type_json["stream"])
+            # fileName: [<node>/]experimentE/recordingR/continuous/<folder>/continuous.dat
+            mine = sorted((e for e in records if e.file_name.split("/")[-2] == folder
+                           and e.file_name.startswith(node)), key=lambda e: e.file_name)
             assert [e.type_json["nSamples"] for e in mine] == [
                 seg["n_samples"] for seg in sorted(s["segments"],
                                                    key=lambda g: (g["block"], g["segment"]))]
@@ -95,23 +102,35 @@ def test_every_continuous_file_matches_truth(corpus: Path, truth: dict[str, Any]
     keys = _keys(truth, "openephys_legacy/", "openephys-legacy-continuous")
     assert len(keys) == 6
     folders = {(corpus / k).parent for k in keys}
-    records = [e for f in sorted(folders) for e in _cli_json(f)]
+    records = {Path(e["path"]): e for f in sorted(folders) for e in _cli_json(f)}
+    assert len(records) == len(keys)  # one record per .continuous file
+    months = {"Oct": 10}
     for key in keys:
         values = truth[key]["values"]
-        name = Path(key).name
-        suffix = "_2" if name.endswith("_2.continuous") else ""
-        group = [k for k in keys if Path(k).parent == Path(key).parent
-                 and (Path(k).name.endswith("_2.continuous")) == bool(suffix)]
-        [e] = [e for e in records if Path(e["path"]).parent == (corpus / key).parent
-               and Path(e["path"]).name.endswith("_2.continuous") == bool(suffix)]
+        e = records[corpus / key]
         tj = e["type_json"]
-        assert tj["nChannels"] == len(group), key
+        assert tj["fileName"] == Path(key).name
+        assert tj["nChannels"] == 1, key  # one channel per file
         assert tj["nSamples"] == values["nSamples"] == values["n_records"] * 1024, key
+        assert values["trailing_bytes"] == 0 and not e["warnings"]
         assert tj["sr"] == values["sampleRate"], key
         assert tj["lsb"] == pytest.approx(values["bitVolts"]), key
         assert tj["type"] == "int16" and values["dtype"] == ">i2"
         assert e["type"] == "Extracellular"
         assert "not the timestamp span" in e["provenance"]["nSamples"]["detail"]
+        day, month, rest = values["date_created"].replace(" ", "-").split("-")[:3]
+        clock = values["date_created"].split()[1]
+        assert e["start_time"] == (f"{rest}-{months[month]:02d}-{int(day):02d}T"
+                                   f"{clock[:2]}:{clock[2:4]}:{clock[4:]}")
+    # neo's view per folder: a stream of n_channels channels in each segment (recording).
+    for key in _keys(truth, "openephys_legacy/", "openephys-legacy"):
+        [stream] = truth[key]["values"]["streams"]
+        for segment in range(len(stream["segments"])):
+            suffix = f"_{segment + 1}.continuous" if segment else ".continuous"
+            mine = [p for p in records if p.parent == corpus / key and
+                    (p.name.endswith(suffix) if segment else "_CH" in p.name and
+                     p.name.count("_") == 1)]
+            assert len(mine) == stream["n_channels"], (key, segment)
 
 
 def test_legacy_multiple_starts_counts_samples_on_disk_not_neo_span(corpus: Path,

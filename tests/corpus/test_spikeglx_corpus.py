@@ -56,6 +56,12 @@ def test_every_spikeglx_meta_matches_truth(corpus: Path, truth: dict[str, Any]) 
         else:
             assert tj["nSamples"] == values["nSamples_from_meta"], key
             assert any("no .bin beside it" in w for w in entry["warnings"]), key
+        created = [x.partition("=")[2] for x in meta.read_text().splitlines()
+                   if x.startswith("fileCreateTime=")]
+        assert entry.get("start_time") == (created[0] if created else None), key
+        if bin_present:  # the .meta given as the path describes the pair: the same record
+            [pair] = _cli_json(meta)
+            assert pair["type_json"] == tj, key
         if values["typeThis"] == "imec":
             ap, lf, sy = (int(x) for x in values["snsApLfSy"].split(","))
             tags = {t["tag"]: t["channels"] for t in tj.get("channelTags", [])}

@@ -35,8 +35,8 @@ def bad(tmp: Path) -> list[Path]:
     out.append(odd)
     uneven = write_intan_rhx(tmp / "uneven", IntanSpec(), 300, "channel")
     with open(uneven / "amp-B-001.dat", "ab") as fh:
-        fh.write(b"\x00" * 8)
-    out.append(uneven / "amp-A-000.dat")
+        fh.write(b"\x00" * 3)
+    out.append(uneven / "amp-B-001.dat")
     lonely = tmp / "lonely" / "info.rhd"
     lonely.parent.mkdir(parents=True)
     lonely.write_bytes(IntanSpec().header())

@@ -1,4 +1,4 @@
-"""Open Ephys legacy samples: .continuous channel groups of two recordings."""
+"""Open Ephys legacy samples: .continuous channel files of two recordings."""
 
 from __future__ import annotations
 
@@ -20,12 +20,13 @@ def good(tmp: Path) -> list[Path]:
 
 
 def bad(tmp: Path) -> list[Path]:
-    cut = write_continuous(tmp / "cut" / "100_CH1.continuous", 3, extra_bytes=100)
-    uneven = write_continuous(tmp / "uneven" / "100_CH1.continuous", 3)
-    write_continuous(tmp / "uneven" / "100_CH2.continuous", 4)
-    member = write_continuous(tmp / "member" / "100_CH2.continuous", 1)
-    write_continuous(tmp / "member" / "100_CH1.continuous", 1)
     short = tmp / "short" / "100_CH1.continuous"
     short.parent.mkdir(parents=True)
     short.write_bytes(write_continuous(tmp / "tmp" / "x.continuous", 0).read_bytes()[:500])
-    return [cut, uneven, member, short]
+    norate = write_continuous(tmp / "norate" / "100_CH1.continuous", 1)
+    norate.write_bytes(norate.read_bytes().replace(b"sampleRate = 30000;", b"sampleRate = inf  ;"))
+    badcount = write_continuous(tmp / "count" / "100_CH1.continuous", 1)
+    raw = bytearray(badcount.read_bytes())
+    raw[1024 + 8:1024 + 10] = (7).to_bytes(2, "little")
+    badcount.write_bytes(bytes(raw))
+    return [short, norate, badcount]

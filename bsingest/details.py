@@ -1,0 +1,358 @@
+"""The current generation's ``details``: schemas 1.1.0 and the mapping to and from ``type_json``.
+
+A record says the same thing in both API generations (``brainstem-api-2026.md``); only the
+wire form differs. This module is the one place that maps the type-specific part:
+
+- type names: ``Extracellular`` <-> ``ExtracellularEphys``, ``Intracellular`` <->
+  ``IntracellularEphys``, the others keep theirs; ``VideoTracking`` (current only) reads
+  back as ``BehavioralTracking``;
+- values: ``type_json`` holds bare numbers (``sr``/``frameRate`` in Hz, ``lsb`` in µV/bit);
+  ``details`` in schema 1.1.0 holds ``{"value": x, "unit": "Hz"}`` and ``{"value": x,
+  "unit": "µV"}`` (µ is U+00B5), and only the keys of its type's schema;
+- Audio: ``type_json`` names the sample type (``int16``, ``float32``, ``mulaw``, ...); the
+  1.1.0 schema has no such key but ``codec`` and ``bitDepth``, which carry it exactly
+  (``int16`` <-> ``pcm_s16``/16, ``uint8`` <-> ``pcm_u8``/8, a FLAC file's samples
+  <-> ``flac``/N).
+
+Schemas ship in ``bsingest/schemas/1.1.0/<Type>.json`` and are checked by our own
+:mod:`bsingest.schemacheck`; the rules a schema cannot say are those of
+:func:`bsingest.records._cross_field_problems` (the same function, not a copy), plus one
+JSON Schema cannot say either: every number is finite. Records written under schema
+``0.0.0`` carry bare numbers where 1.1.0 carries units; :func:`check_details` checks
+either version, :func:`from_details` reads either form whatever the version says (the
+contract asks readers to accept both).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from . import schemacheck
+from .errors import RecordInvalid
+from .records import DESCRIPTION_LIMIT, _cross_field_problems, _is_uuid, schema_for
+
+__all__ = [
+    "ACQUISITION_FIELDS",
+    "LEGACY_SCHEMA_VERSION",
+    "SCHEMA_VERSION",
+    "SCHEMA_VERSIONS",
+    "TYPES_2026",
+    "TYPE_2023",
+    "TYPE_2026",
+    "UNITS",
+    "check_acquisition",
+    "check_details",
+    "details_schema",
+    "from_details",
+    "to_details",
+]
+
+#: The ``details`` schema version bsingest writes.
+SCHEMA_VERSION = "1.1.0"
+#: The older version, whose records carry bare numbers (Hz, µV/bit) as in 2023.
+LEGACY_SCHEMA_VERSION = "0.0.0"
+SCHEMA_VERSIONS: tuple[str, ...] = (SCHEMA_VERSION, LEGACY_SCHEMA_VERSION)
+
+#: 2023 type -> current type.
+TYPE_2026: dict[str, str] = {
+    "Audio": "Audio",
+    "BehavioralTracking": "BehavioralTracking",
+    "Electroneurogram": "Electroneurogram",
+    "Extracellular": "ExtracellularEphys",
+    "GeneralTimeSeries": "GeneralTimeSeries",
+    "Intracellular": "IntracellularEphys",
+}
+#: Current type -> 2023 type (for every current type bsingest ships a schema of).
+TYPE_2023: dict[str, str] = {
+    **{new: old for old, new in TYPE_2026.items()},
+    "VideoTracking": "BehavioralTracking",
+}
+#: The current types bsingest has 1.1.0 schemas for.
+TYPES_2026: tuple[str, ...] = tuple(sorted(TYPE_2023))
+
+#: The fields of a Data Acquisition as the server answers them; ``id`` and ``image`` are
+#: read-only (ignored in a body, as Django REST ignores read-only fields).
+ACQUISITION_FIELDS: tuple[str, ...] = (
+    "id", "type", "notes", "session", "procedures", "equipment", "type_schema_version",
+    "details", "image", "order")
+
+_HZ = {"GHz": 9, "MHz": 6, "kHz": 3, "Hz": 0}
+_UV = {"V": 6, "mV": 3, "µV": 0, "nV": -3}
+#: Field -> (its unit in ``type_json``, unit -> power of ten relative to that unit).
+UNITS: dict[str, tuple[str, dict[str, int]]] = {
+    "sr": ("Hz", _HZ),
+    "frameRate": ("Hz", _HZ),
+    "lsb": ("µV", _UV),
+}
+# Spellings of µ a reader meets besides U+00B5 (what the schema's enum holds).
+_LENIENT_UNITS = {"uV": "µV", "\u03bcV": "µV"}
+
+# Audio: 2023 sample type <-> (codec, bitDepth).
+_AUDIO_CODECS = {"uint8": "pcm_u8", "alaw": "pcm_alaw", "mulaw": "pcm_mulaw"}
+_AUDIO_SAMPLE_TYPES = {codec: stype for stype, codec in _AUDIO_CODECS.items()}
+
+
+def to_details(type_2023: str, type_json: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The current type name and the schema 1.1.0 ``details`` of a 2023 record.
+
+    Parameters
+    ----------
+    type_2023
+        A 2023 type (``Extracellular``, ``Audio``, ...).
+    type_json
+        Its ``type_json``: rates in Hz, ``lsb`` in µV/bit, as bare numbers.
+
+    Returns
+    -------
+    (type, details)
+        Rates become ``{"value": x, "unit": "Hz"}``, ``lsb`` ``{"value": x, "unit": "µV"}``;
+        keys the type's 1.1.0 schema lacks are left out (an Audio ``lsb``), and an Audio
+        sample type becomes ``codec`` and ``bitDepth``. Values are not checked here
+        (:func:`check_details` does).
+
+    Raises
+    ------
+    RecordInvalid
+        ``type_2023`` is not a 2023 type.
+    """
+    if type_2023 not in TYPE_2026:
+        raise RecordInvalid([f"type: {type_2023!r} is not one of {', '.join(TYPE_2026)}"])
+    type_2026 = TYPE_2026[type_2023]
+    keys = details_schema(type_2026)["properties"]
+    details: dict[str, Any] = {}
+    for key, value in type_json.items():
+        if key not in keys:
+            continue
+        if key in UNITS and _is_number(value):
+            details[key] = {"value": value, "unit": UNITS[key][0]}
+        else:
+            details[key] = _plain(value)
+    if type_2026 == "Audio":
+        codec = _audio_codec(type_json.get("type"), type_json.get("format"))
+        if codec is not None:
+            details["codec"], details["bitDepth"] = codec
+    return type_2026, details
+
+
+def from_details(type_2026: str, details: Mapping[str, Any],
+                 version: str | None) -> tuple[str, dict[str, Any]]:
+    """The 2023 type and ``type_json`` (bare numbers in Hz and µV/bit) of a current record.
+
+    Reads ``{"value", "unit"}`` in any of the schema's units (and ``uV`` or U+03BC µ for
+    U+00B5) and bare numbers (schema 0.0.0, or no version), whatever ``version`` says.
+    Conversions are exact in decimal: 30 kHz is 30000, 0.000195 mV is 0.195 µV. Keys the
+    2023 schema of the type lacks are left out (``compression`` of an Audio record, the
+    electrode groups of a GeneralTimeSeries).
+
+    Raises
+    ------
+    RecordInvalid
+        An unknown type, or a rate or lsb that is not a positive finite number with a
+        known unit.
+    """
+    if type_2026 not in TYPE_2023:
+        raise RecordInvalid([f"type: {type_2026!r} has no 2023 equivalent "
+                             f"(one of {', '.join(TYPES_2026)})"])
+    if not isinstance(details, Mapping):
+        raise RecordInvalid(["details: expected a JSON object"])
+    type_2023 = TYPE_2023[type_2026]
+    keys = schema_for(type_2023)["properties"]
+    type_json: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in details.items():
+        if key not in keys:
+            continue
+        if key in UNITS:
+            try:
+                type_json[key] = _bare(key, value)
+            except ValueError as exc:
+                problems.append(f"details.{key}: {exc}")
+        else:
+            type_json[key] = _plain(value)
+    if type_2026 == "Audio":
+        stype = _audio_sample_type(details.get("codec"), details.get("bitDepth"))
+        if stype is not None:
+            type_json["type"] = stype
+    if problems:
+        raise RecordInvalid(problems, subject=str(details.get("fileName") or "record"))
+    return type_2023, type_json
+
+
+def check_details(type_2026: str, details: Any, *, version: str = SCHEMA_VERSION) -> list[str]:
+    """Every problem of ``details`` for ``type_2026`` in schema ``version``, as ``path: message``.
+
+    The schema first (``additionalProperties`` false: any other key is a problem), then
+    numbers that are not finite, then the cross-field rules of 2023 (channel indices below
+    ``nChannels``, group indices inside ``electrodeGroups``). ``version`` is ``1.1.0``
+    (units) or ``0.0.0`` (bare numbers).
+    """
+    if type_2026 not in TYPE_2023:
+        return [f"type: {type_2026!r} is not one of {', '.join(TYPES_2026)}"]
+    if version not in SCHEMA_VERSIONS:
+        return [f"type_schema_version: {version!r} is not one of {', '.join(SCHEMA_VERSIONS)}"]
+    if not isinstance(details, Mapping):
+        return ["expected a JSON object"]
+    infinite = _non_finite(details, "")
+    problems = [f"{where}: {value!r} is not a finite number" for where, value in infinite]
+    bad = {where for where, _ in infinite}
+    problems += [p for p in schemacheck.check(_schema(type_2026, version), details)
+                 if p.partition(": ")[0] not in bad]
+    problems += _cross_field_problems(details)
+    return problems
+
+
+def check_acquisition(body: Mapping[str, Any], *, partial: bool = False) -> list[str]:
+    """Every problem of a Data Acquisition POST (``partial``: PATCH) body, as ``field: message``.
+
+    The rules of ``brainstem-api-2026.md``: ``type`` and ``session`` required; ``session``,
+    ``procedures`` and ``equipment`` UUIDs; ``notes`` at most 500 characters or null;
+    ``type_schema_version`` one this module knows (missing: 1.1.0); ``details`` by its
+    type's schema in that version (``details.<key>: message``); ``order`` a whole number
+    >= 0 or null; no other field. Whether the referenced objects exist and may be changed
+    is for the server to say.
+    """
+    problems: list[str] = []
+    if not partial:
+        problems += [f"{key}: this field is required" for key in ("type", "session")
+                     if body.get(key) in (None, "")]
+    rtype = body.get("type")
+    if rtype is not None and rtype not in TYPE_2023:
+        problems.append(f"type: {rtype!r} is not one of {', '.join(TYPES_2026)}")
+    if body.get("session") is not None and not _is_uuid(body["session"]):
+        problems.append(f"session: {body['session']!r} is not a UUID")
+    for key in ("procedures", "equipment"):
+        refs = body.get(key)
+        if key in body and not isinstance(refs, list | tuple):
+            problems.append(f"{key}: expected a list of UUIDs")
+        elif isinstance(refs, list | tuple):
+            problems += [f"{key}: {r!r} is not a UUID" for r in refs if not _is_uuid(r)]
+    notes = body.get("notes")
+    if notes is not None:
+        if not isinstance(notes, str):
+            problems.append("notes: expected a string")
+        elif len(notes) > DESCRIPTION_LIMIT:
+            problems.append(f"notes: {len(notes)} characters, at most {DESCRIPTION_LIMIT}")
+    version = body.get("type_schema_version", SCHEMA_VERSION)
+    if version not in SCHEMA_VERSIONS:
+        problems.append(f"type_schema_version: {version!r} is not one of "
+                        f"{', '.join(SCHEMA_VERSIONS)}")
+    order = body.get("order")
+    if order is not None and not (isinstance(order, int) and not isinstance(order, bool)
+                                  and order >= 0):
+        problems.append(f"order: {order!r} is not a whole number >= 0")
+    if "details" in body and rtype in TYPE_2023 and version in SCHEMA_VERSIONS:
+        problems += [f"details.{p}" for p in check_details(rtype, body["details"],
+                                                           version=version)]
+    unknown = set(body) - set(ACQUISITION_FIELDS)
+    problems += [f"{k}: not a field of Data Acquisition" for k in sorted(unknown)]
+    return problems
+
+
+def details_schema(type_2026: str, version: str = SCHEMA_VERSION) -> dict[str, Any]:
+    """The JSON Schema of ``details`` for a current type in one version (a copy)."""
+    return json.loads(json.dumps(_schema(type_2026, version)))
+
+
+@cache
+def _schema(type_2026: str, version: str) -> dict[str, Any]:
+    if type_2026 not in TYPE_2023 or version not in SCHEMA_VERSIONS:
+        raise KeyError((type_2026, version))
+    if version == LEGACY_SCHEMA_VERSION:
+        # 0.0.0 is 1.1.0 with bare numbers in the unit fields, in Hz and µV/bit.
+        schema = details_schema(type_2026)
+        for key in UNITS:
+            if key in schema["properties"]:
+                schema["properties"][key] = {
+                    "type": "number", "exclusiveMinimum": 0,
+                    "description": f"in {UNITS[key][0]}, a bare number"}
+        return schema
+    text = (resources.files("bsingest.schemas").joinpath(version).joinpath(f"{type_2026}.json")
+            .read_text("utf-8"))
+    schema = json.loads(text)
+    unknown = schemacheck.unsupported_keywords(schema)
+    if unknown:  # a schema edit our checker cannot honour must not pass silently
+        raise RuntimeError(f"schema {version}/{type_2026}.json uses unsupported keywords "
+                           f"{sorted(unknown)}")
+    return schema
+
+
+def _bare(key: str, value: Any) -> int | float:
+    """A rate or lsb, in either form, as a bare number in its 2023 unit."""
+    base, powers = UNITS[key]
+    number: Any
+    if isinstance(value, Mapping):
+        unit = value.get("unit")
+        unit = _LENIENT_UNITS.get(unit, unit) if isinstance(unit, str) else unit
+        if unit not in powers:
+            raise ValueError(f"unit {value.get('unit')!r} is not one of {', '.join(powers)}")
+        number = value.get("value")
+    else:
+        unit, number = base, value
+    if not _is_number(number) or not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{number!r} is not a positive finite number")
+    if powers[unit] == 0:
+        return number
+    # Scaled in decimal, so 30 kHz is 30000 and 0.000195 mV is 0.195, not 0.19499999...
+    scaled = Decimal(repr(number)).scaleb(powers[unit])
+    return int(scaled) if scaled == scaled.to_integral_value() else float(scaled)
+
+
+def _audio_codec(stype: Any, fmt: Any) -> tuple[str, int] | None:
+    """(codec, bitDepth) of an Audio sample type; None when it names no known encoding."""
+    if not isinstance(stype, str):
+        return None
+    if stype in _AUDIO_CODECS:
+        return _AUDIO_CODECS[stype], 8
+    kind, bits = stype.rstrip("0123456789"), stype[len(stype.rstrip("0123456789")):]
+    if kind not in ("int", "float") or not bits:
+        return None
+    if isinstance(fmt, str) and fmt.upper() == "FLAC" and kind == "int":
+        return "flac", int(bits)
+    return ("pcm_f" if kind == "float" else "pcm_s") + bits, int(bits)
+
+
+def _audio_sample_type(codec: Any, bit_depth: Any) -> str | None:
+    """The 2023 sample type an Audio ``codec``/``bitDepth`` pair states, or None."""
+    if not isinstance(codec, str):
+        return None
+    if codec in _AUDIO_SAMPLE_TYPES:
+        return _AUDIO_SAMPLE_TYPES[codec]
+    if codec == "flac" and isinstance(bit_depth, int) and not isinstance(bit_depth, bool):
+        return f"int{bit_depth}"
+    for prefix, kind in (("pcm_s", "int"), ("pcm_f", "float")):
+        if codec.startswith(prefix) and codec[len(prefix):].isdigit():
+            return f"{kind}{codec[len(prefix):]}"
+    return None
+
+
+def _non_finite(value: Any, path: str) -> list[tuple[str, float]]:
+    """(path, number) of every NaN or infinity inside ``value``, paths as schemacheck's."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(path or "(object)", value)]
+    found: list[tuple[str, float]] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found += _non_finite(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found += _non_finite(item, f"{path}.{i}" if path else str(i))
+    return found
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _plain(value: Any) -> Any:
+    """A deep copy in plain JSON types (tuples become lists, mappings dicts)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
