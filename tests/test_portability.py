@@ -202,3 +202,32 @@ def test_session_file_globs_and_journal_written_on_windows(tmp_path: Path) -> No
     assert options.journal == os.path.join("out", "journal.sqlite")
     assert options.for_file("lfp/a.lfp").record_type == "GeneralTimeSeries"
     assert options.for_file("b.lfp").record_type is None
+
+
+# -- what `pip install .` brings ------------------------------------------------------------
+
+
+def test_opencv_and_soundfile_are_test_dependencies_only() -> None:
+    import ast
+    import importlib.metadata
+    import re
+
+    requires = importlib.metadata.requires("bsingest") or []
+    base = {re.split(r"[ <>=;\[]", r, maxsplit=1)[0].lower() for r in requires
+            if "extra ==" not in r}
+    test = {re.split(r"[ <>=;\[]", r, maxsplit=1)[0].lower() for r in requires
+            if re.search(r"extra == .test.", r)}
+    assert "filelock" in base
+    assert not base & {"opencv-python-headless", "opencv-python", "soundfile"}, base
+    assert {"opencv-python-headless", "soundfile"} <= test
+    # ... because the program never imports them (the tests do, as second readers).
+    root = Path(bsingest.__file__).parent.parent
+    imported = set()
+    for package in ("bsingest", "extractors"):
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                if isinstance(node, ast.Import):
+                    imported |= {a.name.split(".")[0] for a in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    imported.add(node.module.split(".")[0])
+    assert not imported & {"cv2", "soundfile", "fcntl", "resource", "pwd", "grp", "termios"}
