@@ -186,6 +186,7 @@ def test_batch_dry_run_table_has_would_columns(tmp_path: Path,
     assert lines[2].split() == ["one", DATASET[:8], "2"]
 
 
+@pytest.mark.skipif(os.name == "nt", reason="Windows allows no control characters in names")
 def test_control_characters_in_file_names_are_shown_escaped(tmp_path: Path) -> None:
     session = make_session(tmp_path / "s", 0)
     names = ["e\x1b[31mvil.dat", "txt\u202e.dat", "two\nlines.dat"]
