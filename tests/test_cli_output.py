@@ -200,6 +200,11 @@ def test_control_characters_in_file_names_are_shown_escaped(tmp_path: Path) -> N
     assert "e\\x1b[31mvil.dat" in result.stdout and "txt\\u202e.dat" in result.stdout
     assert "two\\x0alines.dat" in result.stdout
     assert "notes\\x1b]0;pwned\\x07.txt" in result.stderr
+    odd = make_session(tmp_path / "day\x1b[2J3", 0)
+    (odd / "bsingest.toml").write_text("files = 5\n")
+    refused = CliRunner(env=cli_env(tmp_path)).invoke(cli, ["ingest", str(odd)])
+    assert refused.exit_code == 2 and "\x1b" not in refused.stderr
+    assert "day\\x1b[2J3" in refused.stderr
 
 
 def test_json_is_strict_and_utf8_for_a_name_that_is_not_utf8(tmp_path: Path) -> None:

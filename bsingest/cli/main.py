@@ -19,7 +19,7 @@ from .cmd_extract import extract_cmd
 from .cmd_ingest import ingest_cmd, push_cmd, status_cmd
 from .cmd_records import records_cmd
 from .cmd_server import server_cmd
-from .output import VERBOSITY, set_verbosity, verbosity_options
+from .output import VERBOSITY, echo_err, set_verbosity, verbosity_options
 
 
 class _Group(click.Group):
@@ -29,10 +29,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except UsageError as exc:
-            click.echo(f"bsingest: error: {exc}", err=True)
+            echo_err(f"bsingest: error: {exc}")
             ctx.exit(exitcodes.USAGE)
         except BsingestError as exc:
-            click.echo(f"bsingest: error: {exc}", err=True)
+            echo_err(f"bsingest: error: {exc}")
             ctx.exit(exitcodes.FAILED)
         except KeyboardInterrupt:  # commands with work to resume say how themselves
             click.echo("\ninterrupted", err=True)
