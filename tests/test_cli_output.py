@@ -327,3 +327,17 @@ def test_a_duplicate_manifest_row_is_reported_once_as_a_duplicate_row(
         "error: one: m.csv:3: a duplicate row: m.csv:2 lists the same session folder"]
     assert sorted(line.split(": ", 1)[1] for line in lines if line.startswith("[")) == [
         "2 created", "failed (see below)"]
+
+
+def test_batch_table_tells_apart_sessions_that_share_a_folder_name(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    make_session(tmp_path / "rat01" / "day1", 1, "a")
+    make_session(tmp_path / "rat02" / "day1", 1, "b")
+    (tmp_path / "m.csv").write_text("session,dataset,actions,hardware_device,description\n"
+                                    f"rat01/day1,{DATASET},{ACTION},,\n"
+                                    f"rat02/day1,{DATASET},{ACTION},,\n")
+    result = CliRunner(env=cli_env(tmp_path, brainstem_server)).invoke(
+        cli, ["batch", "--api", "2023", str(tmp_path / "m.csv"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == [
+        "rat01/day1", "rat02/day1"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -153,12 +154,13 @@ def _print_summary(report: Any, seconds: float) -> None:
     dry_run = any(r.dry_run for r in report.sessions)
     columns = _DRY_COLUMNS if dry_run else _COLUMNS
     rows = []
+    labels = _labels(report.sessions)
     for r in report.sessions:
         c = r.counts()
         if dry_run:  # a file that failed to extract fails in a dry run too
             c["would-fail"] = c.get("would-fail", 0) + c.pop("failed", 0)
         # The dataset's first 8 characters, as git shortens a hash: --report has them all.
-        rows.append((Path(r.session).name, (r.dataset or "")[:8],
+        rows.append((labels[r.session], (r.dataset or "")[:8],
                      *(c.get(k, 0) or "" for k in columns), "yes" if r.error else ""))
     shown_columns = [k.replace("would-fail", "failed") for k in columns]
     # The records' container: a dataset (2023) or, for the current API, a BrainSTEM session.
@@ -174,17 +176,32 @@ def _print_summary(report: Any, seconds: float) -> None:
 
 def _print_reasons(report: Any) -> None:
     """Why: each failed session, then each failed (or queued) file, a shared reason once."""
-    echo_reasons("error", [(Path(r.session).name, r.error) for r in report.sessions
+    labels = _labels(report.sessions)
+    echo_reasons("error", [(labels[r.session], r.error) for r in report.sessions
                            if r.error], noun="sessions")
     failed, queued = [], []
     for r in report.sessions:
         for f in r.results:
             if not f.error or f.error == r.error:
                 continue
-            where = f"{Path(r.session).name}/{f.path}"
+            where = f"{labels[r.session]}/{f.path}"
             if f.outcome in ("failed", "would-fail"):
                 failed.append((where, f.error))
             elif f.outcome == "queued":
                 queued.append((where, f.error))
     echo_reasons("error", failed)
     echo_reasons("queued", queued)
+
+
+def _labels(sessions: Any) -> dict[str, str]:
+    """Each session folder as tables show it: its name, or, when two share a name
+    (rat01/day1, rat02/day1), its path below the folder all of them are in."""
+    names = [Path(r.session).name for r in sessions]
+    if len(set(names)) == len(names):
+        return {r.session: name for r, name in zip(sessions, names, strict=True)}
+    try:
+        common = os.path.commonpath([os.path.abspath(r.session) for r in sessions])
+    except ValueError:  # different drives (Windows): the whole paths
+        return {r.session: r.session for r in sessions}
+    return {r.session: Path(os.path.relpath(os.path.abspath(r.session), common)).as_posix()
+            for r in sessions}
