@@ -266,14 +266,30 @@ def type_map_rules(pairs: Sequence[str]) -> tuple[FileRule, ...]:
     rules = []
     for pair in pairs:
         glob, sep, rtype = pair.partition("=")
-        if not sep or not glob or rtype not in RECORD_TYPES:
+        if not sep or not glob or record_type(rtype) is None:
             raise UsageError(f"--type-map {pair!r}: expected GLOB=TYPE with TYPE one of "
-                             f"{', '.join(RECORD_TYPES)}")
-        rules.append(FileRule(match=glob_pattern(glob), type=rtype))
+                             f"{', '.join(_type_names())}")
+        rules.append(FileRule(match=glob_pattern(glob), type=record_type(rtype)))
     return tuple(rules)
 
 
-def stated_rules(record_type: str | None = None, stated: Mapping[str, Any] | None = None
+def record_type(name: Any) -> str | None:
+    """A record type a user names, in either generation's terms, as extractors name it
+    (``ExtracellularEphys`` -> ``Extracellular``); None when it names no type."""
+    from .details import TYPE_2023
+
+    if name in RECORD_TYPES:
+        return str(name)
+    return TYPE_2023.get(name) if isinstance(name, str) else None
+
+
+def _type_names() -> list[str]:
+    from .details import TYPE_2023
+
+    return sorted({*TYPE_2023, *RECORD_TYPES})
+
+
+def stated_rules(rtype: str | None = None, stated: Mapping[str, Any] | None = None
                  ) -> tuple[FileRule, ...]:
     """``--type``, ``--n-channels``, ``--sr``, ``--dtype``, ``--lsb`` as a rule for every file.
 
@@ -286,11 +302,11 @@ def stated_rules(record_type: str | None = None, stated: Mapping[str, Any] | Non
     if unknown:
         raise UsageError(f"unknown stated values {', '.join(sorted(unknown))} "
                          f"(known: {', '.join(_STATED_KEYS)})")
-    if record_type is not None and record_type not in RECORD_TYPES:
-        raise UsageError(f"--type {record_type!r} is not one of {', '.join(RECORD_TYPES)}")
-    if not given and record_type is None:
+    if rtype is not None and record_type(rtype) is None:
+        raise UsageError(f"--type {rtype!r} is not one of {', '.join(_type_names())}")
+    if not given and rtype is None:
         return ()
-    return (FileRule(match="*", type=record_type, stated=given),)
+    return (FileRule(match="*", type=record_type(rtype), stated=given),)
 
 
 def read_toml(path: Path, what: str = "") -> dict[str, Any]:
@@ -392,13 +408,14 @@ def _rule(path: Path, i: int, raw: Any) -> FileRule:
     if unknown:
         raise UsageError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
     check_types(where, raw, RULE_TYPES)
-    if raw.get("type") is not None and raw["type"] not in RECORD_TYPES:
-        raise UsageError(f"{where}: type {raw['type']!r} is not one of {', '.join(RECORD_TYPES)}")
+    if raw.get("type") is not None and record_type(raw["type"]) is None:
+        raise UsageError(f"{where}: type {raw['type']!r} is not one of "
+                         f"{', '.join(_type_names())}")
     stated = {k: raw[k] for k in _STATED_KEYS if k in raw}
     equipment = raw.get("equipment")
     if isinstance(equipment, str):
         equipment = [equipment] if equipment else []
-    return FileRule(match=glob_pattern(str(raw["match"])), type=raw.get("type"),
+    return FileRule(match=glob_pattern(str(raw["match"])), type=record_type(raw.get("type")),
                     hardware_device=raw.get("hardware_device"),
                     description=raw.get("description"), stated=stated,
                     equipment=tuple(equipment) if equipment is not None else None,

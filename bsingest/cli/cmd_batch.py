@@ -196,9 +196,11 @@ def _print_reasons(report: Any) -> None:
 def _labels(sessions: Any) -> dict[str, str]:
     """Each session folder as tables show it: its name, or, when two share a name
     (rat01/day1, rat02/day1), its path below the folder all of them are in."""
-    names = [Path(r.session).name for r in sessions]
-    if len(set(names)) == len(names):
-        return {r.session: name for r, name in zip(sessions, names, strict=True)}
+    folders: dict[str, set[str]] = {}
+    for r in sessions:
+        folders.setdefault(Path(r.session).name, set()).add(os.path.abspath(r.session))
+    if all(len(paths) == 1 for paths in folders.values()):  # (a duplicate row: one folder)
+        return {r.session: Path(r.session).name for r in sessions}
     try:
         common = os.path.commonpath([os.path.abspath(r.session) for r in sessions])
     except ValueError:  # different drives (Windows): the whole paths

@@ -28,6 +28,7 @@ from .progress import ProgressLine
 
 _EXISTING = click.Choice(["skip", "update", "error"])
 _INTERRUPTED = "interrupted: {again} to finish; the journal remembers what was done"
+_NOTES_SHOWN = 10  # notes (e.g. a twin another run created was removed) printed under a table
 _NOTICE_LOCAL = ("No server configured: using the local BrainSTEM-compatible demo server "
                  "(data in {db}).")
 
@@ -261,10 +262,21 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
         print_table(f"journal {jr.path}", ("server", "api", "dataset", *states),
                     [(s, a, d, *(c.get(st, 0) for st in states))
                      for (s, a, d), c in counts.items()])
-        rows = [(e.path, e.state, e.attempts, e.last_error or "") for e in entries
-                if show_all or e.state != "uploaded"]
-        if rows:
-            print_table(None, ("file", "state", "attempts", "last error"), rows)
+        shown = [e for e in entries if show_all or e.state != "uploaded"]
+        if shown:
+            print_table(None, ("file", "state", "attempts"),
+                        [(e.path, e.state, e.attempts) for e in shown])
+        # Why rows wait or failed: one line per reason with its count (a server that was
+        # down gives hundreds of rows the same long reason), most frequent first.
+        made = [r for r in jr.sessions(server) if show_all or r.state != "uploaded"]
+        if made:  # sessions --create-session makes; one not 'uploaded' may exist already
+            print_table("sessions to create", ("name", "project", "state", "id"),
+                        [(r.name, r.project, r.state, r.server_id or "") for r in made])
+        reasons = Counter(e.last_error for e in shown if e.last_error and e.state != "uploaded")
+        if reasons:
+            click.echo("why (rows: reason):")
+        for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            click.echo(f"{n:>6}  {_escaped(reason)}")
 
 
 def _print_results(title: str | None, results: Any, session_error: str | None = None) -> None:
@@ -280,6 +292,12 @@ def _print_results(title: str | None, results: Any, session_error: str | None = 
         n = errors.get(reason, 0)
         echo_err((reason if reason.startswith("queued: ") else f"error: {reason}")
                  + (f" ({n} records)" if n > 1 else ""))
+    notes = [(r.path, r.note) for r in results if getattr(r, "note", None)]
+    for path, note in notes[:_NOTES_SHOWN]:
+        echo_err(f"note: {path}: {note}")
+    if len(notes) > _NOTES_SHOWN:
+        click.echo(f"note: {len(notes) - _NOTES_SHOWN} more notes (--json shows them all)",
+                   err=True)
 
 
 def _print_ingest(report: Any) -> None:
@@ -305,6 +323,10 @@ def _print_server_records(client: Any, report: Any) -> None:
                 f"{report.dataset}:", ("fileName", "type", "id"), rows)
 
 
+def _escaped(text: str) -> str:
+    return shown(text)  # status_cmd has a local list called shown
+
+
 def _echo_server() -> None:
     """Which server push and ingest use now (status shows the journal of every server)."""
     from bsingest.target import configured_server
@@ -325,8 +347,9 @@ def log_report(report: Any) -> None:
     log = logging.getLogger("bsingest.ingest")
     for r in report.results:
         bad = r.outcome in ("failed", "queued")
-        log.log(logging.WARNING if bad else logging.INFO, "%s %s: %s%s", report.session,
-                r.path, r.outcome, f" ({r.error})" if r.error else "")
+        log.log(logging.WARNING if bad else logging.INFO, "%s %s: %s%s%s", report.session,
+                r.path, r.outcome, f" ({r.error})" if r.error else "",
+                f" [{r.note}]" if getattr(r, "note", None) else "")
     if report.error:
         log.error("%s: %s", report.session, report.error)
     log.info("%s: %s", report.session, summary(report.counts()))
