@@ -606,6 +606,7 @@ class _Delivery:
         self.later: list[_Job] = []
         self.unknown: list[_Job] = []
         self.settle: list[_Job] = []
+        self.others = deque((e, step) for e, step in self.steps if step != "create")
         self.in_flight: dict[Future[Any], tuple[str, Any]] = {}
         self.breaker = _Breaker(up.breaker)
         self.probing = False
@@ -613,9 +614,8 @@ class _Delivery:
         self.known = {self.up.wire.file_name(r): _id(r) for r in on_server.values()}
 
     def run(self) -> None:
-        others = [(e, step) for e, step in self.steps if step != "create"]
         self.todo.extend(_Job(e) for e, step in self.steps if step == "create")
-        pending_others = deque(others)
+        pending_others = self.others
         try:
             while True:
                 if self.up.stop.is_set() or self.breaker.tripped:
@@ -658,7 +658,9 @@ class _Delivery:
         return bool(todo)
 
     def _posts_in_flight(self) -> bool:
-        return any(kind == "post" for kind, _ in self.in_flight.values())
+        """Whether requests still in flight (or not started) may add to the next wave."""
+        return bool(self.others) or any(kind in ("post", "other")
+                                        for kind, _ in self.in_flight.values())
 
     def _start_wave(self) -> None:
         if any(kind == "wave" for kind, _ in self.in_flight.values()):

@@ -77,8 +77,12 @@ def stated_values(ctx: click.Context) -> tuple[str | None, dict[str, Any]]:
               help="Print a JSON list of {path, type, type_json, provenance, warnings} "
                    "or {path, error}, for machines.")
 @stated_options
+@click.option("--verify", is_flag=True,
+              help="Decode every video frame to check the count the container's index "
+                   "gives (as slow as playing the video); when they differ, nFrames is the "
+                   "decoded count and a warning gives both.")
 @click.pass_context
-def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
+def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool, verify: bool) -> None:
     """Describe recording files and session folders; upload nothing.
 
     Each PATH is a file or a folder; a folder means every recognised file under it.
@@ -95,7 +99,7 @@ def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> No
     from bsingest.extraction import extract_paths
 
     record_type, stated = stated_values(ctx)
-    report = extract_paths(paths, record_type=record_type, **stated)
+    report = extract_paths(paths, record_type=record_type, verify=verify, **stated)
     if as_json:
         print_json(report.to_json())
     else:

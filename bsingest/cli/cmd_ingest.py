@@ -110,12 +110,14 @@ _LINKS = ("session", "procedures", "equipment", "notes", "create_session", "proj
               help="Append a log of the run to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @stated_options
+@click.option("--report-html", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Also write the session's report page (bsingest report) to FILE.")
 @click.pass_context
 def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
                existing: str | None, dry_run: bool, server: str | None, api: str | None,
                allow_insecure_http: bool, journal: str | None, settle: float | None,
                lock_timeout: float, log_file: str | None, as_json: bool,
-               **links: Any) -> None:
+               report_html: str | None, **links: Any) -> None:
     """Create a session's data acquisition records on BrainSTEM, exactly once.
 
     Reads every recognised file in SESSION_DIR, builds and validates a record per file,
@@ -182,6 +184,10 @@ def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
                 click.echo(HOW_TO_USE_BRAINSTEM, err=True)
     if log_file:
         log_report(report)
+    if report_html:  # the page of `bsingest report`
+        from bsingest.report import write_html
+
+        write_html(report_html, [session_dir])
     ctx.exit(report.exit_code)
 
 
@@ -253,13 +259,11 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
                          "last_error": e.last_error} for e in entries])
             return
         counts: dict[tuple[str, str, str], dict[str, int]] = {}
-        for e in entries:
-            # The current API's rows are in a session, 2023's in a dataset.
-            where = f"session {e.dataset}" if e.api == "2026" else e.dataset
-            by_state = counts.setdefault((e.server, e.api, where), {})
+        for e in entries:  # the current API's rows are in a session, 2023's in a dataset
+            by_state = counts.setdefault((e.server, e.api, e.dataset), {})
             by_state[e.state] = by_state.get(e.state, 0) + 1
         states = ("uploaded", "pending", "sending", "skipped", "failed")
-        print_table(f"journal {jr.path}", ("server", "api", "dataset", *states),
+        print_table(f"journal {jr.path}", ("server", "api", "dataset/session", *states),
                     [(s, a, d, *(c.get(st, 0) for st in states))
                      for (s, a, d), c in counts.items()])
         shown = [e for e in entries if show_all or e.state != "uploaded"]
