@@ -341,3 +341,19 @@ def test_batch_table_tells_apart_sessions_that_share_a_folder_name(
     assert result.exit_code == 0, result.output
     assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == [
         "rat01/day1", "rat02/day1"]
+
+
+def test_the_settle_timeout_says_how_long_it_waited(tmp_path: Path) -> None:
+    from bsingest.errors import BsingestError
+    from bsingest.ingest import wait_until_settled
+
+    session = make_session(tmp_path / "s", 1)
+
+    def recording(seconds: float) -> None:  # the recorder never stops writing
+        with open(session / "rec0.dat", "ab") as fh:
+            fh.write(b"\0\0\0\0")
+
+    with pytest.raises(BsingestError) as exc:
+        wait_until_settled(session, 5.0, max_wait=0.0, sleep=recording)
+    assert str(exc.value) == (f"{session}: files still changing after 0 s of waiting for 5 s "
+                              "without a change; is the recording still running?")
