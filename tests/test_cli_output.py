@@ -272,7 +272,7 @@ def test_progress_line_says_something_at_once_and_no_eta_while_totals_grow() -> 
     from bsingest.cli.progress import ProgressLine
 
     line = ProgressLine("batch")  # not a terminal here: the text is computed all the same
-    assert line._text() == "batch: reading files"
+    assert line._text() == "batch: reading files, asking the server"
     line("sessions", 2)
     line("planned", 10)
     for _ in range(4):

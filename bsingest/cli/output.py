@@ -227,10 +227,27 @@ def set_verbosity(verbosity: int) -> None:
     level = _level(verbosity)
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _Stderr()
         handler.setFormatter(_SafeFormatter(_LOG_FORMAT))
         root.addHandler(handler)
     root.setLevel(level)
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler that writes to ``sys.stderr`` as it is at each line: while the progress
+    line is drawn, rich puts a proxy there that prints log lines above it (a handler that
+    kept the stream it was made with would write through the line)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
 
 
 class _SafeFormatter(logging.Formatter):
@@ -271,7 +288,7 @@ def log_to(path: str | None) -> None:
     ctx = click.get_current_context(silent=True)
     verbosity = _verbosity_now()
     if verbosity > 0:  # asked for on stderr too
-        echo = logging.StreamHandler(sys.stderr)
+        echo = _Stderr()
         echo.setLevel(_level(verbosity))
         echo.setFormatter(_SafeFormatter(_LOG_FORMAT))
         added.append(echo)

@@ -106,7 +106,7 @@ class ProgressLine:
 
         parts = [f"{self.label}:"]
         if not self.done and not self.planned:
-            parts.append("reading files")
+            parts.append("reading files, asking the server")
         else:
             total = f"/{self.planned:,}" if self.planned else ""
             parts.append(f"{self.done:,}{total} records")
