@@ -190,8 +190,7 @@ def sessions_by_name(root: str | os.PathLike[str], match: str, client: Brainstem
     base = Path(root)
     if not base.is_dir():
         raise UsageError(f"{base}: not a folder")
-    find = (client.find_session_by_name  # type: ignore[attr-defined]
-            if kind == "session" else client.find_dataset_by_name)
+    find = client.find_session_by_name if kind == "session" else client.find_dataset_by_name
     jobs = []
     for folder in sorted(p for p in base.glob(match) if p.is_dir()):
         found = find(folder.name)

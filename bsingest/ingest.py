@@ -341,7 +341,7 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
 
 def client_api(client: BrainstemClient) -> str:
     """The API generation ``client`` speaks (``2023`` or ``2026``)."""
-    return str(getattr(client, "api", None) or API_2023)
+    return client.api
 
 
 def resolve_api(options: IngestOptions, client: BrainstemClient) -> IngestOptions:
@@ -462,7 +462,8 @@ def adopt_legacy(uploader: Uploader, entries: Sequence[Entry], legacy: dict[str,
     """
     outcomes = []
     wire = uploader.wire
-    journal = uploader._journal()
+    journal = uploader.journal
+    assert journal is not None  # deliver() adopts only when it journals
     for e in entries:
         old = legacy.get(e.key)
         theirs = on_server.get(old) if old else None
@@ -596,13 +597,12 @@ def check_references(client: BrainstemClient, options: IngestOptions,
     assert container is not None
     lookups = lookups or Lookups()
     if options.api == "2026":
-        lookups.check("session", container, client.get_session)  # type: ignore[attr-defined]
+        lookups.check("session", container, client.get_session)
         for procedure in options.procedures:
-            lookups.check("procedure", procedure,
-                          lambda i: client.get("modules/procedure", i))
+            lookups.check("procedure", procedure, client.get_procedure)
         equipment = {*options.equipment, *(e for r in options.rules for e in r.equipment or ())}
         for item in sorted(equipment):
-            lookups.check("equipment", item, lambda i: client.get("modules/equipment", i))
+            lookups.check("equipment", item, client.get_equipment)
         return
     lookups.check("dataset", container, client.get_dataset)
     for action in options.actions:
@@ -624,8 +624,10 @@ def _check_ids(options: IngestOptions) -> None:
     problems = []
     if options.api == "2026":
         if options.session and options.create_session:
-            raise UsageError("--session and --create-session: give one (the session, or "
-                             "a project to create it in)")
+            if {"session", "create_session"} <= options.given:
+                raise UsageError("--session and --create-session: give one (the session, "
+                                 "or a project to create it in)")
+            # One of them comes from a file: the session named wins, nothing is created.
         if options.create_session and not options.project:
             problems.append("--create-session needs a project (--project UUID, or 'project' "
                             "in bsingest.toml)")

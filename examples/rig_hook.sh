@@ -5,7 +5,9 @@
 #
 # Unattended: no prompts; waits until the recorder has stopped writing (--settle); a lock
 # keeps two hooks on one session from racing; a log file for the morning after.
-# The dataset and action IDs come from SESSION/bsingest.toml (see examples/session/).
+# The session and procedure IDs come from SESSION/bsingest.toml (see examples/session/),
+# or, with `create_session = true` and `project = "UUID"` there, the session is created
+# (named like the folder, dated by the recording's start) the first time.
 # Put `server = "https://www.brainstem.org"` in ~/.config/bsingest/config.toml and the
 # token in ~/.config/brainstem/token (`bsingest login` writes it, mode 0600).
 set -u

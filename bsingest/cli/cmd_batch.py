@@ -116,7 +116,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
     with open_target(chosen, max_connections=concurrency, api=stated[0], api_source=stated[1],
                      allow_insecure_http=allow_insecure_http, read_only=dry_run) as target, \
             (contextlib.nullcontext() if dry_run else Journal(journal)) as jr:
-        api = str(getattr(target.client, "api", None) or "2023")
+        api = target.client.api
         wrong = [(given, right) for given, right, ok in (
             ("--session-by-name", "--dataset-by-name", not session_by_name or api == "2026"),
             ("--procedure", "--action", not procedures or api == "2026"),
