@@ -84,6 +84,7 @@ __all__ = [
     "check_server_url",
     "model_path",
     "obtain_token",
+    "open_browser",
     "wait_for_device_token",
 ]
 
@@ -322,7 +323,7 @@ class BrainstemClient:
             return True
         if resp.status_code in (404, 405, 410):
             return False
-        if resp.is_error:
+        if resp.is_error or resp.is_redirect:
             raise self._error("GET", url, resp)
         # A 200 must be JSON: a catch-all HTML page is not an API.
         return resp.headers.get("content-type", "").startswith("application/json")
@@ -680,6 +681,9 @@ class BrainstemClient:
                 log.info("%s %s: gone after an attempt without a clear answer; "
                          "the earlier attempt deleted it", method, _show(url))
                 return resp
+            if resp.is_redirect and check:
+                # Never followed: a POST would lose its body, a token could go elsewhere.
+                raise self._error(method, url, resp)
             if resp.is_error and check:
                 if status == 404 and auth and self._stated:
                     self._check_stated()  # a 404 may mean "not this generation at all"
@@ -722,12 +726,21 @@ class BrainstemClient:
         cls: type[ApiError]
         if status in (401, 403):
             cls = AuthError
+            if status == 401 and self._token is not None:
+                source = self.settings.token_source()
+                which = "given" if source == "argument" else f"from {source}"
+                body = (f"{body} (the token {which} was refused: `bsingest login "
+                        f"--server {self.server}` gets a new one)").strip()
         elif status == 404:
             cls = NotFound
             if url.endswith("/") and not _UUID.search(url.rsplit("/", 2)[-2]):
                 # A list that is not there: the server lacks the model (or the generation).
                 body = (f"{body} (this server has no such list: it may speak the other "
                         "generation of the API; see --api)").strip()
+        elif resp.is_redirect:
+            cls = ApiError
+            body = (f"redirects to {_show(resp.headers.get('location', '?'))}: give the "
+                    "server's address as it answers (https://, with or without www.)")
         elif status == 429:
             cls = RateLimited
         elif status >= 500:
@@ -760,8 +773,18 @@ def wait_for_device_token(client: BrainstemClient, device: DeviceAuthorization, 
     """
     interval = device.interval
     deadline = clock() + device.expires_in
+    failures = 0
     while True:
-        state, token = client.poll_device_token(device)
+        try:
+            state, token = client.poll_device_token(device)
+            failures = 0
+        except (TransportError, ServerError) as exc:
+            # One lost poll must not end a sign-in the user may be approving right now.
+            failures += 1
+            if failures >= _POLL_FAILURES:
+                raise
+            log.warning("%s; asking again in %.0f s", exc, interval)
+            state, token = "authorization_pending", None
         if token is not None:
             return token
         if state == "authorization_pending":
@@ -775,6 +798,23 @@ def wait_for_device_token(client: BrainstemClient, device: DeviceAuthorization, 
         sleep(interval)
 
 
+def open_browser(url: str) -> bool:
+    """Open ``url`` in a graphical browser, if this session has one; whether it did."""
+    import os
+    import sys
+    import webbrowser
+
+    graphical = sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if not graphical:  # a text browser (lynx, w3m) would take over this terminal
+        return False
+    try:
+        return bool(webbrowser.open(url, new=2))
+    except webbrowser.Error:
+        return False
+
+
+_POLL_FAILURES = 3  # polls in a row without an answer, then the sign-in fails
 _SIGN_IN_ENDS = {
     "access_denied": "sign-in denied: the request was refused in the browser; nothing stored",
     "expired_token": "sign-in expired: the code was not approved in time; run "

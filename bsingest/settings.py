@@ -239,6 +239,9 @@ def _find_token(explicit: str | None, server: str) -> tuple[str | None, str | No
     return (text, str(path)) if text else (None, None)
 
 
+_WARNED: set[tuple[str, int]] = set()
+
+
 def _warn_if_readable_by_others(path: Path) -> None:
     if os.name == "nt":  # permissions are ACLs there; the mode bits say nothing
         return
@@ -246,7 +249,8 @@ def _warn_if_readable_by_others(path: Path) -> None:
         mode = stat.S_IMODE(path.stat().st_mode)
     except OSError:
         return
-    if mode & 0o077:
+    if mode & 0o077 and (str(path), mode) not in _WARNED:
+        _WARNED.add((str(path), mode))  # once per process, not at every look-up
         log.warning("%s may be read by others (mode %04o): using it anyway; run "
                     "`chmod 600 %s`", path, mode, path)
 

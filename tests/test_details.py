@@ -145,6 +145,12 @@ def test_unknown_keys_are_refused() -> None:
     assert d.check_details("VideoTracking", {"nChannels": 1}) != []
 
 
+def test_a_micro_sign_that_only_looks_right_is_named() -> None:
+    for unit in ("\u03bcV", "uV"):
+        problems = d.check_details("IntracellularEphys", {"lsb": {"value": 1, "unit": unit}})
+        assert len(problems) == 1 and "U+00B5" in problems[0], problems
+
+
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
 def test_nan_and_infinity_are_refused(bad: float) -> None:
     problems = d.check_details("ExtracellularEphys", {"sr": {"value": bad, "unit": "Hz"}})
@@ -171,6 +177,18 @@ def test_nan_and_infinity_are_refused(bad: float) -> None:
 def test_each_bad_value_is_named(details: dict[str, Any], where: str) -> None:
     problems = d.check_details("ExtracellularEphys", details)
     assert len(problems) == 1 and problems[0].startswith(f"{where}: "), problems
+
+
+@pytest.mark.parametrize(("name", "ok"), [
+    ("rec.dat", True), ("probe_1/npx.imec.ap.bin", True), ("rec.nwb#acquisition/Series", True),
+    ("odd\\name.dat", True), (".hidden/rec.dat", True),
+    ("/home/lab/rec.dat", False), ("../rec.dat", False), ("a//b.dat", False),
+    ("./rec.dat", False), ("dir/", False),
+])
+def test_file_name_is_a_path_below_the_session(name: str, ok: bool) -> None:
+    problems = d.check_details("ExtracellularEphys", {"fileName": name})
+    assert (problems == []) == ok, problems
+    assert all(p.startswith("fileName: ") for p in problems)
 
 
 def test_audio_needs_a_channel() -> None:
