@@ -44,7 +44,7 @@ class ExtractReport:
 
 
 def extract(path: str | os.PathLike[str], *, record_type: str | None = None,
-            **stated: Any) -> list[Extraction]:
+            verify: bool = False, **stated: Any) -> list[Extraction]:
     """Describe one file: its records, with provenance. Raises on a bad file.
 
     Parameters
@@ -53,22 +53,27 @@ def extract(path: str | os.PathLike[str], *, record_type: str | None = None,
         A recording file (``.dat``, ``.wav``, ``.mp4``, ...).
     record_type
         Restate the record type of a time-series file (e.g. ``"GeneralTimeSeries"``).
+    verify
+        Check what a container's index promises against the data: a video is decoded in
+        full and, where the counts differ, ``nFrames`` is the decoded count with a warning
+        giving both. As slow as playing the video; the default counts what the container
+        stores, without decoding.
     **stated
         ``n_channels``, ``sr``, ``dtype``, ``lsb`` for files without a sidecar.
     """
     from extractors import extractor_for
 
-    return extractor_for(path).extract(path, record_type=record_type, **stated)
+    return extractor_for(path).extract(path, record_type=record_type, verify=verify, **stated)
 
 
 def extract_folder(path: str | os.PathLike[str], *, record_type: str | None = None,
-                   **stated: Any) -> ExtractReport:
+                   verify: bool = False, **stated: Any) -> ExtractReport:
     """Describe every recognised file under a session folder; see :func:`extract_paths`."""
-    return extract_paths([path], record_type=record_type, **stated)
+    return extract_paths([path], record_type=record_type, verify=verify, **stated)
 
 
 def extract_paths(paths: Iterable[str | os.PathLike[str]], *, record_type: str | None = None,
-                  **stated: Any) -> ExtractReport:
+                  verify: bool = False, **stated: Any) -> ExtractReport:
     """Describe files and folders. A folder means every recognised file in it.
 
     Files given by name are always tried (an unknown one is an error); files found in a
@@ -90,11 +95,11 @@ def extract_paths(paths: Iterable[str | os.PathLike[str]], *, record_type: str |
         else:
             data, root = [p], p.parent
         for f in data:
-            _extract_one(f, root, report, record_type, stated)
+            _extract_one(f, root, report, record_type, stated, verify)
     return report
 
 
-def extract_or_error(path: Path, *, record_type: str | None = None,
+def extract_or_error(path: Path, *, record_type: str | None = None, verify: bool = False,
                      **stated: Any) -> tuple[list[Extraction], str | None]:
     """:func:`extract`, with a failure returned as its one-line message instead of raised.
 
@@ -103,7 +108,7 @@ def extract_or_error(path: Path, *, record_type: str | None = None,
     in one line too.
     """
     try:
-        return extract(path, record_type=record_type, **stated), None
+        return extract(path, record_type=record_type, verify=verify, **stated), None
     except BsingestError as exc:
         return [], str(exc)
     except Exception as exc:
@@ -113,8 +118,8 @@ def extract_or_error(path: Path, *, record_type: str | None = None,
 
 
 def _extract_one(path: Path, root: Path, report: ExtractReport, record_type: str | None,
-                 stated: dict[str, Any]) -> None:
-    found, error = extract_or_error(path, record_type=record_type, **stated)
+                 stated: dict[str, Any], verify: bool = False) -> None:
+    found, error = extract_or_error(path, record_type=record_type, verify=verify, **stated)
     report.extractions += [x.relative_to(root) for x in found]
     if error is not None:
         report.errors[str(path)] = error

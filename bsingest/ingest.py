@@ -238,6 +238,7 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
            session_name: str | None = None, existing: str | None = None,
            type_map: Sequence[str] = (), dry_run: bool = False,
            client: BrainstemClient | None = None, server: str | None = None,
+           api: str | None = None,
            token: str | None = None, journal: Journal | str | os.PathLike[str] | None = None,
            server_key: str | None = None,
            settle: float | None = None, lock_timeout: float = 600.0,
@@ -272,6 +273,9 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
         ``server`` (or ``BRAINSTEM_SERVER``, ``bsingest.toml``, the config file), with
         ``token`` or the token from the environment; with no server configured anywhere,
         the local demo server is started for the call (see :mod:`bsingest.target`).
+    api
+        ``"2023"`` or ``"2026"``: the API generation of that server (default: stated in
+        ``bsingest.toml`` or the config file, else found out); ignored with ``client``.
     journal
         A :class:`Journal` or the path of its file (default: the user data directory).
     server_key
@@ -299,10 +303,12 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
     options = load_options(folder, existing=existing, rules=type_map_rules(type_map),
                            server=server, settle=settle, **links)
     if client is None:  # the same choice as the command line: configured, else local demo
-        from .target import configured_server, open_target
+        from .target import configured_api, configured_server, open_target
 
-        with open_target(configured_server(server, options.server), token=token,
-                         portal=options.portal, read_only=dry_run) as target:
+        chosen = configured_server(server, options.server)
+        stated = configured_api(api, options.api, chosen) or (None, None)
+        with open_target(chosen, token=token, portal=options.portal, read_only=dry_run,
+                         api=stated[0], api_source=stated[1]) as target:
             return ingest(folder, **links, existing=existing,  # type: ignore[arg-type]
                           type_map=type_map, dry_run=dry_run, client=target.client,
                           journal=journal, server_key=target.server_key, settle=settle,

@@ -342,6 +342,18 @@ class Journal:
                 raise JournalError(f"journal {self.path}: {exc}") from exc
         return SessionRow(*row) if row else None
 
+    def sessions(self, server: str | None = None) -> list[SessionRow]:
+        """Every session row (of ``server``, if given), by server and name."""
+        where, args = ("WHERE server=? ", (server,)) if server is not None else ("", ())
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    "SELECT server, name, project, folder, state, server_id, attempts, "
+                    f"last_error FROM sessions {where}ORDER BY server, name", args).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal {self.path}: {exc}") from exc
+        return [SessionRow(*r) for r in rows]
+
     def mark_session(self, server: str, name: str, project: str, folder: str, state: str, *,
                      server_id: str | None = None, error: str | None = None,
                      attempt: bool = False) -> None:

@@ -48,7 +48,6 @@ __all__ = [
     "ExperimentData",
     "Links",
     "Wire",
-    "check_acquisition",
     "check_record",
     "check_type_json",
     "legacy_key",
@@ -294,6 +293,8 @@ class _Wire2026(Wire):
                                type_schema_version=SCHEMA_VERSION).to_json()
 
     def problems(self, body: Mapping[str, Any]) -> list[str]:
+        from .details import check_acquisition
+
         return check_acquisition(body)
 
     def canonical(self, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -332,50 +333,6 @@ def wire_for(api: str) -> Wire:
         return _WIRES[api]
     except KeyError:
         raise ValueError(f"unknown API generation {api!r}: one of {', '.join(APIS)}") from None
-
-
-def check_acquisition(body: Mapping[str, Any], *, partial: bool = False) -> list[str]:
-    """Every problem of a Data Acquisition POST (or, ``partial``, PATCH) body.
-
-    ``details`` is checked against its type's schema in the version
-    ``type_schema_version`` names (1.1.0 when it names none), which allows no other key.
-    """
-    from .details import SCHEMA_VERSION, SCHEMA_VERSIONS, TYPES_2026, check_details
-
-    problems: list[str] = []
-    for key in () if partial else ("type", "session"):
-        if body.get(key) in (None, ""):
-            problems.append(f"{key}: this field is required")
-    rtype = body.get("type")
-    if rtype is not None and rtype not in TYPES_2026:
-        problems.append(f"type: {rtype!r} is not one of {', '.join(TYPES_2026)}")
-    if body.get("session") is not None and not _is_uuid(body["session"]):
-        problems.append(f"session: {body['session']!r} is not a UUID")
-    for key in ("procedures", "equipment"):
-        ids = body.get(key)
-        if ids is None:
-            continue
-        if not isinstance(ids, list | tuple):
-            problems.append(f"{key}: expected a list of UUIDs")
-        else:
-            problems += [f"{key}: {i!r} is not a UUID" for i in ids if not _is_uuid(i)]
-    notes = body.get("notes")
-    if notes is not None:
-        if not isinstance(notes, str):
-            problems.append("notes: expected a string")
-        elif len(notes) > DESCRIPTION_LIMIT:
-            problems.append(f"notes: {len(notes)} characters, at most {DESCRIPTION_LIMIT}")
-    version = body.get("type_schema_version") or SCHEMA_VERSION
-    if version not in SCHEMA_VERSIONS:
-        problems.append(f"type_schema_version: {version!r} is not one of "
-                        f"{', '.join(SCHEMA_VERSIONS)}")
-    elif "details" in body and rtype in TYPES_2026:
-        problems += [f"details.{p}" for p in check_details(rtype, body["details"],
-                                                            version=version)]
-    unknown = set(body) - {"id", "type", "session", "procedures", "equipment", "notes",
-                           "type_schema_version", "details", "image", "order"}
-    problems += [f"{k}: not a field of Data Acquisition" for k in sorted(unknown)]
-    return problems
 
 
 def validate(record: ExperimentData | Mapping[str, Any]) -> None:

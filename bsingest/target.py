@@ -120,9 +120,13 @@ def open_target(server: str | None, *, token: str | None = None, portal: str = "
                 path = scratch / path.name
             path.parent.mkdir(parents=True, exist_ok=True)
             srv = stack.enter_context(LocalServer(db_path=path))
-            client = BrainstemClient(server=srv.url, token=srv.token, portal=portal,
-                                     retry=retry, max_connections=max_connections,
-                                     api=api, api_source=api_source)
+            # It speaks both generations: the current one unless the run states 2023, with
+            # the seed user's token of that generation (each refuses the other's).
+            chosen = api or "2026"
+            client = BrainstemClient(server=srv.url,
+                                     token=srv.pat if chosen == "2026" else srv.token,
+                                     portal=portal, retry=retry, max_connections=max_connections,
+                                     api=chosen, api_source=api_source or "the local demo server")
             try:
                 yield Target(client, LOCAL, srv)
             finally:

@@ -23,6 +23,7 @@ float32 files store scaled values: no ``lsb``.
 
 from __future__ import annotations
 
+import datetime
 import os
 import struct
 from collections.abc import Mapping
@@ -32,7 +33,7 @@ from typing import Any
 
 from bsingest.errors import ExtractionError
 
-from .base import Claim, Extraction, Extractor, Fields
+from .base import LSB_BOUNDS, Claim, Extraction, Extractor, Fields, Source
 
 __all__ = ["AbfExtractor", "AbfHeader", "read_abf_header"]
 
@@ -68,6 +69,8 @@ class AbfHeader:
     dtype: str
     itemsize: int
     channels: list[AbfChannel]
+    start: datetime.datetime | None = None  # the file start date and time (local, no zone)
+    start_detail: str = ""
 
 
 class AbfExtractor(Extractor):
@@ -94,12 +97,20 @@ class AbfExtractor(Extractor):
                    f"1e6 / {h.interval_key} {h.interval_us:g} µs")
         self._n_samples(path, h, size, f)
         self._lsb(h, f)
+        if h.start is not None:
+            f.started(h.start, Source.HEADER, h.start_detail)
+        elif h.start_detail:
+            f.warn(h.start_detail)
         return [self.result(path, "Intracellular", f)]
 
     def _n_samples(self, path: Path, h: AbfHeader, size: int, f: Fields) -> None:
         n = len(h.channels)
         mode = _MODES.get(h.mode, f"mode {h.mode}")
         sweeps = f"{h.n_sweeps} sweep(s), {mode}"
+        if h.n_points < 0 or not 0 < h.data_start <= size:
+            where = "data section" if h.version == "ABF2" else "lDataSectionPtr"
+            raise ExtractionError(path, f"the header's {where} places {h.n_points} samples at "
+                                  f"byte {h.data_start}, outside the file ({size} bytes)")
         on_disk = max(size - h.data_start, 0) // h.itemsize
         points = h.n_points
         key = "data section entries" if h.version == "ABF2" else "lActualAcqLength"
@@ -124,7 +135,8 @@ class AbfExtractor(Extractor):
         for c in h.channels:
             factor = _TO_MICROVOLT.get(c.unit.strip().lower())
             steps.append(None if factor is None else c.step * factor)
-        if steps and all(s is not None and s > 0 for s in steps) and len(set(steps)) == 1:
+        if steps and all(s is not None and LSB_BOUNDS[0] <= s <= LSB_BOUNDS[1] for s in steps) \
+                and len(set(steps)) == 1:
             f.computed("lsb", steps[0], f"fADCRange / lADCResolution / gains of channel "
                        f"{h.channels[0].name!r}, {h.channels[0].step:g} {h.channels[0].unit}, "
                        "in µV")
@@ -199,8 +211,18 @@ def _abf1(path: Path, head: bytes) -> AbfHeader:
         channels.append(AbfChannel(names[p], units[p],
                                    _step(adc_range, resolution, scale[p], signal_gain[p],
                                          prog_gain[p], tele)))
+    (date,) = u("i", 20)
+    (seconds,) = u("i", 24)
+    (millis,) = u("h", 366)
+    if 0 < date < 1_000_000:  # old files pack the year in two digits: YYMMDD
+        year = 2000 + date // 10_000
+        year -= 100 if year > datetime.date.today().year else 0
+        date = year * 10_000 + date % 10_000
+    start, start_detail = _start(date, seconds * 1000 + millis,
+                                 "lFileStartDate, lFileStartTime + nFileStartMillisecs")
     return AbfHeader(
-        version="ABF1", version_number=f"{version:.2f}", mode=mode, n_sweeps=episodes,
+        version="ABF1", version_number=f"{version:.2f}", start=start, start_detail=start_detail,
+        mode=mode, n_sweeps=episodes,
         # ABF1 stores the interval between samples of consecutive channels.
         interval_us=interval * n_channels, interval_key=f"(fADCSampleInterval x {n_channels} "
         "channels)", data_start=data_ptr * _BLOCK + ignored * itemsize, n_points=acq_length,
@@ -251,14 +273,39 @@ def _abf2(path: Path, fh: Any, head: bytes) -> AbfHeader:
             _index(strings, name_idx), _index(strings, unit_idx),
             _step(adc_range, resolution, scale, signal_gain, prog_gain,
                   addit if tele_on == 1 else 1.0)))
+    date, millis = u("II", 16)
+    start, start_detail = _start(date, millis, "uFileStartDate, uFileStartTimeMS")
     return AbfHeader(
-        version="ABF2", version_number=version, mode=mode, n_sweeps=episodes,
+        version="ABF2", version_number=version, start=start, start_detail=start_detail,
+        mode=mode, n_sweeps=episodes,
         interval_us=interval, interval_key="fADCSequenceInterval", data_start=data_block * _BLOCK,
         n_points=n_points, dtype=dtype, itemsize=itemsize, channels=channels,
     )
 
 
+def _start(date: int, millis: int, keys: str) -> tuple[datetime.datetime | None, str]:
+    """The file's start from its YYYYMMDD date and milliseconds since midnight (local time,
+    as the acquisition computer's clock said; ABF stores no zone). 0 or -1: not recorded;
+    a date that does not exist: not recorded, with a warning."""
+    if date in (0, -1, 0xFFFFFFFF):
+        return None, ""
+    try:
+        day = datetime.datetime(date // 10_000, date // 100 % 100, date % 100)
+        if not 0 <= millis < 86_400_000:
+            raise ValueError(millis)
+    except ValueError:
+        return None, f"{keys} {date}, {millis} ms is not a date and time: no start time"
+    return day + datetime.timedelta(milliseconds=millis), f"{keys} (local time, no zone)"
+
+
 def _read(path: Path, fh: Any, offset: int, size: int, what: str) -> bytes:
+    # The section map declares offsets and sizes: check them against the file before
+    # reading, so a damaged header cannot make us allocate what it declares.
+    end = os.fstat(fh.fileno()).st_size
+    if offset + size > end:
+        raise ExtractionError(path, f"the {what} at byte {offset} declares {size} bytes, past "
+                              f"the end of the file ({end} bytes): a truncated or damaged "
+                              "ABF file")
     fh.seek(offset)
     buf = fh.read(size)
     if len(buf) < size:

@@ -35,6 +35,7 @@ the disagreement is a warning.
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 from collections.abc import Mapping
@@ -45,7 +46,7 @@ from typing import Any, BinaryIO
 
 from bsingest.errors import ExtractionError
 
-from .base import Extraction, Extractor, Fields
+from .base import Extraction, Extractor, Fields, Source
 
 __all__ = ["AudioExtractor"]
 
@@ -148,6 +149,32 @@ def _read_wave(path: Path, fh: BinaryIO, head: bytes, size: int, f: Fields) -> N
     _put_fmt(path, spec, f, f"{'W64 ' if w64 else ''}fmt chunk")
     declared, unset = _data_size(path, fh, magic, data, chunks, endian)
     _count_frames(spec, data.body, declared, unset, size, f)
+    bext = by_id.get("bext")
+    if bext is not None and bext.size is not None and bext.size >= 338:
+        _bext_start(_peek(fh, bext.body + 320, 18), f)
+
+
+def _bext_start(raw: bytes, f: Fields) -> None:
+    """The start from a Broadcast WAV ``bext`` chunk's OriginationDate and OriginationTime
+    (EBU Tech 3285: 'yyyy-mm-dd' and 'hh:mm:ss', any of - _ : space . as separators; local
+    time of the recorder, no zone). Absent or blank: no start time."""
+    import datetime
+    import re
+
+    text = raw.decode("latin-1")
+    m = re.fullmatch(r"(\d{4})[-_:. ](\d\d)[-_:. ](\d\d)(\d\d)[-_:. ](\d\d)[-_:. ](\d\d)", text)
+    if m is None:
+        if text.strip("\x00 "):
+            f.warn(f"bext OriginationDate/Time {text!r} is not a date and time: no start time")
+        return
+    try:
+        y, mo, d, h, mi, sec = (int(g) for g in m.groups())
+        when = datetime.datetime(y, mo, d, h, mi, sec)
+    except ValueError:
+        f.warn(f"bext OriginationDate/Time {text!r} is not a date and time: no start time")
+        return
+    f.started(when, Source.HEADER, "bext OriginationDate and OriginationTime (local time of "
+              "the recorder, no zone)")
 
 
 def _walk_chunks(path: Path, fh: BinaryIO, size: int, w64: bool, endian: str) -> list[_Chunk]:
@@ -429,7 +456,7 @@ def _read_aiff(path: Path, fh: BinaryIO, head: bytes, size: int, f: Fields) -> N
     if kind not in _AIFC_TYPES:
         raise ExtractionError(path, f"AIFF-C compression {kind.decode('latin-1')!r} "
                               "is not supported")
-    if nch <= 0 or not rate > 0 or bits <= 0:
+    if nch <= 0 or not 0 < rate < math.inf or bits <= 0:
         raise ExtractionError(path, f"COMM chunk says {nch} channels, {bits} bits, {rate} Hz")
     stype = _AIFC_TYPES[kind]
     c = 1 if stype in ("mulaw", "alaw", "uint8") else -(-bits // 8)
@@ -475,9 +502,9 @@ def _extended(b: bytes) -> float:
     exp &= 0x7FFF
     if exp == 0 and mant == 0:
         return 0.0
-    if exp == 0x7FFF:
-        return float("nan")
-    return sign * mant * 2.0 ** (exp - 16383 - 63)
+    if exp == 0x7FFF or exp - 16383 > 1023:
+        return float("nan") if exp == 0x7FFF else sign * float("inf")  # refused by the caller
+    return sign * math.ldexp(mant, exp - 16383 - 63)
 
 
 # --- FLAC -------------------------------------------------------------------------------
@@ -579,7 +606,9 @@ def _streaminfo(path: Path, fh: BinaryIO, start: int, size: int) -> _StreamInfo:
 
 
 def _tail_window(si: _StreamInfo) -> int:
-    return 3 * si.max_frame + 64 if si.max_frame else _FLAC_WINDOW
+    # Bounded: the frame search is pure Python, and STREAMINFO's max_framesize (up to
+    # 16 MiB) is the file's word; beyond the bound the count is STREAMINFO's, with a warning.
+    return min(3 * si.max_frame + 64, _FLAC_WINDOW) if si.max_frame else _FLAC_WINDOW
 
 
 def _flac_tail(fh: BinaryIO, si: _StreamInfo, size: int) -> tuple[int, str, bool] | None:

@@ -42,6 +42,7 @@ __all__ = [
     "Provenance",
     "Source",
     "plausibility_problems",
+    "special_file",
     "whole_frames",
 ]
 
@@ -260,13 +261,20 @@ class Extractor:
         """Files besides ``path`` that describing it reads (shown as such, not as skipped)."""
         return []
 
+    #: Set by :meth:`extract` for families whose default count trusts an index:
+    #: ``True`` asks them to check it by reading the data (video: a full decode).
+    verify: bool = False
+
     def extract(
-        self, path: str | os.PathLike[str], *, record_type: str | None = None, **stated: Any
+        self, path: str | os.PathLike[str], *, record_type: str | None = None,
+        verify: bool = False, **stated: Any
     ) -> list[Extraction]:
         """Describe ``path``: one :class:`Extraction` per record the file holds.
 
         ``stated`` holds parameters the user gave (``n_channels``, ``sr``, ``dtype``,
-        ``lsb``); ``record_type`` restates the record type of time-series files.
+        ``lsb``); ``record_type`` restates the record type of time-series files;
+        ``verify`` checks what an index promises against the data (video: decodes every
+        frame and reports both counts when they differ; slow, as slow as playing it).
         Raises :class:`~bsingest.errors.ExtractionError` naming the file.
         """
         p = Path(path)
@@ -279,9 +287,11 @@ class Extractor:
         if p.is_dir():
             raise ExtractionError(p, "a folder, not a recording file")
         if not p.is_file():
-            raise ExtractionError(p, "not a regular file")
+            raise ExtractionError(p, f"{special_file(p) or 'not a regular file'}, not a "
+                                  "recording file: not read")
         if p.stat().st_size == 0:
             raise ExtractionError(p, "empty file (0 bytes)")
+        self.verify = verify
         try:
             results = self._extract(p, stated)
         except BsingestError:
@@ -462,6 +472,24 @@ def _stated_values(path: Path, stated: Mapping[str, Any]) -> dict[str, Any]:
                 raise ExtractionError(path, f"stated {key} {value!r} is not positive")
             out[key] = value if isinstance(value, int) else number  # 30000 stays 30000
     return out
+
+
+def special_file(path: Path) -> str:
+    """What ``path`` is when it exists and is neither a regular file nor a folder ("a FIFO
+    (named pipe)", "a character device", ...), else "". Decided by ``stat``, never by
+    opening: reading a FIFO blocks for ever, reading a device may never end."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return ""
+    for test, what in ((stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return ""
 
 
 def whole_frames(path: Path, size: int, n_channels: int, dtype: str, itemsize: int, *,

@@ -19,6 +19,7 @@ a ``.csv`` has no row count in its header, so it is counted at disk speed (~1 GB
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 
 from bsingest.errors import BsingestError, ExtractionError
 
-from .base import Claim, Extraction, Extractor, Fields
+from .base import Claim, Extraction, Extractor, Fields, special_file
 from .video import VIDEO_SUFFIXES, VideoExtractor
 
 __all__ = ["DlcExtractor", "DlcTable", "paired_video", "read_dlc_csv", "read_dlc_h5"]
@@ -43,6 +44,7 @@ class DlcTable:
     n_rows: int
     detail: str
     multi_animal: bool
+    damage: str = ""  # what the count stopped at, for a warning
 
 
 class DlcExtractor(Extractor):
@@ -78,6 +80,8 @@ class DlcExtractor(Extractor):
                  "column levels scorer/bodyparts/coords" +
                  (" with individuals (multi-animal)" if table.multi_animal else ""))
         f.computed("nFrames", table.n_rows, table.detail)
+        if table.damage:
+            f.warn(table.damage)
         self._video(path, table, f)
         return [self.result(path, "BehavioralTracking", f)]
 
@@ -109,8 +113,8 @@ def paired_video(path: Path) -> Path | None:
         return None
     for suffix in VIDEO_SUFFIXES:
         for candidate in (path.with_name(stem + suffix), path.with_name(stem + suffix.upper())):
-            if candidate.is_file():
-                return candidate
+            if candidate.is_file() or special_file(candidate):
+                return candidate  # a FIFO or device is named as such, never opened
     return None
 
 
@@ -264,32 +268,110 @@ def _csv_header_rows(path: Path) -> int:
 
 
 def read_dlc_csv(path: Path) -> DlcTable:
-    """Rows of a DeepLabCut ``.csv``: the lines after its header rows, blank lines aside."""
+    """Rows of a DeepLabCut ``.csv``: the rows after its header rows, up to the end of the
+    data this reader understands.
+
+    A data row has as many commas as the header rows and no NUL byte. The scan stops at
+    the first line that is not one: what follows (NUL padding a recorder preallocated, a
+    text line, a partial last row, a sparse file's hole) is not counted, and a warning
+    says how many bytes from where. Blank lines at the end are not rows and no damage.
+    The count is vectorised (numpy over 4 MiB blocks, ~1 GB/s); 2 GB of padding cost no
+    more than its first block.
+    """
+    import numpy as np
+
     header = _csv_header_rows(path)
     if not header:
         raise ExtractionError(path, "not a DeepLabCut CSV (expected header rows scorer, "
                               "[individuals,] bodyparts, coords)")
-    lines = 0
-    last = b"\n"
-    blank_tail = 0
+    size = os.stat(path).st_size
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 22):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-            blank_tail = _blank_tail(chunk, blank_tail)
-    if last != b"\n":
-        lines += 1  # the last row has no newline
-    n = lines - header - blank_tail
-    if n <= 0:
-        raise ExtractionError(path, "header rows only: no frames tracked")
+        head = fh.read(_CSV_HEAD)
+        lines = head.split(b"\n", header)
+        if len(lines) <= header:  # nothing after the header rows
+            raise ExtractionError(path, "header rows only: no frames tracked")
+        commas = lines[header - 1].count(b",")
+        pos = len(head) - len(lines[header])  # the first data row
+        rows = 0
+        stop: tuple[int, str] | None = None  # (offset, why) of the first line not a row
+        fh.seek(pos)
+        carry = b""
+        while True:
+            block = fh.read(_CSV_BLOCK)
+            buf = carry + block
+            start = pos - len(carry)  # file offset of buf[0]
+            pos += len(block)
+            if not block:  # the end of the file: a last row without its newline
+                if buf.strip(b"\r"):
+                    why = _not_a_row(buf, commas)
+                    if why:
+                        stop = (start, why)
+                    else:
+                        rows += 1
+                break
+            arr = np.frombuffer(buf, np.uint8)
+            ends = np.flatnonzero(arr == 10)
+            if len(ends) == 0:
+                if b"\x00" in buf:
+                    stop = (start, "NUL bytes")
+                    break
+                if len(buf) > _CSV_LINE_LIMIT:
+                    stop = (start, f"a line longer than {_CSV_LINE_LIMIT} bytes")
+                    break
+                carry = buf
+                continue
+            begins = np.concatenate(([0], ends[:-1] + 1))
+            per_line = np.diff(np.searchsorted(np.flatnonzero(arr == 44), ends), prepend=0)
+            nul = np.zeros(len(ends), bool)
+            nul_at = np.flatnonzero(arr[:ends[-1]] == 0)
+            if len(nul_at):
+                nul[np.searchsorted(ends, nul_at)] = True
+            ok = (per_line == commas) & ~nul
+            if not ok.all():
+                first = int(np.argmin(ok))
+                rows += first
+                b, e = int(begins[first]), int(ends[first])
+                stop = (start + b, "NUL bytes" if nul[first] else
+                        _not_a_row(buf[b:e], commas) or "not a data row")
+                break
+            rows += len(ends)
+            carry = buf[int(ends[-1]) + 1:]
+        if stop is not None and _blank_to_end(fh, stop[0], size):
+            stop = None  # blank lines at the end: no rows, no damage
+    if rows == 0:
+        why = f"; {stop[1]} at byte {stop[0]}" if stop else ""
+        raise ExtractionError(path, f"no data rows after the header rows{why}")
     kind = "multi-animal, " if header == 4 else ""
-    return DlcTable(n, f"data rows after the {header} header rows ({kind}one per frame)",
-                    header == 4)
+    detail = f"data rows after the {header} header rows ({kind}one per frame)"
+    table = DlcTable(rows, detail, header == 4)
+    if stop is not None:
+        offset, why = stop
+        detail += f", up to byte {offset}"
+        table = DlcTable(rows, detail, header == 4,
+                         (f"the {size - offset} bytes from byte {offset} on (after data row "
+                          f"{rows}) are not DeepLabCut rows ({why}): not counted"))
+    return table
 
 
-def _blank_tail(chunk: bytes, previous: int) -> int:
-    """Blank lines at the end of the file so far (a trailing newline is not one)."""
-    stripped = chunk.rstrip(b"\r\n")
-    if not stripped:  # the chunk is only newlines: they extend the previous tail
-        return previous + chunk.count(b"\n")
-    return chunk[len(stripped):].count(b"\n") - 1 if chunk.endswith(b"\n") else 0
+# Blocks the CSV count reads at a time, and the longest line it looks for an end of.
+_CSV_BLOCK = 1 << 22
+_CSV_LINE_LIMIT = 1 << 20
+
+
+def _not_a_row(line: bytes, commas: int) -> str:
+    """Why ``line`` (without its newline) is not a data row, or "" if it is one."""
+    if b"\x00" in line:
+        return "NUL bytes"
+    n = line.count(b",")
+    if n != commas:
+        shown = line[:40].decode("latin-1").encode("unicode_escape").decode("ascii")
+        return f"{n + 1} fields where a row has {commas + 1}: {shown!r}"
+    return ""
+
+
+def _blank_to_end(fh: Any, offset: int, size: int) -> bool:
+    """True when the file holds only line ends from ``offset`` on (read at most 64 kB)."""
+    if size - offset > 65536:
+        return False
+    fh.seek(offset)
+    return not fh.read().strip(b"\r\n")

@@ -113,7 +113,6 @@ class NwbExtractor(Extractor):
             if version is None:
                 raise ExtractionError(path, "an HDF5 file without an nwb_version attribute: "
                                       "not an NWB file")
-            state = _File(path, _type_parents(h5))
             found: list[tuple[str, Any, list[str]]] = []
 
             def visit(name: str, obj: Any) -> None:
@@ -128,16 +127,22 @@ class NwbExtractor(Extractor):
                                            "cached specifications; described as a TimeSeries")
                         found.append((name, obj, [lineage[0], "TimeSeries"]))
 
-            h5.visititems(visit)
             pending = []
-            for name, group, lineage in found:
-                skip = next((_SKIP[t] for t in lineage if t in _SKIP), None)
-                if skip:
-                    state.notes.append(f"{name} ({lineage[0]}) skipped: {skip}")
-                    continue
-                described = self._series(state, name, group, lineage, _text(version))
-                if described is not None:
-                    pending.append(described)
+            try:
+                # HDF5 reports damage met while reading the file as RuntimeError/KeyError.
+                state = _File(path, _type_parents(h5))
+                h5.visititems(visit)
+                for name, group, lineage in found:
+                    skip = next((_SKIP[t] for t in lineage if t in _SKIP), None)
+                    if skip:
+                        state.notes.append(f"{name} ({lineage[0]}) skipped: {skip}")
+                        continue
+                    described = self._series(state, name, group, lineage, _text(version))
+                    if described is not None:
+                        pending.append(described)
+            except (RuntimeError, KeyError) as exc:
+                reason = " ".join(str(exc).split())
+                raise ExtractionError(path, f"damaged HDF5: {reason}") from exc
             if not pending:
                 reasons = "; ".join(state.notes) or "no TimeSeries in it"
                 raise ExtractionError(path, f"NWB {_text(version)}: no series to describe "
@@ -330,7 +335,7 @@ def _type_parents(h5: Any) -> dict[str, str]:
         if isinstance(obj, h5py.Dataset) and obj.ndim == 0 and obj.dtype.kind in "OSU":
             try:
                 walk(json.loads(_text(obj[()])))
-            except ValueError:
+            except (ValueError, RecursionError):
                 pass  # a cached spec that is not JSON (YAML in old files): the core table holds
 
     specs.visititems(visit)

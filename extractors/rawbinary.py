@@ -14,6 +14,7 @@ parse: the same cost for a 1 MB and a 1 TB file (``benchmarks/bench_rawbinary.py
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typing import Any
 
 from bsingest.errors import ExtractionError, SidecarError
 
-from .base import Claim, Extraction, Extractor, Fields, whole_frames
+from .base import LSB_BOUNDS, Claim, Extraction, Extractor, Fields, special_file, whole_frames
 
 __all__ = ["NeuroscopeXml", "RawBinaryExtractor", "find_neuroscope_xml", "read_neuroscope_xml"]
 
@@ -171,6 +172,11 @@ class RawBinaryExtractor(Extractor):
                    f"amplification {amp}: no lsb")
             return
         lsb = xml.voltage_range / (2 ** xml.n_bits) / amp * 1e6
+        if not LSB_BOUNDS[0] <= lsb <= LSB_BOUNDS[1]:
+            f.warn(f"{xml.path.name}: voltageRange {xml.voltage_range:g} V / 2^{xml.n_bits} / "
+                   f"amplification {amp:g} is {lsb:g} µV per step, outside the plausible "
+                   f"{LSB_BOUNDS[0]:g} to {LSB_BOUNDS[1]:g} µV: no lsb")
+            return
         detail = (f"{xml.path.name}: voltageRange {xml.voltage_range:g} V / 2^{xml.n_bits} / "
                   f"amplification {amp:g}, in µV")
         if xml.offset:  # neo ignores both amplification and offset; say what we did
@@ -207,8 +213,8 @@ def n_samples(path: Path, size: int, n_channels: int, dtype: str) -> int:
 def find_neuroscope_xml(path: Path) -> Path | None:
     """The Neuroscope XML describing ``path``: ``<base>.xml``, else the folder's single one."""
     same = path.with_suffix(".xml")
-    if same.is_file():
-        return same
+    if same.is_file() or special_file(same):
+        return same  # a FIFO or device is returned to be named as such, never opened
     try:
         folder_mtime = os.stat(path.parent).st_mtime_ns
     except OSError:
@@ -241,17 +247,62 @@ def _looks_neuroscope(path: Path) -> bool:
 
 
 def read_neuroscope_xml(path: Path) -> NeuroscopeXml:
-    """Parse a Neuroscope XML safely: entities and external references are refused."""
+    """Parse a Neuroscope XML safely: entities and external references are refused.
+
+    One streaming pass (``iterparse``), each channel group dropped from memory once read,
+    so the cost is linear in the file and stops at :data:`_MAX_GROUPS` groups. Numbers
+    must be finite; counts whole and bounded (``nBits`` 1 to 64).
+    """
     from xml.etree.ElementTree import ParseError
 
     import defusedxml
     import defusedxml.ElementTree as SafeET
 
+    kind = special_file(path)
+    if kind:
+        raise SidecarError(path, f"{kind}, not a file: not read")
+    values: dict[str, str] = {}  # the first text of each path of interest
+    groups: list[tuple[list[int], list[int], str | None]] = []
+    file_rates: dict[str, float] = {}
+    tags: list[str] = []
+    root_tag = None
+    has_acquisition = False
     try:
         if os.stat(path).st_size > _XML_LIMIT:
             raise SidecarError(path, f"larger than {_XML_LIMIT // 2**20} MiB; not a session XML")
-        root = SafeET.parse(path, forbid_dtd=False, forbid_entities=True,
-                            forbid_external=True).getroot()
+        for event, el in SafeET.iterparse(str(path), events=("start", "end"),
+                                          forbid_dtd=False, forbid_entities=True,
+                                          forbid_external=True):
+            if event == "start":
+                tags.append(el.tag)
+                if len(tags) > _MAX_DEPTH:
+                    raise SidecarError(path, f"elements nested more than {_MAX_DEPTH} deep: "
+                                       "not a Neuroscope session XML")
+                if root_tag is None:
+                    root_tag = el.tag
+                    if root_tag != "parameters":
+                        break
+                continue
+            where = "/".join(tags[1:])
+            tags.pop()
+            if where == "acquisitionSystem":
+                has_acquisition = True
+            if where in _XML_VALUES:
+                values.setdefault(where, (el.text or "").strip())
+            elif where == "anatomicalDescription/channelGroups/group":
+                if len(groups) >= _MAX_GROUPS:
+                    raise SidecarError(path, f"more than {_MAX_GROUPS} channel groups: not a "
+                                       "session of a real acquisition system")
+                groups.append(_group(path, el))
+                el.clear()
+            elif where == "files/file":
+                ext = (el.findtext("extension") or "").strip().lstrip(".").lower()
+                rate = (el.findtext("samplingRate") or "").strip()
+                if ext and rate and ext not in file_rates:
+                    file_rates[ext] = _number(path, f"files/file[{ext}]/samplingRate", rate)
+                el.clear()
+            elif len(tags) <= 2:
+                el.clear()  # a finished top-level section: nothing of it is needed again
     except defusedxml.DefusedXmlException as exc:
         raise SidecarError(path, f"refused unsafe XML ({type(exc).__name__}: entity "
                            "declarations and external references are not allowed)") from exc
@@ -259,50 +310,21 @@ def read_neuroscope_xml(path: Path) -> NeuroscopeXml:
         raise SidecarError(path, f"malformed XML: {exc}") from exc
     except OSError as exc:
         raise SidecarError(path, f"cannot read: {exc.strerror or exc}") from exc
-    if root.tag != "parameters" or root.find("acquisitionSystem") is None:
+    if root_tag != "parameters" or not has_acquisition:
         raise SidecarError(
             path, "not a Neuroscope session XML (no <parameters>/<acquisitionSystem>)")
 
-    def num(xpath: str, kind: type = float) -> Any:
-        el = root.find(xpath)
-        if el is None or el.text is None or not el.text.strip():
-            return None
-        try:
-            value = kind(float(el.text.strip())) if kind is int else kind(el.text.strip())
-        except ValueError:
-            raise SidecarError(path, f"{xpath} is {el.text.strip()!r}, not a number") from None
-        if kind is int and float(el.text.strip()) != value:
-            raise SidecarError(path, f"{xpath} is {el.text.strip()!r}, not a whole number")
-        return value
+    def num(xpath: str, whole: bool = False) -> Any:
+        text = values.get(xpath)
+        return _number(path, xpath, text, whole) if text else None
 
-    groups = []
-    for g in root.findall("anatomicalDescription/channelGroups/group"):
-        channels, skipped = [], []
-        for ch in g.findall("channel"):
-            try:
-                c = int((ch.text or "").strip())
-            except ValueError:
-                raise SidecarError(path, f"channel {ch.text!r} is not a channel number") from None
-            if c < 0:
-                raise SidecarError(path, f"channel {c} is negative")
-            channels.append(c)
-            if ch.get("skip", "0").strip() == "1":
-                skipped.append(c)
-        groups.append((channels, skipped, g.get("label")))
-    file_rates = {}
-    for fe in root.findall("files/file"):
-        ext = (fe.findtext("extension") or "").strip().lstrip(".").lower()
-        rate = (fe.findtext("samplingRate") or "").strip()
-        if ext and rate:
-            try:
-                file_rates[ext] = float(rate)
-            except ValueError:
-                raise SidecarError(
-                    path, f"files/file[{ext}]/samplingRate {rate!r} is not a number") from None
+    n_bits = num("acquisitionSystem/nBits", True)
+    if n_bits is not None and not 1 <= n_bits <= 64:
+        raise SidecarError(path, f"acquisitionSystem/nBits is {n_bits}, not 1 to 64")
     return NeuroscopeXml(
         path=path,
-        n_channels=num("acquisitionSystem/nChannels", int),
-        n_bits=num("acquisitionSystem/nBits", int),
+        n_channels=num("acquisitionSystem/nChannels", True),
+        n_bits=n_bits,
         sampling_rate=num("acquisitionSystem/samplingRate"),
         lfp_sampling_rate=num("fieldPotentials/lfpSamplingRate"),
         voltage_range=num("acquisitionSystem/voltageRange"),
@@ -311,6 +333,52 @@ def read_neuroscope_xml(path: Path) -> NeuroscopeXml:
         groups=groups,
         file_rates=file_rates,
     )
+
+
+_XML_VALUES = frozenset({
+    "acquisitionSystem/nChannels", "acquisitionSystem/nBits", "acquisitionSystem/samplingRate",
+    "acquisitionSystem/voltageRange", "acquisitionSystem/amplification",
+    "acquisitionSystem/offset", "fieldPotentials/lfpSamplingRate",
+})
+#: Neuroscope's deepest path is 5 elements; nesting far deeper is not a session file.
+_MAX_DEPTH = 64
+#: Channel groups read at most: more than any acquisition system has channels.
+_MAX_GROUPS = 16384
+#: Channel numbers (and counts) at most this: 2**31, far beyond any probe.
+_MAX_CHANNEL = 2**31
+
+
+def _shown(text: str) -> str:
+    """A value from a file as a message shows it: cut to 40 characters."""
+    return repr(text if len(text) <= 40 else text[:40] + f"... ({len(text)} characters)")
+
+
+def _number(path: Path, xpath: str, text: str, whole: bool = False) -> Any:
+    try:
+        value = float(text) if len(text) <= 100 else math.inf
+    except ValueError:
+        raise SidecarError(path, f"{xpath} is {_shown(text)}, not a number") from None
+    if not math.isfinite(value):
+        raise SidecarError(path, f"{xpath} is {_shown(text)}, not a finite number")
+    if whole:
+        if not value.is_integer() or not 0 <= value <= _MAX_CHANNEL:
+            raise SidecarError(path, f"{xpath} is {_shown(text)}, not a whole number from 0 to "
+                               f"{_MAX_CHANNEL}")
+        return int(value)
+    return value
+
+
+def _group(path: Path, g: Any) -> tuple[list[int], list[int], str | None]:
+    channels, skipped = [], []
+    for ch in g.findall("channel"):
+        text = (ch.text or "").strip()
+        if not (text.isdigit() and len(text) <= 10 and int(text) < _MAX_CHANNEL):
+            raise SidecarError(path, f"channel {_shown(text)} is not a channel number")
+        c = int(text)
+        channels.append(c)
+        if ch.get("skip", "0").strip() == "1":
+            skipped.append(c)
+    return channels, skipped, g.get("label")
 
 
 def _no_sidecar_reason(path: Path, what: str) -> str:

@@ -22,6 +22,25 @@ still exact, in three tiers (the provenance of ``nFrames`` names the tier):
    last group of pictures of a damaged file (decoded from its keyframe to measure
    what the damaged tail still shows).
 
+What the default count promises: the frames the container stores (index entries, or
+packets), not decoded; a frame whose data cannot be decoded still counts, and the
+provenance says so. ``extract --verify`` (``verify=True``) decodes every frame and, where
+the counts differ, gives the decoded count with a warning stating both.
+
+The sample tables are checked against each other and the file before use (an ``stsz``
+count its box cannot hold, ``stsc`` runs that place more samples than ``stsz`` lists,
+``mdhd`` timescale 0): tables that disagree are a warning naming the disagreement, and
+the count is what FFmpeg's reading of them shows. Bytes after the Matroska Segment (a
+recorder's preallocated zeros) are never handed to FFmpeg, which would scan them all.
+
+``frameRate``: the declared average when every frame's timestamp lies within one tick of
+the container's timestamp resolution (1 ms in MKV, WebM, ASF) of it; else the simplest
+rate they all fit (150, not the 150.05 that one second of millisecond timestamps gives);
+else the stream has a variable rate and gets the mean, ``(frames - 1) / (last - first
+timestamp)``: the same for its MP4 and MKV copies, whatever each stores as the last
+frame's duration. The start is the container's creation time (MP4 ``mvhd``, MKV
+``DateUTC``, AVI ``IDIT``), none when it is zero.
+
 Choice of reader: PyAV (``av``) beside a small parser of our own for the container
 structure. PyAV bundles FFmpeg, so its index, packets and frames are those of the
 decoder that defines "frames shown" (ffprobe ``-count_frames`` agrees); it demuxes
@@ -36,6 +55,7 @@ header value or duration x fps.
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
 import re
@@ -48,7 +68,7 @@ from typing import Any
 
 from bsingest.errors import ExtractionError
 
-from .base import Claim, Extraction, Extractor, Fields
+from .base import Claim, Extraction, Extractor, Fields, Source
 
 __all__ = ["VIDEO_SUFFIXES", "Layout", "VideoExtractor", "read_layout"]
 
@@ -98,7 +118,7 @@ class VideoExtractor(Extractor):
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         size = os.stat(path).st_size
         layout = read_layout(path, size)
-        info = probe(path, layout)
+        info = probe(path, layout, self.verify)
         f = Fields()
         f.header("format", layout.format, layout.format_detail)
         f.header("compression", info.codec, f"codec of video stream {info.stream_index}: "
@@ -115,11 +135,15 @@ class VideoExtractor(Extractor):
         if info.rate is not None:
             (f.header if info.rate_from_header else f.computed)("frameRate", info.rate,
                                                                  info.rate_detail)
-        else:
+        elif not any(w.startswith("no frame rate") for w in info.warnings):
             f.warn("no frame rate: the container declares none and frames carry no timestamps")
         f.computed("nFrames", info.n_frames, info.count_detail)
+        if layout.data_end is not None:
+            f.warn(layout.notes[-1])
         for w in info.warnings:
             f.warn(w)
+        if info.created is not None:
+            f.started(info.created[0], Source.HEADER, info.created[1])
         return [self.result(path, "BehavioralTracking", f)]
 
 
@@ -141,6 +165,10 @@ class Layout:
     rotation: float = 0.0
     notes: list[str] = field(default_factory=list)
     own: OwnIndex | None = None  # our reading of the index, where we could make one
+    #: Where the data this parser understands ends, when bytes that are not part of the
+    #: container follow (padding): FFmpeg is given the file up to here only.
+    data_end: int | None = None
+    data_end_detail: str = ""
 
 
 def read_layout(path: Path, size: int) -> Layout:
@@ -230,7 +258,7 @@ def _mp4_layout(path: Path, fh: Any, size: int, head: bytes) -> Layout:
             if b.get(b"hdlr", b"")[8:12] != b"vide":
                 continue
             lay.rotation = _rotation(b.get(b"tkhd", b""))
-            lay.own = _mp4_own_index(b, movie_ts) or OwnIndex(0, 0, False)
+            lay.own = _mp4_own_index(b, movie_ts, size) or OwnIndex(0, 0, False)
     return lay
 
 
@@ -269,39 +297,85 @@ class OwnIndex:
     n_frames: int
     data_end: int
     all_shown: bool
+    #: Why the tables cannot be trusted (they disagree with each other or the file), or "".
+    problem: str = ""
+    #: Presentation times of the frames, sorted, in ticks of ``tick`` seconds (MP4).
+    pts: Any = None
+    tick: Fraction | None = None
 
 
-def _mp4_own_index(b: dict[bytes, bytes], movie_ts: int) -> OwnIndex | None:
-    """Frames and data end from stsz/stsc/stco, vectorised; None if the tables disagree."""
+def _mp4_own_index(b: dict[bytes, bytes], movie_ts: int, size: int) -> OwnIndex | None:
+    """Frames and data end from stsz/stsc/stco, vectorised; the tables are checked against
+    each other and the file size before anything is allocated from their counts. None when
+    a table is missing (FFmpeg decides); ``problem`` set when they disagree."""
     import numpy as np
 
-    try:
-        sample_size, count = struct.unpack(">II", b[b"stsz"][4:12])
-        sizes = (np.full(count, sample_size, np.int64) if sample_size else
-                 np.frombuffer(b[b"stsz"], ">u4", count, 12).astype(np.int64))
-        co = b.get(b"stco") or b[b"co64"]
-        n_chunks = struct.unpack(">I", co[4:8])[0]
-        offsets = np.frombuffer(co, ">u4" if b"stco" in b else ">u8", n_chunks, 8)
-        n_stsc = struct.unpack(">I", b[b"stsc"][4:8])[0]
-        stsc = np.frombuffer(b[b"stsc"], ">u4", 3 * n_stsc, 8).reshape(n_stsc, 3).astype(np.int64)
-        n_stts = struct.unpack(">I", b[b"stts"][4:8])[0]
-        stts = np.frombuffer(b[b"stts"], ">u4", 2 * n_stts, 8).reshape(n_stts, 2).astype(np.int64)
-    except (KeyError, ValueError, struct.error):
-        return None  # a table is missing or shorter than it says: FFmpeg decides
-    if count == 0 or n_chunks == 0 or n_stsc == 0 or stts[:, 0].sum() != count:
+    if not all(k in b for k in (b"stsz", b"stsc", b"stts")) or not (b"stco" in b or b"co64" in b):
         return None
+
+    def damaged(problem: str) -> OwnIndex:
+        return OwnIndex(0, 0, False, problem)
+
+    stsz, stsc_box, stts_box = b[b"stsz"], b[b"stsc"], b[b"stts"]
+    co = b.get(b"stco") or b[b"co64"]
+    wide = b"stco" not in b
+    if min(len(stsz), len(co), len(stsc_box), len(stts_box)) < 8 or len(stsz) < 12:
+        return damaged("a sample table box shorter than its header")
+    sample_size, count = struct.unpack(">II", stsz[4:12])
+    (n_chunks,) = struct.unpack(">I", co[4:8])
+    (n_stsc,) = struct.unpack(">I", stsc_box[4:8])
+    (n_stts,) = struct.unpack(">I", stts_box[4:8])
+    # Every count against the bytes that must hold it: a table cannot list more entries
+    # than its box holds, nor more sample bytes than the file.
+    for name, n, each, box in ((b"stsz", count if not sample_size else 0, 4, stsz),
+                               (b"stco" if not wide else b"co64", n_chunks, 8 if wide else 4, co),
+                               (b"stsc", n_stsc, 12, stsc_box), (b"stts", n_stts, 8, stts_box)):
+        start = 12 if name == b"stsz" else 8
+        if start + n * each > len(box):
+            return damaged(f"{name.decode()} declares {n} entries in {len(box)} bytes")
+    if sample_size and count * sample_size > size:
+        return damaged(f"stsz declares {count} samples of {sample_size} bytes, more than the "
+                       f"file's {size} bytes")
+    mdhd = b.get(b"mdhd", b"")
+    media_ts = struct.unpack(">I", mdhd[20:24] if mdhd[:1] == b"\x01" else mdhd[12:16])[0] \
+        if len(mdhd) >= 24 else None
+    if media_ts == 0:
+        return damaged("mdhd timescale is 0: the track has no time base")
+    if count == 0 or n_chunks == 0 or n_stsc == 0:
+        return damaged(f"stsz lists {count} samples in {n_chunks} chunks with {n_stsc} "
+                       "stsc entries")
+    sizes = (np.full(count, sample_size, np.int64) if sample_size else
+             np.frombuffer(stsz, ">u4", count, 12).astype(np.int64))
+    offsets = np.frombuffer(co, ">u8" if wide else ">u4", n_chunks, 8).astype(np.int64)
+    stsc = np.frombuffer(stsc_box, ">u4", 3 * n_stsc, 8).reshape(n_stsc, 3).astype(np.int64)
+    stts = np.frombuffer(stts_box, ">u4", 2 * n_stts, 8).reshape(n_stts, 2).astype(np.int64)
+    if int(stts[:, 0].sum()) != count:
+        return damaged(f"stts times {int(stts[:, 0].sum())} samples, stsz lists {count}")
+    if stsc[0, 0] != 1 or (np.diff(stsc[:, 0]) <= 0).any() or stsc[-1, 0] > n_chunks:
+        return damaged("stsc's first chunks do not rise from chunk 1 within the chunk table")
     # Samples per chunk: each stsc entry holds from its first chunk to the next entry's.
     per_chunk = stsc[np.searchsorted(stsc[:, 0], np.arange(1, n_chunks + 1), "right") - 1, 1]
-    if per_chunk.sum() != count:
-        return None
+    if int(per_chunk.sum()) != count:
+        return damaged(f"stsc places {int(per_chunk.sum())} samples in {n_chunks} chunks, "
+                       f"stsz lists {count}")
     firsts = np.concatenate(([0], np.cumsum(per_chunk)[:-1]))
     cum = np.concatenate(([0], np.cumsum(sizes)))
-    data_end = int((offsets.astype(np.int64) + cum[firsts + per_chunk] - cum[firsts]).max())
+    data_end = int((offsets + cum[firsts + per_chunk] - cum[firsts]).max())
+    pts = np.concatenate(([0], np.cumsum(np.repeat(stts[:, 1], stts[:, 0]))[:-1]))
+    ctts = b.get(b"ctts", b"")
+    if len(ctts) >= 8:
+        n_ctts = struct.unpack(">I", ctts[4:8])[0]
+        if 8 + 8 * n_ctts <= len(ctts):
+            pairs = np.frombuffer(ctts, ">u4", 2 * n_ctts, 8).reshape(n_ctts, 2).astype(np.int64)
+            if int(pairs[:, 0].sum()) == count:
+                shifts = pairs[:, 1].astype(np.uint32).astype(np.int32)  # version 1: signed
+                pts = pts + np.repeat(shifts.astype(np.int64), pairs[:, 0])
+    tick = Fraction(1, media_ts) if media_ts else None
     try:
         keeps_all = _edit_keeps_all(b, stts, count, movie_ts)
     except (ValueError, struct.error):
         keeps_all = False  # a damaged edit list or ctts: FFmpeg's index decides
-    return OwnIndex(count, data_end, keeps_all)
+    return OwnIndex(count, data_end, keeps_all, "", np.sort(pts), tick)
 
 
 def _edit_keeps_all(b: dict[bytes, bytes], stts: Any, count: int, movie_ts: int) -> bool:
@@ -454,7 +528,8 @@ def _mkv_layout(path: Path, fh: Any, size: int, head: bytes) -> Layout:
     webm = b"webm" in head[:64]
     lay = Layout("mkv", "WebM" if webm else "MKV",
                  f"EBML header, DocType {'webm' if webm else 'matroska'}")
-    # The Segment's declared size tells whether the file was cut short.
+    # The Segment's declared size tells whether the file was cut short, or where the
+    # Matroska data ends when something follows it.
     fh.seek(4)
     pos = 4
     hsize, n = _vint(fh.read(8))
@@ -462,12 +537,89 @@ def _mkv_layout(path: Path, fh: Any, size: int, head: bytes) -> Layout:
         return lay  # a malformed EBML header: FFmpeg will say so
     pos += n + hsize
     fh.seek(pos)
-    if fh.read(4) == b"\x18\x53\x80\x67":
-        seg_size, n = _vint(fh.read(8))
-        if seg_size is not None and pos + 4 + n + seg_size > size:
-            lay.damage = (f"the Segment declares {seg_size} bytes, the file ends "
-                          f"{pos + 4 + n + seg_size - size} bytes short")
+    if fh.read(4) != b"\x18\x53\x80\x67":
+        return lay
+    seg_size, n = _vint(fh.read(8))
+    body = pos + 4 + n
+    if seg_size is not None and body + seg_size > size:
+        lay.damage = (f"the Segment declares {seg_size} bytes, the file ends "
+                      f"{body + seg_size - size} bytes short")
+        return lay
+    if seg_size is not None:
+        end, how = body + seg_size, "the end of the Segment its header declares"
+    else:
+        end, how = _mkv_walk(fh, body, size)
+    if end < size:
+        # Padding (zeros a recorder preallocated) or junk after the Matroska data: FFmpeg
+        # would scan all of it for a cluster (42 s for 2 GB), so it never sees it.
+        lay.data_end, lay.data_end_detail = end, how
+        lay.notes.append(f"the {size - end} bytes from byte {end} on are not Matroska data "
+                         f"({how}): not read")
     return lay
+
+
+# Top-level elements of a Segment (SeekHead, Info, Tracks, Cluster, Cues, Attachments,
+# Chapters, Tags, Void, CRC-32).
+_MKV_TOP = {0x114D9B74, 0x1549A966, 0x1654AE6B, 0x1F43B675, 0x1C53BB6B, 0x1941A469,
+            0x1043A770, 0x1254C367, 0xEC, 0xBF}
+_MKV_WALK_LIMIT = 1_000_000
+
+
+def _mkv_walk(fh: Any, pos: int, size: int) -> tuple[int, str]:
+    """The end of a Segment of unknown size (a recording not finalized): its top-level
+    elements walked by their sizes, one read each, up to the first that is not one; an
+    element of unknown size (a live cluster) ends the walk at the end of the file."""
+    for _ in range(_MKV_WALK_LIMIT):
+        if pos >= size:
+            return size, ""
+        fh.seek(pos)
+        raw = fh.read(12)
+        ident, n_id = _element_id(raw)
+        if ident not in _MKV_TOP:
+            return pos, "the first bytes after the Segment's last element that are no element"
+        length, n_size = _vint(raw[n_id:n_id + 8])
+        if length is None:
+            return size, ""
+        pos += n_id + n_size + length
+    return size, ""
+
+
+def _element_id(raw: bytes) -> tuple[int | None, int]:
+    """An EBML element ID (its marker bits kept) and its length, or None."""
+    if not raw or raw[0] < 0x10:
+        return None, 1
+    n = 8 - raw[0].bit_length() + 1
+    if n > 4 or len(raw) < n:
+        return None, 1
+    return int.from_bytes(raw[:n], "big"), n
+
+
+class _Bounded:
+    """A read-only file that ends at ``end``: what FFmpeg is given of a padded file."""
+
+    def __init__(self, path: Path, end: int) -> None:
+        self._fh = open(path, "rb")  # closed with the container
+        self._end = end
+
+    def read(self, n: int = -1) -> bytes:
+        left = self._end - self._fh.tell()
+        return self._fh.read(left if n < 0 else max(0, min(n, left)))
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == 2:
+            offset, whence = self._end + offset, 0
+        return self._fh.seek(min(offset, self._end) if whence == 0 else offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _source(path: Path, layout: Layout) -> Any:
+    """What PyAV opens: the path, or the file up to where its data ends."""
+    return str(path) if layout.data_end is None else _Bounded(path, layout.data_end)
 
 
 def _vint(data: bytes) -> tuple[int | None, int]:
@@ -500,15 +652,17 @@ class VideoInfo:
     rate_detail: str
     rate_from_header: bool
     warnings: list[str]
+    created: tuple[datetime.datetime, str] | None = None
 
 
-def probe(path: Path, layout: Layout) -> VideoInfo:
-    """Open ``path`` with PyAV and count its shown frames by the cheapest exact tier."""
+def probe(path: Path, layout: Layout, verify: bool = False) -> VideoInfo:
+    """Open ``path`` with PyAV and count its shown frames by the cheapest exact tier
+    (``verify``: and by a full decode, reporting both counts when they differ)."""
     import av
 
     try:
         # Metadata tags are free text: a damaged one must not stop the description.
-        container = av.open(str(path), metadata_errors="replace")
+        container = av.open(_source(path, layout), metadata_errors="replace")
     except av.FFmpegError as exc:
         raise ExtractionError(path, f"{layout.format} that FFmpeg cannot open: "
                               f"{_ffmpeg_reason(exc)}") from exc
@@ -525,52 +679,155 @@ def probe(path: Path, layout: Layout) -> VideoInfo:
         if not cc.width or not cc.height:
             raise ExtractionError(path, f"video stream {vs.index} has no frame size "
                                   "(damaged or missing codec header)")
-        counter = _Counter(path, container, vs, layout)
-        n, detail, warnings, measured_rate = counter.count()
+        counter = _Counter(path, container, vs, layout, verify)
+        n, detail, warnings, timing = counter.count()
         codec_name = cc.codec.name
         info = VideoInfo(
             stream_index=vs.index, codec=_CODECS.get(codec_name, codec_name.upper()),
             codec_name=codec_name, codec_long_name=cc.codec.long_name,
             width=cc.width, height=cc.height, n_frames=n, count_detail=detail,
-            rate=None, rate_detail="", rate_from_header=True, warnings=warnings)
-        _set_rate(info, vs, measured_rate)
+            rate=None, rate_detail="", rate_from_header=True, warnings=warnings,
+            created=_creation_time(container, layout))
+        own = layout.own
+        if own is not None and own.problem and own.tick is None and "timescale" in own.problem:
+            info.warnings.append(f"no frame rate: {own.problem}")
+        else:
+            _set_rate(info, vs, timing)
         return info
     finally:
         container.close()
 
 
-def _set_rate(info: VideoInfo, vs: Any, measured: Fraction | None) -> None:
-    declared = vs.average_rate
-    if declared and declared > 0 and (measured is None or _close(declared, measured)):
-        info.rate = float(declared)
-        info.rate_detail = f"the stream's average frame rate {declared} (FFmpeg avg_frame_rate)"
-    elif measured:
-        info.rate = float(measured)
-        info.rate_from_header = False
-        info.rate_detail = "frames / span of their timestamps (variable frame rate)"
+def _set_rate(info: VideoInfo, vs: Any, timing: tuple[Any, Fraction] | None) -> None:
+    """The frame rate: the declared one when every frame's timestamp fits it within the
+    container's timestamp resolution; else the simplest rate that fits them all; else
+    (variable frame rate) the mean, (frames - 1) / span of the first to the last frame's
+    presentation time, which no container's way of storing the last frame's duration
+    changes."""
+    declared = vs.average_rate if vs.average_rate and vs.average_rate > 0 else None
+    said = f"the stream's average frame rate {declared} (FFmpeg avg_frame_rate)"
+    fitted = _fit_rate(timing, [r for r in (declared, vs.guessed_rate) if r and r > 0])
+    if fitted is None:
         if declared:
-            info.rate_detail += f"; the header declares {declared}"
-    elif vs.guessed_rate:
-        info.rate = float(vs.guessed_rate)
-        info.rate_detail = f"FFmpeg's guessed frame rate {vs.guessed_rate} (no average declared)"
+            info.rate, info.rate_detail = float(declared), said
+        elif vs.guessed_rate:
+            info.rate = float(vs.guessed_rate)
+            info.rate_detail = (f"FFmpeg's guessed frame rate {vs.guessed_rate} "
+                                "(no average declared)")
+        return
+    rate, how = fitted
+    info.rate = float(rate)
+    if how == "declared" and rate == declared:
+        info.rate_detail = f"{said}; every frame's timestamp fits it"
+    elif how in ("declared", "simplest"):
+        info.rate_from_header = False
+        info.rate_detail = (f"{rate}: every frame's timestamp lies within the container's "
+                            f"resolution of a frame every 1/{rate} s (constant frame rate)")
+        if declared:
+            info.rate_detail += f"; FFmpeg's average is {declared}"
+    else:
+        info.rate_from_header = False
+        info.rate_detail = (f"variable frame rate: the mean, {how}; the same in every "
+                            "container")
+        if declared:
+            info.rate_detail += f"; FFmpeg's average is {declared}"
 
 
-def _close(a: Fraction, b: Fraction) -> bool:
-    return abs(a - b) <= a * Fraction(1, 1000)
+def _fit_rate(timing: tuple[Any, Fraction] | None,
+              candidates: list[Fraction]) -> tuple[Fraction, str] | None:
+    """(rate, how) from frame timestamps; None without two distinct timestamps.
+
+    A timestamp is rounded to the container's tick (1 ms in MKV/WebM/ASF), so frame i of
+    a constant-rate stream lies within one tick of ``t0 + i T``: the intervals T every
+    frame allows form a range. A candidate inside it is the rate ("declared"); else the
+    simplest fraction inside ("simplest": 150, not the 150.05 one second of
+    millisecond timestamps gives); an empty range is a variable rate (the mean, in words).
+    """
+    import numpy as np
+
+    if timing is None:
+        return None
+    pts, tick = timing
+    t = np.unique(np.asarray(pts, dtype=np.int64))
+    n = len(t)
+    if n < 2 or tick is None or tick <= 0:
+        return None
+    d = (t[1:] - t[0]).astype(np.float64)
+    i = np.arange(1, n, dtype=np.float64)
+    lo = max(float(((d - 1.0) / i).max()), 0.0)  # in ticks per frame
+    hi = float(((d + 1.0) / i).min())
+    if 0 < lo <= hi:
+        for rate in candidates:
+            interval = float(1 / (Fraction(rate) * tick))
+            if lo - 1e-9 <= interval <= hi + 1e-9:
+                return Fraction(rate), "declared"
+        fast = 1 / (Fraction(lo) * tick)
+        slow = 1 / (Fraction(hi) * tick)
+        return _simplest_between(slow, fast), "simplest"
+    span = Fraction(int(t[-1] - t[0])) * tick
+    mean = Fraction(n - 1) / span
+    return mean, f"{n - 1} frame intervals over {float(span):g} s from the first to the last " \
+                 "frame's timestamp"
+
+
+def _simplest_between(lo: Fraction, hi: Fraction) -> Fraction:
+    """The fraction with the smallest denominator in [lo, hi] (0 < lo <= hi)."""
+    whole = lo.numerator // lo.denominator
+    if lo == whole:
+        return Fraction(whole)
+    if whole + 1 <= hi:
+        return Fraction(whole + 1)
+    return whole + 1 / _simplest_between(1 / (hi - whole), 1 / (lo - whole))
+
+
+def _creation_time(container: Any, layout: Layout) -> tuple[datetime.datetime, str] | None:
+    """When the container says the recording was made: MP4/MOV ``mvhd`` creation_time,
+    MKV/WebM ``DateUTC``, AVI ``IDIT`` (FFmpeg reads each into its ``creation_time`` tag).
+    Zero (the 1904 or 1970 epoch, what writers leave when they know no time) means none."""
+    text = (container.metadata or {}).get("creation_time")
+    if not text:
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.year < 1980:  # an epoch, not a recording: no lab video predates 1980
+        return None
+    where = {"mp4": "mvhd creation_time (UTC)", "mkv": "Segment Info DateUTC",
+             "avi": "IDIT chunk (local time of the recorder)"}.get(layout.kind, "creation_time")
+    return when, f"{layout.format} {where}, read by FFmpeg as creation_time"
 
 
 class _Counter:
     """The three tiers; ``count()`` picks the cheapest exact one."""
 
-    def __init__(self, path: Path, container: Any, vs: Any, layout: Layout) -> None:
+    def __init__(self, path: Path, container: Any, vs: Any, layout: Layout,
+                 verify: bool = False) -> None:
         self.path = path
         self.container = container
         self.vs = vs
         self.layout = layout
+        self.verify = verify
         self.size = os.stat(path).st_size
         self.warnings: list[str] = []
 
-    def count(self) -> tuple[int, str, list[str], Fraction | None]:
+    def count(self) -> tuple[int, str, list[str], tuple[Any, Fraction] | None]:
+        n, detail, timing = self._count()
+        if not self.verify or detail.startswith("tier 3"):
+            if not detail.startswith("tier 3"):
+                detail += ("; counts the frames the container stores, without decoding them "
+                           "(a frame whose data cannot be decoded still counts; --verify "
+                           "decodes every one)")
+            return n, detail, self.warnings, timing
+        shown, decoded = self._decode_all("--verify", self.layout.promised_frames)
+        if shown == n:
+            return n, f"{detail}; --verify: a full decode shows the same {n}", \
+                self.warnings, timing
+        self.warnings.append(f"--verify: the container stores {n} frames but decoding shows "
+                             f"{shown}; nFrames is the decoded count")
+        return shown, f"{decoded}; the container stores {n} ({detail})", self.warnings, timing
+
+    def _count(self) -> tuple[int, str, tuple[Any, Fraction] | None]:
         lay = self.layout
         why = ""
         if lay.indexed and not hasattr(self.vs, "index_entries"):
@@ -578,7 +835,7 @@ class _Counter:
         elif lay.indexed:
             got = self._from_index()
             if isinstance(got, tuple):
-                return (*got, self.warnings, None)
+                return got
             why = got
         elif lay.kind in ("mp4", "avi"):
             why = "; ".join(lay.notes) or lay.damage
@@ -587,20 +844,28 @@ class _Counter:
         return self._demux(why)
 
     # tier 1
-    def _from_index(self) -> tuple[int, str] | str:
+    def _from_index(self) -> tuple[int, str, tuple[Any, Fraction] | None] | str:
         entries = self.vs.index_entries
         n_entries = len(entries)
         if n_entries == 0:
             return "the index is empty"
         own = self.layout.own
+        timing: tuple[Any, Fraction] | None = None
         if own is not None and own.all_shown and own.n_frames == n_entries:
             # Our vectorised reading agrees with FFmpeg's index in size, and nothing is
             # trimmed: no need to walk FFmpeg's entries one Python object at a time.
             shown, discarded, end = own.n_frames, 0, own.data_end
             reader = "read by bsingest, FFmpeg's index agrees"
         else:
-            shown, discarded, end = self._walk_entries(entries)
+            shown, discarded, end, stamps = self._walk_entries(entries)
             reader = "FFmpeg's index (PyAV index_entries)"
+            if self.layout.kind == "mp4":
+                timing = (stamps, self.vs.time_base)
+        if own is not None and own.pts is not None and own.tick is not None:
+            timing = (own.pts, own.tick)
+        if own is not None and own.problem:
+            self.warnings.append(f"damaged sample table ({own.problem}): nFrames counts the "
+                                 f"{shown} frames FFmpeg's reading of it shows")
         if self.layout.kind == "mp4":  # what the sample table promises, if the file is cut
             self.layout.promised_frames = shown
             self.layout.promise_detail = "the sample table"
@@ -610,7 +875,7 @@ class _Counter:
         if self.layout.kind == "avi" and self.vs.codec_context.name == "mpeg4":
             hazard = self._avi_mpeg4_hazard(entries)
             if hazard:
-                return self._decode_all(hazard, promised=None)
+                return (*self._decode_all(hazard, promised=None), None)
         detail = (f"tier 1, container index: {self.layout.index_name}, {n_entries} entries, "
                   f"{reader}")
         if self.layout.damage:
@@ -620,16 +885,17 @@ class _Counter:
             detail += f", {discarded} before the edit list's start discarded"
         if self.layout.promised_frames is not None and self.layout.promised_frames != shown:
             detail += f" ({self.layout.promise_detail} says {self.layout.promised_frames})"
-        return shown, detail
+        return shown, detail, timing
 
-    def _walk_entries(self, entries: Any) -> tuple[int, int, int]:
-        """(shown, discarded, end of data) from FFmpeg's index, edit lists applied."""
+    def _walk_entries(self, entries: Any) -> tuple[int, int, int, list[int]]:
+        """(shown, discarded, end of data, timestamps) from FFmpeg's index, edit lists
+        applied."""
         # An AVI index entry points at the chunk header (8 bytes); an MP4 one at the data.
         header = 8 if self.layout.kind == "avi" else 0
-        flags = [(e.is_discard, e.pos + e.size) for e in entries]
-        discarded = sum(d for d, _ in flags)
-        end = max(p for _, p in flags) + header
-        return len(flags) - discarded, discarded, end
+        flags = [(e.is_discard, e.pos + e.size, e.timestamp) for e in entries]
+        discarded = sum(d for d, _, _ in flags)
+        end = max(p for _, p, _ in flags) + header
+        return len(flags) - discarded, discarded, end, [t for d, _, t in flags if not d]
 
     def _avi_mpeg4_hazard(self, entries: Any) -> str:
         # MPEG-4 Part 2 in AVI may pack a B-frame with the next P-frame into one chunk
@@ -646,14 +912,14 @@ class _Counter:
         return ""
 
     # tier 2
-    def _demux(self, why: str) -> tuple[int, str, list[str], Fraction | None]:
+    def _demux(self, why: str) -> tuple[int, str, tuple[Any, Fraction] | None]:
         import av
 
         vs = self.vs
         packets = discarded = corrupt = 0
         tail: list[Any] | None = []  # the packets since the last keyframe
         tail_bytes = 0
-        first_pts = last_end = None
+        stamps: list[int] = []
         error = ""
         try:
             for pkt in self.container.demux(vs):
@@ -663,9 +929,7 @@ class _Counter:
                 discarded += pkt.is_discard
                 corrupt += pkt.is_corrupt
                 if pkt.pts is not None:
-                    first_pts = pkt.pts if first_pts is None else min(first_pts, pkt.pts)
-                    end = pkt.pts + (pkt.duration or 0)
-                    last_end = end if last_end is None else max(last_end, end)
+                    stamps.append(pkt.pts)
                 if pkt.is_keyframe:
                     tail, tail_bytes = [], 0
                 if tail is not None:
@@ -680,21 +944,20 @@ class _Counter:
         if discarded or self._packets_are_not_frames():
             reason = (f"{discarded} packets flagged discard" if discarded else
                       "MPEG-4 Part 2 in AVI may pack B-frames")
-            return (*self._decode_all(f"{why}; {reason}", promised),
-                    self.warnings, None)
-        rate = None
-        if first_pts is not None and last_end is not None and last_end > first_pts and packets:
-            rate = Fraction(packets) / (Fraction(last_end - first_pts) * vs.time_base)
+            return (*self._decode_all(f"{why}; {reason}", promised), None)
+        timing = (stamps, vs.time_base) if self.layout.kind != "avi" else None
         if packets == 0:
             raise ExtractionError(self.path, f"{self.layout.format} without a single video "
                                   f"frame ({why}; {self._damage_words(promised)})")
         detail = f"tier 2, demux pass ({why}): {packets} packets counted without decoding"
+        if self.layout.data_end is not None:
+            detail += f"; read up to byte {self.layout.data_end}, {self.layout.data_end_detail}"
         if not damaged:
-            return packets, detail, self.warnings, rate
+            return packets, detail, timing
         # A damaged tail: decode the last group of pictures to see what it still shows.
         if tail is None or not tail:
             return (*self._decode_all(f"{why}; damaged, last keyframe not found", promised),
-                    self.warnings, rate)
+                    timing)
         shown_tail = self._decode_packets(tail)
         n = packets - len(tail) + shown_tail
         detail += (f"; damaged tail: the last {len(tail)} packets from the last keyframe "
@@ -703,7 +966,7 @@ class _Counter:
             raise ExtractionError(self.path,
                                   f"no decodable video frame ({self._damage_words(promised)})")
         self._warn_damage(n, promised, error)
-        return n, detail, self.warnings, rate
+        return n, detail, timing
 
     def _packets_are_not_frames(self) -> bool:
         return self.layout.kind == "avi" and self.vs.codec_context.name == "mpeg4"
@@ -726,7 +989,7 @@ class _Counter:
 
         shown = packets = 0
         error = ""
-        with av.open(str(self.path), metadata_errors="replace") as container:
+        with av.open(_source(self.path, self.layout), metadata_errors="replace") as container:
             vs = container.streams[self.vs.index]
             vs.thread_type = "AUTO"
             try:
@@ -747,7 +1010,7 @@ class _Counter:
         if shown == 0:
             raise ExtractionError(self.path, f"no decodable video frame in {packets} packets "
                                   f"({self._damage_words(promised)})")
-        if self.layout.damage or error:
+        if (self.layout.damage or error) and why != "--verify":
             self._warn_damage(shown, promised, error)
         return shown, f"tier 3, full decode ({why}): {packets} packets, {shown} frames shown"
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from bsingest.errors import ExtractionError
 
-from .base import Extraction, Extractor, Fields
+from .base import LSB_BOUNDS, Extraction, Extractor, Fields
 
 __all__ = ["WinWcpExtractor", "read_wcp_header"]
 
@@ -51,6 +51,13 @@ class WinWcpExtractor(Extractor):
         if nc < 1 or nbd < 1 or nba < 0 or nbh < 1:
             raise ExtractionError(path, f"NC={nc}, NBA={nba}, NBD={nbd}, NBH={nbh}: not a "
                                   "layout of one or more channels")
+        # Every length the header declares is checked against the file before it is used
+        # to seek or read (a header can declare terabytes).
+        record = (nba + nbd) * _SECTOR
+        if nbh + record > size:
+            raise ExtractionError(path, f"{size} bytes hold no whole record of {record} bytes "
+                                  f"(NBA={nba}, NBD={nbd} blocks) after the {nbh}-byte header "
+                                  "(NBH)")
         f = Fields()
         f.header("format", "WinWCP", f"header VER={header.get('VER', '?')}")
         f.header("type", "int16", "WinWCP stores int16 samples")
@@ -59,7 +66,6 @@ class WinWcpExtractor(Extractor):
         if not dt > 0:
             raise ExtractionError(path, f"DT={header['DT']!r} is not a positive sampling interval")
         f.header("sr", 1.0 / dt, f"1 / header DT {header['DT']} s")
-        record = (nba + nbd) * _SECTOR
         analysis = self._first_analysis(path, nbh, nba, nc)
         if analysis is not None:
             interval = analysis[0]
@@ -122,7 +128,8 @@ class WinWcpExtractor(Extractor):
             gain = _float(path, header, f"YG{c}") if f"YG{c}" in header else 0.0
             step = analysis[1][c] / adcmax / gain if gain and adcmax else 0.0
             factor = _TO_MICROVOLT.get(unit.strip().lower())
-            steps.append(step * factor if factor is not None and step > 0 else None)
+            uv = step * factor if factor is not None else None
+            steps.append(uv if uv is not None and LSB_BOUNDS[0] <= uv <= LSB_BOUNDS[1] else None)
             each.append(f"{header.get(f'YN{c}', c)} {step:.6g} {unit or '(no unit)'}")
         if steps and None not in steps and len({round(s, 9) for s in steps}) == 1:  # type: ignore[arg-type]
             f.computed("lsb", steps[0], f"VMax {analysis[1][0]:g} (record 1) / ADCMAX {adcmax} "

@@ -15,3 +15,15 @@ def brainstem_server(tmp_path: Path) -> Iterator[object]:
 
     with LocalServer(db_path=tmp_path / "brainstem.sqlite3") as srv:
         yield srv
+
+
+@pytest.fixture(autouse=True)
+def _fresh_api_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts as a new process would: no server's API generation known yet.
+
+    Local servers get free ports, and a later test's server may get an earlier one's port.
+    """
+    import bsingest.client
+
+    monkeypatch.setattr(bsingest.client, "_FOUND", {})
+    monkeypatch.setattr(bsingest.client, "_VERIFIED", set())

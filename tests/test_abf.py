@@ -103,3 +103,57 @@ def test_not_abf_is_refused_in_one_line(tmp_path: Path) -> None:
     path.write_bytes(b"ATF\x00" + b"\x00" * 100)
     with pytest.raises(ExtractionError, match=r"^x\.abf: signature .* not an Axon ABF file$"):
         extract(path)
+
+
+@pytest.mark.parametrize(("offset", "value", "words"), [
+    (96, 0x7FFFFFFF, "the ADC section at byte"),  # ADC entry size: 16 x 2 GB declared
+    (92, 0xFFFFFF, "the ADC section at byte"),  # ADC section block far past the end
+    (76, 0xFFFFFF, "the protocol section at byte"),
+])
+def test_section_lengths_are_checked_against_the_file_before_reading(
+        tmp_path: Path, offset: int, value: int, words: str) -> None:
+    path = write_abf2(tmp_path / "a.abf")
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<I", data, offset, value)
+    path.write_bytes(bytes(data))
+    with pytest.raises(ExtractionError, match=rf"^a\.abf: {words} .* past the end of the file"):
+        extract(path)
+
+
+def test_negative_sample_count_is_refused(tmp_path: Path) -> None:
+    path = write_abf2(tmp_path / "a.abf")
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<q", data, 244, -5)  # data section: block, bytes, count
+    path.write_bytes(bytes(data))
+    with pytest.raises(ExtractionError, match=r"places -5 samples"):
+        extract(path)
+
+
+def _stamp(path: Path, fmt: str, offset: int, *values: int) -> Path:
+    data = bytearray(path.read_bytes())
+    struct.pack_into(fmt, data, offset, *values)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_start_time_from_the_header_as_neo_reads_it(tmp_path: Path) -> None:
+    from neo.rawio import AxonRawIO
+
+    two = _stamp(write_abf2(tmp_path / "two.abf"), "<II", 16, 20261130,
+                 (12 * 3600 + 5 * 60 + 7) * 1000 + 250)
+    one = _stamp(_stamp(write_abf1(tmp_path / "one.abf"), "<ii", 20, 180618, 3600),
+                 "<h", 366, 5)  # two-digit year, as old ABF1 files pack it
+    for path in (two, one):
+        (r,) = extract(path)
+        neo = AxonRawIO(filename=str(path))
+        neo.parse_header()
+        assert r.start_time == neo._axon_info["rec_datetime"].isoformat()
+        assert r.provenance["startTime"].source.value == "header"
+    assert extract(two)[0].start_time == "2026-11-30T12:05:07.250000"
+
+
+def test_no_or_impossible_start_date_gives_no_start_time(tmp_path: Path) -> None:
+    assert extract(write_abf2(tmp_path / "none.abf"))[0].start_time is None
+    bad = _stamp(write_abf2(tmp_path / "bad.abf"), "<II", 16, 20261399, 0)
+    (r,) = extract(bad)
+    assert r.start_time is None and any("not a date and time" in w for w in r.warnings)

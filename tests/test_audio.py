@@ -514,3 +514,28 @@ def test_cost_does_not_grow_with_the_file(tmp_path: Path, monkeypatch: pytest.Mo
         assert one(path).type_json["nSamples"] == data_bytes // 4
         totals.append(sum(read_sizes))
     assert 0 < totals[0] == totals[1] < 1024  # > 0: the reads were seen
+
+
+def _bext(date: bytes, time: bytes) -> bytes:
+    body = b"a description".ljust(256, b"\x00") + b"rig 3".ljust(32, b"\x00") + \
+        b"ref".ljust(32, b"\x00") + date + time + b"\x00" * 8 + b"\x01\x00" + b"\x00" * 254
+    return chunk(b"bext", body)
+
+
+def test_bext_origination_date_and_time_is_the_start(tmp_path: Path) -> None:
+    path = write_wav_bytes(tmp_path / "bwf.wav", fmt_body(1, 1, 48000, 16), b"\x00\x01" * 100,
+                           before=_bext(b"2026-11-30", b"09:15:02"))
+    (r,) = extract(path)
+    assert r.start_time == "2026-11-30T09:15:02"
+    assert "bext OriginationDate" in r.provenance["startTime"].detail
+    assert r.type_json["nSamples"] == 100
+
+
+def test_blank_or_broken_bext_date_gives_no_start_time(tmp_path: Path) -> None:
+    blank = write_wav_bytes(tmp_path / "b.wav", fmt_body(1, 1, 48000, 16), b"\x00" * 20,
+                            before=_bext(b"\x00" * 10, b"\x00" * 8))
+    assert extract(blank)[0].start_time is None and extract(blank)[0].warnings == ()
+    broken = write_wav_bytes(tmp_path / "x.wav", fmt_body(1, 1, 48000, 16), b"\x00" * 20,
+                             before=_bext(b"2026-13-45", b"99:00:00"))
+    (r,) = extract(broken)
+    assert r.start_time is None and "not a date and time" in r.warnings[0]

@@ -59,7 +59,8 @@ def make_manifest(root: Path, n_sessions: int, files_per_session: int = 3
 
 def names_on_server(srv: LocalServer) -> collections.Counter[str]:
     srv.set_faults(Faults())
-    with BrainstemClient(server=srv.url, token=srv.token, retry=RetryPolicy(wait=False)) as c:
+    with BrainstemClient(api="2023", server=srv.url, token=srv.token,
+                         retry=RetryPolicy(wait=False)) as c:
         return collections.Counter(r["type_json"].get("fileName") for d in DATASETS
                                    for r in c.experiment_data(d))
 
@@ -74,7 +75,7 @@ def test_fifty_sessions_with_bad_ones_complete_every_good_session(
     before = seeded(brainstem_server)
     brainstem_server.set_faults(Faults(rate=0.1, seed=7, retry_after=0,
                                        modes=("error_after", "drop_after", "throttle")))
-    with BrainstemClient(server=brainstem_server.url, token=brainstem_server.token,
+    with BrainstemClient(api="2023", server=brainstem_server.url, token=brainstem_server.token,
                          retry=RetryPolicy(wait=False)) as c, Journal(tmp_path / "j.sqlite") as jr:
         report = batch(manifest, client=c, journal=jr, jobs=2, concurrency=6)
     assert len(report.sessions) == 50
@@ -100,7 +101,8 @@ def test_cli_report_file_and_rerun_does_only_what_is_left(
     env = {"BRAINSTEM_SERVER": brainstem_server.url, "BRAINSTEM_TOKEN": brainstem_server.token,
            "BSINGEST_JOURNAL": str(tmp_path / "j.sqlite")}
     runner = CliRunner(env=env)
-    result = runner.invoke(cli, ["batch", str(manifest), "--report", str(tmp_path / "r.json"),
+    result = runner.invoke(cli, ["batch", "--api", "2023", str(manifest),
+                                 "--report", str(tmp_path / "r.json"),
                                  "--jobs", "1"])
     assert result.exit_code == 1, result.output
     report = json.loads((tmp_path / "r.json").read_text())
@@ -108,7 +110,7 @@ def test_cli_report_file_and_rerun_does_only_what_is_left(
     assert collections.Counter(f["outcome"] for f in files) == {"created": 20, "failed": 3}
     assert "error: " in result.stderr and "no such session folder" in result.stderr
     posts = [h for h in brainstem_server.hits if h.method == "POST"]
-    again = runner.invoke(cli, ["batch", str(manifest), "--json", "--jobs", "1"])
+    again = runner.invoke(cli, ["batch", "--api", "2023", str(manifest), "--json", "--jobs", "1"])
     assert json.loads(again.stdout)["counts"]["unchanged"] == 20
     assert [h for h in brainstem_server.hits if h.method == "POST"] == posts
 
@@ -121,7 +123,7 @@ def test_ctrl_c_then_rerun_gives_each_record_once(tmp_path: Path,
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRAINSTEM")}
     env.update(BRAINSTEM_SERVER=brainstem_server.url, BRAINSTEM_TOKEN=brainstem_server.token,
                BSINGEST_JOURNAL=str(tmp_path / "j.sqlite"))
-    cmd = bsingest_cmd("batch", str(manifest), "--jobs", "2")
+    cmd = bsingest_cmd("batch", "--api", "2023", str(manifest), "--jobs", "2")
     status, err = signal_mid_run(cmd, env, brainstem_server, 25, signal.SIGINT, method="POST")
     assert status == 130, err
     assert "interrupted: run the same command again" in err
@@ -142,7 +144,8 @@ def test_toml_manifest_with_overrides(tmp_path: Path, brainstem_server: LocalSer
         '[[session.files]]\nmatch = "aux.bin"\nn_channels = 1\nsr = 100\n')
     jobs = read_manifest(tmp_path / "m.toml")
     assert [j.session for j in jobs] == [tmp_path / "a"]
-    with BrainstemClient(server=brainstem_server.url, token=brainstem_server.token) as c, \
+    with BrainstemClient(api="2023", server=brainstem_server.url,
+                         token=brainstem_server.token) as c, \
             Journal(tmp_path / "j.sqlite") as jr:
         report = batch(jobs, client=c, journal=jr, jobs=1)
         assert report.exit_code == 0, report.to_json()
@@ -156,7 +159,8 @@ def test_dataset_by_name(tmp_path: Path, brainstem_server: LocalServer) -> None:
     env = {"BRAINSTEM_SERVER": brainstem_server.url, "BRAINSTEM_TOKEN": brainstem_server.token,
            "BSINGEST_JOURNAL": str(tmp_path / "j.sqlite")}
     result = CliRunner(env=env).invoke(cli, [
-        "batch", str(tmp_path), "--match", "rat*", "--dataset-by-name", "--action", ACTION,
+        "batch", "--api", "2023", str(tmp_path), "--match", "rat*", "--dataset-by-name",
+        "--action", ACTION,
         "--json", "--jobs", "1"])
     assert result.exit_code == 1
     sessions = {Path(s["session"]).name: s for s in json.loads(result.stdout)["sessions"]}
@@ -186,7 +190,7 @@ def test_two_sessions_with_the_same_file_name_in_one_dataset_make_one_record(
     manifest = tmp_path / "m.csv"
     manifest.write_text("session,dataset,actions,hardware_device,description\n"
                         f"a,{DATASETS[0]},{ACTION},,\nb,{DATASETS[0]},{ACTION},,\n")
-    with BrainstemClient(server=brainstem_server.url, token=brainstem_server.token,
+    with BrainstemClient(api="2023", server=brainstem_server.url, token=brainstem_server.token,
                          retry=RetryPolicy(wait=False)) as c, Journal(tmp_path / "j.sqlite") as jr:
         report = batch(manifest, client=c, journal=jr, jobs=2)
         stored = [r for r in c.experiment_data(DATASETS[0])
@@ -199,7 +203,7 @@ def test_two_sessions_with_the_same_file_name_in_one_dataset_make_one_record(
     assert loser.error.startswith("amplifier.dat: same type and fileName as a/amplifier.dat")
     assert report.exit_code == 1
     posts = [h for h in brainstem_server.hits if h.method == "POST"]
-    with BrainstemClient(server=brainstem_server.url, token=brainstem_server.token,
+    with BrainstemClient(api="2023", server=brainstem_server.url, token=brainstem_server.token,
                          retry=RetryPolicy(wait=False)) as c, Journal(tmp_path / "j.sqlite") as jr:
         again = batch(manifest, client=c, journal=jr, jobs=2)
         (row,) = jr.entries(dataset=DATASETS[0])
@@ -219,7 +223,7 @@ def test_batch_and_push_running_at_once_create_each_record_once(tmp_path: Path) 
     db = tmp_path / "server.sqlite3"
     with LocalServer(db_path=db) as srv:
         url, token = srv.url, srv.token
-    with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c, \
+    with BrainstemClient(api="2023", server=url, token=token, retry=RetryPolicy(wait=False)) as c, \
             Journal(tmp_path / "j.sqlite") as jr:
         queued = batch(manifest, client=c, journal=jr, jobs=1)
     assert queued.exit_code == 3  # the server was down: all 60 wait in the journal
@@ -232,7 +236,8 @@ def test_batch_and_push_running_at_once_create_each_record_once(tmp_path: Path) 
                    BSINGEST_JOURNAL=str(tmp_path / "j.sqlite"))
         procs = [subprocess.Popen(bsingest_cmd(*args), env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True)
-                 for args in (["batch", str(manifest), "--jobs", "1"], ["push"])]
+                 for args in (["batch", "--api", "2023", str(manifest), "--jobs", "1"],
+                              ["push", "--api", "2023"])]
         errors = [p.communicate(timeout=300)[1] for p in procs]
         assert [p.returncode for p in procs] == [0, 0], errors
         assert names_on_server(srv) - before == collections.Counter(names)
@@ -243,7 +248,8 @@ def test_dry_run_writes_no_journal_and_nothing_on_the_server(
     manifest, _, _ = make_manifest(tmp_path / "m", 3)
     env = {"BRAINSTEM_SERVER": brainstem_server.url, "BRAINSTEM_TOKEN": brainstem_server.token,
            "BSINGEST_JOURNAL": str(tmp_path / "j" / "journal.sqlite")}
-    result = CliRunner(env=env).invoke(cli, ["batch", str(manifest), "--dry-run", "--json",
+    result = CliRunner(env=env).invoke(cli, ["batch", "--api", "2023", str(manifest),
+                                             "--dry-run", "--json",
                                              "--jobs", "1"])
     files = [f for s in json.loads(result.stdout)["sessions"] for f in s["files"]]
     assert collections.Counter(f["outcome"] for f in files)["would-create"] == 11

@@ -30,8 +30,9 @@ GHOST = "00000000-0000-4000-8000-000000000000"
 
 
 def _client(srv: LocalServer, user: str = "alice", **kw: Any) -> BrainstemClient:
+    """A client of the 2023 generation (the local server speaks both)."""
     kw.setdefault("retry", NO_WAIT)
-    return BrainstemClient(srv.url, srv.seed.users[user].token, **kw)
+    return BrainstemClient(srv.url, srv.seed.users[user].token, api="2023", **kw)
 
 
 def _body(srv: LocalServer, name: str = "rec.dat", dataset: str = "rat01-2024-03-01",
@@ -426,3 +427,87 @@ def test_api_error_for_unexpected_status(brainstem_server: LocalServer) -> None:
     with _client(brainstem_server) as client, pytest.raises(ApiError) as info:
         client.create("stem/dataset", {"name": "x"})
     assert info.value.status == 405 and type(info.value) is ApiError
+
+
+# -- hostile ids and server URLs (issue 12) ----------------------------------------------
+
+TRAVERSAL = "../../stem/dataset/1f7f103b-e949-405a-9b01-ddda3b2f10cf"
+
+
+@pytest.mark.parametrize("bad", [TRAVERSAL, "b0e4ed13-f2f1-4845-8772-24978539d0bd/../x",
+                                 "b0e4ed13-f2f1-4845-8772-24978539d0bd?x=1", "", "42",
+                                 "b0e4ed13f2f14845877224978539d0bd"])
+def test_an_id_that_is_not_a_uuid_never_reaches_a_url(brainstem_server: LocalServer,
+                                                       bad: str) -> None:
+    srv = brainstem_server
+    before = srv.record_count()
+    with _client(srv) as client:
+        for call in (lambda: client.get("experimentdata", bad),
+                     lambda: client.update("experimentdata", bad, {"description": "x"}),
+                     lambda: client.delete("experimentdata", bad),
+                     lambda: client.get_dataset(bad),
+                     lambda: client.experiment_data(bad)):
+            with pytest.raises(UsageError, match="is not a UUID"):
+                call()
+    assert srv.hits == []
+    assert srv.record_count() == before  # the seeded records, untouched
+
+
+def test_an_upper_case_uuid_is_sent_in_its_canonical_form(brainstem_server: LocalServer) -> None:
+    srv = brainstem_server
+    record = "b0e4ed13-f2f1-4845-8772-24978539d0bd"
+    with _client(srv) as client:
+        assert client.get("experimentdata", record.upper())["id"] == record
+    assert srv.hits[-1].path.endswith(f"/{record}/")
+
+
+@pytest.mark.parametrize("command", [["show"], ["update", "--description", "x"],
+                                     ["delete", "--yes"]])
+def test_records_commands_refuse_a_path_for_an_id_before_any_request(
+        brainstem_server: LocalServer, command: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from bsingest.cli.main import cli
+
+    srv = brainstem_server
+    result = CliRunner().invoke(cli, ["records", command[0], TRAVERSAL, *command[1:],
+                                      "--server", srv.url], env={"BRAINSTEM_TOKEN": srv.token})
+    assert result.exit_code == 2, result.output
+    assert "is not a UUID" in result.output and "Traceback" not in result.output
+    assert srv.hits == []
+
+
+@pytest.mark.parametrize("server,why", [
+    ("http://127.0.0.1:8000/?next=/evil", "query"),
+    ("https://brainstem.org/#frag", "fragment"),
+    ("https://brainstem.org/?", "query"),
+    ("https://alice@brainstem.org", "credentials"),
+    ("https://brainstem.org/ x", "spaces"),
+    ("https://brainstem.org/\x1b[2J", "control"),
+])
+def test_a_server_url_with_a_query_fragment_or_user_info_is_refused(server: str,
+                                                                    why: str) -> None:
+    from click.testing import CliRunner
+
+    from bsingest.cli.main import cli
+
+    with pytest.raises(UsageError, match=why):
+        BrainstemClient(server, "token")
+    result = CliRunner().invoke(cli, ["records", "list", "--server", server],
+                                env={"BRAINSTEM_TOKEN": "t" * 40})
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1 and "\x1b" not in result.output
+
+
+def test_an_html_error_page_is_summarised_not_pasted(brainstem_server: LocalServer) -> None:
+    from tests.httpfront import Front
+
+    with Front(brainstem_server.url, html_error=("/rest/private/modules/",)) as front, \
+            _client(brainstem_server) as direct:
+        record = direct.list("experimentdata")[0]["id"]
+        with BrainstemClient(front.url, brainstem_server.token, retry=NO_WAIT) as client:
+            with pytest.raises(ServerError) as info:
+                client.get("experimentdata", record)
+    message = str(info.value)
+    assert message == (f"GET {front.url}/rest/private/modules/experimentdata/{record}/ "
+                       "answered 502: an HTML page titled '502 Bad Gateway & friends'")

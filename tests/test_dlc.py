@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
@@ -125,3 +126,51 @@ def test_cut_h5_named_by_deeplabcut_is_refused_in_one_line(tmp_path: Path,
     message = str(info.value)
     assert message.startswith(f"{path.name}: ") and "\n" not in message
     assert "HDF5" in message
+
+
+@pytest.mark.parametrize(("junk", "why"), [
+    (b"\x00" * 70_000, "NUL bytes"),
+    (b"written by hand: the camera stopped here\n", "1 fields where a row has"),
+    (b"12,5.5,3", "3 fields where a row has"),  # a partial last row
+    (b"\n" + b"12,5.5\n" * 3, "1 fields where a row has"),  # a blank line, then junk
+])
+def test_csv_trailing_junk_is_not_counted_and_is_warned_about(tmp_path: Path, junk: bytes,
+                                                               why: str) -> None:
+    path = write_csv(tmp_path / f"a{SCORER}.csv", 12)
+    good = path.stat().st_size
+    with open(path, "ab") as fh:
+        fh.write(junk)
+    (r,) = extract(path)
+    assert r.type_json["nFrames"] == 12
+    (warning,) = r.warnings
+    assert f"the {len(junk)} bytes from byte {good} on (after data row 12)" in warning
+    assert why in warning
+
+
+def test_csv_blank_lines_at_the_end_are_no_damage(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / f"a{SCORER}.csv", 12)
+    with open(path, "ab") as fh:
+        fh.write(b"\n\r\n\n")
+    (r,) = extract(path)
+    assert r.type_json["nFrames"] == 12 and r.warnings == ()
+
+
+def test_csv_with_a_huge_sparse_hole_stops_at_the_hole(tmp_path: Path) -> None:
+    # 1 TiB of nothing after the rows (a sparse file): counting stops at its first block.
+    path = write_csv(tmp_path / f"a{SCORER}.csv", 12)
+    good = path.stat().st_size
+    try:
+        os.truncate(path, 2**40)
+    except OSError:
+        pytest.skip("this file system has no sparse files of 1 TiB")
+    (r,) = extract(path)
+    assert r.type_json["nFrames"] == 12
+    assert f"from byte {good} on" in r.warnings[0] and "NUL bytes" in r.warnings[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_paired_video_that_is_a_fifo_is_named_never_opened(tmp_path: Path) -> None:
+    pose = write_csv(tmp_path / f"mouse1{SCORER}.csv", 5)
+    os.mkfifo(tmp_path / "mouse1.mp4")
+    (r,) = extract(pose)  # opening the FIFO would block for ever
+    assert any("mouse1.mp4: a FIFO (named pipe)" in w for w in r.warnings)

@@ -197,7 +197,7 @@ def _run_case(case: Case, workdir: str, conn: Any) -> None:
             conn.send(("ok", [e.to_json() for e in found]))
         except BsingestError as exc:
             conn.send(("error", type(exc).__name__, str(exc)))
-    except BaseException as exc:  # noqa: BLE001 - the parent reports every other outcome
+    except BaseException as exc:  # the parent reports every other outcome
         try:
             tb = traceback.extract_tb(exc.__traceback__)
             ours = [f for f in tb if "/extractors/" in f.filename or "/bsingest/" in f.filename]
@@ -205,7 +205,7 @@ def _run_case(case: Case, workdir: str, conn: Any) -> None:
             where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
                                for f in reversed(frames))
             conn.send(("crash", type(exc).__name__, f"{str(exc)[:300]} (at {where})"))
-        except BaseException:  # noqa: BLE001 - a MemoryError may stop even this
+        except BaseException:  # a MemoryError may stop even this
             pass
     finally:
         conn.close()
@@ -284,7 +284,7 @@ def _targets(data: Path) -> list[Path]:
     out = [data]
     try:
         out += [Path(s) for s in extractor_for(data).sidecars(data)]
-    except Exception:  # noqa: BLE001 - a base file every family claims; no sidecars then
+    except Exception:  # a base file every family claims; no sidecars then
         pass
     return out
 

@@ -38,7 +38,8 @@ def make_session(folder: Path, n_files: int, n_channels: int = 2) -> Path:
 
 
 def client_for(srv: LocalServer) -> BrainstemClient:
-    return BrainstemClient(server=srv.url, token=srv.token, retry=RetryPolicy(wait=False))
+    return BrainstemClient(api="2023", server=srv.url, token=srv.token,
+                           retry=RetryPolicy(wait=False))
 
 
 def file_names_on_server(srv: LocalServer, dataset: str = DATASET) -> collections.Counter[str]:
@@ -63,7 +64,7 @@ def port_of(url: str) -> int:
 
 def ingest_at(url: str, token: str, session: Path, journal: Path, **kw: Any) -> Any:
     """Ingest against ``url``, up or not, waits off."""
-    with BrainstemClient(server=url, token=token, retry=RetryPolicy(wait=False)) as c:
+    with BrainstemClient(api="2023", server=url, token=token, retry=RetryPolicy(wait=False)) as c:
         return ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=journal,
                       **kw)
 
@@ -239,7 +240,8 @@ def test_sigkill_at_any_point_then_rerun_gives_each_record_once(
     session = make_session(tmp_path / "s", 120)
     brainstem_server.set_faults(Faults(latency=0.005, rate=0.1, modes=("drop_after",), seed=5))
     env = _cli_env(brainstem_server, tmp_path)
-    cmd = bsingest_cmd("ingest", str(session), "--dataset", DATASET, "--action", ACTION)
+    cmd = bsingest_cmd("ingest", "--api", "2023", str(session), "--dataset", DATASET,
+                       "--action", ACTION)
     status, _ = signal_mid_run(cmd, env, brainstem_server, kill_after, signal.SIGKILL)
     assert status == -signal.SIGKILL  # killed mid-run, not after it had finished
     assert brainstem_server.record_count(DATASET) < 120
@@ -253,15 +255,17 @@ def test_cli_exit_codes_and_json(tmp_path: Path, brainstem_server: LocalServer) 
     session = make_session(tmp_path / "s", 2)
     env = _cli_env(brainstem_server, tmp_path)
     runner = CliRunner(env=env)
-    ok = runner.invoke(cli, ["ingest", str(session), "--dataset", DATASET, "--action", ACTION,
+    ok = runner.invoke(cli, ["ingest", "--api", "2023", str(session), "--dataset", DATASET,
+                             "--action", ACTION,
                              "--json"])
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["counts"] == {"created": 2}
-    usage = runner.invoke(cli, ["ingest", str(session)])
+    usage = runner.invoke(cli, ["ingest", "--api", "2023", str(session)])
     assert usage.exit_code == 2
     assert "no dataset" in usage.stderr and "no action" in usage.stderr
     write_dat(session / "odd.dat", n_channels=2, n_samples=3, extra_bytes=1)
-    failed = runner.invoke(cli, ["ingest", str(session), "--dataset", DATASET, "--action", ACTION])
+    failed = runner.invoke(cli, ["ingest", "--api", "2023", str(session), "--dataset", DATASET,
+                                 "--action", ACTION])
     assert failed.exit_code == 1
     assert "odd.dat: 13 bytes is not a whole number" in failed.output
     status = runner.invoke(cli, ["status", "--json"])
@@ -308,7 +312,8 @@ def test_ctrl_c_stops_soon_says_how_to_resume_and_exits_130(
     session = make_session(tmp_path / "s", 120)
     brainstem_server.set_faults(Faults(latency=0.02))
     env = _cli_env(brainstem_server, tmp_path)
-    cmd = bsingest_cmd("ingest", str(session), "--dataset", DATASET, "--action", ACTION)
+    cmd = bsingest_cmd("ingest", "--api", "2023", str(session), "--dataset", DATASET,
+                       "--action", ACTION)
     status, err = signal_mid_run(cmd, env, brainstem_server, 20, signal.SIGINT, method="POST")
     assert status == 130, err
     assert "interrupted" in err and "run the same command again" in err
@@ -352,7 +357,7 @@ def test_ctrl_c_during_push_exits_130_and_a_second_push_finishes(tmp_path: Path)
     with LocalServer(db_path=db, port=port_of(url),
                      faults=Faults(latency=0.02)) as srv:
         env = _cli_env(srv, tmp_path)
-        cmd = bsingest_cmd("push")
+        cmd = bsingest_cmd("push", "--api", "2023")
         status, err = signal_mid_run(cmd, env, srv, 20, signal.SIGINT, method="POST")
         assert status == 130, err
         assert "interrupted" in err and "Traceback" not in err
@@ -417,7 +422,8 @@ def test_push_and_ingest_running_at_once_create_each_record_once(tmp_path: Path)
         env = _cli_env(srv, tmp_path)
         procs = [subprocess.Popen(bsingest_cmd(*args), env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True)
-                 for args in (["push"], ["ingest", str(session), "--dataset", DATASET,
+                 for args in (["push", "--api", "2023"],
+                              ["ingest", "--api", "2023", str(session), "--dataset", DATASET,
                                          "--action", ACTION])]
         errors = [p.communicate(timeout=300)[1] for p in procs]
         assert [p.returncode for p in procs] == [0, 0], errors
@@ -446,16 +452,16 @@ def test_plain_http_to_another_host_needs_the_explicit_flag(tmp_path: Path) -> N
     session = make_session(tmp_path / "s", 2)
     with LocalServer(db_path=tmp_path / "db", host="127.0.0.2") as srv:
         env = _cli_env(srv, tmp_path)
-        args = ["ingest", str(session), "--dataset", DATASET, "--action", ACTION]
+        args = ["ingest", "--api", "2023", str(session), "--dataset", DATASET, "--action", ACTION]
         runner = CliRunner(env=env)
         refused = runner.invoke(cli, args)
         assert refused.exit_code == 2 and "refusing plain http://" in refused.stderr
         assert not srv.hits
         allowed = runner.invoke(cli, [*args, "--allow-insecure-http"])
         assert allowed.exit_code == 0, allowed.output
-        pushed = runner.invoke(cli, ["push", "--allow-insecure-http"])
+        pushed = runner.invoke(cli, ["push", "--api", "2023", "--allow-insecure-http"])
         assert pushed.exit_code == 0, pushed.output
-        with BrainstemClient(srv.url, srv.token, allow_insecure_http=True) as c:
+        with BrainstemClient(srv.url, srv.token, api="2023", allow_insecure_http=True) as c:
             names = collections.Counter(r["type_json"]["fileName"]
                                         for r in c.experiment_data(DATASET))
     assert names == expected_names(session)
@@ -482,7 +488,7 @@ def test_a_write_that_lands_after_a_504_is_adopted_not_created_again(
     session = make_session(tmp_path / "s", 4)
     brainstem_server.set_faults(Faults(rate=1.0, limit=4, modes=("late_commit",), late=0.05))
     policy = RetryPolicy(base=1.0, jitter=False)
-    with BrainstemClient(server=brainstem_server.url, token=brainstem_server.token,
+    with BrainstemClient(api="2023", server=brainstem_server.url, token=brainstem_server.token,
                          retry=policy) as c:
         report = ingest(session, dataset=DATASET, actions=[ACTION], client=c,
                         journal=tmp_path / "j.sqlite")
@@ -497,7 +503,8 @@ def test_log_file_has_a_line_per_file_and_no_token(tmp_path: Path,
     write_dat(session / "odd.dat", n_channels=2, n_samples=3, extra_bytes=1)
     log = tmp_path / "ingest.log"
     result = CliRunner(env=_cli_env(brainstem_server, tmp_path)).invoke(
-        cli, ["ingest", str(session), "--dataset", DATASET, "--action", ACTION, "--log", str(log)])
+        cli, ["ingest", "--api", "2023", str(session), "--dataset", DATASET, "--action", ACTION,
+              "--log", str(log)])
     assert result.exit_code == 1
     text = log.read_text()
     assert f"{session} rec000.dat: created" in text and f"{session} rec001.dat: created" in text
@@ -512,7 +519,7 @@ def test_cli_says_a_shared_reason_once_and_status_keeps_it(tmp_path: Path) -> No
     env = {"BRAINSTEM_SERVER": url, "BRAINSTEM_TOKEN": token,
            "BSINGEST_JOURNAL": str(tmp_path / "j.sqlite")}
     runner = CliRunner(env=env)
-    result = runner.invoke(cli, ["ingest", str(session), "--dataset", DATASET,
+    result = runner.invoke(cli, ["ingest", "--api", "2023", str(session), "--dataset", DATASET,
                                  "--action", ACTION])
     assert result.exit_code == 3
     assert result.stdout.count("(see below)") == 3

@@ -58,7 +58,7 @@ def plant(srv: LocalServer, records: list[dict[str, Any]]) -> None:
 
 
 def stored(srv: LocalServer) -> list[dict[str, Any]]:
-    with BrainstemClient(server=srv.url, token=srv.token) as c:
+    with BrainstemClient(api="2023", server=srv.url, token=srv.token) as c:
         return c.experiment_data(DATASET)
 
 
@@ -79,7 +79,7 @@ def test_old_records_on_the_server_and_in_the_journal_are_updated_not_duplicated
                        f"{first['type']}|{tj['fileName']}|{tj['stream']}", "x", first, "fp")
         jr.mark(row, "sending", attempt=True)
 
-    with BrainstemClient(server=brainstem_server.url, token=brainstem_server.token,
+    with BrainstemClient(api="2023", server=brainstem_server.url, token=brainstem_server.token,
                          retry=RetryPolicy(wait=False)) as c:
         report = ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=jpath)
     assert report.exit_code == 0, [r.error for r in report.results if r.error]
@@ -105,7 +105,8 @@ def test_old_records_on_the_server_and_in_the_journal_are_updated_not_duplicated
     assert all(r.state == "uploaded" for r in rows)
 
     writes = [h for h in brainstem_server.hits if h.method != "GET"]
-    with BrainstemClient(server=brainstem_server.url, token=brainstem_server.token) as c:
+    with BrainstemClient(api="2023", server=brainstem_server.url,
+                         token=brainstem_server.token) as c:
         again = ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=jpath)
     assert again.counts() == {"unchanged": len(old)}
     assert [h for h in brainstem_server.hits if h.method != "GET"] == writes
@@ -116,7 +117,27 @@ def test_a_dry_run_shows_old_records_as_updates(tmp_path: Path,
     session = make_session(tmp_path / "s")
     legacy = [r for r in old_form(session) if r["type_json"]["fileName"] != "top.dat"]
     plant(brainstem_server, legacy)
-    with BrainstemClient(server=brainstem_server.url, token=brainstem_server.token) as c:
+    with BrainstemClient(api="2023", server=brainstem_server.url,
+                         token=brainstem_server.token) as c:
         report = ingest(session, dataset=DATASET, actions=[ACTION], client=c, dry_run=True)
     assert report.counts() == {"would-update": len(legacy), "would-create": 1}
     assert [h for h in brainstem_server.hits if h.method != "GET"] == []
+
+
+def test_a_journal_written_before_the_generation_column_reads_as_2023(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:  # the table as bsingest 0.1 created it
+        db.execute("CREATE TABLE entries (server TEXT NOT NULL, dataset TEXT NOT NULL, key TEXT "
+                   "NOT NULL, path TEXT NOT NULL, record TEXT NOT NULL, fingerprint TEXT NOT "
+                   "NULL, state TEXT NOT NULL, server_id TEXT, attempts INTEGER NOT NULL "
+                   "DEFAULT 0, last_error TEXT, updated_at REAL NOT NULL, "
+                   "PRIMARY KEY (server, dataset, key))")
+        db.execute("INSERT INTO entries VALUES ('s', 'd', 'Extracellular|a.dat|x', 'a.dat', "
+                   "'{}', 'fp', 'uploaded', 'id1', 1, NULL, 0)")
+    with Journal(path) as jr:
+        (row,) = jr.entries()
+        assert (row.api, row.existing, row.server_id) == ("2023", None, "id1")
+        assert jr.rename_keys("s", "d", {"Extracellular|a.dat|x": "Extracellular|p/a.dat"}) == 1
+        assert [e.key for e in jr.entries()] == ["Extracellular|p/a.dat"]

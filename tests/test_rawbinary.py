@@ -142,3 +142,64 @@ def test_other_xml_in_folder_is_not_taken_for_neuroscope(tmp_path: Path) -> None
     (tmp_path / "settings.xml").write_text("<IntanRHX><GeneralConfig/></IntanRHX>")
     with pytest.raises(ExtractionError, match="no Neuroscope XML beside it"):
         extract(dat)
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [
+    ("nChannels", "inf", "acquisitionSystem/nChannels is 'inf', not a finite number"),
+    ("nBits", "inf", "acquisitionSystem/nBits is 'inf', not a finite number"),
+    ("nBits", "4000", "acquisitionSystem/nBits is 4000, not 1 to 64"),
+    ("nChannels", "9" * 5000, "not a finite number"),
+    ("nChannels", "-3", "not a whole number from 0"),
+    ("samplingRate", "inf", "samplingRate is 'inf', not a finite number"),
+    ("samplingRate", "nan", "samplingRate is 'nan', not a finite number"),
+])
+def test_hostile_xml_values_are_one_line_errors(tmp_path: Path, field: str, value: str,
+                                                words: str) -> None:
+    dat = write_dat(tmp_path / "rec.dat", n_channels=4, n_samples=5)
+    xml = write_neuroscope_xml(tmp_path / "rec.xml", 4)
+    text = xml.read_text()
+    start = text.index(f"<{field}>") + len(field) + 2
+    xml.write_text(text[:start] + value + text[text.index(f"</{field}>"):])
+    with pytest.raises(ExtractionError) as info:
+        extract(dat)
+    message = str(info.value)
+    assert message.startswith("rec.dat: rec.xml: ") and "\n" not in message
+    assert words in message and len(message) < 300
+
+
+def test_xml_with_400000_groups_is_refused_at_once(tmp_path: Path) -> None:
+    dat = write_dat(tmp_path / "rec.dat", n_channels=4, n_samples=5)
+    write_neuroscope_xml(tmp_path / "rec.xml", 4, groups=[[i % 4] for i in range(400_000)])
+    with pytest.raises(ExtractionError, match=r"more than 16384 channel groups"):
+        extract(dat)
+
+
+def test_deeply_nested_xml_is_refused(tmp_path: Path) -> None:
+    dat = write_dat(tmp_path / "rec.dat", n_channels=4, n_samples=5)
+    (tmp_path / "rec.xml").write_text("<parameters><acquisitionSystem>" + "<a>" * 100_000
+                                      + "</a>" * 100_000 + "</acquisitionSystem></parameters>")
+    with pytest.raises(ExtractionError, match=r"nested more than 64 deep"):
+        extract(dat)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_sidecar_that_is_a_fifo_is_named_never_opened(tmp_path: Path) -> None:
+    dat = write_dat(tmp_path / "rec.dat", n_channels=4, n_samples=5)
+    os.mkfifo(tmp_path / "rec.xml")
+    with pytest.raises(ExtractionError,
+                       match=r"^rec\.dat: rec\.xml: a FIFO \(named pipe\), not a file: not read$"):
+        extract(dat)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_data_file_that_is_a_fifo_is_named(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "rec.dat")
+    with pytest.raises(ExtractionError, match=r"^rec\.dat: a FIFO \(named pipe\), not a rec"):
+        extract(tmp_path / "rec.dat", n_channels=2, sr=1000)
+
+
+def test_implausible_lsb_from_the_xml_is_left_out_with_a_warning(tmp_path: Path) -> None:
+    dat = write_dat(tmp_path / "rec.dat", n_channels=4, n_samples=5)
+    write_neuroscope_xml(tmp_path / "rec.xml", 4, voltage_range=1e300, amplification=1e-300)
+    (r,) = extract(dat)
+    assert "lsb" not in r.type_json and "no lsb" in r.warnings[0]

@@ -73,3 +73,16 @@ def test_not_wcp_is_refused(tmp_path: Path) -> None:
     path.write_text("hello=world\n")
     with pytest.raises(ExtractionError, match=r"^x\.wcp: no WinWCP header"):
         extract(path)
+
+
+@pytest.mark.parametrize("line", ["NBH=1e15", "NBD=1e12", "NBA=99999999999"])
+def test_declared_lengths_past_the_file_are_refused_before_reading(tmp_path: Path,
+                                                                   line: str) -> None:
+    path = write_wcp(tmp_path / "a.wcp")
+    key = line.split("=")[0]
+    data = path.read_bytes()
+    start = data.index(f"{key}=".encode())
+    end = data.index(b"\r\n", start)
+    path.write_bytes(data[:start] + line.encode() + data[end:])
+    with pytest.raises(ExtractionError, match=r"^a\.wcp: .* hold no whole record"):
+        extract(path)

@@ -28,10 +28,14 @@ _DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "fl
 @click.option("--dtype", type=click.Choice(_DTYPES), help="Sample type of raw binary files.")
 @click.option("--lsb", type=click.FloatRange(min=0, min_open=True),
               help="µV per integer step of raw binary files.")
+@click.option("--verify", is_flag=True,
+              help="Decode every video frame to check the count the container's index "
+                   "gives (as slow as playing the video); when they differ, nFrames is the "
+                   "decoded count and a warning gives both.")
 @click.pass_context
 def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool,
                 record_type: str | None, n_channels: int | None, sr: float | None,
-                dtype: str | None, lsb: float | None) -> None:
+                dtype: str | None, lsb: float | None, verify: bool) -> None:
     """Describe recording files and session folders; upload nothing.
 
     Each PATH is a file or a folder; a folder means every recognised file under it.
@@ -48,7 +52,7 @@ def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool,
     from bsingest.extraction import extract_paths
 
     stated = {"n_channels": n_channels, "sr": sr, "dtype": dtype, "lsb": lsb}
-    report = extract_paths(paths, record_type=record_type, **stated)
+    report = extract_paths(paths, record_type=record_type, verify=verify, **stated)
     if as_json:
         print_json(report.to_json())
     else:

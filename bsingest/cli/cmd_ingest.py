@@ -6,6 +6,7 @@ import logging
 import sys
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -22,7 +23,10 @@ _NOTICE_LOCAL = ("No server configured: using the local BrainSTEM-compatible dem
 
 
 def _server_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--server URL and --allow-insecure-http."""
+    """--server URL, --api and --allow-insecure-http."""
+    from .cmd_records import api_option
+
+    f = api_option(f)
     f = click.option("--allow-insecure-http", is_flag=True,
                      help="Permit plain http:// to a host other than this machine "
                           "(the token then travels unencrypted).")(f)
@@ -94,12 +98,14 @@ _LINKS = ("session", "procedures", "equipment", "notes", "create_session", "proj
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Append a log of the run to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--report-html", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Also write the session's report page (bsingest report) to FILE.")
 @click.pass_context
 def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
-               existing: str | None, dry_run: bool, server: str | None,
+               existing: str | None, dry_run: bool, server: str | None, api: str | None,
                allow_insecure_http: bool, journal: str | None, settle: float | None,
                lock_timeout: float, log_file: str | None, as_json: bool,
-               **links: Any) -> None:
+               report_html: str | None, **links: Any) -> None:
     """Create a session's data acquisition records on BrainSTEM, exactly once.
 
     Reads every recognised file in SESSION_DIR, builds and validates a record per file,
@@ -124,14 +130,22 @@ def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
     (the server could not be reached; run `bsingest push`), 130 interrupted (Ctrl-C).
     """
     from bsingest.ingest import ingest
-    from bsingest.sessionconfig import load_options
-    from bsingest.target import HOW_TO_USE_BRAINSTEM, configured_server, local_db_path, open_target
+    from bsingest.sessionconfig import SESSION_FILE, load_options
+    from bsingest.target import (
+        HOW_TO_USE_BRAINSTEM,
+        configured_api,
+        configured_server,
+        local_db_path,
+        open_target,
+    )
 
     _log_to(log_file)
     options = load_options(session_dir)
     chosen = configured_server(server, options.server)
+    stated = configured_api(api, options.api, chosen,
+                            session_source=str(Path(session_dir) / SESSION_FILE)) or (None, None)
     with open_target(chosen, portal=options.portal, allow_insecure_http=allow_insecure_http,
-                     read_only=dry_run) as target:
+                     read_only=dry_run, api=stated[0], api_source=stated[1]) as target:
         if target.local is not None and not as_json:
             click.echo(_NOTICE_LOCAL.format(db=local_db_path()), err=True)
         show = _progress_printer(as_json)
@@ -154,31 +168,38 @@ def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
                 click.echo(HOW_TO_USE_BRAINSTEM, err=True)
     if log_file:
         log_report(report)
+    if report_html:  # the page of `bsingest report`
+        from bsingest.report import write_html
+
+        write_html(report_html, [session_dir])
     ctx.exit(report.exit_code)
 
 
 @click.command("push")
 @_server_option
 @_journal_option
-@click.option("--dataset", metavar="UUID", help="Only this dataset's records.")
+@click.option("--dataset", "--session", "dataset", metavar="UUID",
+              help="Only this dataset's (or session's) records.")
 @click.option("--existing", type=_EXISTING,
               help="A record the dataset already holds with other values (default: what the "
                    "run that queued it asked for).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
 @click.pass_context
-def push_cmd(ctx: click.Context, server: str | None, allow_insecure_http: bool,
-             journal: str | None, dataset: str | None, existing: str | None,
-             as_json: bool) -> None:
+def push_cmd(ctx: click.Context, server: str | None, api: str | None,
+             allow_insecure_http: bool, journal: str | None, dataset: str | None,
+             existing: str | None, as_json: bool) -> None:
     """Upload what the journal still holds for a server (after exit code 3).
 
     Exit codes: 0 nothing left, 1 some records failed, 3 still queued, 130 interrupted.
     """
     from bsingest.ingest import push
     from bsingest.journal import Journal
-    from bsingest.target import configured_server, open_target
+    from bsingest.target import configured_api, configured_server, open_target
 
-    with Journal(journal) as jr, open_target(configured_server(server),
-                                             allow_insecure_http=allow_insecure_http) as target:
+    chosen = configured_server(server)
+    stated = configured_api(api, None, chosen) or (None, None)
+    with Journal(journal) as jr, open_target(chosen, allow_insecure_http=allow_insecure_http,
+                                             api=stated[0], api_source=stated[1]) as target:
         try:
             results = push(client=target.client, journal=jr, dataset=dataset,
                            existing=existing, server_key=target.server_key)
@@ -202,7 +223,8 @@ def push_cmd(ctx: click.Context, server: str | None, allow_insecure_http: bool,
 @click.command("status")
 @_journal_option
 @click.option("--server", metavar="URL", help="Only this server's rows ('local': the demo).")
-@click.option("--dataset", metavar="UUID", help="Only this dataset's rows.")
+@click.option("--dataset", "--session", "dataset", metavar="UUID",
+              help="Only this dataset's (or session's) rows.")
 @click.option("--all", "show_all", is_flag=True, help="List uploaded rows too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 def status_cmd(journal: str | None, server: str | None, dataset: str | None, show_all: bool,
@@ -219,13 +241,11 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
                          "last_error": e.last_error} for e in entries])
             return
         counts: dict[tuple[str, str, str], dict[str, int]] = {}
-        for e in entries:
-            # The current API's rows are in a session, 2023's in a dataset.
-            where = f"session {e.dataset}" if e.api == "2026" else e.dataset
-            by_state = counts.setdefault((e.server, e.api, where), {})
+        for e in entries:  # the current API's rows are in a session, 2023's in a dataset
+            by_state = counts.setdefault((e.server, e.api, e.dataset), {})
             by_state[e.state] = by_state.get(e.state, 0) + 1
         states = ("uploaded", "pending", "sending", "skipped", "failed")
-        print_table(f"journal {jr.path}", ("server", "api", "dataset", *states),
+        print_table(f"journal {jr.path}", ("server", "api", "dataset/session", *states),
                     [(s, a, d, *(c.get(st, 0) for st in states))
                      for (s, a, d), c in counts.items()])
         shown = [e for e in entries if show_all or e.state != "uploaded"]
@@ -234,6 +254,10 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
                         [(e.path, e.state, e.attempts) for e in shown])
         # Why rows wait or failed: one line per reason with its count (a server that was
         # down gives hundreds of rows the same long reason), most frequent first.
+        made = [r for r in jr.sessions(server) if show_all or r.state != "uploaded"]
+        if made:  # sessions --create-session makes; one not 'uploaded' may exist already
+            print_table("sessions to create", ("name", "project", "state", "id"),
+                        [(r.name, r.project, r.state, r.server_id or "") for r in made])
         reasons = Counter(e.last_error for e in shown if e.last_error and e.state != "uploaded")
         if reasons:
             click.echo("why (rows: reason):")

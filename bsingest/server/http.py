@@ -170,6 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             route = path.rstrip("/")
+            if _generation(route) not in app.apis:
+                raise HttpError(404, {"detail": "Not found."})
             if route in _POST_ONLY and method != "POST":
                 raise HttpError(405, {"detail": f'Method "{method}" not allowed.'})
             if route == "/api-token-auth":
@@ -284,6 +286,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+def _generation(route: str) -> str | None:
+    """The API generation a path belongs to (None: neither)."""
+    if route == "/api-token-auth" or route.startswith("/rest/"):
+        return "2023"
+    if route == "/device" or route.startswith("/api/"):
+        return "2026"
+    return None
 
 
 def _not_json(constant: str) -> Any:
