@@ -16,6 +16,12 @@ Each record that comes back is re-checked here, with bounds written out independ
 ``extractors.base``. ``BSINGEST_FUZZ_SEED`` and ``BSINGEST_FUZZ_CASES`` (per family) run
 other or more cases locally; a failing case is listed with its seed, family, target and
 mutation, so it can be replayed.
+
+Known and not yet fixed (not hit by the default seed; found with others): an NWB file
+whose root ``nwb_version`` attribute (a variable-length string) points into a damaged
+global heap makes HDF5 itself loop inside ``attrs["nwb_version"]`` (seed 11,
+``BSINGEST_FUZZ_CASES=250``: three cases). No check in Python can stop a loop inside
+the HDF5 library; it needs a bound around the whole HDF5 read (extractors-acq).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import pytest
 from tests.samples import sample_modules
 
 SEED = int(os.environ.get("BSINGEST_FUZZ_SEED", "20261130"))
-CASES_PER_FAMILY = int(os.environ.get("BSINGEST_FUZZ_CASES", "40"))
+CASES_PER_FAMILY = int(os.environ.get("BSINGEST_FUZZ_CASES", "50"))
 #: Wall-clock bound per extraction. Generous for a loaded 2-core CI machine: every
 #: extraction here takes milliseconds; a hang takes for ever.
 TIME_LIMIT = 30.0
