@@ -47,7 +47,7 @@ import pytest
 from tests.samples import sample_modules
 
 SEED = int(os.environ.get("BSINGEST_FUZZ_SEED", "20261130"))
-CASES_PER_FAMILY = int(os.environ.get("BSINGEST_FUZZ_CASES", "50"))
+CASES_PER_FAMILY = int(os.environ.get("BSINGEST_FUZZ_CASES", "40"))
 #: Wall-clock bound per extraction. Generous for a loaded 2-core CI machine: every
 #: extraction here takes milliseconds; a hang takes for ever.
 TIME_LIMIT = 30.0
