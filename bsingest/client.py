@@ -84,6 +84,7 @@ __all__ = [
     "check_server_url",
     "model_path",
     "obtain_token",
+    "open_browser",
     "wait_for_device_token",
 ]
 
@@ -268,10 +269,7 @@ class BrainstemClient:
         self._api: str | None = None
         self._stated = api is not None
         if api is not None:
-            self._api = _settings.check_api(api, self._api_source)
-            if _settings.is_brainstem_org(self.server) and self._api != CURRENT:
-                raise UsageError(f"{self.server} speaks the {CURRENT} API, not {self._api} "
-                                 f"({self._api_source}): leave it out or state {CURRENT}")
+            self._api = self._fits_brainstem_org(_settings.check_api(api, self._api_source))
         self._api_lock = threading.Lock()
         # httpcore 1.0.9's sync pool can close a connection already handed to a queued
         # request when more threads than max_connections wait on it (encode/httpcore#1110:
@@ -322,16 +320,23 @@ class BrainstemClient:
             return True
         if resp.status_code in (404, 405, 410):
             return False
-        if resp.is_error:
+        if resp.is_error or resp.is_redirect:
             raise self._error("GET", url, resp)
         # A 200 must be JSON: a catch-all HTML page is not an API.
         return resp.headers.get("content-type", "").startswith("application/json")
+
+    def _fits_brainstem_org(self, api: str) -> str:
+        """``api``, unless the server is brainstem.org and it is not the current one."""
+        if _settings.is_brainstem_org(self.server) and api != CURRENT:
+            raise UsageError(f"{self.server} speaks the {CURRENT} API, not {api} "
+                             f"({self._api_source}): leave it out or state {CURRENT}")
+        return api
 
     def _find_api(self) -> str:
         stated = _settings.configured_api(self.server)
         if stated is not None:
             self._stated, self._api_source = True, f'api = "{stated[0]}" in {stated[1]}'
-            return stated[0]
+            return self._fits_brainstem_org(stated[0])
         remembered = _settings.remembered_api(self.server)
         if remembered is not None:
             return remembered
@@ -680,6 +685,9 @@ class BrainstemClient:
                 log.info("%s %s: gone after an attempt without a clear answer; "
                          "the earlier attempt deleted it", method, _show(url))
                 return resp
+            if resp.is_redirect and check:
+                # Never followed: a POST would lose its body, a token could go elsewhere.
+                raise self._error(method, url, resp)
             if resp.is_error and check:
                 if status == 404 and auth and self._stated:
                     self._check_stated()  # a 404 may mean "not this generation at all"
@@ -722,12 +730,21 @@ class BrainstemClient:
         cls: type[ApiError]
         if status in (401, 403):
             cls = AuthError
+            if status == 401 and self._token is not None:
+                source = self.settings.token_source()
+                which = "given" if source == "argument" else f"from {source}"
+                body = (f"{body} (the token {which} was refused: `bsingest login "
+                        f"--server {self.server}` gets a new one)").strip()
         elif status == 404:
             cls = NotFound
             if url.endswith("/") and not _UUID.search(url.rsplit("/", 2)[-2]):
                 # A list that is not there: the server lacks the model (or the generation).
                 body = (f"{body} (this server has no such list: it may speak the other "
                         "generation of the API; see --api)").strip()
+        elif resp.is_redirect:
+            cls = ApiError
+            body = (f"redirects to {_show(resp.headers.get('location', '?'))}: give the "
+                    "server's address as it answers (https://, with or without www.)")
         elif status == 429:
             cls = RateLimited
         elif status >= 500:
@@ -760,8 +777,18 @@ def wait_for_device_token(client: BrainstemClient, device: DeviceAuthorization, 
     """
     interval = device.interval
     deadline = clock() + device.expires_in
+    failures = 0
     while True:
-        state, token = client.poll_device_token(device)
+        try:
+            state, token = client.poll_device_token(device)
+            failures = 0
+        except (TransportError, ServerError) as exc:
+            # One lost poll must not end a sign-in the user may be approving right now.
+            failures += 1
+            if failures >= _POLL_FAILURES:
+                raise
+            log.warning("%s; asking again in %.0f s", exc, interval)
+            state, token = "authorization_pending", None
         if token is not None:
             return token
         if state == "authorization_pending":
@@ -775,6 +802,23 @@ def wait_for_device_token(client: BrainstemClient, device: DeviceAuthorization, 
         sleep(interval)
 
 
+def open_browser(url: str) -> bool:
+    """Open ``url`` in a graphical browser, if this session has one; whether it did."""
+    import os
+    import sys
+    import webbrowser
+
+    graphical = sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if not graphical:  # a text browser (lynx, w3m) would take over this terminal
+        return False
+    try:
+        return bool(webbrowser.open(url, new=2))
+    except webbrowser.Error:
+        return False
+
+
+_POLL_FAILURES = 3  # polls in a row without an answer, then the sign-in fails
 _SIGN_IN_ENDS = {
     "access_denied": "sign-in denied: the request was refused in the browser; nothing stored",
     "expired_token": "sign-in expired: the code was not approved in time; run "

@@ -252,13 +252,10 @@ class BrainstemClient:
             raise UsageError(f"no token for {client.server}, a server of the {client.api} "
                              "API: run `bsingest login`, or pass token=")
         device = client.start_device_authorization("bsingest")
-        if headless:
-            print(f"Open {device.verification_uri} and enter: {device.user_code}")
-        else:
-            import webbrowser
-
-            webbrowser.open(device.verification_uri_complete)
+        if not headless and _client_module.open_browser(device.verification_uri_complete):
             print("Waiting for browser approval...")
+        else:  # headless, or no browser here: the official tools' headless line
+            print(f"Open {device.verification_uri} and enter: {device.user_code}")
         try:
             return _client_module.wait_for_device_token(client, device)
         except SignInError as exc:

@@ -201,10 +201,42 @@ def check_details(type_2026: str, details: Any, *, version: str = SCHEMA_VERSION
     infinite = _non_finite(details, "")
     problems = [f"{where}: {value!r} is not a finite number" for where, value in infinite]
     bad = {where for where, _ in infinite}
-    problems += [p for p in schemacheck.check(_schema(type_2026, version), details)
+    problems += [_hint(p, details) for p in schemacheck.check(_schema(type_2026, version),
+                                                              details)
                  if p.partition(": ")[0] not in bad]
     problems += _cross_field_problems(details)
+    problems += _file_name_problems(details.get("fileName"))
     return problems
+
+
+def _file_name_problems(name: Any) -> list[str]:
+    """A ``fileName`` must be a path below the session folder (what the schema cannot say).
+
+    Its path (before ``#part``) is relative and ``/``-separated with no empty, ``.`` or
+    ``..`` step: an absolute path or one that climbs out names no file of the session.
+    A backslash or a control character is allowed: both are legal in a POSIX file name.
+    """
+    if not isinstance(name, str) or not name:
+        return []
+    path = name.split("#", 1)[0]
+    steps = path.split("/")
+    if path.startswith("/"):
+        return [f"fileName: {name!r} is an absolute path; name the file by its path "
+                "relative to the session folder"]
+    if any(step in ("", ".", "..") for step in steps):
+        return [f"fileName: {name!r} has an empty, '.' or '..' step; name the file by its "
+                "/-separated path below the session folder"]
+    return []
+
+
+def _hint(problem: str, details: Mapping[str, Any]) -> str:
+    """A unit refused for its spelling of µ says so: 'μV' and 'µV' look alike."""
+    where = problem.partition(": ")[0]
+    key, _, rest = where.partition(".")
+    value = details.get(key)
+    if rest == "unit" and isinstance(value, Mapping) and value.get("unit") in _LENIENT_UNITS:
+        return f"{problem} (write µ as U+00B5 MICRO SIGN: {_LENIENT_UNITS[value['unit']]!r})"
+    return problem
 
 
 def check_acquisition(body: Mapping[str, Any], *, partial: bool = False) -> list[str]:

@@ -78,6 +78,7 @@ class FileResult:
     key: str | None = None
     server_id: str | None = None
     error: str | None = None
+    note: str | None = None  # e.g. a twin another run created was removed
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -391,9 +392,14 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
     # Rows bsingest 0.1 staged under the old key go on under the new one (state, id kept).
     jr.rename_keys(report.server, container, {old: new for new, old in prepared.legacy.items()})
     # In the journal before any request: from here on nothing is lost.
-    entries = [jr.stage(report.server, container, key, path, body, fp,
-                        options.existing.value, api=wire.api)
-               for path, key, body, fp in prepared.records]
+    entries = []
+    for path, key, body, fp in prepared.records:
+        try:
+            entries.append(jr.stage(report.server, container, key, path, body, fp,
+                                    options.existing.value, api=wire.api))
+        except RecordInvalid as exc:  # one record the journal cannot hold fails alone
+            _emit(report, FileResult(path, FAILED, body.get("type"), key, error=str(exc)),
+                  progress)
     by_key = {e.key: e for e in entries}
 
     def one_done(o: Outcome) -> None:  # as each record is done, for live progress
@@ -628,7 +634,8 @@ def _check_ids(options: IngestOptions) -> None:
 
 
 def _result(o: Outcome, e: Entry) -> FileResult:
-    return FileResult(e.path, o.outcome, e.record.get("type"), e.key, o.server_id, o.error)
+    return FileResult(e.path, o.outcome, e.record.get("type"), e.key, o.server_id, o.error,
+                      o.note)
 
 
 def _emit(report: IngestReport, result: FileResult,

@@ -32,6 +32,7 @@ import contextlib
 import hashlib
 import json
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -41,11 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import BsingestError, JournalError
+from .errors import BsingestError, JournalError, RecordInvalid
 
-__all__ = ["STATES", "Entry", "Journal", "SessionRow", "default_journal_path"]
+__all__ = ["STATES", "Entry", "Journal", "SessionRow", "default_journal_path", "shown"]
 
 STATES = ("pending", "sending", "uploaded", "failed", "skipped")
+_OPEN_TIMEOUT = 30.0  # seconds a new journal may stay locked by another process creating it
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -131,23 +133,48 @@ class Journal:
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # autocommit mode: every statement commits unless inside _tx().
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                       check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
+        except OSError as exc:
+            raise JournalError(f"journal {shown(str(self.path))}: cannot open: {exc}") from exc
+        # Two processes creating the journal at the same moment: switching to WAL (and
+        # the first CREATE) needs the file to itself, and SQLite answers "database is
+        # locked" at once instead of waiting. The loser waits a moment and tries again.
+        deadline = time.monotonic() + _OPEN_TIMEOUT
+        while True:
+            try:
+                self._db = self._open()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise JournalError(f"journal {shown(str(self.path))}: cannot open: {exc}"
+                                       ) from exc
+                if time.monotonic() >= deadline:
+                    raise JournalError(f"journal {shown(str(self.path))}: cannot open: {exc} "
+                                       f"(for {_OPEN_TIMEOUT:g} s)") from exc
+                time.sleep(random.uniform(0.01, 0.1))
+            except (OSError, sqlite3.Error) as exc:
+                raise JournalError(f"journal {shown(str(self.path))}: cannot open: {exc}"
+                                   ) from exc
+
+    def _open(self) -> sqlite3.Connection:
+        # autocommit mode: every statement commits unless inside _tx().
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                             check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL: a commit survives the process being killed at any point (the
             # failure that matters here); FULL would add an fsync per state change, three
             # per record, which costs more than the upload on a slow disk.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            columns = {r[1] for r in self._db.execute("PRAGMA table_info(entries)")}
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            columns = {r[1] for r in db.execute("PRAGMA table_info(entries)")}
             if "existing" not in columns:  # a journal written before the column existed
-                self._db.execute("ALTER TABLE entries ADD COLUMN existing TEXT")
+                db.execute("ALTER TABLE entries ADD COLUMN existing TEXT")
             if "api" not in columns:  # written before the current API: every row is 2023's
-                self._db.execute("ALTER TABLE entries ADD COLUMN api TEXT NOT NULL "
-                                 "DEFAULT '2023'")
-        except (OSError, sqlite3.Error) as exc:
-            raise JournalError(f"journal {self.path}: cannot open: {exc}") from exc
+                db.execute("ALTER TABLE entries ADD COLUMN api TEXT NOT NULL DEFAULT '2023'")
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         with self._lock:
@@ -236,7 +263,7 @@ class Journal:
                     args).fetchall()
             except sqlite3.Error as exc:
                 raise JournalError(f"journal {self.path}: {exc}") from exc
-        return [Entry(r[0], r[1], r[2], r[3], json.loads(r[4]), *r[5:]) for r in rows]
+        return [Entry(r[0], r[1], r[2], r[3], _record(r[4]), *r[5:]) for r in rows]
 
     # -- writing: one transaction per change --------------------------------------------
 
@@ -250,7 +277,7 @@ class Journal:
         row the way the run that queued it asked. ``api`` is the generation ``record`` is
         written for.
         """
-        body = json.dumps(record, sort_keys=True)
+        body = _storable(path, key, record)
         with self._tx() as db:
             row = db.execute("SELECT record, fingerprint, state FROM entries "
                              "WHERE server=? AND dataset=? AND key=?",
@@ -315,6 +342,18 @@ class Journal:
                 raise JournalError(f"journal {self.path}: {exc}") from exc
         return SessionRow(*row) if row else None
 
+    def sessions(self, server: str | None = None) -> list[SessionRow]:
+        """Every session row (of ``server``, if given), by server and name."""
+        where, args = ("WHERE server=? ", (server,)) if server is not None else ("", ())
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    "SELECT server, name, project, folder, state, server_id, attempts, "
+                    f"last_error FROM sessions {where}ORDER BY server, name", args).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal {self.path}: {exc}") from exc
+        return [SessionRow(*r) for r in rows]
+
     def mark_session(self, server: str, name: str, project: str, folder: str, state: str, *,
                      server_id: str | None = None, error: str | None = None,
                      attempt: bool = False) -> None:
@@ -342,8 +381,43 @@ class Journal:
             db.execute(
                 "UPDATE entries SET state=?, server_id=COALESCE(?, server_id), last_error=?, "
                 "attempts=attempts+?, updated_at=? WHERE server=? AND dataset=? AND key=?",
-                (state, server_id, error, int(attempt), time.time(), entry.server, entry.dataset,
-                 entry.key))
+                (state, server_id, shown(error) if error is not None else None, int(attempt),
+                 time.time(), entry.server, entry.dataset, entry.key))
+
+
+def shown(text: str) -> str:
+    """``text`` as valid UTF-8: bytes a file name holds that are not UTF-8 (decoded with
+    ``surrogateescape``, as Python does for file names) appear as ``\\xff`` escapes."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate not from a file name
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _storable(path: str, key: str, record: dict[str, Any]) -> str:
+    """The record as the journal stores it; RecordInvalid (naming the file) when it cannot
+    be: a value JSON cannot carry (NaN, Infinity, an object), or text that is not UTF-8
+    (a file name with other bytes: the server keeps text, so no record can name it)."""
+    try:
+        body = json.dumps(record, sort_keys=True, allow_nan=False)
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+        (path + key).encode("utf-8")
+    except UnicodeEncodeError:
+        raise RecordInvalid(["the file name is not valid UTF-8, and a record's fileName "
+                             "must be text; rename the file"], subject=shown(path)) from None
+    except (TypeError, ValueError) as exc:
+        raise RecordInvalid([f"cannot be stored as JSON ({exc})"], subject=shown(path)) from None
+    return body
+
+
+def _record(text: str) -> dict[str, Any]:
+    """A stored record; one that cannot be read back becomes an empty record, which the
+    server refuses (that entry fails alone) instead of stopping every read of the journal."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 @dataclass

@@ -58,7 +58,8 @@ __all__ = ["SESSION_FILE", "Existing", "FileRule", "IngestOptions", "load_option
 SESSION_FILE = "bsingest.toml"
 _TOP_KEYS = {"dataset", "actions", "hardware_device", "description", "existing", "files",
              "server", "portal", "journal", "settle", "jobs", "api", "session", "procedures",
-             "equipment", "notes", "project", "create_session", "session_name"}
+             "equipment", "notes", "project", "create_session", "session_name",
+             "report"}  # [report]: read by bsingest.report
 _RULE_KEYS = {"match", "type", "hardware_device", "description", "equipment", "notes",
               "n_channels", "sr", "dtype", "lsb"}
 #: Each generation's names for the same links: 2023 name -> current name.
@@ -263,11 +264,27 @@ def type_map_rules(pairs: Sequence[str]) -> tuple[FileRule, ...]:
     rules = []
     for pair in pairs:
         glob, sep, rtype = pair.partition("=")
-        if not sep or not glob or rtype not in RECORD_TYPES:
+        if not sep or not glob or record_type(rtype) is None:
             raise UsageError(f"--type-map {pair!r}: expected GLOB=TYPE with TYPE one of "
-                             f"{', '.join(RECORD_TYPES)}")
-        rules.append(FileRule(match=glob, type=rtype))
+                             f"{', '.join(_type_names())}")
+        rules.append(FileRule(match=glob, type=record_type(rtype)))
     return tuple(rules)
+
+
+def record_type(name: Any) -> str | None:
+    """A record type a user names, in either generation's terms, as extractors name it
+    (``ExtracellularEphys`` -> ``Extracellular``); None when it names no type."""
+    from .details import TYPE_2023
+
+    if name in RECORD_TYPES:
+        return str(name)
+    return TYPE_2023.get(name) if isinstance(name, str) else None
+
+
+def _type_names() -> list[str]:
+    from .details import TYPE_2023
+
+    return sorted({*TYPE_2023, *RECORD_TYPES})
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -281,7 +298,7 @@ def _read(path: Path) -> dict[str, Any]:
     if unknown:
         raise UsageError(f"{path}: unknown keys {', '.join(sorted(unknown))} "
                          f"(known: {', '.join(sorted(_TOP_KEYS))})")
-    out: dict[str, Any] = {k: v for k, v in data.items() if k != "files"}
+    out: dict[str, Any] = {k: v for k, v in data.items() if k not in ("files", "report")}
     for name in _LISTS:  # a file may give one ID as a bare string
         if name in out:
             value = out[name]
@@ -303,13 +320,14 @@ def _rule(path: Path, i: int, raw: Any) -> FileRule:
     unknown = set(raw) - _RULE_KEYS
     if unknown:
         raise UsageError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
-    if raw.get("type") is not None and raw["type"] not in RECORD_TYPES:
-        raise UsageError(f"{where}: type {raw['type']!r} is not one of {', '.join(RECORD_TYPES)}")
+    if raw.get("type") is not None and record_type(raw["type"]) is None:
+        raise UsageError(f"{where}: type {raw['type']!r} is not one of "
+                         f"{', '.join(_type_names())}")
     stated = {k: raw[k] for k in ("n_channels", "sr", "dtype", "lsb") if k in raw}
     equipment = raw.get("equipment")
     if isinstance(equipment, str):
         equipment = [equipment] if equipment else []
-    return FileRule(match=str(raw["match"]), type=raw.get("type"),
+    return FileRule(match=str(raw["match"]), type=record_type(raw.get("type")),
                     hardware_device=raw.get("hardware_device"),
                     description=raw.get("description"), stated=stated,
                     equipment=tuple(equipment) if equipment is not None else None,

@@ -21,10 +21,10 @@ exist (``os.open`` with ``O_EXCL`` and mode 0600 on a temporary name, then a ren
 token file that others may read is still used, with a warning, as ssh does.
 
 API generation (``"2023"``: ``/rest/``, ``Token``; ``"2026"``: ``/api/``, ``Bearer``): the
-config file may state it, ``api = "..."`` beside ``server`` (for that server); what a
-probe found is kept per server in a table ``[servers."https://lab.example"]`` with
-``api = "..."`` (:func:`remember_api`; servers off this machine only: a loopback port
-serves one thing today and another tomorrow).
+config file may state it, ``api = "..."`` beside ``server`` (for that server; alone, for
+every server); what a probe found is kept per server in a table
+``[servers."https://lab.example"]`` with ``api = "..."`` (:func:`remember_api`; servers
+off this machine only: a loopback port serves one thing today and another tomorrow).
 """
 
 from __future__ import annotations
@@ -239,6 +239,9 @@ def _find_token(explicit: str | None, server: str) -> tuple[str | None, str | No
     return (text, str(path)) if text else (None, None)
 
 
+_WARNED: set[tuple[str, int]] = set()
+
+
 def _warn_if_readable_by_others(path: Path) -> None:
     if os.name == "nt":  # permissions are ACLs there; the mode bits say nothing
         return
@@ -246,7 +249,8 @@ def _warn_if_readable_by_others(path: Path) -> None:
         mode = stat.S_IMODE(path.stat().st_mode)
     except OSError:
         return
-    if mode & 0o077:
+    if mode & 0o077 and (str(path), mode) not in _WARNED:
+        _WARNED.add((str(path), mode))  # once per process, not at every look-up
         log.warning("%s may be read by others (mode %04o): using it anyway; run "
                     "`chmod 600 %s`", path, mode, path)
 
@@ -280,12 +284,14 @@ def save_server(server: str) -> Path:
 def configured_api(server: str) -> tuple[str, str] | None:
     """The generation the user states for ``server`` in the config file, and where: or None.
 
-    A top-level ``api`` goes with the top-level ``server``: it is stated for that server.
+    A top-level ``api`` goes with the top-level ``server`` (stated for that server only);
+    with no ``server`` there, it is stated for every server.
     """
     server = server.rstrip("/")
     config = _config()
     top = config.get("server")
-    if "api" in config and isinstance(top, str) and top.rstrip("/") == server:
+    mine = top is None or (isinstance(top, str) and top.rstrip("/") == server)
+    if "api" in config and mine:
         return check_api(config["api"], f"{config_file()}: api"), str(config_file())
     return None
 

@@ -7,21 +7,43 @@ model, bodies, keys and comparison apply is the client's (:class:`bsingest.recor
 For every entry the uploader compares with what the dataset already holds, then creates,
 updates, adopts or skips, and records each outcome in the journal.
 
-A POST whose outcome is unknown (no answer, a dropped connection, a 5xx or 429 after the
-request went out) is never simply sent again: the dataset is listed first, and a record
-with the same key is adopted. When none is there, the uploader waits its back-off and
-looks once more (a write a gateway timed out on may land late) before it repeats the
-POST. When the server cannot be reached at all, entries stay in the journal
-(``pending`` or ``sending``) and ``bsingest push`` continues later.
+Unknown outcomes, in waves. A POST whose outcome is unknown (no answer, a dropped
+connection, a 5xx after the request went out) is never simply sent again. The entry
+waits out its back-off (a write a gateway timed out on may land late) and joins the next
+*wave*: one narrow query (``filter{type_json.fileName.in}``, or ``details.fileName`` in
+the current generation, a hundred names at a time)
+answers every entry waiting at that moment, while the other records keep going. A
+record with our key found there is adopted; one not found is posted again. A 429, or a
+503 with ``Retry-After``, says the server did not act: the POST is repeated after the
+wait, without a look.
+
+Convergence across machines. Processes with separate journals (a rig's hook and a nightly
+batch on shared storage) may create the same key at the same moment: nothing on the
+server prevents it. So every key this run created (and every key the dataset already
+held twice) is read back in those waves; where a key has several records, every process
+keeps the one with the smallest id (a rule all compute alike, from the server's answer
+alone), deletes the others *that hold our content*, and journals the survivor. A record
+with other content is reported, never deleted. Each key is then on the server once
+after any run finishes; README.md says what is guaranteed and what is not.
+
+Circuit breaker. After ``breaker`` requests in a row without an answer (or with 5xx/429),
+the next wave is a probe: if the server does not answer it either (after the client's
+retries), nothing more is sent; what is left stays queued in the journal (exit 3), for
+``bsingest push`` or the next run.
+
+One entry never blocks another: a record the client cannot send (a value JSON cannot
+carry), or any unexpected error of one request, fails that entry alone, with its reason.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -40,7 +62,7 @@ from .sessionconfig import Existing
 if TYPE_CHECKING:
     from .client import BrainstemClient
 
-__all__ = ["MODEL", "Lookups", "Outcome", "Uploader", "record_key", "same_content"]
+__all__ = ["MODEL", "Listing", "Lookups", "Outcome", "Uploader", "record_key", "same_content"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +71,10 @@ MODEL = "modules/experimentdata"
 #: Outcomes of one entry.
 CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED, QUEUED = (
     "created", "updated", "unchanged", "skipped", "failed", "queued")
+
+#: Names asked for in one query of a wave: a URL of a few KiB, one page of answers.
+WAVE = 100
+_UNAVAILABLE = (TransportError, ServerError, RateLimited)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +87,7 @@ class Outcome:
     outcome: str  # created, updated, unchanged, skipped, failed, queued (or would-* in a dry run)
     server_id: str | None = None
     error: str | None = None
+    note: str | None = None  # e.g. a twin another run created was removed
 
 
 def record_key(record: Mapping[str, Any]) -> str:
@@ -76,6 +103,27 @@ def record_key(record: Mapping[str, Any]) -> str:
 def same_content(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
     """Whether the server's 2023 record already says what ours says."""
     return wire_for(API_2023).same_content(ours, theirs)
+
+
+class Listing(dict[str, dict[str, Any]]):
+    """A container's records by key; of twins (a key held more than once), the smallest id.
+
+    ``twins`` maps each key the container holds more than once to all its records.
+    """
+
+    def __init__(self, records: Iterable[Mapping[str, Any]] = (),
+                 key_of: Callable[[Mapping[str, Any]], str] = record_key) -> None:
+        super().__init__()
+        by_key: dict[str, list[dict[str, Any]]] = {}
+        for rec in records:
+            by_key.setdefault(key_of(rec), []).append(dict(rec))
+        for key, recs in by_key.items():
+            self[key] = min(recs, key=_id)
+        self.twins = {k: v for k, v in by_key.items() if len(v) > 1}
+
+
+def _id(record: Mapping[str, Any]) -> str:
+    return str(record.get("id"))
 
 
 class Lookups:
@@ -114,6 +162,54 @@ class _Unreachable(Exception):
     """The server could not be reached; the entry stays queued."""
 
 
+@dataclass(eq=False)
+class _Job:
+    """One entry on its way: how often it was posted, and what is known of it."""
+
+    entry: Entry
+    posts: int = 0
+    ready_at: float = 0.0  # monotonic time before which it waits (back-off, Retry-After)
+    created: str | None = None  # the id our POST was answered with
+    outcome: Outcome | None = None  # provisional, until the key is read back
+    error: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.entry.key
+
+
+@dataclass
+class _Breaker:
+    """Requests in a row without an answer (or with 5xx/429). ``limit`` of them open it:
+    nothing more is sent until a probe (a read) answers; ``limit`` more right after a
+    probe, or a probe without an answer, trip it: nothing more is sent in this run."""
+
+    limit: int
+    in_a_row: int = 0
+    last: str = ""
+    probed: bool = False  # a probe answered, and no write has since
+    tripped: str | None = None  # the reason, once tripped
+
+    def failed(self, reason: str) -> None:
+        self.in_a_row += 1
+        self.last = reason
+        if self.probed and self.in_a_row >= self.limit:
+            self.tripped = (f"the server stopped answering: {self.limit} requests in a row "
+                            "got no answer, then again after a check")
+
+    def answered(self) -> None:
+        self.in_a_row = 0
+        self.probed = False
+
+    def probe_answered(self) -> None:
+        self.in_a_row = 0
+        self.probed = True
+
+    @property
+    def open(self) -> bool:
+        return self.tripped is not None or self.in_a_row >= self.limit
+
+
 class Uploader:
     """Uploads entries of one (server, dataset) with bounded concurrency.
 
@@ -133,9 +229,12 @@ class Uploader:
     lookups
         Shared answers of a batch (:class:`Lookups`); None: ask the server every time.
     post_attempts
-        POSTs tried for one record (each after a look on the server) before giving up.
+        POSTs tried for one record before it is left queued.
     lock_timeout
         Seconds to wait for another process uploading to the same dataset.
+    breaker
+        Requests in a row without an answer after which the server is probed, and if it
+        does not answer, nothing more is sent.
     wire
         The API generation's record form; None: the one ``client`` speaks.
     """
@@ -144,7 +243,7 @@ class Uploader:
                  existing: Existing | None = Existing.SKIP, concurrency: int = 8,
                  post_attempts: int = 6, stop: threading.Event | None = None,
                  lookups: Lookups | None = None, lock_timeout: float = 600.0,
-                 wire: Wire | None = None) -> None:
+                 breaker: int = 5, wire: Wire | None = None) -> None:
         self.client = client
         self.wire = wire or wire_for(getattr(client, "api", API_2023))
         self.lookups = lookups
@@ -154,15 +253,15 @@ class Uploader:
         self.concurrency = max(1, concurrency)
         self.post_attempts = post_attempts
         self.lock_timeout = lock_timeout
+        self.breaker = breaker
+        # False once the server is seen not to filter records by a JSON field's value.
+        self._narrow = True
 
     # -- planning -----------------------------------------------------------------------
 
     def server_records(self, dataset: str) -> dict[str, dict[str, Any]]:
-        """The dataset's records on the server, by key (the first of any duplicates)."""
-        out: dict[str, dict[str, Any]] = {}
-        for rec in self.wire.records(self.client, dataset):
-            out.setdefault(self.wire.key(rec), rec)
-        return out
+        """The dataset's records on the server, by key (a :class:`Listing`)."""
+        return Listing(self.wire.records(self.client, dataset), self.wire.key)
 
     def plan(self, entries: Sequence[Entry], on_server: Mapping[str, Mapping[str, Any]]
              ) -> list[tuple[Entry, str]]:
@@ -203,10 +302,9 @@ class Uploader:
         """Bring the server in line with ``entries``; one :class:`Outcome` per entry.
 
         Requests run in ``executor`` (shared by several sessions in a batch, so that its
-        size bounds what the server sees) or in a pool of ``concurrency`` threads.
-        Raises the client's error (``TransportError``, or ``ServerError``/``RateLimited``
-        after its retries) only if the dataset cannot be listed at all; entries are then
-        untouched (still queued in the journal).
+        size bounds what the server sees) or in a pool of ``concurrency`` threads. Each
+        dataset goes alone: one that cannot be listed (the server down: its entries are
+        queued; refused: they fail, with the reason) does not stop the others.
         """
         if not entries:
             return []
@@ -215,67 +313,70 @@ class Uploader:
                                     thread_name_prefix="bsingest-upload") as pool:
                 return self.run(entries, progress=progress, executor=pool)
         outcomes: list[Outcome] = []
+
+        def emit(o: Outcome) -> None:
+            outcomes.append(o)
+            if progress:
+                progress(o)
+
         for server, dataset in sorted({(e.server, e.dataset) for e in entries}):
+            mine = [e for e in entries if (e.server, e.dataset) == (server, dataset)]
             # Held from the listing to the last request: a POST decided from a listing is
-            # safe only while no other process creates the same key (a push, a re-run).
+            # safe only while no other run *sharing this journal* creates the same key (a
+            # push, a re-run); runs with other journals are made to converge afterwards.
             with self._journal().dataset_lock(server, dataset, self.lock_timeout):
-                mine = [e for e in entries if (e.server, e.dataset) == (server, dataset)]
-                self._run_dataset(dataset, mine, outcomes, progress, executor)
+                try:
+                    on_server = (self.lookups.listing(dataset, self.server_records)
+                                 if self.lookups else self.server_records(dataset))
+                except _UNAVAILABLE as exc:
+                    for e in mine:
+                        emit(self._not_listed(e, exc))
+                    continue
+                except ApiError as exc:
+                    for e in mine:
+                        self._journal().mark(e, "failed", error=str(exc))
+                        emit(Outcome(e.dataset, e.key, e.path, FAILED, None, str(exc)))
+                    continue
+                _Delivery(self, dataset, mine, on_server, executor, emit).run()
         return outcomes
 
-    def _run_dataset(self, dataset: str, entries: Sequence[Entry], outcomes: list[Outcome],
-                     progress: Callable[[Outcome], None] | None, executor: Executor) -> None:
-        on_server = (self.lookups.listing(dataset, self.server_records) if self.lookups
-                     else self.server_records(dataset))
-        steps = self.plan(entries, on_server)
-        futures = [executor.submit(self._do, e, step, on_server) for e, step in steps]
-        try:
-            for future in as_completed(futures):
-                outcome = future.result()
-                outcomes.append(outcome)
-                if progress:
-                    progress(outcome)
-        except KeyboardInterrupt:
-            # Ctrl-C: requests in flight finish and journal their outcome; the rest is not
-            # started (it stays pending for the next run) instead of being run to the end
-            # by the pool's shutdown.
-            self.stop.set()
-            for future in futures:
-                future.cancel()
-            raise
+    def _not_listed(self, e: Entry, exc: Exception) -> Outcome:
+        if e.state == "uploaded":  # uploaded before, unchanged since: nothing to queue
+            return Outcome(e.dataset, e.key, e.path, UNCHANGED, e.server_id,
+                           note=f"not checked on the server ({exc}); the journal has it "
+                                "uploaded")
+        self._journal().mark(e, e.state, error=str(exc))  # `bsingest status` says why
+        return Outcome(e.dataset, e.key, e.path, QUEUED, None, f"queued: {exc}")
 
-    def _do(self, e: Entry, step: str, on_server: Mapping[str, Mapping[str, Any]]) -> Outcome:
-        theirs = on_server.get(e.key)
-        their_id = theirs.get("id") if theirs else None
-        if self.stop.is_set():
-            return Outcome(e.dataset, e.key, e.path, QUEUED, None, "interrupted")
+    def _do(self, e: Entry, step: str, theirs: Mapping[str, Any] | None) -> Outcome:
+        """Every step but create: adopt, unchanged, skip, conflict, update."""
+        their_id = str(theirs.get("id")) if theirs else None
+        if step in ("unchanged", "adopt"):
+            self._journal().mark(e, "uploaded", server_id=their_id)
+            return Outcome(e.dataset, e.key, e.path, UNCHANGED, their_id)
+        if step == "skip":
+            self._journal().mark(
+                e, "skipped", server_id=their_id,
+                error="exists on the server with other values; kept (--existing skip)")
+            return Outcome(e.dataset, e.key, e.path, SKIPPED, their_id,
+                           "exists on the server with other values")
+        if step == "conflict":
+            msg = ("exists on the server with other values "
+                   "(use --existing update to change it, or --existing skip)")
+            self._journal().mark(e, "failed", server_id=their_id, error=msg)
+            return Outcome(e.dataset, e.key, e.path, FAILED, their_id, msg)
+        assert step == "update" and their_id is not None
         try:
-            if step in ("unchanged", "adopt"):
-                self._journal().mark(e, "uploaded", server_id=their_id)
-                return Outcome(e.dataset, e.key, e.path, UNCHANGED, their_id)
-            if step == "skip":
-                self._journal().mark(
-                    e, "skipped", server_id=their_id,
-                    error="exists on the server with other values; kept (--existing skip)")
-                return Outcome(e.dataset, e.key, e.path, SKIPPED, their_id,
-                               "exists on the server with other values")
-            if step == "conflict":
-                msg = ("exists on the server with other values "
-                       "(use --existing update to change it, or --existing skip)")
-                self._journal().mark(e, "failed", server_id=their_id, error=msg)
-                return Outcome(e.dataset, e.key, e.path, FAILED, their_id, msg)
-            if step == "update":
-                return self._update(e, str(their_id))
-            return self._create(e)
+            return self._update(e, their_id)
         except _Unreachable as exc:
-            return Outcome(e.dataset, e.key, e.path, QUEUED, None, str(exc))
+            return Outcome(e.dataset, e.key, e.path, QUEUED, None, f"queued: {exc}")
 
     def _update(self, e: Entry, server_id: str) -> Outcome:
         changes = self.wire.changes(e.record)
         self._journal().mark(e, "sending", server_id=server_id, attempt=True)
         try:
             self.client.update(self.wire.model, server_id, changes)  # PATCH: retried
-        except (TransportError, RateLimited, ServerError) as exc:
+        except _UNAVAILABLE as exc:
             self._journal().mark(e, "pending", error=str(exc))
             raise _Unreachable(str(exc)) from exc
         except ApiError as exc:
@@ -284,54 +385,449 @@ class Uploader:
         self._journal().mark(e, "uploaded", server_id=server_id)
         return Outcome(e.dataset, e.key, e.path, UPDATED, server_id)
 
-    def _create(self, e: Entry) -> Outcome:
-        last_error = ""
-        for attempt in range(1, self.post_attempts + 1):
-            # Written before the request goes out: if we die now, the next run looks first.
-            self._journal().mark(e, "sending", attempt=True)
-            try:
-                body = self.client.create(self.wire.model, e.record)
-            except (TransportError, ApiError) as exc:
-                if isinstance(exc, ApiError) and _refused(exc):
-                    # The server answered and did not write: a definite, lasting refusal.
-                    self._journal().mark(e, "failed", error=str(exc))
-                    return Outcome(e.dataset, e.key, e.path, FAILED, None, str(exc))
-                last_error = str(exc)
-                log.info("POST for %s: outcome unknown (%s); looking on the server", e.path, exc)
-                found = self._look(e)
-                if found is None:
-                    self._journal().mark(e, "pending", error=last_error)
-                    self._pause(attempt, exc)
-                    # Look once more after the pause: a write that a gateway timed out on
-                    # (504) may land late, and must not be created a second time.
-                    found = self._look(e)
-                if found is not None:
-                    self._journal().mark(e, "uploaded", server_id=found)
-                    return Outcome(e.dataset, e.key, e.path, CREATED, found)
-                continue
-            server_id = str(body.get("id"))
-            self._journal().mark(e, "uploaded", server_id=server_id)
-            return Outcome(e.dataset, e.key, e.path, CREATED, server_id)
-        raise _Unreachable(f"gave up after {self.post_attempts} attempts: {last_error}")
-
-    def _look(self, e: Entry) -> str | None:
-        """The id of the dataset's record with ``e``'s key, if the server has one."""
+    def _post(self, job: _Job) -> tuple[str, Any]:
+        """POST once: ("created", id), ("unknown", error), ("later", (seconds, error)) or
+        ("failed", message). Never raises: one record's trouble is that record's alone."""
+        e = job.entry
+        # Written before the request goes out: if we die now, the next run looks first.
+        self._journal().mark(e, "sending", attempt=True)
         try:
-            records = self.wire.records(self.client, e.dataset, type=e.record.get("type"))
-        except (TransportError, ApiError) as exc:
-            # Cannot tell whether the POST happened: leave it 'sending' for the next run.
-            raise _Unreachable(f"cannot look on the server: {exc}") from exc
-        for rec in records:
-            if self.wire.key(rec) == e.key:
-                return str(rec.get("id"))
-        return None
+            body = self.client.create(self.wire.model, e.record)
+        except ApiError as exc:
+            if _refused(exc):
+                # The server answered and did not write: a definite, lasting refusal.
+                self._journal().mark(e, "failed", error=str(exc))
+                return "failed", str(exc)
+            wait_for = _did_not_act(exc)
+            if wait_for is not None:
+                self._journal().mark(e, "pending", error=str(exc))
+                return "later", (wait_for, str(exc))
+            return "unknown", str(exc)
+        except TransportError as exc:
+            return "unknown", str(exc)
+        except Exception as exc:  # one record must not stop the others
+            # The client could not even build the request (a value JSON cannot carry), or
+            # a bug: this entry fails alone and says why; nothing was sent that can be
+            # known to have arrived, and a re-run stages it again.
+            msg = f"cannot send the record: {type(exc).__name__}: {exc}"
+            log.warning("%s: %s", e.path, msg)
+            self._journal().mark(e, "failed", error=msg)
+            return "failed", msg
+        server_id = str(body.get("id"))
+        self._journal().mark(e, "uploaded", server_id=server_id)
+        return "created", server_id
 
-    def _pause(self, attempt: int, exc: Exception) -> None:
+    # -- reading back: the waves ---------------------------------------------------------
+
+    def read_back(self, dataset: str, names: Sequence[str], known: Mapping[str, str]
+                  ) -> dict[str, list[dict[str, Any]]]:
+        """Every record of ``dataset`` named in ``names``, by key.
+
+        One narrow query per hundred names where the server filters on ``fileName``; the
+        whole listing where it does not, or where a name cannot be put in the filter.
+        ``known`` maps names to the id of a record known to be there: a narrow answer
+        missing one of them is not trusted (the server's filter does not work), nor is one
+        holding names not asked for (it ignored the filter).
+        """
+        wanted = set(names)
+        if self._narrow and not any("," in n for n in wanted):
+            found: list[dict[str, Any]] = []
+            chunks = sorted(wanted)
+            trusted = True
+            for i in range(0, len(chunks), WAVE):
+                part = chunks[i:i + WAVE]
+                try:
+                    got = self._records_named(dataset, part)
+                except Rejected:
+                    trusted = False  # the server refuses the filter
+                    break
+                seen = {self.wire.file_name(r) for r in got}
+                stray = bool(seen - wanted)
+                # A known record may have been removed as a twin: its name stays.
+                missing = any(n not in seen for n in part if n in known)
+                if stray:  # the filter was ignored: this is the whole dataset
+                    self._narrow = False
+                    return self._by_key(r for r in got if self.wire.file_name(r) in wanted)
+                if missing:
+                    trusted = False
+                    break
+                found += got
+            if trusted:
+                return self._by_key(found)
+            log.info("the server does not filter records by fileName; listing the dataset")
+            self._narrow = False
+        return self._by_key(r for r in self.wire.records(self.client, dataset)
+                            if self.wire.file_name(r) in wanted)
+
+    def _records_named(self, dataset: str, names: Sequence[str]) -> list[dict[str, Any]]:
+        """The container's records whose fileName is one of ``names`` (one query)."""
+        details = "type_json" if self.wire.api == API_2023 else "details"
+        return self.client.list(self.wire.model, filters={
+            self.wire.container: dataset, f"{details}.fileName.in": list(names)})
+
+    def _delete(self, server_id: str) -> None:
+        self.client.delete(self.wire.model, server_id)
+
+    def converge(self, job: _Job, records: Sequence[Mapping[str, Any]]) -> Outcome | None:
+        """Settle one key from what the server holds for it; None: post it (again).
+
+        Of several records, the one with the smallest id is kept (every process picks the
+        same); the others that hold our content are deleted; those with other content
+        are named in the note and left alone.
+        """
+        e = job.entry
+        ours = [r for r in records if self.wire.same_content(e.record, r)]
+        if not records or (job.outcome is None and job.created is None and not ours):
+            if records:  # someone else's record, other values: as if it had been there
+                survivor = min(records, key=_id)
+                step = self.plan([e], {e.key: survivor})[0][1]
+                return self._with_note(self._do(e, step, survivor),
+                                       _others_note(records, survivor, e.record, self.wire))
+            if job.outcome is not None or job.created is not None:
+                # Ours is gone (deleted by someone) and no twin either: say so, do not
+                # post again (a server whose filter misses records must not get doubles).
+                prov = job.outcome or Outcome(e.dataset, e.key, e.path, CREATED, job.created)
+                return self._with_note(prov, "not found on the server when read back")
+            return None
+        survivor = min(records, key=_id)
+        sid = _id(survivor)
+        removed, kept, trouble = [], [], []
+        for rec in records:
+            rid = _id(rec)
+            if rec is survivor:
+                continue
+            if not self.wire.same_content(e.record, rec):
+                kept.append(rid)
+                continue
+            try:
+                self._delete(rid)
+                removed.append(rid)
+            except NotFound:
+                removed.append(rid)  # another run removed it first
+            except (TransportError, ApiError) as exc:
+                trouble.append(f"twin {rid} not removed ({exc}); the next run removes it")
+        notes = []
+        if removed:
+            notes.append(f"the key was on the server {len(removed) + 1} times (another run "
+                         f"created it too): kept {sid}, removed {', '.join(removed)}")
+        notes += trouble
+        if kept:
+            notes.append(_others_note(records, survivor, e.record, self.wire))
+        prov = job.outcome or Outcome(e.dataset, e.key, e.path, CREATED, job.created)
+        if self.wire.same_content(e.record, survivor):
+            self._journal().mark(e, "uploaded", server_id=sid)
+            outcome = replace(prov, server_id=sid)
+        else:  # the one kept says something else: as if it had been there before us
+            step = self.plan([e], {e.key: survivor})[0][1]
+            outcome = self._do(e, step, survivor)
+        return self._with_note(outcome, "; ".join(n for n in notes if n) or None)
+
+    def _by_key(self, records: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for rec in records:
+            out.setdefault(self.wire.key(rec), []).append(dict(rec))
+        return out
+
+    @staticmethod
+    def _with_note(outcome: Outcome, note: str | None) -> Outcome:
+        if not note:
+            return outcome
+        return replace(outcome, note=f"{outcome.note}; {note}" if outcome.note else note)
+
+    def _pause(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds the entry waits before its next POST (or look)."""
         policy = self.client.retry
         if not policy.wait:
+            return 0.0
+        return policy.delay(attempt, retry_after)
+
+
+def _others_note(records: Sequence[Mapping[str, Any]], survivor: Mapping[str, Any],
+                 ours: Mapping[str, Any], wire: Wire) -> str:
+    other = [_id(r) for r in records if r is not survivor and not wire.same_content(ours, r)]
+    if not other:
+        return ""
+    return (f"{len(other)} other record(s) with this key hold other values, left as they "
+            f"are: {', '.join(other)}")
+
+
+
+
+class _Delivery:
+    """One dataset's entries through POSTs, waves and convergence, in the caller's thread.
+
+    The caller's thread decides; the executor's threads send. A job is in one place at a
+    time: ``todo`` (to post now), ``later`` (to post after a wait), ``unknown`` (sent, its
+    outcome to be read back), ``settle`` (on the server, its key to be read back), or in
+    flight.
+    """
+
+    def __init__(self, up: Uploader, dataset: str, entries: Sequence[Entry],
+                 on_server: Mapping[str, Mapping[str, Any]], executor: Executor,
+                 emit: Callable[[Outcome], None]) -> None:
+        self.up = up
+        self.dataset = dataset
+        self.executor = executor
+        self.emit = emit
+        self.on_server = on_server
+        self.twins: Mapping[str, Any] = getattr(on_server, "twins", {})
+        self.steps = up.plan(entries, on_server)
+        self.todo: deque[_Job] = deque()
+        self.later: list[_Job] = []
+        self.unknown: list[_Job] = []
+        self.settle: list[_Job] = []
+        self.others = deque((e, step) for e, step in self.steps if step != "create")
+        self.in_flight: dict[Future[Any], tuple[str, Any]] = {}
+        self.breaker = _Breaker(up.breaker)
+        self.probing = False
+        # Names known to be on the server, with an id: they vouch for a narrow query.
+        self.known = {self.up.wire.file_name(r): _id(r) for r in on_server.values()}
+
+    def run(self) -> None:
+        self.todo.extend(_Job(e) for e, step in self.steps if step == "create")
+        pending_others = self.others
+        try:
+            while True:
+                if self.up.stop.is_set() or self.breaker.tripped:
+                    self._give_up(pending_others)
+                    self._drain()
+                    return
+                self._start_wave()
+                while len(self.in_flight) < self.up.concurrency and not self.breaker.open:
+                    if pending_others:
+                        e, step = pending_others.popleft()
+                        self._submit("other", (e, step), self.up._do, e, step,
+                                     self.on_server.get(e.key))
+                    elif self._ready_job(self.todo, self.later):
+                        job = self.todo.popleft()
+                        self._submit("post", job, self.up._post, job)
+                    else:
+                        break
+                if not (self.in_flight or self.todo or self.later or self.unknown
+                        or self.settle or pending_others):
+                    return
+                self._wait()
+        except KeyboardInterrupt:
+            # Ctrl-C: requests in flight finish and journal their outcome; the rest is not
+            # started (it stays in the journal for the next run).
+            self.up.stop.set()
+            for future in self.in_flight:
+                future.cancel()
+            raise
+
+    # -- scheduling ------------------------------------------------------------------
+
+    def _submit(self, kind: str, what: Any, fn: Callable[..., Any], *args: Any) -> None:
+        self.in_flight[self.executor.submit(fn, *args)] = (kind, what)
+
+    def _ready_job(self, todo: deque[_Job], later: list[_Job]) -> bool:
+        now = time.monotonic()
+        for job in [j for j in later if j.ready_at <= now]:
+            later.remove(job)
+            todo.appendleft(job)  # first: a retry left to the end would make the run longer
+        return bool(todo)
+
+    def _posts_in_flight(self) -> bool:
+        """Whether requests still in flight (or not started) may add to the next wave."""
+        return bool(self.others) or any(kind in ("post", "other")
+                                        for kind, _ in self.in_flight.values())
+
+    def _start_wave(self) -> None:
+        if any(kind == "wave" for kind, _ in self.in_flight.values()):
             return
-        retry_after = getattr(exc, "retry_after", None)
-        policy.sleep(policy.delay(attempt, retry_after))
+        now = time.monotonic()
+        ready = [j for j in self.unknown if j.ready_at <= now]
+        names = ready + self.settle
+        if self.breaker.open:
+            # A probe: does the server answer at all? It reads back what is ready, or a
+            # record known to be there.
+            if self._posts_in_flight():
+                return
+            due = True
+        elif not names:
+            return
+        else:
+            idle = not self.todo and not any(j.ready_at <= now for j in self.later)
+            due = (len(names) >= WAVE or (idle and bool(ready))
+                   or (idle and not self._posts_in_flight()
+                       and not [j for j in self.unknown if j.ready_at > now]))
+        if not due:
+            return
+        batch = names[:WAVE]
+        for job in batch:
+            (self.unknown if job in self.unknown else self.settle).remove(job)
+        self.probing = self.breaker.open
+        self._submit("wave", batch, self._wave, batch)
+
+    def _wave(self, jobs: list[_Job]) -> list[tuple[_Job, Outcome | None]]:
+        """Read back the keys of ``jobs`` (one query) and settle each."""
+        names = {self.up.wire.file_name(j.entry.record) for j in jobs}
+        known = {self.up.wire.file_name(j.entry.record): j.created for j in jobs if j.created}
+        if not known and self.known:  # something to vouch for the answer
+            name, rid = min(self.known.items())
+            names.add(name)
+            known[name] = rid
+        if not names:  # a probe with nothing to read back: the dataset held nothing
+            self.up.server_records(self.dataset)
+            return []
+        found = self.up.read_back(self.dataset, sorted(names), known)
+        return [(job, self.up.converge(job, found.get(job.key, []))) for job in jobs]
+
+    def _wait(self) -> None:
+        now = time.monotonic()
+        waits = [j.ready_at for j in self.later + self.unknown if j.ready_at > now]
+        timeout = max(0.0, min(waits) - now) if waits else None
+        if not self.in_flight:
+            # Nothing to wait for but time: sleep until the next entry is ready (or Ctrl-C).
+            self.up.stop.wait(min(timeout if timeout is not None else 0.05, 1.0))
+            return
+        done, _ = wait(list(self.in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            kind, what = self.in_flight.pop(future)
+            getattr(self, f"_done_{kind}")(what, future)
+
+    # -- results ---------------------------------------------------------------------
+
+    def _done_other(self, what: tuple[Entry, str], future: Future[Outcome]) -> None:
+        e, _ = what
+        try:
+            outcome = future.result()
+        except Exception as exc:  # this entry fails alone
+            outcome = self._failed_alone(e, exc)
+        if e.key in self.twins and outcome.outcome in (UNCHANGED, UPDATED, SKIPPED):
+            # The dataset held this key more than once (a run that died before it read
+            # back, or bsingest 0.1): settle it now.
+            self.settle.append(_Job(e, outcome=outcome, created=None))
+            return
+        self.emit(outcome)
+
+    def _done_post(self, job: _Job, future: Future[tuple[str, Any]]) -> None:
+        e = job.entry
+        job.posts += 1
+        try:
+            kind, value = future.result()
+        except Exception as exc:  # the journal failed for this entry alone
+            self.emit(self._failed_alone(e, exc))
+            return
+        if kind == "created":
+            self.breaker.answered()
+            job.created = value
+            job.outcome = Outcome(e.dataset, e.key, e.path, CREATED, value)
+            self.known[self.up.wire.file_name(e.record)] = value
+            self.settle.append(job)
+        elif kind == "failed":
+            self.breaker.answered()
+            self.emit(Outcome(e.dataset, e.key, e.path, FAILED, None, value))
+        elif kind == "later":
+            seconds, job.error = value
+            self.breaker.failed(job.error)
+            if seconds > self.up.client.retry.max_retry_after:
+                self._queue(job, f"the server asks to wait {seconds:g} s: {job.error}")
+            elif job.posts >= self.up.post_attempts:
+                self._queue(job, f"no answer after {job.posts} attempts: {job.error}")
+            else:
+                job.ready_at = time.monotonic() + self.up._pause(job.posts, seconds)
+                self.later.append(job)
+        else:  # unknown: wait out the back-off, then read it back in the next wave
+            job.error = value
+            self.breaker.failed(value)
+            log.info("POST for %s: outcome unknown (%s); reading it back", e.path, value)
+            job.ready_at = time.monotonic() + self.up._pause(job.posts)
+            self.unknown.append(job)
+
+    def _done_wave(self, jobs: list[_Job], future: Future[list[tuple[_Job, Outcome | None]]]
+                   ) -> None:
+        probe, self.probing = self.probing, False
+        try:
+            settled = future.result()
+        except (TransportError, ApiError) as exc:
+            # The client retried this read already: the server is not answering.
+            self.breaker.tripped = (f"the server stopped answering ({exc})"
+                                    if not isinstance(exc, ApiError) or exc.status >= 500
+                                    or exc.status == 429
+                                    else f"cannot read back the records ({exc})")
+            for job in jobs:
+                (self.settle if job.created or job.outcome else self.unknown).append(job)
+            return
+        except Exception as exc:  # a bug must not leave entries unsaid
+            for job in jobs:
+                self.emit(self._failed_alone(job.entry, exc))
+            return
+        if probe:
+            self.breaker.probe_answered()
+        for job, outcome in settled:
+            if outcome is not None:
+                self.emit(outcome)
+            elif job.posts >= self.up.post_attempts:
+                self._queue(job, f"no answer after {job.posts} attempts: {job.error}")
+            else:  # not on the server: the POST did not land; send it again, first
+                self.up._journal().mark(job.entry, "pending", error=job.error)
+                self.todo.appendleft(job)
+
+    # -- endings ---------------------------------------------------------------------
+
+    def _queue(self, job: _Job, reason: str) -> None:
+        """Posted ``post_attempts`` times, and not on the server: left for the next run."""
+        e = job.entry
+        self.up._journal().mark(e, "pending", error=reason)
+        self.emit(Outcome(e.dataset, e.key, e.path, QUEUED, None, f"queued: {reason}"))
+
+    def _give_up(self, pending_others: deque[tuple[Entry, str]]) -> None:
+        """Stopped (Ctrl-C) or the breaker tripped: what is left stays queued, at once."""
+        reason = ("interrupted" if self.up.stop.is_set() and not self.breaker.tripped
+                  else self.breaker.tripped or "stopped")
+        if self.breaker.tripped and self.breaker.last and "(" not in reason:
+            reason = f"{reason} (last: {self.breaker.last})"
+        for e, _ in pending_others:
+            self.emit(Outcome(e.dataset, e.key, e.path, QUEUED, None, f"queued: {reason}"))
+        pending_others.clear()
+        for job in list(self.todo) + self.later:
+            self.up._journal().mark(job.entry, "pending", error=reason)
+            self.emit(Outcome(job.entry.dataset, job.key, job.entry.path, QUEUED, None,
+                              f"queued: {reason}"))
+        for job in self.unknown:  # sent, outcome unknown: the next run reads it back first
+            self.up._journal().mark(job.entry, "sending", error=reason)
+            self.emit(Outcome(job.entry.dataset, job.key, job.entry.path, QUEUED, None,
+                              f"queued: {reason}"))
+        for job in self.settle:  # on the server; not read back for twins
+            assert job.outcome is not None or job.created is not None
+            prov = job.outcome or Outcome(job.entry.dataset, job.key, job.entry.path, CREATED,
+                                          job.created)
+            self.emit(self.up._with_note(prov, f"not read back for twins ({reason}); the "
+                                               "next run does it"))
+        self.todo.clear()
+        self.later.clear()
+        self.unknown.clear()
+        self.settle.clear()
+
+    def _drain(self) -> None:
+        """Wait for the requests in flight; their entries end as their answers say."""
+        while self.in_flight:
+            done, _ = wait(list(self.in_flight), return_when=FIRST_COMPLETED)
+            for future in done:
+                kind, what = self.in_flight.pop(future)
+                getattr(self, f"_done_{kind}")(what, future)
+            self._give_up(deque())
+
+    def _failed_alone(self, e: Entry, exc: BaseException) -> Outcome:
+        msg = f"unexpected {type(exc).__name__}: {exc} (a bug in bsingest; please report it)"
+        log.error("%s: %s", e.path, msg, exc_info=exc)
+        try:
+            self.up._journal().mark(e, "failed", error=msg)
+        except Exception:  # said in the outcome; the journal is the trouble
+            pass
+        return Outcome(e.dataset, e.key, e.path, FAILED, None, msg)
+
+
+def _did_not_act(exc: ApiError) -> float | None:
+    """Seconds to wait when the answer says the server did not act on the request: a 429,
+    or a 503 with ``Retry-After``; None when the write may have happened."""
+    retry_after = getattr(exc, "retry_after", None)
+    if exc.status == 429:
+        return retry_after or 0.0
+    if exc.status == 503 and retry_after is not None:
+        return float(retry_after)
+    return None
 
 
 def _refused(exc: ApiError) -> bool:

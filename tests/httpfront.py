@@ -1,8 +1,9 @@
 """Real HTTP servers in front of the local server, for what it cannot be by itself.
 
 - :class:`Front` forwards every request to a :class:`~bsingest.server.LocalServer`, except
-  the paths it hides (404, as a server without that generation of the API answers) or
-  answers with an HTML error page, as a proxy in front of a real service does.
+  the paths it hides (404, as a server without that generation of the API answers),
+  answers with an HTML error page, as a proxy in front of a real service does, or answers
+  503 for a while (where the local server's own faults do not reach).
 """
 
 from __future__ import annotations
@@ -31,13 +32,27 @@ class Front:
         Path prefixes answered 404 (``/rest/``: a server of the current generation only).
     html_error
         Path prefixes answered ``502`` with an HTML page (a proxy's error page).
+    redirect
+        A base URL every request is redirected to (301), as an http:// front of an
+        https:// service answers.
+    steal_success
+        A path whose successful answer is kept from the client: the request is sent
+        once more and that answer returned (a device code someone else used first).
+    unavailable
+        Path prefix -> how many of its requests are answered ``503`` before the rest go
+        through (None: all of them).
     """
 
     def __init__(self, upstream: str, *, hide: Iterable[str] = (),
-                 html_error: Iterable[str] = ()) -> None:
+                 html_error: Iterable[str] = (),
+                 unavailable: dict[str, int | None] | None = None,
+                 redirect: str | None = None, steal_success: str | None = None) -> None:
         self.upstream = upstream
+        self.steal_success = steal_success
+        self.redirect = redirect
         self.hide = tuple(hide)
         self.html_error = tuple(html_error)
+        self.unavailable = dict(unavailable or {})
         self.paths: list[str] = []
         front = self
 
@@ -49,7 +64,18 @@ class Front:
                 front.paths.append(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                if self.path.startswith(front.hide):
+                if front.redirect is not None:
+                    self.send_response(301)
+                    self.send_header("Location", front.redirect + self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                down = next((p for p in front.unavailable if self.path.startswith(p)), None)
+                if down is not None and front.unavailable[down] != 0:
+                    left = front.unavailable[down]
+                    front.unavailable[down] = None if left is None else left - 1
+                    self._answer(503, b'{"detail": "Service unavailable."}', "application/json")
+                elif self.path.startswith(front.hide):
                     self._answer(404, b'{"detail": "Not found."}', "application/json")
                 elif self.path.startswith(front.html_error):
                     self._answer(502, PROXY_PAGE, "text/html; charset=utf-8")
@@ -58,6 +84,9 @@ class Front:
                                if k.lower() not in ("host", "content-length", "connection")}
                     resp = httpx.request(self.command, front.upstream + self.path,
                                          headers=headers, content=body)
+                    if self.path == front.steal_success and b'"success"' in resp.content:
+                        resp = httpx.request(self.command, front.upstream + self.path,
+                                             headers=headers, content=body)
                     self._answer(resp.status_code, resp.content,
                                  resp.headers.get("content-type", "application/json"))
 

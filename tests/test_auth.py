@@ -28,7 +28,7 @@ from bsingest.settings import (
     token_file,
     write_token_file,
 )
-from tests.fixtures import bsingest_cmd
+from tests.fixtures import bsingest_cmd, write_dat, write_neuroscope_xml
 
 PASSWORD = "alice-demo-password"  # the seed fixture's demo password for alice
 
@@ -366,12 +366,21 @@ def test_device_sign_in_headless_polls_until_approved_and_never_shows_the_token(
         assert code and f"{srv.url}/device/" in login.stderr
         with BrainstemClient(srv.url, token, api="2026") as client:  # a working token
             assert client.get_session(srv.seed.session)["id"] == srv.seed.session
-        log_file = tmp_path / "records.log"
-        listed = subprocess.run(bsingest_cmd("-vv", "records", "list", "--server", srv.url,
-                                             "--json"), env=env, capture_output=True,
-                                text=True, timeout=120)
+        # The stored token at work, logging at debug level to the terminal and to --log.
+        session = tmp_path / "rec-session"
+        session.mkdir()
+        write_dat(session / "rec.dat", 4, 1000)
+        write_neuroscope_xml(session / "rec.xml", 4)
+        log_file = tmp_path / "ingest.log"
+        before = srv.acquisition_count(srv.seed.session)
+        listed = subprocess.run(bsingest_cmd(
+            "-vv", "ingest", str(session), "--server", srv.url, "--session", srv.seed.session,
+            "--procedure", srv.seed.procedure, "--log", str(log_file),
+            "--journal", str(tmp_path / "journal.sqlite")), env=env, capture_output=True,
+            text=True, timeout=120)
         assert listed.returncode == 0, listed.stderr
-        log_file.write_text(listed.stderr)
+        assert "rec.dat" in log_file.read_text()
+        assert srv.acquisition_count(srv.seed.session) == before + 1
     assert _mode(server_token_file(srv.url)) == 0o600
     assert clean_env.read_text().strip() == "brainstem-org-token-1234"  # untouched
     assert not (tmp_path / "config" / "bsingest" / "config.toml").exists()  # not the default
@@ -429,6 +438,22 @@ def test_a_denied_or_expired_sign_in_is_one_line_and_stores_nothing(
     assert not server_token_file(srv.url).exists() and not clean_env.exists()
 
 
+def test_a_code_someone_else_used_first_is_one_line_through_the_cli(
+        clean_env: Path, tmp_path: Path) -> None:
+    from tests.httpfront import Front
+
+    poll = "/api/auth/device/token/"
+    with _device_server(tmp_path, interval=0.02, auto_approve=1) as srv, \
+            Front(srv.url, steal_success=poll) as front:
+        done = subprocess.run(bsingest_cmd("login", "--server", front.url, "--headless"),
+                              env=_subprocess_env(tmp_path), capture_output=True, text=True,
+                              timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "bsingest: error: sign-in code already used: run `bsingest login` again for a new one")
+    assert not server_token_file(front.url).exists() and not clean_env.exists()
+
+
 def test_ctrl_c_stops_the_sign_in_cleanly(clean_env: Path, tmp_path: Path) -> None:
     with _device_server(tmp_path, interval=0.02) as srv:
         proc = subprocess.Popen(bsingest_cmd("login", "--server", srv.url, "--headless"),
@@ -480,3 +505,23 @@ def test_token_stdin_for_the_current_generation(clean_env: Path,
     assert result.exit_code == 0, result.output
     assert server_token_file(srv.url).read_text().strip() == srv.pat
     assert srv.pat not in result.output
+
+
+def test_a_poll_lost_on_the_way_does_not_end_the_sign_in(tmp_path: Path) -> None:
+    from bsingest.client import wait_for_device_token
+    from bsingest.errors import ServerError
+    from tests.httpfront import Front
+
+    poll = "/api/auth/device/token/"
+    with _device_server(tmp_path, interval=0, auto_approve=0) as srv:
+        with Front(srv.url, unavailable={poll: 2}) as front, \
+                BrainstemClient(front.url, api="2026") as client:
+            device = client.start_device_authorization()
+            assert wait_for_device_token(client, device, sleep=lambda _: None)  # 503, 503, ok
+        assert [p for p in front.paths if p == poll] == [poll] * 3
+        with Front(srv.url, unavailable={poll: None}) as front, \
+                BrainstemClient(front.url, api="2026") as client:
+            device = client.start_device_authorization()
+            with pytest.raises(ServerError, match="503"):  # a server that stays away: bounded
+                wait_for_device_token(client, device, sleep=lambda _: None)
+        assert [p for p in front.paths if p == poll] == [poll] * 3

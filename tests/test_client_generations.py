@@ -306,3 +306,52 @@ def test_the_older_envelope_reads_the_same(legacy_server: LocalServer,
     raw = httpx.get(f"{legacy_server.url}/api/private/modules/dataacquisition/",
                     headers={"Authorization": f"Bearer {legacy_server.pat}"}).json()
     assert "dataacquisition" in raw and "data_acquisitions" not in raw
+
+
+@pytest.mark.parametrize("mode", ["unavailable", "drop_after"])
+def test_the_current_generation_is_retried_as_the_2023_one(brainstem_server: LocalServer,
+                                                           mode: str) -> None:
+    from bsingest.server import Faults
+
+    srv = brainstem_server
+    with _current(srv) as client:
+        made = client.create("dataacquisition", _acquisition(srv, "retry.dat"))
+        srv.set_faults(Faults(rate=1.0, modes=(mode,), limit=2))
+        assert client.update("dataacquisition", made["id"], {"notes": "x"})["notes"] == "x"
+        srv.set_faults(Faults(rate=1.0, modes=(mode,), limit=1))
+        client.delete("dataacquisition", made["id"])  # a 404 after a done delete: success
+    patches = [h.fault for h in srv.hits if h.method == "PATCH"]
+    assert patches == [mode, mode, None]
+    with _current(srv) as client, pytest.raises(NotFound):
+        client.get("dataacquisition", made["id"])
+
+
+def test_a_server_that_redirects_is_named_with_where_it_points(
+        brainstem_server: LocalServer, config_home: Path) -> None:
+    from bsingest.errors import ApiError
+
+    with Front(brainstem_server.url, redirect="https://brainstem.lab.example") as front:
+        with BrainstemClient(front.url, "t" * 40, retry=NO_WAIT) as client, \
+                pytest.raises(ApiError) as info:
+            _ = client.api
+        with BrainstemClient(front.url, "t" * 40, api="2026", retry=NO_WAIT) as client, \
+                pytest.raises(ApiError) as listing:
+            client.list("session")
+    assert f"answered 301: redirects to https://brainstem.lab.example{PROBE_2026}?limit=1" in (
+        str(info.value))
+    assert "give the server's address as it answers" in str(listing.value)
+    assert len(front.paths) == 2  # followed nowhere; the token went nowhere else
+
+
+def test_api_alone_in_the_config_file_is_stated_for_every_server(
+        brainstem_server: LocalServer, config_home: Path) -> None:
+    srv = brainstem_server
+    config_home.parent.mkdir(parents=True)
+    config_home.write_text('api = "2023"\n')
+    with BrainstemClient(srv.url, srv.token, retry=NO_WAIT) as client:
+        assert client.api == "2023"
+        assert client.find_container_by_name("docs-example")["id"] == (
+            srv.seed.datasets["docs-example"])
+    assert PROBE_2026 not in _paths(srv)  # stated: nothing to find out
+    with pytest.raises(UsageError, match=r"speaks the 2026 API, not 2023 \(api = \"2023\" in "):
+        BrainstemClient("https://www.brainstem.org", "t" * 40).api  # noqa: B018

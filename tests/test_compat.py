@@ -262,6 +262,8 @@ def test_official_shapes_errors_and_refusals(brainstem_server: LocalServer) -> N
         resp = client.load(ModelType.session, portal=PortalType.private)
         assert resp.ok and bool(resp) and repr(resp) == "<Response [200]>"
         assert resp.json()["count"] == len(resp.json()["sessions"])
+        refused = client.save("dataacquisition", data={"type": "Nonsense"})
+        assert refused.status_code == 400 and {"type", "session"} <= set(refused.json())
         missing = client.load("session", id="00000000-0000-4000-8000-000000000000")
         assert missing.status_code == 404 and not missing.ok
         with pytest.raises(NotFound):

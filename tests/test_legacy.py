@@ -122,3 +122,22 @@ def test_a_dry_run_shows_old_records_as_updates(tmp_path: Path,
         report = ingest(session, dataset=DATASET, actions=[ACTION], client=c, dry_run=True)
     assert report.counts() == {"would-update": len(legacy), "would-create": 1}
     assert [h for h in brainstem_server.hits if h.method != "GET"] == []
+
+
+def test_a_journal_written_before_the_generation_column_reads_as_2023(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:  # the table as bsingest 0.1 created it
+        db.execute("CREATE TABLE entries (server TEXT NOT NULL, dataset TEXT NOT NULL, key TEXT "
+                   "NOT NULL, path TEXT NOT NULL, record TEXT NOT NULL, fingerprint TEXT NOT "
+                   "NULL, state TEXT NOT NULL, server_id TEXT, attempts INTEGER NOT NULL "
+                   "DEFAULT 0, last_error TEXT, updated_at REAL NOT NULL, "
+                   "PRIMARY KEY (server, dataset, key))")
+        db.execute("INSERT INTO entries VALUES ('s', 'd', 'Extracellular|a.dat|x', 'a.dat', "
+                   "'{}', 'fp', 'uploaded', 'id1', 1, NULL, 0)")
+    with Journal(path) as jr:
+        (row,) = jr.entries()
+        assert (row.api, row.existing, row.server_id) == ("2023", None, "id1")
+        assert jr.rename_keys("s", "d", {"Extracellular|a.dat|x": "Extracellular|p/a.dat"}) == 1
+        assert [e.key for e in jr.entries()] == ["Extracellular|p/a.dat"]

@@ -149,6 +149,21 @@ def test_tokens_of_one_generation_are_refused_by_the_other(srv: LocalServer) -> 
         assert srv.token not in refused.text and srv.pat not in refused.text
 
 
+def test_an_expired_token_is_refused_with_its_reason(srv: LocalServer) -> None:
+    with httpx.Client(base_url=srv.url, timeout=10) as http:
+        start = _start(http)
+        srv.approve_device(start["user_code"])
+        fresh = _poll(http, start["device_code"])["token"]
+        for token in (fresh, srv.pat):
+            headers = {"Authorization": f"Bearer {token}"}
+            assert http.get(SESSIONS, headers=headers).status_code == 200
+            srv.expire_pat(token)
+            refused = http.get(SESSIONS, headers=headers)
+            assert refused.status_code == 401 and "expired" in refused.json()["detail"]
+        other = {"Authorization": f"Bearer {srv.seed.users['bob'].pat}"}
+        assert http.get(SESSIONS, headers=other).status_code == 200
+
+
 def test_public_portal_is_read_only(srv: LocalServer) -> None:
     with _http(srv) as http:
         resp = http.post(DA.format(portal="public"), json=_acquisition(srv))
@@ -164,6 +179,10 @@ def test_public_portal_is_read_only(srv: LocalServer) -> None:
     ({"details": {"lsb": {"value": 0.195, "unit": "uV"}}}, "details", "µV"),  # strict enum
     ({"details": {"nChannels": 2, "electrodeGroups": [{"channels": [3]}]}}, "details",
      "nChannels"),
+    # A tag names its groups by index ("groups": [0]), the one form this server keeps.
+    ({"details": {"electrodeGroups": [{"channels": [0], "label": "shank1"}],
+                  "channelTags": [{"tag": "bad", "electrodeGroups": "shank1"}]}}, "details",
+     "electrodeGroups"),
     ({"type": "Extracellular"}, "type", "ExtracellularEphys"),      # the 2023 name
     ({"type_schema_version": "2.0.0"}, "type_schema_version", "1.1.0"),
     ({"notes": "x" * 501}, "notes", "500"),
@@ -299,7 +318,7 @@ def test_sessions_list_detail_create(srv: LocalServer) -> None:
         assert docs["behaviors"] == [] and docs["date_time"] == "2023-03-22T15:30:00Z"
         made = http.post(SESSIONS, json={"name": "rat01-2024-03-09",
                                          "projects": [srv.seed.project],
-                                         "date_time": "2024-03-09T10:11:12.345Z",
+                                         "date_time": "2024-03-09T10:11:12.123456789+01:00",
                                          "description": "made by a test"})
         assert made.status_code == 201, made.text
         session = made.json()["session"]
@@ -313,6 +332,13 @@ def test_sessions_list_detail_create(srv: LocalServer) -> None:
         again = http.get(SESSIONS + session["id"] + "/").json()["session"]
         assert again["dataacquisition"] == [rec.json()["data_acquisition"]["id"]]
         assert http.patch(SESSIONS + session["id"] + "/", json={}).status_code == 405
+        # The official tools' load_session embeds its data acquisitions.
+        embedded = http.get(SESSIONS, params={"filter{name}": "rat01-2024-03-09",
+                                              "include[]": ["dataacquisition.*", "projects.*",
+                                                            "behaviors.*"]}).json()
+        shown = embedded["sessions"][0]
+        assert shown["dataacquisition"] == [rec.json()["data_acquisition"]]
+        assert shown["projects"][0]["name"] == "rat01-lab" and shown["behaviors"] == []
 
 
 @pytest.mark.parametrize(("body", "field", "words"), [
@@ -323,6 +349,7 @@ def test_sessions_list_detail_create(srv: LocalServer) -> None:
     ({"projects": ["cbb0ba8d-56eb-4da2-b2fe-cb4c0827fc47"]}, "projects", "does not exist"),
     ({"projects": ["d09ba6c2-f29c-4331-9b79-9471fe019302"]}, "projects", "change rights"),
     ({"date_time": "yesterday"}, "date_time", "ISO 8601"),
+    ({"date_time": "2024-02-30T10:00:00Z"}, "date_time", "ISO 8601"),
     ({"owner": "bob"}, "owner", "not a field"),
 ])
 def test_session_creation_is_strict(srv: LocalServer, body: dict[str, Any], field: str,
@@ -479,6 +506,19 @@ def test_drop_after_commits_the_current_generation_write(tmp_path: Path) -> None
         assert srv.hits[-1].status is None and srv.hits[-1].path.startswith("/api/")
 
 
+def test_late_commit_lands_in_the_current_generation(tmp_path: Path) -> None:
+    import time
+
+    faults = Faults(rate=1.0, modes=("late_commit",), limit=1, late=0.05)
+    with LocalServer(tmp_path / "db", faults) as srv, _http(srv) as http:
+        assert http.post(DA.format(portal="private"), json=_acquisition(srv)).status_code == 504
+        for _ in range(200):  # the write lands a moment after the 504
+            if srv.acquisition_count(srv.seed.session) == 1:
+                break
+            time.sleep(0.05)
+        assert srv.acquisition_count(srv.seed.session) == 1
+
+
 def test_an_old_database_gets_the_current_generation(tmp_path: Path) -> None:
     """A database a bsingest 0.1 server created gains the current generation's seed."""
     import sqlite3
@@ -497,3 +537,96 @@ def test_an_old_database_gets_the_current_generation(tmp_path: Path) -> None:
         assert srv.acquisition_count() == len(SEED["data_acquisitions"])
         assert http.get(SESSIONS).status_code == 200
         assert srv.record_count() == len(SEED["experiment_data"])
+
+
+# -- one generation alone, and lists that stay cheap ----------------------------------------
+
+
+@pytest.mark.parametrize("apis", [("2026",), ("2023",)])
+def test_one_generation_alone(tmp_path: Path, apis: tuple[str, ...]) -> None:
+    with LocalServer(tmp_path / "db", apis=apis) as srv, \
+            httpx.Client(base_url=srv.url, timeout=10) as http:
+        def status(method: str, path: str, header: str = "", **kw: Any) -> int:
+            headers = {"Authorization": header} if header else {}
+            return http.request(method, path, headers=headers, **kw).status_code
+
+        current = [status("GET", DA.format(portal="private"), f"Bearer {srv.pat}"),
+                   status("POST", "/api/auth/device/", json={"client_name": "t"}),
+                   status("GET", "/device/")]
+        older = [status("GET", "/rest/private/modules/experimentdata/", f"Token {srv.token}"),
+                 status("POST", "/api-token-auth/",
+                        json={"username": "alice", "password": "alice-demo-password"})]
+    assert current == ([200, 200, 200] if "2026" in apis else [404, 404, 404])
+    assert older == ([200, 200] if "2023" in apis else [404, 404])
+    with pytest.raises(ValueError, match="apis"):
+        LocalServer(tmp_path / "other", apis=("2024",))
+
+
+def test_filters_narrowed_in_sql_answer_as_before(srv: LocalServer) -> None:
+    """Exact and ``in`` filters are applied by SQLite first: the answers must not change."""
+    ed = "/rest/private/modules/experimentdata/"
+    mine, shared = srv.seed.datasets["rat01-2024-03-01"], srv.seed.datasets["rat01-2024-03-02"]
+    with httpx.Client(base_url=srv.url, timeout=10,
+                      headers={"Authorization": f"Token {srv.token}"}) as http:
+        for i in range(7):
+            tj = {"fileName": f"f{i}.dat", "format": "DAT", "type": "int16", "nChannels": 4,
+                  "sr": 20000.0 if i % 2 else 30000, "nSamples": 10}
+            body = {"type": "Extracellular", "dataset": mine if i < 5 else shared,
+                    "actions": [srv.seed.actions["rat01 probe implant"]], "type_json": tj}
+            assert http.post(ed, json=body).status_code == 201
+
+        def names(**params: Any) -> list[str]:
+            answer = http.get(ed, params=params).json()
+            assert answer["count"] == len(answer["experiment_data"]) or "limit" in params
+            return [r["type_json"].get("fileName") for r in answer["experiment_data"]]
+
+        assert names(**{"filter{type_json.sr}": "20000"}) == ["f1.dat", "f3.dat", "f5.dat"]
+        assert names(**{"filter{type_json.fileName.in}": "f2.dat,f6.dat,nope"}) == [
+            "f2.dat", "f6.dat"]
+        assert names(**{"filter{dataset}": mine, "filter{type}": "Extracellular"}) == [
+            f"f{i}.dat" for i in range(5)]
+        assert names(**{"filter{dataset.id}": shared, "filter{type_json.nChannels}": "4"}) == [
+            "f5.dat", "f6.dat"]
+        assert names(**{"filter{actions}": srv.seed.actions["rat01 probe implant"],
+                        "filter{dataset}": shared}) == ["f5.dat", "f6.dat"]
+        # Pages of one dataset (counted and cut by SQLite) add up to the whole of it.
+        pages = [http.get(ed, params={"filter{dataset}": mine, "limit": 2,
+                                      "offset": o}).json() for o in (0, 2, 4, 6)]
+        assert [p["count"] for p in pages] == [5] * 4
+        assert [r["type_json"]["fileName"] for p in pages for r in p["experiment_data"]] == [
+            f"f{i}.dat" for i in range(5)]
+        # Another user's dataset named in the filter stays invisible.
+        bob = srv.seed.datasets["bob-private-session"]
+        both = http.get(ed, params={"filter{dataset.in}": f"{bob},{shared}"}).json()
+        assert both["count"] == 2 and {r["dataset"] for r in both["experiment_data"]} == {
+            shared}
+        assert http.get(ed, params={"filter{dataset}": bob}).json()["count"] == 0
+
+
+def test_bsingest_server_flags(tmp_path: Path) -> None:
+    """``bsingest server``: one generation, the older envelope, auto-approved sign-in."""
+    import signal
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "bsingest.cli.main", "server", "--port", "0",
+           "--db", str(tmp_path / "db.sqlite3"), "--serve-api", "2026", "--legacy-envelope",
+           "--device-auto-approve", "0", "--device-interval", "0"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert first.startswith("BrainSTEM-compatible server on http://127.0.0.1:"), first
+        url = first.split(" on ", 1)[1].strip()
+        with httpx.Client(base_url=url, timeout=10) as http:
+            start = _start(http)
+            assert start["interval"] == 0
+            token = _poll(http, start["device_code"])["token"]
+            listed = http.get(DA.format(portal="private"),
+                              headers={"Authorization": f"Bearer {token}"}).json()
+            assert set(listed) == {"dataacquisition", "count"}
+            assert http.get("/rest/public/modules/experimentdata/").status_code == 404
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "stopped" in err

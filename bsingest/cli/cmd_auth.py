@@ -46,7 +46,19 @@ from .cmd_records import api_option
 @click.pass_context
 def login_cmd(ctx: click.Context, server: str | None, api: str | None, headless: bool,
               token_stdin: bool, username: str | None, allow_insecure_http: bool) -> None:
-    """Sign in and store a token for later runs (browser sign-in on brainstem.org)."""
+    """Sign in and store a token for later runs.
+
+    \b
+    A server of the current API (brainstem.org): approve bsingest in a browser;
+      --headless prints an address and a code to enter on any device.
+    A server of the 2023 API: your username and password.
+    Either: --token-stdin takes a token made on the server's web page.
+
+    The token goes to ~/.config/brainstem/token for brainstem.org (the file the
+    official BrainSTEM tools use), to bsingest's own file per server for any other
+    (mode 0600); it is never printed. A server on this machine (the demo) is never
+    saved as the default server.
+    """
     from bsingest.client import BrainstemClient
     from bsingest.errors import UsageError
     from bsingest.settings import Settings
@@ -127,11 +139,11 @@ def _check_token(client: object, token: str) -> None:
 
 
 def _device_sign_in(client: object, headless: bool) -> str:
-    from bsingest.client import BrainstemClient, wait_for_device_token
+    from bsingest.client import BrainstemClient, open_browser, wait_for_device_token
 
     assert isinstance(client, BrainstemClient)
     device = client.start_device_authorization("bsingest")
-    opened = not headless and _open_browser(device.verification_uri_complete)
+    opened = not headless and open_browser(device.verification_uri_complete)
     if opened:
         click.echo(f"Approve bsingest in the browser window just opened (code "
                    f"{device.user_code}); if none opened, go to {device.verification_uri} "
@@ -143,20 +155,6 @@ def _device_sign_in(client: object, headless: bool) -> str:
     click.echo(f"Waiting for approval (the code expires in {minutes} min; Ctrl-C stops)...",
                err=True)
     return wait_for_device_token(client, device)
-
-
-def _open_browser(url: str) -> bool:
-    """Open ``url`` in a graphical browser, if this session has one; whether it did."""
-    import webbrowser
-
-    graphical = sys.platform in ("darwin", "win32") or bool(
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    if not graphical:  # a text browser would take over this terminal
-        return False
-    try:
-        return bool(webbrowser.open(url, new=2))
-    except webbrowser.Error:
-        return False
 
 
 def _password_sign_in(client: object, username: str | None) -> str:

@@ -51,6 +51,8 @@ _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Append a log of the run to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option("--report-html", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Also write one report page (bsingest report) with a row per session.")
 @click.pass_context
 def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_name: bool,
               create_session: bool, project: str | None, procedures: tuple[str, ...],
@@ -58,7 +60,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
               actions: tuple[str, ...], existing: str | None, dry_run: bool, jobs: int | None,
               concurrency: int, report_file: str | None, server: str | None,
               api: str | None, allow_insecure_http: bool, journal: str | None, log_file: str | None,
-              as_json: bool) -> None:
+              as_json: bool, report_html: str | None) -> None:
     """Ingest many sessions: the command to run after a day of recordings, or over an archive.
 
     SOURCE is a manifest, CSV with a header naming its columns:
@@ -135,6 +137,10 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
         log_report(session_report)
     if report_file:
         Path(report_file).write_text(json.dumps(report.to_json(), indent=2, default=str))
+    if report_html:  # the page of `bsingest report`, a row per session
+        from bsingest.report import write_html
+
+        write_html(report_html, [r.session for r in report.sessions])
     if as_json:
         print_json(report.to_json())
     else:

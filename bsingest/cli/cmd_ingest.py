@@ -17,6 +17,7 @@ from .output import echo_queued, print_json, print_table, summary
 
 _EXISTING = click.Choice(["skip", "update", "error"])
 _INTERRUPTED = "interrupted: {again} to finish; the journal remembers what was done"
+_NOTES_SHOWN = 10  # notes (e.g. a twin another run created was removed) printed under a table
 _NOTICE_LOCAL = ("No server configured: using the local BrainSTEM-compatible demo server "
                  "(data in {db}).")
 
@@ -97,12 +98,14 @@ _LINKS = ("session", "procedures", "equipment", "notes", "create_session", "proj
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Append a log of the run to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--report-html", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Also write the session's report page (bsingest report) to FILE.")
 @click.pass_context
 def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
                existing: str | None, dry_run: bool, server: str | None, api: str | None,
                allow_insecure_http: bool, journal: str | None, settle: float | None,
                lock_timeout: float, log_file: str | None, as_json: bool,
-               **links: Any) -> None:
+               report_html: str | None, **links: Any) -> None:
     """Create a session's data acquisition records on BrainSTEM, exactly once.
 
     Reads every recognised file in SESSION_DIR, builds and validates a record per file,
@@ -165,6 +168,10 @@ def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
                 click.echo(HOW_TO_USE_BRAINSTEM, err=True)
     if log_file:
         log_report(report)
+    if report_html:  # the page of `bsingest report`
+        from bsingest.report import write_html
+
+        write_html(report_html, [session_dir])
     ctx.exit(report.exit_code)
 
 
@@ -234,19 +241,28 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
                          "last_error": e.last_error} for e in entries])
             return
         counts: dict[tuple[str, str, str], dict[str, int]] = {}
-        for e in entries:
-            # The current API's rows are in a session, 2023's in a dataset.
-            where = f"session {e.dataset}" if e.api == "2026" else e.dataset
-            by_state = counts.setdefault((e.server, e.api, where), {})
+        for e in entries:  # the current API's rows are in a session, 2023's in a dataset
+            by_state = counts.setdefault((e.server, e.api, e.dataset), {})
             by_state[e.state] = by_state.get(e.state, 0) + 1
         states = ("uploaded", "pending", "sending", "skipped", "failed")
-        print_table(f"journal {jr.path}", ("server", "api", "dataset", *states),
+        print_table(f"journal {jr.path}", ("server", "api", "dataset/session", *states),
                     [(s, a, d, *(c.get(st, 0) for st in states))
                      for (s, a, d), c in counts.items()])
-        rows = [(e.path, e.state, e.attempts, e.last_error or "") for e in entries
-                if show_all or e.state != "uploaded"]
-        if rows:
-            print_table(None, ("file", "state", "attempts", "last error"), rows)
+        shown = [e for e in entries if show_all or e.state != "uploaded"]
+        if shown:
+            print_table(None, ("file", "state", "attempts"),
+                        [(e.path, e.state, e.attempts) for e in shown])
+        # Why rows wait or failed: one line per reason with its count (a server that was
+        # down gives hundreds of rows the same long reason), most frequent first.
+        made = [r for r in jr.sessions(server) if show_all or r.state != "uploaded"]
+        if made:  # sessions --create-session makes; one not 'uploaded' may exist already
+            print_table("sessions to create", ("name", "project", "state", "id"),
+                        [(r.name, r.project, r.state, r.server_id or "") for r in made])
+        reasons = Counter(e.last_error for e in shown if e.last_error and e.state != "uploaded")
+        if reasons:
+            click.echo("why (rows: reason):")
+        for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            click.echo(f"{n:>6}  {reason}")
 
 
 def _print_results(title: str | None, results: Any, session_error: str | None = None) -> None:
@@ -260,6 +276,12 @@ def _print_results(title: str | None, results: Any, session_error: str | None = 
         print_table(title, ("file", "type", "outcome", "id or error"), rows)
     for reason in sorted(shared | ({session_error} if session_error else set())):
         click.echo(reason if reason.startswith("queued: ") else f"error: {reason}", err=True)
+    notes = [(r.path, r.note) for r in results if getattr(r, "note", None)]
+    for path, note in notes[:_NOTES_SHOWN]:
+        click.echo(f"note: {path}: {note}", err=True)
+    if len(notes) > _NOTES_SHOWN:
+        click.echo(f"note: {len(notes) - _NOTES_SHOWN} more notes (--json shows them all)",
+                   err=True)
 
 
 def _print_ingest(report: Any) -> None:
@@ -304,8 +326,9 @@ def log_report(report: Any) -> None:
     log = logging.getLogger("bsingest.ingest")
     for r in report.results:
         bad = r.outcome in ("failed", "queued")
-        log.log(logging.WARNING if bad else logging.INFO, "%s %s: %s%s", report.session,
-                r.path, r.outcome, f" ({r.error})" if r.error else "")
+        log.log(logging.WARNING if bad else logging.INFO, "%s %s: %s%s%s", report.session,
+                r.path, r.outcome, f" ({r.error})" if r.error else "",
+                f" [{r.note}]" if getattr(r, "note", None) else "")
     if report.error:
         log.error("%s: %s", report.session, report.error)
     log.info("%s: %s", report.session, summary(report.counts()))

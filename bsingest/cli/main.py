@@ -20,6 +20,7 @@ from .cmd_batch import batch_cmd
 from .cmd_extract import extract_cmd
 from .cmd_ingest import ingest_cmd, push_cmd, status_cmd
 from .cmd_records import records_cmd
+from .cmd_report import report_cmd
 from .cmd_server import server_cmd
 
 
@@ -53,6 +54,8 @@ def cli(verbose: int) -> None:
       bsingest extract SESSION_DIR            what bsingest reads from each file
       bsingest ingest SESSION_DIR --dataset UUID --action UUID
                                               create the records on BrainSTEM
+      bsingest report SESSION_DIR -o report.html
+                                              check the files against each other
 
     Exit codes: 0 all done, 1 some files or records failed, 2 usage error,
     3 records queued for later (run `bsingest push`), 130 interrupted.
@@ -67,6 +70,7 @@ cli.add_command(push_cmd)
 cli.add_command(status_cmd)
 cli.add_command(batch_cmd)
 cli.add_command(records_cmd)
+cli.add_command(report_cmd)
 cli.add_command(login_cmd)
 cli.add_command(logout_cmd)
 cli.add_command(server_cmd)

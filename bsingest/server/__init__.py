@@ -30,9 +30,11 @@ the same faults (:class:`Faults`) into both generations::
     # Device sign-in that approves itself at the second poll, polled without waiting:
     with LocalServer(device_auth=DeviceAuth(interval=0, auto_approve=1)) as srv: ...
     # or by hand: srv.device_user_codes(), srv.approve_device(code), .deny_device(code),
-    # .expire_device(code)
+    # .expire_device(code); a token's end: srv.expire_pat(token)
     # Answer the older envelope key "dataacquisition" for lists and details:
     with LocalServer(legacy_envelope=True) as srv: ...
+    # Speak one generation only (404 for the other's paths), as a real deployment does:
+    with LocalServer(apis=("2026",)) as srv: ...
 
 Not a production server: no TLS, one lock around the database, loopback only.
 """
@@ -74,19 +76,23 @@ class LocalServer:
         The device flow's options (:class:`DeviceAuth`): ``interval`` (default 5 s; 0 for
         tests), ``expires_in``, ``auto_approve`` (None: wait for the page or
         :meth:`approve_device`; N: approve after N pending polls), ``user``.
+    apis
+        The generations served, ``("2023", "2026")`` by default; ``("2026",)`` behaves
+        like brainstem.org (no ``/rest/``), ``("2023",)`` like an older instance.
     """
 
     def __init__(self, db_path: Path | None = None, faults: Faults | None = None,
                  port: int = 0, *, seed_path: Path | None = None,
                  host: str = "127.0.0.1", legacy_envelope: bool = False,
-                 device_auth: DeviceAuth | None = None) -> None:
+                 device_auth: DeviceAuth | None = None,
+                 apis: tuple[str, ...] = ("2023", "2026")) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if db_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="bsingest-server-")
             db_path = Path(self._tmp.name) / "brainstem.sqlite3"
         self.db_path = Path(db_path)
         self.app = App(self.db_path, load_seed(seed_path), legacy_envelope=legacy_envelope,
-                       device_auth=device_auth)
+                       device_auth=device_auth, apis=apis)
         self._server = Server((host, port), self.app, faults)
         self._thread: threading.Thread | None = None
         host_shown = f"[{host}]" if ":" in host else host
@@ -133,6 +139,10 @@ class LocalServer:
     def acquisition_count(self, session: str | None = None) -> int:
         """Data Acquisition records in the database (in ``session``, or in all)."""
         return self.app.acquisition_count(session)
+
+    def expire_pat(self, token: str) -> None:
+        """Let a personal access token expire now: ``/api/`` answers 401 "Token expired"."""
+        self.app.expire_pat(token)
 
     def device_user_codes(self) -> list[str]:
         """User codes of device sign-ins waiting for a person, oldest first."""

@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import json
 import operator
+import re
 import secrets
 import sqlite3
 import threading
@@ -58,9 +59,18 @@ EXPERIMENT_DATA = "modules/experimentdata"
 RECORD_FIELDS = ("id", "description", "hardware_device", "actions", "dataset", "type",
                  "type_json")
 MAX_PAGE = 100
+#: A personal access token lives this long after its last use (seconds): a year.
+PAT_LIFETIME = 365 * 24 * 3600
+#: The API generations the server can speak.
+APIS: tuple[str, ...] = ("2023", "2026")
 _INTERNAL = frozenset({"owner", "members", "viewers"})
 _LOOKUPS = frozenset({"exact", "iexact", "contains", "icontains", "startswith", "istartswith",
                       "endswith", "iendswith", "in", "gt", "gte", "lt", "lte", "isnull"})
+# A dotted path of plain keys, safe to hand to SQLite's json_extract.
+_JSON_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+# Paths whose value every stored record holds as a string, looked up by expression indexes.
+_STRING_PATHS = frozenset({"type", "type_json.fileName", "details.fileName"})
+_ALL: set[str] = {"\x00any"}  # "no filter on this column" (compared by identity)
 _COMPARE = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
 _INCLUDES = {"dataset": "dataset", "actions": "action", "hardware_device": "hardwaredevice"}
 
@@ -154,15 +164,23 @@ class App:
         ``data_acquisitions`` / ``data_acquisition``.
     device_auth
         Options of the device authorization flow (interval, expiry, auto-approval).
+    apis
+        The generations served: ``"2023"`` (``/rest/``, ``/api-token-auth/``) and
+        ``"2026"`` (``/api/``, ``/device/``); a path of a generation not served answers 404,
+        as a deployment of the other one does.
     """
 
     def __init__(self, db_path: Path, seed: Mapping[str, Any] | None = None, *,
-                 legacy_envelope: bool = False,
-                 device_auth: DeviceAuth | None = None) -> None:
+                 legacy_envelope: bool = False, device_auth: DeviceAuth | None = None,
+                 apis: tuple[str, ...] = APIS) -> None:
         from .current import CurrentApi  # it builds on this module
 
+        unknown = set(apis) - set(APIS)
+        if unknown or not apis:
+            raise ValueError(f"apis {apis!r}: choose one or both of {APIS}")
         self.db_path = Path(db_path)
         self.legacy_envelope = legacy_envelope
+        self.apis = tuple(apis)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.db_path, check_same_thread=False,
                                    isolation_level=None)
@@ -204,6 +222,8 @@ class App:
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
                 dataset TEXT NOT NULL, body TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS experiment_data_dataset ON experiment_data (dataset);
+            CREATE INDEX IF NOT EXISTS experiment_data_file ON experiment_data
+                (dataset, json_extract(body, '$.type_json.fileName'));
             CREATE TABLE IF NOT EXISTS pats (
                 token TEXT PRIMARY KEY, user_id TEXT NOT NULL, client_name TEXT,
                 created REAL NOT NULL);
@@ -211,6 +231,8 @@ class App:
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
                 session TEXT NOT NULL, body TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS data_acquisition_session ON data_acquisition (session);
+            CREATE INDEX IF NOT EXISTS data_acquisition_file ON data_acquisition
+                (session, json_extract(body, '$.details.fileName'));
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         """)
 
@@ -310,11 +332,32 @@ class App:
     def authenticate_pat(self, header: str | None, portal: str) -> sqlite3.Row | None:
         """The user of an ``Authorization: Bearer <personal access token>``; anonymous
         (None) only on ``public``. A 2023 ``Token`` key is refused, as brainstem.org does."""
-        user = self._user_of(header, "Bearer", "SELECT users.* FROM pats JOIN users "
-                             "ON users.id = pats.user_id WHERE pats.token = ?")
-        if user is None and portal != "public":
-            raise _unauthorized("Authentication credentials were not provided.", "Bearer")
+        user = self._user_of(header, "Bearer", "SELECT users.*, pats.created AS pat_used, "
+                             "pats.client_name AS pat_client, pats.token AS pat FROM pats "
+                             "JOIN users ON users.id = pats.user_id WHERE pats.token = ?")
+        if user is None:
+            if portal != "public":
+                raise _unauthorized("Authentication credentials were not provided.", "Bearer")
+            return None
+        # A token lives a year after its last use (brainstem.org's sliding year); the seed's
+        # demo tokens never expire.
+        now = time.time()
+        if user["pat_client"] != "seed":
+            if now - user["pat_used"] > PAT_LIFETIME:
+                raise _unauthorized("Token expired: sign in again for a new one.", "Bearer")
+            if now - user["pat_used"] > 3600:  # slide, without a write per request
+                with self._lock:
+                    self._db.execute("UPDATE pats SET created = ? WHERE token = ?",
+                                     (now, user["pat"]))
         return user
+
+    def expire_pat(self, token: str) -> None:
+        """Age a personal access token past its lifetime (tests of a client's re-sign-in)."""
+        with self._lock:
+            self._db.execute("UPDATE pats SET created = ?, client_name = "
+                             "CASE client_name WHEN 'seed' THEN 'seed (expired)' "
+                             "ELSE client_name END WHERE token = ?",
+                             (time.time() - PAT_LIFETIME - 1, token))
 
     def issue_pat(self, username: str, client_name: str) -> str:
         """A new personal access token for ``username`` (what the device flow hands out)."""
@@ -430,11 +473,9 @@ class App:
     def _experiment_data(self, method: str, id: str | None, query: list[tuple[str, str]],
                          body: Any, ctx: _Ctx) -> Response:
         if method == "GET" and id is None:
-            datasets = {d["id"]: d for d in self._objects("dataset")}
-            items = [r for r in self._records()
-                     if (d := datasets.get(r["dataset"])) is not None and ctx.can_see(d)]
-            return self._page("experiment_data", items, query, allowed=set(RECORD_FIELDS),
-                              includes=_INCLUDES)
+            visible = {d["id"] for d in self._objects("dataset") if ctx.can_see(d)}
+            return self._list("experiment_data", "dataset", "type_json", "experiment_data",
+                              query, visible, allowed=set(RECORD_FIELDS), includes=_INCLUDES)
         if method == "POST":
             record = self._validated(body, None, ctx)
             record["id"] = str(uuid.uuid4())
@@ -527,12 +568,19 @@ class App:
             if kind is None or value is None:
                 continue
             if isinstance(value, list):
-                objs = [self._object(kind, v) if isinstance(v, str) else None for v in value]
-                out[name] = [_public(o) if o else v for o, v in zip(objs, value, strict=True)]
-            elif isinstance(value, str):
-                obj = self._object(kind, value)
-                out[name] = _public(obj) if obj else value
+                out[name] = [self._embedded(kind, v) for v in value]
+            else:
+                out[name] = self._embedded(kind, value)
         return out
+
+    def _embedded(self, kind: str, ref: Any) -> Any:
+        """The object ``ref`` names, as the API shows it; the id itself if there is none."""
+        if not isinstance(ref, str):
+            return ref
+        if kind == "dataacquisition":  # records live in their own table
+            return self.current.record(ref) or ref
+        obj = self._object(kind, ref)
+        return _public(obj) if obj else ref
 
     def _objects(self, kind: str) -> list[dict]:
         rows = self._db.execute("SELECT owner, is_public, body FROM objects WHERE kind = ? "
@@ -544,9 +592,45 @@ class App:
                                "WHERE kind = ? AND id = ?", (kind, id)).fetchone()
         return _row_object(row) if row else None
 
-    def _records(self) -> list[dict]:
-        rows = self._db.execute("SELECT body FROM experiment_data ORDER BY seq").fetchall()
-        return [json.loads(r["body"]) for r in rows]
+    def _list(self, table: str, column: str, blob: str, envelope: str,
+              query: list[tuple[str, str]], visible: set[str], *, allowed: set[str],
+              includes: Mapping[str, str | None]) -> Response:
+        """A list of the records of ``table`` whose ``column`` (dataset, session) is visible.
+
+        A page of one dataset in insertion order (``filter{dataset}=...&limit=&offset=``,
+        how a client reads a whole dataset) is counted and cut by SQLite, so reading a
+        10,000-record dataset does not parse it once per page; anything else is filtered
+        by :meth:`_page` over the rows :meth:`_rows` narrows down.
+        """
+        wanted = _column_filter(query, column)
+        if wanted is None:
+            items = [r for r in self._rows(table, column, blob, query) if r[column] in visible]
+            return self._page(envelope, items, query, allowed=allowed, includes=includes)
+        _, _, include, limit, offset = _parse_query(query, includes)
+        ids = sorted(visible if wanted is _ALL else visible & wanted)
+        marks = ", ".join("?" * len(ids))
+        where = f"FROM {table} WHERE {column} IN ({marks})"
+        count = self._db.execute(f"SELECT COUNT(*) {where}", ids).fetchone()[0]
+        rows = self._db.execute(f"SELECT body {where} ORDER BY seq LIMIT ? OFFSET ?",
+                                [*ids, limit, offset]).fetchall()
+        page = [json.loads(r["body"]) for r in rows]
+        if include:
+            page = [self._embed(r, include, includes) for r in page]
+        return Response(200, {envelope: page, "count": int(count)})
+
+    def _rows(self, table: str, column: str, blob: str,
+              query: list[tuple[str, str]]) -> list[dict]:
+        """The records of ``table`` in insertion order, pre-filtered in SQL.
+
+        A session's recovery looks (``filter{dataset}=...&filter{type_json.fileName}=...``)
+        must not parse every record of a 10,000-record dataset: exact filters on the
+        indexed ``column`` and on string values inside ``blob`` are applied by SQLite first.
+        The SQL keeps a superset (a non-string value is left to :func:`_matches`), and the
+        query's filters still run on what it returns, so the answer is the same.
+        """
+        where, args = _sql_prefilter(query, column, blob)
+        sql = f"SELECT body FROM {table}{where} ORDER BY seq"
+        return [json.loads(r["body"]) for r in self._db.execute(sql, args).fetchall()]
 
     def _record(self, id: str) -> dict | None:
         row = self._db.execute("SELECT body FROM experiment_data WHERE id = ?", (id,)).fetchone()
@@ -625,6 +709,66 @@ def _parse_query(query: list[tuple[str, str]], includes: Mapping[str, str | None
             else:
                 offset = number
     return filters, sort, include, limit, offset
+
+
+def _filter_spec(key: str) -> tuple[str, str] | None:
+    """(path, lookup) of a ``filter{...}`` query key, as :func:`_parse_query` reads it."""
+    if not (key.startswith("filter{") and key.endswith("}")):
+        return None
+    spec = key[len("filter{"):-1]
+    path, _, lookup = spec.rpartition(".")
+    return (path, lookup) if lookup in _LOOKUPS else (spec, "exact")
+
+
+def _column_filter(query: list[tuple[str, str]], column: str) -> set[str] | None:
+    """The values a query's filters allow in ``column`` (:data:`_ALL`: any), when those
+    filters are all it asks besides paging and includes; else None."""
+    wanted: set[str] = _ALL
+    for key, value in query:
+        if key == "sort[]":
+            return None
+        spec = _filter_spec(key)
+        if spec is None:
+            continue
+        path, lookup = spec
+        if path not in (column, f"{column}.id") or lookup not in ("exact", "in"):
+            return None
+        values = set(value.split(",")) if lookup == "in" else {value}
+        wanted = values if wanted is _ALL else values & wanted
+    return wanted
+
+
+def _sql_prefilter(query: list[tuple[str, str]], column: str,
+                   blob: str) -> tuple[str, list[str]]:
+    """A WHERE clause keeping every row that the query's exact filters could match.
+
+    ``column`` is compared as it is; a path of plain keys inside the record (``type``,
+    ``type_json.fileName``) by ``json_extract`` where its value is a string, while rows
+    where it is a number, list or object are kept for :func:`_matches` to judge.
+    """
+    clauses: list[str] = []
+    args: list[str] = []
+    for key, value in query:
+        spec = _filter_spec(key)
+        if spec is None or spec[1] not in ("exact", "in"):
+            continue
+        path, lookup = spec
+        values = value.split(",") if lookup == "in" else [value]
+        marks = ", ".join("?" * len(values))
+        if path in (column, f"{column}.id"):
+            clauses.append(f"{column} IN ({marks})")
+            args += values
+        elif path in _STRING_PATHS:
+            # Always a string (both schemas say so), so compared exactly, by the path
+            # written out: the form the expression indexes on these paths can serve.
+            clauses.append(f"json_extract(body, '$.{path}') IN ({marks})")
+            args += values
+        elif _JSON_KEY.match(path) and not path.startswith(f"{column}."):
+            json_path = "$." + path
+            clauses.append(f"(json_extract(body, ?) IN ({marks}) OR json_type(body, ?) "
+                           "NOT IN ('text', 'null'))")
+            args += [json_path, *values, json_path]
+    return (" WHERE " + " AND ".join(clauses), args) if clauses else ("", [])
 
 
 def _check_field(path: str, allowed: set[str] | None, what: str) -> None:

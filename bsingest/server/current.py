@@ -22,13 +22,16 @@ message that says so.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bsingest.details import ACQUISITION_FIELDS, SCHEMA_VERSION, check_acquisition
+from bsingest.records import _is_uuid  # the one UUID rule
 
 from .app import HttpError, Response, _Ctx, _field_errors, _public
 
@@ -88,7 +91,7 @@ class CurrentApi:
         for u in seed["users"]:
             if u.get("pat") and u["username"] in ids:
                 db.execute("INSERT OR IGNORE INTO pats VALUES (?, ?, ?, ?)",
-                           (u["pat"], ids[u["username"]], "seed", 0.0))
+                           (u["pat"], ids[u["username"]], "seed", time.time()))
         for key, kind in (("projects", "project"), ("sessions", "session"),
                           ("subjects", "subject"), ("procedures", "procedure"),
                           ("equipment", "equipment")):
@@ -191,8 +194,8 @@ class CurrentApi:
         many = "dataacquisition" if legacy else "data_acquisitions"
         if method == "GET" and id is None:
             seen = {s["id"] for s in self._objects("session") if self._sees(ctx, "session", s)}
-            items = [r for r in self._records() if r["session"] in seen]
-            return self.app._page(many, items, query, allowed=set(ACQUISITION_FIELDS),
+            return self.app._list("data_acquisition", "session", "details", many, query, seen,
+                                  allowed=set(ACQUISITION_FIELDS),
                                   includes=INCLUDES["dataacquisition"])
         if method == "POST":
             record = self._validated(body, None, ctx)
@@ -200,7 +203,7 @@ class CurrentApi:
             self._db.execute("INSERT INTO data_acquisition (id, session, body) VALUES (?, ?, ?)",
                              (record["id"], record["session"], json.dumps(record)))
             return Response(201, {one: record})
-        existing = self._record(id or "")
+        existing = self.record(id or "")
         session = self.app._object("session", existing["session"]) if existing else None
         if existing is None or session is None or not self._sees(ctx, "session", session):
             raise HttpError(404, {"detail": "Not found."})
@@ -323,11 +326,8 @@ class CurrentApi:
     def _objects(self, kind: str) -> list[dict]:
         return self.app._objects(kind)
 
-    def _records(self) -> list[dict]:
-        rows = self._db.execute("SELECT body FROM data_acquisition ORDER BY seq").fetchall()
-        return [json.loads(r["body"]) for r in rows]
-
-    def _record(self, id: str) -> dict | None:
+    def record(self, id: str) -> dict | None:
+        """One Data Acquisition record as stored, or None (caller holds the lock)."""
         row = self._db.execute("SELECT body FROM data_acquisition WHERE id = ?",
                                (id,)).fetchone()
         return json.loads(row["body"]) if row else None
@@ -343,6 +343,34 @@ def _acquisition(fields: Mapping[str, Any]) -> dict[str, Any]:
     if "type_schema_version" not in fields:
         record["type_schema_version"] = SCHEMA_VERSION
     return record
+
+
+def _is_iso_datetime(text: str) -> bool:
+    """An ISO 8601 date or date-time, any fraction of a second, any offset; real dates only.
+
+    By a pattern and then :class:`datetime` for the ranges, not ``fromisoformat`` alone:
+    Python 3.10's takes only 3 or 6 digits of fraction, where ISO 8601 (and a recording's
+    nanosecond start time) may have any number.
+    """
+    m = _ISO_DATETIME.match(text)
+    if m is None:
+        return False
+    date, clock, fraction, zone = m.group("date", "time", "fraction", "zone")
+    micro = (fraction or "")[:6].ljust(6, "0")
+    iso = f"{date}T{clock or '00:00'}{f'.{micro}' if fraction else ''}"
+    if zone and zone not in ("Z", "z"):
+        iso += zone if ":" in zone else f"{zone[:3]}:{zone[3:]}"
+    try:
+        datetime.fromisoformat(iso)
+    except ValueError:
+        return False
+    return True
+
+
+_ISO_DATETIME = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2})?)(?:[.,](?P<fraction>\d+))?)?"
+    r"(?P<zone>[Zz]|[+-]\d{2}:?\d{2})?$")
 
 
 def _session_problems(body: Mapping[str, Any]) -> list[str]:
@@ -361,8 +389,6 @@ def _session_problems(body: Mapping[str, Any]) -> list[str]:
     elif not isinstance(projects, list) or not all(isinstance(p, str) for p in projects):
         problems.append("projects: expected a list of project ids")
     else:
-        from bsingest.records import _is_uuid  # the one UUID rule
-
         problems += [f"projects: {p!r} is not a UUID" for p in projects if not _is_uuid(p)]
     description = body.get("description")
     if description is not None and not isinstance(description, str):
@@ -372,9 +398,7 @@ def _session_problems(body: Mapping[str, Any]) -> list[str]:
         if not isinstance(when, str):
             problems.append("date_time: expected an ISO 8601 date-time string")
         else:
-            try:
-                datetime.fromisoformat(when.replace("Z", "+00:00").replace("z", "+00:00"))
-            except ValueError:
+            if not _is_iso_datetime(when):
                 problems.append(f"date_time: {when!r} is not an ISO 8601 date-time "
                                 "(e.g. 2023-03-22T15:30:00Z)")
     tags = body.get("tags")

@@ -27,9 +27,11 @@ __all__ = ["FAULT_MODES", "Faults", "Hit", "Server"]
 log = logging.getLogger("bsingest.server")
 
 FAULT_MODES = ("error_before", "unavailable", "throttle", "error_after", "drop_after",
-               "late_commit")
+               "late_commit", "commit_then_drop", "drop_before", "unavailable_no_retry_after")
 _MAX_BODY = 10 * 1024 * 1024
-_REASONS_SENT_BEFORE = {"error_before": 500, "unavailable": 503, "throttle": 429}
+_REASONS_SENT_BEFORE = {"error_before": 500, "unavailable": 503, "throttle": 429,
+                        "unavailable_no_retry_after": 503}
+_DROPPED_AFTER = ("drop_after", "commit_then_drop")
 _POST_ONLY = frozenset({"/api-token-auth", "/api/auth/device", "/api/auth/device/token"})
 
 
@@ -40,7 +42,8 @@ class Faults:
     Each request whose method is in ``methods`` draws from a generator seeded with
     ``seed``: with probability ``rate`` it suffers one of ``modes`` (drawn in turn), until
     ``limit`` faults have been injected (None: no limit); ``rate=1.0, limit=2`` fails the
-    first two such requests. Every request first waits ``latency`` seconds. A
+    first two such requests. The first ``after`` such requests are spared (a server that
+    goes down in the middle of a run). Every request first waits ``latency`` seconds. A
     ``Retry-After`` header says ``retry_after`` seconds. Modes:
 
     - ``error_before``: 500, nothing written;
@@ -49,7 +52,12 @@ class Faults:
     - ``error_after``: the write is committed, then 500;
     - ``drop_after``: the write is committed, then the connection closes with no answer;
     - ``late_commit``: 504 at once (a gateway gave up), and the write is committed
-      ``late`` seconds later, as a slow backend does.
+      ``late`` seconds later, as a slow backend does;
+    - ``commit_then_drop``: the name issue 13 uses for ``drop_after``;
+    - ``drop_before``: the connection closes with no answer and nothing is written (a
+      server that stopped answering);
+    - ``unavailable_no_retry_after``: 503 without ``Retry-After``, nothing written (a
+      client cannot tell it from a failure after the write, and must look).
     """
 
     latency: float = 0.0
@@ -60,6 +68,7 @@ class Faults:
     retry_after: int = 1
     limit: int | None = None
     late: float = 0.1
+    after: int = 0
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.modes if m not in FAULT_MODES]
@@ -100,6 +109,7 @@ class Server(ThreadingHTTPServer):
             self.faults = faults
             self._rng = random.Random(faults.seed)
             self._injected = 0
+            self._spared = 0
 
     def draw_fault(self, method: str) -> str | None:
         """The fault for the next request with ``method``, or None."""
@@ -108,6 +118,9 @@ class Server(ThreadingHTTPServer):
             if not f.modes or f.rate <= 0 or method not in f.methods:
                 return None
             if f.limit is not None and self._injected >= f.limit:
+                return None
+            if self._spared < f.after:
+                self._spared += 1
                 return None
             if self._rng.random() >= f.rate:
                 return None
@@ -157,6 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             route = path.rstrip("/")
+            if _generation(route) not in app.apis:
+                raise HttpError(404, {"detail": "Not found."})
             if route in _POST_ONLY and method != "POST":
                 raise HttpError(405, {"detail": f'Method "{method}" not allowed.'})
             if route == "/api-token-auth":
@@ -172,6 +187,10 @@ class _Handler(BaseHTTPRequestHandler):
                 latency = self.server.faults.latency
                 if latency:
                     time.sleep(latency)
+                if fault == "drop_before":
+                    self.server.record(Hit(method, path, None, fault))
+                    self._drop()
+                    return
                 resp = self._data(method, path, url.query, body, fault)
             else:
                 raise HttpError(404, {"detail": "Not found."})
@@ -179,7 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
             resp = exc.response
         if fault == "error_after":
             resp = Response(500, {"detail": "A server error occurred after the write."})
-        if fault == "drop_after":
+        if fault in _DROPPED_AFTER:
             self.server.record(Hit(method, path, None, fault))
             self._drop()
             return
@@ -204,7 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
             handle = app.handle
         if fault in _REASONS_SENT_BEFORE:
             status = _REASONS_SENT_BEFORE[fault]
-            headers = {} if fault == "error_before" else {
+            headers = {} if fault in ("error_before", "unavailable_no_retry_after") else {
                 "Retry-After": str(self.server.faults.retry_after)}
             detail = {500: "A server error occurred.", 503: "Service temporarily unavailable.",
                       429: "Request was throttled."}[status]
@@ -267,6 +286,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+def _generation(route: str) -> str | None:
+    """The API generation a path belongs to (None: neither)."""
+    if route == "/api-token-auth" or route.startswith("/rest/"):
+        return "2023"
+    if route == "/device" or route.startswith("/api/"):
+        return "2026"
+    return None
 
 
 def _not_json(constant: str) -> Any:
