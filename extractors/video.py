@@ -732,8 +732,8 @@ def _set_rate(info: VideoInfo, vs: Any, timing: tuple[Any, Fraction] | None) -> 
         info.rate_from_header = False
         info.rate_detail = (f"variable frame rate: the mean, {how}; the same in every "
                             "container")
-        if declared:
-            info.rate_detail += f"; FFmpeg's average is {declared}"
+        if declared:  # the words the report's dropped-frame check reads
+            info.rate_detail += f"; the header declares {declared}"
 
 
 def _fit_rate(timing: tuple[Any, Fraction] | None,
