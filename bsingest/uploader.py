@@ -670,8 +670,8 @@ class _Delivery:
         names = ready + self.settle
         if self.breaker.open:
             # A probe: does the server answer at all? It reads back what is ready, or a
-            # record known to be there.
-            if self._posts_in_flight():
+            # record known to be there, once the requests in flight have ended.
+            if any(kind != "wave" for kind, _ in self.in_flight.values()):
                 return
             due = True
         elif not names:
