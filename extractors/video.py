@@ -430,8 +430,11 @@ def _avi_layout(path: Path, fh: Any, size: int) -> Layout:
         ck, n = struct.unpack("<4sI", fh.read(8))
         if not all(0x20 <= c < 0x7F for c in ck):
             # Not a chunk id (chunk ids are ASCII): zeros a recorder preallocated, or
-            # garbage. Walking it 8 bytes at a time would read the whole tail.
-            lay.notes.append(f"bytes {pos}-{size} are not RIFF chunks (not read)")
+            # garbage. Walking it 8 bytes at a time would read the whole tail, and FFmpeg
+            # would scan it for a chunk: it is given the file up to here only.
+            lay.data_end, lay.data_end_detail = pos, "the end of the last RIFF chunk"
+            lay.notes.append(f"the {size - pos} bytes from byte {pos} on are not RIFF chunks "
+                             "(the end of the last RIFF chunk): not read")
             break
         if ck == b"LIST":
             sub = fh.read(4)
@@ -729,8 +732,8 @@ def _set_rate(info: VideoInfo, vs: Any, timing: tuple[Any, Fraction] | None) -> 
         info.rate_from_header = False
         info.rate_detail = (f"variable frame rate: the mean, {how}; the same in every "
                             "container")
-        if declared:
-            info.rate_detail += f"; FFmpeg's average is {declared}"
+        if declared:  # the words the report's dropped-frame check reads
+            info.rate_detail += f"; the header declares {declared}"
 
 
 def _fit_rate(timing: tuple[Any, Fraction] | None,

@@ -411,7 +411,9 @@ def _video(r: RecordView) -> Iterable[Finding]:
     declared = _DECLARED.search(rate_detail)
     if "variable frame rate" in rate_detail and declared and r.count and r.rate:
         nominal = float(Fraction(declared.group(1)))
-        span = r.count / r.rate
+        # The mean rate is (frames - 1) / the timestamps' span (extractors/video.py); the
+        # frames fill that span plus the last frame's duration.
+        span = (r.count - 1) / r.rate + 1 / nominal
         expected = nominal * span
         missing = expected - r.count
         if missing >= 1 and missing > 0.005 * expected:
