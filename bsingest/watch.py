@@ -242,6 +242,7 @@ class Watcher:
         self.queued = True  # the journal may hold records of an earlier run: push at start
         self._backoff = 1.0
         self._next_retry = 0.0
+        self._next_scan = float("inf")
         self.events: queue.Queue[str | None] = queue.Queue()
         self.stop = threading.Event()
         self.ingested = 0  # sessions ingested by this watcher (tests, the log)
@@ -314,7 +315,7 @@ class Watcher:
     def next_wakeup(self) -> float:
         """Seconds until something may be due (at most 5: the stop flag is looked at)."""
         now = self._clock()
-        waits = [5.0]
+        waits = [5.0, self._next_scan - now]
         for sig, since in self.pending.values():
             wait = self.options.settle
             if sig is not None and sig.marked:
@@ -400,14 +401,14 @@ class Watcher:
             if self.options.poll is None:
                 observer = self._observe()
             interval = self.options.poll or self.options.rescan
-            next_scan = self._clock() + interval
+            self._next_scan = self._clock() + interval
             while not self.stop.is_set():
                 self._drain(self.next_wakeup())
                 if self.stop.is_set():
                     break
-                if self._clock() >= next_scan:
+                if self._clock() >= self._next_scan:
                     self.scan()
-                    next_scan = self._clock() + interval
+                    self._next_scan = self._clock() + interval
                 for key in self.due():
                     if self.stop.is_set():
                         break
@@ -419,7 +420,7 @@ class Watcher:
                 observer.stop()
                 observer.join(timeout=10)
             self._state.close()
-        log.info("stopped; %d sessions ingested by this run, %d waiting to settle "
+        log.info("stopped; %d ingests by this run, %d sessions waiting to settle "
                  "(the next start picks them up)", self.ingested, len(self.pending))
 
     def _drain(self, timeout: float) -> None:

@@ -122,16 +122,17 @@ class Rig:
         return ours(records(self.url, self.token))
 
 
-@pytest.fixture(params=list(MODES))
+@pytest.fixture
 def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Rig, LocalServer]]:
     with LocalServer(db_path=tmp_path / "s.sqlite3") as srv:
-        r = Rig(tmp_path, srv.url, srv.pat, request.param)
+        r = Rig(tmp_path, srv.url, srv.pat, getattr(request, "param", "events"))
         yield r, srv
         if r.proc is not None and r.proc.poll() is None:
             r.proc.kill()
             r.proc.wait(timeout=10)
 
 
+@pytest.mark.parametrize("rig", list(MODES), indirect=True)
 def test_a_growing_session_is_ingested_once_settled_and_later_files_once(rig: Any) -> None:
     r, _ = rig
     r.start()
@@ -158,6 +159,7 @@ def test_a_growing_session_is_ingested_once_settled_and_later_files_once(rig: An
     assert out == ""
 
 
+@pytest.mark.parametrize("rig", ["events"], indirect=True)
 def test_kill_9_mid_upload_and_restart_give_every_record_once(rig: Any) -> None:
     r, srv = rig
     r.session.mkdir()
@@ -173,13 +175,13 @@ def test_kill_9_mid_upload_and_restart_give_every_record_once(rig: Any) -> None:
     srv.set_faults(Faults())
     r.start()  # catches up: the folder is there, unchanged, half uploaded
     wait_for(lambda: len(r.records()) >= len(names), 30, "every record")
-    time.sleep(SETTLE + 0.5)
     assert Counter(records(r.url, r.token)) == Counter(
         {n: 1 for n in records(r.url, r.token)})  # nothing twice on the server
     assert r.records() == names
     assert r.stop()[0] == 0
 
 
+@pytest.mark.parametrize("rig", ["polling"], indirect=True)
 def test_a_restart_ingests_what_arrived_while_none_ran_and_redoes_nothing(rig: Any) -> None:
     r, srv = rig
     r.session.mkdir()
@@ -191,7 +193,6 @@ def test_a_restart_ingests_what_arrived_while_none_ran_and_redoes_nothing(rig: A
     posts = sum(h.method == "POST" for h in srv.hits)
     r.start()
     wait_for(lambda: r.records() == ["part0.wav", "part1.wav"], 30, "the file added meanwhile")
-    time.sleep(SETTLE + 0.5)
     assert r.stop()[0] == 0
     assert sum(h.method == "POST" for h in srv.hits) == posts + 1
 
