@@ -198,7 +198,8 @@ class _State:
 
     def __init__(self, path: Path, root: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None)
+        # One thread at a time uses it (the loop's), not always the one that opened it.
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS done (root TEXT, folder TEXT, "
                          "digest BLOB, at REAL, PRIMARY KEY (root, folder))")
@@ -398,9 +399,14 @@ class Watcher:
             log.info("watching %s (%s): %d sessions, %d to ingest once settled", self.root,
                      f"polling every {self.options.poll:g} s" if self.options.poll
                      else "file events", len(self.done) + len(self.pending), len(self.pending))
-            if self.options.poll is None:
-                observer = self._observe()
             interval = self.options.poll or self.options.rescan
+            if self.options.poll is None:
+                try:
+                    observer = self._observe()
+                except OSError as exc:  # e.g. Linux's inotify watch limit (one per folder)
+                    interval = DEFAULT_POLL
+                    log.warning("no file events (%s): polling every %g s instead; on Linux, "
+                                "raise fs.inotify.max_user_watches", exc, interval)
             self._next_scan = self._clock() + interval
             while not self.stop.is_set():
                 self._drain(self.next_wakeup())
@@ -442,21 +448,25 @@ class Watcher:
         self.events.put_nowait(None)  # wake the loop
 
     def _observe(self) -> Any:
-        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog import events as ev
         from watchdog.observers import Observer
 
         events = self.events
 
-        class Handler(FileSystemEventHandler):
-            def on_any_event(self, event: FileSystemEvent) -> None:
-                if event.event_type in ("opened", "closed_no_write"):
-                    return  # reading a file (ours, while ingesting) changes nothing
+        class Handler(ev.FileSystemEventHandler):
+            def on_any_event(self, event: ev.FileSystemEvent) -> None:
                 events.put(os.fsdecode(event.src_path))
                 if getattr(event, "dest_path", ""):
                     events.put(os.fsdecode(event.dest_path))
 
+        # Changes only: opening and reading (our own scans and ingests list every folder)
+        # would flood inotify's queue with 2 events per folder per scan.
+        changes: list[type[ev.FileSystemEvent]] = [
+            ev.FileCreatedEvent, ev.DirCreatedEvent, ev.FileModifiedEvent, ev.DirModifiedEvent,
+            ev.FileMovedEvent, ev.DirMovedEvent, ev.FileDeletedEvent, ev.DirDeletedEvent,
+            ev.FileClosedEvent]
         observer = Observer()
-        observer.schedule(Handler(), str(self.root), recursive=True)
+        observer.schedule(Handler(), str(self.root), recursive=True, event_filter=changes)
         observer.daemon = True
         observer.start()
         return observer
