@@ -269,10 +269,7 @@ class BrainstemClient:
         self._api: str | None = None
         self._stated = api is not None
         if api is not None:
-            self._api = _settings.check_api(api, self._api_source)
-            if _settings.is_brainstem_org(self.server) and self._api != CURRENT:
-                raise UsageError(f"{self.server} speaks the {CURRENT} API, not {self._api} "
-                                 f"({self._api_source}): leave it out or state {CURRENT}")
+            self._api = self._fits_brainstem_org(_settings.check_api(api, self._api_source))
         self._api_lock = threading.Lock()
         # httpcore 1.0.9's sync pool can close a connection already handed to a queued
         # request when more threads than max_connections wait on it (encode/httpcore#1110:
@@ -328,11 +325,18 @@ class BrainstemClient:
         # A 200 must be JSON: a catch-all HTML page is not an API.
         return resp.headers.get("content-type", "").startswith("application/json")
 
+    def _fits_brainstem_org(self, api: str) -> str:
+        """``api``, unless the server is brainstem.org and it is not the current one."""
+        if _settings.is_brainstem_org(self.server) and api != CURRENT:
+            raise UsageError(f"{self.server} speaks the {CURRENT} API, not {api} "
+                             f"({self._api_source}): leave it out or state {CURRENT}")
+        return api
+
     def _find_api(self) -> str:
         stated = _settings.configured_api(self.server)
         if stated is not None:
             self._stated, self._api_source = True, f'api = "{stated[0]}" in {stated[1]}'
-            return stated[0]
+            return self._fits_brainstem_org(stated[0])
         remembered = _settings.remembered_api(self.server)
         if remembered is not None:
             return remembered

@@ -21,10 +21,10 @@ exist (``os.open`` with ``O_EXCL`` and mode 0600 on a temporary name, then a ren
 token file that others may read is still used, with a warning, as ssh does.
 
 API generation (``"2023"``: ``/rest/``, ``Token``; ``"2026"``: ``/api/``, ``Bearer``): the
-config file may state it, ``api = "..."`` beside ``server`` (for that server); what a
-probe found is kept per server in a table ``[servers."https://lab.example"]`` with
-``api = "..."`` (:func:`remember_api`; servers off this machine only: a loopback port
-serves one thing today and another tomorrow).
+config file may state it, ``api = "..."`` beside ``server`` (for that server; alone, for
+every server); what a probe found is kept per server in a table
+``[servers."https://lab.example"]`` with ``api = "..."`` (:func:`remember_api`; servers
+off this machine only: a loopback port serves one thing today and another tomorrow).
 """
 
 from __future__ import annotations
@@ -284,12 +284,14 @@ def save_server(server: str) -> Path:
 def configured_api(server: str) -> tuple[str, str] | None:
     """The generation the user states for ``server`` in the config file, and where: or None.
 
-    A top-level ``api`` goes with the top-level ``server``: it is stated for that server.
+    A top-level ``api`` goes with the top-level ``server`` (stated for that server only);
+    with no ``server`` there, it is stated for every server.
     """
     server = server.rstrip("/")
     config = _config()
     top = config.get("server")
-    if "api" in config and isinstance(top, str) and top.rstrip("/") == server:
+    mine = top is None or (isinstance(top, str) and top.rstrip("/") == server)
+    if "api" in config and mine:
         return check_api(config["api"], f"{config_file()}: api"), str(config_file())
     return None
 

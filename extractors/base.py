@@ -460,6 +460,8 @@ def _stated_values(path: Path, stated: Mapping[str, Any]) -> dict[str, Any]:
                 number = float(value.strip())
             except ValueError:
                 number = None
+        if isinstance(value, bool):
+            raise ExtractionError(path, f"stated {key} {value!r} is a boolean, not a number")
         if number is None or not math.isfinite(number):
             raise ExtractionError(path, f"stated {key} {value!r} is not a finite number")
         if key == "n_channels":

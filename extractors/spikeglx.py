@@ -52,7 +52,7 @@ from typing import Any
 
 from bsingest.errors import ExtractionError, SidecarError
 
-from .base import Claim, Extraction, Extractor, Fields, Source
+from .base import Claim, Extraction, Extractor, Fields, Source, special_file
 
 __all__ = ["SpikeGlxExtractor", "SpikeGlxMeta", "read_meta"]
 
@@ -138,7 +138,8 @@ class SpikeGlxExtractor(Extractor):
             if not bin_path.exists():
                 return [self._lone_meta(path)]
             if not bin_path.is_file():
-                raise ExtractionError(path, f"{bin_path.name} beside it is not a regular file")
+                what = special_file(bin_path) or "not a regular file"
+                raise ExtractionError(path, f"{bin_path.name} beside it is {what}: not read")
             path = bin_path  # the pair: the .bin's record
         meta_path = _meta_of(path)
         if not meta_path.is_file():

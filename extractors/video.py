@@ -430,8 +430,11 @@ def _avi_layout(path: Path, fh: Any, size: int) -> Layout:
         ck, n = struct.unpack("<4sI", fh.read(8))
         if not all(0x20 <= c < 0x7F for c in ck):
             # Not a chunk id (chunk ids are ASCII): zeros a recorder preallocated, or
-            # garbage. Walking it 8 bytes at a time would read the whole tail.
-            lay.notes.append(f"bytes {pos}-{size} are not RIFF chunks (not read)")
+            # garbage. Walking it 8 bytes at a time would read the whole tail, and FFmpeg
+            # would scan it for a chunk: it is given the file up to here only.
+            lay.data_end, lay.data_end_detail = pos, "the end of the last RIFF chunk"
+            lay.notes.append(f"the {size - pos} bytes from byte {pos} on are not RIFF chunks "
+                             "(the end of the last RIFF chunk): not read")
             break
         if ck == b"LIST":
             sub = fh.read(4)
@@ -729,8 +732,8 @@ def _set_rate(info: VideoInfo, vs: Any, timing: tuple[Any, Fraction] | None) -> 
         info.rate_from_header = False
         info.rate_detail = (f"variable frame rate: the mean, {how}; the same in every "
                             "container")
-        if declared:
-            info.rate_detail += f"; FFmpeg's average is {declared}"
+        if declared:  # the words the report's dropped-frame check reads
+            info.rate_detail += f"; the header declares {declared}"
 
 
 def _fit_rate(timing: tuple[Any, Fraction] | None,
@@ -939,6 +942,8 @@ class _Counter:
                         tail = None
         except (av.error.InvalidDataError, av.error.EOFError) as exc:
             error = _ffmpeg_reason(exc)
+        except av.error.MemoryError as exc:
+            raise _no_memory(self.path, exc) from exc
         damaged = bool(self.layout.damage or corrupt or error)
         promised = self.layout.promised_frames
         if discarded or self._packets_are_not_frames():
@@ -1003,6 +1008,8 @@ class _Counter:
                         continue
             except (av.error.InvalidDataError, av.error.EOFError) as exc:
                 error = _ffmpeg_reason(exc)
+            except av.error.MemoryError as exc:
+                raise _no_memory(self.path, exc) from exc
             try:
                 shown += len(vs.decode(None))
             except (av.error.InvalidDataError, av.error.EOFError):
@@ -1025,6 +1032,12 @@ class _Counter:
                    if promised else "")
         cause = self.layout.damage or error or "corrupt packets at the end"
         self.warnings.append(f"damaged or truncated: {promise}{present} frames present ({cause})")
+
+
+def _no_memory(path: Path, exc: Exception) -> ExtractionError:
+    # A damaged size field makes FFmpeg allocate what it declares for one packet.
+    return ExtractionError(path, f"FFmpeg could not allocate a packet ({_ffmpeg_reason(exc)}): "
+                           "a damaged size in the container")
 
 
 def _ffmpeg_reason(exc: Exception) -> str:

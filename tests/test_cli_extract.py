@@ -92,3 +92,14 @@ def test_console_script_runs(tmp_path: Path) -> None:
                           str(_session(tmp_path))], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)[0]["type"] == "Extracellular"
+
+
+def test_stated_values_that_are_not_finite_are_one_line_errors(tmp_path: Path) -> None:
+    dat = write_dat(tmp_path / "rec.dat", n_channels=2, n_samples=10)
+    for option in (["--sr", "inf"], ["--lsb", "1e999"], ["--sr", "1e-7"]):
+        result = CliRunner().invoke(cli, ["extract", "--n-channels", "2", "--sr", "1000",
+                                          *option, str(dat)])
+        assert result.exit_code == 1, result.output
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and errors[0].startswith("error: rec.dat: "), result.stderr
+        assert ("sr" in errors[0] or "lsb" in errors[0]) and "Traceback" not in result.output

@@ -341,3 +341,17 @@ def test_a_server_that_redirects_is_named_with_where_it_points(
         str(info.value))
     assert "give the server's address as it answers" in str(listing.value)
     assert len(front.paths) == 2  # followed nowhere; the token went nowhere else
+
+
+def test_api_alone_in_the_config_file_is_stated_for_every_server(
+        brainstem_server: LocalServer, config_home: Path) -> None:
+    srv = brainstem_server
+    config_home.parent.mkdir(parents=True)
+    config_home.write_text('api = "2023"\n')
+    with BrainstemClient(srv.url, srv.token, retry=NO_WAIT) as client:
+        assert client.api == "2023"
+        assert client.find_container_by_name("docs-example")["id"] == (
+            srv.seed.datasets["docs-example"])
+    assert PROBE_2026 not in _paths(srv)  # stated: nothing to find out
+    with pytest.raises(UsageError, match=r"speaks the 2026 API, not 2023 \(api = \"2023\" in "):
+        BrainstemClient("https://www.brainstem.org", "t" * 40).api  # noqa: B018

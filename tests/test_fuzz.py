@@ -16,6 +16,12 @@ Each record that comes back is re-checked here, with bounds written out independ
 ``extractors.base``. ``BSINGEST_FUZZ_SEED`` and ``BSINGEST_FUZZ_CASES`` (per family) run
 other or more cases locally; a failing case is listed with its seed, family, target and
 mutation, so it can be replayed.
+
+Known and not yet fixed (not hit by the default seed; found with others): an NWB file
+whose root ``nwb_version`` attribute (a variable-length string) points into a damaged
+global heap makes HDF5 itself loop inside ``attrs["nwb_version"]`` (seed 11,
+``BSINGEST_FUZZ_CASES=250``: three cases). No check in Python can stop a loop inside
+the HDF5 library; it needs a bound around the whole HDF5 read (extractors-acq).
 """
 
 from __future__ import annotations
@@ -227,7 +233,7 @@ def _verdict(case: Case, outcome: tuple[Any, ...] | None, exitcode: int | None) 
     return f"implausible record: {'; '.join(problems)}" if problems else None
 
 
-def run_cases(cases: list[Case], root: Path) -> list[str]:
+def run_cases(cases: list[Case], root: Path, time_limit: float = TIME_LIMIT) -> list[str]:
     """Run every case, ``PARALLEL`` at a time, each in its own process; the failures."""
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
                                       else "spawn")
@@ -250,13 +256,13 @@ def run_cases(cases: list[Case], root: Path) -> list[str]:
                     outcome = recv.recv()
                 except EOFError:
                     outcome = None
-                proc.join(TIME_LIMIT)
-            elif proc.is_alive() and time.monotonic() - started < TIME_LIMIT:
+                proc.join(time_limit)
+            elif proc.is_alive() and time.monotonic() - started < time_limit:
                 continue
             elif proc.is_alive():
                 proc.kill()
                 proc.join()
-                failures.append(f"{case.describe()}: still running after {TIME_LIMIT:g} s")
+                failures.append(f"{case.describe()}: still running after {time_limit:g} s")
                 running.remove(item)
                 recv.close()
                 shutil.rmtree(root / f"case{i}", ignore_errors=True)
@@ -360,3 +366,27 @@ def test_the_fuzzer_catches_what_it_must(tmp_path: Path) -> None:
     assert _verdict(case, ("error", "ExtractionError", "a: two\nlines"), 0)
     assert _verdict(case, ("crash", "KeyError", "tb"), 0)
     assert _verdict(case, None, -9)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork and RLIMIT_AS: Linux")
+def test_a_hang_and_a_memory_blow_up_fail_their_case_without_blocking(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bsingest.extraction
+
+    folder = tmp_path / "base"
+    folder.mkdir()
+    (folder / "a.dat").write_bytes(b"\x00" * 16)
+
+    def misbehave(path: Path, **_: Any) -> None:
+        if path.name == "a.dat":
+            time.sleep(600)  # a reader stuck on a FIFO
+        bytearray(64 * 2**30)  # a reader that allocates what a header declares
+
+    monkeypatch.setattr(bsingest.extraction, "extract", misbehave)  # forked children see it
+    (folder / "b.dat").write_bytes(b"\x00" * 16)
+    cases = [Case("x", str(folder), name, name, "append", 1) for name in ("a.dat", "b.dat")]
+    started = time.monotonic()
+    failures = sorted(run_cases(cases, tmp_path / "run", time_limit=3))
+    assert time.monotonic() - started < 60
+    assert "a.dat" in failures[0] and "still running after 3 s" in failures[0]
+    assert "b.dat" in failures[1] and "MemoryError" in failures[1]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from bsingest.errors import ExtractionError
 from bsingest.extraction import extract
+from extractors import Source
 from tests.samples.nwb import write_nwb
 
 
@@ -102,4 +104,175 @@ def test_not_nwb_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "x.nwb"
     path.write_bytes(b"PK\x03\x04")
     with pytest.raises(ExtractionError, match=r"^x\.nwb: not an HDF5 file"):
+        extract(path)
+
+
+def test_matnwb_one_element_array_types_keep_their_series_type(tmp_path: Path) -> None:
+    import h5py
+    import numpy as np
+
+    path = write_nwb(tmp_path / "s.nwb")
+    with h5py.File(path, "r+") as f:  # MatNWB writes text attributes as 1-element arrays
+        for name in ("ElectricalSeries", "Vm", "Camera"):
+            g = f[f"acquisition/{name}"]
+            g.attrs["neurodata_type"] = np.array([g.attrs["neurodata_type"]],
+                                                 dtype=h5py.string_dtype())
+        f.attrs["nwb_version"] = np.array(["2.5.0"], dtype=h5py.string_dtype())
+    got = _by_stream(path)
+    assert got["acquisition/ElectricalSeries"][0] == "Extracellular"
+    assert got["acquisition/Vm"][0] == "Intracellular"
+    assert got["acquisition/Camera"][0] == "BehavioralTracking"
+    assert "nwb_version 2.5.0," in extract(path)[0].provenance["format"].detail
+
+
+def _external_image_series(path: Path, files: list[str], *, placeholder: bool,
+                           rate: float | None = None) -> Path:
+    import h5py
+    import numpy as np
+
+    write_nwb(path)
+    with h5py.File(path, "r+") as f:
+        g = f.create_group("acquisition/Video")
+        g.attrs["neurodata_type"] = "ImageSeries"
+        if placeholder:  # pynwb's default for external frames: a tiny placeholder array
+            g.create_dataset("data", data=np.zeros((1, 1, 1), dtype="u1"))
+        g.create_dataset("external_file", data=files, dtype=h5py.string_dtype())
+        g.create_dataset("format", data="external")
+        g.create_dataset("dimension", data=np.array([640, 480], dtype="<i4"))
+        g.create_dataset("timestamps", data=np.arange(7) / 10.0)
+        if rate is not None:
+            st = g.create_dataset("starting_time", data=0.0)
+            st.attrs["rate"] = rate
+    return path
+
+
+@pytest.mark.parametrize("placeholder", [True, False])
+def test_external_image_series_counts_frames_in_its_video_files(tmp_path: Path,
+                                                                placeholder: bool) -> None:
+    from tests.samples.video import H, W, decoded_frames, encode
+
+    a = encode(tmp_path / "cam_a.mp4", n=12, rate=25)
+    b = encode(tmp_path / "cam_b.mp4", n=8, rate=25)
+    path = _external_image_series(tmp_path / "s.nwb", [a.name, b.name], placeholder=placeholder)
+    kind, tj, warnings = _by_stream(path)["acquisition/Video"]
+    assert kind == "BehavioralTracking"
+    assert tj["nFrames"] == decoded_frames(a) + decoded_frames(b) == 20  # not the placeholder's 1
+    assert (tj["horizontalResolution"], tj["verticalResolution"]) == (W, H)  # not dimension
+    assert tj["frameRate"] == pytest.approx(10.0)  # the series' own timestamps, 0.1 s apart
+    assert not any("placeholder" in w for w in warnings)
+
+
+def test_external_image_series_whose_files_cannot_be_read_uses_timestamps(tmp_path: Path) -> None:
+    fifo = tmp_path / "cam.mp4"
+    os.mkfifo(fifo)  # never opened: the same checks as a data file
+    path = _external_image_series(tmp_path / "s.nwb", ["cam.mp4"], placeholder=True, rate=30.0)
+    _, tj, warnings = _by_stream(path)["acquisition/Video"]
+    assert tj["nFrames"] == 7  # the timestamps' count
+    assert (tj["horizontalResolution"], tj["verticalResolution"]) == (640, 480)  # dimension
+    assert tj["frameRate"] == 30
+    assert any("cam.mp4: a FIFO" in w for w in warnings)
+
+
+def test_nwb_1_file_is_named_as_such(tmp_path: Path) -> None:
+    import h5py
+
+    path = tmp_path / "old.nwb"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("nwb_version", data="NWB-1.0.6")
+        f.create_group("acquisition/timeseries")
+    with pytest.raises(ExtractionError, match=r"^old\.nwb: an NWB 1\.x file \(NWB-1\.0\.6\): "
+                                              r"bsingest reads NWB 2\.x files only$"):
+        extract(path)
+
+
+def test_session_start_time_keeps_its_offset(tmp_path: Path) -> None:
+    import h5py
+
+    path = write_nwb(tmp_path / "s.nwb")
+    with h5py.File(path, "r+") as f:
+        f.create_dataset("session_start_time", data="2022-10-12T12:16:56.588593+02:00")
+    records = extract(path)
+    assert {r.start_time for r in records} == {"2022-10-12T12:16:56.588593+02:00"}
+    assert records[0].provenance["startTime"].source == Source.HEADER
+
+
+def _edit(path: Path, change) -> Path:  # type: ignore[no-untyped-def]
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        change(f["acquisition/ElectricalSeries"])
+    return path
+
+
+def _set_attr(where: str, key: str, value):  # type: ignore[no-untyped-def]
+    def change(g):  # type: ignore[no-untyped-def]
+        g[where].attrs[key] = value
+    return change
+
+
+def _replace(key: str, value):  # type: ignore[no-untyped-def]
+    def change(g):  # type: ignore[no-untyped-def]
+        del g[key]
+        g.create_dataset(key, data=value)
+    return change
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (_set_attr("starting_time", "rate", float("inf")), r"starting_time rate is inf, not a finite"),
+    (_set_attr("starting_time", "rate", float("nan")), r"starting_time rate is nan, not a finite"),
+    (_set_attr("starting_time", "rate", "fast"), r"starting_time rate is 'fast', not a number"),
+    (_set_attr("starting_time", "rate", [30000.0, 1.0]), r"starting_time rate is .*not a number"),
+    (_set_attr("starting_time", "rate", -5.0), r"starting_time rate -5 is not a positive rate"),
+    (_set_attr("data", "conversion", float("inf")), r"data conversion is inf, not a finite"),
+    (_set_attr("data", "conversion", "big"), r"data conversion is 'big', not a number"),
+    (_replace("electrodes", ["a", "b", "c", "d"]), r"electrodes is object, not row indices"),
+])
+def test_wrong_attribute_types_are_one_line_naming_series_and_field(tmp_path: Path, change,
+                                                                    reason: str) -> None:
+    path = _edit(write_nwb(tmp_path / "s.nwb"), change)
+    with pytest.raises(ExtractionError,
+                       match=r"^s\.nwb: acquisition/ElectricalSeries/" + reason):
+        extract(path)
+
+
+def test_string_timestamps_are_one_line(tmp_path: Path) -> None:
+    import h5py
+
+    path = write_nwb(tmp_path / "s.nwb")
+    with h5py.File(path, "r+") as f:
+        g = f["acquisition/Position"]
+        del g["timestamps"]
+        g.create_dataset("timestamps", data=["0.0", "0.1"], dtype=h5py.string_dtype())
+    with pytest.raises(ExtractionError, match=r"^s\.nwb: acquisition/Position/timestamps are "
+                                              r"object, not numbers$"):
+        extract(path)
+
+
+def test_external_link_to_a_fifo_is_refused_without_opening_it(tmp_path: Path) -> None:
+    import h5py
+
+    os.mkfifo(tmp_path / "pipe.h5")
+    path = write_nwb(tmp_path / "s.nwb")
+    with h5py.File(path, "r+") as f:
+        g = f["acquisition/ElectricalSeries"]
+        del g["data"]
+        g["data"] = h5py.ExternalLink("pipe.h5", "/data")
+    with pytest.raises(ExtractionError, match=r"^s\.nwb: acquisition/ElectricalSeries/data is an "
+                                              r"external link to 'pipe\.h5', which is a FIFO "
+                                              r"\(named pipe\): not followed$"):
+        extract(path)
+
+
+def test_external_raw_storage_on_a_fifo_is_never_read(tmp_path: Path) -> None:
+    import h5py
+
+    os.mkfifo(tmp_path / "stamps.bin")
+    path = write_nwb(tmp_path / "s.nwb")
+    with h5py.File(path, "r+") as f:
+        g = f["acquisition/Position"]
+        del g["timestamps"]
+        g.create_dataset("timestamps", shape=(50,), dtype="<f8",
+                         external=[("stamps.bin", 0, 400)])
+    with pytest.raises(ExtractionError, match=r"^s\.nwb: acquisition/Position/timestamps is "
+                                              r"stored in 'stamps\.bin', which is a FIFO"):
         extract(path)

@@ -349,6 +349,12 @@ def test_zeros_after_an_avi_are_not_walked_as_chunks(tmp_path: Path,
         def seek(self, *a: int) -> int:
             return self.fh.seek(*a)
 
+        def tell(self) -> int:
+            return self.fh.tell()
+
+        def close(self) -> None:
+            self.fh.close()
+
     monkeypatch.setattr(builtins, "open", lambda f, *a, **k: Counting(real_open(f, *a, **k)))
     r = _only(path)
     assert r.type_json["nFrames"] == frames == 20
@@ -502,3 +508,13 @@ def test_avi_idit_chunk_is_the_start(tmp_path: Path) -> None:
 def test_epoch_creation_time_means_none(tmp_path: Path, when: str) -> None:
     r = _only(_with_creation_time(tmp_path / "z.mp4", "libx264", when))
     assert r.start_time is None and "startTime" not in r.provenance
+
+
+def test_padding_after_avi_chunks_is_not_read_and_is_warned_about(tmp_path: Path) -> None:
+    path = cv2_avi(tmp_path / "pad.avi", 10)
+    good = path.stat().st_size
+    with open(path, "ab") as fh:
+        fh.truncate(good + 2**30)
+    r = _only(path)
+    assert r.type_json["nFrames"] == 10
+    assert f"the {2**30} bytes from byte {good} on are not RIFF chunks" in r.warnings[0]

@@ -11,6 +11,7 @@ import click
 
 from .cmd_batch import check_generation, id_options
 from .cmd_ingest import _journal_option, _server_option
+from .output import log_to
 
 _LOG_BYTES = 10 * 1024 * 1024  # a rotating log: 10 MiB a file, 5 old files kept
 _LOG_KEEP = 5
@@ -42,7 +43,8 @@ _LOG_KEEP = 5
 @_server_option
 @_journal_option
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Log to FILE only (rotated at 10 MiB, 5 kept) instead of stderr.")
+              help="Log to FILE only (rotated at 10 MiB, 5 kept): each session ingested, "
+                   "each file that failed or waits. Without it, warnings on stderr (-v: all).")
 def watch_cmd(root: str, match: str, session_by_name: bool, create_session: bool,
               project: str | None, procedures: tuple[str, ...], dataset_by_name: bool,
               actions: tuple[str, ...], existing: str | None, settle: float,
@@ -88,7 +90,8 @@ def watch_cmd(root: str, match: str, session_by_name: bool, create_session: bool
     if create_session and not (session_by_name and project):
         raise click.UsageError("--create-session goes with --session-by-name and --project UUID")
     check_match(match)
-    log = _log_to(log_file)
+    log_to(log_file, rotate_bytes=_LOG_BYTES, keep=_LOG_KEEP)
+    log = logging.getLogger("bsingest.watch")
     base = Path(root).resolve()
     why = needs_polling(base) if poll is None else None
     if why:
@@ -133,19 +136,3 @@ def watch_cmd(root: str, match: str, session_by_name: bool, create_session: bool
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), watcher.request_stop)
         watcher.run()
-
-
-def _log_to(path: str | None) -> logging.Logger:
-    """The watcher's log: to ``path`` only (rotated), else to stderr; INFO and up."""
-    logger = logging.getLogger("bsingest")
-    logger.setLevel(logging.INFO)
-    if path:
-        from logging.handlers import RotatingFileHandler
-
-        handler = RotatingFileHandler(path, maxBytes=_LOG_BYTES, backupCount=_LOG_KEEP,
-                                      encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: "
-                                               "%(message)s"))
-        logger.addHandler(handler)
-        logger.propagate = False  # only to the file: a service's terminal is nobody's
-    return logging.getLogger("bsingest.watch")

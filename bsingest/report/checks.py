@@ -103,7 +103,8 @@ _RATE_TOLERANCE = 1e-3
 _SGLX_NAME = re.compile(r"^(?P<run>.+?)\.(?:(?P<probe>imec\d*)(?:\.(?P<band>ap|lf))?|"
                         r"(?P<other>nidq|obx\d*))\.(?:bin|meta)$", re.IGNORECASE)
 _PROMISED = re.compile(r"says (\d+)\)")
-_DECLARED = re.compile(r"the header declares (\d+(?:/\d+)?(?:\.\d+)?)")
+# The nominal rate the video extractor states beside a variable rate's mean.
+_DECLARED = re.compile(r"(?:the header declares|FFmpeg's average is) (\d+(?:/\d+)?(?:\.\d+)?)")
 
 
 @dataclass
@@ -410,7 +411,9 @@ def _video(r: RecordView) -> Iterable[Finding]:
     declared = _DECLARED.search(rate_detail)
     if "variable frame rate" in rate_detail and declared and r.count and r.rate:
         nominal = float(Fraction(declared.group(1)))
-        span = r.count / r.rate
+        # The mean rate is (frames - 1) / the timestamps' span (extractors/video.py); the
+        # frames fill that span plus the last frame's duration.
+        span = (r.count - 1) / r.rate + 1 / nominal
         expected = nominal * span
         missing = expected - r.count
         if missing >= 1 and missing > 0.005 * expected:

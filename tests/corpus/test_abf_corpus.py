@@ -48,6 +48,8 @@ def test_every_abf_matches_truth(corpus: Path, truth: dict[str, Any]) -> None:
             assert tj["lsb"] == pytest.approx(values["scaleFactors"][0] * scale), key
         else:
             assert "lsb" not in tj, key
+        # The start: pyabf's abfDateTime (local time, no zone), to the millisecond.
+        assert entry["start_time"] == values["abfDateTime"].replace(" ", "T"), key
 
 
 def test_ambiguities_are_resolved_with_reasons(corpus: Path) -> None:
