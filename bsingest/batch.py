@@ -48,7 +48,8 @@ from .uploader import FAILED, Lookups, Uploader
 if TYPE_CHECKING:
     from .client import BrainstemClient
 
-__all__ = ["BatchReport", "SessionJob", "batch", "read_manifest", "sessions_by_name"]
+__all__ = ["BatchReport", "SessionJob", "batch", "read_manifest", "session_by_name",
+           "sessions_by_name"]
 
 log = logging.getLogger(__name__)
 
@@ -190,15 +191,19 @@ def sessions_by_name(root: str | os.PathLike[str], match: str, client: Brainstem
     base = Path(root)
     if not base.is_dir():
         raise UsageError(f"{base}: not a folder")
+    return [session_by_name(folder, client, kind=kind, project=project)
+            for folder in sorted(p for p in base.glob(match) if p.is_dir())]
+
+
+def session_by_name(folder: Path, client: BrainstemClient, *, kind: str = "dataset",
+                    project: str | None = None) -> SessionJob:
+    """One folder of :func:`sessions_by_name` (``bsingest watch`` asks as each settles)."""
     find = client.find_session_by_name if kind == "session" else client.find_dataset_by_name
-    jobs = []
-    for folder in sorted(p for p in base.glob(match) if p.is_dir()):
-        found = find(folder.name)
-        given: dict[str, Any] = {kind: found["id"]} if found else {"missing": folder.name}
-        if not found and kind == "session" and project:
-            given = {"create_session": True, "project": project}
-        jobs.append(SessionJob(folder, given, folder.name))
-    return jobs
+    found = find(folder.name)
+    given: dict[str, Any] = {kind: found["id"]} if found else {"missing": folder.name}
+    if not found and kind == "session" and project:
+        given = {"create_session": True, "project": project}
+    return SessionJob(folder, given, folder.name)
 
 
 def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,

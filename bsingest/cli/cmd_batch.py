@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,26 +22,52 @@ _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
 _DRY_COLUMNS = ("would-create", "would-update", "unchanged", "would-skip", "would-fail")
 
 
+def id_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The IDs of a ROOT folder's sessions, and defaults: shared by batch and watch."""
+    for option in reversed((
+        click.option("--session-by-name", is_flag=True,
+                     help="With a ROOT folder: each folder's records go to the session named "
+                          "like it (current API)."),
+        click.option("--create-session", is_flag=True,
+                     help="With --session-by-name: a folder with no session of its name gets "
+                          "one, created in --project."),
+        click.option("--project", metavar="UUID", help="The project --create-session creates in."),
+        click.option("--procedure", "procedures", multiple=True, metavar="UUID",
+                     help="Procedure for sessions whose manifest row names none (repeatable)."),
+        click.option("--dataset-by-name", is_flag=True,
+                     help="2023 API, with a ROOT folder: each session goes to the dataset named "
+                          "like its folder."),
+        click.option("--action", "actions", multiple=True, metavar="UUID",
+                     help="2023 API: action for sessions whose manifest row names none "
+                          "(repeatable)."),
+        click.option("--existing", type=_EXISTING,
+                     help="A record the dataset already holds with other values (default skip)."),
+    )):
+        f = option(f)
+    return f
+
+
+def check_generation(client: Any, *, session_by_name: bool, dataset_by_name: bool,
+                     procedures: tuple[str, ...], actions: tuple[str, ...]) -> str:
+    """The API generation ``client``'s server speaks; a usage error for the other's options."""
+    api = str(client.api)
+    wrong = [(given, right) for given, right, ok in (
+        ("--session-by-name", "--dataset-by-name", not session_by_name or api == "2026"),
+        ("--procedure", "--action", not procedures or api == "2026"),
+        ("--dataset-by-name", "--session-by-name", not dataset_by_name or api == "2023"),
+        ("--action", "--procedure", not actions or api == "2023")) if not ok]
+    if wrong:
+        speaks = "the current API (2026)" if api == "2026" else "the 2023 API"
+        raise click.UsageError(f"{wrong[0][0]}: {client.server} speaks {speaks}; "
+                               f"use {wrong[0][1]}")
+    return api
+
+
 @click.command("batch")
 @click.argument("source", type=click.Path(exists=True))
 @click.option("--match", metavar="GLOB",
               help="With a ROOT folder: the session folders to take, e.g. 'rat*/2024-*'.")
-@click.option("--session-by-name", is_flag=True,
-              help="With a ROOT folder: each folder's records go to the session named like "
-                   "it (current API).")
-@click.option("--create-session", is_flag=True,
-              help="With --session-by-name: a folder with no session of its name gets one, "
-                   "created in --project.")
-@click.option("--project", metavar="UUID", help="The project --create-session creates in.")
-@click.option("--procedure", "procedures", multiple=True, metavar="UUID",
-              help="Procedure for sessions whose manifest row names none (repeatable).")
-@click.option("--dataset-by-name", is_flag=True,
-              help="2023 API, with a ROOT folder: each session goes to the dataset named like "
-                   "its folder.")
-@click.option("--action", "actions", multiple=True, metavar="UUID",
-              help="2023 API: action for sessions whose manifest row names none (repeatable).")
-@click.option("--existing", type=_EXISTING,
-              help="A record the dataset already holds with other values (default skip).")
+@id_options
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--jobs", type=click.IntRange(min=1), metavar="N",
               help="Extraction processes (default: one per core).")
@@ -116,16 +143,9 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
     with open_target(chosen, max_connections=concurrency, api=stated[0], api_source=stated[1],
                      allow_insecure_http=allow_insecure_http, read_only=dry_run) as target, \
             (contextlib.nullcontext() if dry_run else Journal(journal)) as jr:
-        api = target.client.api
-        wrong = [(given, right) for given, right, ok in (
-            ("--session-by-name", "--dataset-by-name", not session_by_name or api == "2026"),
-            ("--procedure", "--action", not procedures or api == "2026"),
-            ("--dataset-by-name", "--session-by-name", not dataset_by_name or api == "2023"),
-            ("--action", "--procedure", not actions or api == "2023")) if not ok]
-        if wrong:
-            speaks = "the current API (2026)" if api == "2026" else "the 2023 API"
-            raise click.UsageError(f"{wrong[0][0]}: {target.client.server} speaks {speaks}; "
-                                   f"use {wrong[0][1]}")
+        check_generation(target.client, session_by_name=session_by_name,
+                         dataset_by_name=dataset_by_name, procedures=procedures,
+                         actions=actions)
         sessions: Any = sessions_by_name(
             root, match or "*", target.client, kind="session" if session_by_name else "dataset",
             project=project if create_session else None) if root.is_dir() else str(root)
