@@ -6,6 +6,7 @@ import gc
 import os
 import statistics
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 
@@ -21,13 +22,16 @@ def measure(cmd: Sequence[str], repeat: int = 5) -> tuple[float, float]:
     subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     times, rss = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        times.append(time.perf_counter() - t0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"{cmd} failed: {err}")
+        # stderr to a file, not a pipe: a command that says more than a pipe holds (64 KiB,
+        # a line per session of a big batch) would block on it while we wait for it to end.
+        with tempfile.TemporaryFile() as err:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+            _, status, usage = os.wait4(proc.pid, 0)
+            times.append(time.perf_counter() - t0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                err.seek(0)
+                raise RuntimeError(f"{cmd} failed: {err.read().decode(errors='replace')}")
         rss.append(usage.ru_maxrss / 1024)  # Linux reports KiB
     return statistics.median(times), max(rss)
 

@@ -92,6 +92,9 @@ def extract_paths(paths: Iterable[str | os.PathLike[str]], *, record_type: str |
             report.skipped.update({str(k): v for k, v in found.skipped.items()})
             report.sidecars.update({str(k): str(v) for k, v in found.sidecars.items()})
             data, root = found.data, p
+            if not data:  # a folder named like a file (x.dat) must not pass for one
+                report.errors[str(p)] = (f"{p.name or p}: is a folder, and no file in it is a "
+                                         "recording bsingest reads")
         else:
             data, root = [p], p.parent
         for f in data:

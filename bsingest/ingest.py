@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -243,7 +243,9 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
            server_key: str | None = None,
            settle: float | None = None, lock_timeout: float = 600.0,
            concurrency: int = 8, jobs: int | None = None,
-           progress: Callable[[FileResult], None] | None = None) -> IngestReport:
+           progress: Callable[[FileResult], None] | None = None,
+           record_type: str | None = None, stated: Mapping[str, Any] | None = None
+           ) -> IngestReport:
     """Ingest one session folder; see the module docstring for the steps.
 
     Parameters
@@ -280,13 +282,17 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
         A :class:`Journal` or the path of its file (default: the user data directory).
     server_key
         The name the journal knows the server by (default: its URL).
+    record_type, stated
+        What ``extract`` takes for files without a sidecar, for every file of the
+        session: the record type, and ``n_channels``, ``sr``, ``dtype``, ``lsb``
+        (``bsingest.toml``'s ``[[files]]`` rules say it per glob).
 
     Returns
     -------
     IngestReport
         One :class:`FileResult` per record, ``exit_code`` for scripts.
     """
-    from .sessionconfig import type_map_rules
+    from .sessionconfig import stated_rules, type_map_rules
 
     folder = Path(session_dir)
     if not folder.is_dir():
@@ -300,20 +306,21 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
                  description=description, session=session, procedures=tuple(procedures),
                  equipment=tuple(equipment), notes=notes, create_session=create_session or None,
                  project=project, session_name=session_name)
-    options = load_options(folder, existing=existing, rules=type_map_rules(type_map),
-                           server=server, settle=settle, **links)
+    options = load_options(folder, existing=existing, server=server, settle=settle,
+                           rules=type_map_rules(type_map) + stated_rules(record_type, stated),
+                           **links)
     if client is None:  # the same choice as the command line: configured, else local demo
         from .target import configured_api, configured_server, open_target
 
         chosen = configured_server(server, options.server)
-        stated = configured_api(api, options.api, chosen) or (None, None)
+        api_said = configured_api(api, options.api, chosen) or (None, None)
         with open_target(chosen, token=token, portal=options.portal, read_only=dry_run,
-                         api=stated[0], api_source=stated[1]) as target:
+                         api=api_said[0], api_source=api_said[1]) as target:
             return ingest(folder, **links, existing=existing,  # type: ignore[arg-type]
                           type_map=type_map, dry_run=dry_run, client=target.client,
                           journal=journal, server_key=target.server_key, settle=settle,
                           lock_timeout=lock_timeout, concurrency=concurrency, jobs=jobs,
-                          progress=progress)
+                          progress=progress, record_type=record_type, stated=stated)
     options = resolve_api(options, client)
     _check_ids(options)
     if dry_run:  # writes nothing anywhere: no journal, no lock file
@@ -334,7 +341,7 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
 
 def client_api(client: BrainstemClient) -> str:
     """The API generation ``client`` speaks (``2023`` or ``2026``)."""
-    return str(getattr(client, "api", None) or API_2023)
+    return client.api
 
 
 def resolve_api(options: IngestOptions, client: BrainstemClient) -> IngestOptions:
@@ -455,7 +462,8 @@ def adopt_legacy(uploader: Uploader, entries: Sequence[Entry], legacy: dict[str,
     """
     outcomes = []
     wire = uploader.wire
-    journal = uploader._journal()
+    journal = uploader.journal
+    assert journal is not None  # deliver() adopts only when it journals
     for e in entries:
         old = legacy.get(e.key)
         theirs = on_server.get(old) if old else None
@@ -517,9 +525,10 @@ def _dry_run(report: IngestReport, prepared: Prepared, uploader: Uploader,
              ) -> IngestReport:
     container = options.container
     assert container is not None
-    try:
-        check_references(uploader.client, options)
-        on_server = uploader.server_records(container)
+    try:  # a batch shares its answers (lookups): one look per container, not per session
+        check_references(uploader.client, options, uploader.lookups)
+        on_server = (uploader.lookups.listing(container, uploader.server_records)
+                     if uploader.lookups else uploader.server_records(container))
     except _UNAVAILABLE as exc:
         report.error = f"dry run: cannot reach {uploader.client.server}: {exc}"
         for path, key, body, _ in prepared.records:
@@ -560,13 +569,20 @@ def push(*, client: BrainstemClient, journal: Journal, dataset: str | None = Non
     api = client_api(client)
     entries = journal.entries(server=server_key or client.server, dataset=dataset,
                               states=("pending", "sending"))
+    wire = wire_for(api)
     results = [FileResult(e.path, QUEUED, e.record.get("type"), e.key, error=(
                    f"queued: written for the {e.api} API, and {client.server} now speaks "
                    f"the {api} one; ingest the session again"))
                for e in entries if e.api != api]
-    entries = [e for e in entries if e.api == api]
+    # A row bsingest 0.1 queued holds the old form (``stream``), which a strict server
+    # refuses: only a new ingest of its session knows the record's new name.
+    results += [FileResult(e.path, QUEUED, e.record.get("type"), e.key, error=(
+                    "queued: written by bsingest 0.1 in the old form (with stream); ingest "
+                    "its session again to send it in the new one"))
+                for e in entries if e.api == api and wire.is_legacy(e.record)]
+    entries = [e for e in entries if e.api == api and not wire.is_legacy(e.record)]
     uploader = Uploader(client, journal, existing=Existing(existing) if existing else None,
-                        concurrency=concurrency, wire=wire_for(api))
+                        concurrency=concurrency, wire=wire)
     by_key = {(e.dataset, e.key): e for e in entries}
     try:
         outcomes = uploader.run(entries)
@@ -588,13 +604,12 @@ def check_references(client: BrainstemClient, options: IngestOptions,
     assert container is not None
     lookups = lookups or Lookups()
     if options.api == "2026":
-        lookups.check("session", container, client.get_session)  # type: ignore[attr-defined]
+        lookups.check("session", container, client.get_session)
         for procedure in options.procedures:
-            lookups.check("procedure", procedure,
-                          lambda i: client.get("modules/procedure", i))
+            lookups.check("procedure", procedure, client.get_procedure)
         equipment = {*options.equipment, *(e for r in options.rules for e in r.equipment or ())}
         for item in sorted(equipment):
-            lookups.check("equipment", item, lambda i: client.get("modules/equipment", i))
+            lookups.check("equipment", item, client.get_equipment)
         return
     lookups.check("dataset", container, client.get_dataset)
     for action in options.actions:
@@ -616,8 +631,10 @@ def _check_ids(options: IngestOptions) -> None:
     problems = []
     if options.api == "2026":
         if options.session and options.create_session:
-            raise UsageError("--session and --create-session: give one (the session, or "
-                             "a project to create it in)")
+            if {"session", "create_session"} <= options.given:
+                raise UsageError("--session and --create-session: give one (the session, "
+                                 "or a project to create it in)")
+            # One of them comes from a file: the session named wins, nothing is created.
         if options.create_session and not options.project:
             problems.append("--create-session needs a project (--project UUID, or 'project' "
                             "in bsingest.toml)")
@@ -658,30 +675,15 @@ def _rel(root: Path, path: Path) -> str:
 @contextlib.contextmanager
 def session_lock(lock_dir: Path, session: Path, timeout: float = 600.0) -> Iterator[None]:
     """Hold an exclusive lock on ``session`` so two hooks on it cannot race."""
-    import fcntl
+    from .locks import exclusive
 
-    lock_dir = lock_dir / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
     name = hashlib.sha256(str(session.resolve()).encode()).hexdigest()[:24]
-    path = lock_dir / f"{name}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    lock = exclusive(lock_dir / "locks" / f"{name}.lock", timeout,
+                     f"{session}: another bsingest run is ingesting this session")
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise BsingestError(
-                        f"{session}: another bsingest run is ingesting this session "
-                        f"(lock {path} held for more than {timeout:g} s)") from None
-                time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
-        os.close(fd)  # closing releases the lock
+        lock.release()
 
 
 def wait_until_settled(session: Path, seconds: float, *, max_wait: float | None = None,
@@ -696,8 +698,9 @@ def wait_until_settled(session: Path, seconds: float, *, max_wait: float | None 
         if now == before:
             return
         if time.monotonic() >= deadline:
-            raise BsingestError(f"{session}: files still changing after {deadline:g} s; "
-                                "is the recording still running?")
+            raise BsingestError(f"{session}: files still changing after {limit:g} s of "
+                                f"waiting for {seconds:g} s without a change; is the "
+                                "recording still running?")
         before = now
 
 

@@ -21,9 +21,10 @@ States::
 been created on the server, so it is resolved by looking there before any new POST.
 
 Looking, then POSTing, is only safe if no one else POSTs the same key in between: every
-run that uploads to a dataset holds :meth:`Journal.dataset_lock` (a ``flock`` beside the
-journal, shared by the threads of one process) from its listing to its last request, so
-a ``bsingest push`` and an ``ingest`` of the same session take turns.
+run that uploads to a dataset holds :meth:`Journal.dataset_lock` (a lock file beside the
+journal, see :mod:`bsingest.locks`, shared by the threads of one process) from its listing
+to its last request, so a ``bsingest push`` and an ``ingest`` of the same session take
+turns.
 """
 
 from __future__ import annotations
@@ -40,9 +41,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import BsingestError, JournalError, RecordInvalid
+from .errors import JournalError, RecordInvalid
+from .locks import exclusive
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
 
 __all__ = ["STATES", "Entry", "Journal", "SessionRow", "default_journal_path", "shown"]
 
@@ -425,7 +430,7 @@ class _Held:
     """A lock file this process holds, and how many of its threads are inside."""
 
     acquiring: threading.Lock
-    fd: int | None = None
+    lock: BaseFileLock | None = None
     users: int = 0
 
 
@@ -435,42 +440,18 @@ _held: dict[str, _Held] = {}
 
 @contextmanager
 def _shared_flock(path: Path, timeout: float, busy: str) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path`` against other processes, shared by our threads."""
+    """An exclusive lock file on ``path`` against other processes, shared by our threads."""
     with _held_guard:
         held = _held.setdefault(str(path), _Held(threading.Lock()))
     with held.acquiring:
         if held.users == 0:
-            held.fd = _flock(path, timeout, busy)
+            held.lock = exclusive(path, timeout, busy)
         held.users += 1
     try:
         yield
     finally:
         with held.acquiring:
             held.users -= 1
-            if held.users == 0 and held.fd is not None:
-                os.close(held.fd)  # closing releases the lock
-                held.fd = None
-
-
-def _flock(path: Path, timeout: float, busy: str) -> int:
-    import fcntl
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise JournalError(f"lock {path}: {exc.strerror or exc}") from exc
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return fd
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                os.close(fd)
-                raise BsingestError(f"{busy} (lock {path} held for more than {timeout:g} s)"
-                                    ) from None
-            time.sleep(0.1)
-        except BaseException:
-            os.close(fd)
-            raise
+            if held.users == 0 and held.lock is not None:
+                held.lock.release()
+                held.lock = None

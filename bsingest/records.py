@@ -316,7 +316,7 @@ class _Wire2026(Wire):
 
     def records(self, client: BrainstemClient, container: str, type: str | None = None
                 ) -> list[dict[str, Any]]:
-        return client.data_acquisitions(container, type=type)  # type: ignore[attr-defined]
+        return client.data_acquisitions(container, type=type)
 
     def wire_type(self, record_type: str) -> str:
         from .details import TYPE_2026

@@ -42,26 +42,29 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .paths import glob_pattern, local_path
 from .records import RECORD_TYPES, Links
 from .settings import config_file, tomllib
 
 __all__ = ["SESSION_FILE", "Existing", "FileRule", "IngestOptions", "load_options",
-           "type_map_rules"]
+           "stated_rules", "type_map_rules"]
 
 SESSION_FILE = "bsingest.toml"
 _TOP_KEYS = {"dataset", "actions", "hardware_device", "description", "existing", "files",
              "server", "portal", "journal", "settle", "jobs", "api", "session", "procedures",
              "equipment", "notes", "project", "create_session", "session_name",
              "report"}  # [report]: read by bsingest.report
+_STATED_KEYS = ("n_channels", "sr", "dtype", "lsb")  # what a file without a sidecar needs said
 _RULE_KEYS = {"match", "type", "hardware_device", "description", "equipment", "notes",
-              "n_channels", "sr", "dtype", "lsb"}
+              *_STATED_KEYS}
 #: Each generation's names for the same links: 2023 name -> current name.
 CURRENT_NAMES = {"dataset": "session", "actions": "procedures",
                  "hardware_device": "equipment", "description": "notes"}
@@ -267,7 +270,7 @@ def type_map_rules(pairs: Sequence[str]) -> tuple[FileRule, ...]:
         if not sep or not glob or record_type(rtype) is None:
             raise UsageError(f"--type-map {pair!r}: expected GLOB=TYPE with TYPE one of "
                              f"{', '.join(_type_names())}")
-        rules.append(FileRule(match=glob, type=record_type(rtype)))
+        rules.append(FileRule(match=glob_pattern(glob), type=record_type(rtype)))
     return tuple(rules)
 
 
@@ -287,17 +290,100 @@ def _type_names() -> list[str]:
     return sorted({*TYPE_2023, *RECORD_TYPES})
 
 
-def _read(path: Path) -> dict[str, Any]:
+def stated_rules(rtype: str | None = None, stated: Mapping[str, Any] | None = None
+                 ) -> tuple[FileRule, ...]:
+    """``--type``, ``--n-channels``, ``--sr``, ``--dtype``, ``--lsb`` as a rule for every file.
+
+    The values ``extract`` takes for files without a sidecar; on ``ingest`` and ``batch``
+    they apply to every file of the session (a sidecar's values, where there is one, are
+    what the extractor weighs them against, as with ``extract``).
+    """
+    given = {k: v for k, v in (stated or {}).items() if v is not None}
+    unknown = set(given) - set(_STATED_KEYS)
+    if unknown:
+        raise UsageError(f"unknown stated values {', '.join(sorted(unknown))} "
+                         f"(known: {', '.join(_STATED_KEYS)})")
+    if rtype is not None and record_type(rtype) is None:
+        raise UsageError(f"--type {rtype!r} is not one of {', '.join(_type_names())}")
+    if not given and rtype is None:
+        return ()
+    return (FileRule(match="*", type=record_type(rtype), stated=given),)
+
+
+def read_toml(path: Path, what: str = "") -> dict[str, Any]:
+    """A TOML file as a table; anything wrong with it (unreadable, not TOML, nested deeper
+    than the parser recurses) is a one-line :class:`UsageError` naming the file."""
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        return tomllib.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read: {exc}") from exc
+        raise UsageError(f"{path}: cannot read{what}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise UsageError(f"{path}: not valid TOML: arrays or tables nested too deeply"
+                         ) from None
+
+
+# What each key's value must be. A value of another type (files = 5, match = 5,
+# n_channels = true, sr = inf) is a usage error naming the file and the key: taken as it
+# was, it was silently ignored, or became a traceback, or a record with Infinity.
+def _number(low: float, *, open_low: bool) -> tuple[str, Callable[[Any], bool]]:
+    def ok(v: Any) -> bool:
+        return (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                and (v > low if open_low else v >= low))
+    return (f"a finite number {'above' if open_low else 'of'} {low:g}"
+            + ("" if open_low else " or more"), ok)
+
+
+_TEXT = ("a string", lambda v: isinstance(v, str))
+_TEXTS = ("a string or a list of strings",
+          lambda v: isinstance(v, str) or (isinstance(v, list)
+                                           and all(isinstance(x, str) for x in v)))
+_COUNT = ("a whole number of 1 or more",
+          lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1)
+_TABLES = ("a list of tables ([[files]])",
+           lambda v: isinstance(v, list) and all(isinstance(x, Mapping) for x in v))
+TOP_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "dataset": _TEXT, "actions": _TEXTS, "hardware_device": _TEXT, "description": _TEXT,
+    "existing": _TEXT, "files": _TABLES, "server": _TEXT, "portal": _TEXT, "journal": _TEXT,
+    "settle": _number(0, open_low=False), "jobs": _COUNT, "type_map": _TEXTS,
+    "api": _TEXT, "session": _TEXT, "procedures": _TEXTS, "equipment": _TEXTS, "notes": _TEXT,
+    "project": _TEXT, "session_name": _TEXT, "folder": _TEXT,
+    "create_session": ("true or false", lambda v: isinstance(v, bool))}
+RULE_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "match": _TEXT, "type": _TEXT, "hardware_device": _TEXT, "description": _TEXT,
+    "equipment": _TEXTS, "notes": _TEXT, "n_channels": _COUNT,
+    "sr": _number(0, open_low=True), "dtype": _TEXT, "lsb": _number(0, open_low=True)}
+
+
+def check_types(where: str, table: Mapping[str, Any],
+                types: Mapping[str, tuple[str, Callable[[Any], bool]]]) -> None:
+    """Raise a one-line :class:`UsageError` for the first key whose value has the wrong
+    type (keys ``types`` does not know are left to the caller)."""
+    for key, value in table.items():
+        expected = types.get(key)
+        if expected is not None and not expected[1](value):
+            raise UsageError(f"{where}: {key} must be {expected[0]}, not {_described(value)}")
+
+
+def _described(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _read(path: Path) -> dict[str, Any]:
+    data = read_toml(path)
     unknown = set(data) - _TOP_KEYS
     if unknown:
         raise UsageError(f"{path}: unknown keys {', '.join(sorted(unknown))} "
                          f"(known: {', '.join(sorted(_TOP_KEYS))})")
+    check_types(str(path), data, TOP_TYPES)
     out: dict[str, Any] = {k: v for k, v in data.items() if k not in ("files", "report")}
     for name in _LISTS:  # a file may give one ID as a bare string
         if name in out:
@@ -309,6 +395,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: api {out['api']!r} is not one of 2023, 2026")
     if "existing" in out:
         out["existing"] = _existing(out["existing"], f"{path}: existing")
+    if isinstance(out.get("journal"), str):  # written on a Windows rig: D:\bsingest\j.sqlite
+        out["journal"] = str(local_path(out["journal"], f"{path}: journal"))
     out["rules"] = tuple(_rule(path, i, r) for i, r in enumerate(data.get("files") or []))
     return out
 
@@ -320,14 +408,15 @@ def _rule(path: Path, i: int, raw: Any) -> FileRule:
     unknown = set(raw) - _RULE_KEYS
     if unknown:
         raise UsageError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+    check_types(where, raw, RULE_TYPES)
     if raw.get("type") is not None and record_type(raw["type"]) is None:
         raise UsageError(f"{where}: type {raw['type']!r} is not one of "
                          f"{', '.join(_type_names())}")
-    stated = {k: raw[k] for k in ("n_channels", "sr", "dtype", "lsb") if k in raw}
+    stated = {k: raw[k] for k in _STATED_KEYS if k in raw}
     equipment = raw.get("equipment")
     if isinstance(equipment, str):
         equipment = [equipment] if equipment else []
-    return FileRule(match=str(raw["match"]), type=record_type(raw.get("type")),
+    return FileRule(match=glob_pattern(str(raw["match"])), type=record_type(raw.get("type")),
                     hardware_device=raw.get("hardware_device"),
                     description=raw.get("description"), stated=stated,
                     equipment=tuple(equipment) if equipment is not None else None,

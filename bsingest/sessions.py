@@ -97,7 +97,7 @@ def ensure_session(client: BrainstemClient, journal: Journal | None, server_key:
     row = journal.session(server_key, name) if journal is not None else None
     if row is not None and row.state == "uploaded" and row.server_id:
         try:  # the id survives a rename on the server; the name would not
-            client.get_session(row.server_id)  # type: ignore[attr-defined]
+            client.get_session(row.server_id)
             return SessionOutcome(name, row.server_id, "existing", date_time, source)
         except NotFound:
             log.info("session %s (%s) is gone from the server; looking by name", name,
@@ -145,7 +145,7 @@ def ensure_session(client: BrainstemClient, journal: Journal | None, server_key:
 
 
 def _find(client: BrainstemClient, name: str) -> str | None:
-    found = client.find_session_by_name(name)  # type: ignore[attr-defined]
+    found = client.find_session_by_name(name)
     return str(found["id"]) if found else None
 
 

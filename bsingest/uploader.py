@@ -62,7 +62,8 @@ from .sessionconfig import Existing
 if TYPE_CHECKING:
     from .client import BrainstemClient
 
-__all__ = ["MODEL", "Listing", "Lookups", "Outcome", "Uploader", "record_key", "same_content"]
+__all__ = ["MODEL", "Listing", "Lookups", "Outcome", "Uploader", "differing_fields",
+           "record_key", "same_content"]
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,36 @@ class Listing(dict[str, dict[str, Any]]):
 
 def _id(record: Mapping[str, Any]) -> str:
     return str(record.get("id"))
+
+
+def differing_fields(ours: Mapping[str, Any], theirs: Mapping[str, Any],
+                     wire: Wire | None = None) -> list[str]:
+    """The fields ``wire.same_content`` finds different, named as that wire names them and
+    the type's own ones by key (``description``, ``type_json.nSamples``): what a skipped
+    record's message names."""
+    wire = wire or wire_for(API_2023)
+    a, b = wire.canonical(ours), wire.canonical(theirs)
+    names = _NAMES_2023 if wire.api == API_2023 else {}
+    out = []
+    for k in sorted({*a, *b}, key=lambda k: (_ORDER.index(k) if k in _ORDER else 99, k)):
+        x, y = a.get(k), b.get(k)
+        if x == y:
+            continue
+        if k == "type_json" and isinstance(x, Mapping) and isinstance(y, Mapping):
+            details = "type_json" if wire.api == API_2023 else "details"
+            out += [f"{details}.{j}" for j in sorted({*x, *y}) if x.get(j) != y.get(j)]
+        else:
+            out.append(names.get(k, k))
+    return out
+
+
+_ORDER = ("type", "procedures", "equipment", "notes", "type_json")
+_NAMES_2023 = {"procedures": "actions", "equipment": "hardware_device", "notes": "description"}
+
+
+def _differs(ours: Mapping[str, Any], theirs: Mapping[str, Any] | None, wire: Wire) -> str:
+    fields = differing_fields(ours, theirs, wire) if theirs is not None else []
+    return f" ({', '.join(fields)})" if fields else ""
 
 
 class Lookups:
@@ -360,15 +391,14 @@ class Uploader:
         if step in ("unchanged", "adopt"):
             self._journal().mark(e, "uploaded", server_id=their_id)
             return Outcome(e.dataset, e.key, e.path, UNCHANGED, their_id)
-        if step == "skip":
-            self._journal().mark(
-                e, "skipped", server_id=their_id,
-                error="exists on the server with other values; kept (--existing skip)")
-            return Outcome(e.dataset, e.key, e.path, SKIPPED, their_id,
-                           "exists on the server with other values")
+        if step == "skip":  # say which fields differ, and how to change them
+            msg = (f"exists on the server with other values{_differs(e.record, theirs, self.wire)}"
+                   "; kept (--existing update changes it)")
+            self._journal().mark(e, "skipped", server_id=their_id, error=msg)
+            return Outcome(e.dataset, e.key, e.path, SKIPPED, their_id, msg)
         if step == "conflict":
-            msg = ("exists on the server with other values "
-                   "(use --existing update to change it, or --existing skip)")
+            msg = (f"exists on the server with other values{_differs(e.record, theirs, self.wire)}"
+                   " (use --existing update to change it, or --existing skip)")
             self._journal().mark(e, "failed", server_id=their_id, error=msg)
             return Outcome(e.dataset, e.key, e.path, FAILED, their_id, msg)
         assert step == "update" and their_id is not None

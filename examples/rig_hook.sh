@@ -5,9 +5,14 @@
 #
 # Unattended: no prompts; waits until the recorder has stopped writing (--settle); a lock
 # keeps two hooks on one session from racing; a log file for the morning after.
-# The dataset and action IDs come from SESSION/bsingest.toml (see examples/session/).
-# Put `server = "https://www.brainstem.org"` in ~/.config/bsingest/config.toml and the
-# token in ~/.config/brainstem/token (`bsingest login` writes it, mode 0600).
+# The session and procedure IDs come from SESSION/bsingest.toml (see examples/session/),
+# or, with `create_session = true` and `project = "UUID"` there, the session is created
+# (named like the folder, dated by the recording's start) the first time.
+# Put `server = "https://www.brainstem.org"` in ~/.config/bsingest/config.toml; the token
+# for brainstem.org is in ~/.config/brainstem/token, for another server in bsingest's own
+# token file (`bsingest login --headless` writes both, mode 0600).
+# A record the server holds with other values is skipped (exit 0) and the log names the
+# fields that differ; add `--existing error` to make that a failure (exit 1).
 set -u
 session="${1:?usage: rig_hook.sh SESSION_DIR}"
 log="${BSINGEST_HOOK_LOG:-$HOME/bsingest-hook.log}"

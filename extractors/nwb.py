@@ -109,7 +109,11 @@ class NwbExtractor(Extractor):
             reason = " ".join(str(exc).split())
             raise ExtractionError(path, f"HDF5 cannot open it: {reason}") from exc
         with h5:
-            version = h5.attrs.get("nwb_version")
+            try:
+                version = h5.attrs.get("nwb_version")
+            except (RuntimeError, KeyError) as exc:  # a damaged attribute
+                reason = " ".join(str(exc).split())
+                raise ExtractionError(path, f"damaged HDF5: {reason}") from exc
             if version is None:
                 raise ExtractionError(path, "an HDF5 file without an nwb_version attribute: "
                                       "not an NWB file")

@@ -381,9 +381,15 @@ def _group(path: Path, g: Any) -> tuple[list[int], list[int], str | None]:
     return channels, skipped, g.get("label")
 
 
+# The same values, as a session's bsingest.toml states them per glob.
+_TOML_KEYS = {"the channel count (--n-channels)": "n_channels",
+              "the sampling rate (--sr)": "sr"}
+
+
 def _no_sidecar_reason(path: Path, what: str) -> str:
     return (f"no Neuroscope XML beside it ({path.with_suffix('.xml').name} or a single .xml "
-            f"in the folder) and {what} was not stated")
+            f"in the folder) and {what} was not stated (or {_TOML_KEYS[what]} in a [[files]] "
+            "table of bsingest.toml)")
 
 
 def _as_int(path: Path, name: str, value: Any) -> int:

@@ -939,6 +939,8 @@ class _Counter:
                         tail = None
         except (av.error.InvalidDataError, av.error.EOFError) as exc:
             error = _ffmpeg_reason(exc)
+        except av.error.MemoryError as exc:
+            raise _no_memory(self.path, exc) from exc
         damaged = bool(self.layout.damage or corrupt or error)
         promised = self.layout.promised_frames
         if discarded or self._packets_are_not_frames():
@@ -1003,6 +1005,8 @@ class _Counter:
                         continue
             except (av.error.InvalidDataError, av.error.EOFError) as exc:
                 error = _ffmpeg_reason(exc)
+            except av.error.MemoryError as exc:
+                raise _no_memory(self.path, exc) from exc
             try:
                 shown += len(vs.decode(None))
             except (av.error.InvalidDataError, av.error.EOFError):
@@ -1025,6 +1029,12 @@ class _Counter:
                    if promised else "")
         cause = self.layout.damage or error or "corrupt packets at the end"
         self.warnings.append(f"damaged or truncated: {promise}{present} frames present ({cause})")
+
+
+def _no_memory(path: Path, exc: Exception) -> ExtractionError:
+    # A damaged size field makes FFmpeg allocate what it declares for one packet.
+    return ExtractionError(path, f"FFmpeg could not allocate a packet ({_ffmpeg_reason(exc)}): "
+                           "a damaged size in the container")
 
 
 def _ffmpeg_reason(exc: Exception) -> str:

@@ -27,3 +27,25 @@ def _fresh_api_memory(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(bsingest.client, "_FOUND", {})
     monkeypatch.setattr(bsingest.client, "_VERIFIED", set())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On Windows (the CI workflow's Windows runner), skip the tests that stop a child
+    process with a POSIX signal (SIGKILL, or SIGINT sent to it): Windows has no SIGKILL,
+    and a console Ctrl-C cannot be sent to one child process. What they check (exactly
+    once after a kill, exit 130) holds there by the same code; only the way of stopping
+    the process is missing."""
+    import inspect
+    import os
+
+    if os.name != "nt":
+        return
+    skip = pytest.mark.skip(reason="stops a child process with a POSIX signal")
+    for item in items:
+        function = getattr(item, "function", None)
+        try:
+            source = inspect.getsource(function) if function is not None else ""
+        except (OSError, TypeError):
+            continue
+        if "signal_mid_run" in source or "signal.SIGKILL" in source or "send_signal" in source:
+            item.add_marker(skip)

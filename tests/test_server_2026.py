@@ -149,6 +149,21 @@ def test_tokens_of_one_generation_are_refused_by_the_other(srv: LocalServer) -> 
         assert srv.token not in refused.text and srv.pat not in refused.text
 
 
+def test_an_expired_token_is_refused_with_its_reason(srv: LocalServer) -> None:
+    with httpx.Client(base_url=srv.url, timeout=10) as http:
+        start = _start(http)
+        srv.approve_device(start["user_code"])
+        fresh = _poll(http, start["device_code"])["token"]
+        for token in (fresh, srv.pat):
+            headers = {"Authorization": f"Bearer {token}"}
+            assert http.get(SESSIONS, headers=headers).status_code == 200
+            srv.expire_pat(token)
+            refused = http.get(SESSIONS, headers=headers)
+            assert refused.status_code == 401 and "expired" in refused.json()["detail"]
+        other = {"Authorization": f"Bearer {srv.seed.users['bob'].pat}"}
+        assert http.get(SESSIONS, headers=other).status_code == 200
+
+
 def test_public_portal_is_read_only(srv: LocalServer) -> None:
     with _http(srv) as http:
         resp = http.post(DA.format(portal="public"), json=_acquisition(srv))
@@ -317,6 +332,13 @@ def test_sessions_list_detail_create(srv: LocalServer) -> None:
         again = http.get(SESSIONS + session["id"] + "/").json()["session"]
         assert again["dataacquisition"] == [rec.json()["data_acquisition"]["id"]]
         assert http.patch(SESSIONS + session["id"] + "/", json={}).status_code == 405
+        # The official tools' load_session embeds its data acquisitions.
+        embedded = http.get(SESSIONS, params={"filter{name}": "rat01-2024-03-09",
+                                              "include[]": ["dataacquisition.*", "projects.*",
+                                                            "behaviors.*"]}).json()
+        shown = embedded["sessions"][0]
+        assert shown["dataacquisition"] == [rec.json()["data_acquisition"]]
+        assert shown["projects"][0]["name"] == "rat01-lab" and shown["behaviors"] == []
 
 
 @pytest.mark.parametrize(("body", "field", "words"), [
@@ -482,6 +504,19 @@ def test_drop_after_commits_the_current_generation_write(tmp_path: Path) -> None
             http.post(DA.format(portal="private"), json=_acquisition(srv))
         assert srv.acquisition_count(srv.seed.session) == 1
         assert srv.hits[-1].status is None and srv.hits[-1].path.startswith("/api/")
+
+
+def test_late_commit_lands_in_the_current_generation(tmp_path: Path) -> None:
+    import time
+
+    faults = Faults(rate=1.0, modes=("late_commit",), limit=1, late=0.05)
+    with LocalServer(tmp_path / "db", faults) as srv, _http(srv) as http:
+        assert http.post(DA.format(portal="private"), json=_acquisition(srv)).status_code == 504
+        for _ in range(200):  # the write lands a moment after the 504
+            if srv.acquisition_count(srv.seed.session) == 1:
+                break
+            time.sleep(0.05)
+        assert srv.acquisition_count(srv.seed.session) == 1
 
 
 def test_an_old_database_gets_the_current_generation(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -13,10 +13,13 @@ import click
 
 from bsingest import exitcodes
 
-from .cmd_ingest import _EXISTING, _journal_option, _log_to, _server_option, log_report
-from .output import echo_queued, print_json, print_table, summary
+from .cmd_extract import stated_options
+from .cmd_ingest import _EXISTING, _journal_option, _server_option, _stated, log_report
+from .output import echo_queued, echo_reasons, json_text, log_to, print_json, print_table, summary
+from .progress import ProgressLine
 
 _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
+_DRY_COLUMNS = ("would-create", "would-update", "unchanged", "would-skip", "would-fail")
 
 
 @click.command("batch")
@@ -56,6 +59,7 @@ _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Append a log of the run to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@stated_options
 @click.option("--report-html", metavar="FILE", type=click.Path(dir_okay=False),
               help="Also write one report page (bsingest report) with a row per session.")
 @click.pass_context
@@ -75,9 +79,14 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
     `session,dataset,actions,hardware_device,description` for a 2023 server (`session` is
     then the folder); empty cells fall back to the session's bsingest.toml. Or TOML with
     [[session]] tables of the same keys plus existing, type_map and files. Or a ROOT
-    folder with --match GLOB and --session-by-name (2023: --dataset-by-name).
+    folder with --match GLOB and --session-by-name (2023: --dataset-by-name). A manifest's
+    folder paths are relative to the folder the manifest file is in (not the current
+    folder); paths written on Windows (sessions\\day3, D:\\data\\rat01) are read by
+    Windows' rules.
 
-    Same server, token, journal and --existing options as `bsingest ingest`. Resumable:
+    Same server, token, journal, --existing and stated-value options (--n-channels, --sr,
+    --dtype, --lsb, --type: for every session; a session's bsingest.toml and the
+    manifest's files rules win) as `bsingest ingest`. Resumable:
     after a crash or Ctrl-C, run the same command again; only what is left is done.
 
     \b
@@ -110,9 +119,9 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
         from bsingest.distributed import require_dask
 
         require_dask()  # one line, before anything starts
-    _log_to(log_file)
+    log_to(log_file)
     lines = _Lines(report_file) if report_file and report_file.endswith(".jsonl") else None
-    show: Any = _Progress(enabled=not as_json)
+    show: Any = ProgressLine("batch", enabled=not as_json)
     if lines is not None:
         show = lines.tee(show)
     started = time.monotonic()
@@ -121,7 +130,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
     with open_target(chosen, max_connections=concurrency, api=stated[0], api_source=stated[1],
                      allow_insecure_http=allow_insecure_http, read_only=dry_run) as target, \
             (contextlib.nullcontext() if dry_run else Journal(journal)) as jr:
-        api = str(getattr(target.client, "api", None) or "2023")
+        api = target.client.api
         wrong = [(given, right) for given, right, ok in (
             ("--session-by-name", "--dataset-by-name", not session_by_name or api == "2026"),
             ("--procedure", "--action", not procedures or api == "2026"),
@@ -139,7 +148,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
                            server_key=target.server_key, actions=actions,
                            procedures=procedures, existing=existing,
                            dry_run=dry_run, jobs=jobs, concurrency=concurrency,
-                           progress=show, dask=dask_address,
+                           progress=show, **_stated(ctx), dask=dask_address,
                            # the per-file results only where something shows them at the end
                            keep_files=bool(as_json or log_file or (report_file and not lines)))
         except KeyboardInterrupt:
@@ -153,7 +162,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
     if lines is not None:
         lines.close(report)
     elif report_file:
-        Path(report_file).write_text(json.dumps(report.to_json(), indent=2, default=str))
+        Path(report_file).write_text(json_text(report.to_json()), encoding="utf-8")
     if report_html:  # the page of `bsingest report`, a row per session
         from bsingest.report import write_html
 
@@ -187,84 +196,60 @@ class _Lines:
         self._fh.close()
 
 
-class _Progress:
-    """rich progress on a terminal (sessions with ETA, records with rate); plain lines
-    otherwise, one per finished session."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.sessions = 0
-        self._bar: Any = None
-        if enabled and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TaskProgressColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = Progress(TextColumn("{task.description:<9}"), BarColumn(),
-                                 MofNCompleteColumn(), TaskProgressColumn(),
-                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
-                                 TextColumn("ETA"), TimeRemainingColumn(),
-                                 console=Console(stderr=True), transient=True)
-            self._sessions = self._bar.add_task("sessions", total=None, rate="")
-            self._records = self._bar.add_task("records", total=0, rate="")
-            self._bar.start()
-            self._t0 = time.monotonic()
-
-    def __call__(self, kind: str, item: Any) -> None:
-        if not self.enabled:
-            return
-        bar = self._bar
-        if kind == "sessions":
-            if bar is not None:
-                bar.update(self._sessions, total=item)
-            return
-        if kind == "planned":
-            if bar is not None:
-                total = bar.tasks[self._records].total or 0
-                bar.update(self._records, total=total + item)
-            return
-        if kind == "file":
-            if bar is not None:
-                done = bar.tasks[self._records].completed + 1
-                rate = done / max(1e-9, time.monotonic() - self._t0)
-                bar.update(self._records, advance=1, rate=f"{rate:.1f}/s")
-            return
-        self.sessions += 1
-        line = f"[{self.sessions}] " + (f"error: {item.error}" if item.error
-                                         else f"{item.session}: {summary(item.counts())}")
-        if bar is not None:
-            bar.update(self._sessions, advance=1)
-            bar.console.print(line, highlight=False)
-        else:
-            click.echo(line, err=True)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
-
-
 def _print_summary(report: Any, seconds: float) -> None:
+    dry_run = any(r.dry_run for r in report.sessions)
+    columns = _DRY_COLUMNS if dry_run else _COLUMNS
     rows = []
+    labels = _labels(report.sessions)
     for r in report.sessions:
         c = r.counts()
+        if dry_run:  # a file that failed to extract fails in a dry run too
+            c["would-fail"] = c.get("would-fail", 0) + c.pop("failed", 0)
         # The dataset's first 8 characters, as git shortens a hash: --report has them all.
-        rows.append((Path(r.session).name, (r.dataset or "")[:8],
-                     *(c.get(k, 0) or "" for k in _COLUMNS), "yes" if r.error else ""))
+        rows.append((labels[r.session], (r.dataset or "")[:8],
+                     *(c.get(k, 0) or "" for k in columns), "yes" if r.error else ""))
+    shown_columns = [k.replace("would-fail", "failed") for k in columns]
     # The records' container: a dataset (2023) or, for the current API, a BrainSTEM session.
     kind = report.sessions[0].container_kind if report.sessions else "dataset"
-    print_table(None, ("folder" if kind == "session" else "session", kind, *_COLUMNS, "error"),
+    print_table("dry run: what would happen" if dry_run else None,
+                ("folder" if kind == "session" else "session", kind, *shown_columns, "error"),
                 rows)
-    for r in report.sessions:
-        if r.error:
-            click.echo(f"error: {r.error}", err=True)
+    _print_reasons(report)
     total = report.counts()
     click.echo(f"{len(report.sessions)} sessions in {seconds:.1f} s: {summary(total)}", err=True)
     echo_queued(total)
+
+
+def _print_reasons(report: Any) -> None:
+    """Why: each failed session, then each failed (or queued) file, a shared reason once."""
+    labels = _labels(report.sessions)
+    echo_reasons("error", [(labels[r.session], r.error) for r in report.sessions
+                           if r.error], noun="sessions")
+    failed, queued = [], []
+    for r in report.sessions:
+        for f in r.results:
+            if not f.error or f.error == r.error:
+                continue
+            where = f"{labels[r.session]}/{f.path}"
+            if f.outcome in ("failed", "would-fail"):
+                failed.append((where, f.error))
+            elif f.outcome == "queued":
+                queued.append((where, f.error))
+    echo_reasons("error", failed)
+    echo_reasons("queued", queued)
+
+
+def _labels(sessions: Any) -> dict[str, str]:
+    """Each session folder as tables show it: its name, or, when two share a name
+    (rat01/day1, rat02/day1), its path below the folder all of them are in."""
+    folders: dict[str, set[str]] = {}
+    for r in sessions:
+        folders.setdefault(Path(r.session).name, set()).add(os.path.abspath(r.session))
+    if all(len(paths) == 1 for paths in folders.values()):  # (a duplicate row: one folder)
+        return {r.session: Path(r.session).name for r in sessions}
+    try:
+        common = os.path.commonpath([os.path.abspath(r.session) for r in sessions])
+    except ValueError:  # different drives (Windows): the whole paths
+        return {r.session: r.session for r in sessions}
+    return {r.session: Path(os.path.relpath(os.path.abspath(r.session), common)).as_posix()
+            for r in sessions}

@@ -2,15 +2,73 @@
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from bsingest.records import RECORD_TYPES
 
-from .output import fmt_number, print_json, print_table
+from .output import echo_err, echo_skipped, fmt_number, print_json, print_table
 
 _DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "float64")
+_STATED = "bsingest.stated"  # ctx.meta: what --type, --n-channels, ... said
+
+
+class PositiveFinite(click.ParamType):
+    """A number above 0 that is finite: click's FloatRange lets 'nan' and 'inf' through."""
+
+    name = "number"
+
+    def __init__(self, *, zero: bool = False) -> None:
+        self.zero = zero  # 0 allowed (durations)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number) or number < 0 or (number == 0 and not self.zero):
+            self.fail(f"{value!r} is not a finite number "
+                      f"{'of 0 or more' if self.zero else 'above 0'}", param, ctx)
+        return number
+
+
+def stated_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """What a file without a sidecar needs said (extract, ingest, batch); read them back
+    with :func:`stated_values`."""
+    kept: dict[str, Any] = {"expose_value": False, "callback": _remember}
+    options = [
+        click.option("--type", "record_type", type=click.Choice(RECORD_TYPES), **kept,
+                     help="Restate the record type of time-series files "
+                          "(e.g. GeneralTimeSeries for a .dat of analog inputs)."),
+        click.option("--n-channels", type=click.IntRange(min=1), **kept,
+                     help="Channels interleaved in raw binary files that have no sidecar."),
+        click.option("--sr", type=PositiveFinite(), **kept,
+                     help="Sampling rate in Hz, for raw binary files that have no sidecar."),
+        click.option("--dtype", type=click.Choice(_DTYPES), **kept,
+                     help="Sample type of raw binary files."),
+        click.option("--lsb", type=PositiveFinite(), **kept,
+                     help="µV per integer step of raw binary files."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None and param.name:
+        ctx.meta.setdefault(_STATED, {})[param.name] = value
+    return value
+
+
+def stated_values(ctx: click.Context) -> tuple[str | None, dict[str, Any]]:
+    """(--type, {n_channels, sr, dtype, lsb} as given) of the command being run."""
+    given = dict(ctx.meta.get(_STATED, {}))
+    return given.pop("record_type", None), given
 
 
 @click.command("extract")
@@ -18,24 +76,13 @@ _DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "fl
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list of {path, type, type_json, provenance, warnings} "
                    "or {path, error}, for machines.")
-@click.option("--type", "record_type", type=click.Choice(RECORD_TYPES),
-              help="Restate the record type of time-series files "
-                   "(e.g. GeneralTimeSeries for a .dat of analog inputs).")
-@click.option("--n-channels", type=click.IntRange(min=1),
-              help="Channels interleaved in raw binary files that have no sidecar.")
-@click.option("--sr", type=click.FloatRange(min=0, min_open=True),
-              help="Sampling rate in Hz, for raw binary files that have no sidecar.")
-@click.option("--dtype", type=click.Choice(_DTYPES), help="Sample type of raw binary files.")
-@click.option("--lsb", type=click.FloatRange(min=0, min_open=True),
-              help="µV per integer step of raw binary files.")
+@stated_options
 @click.option("--verify", is_flag=True,
               help="Decode every video frame to check the count the container's index "
                    "gives (as slow as playing the video); when they differ, nFrames is the "
                    "decoded count and a warning gives both.")
 @click.pass_context
-def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool,
-                record_type: str | None, n_channels: int | None, sr: float | None,
-                dtype: str | None, lsb: float | None, verify: bool) -> None:
+def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool, verify: bool) -> None:
     """Describe recording files and session folders; upload nothing.
 
     Each PATH is a file or a folder; a folder means every recognised file under it.
@@ -51,16 +98,25 @@ def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool,
     """
     from bsingest.extraction import extract_paths
 
-    stated = {"n_channels": n_channels, "sr": sr, "dtype": dtype, "lsb": lsb}
+    record_type, stated = stated_values(ctx)
     report = extract_paths(paths, record_type=record_type, verify=verify, **stated)
     if as_json:
         print_json(report.to_json())
     else:
-        _print_report(report)
+        _print_report(report, [p for p in paths if os.path.isdir(p)])
     ctx.exit(0 if report.ok else 1)
 
 
-def _print_report(report) -> None:  # type: ignore[no-untyped-def]
+def _in_folder(path: str, folders: list[str]) -> str:
+    """``path`` relative to the folder given that holds it: the session-relative path."""
+    for folder in folders:
+        rel = os.path.relpath(path, folder)
+        if not rel.startswith(os.pardir):
+            return rel.replace(os.sep, "/")
+    return path
+
+
+def _print_report(report, folders: list[str]) -> None:  # type: ignore[no-untyped-def]
     rows = []
     for e in report.extractions:
         tj = e.type_json
@@ -77,9 +133,8 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
     if rows:
         print_table(None, ("file", "type", "format", "contents", "warnings"), rows)
     for msg in report.errors.values():
-        click.echo(f"error: {msg}", err=True)
-    for path, reason in report.skipped.items():
-        click.echo(f"skipped: {os.path.basename(path)}: {reason}", err=True)
+        echo_err(f"error: {msg}")
+    echo_skipped({_in_folder(path, folders): reason for path, reason in report.skipped.items()})
     n_files = len({e.path for e in report.extractions})
     click.echo(f"{len(report.extractions)} records from {n_files} files, "
                f"{len(report.errors)} failed, {len(report.skipped)} skipped, "

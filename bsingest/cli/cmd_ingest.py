@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,19 @@ import click
 
 from bsingest import exitcodes
 
-from .output import echo_queued, print_json, print_table, summary
+from .cmd_extract import PositiveFinite, stated_options, stated_values
+from .output import (
+    echo_err,
+    echo_queued,
+    echo_skipped,
+    log_to,
+    print_json,
+    print_table,
+    quiet,
+    shown,
+    summary,
+)
+from .progress import ProgressLine
 
 _EXISTING = click.Choice(["skip", "update", "error"])
 _INTERRUPTED = "interrupted: {again} to finish; the journal remembers what was done"
@@ -91,13 +102,14 @@ _LINKS = ("session", "procedures", "equipment", "notes", "create_session", "proj
               help="Show what would be created, updated and skipped; write nothing anywhere.")
 @_server_option
 @_journal_option
-@click.option("--settle", type=click.FloatRange(min=0), metavar="SECONDS",
+@click.option("--settle", type=PositiveFinite(zero=True), metavar="SECONDS",
               help="First wait until no file has changed for this long (rig hooks).")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=600, show_default=True,
+@click.option("--lock-timeout", type=PositiveFinite(zero=True), default=600, show_default=True,
               metavar="SECONDS", help="How long to wait for another run on the same session.")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Append a log of the run to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@stated_options
 @click.option("--report-html", metavar="FILE", type=click.Path(dir_okay=False),
               help="Also write the session's report page (bsingest report) to FILE.")
 @click.pass_context
@@ -117,7 +129,9 @@ def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
     A server of the 2023 API (Experiment Data) takes --dataset, --action,
     --hardware-device and --description instead of --session, --procedure, --equipment
     and --notes. IDs and per-file overrides can live in SESSION_DIR/bsingest.toml, so a
-    rig hook can run `bsingest ingest DIR` alone.
+    rig hook can run `bsingest ingest DIR` alone. Files without a sidecar take what
+    `extract` takes (--n-channels, --sr, --dtype, --lsb, --type), for every file here, or
+    per glob in bsingest.toml's [[files]] tables.
 
     \b
     Examples:
@@ -139,26 +153,28 @@ def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
         open_target,
     )
 
-    _log_to(log_file)
+    log_to(log_file)
     options = load_options(session_dir)
     chosen = configured_server(server, options.server)
     stated = configured_api(api, options.api, chosen,
                             session_source=str(Path(session_dir) / SESSION_FILE)) or (None, None)
     with open_target(chosen, portal=options.portal, allow_insecure_http=allow_insecure_http,
                      read_only=dry_run, api=stated[0], api_source=stated[1]) as target:
-        if target.local is not None and not as_json:
+        if target.local is not None and not as_json and not quiet():
             click.echo(_NOTICE_LOCAL.format(db=local_db_path()), err=True)
-        show = _progress_printer(as_json)
+        line = ProgressLine("ingest", enabled=not as_json)
         try:
             report = ingest(session_dir, **{k: links[k] for k in _LINKS},
                             existing=existing, type_map=type_map, dry_run=dry_run,
                             client=target.client, server_key=target.server_key,
                             journal=journal, settle=settle, lock_timeout=lock_timeout,
-                            progress=show)
+                            progress=line.record, **_stated(ctx))
         except KeyboardInterrupt:
+            line.close()
             again = "run the same command again (or bsingest push)"
             click.echo(f"\n{_INTERRUPTED.format(again=again)}", err=True)
             ctx.exit(exitcodes.INTERRUPTED)
+        line.close()
         if as_json:
             print_json(report.to_json())
         else:
@@ -232,6 +248,8 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
     """Show the journal: counts per dataset and state, and what is not uploaded yet."""
     from bsingest.journal import Journal
 
+    if not as_json:
+        _echo_server()
     with Journal(journal) as jr:
         entries = jr.entries(server=server, dataset=dataset)
         if as_json:
@@ -262,7 +280,7 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
         if reasons:
             click.echo("why (rows: reason):")
         for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
-            click.echo(f"{n:>6}  {reason}")
+            click.echo(f"{n:>6}  {_escaped(reason)}")
 
 
 def _print_results(title: str | None, results: Any, session_error: str | None = None) -> None:
@@ -275,10 +293,12 @@ def _print_results(title: str | None, results: Any, session_error: str | None = 
     if rows:
         print_table(title, ("file", "type", "outcome", "id or error"), rows)
     for reason in sorted(shared | ({session_error} if session_error else set())):
-        click.echo(reason if reason.startswith("queued: ") else f"error: {reason}", err=True)
+        n = errors.get(reason, 0)
+        echo_err((reason if reason.startswith("queued: ") else f"error: {reason}")
+                 + (f" ({n} records)" if n > 1 else ""))
     notes = [(r.path, r.note) for r in results if getattr(r, "note", None)]
     for path, note in notes[:_NOTES_SHOWN]:
-        click.echo(f"note: {path}: {note}", err=True)
+        echo_err(f"note: {path}: {note}")
     if len(notes) > _NOTES_SHOWN:
         click.echo(f"note: {len(notes) - _NOTES_SHOWN} more notes (--json shows them all)",
                    err=True)
@@ -291,8 +311,7 @@ def _print_ingest(report: Any) -> None:
         click.echo(SessionOutcome(**report.created_session).describe(), err=True)
     _print_results(f"{report.session} -> {report.container_kind} {report.dataset}"
                    + (" (dry run)" if report.dry_run else ""), report.results, report.error)
-    for path, reason in report.skipped_files.items():
-        click.echo(f"skipped: {path}: {reason}", err=True)
+    echo_skipped(report.skipped_files)
     counts = report.counts()
     click.echo(f"summary: {summary(counts)}", err=True)
     echo_queued(counts)
@@ -308,17 +327,23 @@ def _print_server_records(client: Any, report: Any) -> None:
                 f"{report.dataset}:", ("fileName", "type", "id"), rows)
 
 
-def _progress_printer(as_json: bool) -> Callable[[Any], None] | None:
-    if as_json or not sys.stderr.isatty():
-        return None
-    count = [0]
+def _escaped(text: str) -> str:
+    return shown(text)  # status_cmd has a local list called shown
 
-    def show(result: Any) -> None:
-        count[0] += 1
-        click.echo(f"\r{count[0]} records done (last: {result.path}: {result.outcome})"
-                   .ljust(79)[:79], nl=False, err=True)
 
-    return show
+def _echo_server() -> None:
+    """Which server push and ingest use now (status shows the journal of every server)."""
+    from bsingest.target import configured_server
+
+    chosen = configured_server(None)
+    name = shown(chosen) if chosen else "the local demo server (none configured)"
+    click.echo(f"server: {name}", err=True)
+
+
+def _stated(ctx: click.Context) -> dict[str, Any]:
+    """--type, --n-channels, ... as ingest()'s and batch()'s keyword arguments."""
+    record_type, stated = stated_values(ctx)
+    return {"record_type": record_type, "stated": stated}
 
 
 def log_report(report: Any) -> None:
@@ -333,12 +358,3 @@ def log_report(report: Any) -> None:
         log.error("%s: %s", report.session, report.error)
     log.info("%s: %s", report.session, summary(report.counts()))
 
-
-def _log_to(path: str | None) -> None:
-    if not path:
-        return
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logger = logging.getLogger("bsingest")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)

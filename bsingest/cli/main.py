@@ -8,8 +8,6 @@ and exit code 1; usage errors exit 2; anything else is a bug and keeps its trace
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from bsingest import __version__, exitcodes
@@ -22,6 +20,7 @@ from .cmd_ingest import ingest_cmd, push_cmd, status_cmd
 from .cmd_records import records_cmd
 from .cmd_report import report_cmd
 from .cmd_server import server_cmd
+from .output import VERBOSITY, echo_err, set_verbosity, verbosity_options
 
 
 class _Group(click.Group):
@@ -31,10 +30,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except UsageError as exc:
-            click.echo(f"bsingest: error: {exc}", err=True)
+            echo_err(f"bsingest: error: {exc}")
             ctx.exit(exitcodes.USAGE)
         except BsingestError as exc:
-            click.echo(f"bsingest: error: {exc}", err=True)
+            echo_err(f"bsingest: error: {exc}")
             ctx.exit(exitcodes.FAILED)
         except KeyboardInterrupt:  # commands with work to resume say how themselves
             click.echo("\ninterrupted", err=True)
@@ -44,8 +43,9 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
                                           "max_content_width": 100})
 @click.version_option(__version__, prog_name="bsingest")
-@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
-def cli(verbose: int) -> None:
+@verbosity_options
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Describe a recording session's raw files as BrainSTEM Experiment Data records,
     and upload them.
 
@@ -60,8 +60,7 @@ def cli(verbose: int) -> None:
     Exit codes: 0 all done, 1 some files or records failed, 2 usage error,
     3 records queued for later (run `bsingest push`), 130 interrupted.
     """
-    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    set_verbosity(ctx.meta.get(VERBOSITY, 0))  # -v/-q after the subcommand change it again
 
 
 cli.add_command(extract_cmd)
@@ -74,6 +73,19 @@ cli.add_command(report_cmd)
 cli.add_command(login_cmd)
 cli.add_command(logout_cmd)
 cli.add_command(server_cmd)
+
+
+def _with_verbosity(command: click.Command) -> None:
+    """-v/-q after any subcommand as well (``bsingest ingest DIR -v``)."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_verbosity(sub)
+    if not any(p.name == "verbose" for p in command.params):
+        verbosity_options(command)
+
+
+for _command in cli.commands.values():
+    _with_verbosity(_command)
 
 
 def main() -> None:

@@ -103,7 +103,8 @@ _RATE_TOLERANCE = 1e-3
 _SGLX_NAME = re.compile(r"^(?P<run>.+?)\.(?:(?P<probe>imec\d*)(?:\.(?P<band>ap|lf))?|"
                         r"(?P<other>nidq|obx\d*))\.(?:bin|meta)$", re.IGNORECASE)
 _PROMISED = re.compile(r"says (\d+)\)")
-_DECLARED = re.compile(r"the header declares (\d+(?:/\d+)?(?:\.\d+)?)")
+# The nominal rate the video extractor states beside a variable rate's mean.
+_DECLARED = re.compile(r"(?:the header declares|FFmpeg's average is) (\d+(?:/\d+)?(?:\.\d+)?)")
 
 
 @dataclass

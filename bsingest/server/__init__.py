@@ -30,7 +30,7 @@ the same faults (:class:`Faults`) into both generations::
     # Device sign-in that approves itself at the second poll, polled without waiting:
     with LocalServer(device_auth=DeviceAuth(interval=0, auto_approve=1)) as srv: ...
     # or by hand: srv.device_user_codes(), srv.approve_device(code), .deny_device(code),
-    # .expire_device(code)
+    # .expire_device(code); a token's end: srv.expire_pat(token)
     # Answer the older envelope key "dataacquisition" for lists and details:
     with LocalServer(legacy_envelope=True) as srv: ...
     # Speak one generation only (404 for the other's paths), as a real deployment does:
@@ -139,6 +139,10 @@ class LocalServer:
     def acquisition_count(self, session: str | None = None) -> int:
         """Data Acquisition records in the database (in ``session``, or in all)."""
         return self.app.acquisition_count(session)
+
+    def expire_pat(self, token: str) -> None:
+        """Let a personal access token expire now: ``/api/`` answers 401 "Token expired"."""
+        self.app.expire_pat(token)
 
     def device_user_codes(self) -> list[str]:
         """User codes of device sign-ins waiting for a person, oldest first."""

@@ -59,6 +59,8 @@ EXPERIMENT_DATA = "modules/experimentdata"
 RECORD_FIELDS = ("id", "description", "hardware_device", "actions", "dataset", "type",
                  "type_json")
 MAX_PAGE = 100
+#: A personal access token lives this long after its last use (seconds): a year.
+PAT_LIFETIME = 365 * 24 * 3600
 #: The API generations the server can speak.
 APIS: tuple[str, ...] = ("2023", "2026")
 _INTERNAL = frozenset({"owner", "members", "viewers"})
@@ -330,11 +332,32 @@ class App:
     def authenticate_pat(self, header: str | None, portal: str) -> sqlite3.Row | None:
         """The user of an ``Authorization: Bearer <personal access token>``; anonymous
         (None) only on ``public``. A 2023 ``Token`` key is refused, as brainstem.org does."""
-        user = self._user_of(header, "Bearer", "SELECT users.* FROM pats JOIN users "
-                             "ON users.id = pats.user_id WHERE pats.token = ?")
-        if user is None and portal != "public":
-            raise _unauthorized("Authentication credentials were not provided.", "Bearer")
+        user = self._user_of(header, "Bearer", "SELECT users.*, pats.created AS pat_used, "
+                             "pats.client_name AS pat_client, pats.token AS pat FROM pats "
+                             "JOIN users ON users.id = pats.user_id WHERE pats.token = ?")
+        if user is None:
+            if portal != "public":
+                raise _unauthorized("Authentication credentials were not provided.", "Bearer")
+            return None
+        # A token lives a year after its last use (brainstem.org's sliding year); the seed's
+        # demo tokens never expire.
+        now = time.time()
+        if user["pat_client"] != "seed":
+            if now - user["pat_used"] > PAT_LIFETIME:
+                raise _unauthorized("Token expired: sign in again for a new one.", "Bearer")
+            if now - user["pat_used"] > 3600:  # slide, without a write per request
+                with self._lock:
+                    self._db.execute("UPDATE pats SET created = ? WHERE token = ?",
+                                     (now, user["pat"]))
         return user
+
+    def expire_pat(self, token: str) -> None:
+        """Age a personal access token past its lifetime (tests of a client's re-sign-in)."""
+        with self._lock:
+            self._db.execute("UPDATE pats SET created = ?, client_name = "
+                             "CASE client_name WHEN 'seed' THEN 'seed (expired)' "
+                             "ELSE client_name END WHERE token = ?",
+                             (time.time() - PAT_LIFETIME - 1, token))
 
     def issue_pat(self, username: str, client_name: str) -> str:
         """A new personal access token for ``username`` (what the device flow hands out)."""
@@ -545,12 +568,19 @@ class App:
             if kind is None or value is None:
                 continue
             if isinstance(value, list):
-                objs = [self._object(kind, v) if isinstance(v, str) else None for v in value]
-                out[name] = [_public(o) if o else v for o, v in zip(objs, value, strict=True)]
-            elif isinstance(value, str):
-                obj = self._object(kind, value)
-                out[name] = _public(obj) if obj else value
+                out[name] = [self._embedded(kind, v) for v in value]
+            else:
+                out[name] = self._embedded(kind, value)
         return out
+
+    def _embedded(self, kind: str, ref: Any) -> Any:
+        """The object ``ref`` names, as the API shows it; the id itself if there is none."""
+        if not isinstance(ref, str):
+            return ref
+        if kind == "dataacquisition":  # records live in their own table
+            return self.current.record(ref) or ref
+        obj = self._object(kind, ref)
+        return _public(obj) if obj else ref
 
     def _objects(self, kind: str) -> list[dict]:
         rows = self._db.execute("SELECT owner, is_public, body FROM objects WHERE kind = ? "

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -90,7 +91,7 @@ class CurrentApi:
         for u in seed["users"]:
             if u.get("pat") and u["username"] in ids:
                 db.execute("INSERT OR IGNORE INTO pats VALUES (?, ?, ?, ?)",
-                           (u["pat"], ids[u["username"]], "seed", 0.0))
+                           (u["pat"], ids[u["username"]], "seed", time.time()))
         for key, kind in (("projects", "project"), ("sessions", "session"),
                           ("subjects", "subject"), ("procedures", "procedure"),
                           ("equipment", "equipment")):
@@ -202,7 +203,7 @@ class CurrentApi:
             self._db.execute("INSERT INTO data_acquisition (id, session, body) VALUES (?, ?, ?)",
                              (record["id"], record["session"], json.dumps(record)))
             return Response(201, {one: record})
-        existing = self._record(id or "")
+        existing = self.record(id or "")
         session = self.app._object("session", existing["session"]) if existing else None
         if existing is None or session is None or not self._sees(ctx, "session", session):
             raise HttpError(404, {"detail": "Not found."})
@@ -325,7 +326,8 @@ class CurrentApi:
     def _objects(self, kind: str) -> list[dict]:
         return self.app._objects(kind)
 
-    def _record(self, id: str) -> dict | None:
+    def record(self, id: str) -> dict | None:
+        """One Data Acquisition record as stored, or None (caller holds the lock)."""
         row = self._db.execute("SELECT body FROM data_acquisition WHERE id = ?",
                                (id,)).fetchone()
         return json.loads(row["body"]) if row else None
