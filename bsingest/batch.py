@@ -308,7 +308,9 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
         locks: dict[str, contextlib.ExitStack] = {}
         # Sessions extracted or being extracted and not yet delivered: a bounded window,
         # so that the client holds a few sessions' records, whatever the batch's size.
-        window = threading.BoundedSemaphore(min(_WINDOW, 2 * workers + 8))
+        # On a cluster: twice its threads (a few sessions queued on every worker).
+        width = getattr(extract_pool, "width", workers)
+        window = threading.BoundedSemaphore(min(_WINDOW, 2 * width + 8))
 
         def finished(container: str, _: Future[Any]) -> None:
             window.release()

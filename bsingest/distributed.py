@@ -57,6 +57,11 @@ class DaskPool:
         self._lock = threading.Lock()
         self._live: dict[Future[Any], Any] = {}  # ours -> the cluster's, until done
 
+    @property
+    def width(self) -> int:
+        """Tasks the cluster runs at once now (its workers' threads)."""
+        return max(1, sum(self.client.nthreads().values()))
+
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         ours: Future[Any] = Future()
         theirs = self.client.submit(fn, *args, retries=self.retries, pure=False, **kwargs)
