@@ -45,7 +45,7 @@ from .ingest import FileResult, IngestReport, Prepared, client_api, deliver, pre
 from .journal import Journal
 from .records import wire_for
 from .sessionconfig import FileRule, IngestOptions, load_options, stated_rules, type_map_rules
-from .uploader import FAILED, Lookups, Uploader
+from .uploader import FAILED, QUEUED, Lookups, Uploader
 
 if TYPE_CHECKING:
     from .client import BrainstemClient
@@ -420,7 +420,8 @@ def _keys_only(prepared: Future[Prepared]) -> Future[Prepared]:
 
 @dataclass
 class _Slim(IngestReport):
-    """A session's report without its per-file results: their counts and exit code."""
+    """A session's report without the results of files that went well: their counts and
+    exit code (the failed and queued ones stay, with their reasons, for the summary)."""
 
     tally: dict[str, int] = field(default_factory=dict)
     code: int = 0
@@ -434,8 +435,10 @@ class _Slim(IngestReport):
 
 
 def _slim(r: IngestReport) -> IngestReport:
-    return _Slim(r.session, r.server, r.dataset, dry_run=r.dry_run, error=r.error, api=r.api,
-                 created_session=r.created_session, tally=r.counts(), code=r.exit_code)
+    said = [f for f in r.results if f.error and f.outcome in (FAILED, QUEUED, "would-fail")]
+    return _Slim(r.session, r.server, r.dataset, said, dry_run=r.dry_run, error=r.error,
+                 api=r.api, created_session=r.created_session, tally=r.counts(),
+                 code=r.exit_code)
 
 
 class _Claims:

@@ -49,8 +49,10 @@ def test_a_batch_holds_a_window_of_sessions_not_all_of_them(
     # held twice for a moment (as extracted, and without the keys an earlier one claimed).
     assert max(held) <= 20 < 60
     assert names_on_server(brainstem_server) - before == expected
-    # The report keeps counts and errors; the per-file results went to progress.
-    assert all(not r.results for r in report.sessions)
+    # The report keeps counts, and the files that failed with their reasons; every file's
+    # result went to progress.
+    assert sorted(f.path for r in report.sessions for f in r.results) == [
+        "corrupt_bad.dat", "stranger_r0.dat", "stranger_r1.dat"]
     assert report.counts() == {"created": 122, "failed": 3, "failed sessions": 1}
     assert sum(len(r.results) for r in reports) == 125
 
