@@ -254,8 +254,9 @@ class Watcher:
         """Every session folder now under ROOT."""
         return (p for p in self.root.glob("/".join(self.steps)) if p.is_dir())
 
-    def scan(self) -> None:
-        """Compare every session with what was ingested (at start, and every poll)."""
+    def scan(self) -> int:
+        """Compare every session with what was ingested (at start, and every poll); the
+        number of session folders."""
         now = self._clock()
         present = set()
         for folder in self.sessions():
@@ -266,6 +267,7 @@ class Watcher:
                 self._observed(key, sig, now)
         for key in [k for k in self.pending if k not in present]:  # removed while pending
             del self.pending[key]
+        return len(present)
 
     def _observed(self, key: str, sig: Signature, now: float) -> None:
         if self.done.get(key) == sig.digest:
@@ -395,18 +397,18 @@ class Watcher:
         """Watch until :attr:`stop` is set (SIGTERM, Ctrl-C); what is in flight finishes."""
         observer = None
         try:
-            self.scan()  # catch up with what arrived while no watcher ran
-            log.info("watching %s (%s): %d sessions, %d to ingest once settled", self.root,
-                     f"polling every {self.options.poll:g} s" if self.options.poll
-                     else "file events", len(self.done) + len(self.pending), len(self.pending))
             interval = self.options.poll or self.options.rescan
-            if self.options.poll is None:
+            if self.options.poll is None:  # before the scan: nothing falls between the two
                 try:
                     observer = self._observe()
                 except OSError as exc:  # e.g. Linux's inotify watch limit (one per folder)
                     interval = DEFAULT_POLL
                     log.warning("no file events (%s): polling every %g s instead; on Linux, "
                                 "raise fs.inotify.max_user_watches", exc, interval)
+            found = self.scan()  # catch up with what arrived while no watcher ran
+            log.info("watching %s (%s): %d sessions, %d to ingest once settled", self.root,
+                     "file events" if observer is not None else f"polling every {interval:g} s",
+                     found, len(self.pending))
             self._next_scan = self._clock() + interval
             while not self.stop.is_set():
                 self._drain(self.next_wakeup())

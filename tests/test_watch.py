@@ -152,11 +152,11 @@ def test_a_growing_session_is_ingested_once_settled_and_later_files_once(rig: An
     wait_for(lambda: len(r.records()) == 5, 30, "the added file as one record")
     time.sleep(SETTLE + 0.5)  # time for a (wrong) second ingest to show
     assert r.records() == [*(f"part{i}.wav" for i in range(4)), "part9.wav"]
-    code, out, _ = r.stop()
+    code, out, err = r.stop()
     assert code == 0
     log = r.log.read_text()
-    assert "stopped" in log
-    assert out == ""
+    assert "stopped" in log and "rat01-2024-03-01: settled" in log
+    assert out == "" and "bsingest.watch" not in err  # --log: only to the file
 
 
 @pytest.mark.parametrize("rig", ["events"], indirect=True)
@@ -247,6 +247,55 @@ def test_server_goes_down_after_staging_and_queued_records_are_pushed(tmp_path: 
 
 
 # -- the parts, without processes ------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_session_is_due_after_the_settle_time_or_soon_after_its_marker(tmp_path: Path
+                                                                          ) -> None:
+    from bsingest.watch import MARKER_SETTLE, Watcher
+
+    root = tmp_path / "root"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "rec.dat").write_bytes(b"1")
+    clock = Clock()
+    ingested: list[str] = []
+
+    def fake_ingest(folder: Path) -> Any:
+        ingested.append(folder.name)
+        return None
+
+    w = Watcher(WatchOptions(root, settle=60.0, markers=("*.done",)), clock=clock,
+                ingest_session=fake_ingest, push=lambda: [], state_dir=tmp_path / "state")
+    w.scan()
+    clock.now += 59
+    assert w.due() == []
+    (root / "a" / "rec.dat").write_bytes(b"12")  # still recording: the wait starts again
+    w.scan()
+    clock.now += 59
+    assert w.due() == []
+    clock.now += 1.5
+    assert w.due() == ["a"]
+    w.ingest("a")
+    assert ingested == ["a"] and not w.pending
+    (root / "b").mkdir()
+    (root / "b" / "rec.dat").write_bytes(b"1")
+    (root / "b" / "rec.done").write_bytes(b"")
+    w.scan()
+    clock.now += MARKER_SETTLE
+    assert w.due() == ["b"]  # the marker: no minute's wait
+    w.scan()  # nothing changed: nothing to do again
+    assert w.due() == ["b"] and "a" not in w.pending
+    w2 = Watcher(WatchOptions(root, settle=60.0), clock=clock, ingest_session=fake_ingest,
+                 push=lambda: [], state_dir=tmp_path / "state")
+    w2.scan()  # a restart: 'a' was done, unchanged
+    assert set(w2.pending) == {"b"}
 
 
 def test_signature_changes_with_any_file_and_knows_spikeglx_marks(tmp_path: Path) -> None:
