@@ -40,7 +40,8 @@ _DRY_COLUMNS = ("would-create", "would-update", "unchanged", "would-skip", "woul
 @click.option("--action", "actions", multiple=True, metavar="UUID",
               help="2023 API: action for sessions whose manifest row names none (repeatable).")
 @click.option("--existing", type=_EXISTING,
-              help="A record the dataset already holds with other values (default skip).")
+              help="A record the session (2023: dataset) already holds with other values "
+                   "(default skip).")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--jobs", type=click.IntRange(min=1), metavar="N",
               help="Extraction processes (default: one per core).")
