@@ -171,6 +171,7 @@ class Wire:
     #: What the generation calls a record, for messages.
     noun: ClassVar[str]
     _details: ClassVar[str]  # the field holding the type's details
+    _compared: ClassVar[tuple[str, ...]]  # the writable fields a PATCH may carry
 
     def body(self, record_type: str, type_json: Mapping[str, Any], links: Links
              ) -> dict[str, Any]:
@@ -191,7 +192,7 @@ class Wire:
 
     def changes(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """The fields of a PATCH that makes a server's record say what ``body`` says."""
-        raise NotImplementedError
+        return {k: body[k] for k in self._compared if k in body}
 
     def records(self, client: BrainstemClient, container: str, type: str | None = None
                 ) -> list[dict[str, Any]]:
@@ -270,9 +271,6 @@ class _Wire2023(Wire):
                 "procedures": sorted(record.get("actions") or []),
                 "equipment": [device] if device else [], "notes": record.get("description")}
 
-    def changes(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: body[k] for k in self._compared if k in body}
-
     def records(self, client: BrainstemClient, container: str, type: str | None = None
                 ) -> list[dict[str, Any]]:
         return client.experiment_data(container, type=type)
@@ -312,9 +310,6 @@ class _Wire2026(Wire):
             return {"type": record.get("type"), "unreadable": _plain(self.details(record)),
                     **links}
         return {"type": rtype, "type_json": type_json, **links}
-
-    def changes(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: body[k] for k in self._compared if k in body}
 
     def records(self, client: BrainstemClient, container: str, type: str | None = None
                 ) -> list[dict[str, Any]]:
