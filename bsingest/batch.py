@@ -529,6 +529,7 @@ def _options(job: SessionJob, defaults: dict[str, Any], existing: str | None, ap
         options = load_options(job.session, **given)
         # Stated on the command line: before the session's own rules, which win.
         options = replace(options, rules=stated + options.rules + rules).for_api(api, server)
+        options.check_ids(job.line or None)
     except BsingestError as exc:
         return None, f"{job.session.name}: {exc}"
     if api == "2026":

@@ -648,6 +648,7 @@ def _check_ids(options: IngestOptions) -> None:
             problems.append("no action (--action UUID, or 'actions' in bsingest.toml)")
     if problems:
         raise UsageError("; ".join(problems))
+    options.check_ids()
 
 
 def _result(o: Outcome, e: Entry) -> FileResult:
