@@ -394,3 +394,23 @@ def test_api_alone_in_the_config_file_is_stated_for_every_server(
     assert PROBE_2026 not in _paths(srv)  # stated: nothing to find out
     with pytest.raises(UsageError, match=r"speaks the 2026 API, not 2023 \(api = \"2023\" in "):
         BrainstemClient("https://www.brainstem.org", "t" * 40).api  # noqa: B018
+
+
+@pytest.mark.parametrize("api,typed,stored", [("2026", "Extracellular", "ExtracellularEphys"),
+                                              ("2023", "ExtracellularEphys", "Extracellular"),
+                                              ("2026", "ExtracellularEphys",
+                                               "ExtracellularEphys")])
+def test_records_list_type_takes_either_generations_name(
+        brainstem_server: LocalServer, config_home: Path, api: str, typed: str,
+        stored: str) -> None:
+    """`extract` shows 2023 type names; `records list --type Extracellular` against a
+    current server listed nothing rather than its ExtracellularEphys records."""
+    srv = brainstem_server
+    token = srv.pat if api == "2026" else srv.token
+    args = ["records", "list", "--server", srv.url, "--api", api, "--json"]
+    everything = CliRunner().invoke(cli, args, env={"BRAINSTEM_TOKEN": token})
+    expected = sorted(r["id"] for r in json.loads(everything.stdout) if r["type"] == stored)
+    assert expected  # the seed holds some
+    result = CliRunner().invoke(cli, [*args, "--type", typed], env={"BRAINSTEM_TOKEN": token})
+    assert result.exit_code == 0, result.output
+    assert sorted(r["id"] for r in json.loads(result.stdout)) == expected
