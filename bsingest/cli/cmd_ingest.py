@@ -250,7 +250,7 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
     from bsingest.journal import Journal
 
     if not as_json:
-        _echo_server()
+        _echo_server(server)
     with Journal(journal) as jr:
         entries = jr.entries(server=server, dataset=dataset)
         if as_json:
@@ -332,12 +332,14 @@ def _escaped(text: str) -> str:
     return shown(text)  # status_cmd has a local list called shown
 
 
-def _echo_server() -> None:
-    """Which server push and ingest use now (status shows the journal of every server)."""
+def _echo_server(explicit: str | None = None) -> None:
+    """Which server push and ingest use now (status shows the journal of every server),
+    or the one ``status --server`` picked."""
     from bsingest.target import configured_server
 
-    chosen = configured_server(None)
-    name = shown(chosen) if chosen else "the local demo server (none configured)"
+    chosen = None if explicit == "local" else configured_server(explicit)
+    name = (shown(chosen) if chosen else "the local demo server"
+            + ("" if explicit == "local" else " (none configured)"))
     click.echo(f"server: {name}", err=True)
 
 
