@@ -288,7 +288,9 @@ def _ids(value: Any, name: str) -> tuple[str, ...]:
         raise UsageError(f"{name}: expected a list of UUIDs, got the string {value!r} "
                          f"(write {name}=[{value!r}])")
     try:
-        return tuple(str(v) for v in value)
+        # Once each, in the order given: a server keeps links as a set, so a record that
+        # named one twice would differ from what it holds on every later run.
+        return tuple(dict.fromkeys(str(v) for v in value))
     except TypeError:
         raise UsageError(f"{name}: expected a list of UUIDs, got {value!r}") from None
 

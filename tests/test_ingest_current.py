@@ -105,6 +105,26 @@ def test_ingest_with_session_and_procedure_creates_current_records_once(
         assert [h for h in srv.hits if h.method != "GET"] == writes
 
 
+def test_a_procedure_given_twice_is_linked_once(tmp_path: Path) -> None:
+    """`--procedure P --procedure P` (or a bsingest.toml listing P twice) created records
+    linking P twice; a later run with P once then skipped them all as 'other values
+    (procedures)'."""
+    folder = example_session(tmp_path)
+    (folder / "bsingest.toml").write_text(f'procedures = ["{PROCEDURE}", "{PROCEDURE}"]\n')
+    with LocalServer(db_path=tmp_path / "s.sqlite3") as srv:
+        before = {r["id"] for r in acquisitions(srv)}
+        runner = CliRunner(env=env_for(srv, tmp_path))
+        args = ["ingest", str(folder), "--session", SESSION, "--server", srv.url, "--json"]
+        twice = runner.invoke(cli, [*args, "--procedure", PROCEDURE, "--procedure", PROCEDURE])
+        assert twice.exit_code == 0, twice.output
+        new = [r for r in acquisitions(srv) if r["id"] not in before]
+        assert len(new) == 3 and all(r["procedures"] == [PROCEDURE] for r in new)
+        from_file = runner.invoke(cli, args)  # the toml's list, P twice
+        assert json.loads(from_file.stdout)["counts"] == {"unchanged": 3}, from_file.output
+        once = runner.invoke(cli, [*args, "--procedure", PROCEDURE])
+        assert json.loads(once.stdout)["counts"] == {"unchanged": 3}, once.output
+
+
 def test_a_record_of_schema_0_0_0_saying_the_same_is_unchanged(tmp_path: Path,
                                                                brainstem_server: LocalServer
                                                                ) -> None:
