@@ -61,7 +61,7 @@ SESSION_FILE = "bsingest.toml"
 _TOP_KEYS = {"dataset", "actions", "hardware_device", "description", "existing", "files",
              "server", "portal", "journal", "settle", "jobs", "api", "session", "procedures",
              "equipment", "notes", "project", "create_session", "session_name",
-             "report"}  # [report]: read by bsingest.report
+             "report", "watch"}  # [report]: read by bsingest.report; [watch]: bsingest.watch
 _STATED_KEYS = ("n_channels", "sr", "dtype", "lsb")  # what a file without a sidecar needs said
 _RULE_KEYS = {"match", "type", "hardware_device", "description", "equipment", "notes",
               *_STATED_KEYS}
@@ -384,7 +384,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: unknown keys {', '.join(sorted(unknown))} "
                          f"(known: {', '.join(sorted(_TOP_KEYS))})")
     check_types(str(path), data, TOP_TYPES)
-    out: dict[str, Any] = {k: v for k, v in data.items() if k not in ("files", "report")}
+    out: dict[str, Any] = {k: v for k, v in data.items()
+                           if k not in ("files", "report", "watch")}
     for name in _LISTS:  # a file may give one ID as a bare string
         if name in out:
             value = out[name]
