@@ -1,7 +1,12 @@
-"""bsingest: recording files in, BrainSTEM Experiment Data records out.
+"""bsingest: recording files in, BrainSTEM records out (Data Acquisition; Experiment Data on
+a server of the 2023 API).
 
 The public names are loaded on first use, so ``import bsingest`` (and ``bsingest
---help``) costs neither numpy, h5py nor cv2.
+--help``) costs neither numpy, h5py nor cv2. Submodules with their own public names:
+:mod:`bsingest.details` (the current API's ``details`` and its mapping to ``type_json``),
+:mod:`bsingest.report` (the checks of ``bsingest report``), :mod:`bsingest.compat` (the
+official tools' call shapes; its ``BrainstemClient`` is theirs, not
+:class:`bsingest.BrainstemClient`), :mod:`bsingest.server` (the local server).
 """
 
 from __future__ import annotations
@@ -18,20 +23,27 @@ _EXPORTS: dict[str, str] = {
     "BatchReport": "bsingest.batch",
     "BrainstemClient": "bsingest.client",
     "BsingestError": "bsingest.errors",
+    "DataAcquisition": "bsingest.records",
     "ExperimentData": "bsingest.records",
     "ExtractReport": "bsingest.extraction",
     "ExtractionError": "bsingest.errors",
     "IngestReport": "bsingest.ingest",
+    "JournalError": "bsingest.errors",
     "NotFound": "bsingest.errors",
+    "RateLimited": "bsingest.errors",
     "RecordInvalid": "bsingest.errors",
     "Rejected": "bsingest.errors",
     "RetryPolicy": "bsingest.client",
     "ServerError": "bsingest.errors",
+    "SessionReport": "bsingest.report",
     "Settings": "bsingest.settings",
+    "SidecarError": "bsingest.errors",
+    "SignInError": "bsingest.errors",
     "TransportError": "bsingest.errors",
     "UnsupportedFile": "bsingest.errors",
     "UsageError": "bsingest.errors",
     "batch": "bsingest.batch",
+    "build_report": "bsingest.report",
     "delete_model": "bsingest.compat",
     "extract": "bsingest.extraction",
     "extract_folder": "bsingest.extraction",

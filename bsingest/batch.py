@@ -294,6 +294,10 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                        "same session folder")
         first_row.setdefault(folder, job.line)
         planned_jobs.append((job, options, problem))
+    if any(problem for _, _, problem in planned_jobs):
+        # A problem may be a stated --api's (names of the other generation): a server that
+        # does not speak the stated one is one usage error saying what it speaks.
+        client.check_stated_api()
     # Sessions still to finish per container: with its last, the batch lets go of it.
     remaining = collections.Counter(_container(job, options) for job, options, problem
                                     in planned_jobs if options is not None and not problem)
@@ -529,6 +533,7 @@ def _options(job: SessionJob, defaults: dict[str, Any], existing: str | None, ap
         options = load_options(job.session, **given)
         # Stated on the command line: before the session's own rules, which win.
         options = replace(options, rules=stated + options.rules + rules).for_api(api, server)
+        options.check_ids(job.line or None)
     except BsingestError as exc:
         return None, f"{job.session.name}: {exc}"
     if api == "2026":

@@ -367,6 +367,16 @@ class BrainstemClient:
                 return True
         return _settings.remembered_api(self.server) == api
 
+    def check_stated_api(self) -> None:
+        """A UsageError saying what the server speaks when a stated generation does not fit
+        it; nothing when the generation was found out rather than stated, or fits.
+
+        For a decision a stated generation makes before any request (which names the
+        user's links must have): the user is told what the server speaks, not what they
+        stated. One or two GETs, only the first time for a server.
+        """
+        self._check_stated()
+
     def _check_stated(self) -> None:
         """After a 404 under a stated generation: a UsageError if the server does not speak
         it at all, saying what it speaks (else the 404 stands).

@@ -15,9 +15,9 @@ wire form differs. This module is the one place that maps the type-specific part
   <-> ``flac``/N).
 
 Schemas ship in ``bsingest/schemas/1.1.0/<Type>.json`` and are checked by our own
-:mod:`bsingest.schemacheck`; the rules a schema cannot say are those of
-:func:`bsingest.records._cross_field_problems` (the same function, not a copy), plus one
-JSON Schema cannot say either: every number is finite. Records written under schema
+:mod:`bsingest.schemacheck` through :func:`bsingest.records.content_problems`, the
+function that checks a 2023 ``type_json`` (the same rules, not a copy: finite numbers,
+cross-field indices, a ``fileName`` below the session folder). Records written under schema
 ``0.0.0`` carry bare numbers where 1.1.0 carries units; :func:`check_details` checks
 either version, :func:`from_details` reads either form whatever the version says (the
 contract asks readers to accept both).
@@ -35,7 +35,7 @@ from typing import Any
 
 from . import schemacheck
 from .errors import RecordInvalid
-from .records import DESCRIPTION_LIMIT, _cross_field_problems, _is_uuid, schema_for
+from .records import DESCRIPTION_LIMIT, _is_uuid, _plain, content_problems, schema_for
 
 __all__ = [
     "ACQUISITION_FIELDS",
@@ -187,10 +187,11 @@ def from_details(type_2026: str, details: Mapping[str, Any],
 def check_details(type_2026: str, details: Any, *, version: str = SCHEMA_VERSION) -> list[str]:
     """Every problem of ``details`` for ``type_2026`` in schema ``version``, as ``path: message``.
 
-    The schema first (``additionalProperties`` false: any other key is a problem), then
-    numbers that are not finite, then the cross-field rules of 2023 (channel indices below
-    ``nChannels``, group indices inside ``electrodeGroups``). ``version`` is ``1.1.0``
-    (units) or ``0.0.0`` (bare numbers).
+    The rules of a 2023 ``type_json`` (:func:`bsingest.records.content_problems`) with the
+    type's schema in that version (``additionalProperties`` false: any other key is a
+    problem): numbers that are not finite, the schema, channel and group indices, a
+    ``fileName`` below the session folder. ``version`` is ``1.1.0`` (units) or ``0.0.0``
+    (bare numbers).
     """
     if type_2026 not in TYPE_2023:
         return [f"type: {type_2026!r} is not one of {', '.join(TYPES_2026)}"]
@@ -198,35 +199,8 @@ def check_details(type_2026: str, details: Any, *, version: str = SCHEMA_VERSION
         return [f"type_schema_version: {version!r} is not one of {', '.join(SCHEMA_VERSIONS)}"]
     if not isinstance(details, Mapping):
         return ["expected a JSON object"]
-    infinite = _non_finite(details, "")
-    problems = [f"{where}: {value!r} is not a finite number" for where, value in infinite]
-    bad = {where for where, _ in infinite}
-    problems += [_hint(p, details) for p in schemacheck.check(_schema(type_2026, version),
-                                                              details)
-                 if p.partition(": ")[0] not in bad]
-    problems += _cross_field_problems(details)
-    problems += _file_name_problems(details.get("fileName"))
-    return problems
+    return [_hint(p, details) for p in content_problems(_schema(type_2026, version), details)]
 
-
-def _file_name_problems(name: Any) -> list[str]:
-    """A ``fileName`` must be a path below the session folder (what the schema cannot say).
-
-    Its path (before ``#part``) is relative and ``/``-separated with no empty, ``.`` or
-    ``..`` step: an absolute path or one that climbs out names no file of the session.
-    A backslash or a control character is allowed: both are legal in a POSIX file name.
-    """
-    if not isinstance(name, str) or not name:
-        return []
-    path = name.split("#", 1)[0]
-    steps = path.split("/")
-    if path.startswith("/"):
-        return [f"fileName: {name!r} is an absolute path; name the file by its path "
-                "relative to the session folder"]
-    if any(step in ("", ".", "..") for step in steps):
-        return [f"fileName: {name!r} has an empty, '.' or '..' step; name the file by its "
-                "/-separated path below the session folder"]
-    return []
 
 
 def _hint(problem: str, details: Mapping[str, Any]) -> str:
@@ -363,28 +337,5 @@ def _audio_sample_type(codec: Any, bit_depth: Any) -> str | None:
     return None
 
 
-def _non_finite(value: Any, path: str) -> list[tuple[str, float]]:
-    """(path, number) of every NaN or infinity inside ``value``, paths as schemacheck's."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return [(path or "(object)", value)]
-    found: list[tuple[str, float]] = []
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            found += _non_finite(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            found += _non_finite(item, f"{path}.{i}" if path else str(i))
-    return found
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _plain(value: Any) -> Any:
-    """A deep copy in plain JSON types (tuples become lists, mappings dicts)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value

@@ -347,7 +347,13 @@ def client_api(client: BrainstemClient) -> str:
 def resolve_api(options: IngestOptions, client: BrainstemClient) -> IngestOptions:
     """``options`` for the generation ``client``'s server speaks (a usage error when the
     user named the other generation's links)."""
-    return options.for_api(client_api(client), server=client.server)
+    try:
+        return options.for_api(client_api(client), server=client.server)
+    except UsageError:
+        # A stated --api is taken on trust: before saying what the server speaks, make
+        # sure it does (else the error names the generation the server really speaks).
+        client.check_stated_api()
+        raise
 
 
 def _ingest(session: Path, options: IngestOptions, client: BrainstemClient, jr: Journal | None,
@@ -648,6 +654,7 @@ def _check_ids(options: IngestOptions) -> None:
             problems.append("no action (--action UUID, or 'actions' in bsingest.toml)")
     if problems:
         raise UsageError("; ".join(problems))
+    options.check_ids()
 
 
 def _result(o: Outcome, e: Entry) -> FileResult:

@@ -24,6 +24,7 @@ functions.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ __all__ = [
     "Wire",
     "check_record",
     "check_type_json",
+    "content_problems",
     "legacy_key",
     "schema_for",
     "validate",
@@ -169,6 +171,7 @@ class Wire:
     #: What the generation calls a record, for messages.
     noun: ClassVar[str]
     _details: ClassVar[str]  # the field holding the type's details
+    _compared: ClassVar[tuple[str, ...]]  # the writable fields a PATCH may carry
 
     def body(self, record_type: str, type_json: Mapping[str, Any], links: Links
              ) -> dict[str, Any]:
@@ -189,7 +192,7 @@ class Wire:
 
     def changes(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """The fields of a PATCH that makes a server's record say what ``body`` says."""
-        raise NotImplementedError
+        return {k: body[k] for k in self._compared if k in body}
 
     def records(self, client: BrainstemClient, container: str, type: str | None = None
                 ) -> list[dict[str, Any]]:
@@ -268,9 +271,6 @@ class _Wire2023(Wire):
                 "procedures": sorted(record.get("actions") or []),
                 "equipment": [device] if device else [], "notes": record.get("description")}
 
-    def changes(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: body[k] for k in self._compared if k in body}
-
     def records(self, client: BrainstemClient, container: str, type: str | None = None
                 ) -> list[dict[str, Any]]:
         return client.experiment_data(container, type=type)
@@ -310,9 +310,6 @@ class _Wire2026(Wire):
             return {"type": record.get("type"), "unreadable": _plain(self.details(record)),
                     **links}
         return {"type": rtype, "type_json": type_json, **links}
-
-    def changes(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: body[k] for k in self._compared if k in body}
 
     def records(self, client: BrainstemClient, container: str, type: str | None = None
                 ) -> list[dict[str, Any]]:
@@ -385,8 +382,25 @@ def check_type_json(record_type: str, type_json: Any) -> list[str]:
     """Every problem of ``type_json`` for ``record_type``: schema first, then cross-field rules."""
     if not isinstance(type_json, Mapping):
         return ["expected a JSON object"]
-    problems = schemacheck.check(_schema(record_type), type_json)
-    problems += _cross_field_problems(type_json)
+    return content_problems(_schema(record_type), type_json)
+
+
+def content_problems(schema: Mapping[str, Any], content: Mapping[str, Any]) -> list[str]:
+    """Every problem of a record's type-specific part (``type_json`` or ``details``).
+
+    The one rule of both API generations (:mod:`bsingest.details` calls it with a 1.1.0
+    schema): numbers that are not finite (JSON has no NaN or Infinity; a schema's bounds
+    let NaN through), then ``schema``, then what a schema cannot say: channel indices
+    below ``nChannels``, group indices inside ``electrodeGroups``, and a ``fileName``
+    below the session folder.
+    """
+    infinite = _non_finite(content, "")
+    problems = [f"{where}: {value!r} is not a finite number" for where, value in infinite]
+    bad = {where for where, _ in infinite}
+    problems += [p for p in schemacheck.check(schema, content)
+                 if p.partition(": ")[0] not in bad]
+    problems += _cross_field_problems(content)
+    problems += _file_name_problems(content.get("fileName"))
     return problems
 
 
@@ -439,6 +453,40 @@ def _cross_field_problems(tj: Mapping[str, Any]) -> list[str]:
                     f"channelTags.{i}.groups: {bad} not within the {n_groups} electrodeGroups"
                 )
     return problems
+
+
+def _file_name_problems(name: Any) -> list[str]:
+    """A ``fileName`` must be a path below the session folder (what the schema cannot say).
+
+    Its path (before ``#part``) is relative and ``/``-separated with no empty, ``.`` or
+    ``..`` step: an absolute path or one that climbs out names no file of the session.
+    A backslash or a control character is allowed: both are legal in a POSIX file name.
+    """
+    if not isinstance(name, str) or not name:
+        return []
+    path = name.split("#", 1)[0]
+    steps = path.split("/")
+    if path.startswith("/"):
+        return [f"fileName: {name!r} is an absolute path; name the file by its path "
+                "relative to the session folder"]
+    if any(step in ("", ".", "..") for step in steps):
+        return [f"fileName: {name!r} has an empty, '.' or '..' step; name the file by its "
+                "/-separated path below the session folder"]
+    return []
+
+
+def _non_finite(value: Any, path: str) -> list[tuple[str, float]]:
+    """(path, number) of every NaN or infinity inside ``value``, paths as schemacheck's."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(path or "(object)", value)]
+    found: list[tuple[str, float]] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found += _non_finite(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found += _non_finite(item, f"{path}.{i}" if path else str(i))
+    return found
 
 
 def _is_uuid(value: Any) -> bool:

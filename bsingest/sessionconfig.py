@@ -211,6 +211,32 @@ class IngestOptions:
                              f"give {here} = \"UUID\" there, or {OPTION_NAMES[here]}")
         return replace(self, api=api)
 
+    def check_ids(self, given_where: str | None = None) -> None:
+        """A :class:`UsageError` for the first ID of :attr:`api`'s links that is not a UUID.
+
+        Checked before any request, and named by where the user wrote it: the file it was
+        read from, else ``given_where`` (a batch manifest's line), else the option. Left
+        to the client, it would be refused as the ``id`` of a URL, naming neither.
+        """
+        from .client import check_id
+
+        current = self.api == "2026"
+        names = (("session", "procedures", "equipment", "project") if current
+                 else ("dataset", "actions", "hardware_device"))
+        for name in names:
+            if name in self.given:
+                what = (f"{given_where}: {name}" if given_where
+                        else OPTION_NAMES[name].split()[0])
+            else:
+                what = f"{self.origins.get(name, 'a settings file')}: {name}"
+            for item in _as_ids(getattr(self, name)):
+                check_id(item, what)
+        per_rule = "equipment" if current else "hardware_device"
+        for rule in self.rules:
+            for item in _as_ids(getattr(rule, per_rule)):
+                where = self.origins.get("rules") or given_where or SESSION_FILE
+                check_id(item, f"{where}: [[files]] match {rule.match!r}: {per_rule}")
+
     def merged(self, **changes: Any) -> IngestOptions:
         """A copy with the given values; ``None`` (and empty actions) leave a value as it is."""
         kept = {k: v for k, v in changes.items() if v is not None and v != ()}
@@ -249,6 +275,11 @@ def _merged_from(options: IngestOptions, path: Path, values: dict[str, Any]) -> 
 
 def _present(value: Any) -> bool:
     return value is not None and value != () and value != [] and value is not False
+
+
+def _as_ids(value: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    """One ID, a tuple of them, or none, as a tuple."""
+    return value if isinstance(value, tuple) else (value,) if value else ()
 
 
 def _ids(value: Any, name: str) -> tuple[str, ...]:

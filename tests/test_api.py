@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,29 @@ def test_extract_folder_collects_errors_and_goes_on(tmp_path: Path) -> None:
 def test_public_surface_is_listed() -> None:
     for name in bsingest.__all__:
         assert getattr(bsingest, name) is not None
+    # The names of both API generations and of the report are there, from their one home.
+    from bsingest import client, compat, records, report
+
+    assert bsingest.ExperimentData is records.ExperimentData
+    assert bsingest.DataAcquisition is records.DataAcquisition
+    assert bsingest.build_report is report.build_report
+    assert bsingest.SessionReport is report.SessionReport
+    # The official tools' BrainstemClient stays in compat: bsingest's own is the client's.
+    assert bsingest.BrainstemClient is client.BrainstemClient
+    assert compat.BrainstemClient is not client.BrainstemClient
+
+
+@pytest.mark.parametrize("module", ["bsingest.client", "bsingest.compat", "bsingest.details",
+                                    "bsingest.errors", "bsingest.records", "bsingest.report",
+                                    "bsingest.server", "bsingest.settings"])
+def test_each_public_module_lists_what_it_defines(module: str) -> None:
+    mod = importlib.import_module(module)
+    assert len(set(mod.__all__)) == len(mod.__all__)
+    for name in mod.__all__:
+        assert getattr(mod, name) is not None, name
+    # Every exception class is public, at the top level too (users catch them by name).
+    if module == "bsingest.errors":
+        classes = {n for n, v in vars(mod).items()
+                   if isinstance(v, type) and issubclass(v, Exception) and v.__module__ == module}
+        assert classes == set(mod.__all__)
+        assert classes <= set(bsingest.__all__)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from bsingest.cli.main import cli
 from tests.fixtures import bsingest_cmd, write_dat, write_neuroscope_xml
 
-HEAVY = ("numpy", "cv2", "h5py", "av", "soundfile", "neo", "scipy")
+HEAVY = ("numpy", "cv2", "h5py", "av", "soundfile", "neo", "scipy", "httpx", "rich", "sqlite3")
 
 
 def test_help_imports_no_heavy_library() -> None:
@@ -21,12 +21,20 @@ def test_help_imports_no_heavy_library() -> None:
         "from bsingest.cli.main import cli\n"
         "import extractors  # every family module, whether or not --help loads it\n"
         "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
-        "for sub in [c for c in cli.commands]:\n"
-        "    try:\n        cli([sub, '--help'])\n    except SystemExit:\n        pass\n"
+        "for sub in [[c] for c in cli.commands] + [['records', c] for c in\n"
+        "                                          cli.commands['records'].commands]:\n"
+        "    try:\n        cli([*sub, '--help'])\n    except SystemExit:\n        pass\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_top_level_help_teaches_the_current_api() -> None:
+    # brainstem.org speaks the current API: its names come first, the 2023 ones as such.
+    text = CliRunner().invoke(cli, ["--help"]).output
+    assert "--session UUID --procedure UUID" in text and "bsingest login" in text
+    assert "(2023 API: --dataset UUID --action UUID)" in text
 
 
 def _session(tmp_path: Path) -> Path:

@@ -264,6 +264,12 @@ def test_status_says_which_server(tmp_path: Path) -> None:
     assert result.stderr.splitlines()[0] == "server: https://brainstem.example"
     demo = CliRunner(env=cli_env(tmp_path)).invoke(cli, ["status"])
     assert demo.stderr.splitlines()[0] == "server: the local demo server (none configured)"
+    # --server picks the rows of one server: the line names it, not the demo.
+    picked = CliRunner(env=cli_env(tmp_path)).invoke(
+        cli, ["status", "--server", "http://127.0.0.1:8000"])
+    assert picked.stderr.splitlines()[0] == "server: http://127.0.0.1:8000"
+    local = CliRunner(env=env).invoke(cli, ["status", "--server", "local"])
+    assert local.stderr.splitlines()[0] == "server: the local demo server"
 
 
 def test_progress_line_says_something_at_once_and_no_eta_while_totals_grow() -> None:

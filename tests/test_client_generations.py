@@ -233,6 +233,45 @@ def test_a_stated_generation_the_server_does_not_speak_is_a_usage_error(
         assert json.loads(fine.stdout)
 
 
+@pytest.mark.parametrize("command", ["ingest", "batch"])
+@pytest.mark.parametrize("hide,stated,speaks", [("/rest/", "2023", "2026"),
+                                                ("/api/", "2026", "2023")])
+def test_names_of_a_stated_generation_the_server_does_not_speak_name_what_it_speaks(
+        brainstem_server: LocalServer, config_home: Path, tmp_path: Path, command: str,
+        hide: str, stated: str, speaks: str) -> None:
+    """`--api 2023 --session UUID` against a server with no /rest/: the server speaks the
+    current generation (what --session is for), so the error says that, not that the
+    server speaks 2023 and wants --dataset (which was only what the user stated)."""
+    from tests.fixtures import write_dat, write_neuroscope_xml
+
+    srv = brainstem_server
+    session = tmp_path / "day1"
+    write_dat(session / "rec.dat", n_channels=4, n_samples=100)
+    write_neuroscope_xml(session / "rec.xml", n_channels=4)
+    links = (["--session", srv.seed.session, "--procedure", srv.seed.procedure]
+             if speaks == "2026" else
+             ["--dataset", srv.seed.session, "--action", srv.seed.procedure])
+    token = srv.pat if speaks == "2026" else srv.token
+    with Front(srv.url, hide=(hide,)) as front:
+        if command == "ingest":
+            args = ["ingest", str(session), *links]
+        else:
+            manifest = tmp_path / "sessions.csv"
+            names = "session,procedures" if speaks == "2026" else "dataset,actions"
+            manifest.write_text(f"folder,{names}\nday1,{links[1]},{links[3]}\n")
+            args = ["batch", str(manifest)]
+        result = CliRunner().invoke(cli, [*args, "--server", front.url, "--api", stated,
+                                          "--dry-run"], env={"BRAINSTEM_TOKEN": token})
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip() == (
+            f"bsingest: error: {front.url} speaks the {speaks} API, not {stated} (--api "
+            f"{stated}; it has no {hide}): state {speaks} or leave it out")
+        # The same links with the generation left out are fine: nothing was wrong but --api.
+        fine = CliRunner().invoke(cli, [*args, "--server", front.url, "--dry-run"],
+                                  env={"BRAINSTEM_TOKEN": token})
+        assert fine.exit_code == 0, fine.output
+
+
 def test_a_generation_stated_in_the_config_file_is_checked_and_named(
         brainstem_server: LocalServer, config_home: Path) -> None:
     srv = brainstem_server
@@ -355,3 +394,23 @@ def test_api_alone_in_the_config_file_is_stated_for_every_server(
     assert PROBE_2026 not in _paths(srv)  # stated: nothing to find out
     with pytest.raises(UsageError, match=r"speaks the 2026 API, not 2023 \(api = \"2023\" in "):
         BrainstemClient("https://www.brainstem.org", "t" * 40).api  # noqa: B018
+
+
+@pytest.mark.parametrize("api,typed,stored", [("2026", "Extracellular", "ExtracellularEphys"),
+                                              ("2023", "ExtracellularEphys", "Extracellular"),
+                                              ("2026", "ExtracellularEphys",
+                                               "ExtracellularEphys")])
+def test_records_list_type_takes_either_generations_name(
+        brainstem_server: LocalServer, config_home: Path, api: str, typed: str,
+        stored: str) -> None:
+    """`extract` shows 2023 type names; `records list --type Extracellular` against a
+    current server listed nothing rather than its ExtracellularEphys records."""
+    srv = brainstem_server
+    token = srv.pat if api == "2026" else srv.token
+    args = ["records", "list", "--server", srv.url, "--api", api, "--json"]
+    everything = CliRunner().invoke(cli, args, env={"BRAINSTEM_TOKEN": token})
+    expected = sorted(r["id"] for r in json.loads(everything.stdout) if r["type"] == stored)
+    assert expected  # the seed holds some
+    result = CliRunner().invoke(cli, [*args, "--type", typed], env={"BRAINSTEM_TOKEN": token})
+    assert result.exit_code == 0, result.output
+    assert sorted(r["id"] for r in json.loads(result.stdout)) == expected

@@ -5,6 +5,7 @@ names, exactly once; sessions created once; the other generation's names refused
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,45 @@ def test_the_python_api_refuses_one_id_given_as_a_string(tmp_path: Path, name: s
     (tmp_path / "s").mkdir()
     with pytest.raises(UsageError, match=f"{name}: expected a list of UUIDs, got the string"):
         ingest(tmp_path / "s", **{name: PROCEDURE})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("given", "toml", "words"), [
+    (["--session", "nope", "--procedure", PROCEDURE], "", "--session 'nope' is not a UUID"),
+    (["--session", SESSION, "--procedure", "x1"], "", "--procedure 'x1' is not a UUID"),
+    ([], f'session = "nope"\nprocedures = ["{PROCEDURE}"]\n',
+     "s/bsingest.toml: session 'nope' is not a UUID"),
+    (["--session", SESSION, "--procedure", PROCEDURE],
+     '[[files]]\nmatch = "*.dat"\nequipment = ["x2"]\n',
+     "s/bsingest.toml: [[files]] match '*.dat': equipment 'x2' is not a UUID"),
+])
+def test_an_id_that_is_not_a_uuid_is_named_where_it_was_written(
+        tmp_path: Path, brainstem_server: LocalServer, given: list[str], toml: str,
+        words: str) -> None:
+    folder = tmp_path / "s"
+    write_dat(folder / "rec.dat", n_channels=2, n_samples=10)
+    write_neuroscope_xml(folder / "rec.xml", 2)
+    if toml:
+        (folder / "bsingest.toml").write_text(toml)
+    result = CliRunner(env=env_for(brainstem_server, tmp_path)).invoke(
+        cli, ["ingest", str(folder), *given], catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    where = f"{folder}{os.sep}" if words.startswith("s/") else ""
+    assert result.stderr.strip().splitlines() == [
+        f"bsingest: error: {where}{words.removeprefix('s/')} (like "
+        "1f7f103b-e949-405a-9b01-ddda3b2f10cf)"]
+    assert [h for h in brainstem_server.hits if h.method != "GET"] == []
+
+
+def test_batch_names_the_manifest_line_of_an_id_that_is_not_a_uuid(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    write_dat(tmp_path / "day" / "rec.dat", n_channels=2, n_samples=10)
+    write_neuroscope_xml(tmp_path / "day" / "rec.xml", 2)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"folder,session,procedures\nday,nope,{PROCEDURE}\n")
+    result = CliRunner(env=env_for(brainstem_server, tmp_path)).invoke(
+        cli, ["batch", str(manifest), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert "error: day: m.csv:2: session 'nope' is not a UUID" in result.stderr
 
 
 def test_batch_manifest_and_session_by_name_in_the_current_api(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 
 import pytest
 
+from bsingest.details import check_details
 from bsingest.errors import RecordInvalid
 from bsingest.records import RECORD_TYPES, ExperimentData, check_record, schema_for, validate
 
@@ -80,3 +82,30 @@ def test_counts_must_be_whole_numbers() -> None:
 
 def test_partial_body_for_patch_needs_no_required_fields() -> None:
     assert check_record({"description": "new"}, partial=True) == []
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_nan_and_infinity_are_refused(bad: float) -> None:
+    # JSON has no NaN: a record carrying one cannot be sent, and the schema's bounds let it by.
+    body = record(type_json={"fileName": "rec.dat", "sr": bad, "nChannels": 2,
+                             "electrodeGroups": [{"channels": [0], "label": bad}]}).to_json()
+    assert check_record(body) == [f"type_json.sr: {bad!r} is not a finite number",
+                                  f"type_json.electrodeGroups.0.label: {bad!r} is not a "
+                                  "finite number"]
+    with pytest.raises(RecordInvalid, match=r"^rec\.dat: type_json\.sr: .* not a finite number"):
+        validate(record(type_json={"fileName": "rec.dat", "sr": bad}))
+
+
+@pytest.mark.parametrize(("name", "ok"), [
+    ("rec.dat", True), ("probe_1/npx.imec.ap.bin", True), ("rec.nwb#acquisition/Series", True),
+    ("odd\\name.dat", True), (".hidden/rec.dat", True),
+    ("/home/lab/rec.dat", False), ("../rec.dat", False), ("a//b.dat", False),
+    ("./rec.dat", False), ("dir/", False),
+])
+def test_file_name_is_a_path_below_the_session(name: str, ok: bool) -> None:
+    problems = check_record(record(type_json={"fileName": name}).to_json())
+    assert (problems == []) == ok, problems
+    assert all(p.startswith("type_json.fileName: ") for p in problems)
+    # The current generation's details say the same, in the same words.
+    assert [f"type_json.{p}" for p in check_details("ExtracellularEphys",
+                                                    {"fileName": name})] == problems

@@ -96,8 +96,8 @@ _LINKS = ("session", "procedures", "equipment", "notes", "create_session", "proj
 @click.option("--type-map", multiple=True, metavar="GLOB=TYPE",
               help="Record type for matching files, e.g. '*.lfp=GeneralTimeSeries'.")
 @click.option("--existing", type=_EXISTING,
-              help="A record the dataset already holds with other values: skip it "
-                   "(default), update it, or report an error.")
+              help="A record the session (2023: dataset) already holds with other values: "
+                   "skip it (default), update it, or report an error.")
 @click.option("--dry-run", is_flag=True,
               help="Show what would be created, updated and skipped; write nothing anywhere.")
 @_server_option
@@ -197,8 +197,8 @@ def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
 @click.option("--dataset", "--session", "dataset", metavar="UUID",
               help="Only this dataset's (or session's) records.")
 @click.option("--existing", type=_EXISTING,
-              help="A record the dataset already holds with other values (default: what the "
-                   "run that queued it asked for).")
+              help="A record the session (2023: dataset) already holds with other values "
+                   "(default: what the run that queued it asked for).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
 @click.pass_context
 def push_cmd(ctx: click.Context, server: str | None, api: str | None,
@@ -245,11 +245,12 @@ def push_cmd(ctx: click.Context, server: str | None, api: str | None,
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 def status_cmd(journal: str | None, server: str | None, dataset: str | None, show_all: bool,
                as_json: bool) -> None:
-    """Show the journal: counts per dataset and state, and what is not uploaded yet."""
+    """Show the journal: counts per session (2023: dataset) and state, and what is not
+    uploaded yet."""
     from bsingest.journal import Journal
 
     if not as_json:
-        _echo_server()
+        _echo_server(server)
     with Journal(journal) as jr:
         entries = jr.entries(server=server, dataset=dataset)
         if as_json:
@@ -331,12 +332,14 @@ def _escaped(text: str) -> str:
     return shown(text)  # status_cmd has a local list called shown
 
 
-def _echo_server() -> None:
-    """Which server push and ingest use now (status shows the journal of every server)."""
+def _echo_server(explicit: str | None = None) -> None:
+    """Which server push and ingest use now (status shows the journal of every server),
+    or the one ``status --server`` picked."""
     from bsingest.target import configured_server
 
-    chosen = configured_server(None)
-    name = shown(chosen) if chosen else "the local demo server (none configured)"
+    chosen = None if explicit == "local" else configured_server(explicit)
+    name = (shown(chosen) if chosen else "the local demo server"
+            + ("" if explicit == "local" else " (none configured)"))
     click.echo(f"server: {name}", err=True)
 
 

@@ -89,7 +89,9 @@ def records_cmd() -> None:
               help="Only records of this session (2026).")
 @click.option("--dataset", metavar="UUID", callback=_uuid,
               help="Only records of this dataset (2023).")
-@click.option("--type", "record_type", metavar="TYPE", help="Only records of this type.")
+@click.option("--type", "record_type", metavar="TYPE",
+              help="Only records of this type (either generation's name: Extracellular or "
+                   "ExtracellularEphys).")
 @click.option("--json", "as_json", is_flag=True, help="Print the records as a JSON list.")
 def list_cmd(server: str | None, portal: str, allow_insecure_http: bool, api: str | None,
              session: str | None, dataset: str | None, record_type: str | None,
@@ -98,6 +100,11 @@ def list_cmd(server: str | None, portal: str, allow_insecure_http: bool, api: st
     with make_client(server, portal, allow_insecure_http, api) as client:
         gen = client.generation
         container = _one_of(gen.name, ("--session", session), ("--dataset", dataset))
+        if record_type:  # either generation's name (extract shows the 2023 ones)
+            from bsingest.details import TYPE_2023, TYPE_2026
+
+            names = TYPE_2026 if gen.name == "2026" else TYPE_2023
+            record_type = names.get(record_type, record_type)
         filters = {k: v for k, v in ((gen.container_field, container),
                                      ("type", record_type)) if v}
         records = client.list(gen.record_model, filters=filters)

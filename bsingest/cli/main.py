@@ -47,16 +47,18 @@ class _Group(click.Group):
 @verbosity_options
 @click.pass_context
 def cli(ctx: click.Context) -> None:
-    """Describe a recording session's raw files as BrainSTEM Experiment Data records,
-    and upload them.
+    """Describe a recording session's raw files as BrainSTEM records (Data Acquisition;
+    Experiment Data on a server of the 2023 API), and upload them exactly once.
 
     \b
     Typical use:
       bsingest extract SESSION_DIR            what bsingest reads from each file
-      bsingest ingest SESSION_DIR --dataset UUID --action UUID
-                                              create the records on BrainSTEM
       bsingest report SESSION_DIR -o report.html
                                               check the files against each other
+      bsingest login                          sign in to brainstem.org (once)
+      bsingest ingest SESSION_DIR --session UUID --procedure UUID
+                                              create the records on BrainSTEM
+                                              (2023 API: --dataset UUID --action UUID)
 
     Exit codes: 0 all done, 1 some files or records failed, 2 usage error,
     3 records queued for later (run `bsingest push`), 130 interrupted.
