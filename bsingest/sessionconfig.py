@@ -139,6 +139,8 @@ class IngestOptions:
     session_name: str | None = None
     #: The API generation (``2023``/``2026``): stated, else the server's, once known.
     api: str | None = None
+    #: ``--verify``: families whose count trusts an index check it against the data.
+    verify: bool = False
     #: The names given in the call itself (command line, Python), not read from a file:
     #: naming another generation's link there is a usage error, never silently ignored.
     given: frozenset[str] = frozenset()
