@@ -23,14 +23,16 @@ whose ``session`` is the folder. Or TOML with ``[[session]]`` tables of the same
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import csv
+import functools
 import logging
 import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -43,12 +45,13 @@ from .ingest import FileResult, IngestReport, Prepared, client_api, deliver, pre
 from .journal import Journal
 from .records import wire_for
 from .sessionconfig import FileRule, IngestOptions, load_options, stated_rules, type_map_rules
-from .uploader import FAILED, Lookups, Uploader
+from .uploader import FAILED, QUEUED, Lookups, Uploader
 
 if TYPE_CHECKING:
     from .client import BrainstemClient
 
-__all__ = ["BatchReport", "SessionJob", "batch", "read_manifest", "sessions_by_name"]
+__all__ = ["BatchReport", "SessionJob", "batch", "read_manifest", "session_by_name",
+           "sessions_by_name"]
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +89,10 @@ class BatchReport:
     def counts(self) -> dict[str, int]:
         total: dict[str, int] = {}
         for r in self.sessions:
-            for k, n in r.counts().items():
+            counts = r.counts()
+            for k, n in counts.items():
                 total[k] = total.get(k, 0) + n
-            if r.error and not r.results:
+            if r.error and not counts:
                 total["failed sessions"] = total.get("failed sessions", 0) + 1
         return total
 
@@ -190,15 +194,19 @@ def sessions_by_name(root: str | os.PathLike[str], match: str, client: Brainstem
     base = Path(root)
     if not base.is_dir():
         raise UsageError(f"{base}: not a folder")
+    return [session_by_name(folder, client, kind=kind, project=project)
+            for folder in sorted(p for p in base.glob(match) if p.is_dir())]
+
+
+def session_by_name(folder: Path, client: BrainstemClient, *, kind: str = "dataset",
+                    project: str | None = None) -> SessionJob:
+    """One folder of :func:`sessions_by_name` (``bsingest watch`` asks as each settles)."""
     find = client.find_session_by_name if kind == "session" else client.find_dataset_by_name
-    jobs = []
-    for folder in sorted(p for p in base.glob(match) if p.is_dir()):
-        found = find(folder.name)
-        given: dict[str, Any] = {kind: found["id"]} if found else {"missing": folder.name}
-        if not found and kind == "session" and project:
-            given = {"create_session": True, "project": project}
-        jobs.append(SessionJob(folder, given, folder.name))
-    return jobs
+    found = find(folder.name)
+    given: dict[str, Any] = {kind: found["id"]} if found else {"missing": folder.name}
+    if not found and kind == "session" and project:
+        given = {"create_session": True, "project": project}
+    return SessionJob(folder, given, folder.name)
 
 
 def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
@@ -207,7 +215,8 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
           jobs: int | None = None, concurrency: int = 8,
           progress: Callable[[str, Any], None] | None = None,
           procedures: Sequence[str] = (), record_type: str | None = None,
-          stated: Mapping[str, Any] | None = None) -> BatchReport:
+          stated: Mapping[str, Any] | None = None, dask: str | None = None,
+          keep_files: bool = True) -> BatchReport:
     """Ingest many sessions; see the module docstring.
 
     Parameters
@@ -232,6 +241,17 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
         Called with ``("sessions", n)`` once the manifest is read, ``("planned", n)``
         when a session's ``n`` records are built, ``("file", FileResult)`` for every
         record as it is done, and ``("session", IngestReport)`` when a session is done.
+    dask
+        Extract on the Dask cluster whose scheduler is at this address (``"local"``: a
+        ``LocalCluster`` of ``jobs`` processes); see :mod:`bsingest.distributed`.
+    keep_files
+        False: the returned report keeps each session's counts and error, not its
+        per-file results (which ``progress`` got as each session finished), so that an
+        archive of 10^5 records runs in bounded memory.
+
+    Sessions stream: at most a window of them is extracted and not yet delivered, and
+    what the batch remembers of a dataset (its lock, listing, claimed file names) goes
+    with its last session.
     """
     if journal is None and not dry_run:
         raise UsageError("batch needs a journal unless it is a dry run")
@@ -245,7 +265,7 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
 
     def done(r: IngestReport) -> None:
         with lock:
-            report.sessions.append(r)
+            report.sessions.append(r if keep_files else _slim(r))
         if progress:
             progress("session", r)
 
@@ -263,11 +283,21 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
         procedures if api == "2026" else actions)}
     stop = threading.Event()
     lookups = Lookups()
-    # spawn: the parent has threads (uploads, maybe the demo server); fork would copy their
-    # locks. Workers ignore SIGINT: Ctrl-C is the parent's to handle, once.
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                             initializer=_ignore_sigint) as extract_pool, \
+    planned_jobs: list[tuple[SessionJob, IngestOptions | None, str | None]] = []
+    first_row: dict[str, str] = {}  # session folder -> the row that lists it first
+    for job in job_list:
+        options, problem = _options(job, defaults, existing, api, client.server,
+                                    stated_defaults)
+        folder = os.path.realpath(job.session)
+        if problem is None and folder in first_row:
+            problem = (f"{job.line}: a duplicate row: {first_row[folder]} lists the "
+                       "same session folder")
+        first_row.setdefault(folder, job.line)
+        planned_jobs.append((job, options, problem))
+    # Sessions still to finish per container: with its last, the batch lets go of it.
+    remaining = collections.Counter(_container(job, options) for job, options, problem
+                                    in planned_jobs if options is not None and not problem)
+    with _extraction_pool(workers, dask, jobs) as extract_pool, \
             ThreadPoolExecutor(max_workers=max(1, concurrency),
                                thread_name_prefix="bsingest-upload") as request_pool, \
             ThreadPoolExecutor(max_workers=max(2, min(8, len(job_list) or 1)),
@@ -280,35 +310,50 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
         # listings the sessions share (lookups) stay true only while no other process
         # (a push, another batch) uploads to the dataset.
         held = contextlib.ExitStack()
+        locks: dict[str, contextlib.ExitStack] = {}
+        # Sessions extracted or being extracted and not yet delivered: a bounded window,
+        # so that the client holds a few sessions' records, whatever the batch's size.
+        # On a cluster: twice its threads (a few sessions queued on every worker).
+        width = getattr(extract_pool, "width", workers)
+        window = threading.BoundedSemaphore(min(_WINDOW, 2 * width + 8))
+
+        def finished(container: str, _: Future[Any]) -> None:
+            window.release()
+            with lock:
+                remaining[container] -= 1
+                last = remaining[container] <= 0
+            if last:
+                claims.pop(container, None)
+                lookups.forget(container)
+                with contextlib.suppress(KeyError):
+                    locks.pop(container).close()
+
         try:
-            first_row: dict[str, str] = {}  # session folder -> the row that lists it first
-            for job in job_list:
-                options, problem = _options(job, defaults, existing, api, client.server,
-                                            stated_defaults)
-                folder = os.path.realpath(job.session)
-                if problem is None and folder in first_row:
-                    problem = (f"{job.line}: a duplicate row: {first_row[folder]} lists the "
-                               "same session folder")
-                first_row.setdefault(folder, job.line)
+            for job, options, problem in planned_jobs:
                 if problem:
                     done(IngestReport(str(job.session), server_key or client.server,
                                       options.container if options else None, error=problem,
                                       api=api))
                     continue
                 assert options is not None
+                window.acquire()
                 prepared = extract_pool.submit(prepare, job.session, options, jobs=1)
-                # A session still to be created is a container of its own (its name's).
-                container = options.container or f"new session {job.session.name}"
+                container = _container(job, options)
                 if (journal is not None and not dry_run and options.container
-                        and container not in claims):
-                    held.enter_context(journal.dataset_lock(server_key or client.server,
-                                                            container))
+                        and container not in locks):
+                    locks[container] = contextlib.ExitStack()
+                    held.callback(locks[container].close)
+                    locks[container].enter_context(journal.dataset_lock(
+                        server_key or client.server, container))
                 container_claims = claims.setdefault(container, _Claims())
-                index = container_claims.add(job, prepared)
-                pending.append(session_pool.submit(
+                # Later sessions of the container need this one's keys, not its records.
+                index = container_claims.add(job, _keys_only(prepared))
+                session = session_pool.submit(
                     _deliver_when_ready, job, options, prepared, client, journal, server_key,
                     dry_run, request_pool, file_done, planned, done, stop, lookups,
-                    container_claims, index))
+                    container_claims, index)
+                session.add_done_callback(functools.partial(finished, container))
+                pending.append(session)
             for f in pending:
                 f.result()
         except BsingestError:  # another process kept a dataset's lock too long
@@ -331,6 +376,74 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
     if report.interrupted:
         raise KeyboardInterrupt
     return report
+
+
+def _container(job: SessionJob, options: IngestOptions) -> str:
+    """The dataset (or session) a job's records go to; a session still to be created is a
+    container of its own (its name's)."""
+    return options.container or f"new session {job.session.name}"
+
+
+#: At most this many sessions extracted and not yet delivered (a few MB each at most).
+_WINDOW = 64
+
+
+@contextlib.contextmanager
+def _extraction_pool(workers: int, dask: str | None, jobs: int | None) -> Iterator[Any]:
+    """Processes on this machine, or the Dask cluster at ``dask``."""
+    if dask:
+        from .distributed import dask_pool
+
+        with dask_pool(dask, workers=jobs) as pool:
+            yield pool
+        return
+    # spawn: the parent has threads (uploads, maybe the demo server); fork would copy their
+    # locks. Workers ignore SIGINT: Ctrl-C is the parent's to handle, once.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                             initializer=_ignore_sigint) as pool:
+        yield pool
+
+
+def _keys_only(prepared: Future[Prepared]) -> Future[Prepared]:
+    """A future of ``prepared``'s (path, key) pairs alone, without bodies or failures."""
+    slim: Future[Prepared] = Future()
+
+    def copy(f: Future[Prepared]) -> None:
+        if f.cancelled():
+            slim.cancel()
+            slim.set_running_or_notify_cancel()
+        elif f.exception() is not None:
+            slim.set_exception(f.exception())
+        else:
+            slim.set_result(Prepared([(p, k, {}, "") for p, k, _, _ in f.result().records],
+                                     [], {}))
+
+    prepared.add_done_callback(copy)
+    return slim
+
+
+@dataclass
+class _Slim(IngestReport):
+    """A session's report without the results of files that went well: their counts and
+    exit code (the failed and queued ones stay, with their reasons, for the summary)."""
+
+    tally: dict[str, int] = field(default_factory=dict)
+    code: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.tally)
+
+    @property
+    def exit_code(self) -> int:
+        return self.code
+
+
+def _slim(r: IngestReport) -> IngestReport:
+    said = [f for f in r.results if f.error and f.outcome in (FAILED, QUEUED, "would-fail")]
+    return _Slim(r.session, r.server, r.dataset, said, dry_run=r.dry_run, error=r.error,
+                 api=r.api, created_session=r.created_session, tally=r.counts(),
+                 code=r.exit_code)
 
 
 class _Claims:

@@ -24,7 +24,14 @@ Looking, then POSTing, is only safe if no one else POSTs the same key in between
 run that uploads to a dataset holds :meth:`Journal.dataset_lock` (a lock file beside the
 journal, see :mod:`bsingest.locks`, shared by the threads of one process) from its listing
 to its last request, so a ``bsingest push`` and an ``ingest`` of the same session take
-turns.
+turns. Runs with other journals (another machine) never meet that lock: they converge
+afterwards instead, by reading back what they wrote (:mod:`bsingest.uploader`).
+
+A row never stops another: a record that cannot be stored (a value JSON cannot carry, a
+file name that is not UTF-8) is refused alone with :class:`~bsingest.errors.RecordInvalid`
+naming the file; text from file names is stored, and shown, with undecodable bytes
+escaped (:func:`shown`); a stored record that cannot be read back is read as empty, which
+the server refuses, so that row fails alone.
 """
 
 from __future__ import annotations

@@ -188,6 +188,12 @@ class Lookups:
                 self._listings[dataset] = fetch(dataset)
             return self._listings[dataset]
 
+    def forget(self, dataset: str) -> None:
+        """Drop what is known of ``dataset``'s records (a batch done with it)."""
+        with self._lock:
+            self._listings.pop(dataset, None)
+            self._per_dataset.pop(dataset, None)
+
 
 class _Unreachable(Exception):
     """The server could not be reached; the entry stays queued."""

@@ -2,7 +2,9 @@
 
 libhdf5 dereferences what a damaged file says: a corrupted global-heap reference in a
 variable-length string attribute (every NWB ``unit`` and ``neurodata_type``) ends the
-process with a segmentation fault (found by changing a few bytes of a generated NWB file).
+process with a segmentation fault (found by changing a few bytes of a generated NWB file),
+and a root ``nwb_version`` pointing into a damaged heap makes it loop for ever (the fuzz
+suite's seed 11).
 No check in Python can see it coming, and it would end a whole ingest. So the HDF5 part of
 a family's extraction runs in a worker: a plain ``python`` child running ``_serve``
 that reads requests on its stdin and answers on its stdout (pickled, length-prefixed).

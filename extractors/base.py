@@ -146,7 +146,15 @@ class Extraction:
     @property
     def legacy_key(self) -> tuple[str, str, str]:
         """The identity bsingest 0.1 gave this record: (type, bare file name, stream)."""
-        return (self.type, os.path.basename(self.path), self.legacy_stream or "")
+        return (self.type, self._bare_name(), self.legacy_stream or "")
+
+    def _bare_name(self) -> str:
+        """The file's name as the extractor gave it, without folders or ``#part`` (a lone
+        SpikeGLX ``.meta`` names the ``.bin`` it describes, not itself)."""
+        suffix = f"#{self.part}" if self.part else ""
+        bare = self.file_name
+        bare = bare[: -len(suffix)] if suffix and bare.endswith(suffix) else bare
+        return bare.rsplit("/", 1)[-1]
 
     def relative_to(self, root: str | os.PathLike[str]) -> Extraction:
         """This extraction with ``fileName`` the path relative to ``root`` (the session).
@@ -157,9 +165,7 @@ class Extraction:
         is not always the path's (a lone SpikeGLX ``.meta`` names the ``.bin`` it describes).
         """
         suffix = f"#{self.part}" if self.part else ""
-        bare = self.file_name
-        bare = bare[: -len(suffix)] if suffix and bare.endswith(suffix) else bare
-        bare = bare.rsplit("/", 1)[-1]
+        bare = self._bare_name()
         try:
             folder = Path(self.path).parent.resolve().relative_to(Path(root).resolve())
             rel = (folder / bare).as_posix()

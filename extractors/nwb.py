@@ -87,6 +87,10 @@ _TO_MICROVOLT = {"v": 1e6, "volt": 1e6, "volts": 1e6, "mv": 1e3, "millivolt": 1e
                  "millivolts": 1e3, "uv": 1.0, "µv": 1.0, "μv": 1.0, "microvolt": 1.0,
                  "microvolts": 1.0}
 _SMALL_TABLE = 1_000_000  # index tables larger than this are not read
+# Reading an NWB file's headers takes milliseconds, the same at 100 GB; libhdf5 looping in a
+# damaged global heap takes for ever. 20 s leaves a thousandfold margin for a loaded machine
+# or a slow network file system.
+_TIMEOUT = 20.0
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 # What h5py raises for an object it cannot read (a corrupted header, a bad link, a filter
 # it lacks, a damaged datatype): refused in one line naming it. ValueError and TypeError
@@ -125,8 +129,9 @@ class NwbExtractor(Extractor):
         return Claim.SPECIFIC if path.suffix.lower() == ".nwb" else Claim.NO
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
-        # libhdf5 can crash on a damaged file: read it in a child (see extractors/_isolate).
-        result: list[Extraction] = isolated(path, _describe, str(path))
+        # libhdf5 can crash, or loop for ever, on a damaged file: read it in a worker process
+        # (see extractors/_isolate), stopped after _TIMEOUT.
+        result: list[Extraction] = isolated(path, _describe, str(path), timeout=_TIMEOUT)
         return result
 
     def _read(self, path: Path) -> list[Extraction]:

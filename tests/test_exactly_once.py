@@ -374,3 +374,30 @@ def test_the_current_generation_converges_alike(tmp_path: Path,
     assert third.counts() == {"unchanged": 4} and not any(r.note for r in third.results)
     plain = sum(h.method == "GET" and "dataacquisition" in h.path for h in srv.hits[hits:])
     assert reads == plain + 1
+
+
+def test_a_dataset_that_cannot_be_listed_does_not_stop_push_for_the_others(
+        tmp_path: Path, brainstem_server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bsingest.errors import NotFound
+
+    other_dataset = brainstem_server.seed.datasets["rat01-2024-03-02"]
+    body = {"type": "Extracellular", "actions": [ACTION], "hardware_device": None,
+            "description": None, "type_json": {"fileName": "a.dat", "format": "DAT",
+                                               "type": "int16", "nChannels": 2, "sr": 20000.0,
+                                               "nSamples": 5}}
+    real = Uploader.server_records
+
+    def listing(self: Uploader, dataset: str) -> Any:
+        if dataset == DATASET:  # gone, or this token lost its access
+            raise NotFound("GET", f"/rest/private/stem/dataset/{dataset}/", 404, "Not found.")
+        return real(self, dataset)
+
+    monkeypatch.setattr(Uploader, "server_records", listing)
+    with client_for(brainstem_server) as c, Journal(tmp_path / "j.sqlite") as jr:
+        for dataset in (DATASET, other_dataset):
+            jr.stage(c.server, dataset, "Extracellular|a.dat", "a.dat",
+                     {**body, "dataset": dataset}, "f")
+        results = {(r.key, r.outcome) for r in push(client=c, journal=jr)}
+        states = {e.dataset: e.state for e in jr.entries()}
+    assert results == {("Extracellular|a.dat", "failed"), ("Extracellular|a.dat", "created")}
+    assert states == {DATASET: "failed", other_dataset: "uploaded"}

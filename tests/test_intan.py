@@ -241,3 +241,16 @@ def test_reads_no_sample_data_and_a_100_gb_file_costs_a_stat(
     assert amp.type_json["nSamples"] == n
     assert "amplifier.dat" not in opened and "time.dat" not in opened
     assert amp.warnings == ()
+
+
+def test_per_channel_records_have_distinct_legacy_keys(tmp_path: Path) -> None:
+    # bsingest 0.1 made one record per signal type, named after its first channel file and
+    # without a stream: (Extracellular, amp-A-000.dat, ""). That key is now the first
+    # channel's own record (adopted, then updated to nChannels 1); every other file is new.
+    folder = write_intan_rhx(tmp_path / "s", IntanSpec(ports={"A": 3}), 10, "channel")
+    records = extract_folder(folder).extractions
+    keys = [r.legacy_key for r in records]
+    assert len(set(keys)) == len(records)
+    assert ("Extracellular", "amp-A-000.dat", "") in keys
+    trad = write_intan_traditional(tmp_path / "rec.rhd", IntanSpec(), 1)
+    assert ("Extracellular", "rec.rhd", "amplifier") in {r.legacy_key for r in extract(trad)}

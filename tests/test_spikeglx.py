@@ -145,6 +145,8 @@ def test_lone_meta_in_a_session_folder_names_its_bin_by_its_path(tmp_path: Path)
     write_spikeglx(bin_path, n_samples=5)
     [later] = extract_folder(tmp_path).extractions
     assert later.key == r.key
+    # bsingest 0.1 named it by the .bin too: its record is recognised from either.
+    assert r.legacy_key == later.legacy_key == ("Extracellular", "r.imec0.ap.bin", "")
 
 
 def test_meta_beside_its_bin_is_a_sidecar(tmp_path: Path) -> None:

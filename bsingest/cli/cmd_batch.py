@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,34 +23,65 @@ _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
 _DRY_COLUMNS = ("would-create", "would-update", "unchanged", "would-skip", "would-fail")
 
 
+def id_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The IDs of a ROOT folder's sessions, and defaults: shared by batch and watch."""
+    for option in reversed((
+        click.option("--session-by-name", is_flag=True,
+                     help="With a ROOT folder: each folder's records go to the session named "
+                          "like it (current API)."),
+        click.option("--create-session", is_flag=True,
+                     help="With --session-by-name: a folder with no session of its name gets "
+                          "one, created in --project."),
+        click.option("--project", metavar="UUID", help="The project --create-session creates in."),
+        click.option("--procedure", "procedures", multiple=True, metavar="UUID",
+                     help="Procedure for sessions whose manifest row names none (repeatable)."),
+        click.option("--dataset-by-name", is_flag=True,
+                     help="2023 API, with a ROOT folder: each session goes to the dataset named "
+                          "like its folder."),
+        click.option("--action", "actions", multiple=True, metavar="UUID",
+                     help="2023 API: action for sessions whose manifest row names none "
+                          "(repeatable)."),
+        click.option("--existing", type=_EXISTING,
+                     help="A record the session (2023: dataset) already holds with other "
+                          "values (default skip)."),
+    )):
+        f = option(f)
+    return f
+
+
+def check_generation(client: Any, *, session_by_name: bool, dataset_by_name: bool,
+                     procedures: tuple[str, ...], actions: tuple[str, ...]) -> str:
+    """The API generation ``client``'s server speaks; a usage error for the other's options."""
+    api = str(client.api)
+    wrong = [(given, right) for given, right, ok in (
+        ("--session-by-name", "--dataset-by-name", not session_by_name or api == "2026"),
+        ("--procedure", "--action", not procedures or api == "2026"),
+        ("--dataset-by-name", "--session-by-name", not dataset_by_name or api == "2023"),
+        ("--action", "--procedure", not actions or api == "2023")) if not ok]
+    if wrong:
+        speaks = "the current API (2026)" if api == "2026" else "the 2023 API"
+        raise click.UsageError(f"{wrong[0][0]}: {client.server} speaks {speaks}; "
+                               f"use {wrong[0][1]}")
+    return api
+
+
 @click.command("batch")
 @click.argument("source", type=click.Path(exists=True))
 @click.option("--match", metavar="GLOB",
               help="With a ROOT folder: the session folders to take, e.g. 'rat*/2024-*'.")
-@click.option("--session-by-name", is_flag=True,
-              help="With a ROOT folder: each folder's records go to the session named like "
-                   "it (current API).")
-@click.option("--create-session", is_flag=True,
-              help="With --session-by-name: a folder with no session of its name gets one, "
-                   "created in --project.")
-@click.option("--project", metavar="UUID", help="The project --create-session creates in.")
-@click.option("--procedure", "procedures", multiple=True, metavar="UUID",
-              help="Procedure for sessions whose manifest row names none (repeatable).")
-@click.option("--dataset-by-name", is_flag=True,
-              help="2023 API, with a ROOT folder: each session goes to the dataset named like "
-                   "its folder.")
-@click.option("--action", "actions", multiple=True, metavar="UUID",
-              help="2023 API: action for sessions whose manifest row names none (repeatable).")
-@click.option("--existing", type=_EXISTING,
-              help="A record the session (2023: dataset) already holds with other values "
-                   "(default skip).")
+@id_options
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--jobs", type=click.IntRange(min=1), metavar="N",
               help="Extraction processes (default: one per core).")
+@click.option("--dask", "dask_address", metavar="ADDRESS",
+              help="Read the files on the Dask cluster whose scheduler is at ADDRESS "
+                   "(tcp://host:8786; 'local' starts one here, of --jobs workers); the "
+                   "journal and the uploads stay here. Needs: pip install 'bsingest[dask]'.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
               metavar="N", help="Requests in flight at once, over all sessions.")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write a JSON report with every file's outcome and error.")
+              help="Write a JSON report with every file's outcome and error (FILE.jsonl: "
+                   "a line per session as it finishes, then one with the counts).")
 @_server_option
 @_journal_option
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
@@ -64,7 +97,8 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
               actions: tuple[str, ...], existing: str | None, dry_run: bool, jobs: int | None,
               concurrency: int, report_file: str | None, server: str | None,
               api: str | None, allow_insecure_http: bool, journal: str | None, log_file: str | None,
-              as_json: bool, report_html: str | None) -> None:
+              as_json: bool, report_html: str | None, dask_address: str | None = None
+              ) -> None:
     """Ingest many sessions: the command to run after a day of recordings, or over an archive.
 
     SOURCE is a manifest, CSV with a header naming its columns:
@@ -109,24 +143,24 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
         raise click.UsageError("--match and --session-by-name go with a ROOT folder")
     if create_session and not (session_by_name and project):
         raise click.UsageError("--create-session goes with --session-by-name and --project UUID")
+    if dask_address:
+        from bsingest.distributed import require_dask
+
+        require_dask()  # one line, before anything starts
     log_to(log_file)
-    show = ProgressLine("batch", enabled=not as_json)
+    lines = _Lines(report_file) if report_file and report_file.endswith(".jsonl") else None
+    show: Any = ProgressLine("batch", enabled=not as_json)
+    if lines is not None:
+        show = lines.tee(show)
     started = time.monotonic()
     chosen = configured_server(server)
     stated = configured_api(api, None, chosen) or (None, None)
     with open_target(chosen, max_connections=concurrency, api=stated[0], api_source=stated[1],
                      allow_insecure_http=allow_insecure_http, read_only=dry_run) as target, \
             (contextlib.nullcontext() if dry_run else Journal(journal)) as jr:
-        api = target.client.api
-        wrong = [(given, right) for given, right, ok in (
-            ("--session-by-name", "--dataset-by-name", not session_by_name or api == "2026"),
-            ("--procedure", "--action", not procedures or api == "2026"),
-            ("--dataset-by-name", "--session-by-name", not dataset_by_name or api == "2023"),
-            ("--action", "--procedure", not actions or api == "2023")) if not ok]
-        if wrong:
-            speaks = "the current API (2026)" if api == "2026" else "the 2023 API"
-            raise click.UsageError(f"{wrong[0][0]}: {target.client.server} speaks {speaks}; "
-                                   f"use {wrong[0][1]}")
+        check_generation(target.client, session_by_name=session_by_name,
+                         dataset_by_name=dataset_by_name, procedures=procedures,
+                         actions=actions)
         sessions: Any = sessions_by_name(
             root, match or "*", target.client, kind="session" if session_by_name else "dataset",
             project=project if create_session else None) if root.is_dir() else str(root)
@@ -135,7 +169,9 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
                            server_key=target.server_key, actions=actions,
                            procedures=procedures, existing=existing,
                            dry_run=dry_run, jobs=jobs, concurrency=concurrency,
-                           progress=show, **_stated(ctx))
+                           progress=show, **_stated(ctx), dask=dask_address,
+                           # the per-file results only where something shows them at the end
+                           keep_files=bool(as_json or log_file or (report_file and not lines)))
         except KeyboardInterrupt:
             show.close()
             click.echo("interrupted: run the same command again to finish; the journal "
@@ -144,7 +180,9 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
     show.close()
     for session_report in report.sessions if log_file else ():
         log_report(session_report)
-    if report_file:
+    if lines is not None:
+        lines.close(report)
+    elif report_file:
         Path(report_file).write_text(json_text(report.to_json()), encoding="utf-8")
     if report_html:  # the page of `bsingest report`, a row per session
         from bsingest.report import write_html
@@ -155,6 +193,28 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
     else:
         _print_summary(report, time.monotonic() - started)
     ctx.exit(report.exit_code)
+
+
+class _Lines:
+    """The --report FILE.jsonl: a line per session as it finishes, the counts last."""
+
+    def __init__(self, path: str) -> None:
+        self._fh = open(path, "w", encoding="utf-8")
+
+    def tee(self, show: Any) -> Any:
+        def both(kind: str, item: Any) -> None:
+            if kind == "session":
+                self._fh.write(json.dumps(item.to_json(), default=str) + "\n")
+                self._fh.flush()
+            show(kind, item)
+
+        both.close = show.close  # type: ignore[attr-defined]
+        return both
+
+    def close(self, report: Any) -> None:
+        summary = {k: v for k, v in report.to_json().items() if k != "sessions"}
+        self._fh.write(json.dumps(summary) + "\n")
+        self._fh.close()
 
 
 def _print_summary(report: Any, seconds: float) -> None:

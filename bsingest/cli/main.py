@@ -20,6 +20,7 @@ from .cmd_ingest import ingest_cmd, push_cmd, status_cmd
 from .cmd_records import records_cmd
 from .cmd_report import report_cmd
 from .cmd_server import server_cmd
+from .cmd_watch import watch_cmd
 from .output import VERBOSITY, echo_err, set_verbosity, verbosity_options
 
 
@@ -75,6 +76,7 @@ cli.add_command(report_cmd)
 cli.add_command(login_cmd)
 cli.add_command(logout_cmd)
 cli.add_command(server_cmd)
+cli.add_command(watch_cmd)
 
 
 def _with_verbosity(command: click.Command) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import math
 import re
 import sys
@@ -268,8 +269,9 @@ def _level(verbosity: int) -> int:
         verbosity, logging.DEBUG if verbosity > 1 else logging.ERROR)
 
 
-def log_to(path: str | None) -> None:
-    """``--log FILE``: bsingest's log lines go to FILE (appended), and only there.
+def log_to(path: str | None, *, rotate_bytes: int = 0, keep: int = 0) -> None:
+    """``--log FILE``: bsingest's log lines go to FILE (appended), and only there;
+    ``rotate_bytes``: a new file past that size, ``keep`` old ones (``bsingest watch``).
 
     The ``bsingest`` logger stops propagating to the root handler (stderr) for the rest
     of the command; ``-v`` still shows its lines on stderr as well. An unwritable FILE is
@@ -278,7 +280,10 @@ def log_to(path: str | None) -> None:
     if not path:
         return
     try:
-        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+        handler: logging.Handler = (
+            logging.handlers.RotatingFileHandler(path, maxBytes=rotate_bytes, backupCount=keep,
+                                                 encoding="utf-8")
+            if rotate_bytes else logging.FileHandler(path, encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"--log {path}: cannot write to it ({exc.strerror or exc})") from None
     handler.setFormatter(_SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

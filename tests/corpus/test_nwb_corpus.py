@@ -9,6 +9,7 @@ file; nFrames is its timestamp count, and a warning says where the frames are.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from math import prod
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,10 @@ def test_every_series_matches_truth(corpus: Path, truth: dict[str, Any]) -> None
             tj = e["type_json"]
             assert tj["fileName"] == f"{Path(key).name}#{stream}"
             assert "stream" not in tj
+            # pynwb's session_start_time, the same instant and UTC offset
+            started = datetime.fromisoformat(truth[key]["values"]["pynwb"]["session_start_time"])
+            assert datetime.fromisoformat(e["start_time"]) == started
+            assert datetime.fromisoformat(e["start_time"]).utcoffset() == started.utcoffset()
             assert e["type"] == _KINDS[v["neurodata_type"]], stream
             if v["neurodata_type"] == "ImageSeries":
                 if v["data_shape"][0] == 0:  # the ambiguity: frames in an external file
