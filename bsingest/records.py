@@ -240,9 +240,6 @@ class Wire:
         """Whether the server's record already says what ours says."""
         return self.canonical(ours) == self.canonical(theirs)
 
-    def container_of(self, body: Mapping[str, Any]) -> str:
-        return str(body.get(self.container) or "")
-
     def with_container(self, body: Mapping[str, Any], container: str) -> dict[str, Any]:
         """``body`` linked to another container (a session created after it was built)."""
         return {**body, self.container: container}
