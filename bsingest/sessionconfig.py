@@ -169,11 +169,6 @@ class IngestOptions:
         """The dataset (2023) or session (current API) the records go to."""
         return self.session if self.api == "2026" else self.dataset
 
-    @property
-    def links_ids(self) -> tuple[str, ...]:
-        """The actions (2023) or procedures (current API) every record links to."""
-        return self.procedures if self.api == "2026" else self.actions
-
     def links(self, relpath: str, container: str | None = None) -> Links:
         """What the record of one file links to, in the terms of :attr:`api`."""
         per_file = self.for_file(relpath)
