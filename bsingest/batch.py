@@ -216,7 +216,7 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
           progress: Callable[[str, Any], None] | None = None,
           procedures: Sequence[str] = (), record_type: str | None = None,
           stated: Mapping[str, Any] | None = None, dask: str | None = None,
-          keep_files: bool = True) -> BatchReport:
+          keep_files: bool = True, verify: bool = False) -> BatchReport:
     """Ingest many sessions; see the module docstring.
 
     Parameters
@@ -237,6 +237,8 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
         What ``extract`` takes for files without a sidecar (``n_channels``, ``sr``,
         ``dtype``, ``lsb``), for every file of every session; a session's
         ``bsingest.toml`` and the manifest's ``files`` rules say it per glob and win.
+    verify
+        As for :func:`~bsingest.ingest.ingest`: check indexes against the data (slow).
     progress
         Called with ``("sessions", n)`` once the manifest is read, ``("planned", n)``
         when a session's ``n`` records are built, ``("file", FileResult)`` for every
@@ -279,8 +281,10 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
 
     workers = jobs or os.cpu_count() or 1
     api = client_api(client)
-    defaults = {"procedures" if api == "2026" else "actions": tuple(
+    defaults: dict[str, Any] = {"procedures" if api == "2026" else "actions": tuple(
         procedures if api == "2026" else actions)}
+    if verify:
+        defaults["verify"] = True
     stop = threading.Event()
     lookups = Lookups()
     planned_jobs: list[tuple[SessionJob, IngestOptions | None, str | None]] = []

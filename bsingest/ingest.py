@@ -198,7 +198,7 @@ def _build(session_dir: Path, path: Path, options: IngestOptions
     rel = _rel(session_dir, path)
     per_file = options.for_file(rel)
     extractions, error = extract_or_error(path, record_type=per_file.record_type,
-                                          **per_file.stated)
+                                          verify=options.verify, **per_file.stated)
     if error is None:
         try:
             fp = fingerprint(path)
@@ -244,8 +244,8 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
            settle: float | None = None, lock_timeout: float = 600.0,
            concurrency: int = 8, jobs: int | None = None,
            progress: Callable[[FileResult], None] | None = None,
-           record_type: str | None = None, stated: Mapping[str, Any] | None = None
-           ) -> IngestReport:
+           record_type: str | None = None, stated: Mapping[str, Any] | None = None,
+           verify: bool = False) -> IngestReport:
     """Ingest one session folder; see the module docstring for the steps.
 
     Parameters
@@ -286,6 +286,9 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
         What ``extract`` takes for files without a sidecar, for every file of the
         session: the record type, and ``n_channels``, ``sr``, ``dtype``, ``lsb``
         (``bsingest.toml``'s ``[[files]]`` rules say it per glob).
+    verify
+        Check what an index promises against the data (video: decode every frame and
+        report both counts when they differ); as slow as playing the video.
 
     Returns
     -------
@@ -308,7 +311,7 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
                  project=project, session_name=session_name)
     options = load_options(folder, existing=existing, server=server, settle=settle,
                            rules=type_map_rules(type_map) + stated_rules(record_type, stated),
-                           **links)
+                           verify=verify or None, **links)
     if client is None:  # the same choice as the command line: configured, else local demo
         from .target import configured_api, configured_server, open_target
 
@@ -320,7 +323,8 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
                           type_map=type_map, dry_run=dry_run, client=target.client,
                           journal=journal, server_key=target.server_key, settle=settle,
                           lock_timeout=lock_timeout, concurrency=concurrency, jobs=jobs,
-                          progress=progress, record_type=record_type, stated=stated)
+                          progress=progress, record_type=record_type, stated=stated,
+                          verify=verify)
     options = resolve_api(options, client)
     _check_ids(options)
     if dry_run:  # writes nothing anywhere: no journal, no lock file

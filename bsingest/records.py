@@ -43,6 +43,7 @@ __all__ = [
     "API_2023",
     "API_2026",
     "DESCRIPTION_LIMIT",
+    "EXPERIMENT_DATA_FIELDS",
     "RECORD_TYPES",
     "TIME_SERIES_TYPES",
     "DataAcquisition",
@@ -58,9 +59,13 @@ __all__ = [
     "wire_for",
 ]
 
-#: The API generations: 2023 (Experiment Data) and the current one (Data Acquisition).
+#: The API generations: 2023 (Experiment Data) and the current one (Data Acquisition); the
+#: one list of them (``settings.API_GENERATIONS`` and the local server take it from here).
 API_2023, API_2026 = "2023", "2026"
 APIS: tuple[str, ...] = (API_2023, API_2026)
+#: The fields of an Experiment Data record as the server answers them (``id`` read-only).
+EXPERIMENT_DATA_FIELDS: tuple[str, ...] = (
+    "id", "type", "dataset", "actions", "hardware_device", "description", "type_json")
 
 #: The contract's type enum.
 RECORD_TYPES: tuple[str, ...] = (
@@ -235,9 +240,6 @@ class Wire:
         """Whether the server's record already says what ours says."""
         return self.canonical(ours) == self.canonical(theirs)
 
-    def container_of(self, body: Mapping[str, Any]) -> str:
-        return str(body.get(self.container) or "")
-
     def with_container(self, body: Mapping[str, Any], container: str) -> dict[str, Any]:
         """``body`` linked to another container (a session created after it was built)."""
         return {**body, self.container: container}
@@ -372,8 +374,7 @@ def check_record(body: Mapping[str, Any], *, partial: bool = False) -> list[str]
             )
     if "type_json" in body and rtype in RECORD_TYPES:
         problems += [f"type_json.{p}" for p in check_type_json(rtype, body["type_json"])]
-    unknown = set(body) - {"id", "type", "dataset", "actions", "hardware_device",
-                           "description", "type_json"}
+    unknown = set(body) - set(EXPERIMENT_DATA_FIELDS)
     problems += [f"{k}: not a field of Experiment Data" for k in sorted(unknown)]
     return problems
 

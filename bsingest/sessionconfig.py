@@ -61,7 +61,7 @@ SESSION_FILE = "bsingest.toml"
 _TOP_KEYS = {"dataset", "actions", "hardware_device", "description", "existing", "files",
              "server", "portal", "journal", "settle", "jobs", "api", "session", "procedures",
              "equipment", "notes", "project", "create_session", "session_name",
-             "report"}  # [report]: read by bsingest.report
+             "report", "watch"}  # [report]: read by bsingest.report; [watch]: bsingest.watch
 _STATED_KEYS = ("n_channels", "sr", "dtype", "lsb")  # what a file without a sidecar needs said
 _RULE_KEYS = {"match", "type", "hardware_device", "description", "equipment", "notes",
               *_STATED_KEYS}
@@ -139,6 +139,8 @@ class IngestOptions:
     session_name: str | None = None
     #: The API generation (``2023``/``2026``): stated, else the server's, once known.
     api: str | None = None
+    #: ``--verify``: families whose count trusts an index check it against the data.
+    verify: bool = False
     #: The names given in the call itself (command line, Python), not read from a file:
     #: naming another generation's link there is a usage error, never silently ignored.
     given: frozenset[str] = frozenset()
@@ -166,11 +168,6 @@ class IngestOptions:
     def container(self) -> str | None:
         """The dataset (2023) or session (current API) the records go to."""
         return self.session if self.api == "2026" else self.dataset
-
-    @property
-    def links_ids(self) -> tuple[str, ...]:
-        """The actions (2023) or procedures (current API) every record links to."""
-        return self.procedures if self.api == "2026" else self.actions
 
     def links(self, relpath: str, container: str | None = None) -> Links:
         """What the record of one file links to, in the terms of :attr:`api`."""
@@ -417,7 +414,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: unknown keys {', '.join(sorted(unknown))} "
                          f"(known: {', '.join(sorted(_TOP_KEYS))})")
     check_types(str(path), data, TOP_TYPES)
-    out: dict[str, Any] = {k: v for k, v in data.items() if k not in ("files", "report")}
+    out: dict[str, Any] = {k: v for k, v in data.items()
+                           if k not in ("files", "report", "watch")}
     for name in _LISTS:  # a file may give one ID as a bare string
         if name in out:
             value = out[name]

@@ -42,6 +42,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from .errors import UsageError
+from .records import APIS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -74,7 +75,7 @@ DEFAULT_SERVER = "https://www.brainstem.org"
 PORTALS: tuple[str, ...] = ("private", "public", "super")
 #: The generations of the BrainSTEM API: 2023 (``/rest/``, Experiment Data) and the current
 #: one (``/api/``, Data Acquisition).
-API_GENERATIONS: tuple[str, ...] = ("2023", "2026")
+API_GENERATIONS: tuple[str, ...] = APIS
 _TOKEN_ENV = ("BRAINSTEM_TOKEN", "BRAINSTEM_API_TOKEN")
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # what an Authorization header can carry
 _BRAINSTEM_ORG = frozenset({"www.brainstem.org", "brainstem.org"})

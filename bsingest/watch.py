@@ -154,8 +154,32 @@ def session_of(root: Path, steps: tuple[str, ...], path: str | os.PathLike[str])
     return None
 
 
-def signature(folder: Path, options: WatchOptions) -> Signature | None:
-    """The folder's :class:`Signature`; None when it is gone."""
+def session_markers(folder: Path) -> tuple[str, ...]:
+    """The completion markers a session's ``bsingest.toml`` names (``[watch] markers``)."""
+    from .sessionconfig import SESSION_FILE, read_toml
+
+    path = folder / SESSION_FILE
+    if not path.is_file():
+        return ()
+    try:
+        table = read_toml(path).get("watch") or {}
+    except BsingestError as exc:
+        log.warning("%s", exc)
+        return ()
+    markers = table.get("markers", ()) if isinstance(table, dict) else ()
+    if isinstance(markers, str):
+        markers = [markers]
+    if not isinstance(markers, list) or not all(isinstance(m, str) for m in markers):
+        log.warning("%s: [watch] markers must be a list of file name globs", path)
+        return ()
+    return tuple(markers)
+
+
+def signature(folder: Path, options: WatchOptions, markers: tuple[str, ...] = ()
+              ) -> Signature | None:
+    """The folder's :class:`Signature`; None when it is gone. ``markers``: the session's
+    own, beside ``options.markers``."""
+    markers = (*options.markers, *markers)
     h = hashlib.blake2b(digest_size=16)
     entries: list[tuple[str, int, int]] = []
     names: set[str] = set()
@@ -177,7 +201,7 @@ def signature(folder: Path, options: WatchOptions) -> Signature | None:
                     entries.append((rel, st.st_size, st.st_mtime_ns))
                     names.add(rel)
                     if not marked and any(fnmatch.fnmatch(entry.name, m)
-                                          for m in options.markers):
+                                          for m in markers):
                         marked = True
         except FileNotFoundError:
             if here == folder:
@@ -273,6 +297,10 @@ class Watcher:
         if self.done.get(key) == sig.digest:
             self.pending.pop(key, None)
             return
+        if not sig.marked and key not in self.done:  # its bsingest.toml may name a marker
+            own = session_markers(self.root / key)
+            if own:
+                sig = signature(self.root / key, self.options, own) or sig
         seen = self.pending.get(key)
         if seen is None:
             self.pending[key] = [sig, now]
@@ -303,7 +331,8 @@ class Watcher:
                 wait = min(wait, MARKER_SETTLE)
             if quiet < wait:
                 continue
-            current = signature(self.root / key, self.options)
+            current = signature(self.root / key, self.options,
+                                () if key in self.done else session_markers(self.root / key))
             if current is None:
                 del self.pending[key]
             elif sig is not None and current != sig:  # changed with no event seen

@@ -182,12 +182,16 @@ def test_each_bad_value_is_named(details: dict[str, Any], where: str) -> None:
     assert len(problems) == 1 and problems[0].startswith(f"{where}: "), problems
 
 
-@pytest.mark.parametrize(("name", "ok"), [
+#: fileNames and whether they name a file below the session folder (test_records too).
+FILE_NAMES = [
     ("rec.dat", True), ("probe_1/npx.imec.ap.bin", True), ("rec.nwb#acquisition/Series", True),
     ("odd\\name.dat", True), (".hidden/rec.dat", True),
     ("/home/lab/rec.dat", False), ("../rec.dat", False), ("a//b.dat", False),
     ("./rec.dat", False), ("dir/", False),
-])
+]
+
+
+@pytest.mark.parametrize(("name", "ok"), FILE_NAMES)
 def test_file_name_is_a_path_below_the_session(name: str, ok: bool) -> None:
     problems = d.check_details("ExtracellularEphys", {"fileName": name})
     assert (problems == []) == ok, problems

@@ -518,3 +518,41 @@ def test_padding_after_avi_chunks_is_not_read_and_is_warned_about(tmp_path: Path
     r = _only(path)
     assert r.type_json["nFrames"] == 10
     assert f"the {2**30} bytes from byte {good} on are not RIFF chunks" in r.warnings[0]
+
+
+@pytest.mark.parametrize("command", ["ingest", "batch"])
+def test_ingest_and_batch_take_verify(tmp_path: Path, command: str) -> None:
+    """--verify reaches the extractor through ingest and batch: the record on the server
+    holds the decoded count, not the index's."""
+    import httpx
+    from click.testing import CliRunner
+
+    from bsingest.cli.main import cli
+    from bsingest.server import LocalServer
+
+    folder = tmp_path / "day1"
+    folder.mkdir()
+    path = _mjpeg_with_broken_frames(folder)
+    (tmp_path / "mj.mp4").unlink(missing_ok=True)
+    (folder / "mj.mp4").unlink(missing_ok=True)  # the intact copy the helper leaves
+    shown = decoded_frames(path)
+    assert shown < 10
+    with LocalServer(db_path=tmp_path / "s.sqlite3") as srv:
+        env = {"BRAINSTEM_SERVER": srv.url, "BRAINSTEM_TOKEN": srv.pat,
+               "BSINGEST_JOURNAL": str(tmp_path / "j.sqlite"),
+               "XDG_CONFIG_HOME": str(tmp_path / "config")}
+        ids = ["--session", srv.seed.session, "--procedure", srv.seed.procedure]
+        if command == "ingest":
+            args = ["ingest", str(folder), *ids, "--verify"]
+        else:
+            manifest = tmp_path / "m.csv"
+            manifest.write_text(f"folder,session,procedures\nday1,{srv.seed.session},"
+                                f"{srv.seed.procedure}\n")
+            args = ["batch", str(manifest), "--verify"]
+        result = CliRunner(env=env).invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        body = httpx.get(f"{srv.url}/api/private/modules/dataacquisition/",
+                         params={"filter{details.fileName}": "broken.mp4"},
+                         headers={"Authorization": f"Bearer {srv.pat}"}).json()
+        (record,) = body["data_acquisitions"]
+        assert record["details"]["nFrames"] == shown

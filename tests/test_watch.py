@@ -292,10 +292,23 @@ def test_a_session_is_due_after_the_settle_time_or_soon_after_its_marker(tmp_pat
     assert w.due() == ["b"]  # the marker: no minute's wait
     w.scan()  # nothing changed: nothing to do again
     assert w.due() == ["b"] and "a" not in w.pending
+    (root / "c").mkdir()  # its own marker, in its bsingest.toml
+    (root / "c" / "bsingest.toml").write_text('[watch]\nmarkers = ["*.finished"]\n')
+    (root / "c" / "rec.dat").write_bytes(b"1")
+    w.scan()
+    clock.now += MARKER_SETTLE
+    assert "c" not in w.due()
+    (root / "c" / "run.finished").write_bytes(b"")
+    w.scan()
+    clock.now += MARKER_SETTLE
+    assert "c" in w.due()
+    from bsingest.sessionconfig import load_options
+
+    assert load_options(root / "c").session is None  # ingest reads the file too, [watch] aside
     w2 = Watcher(WatchOptions(root, settle=60.0), clock=clock, ingest_session=fake_ingest,
                  push=lambda: [], state_dir=tmp_path / "state")
     w2.scan()  # a restart: 'a' was done, unchanged
-    assert set(w2.pending) == {"b"}
+    assert set(w2.pending) == {"b", "c"}
 
 
 def test_signature_changes_with_any_file_and_knows_spikeglx_marks(tmp_path: Path) -> None:

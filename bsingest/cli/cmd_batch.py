@@ -42,8 +42,8 @@ def id_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="2023 API: action for sessions whose manifest row names none "
                           "(repeatable)."),
         click.option("--existing", type=_EXISTING,
-                     help="A record the session (2023: dataset) already holds with other values "
-                   "(default skip)."),
+                     help="A record the session (2023: dataset) already holds with other "
+                          "values (default skip)."),
     )):
         f = option(f)
     return f

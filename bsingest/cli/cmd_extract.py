@@ -53,6 +53,10 @@ def stated_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Sample type of raw binary files."),
         click.option("--lsb", type=PositiveFinite(), **kept,
                      help="µV per integer step of raw binary files."),
+        click.option("--verify", is_flag=True, **kept,
+                     help="Decode every video frame to check the count the container's index "
+                          "gives (as slow as playing the video); when they differ, nFrames is "
+                          "the decoded count and a warning gives both."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -68,7 +72,13 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 def stated_values(ctx: click.Context) -> tuple[str | None, dict[str, Any]]:
     """(--type, {n_channels, sr, dtype, lsb} as given) of the command being run."""
     given = dict(ctx.meta.get(_STATED, {}))
+    given.pop("verify", None)
     return given.pop("record_type", None), given
+
+
+def verify_asked(ctx: click.Context) -> bool:
+    """Whether the command being run was given ``--verify`` (see :func:`stated_options`)."""
+    return bool(ctx.meta.get(_STATED, {}).get("verify"))
 
 
 @click.command("extract")
@@ -77,12 +87,8 @@ def stated_values(ctx: click.Context) -> tuple[str | None, dict[str, Any]]:
               help="Print a JSON list of {path, type, type_json, provenance, warnings} "
                    "or {path, error}, for machines.")
 @stated_options
-@click.option("--verify", is_flag=True,
-              help="Decode every video frame to check the count the container's index "
-                   "gives (as slow as playing the video); when they differ, nFrames is the "
-                   "decoded count and a warning gives both.")
 @click.pass_context
-def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool, verify: bool) -> None:
+def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
     """Describe recording files and session folders; upload nothing.
 
     Each PATH is a file or a folder; a folder means every recognised file under it.
@@ -99,7 +105,7 @@ def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool, verif
     from bsingest.extraction import extract_paths
 
     record_type, stated = stated_values(ctx)
-    report = extract_paths(paths, record_type=record_type, verify=verify, **stated)
+    report = extract_paths(paths, record_type=record_type, verify=verify_asked(ctx), **stated)
     if as_json:
         print_json(report.to_json())
     else:

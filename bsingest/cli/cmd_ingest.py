@@ -12,7 +12,7 @@ import click
 
 from bsingest import exitcodes
 
-from .cmd_extract import PositiveFinite, stated_options, stated_values
+from .cmd_extract import PositiveFinite, stated_options, stated_values, verify_asked
 from .output import (
     echo_err,
     echo_queued,
@@ -344,9 +344,9 @@ def _echo_server(explicit: str | None = None) -> None:
 
 
 def _stated(ctx: click.Context) -> dict[str, Any]:
-    """--type, --n-channels, ... as ingest()'s and batch()'s keyword arguments."""
+    """--type, --n-channels, ..., --verify as ingest()'s and batch()'s keyword arguments."""
     record_type, stated = stated_values(ctx)
-    return {"record_type": record_type, "stated": stated}
+    return {"record_type": record_type, "stated": stated, "verify": verify_asked(ctx)}
 
 
 def log_report(report: Any) -> None:

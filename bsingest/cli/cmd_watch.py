@@ -24,10 +24,13 @@ _LOG_KEEP = 5
 @id_options
 @click.option("--settle", type=click.FloatRange(min=0), default=60, show_default=True,
               metavar="SECONDS",
-              help="A session is complete when none of its files changed for this long.")
+              help="A session is complete when none of its files changed for this long "
+                   "(rigs write every second while recording; an SMB client shows sizes "
+                   "and times up to 10 s late: a minute is well past both).")
 @click.option("--marker", "markers", multiple=True, metavar="NAME",
               help="A file name (glob) that marks a session complete when it appears "
-                   "anywhere in it (repeatable); the files then need only 2 s of quiet.")
+                   "anywhere in it (repeatable); the files then need only 2 s of quiet. "
+                   "Per session: [watch] markers = [\"NAME\"] in its bsingest.toml.")
 @click.option("--no-spikeglx-marker", is_flag=True,
               help="Do not count a session where every SpikeGLX .bin has its .meta as "
                    "complete; wait for the settle time.")

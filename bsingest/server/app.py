@@ -43,7 +43,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bsingest.records import check_record
+from bsingest.records import APIS, EXPERIMENT_DATA_FIELDS, check_record
 
 from .device import DeviceAuth, DeviceFlow
 
@@ -56,13 +56,10 @@ RELATED: dict[str, tuple[str, str, str]] = {
     "resources/hardwaredevice": ("hardwaredevice", "hardware_device", "hardware_devices"),
 }
 EXPERIMENT_DATA = "modules/experimentdata"
-RECORD_FIELDS = ("id", "description", "hardware_device", "actions", "dataset", "type",
-                 "type_json")
+RECORD_FIELDS = EXPERIMENT_DATA_FIELDS
 MAX_PAGE = 100
 #: A personal access token lives this long after its last use (seconds): a year.
 PAT_LIFETIME = 365 * 24 * 3600
-#: The API generations the server can speak.
-APIS: tuple[str, ...] = ("2023", "2026")
 _INTERNAL = frozenset({"owner", "members", "viewers"})
 _LOOKUPS = frozenset({"exact", "iexact", "contains", "icontains", "startswith", "istartswith",
                       "endswith", "iendswith", "in", "gt", "gte", "lt", "lte", "isnull"})
