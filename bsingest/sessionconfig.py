@@ -299,7 +299,7 @@ def type_map_rules(pairs: Sequence[str]) -> tuple[FileRule, ...]:
         glob, sep, rtype = pair.partition("=")
         if not sep or not glob or record_type(rtype) is None:
             raise UsageError(f"--type-map {pair!r}: expected GLOB=TYPE with TYPE one of "
-                             f"{', '.join(_type_names())}")
+                             f"{', '.join(type_names())}")
         rules.append(FileRule(match=glob_pattern(glob), type=record_type(rtype)))
     return tuple(rules)
 
@@ -314,7 +314,8 @@ def record_type(name: Any) -> str | None:
     return TYPE_2023.get(name) if isinstance(name, str) else None
 
 
-def _type_names() -> list[str]:
+def type_names() -> list[str]:
+    """Every record type name a user may give: both generations' names."""
     from .details import TYPE_2023
 
     return sorted({*TYPE_2023, *RECORD_TYPES})
@@ -334,7 +335,7 @@ def stated_rules(rtype: str | None = None, stated: Mapping[str, Any] | None = No
         raise UsageError(f"unknown stated values {', '.join(sorted(unknown))} "
                          f"(known: {', '.join(_STATED_KEYS)})")
     if rtype is not None and record_type(rtype) is None:
-        raise UsageError(f"--type {rtype!r} is not one of {', '.join(_type_names())}")
+        raise UsageError(f"--type {rtype!r} is not one of {', '.join(type_names())}")
     if not given and rtype is None:
         return ()
     return (FileRule(match="*", type=record_type(rtype), stated=given),)
@@ -442,7 +443,7 @@ def _rule(path: Path, i: int, raw: Any) -> FileRule:
     check_types(where, raw, RULE_TYPES)
     if raw.get("type") is not None and record_type(raw["type"]) is None:
         raise UsageError(f"{where}: type {raw['type']!r} is not one of "
-                         f"{', '.join(_type_names())}")
+                         f"{', '.join(type_names())}")
     stated = {k: raw[k] for k in _STATED_KEYS if k in raw}
     equipment = raw.get("equipment")
     if isinstance(equipment, str):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bsingest.cli.main import cli
@@ -114,3 +115,16 @@ def test_stated_values_that_are_not_plausible_are_one_line_errors(tmp_path: Path
         assert result.exit_code == code, result.output
         assert words in result.stderr and "Traceback" not in result.output
         assert len([x for x in result.stderr.splitlines() if words in x]) == 1
+
+
+@pytest.mark.parametrize("given", ["GeneralTimeSeries", "Extracellular", "ExtracellularEphys"])
+def test_type_takes_either_generations_name(tmp_path: Path, given: str) -> None:
+    path = tmp_path / "raw.dat"
+    path.write_bytes(bytes(4 * 2 * 50))  # 50 frames of 4 int16 channels
+    result = CliRunner().invoke(cli, ["extract", "--json", str(path), "--n-channels", "4",
+                                      "--sr", "1000", "--type", given])
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)
+    # Extractors speak the 2023 names; the current API's name means the same type.
+    assert entry["type"] == {"ExtracellularEphys": "Extracellular"}.get(given, given)
+    assert entry["type_json"]["nSamples"] == 50

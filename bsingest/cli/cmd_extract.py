@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from bsingest.records import RECORD_TYPES
+from bsingest.sessionconfig import record_type, type_names
 
 from .output import echo_err, echo_skipped, fmt_number, print_json, print_table
 
@@ -42,9 +42,10 @@ def stated_options(f: Callable[..., Any]) -> Callable[..., Any]:
     with :func:`stated_values`."""
     kept: dict[str, Any] = {"expose_value": False, "callback": _remember}
     options = [
-        click.option("--type", "record_type", type=click.Choice(RECORD_TYPES), **kept,
-                     help="Restate the record type of time-series files "
-                          "(e.g. GeneralTimeSeries for a .dat of analog inputs)."),
+        click.option("--type", "record_type", type=click.Choice(type_names()), **kept,
+                     help="Restate the record type of time-series files, in either API "
+                          "generation's names (e.g. GeneralTimeSeries for a .dat of analog "
+                          "inputs; ExtracellularEphys or Extracellular)."),
         click.option("--n-channels", type=click.IntRange(min=1), **kept,
                      help="Channels interleaved in raw binary files that have no sidecar."),
         click.option("--sr", type=PositiveFinite(), **kept,
@@ -73,7 +74,8 @@ def stated_values(ctx: click.Context) -> tuple[str | None, dict[str, Any]]:
     """(--type, {n_channels, sr, dtype, lsb} as given) of the command being run."""
     given = dict(ctx.meta.get(_STATED, {}))
     given.pop("verify", None)
-    return given.pop("record_type", None), given
+    # Extractors name types as the 2023 API does; ExtracellularEphys means Extracellular.
+    return record_type(given.pop("record_type", None)), given
 
 
 def verify_asked(ctx: click.Context) -> bool:
