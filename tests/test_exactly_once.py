@@ -184,9 +184,10 @@ def test_a_503_with_retry_after_is_posted_again_without_a_look(
     statuses = [h.status for h in hits if h.method == "POST"]
     assert sorted(statuses) == [201] * 6 + [429, 429, 429, 503, 503, 503] or \
         (statuses.count(201) == 6 and len(statuses) == 12)
-    # GETs: the listing before, and one read-back of the six created; none per refusal.
+    # GETs: the listing before, and the read-back of the six created (one wave, or two when
+    # the creates end far apart on a loaded machine); none per refusal, which would add six.
     reads = [h for h in brainstem_server.hits if h.method == "GET" and "experimentdata" in h.path]
-    assert len(reads) == 2
+    assert 2 <= len(reads) <= 3
     assert file_names_on_server(brainstem_server) == expected_names(session)
 
 
