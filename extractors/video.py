@@ -182,7 +182,7 @@ def read_layout(path: Path, size: int) -> Layout:
         if head[:4] == b"\x1a\x45\xdf\xa3":
             return _mkv_layout(path, fh, size, head)
     if _is_ts(head, 188) or _is_ts(head[4:], 192):
-        return Layout("ts", "TS", "MPEG transport stream sync bytes (0x47 every 188 bytes)")
+        return _ts_layout(path, size, 188 if _is_ts(head, 188) else 192)
     if head[:4] == b"\x00\x00\x01\xba":
         return Layout("other", "MPEG-PS", "MPEG program stream pack header")
     if head[:3] == b"FLV":
@@ -196,6 +196,67 @@ def read_layout(path: Path, size: int) -> Layout:
 
 def _is_ts(head: bytes, stride: int) -> bool:
     return len(head) > stride and head[0] == 0x47 and head[stride] == 0x47
+
+
+#: Packets before the end found that must all start with the sync byte, so that a stray
+#: 0x47 in junk is not taken for the last packet.
+_TS_CONFIRM = 8
+
+
+def _ts_layout(path: Path, size: int, stride: int) -> Layout:
+    lay = Layout("ts", "TS", f"MPEG transport stream sync bytes (0x47 every {stride} bytes)")
+    with open(path, "rb") as fh:
+        end = _ts_end(fh, size, stride)
+    if end is not None:
+        # Zeros a recorder preallocated, or junk: FFmpeg would lose sync in them and give
+        # up with EAGAIN ("Resource temporarily unavailable"), so it never sees them.
+        how = f"the end of the last {stride}-byte packet that starts with the sync byte 0x47"
+        lay.data_end, lay.data_end_detail = end, how
+        lay.notes.append(f"the {size - end} bytes from byte {end} on are not MPEG-TS data "
+                         f"({how}): not read")
+    return lay
+
+
+def _ts_end(fh: Any, size: int, stride: int) -> int | None:
+    """Where the transport stream ends when something that is no packet follows it, or
+    None. Packet ``i`` starts at ``i * stride`` (192: a 4-byte timestamp, then the packet).
+    A bisection over packet indices, one byte read per probe, so a tail of any size
+    costs some 40 reads. Unsure (a packet out of step that is still TS: bytes lost in a
+    capture, a damaged packet) means None: FFmpeg reads the whole file, as without it."""
+    skip = stride - 188
+
+    def synced(i: int) -> bool:
+        fh.seek(i * stride + skip)
+        return fh.read(1) == b"\x47"
+
+    def packets_near(i: int) -> bool:  # three packets in step, at any offset
+        fh.seek(i * stride)
+        data = fh.read(5 * stride)
+        return any(data[j] == data[j + stride] == data[j + 2 * stride] == 0x47
+                   for j in range(len(data) - 2 * stride))
+
+    n = size // stride  # whole packets; a shorter tail is FFmpeg's to judge
+    if n < 2 or synced(n - 1):
+        return None
+    lo, hi = 0, n - 1  # packet lo starts with 0x47, packet hi does not
+    for _ in range(256):
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if synced(mid):
+                lo = mid
+            else:
+                if packets_near(mid):
+                    return None
+                hi = mid
+        # lo may be a stray 0x47 in the junk: the packets before it must be in step too.
+        out = next((i for i in range(lo - 1, max(-1, lo - _TS_CONFIRM), -1) if not synced(i)),
+                   None)
+        if out is None:
+            return None if packets_near(hi) else hi * stride
+        if packets_near(out):
+            return None
+        lo, hi = 0, out
+    return None
 
 
 def _boxes(fh: Any, start: int, end: int, size: int) -> Iterator[tuple[bytes, int, int, int]]:

@@ -520,6 +520,82 @@ def test_padding_after_avi_chunks_is_not_read_and_is_warned_about(tmp_path: Path
     assert f"the {2**30} bytes from byte {good} on are not RIFF chunks" in r.warnings[0]
 
 
+def _ts_tail(stride: int, n: int, what: str) -> bytes:
+    """``n`` whole packets' worth of what follows a transport stream."""
+    import random
+
+    rng = random.Random(12)
+    if what == "random":
+        return rng.randbytes(n * stride)
+    # Junk with the sync byte at every other packet boundary from the second on: each one
+    # a stray 0x47 a bisection may land on.
+    tail = bytearray(rng.randbytes(n * stride))
+    at = range(2 * stride - 188, len(tail), 2 * stride)
+    tail[at.start::at.step] = b"\x47" * len(at)
+    return bytes(tail)
+
+
+@pytest.mark.parametrize(("name", "stride"), [("pad.ts", 188), ("pad.m2ts", 192)])
+@pytest.mark.parametrize("what", ["zeros", "random", "stray 0x47"])
+def test_padding_after_a_transport_stream_is_not_read_and_is_warned_about(
+        tmp_path: Path, name: str, stride: int, what: str) -> None:
+    path = encode(tmp_path / name, "mpeg4", 30)
+    good = path.stat().st_size
+    assert good % stride == 0 and decoded_frames(path) == 30
+    with open(path, "ab") as fh:
+        if what != "zeros":
+            fh.write(_ts_tail(stride, 4000, what))
+        fh.truncate(good + 2**30)  # then zeros, sparse: costs no disk
+    r = _only(path)
+    assert r.type_json["nFrames"] == 30
+    assert r.warnings == (f"the {2**30} bytes from byte {good} on are not MPEG-TS data (the "
+                          f"end of the last {stride}-byte packet that starts with the sync "
+                          "byte 0x47): not read",)
+    assert f"read up to byte {good}" in r.provenance["nFrames"].detail
+
+
+def test_the_end_of_a_transport_stream_costs_reads_in_the_log_of_the_tail(
+        tmp_path: Path) -> None:
+    import io
+    import os
+
+    from extractors.video import _ts_end
+
+    path = encode(tmp_path / "big.ts", "mpeg4", 30)
+    good = path.stat().st_size
+    os.truncate(path, good + 2**40)  # 1 TiB of sparse zeros
+
+    class Counting(io.FileIO):
+        read_bytes = 0
+
+        def read(self, n: int = -1) -> bytes:
+            data = super().read(n)
+            Counting.read_bytes += len(data)
+            return data
+
+    with Counting(path) as fh:
+        assert _ts_end(fh, good + 2**40, 188) == good
+    assert Counting.read_bytes < 2**16  # some 40 probes of a byte or 5 packets
+
+
+def test_a_transport_stream_out_of_step_is_read_whole(tmp_path: Path) -> None:
+    # Bytes lost in a capture put every later packet out of step with the first: that is
+    # still TS, not padding, and FFmpeg (which resyncs) is given all of it.
+    src = encode(tmp_path / "src.ts", "mpeg4", 30).read_bytes()
+    cut = len(src) // 2 // 188 * 188 + 50
+    path = tmp_path / "lost.ts"
+    path.write_bytes(src[:cut] + src[cut + 7:])
+    r = _only(path)
+    assert r.type_json["nFrames"] == decoded_frames(path)
+    assert not any("not MPEG-TS data" in w for w in r.warnings)
+
+
+def test_a_clean_transport_stream_has_no_padding_warning(tmp_path: Path) -> None:
+    r = _only(encode(tmp_path / "clean.ts", "mpeg4", 30))
+    assert r.type_json["nFrames"] == 30 and r.warnings == ()
+    assert "read up to byte" not in r.provenance["nFrames"].detail
+
+
 @pytest.mark.parametrize("command", ["ingest", "batch"])
 def test_ingest_and_batch_take_verify(tmp_path: Path, command: str) -> None:
     """--verify reaches the extractor through ingest and batch: the record on the server
