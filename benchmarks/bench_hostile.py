@@ -5,7 +5,9 @@
 - a DeepLabCut ``.csv`` followed by 2 GiB of NUL padding (7.7 s before, and one frame
   too many) against the same ``.csv`` without it;
 - an ``.mkv`` followed by 2 GiB of zeros (42 s before: FFmpeg scanned them for a cluster)
-  against the same ``.mkv`` without them.
+  against the same ``.mkv`` without them;
+- a ``.ts`` followed by 2 GiB of zeros (refused before: FFmpeg lost sync in them and gave
+  up, "Resource temporarily unavailable") against the same ``.ts`` without them.
 
 The padding is sparse (``truncate``): it costs no disk, and a reader that reads it pays
 for every byte. Times are in-process medians of ``bsingest.extraction.extract``; the
@@ -56,12 +58,14 @@ def _pairs(tmp: Path) -> dict[str, tuple[Path, Path]]:
     for folder in (honest, hostile):
         write_csv(folder / f"m{SCORER}.csv", 10_000)
         encode(folder / "v.mkv", "libx264", 300)
-    for name in (f"m{SCORER}.csv", "v.mkv"):
+        encode(folder / "v.ts", "libx264", 300)
+    for name in (f"m{SCORER}.csv", "v.mkv", "v.ts"):
         path = hostile / name
         os.truncate(path, path.stat().st_size + PADDING)
     out["DLC .csv + 2 GiB of NUL padding vs none"] = (honest / f"m{SCORER}.csv",
                                                       hostile / f"m{SCORER}.csv")
     out[".mkv + 2 GiB of zeros vs none"] = (honest / "v.mkv", hostile / "v.mkv")
+    out[".ts + 2 GiB of zeros vs none"] = (honest / "v.ts", hostile / "v.ts")
     return out
 
 

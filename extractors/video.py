@@ -232,8 +232,12 @@ def _ts_end(fh: Any, size: int, stride: int) -> int | None:
     def packets_near(i: int) -> bool:  # three packets in step, at any offset
         fh.seek(i * stride)
         data = fh.read(5 * stride)
-        return any(data[j] == data[j + stride] == data[j + 2 * stride] == 0x47
-                   for j in range(len(data) - 2 * stride))
+        j = data.find(b"\x47")
+        while 0 <= j < len(data) - 2 * stride:
+            if data[j + stride] == data[j + 2 * stride] == 0x47:
+                return True
+            j = data.find(b"\x47", j + 1)
+        return False
 
     n = size // stride  # whole packets; a shorter tail is FFmpeg's to judge
     if n < 2 or synced(n - 1):
