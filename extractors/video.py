@@ -60,7 +60,7 @@ import math
 import os
 import re
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -184,9 +184,11 @@ def read_layout(path: Path, size: int) -> Layout:
     if _is_ts(head, 188) or _is_ts(head[4:], 192):
         return _ts_layout(path, size, 188 if _is_ts(head, 188) else 192)
     if head[:4] == b"\x00\x00\x01\xba":
-        return Layout("other", "MPEG-PS", "MPEG program stream pack header")
+        return _after_zeros(path, size, Layout("other", "MPEG-PS", "MPEG program stream pack "
+                                               "header"), _ps_end, "the end of the last pack")
     if head[:3] == b"FLV":
-        return Layout("other", "FLV", "'FLV' signature")
+        return _after_zeros(path, size, Layout("other", "FLV", "'FLV' signature"), _flv_end,
+                            "the end of the last tag")
     if head[:8] == b"\x30\x26\xb2\x75\x8e\x66\xcf\x11":
         fmt = "WMV" if path.suffix.lower() == ".wmv" else "ASF"
         return Layout("other", fmt, "ASF header object GUID")
@@ -660,6 +662,82 @@ def _element_id(raw: bytes) -> tuple[int | None, int]:
     if n > 4 or len(raw) < n:
         return None, 1
     return int.from_bytes(raw[:n], "big"), n
+
+
+def _after_zeros(path: Path, size: int, lay: Layout,
+                 end_of: Callable[[Any, int, int], int | None], how: str) -> Layout:
+    """``lay``, with FFmpeg kept out of zeros that follow the data (MPEG-PS, FLV: it would
+    scan them all, ~9 s a GiB). Packs and tags have no fixed size, so the zeros are found
+    first and the container's own structure must end exactly where they begin; other junk
+    is read as before."""
+    with open(path, "rb") as fh:
+        zeros = _zero_tail(fh, size)
+        end = None if zeros is None else end_of(fh, zeros, size)
+    if end is not None and end < size:
+        lay.data_end, lay.data_end_detail = end, how
+        lay.notes.append(f"the {size - end} bytes from byte {end} on are not {lay.format} data "
+                         f"(zeros after {how}): not read")
+    return lay
+
+
+def _zero_tail(fh: Any, size: int, block: int = 4096) -> int | None:
+    """Where the zeros that end the file begin, by a bisection over blocks (one read each),
+    or None when the last block holds data. The first block must not be zeros."""
+    def zero(k: int) -> bool:
+        fh.seek(k * block)
+        return not fh.read(block).rstrip(b"\0")
+
+    n = -(-size // block)
+    if n < 2 or not zero(n - 1) or zero(0):
+        return None
+    lo, hi = 0, n - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if zero(mid) else (mid, hi)
+    fh.seek(lo * block)
+    return lo * block + len(fh.read(block).rstrip(b"\0"))
+
+
+def _ps_end(fh: Any, zeros: int, size: int) -> int | None:
+    """The end of the packs that end at ``zeros`` (their last bytes may be zeros too):
+    walked by their lengths from the last pack header before it."""
+    back = min(zeros, 1 << 20)
+    fh.seek(zeros - back)
+    buf = fh.read(back) + bytes(16)
+    pos = buf.rfind(b"\x00\x00\x01\xba", 0, back)
+    if pos < 0:
+        return None
+    while pos < back:
+        h = buf[pos:pos + 16]
+        if h[:3] != b"\x00\x00\x01":
+            return None
+        if h[3] == 0xBA and h[4] >> 6 == 1:  # MPEG-2 pack header: stuffing in byte 13
+            pos += 14 + (h[13] & 7)
+        elif h[3] == 0xBA and h[4] >> 4 == 2:  # MPEG-1 pack header
+            pos += 12
+        elif h[3] == 0xB9:  # program end code
+            pos += 4
+        elif h[3] >= 0xBB:  # system header, PES packet: a 16-bit length
+            pos += 6 + int.from_bytes(h[4:6], "big")
+        else:
+            return None
+    end = zeros - back + pos
+    return end if end <= size else None
+
+
+def _flv_end(fh: Any, zeros: int, size: int) -> int | None:
+    """The end of the FLV tags: the PreviousTagSize that ends at ``zeros`` (or up to 3
+    bytes after it, when its last bytes are zeros) must name a tag that starts there."""
+    for end in range(zeros, min(zeros + 3, size) + 1):
+        fh.seek(end - 4)
+        n = int.from_bytes(fh.read(4), "big")
+        if n < 11 or end - 4 - n < 13:
+            continue
+        fh.seek(end - 4 - n)
+        tag = fh.read(4)
+        if tag[0] & 0x1F in (8, 9, 18) and int.from_bytes(tag[1:4], "big") + 11 == n:
+            return end
+    return None
 
 
 class _Bounded:

@@ -590,6 +590,34 @@ def test_a_transport_stream_out_of_step_is_read_whole(tmp_path: Path) -> None:
     assert not any("not MPEG-TS data" in w for w in r.warnings)
 
 
+@pytest.mark.parametrize(("name", "codec", "words"), [
+    ("pad.mpg", "mpeg2video", "not MPEG-PS data (zeros after the end of the last pack)"),
+    ("pad.flv", "flv1", "not FLV data (zeros after the end of the last tag)"),
+])
+def test_zeros_after_a_program_stream_or_flv_are_not_read_and_are_warned_about(
+        tmp_path: Path, name: str, codec: str, words: str) -> None:
+    path = encode(tmp_path / name, codec, 30)
+    assert _only(path).warnings == ()
+    good = path.stat().st_size
+    with open(path, "ab") as fh:
+        fh.truncate(good + 2**30)
+    r = _only(path)
+    assert r.type_json["nFrames"] == 30
+    assert r.warnings == (f"the {2**30} bytes from byte {good} on are {words}: not read",)
+    assert f"read up to byte {good}" in r.provenance["nFrames"].detail
+
+
+def test_zeros_the_flv_tags_do_not_end_at_are_left_to_ffmpeg(tmp_path: Path) -> None:
+    # The last PreviousTagSize lost, then zeros: no tag is seen to end where the zeros
+    # begin, so nothing is taken for padding and FFmpeg reads all (64 KiB here).
+    src = encode(tmp_path / "src.flv", "flv1", 30).read_bytes()
+    path = tmp_path / "cut.flv"
+    path.write_bytes(src[:-4] + bytes(2**16))
+    r = _only(path)
+    assert r.type_json["nFrames"] == decoded_frames(path) == 30
+    assert not any("zeros after" in w for w in r.warnings)
+
+
 def test_a_clean_transport_stream_has_no_padding_warning(tmp_path: Path) -> None:
     r = _only(encode(tmp_path / "clean.ts", "mpeg4", 30))
     assert r.type_json["nFrames"] == 30 and r.warnings == ()
