@@ -232,6 +232,9 @@ def set_verbosity(verbosity: int) -> None:
         handler.setFormatter(_SafeFormatter(_LOG_FORMAT))
         root.addHandler(handler)
     root.setLevel(level)
+    # httpx says every request at INFO: that is -vv's detail, not what -v asks for.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING if verbosity < 2 else logging.NOTSET)
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
