@@ -379,3 +379,12 @@ def test_v_shows_our_lines_not_every_http_request() -> None:
         assert logging.getLogger("httpx").isEnabledFor(logging.INFO)
     finally:
         set_verbosity(0)
+
+
+def test_a_name_that_is_not_utf8_reads_the_same_in_tables_and_messages() -> None:
+    from bsingest import journal
+    from bsingest.cli.output import shown
+
+    name = "mic\udcff\x1b[31m.wav"  # byte 0xff as os.fsdecode gives it, then an escape
+    assert shown(name) == "mic\\xff\\x1b[31m.wav"
+    assert shown(journal.shown(name)) == shown(name)  # a journal message shown in a table
