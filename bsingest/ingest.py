@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from . import exitcodes
 from .errors import (
     ApiError,
+    AuthError,
     BsingestError,
     RateLimited,
     RecordInvalid,
@@ -630,6 +631,10 @@ def check_references(client: BrainstemClient, options: IngestOptions,
 
 
 def _reference_error(exc: ApiError, options: IngestOptions) -> str:
+    if isinstance(exc, AuthError) and exc.status == 401:
+        # The token itself was refused: its message says where it came from and how to get
+        # a new one; a guess about the IDs would only mislead.
+        return f"nothing uploaded: {exc}"
     if options.api == "2026":
         return (f"nothing uploaded: {exc} (do the session, procedures and equipment exist, "
                 "and may this token write to them?)")

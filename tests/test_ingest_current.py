@@ -454,3 +454,16 @@ def test_a_run_killed_after_posting_its_session_finds_it_by_name(
     assert (report.created_session["outcome"], report.dataset) == ("existing", made["id"])
     sessions = raw(brainstem_server, "stem/session", **{"filter{name}": folder.name})
     assert len(sessions["sessions"]) == 1
+
+
+def test_a_refused_token_is_said_without_a_guess_about_the_ids(tmp_path: Path) -> None:
+    folder = example_session(tmp_path)
+    with LocalServer(db_path=tmp_path / "s.sqlite3") as srv:
+        env = {**env_for(srv, tmp_path), "BRAINSTEM_TOKEN": srv.token}  # the 2023 token
+        result = CliRunner(env=env).invoke(cli, ["ingest", str(folder), "--session", SESSION,
+                                                 "--procedure", PROCEDURE, "--json"])
+        assert result.exit_code == 1, result.output
+        error = json.loads(result.stdout)["error"]
+        assert "refused" in error or "401" in error
+        assert "may this token write" not in error
+        assert srv.token not in result.output
