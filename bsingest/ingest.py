@@ -327,7 +327,13 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
                           progress=progress, record_type=record_type, stated=stated,
                           verify=verify)
     options = resolve_api(options, client)
-    _check_ids(options)
+    try:
+        _check_ids(options)
+    except UsageError:
+        # Missing links may be the wrong generation's: a stated --api the server does not
+        # speak is the thing to say first (this costs a request only on this path).
+        client.check_stated_api()
+        raise
     if dry_run:  # writes nothing anywhere: no journal, no lock file
         return _ingest(folder, options, client, None, server_key, dry_run=True,
                        concurrency=concurrency, jobs=jobs, progress=progress)

@@ -467,3 +467,13 @@ def test_a_refused_token_is_said_without_a_guess_about_the_ids(tmp_path: Path) -
         assert "refused" in error or "401" in error
         assert "may this token write" not in error
         assert srv.token not in result.output
+
+
+def test_a_stated_api_the_server_does_not_speak_is_said_before_missing_ids(
+        tmp_path: Path) -> None:
+    folder = example_session(tmp_path)
+    with LocalServer(db_path=tmp_path / "s.sqlite3", apis=("2026",)) as srv:
+        result = CliRunner(env=env_for(srv, tmp_path)).invoke(
+            cli, ["ingest", str(folder), "--api", "2023", "--dry-run"])
+    assert result.exit_code == 2, result.output
+    assert "2026" in result.output and "no dataset" not in result.output
