@@ -536,7 +536,8 @@ def _options(job: SessionJob, defaults: dict[str, Any], existing: str | None, ap
         rules: tuple[FileRule, ...] = given.pop("rules", ())
         options = load_options(job.session, **given)
         # Stated on the command line: before the session's own rules, which win.
-        options = replace(options, rules=stated + options.rules + rules).for_api(api, server)
+        options = replace(options, rules=stated + options.rules + rules).for_api(
+            api, server, row=job.line or None, in_row=job.given)
         options.check_ids(job.line or None)
     except BsingestError as exc:
         return None, f"{job.session.name}: {exc}"

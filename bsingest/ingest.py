@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from . import exitcodes
 from .errors import (
     ApiError,
+    AuthError,
     BsingestError,
     RateLimited,
     RecordInvalid,
@@ -326,7 +327,13 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
                           progress=progress, record_type=record_type, stated=stated,
                           verify=verify)
     options = resolve_api(options, client)
-    _check_ids(options)
+    try:
+        _check_ids(options)
+    except UsageError:
+        # Missing links may be the wrong generation's: a stated --api the server does not
+        # speak is the thing to say first (this costs a request only on this path).
+        client.check_stated_api()
+        raise
     if dry_run:  # writes nothing anywhere: no journal, no lock file
         return _ingest(folder, options, client, None, server_key, dry_run=True,
                        concurrency=concurrency, jobs=jobs, progress=progress)
@@ -630,6 +637,10 @@ def check_references(client: BrainstemClient, options: IngestOptions,
 
 
 def _reference_error(exc: ApiError, options: IngestOptions) -> str:
+    if isinstance(exc, AuthError) and exc.status == 401:
+        # The token itself was refused: its message says where it came from and how to get
+        # a new one; a guess about the IDs would only mislead.
+        return f"nothing uploaded: {exc}"
     if options.api == "2026":
         return (f"nothing uploaded: {exc} (do the session, procedures and equipment exist, "
                 "and may this token write to them?)")

@@ -44,7 +44,7 @@ import enum
 import fnmatch
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -179,9 +179,22 @@ class IngestOptions:
         return Links(container or self.dataset or "", self.actions,
                      (device,) if device else (), per_file.description)
 
-    def for_api(self, api: str, server: str = "the server") -> IngestOptions:
+    def for_api(self, api: str, server: str = "the server", *, row: str | None = None,
+                in_row: Collection[str] = ()) -> IngestOptions:
         """These options for a server of generation ``api``; a usage error when the user
-        named the other generation's links (saying which name to use instead)."""
+        named the other generation's links (saying which name to use instead). ``row``
+        (``m.csv:2``) gave the links named in ``in_row``: messages name its columns."""
+
+        def said(name: str) -> str:  # how the user gave a link, for messages
+            return f"{row}: {name}" if name in in_row else OPTION_NAMES[name].split()[0]
+
+        def instead(name: str, right: str) -> str:
+            if name not in in_row:
+                return OPTION_NAMES[right]
+            # In the 2023 manifest layout, 'session' is the folder: the current one has both.
+            return ("a session column of UUIDs beside a folder column" if right == "session"
+                    else f"a {right} column")
+
         current = api == "2026"
         wrong = {old: new for old, new in CURRENT_NAMES.items()}
         if not current:
@@ -191,12 +204,12 @@ class IngestOptions:
                   "devices, descriptions)")
         for name, right in wrong.items():
             if name in self.given and _present(getattr(self, name)):
-                raise UsageError(f"{OPTION_NAMES[name].split()[0]}: {server} speaks {speaks}; "
-                                 f"use {OPTION_NAMES[right]}")
+                raise UsageError(f"{said(name)}: {server} speaks {speaks}; "
+                                 f"use {instead(name, right)}")
         if not current:
             for name in ("create_session", "project", "session_name"):
                 if name in self.given and _present(getattr(self, name)):
-                    raise UsageError(f"{OPTION_NAMES[name].split()[0]}: {server} speaks {speaks}"
+                    raise UsageError(f"{said(name)}: {server} speaks {speaks}"
                                      ", which has no sessions to create; use --dataset UUID")
         # Read from files: a file may hold both sets; it is wrong only when it names the
         # other generation's container and not this one's.

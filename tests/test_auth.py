@@ -525,3 +525,22 @@ def test_a_poll_lost_on_the_way_does_not_end_the_sign_in(tmp_path: Path) -> None
             with pytest.raises(ServerError, match="503"):  # a server that stays away: bounded
                 wait_for_device_token(client, device, sleep=lambda _: None)
         assert [p for p in front.paths if p == poll] == [poll] * 3
+
+
+def test_password_sign_in_without_input_is_one_line_naming_the_way_out(
+        clean_env: Path, brainstem_server: LocalServer) -> None:
+    """A 2023 server asks a name and password; a rig's hook has no one to type them."""
+    result = CliRunner().invoke(cli, ["login", "--server", brainstem_server.url, "--api", "2023",
+                                      "--headless"], input="")
+    assert result.exit_code == 2, result.output
+    assert "--token-stdin" in result.output and "Aborted" not in result.output
+    assert not clean_env.exists() and not server_token_file(brainstem_server.url).exists()
+
+
+def test_login_api_2023_against_a_server_without_rest_names_the_mismatch_first(
+        clean_env: Path, tmp_path: Path) -> None:
+    with LocalServer(db_path=tmp_path / "only2026.sqlite3", apis=("2026",)) as srv:
+        result = CliRunner().invoke(cli, ["login", "--server", srv.url, "--api", "2023"],
+                                    input="alice\npw\n")
+    assert result.exit_code == 2, result.output
+    assert "2026" in result.output and "Username" not in result.output

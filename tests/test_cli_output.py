@@ -363,3 +363,28 @@ def test_the_settle_timeout_says_how_long_it_waited(tmp_path: Path) -> None:
         wait_until_settled(session, 5.0, max_wait=0.0, sleep=recording)
     assert str(exc.value) == (f"{session}: files still changing after 0 s of waiting for 5 s "
                               "without a change; is the recording still running?")
+
+
+def test_v_shows_our_lines_not_every_http_request() -> None:
+    """-v is bsingest's own INFO lines; httpx's line per request waits for -vv."""
+    import logging
+
+    from bsingest.cli.output import set_verbosity
+
+    try:
+        set_verbosity(1)
+        assert logging.getLogger("bsingest.uploader").isEnabledFor(logging.INFO)
+        assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+        set_verbosity(2)
+        assert logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    finally:
+        set_verbosity(0)
+
+
+def test_a_name_that_is_not_utf8_reads_the_same_in_tables_and_messages() -> None:
+    from bsingest import journal
+    from bsingest.cli.output import shown
+
+    name = "mic\udcff\x1b[31m.wav"  # byte 0xff as os.fsdecode gives it, then an escape
+    assert shown(name) == "mic\\xff\\x1b[31m.wav"
+    assert shown(journal.shown(name)) == shown(name)  # a journal message shown in a table

@@ -454,3 +454,40 @@ def test_a_run_killed_after_posting_its_session_finds_it_by_name(
     assert (report.created_session["outcome"], report.dataset) == ("existing", made["id"])
     sessions = raw(brainstem_server, "stem/session", **{"filter{name}": folder.name})
     assert len(sessions["sessions"]) == 1
+
+
+def test_a_refused_token_is_said_without_a_guess_about_the_ids(tmp_path: Path) -> None:
+    folder = example_session(tmp_path)
+    with LocalServer(db_path=tmp_path / "s.sqlite3") as srv:
+        env = {**env_for(srv, tmp_path), "BRAINSTEM_TOKEN": srv.token}  # the 2023 token
+        result = CliRunner(env=env).invoke(cli, ["ingest", str(folder), "--session", SESSION,
+                                                 "--procedure", PROCEDURE, "--json"])
+        assert result.exit_code == 1, result.output
+        error = json.loads(result.stdout)["error"]
+        assert "refused" in error or "401" in error
+        assert "may this token write" not in error
+        assert srv.token not in result.output
+
+
+def test_a_stated_api_the_server_does_not_speak_is_said_before_missing_ids(
+        tmp_path: Path) -> None:
+    folder = example_session(tmp_path)
+    with LocalServer(db_path=tmp_path / "s.sqlite3", apis=("2026",)) as srv:
+        result = CliRunner(env=env_for(srv, tmp_path)).invoke(
+            cli, ["ingest", str(folder), "--api", "2023", "--dry-run"])
+    assert result.exit_code == 2, result.output
+    assert "2026" in result.output and "no dataset" not in result.output
+
+
+def test_a_manifest_column_of_the_other_generation_is_named_as_a_column(
+        tmp_path: Path) -> None:
+    folder = example_session(tmp_path)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"folder,dataset,procedures\n{folder.name},{SESSION},{PROCEDURE}\n")
+    with LocalServer(db_path=tmp_path / "s.sqlite3") as srv:
+        result = CliRunner(env=env_for(srv, tmp_path)).invoke(
+            cli, ["batch", str(manifest), "--dry-run"])
+    assert result.exit_code != 0
+    assert "m.csv:2: dataset" in result.output
+    assert "a session column of UUIDs beside a folder column" in result.output
+    assert "--dataset:" not in result.output

@@ -159,11 +159,19 @@ def _device_sign_in(client: object, headless: bool) -> str:
 
 def _password_sign_in(client: object, username: str | None) -> str:
     from bsingest.client import BrainstemClient, obtain_token
+    from bsingest.errors import UsageError
 
     assert isinstance(client, BrainstemClient)
-    if username is None:
-        username = click.prompt("Username", err=True)
-    password = click.prompt("Password", hide_input=True, err=True)
+    # A stated --api 2023 against a server without /rest/: say so before asking anything.
+    client.check_stated_api()
+    try:
+        if username is None:
+            username = click.prompt("Username", err=True)
+        password = click.prompt("Password", hide_input=True, err=True)
+    except click.exceptions.Abort:  # end of input: a rig, a script, ssh without a terminal
+        raise UsageError(f"{client.server} speaks the 2023 API, which signs in with a name "
+                         "and password, and none was given on standard input: paste a token "
+                         "with `bsingest login --token-stdin`, or set BRAINSTEM_TOKEN") from None
     return obtain_token(client.server, username or "", password,
                         allow_insecure_http=client.settings.allow_insecure_http)
 

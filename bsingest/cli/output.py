@@ -60,13 +60,22 @@ _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
 
 def shown(value: Any) -> str:
     """``value`` as text safe to print to a terminal or a log: every character a terminal
-    would act on is escaped (``\\x1b``, ``\\u202e``, ``\\udcff``). The one place that
-    does it: tables, messages and log lines all go through here."""
+    would act on is escaped (``\\x1b``, ``\\u202e``; a file name's byte that is not
+    UTF-8 as ``\\xff``). The one place that does it: tables, messages and log lines all
+    go through here."""
     text = "" if value is None else str(value)
     if _UNSAFE.search(text) is None:
         return text
-    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                       else f"\\u{ord(m.group()):04x}", text)
+    return _UNSAFE.sub(_escaped, text)
+
+
+def _escaped(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    if 0xDC80 <= code <= 0xDCFF:
+        # A byte of a file name that is not UTF-8 (surrogateescape): shown as that byte,
+        # as journal.shown writes it into messages, so a name reads the same everywhere.
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def echo_reasons(kind: str, rows: Sequence[tuple[str, str]], noun: str = "files") -> None:
@@ -232,6 +241,9 @@ def set_verbosity(verbosity: int) -> None:
         handler.setFormatter(_SafeFormatter(_LOG_FORMAT))
         root.addHandler(handler)
     root.setLevel(level)
+    # httpx says every request at INFO: that is -vv's detail, not what -v asks for.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING if verbosity < 2 else logging.NOTSET)
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
