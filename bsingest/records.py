@@ -53,6 +53,7 @@ __all__ = [
     "check_record",
     "check_type_json",
     "content_problems",
+    "finite",
     "legacy_key",
     "schema_for",
     "validate",
@@ -492,6 +493,17 @@ def _non_finite(value: Any, path: str) -> list[tuple[str, float]]:
 
 def _is_uuid(value: Any) -> bool:
     return isinstance(value, str) and bool(_UUID.match(value))
+
+
+def finite(data: Any) -> Any:
+    """``data`` with NaN and infinities as None, for strict JSON (``--json``, reports)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [finite(v) for v in data]
+    return data
 
 
 def _plain(value: Any) -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
-import math
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from typing import Any
 import click
 
 from bsingest.errors import UsageError
+from bsingest.records import finite
 
 VERBOSITY = "bsingest.verbosity"  # in the root context's meta: -1 quiet, 0, 1 (-v), 2 (-vv)
 _LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
@@ -34,19 +34,10 @@ def json_text(data: Any) -> str:
     no NaN or Infinity), and a file name that is not valid UTF-8 (its bytes kept by
     Python as lone surrogates, ``surrogateescape``) is written as a ``\\udcXX`` escape,
     so the text itself is always valid UTF-8."""
-    text = json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False,
+    text = json.dumps(finite(data), indent=2, ensure_ascii=False, allow_nan=False,
                       default=str)
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
-
-def _finite(data: Any) -> Any:
-    if isinstance(data, float):
-        return data if math.isfinite(data) else None
-    if isinstance(data, dict):
-        return {k: _finite(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [_finite(v) for v in data]
-    return data
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bsingest.records import finite
+
 if TYPE_CHECKING:
     from extractors.base import Extraction
 
@@ -47,7 +49,7 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         return {"severity": self.severity.value, "check": self.check, "message": self.message,
-                "records": list(self.records), "values": _finite(dict(self.values)),
+                "records": list(self.records), "values": finite(dict(self.values)),
                 "why": self.why}
 
 
@@ -140,7 +142,7 @@ class RecordView:
             return None
 
     def to_json(self) -> dict[str, Any]:
-        return _finite({
+        return finite({
             "fileName": self.file_name, "path": self.path, "type": self.type,
             "format": self.format, "extractor": self.extractor, "nChannels": self.n_channels,
             "rate": self.rate, self.count_key: self.count, "duration": self.duration,
@@ -232,16 +234,6 @@ def _int(value: Any) -> int | None:
     n = _number(value)
     return int(n) if n is not None and n.is_integer() else None
 
-
-def _finite(data: Any) -> Any:
-    """``data`` with NaN and infinities as None: the JSON stays strict."""
-    if isinstance(data, float):
-        return data if math.isfinite(data) else None
-    if isinstance(data, dict):
-        return {k: _finite(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [_finite(v) for v in data]
-    return data
 
 
 def seconds_text(seconds: float) -> str:
