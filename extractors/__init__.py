@@ -21,8 +21,10 @@ from bsingest.errors import UnsupportedFile
 from .abf import AbfExtractor
 from .audio import AudioExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
+from .dicom import DicomExtractor
 from .dlc import DlcExtractor
 from .intan import IntanExtractor
+from .nifti import NiftiExtractor
 from .nwb import NwbExtractor
 from .openephys import OpenEphysBinaryExtractor
 from .openephys_legacy import OpenEphysLegacyExtractor
@@ -57,6 +59,8 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     SpikeGlxExtractor,
     VideoExtractor,
     DlcExtractor,
+    NiftiExtractor,
+    DicomExtractor,
 )
 
 # Folders that never hold a session's data, and files that are bsingest's own settings.
