@@ -28,8 +28,10 @@ from .nifti import NiftiExtractor
 from .nwb import NwbExtractor
 from .openephys import OpenEphysBinaryExtractor
 from .openephys_legacy import OpenEphysLegacyExtractor
+from .photometry import DoricExtractor, NeurophotometricsExtractor, PyPhotometryExtractor
 from .rawbinary import RawBinaryExtractor
 from .spikeglx import SpikeGlxExtractor
+from .tdt_photometry import TdtPhotometryExtractor
 from .video import VideoExtractor
 from .winwcp import WinWcpExtractor
 
@@ -61,6 +63,10 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     DlcExtractor,
     NiftiExtractor,
     DicomExtractor,
+    PyPhotometryExtractor,
+    NeurophotometricsExtractor,
+    DoricExtractor,
+    TdtPhotometryExtractor,
 )
 
 # Folders that never hold a session's data, and files that are bsingest's own settings.

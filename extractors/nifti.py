@@ -138,7 +138,8 @@ def read_nifti_header(path: Path) -> NiftiHeader:
         raise ExtractionError(path, f"{len(raw)} bytes is shorter than the {sizeof}-byte "
                               f"NIfTI-{version} header")
     h = _unpack(raw, version, endian)
-    good = (b"n+1\x00", b"ni1\x00") if version == 1 else (b"n+2\x00\r\n\x1a\n", b"ni2\x00\r\n\x1a\n")
+    good = ((b"n+1\x00", b"ni1\x00") if version == 1
+            else (b"n+2\x00\r\n\x1a\n", b"ni2\x00\r\n\x1a\n"))
     if h.magic not in good:
         raise ExtractionError(path, f"NIfTI-{version} magic is {h.magic!r}, not "
                               f"{good[0]!r}: not a NIfTI file, or a damaged header")
