@@ -86,6 +86,12 @@ def repetition_rate(f: Fields, tr_s: float, detail: str, *, source: str = "heade
     if not (math.isfinite(tr_s) and tr_s > 0):
         f.warn(f"repetition time {tr_s:g} s is not a positive number ({detail}): no frameRate")
         return
+    from .base import FRAME_RATE_BOUNDS
+
+    if not FRAME_RATE_BOUNDS[0] <= 1.0 / tr_s <= FRAME_RATE_BOUNDS[1]:
+        f.warn(f"repetition time {tr_s:g} s ({detail}) is no frame interval any scanner "
+               "uses: a damaged header or a wrong time unit; no frameRate")
+        return
     lo, hi = TR_PLAUSIBLE_S
     if not lo <= tr_s <= hi:
         f.warn(f"repetition time {tr_s:g} s ({detail}) is outside the {lo:g} to {hi:g} s "
