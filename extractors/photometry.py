@@ -98,7 +98,7 @@ class PyPhotometryExtractor(Extractor):
                                   "a signal count")
         version = header.get("version", "")
         f = Fields()
-        f.header("format", "pyPhotometry", f"a {n}-byte JSON header (version {version}, mode "
+        f.header("format", "pyPhotometry .ppd", f"a {n}-byte JSON header (version {version}, mode "
                  f"{str(header.get('mode', '?'))[:40]!r})")
         f.header("frameRate", rate, f"{path.name} header sampling_rate")
         data = size - 2 - n

@@ -108,7 +108,7 @@ def write_series(folder: Path, n_slices: int, n_volumes: int = 1, **kw: object) 
     uid = generate_uid()
     out = []
     k = 0
-    for v in range(n_volumes):
+    for _ in range(n_volumes):
         for s in range(n_slices):
             k += 1
             out.append(write_dicom(folder / f"IM{k:04d}", series_uid=uid, instance=k,
