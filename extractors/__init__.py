@@ -24,6 +24,7 @@ from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
 from .dicom import DicomExtractor
 from .dlc import DlcExtractor
 from .intan import IntanExtractor
+from .mri_vendor import ParaVisionExtractor, ParRecExtractor
 from .nifti import NiftiExtractor
 from .nwb import NwbExtractor
 from .openephys import OpenEphysBinaryExtractor
@@ -63,6 +64,8 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     DlcExtractor,
     NiftiExtractor,
     DicomExtractor,
+    ParRecExtractor,
+    ParaVisionExtractor,
     PyPhotometryExtractor,
     NeurophotometricsExtractor,
     DoricExtractor,

@@ -209,3 +209,49 @@ def write_tdt(folder: Path, block: str, stores: dict[str, tuple[float, int, int]
     tsq = folder / f"{block}.tsq"
     np.array(recs, dtype=TSQ).tofile(tsq)
     return tsq
+
+
+# --- Philips PAR/REC and Bruker ParaVision ------------------------------------------------
+
+def write_parrec(folder: Path, name: str, *, dynamics: int = 1, recon: tuple[int, int] = (80, 64),
+                 slices: int = 3, tr_ms: float = 2000.0) -> Path:
+    """A PAR (v4.2 layout: general information lines, image lines) and its REC."""
+    folder.mkdir(parents=True, exist_ok=True)
+    head = [
+        "# === DATA DESCRIPTION FILE ======================================================",
+        "# CAUTION - Investigational device.",
+        "# Dataset name: E:\\\\export\\\\DBIEX",
+        "# === GENERAL INFORMATION ========================================================",
+        ".    Patient name                       :   test",
+        f".    Max. number of slices/locations    :   {slices}",
+        f".    Max. number of dynamics            :   {dynamics}",
+        f".    Repetition time [ms]               :   {tr_ms:.3f}",
+        ".    Scan resolution  (x, y)            :   64  64",
+        "# === IMAGE INFORMATION ==========================================================",
+    ]
+    lines = []
+    for d in range(dynamics):
+        for s in range(slices):
+            lines.append(f" {s + 1} 1 {d + 1} 1 0 2 {d * slices + s} 16 100 {recon[0]} {recon[1]}"
+                         " 0.0 1.0 0.001 1000 500 0 0 0 0 0 0 1 2 4.0 0.0 0 1 0 2.5 2.5 30")
+    end = ["# === END OF DATA DESCRIPTION FILE"]
+    (folder / f"{name}.PAR").write_text("\n".join(head + lines + end))
+    rec = folder / f"{name}.REC"
+    rec.write_bytes(b"\x00" * (2 * recon[0] * recon[1] * slices * dynamics))
+    return rec
+
+
+def write_paravision(scan: Path, *, matrix: tuple[int, int] = (96, 64), reps: int = 1,
+                     tr_ms: float = 1500.0, bf1: float = 300.33, nucleus: str = "1H") -> Path:
+    """A ParaVision scan folder: method, acqp (JCAMP-DX), fid, pdata/1/2dseq and visu_pars."""
+    (scan / "pdata" / "1").mkdir(parents=True, exist_ok=True)
+    (scan / "method").write_text(
+        "##TITLE=Parameter List, ParaVision 6.0.1\n##JCAMPDX=4.24\n##$Method=<Bruker:EPI>\n"
+        f"##$PVM_RepetitionTime={tr_ms}\n##$PVM_NRepetitions={reps}\n"
+        f"##$PVM_Matrix=( 2 )\n{matrix[0]} {matrix[1]}\n##$PVM_SpatResol=( 2 )\n0.2 0.2\n##END=\n")
+    (scan / "acqp").write_text(
+        f"##TITLE=Parameter List, ParaVision 6.0.1\n##$BF1={bf1}\n##$NUC1=<{nucleus}>\n##END=\n")
+    (scan / "fid").write_bytes(b"\x00" * 64)
+    (scan / "pdata" / "1" / "2dseq").write_bytes(b"\x00" * 64)
+    (scan / "pdata" / "1" / "visu_pars").write_text("##TITLE=Parameter List\n##END=\n")
+    return scan / "method"

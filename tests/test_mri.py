@@ -190,3 +190,33 @@ def test_bad_dicom_is_one_line(tmp_path: Path) -> None:
     report = extract_folder(tmp_path)
     assert set(report.errors) == {str(nopre), str(cut)}
     assert [x.file_name for x in report.extractions] == ["x.dcm"]
+
+
+# --- PAR/REC and ParaVision ---------------------------------------------------------------
+
+def test_parrec_values_from_the_par_header(tmp_path: Path) -> None:
+    from tests.fixtures_mri_photometry import write_parrec
+
+    rec = write_parrec(tmp_path, "bold", dynamics=6, recon=(80, 64), tr_ms=2500.0)
+    (r,) = extract(rec)
+    assert r.type == "FunctionalMagneticResonanceImaging"
+    assert (r.type_json["horizontalResolution"], r.type_json["verticalResolution"]) == (80, 64)
+    assert r.type_json["nFrames"] == 6 and math.isclose(r.type_json["frameRate"], 0.4)
+    assert rec.with_suffix(".PAR") in discover(tmp_path).sidecars
+
+
+def test_paravision_scan_folder(tmp_path: Path) -> None:
+    from tests.fixtures_mri_photometry import write_paravision
+
+    method = write_paravision(tmp_path / "study" / "5", matrix=(96, 64), reps=20, tr_ms=1000.0,
+                              bf1=400.13)
+    (r,) = extract(method)
+    assert r.type == "FunctionalMagneticResonanceImaging"
+    assert (r.type_json["horizontalResolution"], r.type_json["verticalResolution"]) == (96, 64)
+    assert r.type_json["nFrames"] == 20 and math.isclose(r.type_json["frameRate"], 1.0)
+    found = discover(tmp_path)
+    assert found.data == [method] and not found.skipped
+    anat = write_paravision(tmp_path / "study" / "3", bf1=300.33)
+    (s,) = extract(anat)
+    assert s.type == "MagneticResonanceImaging"
+    assert math.isclose(s.type_json["magneticFieldStrength"], 300.33 / 42.577)

@@ -1,0 +1,261 @@
+"""Scanner vendors' own MRI formats: Philips PAR/REC and Bruker ParaVision scan folders.
+
+**Philips PAR/REC** (our own reader of the ``.PAR`` text header, versions 4 to 4.2):
+one record per ``.REC`` (the data), described by the ``.PAR`` beside it (a sidecar); a
+``.PAR`` alone describes itself with a warning. ``horizontalResolution`` and
+``verticalResolution`` = the reconstruction size of the first image line (``recon
+resolution (x y)``, the REC's image size; the scan resolution is the acquired matrix),
+``nFrames`` = ``Max. number of dynamics``, ``frameRate`` = 1000 / ``Repetition time
+[ms]`` for more than one dynamic (``FunctionalMagneticResonanceImaging``). PAR files do
+not state the field strength.
+
+**Bruker ParaVision** (our own reader of the JCAMP-DX ``method`` and ``acqp`` text
+files of a scan folder ``<study>/<scan>/``): the record is the scan's ``method`` file, its
+``acqp``, ``fid``/``ser`` and ``pdata/*/{2dseq,visu_pars,reco}`` are sidecars.
+``horizontalResolution``/``verticalResolution`` = ``PVM_Matrix``, ``nFrames`` =
+``PVM_NRepetitions``, ``frameRate`` = 1000 / ``PVM_RepetitionTime`` (ms) for several
+repetitions, ``magneticFieldStrength`` = acqp ``BF1`` (MHz) / 42.577 MHz/T when the
+nucleus ``NUC1`` is ¹H (computed: the proton's gyromagnetic ratio, so a 300.3 MHz
+system is 7.05 T).
+
+Both read a few kB of text; nothing scales with the data.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bsingest.errors import ExtractionError
+
+from ._mri import drop_disallowed, repetition_rate
+from .base import Claim, Extraction, Extractor, Fields
+
+__all__ = ["ParRecExtractor", "ParaVisionExtractor", "read_jcamp", "read_par"]
+
+_PAR_MAGIC = "DATA DESCRIPTION FILE"
+_TEXT_LIMIT = 4 * 2**20
+_GAMMA_1H = 42.577  # MHz/T
+
+
+def _text(path: Path, limit: int = _TEXT_LIMIT) -> str:
+    with open(path, "rb") as fh:
+        raw = fh.read(limit + 1)
+    if len(raw) > limit:
+        raise ExtractionError(path, f"{path.name} is larger than {limit} bytes: not a header")
+    return raw.decode("latin-1")
+
+
+# --- PAR/REC ------------------------------------------------------------------------------
+
+def _par_of(path: Path) -> Path | None:
+    for suffix in (".PAR", ".par", ".Par"):
+        p = path.with_suffix(suffix)
+        if p.is_file():
+            return p
+    return None
+
+
+def _rec_of(path: Path) -> Path | None:
+    for suffix in (".REC", ".rec", ".Rec"):
+        p = path.with_suffix(suffix)
+        if p.is_file():
+            return p
+    return None
+
+
+def _is_par(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return _PAR_MAGIC.encode() in fh.read(1024)
+    except OSError:
+        return False
+
+
+def read_par(path: Path) -> tuple[dict[str, str], list[list[str]]]:
+    """The general information (``. name : value``) and the image lines of a PAR file."""
+    text = _text(path)
+    if _PAR_MAGIC not in text[:1024]:
+        raise ExtractionError(path, "no 'DATA DESCRIPTION FILE' line: not a Philips PAR file")
+    general: dict[str, str] = {}
+    images: list[list[str]] = []
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith(".") and ":" in s:
+            name, _, value = s[1:].partition(":")
+            general[" ".join(name.split())] = value.strip()
+        elif s and s[0].isdigit():
+            images.append(s.split())
+    return general, images
+
+
+def _num(text: str | None) -> float | None:
+    try:
+        v = float((text or "").split()[0])
+    except (ValueError, IndexError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+class ParRecExtractor(Extractor):
+    """Philips PAR/REC: the ``.REC`` described by its ``.PAR``."""
+
+    name = "parrec"
+    suffixes = (".rec", ".par")
+    record_types = ("MagneticResonanceImaging", "FunctionalMagneticResonanceImaging")
+
+    @classmethod
+    def claim(cls, path: Path) -> Claim:
+        suffix = path.suffix.lower()
+        if suffix == ".rec":
+            par = _par_of(path)
+            return Claim.SPECIFIC if par is not None and _is_par(par) else Claim.NO
+        if suffix == ".par" and _is_par(path):
+            # Beside its .REC a sidecar in a listing; alone, it describes itself.
+            return Claim.SUFFIX if _rec_of(path) is not None else Claim.SPECIFIC
+        return Claim.NO
+
+    @classmethod
+    def sidecars(cls, path: Path) -> list[Path]:
+        par = _par_of(path) if path.suffix.lower() == ".rec" else None
+        return [par] if par is not None else []
+
+    def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
+        par = _par_of(path) if path.suffix.lower() == ".rec" else path
+        if par is None:
+            raise ExtractionError(path, "no .PAR header beside it")
+        general, images = read_par(par)
+        f = Fields()
+        f.header("format", "PAR/REC", f"{par.name}: Philips data description file")
+        if par == path:
+            f.warn("a .PAR without its .REC: the data are not here")
+        if images and len(images[0]) > 10:
+            x, y = _num(images[0][9]), _num(images[0][10])
+            if x and y and x.is_integer() and y.is_integer():
+                f.header("horizontalResolution", int(x), f"{par.name} first image line, recon "
+                         "resolution x")
+                f.header("verticalResolution", int(y), f"{par.name} first image line, recon "
+                         "resolution y")
+        dyn = _num(general.get("Max. number of dynamics"))
+        frames = int(dyn) if dyn is not None and dyn.is_integer() and dyn >= 1 else None
+        if frames is not None:
+            f.header("nFrames", frames, f"{par.name} Max. number of dynamics")
+        functional = (frames or 1) > 1
+        if functional:
+            tr = _num(general.get("Repetition time [ms]") or general.get("Repetition time [msec]"))
+            if tr is None:
+                f.warn("no Repetition time [ms]: no frameRate")
+            else:
+                repetition_rate(f, tr / 1e3, f"{par.name} Repetition time {tr:g} ms")
+        record_type = ("FunctionalMagneticResonanceImaging" if functional
+                       else "MagneticResonanceImaging")
+        drop_disallowed(record_type, f)
+        return [self.result(path, record_type, f)]
+
+
+# --- Bruker ParaVision --------------------------------------------------------------------
+
+_JCAMP_FIELD = re.compile(r"^##\$?([^=]+)=(.*)$")
+
+
+def read_jcamp(path: Path) -> dict[str, str]:
+    """``##$NAME=value`` parameters of a JCAMP-DX file; an array's values follow its size
+    line (``( 2 )``) and are joined into the value."""
+    text = _text(path)
+    if not text.startswith("##"):
+        raise ExtractionError(path, f"{path.name} does not start with '##': not a JCAMP-DX "
+                              "parameter file")
+    out: dict[str, str] = {}
+    key = None
+    for line in text.splitlines():
+        m = _JCAMP_FIELD.match(line)
+        if m:
+            key = m[1].strip()
+            out[key] = m[2].strip()
+        elif key is not None and not line.startswith("$$"):
+            out[key] = (out[key] + " " + line.strip()).strip()
+    return out
+
+
+def _array(value: str | None) -> list[float]:
+    if not value:
+        return []
+    body = value.split(")", 1)[1] if value.startswith("(") else value
+    out = []
+    for tok in body.split():
+        try:
+            v = float(tok)
+        except ValueError:
+            return []
+        out.append(v)
+    return out
+
+
+def _is_jcamp(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2) == b"##"
+    except OSError:
+        return False
+
+
+class ParaVisionExtractor(Extractor):
+    """A Bruker ParaVision scan folder, described from its ``method`` and ``acqp``."""
+
+    name = "paravision"
+    suffixes = ("method",)
+    record_types = ("MagneticResonanceImaging", "FunctionalMagneticResonanceImaging")
+
+    @classmethod
+    def claim(cls, path: Path) -> Claim:
+        if path.name != "method" or not (path.parent / "acqp").is_file():
+            return Claim.NO
+        return Claim.SPECIFIC if _is_jcamp(path) else Claim.NO
+
+    @classmethod
+    def sidecars(cls, path: Path) -> list[Path]:
+        scan = path.parent
+        out = [scan / n for n in ("acqp", "fid", "ser", "visu_pars", "uxnmr.par")
+               if (scan / n).is_file()]
+        pdata = scan / "pdata"
+        if pdata.is_dir():
+            for sub in sorted(pdata.iterdir()):
+                out += [sub / n for n in ("2dseq", "visu_pars", "reco", "id", "procs", "meta")
+                        if (sub / n).is_file()]
+        return out
+
+    def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
+        method = read_jcamp(path)
+        acqp_path = path.parent / "acqp"
+        acqp = read_jcamp(acqp_path) if acqp_path.is_file() else {}
+        f = Fields()
+        kind = method.get("Method", "?")[:40]
+        f.header("format", "Bruker ParaVision", f"JCAMP-DX method ({kind}) and acqp of scan "
+                 f"{path.parent.name}")
+        matrix = _array(method.get("PVM_Matrix"))
+        if len(matrix) >= 2 and all(v.is_integer() and v >= 1 for v in matrix[:2]):
+            f.header("horizontalResolution", int(matrix[0]), "method PVM_Matrix[0]")
+            f.header("verticalResolution", int(matrix[1]), "method PVM_Matrix[1]")
+        reps = _num(method.get("PVM_NRepetitions"))
+        frames = int(reps) if reps is not None and reps.is_integer() and reps >= 1 else None
+        if frames is not None:
+            f.header("nFrames", frames, "method PVM_NRepetitions")
+        functional = (frames or 1) > 1
+        if functional:
+            tr = _num(method.get("PVM_RepetitionTime"))
+            if tr is None:
+                f.warn("method has no PVM_RepetitionTime: no frameRate")
+            else:
+                repetition_rate(f, tr / 1e3, f"method PVM_RepetitionTime {tr:g} ms")
+        bf1 = _num(acqp.get("BF1"))
+        nucleus = acqp.get("NUC1", "").strip("<> ")
+        if bf1 is not None and 0 < bf1 / _GAMMA_1H <= 30 and nucleus == "1H":
+            f.computed("magneticFieldStrength", bf1 / _GAMMA_1H,
+                       f"acqp BF1 {bf1:g} MHz / {_GAMMA_1H} MHz/T (NUC1 <1H>)")
+        record_type = ("FunctionalMagneticResonanceImaging" if functional
+                       else "MagneticResonanceImaging")
+        drop_disallowed(record_type, f)
+        return [self.result(path, record_type, f)]
