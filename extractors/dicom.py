@@ -57,6 +57,7 @@ __all__ = ["DicomExtractor", "DicomHeader", "read_dicom_header", "series_of"]
 _MAGIC_AT = 128
 _SUFFIXES = (".dcm", ".dicom", ".ima")
 _DEFER = 4096  # bytes: longer values are skipped, not read
+_MODALITIES = frozenset({"MR", *MODALITY_TYPES})
 _SERIES_TAGS = ["SeriesInstanceUID", "InstanceNumber", "NumberOfFrames", "Modality",
                 "ImagePositionPatient", "SliceLocation"]
 
@@ -230,28 +231,40 @@ class Series:
     positions: tuple[Any, ...] = ()
 
 
-def series_of(path: Path) -> Series | None:
-    """The series ``path`` is one slice of, or None when it is a record on its own."""
+@dataclass(frozen=True, slots=True)
+class _Folder:
+    """The DICOM files of one folder: each one's modality, and the series among them."""
+
+    modality: dict[Path, str]
+    series: tuple[Series, ...]
+
+
+def _folder(path: Path) -> _Folder:
     folder = path.parent
     try:
         st = os.stat(folder)
     except OSError:
-        return None
-    groups = _folder_series(str(folder), st.st_mtime_ns, st.st_size)
-    for s in groups:
+        return _Folder({}, ())
+    return _folder_index(str(folder), st.st_mtime_ns, st.st_size)
+
+
+def series_of(path: Path) -> Series | None:
+    """The series ``path`` is one slice of, or None when it is a record on its own."""
+    for s in _folder(path).series:
         if path in s.files:
             return s
     return None
 
 
 @functools.lru_cache(maxsize=32)
-def _folder_series(folder: str, _mtime: int, _size: int) -> tuple[Series, ...]:
+def _folder_index(folder: str, _mtime: int, _size: int) -> _Folder:
     slices: dict[str, list[tuple[int, Path, Any]]] = {}
+    modality: dict[Path, str] = {}
     root = Path(folder)
     try:
         names = sorted(os.listdir(root))
     except OSError:
-        return ()
+        return _Folder({}, ())
     for name in names:
         p = root / name
         if name.startswith(".") or not p.is_file() or not has_magic(p):
@@ -260,6 +273,7 @@ def _folder_series(folder: str, _mtime: int, _size: int) -> tuple[Series, ...]:
             h = read_dicom_header(p, tags=_SERIES_TAGS)
         except (ExtractionError, OSError):
             continue
+        modality[p] = h.modality
         if not h.series_uid or h.instance is None or (h.frames or 1) > 1:
             continue
         where = h.position if h.position is not None else h.slice_location
@@ -271,7 +285,7 @@ def _folder_series(folder: str, _mtime: int, _size: int) -> tuple[Series, ...]:
             continue  # one file, or copies of one image: each file is its own record
         members.sort(key=lambda m: m[0])
         out.append(Series(uid, tuple(p for _, p, _ in members), tuple(w for _, _, w in members)))
-    return tuple(out)
+    return _Folder(modality, tuple(out))
 
 
 class DicomExtractor(Extractor):
@@ -289,6 +303,13 @@ class DicomExtractor(Extractor):
             # A .dcm without the preamble: ours to refuse in one line, unless another
             # family knows it better.
             return Claim.SUFFIX if path.suffix.lower() in _SUFFIXES else Claim.NO
+        if path.name.upper() == "DICOMDIR":
+            return Claim.NO  # the index of a DICOM medium, not an image
+        modality = _folder(path).modality.get(path)
+        if modality and modality not in _MODALITIES:
+            # Structured reports, presentation states, ultrasound...: no record type
+            # describes them; a listing skips them rather than failing on them.
+            return Claim.NO
         s = series_of(path)
         if s is not None and s.files[0] != path:
             return Claim.SUFFIX  # a companion of the series' first file

@@ -220,3 +220,12 @@ def test_paravision_scan_folder(tmp_path: Path) -> None:
     (s,) = extract(anat)
     assert s.type == "MagneticResonanceImaging"
     assert math.isclose(s.type_json["magneticFieldStrength"], 300.33 / 42.577)
+
+
+def test_dicomdir_and_non_image_objects_are_skipped_not_failed(tmp_path: Path) -> None:
+    mr = write_dicom(tmp_path / "IM0001")
+    sr = write_dicom(tmp_path / "SR0001", modality="SR")
+    index = write_dicom(tmp_path / "DICOMDIR")
+    report = extract_folder(tmp_path)
+    assert report.ok and [x.path for x in report.extractions] == [str(mr)]
+    assert set(report.skipped) == {str(sr), str(index)}
