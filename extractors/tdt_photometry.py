@@ -7,10 +7,14 @@ samples of one channel of one store), ``<block>.tev`` (the samples) and optional
 wavelength: ``465A``, ``405A``, ``560B`` (a 4-character store code; the tdt package shows
 them as ``_465A``, TDTbin2mat as ``x465A`` because a name cannot start with a digit);
 ``Fi1r``/``Fi2r`` are the raw photodetector streams of the fiber photometry gizmo and
-``Fi1d`` its LED driver signals. A tank whose stream stores are all of these is
-photometry: this family claims its ``.tsq``; a tank with other streams (ephys) is the
-neo-based TDT family's, which may use :func:`is_photometry_store` to type its
-photometry stores.
+``Fi1d`` its LED driver signals. A block whose stream stores are all of these is
+photometry: this family claims its ``.tev`` (else its ``.tsq``, when the ``.tev`` is not
+there), the file the neo-based TDT family anchors a block on too, and names the records
+alike (``block.tev#465A``); the other files of the block are sidecars. A block with other
+streams (ephys) is the neo family's: it should stand aside for a block
+:func:`photometry_only` accepts, and may type its own photometry stores with
+:func:`is_photometry_store`. Stores that Synapse wrote to ``.sev`` files have no blocks in
+the ``.tsq`` and are not described here.
 
 Per store: ``frameRate`` = the store's rate (``frequency`` of its tsq records, float32),
 ``nFrames`` = samples per channel: the sum over the store's channel-1 records of
@@ -40,7 +44,8 @@ from bsingest.errors import ExtractionError
 
 from .base import Claim, Extraction, Extractor, Fields, Source
 
-__all__ = ["TdtPhotometryExtractor", "TdtStore", "is_photometry_store", "read_tsq_stores"]
+__all__ = ["TdtPhotometryExtractor", "TdtStore", "is_photometry_store", "photometry_only",
+           "read_tsq_stores", "store_wavelength"]
 
 _RECORD = 40
 _STREAM = 0x8101
@@ -49,6 +54,21 @@ _ITEMSIZE = {0: 4, 1: 4, 2: 2, 3: 1, 4: 8, 5: 8}  # float32, int32, int16, int8,
 _WAVELENGTH = re.compile(r"^[_x]?(\d{3})[A-Za-z]?$")
 _RAW = re.compile(r"^Fi\d[rd]$")
 _CHUNK = 1 << 15  # records per read (1.25 MiB)
+_COMPANIONS = (".tsq", ".tev", ".tbk", ".tdx", ".tin", ".tnt", ".sev")
+
+
+def _index_of(path: Path) -> Path | None:
+    """The block's ``.tsq`` when ``path`` is its ``.tev``, or a ``.tsq`` without a ``.tev``."""
+    suffix = path.suffix.lower()
+    if suffix == ".tev":
+        for ext in (".tsq", ".TSQ"):
+            tsq = path.with_suffix(ext)
+            if tsq.is_file():
+                return tsq
+        return None
+    if suffix == ".tsq" and not any(path.with_suffix(e).is_file() for e in (".tev", ".TEV")):
+        return path
+    return None
 
 
 def is_photometry_store(code: str) -> bool:
@@ -137,43 +157,49 @@ class TdtPhotometryExtractor(Extractor):
     """TDT tanks of photometry stores only: one record per store."""
 
     name = "tdt_photometry"
-    suffixes = (".tsq",)
+    suffixes = (".tev", ".tsq")
     record_types = ("FiberPhotometry",)
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
-        if path.suffix.lower() != ".tsq":
+        # The block's .tev is the record's file (its samples), as in the neo family's TDT
+        # records (``block.tev#EEG1``); a .tsq without its .tev stands in.
+        tsq = _index_of(path)
+        if tsq is None:
             return Claim.NO
-        return Claim.SPECIFIC if photometry_only(path) else Claim.NO
+        return Claim.SPECIFIC if photometry_only(tsq) else Claim.NO
 
     @classmethod
     def sidecars(cls, path: Path) -> list[Path]:
-        out = []
-        for ext in (".tev", ".Tbk", ".Tdx", ".tin", ".tnt"):
-            p = path.with_suffix(ext)
-            if p.is_file():
-                out.append(p)
-        listing = path.parent / "StoresListing.txt"
-        if listing.is_file():
-            out.append(listing)
+        tsq = _index_of(path)
+        if tsq is None:
+            return []
+        block = tsq.with_suffix("")
+        out = [p for p in sorted(tsq.parent.iterdir())
+               if p != path and p.is_file() and (
+                   (p.name.startswith(block.name) and p.suffix.lower() in _COMPANIONS)
+                   or p.name == "StoresListing.txt")]
         return out
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
-        stores, start = read_tsq_stores(path)
+        tsq = _index_of(path)
+        if tsq is None:
+            raise ExtractionError(path, "no .tsq index of its block beside it: not a TDT block")
+        stores, start = read_tsq_stores(tsq)
         if not stores:
-            raise ExtractionError(path, "the index lists no stream stores")
-        tev = path.with_suffix(".tev")
+            raise ExtractionError(path, f"{tsq.name} lists no stream stores")
+        tev = tsq.with_suffix(".tev")
         out = []
         for s in sorted(stores, key=lambda s: s.code):
             if not is_photometry_store(s.code):
                 continue
             f = Fields()
-            f.header("format", "TDT", f"{path.name}: tank index, store {s.code}")
+            f.header("format", "TDT", f"{tsq.name}: the block's index, store {s.code}")
             if math.isfinite(s.rate) and s.rate > 0:
-                f.header("frameRate", s.rate, f"{path.name} store {s.code} frequency")
+                f.header("frameRate", s.rate, f"{tsq.name} store {s.code} frequency")
             else:
                 f.warn(f"store {s.code}: rate {s.rate:g} in the index: no frameRate")
-            f.computed("nFrames", s.samples, f"{path.name} store {s.code}: the samples of "
+            f.computed("nFrames", s.samples, f"{tsq.name} store {s.code}: the samples of "
                        f"channel 1's records ((size - 10 words) x 4 bytes / "
                        f"{_ITEMSIZE[s.fmt]}-byte samples), of {s.channels} channel(s)")
             w = store_wavelength(s.code)
@@ -182,7 +208,7 @@ class TdtPhotometryExtractor(Extractor):
                          "photometry stores by their LED's wavelength (nm)")
             if start is not None and 0 < start < 1e11:
                 f.started(datetime.datetime.fromtimestamp(start, tz=datetime.timezone.utc),
-                          Source.HEADER, f"{path.name} start mark (epoch time)")
+                          Source.HEADER, f"{tsq.name} start mark (epoch time)")
             if not tev.is_file():
                 f.warn(f"{tev.name} is not beside the index: the samples are not here")
             out.append(self.result(path, "FiberPhotometry", f, part=s.code))

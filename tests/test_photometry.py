@@ -137,7 +137,9 @@ def test_doric_without_a_recording_is_one_line(tmp_path: Path) -> None:
 def test_tdt_photometry_stores(tmp_path: Path) -> None:
     tsq = write_tdt(tmp_path / "block", "b1", {"465A": (1017.25, 1, 9), "405A": (1017.25, 1, 9),
                                                "Fi1r": (6103.5, 3, 40)}, samples_per_block=128)
-    found = {r.part: r for r in extract(tsq)}
+    tev = tsq.with_suffix(".tev")
+    found = {r.part: r for r in extract(tev)}
+    assert {r.file_name for r in found.values()} == {f"b1.tev#{c}" for c in found}
     assert sorted(found) == ["405A", "465A", "Fi1r"]
     index = np.fromfile(tsq, dtype=TSQ)
     for code, r in found.items():
@@ -150,13 +152,19 @@ def test_tdt_photometry_stores(tmp_path: Path) -> None:
     assert found["465A"].type_json["nFrames"] == 9 * 128
     assert found["465A"].start_time is not None
     listing = discover(tmp_path)
-    assert listing.data == [tsq] and tsq.with_suffix(".tev") in listing.sidecars
+    assert listing.data == [tev] and listing.sidecars[tsq] == tev
+    # The index alone (the .tev not copied) describes the stores, with a warning.
+    tev.unlink()
+    alone = extract(tsq)
+    assert {r.part for r in alone} == set(found)
+    assert all(any("not beside" in w for w in r.warnings) for r in alone)
 
 
 def test_a_tank_with_ephys_streams_is_not_claimed_here(tmp_path: Path) -> None:
     from extractors.tdt_photometry import TdtPhotometryExtractor
 
     tsq = write_tdt(tmp_path / "mixed", "b2", {"465A": (1017.25, 1, 2), "EEG1": (3051.76, 4, 2)})
+    assert TdtPhotometryExtractor.claim(tsq.with_suffix(".tev")) == 0
     assert TdtPhotometryExtractor.claim(tsq) == 0
 
 
