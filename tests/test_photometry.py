@@ -179,3 +179,15 @@ def test_the_report_compares_photometry_durations(tmp_path: Path) -> None:
     found = [f for f in report.findings if f.check == "durations"]
     assert found and any("npm.csv" in f.message for f in found), report.findings
     assert os.path.exists(tmp_path / "photometry.ppd")
+
+
+@pytest.mark.parametrize("ending", [b"", b"\n", b"\n\n\n", b"\r\n"])
+def test_npm_rows_whatever_the_file_ends_with(tmp_path: Path, ending: bytes) -> None:
+    path = write_npm(tmp_path / "x.csv", 1500, rate=30.0)
+    body = path.read_bytes().rstrip(b"\n")
+    if ending == b"\r\n":
+        body = body.replace(b"\n", b"\r\n")
+    path.write_bytes(body + ending)
+    (r,) = extract(path)
+    assert r.type_json["nFrames"] == 1500
+    assert math.isclose(r.type_json["frameRate"], 30.0, rel_tol=1e-6)
