@@ -17,7 +17,7 @@ signals; the layout of pyPhotometry's ``data_import.py``). ``frameRate`` = the h
 **Neurophotometrics** CSV (FP3002/FP3001 from Bonsai: ``FrameCounter``, ``Timestamp`` or
 ``SystemTimestamp`` in seconds, ``Flags`` or ``LedState``, ``Region<N><G|R>`` columns).
 ``nFrames`` = the data rows, counted by reading the file (a CSV states no count: the cost
-is a read of the file, its line ends counted in 1 MiB chunks: 0.06 s for 100 MB);
+is a read of the file, its line ends counted in 1 MiB chunks: 0.1 s for 100 MB);
 ``frameRate`` = (rows - 1) / (last timestamp - first), from the first and last rows.
 The LED bits of the flags (1 = 415 nm, 2 = 470 nm, 4 = 560 nm; higher bits are inputs
 and outputs, per the NPM manual's flag table) of the first 1,000 rows give the
