@@ -191,3 +191,21 @@ def test_npm_rows_whatever_the_file_ends_with(tmp_path: Path, ending: bytes) -> 
     (r,) = extract(path)
     assert r.type_json["nFrames"] == 1500
     assert math.isclose(r.type_json["frameRate"], 30.0, rel_tol=1e-6)
+
+
+def test_the_report_compares_one_scan_but_not_runs_with_each_other(tmp_path: Path) -> None:
+    from bsingest.report import build_report
+    from tests.fixtures_mri_photometry import write_nifti
+
+    one = tmp_path / "one"
+    write_nifti(one / "bold.nii", (4, 4, 2, 150), (3, 3, 3, 2.0))  # 300 s
+    write_ppd(one / "photometry.ppd", 130 * 400)  # 400 s
+    found = [f for f in build_report(one).findings if f.check == "durations"]
+    assert [f.records for f in found] == [("photometry.ppd", "bold.nii")]
+
+    runs = tmp_path / "runs"
+    write_nifti(runs / "run-1_bold.nii", (4, 4, 2, 150), (3, 3, 3, 2.0))  # 300 s
+    write_nifti(runs / "run-2_bold.nii", (4, 4, 2, 90), (3, 3, 3, 2.0))  # 180 s
+    write_nifti(runs / "T1w.nii.gz", (8, 8, 8), (1, 1, 1))  # no duration
+    report = build_report(runs)
+    assert not [f for f in report.findings if f.check in ("durations", "starts")]
