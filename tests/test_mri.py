@@ -229,3 +229,43 @@ def test_dicomdir_and_non_image_objects_are_skipped_not_failed(tmp_path: Path) -
     report = extract_folder(tmp_path)
     assert report.ok and [x.path for x in report.extractions] == [str(mr)]
     assert set(report.skipped) == {str(sr), str(index)}
+
+
+def test_an_mri_and_photometry_session_is_accepted_whole_and_once(tmp_path: Path) -> None:
+    """Into the local server's current generation: every record created, a re-run none."""
+    from bsingest.client import BrainstemClient, RetryPolicy
+    from bsingest.ingest import ingest
+    from bsingest.server import LocalServer
+    from tests.fixtures_mri_photometry import write_doric, write_npm, write_ppd, write_tdt
+
+    session, procedure = ("4b060709-9585-484b-bde0-0a47a554aaab",
+                          "087b71c4-6785-437c-b8ef-e35a82a8463e")
+    folder = tmp_path / "scan-day"
+    write_series(folder / "MR1", n_slices=4, n_volumes=3)
+    write_dicom(folder / "ct" / "17106", modality="CT", field_t=None)
+    write_nifti(folder / "sub-01_bold.nii.gz", (4, 4, 2, 10), (3, 3, 3, 2.0),
+                sidecar={"MagneticFieldStrength": 3})
+    write_nifti(folder / "sub-01_T1w.nii", (6, 6, 6), (1, 1, 1),
+                sidecar={"MagneticFieldStrength": 7})
+    write_ppd(folder / "fp.ppd", 1300)
+    write_npm(folder / "npm.csv", 200)
+    write_doric(folder / "rec.doric", 500)
+    write_tdt(folder / "tank" / "b1", "b1", {"465A": (1017.25, 1, 2), "405A": (1017.25, 1, 2)})
+    with LocalServer(db_path=tmp_path / "s.sqlite3") as srv, \
+            BrainstemClient(server=srv.url, token=srv.pat, api="2026",
+                            retry=RetryPolicy(wait=False)) as c:
+        report = ingest(folder, session=session, procedures=[procedure], client=c,
+                        journal=tmp_path / "j.sqlite")
+        assert {r.outcome for r in report.results} == {"created"}, [
+            (r.path, r.error) for r in report.results if r.outcome != "created"]
+        uid = pydicom.dcmread(folder / "MR1" / "IM0001").SeriesInstanceUID
+        assert sorted(r.key for r in report.results) == sorted([
+            f"FunctionalMagneticResonanceImaging|MR1#{uid}",
+            "ComputedTomography|ct/17106",
+            "FunctionalMagneticResonanceImaging|sub-01_bold.nii.gz",
+            "MagneticResonanceImaging|sub-01_T1w.nii",
+            "FiberPhotometry|fp.ppd", "FiberPhotometry|npm.csv", "FiberPhotometry|rec.doric",
+            "FiberPhotometry|tank/b1/b1.tev#405A", "FiberPhotometry|tank/b1/b1.tev#465A"])
+        again = ingest(folder, session=session, procedures=[procedure], client=c,
+                       journal=tmp_path / "j.sqlite")
+        assert again.counts() == {"unchanged": 9}
