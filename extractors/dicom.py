@@ -367,9 +367,9 @@ class DicomExtractor(Extractor):
             self._rate(f, h, where)
         self._start(f, h, where)
         drop_disallowed(record_type, f)
-        x = self.result(path.parent, record_type, f, part=s.uid)
-        # The record is named by the folder and series; its path stays the folder.
-        return x
+        # Named by the folder and the series (``MR1#<uid>``): the extraction's path is the
+        # folder, so that its session-relative name is the folder's.
+        return self.result(path.parent, record_type, f, part=s.uid)
 
     @staticmethod
     def _type(path: Path, h: DicomHeader) -> str:
