@@ -46,7 +46,8 @@ def write_dicom(path: Path, *, modality: str = "MR", rows: int = 8, columns: int
                 field_t: float | None = 3.0, spacing: Sequence[float] = (0.5, 0.25),
                 thickness: float | None = 1.5, series_uid: str | None = None,
                 instance: int = 1, position: Sequence[float] | None = None,
-                temporal: int | None = None, syntax: str = "explicit") -> Path:
+                temporal: int | None = None, syntax: str = "explicit",
+                jpeg2000: bool = False) -> Path:
     """A DICOM Part 10 file by pydicom (preamble, DICM, file meta), pixels included."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import (
@@ -97,6 +98,14 @@ def write_dicom(path: Path, *, modality: str = "MR", rows: int = 8, columns: int
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
     ds.PixelData = np.zeros(n * rows * columns, "<u2").tobytes()
+    if jpeg2000:  # the transfer syntax and encapsulated fragments (not a real codestream)
+        from pydicom.encaps import encapsulate
+        from pydicom.uid import JPEG2000Lossless
+
+        meta.TransferSyntaxUID = JPEG2000Lossless
+        ds.PixelData = encapsulate([bytes(16)] * n)
+        ds["PixelData"].VR = "OB"
+        ds["PixelData"].is_undefined_length = True
     ds.save_as(path, enforce_file_format=True)
     return path
 

@@ -128,6 +128,14 @@ def test_dicom_values_equal_pydicoms(tmp_path: Path) -> None:
         assert r.start_time == "2024-01-31T10:15:02.500000"
 
 
+def test_compression_is_the_transfer_syntax(tmp_path: Path) -> None:
+    path = write_dicom(tmp_path / "j2k.dcm", jpeg2000=True)
+    uid = pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID
+    (r,) = extract(path)
+    assert uid.is_compressed and r.type_json["compression"] == uid.name
+    assert "1.2.840.10008.1.2.4.90" in r.provenance["compression"].detail
+
+
 def test_dicom_modalities_and_multi_frame(tmp_path: Path) -> None:
     ct = write_dicom(tmp_path / "ct", modality="CT", field_t=None)
     pet = write_dicom(tmp_path / "pet.dcm", modality="PT", field_t=None)
