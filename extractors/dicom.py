@@ -344,7 +344,13 @@ class DicomExtractor(Extractor):
 
     def _series(self, path: Path, s: Series) -> Extraction:
         first = s.files[0]
-        h = read_dicom_header(first)
+        try:
+            h = read_dicom_header(first)
+        except ExtractionError as exc:
+            if first == path:
+                raise
+            raise ExtractionError(path, f"the series' first file {first.name}: {exc.reason}"
+                                  ) from None
         record_type = self._type(path, h)
         f = Fields()
         where = f"{first.name} DICOM header (the series' first instance)"

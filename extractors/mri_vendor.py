@@ -41,11 +41,12 @@ _TEXT_LIMIT = 4 * 2**20
 _GAMMA_1H = 42.577  # MHz/T
 
 
-def _text(path: Path, limit: int = _TEXT_LIMIT) -> str:
+def _text(path: Path, owner: Path, limit: int = _TEXT_LIMIT) -> str:
+    """The text of a header file; errors name ``owner``, the file being described."""
     with open(path, "rb") as fh:
         raw = fh.read(limit + 1)
     if len(raw) > limit:
-        raise ExtractionError(path, f"{path.name} is larger than {limit} bytes: not a header")
+        raise ExtractionError(owner, f"{path.name} is larger than {limit} bytes: not a header")
     return raw.decode("latin-1")
 
 
@@ -75,11 +76,14 @@ def _is_par(path: Path) -> bool:
         return False
 
 
-def read_par(path: Path) -> tuple[dict[str, str], list[list[str]]]:
-    """The general information (``. name : value``) and the image lines of a PAR file."""
-    text = _text(path)
+def read_par(path: Path, owner: Path | None = None) -> tuple[dict[str, str], list[list[str]]]:
+    """The general information (``. name : value``) and the image lines of a PAR file;
+    errors name ``owner`` (the ``.REC`` it describes), else the PAR itself."""
+    owner = owner or path
+    text = _text(path, owner)
     if _PAR_MAGIC not in text[:1024]:
-        raise ExtractionError(path, "no 'DATA DESCRIPTION FILE' line: not a Philips PAR file")
+        raise ExtractionError(owner, f"{path.name}: no 'DATA DESCRIPTION FILE' line: not a "
+                              "Philips PAR file")
     general: dict[str, str] = {}
     images: list[list[str]] = []
     for line in text.splitlines():
@@ -127,7 +131,7 @@ class ParRecExtractor(Extractor):
         par = _par_of(path) if path.suffix.lower() == ".rec" else path
         if par is None:
             raise ExtractionError(path, "no .PAR header beside it")
-        general, images = read_par(par)
+        general, images = read_par(par, path)
         f = Fields()
         f.header("format", "PAR/REC", f"{par.name}: Philips data description file")
         if par == path:
@@ -161,12 +165,14 @@ class ParRecExtractor(Extractor):
 _JCAMP_FIELD = re.compile(r"^##\$?([^=]+)=(.*)$")
 
 
-def read_jcamp(path: Path) -> dict[str, str]:
+def read_jcamp(path: Path, owner: Path | None = None) -> dict[str, str]:
     """``##$NAME=value`` parameters of a JCAMP-DX file; an array's values follow its size
-    line (``( 2 )``) and are joined into the value."""
-    text = _text(path)
+    line (``( 2 )``) and are joined into the value. Errors name ``owner`` (the ``method``
+    file being described), else the file itself."""
+    owner = owner or path
+    text = _text(path, owner)
     if not text.startswith("##"):
-        raise ExtractionError(path, f"{path.name} does not start with '##': not a JCAMP-DX "
+        raise ExtractionError(owner, f"{path.name} does not start with '##': not a JCAMP-DX "
                               "parameter file")
     out: dict[str, str] = {}
     key = None
@@ -183,7 +189,7 @@ def read_jcamp(path: Path) -> dict[str, str]:
 def _array(value: str | None) -> list[float]:
     if not value:
         return []
-    body = value.split(")", 1)[1] if value.startswith("(") else value
+    body = value.partition(")")[2] if value.startswith("(") else value
     out = []
     for tok in body.split():
         try:
@@ -230,7 +236,7 @@ class ParaVisionExtractor(Extractor):
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         method = read_jcamp(path)
         acqp_path = path.parent / "acqp"
-        acqp = read_jcamp(acqp_path) if acqp_path.is_file() else {}
+        acqp = read_jcamp(acqp_path, path) if acqp_path.is_file() else {}
         f = Fields()
         kind = method.get("Method", "?")[:40]
         f.header("format", "Bruker ParaVision", f"JCAMP-DX method ({kind}) and acqp of scan "

@@ -94,8 +94,12 @@ class TdtStore:
     fmt: int
 
 
-def read_tsq_stores(path: Path) -> tuple[list[TdtStore], float | None]:
-    """The stream stores of a ``.tsq`` and the block's start (epoch seconds, or None)."""
+def read_tsq_stores(path: Path, owner: Path | None = None
+                    ) -> tuple[list[TdtStore], float | None]:
+    """The stream stores of a ``.tsq`` and the block's start (epoch seconds, or None);
+    errors name ``owner`` (the block's ``.tev`` being described), else the ``.tsq``."""
+    owner = owner or path
+    where = f"{path.name}: " if owner != path else ""
     import numpy as np
 
     dt = np.dtype([("size", "<i4"), ("evtype", "<i4"), ("code", "S4"), ("channel", "<u2"),
@@ -103,8 +107,8 @@ def read_tsq_stores(path: Path) -> tuple[list[TdtStore], float | None]:
                    ("freq", "<f4")])
     size = os.stat(path).st_size
     if size < 2 * _RECORD:
-        raise ExtractionError(path, f"{size} bytes: too short for a TDT tsq index (a header "
-                              "record and a start mark, 40 bytes each)")
+        raise ExtractionError(owner, f"{where}{size} bytes: too short for a TDT tsq index (a "
+                              "header record and a start mark, 40 bytes each)")
     stores: dict[str, TdtStore] = {}
     start: float | None = None
     with open(path, "rb") as fh:
@@ -125,13 +129,13 @@ def read_tsq_stores(path: Path) -> tuple[list[TdtStore], float | None]:
                 fmt = int(rows["fmt"][0])
                 item = _ITEMSIZE.get(fmt)
                 if item is None:
-                    raise ExtractionError(path, f"store {name}: data format {fmt} is not one "
-                                          "TDT writes")
+                    raise ExtractionError(owner, f"{where}store {name}: data format {fmt} is "
+                                          "not one TDT writes")
                 ch1 = rows[rows["channel"] == 1]
                 words = ch1["size"].astype("i8") - 10
                 if (words < 0).any():
-                    raise ExtractionError(path, f"store {name}: a record of fewer than 10 "
-                                          "words: a damaged index")
+                    raise ExtractionError(owner, f"{where}store {name}: a record of fewer than "
+                                          "10 words: a damaged index")
                 n = int((words * 4 // item).sum())
                 chans = int(rows["channel"].max())
                 if st is None:
@@ -185,7 +189,7 @@ class TdtPhotometryExtractor(Extractor):
         tsq = _index_of(path)
         if tsq is None:
             raise ExtractionError(path, "no .tsq index of its block beside it: not a TDT block")
-        stores, start = read_tsq_stores(tsq)
+        stores, start = read_tsq_stores(tsq, path)
         if not stores:
             raise ExtractionError(path, f"{tsq.name} lists no stream stores")
         tev = tsq.with_suffix(".tev")
