@@ -105,7 +105,7 @@ class BrainVisionExtractor(Extractor):
         suffix = path.suffix.lower()
         if suffix == ".vhdr":
             if not _is_vhdr(path):
-                return Claim.NO
+                return Claim.SPECIFIC  # mislabelled: refused saying so, not "unknown kind"
             # Beside its data file, a sidecar in a listing; given alone, it describes it.
             data = _data_of(path)
             return Claim.SUFFIX if data is not None and data.exists() else Claim.SPECIFIC
@@ -128,23 +128,20 @@ class BrainVisionExtractor(Extractor):
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         f = Fields()
         if path.suffix.lower() == ".vhdr":
-            vhdr_path = path
-            data = _data_of(path)
+            h = read_vhdr(path, data=path)  # errors name the header given
+            data = h.data_file
             if data is None:
                 raise SidecarError(path, "no DataFile in [Common Infos]: it names no data file")
-            where = path  # errors name the header given
         else:
             headers = _headers_naming(path)
             if not headers:
                 raise SidecarError(path, "no .vhdr beside it names it as its DataFile")
-            vhdr_path, data, where = headers[0], path, path
             if len(headers) > 1:
                 f.warn(f"{len(headers)} headers name this data file; described by "
-                       f"{vhdr_path.name} (also: {', '.join(h.name for h in headers[1:])})")
-        h = read_vhdr(vhdr_path, data=where)
-        self._describe(where, h, data, f)
-        ex = self.result(data, "Electroencephalography", f)
-        return [ex]
+                       f"{headers[0].name} (also: {', '.join(h.name for h in headers[1:])})")
+            h, data = read_vhdr(headers[0], data=path), path
+        self._describe(path, h, data, f)
+        return [self.result(data, "Electroencephalography", f)]
 
     def _describe(self, where: Path, h: VhdrHeader, data: Path, f: Fields) -> None:
         name = h.path.name
