@@ -185,5 +185,5 @@ def test_lsb_equals_neo_gain(tmp_path: Path, binary: str) -> None:
     chans = reader.header["signal_channels"]
     assert {str(u) for u in chans["units"]} <= {"uV", "µV"}
     [r] = extract(data)
-    assert {float(g) for g in chans["gain"]} == {pytest.approx(r.type_json["lsb"])}
+    assert [float(g) for g in chans["gain"]] == pytest.approx([r.type_json["lsb"]] * 4)
     assert r.type_json["nSamples"] == reader.get_signal_size(0, 0, 0)
