@@ -337,7 +337,8 @@ class Extractor:
                 failed.append(PartFailure(_part_name(p, r), problem))
         if not kept:
             if len(failed) == 1:
-                raise ExtractionError(p, f"{failed[0].part}: {failed[0].reason}")
+                x = failed[0]
+                raise ExtractionError(p, x.reason if x.part == p.name else f"{x.part}: {x.reason}")
             raise ExtractionError(p, f"none of its {len(failed)} parts can be described: "
                                   + "; ".join(f"{x.part}: {x.reason}" for x in failed))
         if failed:
