@@ -313,9 +313,10 @@ def _lsb(path: Path, signals: list[EdfSignal], f: Fields) -> None:
         return
     s = signals[0]
     # 12 significant digits: 0.2, not the 0.19999999999999998 of the float division.
-    f.header("lsb", float(f"{values[0]:.12g}"), f"header: (physical max {s.physmax:g} - min {s.physmin:g}) / "
-             f"(digital max {s.digmax:g} - min {s.digmin:g}) {s.dimension}, in µV; "
-             f"the same for all {len(signals)} signals")
+    f.header("lsb", float(f"{values[0]:.12g}"),
+             f"header: (physical max {s.physmax:g} - min {s.physmin:g}) / (digital max "
+             f"{s.digmax:g} - min {s.digmin:g}) {s.dimension}, in µV; the same for all "
+             f"{len(signals)} signals")
 
 
 def _start(fixed: bytes) -> tuple[datetime.datetime | None, str, str]:
@@ -336,7 +337,8 @@ def _start(fixed: bytes) -> tuple[datetime.datetime | None, str, str]:
         year = int(m.group(3))
         detail += f"; year from the EDF+ recording field {m.group(0)!r}"
     try:
-        when = datetime.datetime(year, month, day, *(int(x) for x in m_time.groups()))
+        hour, minute, second = (int(x) for x in m_time.groups())
+        when = datetime.datetime(year, month, day, hour, minute, second)
     except ValueError:
         return None, "", f"header: startdate {date!r} starttime {time!r} is not a date: " \
             "no start time"

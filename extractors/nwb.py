@@ -136,7 +136,8 @@ class NwbExtractor(Extractor):
                  ) -> list[Extraction | PartFailure]:
         # libhdf5 can crash, or loop for ever, on a damaged file: read it in a worker process
         # (see extractors/_isolate), stopped after _TIMEOUT.
-        result: list[Extraction | PartFailure] = isolated(path, _describe, str(path), timeout=_TIMEOUT)
+        result: list[Extraction | PartFailure] = isolated(path, _describe, str(path),
+                                                          timeout=_TIMEOUT)
         return result
 
     def _read(self, path: Path) -> list[Extraction | PartFailure]:

@@ -56,6 +56,7 @@ file. Ours parses one oebin and ``stat``-s one file: 1.5 ms for a 384-channel st
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import math
 import os
@@ -177,7 +178,7 @@ class OpenEphysBinaryExtractor(Extractor):
         # One stream that cannot be described (a damaged rate, a cut file) is a line on the
         # others' records, not the end of them all.
         return [self.part(dat.relative_to(oebin.parent).as_posix(),
-                          lambda dat=dat, e=e: self._stream(dat, oebin, doc, e))
+                          functools.partial(self._stream, dat, oebin, doc, e))
                 for dat, e in present]
 
     def _stream(self, path: Path, oebin: Path, doc: Mapping[str, Any],

@@ -67,7 +67,8 @@ def test_truth_style_part_names_for_a_fractional_rate(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("unit", "factor"), [("nV", 1e-3), ("uV", 1.0), ("µV", 1.0),
                                               ("mV", 1e3), ("V", 1e6)])
 def test_lsb_in_microvolts_from_each_unit(tmp_path: Path, unit: str, factor: float) -> None:
-    sigs = [Signal("C3", unit, -100, 100, -1000, 1000, 8), Signal("C4", unit, -50, 50, -500, 500, 8)]
+    sigs = [Signal("C3", unit, -100, 100, -1000, 1000, 8),
+            Signal("C4", unit, -50, 50, -500, 500, 8)]
     [r] = extract(write_edf(tmp_path / "u.edf", sigs, plus=""))
     assert r.type_json["lsb"] == pytest.approx(0.1 * factor)
 
