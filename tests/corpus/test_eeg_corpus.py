@@ -106,3 +106,30 @@ def test_brainvision_starts_equal_mne(corpus3: Path, truth3: dict[str, Any]) -> 
         when = raw.info["meas_date"]
         got = _record(corpus3, key).start_time
         assert got == (when.replace(tzinfo=None).isoformat() if when else None), key
+
+
+def test_the_eeg_files_as_one_current_session(corpus3: Path, tmp_path: Path) -> None:
+    """Ingested into the local server's current generation, every EEG record is created
+    once; a re-run creates nothing."""
+    import shutil
+
+    from bsingest.client import BrainstemClient, RetryPolicy
+    from bsingest.ingest import ingest
+    from bsingest.server import LocalServer
+
+    session_dir = tmp_path / "session"
+    for family in ("edf", "bdf", "brainvision"):
+        shutil.copytree(corpus3 / "files" / family, session_dir / family)
+    container = "4b060709-9585-484b-bde0-0a47a554aaab"  # seed: rat01-2024-03-01
+    link = "087b71c4-6785-437c-b8ef-e35a82a8463e"  # its implant's procedure
+    with LocalServer(db_path=tmp_path / "server.sqlite3") as srv, \
+            BrainstemClient(server=srv.url, token=srv.pat, api="2026",
+                            retry=RetryPolicy(wait=False)) as c:
+        report = ingest(session_dir, session=container, procedures=[link], client=c,
+                        journal=tmp_path / "j.sqlite")
+        assert {r.outcome for r in report.results} == {"created"}, [
+            (r.path, r.error) for r in report.results if r.outcome != "created"]
+        assert len(report.results) == 10  # 5 EDF (one with 2 rates), 1 BDF, 3 BrainVision
+        again = ingest(session_dir, session=container, procedures=[link], client=c,
+                       journal=tmp_path / "j.sqlite")
+        assert again.counts() == {"unchanged": 10}
