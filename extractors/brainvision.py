@@ -159,7 +159,9 @@ class BrainVisionExtractor(Extractor):
             raise SidecarError(where, f"{name}: BinaryFormat {binary[:30]!r} is not one of "
                                f"{', '.join(_FORMATS)}")
         dtype, itemsize = _FORMATS[binary]
-        f.header("type", dtype, f"{name} [Binary Infos] BinaryFormat={binary}")
+        big = (h.get("binary infos", "usebigendianorder") or "NO").upper() == "YES"
+        f.header("type", dtype, f"{name} [Binary Infos] BinaryFormat={binary}"
+                 + (", UseBigEndianOrder=YES (big-endian)" if big else ""))
         n = _number(where, h, "common infos", "numberofchannels")
         if n is None or not n.is_integer() or not 1 <= n <= 1e6:
             raise SidecarError(where, f"{name}: NumberOfChannels "

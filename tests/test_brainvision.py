@@ -187,3 +187,13 @@ def test_lsb_equals_neo_gain(tmp_path: Path, binary: str) -> None:
     [r] = extract(data)
     assert [float(g) for g in chans["gain"]] == pytest.approx([r.type_json["lsb"]] * 4)
     assert r.type_json["nSamples"] == reader.get_signal_size(0, 0, 0)
+
+
+def test_big_endian_is_named_in_the_provenance(tmp_path: Path) -> None:
+    data = write_brainvision(tmp_path)
+    vhdr = data.with_suffix(".vhdr")
+    vhdr.write_bytes(vhdr.read_bytes().replace(b"BinaryFormat=INT_16",
+                                               b"BinaryFormat=INT_16\r\nUseBigEndianOrder=YES"))
+    [r] = extract(data)
+    assert r.type_json["type"] == "int16"
+    assert "big-endian" in r.provenance["type"].detail
