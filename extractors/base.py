@@ -294,7 +294,11 @@ class Extractor:
         ``lsb``); ``record_type`` restates the record type of time-series files;
         ``verify`` checks what an index promises against the data (video: decodes every
         frame and reports both counts when they differ; slow, as slow as playing it).
-        Raises :class:`~bsingest.errors.ExtractionError` naming the file.
+        Raises :class:`~bsingest.errors.ExtractionError` naming the file. A file of
+        several records gives every part it can describe: a part the family refuses
+        (:class:`PartFailure`) or whose values are implausible is left out, with one line
+        ``<part> not described: <reason>`` on each record kept; a file with no part left
+        is refused, naming each part and reason.
         """
         p = Path(path)
         unknown = set(stated) - STATED_KEYS
