@@ -21,7 +21,9 @@ from bsingest.errors import UnsupportedFile
 from .abf import AbfExtractor
 from .audio import AudioExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
+from .brainvision import BrainVisionExtractor
 from .dlc import DlcExtractor
+from .edf import EdfExtractor
 from .intan import IntanExtractor
 from .nwb import NwbExtractor
 from .openephys import OpenEphysBinaryExtractor
@@ -57,6 +59,8 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     SpikeGlxExtractor,
     VideoExtractor,
     DlcExtractor,
+    EdfExtractor,
+    BrainVisionExtractor,
 )
 
 # Folders that never hold a session's data, and files that are bsingest's own settings.
