@@ -21,8 +21,10 @@ from bsingest.errors import UnsupportedFile
 from .abf import AbfExtractor
 from .audio import AudioExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
+from .brainvision import BrainVisionExtractor
 from .dicom import DicomExtractor
 from .dlc import DlcExtractor
+from .edf import EdfExtractor
 from .intan import IntanExtractor
 from .mri_vendor import ParaVisionExtractor, ParRecExtractor
 from .nifti import NiftiExtractor
@@ -62,6 +64,8 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     SpikeGlxExtractor,
     VideoExtractor,
     DlcExtractor,
+    EdfExtractor,
+    BrainVisionExtractor,
     NiftiExtractor,
     DicomExtractor,
     ParRecExtractor,
