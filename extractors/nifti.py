@@ -256,6 +256,9 @@ class NiftiExtractor(Extractor):
         except (OSError, ValueError) as exc:
             f.warn(f"{side.name}: not read ({exc}); no field strength")
             return None
+        except RecursionError:  # JSON nested deeper than Python's recursion limit
+            f.warn(f"{side.name}: not read (JSON nested too deeply); no field strength")
+            return None
         if not isinstance(data, dict):
             f.warn(f"{side.name}: not a JSON object; no field strength")
             return None

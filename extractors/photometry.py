@@ -86,6 +86,9 @@ class PyPhotometryExtractor(Extractor):
         except (UnicodeDecodeError, ValueError) as exc:
             raise ExtractionError(path, f"the {n}-byte header is not JSON ({exc}): not a "
                                   "pyPhotometry file, or a damaged one") from None
+        except RecursionError:
+            raise ExtractionError(path, f"the {n}-byte header is JSON nested too deeply: a "
+                                  "damaged file") from None
         if not isinstance(header, dict):
             raise ExtractionError(path, "the header is JSON but not an object")
         rate = header.get("sampling_rate")

@@ -277,3 +277,10 @@ def test_an_mri_and_photometry_session_is_accepted_whole_and_once(tmp_path: Path
         again = ingest(folder, session=session, procedures=[procedure], client=c,
                        journal=tmp_path / "j.sqlite")
         assert again.counts() == {"unchanged": 9}
+
+
+def test_a_bids_sidecar_nested_too_deeply_is_a_warning(tmp_path: Path) -> None:
+    path = write_nifti(tmp_path / "x.nii", (4, 4, 4), (1, 1, 1))
+    (tmp_path / "x.json").write_text("[" * 100000 + "]" * 100000)
+    (r,) = extract(path)
+    assert any("nested too deeply" in w for w in r.warnings)

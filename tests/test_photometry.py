@@ -209,3 +209,12 @@ def test_the_report_compares_one_scan_but_not_runs_with_each_other(tmp_path: Pat
     write_nifti(runs / "T1w.nii.gz", (8, 8, 8), (1, 1, 1))  # no duration
     report = build_report(runs)
     assert not [f for f in report.findings if f.check in ("durations", "starts")]
+
+
+def test_a_ppd_header_nested_too_deeply_is_one_line(tmp_path: Path) -> None:
+    raw = b"[" * 30000 + b"]" * 30000
+    path = tmp_path / "deep.ppd"
+    path.write_bytes(struct.pack("<H", len(raw)) + raw)
+    with pytest.raises(ExtractionError) as info:
+        extract(path)
+    assert str(info.value).startswith("deep.ppd: ") and "nested" in str(info.value)
