@@ -5,9 +5,12 @@ one record per ``.REC`` (the data), described by the ``.PAR`` beside it (a sidec
 ``.PAR`` alone describes itself with a warning. ``horizontalResolution`` and
 ``verticalResolution`` = the reconstruction size of the first image line (``recon
 resolution (x y)``, the REC's image size; the scan resolution is the acquired matrix),
-``nFrames`` = ``Max. number of dynamics``, ``frameRate`` = 1000 / ``Repetition time
-[ms]`` for more than one dynamic (``FunctionalMagneticResonanceImaging``). PAR files do
-not state the field strength.
+``nFrames`` = the dynamics the image lines hold (a ``Max. number of dynamics`` that
+differs is warned about: a truncated scan), ``frameRate`` for more than one dynamic
+(``FunctionalMagneticResonanceImaging``) = (dynamics - 1) / the span of their begin
+times (``dyn_scan_begin_time``), else 1000 / ``Repetition time [ms]`` (for a 3D or
+multi-echo sequence that is the excitation TR, 7 ms, not the time between volumes: the
+begin times are the volumes'). PAR files do not state the field strength.
 
 **Bruker ParaVision** (our own reader of the JCAMP-DX ``method`` and ``acqp`` text
 files of a scan folder ``<study>/<scan>/``): the record is the scan's ``method`` file, its
@@ -96,6 +99,40 @@ def read_par(path: Path, owner: Path | None = None) -> tuple[dict[str, str], lis
     return general, images
 
 
+_DYN, _DYN_BEGIN = 2, 31  # image line columns: dynamic scan number, dyn_scan_begin_time (s)
+
+
+def _dynamic_begins(images: list[list[str]]) -> dict[int, float]:
+    """Dynamic scan number -> its begin time (s, the earliest of its image lines); empty
+    when the lines do not state them (fewer columns than PAR 4)."""
+    out: dict[int, float] = {}
+    for cells in images:
+        if len(cells) <= _DYN_BEGIN:
+            return {}
+        number, begin = _num(cells[_DYN]), _num(cells[_DYN_BEGIN])
+        if number is None or begin is None or not number.is_integer():
+            return {}
+        key = int(number)
+        out[key] = min(begin, out.get(key, begin))
+    return out
+
+
+def _check_rec_size(rec: Path, images: list[list[str]], f: Fields) -> None:
+    """Warn when the REC is shorter than its image lines' images (x * y * bits / 8 each)."""
+    want = 0
+    for cells in images:
+        if len(cells) <= 10:
+            return
+        bits, x, y = _num(cells[7]), _num(cells[9]), _num(cells[10])
+        if bits is None or x is None or y is None or min(bits, x, y) <= 0:
+            return
+        want += int(x * y * bits) // 8
+    size = rec.stat().st_size
+    if size < want:
+        f.warn(f"{rec.name} holds {size} bytes, fewer than the {want} its {len(images)} image "
+               "lines describe: a truncated file")
+
+
 def _num(text: str | None) -> float | None:
     try:
         v = float((text or "").split()[0])
@@ -136,6 +173,8 @@ class ParRecExtractor(Extractor):
         f.header("format", "PAR/REC", f"{par.name}: Philips data description file")
         if par == path:
             f.warn("a .PAR without its .REC: the data are not here")
+        else:
+            _check_rec_size(path, images, f)
         if images and len(images[0]) > 10:
             x, y = _num(images[0][9]), _num(images[0][10])
             if x and y and x.is_integer() and y.is_integer():
@@ -144,16 +183,34 @@ class ParRecExtractor(Extractor):
                 f.header("verticalResolution", int(y), f"{par.name} first image line, recon "
                          "resolution y")
         dyn = _num(general.get("Max. number of dynamics"))
-        frames = int(dyn) if dyn is not None and dyn.is_integer() and dyn >= 1 else None
-        if frames is not None:
+        stated_dyn = int(dyn) if dyn is not None and dyn.is_integer() and dyn >= 1 else None
+        begins = _dynamic_begins(images)
+        frames = len(begins) or stated_dyn
+        if begins:
+            f.header("nFrames", frames, f"{par.name}: the dynamic scan numbers of its image "
+                     "lines")
+            if stated_dyn is not None and stated_dyn != frames:
+                f.warn(f"the image lines hold {frames} dynamics, the general information says "
+                       f"{stated_dyn} (Max. number of dynamics): a truncated scan")
+        elif frames is not None:
             f.header("nFrames", frames, f"{par.name} Max. number of dynamics")
         functional = (frames or 1) > 1
         if functional:
-            tr = _num(general.get("Repetition time [ms]") or general.get("Repetition time [msec]"))
-            if tr is None:
-                f.warn("no Repetition time [ms]: no frameRate")
+            times = sorted(begins.values())
+            if len(times) > 1 and times[-1] > times[0]:
+                # The dynamics' own start times: a 3D or multi-echo sequence's "Repetition
+                # time" is the excitation TR (7 ms), not the time between volumes.
+                f.computed("frameRate", (len(times) - 1) / (times[-1] - times[0]),
+                           f"({len(times)} dynamics - 1) / (the last dynamic's begin time "
+                           f"{times[-1]:g} s - the first's {times[0]:g} s), {par.name} image "
+                           "lines (dyn_scan_begin_time)")
             else:
-                repetition_rate(f, tr / 1e3, f"{par.name} Repetition time {tr:g} ms")
+                tr = _num(general.get("Repetition time [ms]")
+                          or general.get("Repetition time [msec]"))
+                if tr is None:
+                    f.warn("no dynamic begin times and no Repetition time [ms]: no frameRate")
+                else:
+                    repetition_rate(f, tr / 1e3, f"{par.name} Repetition time {tr:g} ms")
         record_type = ("FunctionalMagneticResonanceImaging" if functional
                        else "MagneticResonanceImaging")
         drop_disallowed(record_type, f)

@@ -241,8 +241,13 @@ def write_parrec(folder: Path, name: str, *, dynamics: int = 1, recon: tuple[int
     lines = []
     for d in range(dynamics):
         for s in range(slices):
-            lines.append(f" {s + 1} 1 {d + 1} 1 0 2 {d * slices + s} 16 100 {recon[0]} {recon[1]}"
-                         " 0.0 1.0 0.001 1000 500 0 0 0 0 0 0 1 2 4.0 0.0 0 1 0 2.5 2.5 30")
+            # The v4.2 image line: sl ec dyn ph ty seq idx pix scan% rec_x rec_y, rescale
+            # (3), window (2), angulation (3), offcentre (3), thick gap, orientations (2),
+            # fmri status, ed_es, pixel spacing (2), echo time, dyn_scan_begin_time, ...
+            cells = [s + 1, 1, d + 1, 1, 0, 2, d * slices + s, 16, 100, recon[0], recon[1],
+                     0.0, 1.0, 0.001, 1000, 500, 0, 0, 0, 0, 0, 0, 3.0, 0.0, 0, 1, 0, 2,
+                     2.5, 2.5, 30.0, round(d * tr_ms / 1e3, 3), 0.0, 0.0, 1, 90.0]
+            lines.append(" " + " ".join(str(c) for c in cells))
     end = ["# === END OF DATA DESCRIPTION FILE"]
     (folder / f"{name}.PAR").write_text("\n".join(head + lines + end))
     rec = folder / f"{name}.REC"

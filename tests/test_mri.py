@@ -284,3 +284,49 @@ def test_a_bids_sidecar_nested_too_deeply_is_a_warning(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text("[" * 100000 + "]" * 100000)
     (r,) = extract(path)
     assert any("nested too deeply" in w for w in r.warnings)
+
+
+def _nibabel_par_files() -> list[Path]:
+    folder = Path(nib.__file__).parent / "tests" / "data"
+    return sorted(folder.glob("*.PAR")) if folder.is_dir() else []
+
+
+@pytest.mark.parametrize("par", _nibabel_par_files(), ids=lambda p: p.name)
+def test_parrec_equals_nibabel_on_its_own_par_files(par: Path, tmp_path: Path) -> None:
+    """nibabel's test PAR files (Philips scanners' v4 to v4.2 headers) as nibabel reads them:
+    the recon size, the dynamics, and their begin times' spacing as the frame rate."""
+    import shutil
+    import warnings
+
+    copy = tmp_path / par.name
+    shutil.copy(par, copy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with open(par, encoding="latin-1") as fh:
+            hdr = nib.parrec.PARRECHeader.from_fileobj(fh, permit_truncated=True,
+                                                       strict_sort=False)
+    defs = hdr.image_defs
+    (r,) = extract(copy)
+    tj = r.type_json
+    x, y = defs["recon resolution"][0]
+    assert (tj["horizontalResolution"], tj["verticalResolution"]) == (x, y)
+    dynamics = sorted(set(defs["dynamic scan number"]))
+    assert tj["nFrames"] == len(dynamics)
+    if len(dynamics) > 1:
+        begins = [min(defs["dyn_scan_begin_time"][defs["dynamic scan number"] == d])
+                  for d in dynamics]
+        if begins[-1] > begins[0]:
+            want = (len(begins) - 1) / (begins[-1] - begins[0])
+            assert math.isclose(tj["frameRate"], want, rel_tol=1e-6)
+    else:
+        assert r.type == "MagneticResonanceImaging" and "frameRate" not in tj
+
+
+def test_a_rec_shorter_than_its_par_describes_warns(tmp_path: Path) -> None:
+    from tests.fixtures_mri_photometry import write_parrec
+
+    rec = write_parrec(tmp_path, "cut", dynamics=3, recon=(16, 16), slices=2)
+    assert not extract(rec)[0].warnings
+    rec.write_bytes(rec.read_bytes()[:1000])  # 6 images of 16 x 16 x 2 bytes: 3072
+    (r,) = extract(rec)
+    assert any("fewer than the 3072" in w and "truncated" in w for w in r.warnings)
