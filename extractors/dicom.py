@@ -99,11 +99,19 @@ class DicomHeader:
 
 
 def _dcmread(path: Path, **kw: Any) -> Any:
+    import logging
+    import warnings
+
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    # pydicom warns (and logs) about values it repairs on the fly (a VR it guessed, an IS
+    # of '1A'): not ours to print in the middle of a listing.
+    logging.getLogger("pydicom").setLevel(logging.ERROR)
     try:
-        return pydicom.dcmread(path, stop_before_pixels=True, defer_size=_DEFER, **kw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pydicom.dcmread(path, stop_before_pixels=True, defer_size=_DEFER, **kw)
     except InvalidDicomError as exc:
         raise ExtractionError(path, f"not a DICOM file: {exc}") from None
     except OSError:
@@ -115,8 +123,12 @@ def _dcmread(path: Path, **kw: Any) -> Any:
 
 def _value(ds: Any, keyword: str, problems: list[str]) -> Any:
     """A converted element value, or None (a value that does not convert is a problem)."""
+    import warnings
+
     try:
-        v = ds.get(keyword)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            v = ds.get(keyword)
     except Exception as exc:  # pydicom converts lazily: a damaged value fails here
         problems.append(f"{keyword} unreadable ({type(exc).__name__})")
         return None
