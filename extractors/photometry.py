@@ -26,9 +26,12 @@ in the provenance only.
 
 **Doric** ``.doric`` (HDF5, read with h5py in the worker process of
 ``extractors/_isolate.py``). The newer layout (Doric Neuroscience Studio 6,
-``DataAcquisition/<device>/Signals/SeriesNNNN/<signal>/Time``) gives one record per
-series (a series is one acquisition run): its demodulated ``LockIn*`` signals, else
-``AnalogIn``, else any signal with a ``Time``; the older layout (``Traces/<device>/``,
+``DataAcquisition/<device>/Signals/SeriesNNNN/<signal>/Time``, ``ROISignals`` for
+camera systems) gives one record per series (a series is one acquisition run): the time
+base of its demodulated lock-in signals (``LockInAOUT01/{Time,AIN01}`` or
+``AIN01xAOUT01-LockIn/{Time,Values}``, both spellings occur), else of its camera ROIs,
+else of ``AnalogIn``, else of any signal with a ``Time`` (digital I/O and the LED
+outputs last); the older layout (``Traces/<device>/``,
 with a ``*time*`` dataset) gives one record per device. ``nFrames`` is the length of
 the time base, ``frameRate`` = (n - 1) / (last time - first time), two values read from
 the dataset, never the signals.
@@ -333,22 +336,29 @@ def _walk_doric(fh: Any, parts: list[Any], notes: list[str]) -> None:
 
     acq = fh.get("DataAcquisition")
     if isinstance(acq, h5py.Group):
+        # DataAcquisition/<device>/<Signals|ROISignals|...>/<SeriesNNNN>/...
+        found: list[tuple[str, str, str, Any]] = []
         for device in sorted(acq):
             dev = acq[device]
-            signals = dev.get("Signals") if isinstance(dev, h5py.Group) else None
-            if not isinstance(signals, h5py.Group):
+            if not isinstance(dev, h5py.Group):
                 continue
-            for series in sorted(signals):
-                grp = signals[series]
-                if not isinstance(grp, h5py.Group):
+            for kind in sorted(dev):
+                group = dev[kind]
+                if not isinstance(group, h5py.Group):
                     continue
-                found = _doric_series(grp)
-                if found is None:
-                    notes.append(f"DataAcquisition/{device}/Signals/{series}: no signal "
-                                 "with a Time dataset, left out")
-                    continue
-                name = series if len(acq) == 1 else f"{device}/{series}"
-                parts.append((name, "DataAcquisition", *found))
+                for series in sorted(group):
+                    if isinstance(group[series], h5py.Group) and series.lower().startswith(
+                            "series"):
+                        found.append((device, kind, series, group[series]))
+        plain = len({(d, k) for d, k, _, _ in found}) == 1
+        for device, kind, series, grp in found:
+            where = f"DataAcquisition/{device}/{kind}/{series}"
+            described = _doric_series(grp)
+            if described is None:
+                notes.append(f"{where}: no signal with a Time dataset, left out")
+                continue
+            parts.append((series if plain else f"{device}/{kind}/{series}", "DataAcquisition",
+                          *described))
     traces = fh.get("Traces")
     if not parts and isinstance(traces, h5py.Group):
         for device in sorted(traces):
@@ -362,15 +372,36 @@ def _walk_doric(fh: Any, parts: list[Any], notes: list[str]) -> None:
             parts.append((device, "Traces", *_span(time), []))
 
 
+def _signal_rank(name: str) -> int:
+    """Which time base describes a series: demodulated lock-in signals (``LockInAOUT01``,
+    ``AIN01xAOUT01-LockIn``) first, then camera ROIs, then analog inputs, then the rest;
+    digital I/O and analog outputs (the LED drive) last."""
+    low = name.lower()
+    if "lockin" in low:
+        return 0
+    if "cam" in low or "roi" in low:
+        return 1
+    if "analogin" in low:
+        return 2
+    if "digital" in low or "analogout" in low:
+        return 4
+    return 3
+
+
 def _doric_series(grp: Any) -> tuple[str, int, float, float, list[str]] | None:
     import h5py
 
-    signals = [k for k in sorted(grp) if isinstance(grp[k], h5py.Group)
-               and isinstance(grp[k].get("Time"), h5py.Dataset)]
-    lockins = [k for k in signals if k.startswith("LockIn")]
-    chosen = lockins or [k for k in signals if k == "AnalogIn"] or signals
-    if not chosen:
+    signals: list[str] = []
+
+    def visit(name: str, obj: Any) -> None:
+        if isinstance(obj, h5py.Group) and isinstance(obj.get("Time"), h5py.Dataset):
+            signals.append(name)
+
+    grp.visititems(visit)
+    if not signals:
         return None
+    best = min(_signal_rank(k) for k in signals)
+    chosen = sorted(k for k in signals if _signal_rank(k) == best)
     spans = [_span(grp[k]["Time"]) for k in chosen]
     warn: list[str] = []
     lengths = {s[1] for s in spans}

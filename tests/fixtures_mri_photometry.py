@@ -170,7 +170,9 @@ def write_npm(path: Path, n_rows: int, *, rate: float = 40.0, leds: Sequence[int
 
 def write_doric(path: Path, n: int, *, rate: float = 1000.0, layout: str = "new",
                 series: Sequence[str] = ("Series0001",)) -> Path:
-    """A ``.doric`` file in Doric Neuroscience Studio's 6 (``new``) or 5 (``old``) layout."""
+    """A ``.doric`` file in Doric Neuroscience Studio's 6 layout (``new``: ``LockInAOUT01/
+    {Time,AIN01}``; ``values``: ``AIN01xAOUT01-LockIn/{Time,Values}`` beside a faster
+    ``DigitalIO``, the other spelling real files have) or its 5 (``old``: ``Traces/``)."""
     import h5py
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,6 +187,14 @@ def write_doric(path: Path, n: int, *, rate: float = 1000.0, layout: str = "new"
                 h[f"{base}/AnalogIn/Time"] = np.arange(n * 10) / (rate * 10)
                 h[f"{base}/AnalogIn/AIN01"] = np.zeros(n * 10)
             h["Configurations/FPConsole/GlobalSettings"] = np.zeros(1)
+        elif layout == "values":
+            for s in series:
+                base = f"DataAcquisition/EPConsole/Signals/{s}"
+                h[f"{base}/DigitalIO/Time"] = np.arange(n * 4) / (rate * 4)
+                h[f"{base}/DigitalIO/DIO01"] = np.zeros(n * 4)
+                for lock in ("AIN01xAOUT01-LockIn", "AIN01xAOUT02-LockIn"):
+                    h[f"{base}/{lock}/Time"] = t
+                    h[f"{base}/{lock}/Values"] = np.sin(t)
         else:
             h["Traces/Console/Time(s)/Console_time(s)"] = t
             h["Traces/Console/AIn-1 - Dem (AOut-1)/AIn-1 - Dem (AOut-1)"] = np.sin(t)

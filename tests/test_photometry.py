@@ -115,6 +115,16 @@ def test_doric_new_layout_one_record_per_series(tmp_path: Path) -> None:
         assert "LockInAOUT01/Time" in r.provenance["nFrames"].detail  # not AnalogIn
 
 
+def test_doric_lockin_values_spelling(tmp_path: Path) -> None:
+    path = write_doric(tmp_path / "v.doric", 2400, rate=120.0, layout="values")
+    (r,) = extract(path)
+    n, rate = _h5_span(path, "DataAcquisition/EPConsole/Signals/Series0001/"
+                             "AIN01xAOUT01-LockIn/Time")
+    assert r.type_json["nFrames"] == n == 2400  # not DigitalIO's 9600
+    assert math.isclose(r.type_json["frameRate"], rate, rel_tol=1e-9)
+    assert "AIN01xAOUT01-LockIn/Time" in r.provenance["nFrames"].detail
+
+
 def test_doric_old_layout(tmp_path: Path) -> None:
     path = write_doric(tmp_path / "old.doric", 1500, rate=120.0, layout="old")
     (r,) = extract(path)

@@ -12,7 +12,8 @@ EXTRACTOR = "doric"
 def good(tmp: Path) -> list[Path]:
     return [write_doric(tmp / "new.doric", 2000),
             write_doric(tmp / "two.doric", 500, series=("Series0001", "Series0002")),
-            write_doric(tmp / "old.doric", 1200, rate=12000.0 / 10, layout="old")]
+            write_doric(tmp / "old.doric", 1200, rate=12000.0 / 10, layout="old"),
+            write_doric(tmp / "values.doric", 800, layout="values")]
 
 
 def bad(tmp: Path) -> list[Path]:
