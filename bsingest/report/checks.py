@@ -411,7 +411,7 @@ def _video(r: RecordView) -> Iterable[Finding]:
     declared = _DECLARED.search(rate_detail)
     if "variable frame rate" in rate_detail and declared and r.count and r.rate:
         nominal = float(Fraction(declared.group(1)))
-        # The mean rate is (frames - 1) / the timestamps' span (extractors/video.py); the
+        # The mean rate is (frames - 1) / the timestamps' span (extractors/video/rate.py); the
         # frames fill that span plus the last frame's duration.
         span = (r.count - 1) / r.rate + 1 / nominal
         expected = nominal * span
