@@ -33,13 +33,15 @@ count its box cannot hold, ``stsc`` runs that place more samples than ``stsz`` l
 the count is what FFmpeg's reading of them shows. Bytes after the Matroska Segment (a
 recorder's preallocated zeros) are never handed to FFmpeg, which would scan them all.
 
-``frameRate``: the declared average when every frame's timestamp lies within one tick of
-the container's timestamp resolution (1 ms in MKV, WebM, ASF) of it; else the simplest
-rate they all fit (150, not the 150.05 that one second of millisecond timestamps gives);
-else the stream has a variable rate and gets the mean, ``(frames - 1) / (last - first
-timestamp)``: the same for its MP4 and MKV copies, whatever each stores as the last
-frame's duration. The start is the container's creation time (MP4 ``mvhd``, MKV
-``DateUTC``, AVI ``IDIT``), none when it is zero.
+``frameRate``: the rate that explains every frame's timestamp within one tick of the
+container's timestamp resolution (1 ms in MKV, WebM, FLV, ASF): FFmpeg's average when it
+does (unless a whole or NTSC rate, N x 1000/1001, within 0.1 % of it does too: FFmpeg
+reads 15000/1001 in an FLV as 989/66), else the whole or NTSC rate that does, else the
+simplest fraction that does (150, not the 150.05 that one second of millisecond
+timestamps gives); else the stream has a variable rate and gets the mean,
+``(frames - 1) / (last - first timestamp)``, never snapped: the same for its MP4 and MKV
+copies, whatever each stores as the last frame's duration. The start is the container's
+creation time (MP4 ``mvhd``, MKV ``DateUTC``, AVI ``IDIT``), none when it is zero.
 
 Choice of reader: PyAV (``av``) beside a small parser of our own for the container
 structure. PyAV bundles FFmpeg, so its index, packets and frames are those of the

@@ -91,11 +91,11 @@ def probe(path: Path, layout: Layout, verify: bool = False) -> VideoInfo:
 
 
 def _set_rate(info: VideoInfo, vs: Any, timing: tuple[Any, Fraction] | None) -> None:
-    """The frame rate: the declared one when every frame's timestamp fits it within the
-    container's timestamp resolution; else the simplest rate that fits them all; else
-    (variable frame rate) the mean, (frames - 1) / span of the first to the last frame's
-    presentation time, which no container's way of storing the last frame's duration
-    changes."""
+    """The frame rate: the one that explains every frame's timestamp within the
+    container's timestamp resolution (FFmpeg's average, a whole or NTSC rate, or the
+    simplest fraction: :mod:`.rate`); else (variable frame rate) the mean,
+    (frames - 1) / span of the first to the last frame's presentation time, which no
+    container's way of storing the last frame's duration changes."""
     declared = vs.average_rate if vs.average_rate and vs.average_rate > 0 else None
     said = f"the stream's average frame rate {declared} (FFmpeg avg_frame_rate)"
     fitted = _fit_rate(timing, [r for r in (declared, vs.guessed_rate) if r and r > 0])
@@ -111,10 +111,13 @@ def _set_rate(info: VideoInfo, vs: Any, timing: tuple[Any, Fraction] | None) -> 
     info.rate = float(rate)
     if how == "declared" and rate == declared:
         info.rate_detail = f"{said}; every frame's timestamp fits it"
-    elif how in ("declared", "simplest"):
+    elif how in ("declared", "standard", "simplest"):
         info.rate_from_header = False
+        kind = {"standard": "the standard rate (whole or N x 1000/1001) ",
+                "simplest": "the simplest fraction "}.get(how, "")
         info.rate_detail = (f"{rate}: every frame's timestamp lies within the container's "
-                            f"resolution of a frame every 1/{rate} s (constant frame rate)")
+                            f"resolution ({_tick_words(timing)}) of a frame every {1 / rate} s, "
+                            f"{kind}that explains them (constant frame rate)")
         if declared:
             info.rate_detail += f"; FFmpeg's average is {declared}"
     else:
@@ -123,6 +126,15 @@ def _set_rate(info: VideoInfo, vs: Any, timing: tuple[Any, Fraction] | None) -> 
                             "container")
         if declared:  # the words the report's dropped-frame check reads
             info.rate_detail += f"; the header declares {declared}"
+
+
+def _tick_words(timing: tuple[Any, Fraction] | None) -> str:
+    tick = Fraction(timing[1]) if timing is not None else None
+    if tick is None:
+        return "its tick"
+    if tick.numerator == 1 and tick.denominator in (1000, 1_000_000, 1_000_000_000):
+        return {1000: "1 ms", 1_000_000: "1 µs", 1_000_000_000: "1 ns"}[tick.denominator]
+    return f"{tick} s"
 
 
 def _creation_time(container: Any, layout: Layout) -> tuple[datetime.datetime, str] | None:
