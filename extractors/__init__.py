@@ -20,13 +20,17 @@ from bsingest.errors import UnsupportedFile
 
 from .abf import AbfExtractor
 from .audio import AudioExtractor
+from .axona_pos import AxonaPosExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
 from .dlc import DlcExtractor
+from .fictrac import FicTracExtractor
 from .intan import IntanExtractor
+from .nvt import NvtExtractor
 from .nwb import NwbExtractor
 from .openephys import OpenEphysBinaryExtractor
 from .openephys_legacy import OpenEphysLegacyExtractor
 from .rawbinary import RawBinaryExtractor
+from .sleap import SleapAnalysisExtractor, SleapExtractor
 from .spikeglx import SpikeGlxExtractor
 from .video import VideoExtractor
 from .winwcp import WinWcpExtractor
@@ -57,6 +61,11 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     SpikeGlxExtractor,
     VideoExtractor,
     DlcExtractor,
+    SleapExtractor,
+    SleapAnalysisExtractor,
+    FicTracExtractor,
+    NvtExtractor,
+    AxonaPosExtractor,
 )
 
 # Folders that never hold a session's data, and files that are bsingest's own settings.
