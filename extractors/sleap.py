@@ -174,6 +174,8 @@ def _read_slp(name: str) -> dict[str, Any]:
     except ExtractionError:
         raise
     except _H5_ERRORS as exc:
+        if not _from_h5py(exc):
+            raise  # a bug of ours keeps its traceback
         raise ExtractionError(path, f"HDF5 cannot read it: {_reason(exc)}") from None
 
 
@@ -285,6 +287,8 @@ def _read_analysis(name: str) -> dict[str, Any]:
     except ExtractionError:
         raise
     except _H5_ERRORS as exc:
+        if not _from_h5py(exc):
+            raise  # a bug of ours keeps its traceback
         raise ExtractionError(path, f"HDF5 cannot read it: {_reason(exc)}") from None
 
 
@@ -359,6 +363,16 @@ def _number_text(value: Any) -> str:
         return f"{float(value):g}"
     except (TypeError, ValueError):
         return str(value)[:20]
+
+
+def _from_h5py(exc: BaseException) -> bool:
+    """Whether h5py raised ``exc`` (its innermost frame is h5py's), not our own code."""
+    if isinstance(exc, OSError | RuntimeError):
+        return True
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and "h5py" in tb.tb_frame.f_code.co_filename
 
 
 def _reason(exc: Exception) -> str:
