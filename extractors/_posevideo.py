@@ -39,10 +39,12 @@ def find_video(pose: Path, name: str) -> Path | None:
     return None
 
 
-def describe_videos(pose: Path, names: list[str], f: Fields) -> dict[str, int] | None:
+def describe_videos(pose: Path, names: list[str], f: Fields,
+                    pose_frames: int | None = None) -> dict[str, int] | None:
     """Give ``f`` the frame rate and size of the videos ``names`` name, when the session
-    holds them and they agree; warn otherwise. Returns the size given (for a caller that
-    has its own), or None."""
+    holds them and they agree; warn otherwise, and when ``pose_frames`` (frames of poses
+    that each stand for a video frame) is more than the videos hold. Returns the size
+    given (for a caller that has its own), or None."""
     if not names:
         return None
     found = {n: find_video(pose, n) for n in names}
@@ -74,6 +76,10 @@ def describe_videos(pose: Path, names: list[str], f: Fields) -> dict[str, int] |
     for key in keys:
         if key in tj:
             f.header(key, tj[key], f"{where}: {v.provenance[key].detail}")
+    shown = sum(int(x.type_json["nFrames"]) for _, x in described)
+    if pose_frames is not None and pose_frames > shown:
+        videos = "the videos show" if len(described) > 1 else f"{video.name} shows"
+        f.warn(f"{pose_frames} pose frames but {videos} {shown} frames")
     return {k: tj[k] for k in keys[1:] if k in tj}
 
 

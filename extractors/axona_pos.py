@@ -89,7 +89,7 @@ class AxonaPosExtractor(Extractor):
             present = (size - data) // sample
             f.computed("nFrames", present, f"whole {sample}-byte samples after data_start "
                        "(LED position samples, not video frames)")
-            f.warn(f"cut short: num_pos_samples says {declared} samples of {sample} bytes, the "
+            f.warn(f"truncated: num_pos_samples says {declared} samples of {sample} bytes, the "
                    f"file holds {present} after data_start")
         else:
             # data_end elsewhere: the samples the file holds, if they are whole.

@@ -89,7 +89,8 @@ class SleapExtractor(Extractor):
                    f"in {n_videos} video{'s' if n_videos != 1 else ''}, "
                    f"{info['n_tracks']} tracks); not the length of the video")
         names = [v["name"] for v in info["videos"] if v["name"]]
-        given = describe_videos(path, names, f) if len(names) == n_videos else None
+        given = describe_videos(path, names, f, info["n_frames"]) \
+            if len(names) == n_videos else None
         if len(names) < n_videos:
             f.warn("no frame rate: a video it labels is an image sequence or embedded only")
         if given is None:
@@ -135,7 +136,7 @@ class SleapAnalysisExtractor(Extractor):
                    f"({info['n_tracks']} tracks, {info['n_nodes']} nodes), from frame 0 to "
                    "the last frame with poses")
         if info["video"]:
-            describe_videos(path, [info["video"]], f)
+            describe_videos(path, [info["video"]], f, info["n_frames"])
         else:
             f.warn("no frame rate: /video_path names no video")
         return [self.result(path, "BehavioralTracking", f)]

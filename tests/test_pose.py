@@ -254,3 +254,17 @@ def test_a_pos_file_of_another_program_is_not_claimed(tmp_path: Path) -> None:
     path.write_text("x y z\n1 2 3\n")
     with pytest.raises(Exception, match="no extractor"):
         extractor_for(path)
+
+
+def test_more_pose_frames_than_the_video_holds_is_a_warning_the_report_reads(
+        tmp_path: Path) -> None:
+    from bsingest.report.checks import DATA_SIGNS
+
+    encode(tmp_path / "cam0.mp4", "libx264", 10)
+    path = sleap_analysis.write_analysis(tmp_path / "cam0.analysis.h5", 25)
+    r = _only(path)
+    (warning,) = r.warnings
+    assert warning == "25 pose frames but cam0.mp4 shows 10 frames"
+    assert any(sign in warning for sign in DATA_SIGNS)
+    cut = axona_pos.write_pos(tmp_path / "cut.pos", 10, cut=12 + 20 * 3)
+    assert any(sign in w for w in _only(cut).warnings for sign in DATA_SIGNS)
