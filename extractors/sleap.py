@@ -253,15 +253,18 @@ def _video(path: Path, h5: Any, i: int, raw: Any) -> dict[str, Any]:
 
 
 def _source_video(h5: Any, dataset: str) -> str:
-    """The original video of an embedded one (sleap-io: ``<group>/source_video`` group's
-    ``json`` attribute; SLEAP: the group's ``source_video`` attribute)."""
+    """The original video of an embedded one (sleap-io: the ``json`` attribute of
+    ``<group>/original_video`` or ``<group>/source_video``; SLEAP: the group's
+    ``source_video`` attribute)."""
     group = dataset.rsplit("/", 1)[0] if "/" in dataset else ""
     if not group or group not in h5:
         return ""
     g = h5[group]
     text = None
-    if "source_video" in g:
-        text = g["source_video"].attrs.get("json")
+    # sleap-io 0.5+: original_video is the media file when source_video is another package.
+    for name in ("original_video", "source_video"):
+        if text is None and name in g:
+            text = g[name].attrs.get("json")
     if text is None:
         text = g.attrs.get("source_video")
     if text is None:
