@@ -76,10 +76,10 @@ def describe_videos(pose: Path, names: list[str], f: Fields,
     for key in keys:
         if key in tj:
             f.header(key, tj[key], f"{where}: {v.provenance[key].detail}")
-    shown = sum(int(x.type_json["nFrames"]) for _, x in described)
-    if pose_frames is not None and pose_frames > shown:
+    held = sum(int(x.type_json["nFrames"]) for _, x in described)
+    if pose_frames is not None and pose_frames > held:
         videos = "the videos show" if len(described) > 1 else f"{video.name} shows"
-        f.warn(f"{pose_frames} pose frames but {videos} {shown} frames")
+        f.warn(f"{pose_frames} pose frames but {videos} {held} frames")
     return {k: tj[k] for k in keys[1:] if k in tj}
 
 

@@ -137,7 +137,8 @@ def _start(header: dict[str, str]) -> tuple[datetime.datetime, str] | None:
     m = re.match(r"(\d{4})/(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2})", created)
     try:
         if m:
-            when = datetime.datetime(*map(int, m.groups()))
+            year, month, day, hh, mm, ss = (int(x) for x in m.groups())
+            when = datetime.datetime(year, month, day, hh, mm, ss)
             return when, f"-TimeCreated {created} (local time of the recording PC)"
         m = _OPENED.search(header.get("_opened", ""))
         if m:

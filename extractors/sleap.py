@@ -225,7 +225,8 @@ def _video(path: Path, h5: Any, i: int, raw: Any) -> dict[str, Any]:
         raise ExtractionError(path, f"/videos_json entry {i} is not JSON ({exc})") from None
     if not isinstance(entry, dict):
         raise ExtractionError(path, f"/videos_json entry {i} is not a JSON object")
-    backend = entry.get("backend") if isinstance(entry.get("backend"), dict) else {}
+    backend: dict[str, Any] = entry["backend"] if isinstance(entry.get("backend"), dict) \
+        else {}
     name = backend.get("filename") or entry.get("filename") or ""
     out: dict[str, Any] = {"name": "", "width": None, "height": None, "size_from": ""}
     dataset = backend.get("dataset") or ""
@@ -275,7 +276,8 @@ def _source_video(h5: Any, dataset: str) -> str:
         return ""
     if not isinstance(entry, dict):
         return ""
-    backend = entry.get("backend") if isinstance(entry.get("backend"), dict) else {}
+    backend: dict[str, Any] = entry["backend"] if isinstance(entry.get("backend"), dict) \
+        else {}
     name = backend.get("filename") or entry.get("filename") or ""
     return name if isinstance(name, str) else ""
 
