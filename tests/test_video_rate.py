@@ -74,6 +74,14 @@ def test_a_constant_rate_that_is_not_standard_is_not_snapped(rate: Fraction) -> 
     assert got == rate or (rate == Fraction(2997, 100) and got == Fraction(30000, 1001))
 
 
+def test_a_fine_timescale_keeps_the_rate_it_states() -> None:
+    # MP4 with timescale 2997 and every duration 100: exactly 29.97, not 30000/1001 (which
+    # its 1/2997 s ticks would also fit for 10,000 frames).
+    pts = [i * 100 for i in range(3000)]
+    assert _fit_rate((pts, Fraction(1, 2997)), [Fraction(2997, 100)]) == \
+        (Fraction(2997, 100), "declared")
+
+
 def test_a_variable_rate_is_the_mean_not_snapped() -> None:
     got, how = _fit_rate((VFR_PTS, MS), [Fraction(30)])
     assert got == Fraction(len(VFR_PTS) - 1, VFR_PTS[-1] - VFR_PTS[0]) * 1000

@@ -7,9 +7,10 @@ frame intervals ``T`` that explain every timestamp form a range. The rate is cho
 that range, in this order:
 
 1. FFmpeg's average (what the container declares, or FFmpeg's estimate where it declares
-   nothing) when it lies inside the range, unless a *standard* rate (a whole number, or
-   ``N x 1000/1001``: the NTSC family 23.976, 29.97, 59.94 and their multiples such as
-   14.985) within 0.1 % of it lies inside too: then the standard rate. FFmpeg reads an
+   nothing) when it lies inside the range, unless the tick is 1 ms or longer and a
+   *standard* rate (a whole number, or ``N x 1000/1001``: the NTSC family 23.976, 29.97,
+   59.94 and their multiples such as 14.985) within 0.1 % of it lies inside too: then the
+   standard rate. FFmpeg reads an
    FLV's ``framerate`` with a denominator of at most 1000 (15000/1001 becomes 989/66) and
    estimates the average of a WebM without ``DefaultDuration`` from a few seconds of
    millisecond timestamps (14.98358 for a 15000/1001 stream): both are that stream's
@@ -37,6 +38,10 @@ from typing import Any
 #: estimate from 5 s of millisecond timestamps: ~1e-4). 14.9 or 24.5 are not snapped.
 _NEAR = Fraction(1, 1000)
 _NTSC = Fraction(1000, 1001)
+#: Ticks this long or longer are "millisecond containers", where FFmpeg's average is only a
+#: hint (step 1); finer ones (MP4's timescales, MPEG-TS's 90 kHz) state the rate themselves:
+#: an MP4 whose timescale 2997 and durations of 100 say 29.97 keeps 29.97.
+_COARSE = Fraction(1, 1000)
 
 
 def _fit_rate(timing: tuple[Any, Fraction] | None,
@@ -74,10 +79,11 @@ def _fit_rate(timing: tuple[Any, Fraction] | None,
     slow = 1 / (Fraction(hi) * tick)
     fast = 1 / (Fraction(lo) * tick)
     hints = [Fraction(r) for r in candidates if r and r > 0]
+    coarse = tick >= _COARSE  # too coarse to carry a rate FFmpeg states imprecisely
     for hint in hints:
         if fits(hint):
             near = [r for r in _standard_near(hint) if fits(r) and abs(r - hint) <= _NEAR * hint]
-            if near and hint not in near:
+            if coarse and near and hint not in near:
                 return min(near, key=lambda r: abs(r - hint)), "standard"
             return hint, "declared"
     centre = hints[0] if hints else (slow + fast) / 2
