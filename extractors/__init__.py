@@ -22,7 +22,9 @@ from .abf import AbfExtractor
 from .audio import AudioExtractor
 from .axona_pos import AxonaPosExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
+from .brainvision import BrainVisionExtractor
 from .dlc import DlcExtractor
+from .edf import EdfExtractor
 from .fictrac import FicTracExtractor
 from .intan import IntanExtractor
 from .nvt import NvtExtractor
@@ -61,6 +63,8 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     SpikeGlxExtractor,
     VideoExtractor,
     DlcExtractor,
+    EdfExtractor,
+    BrainVisionExtractor,
     SleapExtractor,
     SleapAnalysisExtractor,
     FicTracExtractor,
