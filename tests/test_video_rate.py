@@ -147,3 +147,17 @@ def test_a_variable_rate_file_is_not_snapped(tmp_path: Path, name: str) -> None:
     mean = Fraction(len(pts) - 1, pts[-1] - pts[0]) * 1000
     assert r.type_json["frameRate"] == pytest.approx(float(mean), rel=1e-12)
     assert "variable frame rate" in r.provenance["frameRate"].detail
+
+
+def test_a_webm_at_a_rate_no_standard_explains_keeps_it(tmp_path: Path) -> None:
+    # 14.9 fps without DefaultDuration: FFmpeg (and ffprobe) snap their estimate to the
+    # nearest rate of their list, 179/12 = 14.917, which 30 s of timestamps refute.
+    rate = Fraction(149, 10)
+    path = _webm_no_rate(tmp_path / "cam.webm", rate, int(rate * 30))
+    r = _only(path)
+    assert r.type_json["frameRate"] == 14.9
+    probe = ffprobe_stream(path)
+    if probe is not None:
+        assert _explains(rate, probe["pts"], MS)
+        if probe["avg_frame_rate"] is not None and probe["avg_frame_rate"] != rate:
+            assert not _explains(probe["avg_frame_rate"], probe["pts"], MS)

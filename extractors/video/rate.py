@@ -11,14 +11,14 @@ that range, in this order:
    *standard* rate (a whole number, or ``N x 1000/1001``: the NTSC family 23.976, 29.97,
    59.94 and their multiples such as 14.985) within 0.1 % of it lies inside too: then the
    standard rate. FFmpeg reads an
-   FLV's ``framerate`` with a denominator of at most 1000 (15000/1001 becomes 989/66) and
-   estimates the average of a WebM without ``DefaultDuration`` from a few seconds of
-   millisecond timestamps (14.98358 for a 15000/1001 stream): both are that stream's
-   rate, imprecisely.
+   FLV's ``framerate`` with a denominator of at most 1000 (15000/1001 becomes 989/66, which
+   fits 300 frames of millisecond timestamps as well): the stream's rate, imprecisely.
 2. The standard rate inside the range nearest to FFmpeg's average (or to the middle of
-   the range, where FFmpeg has none), when the average does not explain the timestamps.
+   the range, where FFmpeg has none), when the average does not explain the timestamps: a
+   WebM whose ``DefaultDuration`` was rounded to 67 ms (FFmpeg: 1000/67) at 15000/1001.
 3. The fraction with the smallest denominator inside the range (150, not the 150.05 that
-   one second of millisecond timestamps gives; 12.5, 7.5).
+   one second of millisecond timestamps gives; 12.5, 7.5; 14.9 where FFmpeg, estimating a
+   WebM without ``DefaultDuration``, snaps to the 179/12 of its own list of rates).
 4. Nothing inside (the range is empty): a variable rate, and its mean
    ``(frames - 1) / (last - first timestamp)`` is given, never snapped.
 
