@@ -268,3 +268,20 @@ def test_more_pose_frames_than_the_video_holds_is_a_warning_the_report_reads(
     assert any(sign in warning for sign in DATA_SIGNS)
     cut = axona_pos.write_pos(tmp_path / "cut.pos", 10, cut=12 + 20 * 3)
     assert any(sign in w for w in _only(cut).warnings for sign in DATA_SIGNS)
+
+
+def test_hdf5_pose_files_are_read_in_the_worker_process(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import extractors.sleap as module
+
+    calls: list[str] = []
+    real = module.isolated
+
+    def spy(path: Path, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(fn.__name__)
+        return real(path, fn, *args, **kwargs)
+
+    monkeypatch.setattr(module, "isolated", spy)
+    extract(sleap.write_slp(tmp_path / "a.slp", [(0, 1)], [sleap.video_entry("a.mp4")]))
+    extract(sleap_analysis.write_analysis(tmp_path / "a.analysis.h5", 3))
+    assert calls == ["_read_slp", "_read_analysis"]
