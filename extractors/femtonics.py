@@ -1,0 +1,3 @@
+from .base import Claim, Extractor
+class FemtonicsExtractor(Extractor):
+    name="femtonics"; suffixes=(".mesc",)
