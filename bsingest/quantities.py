@@ -90,10 +90,9 @@ def parse(key: str, value: Any) -> float:
         raise QuantityError(f"{key} {value!r} has no unit: say which (e.g. \"{q.example}\"; "
                             f"units: {', '.join(q.units)})")
     if unit == "%":
-        what = ("a percentage is not a power: state the power at the sample in mW "
-                if q.kind == "power" else f"a percentage is not a {q.kind}: state it in ")
-        raise QuantityError(f"{key} {value!r}: {what}"
-                            f"{'' if q.kind == 'power' else q.unit} (e.g. \"{q.example}\")")
+        what = ("a percentage is not a power: state the power at the sample" if q.kind == "power"
+                else f"a percentage is not a {q.kind}: state it")
+        raise QuantityError(f"{key} {value!r}: {what} in {q.unit} (e.g. \"{q.example}\")")
     if unit not in q.units:
         other = next((k for k, units in _KINDS.items() if unit in units and k != q.kind), None)
         if other is not None:
