@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["STATED", "QuantityError", "Quantity", "canonical_text", "parse"]
+__all__ = ["STATED", "Quantity", "QuantityError", "canonical_text", "parse"]
 
 
 class QuantityError(ValueError):

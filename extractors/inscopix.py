@@ -38,7 +38,7 @@ from typing import Any
 
 from bsingest.errors import ExtractionError
 
-from .base import Claim, Extraction, Extractor, Fields, Source
+from .base import Extraction, Extractor, Fields, Source
 
 __all__ = ["InscopixExtractor", "read_footer"]
 

@@ -158,7 +158,7 @@ def _print_report(report, folders: list[str]) -> None:  # type: ignore[no-untype
     rows = []
     for e in report.extractions:
         tj = e.type_json
-        if e.type == "BehavioralTracking":
+        if e.type == "BehavioralTracking" or "nFrames" in tj or "frameRate" in tj:  # frames
             shape = f"{tj.get('horizontalResolution', '?')}x{tj.get('verticalResolution', '?')}"
             detail = (f"{tj.get('compression', '')} {shape}, "
                       f"{fmt_number(tj.get('nFrames'))} frames "

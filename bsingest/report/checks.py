@@ -58,9 +58,10 @@ Other checks
   (numbered siblings of one imaging type in one folder: ``rec_00001.tif``,
   ``rec_00002.tif``; behaviour videos aside, where ``cam1``/``cam2`` are more often two
   cameras) hold the same number of frames at the same rate, but for the last file, which
-  may hold fewer; they count as one modality, end to end, in **durations**; and a timestamps file against the frames of its record
-  (Miniscope ``timeStamps.csv`` rows, each AVI's ``framesPerFile``), as the extractor
-  found them. Missing frames shift every later frame's time.
+  may hold fewer; they count as one modality, end to end, in **durations**. And a
+  timestamps file against the frames of its record (Miniscope ``timeStamps.csv`` rows,
+  each AVI's ``framesPerFile``), as the extractor found them. Missing frames shift every
+  later frame's time.
 - **extractor** (warning or info): what the extractors warned about. Truncation and damage
   (:data:`DATA_SIGNS`) are warnings; other notes (no single lsb, ...) are info.
 - **unreadable** (error): a file bsingest could not describe at all.
