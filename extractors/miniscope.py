@@ -144,7 +144,7 @@ class MiniscopeExtractor(Extractor):
                 (x,) = reader.extract(avi, verify=self.verify)[:1]
             except BsingestError as exc:
                 reason = getattr(exc, "reason", None) or str(exc)
-                raise ExtractionError(path, f"{avi.name}: {reason}") from None
+                raise ExtractionError(path, f"{folder.name}/{avi.name}: {reason}") from None
             out.append(_Video(number, avi, x))
         return out
 
@@ -180,25 +180,26 @@ def _avis(folder: Path) -> list[tuple[int, Path]]:
 
 
 def _read_json(path: Path, json_path: Path) -> dict[str, Any]:
-    """A DAQ ``metaData.json`` as a table; a one-line error naming ``path`` otherwise."""
-    where = "" if json_path == path else f"{json_path.parent.name}/{json_path.name}: "
+    """A DAQ ``metaData.json`` as a table; a one-line error naming ``path`` otherwise (the
+    reason names the JSON file by its folder: a recording has one per device)."""
+    where = f"{json_path.parent.name}/{json_path.name}"
     size = os.stat(json_path).st_size
     if size > _META_LIMIT:
-        raise ExtractionError(path, f"{where}{size} bytes: too large for a Miniscope "
+        raise ExtractionError(path, f"{where} is {size} bytes: too large for a Miniscope "
                               f"{META} (a few hundred bytes): not read")
     try:
         data = json.loads(json_path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise ExtractionError(path, f"{where}not UTF-8 text (byte {exc.start}): not a "
+        raise ExtractionError(path, f"{where} is not UTF-8 text (byte {exc.start}): not a "
                               f"Miniscope {META}") from None
     except json.JSONDecodeError as exc:
-        raise ExtractionError(path, f"{where}not JSON ({exc.msg}, line {exc.lineno} column "
-                              f"{exc.colno})") from None
+        raise ExtractionError(path, f"{where} is not JSON ({exc.msg}, line {exc.lineno} "
+                              f"column {exc.colno})") from None
     except RecursionError:
-        raise ExtractionError(path, f"{where}not JSON (nested too deeply)") from None
+        raise ExtractionError(path, f"{where} is not JSON (nested too deeply)") from None
     if not isinstance(data, dict):
-        raise ExtractionError(path, f"{where}a JSON {type(data).__name__}, not the object "
-                              f"a Miniscope {META} holds")
+        raise ExtractionError(path, f"{where} is a JSON {type(data).__name__}, not the "
+                              f"object a Miniscope {META} holds")
     return data
 
 
@@ -212,8 +213,7 @@ def _session_meta(folder: Path) -> _Session:
     try:
         out.values = _read_json(p, p)
     except ExtractionError as exc:
-        out.warnings.append(f"the recording's {folder.parent.name}/{META} is not read: "
-                            f"{exc.reason}")
+        out.warnings.append(f"the recording's {exc.reason}: no start time")
         return out
     start = out.values.get("recordingStartTime")
     if isinstance(start, Mapping):
