@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from fractions import Fraction
+from decimal import Decimal
 from typing import Any
 
 __all__ = ["STATED", "Quantity", "QuantityError", "canonical_text", "parse"]
@@ -100,13 +100,15 @@ def parse(key: str, value: Any) -> float:
                                 f"(units: {', '.join(q.units)})")
         raise QuantityError(f"{key} {value!r}: unknown unit {unit!r} "
                             f"(units: {', '.join(q.units)})")
-    exact = Fraction(number) * Fraction(10) ** q.units[unit]
+    # Decimal: exact and cheap whatever the exponent (a Fraction of "1e-999999999" builds
+    # a billion-digit integer).
+    exact = Decimal(number).scaleb(q.units[unit])
     result = float(exact)
-    if not math.isfinite(result):
-        raise QuantityError(f"{key} {value!r} is not a finite number")
+    if not math.isfinite(result) or (result == 0 and exact != 0):
+        raise QuantityError(f"{key} {value!r} is not a finite number of {q.unit}")
     if exact < 0 or (exact == 0 and not q.zero):
         raise QuantityError(f"{key} {value!r} is not {'0 or more' if q.zero else 'above 0'}")
-    return int(exact) if exact.denominator == 1 and abs(exact) < 2**53 else result
+    return int(exact) if exact == exact.to_integral_value() and abs(result) < 2**53 else result
 
 
 def canonical_text(key: str, value: float) -> str:
