@@ -125,7 +125,9 @@ def _describe(path: str) -> list[Extraction]:
 
 
 def _numbered(group: Any, pattern: re.Pattern[str]) -> list[str]:
-    found = [(int(m.group(1)), k) for k in group.keys() if (m := pattern.match(k))]
+    # A damaged name that is not UTF-8 comes back as bytes: not a session or unit name.
+    found = [(int(m.group(1)), k) for k in group.keys()
+             if isinstance(k, str) and (m := pattern.match(k))]
     return [k for _, k in sorted(found)]
 
 
