@@ -125,6 +125,8 @@ def read_footer(path: Path, size: int) -> tuple[dict[str, Any], int]:
                               f"{exc.lineno})") from None
     except RecursionError:
         raise ExtractionError(path, "JSON header nested too deeply") from None
+    except ValueError as exc:  # an integer of thousands of digits (int_max_str_digits)
+        raise ExtractionError(path, f"JSON header is not usable ({exc})") from None
     if not isinstance(header, dict):
         raise ExtractionError(path, "JSON header is not an object")
     return header, length + 9

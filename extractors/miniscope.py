@@ -197,6 +197,8 @@ def _read_json(path: Path, json_path: Path) -> dict[str, Any]:
                               f"column {exc.colno})") from None
     except RecursionError:
         raise ExtractionError(path, f"{where} is not JSON (nested too deeply)") from None
+    except ValueError as exc:  # an integer of thousands of digits (int_max_str_digits)
+        raise ExtractionError(path, f"{where} is not usable JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ExtractionError(path, f"{where} is a JSON {type(data).__name__}, not the "
                               f"object a Miniscope {META} holds")

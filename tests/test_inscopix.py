@@ -87,3 +87,14 @@ def test_a_header_without_a_period_is_refused(tmp_path: Path) -> None:
     head["timingInfo"]["period"] = {"num": 0, "den": 1000}
     with pytest.raises(ExtractionError, match=r"^p\.isxd: footer timingInfo\.period"):
         extract(write_isxd(tmp_path / "p.isxd", head))
+
+
+def test_a_number_of_thousands_of_digits_is_one_line(tmp_path: Path) -> None:
+    path = write_isxd(tmp_path / "big.isxd")
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[-8:])
+    start = len(raw) - 9 - n
+    text = raw[start:-9].replace(b'"numTimes": 12', b'"numTimes": ' + b"9" * 5000)
+    path.write_bytes(raw[:start] + text + b"\0" + struct.pack("<Q", len(text)))
+    with pytest.raises(ExtractionError, match=r"^big\.isxd: JSON header is not usable"):
+        extract(path)

@@ -157,3 +157,11 @@ def test_the_report_checks_time_stamps_and_durations(tmp_path: Path) -> None:
     # 14 frames at 30 fps against 6 camera frames at ~30 fps: both under 2 s, no finding.
     assert not [f for f in report.findings if f.check == "durations"]
     json.dumps(report.to_json())
+
+
+def test_a_number_of_thousands_of_digits_is_one_line(tmp_path: Path) -> None:
+    meta = write_device(tmp_path / "Miniscope", [3])
+    meta.write_text('{"framesPerFile": ' + "9" * 5000 + "}")
+    with pytest.raises(ExtractionError, match=r"^metaData\.json: Miniscope/metaData\.json is "
+                                              r"not usable JSON"):
+        extract(meta)
