@@ -76,3 +76,15 @@ def test_time_stamps_against_frames_is_a_frames_warning(tmp_path: Path) -> None:
     findings, _ = run_checks(records, {}, ReportSettings())
     assert [(f.check, f.severity.value, f.message) for f in findings] == [
         ("frames", "warning", f"rec/Miniscope: {w}")]
+
+
+def test_devices_that_start_together_are_not_segments_of_one_recording() -> None:
+    import dataclasses
+
+    start = "2021-10-07T15:07:58.666000"
+    scope = dataclasses.replace(_view("rec/Miniscope", "Miniscope", 5, 15.0),
+                                extractor="miniscope", start_time=start)
+    cam = dataclasses.replace(_view("rec/BehavCam_2", "BehavioralTracking", 5, 30.0),
+                              extractor="miniscope", start_time=start)
+    _, runs = run_checks([scope, cam], {}, ReportSettings())
+    assert [r.subject for r in runs if r.check == "durations"] == ["2 modalities"]

@@ -597,7 +597,10 @@ def _chains(units: list[_Unit], settings: ReportSettings) -> list[_Unit]:
             if chains:
                 prev = chains[-1][-1]
                 gap = (_start_of(u) - _start_of(prev)).total_seconds() - (prev.duration or 0)
-                if abs(gap) <= settings.duration_tolerance:
+                # Segments of one recording are of one type and start one after the other:
+                # a Miniscope and its behaviour camera start together (short ones too).
+                later = _start_of(u) > _start_of(prev) and u.head.type == prev.head.type
+                if later and abs(gap) <= settings.duration_tolerance:
                     chains[-1].append(u)
                     continue
             chains.append([u])
