@@ -7,17 +7,14 @@ elsewhere)."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bsingest.extraction import extract, extract_paths
 from extractors.base import Extraction
+from tests.corpus.conftest import CORPUS3
 
-REPO = Path(__file__).resolve().parents[2]
-CORPUS3 = Path(os.environ.get("BSINGEST_CORPUS3", REPO.parent / "shared" / "corpus3"))
 FAMILIES = {"Miniscope", "Inscopix", "Femtonics"}
 # What no file here states in the schema's quantity (LED in %, Pockels settings, stage z).
 NEVER_GUESSED = ("laserPower", "imagingDepth", "excitationWavelength")
