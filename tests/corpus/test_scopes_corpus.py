@@ -7,6 +7,7 @@ elsewhere)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,3 +63,27 @@ def test_values_match_the_independent_readers(key: str) -> None:
 
 def test_every_entry_is_checked() -> None:
     assert len(KEYS) == 5, KEYS
+
+
+def test_a_session_of_these_files_is_accepted_whole_and_a_rerun_creates_nothing(
+        tmp_path: Path) -> None:
+    import shutil
+
+    from bsingest.client import BrainstemClient, RetryPolicy
+    from bsingest.ingest import ingest
+    from bsingest.server import LocalServer
+
+    session = tmp_path / "session"
+    for family in ("miniscope", "inscopix", "femtonics"):
+        shutil.copytree(CORPUS3 / "files" / family, session / family)
+    container = "4b060709-9585-484b-bde0-0a47a554aaab"  # the seed's session
+    procedure = "087b71c4-6785-437c-b8ef-e35a82a8463e"
+    with LocalServer(db_path=tmp_path / "server.sqlite3") as srv, \
+            BrainstemClient(server=srv.url, token=srv.pat, api="2026",
+                            retry=RetryPolicy(wait=False)) as c:
+        first = ingest(session, session=container, procedures=[procedure], client=c,
+                       journal=tmp_path / "j.sqlite")
+        assert first.counts() == {"created": 5}, [(r.path, r.error) for r in first.results]
+        again = ingest(session, session=container, procedures=[procedure], client=c,
+                       journal=tmp_path / "j.sqlite")
+        assert again.counts() == {"unchanged": 5}
