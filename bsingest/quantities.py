@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .recordtypes import UNITS
+
 __all__ = ["STATED", "Quantity", "QuantityError", "canonical_text", "parse"]
 
 
@@ -41,27 +43,30 @@ class Quantity:
     key: str  # as stated: excitation_wavelength
     field: str  # the schema field: excitationWavelength
     kind: str  # "length", "power"
-    unit: str  # the field's bare unit inside bsingest
-    #: unit -> power of ten relative to ``unit``
-    units: dict[str, int]
     example: str
     zero: bool = False  # 0 allowed (a depth at the surface)
 
+    @property
+    def unit(self) -> str:
+        """The field's bare unit inside bsingest (the record-type table's)."""
+        return UNITS[self.field][0]
 
-_LENGTH_NM = {"m": 9, "cm": 7, "mm": 6, "µm": 3, "nm": 0}
-_LENGTH_UM = {"m": 6, "cm": 4, "mm": 3, "µm": 0, "nm": -3}
-_POWER_MW = {"kW": 6, "W": 3, "mW": 0, "µW": -3, "nW": -6}
+    @property
+    def units(self) -> dict[str, int]:
+        """Unit -> power of ten relative to :attr:`unit`: the schema's units of the field."""
+        return UNITS[self.field][1]
 
-#: Stated key -> what it is.
+
+#: Stated key -> what it is; the units are the record-type table's (:data:`UNITS`).
 STATED: dict[str, Quantity] = {q.key: q for q in (
-    Quantity("excitation_wavelength", "excitationWavelength", "length", "nm", _LENGTH_NM,
-             "920 nm"),
-    Quantity("laser_power", "laserPower", "power", "mW", _POWER_MW, "30 mW"),
-    Quantity("imaging_depth", "imagingDepth", "length", "µm", _LENGTH_UM, "250 µm",
-             zero=True),
+    Quantity("excitation_wavelength", "excitationWavelength", "length", "920 nm"),
+    Quantity("laser_power", "laserPower", "power", "30 mW"),
+    Quantity("imaging_depth", "imagingDepth", "length", "250 µm", zero=True),
 )}
 
-_KINDS = {"length": _LENGTH_NM, "power": _POWER_MW}
+# Each quantity, by a field that has it: to name the quantity of a unit given for another.
+_KINDS = {"length": "imagingDepth", "power": "laserPower", "frequency": "sr",
+          "voltage": "lsb", "magnetic field": "magneticFieldStrength", "area": "scanArea"}
 _NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")
 # Spellings of the micro prefix: MICRO SIGN, GREEK SMALL LETTER MU, and ASCII u.
 _MICRO = ("µ", "μ", "u")
@@ -94,7 +99,8 @@ def parse(key: str, value: Any) -> float:
                 else f"a percentage is not a {q.kind}: state it")
         raise QuantityError(f"{key} {value!r}: {what} in {q.unit} (e.g. \"{q.example}\")")
     if unit not in q.units:
-        other = next((k for k, units in _KINDS.items() if unit in units and k != q.kind), None)
+        other = next((k for k, f in _KINDS.items() if unit in UNITS[f][1] and k != q.kind),
+                     None)
         if other is not None:
             raise QuantityError(f"{key} {value!r}: {unit} is a {other}, not a {q.kind} "
                                 f"(units: {', '.join(q.units)})")
