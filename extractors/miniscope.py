@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -120,8 +121,8 @@ class MiniscopeExtractor(Extractor):
                  + ("" if scope else " (not a Miniscope: a camera)"))
         videos = self._videos(path, folder)
         _frames(f, meta, videos)
-        rows = _timestamps(f, folder, videos)
-        _rate(f, meta, videos, rows)
+        stamps = _timestamps(f, folder, videos)
+        _rate(f, meta, videos, stamps)
         _size(f, meta, videos)
         _compression(f, meta, videos)
         f.warnings += session.warnings
@@ -140,12 +141,20 @@ class MiniscopeExtractor(Extractor):
         reader = VideoExtractor()
         out = []
         for number, avi in avis:
+            if os.stat(avi).st_size == 0:  # opened by the DAQ, no frame written: 0 frames
+                out.append(_Video(number, avi, None))
+                continue
             try:
                 (x,) = reader.extract(avi, verify=self.verify)[:1]
             except BsingestError as exc:
+                # One unreadable AVI leaves the device's frame count unknown: no record
+                # rather than a count that is not true.
                 reason = getattr(exc, "reason", None) or str(exc)
                 raise ExtractionError(path, f"{folder.name}/{avi.name}: {reason}") from None
             out.append(_Video(number, avi, x))
+        if all(v.x is None for v in out):
+            raise ExtractionError(path, f"every numbered .avi in {folder.name}/ is empty "
+                                  "(0 bytes): no frames")
         return out
 
 
@@ -153,14 +162,14 @@ class MiniscopeExtractor(Extractor):
 class _Video:
     number: int
     path: Path
-    x: Extraction
+    x: Extraction | None  # None: an empty (0-byte) file
 
     @property
     def frames(self) -> int:
-        return int(self.x.type_json.get("nFrames", 0))
+        return int(self.x.type_json.get("nFrames", 0)) if self.x is not None else 0
 
     def get(self, key: str) -> Any:
-        return self.x.type_json.get(key)
+        return self.x.type_json.get(key) if self.x is not None else None
 
 
 @dataclass
@@ -168,6 +177,11 @@ class _Session:
     values: dict[str, Any] = field(default_factory=dict)
     start: datetime.datetime | None = None
     warnings: list[str] = field(default_factory=list)
+
+
+def _first(videos: list[_Video]) -> _Video:
+    """The first AVI with frames (``_videos`` refuses a device whose AVIs are all empty)."""
+    return next(v for v in videos if v.x is not None)
 
 
 def _avis(folder: Path) -> list[tuple[int, Path]]:
@@ -264,7 +278,7 @@ def parse_frame_rate(value: Any) -> float | None:
         rate = float(m.group(1))
     else:
         return None
-    return rate if rate > 0 and rate == rate and rate != float("inf") else None
+    return rate if math.isfinite(rate) and rate > 0 else None
 
 
 def _frames(f: Fields, meta: Mapping[str, Any], videos: list[_Video]) -> None:
@@ -274,11 +288,17 @@ def _frames(f: Fields, meta: Mapping[str, Any], videos: list[_Video]) -> None:
         counts += f" + ... ({len(videos)} files)"
     f.computed("nFrames", total, f"frames of the numbered AVIs, each from its index: {counts}")
     numbers = [v.number for v in videos]
-    missing = sorted(set(range(numbers[-1] + 1)) - set(numbers))
-    if missing:
-        shown = ", ".join(f"{n}.avi" for n in missing[:5]) + (" ..." if len(missing) > 5 else "")
-        f.warn(f"{len(missing)} numbered AVI file(s) missing ({shown}): partial recording, "
+    # Counted, not listed: a file named 4000000000.avi must not build a set of that size.
+    n_missing = numbers[-1] + 1 - len(numbers)
+    if n_missing:
+        gaps = [n for a, b in zip([-1, *numbers], numbers, strict=False) for n in
+                range(a + 1, min(b, a + 6))][:5]
+        shown = ", ".join(f"{n}.avi" for n in gaps) + (" ..." if n_missing > len(gaps) else "")
+        f.warn(f"{n_missing} numbered AVI file(s) missing ({shown}): partial recording, "
                "its frames are not counted")
+    for v in videos:
+        if v.x is None:
+            f.warn(f"{v.path.name} is empty (0 bytes): counted as 0 frames")
     per_file = meta.get("framesPerFile")
     if isinstance(per_file, int) and not isinstance(per_file, bool) and per_file > 0:
         for v in videos[:-1]:
@@ -289,44 +309,64 @@ def _frames(f: Fields, meta: Mapping[str, Any], videos: list[_Video]) -> None:
             f.warn(f"{videos[-1].path.name} holds {videos[-1].frames} frames but "
                    f"framesPerFile is {per_file}")
     for v in videos:
-        f.warnings += [f"{v.path.name}: {w}" for w in v.x.warnings]
+        if v.x is not None:
+            f.warnings += [f"{v.path.name}: {w}" for w in v.x.warnings]
 
 
-def _timestamps(f: Fields, folder: Path, videos: list[_Video]) -> list[float] | None:
-    """The ms time stamps of ``timeStamps.csv`` (None without one); rows against frames."""
+@dataclass
+class _Stamps:
+    """What ``timeStamps.csv`` says: its rows, and the times (ms) of the second and last."""
+
+    rows: int = 0
+    timed: int = 0  # rows with a finite time
+    second: float | None = None
+    last: float | None = None
+
+
+def _timestamps(f: Fields, folder: Path, videos: list[_Video]) -> _Stamps | None:
+    """``timeStamps.csv`` summed up (None without one); its rows against the frames.
+
+    Streamed in lines of at most 256 bytes (a row is ~15): a damaged file of one endless
+    line is not held in memory, and no time is kept but the two the rate needs."""
     p = folder / TIMESTAMPS
     if not p.is_file():
         f.warn(f"no {TIMESTAMPS} in {folder.name}/: frame times not checked")
         return None
-    with open(p, encoding="utf-8", errors="replace", newline="") as fh:
-        header = fh.readline()
-        if not header.lower().startswith("frame number"):
+    out = _Stamps()
+    with open(p, "rb") as fh:
+        if not fh.readline(256).lower().startswith(b"frame number"):
             f.warn(f"{TIMESTAMPS} does not start with the DAQ's 'Frame Number' header: "
                    "not read")
             return None
-        times: list[float] = []
-        bad = 0
-        for line in fh:
+        while line := fh.readline(256):
             if not line.strip():
                 continue
-            cells = line.split(",")
+            out.rows += 1
+            cells = line.split(b",")
             try:
-                times.append(float(cells[1]))
+                t = float(cells[1])
             except (IndexError, ValueError):
-                bad += 1
+                continue
+            if not math.isfinite(t):
+                continue
+            out.timed += 1
+            if out.timed == 2:
+                out.second = t
+            out.last = t
     total = sum(v.frames for v in videos)
-    rows = len(times) + bad
-    if rows != total:
-        f.warn(f"{TIMESTAMPS} lists {rows} frames but the AVIs hold {total}: "
-               f"{abs(rows - total)} frame(s) {'without a time' if rows < total else 'not saved'}")
-    if bad:
-        f.warn(f"{TIMESTAMPS}: {bad} row(s) without a time stamp in ms")
-    return times
+    if out.rows != total:
+        f.warn(f"{TIMESTAMPS} lists {out.rows} frames but the AVIs hold {total}: "
+               f"{abs(out.rows - total)} frame(s) "
+               f"{'without a time' if out.rows < total else 'not saved'}")
+    if out.timed < out.rows:
+        f.warn(f"{TIMESTAMPS}: {out.rows - out.timed} row(s) without a time stamp in ms")
+    return out
 
 
 def _rate(f: Fields, meta: Mapping[str, Any], videos: list[_Video],
-          times: list[float] | None) -> None:
-    container = videos[0].get("frameRate")
+          stamps: _Stamps | None) -> None:
+    first = _first(videos)
+    container = first.get("frameRate")
     said = f" (the AVIs declare {container:g} fps, the DAQ's fixed writer rate)" \
         if isinstance(container, int | float) else ""
     raw = meta.get("frameRate")
@@ -336,32 +376,34 @@ def _rate(f: Fields, meta: Mapping[str, Any], videos: list[_Video],
         return
     if raw is not None:
         f.warn(f"{META} frameRate {raw!r} is not a rate: not used")
-    mean = _mean_rate(times)
+    mean = _mean_rate(stamps)
     if mean is not None:
         rate, n, span = mean
         f.computed("frameRate", rate, f"{TIMESTAMPS}: {n} frame intervals over {span:g} ms "
                    f"(from the second row){said}")
         return
     if isinstance(container, int | float):
-        f.header("frameRate", container, f"the AVI header of {videos[0].path.name}")
+        f.header("frameRate", container, f"the AVI header of {first.path.name}")
         f.warn(f"no frameRate in {META} and too few time stamps: frameRate is the AVI's "
                f"{container:g} fps, which the DAQ writes whatever the camera ran at")
 
 
-def _mean_rate(times: list[float] | None) -> tuple[float, int, float] | None:
+def _mean_rate(stamps: _Stamps | None) -> tuple[float, int, float] | None:
     """(frames per second, intervals, span in ms) from the second time stamp to the last."""
-    if not times or len(times) < 3:
+    if stamps is None or stamps.timed < 3 or stamps.second is None or stamps.last is None:
         return None
-    span = times[-1] - times[1]
-    n = len(times) - 2
+    span = stamps.last - stamps.second
+    n = stamps.timed - 2
     if span <= 0:  # time stamps that do not increase: no rate
         return None
     return 1000.0 * n / span, n, span
 
 
 def _size(f: Fields, meta: Mapping[str, Any], videos: list[_Video]) -> None:
-    width, height = videos[0].get("horizontalResolution"), videos[0].get("verticalResolution")
-    sizes = {(v.get("horizontalResolution"), v.get("verticalResolution")) for v in videos}
+    first = _first(videos)
+    width, height = first.get("horizontalResolution"), first.get("verticalResolution")
+    sizes = {(v.get("horizontalResolution"), v.get("verticalResolution")) for v in videos
+             if v.x is not None}
     if len(sizes) > 1:
         f.warn(f"the AVIs store frames of {len(sizes)} sizes: "
                + ", ".join(f"{w}x{h}" for w, h in sorted(sizes, key=str)))
@@ -372,11 +414,11 @@ def _size(f: Fields, meta: Mapping[str, Any], videos: list[_Video]) -> None:
         f.header("horizontalResolution", rw, f"{META} ROI width")
         f.header("verticalResolution", rh, f"{META} ROI height")
         if (rw, rh) != (width, height):
-            f.warn(f"{META} ROI is {rw}x{rh} but {videos[0].path.name} stores {width}x{height}")
+            f.warn(f"{META} ROI is {rw}x{rh} but {first.path.name} stores {width}x{height}")
         return
     if width is not None and height is not None:
-        f.header("horizontalResolution", width, f"stored frame width of {videos[0].path.name}")
-        f.header("verticalResolution", height, f"stored frame height of {videos[0].path.name}")
+        f.header("horizontalResolution", width, f"stored frame width of {first.path.name}")
+        f.header("verticalResolution", height, f"stored frame height of {first.path.name}")
 
 
 def _compression(f: Fields, meta: Mapping[str, Any], videos: list[_Video]) -> None:
@@ -384,6 +426,7 @@ def _compression(f: Fields, meta: Mapping[str, Any], videos: list[_Video]) -> No
     if stated:
         f.header("compression", stated, f"{META} compression")
         return
-    codec = videos[0].get("compression")
+    first = _first(videos)
+    codec = first.get("compression")
     if codec:
-        f.header("compression", codec, f"codec of {videos[0].path.name}")
+        f.header("compression", codec, f"codec of {first.path.name}")

@@ -165,3 +165,26 @@ def test_a_number_of_thousands_of_digits_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(ExtractionError, match=r"^metaData\.json: Miniscope/metaData\.json is "
                                               r"not usable JSON"):
         extract(meta)
+
+
+def test_an_empty_last_avi_counts_no_frames_and_a_far_number_is_cheap(tmp_path: Path) -> None:
+    meta = write_device(tmp_path / "Miniscope", [5, 2], per_file=5, stamps=7)
+    (tmp_path / "Miniscope" / "2.avi").write_bytes(b"")
+    (tmp_path / "Miniscope" / "4000000000.avi").write_bytes(b"")
+    (x,) = extract(meta)
+    assert x.type_json["nFrames"] == 7
+    text = "\n".join(x.warnings)
+    assert "2.avi is empty (0 bytes): counted as 0 frames" in text
+    assert "3999999997 numbered AVI file(s) missing (3.avi, 4.avi, 5.avi, 6.avi, 7.avi ...)" \
+        in text
+
+
+def test_time_stamps_that_are_not_finite_are_rows_without_a_time(tmp_path: Path) -> None:
+    meta = write_device(tmp_path / "BehavCam_1", [4], device="WebCam", rate=None,
+                        fourcc="MJPG")
+    csv = tmp_path / "BehavCam_1" / "timeStamps.csv"
+    csv.write_text("Frame Number,Time Stamp (ms),Buffer Index\n0,-5,0\n1,20,0\n2,inf,0\n"
+                   "3,90,0\n")
+    (x,) = extract(meta)
+    assert x.type_json["frameRate"] == pytest.approx(1000 * 1 / (90 - 20))
+    assert any("1 row(s) without a time stamp in ms" in w for w in x.warnings)
