@@ -11,12 +11,12 @@ so; ``isx.Movie.read`` reads it from the end the same way). The header gives:
 - ``spacingInfo.numPixels`` ``x``/``y`` (width, height) and ``pixelSize`` (µm on the
   sensor, binned: not a tissue voxel size, so not ``xVoxelSize``);
 - ``dataType`` (0: uint16, 1: float32, 2: uint8), ``type`` (0: a movie), and
-  ``hasFrameHeaderFooter`` (two rows of header and footer per frame in raw nVista files).
+  ``hasFrameHeaderFooter`` (extra rows around each frame in raw nVista files).
 
 One ``Miniscope`` record per movie: ``frameRate`` = 1 / period, ``nFrames`` =
 ``numTimes``, resolution from ``numPixels``. The frames' bytes are checked against the
-header (``numTimes`` x width x height x bytes per pixel, with header and footer rows where
-stated): fewer is a warning (a truncated copy), never a silent count. LED powers
+header (``numTimes`` x width x height x bytes per pixel; a lower bound where frames carry
+header and footer rows): fewer is a warning (a truncated copy), never a silent count. LED powers
 (``exPower`` in mW/mm² settings of the microscope) are not ``laserPower``.
 
 Our own reader: the footer is 8 bytes and a JSON text, so neither ``isx`` (a binary wheel
@@ -164,7 +164,9 @@ def _check_size(f: Fields, header: Mapping[str, Any], n: int, width: int, height
         f.warn(f"footer dataType {header.get('dataType')!r} is not one bsingest knows: frame "
                "bytes not checked")
         return
-    rows = height + (4 if header.get("hasFrameHeaderFooter") else 0)
+    # With hasFrameHeaderFooter each frame carries extra rows on disk: the pixels alone
+    # are then a lower bound, which still finds a truncated copy.
+    rows = height
     frame = rows * width * itemsize
     timing = header["timingInfo"]
     dropped = timing.get("dropped")
