@@ -282,7 +282,9 @@ class Extractor:
         """Describe ``path``: one :class:`Extraction` per record the file holds.
 
         ``stated`` holds parameters the user gave (``n_channels``, ``sr``, ``dtype``,
-        ``lsb``); ``record_type`` restates the record type of time-series files;
+        ``lsb``; and ``excitation_wavelength``, ``laser_power``, ``imaging_depth`` as text
+        with a unit, which go into every record whose type has the field);
+        ``record_type`` restates the record type of time-series files;
         ``verify`` checks what an index promises against the data (video: decodes every
         frame and reports both counts when they differ; slow, as slow as playing it).
         Raises :class:`~bsingest.errors.ExtractionError` naming the file.
