@@ -23,7 +23,9 @@ from bsingest.errors import UnsupportedFile
 from .abf import AbfExtractor
 from .audio import AudioExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
+from .brainvision import BrainVisionExtractor
 from .dlc import DlcExtractor
+from .edf import EdfExtractor
 from .femtonics import FemtonicsExtractor
 from .inscopix import InscopixExtractor
 from .intan import IntanExtractor
@@ -65,6 +67,8 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     MiniscopeExtractor,
     InscopixExtractor,
     FemtonicsExtractor,
+    EdfExtractor,
+    BrainVisionExtractor,
 )
 
 # Folders that never hold a session's data, and files that are bsingest's own settings.

@@ -16,9 +16,9 @@ touching the frames):
 - text attributes are UTF-16 code units in int16 arrays, ending in 0.
 
 ``TypeDebugString`` ``MImage3D`` units are described; any other kind of unit, or one whose
-attributes cannot be used, is a warning on the file's other records (a file is refused
-only when no unit can be described). Channels (``VecChannelsSize``) have no schema field:
-the format's provenance names them. Pockels-cell and laser settings in
+attributes cannot be used, is a :class:`~extractors.base.PartFailure`: a warning on the
+file's other records (a file is refused only when no unit can be described). Channels
+(``VecChannelsSize``) have no schema field: the format's provenance names them. Pockels-cell and laser settings in
 ``MeasurementParamsXML`` are device settings, not ``laserPower`` in mW: state the power
 (``laser_power = "30 mW"``) where known.
 
@@ -32,14 +32,14 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from bsingest.errors import ExtractionError
 
 from ._isolate import isolated
-from .base import Extraction, Extractor, Fields, Source
+from .base import Extraction, Extractor, Fields, PartFailure, Source
 from .nwb import _H5_ERRORS, _from_h5py, _is_hdf5, _reason
 
 __all__ = ["FemtonicsExtractor"]
@@ -62,11 +62,13 @@ class FemtonicsExtractor(Extractor):
     suffixes = (".mesc",)
     record_types = ("TwoPhotonMicroscopy",)
 
-    def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
-        result: list[Extraction] = isolated(path, _describe, str(path), timeout=_TIMEOUT)
+    def _extract(self, path: Path, stated: Mapping[str, Any]
+                 ) -> Sequence[Extraction | PartFailure]:
+        result: list[Extraction | PartFailure] = isolated(path, _describe, str(path),
+                                                          timeout=_TIMEOUT)
         return result
 
-    def _read(self, path: Path) -> list[Extraction]:
+    def _read(self, path: Path) -> list[Extraction | PartFailure]:
         import h5py
 
         if not _is_hdf5(path):
@@ -83,7 +85,7 @@ class FemtonicsExtractor(Extractor):
                     raise
                 raise ExtractionError(path, f"HDF5 cannot read it: {_reason(exc)}") from None
 
-    def _units(self, path: Path, h5: Any) -> list[Extraction]:
+    def _units(self, path: Path, h5: Any) -> list[Extraction | PartFailure]:
         import h5py
 
         vendor = _text(h5.attrs.get("Vendor"))
@@ -96,30 +98,22 @@ class FemtonicsExtractor(Extractor):
             what = "Femtonics" if "femtonics" in vendor.lower() else "no Femtonics vendor"
             raise ExtractionError(path, f"no MSession_*/MUnit_* groups ({what}): not a MESc "
                                   "measurement file")
-        fields: list[tuple[str, Fields]] = []
-        notes: list[str] = []
+        out: list[Extraction | PartFailure] = []
         for part, group in units:
             try:
                 if not isinstance(group, h5py.Group):
                     raise _Bad("not a group")
-                fields.append((part, _unit(group)))
+                out.append(self.result(path, "TwoPhotonMicroscopy", _unit(group), part=part))
             except _Bad as exc:
-                notes.append(f"{part} not described: {exc}")
+                out.append(PartFailure(part, str(exc)))
             except _H5_ERRORS as exc:
                 if not _from_h5py(exc):
                     raise
-                notes.append(f"{part} not described: HDF5 cannot read it: {_reason(exc)}")
-        if not fields:
-            raise ExtractionError(path, notes[0] if len(notes) == 1 else
-                                  f"no measurement unit can be described ({'; '.join(notes)})")
-        out = []
-        for part, f in fields:
-            f.warnings += notes
-            out.append(self.result(path, "TwoPhotonMicroscopy", f, part=part))
+                out.append(PartFailure(part, f"HDF5 cannot read it: {_reason(exc)}"))
         return out
 
 
-def _describe(path: str) -> list[Extraction]:
+def _describe(path: str) -> list[Extraction | PartFailure]:
     """The records of one MESc file (run in a child process by :func:`isolated`)."""
     return FemtonicsExtractor()._read(Path(path))
 

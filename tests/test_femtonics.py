@@ -64,7 +64,7 @@ def test_a_bad_dimension_is_one_line(tmp_path: Path) -> None:
     path = write_mesc(tmp_path / "bad.mesc", [{}])
     with h5py.File(path, "r+") as f:
         f["MSession_0/MUnit_0"].attrs["XDim"] = -3.5
-    with pytest.raises(ExtractionError, match=r"^bad\.mesc: MSession_0/MUnit_0 not described: "
+    with pytest.raises(ExtractionError, match=r"^bad\.mesc: MSession_0/MUnit_0: "
                                               r"XDim -3\.5 is not a count"):
         extract(path)
 

@@ -101,6 +101,7 @@ CHECKS = {
 DATA_SIGNS = ("truncat", "damaged", "promises", "filesizebytes", "partial", "no data blocks",
               "holds a header and no", "timestamps in time.dat", "have no file",
               "pose rows but", "samples but", "written apart", "left over",
+              "not described",  # a part of a file dropped (extractors.base.PartFailure)
               "numbered avi file(s) missing")
 
 #: Amplifier sample rates an Intan RHD/RHS system can be set to (RHX: 1 to 30 kS/s).
