@@ -18,9 +18,9 @@ touching the frames):
 ``TypeDebugString`` ``MImage3D`` units are described; any other kind of unit, or one whose
 attributes cannot be used, is a :class:`~extractors.base.PartFailure`: a warning on the
 file's other records (a file is refused only when no unit can be described). Channels
-(``VecChannelsSize``) have no schema field: the format's provenance names them. Pockels-cell and laser settings in
-``MeasurementParamsXML`` are device settings, not ``laserPower`` in mW: state the power
-(``laser_power = "30 mW"``) where known.
+(``VecChannelsSize``) have no schema field: the format's provenance names them.
+Pockels-cell and laser settings in ``MeasurementParamsXML`` are device settings, not
+``laserPower`` in mW: state the power (``laser_power = "30 mW"``) where known.
 
 Reader: h5py (the standard HDF5 reader), imported inside the worker process that reads
 HDF5 for the NWB family (:mod:`extractors._isolate`): libhdf5 can crash or hang on a
