@@ -11,7 +11,9 @@ capture time in ms since the Unix epoch), column 23 the sequence counter. No hea
 - ``frameRate``: the mean rate of those frames, ``(last - first counter) / (last - first
   timestamp)``; computed, not stated by the file.
 - Start: the first timestamp, when it is a capture time (ms since the epoch, after 2000),
-  in UTC.
+  in UTC. FicTrac 2.1.1 and earlier put the system time in the first row of a video's
+  positions (its issue 29): a first timestamp in epoch time followed by positions is read
+  as position 0, and gives no start.
 - Not given: the frame size (the camera image is not in the ``.dat``).
 
 Claim: a ``.dat`` is FicTrac's only when its first line is 23 to 25 comma-separated
@@ -103,14 +105,19 @@ class FicTracExtractor(Extractor):
         f.computed("nFrames", n, f"frames FicTrac processed: frame counters (column 1) of "
                    f"the first row, {c0}, and the last, {c1}")
         t0, t1 = first[21], last[21]
+        replaced = ""
+        if t0 > _EPOCH_2000_MS > t1 >= 0:
+            # FicTrac 2.1.1 and earlier, reading a video, put the system time in place of
+            # the first frame's position 0 (OpenCV's 0 means "invalid" too; FicTrac #29).
+            t0, replaced = 0.0, "; the first row's system time read as the video's 0 ms"
         if n > 1 and math.isfinite(t0) and math.isfinite(t1) and t1 > t0:
             rate = (c1 - c0) / ((t1 - t0) / 1000)
             f.computed("frameRate", rate, f"the mean: {c1 - c0} frame intervals over "
-                       f"{(t1 - t0) / 1000:g} s of timestamps (column 22, ms)")
+                       f"{(t1 - t0) / 1000:g} s of timestamps (column 22, ms){replaced}")
         else:
             f.warn("no frame rate: the timestamps (column 22) do not rise from the first to "
                    "the last row")
-        if math.isfinite(t0) and t0 > _EPOCH_2000_MS:
+        if not replaced and math.isfinite(t0) and t0 > _EPOCH_2000_MS:
             when = datetime.datetime.fromtimestamp(t0 / 1000, datetime.timezone.utc)
             f.started(when, Source.HEADER, "the first row's timestamp (column 22), a capture "
                       "time in ms since the epoch (UTC)")

@@ -285,3 +285,16 @@ def test_hdf5_pose_files_are_read_in_the_worker_process(tmp_path: Path,
     extract(sleap.write_slp(tmp_path / "a.slp", [(0, 1)], [sleap.video_entry("a.mp4")]))
     extract(sleap_analysis.write_analysis(tmp_path / "a.analysis.h5", 3))
     assert calls == ["_read_slp", "_read_analysis"]
+
+
+def test_fictrac_first_row_with_system_time_is_position_zero(tmp_path: Path) -> None:
+    # FicTrac <= 2.1.1 reading a video: row 1 holds the system time, the rest the video's
+    # position in ms (rjdmoore/fictrac#29; neuroconv reads it as 0 too).
+    path = tmp_path / "video_source.dat"
+    rows = [fictrac.row(1, fictrac.T0_MS)] + [fictrac.row(1 + i, i * 1000 / 25) for i in
+                                              range(1, 250)]
+    path.write_text("\n".join(rows) + "\n")
+    r = _only(path)
+    assert r.type_json["nFrames"] == 250
+    assert r.type_json["frameRate"] == pytest.approx(249 / (249 / 25))
+    assert r.start_time is None
