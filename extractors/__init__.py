@@ -22,18 +22,22 @@ from bsingest.errors import UnsupportedFile
 
 from .abf import AbfExtractor
 from .audio import AudioExtractor
+from .axona_pos import AxonaPosExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
 from .brainvision import BrainVisionExtractor
 from .dlc import DlcExtractor
 from .edf import EdfExtractor
 from .femtonics import FemtonicsExtractor
+from .fictrac import FicTracExtractor
 from .inscopix import InscopixExtractor
 from .intan import IntanExtractor
 from .miniscope import MiniscopeExtractor
+from .nvt import NvtExtractor
 from .nwb import NwbExtractor
 from .openephys import OpenEphysBinaryExtractor
 from .openephys_legacy import OpenEphysLegacyExtractor
 from .rawbinary import RawBinaryExtractor
+from .sleap import SleapAnalysisExtractor, SleapExtractor
 from .spikeglx import SpikeGlxExtractor
 from .video import VideoExtractor
 from .winwcp import WinWcpExtractor
@@ -69,6 +73,11 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     FemtonicsExtractor,
     EdfExtractor,
     BrainVisionExtractor,
+    SleapExtractor,
+    SleapAnalysisExtractor,
+    FicTracExtractor,
+    NvtExtractor,
+    AxonaPosExtractor,
 )
 
 # Folders that never hold a session's data, and files that are bsingest's own settings.

@@ -100,7 +100,7 @@ CHECKS = {
 #: Words in an extractor's warning that say data is missing or cut (a warning finding).
 DATA_SIGNS = ("truncat", "damaged", "promises", "filesizebytes", "partial", "no data blocks",
               "holds a header and no", "timestamps in time.dat", "have no file",
-              "pose rows but", "samples but", "written apart", "left over",
+              "pose rows but", "pose frames but", "samples but", "written apart", "left over",
               "not described",  # a part of a file dropped (extractors.base.PartFailure)
               "numbered avi file(s) missing")
 
@@ -504,7 +504,7 @@ def _video(r: RecordView) -> Iterable[Finding]:
     declared = _DECLARED.search(rate_detail)
     if "variable frame rate" in rate_detail and declared and r.count and r.rate:
         nominal = float(Fraction(declared.group(1)))
-        # The mean rate is (frames - 1) / the timestamps' span (extractors/video.py); the
+        # The mean rate is (frames - 1) / the timestamps' span (extractors/video/rate.py); the
         # frames fill that span plus the last frame's duration.
         span = (r.count - 1) / r.rate + 1 / nominal
         expected = nominal * span
