@@ -178,7 +178,7 @@ def _unit(group: Any) -> Fields:
     _frames(f, group, frames)
     for axis, key in (("X", "xVoxelSize"), ("Y", "yVoxelSize")):
         step, unit = _axis(attrs, axis)
-        if unit in _LENGTH_UNITS:
+        if step is not None and unit in _LENGTH_UNITS:
             f.header(key, step * _LENGTH_UNITS[unit],
                      f"unit attribute {axis}AxisConversionConversionLinearScale ({step:g} {unit})")
         elif step is not None:

@@ -142,7 +142,8 @@ def _fraction(value: Any) -> Fraction | None:
     if not isinstance(value, Mapping):
         return None
     num, den = value.get("num"), value.get("den")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (num, den)) or not den:
+    if not (isinstance(num, int) and isinstance(den, int)) or isinstance(num, bool) \
+            or isinstance(den, bool) or not den:
         return None
     return Fraction(num, den)
 

@@ -242,14 +242,16 @@ def _session_meta(folder: Path) -> _Session:
 
 def _start(t: Mapping[str, Any]) -> datetime.datetime | None:
     keys = ("year", "month", "day", "hour", "minute", "second")
-    parts = [t.get(k) for k in keys]
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in parts):
+    parts = [v for v in (t.get(k) for k in keys)
+             if isinstance(v, int) and not isinstance(v, bool)]
+    if len(parts) != len(keys):
         return None
     msec = t.get("msec", 0)
     msec = msec if isinstance(msec, int) and not isinstance(msec, bool) and 0 <= msec < 1000 \
         else 0
     try:
-        when = datetime.datetime(*parts, microsecond=msec * 1000)  # type: ignore[misc]
+        year, month, day, hour, minute, second = parts
+        when = datetime.datetime(year, month, day, hour, minute, second, msec * 1000)
     except (ValueError, OverflowError):
         return None
     return None if when.year < 1980 else when
