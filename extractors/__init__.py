@@ -21,13 +21,18 @@ from bsingest.errors import UnsupportedFile
 from .abf import AbfExtractor
 from .audio import AudioExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
+from .bruker import BrukerExtractor
 from .dlc import DlcExtractor
 from .intan import IntanExtractor
 from .nwb import NwbExtractor
 from .openephys import OpenEphysBinaryExtractor
 from .openephys_legacy import OpenEphysLegacyExtractor
 from .rawbinary import RawBinaryExtractor
+from .scanbox import ScanboxExtractor
 from .spikeglx import SpikeGlxExtractor
+from .suite2p import Suite2pExtractor
+from .thorimage import ThorImageExtractor
+from .tiff import TiffExtractor
 from .video import VideoExtractor
 from .winwcp import WinWcpExtractor
 
@@ -57,6 +62,11 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     SpikeGlxExtractor,
     VideoExtractor,
     DlcExtractor,
+    TiffExtractor,
+    BrukerExtractor,
+    ThorImageExtractor,
+    ScanboxExtractor,
+    Suite2pExtractor,
 )
 
 # Folders that never hold a session's data, and files that are bsingest's own settings.
