@@ -107,6 +107,9 @@ class TiffInfo:
     pages: int
     tags: dict[int, Any]
     size: int
+    #: Whether the last page's pixel data (strips or tiles) ends past the end of the
+    #: file: a recording cut short while it was written.
+    last_cut: bool = False
 
     def text(self, code: int) -> str:
         """An ASCII tag of the first page ("" when absent or not text)."""
@@ -114,6 +117,11 @@ class TiffInfo:
         if isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
         return value.rstrip("\0") if isinstance(value, str) else ""
+
+    @property
+    def complete_pages(self) -> int:
+        """Pages whose pixel data is whole (the last one is not when the file was cut)."""
+        return self.pages - 1 if self.last_cut else self.pages
 
     def number(self, code: int) -> int | None:
         value = self.tags.get(code)
@@ -140,12 +148,32 @@ def scan(path: Path, *, tag_limit: int = 64 * 2**20) -> TiffInfo:
         head = fh.read(16)
         layout = read_layout(path, head, size)
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            pages, tags = _walk(path, mm, size, layout, tag_limit)
-    return TiffInfo(layout, pages, tags, size)
+            pages, tags, last = _walk(path, mm, size, layout, tag_limit)
+            try:
+                last_tags = (tags if last == layout.first_ifd else
+                             _read_tags(path, mm, size, layout, last, tag_limit, f"{pages - 1}"))
+                cut = _data_end(last_tags) > size
+            except ExtractionError:  # the last page's strip table is cut off too
+                cut = True
+    return TiffInfo(layout, pages, tags, size, cut)
+
+
+def _data_end(tags: dict[int, Any]) -> int:
+    """Where a page's pixel data ends: the furthest strip or tile (offset + byte count)."""
+    for offsets_tag, counts_tag in ((273, 279), (324, 325)):
+        offsets, counts = tags.get(offsets_tag), tags.get(counts_tag)
+        if offsets is None or counts is None:
+            continue
+        offsets = offsets if isinstance(offsets, tuple) else (offsets,)
+        counts = counts if isinstance(counts, tuple) else (counts,)
+        if offsets and len(offsets) == len(counts) and all(
+                isinstance(v, int) for v in offsets + counts):
+            return max(o + c for o, c in zip(offsets, counts, strict=True))
+    return 0
 
 
 def _walk(path: Path, mm: mmap.mmap, size: int, t: TiffLayout, tag_limit: int
-          ) -> tuple[int, dict[int, Any]]:
+          ) -> tuple[int, dict[int, Any], int]:
     unpack_from = struct.unpack_from
     cfmt, ofmt = t.count_format, t.offset_format
     csize, osize, tsize = t.count_size, t.offset_size, t.tag_size
@@ -176,19 +204,20 @@ def _walk(path: Path, mm: mmap.mmap, size: int, t: TiffLayout, tag_limit: int
             raise ExtractionError(path, f"IFD {n} at offset {offset} ({n_tags} tags) runs past "
                                   f"the end of the file ({size} bytes): truncated TIFF")
         if n == 0:
-            tags = _read_tags(path, mm, size, t, offset, n_tags, tag_limit)
+            tags = _read_tags(path, mm, size, t, offset, tag_limit)
         previous = offset
         offset = unpack_from(ofmt, mm, end - osize)[0]
         n += 1
-    return n, tags
+    return n, tags, previous
 
 
-def _read_tags(path: Path, mm: mmap.mmap, size: int, t: TiffLayout, ifd: int, n_tags: int,
-               limit: int) -> dict[int, Any]:
+def _read_tags(path: Path, mm: mmap.mmap, size: int, t: TiffLayout, ifd: int,
+               limit: int, label: str = "0") -> dict[int, Any]:
     """The tags of one IFD; every value must lie inside the file (values longer than the
     inline field are stored at an offset) and be at most ``limit`` bytes."""
     fmt = t.byteorder + ("HHQQ" if t.bigtiff else "HHII")
     inline = t.offset_size
+    n_tags = struct.unpack_from(t.count_format, mm, ifd)[0]
     out: dict[int, Any] = {}
     for i in range(n_tags):
         entry = ifd + t.count_size + i * t.tag_size
@@ -196,14 +225,14 @@ def _read_tags(path: Path, mm: mmap.mmap, size: int, t: TiffLayout, ifd: int, n_
         item = _TYPE_SIZES.get(dtype, 1)
         nbytes = count * item
         if nbytes > limit:
-            raise ExtractionError(path, f"IFD 0 tag {code} declares {nbytes} bytes, more than "
-                                  f"the {limit // 2**20} MiB a tag holds: damaged TIFF")
+            raise ExtractionError(path, f"IFD {label} tag {code} declares {nbytes} bytes, more "
+                                  f"than the {limit // 2**20} MiB a tag holds: damaged TIFF")
         if nbytes <= inline:
             start = entry + 4 + (8 if t.bigtiff else 4)
         else:
             if value + nbytes > size:
-                raise ExtractionError(path, f"IFD 0 tag {code} holds {nbytes} bytes at offset "
-                                      f"{value}, past the end of the file ({size} bytes): "
+                raise ExtractionError(path, f"IFD {label} tag {code} holds {nbytes} bytes at "
+                                      f"offset {value}, past the end of the file ({size} bytes): "
                                       "damaged or truncated TIFF")
             start = value
         raw = mm[start:start + nbytes]

@@ -110,8 +110,10 @@ def _load_ops(path: Path) -> dict[str, Any]:
                 shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
             else:
                 shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
-        except ValueError as exc:
-            raise SidecarError(path, f"not a .npy file: {exc}") from exc
+        except Exception as exc:  # numpy's header parser raises ValueError, SyntaxError,
+            # tokenize errors...: whatever the bytes make it raise
+            raise SidecarError(path, f"not a .npy file ({type(exc).__name__}: "
+                               f"{str(exc)[:80]})") from exc
         if dtype != np.dtype(object) or shape != ():
             raise SidecarError(path, f"holds a {dtype} array of shape {shape}, not Suite2p's "
                                "pickled ops dict")

@@ -40,6 +40,7 @@ ImageDescription as ``scanimage.SI.``, 2015; ``state.`` headers, 3.x/4.x):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import itertools
 import json
@@ -116,11 +117,20 @@ class TiffExtractor(Extractor):
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         info = scan(path)
+        cut = ""
+        if info.last_cut and info.pages > 1:
+            cut = (f"the last page's pixel data runs past the end of the file ({info.size} "
+                   f"bytes): a cut recording; {info.pages - 1} of {info.pages} pages counted")
+            info = dataclasses.replace(info, pages=info.pages - 1, last_cut=False)
         software, description = info.text(_SOFTWARE), info.text(_DESCRIPTION)
         if (software.startswith("SI.") or "scanimage.SI" in description
                 or description.startswith("state.")):
-            return self._scanimage(path, info)
-        return [self._stack(path, info)]
+            results = self._scanimage(path, info)
+        else:
+            results = [self._stack(path, info)]
+        if cut:
+            results = [dataclasses.replace(r, warnings=(*r.warnings, cut)) for r in results]
+        return results
 
     # --- ScanImage -------------------------------------------------------------------
 
@@ -173,11 +183,15 @@ class TiffExtractor(Extractor):
 
     def _frames(self, path: Path, info: TiffInfo, channels: int, f: Fields, where: str) -> None:
         members = scanimage_series(path)
-        pages = info.pages
+        pages = info.complete_pages
         if members[0] == path and len(members) > 1:
             for member in members[1:]:
                 try:
-                    pages += scan(member).pages
+                    part = scan(member)
+                    pages += part.complete_pages
+                    if part.last_cut:
+                        f.warn(f"{member.name}: the last page's pixel data runs past the end "
+                               "of the file; that page is not counted")
                 except ExtractionError as exc:
                     raise ExtractionError(path, f"{member.name} (file {members.index(member) + 1}"
                                           f" of the recording): {exc.reason}") from exc
@@ -334,12 +348,7 @@ class TiffExtractor(Extractor):
             f.started(when, Source.HEADER, "OME-XML Image AcquisitionDate")
 
     def _imagej(self, path: Path, info: TiffInfo, description: str, f: Fields) -> None:
-        import tifffile
-
-        try:
-            ij = tifffile.imagej_description_metadata(description)
-        except ValueError as exc:
-            raise ExtractionError(path, f"ImageJ description cannot be read: {exc}") from exc
+        ij = _imagej_values(description)
         f.header("format", "ImageJ TIFF", f"ImageDescription ImageJ={ij.get('ImageJ', '')}")
         _page_size(info, f)
         images = _whole(ij.get("images")) or info.pages
@@ -422,6 +431,22 @@ def _matlab(path: Path, text: str, where: str) -> dict[str, Any]:
         raise ExtractionError(path, f"ScanImage {where} cannot be read: "
                               f"{type(exc).__name__}: {str(exc)[:80]}") from exc
     return out if isinstance(out, dict) else {}
+
+
+def _imagej_values(description: str) -> dict[str, Any]:
+    """``key=value`` lines of an ImageJ description, numbers as numbers (ImageJ's own
+    ``ImageJ=1.54f\nimages=510\nfinterval=0.1`` form)."""
+    out: dict[str, Any] = {}
+    for line in description.splitlines():
+        key, sep, text = line.partition("=")
+        if not sep:
+            continue
+        value: Any = text.strip()
+        number = finite_number(value)
+        if number is not None and not value.lower().startswith(("0x", "inf", "nan")):
+            value = int(number) if number.is_integer() and "." not in value else number
+        out.setdefault(key.strip(), value)
+    return out
 
 
 def _whole(value: Any) -> int | None:
