@@ -16,6 +16,7 @@ Every writer takes the values a test then compares with (frames, rate, size...).
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -75,18 +76,66 @@ def si_frame(n: int, epoch: str = "[2023  9 22 12 46 9.383]") -> str:
 def write_scanimage(path: Path, pages: int, *, lines: int = 16, pixels: int = 16,
                     software: str | None = None, artist: str | None = None,
                     first_frame: int = 1) -> Path:
-    """A ScanImage 2016+ BigTIFF of ``pages`` pages (int16, ``lines`` x ``pixels``)."""
-    import tifffile
-
+    """A ScanImage 2016+ BigTIFF of ``pages`` int16 pages, laid out as ScanImage writes it:
+    the BigTIFF header, ScanImage's own header at byte 16 (magic 0x07030301, version 3,
+    the lengths of the non-varying frame data and of the ROI JSON, then both), and per
+    page its IFD, the IFD's tag values and the pixels. tifffile reads both headers."""
     software = software or si_software(lines=lines, pixels=pixels)
     artist = artist or si_artist([(pixels, lines, 2.0)])
+    sw, art = software.encode() + b"\0", artist.encode() + b"\0"
+    prefix = struct.pack("<IIII", 0x07030301, 3, len(sw), len(art)) + sw + art
+    return write_tiff(path, pages, lambda i: [(270, si_frame(first_frame + i).encode()),
+                                              (305, software.encode()), (315, artist.encode())],
+                      lines=lines, pixels=pixels, prefix=prefix, bigtiff=True, sample_format=2)
+
+
+def write_tiff(path: Path, pages: int, texts: Any, *, lines: int, pixels: int,
+               prefix: bytes = b"", bigtiff: bool = False, sample_format: int = 1) -> Path:
+    """A little-endian TIFF of ``pages`` 16-bit pages: header, ``prefix`` (a writer's own
+    block after the header), then per page its IFD, its ASCII tag values
+    (``texts(i)`` = [(code, bytes)]) and its pixels (zeros)."""
+    head = b"II+\0" + struct.pack("<HHQ", 8, 0, 0) if bigtiff else b"II*\0" + b"\0" * 4
+    out = bytearray(head + prefix)
+    image = lines * pixels * 2
+    entry, count_fmt, off_fmt = ("<HHQQ", "<Q", "<Q") if bigtiff else ("<HHII", "<H", "<I")
+    entry_size, count_size, off_size = (20, 8, 8) if bigtiff else (12, 2, 4)
+    previous_next = 8 if bigtiff else 4  # where the offset of the next IFD goes
+    for i in range(pages):
+        blobs = sorted((code, text + b"\0") for code, text in texts(i))
+        ifd = len(out) + (len(out) % 2)
+        out += b"\0" * (ifd - len(out))
+        struct.pack_into(off_fmt, out, previous_next, ifd)
+        n = 10 + len(blobs)
+        at = ifd + count_size + n * entry_size + off_size
+        tags = [(256, 3, 1, pixels), (257, 3, 1, lines), (258, 3, 1, 16), (259, 3, 1, 1),
+                (262, 3, 1, 1), (277, 3, 1, 1), (278, 3, 1, lines), (339, 3, 1, sample_format)]
+        for code, blob in blobs:
+            tags.append((code, 2, len(blob), at))
+            at += len(blob)
+        tags += [(273, 16 if bigtiff else 4, 1, at), (279, 16 if bigtiff else 4, 1, image)]
+        out += struct.pack(count_fmt, n)
+        for code, dtype, count, value in sorted(tags):
+            out += struct.pack(entry, code, dtype, count, value)
+        previous_next = len(out)
+        out += struct.pack(off_fmt, 0)
+        for _, blob in blobs:
+            out += blob
+        out += b"\0" * image
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = np.zeros((lines, pixels), "int16")
-    with tifffile.TiffWriter(path, bigtiff=True) as tw:
-        for i in range(pages):
-            tw.write(frame, description=si_frame(first_frame + i), software=software,
-                     metadata=None, contiguous=False, extratags=[(315, "s", 0, artist, True)])
+    path.write_bytes(bytes(out))
     return path
+
+
+def write_micromanager(path: Path, pages: int, summary: dict[str, Any], *, lines: int = 6,
+                       pixels: int = 6) -> Path:
+    """A Micro-Manager 1.4 TIFF: after the 8-byte header, the index map, display
+    settings and comments headers (zero offsets here), the summary block at byte 32
+    (header 2355492, length, JSON), and the MicroManagerMetadata tag on every page."""
+    body = json.dumps(summary).encode()
+    prefix = struct.pack("<IIIIII", 54773648, 0, 483765892, 0, 99384722, 0)
+    prefix += struct.pack("<II", 2355492, len(body)) + body
+    return write_tiff(path, pages, lambda i: [(51123, json.dumps({"Frame": i}).encode())],
+                      lines=lines, pixels=pixels, prefix=prefix)
 
 
 def write_scanimage_legacy(path: Path, pages: int, *, rate: float = 4.0, channels: int = 2,
