@@ -128,11 +128,11 @@ def _print_report(report, folders: list[str]) -> None:  # type: ignore[no-untype
     rows = []
     for e in report.extractions:
         tj = e.type_json
-        if e.type == "BehavioralTracking":
+        if "nFrames" in tj or "frameRate" in tj:  # every video and imaging type
             shape = f"{tj.get('horizontalResolution', '?')}x{tj.get('verticalResolution', '?')}"
             detail = (f"{tj.get('compression', '')} {shape}, "
                       f"{fmt_number(tj.get('nFrames'))} frames "
-                      f"@ {fmt_number(tj.get('frameRate'))} fps")
+                      f"@ {fmt_number(tj.get('frameRate'))} fps").lstrip()
         else:
             detail = (f"{fmt_number(tj.get('nChannels'))} ch x {fmt_number(tj.get('nSamples'))} "
                       f"{tj.get('type', '')} @ {fmt_number(tj.get('sr'))} Hz")
