@@ -51,7 +51,8 @@ class _Sequence:
     frames: int = 0
     files: list[str] = field(default_factory=list)
     channels: set[str] = field(default_factory=set)
-    z: list[float] = field(default_factory=list)  # focus position of each frame (µm)
+    #: ZAxis positions of each frame (µm), by z device
+    z: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -142,13 +143,17 @@ class BrukerExtractor(Extractor):
         planes = multi[0].frames
         f.warn(f"multi-plane: {len(multi)} volumes of {planes} planes; frameRate is the rate "
                "of frames (planes), as nFrames counts them")
-        levels = sorted(set(multi[0].z))
-        if len(levels) < 2 or len(levels) != planes:
-            return
-        steps = {round(b - a, 6) for a, b in itertools.pairwise(levels)}
-        if len(steps) == 1:
-            f.header("zVoxelSize", steps.pop(), f"{path.name}: spacing of the {planes} planes' "
-                     "ZAxis positions (µm)")
+        # The device that moves between planes (the focus motor, or a piezo or ETL while
+        # the motor stays) has one position per plane, evenly spaced.
+        for device, positions in sorted(multi[0].z.items()):
+            levels = sorted(set(positions))
+            if len(levels) < 2 or len(levels) != planes:
+                continue
+            steps = {round(b - a, 6) for a, b in itertools.pairwise(levels)}
+            if len(steps) == 1:
+                f.header("zVoxelSize", steps.pop(), f"{path.name}: spacing of the {planes} "
+                         f"planes' ZAxis positions (z device {device}, µm)")
+                return
 
     def _files(self, path: Path, pv: _PrairieView, f: Fields) -> None:
         listed = [name for s in pv.sequences for name in s.files]
@@ -190,7 +195,9 @@ def _state_value(el: Any) -> Any:
     return out
 
 
-def _frame_z(frame: Any) -> float | None:
+def _frame_z(frame: Any) -> dict[str, float]:
+    """A frame's ZAxis positions by z device (subindex: the focus motor, a piezo, an ETL)."""
+    out: dict[str, float] = {}
     for shard in frame:
         if shard.tag != "PVStateShard":
             continue
@@ -199,9 +206,10 @@ def _frame_z(frame: Any) -> float | None:
                 for axis in value:
                     if axis.tag == "SubindexedValues" and axis.get("index") == "ZAxis":
                         for sub in axis:
-                            if sub.get("subindex") == "0":
-                                return finite_number(sub.get("value"))
-    return None
+                            z = finite_number(sub.get("value"))
+                            if z is not None:
+                                out[sub.get("subindex", "")] = z
+    return out
 
 
 def _read(path: Path) -> _PrairieView:
@@ -226,9 +234,9 @@ def _read(path: Path) -> _PrairieView:
                     current.channels.add(child.get("channel", ""))
                     if child.get("filename"):
                         current.files.append(child.get("filename"))
-            z = _frame_z(el)
-            if z is not None and len(current.z) < 100_000:
-                current.z.append(z)
+            if current.frames <= 100_000:  # a volume has far fewer planes
+                for device, z in _frame_z(el).items():
+                    current.z.setdefault(device, []).append(z)
             el.clear()
         elif depth == 2:
             if el.tag == "Sequence" and current is not None:

@@ -47,13 +47,21 @@ _ALLOWED = {
     ("numpy._core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "scalar"),
     ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
     ("_codecs", "encode"), ("collections", "OrderedDict"),
+    # Suite2p stores when it ran (date_proc) and, in some versions, paths.
+    ("datetime", "datetime"), ("datetime", "date"), ("datetime", "timedelta"),
+    ("pathlib", "PosixPath"), ("pathlib", "WindowsPath"), ("pathlib", "PurePosixPath"),
+    ("pathlib", "PureWindowsPath"),
 }
+#: Concrete paths of the other OS cannot be made here; their pure forms hold the same text.
+_PURE = {"PosixPath": "PurePosixPath", "WindowsPath": "PureWindowsPath"}
 
 
 class _DataOnly(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in _ALLOWED:
             raise pickle.UnpicklingError(f"names {module}.{name}, which is not data")
+        if module == "pathlib":
+            name = _PURE.get(name, name)
         return super().find_class(module, name)
 
 

@@ -163,7 +163,8 @@ def write_scanimage_legacy(path: Path, pages: int, *, rate: float = 4.0, channel
 
 def pvscan_xml(name: str, *, frames: int, period: float = 0.032953338, pixels: int = 32,
                lines: int = 24, um: float = 1.1078125, wavelength: float | None = None,
-               planes: int = 1, z_step: float = 2.0, channels: tuple[int, ...] = (2,)) -> str:
+               planes: int = 1, z_step: float = 2.0, channels: tuple[int, ...] = (2,),
+               piezo: bool = False) -> str:
     """A PrairieView 5.6 sequence XML: T-series of ``frames`` frames, or (``planes`` > 1)
     a T-series of Z-series: ``frames`` volumes of ``planes`` planes, one <Sequence> each."""
     wl = (f'    <PVStateValue key="laserWavelength">\n      <IndexedValue index="0" '
@@ -196,9 +197,13 @@ def pvscan_xml(name: str, *, frames: int, period: float = 0.032953338, pixels: i
             files = "".join(
                 f'      <File channel="{ch}" channelName="Ch{ch}" filename="{name}_Cycle'
                 f'{cycle:05d}_Ch{ch}_{i:06d}.ome.tif" />\n' for ch in channels)
+            moving = f"{100 + (i - 1) * z_step}"
+            devices = ([("0", "147.55", "Z Focus"), ("1", moving, "Bruker 400 um Piezo")]
+                       if piezo else [("0", moving, "Z Focus")])
+            subs = "".join(f'            <SubindexedValue subindex="{k}" value="{v}" '
+                           f'description="{d}" />\n' for k, v, d in devices)
             z = (f'        <PVStateValue key="positionCurrent">\n          <SubindexedValues '
-                 f'index="ZAxis">\n            <SubindexedValue subindex="0" value="'
-                 f'{100 + (i - 1) * z_step}" description="Z Focus" />\n          '
+                 f'index="ZAxis">\n{subs}          '
                  "</SubindexedValues>\n        </PVStateValue>\n") if planes > 1 else ""
             body.append(f'    <Frame relativeTime="{(i - 1) * period}" index="{i}" '
                         f'parameterSet="CurrentSettings">\n{files}'

@@ -308,6 +308,13 @@ def test_bruker_multi_plane(tmp_path: Path) -> None:
     assert "micronsPerPixel" not in str(r["_prov"]["zVoxelSize"].detail)
 
 
+def test_bruker_multi_plane_on_a_piezo_takes_the_device_that_moves(tmp_path: Path) -> None:
+    xml = write_bruker(tmp_path, "Z-002", frames=2, planes=5, z_step=3.0, piezo=True)
+    r = one(xml)
+    assert r["zVoxelSize"] == 3.0 and r["nFrames"] == 10
+    assert "z device 1" in r["_prov"]["zVoxelSize"].detail
+
+
 def test_bruker_xml_with_entities_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "TSeries-x.xml"
     path.write_text('<?xml version="1.0"?>\n<!DOCTYPE PVScan [<!ENTITY a "x">'
