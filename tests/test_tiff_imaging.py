@@ -23,6 +23,7 @@ from tests.imaging_fixtures import (
     ifd_offsets,
     set_next_ifd,
     si_artist,
+    si_frame,
     si_software,
     write_bruker,
     write_looping_tiff,
@@ -33,6 +34,7 @@ from tests.imaging_fixtures import (
     write_scanimage_legacy,
     write_suite2p,
     write_thorimage,
+    write_tiff,
     write_tiff_past_end,
 )
 
@@ -422,3 +424,40 @@ def test_suite2p_pickle_naming_code_is_refused_not_run(tmp_path: Path) -> None:
     with pytest.raises(ExtractionError, match=r"^ops.npy: refused: the pickle names"):
         extractor_for(evil).extract(evil)
     assert not marker.exists()
+
+
+def test_scanimage_2015_settings_in_the_description(tmp_path: Path) -> None:
+    """ScanImage 5.x (2015) wrote ``scanimage.SI.`` settings after the frame data in each
+    page's ImageDescription, and no Software tag."""
+    settings = si_software(rate=15.2, lines=10, pixels=12, channels=(2,)).replace(
+        "SI.", "scanimage.SI.")
+    path = write_tiff(tmp_path / "si5.tif", 6,
+                      lambda i: [(270, (si_frame(i + 1) + settings).encode())],
+                      lines=10, pixels=12)
+    r = one(path)
+    with tifffile.TiffFile(path, is_scanimage=False) as tif:
+        pages = len(tif.pages)
+        description = tif.pages[0].description
+    assert "scanimage.SI.hRoiManager.scanFrameRate = 15.2" in description
+    assert (r["nFrames"], r["frameRate"]) == (pages, 15.2)
+    assert (r["horizontalResolution"], r["verticalResolution"]) == (12, 10)
+
+
+@pytest.mark.parametrize("cut", [0, 3])
+def test_imagej_stack_past_4gib_layout_is_counted_from_images_and_size(
+        tmp_path: Path, cut: int) -> None:
+    """ImageJ writes stacks past 4 GiB as one IFD and the images back to back; the count
+    is ``images=`` checked against the bytes on disk."""
+    images, lines, pixels = 10, 6, 8
+    path = write_tiff(tmp_path / "big_ij.tif", 1, lambda i: [
+        (270, f"ImageJ=1.54f\nimages={images}\nframes={images}\nfinterval=0.5\n".encode())],
+        lines=lines, pixels=pixels)
+    with open(path, "ab") as fh:
+        fh.write(b"\0" * (images - 1 - cut) * lines * pixels * 2)
+    r = one(path)
+    with tifffile.TiffFile(path) as tif:
+        first = tif.pages[0].dataoffsets[0]
+    on_disk = (path.stat().st_size - first) // (lines * pixels * 2)
+    assert r["nFrames"] == on_disk == images - cut
+    assert r["frameRate"] == 2.0
+    assert bool(cut) == any("truncated" in w for w in r["_warnings"])
