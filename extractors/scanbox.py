@@ -1,12 +1,12 @@
 """Scanbox recordings: ``name.sbx`` (raw uint16 frames) with its ``name.mat`` (``info``).
 
-Reader: ``scipy.io.loadmat`` for the MATLAB v5 ``.mat`` (the field's reader: SIMA,
-roiextractors and Scanbox's own Python tools use it), in the reader process of
-:mod:`extractors._isolate`: on damaged files it can crash the process (SIGSEGV and
-SIGBUS, found by the fuzz suite), which then fails that file alone. The
-``.mat`` is refused above 4 MiB before it is opened (real ``info`` files are a few kB
-to a few hundred kB; the limit bounds what a compressed variable can expand to). The
-``.sbx`` is measured with ``os.stat`` and never read.
+Reader: :mod:`extractors._matv5`, a small reader of MATLAB v5 files of our own (the
+``info`` struct is a few numbers; ``scipy.io.loadmat``, the field's usual reader, is a
+large dependency for that and crashed the process on 2 of 300 damaged files in the fuzz
+suite; it is the second reader of the tests). The ``.mat`` is refused above 4 MiB
+before it is read (real ``info`` files are a few kB to a few hundred kB); a compressed
+element inflates to 64 MiB at most. The ``.sbx`` is measured with ``os.stat`` and never
+read.
 
 Values (the rules of Scanbox's ``sbxread.m``, as roiextractors ports them):
 
@@ -32,10 +32,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bsingest.errors import ExtractionError, SidecarError
+from bsingest.errors import SidecarError
 
 from ._imaging import TWO_PHOTON
-from ._isolate import isolated
 from .base import Extraction, Extractor, Fields, special_file, whole_frames
 
 __all__ = ["ScanboxExtractor"]
@@ -118,29 +117,15 @@ def _load_info(path: Path, mat: Path) -> dict[str, Any]:
     if size > _MAT_LIMIT:
         raise SidecarError(path, f"{mat.name}: {size} bytes is larger than the "
                            f"{_MAT_LIMIT // 2**20} MiB a Scanbox info file can be")
-    # scipy's MATLAB reader (C code) crashes the process on some damaged files (SIGSEGV,
-    # SIGBUS: found by the fuzz suite): it runs in the reader process, as NWB's HDF5 does.
-    info: dict[str, Any] = isolated(path, _read_info, str(path), str(mat), timeout=60.0)
-    return info
+    from ._matv5 import MatError, read_variable
 
-
-def _read_info(data_path: str, mat_path: str) -> dict[str, Any]:
-    """``info`` of a Scanbox ``.mat`` as plain dicts and arrays (run in the reader process)."""
-    path, mat = Path(data_path), Path(mat_path)
     try:
-        import scipy.io
-    except ImportError as exc:  # a runtime dependency; say so if an install lacks it
-        raise ExtractionError(path, "reading a Scanbox .mat needs scipy (pip install "
-                              "scipy)") from exc
-    try:
-        data = scipy.io.loadmat(mat_path, variable_names=["info"], squeeze_me=True,
-                                simplify_cells=True)
-    except Exception as exc:  # loadmat raises whatever a damaged file makes it raise
-        raise SidecarError(path, f"{mat.name}: not a readable MATLAB .mat ({type(exc).__name__}"
-                           f": {str(exc)[:80]})") from exc
-    info = data.get("info")
+        with open(mat, "rb") as fh:
+            info = read_variable(fh.read(), "info")
+    except MatError as exc:
+        raise SidecarError(path, f"{mat.name}: {exc}") from exc
     if not isinstance(info, dict):
-        raise SidecarError(path, f"{mat.name}: no 'info' struct: not a Scanbox info file")
+        raise SidecarError(path, f"{mat.name}: 'info' is not a struct: not a Scanbox info file")
     return info
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -393,6 +394,55 @@ def test_scanbox_mat_is_its_sidecar(tmp_path: Path) -> None:
     sbx = write_scanbox(tmp_path / "m.sbx")
     found = discover(tmp_path)
     assert found.data == [sbx] and found.sidecars == {sbx.with_suffix(".mat"): sbx}
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_our_mat_reader_equals_scipys(tmp_path: Path, compressed: bool) -> None:
+    import io
+
+    scipy_io = pytest.importorskip("scipy.io")
+    from extractors._matv5 import read_variable
+
+    info = {"resfreq": 7930.0, "scanmode": np.int8(0), "channels": 2,
+            "sz": np.array([512.0, 796.0]), "config": {"lines": 512, "name": "2p rig",
+                                                       "list": np.array([1, 2, 4])},
+            "grid": np.arange(6).reshape(2, 3), "flag": True, "big": np.int64(2**40),
+            "cells": np.array(["a", "bb"], dtype=object)}
+    buf = io.BytesIO()
+    scipy_io.savemat(buf, {"other": 1.0, "info": info}, do_compression=compressed)
+    ours = read_variable(buf.getvalue(), "info")
+    theirs = scipy_io.loadmat(io.BytesIO(buf.getvalue()), squeeze_me=True,
+                              simplify_cells=True)["info"]
+    assert set(ours) == set(theirs)
+    for key in ("resfreq", "scanmode", "channels", "sz", "grid", "flag", "big"):
+        assert np.array_equal(ours[key], theirs[key]), key
+    assert ours["config"]["name"] == theirs["config"]["name"]
+    assert list(ours["cells"]) == list(theirs["cells"])
+
+
+def test_our_mat_reader_refuses_a_zip_bomb_and_cut_files(tmp_path: Path) -> None:
+    import io
+    import zlib
+
+    scipy_io = pytest.importorskip("scipy.io")
+    from extractors._matv5 import INFLATE_LIMIT, MatError, read_variable
+
+    buf = io.BytesIO()
+    scipy_io.savemat(buf, {"info": {"resfreq": 1.0}})
+    data = buf.getvalue()
+    with pytest.raises(MatError, match="declares"):
+        read_variable(data[:-20], "info")
+    bomb = zlib.compress(b"\0" * (INFLATE_LIMIT + 1024), 9)
+    header = data[:128]
+    with pytest.raises(MatError, match="inflates past"):
+        read_variable(header + struct.pack("<II", 15, len(bomb)) + bomb, "info")
+
+
+def test_a_scanbox_mat_that_is_not_a_mat_is_one_line(tmp_path: Path) -> None:
+    sbx = write_scanbox(tmp_path / "m.sbx")
+    sbx.with_suffix(".mat").write_bytes(b"MATLAB 5.0 MAT-file" + b"\0" * 200)
+    with pytest.raises(ExtractionError, match=r"^m.sbx: m.mat: no MATLAB v5 endian"):
+        extractor_for(sbx).extract(sbx)
 
 
 # --- Suite2p -------------------------------------------------------------------------
