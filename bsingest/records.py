@@ -260,11 +260,12 @@ class _Wire2023(Wire):
 
     def body(self, record_type: str, type_json: Mapping[str, Any], links: Links
              ) -> dict[str, Any]:
-        try:
-            record_type = self.wire_type(record_type)
-        except RecordInvalid as exc:
-            raise RecordInvalid(exc.problems,
-                                subject=str(type_json.get("fileName") or "record")) from None
+        if record_type not in RECORD_TYPES and legacy_name(record_type) is None:
+            raise RecordInvalid([f"type: {record_type} has no 2023 equivalent and the server "
+                                 "speaks the 2023 API (Experiment Data); map it to a 2023 "
+                                 "type with --type-map, or use a current server"],
+                                subject=str(type_json.get("fileName") or "record"))
+        record_type = self.wire_type(record_type)
         if len(links.equipment) > 1:
             raise RecordInvalid(["hardware_device: the 2023 API links one hardware device, "
                                  f"not {len(links.equipment)}"],
@@ -288,15 +289,11 @@ class _Wire2023(Wire):
         return client.experiment_data(container, type=type)
 
     def wire_type(self, record_type: str) -> str:
-        """The 2023 name of a type; a type the 2023 API lacks is refused in one line."""
+        """The 2023 name of a type (a type the 2023 API lacks keeps its name here, and
+        :meth:`body` refuses it)."""
         if record_type in RECORD_TYPES:
             return record_type
-        legacy = legacy_name(record_type)
-        if legacy is None:
-            raise RecordInvalid([f"type: {record_type} has no 2023 equivalent and the server "
-                                 "speaks the 2023 API (Experiment Data); map it to a 2023 "
-                                 "type with --type-map, or use a current server"])
-        return legacy
+        return legacy_name(record_type) or record_type
 
 
 class _Wire2026(Wire):

@@ -21,8 +21,10 @@ from bsingest.errors import UnsupportedFile
 from .abf import AbfExtractor
 from .audio import AudioExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
+from .brainvision import BrainVisionExtractor
 from .bruker import BrukerExtractor
 from .dlc import DlcExtractor
+from .edf import EdfExtractor
 from .intan import IntanExtractor
 from .nwb import NwbExtractor
 from .openephys import OpenEphysBinaryExtractor
@@ -62,6 +64,8 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     SpikeGlxExtractor,
     VideoExtractor,
     DlcExtractor,
+    EdfExtractor,
+    BrainVisionExtractor,
     TiffExtractor,
     BrukerExtractor,
     ThorImageExtractor,

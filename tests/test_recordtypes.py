@@ -36,6 +36,7 @@ CONTRACT_2023 = {"Extracellular": "ExtracellularEphys", "Intracellular": "Intrac
 TYPES = sorted(rt.RECORD_TYPES)
 SCHEMAS = Path(rt.__file__).parent / "schemas" / rt.SCHEMA_VERSION
 SESSION = "1f7f103b-e949-405a-9b01-ddda3b2f10cf"
+SESSION_2023 = "4b060709-9585-484b-bde0-0a47a554aaab"  # the seed's dataset
 
 
 def test_the_table_holds_exactly_the_contracts_types() -> None:
@@ -58,7 +59,7 @@ def test_every_type_has_its_schema_fields_units_bounds_and_report_entry(name: st
         if key in rt.UNITS:  # a quantity: {"value", "unit"} in exactly the contract's units
             assert prop["required"] == ["value", "unit"]
             assert prop["properties"]["unit"]["enum"] == list(rt.UNITS[key][1])
-            assert key in t.bounds or key == "sr" and t.sr_bounds is not None
+            assert key in t.bounds
     count, rate = t.duration_keys
     assert count in t.fields and rate in t.fields
     assert rate in t.bounds, f"{name}: no plausibility bound for {rate}"
@@ -79,9 +80,9 @@ def test_every_bound_refuses_what_lies_outside_it(name: str) -> None:
 def test_every_type_goes_to_the_current_wire_and_reads_back(name: str) -> None:
     t = rt.RECORD_TYPES[name]
     bare = {"fileName": "a/b.x#1", "format": "X"}
-    for key, (unit, powers) in rt.UNITS.items():
+    for key in rt.UNITS:
         if key in t.fields:
-            low, high = t.bounds.get(key) or t.sr_bounds or (1, 2)
+            low, high = t.bounds[key]
             bare[key] = 2 if low <= 2 <= high else low
     assert check_type_json(name, bare) == []
     body = wire_for("2026").body(name, bare, Links(container=SESSION))
@@ -125,3 +126,27 @@ def test_every_extractor_declares_types_of_the_table() -> None:
 def test_an_extractor_declaring_a_type_outside_the_table_fails() -> None:
     with pytest.raises(TypeError, match="TwoPhotonMicroscopie"):
         type("Typo", (Extractor,), {"name": "typo", "record_types": ("TwoPhotonMicroscopie",)})
+
+
+def test_a_2023_ingest_fails_only_the_record_whose_type_it_lacks(tmp_path: Path) -> None:
+    import shutil
+
+    from bsingest.client import BrainstemClient, RetryPolicy
+    from bsingest.ingest import ingest
+    from bsingest.server import LocalServer
+
+    session = tmp_path / "session"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "session", session)
+    (session / "bsingest.toml").unlink(missing_ok=True)
+    dataset, action = SESSION_2023, "087b71c4-6785-437c-b8ef-e35a82a8463e"
+    with LocalServer(db_path=tmp_path / "server.sqlite3") as srv, \
+            BrainstemClient(server=srv.url, token=srv.token, api="2023",
+                            retry=RetryPolicy(wait=False)) as c:
+        report = ingest(session, dataset=dataset, actions=[action], client=c,
+                        journal=tmp_path / "j.sqlite", type_map=["*.mp4=Miniscope"])
+    outcomes = {r.path: (r.outcome, r.error) for r in report.results}
+    assert outcomes["behavior.mp4"][0] == "failed"
+    assert outcomes["behavior.mp4"][1] == (
+        "behavior.mp4: type: Miniscope has no 2023 equivalent and the server speaks the 2023 "
+        "API (Experiment Data); map it to a 2023 type with --type-map, or use a current server")
+    assert {p for p, (o, _) in outcomes.items() if o == "created"} == {"mic.wav", "rec.dat"}
