@@ -114,8 +114,8 @@ def main() -> None:
                 folder / "sparse.tif", args.pages, stride=10 * GB // args.pages),
             "500 pages, dense": write_scanimage_like(folder / "small.tif", 500),
         }
-        print(f"| file | size | on disk | pages (ours / tifffile) | scan | extract | "
-              f"tifffile | peak MiB: scan / tifffile |")
+        print("| file | size | on disk | pages (ours / tifffile) | scan | extract | "
+              "tifffile | peak MiB: scan / tifffile |")
         print("|---|---|---|---|---|---|---|---|")
         for name, path in files.items():
             st = os.stat(path)

@@ -126,9 +126,9 @@ class BrukerExtractor(Extractor):
 
     def _wavelength(self, path: Path, state: dict[str, Any], f: Fields) -> None:
         lasers = state.get("laserWavelength")
-        values = ([finite_number(v) for v, _ in lasers.values()] if isinstance(lasers, dict)
-                  else [finite_number(lasers)])
-        values = sorted({v for v in values if v is not None and v > 0})
+        read = ([finite_number(v) for v, _ in lasers.values()] if isinstance(lasers, dict)
+                else [finite_number(lasers)])
+        values = sorted({v for v in read if v is not None and v > 0})
         if len(values) == 1:
             f.header("excitationWavelength", values[0], f"{path.name} laserWavelength (nm)")
         elif len(values) > 1:

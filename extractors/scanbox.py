@@ -63,18 +63,19 @@ class ScanboxExtractor(Extractor):
         channels, ch_detail = _channels(path, mat, info)
         bidirectional = _scalar(info.get("scanmode")) == 0
         sz = _numbers(info.get("sz"))
-        config = info.get("config") if isinstance(info.get("config"), dict) else {}
+        raw_config = info.get("config")
+        config: dict[str, Any] = raw_config if isinstance(raw_config, dict) else {}
         if len(sz) == 2 and all(_whole(v) for v in sz):
             lines, pixels = int(sz[0]), int(sz[1])
             size_detail = f"{mat.name}: info.sz"
         else:
             records = _whole(_scalar(info.get("recordsPerBuffer")))
-            lines = records * (2 if bidirectional else 1) if records else None
-            pixels = 796  # sbxread.m: files without sz have 796 pixels a line
-            size_detail = f"{mat.name}: info.recordsPerBuffer (no info.sz; 796 pixels a line)"
-            if not lines:
+            if not records:
                 raise SidecarError(path, f"{mat.name}: info has neither sz nor "
                                    "recordsPerBuffer: the frame size is unknown")
+            lines = records * (2 if bidirectional else 1)
+            pixels = 796  # sbxread.m: files without sz have 796 pixels a line
+            size_detail = f"{mat.name}: info.recordsPerBuffer (no info.sz; 796 pixels a line)"
         f.header("verticalResolution", lines, size_detail)
         f.header("horizontalResolution", pixels, size_detail)
         size = os.stat(path).st_size
