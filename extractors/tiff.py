@@ -34,7 +34,8 @@ ImageDescription as ``scanimage.SI.``, 2015; ``state.`` headers, 3.x/4.x):
 - Start: the first frame's ``epoch`` (local time, naive).
 - A recording split over numbered files (``name_00001_00001.tif``, ``name_00001_00002.tif``
   ...; ``SI.hScan2D.logFramesPerFile``) is one acquisition and one record, named by its
-  first file, with ``nFrames`` over all files; the other files are its sidecars.
+  first file, with ``nFrames`` over all files; the other files are its sidecars. A gap
+  in the numbering, or a file (not the last) shorter than ``logFramesPerFile``, warns.
 - ``SI.hBeams.powers`` is a percentage: never ``laserPower``.
 """
 
@@ -158,7 +159,8 @@ class TiffExtractor(Extractor):
         rate = _positive(si.get("SI.hRoiManager.scanFrameRate"))
         if rate is not None:
             f.header("frameRate", rate, f"{where}: SI.hRoiManager.scanFrameRate (per frame)")
-        self._frames(path, info, channels, f, where)
+        self._frames(path, info, channels, f, where,
+                     _whole(si.get("SI.hScan2D.logFramesPerFile")))
         self._stack_step(si, f, where, rate)
         epoch = _epoch(description)
         if epoch is not None:
@@ -181,22 +183,29 @@ class TiffExtractor(Extractor):
             out.append(self.result(path, TWO_PHOTON, g, part=f"roi{i}"))
         return out
 
-    def _frames(self, path: Path, info: TiffInfo, channels: int, f: Fields, where: str) -> None:
+    def _frames(self, path: Path, info: TiffInfo, channels: int, f: Fields, where: str,
+                per_file: int | None = None) -> None:
+        """``nFrames`` over the files of a numbered recording (``path`` the first), with a
+        warning for a file that holds other than ``per_file`` frames (not the last) and
+        for a gap in the numbering."""
         members = scanimage_series(path)
         pages = info.complete_pages
         if members[0] == path and len(members) > 1:
+            counts = [pages]
             for member in members[1:]:
                 try:
                     part = scan(member)
-                    pages += part.complete_pages
-                    if part.last_cut:
-                        f.warn(f"{member.name}: the last page's pixel data runs past the end "
-                               "of the file; that page is not counted")
                 except ExtractionError as exc:
                     raise ExtractionError(path, f"{member.name} (file {members.index(member) + 1}"
                                           f" of the recording): {exc.reason}") from exc
+                counts.append(part.complete_pages)
+                if part.last_cut:
+                    f.warn(f"{member.name}: the last page's pixel data runs past the end "
+                           "of the file; that page is not counted")
+            pages = sum(counts)
             detail = (f"pages of the {len(members)} files {members[0].name} to "
                       f"{members[-1].name} / {channels} channels saved")
+            self._check_series(members, counts, channels, per_file, f)
         else:
             detail = f"{pages} pages / {channels} channels saved ({where}: channelSave)"
             if len(members) > 1:
@@ -207,6 +216,24 @@ class TiffExtractor(Extractor):
             f.warn(f"{pages} pages is not a whole number of frames of {channels} channels: the "
                    f"last {rest} pages (an incomplete frame) are not counted")
         f.computed("nFrames", frames, detail)
+
+    @staticmethod
+    def _check_series(members: list[Path], counts: list[int], channels: int,
+                      per_file: int | None, f: Fields) -> None:
+        numbers = [int(m.stem[-5:]) for m in members]
+        missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
+        if numbers[0] != 1:
+            missing = list(range(1, numbers[0])) + missing
+        if missing:
+            shown = ", ".join(f"{n:05d}" for n in missing[:5]) + (" ..." if len(missing) > 5
+                                                                  else "")
+            f.warn(f"the recording's numbered files skip {shown}: frames are counted over the "
+                   f"{len(members)} files present")
+        if per_file:
+            for member, count in zip(members[:-1], counts[:-1], strict=True):
+                if count != per_file * channels:
+                    f.warn(f"{member.name} holds {count} pages, not the {per_file} frames x "
+                           f"{channels} channels of SI.hScan2D.logFramesPerFile: a cut file")
 
     def _frame_size(self, si: dict[str, Any], info: TiffInfo, f: Fields, where: str) -> None:
         pixels = _whole(si.get("SI.hRoiManager.pixelsPerLine"))

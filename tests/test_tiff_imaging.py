@@ -165,6 +165,17 @@ def test_a_numbered_scanimage_recording_is_one_record_named_by_its_first_file(
     assert any("mouse_00002_00001.tif" in w for w in later["_warnings"])
 
 
+def test_a_numbered_recording_with_a_gap_or_a_short_file_warns(tmp_path: Path) -> None:
+    software = si_software(frames_per_file=3)
+    first = write_scanimage(tmp_path / "g_00001_00001.tif", 3, software=software)
+    write_scanimage(tmp_path / "g_00001_00002.tif", 2, software=software)  # cut short
+    write_scanimage(tmp_path / "g_00001_00004.tif", 1, software=software)  # 00003 missing
+    r = one(first)
+    assert r["nFrames"] == 6
+    assert any("skip 00003" in w for w in r["_warnings"])
+    assert any("g_00001_00002.tif holds 2 pages, not the 3" in w for w in r["_warnings"])
+
+
 def test_a_damaged_later_file_of_a_recording_names_that_file(tmp_path: Path) -> None:
     first = write_scanimage(tmp_path / "m_00001_00001.tif", 2)
     second = write_tiff_past_end(tmp_path / "m_00001_00002.tif")
