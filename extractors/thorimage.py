@@ -12,9 +12,10 @@ Values:
   warning says how many scans make a saved frame);
 - ``nFrames``: ``<CaptureMode mode=0>`` (Z and T) timepoints x z steps (when the z stage
   is on); ``mode=1`` (streaming) ``<Streaming frames>``; a ``.raw`` file beside the XML
-  is counted by its size (pixelX x pixelY x 2 bytes x channels a frame), which wins over
-  the XML with a warning when they differ, and a size that is not a whole number of
-  frames is refused;
+  is counted by its size (pixelX x pixelY x 2 bytes x channels a frame), and the first
+  channel's ``Chan*.tif`` files by their pages (one file a frame, or one multi-page file
+  when streaming); what is on disk wins over the XML, with a warning when they differ,
+  and a ``.raw`` size that is not a whole number of frames is refused;
 - ``zVoxelSize`` = ``<ZStage stepSizeUM>`` when the z stage is on with more than one step;
 - start: ``<Date uTime>`` (Unix time), with the local offset that ``<Date date>`` implies;
 - ``laserPower`` never: ``<Pockels>``/``<PowerRegulator>`` are percentages or positions.
@@ -31,7 +32,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bsingest.errors import SidecarError
+from bsingest.errors import ExtractionError, SidecarError
 
 from ._imaging import TWO_PHOTON, WIDEFIELD, finite_number, iter_xml
 from .base import Claim, Extraction, Extractor, Fields, Source, whole_frames
@@ -133,8 +134,42 @@ class ThorImageExtractor(Extractor):
             f.computed("nFrames", on_disk, f"{raw.name} size / ({width} x {height} x 2 bytes x "
                        f"{channels} channels)")
             return
+        if self._tiff_frames(path, xml, f, channels, frames):
+            return
         if frames is not None:
             f.header("nFrames", frames, detail)
+
+    def _tiff_frames(self, path: Path, xml: dict[str, Any], f: Fields, channels: int,
+                     frames: int | None) -> bool:
+        """``nFrames`` from the first channel's TIFFs (one a frame, or one multi-page file
+        when streaming), counted by their pages; False when there are none."""
+        from ._tiffwalk import scan
+
+        waves = xml.get("Wavelength") or [{}]
+        name = waves[0].get("name") or "ChanA"
+        tifs = sorted(p for p in path.parent.glob(f"{_escape(name)}_*.tif*")
+                      if p.is_file() and p.suffix.lower() in (".tif", ".tiff"))
+        if not tifs:
+            return False
+        pages = 0
+        for tif in tifs:
+            try:
+                pages += scan(tif).complete_pages
+            except ExtractionError as exc:
+                raise ExtractionError(path, f"{tif.name}: {exc.reason}") from exc
+        where = f"pages of the {len(tifs)} {name} TIFF file{'s' if len(tifs) > 1 else ''}"
+        if frames is not None and pages == frames * channels and channels > 1:
+            f.computed("nFrames", frames, f"{where} / {channels} channels (interleaved)")
+            return True
+        if frames is not None and pages != frames:
+            f.warn(f"the {name} TIFFs hold {pages} frames and Experiment.xml states {frames}: "
+                   "the frames on disk are counted")
+        f.computed("nFrames", pages, where)
+        return True
+
+
+def _escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
 def _record_type(xml: dict[str, Any]) -> str:

@@ -363,6 +363,26 @@ def test_thorimage_streaming_frames(tmp_path: Path) -> None:
     assert one(xml)["nFrames"] == 321
 
 
+def test_thorimage_streamed_tiff_counted_by_its_pages(tmp_path: Path) -> None:
+    xml = write_thorimage(tmp_path, mode=1, stream_frames=40, channels=1)
+    tif = write_plain_stack(tmp_path / "ChanA_001_001_001_001.tif", 25, (12, 16))
+    r = one(xml)
+    with tifffile.TiffFile(tif) as t:
+        assert r["nFrames"] == len(t.pages) == 25
+    assert any("Experiment.xml states 40" in w for w in r["_warnings"])
+
+
+def test_thorimage_one_tiff_a_frame(tmp_path: Path) -> None:
+    xml = write_thorimage(tmp_path, timepoints=2, zsteps=3, channels=2)
+    for ch in "AB":
+        for t in (1, 2):
+            for z in (1, 2, 3):
+                write_plain_stack(tmp_path / f"Chan{ch}_0001_0001_{z:04d}_{t:04d}.tif", 1)
+    r = one(xml)
+    assert r["nFrames"] == len(list(tmp_path.glob("ChanA_*.tif"))) == 6
+    assert not r["_warnings"]
+
+
 def test_thorimage_raw_size_not_whole_frames_is_refused(tmp_path: Path) -> None:
     xml = write_thorimage(tmp_path, raw_frames=3, extra_bytes=7)
     with pytest.raises(ExtractionError, match=r"^Experiment.xml: Image_0001_0001.raw: .*7 "
