@@ -19,10 +19,11 @@ stacks says so with the type map).
 ScanImage (``SI.`` settings in the first page's Software tag, 2016 and later; in its
 ImageDescription as ``scanimage.SI.``, 2015; ``state.`` headers, 3.x/4.x):
 
-- ``frameRate`` is ``SI.hRoiManager.scanFrameRate``, the rate of frames (planes), also
-  for volumes: ``nFrames`` counts frames (every page of one channel, flyback frames as
-  stored), so that ``nFrames / frameRate`` is the recording's duration. The volume rate
-  is said in a warning when stacks are on.
+- ``frameRate`` is ``SI.hRoiManager.scanFrameRate`` (divided by
+  ``SI.hScan2D.logAverageFactor`` when stored frames are averages), the rate of frames
+  (planes), also for volumes: ``nFrames`` counts frames (every page of one channel,
+  flyback frames as stored), so that ``nFrames / frameRate`` is the recording's
+  duration. The volume rate is said in a warning when stacks are on.
 - ``nFrames`` = pages / channels saved (``SI.hChannels.channelSave``).
 - ``horizontalResolution`` x ``verticalResolution`` = ``pixelsPerLine`` x
   ``linesPerFrame``; with multi-ROI imaging (``mroiEnable``), each ROI's
@@ -157,7 +158,13 @@ class TiffExtractor(Extractor):
                                   f"{str(si.get('SI.hChannels.channelSave'))[:40]!r} names no "
                                   "saved channel")
         rate = _positive(si.get("SI.hRoiManager.scanFrameRate"))
-        if rate is not None:
+        average = _whole(si.get("SI.hScan2D.logAverageFactor")) or 1
+        if rate is not None and average > 1:
+            # Each stored frame is the mean of `average` scanned frames.
+            rate /= average
+            f.computed("frameRate", rate, f"{where}: SI.hRoiManager.scanFrameRate / "
+                       f"SI.hScan2D.logAverageFactor {average} (frames as stored)")
+        elif rate is not None:
             f.header("frameRate", rate, f"{where}: SI.hRoiManager.scanFrameRate (per frame)")
         self._frames(path, info, channels, f, where,
                      _whole(si.get("SI.hScan2D.logFramesPerFile")))
@@ -254,8 +261,9 @@ class TiffExtractor(Extractor):
 
     def _stack_step(self, si: dict[str, Any], f: Fields, where: str, rate: float | None) -> None:
         slices = _whole(si.get("SI.hStackManager.numSlices"))
-        enabled = si.get("SI.hStackManager.enable", si.get("SI.hFastZ.enable"))
-        if not slices or slices < 2 or enabled is False:
+        # SI.hStackManager.enable exists from 2020 on; before, more than one slice is a
+        # stack (slow, by the motor, or fast, by SI.hFastZ).
+        if not slices or slices < 2 or si.get("SI.hStackManager.enable") is False:
             return
         volume_rate = _positive(si.get("SI.hRoiManager.scanVolumeRate"))
         if volume_rate is not None and rate is not None:

@@ -224,6 +224,12 @@ def test_scanimage_3x_state_header(tmp_path: Path) -> None:
     assert r["_start"] == "2010-09-24T14:13:35.123000"
 
 
+def test_scanimage_averaged_frames_are_stored_at_the_rate_over_the_factor(tmp_path: Path) -> None:
+    software = si_software(rate=30.0, extra="SI.hScan2D.logAverageFactor = 4")
+    r = one(write_scanimage(tmp_path / "avg.tif", 3, software=software))
+    assert r["frameRate"] == 7.5
+
+
 def test_scanimage_channel_count_that_does_not_divide_warns(tmp_path: Path) -> None:
     path = write_scanimage(tmp_path / "odd.tif", 5, software=si_software(channels=(1, 2)))
     r = one(path)
