@@ -84,6 +84,8 @@ def iter_xml(data_path: Path, xml_path: Path, limit: int) -> Iterator[tuple[str,
                            "allowed)") from exc
     except ParseError as exc:
         raise SidecarError(data_path, f"{where}malformed XML: {exc}") from exc
+    except LookupError as exc:  # expat: an encoding declaration Python does not know
+        raise SidecarError(data_path, f"{where}malformed XML: {_one_line(exc)}") from exc
     except OSError as exc:
         raise SidecarError(data_path, f"{where}cannot read: {exc.strerror or exc}") from exc
 
@@ -101,5 +103,9 @@ def parse_xml(data_path: Path, text: str, what: str) -> Any:
     except defusedxml.DefusedXmlException as exc:
         raise SidecarError(data_path, f"{what}: refused unsafe XML ({type(exc).__name__})"
                            ) from exc
-    except ParseError as exc:
-        raise SidecarError(data_path, f"{what}: malformed XML: {exc}") from exc
+    except (ParseError, LookupError) as exc:
+        raise SidecarError(data_path, f"{what}: malformed XML: {_one_line(exc)}") from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]

@@ -121,7 +121,7 @@ def _load_ops(path: Path) -> dict[str, Any]:
         except Exception as exc:  # numpy's header parser raises ValueError, SyntaxError,
             # tokenize errors...: whatever the bytes make it raise
             raise SidecarError(path, f"not a .npy file ({type(exc).__name__}: "
-                               f"{str(exc)[:80]})") from exc
+                               f"{' '.join(str(exc).split())[:80]})") from exc
         if dtype != np.dtype(object) or shape != ():
             raise SidecarError(path, f"holds a {dtype} array of shape {shape}, not Suite2p's "
                                "pickled ops dict")
@@ -129,11 +129,14 @@ def _load_ops(path: Path) -> dict[str, Any]:
     try:
         ops = _DataOnly(io.BytesIO(body), encoding="latin1").load()
     except pickle.UnpicklingError as exc:
-        raise SidecarError(path, f"refused: the pickle {exc}") from exc
+        reason = " ".join(str(exc).split())[:200]
+        if "which is not data" in reason:
+            raise SidecarError(path, f"refused: the pickle {reason}") from exc
+        raise SidecarError(path, f"damaged pickle ({reason})") from exc
     except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
             OverflowError, MemoryError) as exc:
-        raise SidecarError(path, f"damaged pickle ({type(exc).__name__}: {str(exc)[:80]})"
-                           ) from exc
+        reason = " ".join(str(exc).split())[:80]
+        raise SidecarError(path, f"damaged pickle ({type(exc).__name__}: {reason})") from exc
     if isinstance(ops, np.ndarray) and ops.shape == () and ops.dtype == object:
         ops = ops.item()  # numpy pickles the 0-d object array that holds the dict
     if not isinstance(ops, dict):

@@ -464,7 +464,7 @@ def _matlab(path: Path, text: str, where: str) -> dict[str, Any]:
         out = tifffile.matlabstr2py(text)
     except Exception as exc:  # tifffile raises what the text makes it raise
         raise ExtractionError(path, f"ScanImage {where} cannot be read: "
-                              f"{type(exc).__name__}: {str(exc)[:80]}") from exc
+                              f"{type(exc).__name__}: {' '.join(str(exc).split())[:80]}") from exc
     return out if isinstance(out, dict) else {}
 
 
