@@ -84,11 +84,15 @@ class BrukerExtractor(Extractor):
     @classmethod
     def sidecars(cls, path: Path) -> list[Path]:
         # PrairieView names each frame's file {sequence}_Cycle#####_Ch#_######.ome.tif;
-        # its .env beside them holds the settings of the run.
+        # its .env beside them holds the settings of the run, and References/ the
+        # reference images (not recordings) of the channels.
         stem = path.stem
         out = sorted(p for p in path.parent.glob(f"{_escape(stem)}_*.tif") if p.is_file())
         env = path.with_suffix(".env")
-        return out + ([env] if env.is_file() else [])
+        references = path.parent / "References"
+        refs = (sorted(p for p in references.iterdir() if p.is_file())
+                if references.is_dir() else [])
+        return out + ([env] if env.is_file() else []) + refs
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         pv = _read(path)

@@ -315,9 +315,11 @@ def test_bruker_values_from_the_xml_and_missing_tifs(tmp_path: Path) -> None:
 
 def test_bruker_tifs_are_companions_of_the_xml(tmp_path: Path) -> None:
     xml = write_bruker(tmp_path, frames=3)
+    write_plain_stack(tmp_path / "References" / "TSeries-001-Cycle00001-Ch2-Reference.tif", 1)
+    xml.with_suffix(".env").write_text("<Environment />")
     found = discover(tmp_path)
     assert found.data == [xml]
-    assert len([s for s, owner in found.sidecars.items() if owner == xml]) == 3
+    assert len([s for s, owner in found.sidecars.items() if owner == xml]) == 5
 
 
 def test_bruker_multi_plane(tmp_path: Path) -> None:
