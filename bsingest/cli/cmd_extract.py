@@ -37,6 +37,26 @@ class PositiveFinite(click.ParamType):
         return number
 
 
+class StatedQuantity(click.ParamType):
+    """A quantity with its unit (``920nm``, ``"30 mW"``), checked by
+    :func:`bsingest.quantities.parse`; passed on as given, converted by the extractor base."""
+
+    name = "quantity"
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> str:
+        from bsingest.quantities import QuantityError, parse
+
+        try:
+            parse(self.key, value)
+        except QuantityError as exc:
+            self.fail(str(exc), param, ctx)
+        return str(value)
+
+
 def stated_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """What a file without a sidecar needs said (extract, ingest, batch); read them back
     with :func:`stated_values`."""
@@ -54,6 +74,15 @@ def stated_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Sample type of raw binary files."),
         click.option("--lsb", type=PositiveFinite(), **kept,
                      help="µV per integer step of raw binary files."),
+        click.option("--excitation-wavelength", type=StatedQuantity("excitation_wavelength"),
+                     **kept, help="Excitation wavelength with its unit (920nm), for imaging "
+                                  "records whose type has one and whose files do not say."),
+        click.option("--laser-power", type=StatedQuantity("laser_power"), **kept,
+                     help="Laser power at the sample with its unit (30mW; a percentage is "
+                          "not a power), for imaging records whose type has one."),
+        click.option("--imaging-depth", type=StatedQuantity("imaging_depth"), **kept,
+                     help="Imaging depth below the surface with its unit (250um), for "
+                          "imaging records whose type has one."),
         click.option("--verify", is_flag=True, **kept,
                      help="Decode every video frame to check the count the container's index "
                           "gives (as slow as playing the video); when they differ, nFrames is "
@@ -71,7 +100,8 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 def stated_values(ctx: click.Context) -> tuple[str | None, dict[str, Any]]:
-    """(--type, {n_channels, sr, dtype, lsb} as given) of the command being run."""
+    """(--type, {n_channels, sr, dtype, lsb, excitation_wavelength, laser_power,
+    imaging_depth} as given) of the command being run."""
     given = dict(ctx.meta.get(_STATED, {}))
     given.pop("verify", None)
     # Extractors name types as the 2023 API does; ExtracellularEphys means Extracellular.
@@ -128,7 +158,7 @@ def _print_report(report, folders: list[str]) -> None:  # type: ignore[no-untype
     rows = []
     for e in report.extractions:
         tj = e.type_json
-        if "nFrames" in tj or "frameRate" in tj:  # every video and imaging type
+        if e.type == "BehavioralTracking" or "nFrames" in tj or "frameRate" in tj:  # frames
             shape = f"{tj.get('horizontalResolution', '?')}x{tj.get('verticalResolution', '?')}"
             detail = (f"{tj.get('compression', '')} {shape}, "
                       f"{fmt_number(tj.get('nFrames'))} frames "
