@@ -25,6 +25,7 @@ from .audio import AudioExtractor
 from .axona_pos import AxonaPosExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
 from .brainvision import BrainVisionExtractor
+from .bruker import BrukerExtractor
 from .dlc import DlcExtractor
 from .edf import EdfExtractor
 from .femtonics import FemtonicsExtractor
@@ -37,8 +38,12 @@ from .nwb import NwbExtractor
 from .openephys import OpenEphysBinaryExtractor
 from .openephys_legacy import OpenEphysLegacyExtractor
 from .rawbinary import RawBinaryExtractor
+from .scanbox import ScanboxExtractor
 from .sleap import SleapAnalysisExtractor, SleapExtractor
 from .spikeglx import SpikeGlxExtractor
+from .suite2p import Suite2pExtractor
+from .thorimage import ThorImageExtractor
+from .tiff import TiffExtractor
 from .video import VideoExtractor
 from .winwcp import WinWcpExtractor
 
@@ -78,6 +83,11 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     FicTracExtractor,
     NvtExtractor,
     AxonaPosExtractor,
+    TiffExtractor,
+    BrukerExtractor,
+    ThorImageExtractor,
+    ScanboxExtractor,
+    Suite2pExtractor,
 )
 
 # Folders that never hold a session's data, and files that are bsingest's own settings.
