@@ -12,8 +12,9 @@ photometry: this family claims its ``.tev`` (else its ``.tsq``, when the ``.tev`
 there), the file the neo-based TDT family anchors a block on too, and names the records
 alike (``block.tev#465A``); the other files of the block are sidecars. A block with other
 streams (ephys) is the neo family's: it should stand aside for a block
-:func:`photometry_only` accepts, and may type its own photometry stores with
-:func:`is_photometry_store`. Stores that Synapse wrote to ``.sev`` files have no blocks in
+:func:`photometry_only` accepts, and may describe the photometry stores of a mixed block
+with :func:`photometry_fields` (or at least recognise them with
+:func:`is_photometry_store`). Stores that Synapse wrote to ``.sev`` files have no blocks in
 the ``.tsq`` and are not described here.
 
 Per store: ``frameRate`` = the store's rate (``frequency`` of its tsq records, float32),
@@ -44,8 +45,8 @@ from bsingest.errors import ExtractionError
 
 from .base import Claim, Extraction, Extractor, Fields, Source
 
-__all__ = ["TdtPhotometryExtractor", "TdtStore", "is_photometry_store", "photometry_only",
-           "read_tsq_stores", "store_wavelength"]
+__all__ = ["TdtPhotometryExtractor", "TdtStore", "is_photometry_store", "photometry_fields",
+           "photometry_only", "read_tsq_stores", "store_wavelength"]
 
 _RECORD = 40
 _STREAM = 0x8101
@@ -189,31 +190,42 @@ class TdtPhotometryExtractor(Extractor):
         tsq = _index_of(path)
         if tsq is None:
             raise ExtractionError(path, "no .tsq index of its block beside it: not a TDT block")
-        stores, start = read_tsq_stores(tsq, path)
-        if not stores:
-            raise ExtractionError(path, f"{tsq.name} lists no stream stores")
-        tev = tsq.with_suffix(".tev")
-        out = []
-        for s in sorted(stores, key=lambda s: s.code):
-            if not is_photometry_store(s.code):
-                continue
-            f = Fields()
-            f.header("format", "TDT", f"{tsq.name}: the block's index, store {s.code}")
-            if math.isfinite(s.rate) and s.rate > 0:
-                f.header("frameRate", s.rate, f"{tsq.name} store {s.code} frequency")
-            else:
-                f.warn(f"store {s.code}: rate {s.rate:g} in the index: no frameRate")
-            f.computed("nFrames", s.samples, f"{tsq.name} store {s.code}: the samples of "
-                       f"channel 1's records ((size - 10 words) x 4 bytes / "
-                       f"{_ITEMSIZE[s.fmt]}-byte samples), of {s.channels} channel(s)")
-            w = store_wavelength(s.code)
-            if w is not None:
-                f.header("excitationWavelength", w, f"store name {s.code}: Synapse names "
-                         "photometry stores by their LED's wavelength (nm)")
-            if start is not None and 0 < start < 1e11:
-                f.started(datetime.datetime.fromtimestamp(start, tz=datetime.timezone.utc),
-                          Source.HEADER, f"{tsq.name} start mark (epoch time)")
-            if not tev.is_file():
-                f.warn(f"{tev.name} is not beside the index: the samples are not here")
-            out.append(self.result(path, "FiberPhotometry", f, part=s.code))
-        return out
+        return [self.result(path, "FiberPhotometry", f, part=code)
+                for code, f in photometry_fields(tsq, path)]
+
+
+def photometry_fields(tsq: Path, owner: Path) -> list[tuple[str, Fields]]:
+    """(store code, its ``FiberPhotometry`` fields) for each photometry store of a block.
+
+    ``owner`` is the file the records are named by (the block's ``.tev``); errors name it.
+    The neo family can describe the photometry stores of a block that also holds ephys
+    streams with it: ``self.result(tev, "FiberPhotometry", f, part=code)`` for each pair.
+    """
+    stores, start = read_tsq_stores(tsq, owner)
+    if not stores:
+        raise ExtractionError(owner, f"{tsq.name} lists no stream stores")
+    tev = tsq.with_suffix(".tev")
+    out = []
+    for s in sorted(stores, key=lambda s: s.code):
+        if not is_photometry_store(s.code):
+            continue
+        f = Fields()
+        f.header("format", "TDT", f"{tsq.name}: the block's index, store {s.code}")
+        if math.isfinite(s.rate) and s.rate > 0:
+            f.header("frameRate", s.rate, f"{tsq.name} store {s.code} frequency")
+        else:
+            f.warn(f"store {s.code}: rate {s.rate:g} in the index: no frameRate")
+        f.computed("nFrames", s.samples, f"{tsq.name} store {s.code}: the samples of "
+                   f"channel 1's records ((size - 10 words) x 4 bytes / "
+                   f"{_ITEMSIZE[s.fmt]}-byte samples), of {s.channels} channel(s)")
+        w = store_wavelength(s.code)
+        if w is not None:
+            f.header("excitationWavelength", w, f"store name {s.code}: Synapse names "
+                     "photometry stores by their LED's wavelength (nm)")
+        if start is not None and 0 < start < 1e11:
+            f.started(datetime.datetime.fromtimestamp(start, tz=datetime.timezone.utc),
+                      Source.HEADER, f"{tsq.name} start mark (epoch time)")
+        if not tev.is_file():
+            f.warn(f"{tev.name} is not beside the index: the samples are not here")
+        out.append((s.code, f))
+    return out

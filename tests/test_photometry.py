@@ -176,6 +176,13 @@ def test_a_tank_with_ephys_streams_is_not_claimed_here(tmp_path: Path) -> None:
     tsq = write_tdt(tmp_path / "mixed", "b2", {"465A": (1017.25, 1, 2), "EEG1": (3051.76, 4, 2)})
     assert TdtPhotometryExtractor.claim(tsq.with_suffix(".tev")) == 0
     assert TdtPhotometryExtractor.claim(tsq) == 0
+    # The fields the neo family can give the photometry stores of such a block.
+    from extractors.tdt_photometry import photometry_fields
+
+    fields = dict(photometry_fields(tsq, tsq.with_suffix(".tev")))
+    assert list(fields) == ["465A"]
+    assert fields["465A"].values["excitationWavelength"] == 465
+    assert fields["465A"].values["nFrames"] == 2 * 256
 
 
 # --- the session report ----------------------------------------------------------------
