@@ -22,7 +22,7 @@ for a series, its volumes: the files / the distinct slice positions
 per file, one position) counts each file. ``frameRate`` = 1000 / RepetitionTime (ms) for
 functional records only (a structural scan's TR is not a frame interval).
 ``magneticFieldStrength`` = MagneticFieldStrength (T), stated by MR files only; it is not
-derived from ``ImagingFrequency``. ``compression``: the transfer syntax (``none`` for the
+derived from ``ImagingFrequency``. ``compression``: the transfer syntax (``raw`` for the
 uncompressed ones, else its name: JPEG 2000, RLE ...). Voxel sizes (PixelSpacing,
 SliceThickness, mm) go in where the type's schema has them (the current schema gives none
 of these types voxel sizes). Start: AcquisitionDate/Time, else SeriesDate/Time (local
@@ -404,7 +404,7 @@ class DicomExtractor(Extractor):
             f.warn(f"{where}: {p}")
         f.header("format", "DICOM", f"'DICM' at byte 128; Modality {h.modality}")
         if h.transfer_syntax:
-            f.header("compression", h.transfer_name if h.compressed else "none",
+            f.header("compression", h.transfer_name if h.compressed else "raw",
                      f"{where} TransferSyntaxUID {h.transfer_syntax} ({h.transfer_name})")
         if h.columns is not None:
             f.header("horizontalResolution", h.columns, f"{where} Columns")

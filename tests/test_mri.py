@@ -123,7 +123,7 @@ def test_dicom_values_equal_pydicoms(tmp_path: Path) -> None:
         assert (tj["horizontalResolution"], tj["verticalResolution"]) == (ds.Columns, ds.Rows)
         assert tj["nFrames"] == 1
         assert tj["magneticFieldStrength"] == float(ds.MagneticFieldStrength)
-        assert tj["compression"] == "none"
+        assert tj["compression"] == "raw"
         assert "frameRate" not in tj  # a structural scan's TR is not a frame interval
         assert r.start_time == "2024-01-31T10:15:02.500000"
 
