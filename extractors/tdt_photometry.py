@@ -7,7 +7,10 @@ samples of one channel of one store), ``<block>.tev`` (the samples) and optional
 wavelength: ``465A``, ``405A``, ``560B`` (a 4-character store code; the tdt package shows
 them as ``_465A``, TDTbin2mat as ``x465A`` because a name cannot start with a digit);
 ``Fi1r``/``Fi2r`` are the raw photodetector streams of the fiber photometry gizmo and
-``Fi1d`` its LED driver signals. A block whose stream stores are all of these is
+``Fi1d`` its LED driver signals; the RZ5P gizmo writes its demodulated signals as
+``Dv1A``, ``Dv2A``, ``Dv3B``... (no wavelength in the name), Lux rigs magnitudes as
+``LMag``, and TDT's own photometry scripts recognise ``Isb*``, ``IG*``, ``IR*``, ``IC*``,
+``GC*``, ``RC*`` stores. A block whose stream stores are all of these is
 photometry: this family claims its ``.tev`` (else its ``.tsq``, when the ``.tev`` is not
 there), the file the neo-based TDT family anchors a block on too, and names the records
 alike (``block.tev#465A``); the other files of the block are sidecars. A block with other
@@ -53,7 +56,10 @@ _STREAM = 0x8101
 _MARK = 0x8801
 _ITEMSIZE = {0: 4, 1: 4, 2: 2, 3: 1, 4: 8, 5: 8}  # float32, int32, int16, int8, double, int64
 _WAVELENGTH = re.compile(r"^[_x]?(\d{3})[A-Za-z]?$")
-_RAW = re.compile(r"^Fi\d[rd]$")
+# Fiber photometry gizmos' other stores: Fi1r/Fi1d raw photodetector and LED driver
+# streams, Dv1A/Dv2A... demodulated values (RZ5P), LMag Lux magnitudes, and the stores
+# TDT's own photometry tools (rmCrosstalk.m) recognise by their first letters.
+_RAW = re.compile(r"^(Fi\d[rd]|Dv\d[A-Za-z]|LMag|Isb.|I[GRC]..|[GR]C..)$")
 _CHUNK = 1 << 15  # records per read (1.25 MiB)
 _COMPANIONS = (".tsq", ".tev", ".tbk", ".tdx", ".tin", ".tnt", ".sev")
 

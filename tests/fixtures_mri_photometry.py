@@ -210,9 +210,11 @@ TSQ = np.dtype([("size", "<i4"), ("evtype", "<i4"), ("code", "S4"), ("channel", 
 
 
 def write_tdt(folder: Path, block: str, stores: dict[str, tuple[float, int, int]], *,
-              samples_per_block: int = 256, start: float = 1.7e9) -> Path:
+              samples_per_block: int = 256, start: float = 1.7e9,
+              epocs: tuple[str, ...] = ()) -> Path:
     """A TDT block: ``stores`` maps a store code to (rate, channels, blocks per channel);
-    float32 samples in the .tev, one tsq record per block per channel."""
+    float32 samples in the .tev, one tsq record per block per channel; ``epocs`` are
+    strobe events (evtype 0x101, no samples), as a port entry or nose poke store."""
     folder.mkdir(parents=True, exist_ok=True)
     recs = [(0, 0, b"", 0, 0, 0.0, 0, 0, 0.0), (20, 0x8801, b"\x01", 0, 0, start, 40, 0, 0.0)]
     tev = bytearray()
@@ -223,6 +225,8 @@ def write_tdt(folder: Path, block: str, stores: dict[str, tuple[float, int, int]
                 recs.append((size, 0x8101, code.encode(), ch, 0,
                              start + b * samples_per_block / rate, len(tev), 0, rate))
                 tev += np.full(samples_per_block, b, "<f4").tobytes()
+    for k, code in enumerate(epocs):
+        recs.append((10, 0x101, code.encode(), 0, 0, start + k, 0, 4, 0.0))
     recs.append((20, 0x8801, b"\x02", 0, 0, start + 100.0, 0, 0, 0.0))
     (folder / f"{block}.tev").write_bytes(bytes(tev))
     tsq = folder / f"{block}.tsq"

@@ -170,6 +170,20 @@ def test_tdt_photometry_stores(tmp_path: Path) -> None:
     assert all(any("not beside" in w for w in r.warnings) for r in alone)
 
 
+def test_an_rz5p_block_of_demodulated_stores(tmp_path: Path) -> None:
+    """The stores of neuroconv's Photo_249 test tank: Dv1A..Dv4B demodulated, Fi1r raw, and
+    epocs (port entries, nose pokes) that are events, not streams."""
+    tsq = write_tdt(tmp_path / "Photo_249", "Photo_249_391-200721-120136",
+                    {"Dv1A": (1017.25, 1, 6), "Dv2A": (1017.25, 1, 6), "Dv3B": (1017.25, 1, 6),
+                     "Dv4B": (1017.25, 1, 6), "Fi1r": (6103.52, 2, 36)},
+                    epocs=("PrtN", "LNRW", "LNnR"))
+    found = {r.part: r for r in extract(tsq.with_suffix(".tev"))}
+    assert sorted(found) == ["Dv1A", "Dv2A", "Dv3B", "Dv4B", "Fi1r"]
+    assert all(r.type == "FiberPhotometry" for r in found.values())
+    assert found["Dv1A"].type_json["nFrames"] == 6 * 256
+    assert "excitationWavelength" not in found["Dv1A"].type_json  # not in its name
+
+
 def test_a_tank_with_ephys_streams_is_not_claimed_here(tmp_path: Path) -> None:
     from extractors.tdt_photometry import TdtPhotometryExtractor
 
