@@ -34,7 +34,8 @@ else of ``AnalogIn``, else of any signal with a ``Time`` (digital I/O and the LE
 outputs last); the older layout (``Traces/<device>/``,
 with a ``*time*`` dataset) gives one record per device. ``nFrames`` is the length of
 the time base, ``frameRate`` = (n - 1) / (last time - first time), two values read from
-the dataset, never the signals.
+the dataset, never the signals. The start: the file's root ``Created`` attribute, where
+it holds a time (the acquisition computer's clock, no zone).
 """
 
 from __future__ import annotations
@@ -288,7 +289,8 @@ class DoricExtractor(Extractor):
                                   "file, or a damaged one")
         from ._isolate import isolated
 
-        parts, notes = isolated(path, doric_parts, str(path), timeout=60.0)
+        parts, notes, created = isolated(path, doric_parts, str(path), timeout=60.0)
+        started = _doric_created(created) if created else None
         if not parts:
             raise ExtractionError(path, "neither DataAcquisition/<device>/Signals/<series> nor "
                                   "Traces/<device> with a time base: no recording found"
@@ -305,14 +307,17 @@ class DoricExtractor(Extractor):
                 f.warn(f"{where} gives no time span: no frameRate")
             for w in (*notes, *warn):
                 f.warn(w)
+            if started is not None:
+                f.started(started, Source.HEADER, f"{path.name} root attribute Created "
+                          f"{created!r} (the acquisition computer's clock)")
             out.append(self.result(path, _FIBER, f, part=part if len(parts) > 1 else None))
         return out
 
 
 def doric_parts(path: str) -> tuple[list[tuple[str, str, str, int, float, float, list[str]]],
-                                    list[str]]:
+                                    list[str], str]:
     """(part, layout, time dataset, length, first time, last time, warnings) per recording,
-    and notes. Runs in the worker process (h5py)."""
+    notes, and the root's ``Created`` attribute ("" if none). Runs in the worker (h5py)."""
     import h5py
 
     parts: list[tuple[str, str, str, int, float, float, list[str]]] = []
@@ -321,14 +326,38 @@ def doric_parts(path: str) -> tuple[list[tuple[str, str, str, int, float, float,
         fh = h5py.File(path, "r")
     except OSError as exc:
         raise ExtractionError(path, f"HDF5 cannot open it: {exc}") from None
+    created = ""
     try:
         with fh:
             _walk_doric(fh, parts, notes)
-    except (KeyError, ValueError, RuntimeError, TypeError, IndexError) as exc:
+            value = fh.attrs.get("Created")
+            if isinstance(value, bytes):
+                value = value.decode("utf-8", errors="replace")
+            created = value[:64] if isinstance(value, str) else ""
+    except (KeyError, ValueError, RuntimeError, TypeError, IndexError, OSError) as exc:
         # h5py's errors on a damaged file come in these kinds; the file is at fault.
         raise ExtractionError(path, f"HDF5 cannot read its layout ({type(exc).__name__}: "
                               f"{str(exc)[:160]})") from None
-    return parts, notes
+    return parts, notes, created
+
+
+_CREATED_FORMATS = ("%a %b %d %H:%M:%S %Y", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M:%S %p")
+
+
+def _doric_created(text: str) -> datetime.datetime | None:
+    """The root ``Created`` attribute as a time (ISO 8601 or a C ``asctime``), or None."""
+    text = " ".join(text.split())
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        when = None
+        for fmt in _CREATED_FORMATS:
+            try:
+                when = datetime.datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+    return when if when is not None and when.year >= 1980 else None
 
 
 def _walk_doric(fh: Any, parts: list[Any], notes: list[str]) -> None:

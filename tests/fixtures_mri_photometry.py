@@ -184,6 +184,7 @@ def write_doric(path: Path, n: int, *, rate: float = 1000.0, layout: str = "new"
                 for lock in ("LockInAOUT01", "LockInAOUT02"):
                     h[f"{base}/{lock}/Time"] = t
                     h[f"{base}/{lock}/AIN01"] = np.sin(t)
+                h.attrs["Created"] = "Fri Mar  1 10:16:32 2024"
                 h[f"{base}/AnalogIn/Time"] = np.arange(n * 10) / (rate * 10)
                 h[f"{base}/AnalogIn/AIN01"] = np.zeros(n * 10)
             h["Configurations/FPConsole/GlobalSettings"] = np.zeros(1)

@@ -113,6 +113,7 @@ def test_doric_new_layout_one_record_per_series(tmp_path: Path) -> None:
         assert r.type_json["nFrames"] == n == 3000
         assert math.isclose(r.type_json["frameRate"], rate, rel_tol=1e-9)
         assert "LockInAOUT01/Time" in r.provenance["nFrames"].detail  # not AnalogIn
+        assert r.start_time == "2024-03-01T10:16:32"  # the root's Created attribute
 
 
 def test_doric_lockin_values_spelling(tmp_path: Path) -> None:
