@@ -13,8 +13,9 @@ multi-echo sequence that is the excitation TR, 7 ms, not the time between volume
 begin times are the volumes'). PAR files do not state the field strength.
 
 **Bruker ParaVision** (our own reader of the JCAMP-DX ``method`` and ``acqp`` text
-files of a scan folder ``<study>/<scan>/``): the record is the scan's ``method`` file, its
-``acqp``, ``fid``/``ser`` and ``pdata/*/{2dseq,visu_pars,reco}`` are sidecars.
+files of a scan folder ``<study>/<scan>/``): the record is the scan's ``method`` file, the
+scan folder's other files (``acqp``, ``fid``/``ser``/``rawdata.job0``, ``visu_pars``...)
+and its reconstructions (``pdata/<n>/{2dseq,visu_pars,reco,...}``) are sidecars.
 ``horizontalResolution``/``verticalResolution`` = ``PVM_Matrix``, ``nFrames`` =
 ``PVM_NRepetitions``, ``frameRate`` = 1000 / ``PVM_RepetitionTime`` (ms) for several
 repetitions, ``magneticFieldStrength`` = acqp ``BF1`` (MHz) / 42.577 MHz/T when the
@@ -280,14 +281,18 @@ class ParaVisionExtractor(Extractor):
 
     @classmethod
     def sidecars(cls, path: Path) -> list[Path]:
+        # Everything else of the scan folder is the scan's: acqp, fid or ser (ParaVision
+        # 360: rawdata.job0), pulseprogram, visu_pars, AdjStatePerScan, ... and every
+        # reconstruction under pdata/<n>/ (2dseq, visu_pars, reco, id, procs).
         scan = path.parent
-        out = [scan / n for n in ("acqp", "fid", "ser", "visu_pars", "uxnmr.par")
-               if (scan / n).is_file()]
+        out = [p for p in sorted(scan.iterdir()) if p.is_file() and p != path
+               and not p.name.startswith(".")]
         pdata = scan / "pdata"
         if pdata.is_dir():
             for sub in sorted(pdata.iterdir()):
-                out += [sub / n for n in ("2dseq", "visu_pars", "reco", "id", "procs", "meta")
-                        if (sub / n).is_file()]
+                if sub.is_dir():
+                    out += [p for p in sorted(sub.iterdir()) if p.is_file()
+                            and not p.name.startswith(".")]
         return out
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
