@@ -17,10 +17,11 @@ files of a scan folder ``<study>/<scan>/``): the record is the scan's ``method``
 scan folder's other files (``acqp``, ``fid``/``ser``/``rawdata.job0``, ``visu_pars``...)
 and its reconstructions (``pdata/<n>/{2dseq,visu_pars,reco,...}``) are sidecars.
 ``horizontalResolution``/``verticalResolution`` = ``PVM_Matrix``, ``nFrames`` =
-``PVM_NRepetitions``, ``frameRate`` = 1000 / ``PVM_RepetitionTime`` (ms) for several
-repetitions, ``magneticFieldStrength`` = acqp ``BF1`` (MHz) / 42.577 MHz/T when the
-nucleus ``NUC1`` is ¹H (computed: the proton's gyromagnetic ratio, so a 300.3 MHz
-system is 7.05 T).
+``PVM_NRepetitions``, ``frameRate`` for several repetitions = the repetitions over
+``PVM_ScanTime`` less ``PVM_DummyScansDur`` (ms; a segmented or RARE sequence takes
+several TRs a volume), else 1000 / ``PVM_RepetitionTime``; ``magneticFieldStrength`` =
+acqp ``BF1`` (MHz) / 42.577 MHz/T when the nucleus ``NUC1`` is ¹H (computed: the
+proton's gyromagnetic ratio, so a 300.3 MHz system is 7.05 T).
 
 Both read a few kB of text; nothing scales with the data.
 """
@@ -312,12 +313,8 @@ class ParaVisionExtractor(Extractor):
         if frames is not None:
             f.header("nFrames", frames, "method PVM_NRepetitions")
         functional = (frames or 1) > 1
-        if functional:
-            tr = _num(method.get("PVM_RepetitionTime"))
-            if tr is None:
-                f.warn("method has no PVM_RepetitionTime: no frameRate")
-            else:
-                repetition_rate(f, tr / 1e3, f"method PVM_RepetitionTime {tr:g} ms")
+        if functional and frames is not None:
+            self._rate(f, method, frames)
         bf1 = _num(acqp.get("BF1"))
         nucleus = acqp.get("NUC1", "").strip("<> ")
         if bf1 is not None and 0 < bf1 / _GAMMA_1H <= 30 and nucleus == "1H":
@@ -327,3 +324,19 @@ class ParaVisionExtractor(Extractor):
                        else "MagneticResonanceImaging")
         drop_disallowed(record_type, f)
         return [self.result(path, record_type, f)]
+
+    @staticmethod
+    def _rate(f: Fields, method: dict[str, str], frames: int) -> None:
+        """The volume rate: the scan's time without its dummy scans over the repetitions
+        (a segmented or RARE sequence takes several TRs a volume), else 1 / the TR."""
+        scan = _num(method.get("PVM_ScanTime"))
+        dummy = _num(method.get("PVM_DummyScansDur")) or 0.0
+        tr = _num(method.get("PVM_RepetitionTime"))
+        if scan is not None and scan - dummy > 0:
+            per = (scan - dummy) / frames / 1e3
+            repetition_rate(f, per, f"(method PVM_ScanTime {scan:g} ms - PVM_DummyScansDur "
+                            f"{dummy:g} ms) / {frames} repetitions")
+        elif tr is not None:
+            repetition_rate(f, tr / 1e3, f"method PVM_RepetitionTime {tr:g} ms")
+        else:
+            f.warn("method has neither PVM_ScanTime nor PVM_RepetitionTime: no frameRate")

@@ -271,12 +271,15 @@ def write_parrec(folder: Path, name: str, *, dynamics: int = 1, recon: tuple[int
 
 
 def write_paravision(scan: Path, *, matrix: tuple[int, int] = (96, 64), reps: int = 1,
-                     tr_ms: float = 1500.0, bf1: float = 300.33, nucleus: str = "1H") -> Path:
+                     tr_ms: float = 1500.0, bf1: float = 300.33, nucleus: str = "1H",
+                     scan_ms: float | None = None, dummy_ms: float = 0.0) -> Path:
     """A ParaVision scan folder: method, acqp (JCAMP-DX), fid, pdata/1/2dseq and visu_pars."""
     (scan / "pdata" / "1").mkdir(parents=True, exist_ok=True)
+    timing = (f"##$PVM_ScanTime={scan_ms}\n##$PVM_DummyScansDur={dummy_ms}\n"
+              if scan_ms else "")
     (scan / "method").write_text(
         "##TITLE=Parameter List, ParaVision 6.0.1\n##JCAMPDX=4.24\n##$Method=<Bruker:EPI>\n"
-        f"##$PVM_RepetitionTime={tr_ms}\n##$PVM_NRepetitions={reps}\n"
+        f"##$PVM_RepetitionTime={tr_ms}\n##$PVM_NRepetitions={reps}\n{timing}"
         f"##$PVM_Matrix=( 2 )\n{matrix[0]} {matrix[1]}\n##$PVM_SpatResol=( 2 )\n0.2 0.2\n##END=\n")
     (scan / "acqp").write_text(
         f"##TITLE=Parameter List, ParaVision 6.0.1\n##$BF1={bf1}\n##$NUC1=<{nucleus}>\n##END=\n")

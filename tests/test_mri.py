@@ -224,6 +224,13 @@ def test_paravision_scan_folder(tmp_path: Path) -> None:
     assert r.type_json["nFrames"] == 20 and math.isclose(r.type_json["frameRate"], 1.0)
     found = discover(tmp_path)
     assert found.data == [method] and not found.skipped
+    assert method.parent / "acqp" in found.sidecars
+    # A segmented sequence: 4 TRs a volume; the scan time says so, the TR does not.
+    rare = write_paravision(tmp_path / "study" / "7", reps=10, tr_ms=250.0, scan_ms=12000.0,
+                            dummy_ms=2000.0)
+    (q,) = extract(rare)
+    assert math.isclose(q.type_json["frameRate"], 10 / 10.0)
+    assert "PVM_ScanTime" in q.provenance["frameRate"].detail
     anat = write_paravision(tmp_path / "study" / "3", bf1=300.33)
     (s,) = extract(anat)
     assert s.type == "MagneticResonanceImaging"
