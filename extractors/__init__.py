@@ -23,6 +23,7 @@ from .audio import AudioExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
 from .dlc import DlcExtractor
 from .intan import IntanExtractor
+from .neo import NeoExtractor
 from .nwb import NwbExtractor
 from .openephys import OpenEphysBinaryExtractor
 from .openephys_legacy import OpenEphysLegacyExtractor
@@ -57,6 +58,7 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     SpikeGlxExtractor,
     VideoExtractor,
     DlcExtractor,
+    NeoExtractor,
 )
 
 # Folders that never hold a session's data, and files that are bsingest's own settings.

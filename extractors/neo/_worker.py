@@ -1,0 +1,143 @@
+"""What runs in the worker process: open a file with its neo rawio class, parse its header,
+and hand back plain values (no neo objects cross the pipe).
+
+This is the only module of the family that imports neo. It runs under
+:func:`extractors._isolate.isolated`, so a damaged file that crashes, hangs or exhausts
+the worker fails alone with one line.
+"""
+
+from __future__ import annotations
+
+import datetime
+import warnings
+from pathlib import Path
+from typing import Any
+
+from bsingest.errors import ExtractionError
+
+from .formats import by_key
+
+__all__ = ["summarize"]
+
+#: Characters of a neo error message kept in our one-line error.
+_MESSAGE_LIMIT = 200
+
+
+def summarize(key: str, path: str) -> dict[str, Any]:
+    """neo's header of ``path`` (format row ``key``), as plain values.
+
+    Returns ``{"rawio", "variants": [{"label", "streams", "n_spike_channels",
+    "n_event_channels", "rec_datetime", "extra"}], "warnings"}``: one variant per opening
+    (a MaxWell file with several recordings is opened once per recording).
+    """
+    fmt = by_key(key)
+    p = Path(path)
+    variants = []
+    caught: list[str] = []
+    for label, kwargs in _openings(fmt.key, p, fmt.open_kwargs(p)):
+        reader = _parse(p, fmt.rawio or "", fmt.label, kwargs, caught)
+        variants.append({"label": label, **_header(fmt.key, p, reader)})
+    return {"rawio": fmt.rawio, "variants": variants, "warnings": _unique(caught)}
+
+
+def _parse(p: Path, rawio: str, label: str, kwargs: dict[str, Any], caught: list[str]) -> Any:
+    import neo.rawio
+
+    cls = getattr(neo.rawio, rawio)
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            reader = cls(**kwargs)
+            reader.parse_header()
+    except MemoryError:
+        raise ExtractionError(p, f"{label}: neo {rawio} ran out of memory on its header: "
+                              "a damaged file") from None
+    except ImportError as exc:
+        raise ExtractionError(p, f"{label}: neo {rawio} needs {exc.name or 'a library'}, "
+                              "which is not installed") from None
+    except Exception as exc:  # neo raises every kind of error on a damaged file
+        raise ExtractionError(p, f"{label}: neo {rawio} could not read its header "
+                              f"({_short(exc)})") from None
+    caught += [str(w.message).splitlines()[0][:_MESSAGE_LIMIT] for w in seen
+               if not issubclass(w.category, DeprecationWarning | FutureWarning | ResourceWarning)
+               and "deprecated" not in str(w.message)]
+    return reader
+
+
+def _openings(key: str, p: Path, kwargs: dict[str, Any]) -> list[tuple[str | None,
+                                                                       dict[str, Any]]]:
+    """(label, kwargs) per opening: MaxWell needs one per recording (``rec_name``)."""
+    if key != "maxwell":
+        return [(None, kwargs)]
+    import h5py
+
+    try:
+        with h5py.File(p, "r") as h5:
+            wells = h5.get("wells")
+            names = sorted({r for w in wells.values() for r in w.keys()}) if wells else []
+    except Exception as exc:
+        raise ExtractionError(p, f"MaxWell: not a readable HDF5 file ({_short(exc)})") from None
+    if len(names) <= 1:
+        return [(None, kwargs)]
+    return [(name, {**kwargs, "rec_name": name}) for name in names]
+
+
+def _header(key: str, p: Path, reader: Any) -> dict[str, Any]:
+    h = reader.header
+    channels = h["signal_channels"]
+    streams = []
+    for si, stream in enumerate(h["signal_streams"]):
+        mine = channels[channels["stream_id"] == stream["id"]]
+        segments = []
+        for b in range(int(h["nb_block"])):
+            for s in range(int(h["nb_segment"][b])):
+                size = int(reader.get_signal_size(b, s, si))
+                t0 = float(reader.get_signal_t_start(b, s, si))
+                segments.append((size, t0))
+        streams.append({
+            "name": str(stream["name"]),
+            "id": str(stream["id"]),
+            "n_channels": len(mine),
+            "rates": sorted({float(x) for x in mine["sampling_rate"]}),
+            "dtypes": sorted({str(x) for x in mine["dtype"]}),
+            "units": sorted({str(x) for x in mine["units"]}),
+            "gains": sorted({float(x) for x in mine["gain"]}),
+            "offsets": sorted({float(x) for x in mine["offset"]}),
+            "names": [str(x) for x in mine["name"]],
+            "segments": segments,
+        })
+    ann = reader.raw_annotations["blocks"][0] if reader.raw_annotations["blocks"] else {}
+    when = ann.get("rec_datetime")
+    return {
+        "streams": streams,
+        "n_spike_channels": len(h["spike_channels"]),
+        "n_event_channels": len(h["event_channels"]),
+        "rec_datetime": when.isoformat() if isinstance(when, datetime.datetime) else None,
+        "extra": _extra(key, p, reader),
+    }
+
+
+def _extra(key: str, p: Path, reader: Any) -> dict[str, Any]:
+    """Format-specific header values neo keeps outside its common header."""
+    out: dict[str, Any] = {}
+    if key == "neuralynx":
+        headers = getattr(reader, "file_headers", {}) or {}
+        for hdr in headers.values():
+            opened = hdr.get("recording_opened") if hasattr(hdr, "get") else None
+            if isinstance(opened, datetime.datetime):
+                out["recording_opened"] = opened.isoformat()
+            inverted = hdr.get("InputInverted") if hasattr(hdr, "get") else None
+            if inverted is not None:
+                out["input_inverted"] = bool(inverted)
+    return out
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if len(text) > _MESSAGE_LIMIT:
+        text = text[:_MESSAGE_LIMIT] + "..."
+    return f"{type(exc).__name__}: {text}"
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
