@@ -1,0 +1,130 @@
+"""neo family samples: files laid out as their writers lay them out (Blackrock Central's
+NSx 2.1 and 2.2, Neuralynx Cheetah's ``.ncs``, Axona dacqUSB's ``.eeg``/``.egf``), so
+that neo itself (for the rawio formats) and file-size arithmetic serve as second readers.
+
+Layouts follow neo 0.14.6's readers (``neo/rawio/blackrockrawio.py``,
+``neuralynxrawio/``) and the real files in ``../shared/corpus3``.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+EXTRACTOR = "neo"
+
+
+def write_nsx21(path: Path, *, n_channels: int = 4, n_samples: int = 50, period: int = 3,
+                extra: bytes = b"") -> Path:
+    """NSx 2.1 (``NEURALSG``): 32-byte header, channel ids, int16 frames; rate 30 kHz/period."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    head = struct.pack("<8s16sII", b"NEURALSG", b"1 kS/s".ljust(16, b"\0"), period, n_channels)
+    ids = struct.pack(f"<{n_channels}I", *range(1, n_channels + 1))
+    data = (np.arange(n_samples * n_channels) % 1000).astype("<i2").tobytes()
+    path.write_bytes(head + ids + data + extra)
+    return path
+
+
+def write_nsx22(path: Path, *, n_channels: int = 3, segments: Sequence[int] = (40,),
+                period: int = 1, timestamps: Sequence[int] | None = None,
+                analog: tuple[int, int] = (-5000, 5000), digital: tuple[int, int] = (-32764, 32764),
+                units: bytes = b"uV", declared_channels: int | None = None) -> Path:
+    """NSx 2.2 (``NEURALCD``): 314-byte basic header, one 66-byte ``CC`` extended header per
+    channel, then data packets (0x01, timestamp u32, sample count u32, int16 frames)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n_decl = n_channels if declared_channels is None else declared_channels
+    bytes_in_headers = 314 + 66 * n_channels
+    basic = struct.pack("<8sBBI16s256sII8HI", b"NEURALCD", 2, 2, bytes_in_headers,
+                        b"30 kS/s".ljust(16, b"\0"), b"".ljust(256, b"\0"), period, 30000,
+                        2024, 3, 0, 14, 9, 30, 0, 0, n_decl)
+    ext = b""
+    for c in range(n_channels):
+        ext += struct.pack("<2sH16sBBhhhh16sIIHIIH", b"CC", c + 1, f"elec{c + 1}".encode()
+                           .ljust(16, b"\0"), 1, c + 1, digital[0], digital[1], analog[0],
+                           analog[1], units.ljust(16, b"\0"), 300, 1, 1, 7500000, 3, 1)
+    body = b""
+    starts = list(timestamps) if timestamps is not None else [0] * len(segments)
+    for n, ts in zip(segments, starts, strict=True):
+        data = (np.arange(n * n_channels) % 500).astype("<i2").tobytes()
+        body += struct.pack("<BII", 1, ts, n) + data
+    path.write_bytes(basic + ext + body)
+    return path
+
+
+NCS_HEADER = 16384
+NCS_RECORD = 1044  # u64 timestamp (µs), u32 channel, u32 rate, u32 valid, 512 x int16
+
+
+def write_ncs(path: Path, *, sr: float = 2000.0, bit_volts: float = 3.0517578125e-07,
+              valid: Sequence[int] = (512, 512, 300), inverted: bool = True,
+              gap_after: int | None = None, header_rate: str | None = None) -> Path:
+    """A Cheetah 6 ``.ncs``: 16 KiB text header, then 1044-byte records."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "######## Neuralynx Data File Header",
+        "-FileType CSC", "-FileVersion 3.4", "-RecordSize 1044",
+        "-TimeCreated 2024/03/14 09:30:00", "-TimeClosed 2024/03/14 09:40:00",
+        "-ApplicationName Cheetah \"6.4.1 Development\"",
+        "-AcquisitionSystem AcqSystem1 DigitalLynxSX",
+        f"-SamplingFrequency {header_rate or f'{sr:g}'}", "-ADMaxValue 32767",
+        f"-ADBitVolts {bit_volts:.12g}", f"-AcqEntName {path.stem}", "-NumADChannels 1",
+        "-ADChannel 3", "-InputRange 1000", f"-InputInverted {inverted}",
+        "-DSPLowCutFilterEnabled True", "-DspLowCutFrequency 0.1",
+        "-DSPHighCutFilterEnabled True", "-DspHighCutFrequency 500",
+        "-DspDelayCompensation Enabled",
+    ]
+    header = ("\r\n".join(lines) + "\r\n").encode("latin-1").ljust(NCS_HEADER, b"\0")
+    body = b""
+    t = 1_000_000
+    for i, n in enumerate(valid):
+        samples = (np.arange(512) % 100).astype("<i2").tobytes()
+        body += struct.pack("<QIII", t, 3, int(sr), n) + samples
+        t += int(round(n / sr * 1e6))
+        if gap_after is not None and i == gap_after:
+            t += 2_000_000
+    path.write_bytes(header + body)
+    return path
+
+
+def write_axona_lfp(path: Path, *, n: int = 1000, sr: str = "250.0 hz", width: int = 1,
+                    declared: int | None = None) -> Path:
+    """An Axona ``.eeg`` (``width`` 1) or ``.egf`` (``width`` 2): text header, samples of one
+    channel between ``data_start`` and ``\\r\\ndata_end``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = "num_EGF_samples" if path.suffix.lower().startswith(".egf") else "num_EEG_samples"
+    lines = ["trial_date Tuesday, 12 Mar 2024", "trial_time 14:05:09", "experimenter test",
+             "comments ", "duration 4", "sw_version 1.2.2.16", "num_chans 1",
+             f"sample_rate {sr}", "EEG_samples_per_position 5", f"bytes_per_sample {width}",
+             f"{key} {n if declared is None else declared}"]
+    head = ("\r\n".join(lines) + "\r\ndata_start").encode("latin-1")
+    dtype = "<i1" if width == 1 else "<i2"
+    data = (np.arange(n) % 100).astype(dtype).tobytes()
+    path.write_bytes(head + data + b"\r\ndata_end\r\n")
+    return path
+
+
+def good(tmp: Path) -> list[Path]:
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "lfp.set").write_text("trial_date Tuesday, 12 Mar 2024\r\nADC_fullscale_mv 1500\r\n")
+    return [
+        write_nsx21(tmp / "sg.ns2"),
+        write_nsx22(tmp / "cd.ns5", segments=(40, 25), timestamps=(0, 100)),
+        write_ncs(tmp / "CSC1.ncs"),
+        write_axona_lfp(tmp / "lfp.eeg"),
+        write_axona_lfp(tmp / "lfp.egf", n=600, sr="4800 hz", width=2),
+    ]
+
+
+def bad(tmp: Path) -> list[Path]:
+    tmp.mkdir(parents=True, exist_ok=True)
+    cut = write_nsx22(tmp / "cut.ns5")
+    cut.write_bytes(cut.read_bytes()[:200])  # inside the basic header
+    absurd = write_nsx22(tmp / "absurd.ns6", declared_channels=2**31 - 1)
+    eeg_short = write_axona_lfp(tmp / "short.eeg", n=100, declared=10**9)
+    ncs_cut = write_ncs(tmp / "cut.ncs")
+    ncs_cut.write_bytes(ncs_cut.read_bytes()[:NCS_HEADER + 100])
+    rate = write_axona_lfp(tmp / "rate.eeg", sr="inf hz")
+    return [cut, absurd, eeg_short, ncs_cut, rate]
