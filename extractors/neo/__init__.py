@@ -37,8 +37,11 @@ __all__ = ["EPHYS", "FORMATS", "NeoExtractor", "NeoFormat"]
 
 #: The record type (the current generation's name once the type table is on main).
 EPHYS = "ExtracellularEphys" if "ExtracellularEphys" in RECORD_TYPES else "Extracellular"
-#: Seconds neo may take over one file's header before the worker is stopped.
+#: Seconds neo may take over one file's header before the worker is stopped ...
 TIMEOUT = 300.0
+#: ... plus this many per MB for formats neo walks block by block (Plexon: 0.3 s per MB
+#: measured on a loaded 2-core machine, ``benchmarks/bench_neo.py``).
+SCAN_SECONDS_PER_MB = 1.0
 
 
 class NeoExtractor(Extractor):
@@ -76,7 +79,10 @@ class NeoExtractor(Extractor):
         from . import _worker
         from .mapping import map_summary
 
-        summary = isolated(path, _worker.summarize, fmt.key, str(path), timeout=TIMEOUT)
+        timeout = TIMEOUT
+        if fmt.reads != "headers only":
+            timeout += SCAN_SECONDS_PER_MB * _data_size(path, fmt) / 1e6
+        summary = isolated(path, _worker.summarize, fmt.key, str(path), timeout=timeout)
         records, notes = map_summary(fmt, path, summary)
         fixes = _FIXES.get(fmt.key)
         out = []
@@ -87,6 +93,18 @@ class NeoExtractor(Extractor):
                 r.fields.warn(line)
             out.append(self.result(path, EPHYS, r.fields, part=r.part))
         return out
+
+
+def _data_size(path: Path, fmt: NeoFormat) -> int:
+    """Bytes neo may walk: the file, and its companions for folder formats."""
+    files = [path, *fmt.companions(path)] if fmt.folder else [path]
+    total = 0
+    for p in files:
+        try:
+            total += os.stat(p).st_size
+        except OSError:
+            pass
+    return total
 
 
 def _blackrock_fix(path: Path, f: Fields) -> None:
