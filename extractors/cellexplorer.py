@@ -118,7 +118,7 @@ def _plain(v: Any, depth: int = 0) -> Any:
     if hasattr(v, "_fieldnames"):
         return {k: _plain(getattr(v, k), depth + 1) for k in v._fieldnames}
     if isinstance(v, np.ndarray):
-        if v.dtype.kind in "OV" or v.ndim > 1 and v.dtype.kind == "O":
+        if v.dtype.kind in "OV" or (v.ndim > 1 and v.dtype.kind == "O"):
             return [_plain(x, depth + 1) for x in v.ravel()[:_MAX_CHANNELS]]
         if v.dtype.kind in "US":
             return [str(x) for x in v.ravel()[:_MAX_CHANNELS]]

@@ -152,8 +152,10 @@ class RawBinaryExtractor(Extractor):
         if "lsb" in stated:
             f.stated("lsb", float(stated["lsb"]))
         elif mat.lsb is not None and LSB_BOUNDS[0] <= mat.lsb <= LSB_BOUNDS[1]:
-            f.header("lsb", mat.lsb, mat.lsb_detail) if "leastSignificantBit" in (
-                mat.lsb_detail) else f.computed("lsb", mat.lsb, mat.lsb_detail)
+            if "leastSignificantBit" in mat.lsb_detail:  # stated in µV by the session
+                f.header("lsb", mat.lsb, mat.lsb_detail)
+            else:  # buzcode: VoltageRange / 2^nBits / Amplification
+                f.computed("lsb", mat.lsb, mat.lsb_detail)
         elif mat.lsb is not None:
             f.warn(f"{name}: lsb {mat.lsb:g} µV is outside the plausible {LSB_BOUNDS[0]:g} "
                    f"to {LSB_BOUNDS[1]:g} µV: no lsb")

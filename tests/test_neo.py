@@ -21,6 +21,7 @@ from tests.samples.neo import (
     NCS_HEADER,
     NCS_RECORD,
     write_axona_lfp,
+    write_mcs_h5,
     write_ncs,
     write_nsx21,
     write_nsx22,
@@ -62,6 +63,16 @@ def test_nsx22_segments_gains_and_gaps_against_neo(tmp_path: Path) -> None:
     sizes = [reader.get_signal_size(0, s, 0) for s in range(reader.header["nb_segment"][0])]
     assert sum(sizes) == tj["nSamples"]
     assert abs(reader.header["signal_channels"]["gain"][0]) == pytest.approx(tj["lsb"])
+
+
+def test_nsx22_analog_inputs_are_tagged(tmp_path: Path) -> None:
+    p = write_nsx22(tmp_path / "t.ns6", n_channels=4, labels=["elec1", "elec2", "ainp1", "ainp2"])
+    r = _one(p)
+    assert r.type_json["channelTags"] == [{"tag": "adc", "channels": [2, 3]}]
+    reader = neo_rawio.BlackrockRawIO(str(p), nsx_to_load=6, load_nev=False)
+    reader.parse_header()
+    names = list(reader.header["signal_channels"]["name"])
+    assert [i for i, n in enumerate(names) if n.startswith("ainp")] == [2, 3]
 
 
 def test_nsx22_clock_reset_is_said(tmp_path: Path) -> None:
@@ -122,6 +133,30 @@ def test_axona_lfp_against_its_size(tmp_path: Path, suffix: str, width: int, n: 
     assert r.type_json["type"] == ("int8" if width == 1 else "int16")
     assert r.start_time == "2024-03-12T14:05:09"
     assert NeoExtractor.sidecars(p) == [tmp_path / "t.set"]
+
+
+def test_mcs_h5_streams_against_h5py(tmp_path: Path) -> None:
+    import h5py
+
+    p = write_mcs_h5(tmp_path / "mea.h5", conversion=59605, exponent=-12, unit="V")
+    records = {r.part: r for r in NeoExtractor().extract(p)}
+    assert set(records) == {"Filter_Data1", "Analog_Data"}
+    with h5py.File(p, "r") as f:
+        for sname in ("Stream_0", "Stream_1"):
+            g = f["Data/Recording_0/AnalogStream"][sname]
+            tj = records[part_name(g.attrs["Label"].decode())].type_json
+            info = g["InfoChannel"][()]
+            assert (tj["nChannels"], tj["nSamples"]) == g["ChannelData"].shape
+            assert tj["sr"] == pytest.approx(1e6 / info["Tick"][0])
+            assert tj["type"] == "int32"
+            assert tj["lsb"] == pytest.approx(info["ConversionFactor"][0]
+                                              * 10.0 ** info["Exponent"][0] * 1e6)
+    assert records["Analog_Data"].start_time == "2024-03-12T14:05:09"
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f.create_dataset("x", data=[1, 2])
+    with pytest.raises(UnsupportedFile):
+        extractor_for(other)
 
 
 def test_claims_need_the_format_not_the_name(tmp_path: Path) -> None:

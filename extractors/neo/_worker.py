@@ -32,6 +32,8 @@ def summarize(key: str, path: str) -> dict[str, Any]:
     """
     fmt = by_key(key)
     p = Path(path)
+    if fmt.rawio is None:
+        return _OWN[fmt.key](p)
     variants = []
     caught: list[str] = []
     for label, kwargs in _openings(fmt.key, p, fmt.open_kwargs(p)):
@@ -141,3 +143,86 @@ def _short(exc: BaseException) -> str:
 
 def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
+
+
+def _mcs_h5(p: Path) -> dict[str, Any]:
+    """Multi Channel Systems' HDF5 (MC_DataManager / Multi Channel Experimenter export,
+    protocol ``RawData``): ``/Data/Recording_N/AnalogStream/Stream_M`` with ``ChannelData``
+    (channels x samples) and its ``InfoChannel`` table (``Tick`` in µs, ``ConversionFactor``
+    x 10^``Exponent`` in ``Unit`` per step). One variant per recording."""
+    import h5py
+
+    try:
+        f = h5py.File(p, "r")
+    except Exception as exc:
+        raise ExtractionError(p, f"MCS: not a readable HDF5 file ({_short(exc)})") from None
+    with f:
+        kind = f.attrs.get("McsHdf5ProtocolType")
+        kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+        if kind != "RawData":
+            raise ExtractionError(p, f"MCS: protocol {kind[:40]!r}, not RawData: not read")
+        data = f.get("Data")
+        if not isinstance(data, h5py.Group):
+            raise ExtractionError(p, "MCS: no /Data group")
+        when = _dotnet_ticks(data.attrs.get("DateInTicks"))
+        names = sorted(k for k in data.keys() if k.startswith("Recording_"))
+        several = len(names) > 1
+        variants = []
+        for rec in names:
+            streams = []
+            analog = data[rec].get("AnalogStream")
+            for sname in sorted(analog.keys()) if isinstance(analog, h5py.Group) else []:
+                streams.append(_mcs_stream(p, analog[sname], sname))
+            variants.append({"label": rec if several else None, "streams": streams,
+                             "n_spike_channels": 0, "n_event_channels": 0,
+                             "rec_datetime": when, "extra": {}})
+    if not variants:
+        raise ExtractionError(p, "MCS: no /Data/Recording_N group")
+    return {"rawio": "h5py (MCS HDF5)", "variants": variants, "warnings": []}
+
+
+def _mcs_stream(p: Path, g: Any, sname: str) -> dict[str, Any]:
+    import numpy as np
+
+    label = g.attrs.get("Label", b"")
+    label = (label.decode(errors="replace") if isinstance(label, bytes) else str(label)).strip()
+    data, info = g.get("ChannelData"), g.get("InfoChannel")
+    if data is None or info is None or data.ndim != 2 or len(info) != data.shape[0]:
+        raise ExtractionError(p, f"MCS: {sname} has no ChannelData of one row per "
+                              "InfoChannel entry")
+    if len(info) > 65536:
+        raise ExtractionError(p, f"MCS: {sname} lists {len(info)} channels")
+    table = info[()]
+    fields = table.dtype.names or ()
+    for need in ("Tick", "ConversionFactor", "Exponent", "Unit"):
+        if need not in fields:
+            raise ExtractionError(p, f"MCS: {sname}/InfoChannel has no {need} column")
+    ticks = {int(t) for t in table["Tick"]}
+    rates = sorted(1e6 / t for t in ticks if t > 0)
+    if len(rates) != len(ticks):
+        raise ExtractionError(p, f"MCS: {sname}: Tick {sorted(ticks)} µs is not a sampling "
+                              "interval")
+    gains = sorted({float(c) * 10.0 ** int(e) for c, e in zip(table["ConversionFactor"],
+                                                               table["Exponent"], strict=True)})
+    units = sorted({u.decode(errors="replace") if isinstance(u, bytes) else str(u)
+                    for u in table["Unit"]})
+    names = [x.decode(errors="replace") if isinstance(x, bytes) else str(x)
+             for x in (table["Label"] if "Label" in fields else [""] * len(table))]
+    return {"name": label or sname, "id": sname, "n_channels": int(data.shape[0]),
+            "rates": rates, "dtypes": [np.dtype(data.dtype).name], "units": units,
+            "gains": gains, "offsets": [0.0], "names": names,
+            "segments": [(int(data.shape[1]), 0.0)]}
+
+
+def _dotnet_ticks(value: Any) -> str | None:
+    """.NET DateTime ticks (100 ns since 0001-01-01) as ISO text; None for none."""
+    try:
+        ticks = int(value)
+    except (TypeError, ValueError):
+        return None
+    if ticks <= 0 or ticks > 3155378975999999999:
+        return None
+    return (datetime.datetime(1, 1, 1) + datetime.timedelta(microseconds=ticks // 10)).isoformat()
+
+
+_OWN = {"mcsh5": _mcs_h5}

@@ -222,6 +222,8 @@ FORMATS: tuple[NeoFormat, ...] = (
               needs=_axona_set, companions=lambda p: _beside(p, ".set")),
     NeoFormat("mcsraw", "MCS", (".raw",), "RawMCSRawIO",
               magic=lambda h: h.startswith(b"MC_DataTool binary conversion")),
+    NeoFormat("mcsh5", "MCS", (".h5",), None, magic=lambda h: b"McsHdf5ProtocolType" in h,
+              reads="its HDF5 attributes and channel tables (h5py; neo has no reader)"),
     NeoFormat("maxwell", "Maxwell", (".raw.h5",), "MaxwellRawIO",
               magic=lambda h: h.startswith(_HDF5)),
     NeoFormat("biocam", "3Brain", (".brw",), "BiocamRawIO",
@@ -233,6 +235,9 @@ FORMATS: tuple[NeoFormat, ...] = (
 )
 
 _BY_KEY = {f.key: f for f in FORMATS}
+#: Formats whose mark lies further in: the MCS root attributes follow HDF5's superblock
+#: and root object header (byte 840 in an h5py-written file).
+_MAGIC_BYTES = {"mcsh5": 16384}
 
 
 def format_for(path: Path) -> tuple[NeoFormat | None, str]:
@@ -245,7 +250,8 @@ def format_for(path: Path) -> tuple[NeoFormat | None, str]:
             continue
         if fmt.anchor is not None and not fmt.anchor(path):
             return None, "companion"
-        if fmt.magic is not None and not fmt.magic(head(path)):
+        if fmt.magic is not None and not fmt.magic(head(path, _MAGIC_BYTES.get(fmt.key,
+                                                                             HEAD_BYTES))):
             continue
         return fmt, ""
     return None, ""

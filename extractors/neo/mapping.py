@@ -8,6 +8,7 @@ file's other records, never the end of the file.
 from __future__ import annotations
 
 import datetime
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 from ..base import LSB_BOUNDS, Fields, Source
 from .formats import NeoFormat, part_name
 
-__all__ = ["StreamRecord", "UNIT_TO_UV", "map_summary"]
+__all__ = ["UNIT_TO_UV", "StreamRecord", "map_summary"]
 
 #: Units neo reports for a voltage, and their size in µV.
 UNIT_TO_UV = {"pv": 1e-6, "nv": 1e-3, "uv": 1.0, "µv": 1.0, "μv": 1.0, "mv": 1e3,
@@ -91,12 +92,28 @@ def _stream(fmt: NeoFormat, reader: str, name: str, s: dict[str, Any]) -> tuple[
         _gaps(s["segments"], sr, f)
     _dtype(s, where, f)
     _lsb(s, where, f)
+    tagger = _TAGGERS.get(fmt.key)
+    if tagger is not None:
+        tagger(s, where, f)
     return f, ""
+
+
+def _blackrock_tags(s: dict[str, Any], where: str, f: Fields) -> None:
+    # Central labels the analog inputs of an NSx stream "ainp1".. (front-panel BNCs,
+    # electrode ids 129-144) beside the electrodes: the same file, another kind.
+    analog = [i for i, name in enumerate(s["names"]) if name.lower().startswith("ainp")]
+    if analog:
+        f.header("channelTags", [{"tag": "adc", "channels": analog}],
+                 f"{where}: channels labelled 'ainp...' (analog inputs)")
+
+
+#: Per format: the channel kinds its header states, as channelTags.
+_TAGGERS = {"blackrock": _blackrock_tags}
 
 
 def _gaps(segments: list[tuple[int, float]], sr: float, f: Fields) -> None:
     gaps, resets = 0.0, 0
-    for (n, t0), (_, t1) in zip(segments, segments[1:], strict=False):
+    for (n, t0), (_, t1) in itertools.pairwise(segments):
         delta = t1 - (t0 + n / sr)
         if delta > 1.5 / sr:
             gaps += delta

@@ -8,6 +8,7 @@ Layouts follow neo 0.14.6's readers (``neo/rawio/blackrockrawio.py``,
 
 from __future__ import annotations
 
+import datetime
 import struct
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,8 @@ def write_nsx21(path: Path, *, n_channels: int = 4, n_samples: int = 50, period:
 def write_nsx22(path: Path, *, n_channels: int = 3, segments: Sequence[int] = (40,),
                 period: int = 1, timestamps: Sequence[int] | None = None,
                 analog: tuple[int, int] = (-5000, 5000), digital: tuple[int, int] = (-32764, 32764),
-                units: bytes = b"uV", declared_channels: int | None = None) -> Path:
+                units: bytes = b"uV", declared_channels: int | None = None,
+                labels: Sequence[str] | None = None) -> Path:
     """NSx 2.2 (``NEURALCD``): 314-byte basic header, one 66-byte ``CC`` extended header per
     channel, then data packets (0x01, timestamp u32, sample count u32, int16 frames)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,7 +44,8 @@ def write_nsx22(path: Path, *, n_channels: int = 3, segments: Sequence[int] = (4
                         2024, 3, 0, 14, 9, 30, 0, 0, n_decl)
     ext = b""
     for c in range(n_channels):
-        ext += struct.pack("<2sH16sBBhhhh16sIIHIIH", b"CC", c + 1, f"elec{c + 1}".encode()
+        label = labels[c] if labels is not None else f"elec{c + 1}"
+        ext += struct.pack("<2sH16sBBhhhh16sIIHIIH", b"CC", c + 1, label.encode()
                            .ljust(16, b"\0"), 1, c + 1, digital[0], digital[1], analog[0],
                            analog[1], units.ljust(16, b"\0"), 300, 1, 1, 7500000, 3, 1)
     body = b""
@@ -82,7 +85,7 @@ def write_ncs(path: Path, *, sr: float = 2000.0, bit_volts: float = 3.0517578125
     for i, n in enumerate(valid):
         samples = (np.arange(512) % 100).astype("<i2").tobytes()
         body += struct.pack("<QIII", t, 3, int(sr), n) + samples
-        t += int(round(n / sr * 1e6))
+        t += round(n / sr * 1e6)
         if gap_after is not None and i == gap_after:
             t += 2_000_000
     path.write_bytes(header + body)
@@ -106,6 +109,41 @@ def write_axona_lfp(path: Path, *, n: int = 1000, sr: str = "250.0 hz", width: i
     return path
 
 
+def write_mcs_h5(path: Path, *, streams: Sequence[tuple[str, int, int, int]] = (
+        ("Filter Data1", 4, 200, 40), ("Analog Data", 2, 100, 100)),
+        conversion: int = 59605, exponent: int = -12, unit: str = "V") -> Path:
+    """An MCS HDF5 ``RawData`` file as Multi Channel DataManager exports it: per stream
+    (label, channels, samples, Tick in µs) a ``ChannelData`` and its ``InfoChannel``."""
+    import h5py
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info_dtype = np.dtype([("ChannelID", "<i4"), ("RowIndex", "<i4"), ("GroupID", "<i4"),
+                           ("ElectrodeGroup", "<i4"), ("Label", "S8"), ("RawDataType", "S8"),
+                           ("Unit", "S4"), ("Exponent", "<i4"), ("ADZero", "<i4"),
+                           ("Tick", "<i8"), ("ConversionFactor", "<i8"), ("ADCBits", "<i4")])
+    with h5py.File(path, "w") as f:
+        f.attrs["McsHdf5ProtocolType"] = np.bytes_("RawData")
+        f.attrs["McsHdf5ProtocolVersion"] = 3
+        data = f.create_group("Data")
+        # .NET DateTime ticks: 100 ns steps since 0001-01-01
+        since = datetime.datetime(2024, 3, 12, 14, 5, 9) - datetime.datetime(1, 1, 1)
+        data.attrs["DateInTicks"] = np.int64(since // datetime.timedelta(microseconds=1) * 10)
+        analog = data.create_group("Recording_0").create_group("AnalogStream")
+        for i, (label, n_ch, n, tick) in enumerate(streams):
+            g = analog.create_group(f"Stream_{i}")
+            g.attrs["Label"] = np.bytes_(label)
+            g.create_dataset("ChannelData", data=(np.arange(n_ch * n) % 77)
+                             .astype("<i4").reshape(n_ch, n))
+            info = np.zeros(n_ch, dtype=info_dtype)
+            info["ChannelID"] = info["RowIndex"] = np.arange(n_ch)
+            info["Label"] = [f"E{c}".encode() for c in range(n_ch)]
+            info["RawDataType"], info["Unit"] = b"Int", unit.encode()
+            info["Exponent"], info["Tick"] = exponent, tick
+            info["ConversionFactor"], info["ADCBits"] = conversion, 24
+            g.create_dataset("InfoChannel", data=info)
+    return path
+
+
 def good(tmp: Path) -> list[Path]:
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "lfp.set").write_text("trial_date Tuesday, 12 Mar 2024\r\nADC_fullscale_mv 1500\r\n")
@@ -115,6 +153,7 @@ def good(tmp: Path) -> list[Path]:
         write_ncs(tmp / "CSC1.ncs"),
         write_axona_lfp(tmp / "lfp.eeg"),
         write_axona_lfp(tmp / "lfp.egf", n=600, sr="4800 hz", width=2),
+        write_mcs_h5(tmp / "mea.h5"),
     ]
 
 
@@ -127,4 +166,5 @@ def bad(tmp: Path) -> list[Path]:
     ncs_cut = write_ncs(tmp / "cut.ncs")
     ncs_cut.write_bytes(ncs_cut.read_bytes()[:NCS_HEADER + 100])
     rate = write_axona_lfp(tmp / "rate.eeg", sr="inf hz")
-    return [cut, absurd, eeg_short, ncs_cut, rate]
+    tick = write_mcs_h5(tmp / "tick.h5", streams=(("Filter", 2, 10, 0),))
+    return [cut, absurd, eeg_short, ncs_cut, rate, tick]
