@@ -251,6 +251,8 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
         per-file results (which ``progress`` got as each session finished), so that an
         archive of 10^5 records runs in bounded memory.
 
+    Notes
+    -----
     Sessions stream: at most a window of them is extracted and not yet delivered, and
     what the batch remembers of a dataset (its lock, listing, claimed file names) goes
     with its last session.

@@ -29,13 +29,14 @@ import json
 import math
 from collections.abc import Mapping
 from decimal import Decimal
-from functools import cache
-from importlib import resources
 from typing import Any
 
-from . import schemacheck
 from .errors import RecordInvalid
-from .records import DESCRIPTION_LIMIT, _is_uuid, _plain, content_problems, schema_for
+from .records import DESCRIPTION_LIMIT, schema_for
+from .recordtypes import FROM_LEGACY, RECORD_TYPES, content_problems, is_uuid, lookup, plain
+from .recordtypes import UNITS as _TABLE_UNITS
+from .recordtypes import bare_schema as _bare_schema
+from .recordtypes import schema as _table_schema
 
 __all__ = [
     "ACQUISITION_FIELDS",
@@ -59,22 +60,13 @@ SCHEMA_VERSION = "1.1.0"
 LEGACY_SCHEMA_VERSION = "0.0.0"
 SCHEMA_VERSIONS: tuple[str, ...] = (SCHEMA_VERSION, LEGACY_SCHEMA_VERSION)
 
-#: 2023 type -> current type.
-TYPE_2026: dict[str, str] = {
-    "Audio": "Audio",
-    "BehavioralTracking": "BehavioralTracking",
-    "Electroneurogram": "Electroneurogram",
-    "Extracellular": "ExtracellularEphys",
-    "GeneralTimeSeries": "GeneralTimeSeries",
-    "Intracellular": "IntracellularEphys",
-}
-#: Current type -> 2023 type (for every current type bsingest ships a schema of).
-TYPE_2023: dict[str, str] = {
-    **{new: old for old, new in TYPE_2026.items()},
-    "VideoTracking": "BehavioralTracking",
-}
-#: The current types bsingest has 1.1.0 schemas for.
-TYPES_2026: tuple[str, ...] = tuple(sorted(TYPE_2023))
+#: 2023 type -> current type (from the record-type table).
+TYPE_2026: dict[str, str] = dict(FROM_LEGACY)
+#: Current type -> 2023 type, for every current type the 2023 API has a name for.
+TYPE_2023: dict[str, str] = {t.name: t.legacy for t in RECORD_TYPES.values()
+                             if t.legacy is not None}
+#: Every current type (the table's 23).
+TYPES_2026: tuple[str, ...] = tuple(sorted(RECORD_TYPES))
 
 #: The fields of a Data Acquisition as the server answers them; ``id`` and ``image`` are
 #: read-only (ignored in a body, as Django REST ignores read-only fields).
@@ -82,14 +74,8 @@ ACQUISITION_FIELDS: tuple[str, ...] = (
     "id", "type", "notes", "session", "procedures", "equipment", "type_schema_version",
     "details", "image", "order")
 
-_HZ = {"GHz": 9, "MHz": 6, "kHz": 3, "Hz": 0}
-_UV = {"V": 6, "mV": 3, "µV": 0, "nV": -3}
-#: Field -> (its unit in ``type_json``, unit -> power of ten relative to that unit).
-UNITS: dict[str, tuple[str, dict[str, int]]] = {
-    "sr": ("Hz", _HZ),
-    "frameRate": ("Hz", _HZ),
-    "lsb": ("µV", _UV),
-}
+#: Field -> (its bare unit in ``type_json``, unit -> power of ten relative to that unit).
+UNITS = _TABLE_UNITS
 # Spellings of µ a reader meets besides U+00B5 (what the schema's enum holds).
 _LENIENT_UNITS = {"uV": "µV", "\u03bcV": "µV"}
 
@@ -98,15 +84,17 @@ _AUDIO_CODECS = {"uint8": "pcm_u8", "alaw": "pcm_alaw", "mulaw": "pcm_mulaw"}
 _AUDIO_SAMPLE_TYPES = {codec: stype for stype, codec in _AUDIO_CODECS.items()}
 
 
-def to_details(type_2023: str, type_json: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The current type name and the schema 1.1.0 ``details`` of a 2023 record.
+def to_details(record_type: str, type_json: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The current type name and the schema 1.1.0 ``details`` of a record.
 
     Parameters
     ----------
-    type_2023
-        A 2023 type (``Extracellular``, ``Audio``, ...).
+    record_type
+        A type in either generation's name (``Extracellular``, ``ExtracellularEphys``,
+        ``TwoPhotonMicroscopy``, ...).
     type_json
-        Its ``type_json``: rates in Hz, ``lsb`` in µV/bit, as bare numbers.
+        Its ``type_json``: bare numbers in the units of
+        :data:`bsingest.recordtypes.UNITS` (rates in Hz, ``lsb`` in µV/bit, ...).
 
     Returns
     -------
@@ -119,11 +107,12 @@ def to_details(type_2023: str, type_json: Mapping[str, Any]) -> tuple[str, dict[
     Raises
     ------
     RecordInvalid
-        ``type_2023`` is not a 2023 type.
+        ``record_type`` names no type.
     """
-    if type_2023 not in TYPE_2026:
-        raise RecordInvalid([f"type: {type_2023!r} is not one of {', '.join(TYPE_2026)}"])
-    type_2026 = TYPE_2026[type_2023]
+    found = lookup(record_type)
+    if found is None:
+        raise RecordInvalid([f"type: {record_type!r} is not one of {', '.join(TYPES_2026)}"])
+    type_2026 = found.name
     keys = details_schema(type_2026)["properties"]
     details: dict[str, Any] = {}
     for key, value in type_json.items():
@@ -132,7 +121,7 @@ def to_details(type_2023: str, type_json: Mapping[str, Any]) -> tuple[str, dict[
         if key in UNITS and _is_number(value):
             details[key] = {"value": value, "unit": UNITS[key][0]}
         else:
-            details[key] = _plain(value)
+            details[key] = plain(value)
     if type_2026 == "Audio":
         codec = _audio_codec(type_json.get("type"), type_json.get("format"))
         if codec is not None:
@@ -156,13 +145,15 @@ def from_details(type_2026: str, details: Mapping[str, Any],
         An unknown type, or a rate or lsb that is not a positive finite number with a
         known unit.
     """
-    if type_2026 not in TYPE_2023:
-        raise RecordInvalid([f"type: {type_2026!r} has no 2023 equivalent "
-                             f"(one of {', '.join(TYPES_2026)})"])
+    if type_2026 not in RECORD_TYPES:
+        raise RecordInvalid([f"type: {type_2026!r} is not one of {', '.join(TYPES_2026)}"])
     if not isinstance(details, Mapping):
         raise RecordInvalid(["details: expected a JSON object"])
-    type_2023 = TYPE_2023[type_2026]
-    keys = schema_for(type_2023)["properties"]
+    # A type the 2023 API has reads back as its 2023 self; any other keeps its current
+    # name and the keys of its own schema.
+    type_2023 = TYPE_2023.get(type_2026, type_2026)
+    keys = (schema_for(type_2023) if type_2026 in TYPE_2023
+            else details_schema(type_2026))["properties"]
     type_json: dict[str, Any] = {}
     problems: list[str] = []
     for key, value in details.items():
@@ -174,7 +165,7 @@ def from_details(type_2026: str, details: Mapping[str, Any],
             except ValueError as exc:
                 problems.append(f"details.{key}: {exc}")
         else:
-            type_json[key] = _plain(value)
+            type_json[key] = plain(value)
     if type_2026 == "Audio":
         stype = _audio_sample_type(details.get("codec"), details.get("bitDepth"))
         if stype is not None:
@@ -193,7 +184,7 @@ def check_details(type_2026: str, details: Any, *, version: str = SCHEMA_VERSION
     ``fileName`` below the session folder. ``version`` is ``1.1.0`` (units) or ``0.0.0``
     (bare numbers).
     """
-    if type_2026 not in TYPE_2023:
+    if type_2026 not in RECORD_TYPES:
         return [f"type: {type_2026!r} is not one of {', '.join(TYPES_2026)}"]
     if version not in SCHEMA_VERSIONS:
         return [f"type_schema_version: {version!r} is not one of {', '.join(SCHEMA_VERSIONS)}"]
@@ -228,16 +219,16 @@ def check_acquisition(body: Mapping[str, Any], *, partial: bool = False) -> list
         problems += [f"{key}: this field is required" for key in ("type", "session")
                      if body.get(key) in (None, "")]
     rtype = body.get("type")
-    if rtype is not None and rtype not in TYPE_2023:
+    if rtype is not None and rtype not in RECORD_TYPES:
         problems.append(f"type: {rtype!r} is not one of {', '.join(TYPES_2026)}")
-    if body.get("session") is not None and not _is_uuid(body["session"]):
+    if body.get("session") is not None and not is_uuid(body["session"]):
         problems.append(f"session: {body['session']!r} is not a UUID")
     for key in ("procedures", "equipment"):
         refs = body.get(key)
         if key in body and not isinstance(refs, list | tuple):
             problems.append(f"{key}: expected a list of UUIDs")
         elif isinstance(refs, list | tuple):
-            problems += [f"{key}: {r!r} is not a UUID" for r in refs if not _is_uuid(r)]
+            problems += [f"{key}: {r!r} is not a UUID" for r in refs if not is_uuid(r)]
     notes = body.get("notes")
     if notes is not None:
         if not isinstance(notes, str):
@@ -252,7 +243,7 @@ def check_acquisition(body: Mapping[str, Any], *, partial: bool = False) -> list
     if order is not None and not (isinstance(order, int) and not isinstance(order, bool)
                                   and order >= 0):
         problems.append(f"order: {order!r} is not a whole number >= 0")
-    if "details" in body and rtype in TYPE_2023 and version in SCHEMA_VERSIONS:
+    if "details" in body and rtype in RECORD_TYPES and version in SCHEMA_VERSIONS:
         problems += [f"details.{p}" for p in check_details(rtype, body["details"],
                                                            version=version)]
     unknown = set(body) - set(ACQUISITION_FIELDS)
@@ -265,27 +256,11 @@ def details_schema(type_2026: str, version: str = SCHEMA_VERSION) -> dict[str, A
     return json.loads(json.dumps(_schema(type_2026, version)))
 
 
-@cache
 def _schema(type_2026: str, version: str) -> dict[str, Any]:
-    if type_2026 not in TYPE_2023 or version not in SCHEMA_VERSIONS:
+    if type_2026 not in RECORD_TYPES or version not in SCHEMA_VERSIONS:
         raise KeyError((type_2026, version))
-    if version == LEGACY_SCHEMA_VERSION:
-        # 0.0.0 is 1.1.0 with bare numbers in the unit fields, in Hz and µV/bit.
-        schema = details_schema(type_2026)
-        for key in UNITS:
-            if key in schema["properties"]:
-                schema["properties"][key] = {
-                    "type": "number", "exclusiveMinimum": 0,
-                    "description": f"in {UNITS[key][0]}, a bare number"}
-        return schema
-    text = (resources.files("bsingest.schemas").joinpath(version).joinpath(f"{type_2026}.json")
-            .read_text("utf-8"))
-    schema = json.loads(text)
-    unknown = schemacheck.unsupported_keywords(schema)
-    if unknown:  # a schema edit our checker cannot honour must not pass silently
-        raise RuntimeError(f"schema {version}/{type_2026}.json uses unsupported keywords "
-                           f"{sorted(unknown)}")
-    return schema
+    # 0.0.0 is 1.1.0 with bare numbers in the unit fields, in the table's units.
+    return _bare_schema(type_2026) if version == LEGACY_SCHEMA_VERSION else _table_schema(type_2026)
 
 
 def _bare(key: str, value: Any) -> int | float:

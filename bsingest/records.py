@@ -24,9 +24,7 @@ functions.
 from __future__ import annotations
 
 import json
-import math
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -34,6 +32,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import schemacheck
 from .errors import RecordInvalid
+
+# The content rule, the UUID rule and plain JSON live in the leaf below records and details.
+from .recordtypes import RECORD_TYPES as TYPES
+from .recordtypes import bare_schema, content_problems, finite, legacy_name, lookup, type_names
+from .recordtypes import is_uuid as _is_uuid
+from .recordtypes import plain as _plain
 
 if TYPE_CHECKING:
     from .client import BrainstemClient
@@ -56,6 +60,7 @@ __all__ = [
     "finite",
     "legacy_key",
     "schema_for",
+    "type_json_keys",
     "validate",
     "wire_for",
 ]
@@ -83,7 +88,6 @@ TIME_SERIES_TYPES: frozenset[str] = frozenset(
 )
 DESCRIPTION_LIMIT = 500
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +260,12 @@ class _Wire2023(Wire):
 
     def body(self, record_type: str, type_json: Mapping[str, Any], links: Links
              ) -> dict[str, Any]:
+        if record_type not in RECORD_TYPES and legacy_name(record_type) is None:
+            raise RecordInvalid([f"type: {record_type} has no 2023 equivalent and the server "
+                                 "speaks the 2023 API (Experiment Data); map it to a 2023 "
+                                 "type with --type-map, or use a current server"],
+                                subject=str(type_json.get("fileName") or "record"))
+        record_type = self.wire_type(record_type)
         if len(links.equipment) > 1:
             raise RecordInvalid(["hardware_device: the 2023 API links one hardware device, "
                                  f"not {len(links.equipment)}"],
@@ -277,6 +287,13 @@ class _Wire2023(Wire):
     def records(self, client: BrainstemClient, container: str, type: str | None = None
                 ) -> list[dict[str, Any]]:
         return client.experiment_data(container, type=type)
+
+    def wire_type(self, record_type: str) -> str:
+        """The 2023 name of a type (a type the 2023 API lacks keeps its name here, and
+        :meth:`body` refuses it)."""
+        if record_type in RECORD_TYPES:
+            return record_type
+        return legacy_name(record_type) or record_type
 
 
 class _Wire2026(Wire):
@@ -319,9 +336,8 @@ class _Wire2026(Wire):
         return client.data_acquisitions(container, type=type)
 
     def wire_type(self, record_type: str) -> str:
-        from .details import TYPE_2026
-
-        return TYPE_2026.get(record_type, record_type)
+        found = lookup(record_type)
+        return found.name if found is not None else record_type
 
 
 _WIRES: dict[str, Wire] = {API_2023: _Wire2023(), API_2026: _Wire2026()}
@@ -381,29 +397,26 @@ def check_record(body: Mapping[str, Any], *, partial: bool = False) -> list[str]
 
 
 def check_type_json(record_type: str, type_json: Any) -> list[str]:
-    """Every problem of ``type_json`` for ``record_type``: schema first, then cross-field rules."""
+    """Every problem of ``type_json`` for ``record_type``: schema first, then cross-field rules.
+
+    A 2023 name is checked by its 2023 schema; a current type's name by its 1.1.0 schema
+    with bare numbers in the table's units (:func:`bsingest.recordtypes.bare_schema`).
+    """
     if not isinstance(type_json, Mapping):
         return ["expected a JSON object"]
-    return content_problems(_schema(record_type), type_json)
+    if record_type in RECORD_TYPES:
+        return content_problems(_schema(record_type), type_json)
+    if record_type in TYPES:
+        return content_problems(bare_schema(record_type), type_json)
+    return [f"type: {record_type!r} is not a record type (one of {', '.join(type_names())})"]
 
 
-def content_problems(schema: Mapping[str, Any], content: Mapping[str, Any]) -> list[str]:
-    """Every problem of a record's type-specific part (``type_json`` or ``details``).
-
-    The one rule of both API generations (:mod:`bsingest.details` calls it with a 1.1.0
-    schema): numbers that are not finite (JSON has no NaN or Infinity; a schema's bounds
-    let NaN through), then ``schema``, then what a schema cannot say: channel indices
-    below ``nChannels``, group indices inside ``electrodeGroups``, and a ``fileName``
-    below the session folder.
-    """
-    infinite = _non_finite(content, "")
-    problems = [f"{where}: {value!r} is not a finite number" for where, value in infinite]
-    bad = {where for where, _ in infinite}
-    problems += [p for p in schemacheck.check(schema, content)
-                 if p.partition(": ")[0] not in bad]
-    problems += _cross_field_problems(content)
-    problems += _file_name_problems(content.get("fileName"))
-    return problems
+def type_json_keys(record_type: str) -> tuple[str, ...]:
+    """The keys :func:`check_type_json` allows in ``type_json`` of a type (either name)."""
+    if record_type in RECORD_TYPES:
+        return tuple(_schema(record_type)["properties"])
+    found = lookup(record_type)
+    return found.fields if found is not None else ()
 
 
 def schema_for(record_type: str) -> dict[str, Any]:
@@ -421,95 +434,3 @@ def _schema(record_type: str) -> dict[str, Any]:
     if unknown:  # a schema edit that our checker cannot honour must not pass silently
         raise RuntimeError(f"schema {record_type}.json uses unsupported keywords {sorted(unknown)}")
     return schema
-
-
-def _cross_field_problems(tj: Mapping[str, Any]) -> list[str]:
-    problems: list[str] = []
-    n_channels = tj.get("nChannels")
-    groups = tj.get("electrodeGroups")
-    n_groups = len(groups) if isinstance(groups, list) else None
-
-    def channels_of(item: Any) -> Sequence[Any]:
-        chans = item.get("channels") if isinstance(item, Mapping) else None
-        return chans if isinstance(chans, list) else []
-
-    if isinstance(n_channels, int) and not isinstance(n_channels, bool):
-        for key in ("electrodeGroups", "channelTags"):
-            for i, item in enumerate(tj.get(key) or []):
-                bad = [c for c in channels_of(item) if isinstance(c, int) and c >= n_channels]
-                if bad:
-                    problems.append(
-                        f"{key}.{i}.channels: {bad} not below nChannels={n_channels}"
-                    )
-    for i, tag in enumerate(tj.get("channelTags") or []):
-        if not isinstance(tag, Mapping):
-            continue
-        refs = tag.get("groups") or []
-        if refs and n_groups is None:
-            problems.append(
-                f"channelTags.{i}.groups: refers to groups but electrodeGroups is absent")
-        elif n_groups is not None:
-            bad = [g for g in refs if isinstance(g, int) and g >= n_groups]
-            if bad:
-                problems.append(
-                    f"channelTags.{i}.groups: {bad} not within the {n_groups} electrodeGroups"
-                )
-    return problems
-
-
-def _file_name_problems(name: Any) -> list[str]:
-    """A ``fileName`` must be a path below the session folder (what the schema cannot say).
-
-    Its path (before ``#part``) is relative and ``/``-separated with no empty, ``.`` or
-    ``..`` step: an absolute path or one that climbs out names no file of the session.
-    A backslash or a control character is allowed: both are legal in a POSIX file name.
-    """
-    if not isinstance(name, str) or not name:
-        return []
-    path = name.split("#", 1)[0]
-    steps = path.split("/")
-    if path.startswith("/"):
-        return [f"fileName: {name!r} is an absolute path; name the file by its path "
-                "relative to the session folder"]
-    if any(step in ("", ".", "..") for step in steps):
-        return [f"fileName: {name!r} has an empty, '.' or '..' step; name the file by its "
-                "/-separated path below the session folder"]
-    return []
-
-
-def _non_finite(value: Any, path: str) -> list[tuple[str, float]]:
-    """(path, number) of every NaN or infinity inside ``value``, paths as schemacheck's."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return [(path or "(object)", value)]
-    found: list[tuple[str, float]] = []
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            found += _non_finite(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            found += _non_finite(item, f"{path}.{i}" if path else str(i))
-    return found
-
-
-def _is_uuid(value: Any) -> bool:
-    return isinstance(value, str) and bool(_UUID.match(value))
-
-
-def finite(data: Any) -> Any:
-    """``data`` with NaN and infinities as None, for strict JSON (``--json``, reports)."""
-    if isinstance(data, float):
-        return data if math.isfinite(data) else None
-    if isinstance(data, dict):
-        return {k: finite(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [finite(v) for v in data]
-    return data
-
-
-def _plain(value: Any) -> Any:
-    """A deep copy in plain JSON types (tuples become lists, mappings dicts)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import recordtypes
 from .errors import UsageError
 from .paths import glob_pattern, local_path
 from .records import RECORD_TYPES, Links
@@ -319,19 +320,22 @@ def type_map_rules(pairs: Sequence[str]) -> tuple[FileRule, ...]:
 
 def record_type(name: Any) -> str | None:
     """A record type a user names, in either generation's terms, as extractors name it
-    (``ExtracellularEphys`` -> ``Extracellular``); None when it names no type."""
-    from .details import TYPE_2023
-
+    (the six families that predate the table use the 2023 names: ``ExtracellularEphys``
+    -> ``Extracellular``; every other type keeps its current name); None when it names
+    no type."""
     if name in RECORD_TYPES:
         return str(name)
-    return TYPE_2023.get(name) if isinstance(name, str) else None
+    found = recordtypes.lookup(name)
+    if found is None:
+        return None
+    if found.legacy in RECORD_TYPES and recordtypes.FROM_LEGACY[found.legacy] == found.name:
+        return found.legacy
+    return found.name  # VideoTracking stays itself: 2023 reads it as BehavioralTracking
 
 
 def type_names() -> list[str]:
     """Every record type name a user may give: both generations' names."""
-    from .details import TYPE_2023
-
-    return sorted({*TYPE_2023, *RECORD_TYPES})
+    return recordtypes.type_names()
 
 
 def stated_rules(rtype: str | None = None, stated: Mapping[str, Any] | None = None

@@ -22,12 +22,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bsingest.errors import BsingestError, ExtractionError
-from bsingest.records import (
-    RECORD_TYPES,
-    TIME_SERIES_TYPES,
-    ExperimentData,
-    check_type_json,
-)
+from bsingest.records import ExperimentData, check_type_json, type_json_keys
+from bsingest.recordtypes import FIELD_BOUNDS, RECORD_TYPES, UNITS, RecordType, lookup
 
 __all__ = [
     "COUNT_LIMIT",
@@ -56,34 +52,22 @@ STATED_KEYS = frozenset({"n_channels", "sr", "dtype", "lsb"})
 # duration of 1e300 s breaks a timeline). The bounds are wide: they refuse only values
 # no recording has, never a rare but real one.
 
-#: Sampling rate ``sr`` in Hz, per record type.
-#: Time series (all four types share their keys and a user may restate one as another,
-#: so they share one bound): from 1e-3 Hz, a sensor read every ~17 minutes (temperature,
-#: body weight, slow pressure loggers at 0.1 Hz and slower), to 10 MHz, above the fastest
-#: digitisers used in electrophysiology (Digidata 1550: 500 kHz; fast patch ADCs a few
-#: MHz). Audio: 1 Hz (WAV stores a whole number of samples per second, so 1 is its
-#: smallest rate) to 10 MHz (ultrasonic recorders for bats and rodents run at 250 kHz to
-#: about 1 MHz). A rate of 1e-7 Hz (one sample every four months) is refused.
+#: Sampling rate ``sr`` in Hz, per record type (2023 names too), from the record-type
+#: table (:mod:`bsingest.recordtypes`, where the reasons for every bound are given).
 RATE_BOUNDS: dict[str, tuple[float, float]] = {
-    "Extracellular": (1e-3, 1e7),
-    "Intracellular": (1e-3, 1e7),
-    "Electroneurogram": (1e-3, 1e7),
-    "GeneralTimeSeries": (1e-3, 1e7),
-    "Audio": (1.0, 1e7),
-}
-#: Video ``frameRate`` in frames per second: from 1e-3 (time-lapse, a frame every ~17
-#: minutes) to 1e6 (the fastest high-speed cameras; whisker and tongue tracking runs at
-#: 0.5 to 20 kfps).
-FRAME_RATE_BOUNDS: tuple[float, float] = (1e-3, 1e6)
-#: ``lsb`` in µV per integer step: positive, from 1e-6 µV (1 pV, orders of magnitude
-#: below any amplifier's noise: a 24-bit ADC behind a 100x gain steps by ~0.003 µV) to
-#: 1e6 µV (a 1 V step). An lsb of 1e306 is refused.
-LSB_BOUNDS: tuple[float, float] = (1e-6, 1e6)
+    name: t.sr_bounds for t in RECORD_TYPES.values() if t.sr_bounds is not None
+    for name in {t.name, t.legacy or t.name}}
+#: Video ``frameRate`` in frames per second (the table's bound of every imaging type).
+FRAME_RATE_BOUNDS: tuple[float, float] = RECORD_TYPES["BehavioralTracking"].bounds["frameRate"]
+#: ``lsb`` in µV per integer step (the table's bound of every time-series type).
+LSB_BOUNDS: tuple[float, float] = RECORD_TYPES["ExtracellularEphys"].bounds["lsb"]
 #: Counts (``nChannels``, ``nSamples``, ``nFrames``, resolutions) are whole, not negative
 #: and at most 2**53, the largest integer every JSON reader holds exactly.
 COUNT_LIMIT = 2**53
+# How messages name each bounded field's unit (frame rates in fps, as users say them).
+_UNIT_TEXT = {**{k: unit for k, (unit, _) in UNITS.items()}, "frameRate": "fps"}
 _COUNT_KEYS = ("nChannels", "nSamples", "nFrames", "horizontalResolution",
-               "verticalResolution")
+               "verticalResolution", "bitDepth", "averages")
 
 
 class Source(str, enum.Enum):
@@ -257,6 +241,15 @@ class Extractor:
     #: The record types this family can produce.
     record_types: ClassVar[tuple[str, ...]] = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A family may only produce types of the record-type table: a typo or an invented
+        # type fails when the family is defined, not at upload.
+        super().__init_subclass__(**kwargs)
+        unknown = [t for t in cls.record_types if lookup(t) is None]
+        if unknown:
+            raise TypeError(f"{cls.__name__} declares record types outside the table "
+                            f"(bsingest.recordtypes): {', '.join(unknown)}")
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         """How sure this family is that ``path`` is its own; by suffix unless overridden."""
@@ -346,24 +339,24 @@ class Extractor:
     def _restate(self, r: Extraction, record_type: str) -> Extraction:
         if record_type == r.type:
             return r
-        if record_type not in RECORD_TYPES:
+        new, old = lookup(record_type), lookup(r.type)
+        if new is None:
             raise ExtractionError(
-                r.path, f"{record_type!r} is not a record type ({', '.join(RECORD_TYPES)})"
-            )
-        if r.type not in TIME_SERIES_TYPES or record_type not in TIME_SERIES_TYPES:
-            raise ExtractionError(
-                r.path, f"a {r.type} file cannot be restated as {record_type}"
-            )
+                r.path, f"{record_type!r} is not a record type ({', '.join(RECORD_TYPES)})")
+        if old is None or old.family != new.family or old.family == "audio":
+            raise ExtractionError(r.path, f"a {r.type} file cannot be restated as {record_type}")
+        if new.name == old.name:
+            return r
         tj = dict(r.type_json)
         prov = dict(r.provenance)
         warnings = list(r.warnings)
-        if record_type != "Extracellular":
-            dropped = [k for k in ("electrodeGroups", "channelTags") if k in tj]
-            for k in dropped:
-                tj.pop(k)
-                prov.pop(k, None)
-            if dropped:
-                warnings.append(f"{' and '.join(dropped)} dropped: {record_type} has no such keys")
+        allowed = type_json_keys(record_type)
+        dropped = [k for k in tj if k not in allowed]
+        for k in dropped:
+            tj.pop(k)
+            prov.pop(k, None)
+        if dropped:
+            warnings.append(f"{' and '.join(dropped)} dropped: {record_type} has no such keys")
         return dataclasses.replace(r, type=record_type, type_json=tj, provenance=prov,
                                    warnings=tuple(warnings))
 
@@ -408,11 +401,12 @@ def plausibility_problems(record_type: str, type_json: Mapping[str, Any]) -> lis
             problems.append((key, f"is {v!r}, not a whole number"))
         elif not 0 <= v <= COUNT_LIMIT:
             problems.append((key, f"is {v:g}, outside 0 to 2**53"))
-    bounds = {"sr": (RATE_BOUNDS.get(record_type), "Hz"),
-              "frameRate": (FRAME_RATE_BOUNDS, "fps"), "lsb": (LSB_BOUNDS, "µV")}
-    for key, (limits, unit) in bounds.items():
-        if key not in type_json or limits is None:
+    found: RecordType | None = lookup(record_type)
+    limits_of = {**FIELD_BOUNDS, **(found.bounds if found is not None else {})}
+    for key, limits in limits_of.items():
+        if key not in type_json:
             continue
+        unit = _UNIT_TEXT.get(key, "")
         v = type_json[key]
         if isinstance(v, bool) or not isinstance(v, int | float):
             problems.append((key, f"is {v!r}, not a number"))

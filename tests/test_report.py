@@ -170,7 +170,7 @@ def test_a_modality_that_started_late_is_a_start_warning() -> None:
     page = render([report])
     # the record with no stated start is hatched (aligned at 0, and marked so)
     assert re.search(r'class="bar t-audio hatched"[^>]*data-record="mic.wav"', page)
-    assert re.search(r'class="bar t-extracellular solid"[^>]*data-record="a.dat"', page)
+    assert re.search(r'class="bar t-extracellularephys solid"[^>]*data-record="a.dat"', page)
     assert "0 = 2024-03-01 10:00:00" in page
 
 

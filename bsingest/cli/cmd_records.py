@@ -100,11 +100,12 @@ def list_cmd(server: str | None, portal: str, allow_insecure_http: bool, api: st
     with make_client(server, portal, allow_insecure_http, api) as client:
         gen = client.generation
         container = _one_of(gen.name, ("--session", session), ("--dataset", dataset))
-        if record_type:  # either generation's name (extract shows the 2023 ones)
-            from bsingest.details import TYPE_2023, TYPE_2026
+        if record_type:  # either generation's name, as this server's generation names it
+            from bsingest.records import wire_for
+            from bsingest.recordtypes import lookup
 
-            names = TYPE_2026 if gen.name == "2026" else TYPE_2023
-            record_type = names.get(record_type, record_type)
+            if lookup(record_type) is not None:
+                record_type = wire_for(gen.name).wire_type(record_type)
         filters = {k: v for k, v in ((gen.container_field, container),
                                      ("type", record_type)) if v}
         records = client.list(gen.record_model, filters=filters)

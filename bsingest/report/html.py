@@ -23,6 +23,7 @@ import re
 from collections.abc import Sequence
 
 from bsingest import __version__
+from bsingest.recordtypes import RECORD_TYPES, lookup
 
 from .checks import CHECKS
 from .model import Finding, RecordView, SessionReport, Severity, mixed_zones, visible
@@ -40,8 +41,10 @@ CSP = (f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{_SCR
        "img-src data:; form-action 'none'; base-uri 'none'")
 
 _SYMBOL = {Severity.ERROR: "✖", Severity.WARNING: "▲", Severity.INFO: "ℹ"}
-_TYPE_ORDER = ("Extracellular", "Intracellular", "GeneralTimeSeries", "Electroneurogram",
-               "BehavioralTracking", "Audio")
+#: Timeline groups in the record-type table's order, each in the table's colour.
+_TYPE_ORDER = tuple(RECORD_TYPES)
+_TYPE_CSS = "".join(f".bar.t-{name.lower()}{{background-color:{t.colour}}}"
+                    for name, t in RECORD_TYPES.items())
 
 
 def render(reports: Sequence[SessionReport], *, batch: bool = False) -> str:
@@ -59,7 +62,8 @@ def render(reports: Sequence[SessionReport], *, batch: bool = False) -> str:
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         "<meta name=\"color-scheme\" content=\"light dark\">\n"
         f"<meta name=\"generator\" content=\"bsingest {_e(__version__)}\">\n"
-        f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<title>{_e(title)}</title>\n<style>{_CSS}{_TYPE_CSS}</style>\n</head>\n<body>\n"
+        "<main>\n"
         f"{body}\n</main>\n<footer>Made by bsingest {_e(__version__)} on {_e(now)} from the "
         "files' headers and sidecars (no data read). Severity: ✖ error: the data on disk is "
         "wrong or incomplete; ▲ warning: worth a look; ℹ info: a note.</footer>\n"
@@ -207,8 +211,9 @@ def _timeline(r: SessionReport, sid: str) -> str:
     tick_html = "".join(f"<span class=\"tick\" style=\"left:{t / total * 100:.4f}%\">"
                         f"{_e(_axis(t, step))}</span>" for t in ticks)
     groups: dict[str, list[int]] = {}
-    for i, x in enumerate(r.records):
-        groups.setdefault(x.type, []).append(i)
+    for i, x in enumerate(r.records):  # grouped under the current name of the type
+        found = lookup(x.type)
+        groups.setdefault(found.name if found is not None else x.type, []).append(i)
     order = sorted(groups, key=lambda t: (_TYPE_ORDER.index(t) if t in _TYPE_ORDER else 99, t))
     rows = []
     for t in order:
@@ -519,9 +524,7 @@ transparent 1px);background-size:var(--grid,100%) 100%}
 border-top:1px solid var(--line)}
 .tl-group:first-of-type .tl-gh{border-top:0}
 .bar{position:absolute;top:2px;bottom:2px;min-width:2px;border-radius:3px;background-color:var(--t6)}
-.bar.t-extracellular{background-color:var(--t1)}.bar.t-intracellular{background-color:var(--t2)}
-.bar.t-generaltimeseries{background-color:var(--t3)}.bar.t-behavioraltracking{background-color:var(--t4)}
-.bar.t-audio{background-color:var(--t5)}
+@media (prefers-color-scheme:dark){.bar{filter:brightness(1.45) saturate(.85)}}
 .bar.hatched{border:1px dashed var(--fg)}
 .bar.mark-error{outline:2px solid var(--err);outline-offset:1px}
 .bar.mark-warning{outline:2px dashed var(--warn);outline-offset:1px}

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bsingest.records import finite
+from bsingest.recordtypes import lookup
 
 if TYPE_CHECKING:
     from extractors.base import Extraction
@@ -108,7 +109,8 @@ class RecordView:
     @classmethod
     def from_extraction(cls, x: Extraction) -> RecordView:
         tj = x.type_json
-        frames = "nFrames" in tj or x.type == "BehavioralTracking"
+        found = lookup(x.type)  # the table says how a type's duration is counted
+        frames = (found.family == "imaging") if found is not None else "nFrames" in tj
         count_key, rate_key = ("nFrames", "frameRate") if frames else ("nSamples", "sr")
         count, rate = _number(tj.get(count_key)), _number(tj.get(rate_key))
         duration: float | None = None

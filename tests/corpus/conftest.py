@@ -34,3 +34,22 @@ def corpus() -> Path:
 @pytest.fixture(scope="session")
 def truth(corpus: Path) -> dict[str, Any]:
     return json.loads((corpus / "truth.json").read_text())
+
+
+#: The second corpus (EEG, the neo formats, imaging, photometry, MRI, pose):
+#: ``../shared/corpus3``, or where ``BSINGEST_CORPUS3`` points.
+CORPUS3 = Path(os.environ.get("BSINGEST_CORPUS3", REPO.parent / "shared" / "corpus3"))
+
+
+@pytest.fixture(scope="session")
+def corpus3() -> Path:
+    """The folder holding corpus3's ``files/`` and ``truth.json`` (skips where absent)."""
+    if not (CORPUS3 / "truth.json").is_file():
+        pytest.skip(f"no corpus at {CORPUS3}")
+    return CORPUS3
+
+
+@pytest.fixture(scope="session")
+def truth3(corpus3: Path) -> dict[str, Any]:
+    """corpus3's ``truth.json``: dataset key -> the values independent readers report."""
+    return json.loads((corpus3 / "truth.json").read_text())
