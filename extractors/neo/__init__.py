@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from bsingest.errors import ExtractionError
-from bsingest.records import RECORD_TYPES
 
 from .._isolate import isolated
 from ..base import Claim, Extraction, Extractor, Fields
@@ -35,8 +34,8 @@ from .formats import FORMATS, NeoFormat, _beside, format_for, head
 
 __all__ = ["EPHYS", "FORMATS", "NeoExtractor", "NeoFormat"]
 
-#: The record type (the current generation's name once the type table is on main).
-EPHYS = "ExtracellularEphys" if "ExtracellularEphys" in RECORD_TYPES else "Extracellular"
+#: The record type, by the current generation's name (``bsingest/recordtypes.py``).
+EPHYS = "ExtracellularEphys"
 #: Seconds neo may take over one file's header before the worker is stopped ...
 TIMEOUT = 300.0
 #: ... plus this many per MB for formats neo walks block by block (Plexon: 0.3 s per MB
