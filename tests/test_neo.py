@@ -272,3 +272,20 @@ def test_part_names_are_sanitized() -> None:
     assert part_name("Signal stream 0") == "Signal_stream_0"
     assert part_name("stream0_27789Hz_0mVRange") == "stream0_27789Hz_0mVRange"
     assert part_name("#/") == "stream"
+
+
+def test_tdt_stands_aside_for_the_photometry_family(tmp_path: Path, monkeypatch) -> None:
+    import types
+
+    fake = types.ModuleType("extractors.tdt_photometry")
+    fake.photometry_only = lambda tsq: tsq.name.startswith("Photo")
+    fake.is_photometry_store = lambda name: name.endswith("A")
+    monkeypatch.setitem(sys.modules, "extractors.tdt_photometry", fake)
+    for block in ("Photo-1", "Ephys-1"):
+        for suffix in (".tev", ".tsq"):
+            (tmp_path / f"{block}{suffix}").write_bytes(b"\0" * 40)
+    assert NeoExtractor.claim(tmp_path / "Photo-1.tev") == 0
+    assert NeoExtractor.claim(tmp_path / "Ephys-1.tev") == 2
+    recs, notes = _map(_summary(_stream("EEG1"), _stream("465A")), key="tdt")
+    assert [r.part for r in recs] == ["EEG1"]
+    assert any("'465A'" in n and "photometry" in n for n in notes)

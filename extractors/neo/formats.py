@@ -125,7 +125,29 @@ _TDT_COMPANIONS = (".tsq", ".tev", ".tbk", ".tdx", ".tin", ".tnt", ".sev")
 
 
 def _tdt_needs(p: Path) -> bool:
-    return bool(_beside(p, ".tsq"))
+    tsq = _beside(p, ".tsq")
+    return bool(tsq) and not _photometry_only(tsq[0])
+
+
+def _photometry_only(tsq: Path) -> bool:
+    """Whether the TDT photometry family takes this block (all its streams photometry):
+    this family stands aside then. That family lives in ``extractors.tdt_photometry``
+    where it is installed; without it every block is ours."""
+    try:
+        from ..tdt_photometry import photometry_only
+    except ImportError:
+        return False
+    return bool(photometry_only(tsq))
+
+
+def is_photometry_store(name: str) -> bool:
+    """Whether a TDT store is a fiber photometry one (``465A``, ``Fi1r``), per the
+    photometry family; False without it."""
+    try:
+        from ..tdt_photometry import is_photometry_store as check
+    except ImportError:
+        return False
+    return bool(check(name))
 
 
 def _tdt_anchor(p: Path) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..base import LSB_BOUNDS, Fields, Source
-from .formats import NeoFormat, part_name
+from .formats import NeoFormat, is_photometry_store, part_name
 
 __all__ = ["UNIT_TO_UV", "StreamRecord", "map_summary"]
 
@@ -50,6 +50,11 @@ def map_summary(fmt: NeoFormat, path: Path, summary: dict[str, Any]) -> tuple[
             part = part_name(name) if several else None
             if variant["label"] is not None:
                 part = "/".join(part_name(x) for x in (variant["label"], stream["name"]))
+            if fmt.key == "tdt" and is_photometry_store(stream["name"]):
+                notes.append(f"store {name!r}: a fiber photometry store, not an "
+                             "electrophysiology record (a block of photometry stores only "
+                             "is described by the photometry family)")
+                continue
             f, why = _stream(fmt, reader, name, stream)
             if f is None:
                 notes.append(f"stream {name!r}: {why}")
