@@ -20,6 +20,7 @@ from extractors.neo.mapping import map_summary
 from tests.samples.neo import (
     NCS_HEADER,
     NCS_RECORD,
+    write_axona_bin,
     write_axona_lfp,
     write_mcs_h5,
     write_ncs,
@@ -157,6 +158,20 @@ def test_mcs_h5_streams_against_h5py(tmp_path: Path) -> None:
         f.create_dataset("x", data=[1, 2])
     with pytest.raises(UnsupportedFile):
         extractor_for(other)
+
+
+def test_axona_raw_bin_tetrodes_against_its_size(tmp_path: Path) -> None:
+    p = write_axona_bin(tmp_path / "trial.bin", tetrodes=(2, 5), packets=33, gain=4000)
+    r = _one(p)
+    tj = r.type_json
+    assert tj["nSamples"] == p.stat().st_size // 432 * 3 == 99  # 3 samples per packet
+    assert tj["nChannels"] == 8 and tj["sr"] == 48000 and tj["type"] == "int16"
+    assert tj["lsb"] == pytest.approx(1000 * 1500 / (4000 * 2**15))
+    assert tj["electrodeGroups"] == [{"channels": [0, 1, 2, 3], "label": "tetrode2"},
+                                     {"channels": [4, 5, 6, 7], "label": "tetrode5"}]
+    assert r.start_time == "2024-03-12T14:05:09"
+    assert extractor_for(p).name == "neo"
+    assert discover(tmp_path).sidecars == {tmp_path / "trial.set": p}
 
 
 def test_claims_need_the_format_not_the_name(tmp_path: Path) -> None:

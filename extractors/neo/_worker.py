@@ -109,7 +109,18 @@ def _header(key: str, p: Path, reader: Any) -> dict[str, Any]:
             "segments": segments,
         })
     ann = reader.raw_annotations["blocks"][0] if reader.raw_annotations["blocks"] else {}
-    when = ann.get("rec_datetime")
+    segments = ann.get("segments") or [{}]
+    when = ann.get("rec_datetime") or segments[0].get("rec_datetime")
+    signals = segments[0].get("signals") or []
+    for si, stream in enumerate(streams):
+        # Channel groups neo states as an array annotation (Axona: each channel's tetrode)
+        arrays = signals[si].get("__array_annotations__", {}) if si < len(signals) else {}
+        for by, label in _GROUP_ANNOTATIONS.items():
+            values = arrays.get(by)
+            if values is not None and len(values) == stream["n_channels"]:
+                stream["groups"] = {"by": by, "label": label,
+                                    "values": [str(v) for v in values]}
+                break
     return {
         "streams": streams,
         "n_spike_channels": len(h["spike_channels"]),
@@ -117,6 +128,10 @@ def _header(key: str, p: Path, reader: Any) -> dict[str, Any]:
         "rec_datetime": when.isoformat() if isinstance(when, datetime.datetime) else None,
         "extra": _extra(key, p, reader),
     }
+
+
+#: Array annotations that group a stream's channels, and the label of a group.
+_GROUP_ANNOTATIONS = {"tetrode_id": "tetrode"}
 
 
 def _extra(key: str, p: Path, reader: Any) -> dict[str, Any]:

@@ -97,10 +97,23 @@ def _stream(fmt: NeoFormat, reader: str, name: str, s: dict[str, Any]) -> tuple[
         _gaps(s["segments"], sr, f)
     _dtype(s, where, f)
     _lsb(s, where, f)
+    if "groups" in s:
+        _groups(s, where, f)
     tagger = _TAGGERS.get(fmt.key)
     if tagger is not None:
         tagger(s, where, f)
     return f, ""
+
+
+def _groups(s: dict[str, Any], where: str, f: Fields) -> None:
+    spec = s["groups"]
+    order: dict[str, list[int]] = {}
+    for i, value in enumerate(spec["values"]):
+        order.setdefault(value, []).append(i)
+    f.header("electrodeGroups",
+             [{"channels": chans, "label": f"{spec['label']}{value}"}
+              for value, chans in order.items()],
+             f"{where}: the channels' {spec['by']}")
 
 
 def _blackrock_tags(s: dict[str, Any], where: str, f: Fields) -> None:

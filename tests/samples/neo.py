@@ -144,6 +144,25 @@ def write_mcs_h5(path: Path, *, streams: Sequence[tuple[str, int, int, int]] = (
     return path
 
 
+def write_axona_bin(path: Path, *, tetrodes: Sequence[int] = (1, 2), packets: int = 20,
+                    gain: int = 10000, fullscale_mv: int = 1500, raw_rate: int = 48000) -> Path:
+    """An Axona raw ``.bin`` (432-byte packets: ``ADU1``, 28 more header bytes, 3 samples x
+    64 channels of int16, 16 tail bytes) and its ``.set`` (``collectMask_N`` per tetrode,
+    ``gain_ch_N`` per channel, ``ADC_fullscale_mv``, ``rawRate``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["trial_date Tuesday, 12 Mar 2024", "trial_time 14:05:09", "experimenter test",
+             "sw_version 1.2.2.16", f"ADC_fullscale_mv {fullscale_mv}", f"rawRate {raw_rate}"]
+    lines += [f"gain_ch_{c} {gain}" for c in range(64)]
+    lines += [f"collectMask_{t} {int(t in tetrodes)}" for t in range(1, 17)]
+    path.with_suffix(".set").write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    body = bytearray()
+    for k in range(packets):
+        body += b"ADU1" + struct.pack("<I", k) + b"\0" * 24
+        body += (np.arange(192) % 50).astype("<i2").tobytes() + b"\0" * 16
+    path.write_bytes(bytes(body))
+    return path
+
+
 def good(tmp: Path) -> list[Path]:
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "lfp.set").write_text("trial_date Tuesday, 12 Mar 2024\r\nADC_fullscale_mv 1500\r\n")
@@ -154,6 +173,7 @@ def good(tmp: Path) -> list[Path]:
         write_axona_lfp(tmp / "lfp.eeg"),
         write_axona_lfp(tmp / "lfp.egf", n=600, sr="4800 hz", width=2),
         write_mcs_h5(tmp / "mea.h5"),
+        write_axona_bin(tmp / "raw.bin"),
     ]
 
 
