@@ -59,6 +59,7 @@ def test_nsx22_segments_gains_and_gaps_against_neo(tmp_path: Path) -> None:
     assert tj["nSamples"] == 65 and tj["sr"] == 30000 and tj["nChannels"] == 3
     assert tj["lsb"] == pytest.approx((8191 * 2) / (32764 * 2))
     assert any("gaps of" in w for w in r.warnings)
+    assert r.start_time == "2024-03-14T09:30:00+00:00"  # the fixture's TimeOrigin, UTC
     reader = neo_rawio.BlackrockRawIO(str(p), nsx_to_load=5, load_nev=False)
     reader.parse_header()
     sizes = [reader.get_signal_size(0, s, 0) for s in range(reader.header["nb_segment"][0])]

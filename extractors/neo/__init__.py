@@ -28,7 +28,7 @@ from typing import Any
 from bsingest.errors import ExtractionError
 
 from .._isolate import isolated
-from ..base import Claim, Extraction, Extractor, Fields
+from ..base import Claim, Extraction, Extractor, Fields, Source
 from .axona import LFP_SUFFIXES, is_axona_lfp, read_lfp
 from .formats import FORMATS, NeoFormat, _beside, format_for, head
 
@@ -113,7 +113,9 @@ def _blackrock_fix(path: Path, f: Fields) -> None:
     file): a 2.1 file is a 32-byte header, one u32 channel id per channel, then int16
     frames to the end, so the size says the count exactly.
     """
-    raw = head(path, 32)
+    raw = head(path, 314)
+    if raw[:8] in (b"NEURALCD", b"BRSMPGRP") and len(raw) >= 310:
+        _blackrock_start(raw, f)
     if raw[:8] != b"NEURALSG" or len(raw) < 32 or "nChannels" not in f.values:
         return
     n_channels = int.from_bytes(raw[28:32], "little")
@@ -129,6 +131,24 @@ def _blackrock_fix(path: Path, f: Fields) -> None:
         f.warn(f"{rest} bytes after the last whole frame: not counted")
     if before is not None and before != frames:
         f.warn(f"neo counts {before} samples; the file's data hold {frames}")
+
+
+def _blackrock_start(raw: bytes, f: Fields) -> None:
+    """NSx 2.2+: ``TimeOrigin`` (a Windows SYSTEMTIME, UTC) at byte 294 of the header;
+    neo keeps it out of its raw annotations."""
+    import datetime
+    import struct
+
+    year, month, _, day, hour, minute, second, ms = struct.unpack_from("<8H", raw, 294)
+    try:
+        when = datetime.datetime(year, month, day, hour, minute, second, ms * 1000,
+                                 tzinfo=datetime.timezone.utc)
+    except ValueError:
+        f.warn(f"TimeOrigin {year}-{month}-{day} {hour}:{minute}:{second} is not a date: "
+               "no start time")
+        return
+    if year > 1970:
+        f.started(when, Source.HEADER, "the NSx header's TimeOrigin (UTC)")
 
 
 _FIXES = {"blackrock": _blackrock_fix}
