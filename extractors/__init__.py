@@ -21,7 +21,9 @@ from bsingest.errors import UnsupportedFile
 from .abf import AbfExtractor
 from .audio import AudioExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
+from .brainvision import BrainVisionExtractor
 from .dlc import DlcExtractor
+from .edf import EdfExtractor
 from .intan import IntanExtractor
 from .neo import NeoExtractor
 from .nwb import NwbExtractor
@@ -59,6 +61,8 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     VideoExtractor,
     DlcExtractor,
     NeoExtractor,
+    EdfExtractor,
+    BrainVisionExtractor,
 )
 
 # Folders that never hold a session's data, and files that are bsingest's own settings.

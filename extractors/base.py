@@ -16,7 +16,7 @@ import datetime
 import enum
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -35,6 +35,7 @@ __all__ = [
     "Extraction",
     "Extractor",
     "Fields",
+    "PartFailure",
     "Provenance",
     "Source",
     "plausibility_problems",
@@ -192,6 +193,25 @@ class Extraction:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class PartFailure:
+    """One part of a file that holds several records, which could not be described.
+
+    A family returns it in place of that part's :class:`Extraction`; the base drops the
+    part and tells the file's other records in one warning line naming it. A file whose
+    every part failed is refused, naming each part and reason.
+    """
+
+    #: The part's name: the ``#part`` of its record (``acquisition/pos``, ``100Hz``), or,
+    #: for a part that is a file of its own (an Open Ephys stream), its path.
+    part: str
+    reason: str
+
+    def warning(self) -> str:
+        """The line the file's other records carry."""
+        return f"{self.part} not described: {self.reason}"
+
+
 @dataclass
 class Fields:
     """Collects ``type_json`` values with their provenance while an extractor works."""
@@ -274,7 +294,11 @@ class Extractor:
         ``lsb``); ``record_type`` restates the record type of time-series files;
         ``verify`` checks what an index promises against the data (video: decodes every
         frame and reports both counts when they differ; slow, as slow as playing it).
-        Raises :class:`~bsingest.errors.ExtractionError` naming the file.
+        Raises :class:`~bsingest.errors.ExtractionError` naming the file. A file of
+        several records gives every part it can describe: a part the family refuses
+        (:class:`PartFailure`) or whose values are implausible is left out, with one line
+        ``<part> not described: <reason>`` on each record kept; a file with no part left
+        is refused, naming each part and reason.
         """
         p = Path(path)
         unknown = set(stated) - STATED_KEYS
@@ -297,16 +321,42 @@ class Extractor:
             raise
         except OSError as exc:
             raise ExtractionError(p, exc.strerror or str(exc) or type(exc).__name__) from exc
-        if not results:
+        failed = [r for r in results if isinstance(r, PartFailure)]
+        good = [r for r in results if isinstance(r, Extraction)]
+        if not good and not failed:
             raise ExtractionError(p, f"{self.name}: the file holds no records")
         if record_type is not None:
-            results = [self._restate(r, record_type) for r in results]
-        for r in results:
-            self._check(p, r)
-        return results
+            good = [self._restate(r, record_type) for r in good]
+        kept = []
+        for r in good:
+            # One part's implausible value (an NWB series with epoch and relative
+            # timestamps mixed) drops that part, never the file's other records.
+            problem = self._implausible(r)
+            if problem is None:
+                self._check(p, r)
+                kept.append(r)
+            elif r.part is None and len(good) + len(failed) == 1:
+                raise ExtractionError(p, problem)  # a file that is one record: refused as is
+            else:
+                failed.append(PartFailure(_part_name(p, r), problem))
+        if not kept:
+            if len(failed) == 1:
+                x = failed[0]
+                raise ExtractionError(p, x.reason if x.part == p.name else f"{x.part}: {x.reason}")
+            raise ExtractionError(p, f"none of its {len(failed)} parts can be described: "
+                                  + "; ".join(f"{x.part}: {x.reason}" for x in failed))
+        if failed:
+            lines = tuple(x.warning() for x in failed)
+            kept = [dataclasses.replace(r, warnings=(*r.warnings, *lines)) for r in kept]
+        return kept
 
-    def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
-        """Read headers and sidecars of ``path``; return its extractions. Family-specific."""
+    def _extract(self, path: Path, stated: Mapping[str, Any]
+                 ) -> Sequence[Extraction | PartFailure]:
+        """Read headers and sidecars of ``path``; return its extractions. Family-specific.
+
+        A file of several records returns a :class:`PartFailure` for a part it cannot
+        describe (see :meth:`part`), so that the other parts still give their records.
+        """
         raise NotImplementedError
 
     def result(
@@ -360,21 +410,54 @@ class Extractor:
         return dataclasses.replace(r, type=record_type, type_json=tj, provenance=prov,
                                    warnings=tuple(warnings))
 
-    def _check(self, path: Path, r: Extraction) -> None:
-        # Implausible values first: they are the file's (or the user's) fault, and the
-        # message says where each came from. Schema problems after: those are our bugs.
+    @staticmethod
+    def part(name: str, build: Callable[[], Extraction]) -> Extraction | PartFailure:
+        """``build()``, or a :class:`PartFailure` naming ``name`` if it refuses the part.
+
+        For families whose files hold several records: a part-level
+        :class:`~bsingest.errors.ExtractionError` drops that part only.
+        """
+        try:
+            return build()
+        except ExtractionError as exc:
+            return PartFailure(name, exc.reason)
+
+    @staticmethod
+    def _implausible(r: Extraction) -> str | None:
+        """The first implausible value of ``r``, with where it came from; None if none.
+
+        Implausible values are the file's (or the user's) fault, and the message says where
+        each came from; schema problems (:meth:`_check`) are our bugs.
+        """
         implausible = plausibility_problems(r.type, r.type_json)
-        if implausible:
-            key, reason = implausible[0]
-            prov = r.provenance.get(key.split(".")[0])
-            where = f" ({_where(prov)})" if prov is not None else ""
-            raise ExtractionError(path, f"{key} {reason}{where}")
+        if not implausible:
+            return None
+        key, reason = implausible[0]
+        prov = r.provenance.get(key.split(".")[0])
+        where = f" ({_where(prov)})" if prov is not None else ""
+        return f"{key} {reason}{where}"
+
+    def _check(self, path: Path, r: Extraction) -> None:
+        problem = self._implausible(r)
+        if problem is not None:
+            raise ExtractionError(path, problem)
         problems = check_type_json(r.type, r.type_json)
         missing = [k for k in r.type_json if k not in r.provenance]
         problems += [f"{k}: no provenance" for k in missing]
         if problems:
             raise ExtractionError(
                 path, f"{self.name} produced an invalid record: {'; '.join(problems)}")
+
+
+def _part_name(path: Path, r: Extraction) -> str:
+    """How a dropped part is named: its ``#part``, else the file it describes (a stream of
+    an Open Ephys ``structure.oebin``), relative to ``path``'s folder."""
+    if r.part is not None:
+        return r.part
+    try:
+        return Path(r.path).relative_to(path.parent).as_posix()
+    except ValueError:
+        return r.file_name
 
 
 def plausibility_problems(record_type: str, type_json: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -41,6 +41,10 @@ the first and last timestamps when a series has no ``rate``.
   it. An external link (or a dataset with external storage) is followed only to a regular
   file: a link to a FIFO or a device never hangs the folder. NWB 1.x files are named as
   such (their layout is not read).
+- One bad part never sinks the file: a series whose values cannot be used (a field of the
+  wrong type, an object HDF5 cannot read) or are implausible (timestamps that mix an epoch
+  time with relative times give a mean rate of 1e-6 Hz) is left out, with one line on the
+  file's other records naming it and the reason (``Extractor.extract``, ``PartFailure``).
 - Series that are not continuous signals (``SpikeEventSeries`` snippets, text
   ``AnnotationSeries``, imaging ``TwoPhotonSeries``/``OnePhotonSeries``, which no
   BrainSTEM type describes) are skipped with a warning on the file's other records.
@@ -60,7 +64,7 @@ from typing import Any
 from bsingest.errors import ExtractionError
 
 from ._isolate import isolated
-from .base import Claim, Extraction, Extractor, Fields, Source, special_file
+from .base import Claim, Extraction, Extractor, Fields, PartFailure, Source, special_file
 
 __all__ = ["NwbExtractor"]
 
@@ -128,13 +132,15 @@ class NwbExtractor(Extractor):
     def claim(cls, path: Path) -> Claim:
         return Claim.SPECIFIC if path.suffix.lower() == ".nwb" else Claim.NO
 
-    def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
+    def _extract(self, path: Path, stated: Mapping[str, Any]
+                 ) -> list[Extraction | PartFailure]:
         # libhdf5 can crash, or loop for ever, on a damaged file: read it in a worker process
         # (see extractors/_isolate), stopped after _TIMEOUT.
-        result: list[Extraction] = isolated(path, _describe, str(path), timeout=_TIMEOUT)
+        result: list[Extraction | PartFailure] = isolated(path, _describe, str(path),
+                                                          timeout=_TIMEOUT)
         return result
 
-    def _read(self, path: Path) -> list[Extraction]:
+    def _read(self, path: Path) -> list[Extraction | PartFailure]:
         import h5py
 
         if not _is_hdf5(path):
@@ -154,7 +160,7 @@ class NwbExtractor(Extractor):
                     raise
                 raise ExtractionError(path, f"HDF5 cannot read it: {_reason(exc)}") from None
 
-    def _file(self, path: Path, h5: Any) -> list[Extraction]:
+    def _file(self, path: Path, h5: Any) -> list[Extraction | PartFailure]:
         import h5py
 
         version = h5.attrs.get("nwb_version")
@@ -195,32 +201,39 @@ class NwbExtractor(Extractor):
                 raise
             raise _Bad(f"the file's object tree cannot be read: {_reason(exc)}") from None
         pending = []
+        failed: list[PartFailure] = []
         for name, group, lineage in found:
             skip = next((_SKIP[t] for t in lineage if t in _SKIP), None)
             if skip:
                 state.notes.append(f"{name} ({lineage[0]}) skipped: {skip}")
                 continue
+            # One series that cannot be described (a value of the wrong type, an object
+            # HDF5 cannot read) drops that series only: the file's others keep their records.
             try:
                 described = self._series(state, name, group, lineage, version)
+            except _Bad as exc:
+                failed.append(PartFailure(name, _without(name, str(exc))))
+                continue
             except _H5_ERRORS as exc:
                 if not _from_h5py(exc):
                     raise
-                raise _Bad(f"{name}: HDF5 cannot read it: {_reason(exc)}") from None
+                failed.append(PartFailure(name, f"HDF5 cannot read it: {_reason(exc)}"))
+                continue
             if described is not None:
                 pending.append(described)
-        if not pending:
+        if not pending and not failed:
             reasons = "; ".join(state.notes) or "no TimeSeries in it"
             raise ExtractionError(path, f"NWB {version}: no series to describe "
                                   f"({reasons})")
         started = _session_start(h5)
-        out = []
+        out: list[Extraction | PartFailure] = []
         for name, record_type, f in pending:
             for note in state.notes:
                 f.warn(note)
             if started is not None:
                 f.started(started[0], Source.HEADER, started[1])
             out.append(self.result(path, record_type, f, part=name))
-        return out
+        return out + failed
 
     def _series(self, state: _File, name: str, group: Any, lineage: list[str],
                 version: str) -> tuple[str, str, Fields] | None:
@@ -430,7 +443,7 @@ class NwbExtractor(Extractor):
         return out, ""
 
 
-def _describe(path: str) -> list[Extraction]:
+def _describe(path: str) -> list[Extraction | PartFailure]:
     """The records of one NWB file (run in a child process by :func:`isolated`)."""
     return NwbExtractor()._read(Path(path))
 
@@ -472,6 +485,11 @@ def _looks_like_series(group: Any) -> bool:
 
     return isinstance(group.get("data"), h5py.Dataset) and (
         "timestamps" in group or "starting_time" in group)
+
+
+def _without(name: str, reason: str) -> str:
+    """``reason`` without a leading ``name: `` (the part is named beside it)."""
+    return reason[len(name) + 2:] if reason.startswith(f"{name}: ") else reason
 
 
 def _text(value: Any) -> str:

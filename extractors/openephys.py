@@ -9,7 +9,8 @@ continuous stream and recording, named by its path in the session
 (``Record Node 101/experiment1/recording1/continuous/<folder_name>/continuous.dat``).
 ``structure.oebin`` given as the path describes its streams (the same records); in a
 folder listing it is their sidecar. A stream the oebin lists whose ``continuous.dat`` is
-missing is a warning on the recording's other records (an error when none is there).
+missing is a warning on the recording's other records (an error when none is there); so is
+a listed stream that cannot be described (a damaged rate, a file cut mid-frame).
 
 Start time: GUI 0.6's ``sync_messages.txt`` gives the software time at the start in ms
 since 1970 UTC (kept with its UTC offset). Older GUIs give no absolute time there, so the
@@ -55,6 +56,7 @@ file. Ours parses one oebin and ``stat``-s one file: 1.5 ms for a 384-channel st
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import math
 import os
@@ -68,7 +70,7 @@ from typing import Any
 
 from bsingest.errors import ExtractionError, SidecarError
 
-from .base import Claim, Extraction, Extractor, Fields, Source, whole_frames
+from .base import Claim, Extraction, Extractor, Fields, PartFailure, Source, whole_frames
 
 __all__ = ["RATE_BOUNDS", "OpenEphysBinaryExtractor", "find_oebin"]
 
@@ -153,7 +155,8 @@ class OpenEphysBinaryExtractor(Extractor):
             out.append(settings)
         return out
 
-    def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
+    def _extract(self, path: Path, stated: Mapping[str, Any]
+                 ) -> list[Extraction | PartFailure]:
         if path.name.lower() == OEBIN:
             return self._streams_of(path)
         oebin = find_oebin(path)
@@ -164,7 +167,7 @@ class OpenEphysBinaryExtractor(Extractor):
         entry = _entry_for(path, oebin, doc)
         return [self._stream(path, oebin, doc, entry)]
 
-    def _streams_of(self, oebin: Path) -> list[Extraction]:
+    def _streams_of(self, oebin: Path) -> list[Extraction | PartFailure]:
         """``structure.oebin`` given as the path: the records of its streams' files."""
         doc = _read_oebin(oebin, oebin)
         entries = _entries(oebin, doc)
@@ -172,7 +175,11 @@ class OpenEphysBinaryExtractor(Extractor):
         if not present:
             raise ExtractionError(oebin, f"lists {len(entries)} continuous stream(s) and none "
                                   f"has its {DATA_NAME} beside it: no data to describe")
-        return [self._stream(dat, oebin, doc, e) for dat, e in present]
+        # One stream that cannot be described (a damaged rate, a cut file) is a line on the
+        # others' records, not the end of them all.
+        return [self.part(dat.relative_to(oebin.parent).as_posix(),
+                          functools.partial(self._stream, dat, oebin, doc, e))
+                for dat, e in present]
 
     def _stream(self, path: Path, oebin: Path, doc: Mapping[str, Any],
                 entry: Mapping[str, Any]) -> Extraction:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -229,10 +230,21 @@ def _replace(key: str, value):  # type: ignore[no-untyped-def]
 ])
 def test_wrong_attribute_types_are_one_line_naming_series_and_field(tmp_path: Path, change,
                                                                     reason: str) -> None:
+    # One bad series drops that series only: the others carry one line naming it.
     path = _edit(write_nwb(tmp_path / "s.nwb"), change)
-    with pytest.raises(ExtractionError,
-                       match=r"^s\.nwb: acquisition/ElectricalSeries/" + reason):
-        extract(path)
+    _dropped(path, "acquisition/ElectricalSeries", "acquisition/ElectricalSeries/" + reason)
+
+
+def _dropped(path: Path, part: str, reason: str) -> None:
+    """``path`` gives records for its other series, each warning that ``part`` was dropped
+    for ``reason`` (a regex); alone, the bad series is one line naming the file."""
+    records = extract(path)
+    assert part not in {r.part for r in records}
+    assert records
+    for r in records:
+        lines = [w for w in r.warnings if w.startswith(f"{part} not described: ")]
+        assert len(lines) == 1, r.warnings
+        assert re.search(reason, lines[0]), lines[0]
 
 
 def test_string_timestamps_are_one_line(tmp_path: Path) -> None:
@@ -243,9 +255,8 @@ def test_string_timestamps_are_one_line(tmp_path: Path) -> None:
         g = f["acquisition/Position"]
         del g["timestamps"]
         g.create_dataset("timestamps", data=["0.0", "0.1"], dtype=h5py.string_dtype())
-    with pytest.raises(ExtractionError, match=r"^s\.nwb: acquisition/Position/timestamps are "
-                                              r"object, not numbers$"):
-        extract(path)
+    _dropped(path, "acquisition/Position", r"acquisition/Position/timestamps are object, not "
+             r"numbers$")
 
 
 def test_external_link_to_a_fifo_is_refused_without_opening_it(tmp_path: Path) -> None:
@@ -257,10 +268,8 @@ def test_external_link_to_a_fifo_is_refused_without_opening_it(tmp_path: Path) -
         g = f["acquisition/ElectricalSeries"]
         del g["data"]
         g["data"] = h5py.ExternalLink("pipe.h5", "/data")
-    with pytest.raises(ExtractionError, match=r"^s\.nwb: acquisition/ElectricalSeries/data is an "
-                                              r"external link to 'pipe\.h5', which is a FIFO "
-                                              r"\(named pipe\): not followed$"):
-        extract(path)
+    _dropped(path, "acquisition/ElectricalSeries", r"acquisition/ElectricalSeries/data is an "
+             r"external link to 'pipe\.h5', which is a FIFO \(named pipe\): not followed$")
 
 
 def test_external_raw_storage_on_a_fifo_is_never_read(tmp_path: Path) -> None:
@@ -273,6 +282,82 @@ def test_external_raw_storage_on_a_fifo_is_never_read(tmp_path: Path) -> None:
         del g["timestamps"]
         g.create_dataset("timestamps", shape=(50,), dtype="<f8",
                          external=[("stamps.bin", 0, 400)])
-    with pytest.raises(ExtractionError, match=r"^s\.nwb: acquisition/Position/timestamps is "
-                                              r"stored in 'stamps\.bin', which is a FIFO"):
-        extract(path)
+    _dropped(path, "acquisition/Position", r"acquisition/Position/timestamps is stored in "
+             r"'stamps\.bin', which is a FIFO")
+
+
+def _movie(path: Path, n: int, width: int, height: int, rate: int) -> Path:
+    """``n`` flat frames of ``width`` x ``height`` in an MP4 (fast to encode at 720p)."""
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=rate)
+        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        vs.options = {"preset": "ultrafast"}
+        img = np.zeros((height, width, 3), np.uint8)
+        for i in range(n):
+            img[..., 0] = i
+            for pkt in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(pkt)
+        for pkt in vs.encode():
+            out.mux(pkt)
+    return path
+
+
+def test_one_implausible_series_never_sinks_the_file(tmp_path: Path) -> None:
+    """Shaped like a real NWB file from a public analysis package: an external
+    OpticalSeries (90 frames of 1280 x 720 in an .mp4 beside it) and behaviour series
+    whose timestamps mix an epoch time with relative times. The OpticalSeries keeps its
+    record; each bad series is one line on it."""
+    import h5py
+    import numpy as np
+
+    from tests.samples.video import decoded_frames
+
+    movie = _movie(tmp_path / "stimulus_movie.mp4", 90, 1280, 720, 30)
+    relative = np.arange(1760) / 30.0  # 0.0, 0.033, ...
+    epoch = 1.6e9
+    path = tmp_path / "session.nwb"
+    with h5py.File(path, "w") as f:
+        f.attrs["nwb_version"] = "2.6.0"
+        f.attrs["neurodata_type"] = "NWBFile"
+        f.attrs["namespace"] = "core"
+        f.create_dataset("session_start_time", data="2020-09-13T12:26:40+00:00")
+        movie_series = f.create_group("stimulus/presentation/movie")
+        movie_series.attrs["neurodata_type"] = "OpticalSeries"
+        movie_series.attrs["namespace"] = "core"
+        movie_series.create_dataset("data", data=np.zeros((0, 0, 0), dtype="u1"))
+        movie_series.create_dataset("external_file", data=[movie.name],
+                                    dtype=h5py.string_dtype())
+        movie_series.create_dataset("starting_frame", data=[0])
+        movie_series.create_dataset("format", data="external")
+        movie_series.create_dataset("field_of_view", data=[0.4, 0.3])
+        movie_series.create_dataset("orientation", data="lower left")
+        start = movie_series.create_dataset("starting_time", data=0.0)
+        start.attrs["rate"] = 30.0
+        behavior = f.create_group("processing/behavior")
+        behavior.attrs["neurodata_type"] = "ProcessingModule"
+        for name, stamps in (("speed", [*relative, epoch]),  # mean rate 1760 / 1.6e9 s
+                             ("pupil", [epoch, *relative])):  # decreasing: no rate at all
+            g = behavior.create_group(name)
+            g.attrs["neurodata_type"] = "TimeSeries"
+            g.attrs["namespace"] = "core"
+            d = g.create_dataset("data", data=np.zeros(len(stamps), dtype="<f8"))
+            d.attrs["unit"] = "cm/s"
+            g.create_dataset("timestamps", data=np.asarray(stamps, dtype="<f8"))
+    records = {r.part: r for r in extract(path)}
+    assert "processing/behavior/speed" not in records
+    video = records["stimulus/presentation/movie"]
+    assert video.type == "BehavioralTracking"
+    assert video.type_json["nFrames"] == decoded_frames(movie) == 90
+    assert (video.type_json["horizontalResolution"], video.type_json["verticalResolution"]) \
+        == (1280, 720)
+    assert video.type_json["frameRate"] == 30
+    [line] = [w for w in video.warnings if w.startswith("processing/behavior/speed")]
+    rate = 1760 / epoch  # (n - 1) / (last - first), computed here independently
+    assert f"sr {rate:g} Hz is outside the plausible" in line, line
+    # The decreasing series keeps a record without a rate, and says why.
+    pupil = records["processing/behavior/pupil"]
+    assert "sr" not in pupil.type_json
+    assert any("processing/behavior/pupil" in w and "no sr" in w for w in pupil.warnings)

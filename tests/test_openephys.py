@@ -208,6 +208,27 @@ def test_a_listed_stream_without_its_data_is_a_warning(tmp_path: Path) -> None:
     assert "none has its continuous.dat" in message and "\n" not in message
 
 
+def test_one_bad_stream_never_sinks_the_oebin(tmp_path: Path) -> None:
+    """structure.oebin given as the path: a stream cut mid-frame is one line on the other's
+    record; when every stream is bad, one line names each."""
+    probe, daq = write_oebin_recording(tmp_path / "experiment1" / "recording1", [
+        OebStream("Neuropix-PXI-100.ProbeA", n_neural=4),
+        OebStream("NI-DAQmx-103.PXIe-6341", n_neural=0, n_adc=2, adc_prefix="AI")], 5)
+    oebin = probe.parents[2] / "structure.oebin"
+    with open(daq, "ab") as fh:
+        fh.write(b"\x00")  # 2-channel int16 frames are 4 bytes: one left over
+    [r] = extract(oebin)
+    assert r.path == str(probe)
+    [line] = [w for w in r.warnings if "not described" in w]
+    assert line.startswith("continuous/NI-DAQmx-103.PXIe-6341/continuous.dat not described: ")
+    assert "not a whole number of 2-channel int16 frames" in line
+    with open(probe, "ab") as fh:
+        fh.write(b"\x00")
+    with pytest.raises(ExtractionError, match=r"^structure\.oebin: none of its 2 parts can be "
+                                              r"described: continuous/Neuropix"):
+        extract(oebin)
+
+
 def _oebin_with(tmp_path: Path, change) -> Path:  # type: ignore[no-untyped-def]
     (dat,) = write_oebin_recording(tmp_path / "experiment1" / "recording1",
                                    [OebStream(n_neural=2)], 5)

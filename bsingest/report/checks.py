@@ -90,7 +90,8 @@ CHECKS = {
 #: Words in an extractor's warning that say data is missing or cut (a warning finding).
 DATA_SIGNS = ("truncat", "damaged", "promises", "filesizebytes", "partial", "no data blocks",
               "holds a header and no", "timestamps in time.dat", "have no file",
-              "pose rows but", "samples but", "written apart", "left over")
+              "pose rows but", "samples but", "written apart", "left over",
+              "not described")  # a part of a file dropped (extractors.base.PartFailure)
 
 #: Amplifier sample rates an Intan RHD/RHS system can be set to (RHX: 1 to 30 kS/s).
 INTAN_RATES = (1000.0, 1250.0, 1500.0, 2000.0, 2500.0, 3000.0, 10000 / 3, 4000.0, 5000.0,
