@@ -26,6 +26,7 @@ from tests.samples.neo import (
     write_ncs,
     write_nsx21,
     write_nsx22,
+    write_spikegadgets_rec,
 )
 
 neo_rawio = pytest.importorskip("neo.rawio")
@@ -173,6 +174,28 @@ def test_axona_raw_bin_tetrodes_against_its_size(tmp_path: Path) -> None:
     assert r.start_time == "2024-03-12T14:05:09"
     assert extractor_for(p).name == "neo"
     assert discover(tmp_path).sidecars == {tmp_path / "trial.set": p}
+
+
+def test_spikegadgets_streams_and_ntrodes(tmp_path: Path) -> None:
+    p = write_spikegadgets_rec(tmp_path / "s.rec", n_trodes=8, per_trode=4, packets=250,
+                               scaling=0.195)
+    records = {r.part: r for r in NeoExtractor().extract(p)}
+    assert set(records) == {"ECU", "trodes"}
+    text = p.read_bytes()
+    header = text.index(b"</Configuration>") + len(b"</Configuration>\n")
+    packet = 1 + 32 + 4 + 2 * 32
+    trodes = records["trodes"].type_json
+    assert trodes["nSamples"] == (len(text) - header) // packet == 250
+    assert trodes["nChannels"] == 32 and trodes["sr"] == 30000
+    assert trodes["lsb"] == pytest.approx(0.195)
+    reader = neo_rawio.SpikeGadgetsRawIO(str(p))
+    reader.parse_header()
+    names = [str(n) for n in reader.header["signal_channels"]["name"]
+             if str(n).startswith("trode")]
+    for g in trodes["electrodeGroups"]:
+        assert {names[c].split("chan")[0] for c in g["channels"]} == {f"trode{g['label'][6:]}"}
+    assert sorted(c for g in trodes["electrodeGroups"] for c in g["channels"]) == list(range(32))
+    assert "lsb" not in records["ECU"].type_json  # auxiliary analog input: no unit
 
 
 def test_claims_need_the_format_not_the_name(tmp_path: Path) -> None:

@@ -171,26 +171,37 @@ def _mcs_h5(p: Path) -> dict[str, Any]:
         f = h5py.File(p, "r")
     except Exception as exc:
         raise ExtractionError(p, f"MCS: not a readable HDF5 file ({_short(exc)})") from None
-    with f:
-        kind = f.attrs.get("McsHdf5ProtocolType")
-        kind = kind.decode() if isinstance(kind, bytes) else str(kind)
-        if kind != "RawData":
-            raise ExtractionError(p, f"MCS: protocol {kind[:40]!r}, not RawData: not read")
-        data = f.get("Data")
-        if not isinstance(data, h5py.Group):
-            raise ExtractionError(p, "MCS: no /Data group")
-        when = _dotnet_ticks(data.attrs.get("DateInTicks"))
-        names = sorted(k for k in data.keys() if k.startswith("Recording_"))
-        several = len(names) > 1
-        variants = []
-        for rec in names:
-            streams = []
-            analog = data[rec].get("AnalogStream")
-            for sname in sorted(analog.keys()) if isinstance(analog, h5py.Group) else []:
-                streams.append(_mcs_stream(p, analog[sname], sname))
-            variants.append({"label": rec if several else None, "streams": streams,
-                             "n_spike_channels": 0, "n_event_channels": 0,
-                             "rec_datetime": when, "extra": {}})
+    try:
+        with f:
+            return _mcs_file(p, f)
+    except ExtractionError:
+        raise
+    except Exception as exc:  # h5py raises every kind of error on a damaged file
+        raise ExtractionError(p, f"MCS: a damaged HDF5 file ({_short(exc)})") from None
+
+
+def _mcs_file(p: Path, f: Any) -> dict[str, Any]:
+    import h5py
+
+    kind = f.attrs.get("McsHdf5ProtocolType")
+    kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+    if kind != "RawData":
+        raise ExtractionError(p, f"MCS: protocol {kind[:40]!r}, not RawData: not read")
+    data = f.get("Data")
+    if not isinstance(data, h5py.Group):
+        raise ExtractionError(p, "MCS: no /Data group")
+    when = _dotnet_ticks(data.attrs.get("DateInTicks"))
+    names = sorted(k for k in data.keys() if k.startswith("Recording_"))
+    several = len(names) > 1
+    variants = []
+    for rec in names:
+        streams = []
+        analog = data[rec].get("AnalogStream")
+        for sname in sorted(analog.keys()) if isinstance(analog, h5py.Group) else []:
+            streams.append(_mcs_stream(p, analog[sname], sname))
+        variants.append({"label": rec if several else None, "streams": streams,
+                         "n_spike_channels": 0, "n_event_channels": 0,
+                         "rec_datetime": when, "extra": {}})
     if not variants:
         raise ExtractionError(p, "MCS: no /Data/Recording_N group")
     return {"rawio": "h5py (MCS HDF5)", "variants": variants, "warnings": []}

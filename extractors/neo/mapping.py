@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,8 +126,26 @@ def _blackrock_tags(s: dict[str, Any], where: str, f: Fields) -> None:
                  f"{where}: channels labelled 'ainp...' (analog inputs)")
 
 
-#: Per format: the channel kinds its header states, as channelTags.
-_TAGGERS = {"blackrock": _blackrock_tags}
+_TRODE = re.compile(r"^trode(\d+)chan\d+$")
+
+
+def _spikegadgets_groups(s: dict[str, Any], where: str, f: Fields) -> None:
+    # neo names each neural channel after its nTrode (``trode3chan10``): the header's
+    # SpikeConfiguration groups the channels into nTrodes (tetrodes, shanks).
+    order: dict[str, list[int]] = {}
+    for i, name in enumerate(s["names"]):
+        m = _TRODE.match(name)
+        if m is None:
+            return
+        order.setdefault(m.group(1), []).append(i)
+    if order:
+        f.header("electrodeGroups", [{"channels": c, "label": f"nTrode{t}"}
+                                     for t, c in order.items()],
+                 f"{where}: SpikeConfiguration nTrodes (neo's channel names)")
+
+
+#: Per format: the groups or channel kinds its header states.
+_TAGGERS = {"blackrock": _blackrock_tags, "spikegadgets": _spikegadgets_groups}
 
 
 def _gaps(segments: list[tuple[int, float]], sr: float, f: Fields) -> None:

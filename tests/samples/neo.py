@@ -163,6 +163,31 @@ def write_axona_bin(path: Path, *, tetrodes: Sequence[int] = (1, 2), packets: in
     return path
 
 
+def write_spikegadgets_rec(path: Path, *, n_trodes: int = 8, per_trode: int = 4,
+                           packets: int = 100, rate: int = 30000,
+                           scaling: float = 0.195) -> Path:
+    """A SpikeGadgets Trodes ``.rec``: the XML ``<Configuration>`` header (hardware devices
+    with their byte counts, nTrodes with their channels and ``spikeScalingToUv``), then
+    packets of 1 sync byte, the devices' bytes, a u32 timestamp and int16 neural samples."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n_channels = n_trodes * per_trode
+    trodes = "".join(
+        f'<SpikeNTrode id="{t + 1}" spikeScalingToUv="{scaling}">'
+        + "".join(f'<SpikeChannel hwChan="{t * per_trode + c}" maxDisp="200" thresh="60"/>'
+                  for c in range(per_trode)) + "</SpikeNTrode>" for t in range(n_trodes))
+    xml = ('<?xml version="1.0"?>\n<Configuration>\n'
+           '<GlobalConfiguration realtimeMode="0" timestampAtCreation="0"/>\n'
+           f'<HardwareConfiguration samplingRate="{rate}" numChannels="{n_channels}">\n'
+           '<Device name="ECU" numBytes="32" available="1">'
+           '<Channel id="ECU_Ain1" dataType="analog" startByte="8" bit="0"/></Device>\n'
+           '</HardwareConfiguration>\n'
+           f'<SpikeConfiguration>{trodes}</SpikeConfiguration>\n</Configuration>\n')
+    packet = 1 + 32 + 4 + 2 * n_channels
+    body = (np.arange(packet * packets) % 200).astype("u1").tobytes()
+    path.write_bytes(xml.encode() + body)
+    return path
+
+
 def good(tmp: Path) -> list[Path]:
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "lfp.set").write_text("trial_date Tuesday, 12 Mar 2024\r\nADC_fullscale_mv 1500\r\n")
@@ -174,6 +199,7 @@ def good(tmp: Path) -> list[Path]:
         write_axona_lfp(tmp / "lfp.egf", n=600, sr="4800 hz", width=2),
         write_mcs_h5(tmp / "mea.h5"),
         write_axona_bin(tmp / "raw.bin"),
+        write_spikegadgets_rec(tmp / "trodes.rec"),
     ]
 
 
