@@ -328,3 +328,20 @@ def test_tdt_stands_aside_for_the_photometry_family(tmp_path: Path, monkeypatch)
     recs, notes = _map(_summary(_stream("EEG1"), _stream("465A")), key="tdt")
     assert [r.part for r in recs] == ["EEG1"]
     assert any("'465A'" in n and "photometry" in n for n in notes)
+
+
+def test_pl2_and_smrx_without_their_vendor_libraries_are_one_line(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    monkeypatch.setenv("BSINGEST_PL2_DLL", str(tmp_path / "missing.dll"))
+    monkeypatch.setenv("BSINGEST_NO_ISOLATION", "1")  # the environment reaches the reader
+    pl2 = tmp_path / "x.pl2"
+    pl2.write_bytes(b"\0" * 64)
+    with pytest.raises(ExtractionError, match="does not download it"):
+        NeoExtractor().extract(pl2)
+    smrx = tmp_path / "x.smrx"
+    smrx.write_bytes(b"\0" * 64)
+    try:
+        import sonpy  # noqa: F401
+    except ImportError:
+        with pytest.raises(ExtractionError, match="sonpy"):
+            NeoExtractor().extract(smrx)

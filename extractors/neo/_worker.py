@@ -43,8 +43,11 @@ def summarize(key: str, path: str) -> dict[str, Any]:
 
 
 def _parse(p: Path, rawio: str, label: str, kwargs: dict[str, Any], caught: list[str]) -> Any:
-    import neo.rawio
-
+    try:
+        import neo.rawio
+    except ImportError:
+        raise ExtractionError(p, f"{label}: reading it needs neo (pip install neo), which "
+                              "is not installed") from None
     cls = getattr(neo.rawio, rawio)
     try:
         with warnings.catch_warnings(record=True) as seen:
@@ -55,8 +58,9 @@ def _parse(p: Path, rawio: str, label: str, kwargs: dict[str, Any], caught: list
         raise ExtractionError(p, f"{label}: neo {rawio} ran out of memory on its header: "
                               "a damaged file") from None
     except ImportError as exc:
-        raise ExtractionError(p, f"{label}: neo {rawio} needs {exc.name or 'a library'}, "
-                              "which is not installed") from None
+        what = exc.name or " ".join(str(exc).split())[:_MESSAGE_LIMIT] or "a library"
+        raise ExtractionError(p, f"{label}: neo {rawio} needs a library that is not "
+                              f"installed ({what})") from None
     except Exception as exc:  # neo raises every kind of error on a damaged file
         raise ExtractionError(p, f"{label}: neo {rawio} could not read its header "
                               f"({_short(exc)})") from None

@@ -119,6 +119,26 @@ def _neuralynx_kwargs(p: Path) -> dict[str, Any]:
     return {"dirname": str(p.parent), "include_filenames": [p.name], "strict_gap_mode": False}
 
 
+# --- Plexon PL2: through Plexon's DLL, which neo would download: never -----------------
+
+def _plexon2_kwargs(p: Path) -> dict[str, Any]:
+    """The PL2 reader's DLL where the user put it (``BSINGEST_PL2_DLL``, else neo's own
+    folder ``~/.plexon_dlls_for_neo``). neo downloads it from the internet when it is
+    missing; bsingest refuses instead (no network access while extracting)."""
+    import sys
+
+    from bsingest.errors import ExtractionError
+
+    name = "PL2FileReader64.dll" if sys.platform == "win32" else "PL2FileReader.dll"
+    dll = Path(os.environ.get("BSINGEST_PL2_DLL") or
+               Path.home() / ".plexon_dlls_for_neo" / name)
+    if not dll.is_file():
+        raise ExtractionError(p, f"Plexon2: reading .pl2 needs Plexon's {name} (and Wine "
+                              f"off Windows) at {dll} or where BSINGEST_PL2_DLL points; "
+                              "bsingest does not download it")
+    return {"filename": str(p), "pl2_dll_file_path": str(dll)}
+
+
 # --- TDT tanks: the block's .tev (else its .tsq) is the anchor ---------------------------
 
 _TDT_COMPANIONS = (".tsq", ".tev", ".tbk", ".tdx", ".tin", ".tnt", ".sev")
@@ -224,7 +244,7 @@ FORMATS: tuple[NeoFormat, ...] = (
               magic=lambda h: h[:4] == b"PLEX",
               open_kwargs=lambda p: {"filename": str(p), "progress_bar": False},
               reads="every data block header of the file (a whole-file scan)"),
-    NeoFormat("plexon2", "Plexon2", (".pl2",), "Plexon2RawIO",
+    NeoFormat("plexon2", "Plexon2", (".pl2",), "Plexon2RawIO", open_kwargs=_plexon2_kwargs,
               reads="through Plexon's PL2 library (a Windows DLL; run under Wine elsewhere)"),
     NeoFormat("spike2", "Spike2", (".smr",), "Spike2RawIO",
               magic=lambda h: h[2:12] == b"(C) CED 87",
