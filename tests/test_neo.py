@@ -27,6 +27,7 @@ from tests.samples.neo import (
     write_nsx21,
     write_nsx22,
     write_spikegadgets_rec,
+    write_trc,
 )
 
 neo_rawio = pytest.importorskip("neo.rawio")
@@ -196,6 +197,22 @@ def test_spikegadgets_streams_and_ntrodes(tmp_path: Path) -> None:
         assert {names[c].split("chan")[0] for c in g["channels"]} == {f"trode{g['label'][6:]}"}
     assert sorted(c for g in trodes["electrodeGroups"] for c in g["channels"]) == list(range(32))
     assert "lsb" not in records["ECU"].type_json  # auxiliary analog input: no unit
+
+
+def test_micromed_trc_against_its_size_and_neo(tmp_path: Path) -> None:
+    p = write_trc(tmp_path / "pt.TRC", n_channels=6, n_samples=300, rate=512,
+                  physical=(-1600, 1600), logical=(0, 65535, 32768))
+    r = _one(p)
+    tj = r.type_json
+    data_start = int.from_bytes(p.read_bytes()[138:142], "little")
+    assert tj["nSamples"] == (p.stat().st_size - data_start) // (6 * 2) == 300
+    assert tj["nChannels"] == 6 and tj["sr"] == 512 and tj["type"] == "uint16"
+    assert tj["lsb"] == pytest.approx(3200 / 65536)  # physical range / (logical range + 1)
+    assert r.start_time == "2024-03-12T14:05:09"
+    reader = neo_rawio.MicromedRawIO(str(p))
+    reader.parse_header()
+    assert reader.get_signal_size(0, 0, 0) == tj["nSamples"]
+    assert reader.header["signal_channels"]["gain"][0] == pytest.approx(tj["lsb"])
 
 
 def test_claims_need_the_format_not_the_name(tmp_path: Path) -> None:

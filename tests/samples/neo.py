@@ -188,6 +188,41 @@ def write_spikegadgets_rec(path: Path, *, n_trodes: int = 8, per_trode: int = 4,
     return path
 
 
+_TRC_ZONES = ("ORDER", "LABCOD", "NOTE", "FLAGS", "TRONCA", "IMPED_B", "IMPED_E", "MONTAGE",
+              "COMPRESS", "AVERAGE", "HISTORY", "DVIDEO", "EVENT A", "EVENT B", "TRIGGER")
+
+
+def write_trc(path: Path, *, n_channels: int = 4, n_samples: int = 256, rate: int = 256,
+              width: int = 2, physical: tuple[int, int] = (-3200, 3200),
+              logical: tuple[int, int, int] = (0, 65535, 32768), unit_code: int = 0) -> Path:
+    """A Micromed System Plus ``.trc`` (header type 4): the 640-byte header (title, patient,
+    date at 128, data offset / channels / rate / sample width at 138, version at 175, the
+    zone table at 176), the ORDER, LABCOD and TRONCA zones, then the multiplexed samples."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    order, labcod, tronca, events = 1024, 2048, 1536, 1600
+    data_start = labcod + 128 * (n_channels + 1)
+    head = bytearray(data_start)
+    head[0:32] = b"* MICROMED  Brain-Quick file *".ljust(32)
+    head[64:86] = b"Doe".ljust(22)
+    head[86:106] = b"Jane".ljust(20)
+    struct.pack_into("<bbbbbb", head, 128, 12, 3, 124, 14, 5, 9)  # 12 Mar 2024 14:05:09
+    struct.pack_into("<IHHHH", head, 138, data_start, n_channels, 0, 1, width)
+    head[175] = 4
+    for i, name in enumerate(_TRC_ZONES):
+        pos, length = {"ORDER": (order, 2 * n_channels), "LABCOD": (labcod, 128 * n_channels),
+                       "TRONCA": (tronca, 8)}.get(name, (events, 16))
+        struct.pack_into("<8sII", head, 176 + 16 * i, name.encode().ljust(8), pos, length)
+    struct.pack_into(f"<{n_channels}H", head, order, *range(n_channels))
+    for c in range(n_channels):
+        at = labcod + 128 * c + 2
+        struct.pack_into("<6s6s5ih8xH", head, at, f"C{c + 1}".encode().ljust(6, b"\0"),
+                         b"G2".ljust(6, b"\0"), *logical, *physical, unit_code, rate)
+    dtype = f"<u{width}"
+    data = (np.arange(n_samples * n_channels) % 1000).astype(dtype).tobytes()
+    path.write_bytes(bytes(head) + data)
+    return path
+
+
 def good(tmp: Path) -> list[Path]:
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "lfp.set").write_text("trial_date Tuesday, 12 Mar 2024\r\nADC_fullscale_mv 1500\r\n")
@@ -200,6 +235,7 @@ def good(tmp: Path) -> list[Path]:
         write_mcs_h5(tmp / "mea.h5"),
         write_axona_bin(tmp / "raw.bin"),
         write_spikegadgets_rec(tmp / "trodes.rec"),
+        write_trc(tmp / "eeg.trc"),
     ]
 
 
