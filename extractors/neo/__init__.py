@@ -85,10 +85,12 @@ class NeoExtractor(Extractor):
         records, notes = map_summary(fmt, path, summary)
         fixes = _FIXES.get(fmt.key)
         out = []
-        for r in records:
+        for i, r in enumerate(records):
             if fixes is not None:
                 fixes(path, r.fields)
-            for line in notes:
+            # Lines about the whole file (neo's warnings, streams not described) once, on
+            # the file's first record: a session report lists every record's lines.
+            for line in notes if i == 0 else ():
                 r.fields.warn(line)
             out.append(self.result(path, EPHYS, r.fields, part=r.part))
         return out

@@ -64,7 +64,7 @@ def _parse(p: Path, rawio: str, label: str, kwargs: dict[str, Any], caught: list
     except Exception as exc:  # neo raises every kind of error on a damaged file
         raise ExtractionError(p, f"{label}: neo {rawio} could not read its header "
                               f"({_short(exc)})") from None
-    caught += [str(w.message).splitlines()[0][:_MESSAGE_LIMIT] for w in seen
+    caught += [_cut(str(w.message).splitlines()[0] if str(w.message) else "") for w in seen
                if not issubclass(w.category, DeprecationWarning | FutureWarning | ResourceWarning)
                and "deprecated" not in str(w.message)]
     return reader
@@ -158,6 +158,10 @@ def _short(exc: BaseException) -> str:
     if len(text) > _MESSAGE_LIMIT:
         text = text[:_MESSAGE_LIMIT] + "..."
     return f"{type(exc).__name__}: {text}"
+
+
+def _cut(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -233,3 +233,4 @@ def test_tdt_empty_store_is_said_not_recorded() -> None:
     records = _records(anchor)
     assert "Wav5" not in {r.part for r in records}
     assert any("'Wav5'" in w and "no samples" in w for w in records[0].warnings)
+    assert not any("'Wav5'" in w for r in records[1:] for w in r.warnings)  # said once
