@@ -22,6 +22,7 @@ from tests.samples.neo import (
     NCS_RECORD,
     write_axona_bin,
     write_axona_lfp,
+    write_brw3,
     write_mcs_h5,
     write_ncs,
     write_nsx21,
@@ -213,6 +214,21 @@ def test_micromed_trc_against_its_size_and_neo(tmp_path: Path) -> None:
     reader.parse_header()
     assert reader.get_signal_size(0, 0, 0) == tj["nSamples"]
     assert reader.header["signal_channels"]["gain"][0] == pytest.approx(tj["lsb"])
+
+
+def test_3brain_brw_against_h5py(tmp_path: Path) -> None:
+    import h5py
+
+    p = write_brw3(tmp_path / "chip.brw", n_channels=64, n_frames=700, rate=17855.5, bits=12)
+    tj = _one(p).type_json
+    with h5py.File(p, "r") as f:
+        rv = f["3BRecInfo/3BRecVars"]
+        assert tj["sr"] == pytest.approx(float(rv["SamplingRate"][0]))
+        assert tj["nSamples"] == int(rv["NRecFrames"][0]) == 700
+        assert tj["nChannels"] == len(f["3BRecInfo/3BMeaStreams/Raw/Chs"]) == 64
+        span = float(rv["MaxVolt"][0] - rv["MinVolt"][0])
+        assert tj["lsb"] == pytest.approx(span / 2 ** int(rv["BitDepth"][0]))
+    assert tj["format"] == "3Brain" and tj["type"] == "uint16"
 
 
 def test_claims_need_the_format_not_the_name(tmp_path: Path) -> None:

@@ -223,6 +223,31 @@ def write_trc(path: Path, *, n_channels: int = 4, n_samples: int = 256, rate: in
     return path
 
 
+def write_brw3(path: Path, *, n_channels: int = 16, n_frames: int = 500,
+               rate: float = 7022.0, bits: int = 12, volts: tuple[float, float] = (-4125, 4125)
+               ) -> Path:
+    """A 3Brain BrainWave 3 ``.brw`` (HDF5): ``3BRecInfo/3BRecVars`` (BitDepth, MaxVolt,
+    MinVolt in µV, NRecFrames, SamplingRate, SignalInversion), the channel table
+    ``3BRecInfo/3BMeaStreams/Raw/Chs`` and ``3BData/Raw`` (frames x channels, version 101)."""
+    import h5py
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as f:
+        rv = f.create_group("3BRecInfo/3BRecVars")
+        rv["BitDepth"] = np.array([bits], dtype="u1")
+        rv["MaxVolt"], rv["MinVolt"] = np.array([volts[1]]), np.array([volts[0]])
+        rv["NRecFrames"] = np.array([n_frames], dtype="<i8")
+        rv["SamplingRate"] = np.array([rate])
+        rv["SignalInversion"] = np.array([1.0])
+        chs = np.zeros(n_channels, dtype=[("Row", "<i2"), ("Col", "<i2")])
+        chs["Row"], chs["Col"] = np.arange(n_channels) // 4 + 1, np.arange(n_channels) % 4 + 1
+        f["3BRecInfo/3BMeaStreams/Raw/Chs"] = chs
+        raw = f.create_dataset("3BData/Raw", data=(np.arange(n_frames * n_channels) % 4096)
+                               .astype("<u2"))
+        raw.parent.attrs["Version"] = 101
+    return path
+
+
 def good(tmp: Path) -> list[Path]:
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "lfp.set").write_text("trial_date Tuesday, 12 Mar 2024\r\nADC_fullscale_mv 1500\r\n")
@@ -236,6 +261,7 @@ def good(tmp: Path) -> list[Path]:
         write_axona_bin(tmp / "raw.bin"),
         write_spikegadgets_rec(tmp / "trodes.rec"),
         write_trc(tmp / "eeg.trc"),
+        write_brw3(tmp / "chip.brw"),
     ]
 
 
