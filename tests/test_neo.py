@@ -24,6 +24,7 @@ from tests.samples.neo import (
     write_axona_lfp,
     write_brw3,
     write_mcs_h5,
+    write_mcs_raw,
     write_ncs,
     write_nsx21,
     write_nsx22,
@@ -229,6 +230,21 @@ def test_3brain_brw_against_h5py(tmp_path: Path) -> None:
         span = float(rv["MaxVolt"][0] - rv["MinVolt"][0])
         assert tj["lsb"] == pytest.approx(span / 2 ** int(rv["BitDepth"][0]))
     assert tj["format"] == "3Brain" and tj["type"] == "uint16"
+
+
+def test_mcs_raw_against_its_header_and_size(tmp_path: Path) -> None:
+    p = write_mcs_raw(tmp_path / "mea.raw", n_channels=60, n_samples=333, rate=20000,
+                      step="0.0596\u00b5V")
+    r = _one(p)
+    body = p.read_bytes()
+    header = body.index(b"EOH") + len(b"EOH\r\n")
+    assert r.type_json["nSamples"] == (len(body) - header) // (60 * 2) == 333
+    assert r.type_json["nChannels"] == 60 and r.type_json["sr"] == 20000
+    assert r.type_json["lsb"] == pytest.approx(0.0596) and r.type_json["type"] == "uint16"
+    other = tmp_path / "camera.raw"
+    other.write_bytes(b"\x00\x01" * 500)
+    with pytest.raises(UnsupportedFile):
+        extractor_for(other)
 
 
 def test_claims_need_the_format_not_the_name(tmp_path: Path) -> None:

@@ -248,6 +248,21 @@ def write_brw3(path: Path, *, n_channels: int = 16, n_frames: int = 500,
     return path
 
 
+def write_mcs_raw(path: Path, *, n_channels: int = 8, n_samples: int = 120,
+                  rate: int = 25000, step: str = "0.1\u00b5V") -> Path:
+    """An MC_DataTool binary export with its header: ``key = value`` lines (Windows-1252,
+    CRLF) ending in ``EOH``, then uint16 frames around ``ADC zero``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = ";".join(f"El_{c + 1:02d}" for c in range(n_channels))
+    lines = ["MC_DataTool binary conversion", "Version 2.6.15",
+             "MC_REC file = \"C:\\data\\rec.mcd\"", f"Sample rate = {rate}",
+             "ADC zero = 32768", f"El = {step}/AD", f"Streams = {names}", "EOH"]
+    head = ("\r\n".join(lines) + "\r\n").encode("cp1252")
+    data = (32768 + np.arange(n_samples * n_channels) % 300).astype("<u2").tobytes()
+    path.write_bytes(head + data)
+    return path
+
+
 def good(tmp: Path) -> list[Path]:
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "lfp.set").write_text("trial_date Tuesday, 12 Mar 2024\r\nADC_fullscale_mv 1500\r\n")
@@ -262,6 +277,7 @@ def good(tmp: Path) -> list[Path]:
         write_spikegadgets_rec(tmp / "trodes.rec"),
         write_trc(tmp / "eeg.trc"),
         write_brw3(tmp / "chip.brw"),
+        write_mcs_raw(tmp / "mea.raw"),
     ]
 
 
