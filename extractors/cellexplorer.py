@@ -19,6 +19,7 @@ the ingest down) and only for files under :data:`MAT_LIMIT`.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -63,11 +64,22 @@ def find_session_mat(path: Path) -> Path | None:
         if same.is_file():
             return same
     try:
-        found = [Path(e.path) for e in os.scandir(path.parent)
-                 if e.name.endswith(_KINDS) and e.is_file()]
+        mtime = os.stat(path.parent).st_mtime_ns
     except OSError:
         return None
+    found = _session_mats(str(path.parent), mtime)
     return found[0] if len(found) == 1 else None
+
+
+@functools.lru_cache(maxsize=256)
+def _session_mats(folder: str, mtime_ns: int) -> tuple[Path, ...]:
+    # Cached per folder and mtime: a folder of 10,000 per-channel .dat files (Intan) is
+    # listed once, not once per file.
+    try:
+        return tuple(Path(e.path) for e in os.scandir(folder)
+                     if e.name.endswith(_KINDS) and e.is_file())
+    except OSError:
+        return ()
 
 
 def read_session_mat(path: Path) -> SessionMat:
