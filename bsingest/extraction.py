@@ -59,7 +59,9 @@ def extract(path: str | os.PathLike[str], *, record_type: str | None = None,
         giving both. As slow as playing the video; the default counts what the container
         stores, without decoding.
     **stated
-        ``n_channels``, ``sr``, ``dtype``, ``lsb`` for files without a sidecar.
+        ``n_channels``, ``sr``, ``dtype``, ``lsb`` for files without a sidecar;
+        ``excitation_wavelength``, ``laser_power``, ``imaging_depth`` with units
+        (``"920 nm"``, ``"30 mW"``, ``"250 um"``) for imaging records.
     """
     from extractors import extractor_for
 

@@ -36,6 +36,12 @@ of the generation the server speaks is used. Per-file overrides::
     sr = 30000
     dtype = "int16"
     lsb = 0.195
+
+    [[files]]                        # what imaging files do not say, with units
+    match = "*.mesc"
+    excitation_wavelength = "920 nm"
+    laser_power = "30 mW"            # at the sample; a percentage is not a power
+    imaging_depth = "250 um"
 """
 
 from __future__ import annotations
@@ -52,6 +58,9 @@ from typing import Any
 from . import recordtypes
 from .errors import UsageError
 from .paths import glob_pattern, local_path
+from .quantities import STATED as STATED_QUANTITIES
+from .quantities import QuantityError
+from .quantities import parse as parse_quantity
 from .records import RECORD_TYPES, Links
 from .settings import config_file, tomllib
 
@@ -63,7 +72,8 @@ _TOP_KEYS = {"dataset", "actions", "hardware_device", "description", "existing",
              "server", "portal", "journal", "settle", "jobs", "api", "session", "procedures",
              "equipment", "notes", "project", "create_session", "session_name",
              "report", "watch"}  # [report]: read by bsingest.report; [watch]: bsingest.watch
-_STATED_KEYS = ("n_channels", "sr", "dtype", "lsb")  # what a file without a sidecar needs said
+# What a file without a sidecar needs said, and the optical quantities files rarely say.
+_STATED_KEYS = ("n_channels", "sr", "dtype", "lsb", *STATED_QUANTITIES)
 _RULE_KEYS = {"match", "type", "hardware_device", "description", "equipment", "notes",
               *_STATED_KEYS}
 #: Each generation's names for the same links: 2023 name -> current name.
@@ -351,6 +361,7 @@ def stated_rules(rtype: str | None = None, stated: Mapping[str, Any] | None = No
     if unknown:
         raise UsageError(f"unknown stated values {', '.join(sorted(unknown))} "
                          f"(known: {', '.join(_STATED_KEYS)})")
+    _check_quantities("stated values", given)
     if rtype is not None and record_type(rtype) is None:
         raise UsageError(f"--type {rtype!r} is not one of {', '.join(type_names())}")
     if not given and rtype is None:
@@ -458,6 +469,7 @@ def _rule(path: Path, i: int, raw: Any) -> FileRule:
     if unknown:
         raise UsageError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
     check_types(where, raw, RULE_TYPES)
+    _check_quantities(where, raw)
     if raw.get("type") is not None and record_type(raw["type"]) is None:
         raise UsageError(f"{where}: type {raw['type']!r} is not one of "
                          f"{', '.join(type_names())}")
@@ -470,6 +482,17 @@ def _rule(path: Path, i: int, raw: Any) -> FileRule:
                     description=raw.get("description"), stated=stated,
                     equipment=tuple(equipment) if equipment is not None else None,
                     notes=raw.get("notes"))
+
+
+def _check_quantities(where: str, table: Mapping[str, Any]) -> None:
+    """A stated optical quantity without its unit, or of another quantity, is a usage error
+    naming the file and the rule, before any file is read."""
+    for key in STATED_QUANTITIES:
+        if key in table:
+            try:
+                parse_quantity(key, table[key])
+            except QuantityError as exc:
+                raise UsageError(f"{where}: {exc}") from None
 
 
 def _existing(value: Any, where: str) -> Existing:

@@ -4,7 +4,9 @@
 (:class:`~extractors.base.Claim`): the most specific claim wins; no claim, or a tie
 between families, is a clear :class:`~bsingest.errors.UnsupportedFile` error.
 ``discover(folder)`` sorts a session folder into data files, their sidecars, and files
-skipped with a reason.
+skipped with a reason. A :attr:`~extractors.base.Claim.COMPANION` claim (a file that
+belongs to another file's record, such as a Miniscope device's numbered AVIs) beats every
+other family's claim, so no generic reader describes it on its own.
 
 Extractor modules import their heavy libraries (numpy, h5py, cv2, av) inside
 ``_extract``, so importing this package stays cheap.
@@ -20,17 +22,29 @@ from bsingest.errors import UnsupportedFile
 
 from .abf import AbfExtractor
 from .audio import AudioExtractor
+from .axona_pos import AxonaPosExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
 from .brainvision import BrainVisionExtractor
+from .bruker import BrukerExtractor
 from .dlc import DlcExtractor
 from .edf import EdfExtractor
+from .femtonics import FemtonicsExtractor
+from .fictrac import FicTracExtractor
+from .inscopix import InscopixExtractor
 from .intan import IntanExtractor
 from .neo import NeoExtractor
+from .miniscope import MiniscopeExtractor
+from .nvt import NvtExtractor
 from .nwb import NwbExtractor
 from .openephys import OpenEphysBinaryExtractor
 from .openephys_legacy import OpenEphysLegacyExtractor
 from .rawbinary import RawBinaryExtractor
+from .scanbox import ScanboxExtractor
+from .sleap import SleapAnalysisExtractor, SleapExtractor
 from .spikeglx import SpikeGlxExtractor
+from .suite2p import Suite2pExtractor
+from .thorimage import ThorImageExtractor
+from .tiff import TiffExtractor
 from .video import VideoExtractor
 from .winwcp import WinWcpExtractor
 
@@ -61,8 +75,21 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     VideoExtractor,
     DlcExtractor,
     NeoExtractor,
+    MiniscopeExtractor,
+    InscopixExtractor,
+    FemtonicsExtractor,
     EdfExtractor,
     BrainVisionExtractor,
+    SleapExtractor,
+    SleapAnalysisExtractor,
+    FicTracExtractor,
+    NvtExtractor,
+    AxonaPosExtractor,
+    TiffExtractor,
+    BrukerExtractor,
+    ThorImageExtractor,
+    ScanboxExtractor,
+    Suite2pExtractor,
 )
 
 # Folders that never hold a session's data, and files that are bsingest's own settings.
@@ -104,7 +131,9 @@ def discover(folder: str | os.PathLike[str]) -> Discovery:
                 found.sidecars.setdefault(Path(s), p)
     for p in files:
         best, _ = claims[p]
-        if p in found.sidecars and best < Claim.SPECIFIC:
+        # A sidecar that another family would read alone stays a sidecar when its own
+        # family says it belongs to a record (a Miniscope device's AVIs, not videos).
+        if p in found.sidecars and (best < Claim.SPECIFIC or best == Claim.COMPANION):
             continue
         if best == Claim.NO:
             found.skipped[p] = _unsupported_reason(p)

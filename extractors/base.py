@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bsingest.errors import BsingestError, ExtractionError
+from bsingest.quantities import STATED, QuantityError, canonical_text
+from bsingest.quantities import parse as parse_quantity
 from bsingest.records import ExperimentData, check_type_json, type_json_keys
 from bsingest.recordtypes import FIELD_BOUNDS, RECORD_TYPES, UNITS, RecordType, lookup
 
@@ -29,6 +31,7 @@ __all__ = [
     "COUNT_LIMIT",
     "FRAME_RATE_BOUNDS",
     "LSB_BOUNDS",
+    "OPTICS_KEYS",
     "RATE_BOUNDS",
     "STATED_KEYS",
     "Claim",
@@ -43,8 +46,11 @@ __all__ = [
     "whole_frames",
 ]
 
+#: Optical quantities a user may state with their unit (``laser_power = "30 mW"``), applied
+#: to every record whose type has the field (:mod:`bsingest.quantities`).
+OPTICS_KEYS = frozenset(STATED)
 #: Parameters a user may state for files that do not describe themselves.
-STATED_KEYS = frozenset({"n_channels", "sr", "dtype", "lsb"})
+STATED_KEYS = frozenset({"n_channels", "sr", "dtype", "lsb"}) | OPTICS_KEYS
 
 # --- plausibility: what every record must satisfy, whatever family or user said it -------
 #
@@ -97,6 +103,11 @@ class Claim(enum.IntEnum):
     NO = 0
     SUFFIX = 1  # the suffix fits; a generic reader (raw binary with stated parameters)
     SPECIFIC = 2  # magic bytes or a sidecar say this family wrote the file
+    #: A file that belongs to another file's record (a Miniscope device's AVIs and
+    #: ``timeStamps.csv`` beside its ``metaData.json``): its family takes it from every
+    #: generic reader (video); in a folder it is that record's sidecar, given alone it
+    #: describes the record.
+    COMPANION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +302,9 @@ class Extractor:
         """Describe ``path``: one :class:`Extraction` per record the file holds.
 
         ``stated`` holds parameters the user gave (``n_channels``, ``sr``, ``dtype``,
-        ``lsb``); ``record_type`` restates the record type of time-series files;
+        ``lsb``; and ``excitation_wavelength``, ``laser_power``, ``imaging_depth`` as text
+        with a unit, which go into every record whose type has the field);
+        ``record_type`` restates the record type of time-series files;
         ``verify`` checks what an index promises against the data (video: decodes every
         frame and reports both counts when they differ; slow, as slow as playing it).
         Raises :class:`~bsingest.errors.ExtractionError` naming the file. A file of
@@ -305,6 +318,7 @@ class Extractor:
         if unknown:
             raise ExtractionError(p, f"unknown stated parameters: {', '.join(sorted(unknown))}")
         stated = _stated_values(p, {k: v for k, v in stated.items() if v is not None})
+        optics = {k: stated.pop(k) for k in list(stated) if k in OPTICS_KEYS}
         if not p.exists():
             raise ExtractionError(p, "no such file")
         if p.is_dir():
@@ -327,6 +341,8 @@ class Extractor:
             raise ExtractionError(p, f"{self.name}: the file holds no records")
         if record_type is not None:
             good = [self._restate(r, record_type) for r in good]
+        if optics:
+            good = [_with_optics(r, optics) for r in good]
         kept = []
         for r in good:
             # One part's implausible value (an NWB series with epoch and relative
@@ -530,6 +546,12 @@ def _stated_values(path: Path, stated: Mapping[str, Any]) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     for key, value in stated.items():
+        if key in OPTICS_KEYS:
+            try:
+                out[key] = parse_quantity(key, value)
+            except QuantityError as exc:
+                raise ExtractionError(path, f"stated {exc}") from None
+            continue
         if key == "dtype":
             if not isinstance(value, str):
                 raise ExtractionError(path, f"stated dtype {value!r} is not a sample type name")
@@ -557,6 +579,34 @@ def _stated_values(path: Path, stated: Mapping[str, Any]) -> dict[str, Any]:
                 raise ExtractionError(path, f"stated {key} {value!r} is not positive")
             out[key] = value if isinstance(value, int) else number  # 30000 stays 30000
     return out
+
+
+def _with_optics(r: Extraction, optics: Mapping[str, float]) -> Extraction:
+    """``r`` with the stated optical quantities its type has a field for (provenance
+    "stated"); a quantity its type lacks is left out with a warning. A stated value
+    replaces what the file said, with a warning when they differ."""
+    fields = _fields_of(r.type)
+    tj, prov, warnings = dict(r.type_json), dict(r.provenance), list(r.warnings)
+    for key, value in optics.items():
+        q = STATED[key]
+        text = canonical_text(key, value)
+        if q.field not in fields:
+            warnings.append(f"stated {key} ({text}) ignored: a {r.type} record has no "
+                            f"{q.field}")
+            continue
+        old, was = tj.get(q.field), prov.get(q.field)
+        if old is not None and old != value and was is not None and was.source is not Source.STATED:
+            warnings.append(f"stated {key} {text} replaces {old:g} {q.unit} "
+                            f"({was.source.value}: {was.detail})")
+        tj[q.field] = value
+        prov[q.field] = Provenance(Source.STATED, f"stated by the user: {key} = {text}")
+    return dataclasses.replace(r, type_json=tj, provenance=prov, warnings=tuple(warnings))
+
+
+def _fields_of(record_type: str) -> tuple[str, ...]:
+    """The ``details`` keys of ``record_type`` (either generation's name)."""
+    found = lookup(record_type)
+    return found.fields if found is not None else ()
 
 
 def special_file(path: Path) -> str:

@@ -1,10 +1,17 @@
-"""DeepLabCut pose-tracking output (``.h5``, ``.csv``) as BehavioralTracking records.
+"""DeepLabCut pose-tracking output (``.h5``, ``.csv``), and Lightning Pose's CSV (the same
+layout), as BehavioralTracking records.
 
 DeepLabCut writes one row per video frame (or per labeled image, for ``CollectedData_*``
 files) under a column header of ``scorer`` / [``individuals``] / ``bodyparts`` /
 ``coords``. ``nFrames`` is the number of rows. The frame rate and frame size are those
 of the video the poses were computed from: ``<video stem>DLC_<scorer>...`` names it, and
 when that video sits beside the file we describe it with :mod:`extractors.video`.
+
+Lightning Pose writes its predictions with DeepLabCut's column header, its scorer named
+``<model_type>_tracker`` (``heatmap_tracker``, ``heatmap_mhcrnn_tracker``,
+``ensemble-kalman_tracker`` for its Kalman smoother): format "Lightning Pose CSV", one frame
+per row as for DeepLabCut, and the video is the one of the same stem (``predict_video``
+writes ``video_preds/<video stem>.csv``) beside the file or one folder up.
 
 Choice of reader: h5py for ``.h5``, our own line count for ``.csv``; no pandas. pandas
 writes ``.h5`` through PyTables, in one of two layouts, and we read only shapes:
@@ -30,7 +37,8 @@ from bsingest.errors import BsingestError, ExtractionError
 from .base import Claim, Extraction, Extractor, Fields, special_file
 from .video import VIDEO_SUFFIXES, VideoExtractor
 
-__all__ = ["DlcExtractor", "DlcTable", "paired_video", "read_dlc_csv", "read_dlc_h5"]
+__all__ = ["DlcExtractor", "DlcTable", "lightning_video", "paired_video", "read_dlc_csv",
+           "read_dlc_h5"]
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _LEVELS = (b"scorer", b"bodyparts", b"coords")
@@ -76,17 +84,23 @@ class DlcExtractor(Extractor):
         csv = path.suffix.lower() == ".csv"
         table = read_dlc_csv(path) if csv else read_dlc_h5(path)
         f = Fields()
-        f.header("format", "DeepLabCut CSV" if csv else "DeepLabCut HDF5",
-                 "column levels scorer/bodyparts/coords" +
-                 (" with individuals (multi-animal)" if table.multi_animal else ""))
+        scorer = _csv_scorer(path) if csv else ""
+        lightning = scorer.endswith("_tracker")
+        levels = "column levels scorer/bodyparts/coords" + (
+            " with individuals (multi-animal)" if table.multi_animal else "")
+        if lightning:
+            f.header("format", "Lightning Pose CSV", f"{levels}, scorer {scorer!r} (Lightning "
+                     "Pose names it after its model type: <model_type>_tracker)")
+        else:
+            f.header("format", "DeepLabCut CSV" if csv else "DeepLabCut HDF5", levels)
         f.computed("nFrames", table.n_rows, table.detail)
         if table.damage:
             f.warn(table.damage)
-        self._video(path, table, f)
+        self._video(path, table, f, lightning)
         return [self.result(path, "BehavioralTracking", f)]
 
-    def _video(self, path: Path, table: DlcTable, f: Fields) -> None:
-        video = paired_video(path)
+    def _video(self, path: Path, table: DlcTable, f: Fields, lightning: bool = False) -> None:
+        video = lightning_video(path) if lightning else paired_video(path)
         if video is None:
             return
         try:
@@ -116,6 +130,30 @@ def paired_video(path: Path) -> Path | None:
             if candidate.is_file() or special_file(candidate):
                 return candidate  # a FIFO or device is named as such, never opened
     return None
+
+
+def lightning_video(path: Path) -> Path | None:
+    """The video of a Lightning Pose prediction file: ``predict_video`` names it
+    ``<video stem>.csv`` (in ``video_preds/``), so the video of the same stem beside it or
+    one folder up."""
+    for folder in (path.parent, path.parent.parent):
+        for suffix in VIDEO_SUFFIXES:
+            for candidate in (folder / (path.stem + suffix),
+                              folder / (path.stem + suffix.upper())):
+                if candidate.is_file() or special_file(candidate):
+                    return candidate
+    return None
+
+
+def _csv_scorer(path: Path) -> str:
+    """The scorer named on a DeepLabCut-style CSV's first row (its second field)."""
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(_CSV_HEAD)
+    except OSError:
+        return ""
+    fields = first.split(b",")
+    return fields[1].strip().strip(b'"').decode("utf-8", "replace") if len(fields) > 1 else ""
 
 
 def _meta_pickle(path: Path) -> Path | None:

@@ -57,7 +57,8 @@ MEMORY_LIMIT = 1536 * 2**20
 PARALLEL = 2
 
 _TEXT_SUFFIXES = {".xml", ".meta", ".oebin", ".csv", ".json", ".wcp", ".continuous", ".vhdr",
-                  ".vmrk", ".edf", ".bdf"}  # EDF and BDF headers are ASCII fields
+                  ".vmrk", ".edf", ".bdf",  # EDF and BDF headers are ASCII fields
+                  ".nvt", ".pos"}  # Neuralynx and Axona text headers
 _NUMBER = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _TEXT_VALUES = [b"inf", b"-inf", b"nan", b"NaN", b"Infinity", b"1e308", b"-1", b"0", b"1e-7",
                 b"9" * 5000, b"true", b"", b"4294967295", b"1e-300", b"0.0"]

@@ -559,7 +559,7 @@ def test_the_end_of_a_transport_stream_costs_reads_in_the_log_of_the_tail(
     import io
     import os
 
-    from extractors.video import _ts_end
+    from extractors.video.mpeg_flv import _ts_end
 
     path = encode(tmp_path / "big.ts", "mpeg4", 30)
     good = path.stat().st_size

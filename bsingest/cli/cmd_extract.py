@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
@@ -37,6 +37,26 @@ class PositiveFinite(click.ParamType):
         return number
 
 
+class StatedQuantity(click.ParamType):
+    """A quantity with its unit (``920nm``, ``"30 mW"``), checked by
+    :func:`bsingest.quantities.parse`; passed on as given, converted by the extractor base."""
+
+    name = "quantity"
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> str:
+        from bsingest.quantities import QuantityError, parse
+
+        try:
+            parse(self.key, value)
+        except QuantityError as exc:
+            self.fail(str(exc), param, ctx)
+        return str(value)
+
+
 def stated_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """What a file without a sidecar needs said (extract, ingest, batch); read them back
     with :func:`stated_values`."""
@@ -54,6 +74,15 @@ def stated_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Sample type of raw binary files."),
         click.option("--lsb", type=PositiveFinite(), **kept,
                      help="µV per integer step of raw binary files."),
+        click.option("--excitation-wavelength", type=StatedQuantity("excitation_wavelength"),
+                     **kept, help="Excitation wavelength with its unit (920nm), for imaging "
+                                  "records whose type has one and whose files do not say."),
+        click.option("--laser-power", type=StatedQuantity("laser_power"), **kept,
+                     help="Laser power at the sample with its unit (30mW; a percentage is "
+                          "not a power), for imaging records whose type has one."),
+        click.option("--imaging-depth", type=StatedQuantity("imaging_depth"), **kept,
+                     help="Imaging depth below the surface with its unit (250um), for "
+                          "imaging records whose type has one."),
         click.option("--verify", is_flag=True, **kept,
                      help="Decode every video frame to check the count the container's index "
                           "gives (as slow as playing the video); when they differ, nFrames is "
@@ -71,7 +100,8 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 def stated_values(ctx: click.Context) -> tuple[str | None, dict[str, Any]]:
-    """(--type, {n_channels, sr, dtype, lsb} as given) of the command being run."""
+    """(--type, {n_channels, sr, dtype, lsb, excitation_wavelength, laser_power,
+    imaging_depth} as given) of the command being run."""
     given = dict(ctx.meta.get(_STATED, {}))
     given.pop("verify", None)
     # Extractors name types as the 2023 API does; ExtracellularEphys means Extracellular.
@@ -124,18 +154,38 @@ def _in_folder(path: str, folders: list[str]) -> str:
     return path
 
 
+def _contents(record_type: str, tj: Mapping[str, Any]) -> str:
+    """One line of what a record holds; only what it states (no '?' or empty units)."""
+    from bsingest.recordtypes import lookup
+
+    found = lookup(record_type)
+    if (found.family == "imaging") if found is not None else "nFrames" in tj:
+        shape = (f"{tj['horizontalResolution']}x{tj['verticalResolution']}"
+                 if "horizontalResolution" in tj and "verticalResolution" in tj else "")
+        head = " ".join(str(v) for v in (tj.get("compression", ""), shape) if v)
+        parts = [head] if head else []
+        if "nFrames" in tj:
+            parts.append(f"{fmt_number(tj['nFrames'])} frames"
+                         + (f" @ {fmt_number(tj['frameRate'])} fps" if "frameRate" in tj else ""))
+        elif "frameRate" in tj:
+            parts.append(f"{fmt_number(tj['frameRate'])} fps")
+        voxel = [fmt_number(tj[k]) for k in ("xVoxelSize", "yVoxelSize", "zVoxelSize") if k in tj]
+        if voxel:
+            parts.append(f"{'x'.join(voxel)} µm voxels")
+        for key, unit in (("excitationWavelength", "nm"), ("magneticFieldStrength", "T"),
+                          ("laserPower", "mW"), ("imagingDepth", "µm deep")):
+            if key in tj:
+                parts.append(f"{fmt_number(tj[key])} {unit}")
+        return ", ".join(parts)
+    return (f"{fmt_number(tj.get('nChannels'))} ch x {fmt_number(tj.get('nSamples'))} "
+            f"{tj.get('type', '')} @ {fmt_number(tj.get('sr'))} Hz")
+
+
 def _print_report(report, folders: list[str]) -> None:  # type: ignore[no-untyped-def]
     rows = []
     for e in report.extractions:
         tj = e.type_json
-        if e.type == "BehavioralTracking":
-            shape = f"{tj.get('horizontalResolution', '?')}x{tj.get('verticalResolution', '?')}"
-            detail = (f"{tj.get('compression', '')} {shape}, "
-                      f"{fmt_number(tj.get('nFrames'))} frames "
-                      f"@ {fmt_number(tj.get('frameRate'))} fps")
-        else:
-            detail = (f"{fmt_number(tj.get('nChannels'))} ch x {fmt_number(tj.get('nSamples'))} "
-                      f"{tj.get('type', '')} @ {fmt_number(tj.get('sr'))} Hz")
+        detail = _contents(e.type, tj)
         name = tj.get("fileName", os.path.basename(e.path))
         rows.append((name, e.type, tj.get("format", ""), detail, "; ".join(e.warnings)))
     if rows:

@@ -53,6 +53,15 @@ Other checks
 - **video** (warning): frames the container's own structure promised but the file does not
   show (the extractor states both); in variable-rate video, fewer frames than the declared
   rate gives over the span of the timestamps (dropped frames).
+- **frames** (warning): frame counts of imaging and video records (any record with
+  ``frameRate`` and ``nFrames``). Files of one acquisition split at a fixed frame count
+  (numbered siblings of one imaging type in one folder: ``rec_00001.tif``,
+  ``rec_00002.tif``; behaviour videos aside, where ``cam1``/``cam2`` are more often two
+  cameras) hold the same number of frames at the same rate, but for the last file, which
+  may hold fewer; they count as one modality, end to end, in **durations**. And a
+  timestamps file against the frames of its record (Miniscope ``timeStamps.csv`` rows,
+  each AVI's ``framesPerFile``), as the extractor found them. Missing frames shift every
+  later frame's time.
 - **extractor** (warning or info): what the extractors warned about. Truncation and damage
   (:data:`DATA_SIGNS`) are warnings; other notes (no single lsb, ...) are info.
 - **unreadable** (error): a file bsingest could not describe at all.
@@ -83,6 +92,7 @@ CHECKS = {
     "spikeglx": "SpikeGLX streams of one run",
     "openephys": "Open Ephys streams of one recording",
     "video": "Video frames",
+    "frames": "Frame counts of one acquisition",
     "durations": "Durations across modalities",
     "starts": "Start times across modalities",
 }
@@ -90,8 +100,9 @@ CHECKS = {
 #: Words in an extractor's warning that say data is missing or cut (a warning finding).
 DATA_SIGNS = ("truncat", "damaged", "promises", "filesizebytes", "partial", "no data blocks",
               "holds a header and no", "timestamps in time.dat", "have no file",
-              "pose rows but", "samples but", "written apart", "left over",
-              "not described")  # a part of a file dropped (extractors.base.PartFailure)
+              "pose rows but", "pose frames but", "samples but", "written apart", "left over",
+              "not described",  # a part of a file dropped (extractors.base.PartFailure)
+              "numbered avi file(s) missing")
 
 #: Amplifier sample rates an Intan RHD/RHS system can be set to (RHX: 1 to 30 kS/s).
 INTAN_RATES = (1000.0, 1250.0, 1500.0, 2000.0, 2500.0, 3000.0, 10000 / 3, 4000.0, 5000.0,
@@ -104,6 +115,13 @@ _RATE_TOLERANCE = 1e-3
 _SGLX_NAME = re.compile(r"^(?P<run>.+?)\.(?:(?P<probe>imec\d*)(?:\.(?P<band>ap|lf))?|"
                         r"(?P<other>nidq|obx\d*))\.(?:bin|meta)$", re.IGNORECASE)
 _PROMISED = re.compile(r"says (\d+)\)")
+# An extractor's warning about a record's frames against a timestamps file or the
+# writer's files-per-count rule (Miniscope: "timeStamps.csv lists 998 frames but ...").
+_FRAME_SIGNS = ("frames but",)
+# Behaviour cameras: numbered files are more often several cameras than one split video.
+_CAMERAS = frozenset({"BehavioralTracking", "VideoTracking"})
+# A numbered file of a split acquisition: everything but its last run of digits.
+_NUMBERED = re.compile(r"^(?P<stem>.*?)(?P<n>\d+)(?P<suffix>(?:\.[A-Za-z0-9]+)*)$")
 # The nominal rate the video extractor states beside a variable rate's mean.
 _DECLARED = re.compile(r"(?:the header declares|FFmpeg's average is) (\d+(?:/\d+)?(?:\.\d+)?)")
 
@@ -129,8 +147,14 @@ def run_checks(records: Sequence[RecordView], failed: dict[str, str],
             "bsingest could not describe this file, so nothing about it can be checked or "
             "uploaded: a damaged copy, a missing sidecar, or a format it does not read.")])
     for r in records:
-        if r.warnings:
-            ctx.run("extractor", r.file_name, _extractor_warnings(r))
+        frames = [w for w in r.warnings if any(s in w for s in _FRAME_SIGNS)]
+        others = [w for w in r.warnings if w not in frames]
+        if frames:
+            ctx.run("frames", r.file_name, _frame_warnings(r, frames))
+        if others:
+            ctx.run("extractor", r.file_name, _extractor_warnings(r, others))
+    for members in _split_acquisitions(records):
+        ctx.run("frames", _members_label(members), _split_frames(members))
     for r in records:
         applies, found = _rate(r)
         if applies:
@@ -141,7 +165,7 @@ def run_checks(records: Sequence[RecordView], failed: dict[str, str],
     for r in records:
         if r.type == "BehavioralTracking" and r.extractor == "video":
             ctx.run("video", r.file_name, _video(r))
-    units = _units(records, groups, settings)
+    units = _units(records, groups, settings, _split_acquisitions(records))
     if len(units) > 1:
         ctx.run("durations", f"{len(units)} modalities", _durations(units, settings))
         starts = _starts(records, units, settings)
@@ -154,8 +178,8 @@ def run_checks(records: Sequence[RecordView], failed: dict[str, str],
 # --- extractor warnings ------------------------------------------------------------------
 
 
-def _extractor_warnings(r: RecordView) -> Iterable[Finding]:
-    for w in r.warnings:
+def _extractor_warnings(r: RecordView, warnings: Sequence[str]) -> Iterable[Finding]:
+    for w in warnings:
         data = any(s in w.lower() for s in DATA_SIGNS)
         yield Finding(
             Severity.WARNING if data else Severity.INFO, "extractor", f"{r.file_name}: {w}",
@@ -163,6 +187,74 @@ def _extractor_warnings(r: RecordView) -> Iterable[Finding]:
             "The extractor found data missing or cut short: the record describes what is "
             "on disk, which is less than the recording made." if data else
             "A note from the extractor about how a value was read or left out.")
+
+
+# --- frames of one acquisition -----------------------------------------------------------
+
+
+def _frame_warnings(r: RecordView, warnings: Sequence[str]) -> Iterable[Finding]:
+    for w in warnings:
+        yield Finding(
+            Severity.WARNING, "frames", f"{r.file_name}: {w}", (r.file_name,), {"warning": w},
+            "A frame without its time stamp, or a time stamp without its frame, shifts the "
+            "times of every later frame: aligning imaging with behaviour or ephys by frame "
+            "index goes wrong from there on.")
+
+
+def _split_acquisitions(records: Sequence[RecordView]) -> list[list[RecordView]]:
+    """Numbered siblings (same type, folder, name but the last number, part) with a rate
+    and a count: the files of one acquisition its writer split, in number order."""
+    by: dict[tuple[str, str, str, str, str], list[tuple[int, RecordView]]] = {}
+    for r in records:
+        if r.rate is None or r.count is None or r.count_key != "nFrames":
+            continue
+        if r.type in _CAMERAS:  # cam1.mp4, cam2.mp4: more often two cameras than one split
+            continue
+        path = PurePosixPath(r.file_name.split("#")[0])
+        m = _NUMBERED.match(path.name)
+        if m is None:
+            continue
+        key = (r.type, str(path.parent), m.group("stem"), m.group("suffix").lower(),
+               r.part or "")
+        by.setdefault(key, []).append((int(m.group("n")), r))
+    return [[r for _, r in sorted(g, key=lambda nr: nr[0])] for g in by.values() if len(g) > 1]
+
+
+def _members_label(members: Sequence[RecordView]) -> str:
+    names = [PurePosixPath(m.file_name.split("#")[0]).name for m in members]
+    return f"{names[0]} … {names[-1]} ({len(names)} files)"
+
+
+def _split_frames(members: Sequence[RecordView]) -> Iterable[Finding]:
+    counts = [m.count or 0 for m in members]
+    # The writer's count per file: what most files but the last hold.
+    body = counts[:-1]
+    per_file = max(set(body), key=lambda c: (body.count(c), c))
+    why = ("A writer that splits an acquisition at a fixed number of frames fills every file "
+           "but the last; a file with fewer lost frames (a dropped buffer, a copy cut "
+           "short), so the files after it start later than their numbers say.")
+    names = [m.file_name for m in members]
+    for i, m in enumerate(members):
+        last = i == len(members) - 1
+        if m.count is None or m.count == per_file or (last and m.count < per_file):
+            continue
+        yield Finding(
+            Severity.WARNING, "frames",
+            f"{m.file_name} holds {m.count:,} frames; the other files of its acquisition "
+            f"hold {per_file:,} each" + ("" if not last else " (the last may hold fewer, "
+                                         "not more)"),
+            (*[n for n in names if n != m.file_name][:1], m.file_name),
+            {"frames": m.count, "frames per file": per_file, "files": len(members)}, why)
+    rates = {m.rate for m in members}
+    if len(rates) > 1:
+        shown = ", ".join(f"{r:,.6g}" for r in sorted(x for x in rates if x is not None))
+        yield Finding(
+            Severity.WARNING, "frames",
+            f"{_members_label(members)}: the files of one acquisition state different frame "
+            f"rates ({shown} fps)", (names[0], names[-1]),
+            {m.file_name: m.rate for m in members},
+            "Files of one acquisition run at one rate; different rates are files of "
+            "different acquisitions numbered as one, or a damaged header.")
 
 
 # --- rates -------------------------------------------------------------------------------
@@ -412,7 +504,7 @@ def _video(r: RecordView) -> Iterable[Finding]:
     declared = _DECLARED.search(rate_detail)
     if "variable frame rate" in rate_detail and declared and r.count and r.rate:
         nominal = float(Fraction(declared.group(1)))
-        # The mean rate is (frames - 1) / the timestamps' span (extractors/video.py); the
+        # The mean rate is (frames - 1) / the timestamps' span (extractors/video/rate.py); the
         # frames fill that span plus the last frame's duration.
         span = (r.count - 1) / r.rate + 1 / nominal
         expected = nominal * span
@@ -441,6 +533,7 @@ class _Unit:
     members: list[RecordView]
     span: float | None = None
     first: RecordView | None = None
+    detail: str | None = None  # how ``span`` was made, where not first start to last end
 
     @property
     def head(self) -> RecordView:
@@ -456,9 +549,16 @@ class _Unit:
 
 
 def _units(records: Sequence[RecordView], groups: Sequence[_Group],
-           settings: ReportSettings) -> list[_Unit]:
+           settings: ReportSettings, splits: Sequence[list[RecordView]] = ()) -> list[_Unit]:
     grouped = {id(m) for g in groups for m in g.members}
     units = [_Unit(g.label, list(g.members)) for g in groups]
+    for members in splits:  # the files of one split acquisition: one modality, end to end
+        if any(id(m) in grouped for m in members):
+            continue
+        grouped |= {id(m) for m in members}
+        span = sum(m.duration or 0.0 for m in members)
+        units.append(_Unit(_members_label(members), list(members), span, members[0],
+                           f"{len(members)} files end to end"))
     by_path: dict[str, list[RecordView]] = {}
     for r in records:
         if id(r) in grouped or r.duration is None or r.type == "Intracellular":
@@ -498,7 +598,10 @@ def _chains(units: list[_Unit], settings: ReportSettings) -> list[_Unit]:
             if chains:
                 prev = chains[-1][-1]
                 gap = (_start_of(u) - _start_of(prev)).total_seconds() - (prev.duration or 0)
-                if abs(gap) <= settings.duration_tolerance:
+                # Segments of one recording are of one type and start one after the other:
+                # a Miniscope and its behaviour camera start together (short ones too).
+                later = _start_of(u) > _start_of(prev) and u.head.type == prev.head.type
+                if later and abs(gap) <= settings.duration_tolerance:
                     chains[-1].append(u)
                     continue
             chains.append([u])
@@ -547,6 +650,8 @@ def _durations(units: Sequence[_Unit], settings: ReportSettings) -> Iterable[Fin
 def _detail(u: _Unit) -> str:
     if u.span is None:
         return u.head.duration_detail
+    if u.detail is not None:
+        return u.detail
     return f"first start to last end of {len({m.path for m in u.members})} files"
 
 

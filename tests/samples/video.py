@@ -114,6 +114,48 @@ def corrupt_stco(src: Path, dst: Path, shift: int = 10**9) -> Path:
     return dst
 
 
+def default_duration(path: Path, ns: int | None) -> Path:
+    """Rewrite the video track's Matroska ``DefaultDuration`` in place: ``ns`` nanoseconds
+    (a writer that rounds it, e.g. to whole milliseconds), or ``None`` to blank it with a
+    Void element of the same size, as writers that store no rate leave a WebM (browsers'
+    MediaRecorder): the millisecond timestamps are then all there is."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"\x23\xe3\x83", 0, 8192)  # in Tracks, near the start
+    if at < 0 or not data[at + 3] & 0x80:
+        raise ValueError(f"{path.name}: no DefaultDuration element")
+    n = data[at + 3] & 0x7F
+    if ns is None:
+        data[at:at + 4 + n] = bytes([0xEC, 0x80 | (n + 2)]) + bytes(n + 2)
+    else:
+        data[at + 4:at + 4 + n] = ns.to_bytes(n, "big")
+    path.write_bytes(bytes(data))
+    return path
+
+
+def ffprobe_stream(path: Path) -> dict[str, Any] | None:
+    """ffprobe's view where installed: the stream's rates and every packet's pts in its
+    time base (``pts``) and ``time_base``."""
+    import json
+
+    exe = shutil.which("ffprobe")
+    if exe is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("ffprobe not found, though CI installs the ffmpeg package")
+        return None
+    out = subprocess.run([exe, "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "stream=r_frame_rate,avg_frame_rate,time_base:packet=pts", "-of",
+                          "json", str(path)], capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout)
+    stream = got["streams"][0]
+    def rate(text: str) -> Fraction | None:
+        return None if text.endswith("/0") else Fraction(text)
+
+    return {"r_frame_rate": rate(stream["r_frame_rate"]),
+            "avg_frame_rate": rate(stream["avg_frame_rate"]),
+            "time_base": Fraction(stream["time_base"]),
+            "pts": sorted(int(p["pts"]) for p in got["packets"] if "pts" in p)}
+
+
 def decoded_frames(path: Path) -> int:
     """The truth: every frame FFmpeg's decoder shows, by a plain full decode with PyAV."""
     import av
