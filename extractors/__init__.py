@@ -32,8 +32,8 @@ from .femtonics import FemtonicsExtractor
 from .fictrac import FicTracExtractor
 from .inscopix import InscopixExtractor
 from .intan import IntanExtractor
-from .neo import NeoExtractor
 from .miniscope import MiniscopeExtractor
+from .neo import NeoExtractor
 from .nvt import NvtExtractor
 from .nwb import NwbExtractor
 from .openephys import OpenEphysBinaryExtractor
