@@ -182,6 +182,11 @@ def _get(d: Any, *keys: str) -> Any:
     return d
 
 
+def _count(p: Path, what: str, v: Any) -> int | None:
+    n = _num(p, what, v, whole=True)
+    return None if n is None else int(n)
+
+
 def _num(p: Path, what: str, v: Any, whole: bool = False) -> float | int | None:
     if isinstance(v, list):
         v = v[0] if len(v) == 1 else None
@@ -221,9 +226,7 @@ def _cellexplorer(p: Path, s: Any) -> SessionMat:
     ex = _get(s, "extracellular")
     if not isinstance(ex, dict):
         raise SidecarError(p, "no session.extracellular: not a CellExplorer session file")
-    where = {}
-    n = _num(p, "extracellular.nChannels", ex.get("nChannels"), whole=True)
-    where["nChannels"] = "session.extracellular.nChannels"
+    n = _count(p, "extracellular.nChannels", ex.get("nChannels"))
     lsb = _num(p, "extracellular.leastSignificantBit", ex.get("leastSignificantBit"))
     precision = ex.get("precision")
     groups = []
@@ -279,7 +282,7 @@ def _buzcode(p: Path, s: Any) -> SessionMat:
         groups.append((chans, f"group{i + 1}"))
     return SessionMat(
         path=p, kind="buzcode sessionInfo",
-        n_channels=_num(p, "nChannels", s.get("nChannels"), whole=True),
+        n_channels=_count(p, "nChannels", s.get("nChannels")),
         sr=_num(p, "rates.wideband", _get(s, "rates", "wideband")), sr_lfp=sr_lfp,
         dtype=f"int{n_bits}" if n_bits else None, lsb=lsb,
         lsb_detail=(f"{p.name}: sessionInfo.VoltageRange {vr:g} V / 2^{n_bits} / "

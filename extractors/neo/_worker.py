@@ -91,7 +91,7 @@ def _openings(key: str, p: Path, kwargs: dict[str, Any]) -> list[tuple[str | Non
 def _header(key: str, p: Path, reader: Any) -> dict[str, Any]:
     h = reader.header
     channels = h["signal_channels"]
-    streams = []
+    streams: list[dict[str, Any]] = []
     for si, stream in enumerate(h["signal_streams"]):
         mine = channels[channels["stream_id"] == stream["id"]]
         segments = []
@@ -113,9 +113,9 @@ def _header(key: str, p: Path, reader: Any) -> dict[str, Any]:
             "segments": segments,
         })
     ann = reader.raw_annotations["blocks"][0] if reader.raw_annotations["blocks"] else {}
-    segments = ann.get("segments") or [{}]
-    when = ann.get("rec_datetime") or segments[0].get("rec_datetime")
-    signals = segments[0].get("signals") or []
+    seg_anns: list[dict[str, Any]] = ann.get("segments") or [{}]
+    when = ann.get("rec_datetime") or seg_anns[0].get("rec_datetime")
+    signals = seg_anns[0].get("signals") or []
     for si, stream in enumerate(streams):
         # Channel groups neo states as an array annotation (Axona: each channel's tetrode)
         arrays = signals[si].get("__array_annotations__", {}) if si < len(signals) else {}
@@ -201,7 +201,7 @@ def _mcs_file(p: Path, f: Any) -> dict[str, Any]:
     when = _dotnet_ticks(data.attrs.get("DateInTicks"))
     names = sorted(k for k in data.keys() if k.startswith("Recording_"))
     several = len(names) > 1
-    variants = []
+    variants: list[dict[str, Any]] = []
     for rec in names:
         streams = []
         analog = data[rec].get("AnalogStream")
