@@ -33,6 +33,7 @@ from .fictrac import FicTracExtractor
 from .inscopix import InscopixExtractor
 from .intan import IntanExtractor
 from .miniscope import MiniscopeExtractor
+from .neo import NeoExtractor
 from .nvt import NvtExtractor
 from .nwb import NwbExtractor
 from .openephys import OpenEphysBinaryExtractor
@@ -73,6 +74,7 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     SpikeGlxExtractor,
     VideoExtractor,
     DlcExtractor,
+    NeoExtractor,
     MiniscopeExtractor,
     InscopixExtractor,
     FemtonicsExtractor,
