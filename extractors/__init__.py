@@ -35,6 +35,7 @@ from .inscopix import InscopixExtractor
 from .intan import IntanExtractor
 from .miniscope import MiniscopeExtractor
 from .mri_vendor import ParaVisionExtractor, ParRecExtractor
+from .neo import NeoExtractor
 from .nifti import NiftiExtractor
 from .nvt import NvtExtractor
 from .nwb import NwbExtractor
@@ -78,6 +79,7 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     SpikeGlxExtractor,
     VideoExtractor,
     DlcExtractor,
+    NeoExtractor,
     MiniscopeExtractor,
     InscopixExtractor,
     FemtonicsExtractor,
