@@ -105,6 +105,9 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     TdtPhotometryExtractor,
 )
 
+_BY_NAME = tuple(cls for cls in EXTRACTORS if not cls.sniffs)
+_BY_CONTENT = tuple(cls for cls in EXTRACTORS if cls.sniffs)
+
 # Folders that never hold a session's data, and files that are bsingest's own settings.
 _IGNORED_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", ".bsingest"}
 _IGNORED_FILES = {"bsingest.toml"}
@@ -159,8 +162,15 @@ def discover(folder: str | os.PathLike[str]) -> Discovery:
 
 
 def _claimants(p: Path) -> tuple[Claim, list[type[Extractor]]]:
-    claims = [(cls.claim(p), cls) for cls in EXTRACTORS]
+    # Families that recognise a file by its content whatever its name (DICOM's magic at
+    # byte 128, FicTrac's rows of numbers in a .dat) are asked only when no family knows
+    # the file by its name and sidecars: a session's 10,000 WAVs or an Intan folder's
+    # amplifier.dat are never opened to decide whose they are.
+    claims = [(cls.claim(p), cls) for cls in _BY_NAME]
     best = max((c for c, _ in claims), default=Claim.NO)
+    if best < Claim.SPECIFIC and p.is_file():  # never a FIFO or a device: opening blocks
+        claims += [(cls.claim(p), cls) for cls in _BY_CONTENT]
+        best = max((c for c, _ in claims), default=Claim.NO)
     return best, [cls for c, cls in claims if c == best and c > Claim.NO]
 
 

@@ -271,6 +271,9 @@ class Extractor:
     suffixes: ClassVar[tuple[str, ...]] = ()
     #: The record types this family can produce.
     record_types: ClassVar[tuple[str, ...]] = ()
+    #: True for a family that knows its files by their content, whatever their name: its
+    #: claim is asked only when no other family claims the file by name or sidecar.
+    sniffs: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # A family may only produce types of the record-type table: a typo or an invented

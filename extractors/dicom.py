@@ -63,7 +63,10 @@ _SERIES_TAGS = ["SeriesInstanceUID", "InstanceNumber", "NumberOfFrames", "Modali
 
 
 def has_magic(path: Path) -> bool:
-    """Whether ``path`` has the ``DICM`` magic at offset 128 (reads 132 bytes)."""
+    """Whether ``path`` has the ``DICM`` magic at offset 128 (reads 132 bytes of a regular
+    file; a FIFO or a device is never opened: reading it may block for ever)."""
+    if not path.is_file():
+        return False
     try:
         with open(path, "rb") as fh:
             head = fh.read(_MAGIC_AT + 4)
@@ -304,6 +307,7 @@ class DicomExtractor(Extractor):
     """DICOM Part 10 files (and single-slice series): MRI, fMRI, CT, PET, SPECT."""
 
     name = "dicom"
+    sniffs = True  # by content: DICOM files often have no suffix
     suffixes = _SUFFIXES
     record_types = ("MagneticResonanceImaging", "FunctionalMagneticResonanceImaging",
                     "ComputedTomography", "PositronEmissionTomography",

@@ -47,6 +47,7 @@ class FicTracExtractor(Extractor):
     """FicTrac ``.dat`` output: one row of 23 to 25 numbers per tracked frame."""
 
     name = "fictrac"
+    sniffs = True  # by content: a .dat is FicTrac only if its rows say so
     suffixes = (".dat",)
     record_types = ("BehavioralTracking",)
 
