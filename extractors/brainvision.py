@@ -62,7 +62,11 @@ __all__ = ["BrainVisionExtractor", "VhdrHeader", "read_vhdr"]
 
 _HEADER_LIMIT = 16 * 2**20  # a 256-channel header with comments is ~30 kB
 _MARKER_HEAD = 1 << 16  # the first New Segment marker is near the top of the .vmrk
-_MAGIC = re.compile(r"^\ufeff?\s*brain ?vision data exchange header file", re.IGNORECASE)
+# "Brain Vision Data Exchange Header File Version 1.0" (Recorder, Analyzer, pybv), and the
+# first lines of V-Amp Recorder ("Brain Vision V-Amp Data Header File") and of the Core
+# Data Format ("BrainVision Core Data Header File"): the grammar MNE accepts.
+_MAGIC = re.compile(r"^\ufeff?\s*brain ?vision( core| v-amp)? data( exchange)? header file",
+                    re.IGNORECASE)
 _FORMATS = {"INT_16": ("int16", 2), "UINT_16": ("uint16", 2), "INT_32": ("int32", 4),
             "IEEE_FLOAT_32": ("float32", 4)}
 _TO_MICROVOLT = {"nv": 1e-3, "uv": 1.0, "µv": 1.0, "μv": 1.0, "mv": 1e3, "v": 1e6}
@@ -268,6 +272,7 @@ def _lsb(name: str, channels: list[tuple[str, str, str]], f: Fields) -> None:
     steps: dict[float, list[str]] = {}
     other_units = set()
     for label, resolution, unit in channels:
+        unit = _unit(unit)
         try:
             value = float(resolution) if resolution else 1.0
         except ValueError:
@@ -293,19 +298,32 @@ def _lsb(name: str, channels: list[tuple[str, str, str]], f: Fields) -> None:
                f"step, {len(values)} values): one lsb cannot describe them, so none is given")
         return
     [lsb] = steps
-    units = sorted({u or "µV (no unit given)" for _, _, u in channels})
+    units = sorted({_unit(u) or "µV (no unit given)" for _, _, u in channels})
     f.header("lsb", lsb, f"{name} [Channel Infos] resolution of all {len(channels)} channels "
              f"({', '.join(units)}), in µV")
 
 
+def _unit(unit: str) -> str:
+    """A channel's unit, with a UTF-8 'µV' read as latin-1 ('Âµv': a header mixing the two
+    encodings, or one saying ``Codepage=ANSI``) made 'µV' again, as MNE does."""
+    try:
+        return unit.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return unit
+
+
 def _start(h: VhdrHeader, data: Path, f: Fields) -> None:
     """The date of the marker file's first New Segment marker (local time)."""
-    marker = h.marker_file
-    if marker is None or not marker.is_file():
-        if marker is not None:
-            f.warn(f"{h.path.name} names marker file {marker.name}, which is absent: no start "
+    named = h.marker_file
+    marker = _marker_file(h.path, named)
+    if marker is None:
+        if named is not None:
+            f.warn(f"{h.path.name} names marker file {named.name}, which is absent: no start "
                    "time")
         return
+    if named is not None and marker != named:
+        f.warn(f"{h.path.name} names marker file {named.name}, which is absent; read "
+               f"{marker.name} beside it (a renamed recording)")
     try:
         with open(marker, "rb") as fh:
             head = fh.read(_MARKER_HEAD)
@@ -329,6 +347,16 @@ def _start(h: VhdrHeader, data: Path, f: Fields) -> None:
         return
     f.started(when, Source.HEADER, f"{marker.name} first New Segment marker date "
               f"{m.group(1)} (local time of the recording computer)")
+
+
+def _marker_file(vhdr: Path, named: Path | None) -> Path | None:
+    """The marker file a header names or, where that is absent (a recording renamed after
+    it was written: a BIDS conversion), the ``.vmrk`` of the header's own name, as MNE
+    does; None when neither is there."""
+    if named is not None and named.is_file():
+        return named
+    sibling = vhdr.with_suffix(".vmrk")
+    return sibling if named is not None and sibling.is_file() else None
 
 
 def _number(where: Path, h: VhdrHeader, section: str, key: str) -> float | None:
@@ -386,7 +414,7 @@ def _data_of(vhdr: Path) -> Path | None:
 
 def _marker_of(vhdr: Path) -> Path | None:
     name = _names_of(vhdr)[1]
-    return vhdr.parent / name if name else None
+    return _marker_file(vhdr, vhdr.parent / name if name else None)
 
 
 def _headers_naming(data: Path) -> list[Path]:

@@ -72,6 +72,7 @@ _ANNOTATIONS = ("edf annotations", "bdf annotations")
 _MAX_SIGNALS = 9999
 _MONTHS = {m: i + 1 for i, m in enumerate(
     ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"))}
+_DATE = re.compile(r"(\d{2})[.:](\d{2})[.:](\d{2})")  # dd.mm.yy, hh.mm.ss (or with colons)
 _STARTDATE = re.compile(r"^Startdate (\d{2})-([A-Z]{3})-(\d{4})\b")
 
 
@@ -133,11 +134,18 @@ class EdfExtractor(Extractor):
                  ) -> list[Extraction | PartFailure]:
         h = read_edf_header(path)
         size = os.stat(path).st_size
-        data = [s for s in h.signals if not s.annotation]
+        data = [s for s in h.signals if not s.annotation and s.samples > 0]
+        # A signal of 0 samples per data record holds nothing (a disabled input some writers
+        # keep in the header): not a channel. MNE lists it; pyedflib refuses the file.
+        empty = [s for s in h.signals if not s.annotation and s.samples == 0]
         if not data:
-            raise ExtractionError(path, f"{h.variant}: its {len(h.signals)} signal(s) are all "
-                                  "annotations: no data channels")
+            raise ExtractionError(path, f"{h.variant}: none of its {len(h.signals)} signal(s) "
+                                  "is a data signal with samples (annotations, or 0 samples per "
+                                  "data record): no data channels")
         n_records, notes = _records_on_disk(h, size)
+        if empty:
+            notes.append(f"{len(empty)} signal(s) hold 0 samples per data record "
+                         f"({', '.join(s.label for s in empty[:8])}): not counted as channels")
         groups: dict[int, list[EdfSignal]] = {}
         for s in data:
             groups.setdefault(s.samples, []).append(s)
@@ -194,7 +202,8 @@ def read_edf_header(path: Path) -> EdfHeader:
                                   "EDF/BDF header")
         if fixed[:8] == b"\xffBIOSEMI":
             bdf = True
-        elif fixed[:8] == b"0       ":
+        elif fixed[:8].split(b"\0", 1)[0].strip() == b"0":
+            # "0" then spaces; some writers pad with NULs (MNE reads those, pyedflib not)
             bdf = False
         else:
             raise ExtractionError(path, f"version field {fixed[:8]!r} is neither EDF's '0' nor "
@@ -246,7 +255,7 @@ def _signals(path: Path, block: bytes, ns: int) -> tuple[EdfSignal, ...]:
         where[name] = (base, width)
         base += ns * width
     for i in range(ns):
-        label = columns["label"][i].decode("latin-1").strip()
+        label = _text(columns["label"][i])
 
         def num(key: str, i: int = i, label: str = label) -> float:
             start, width = where[key]
@@ -254,10 +263,10 @@ def _signals(path: Path, block: bytes, ns: int) -> tuple[EdfSignal, ...]:
                            f"signal {i + 1} ({label}) {key}")
 
         samples = num("samples")
-        if not samples.is_integer() or not 1 <= samples <= COUNT_LIMIT:
+        if not samples.is_integer() or not 0 <= samples <= COUNT_LIMIT:
             raise ExtractionError(path, f"header: signal {i + 1} ({label}) has {samples:g} "
-                                  "samples per data record, not a whole number of at least 1")
-        out.append(EdfSignal(i, label, columns["dimension"][i].decode("latin-1").strip(),
+                                  "samples per data record, not a whole number")
+        out.append(EdfSignal(i, label, _dimension(columns["dimension"][i]),
                              num("physmin"), num("physmax"), num("digmin"), num("digmax"),
                              int(samples)))
     return tuple(out)
@@ -290,14 +299,17 @@ def _lsb(path: Path, signals: list[EdfSignal], f: Fields) -> None:
     steps: dict[int, float] = {}
     not_volts = []
     for s in signals:
-        if s.digmax <= s.digmin:
-            raise ExtractionError(path, f"header: signal {s.index + 1} ({s.label}) digital "
-                                  f"maximum {s.digmax:g} is not above its minimum {s.digmin:g}")
+        if s.digmax == s.digmin:
+            # The samples cannot be scaled, but the layout stands (MNE and pyedflib read it).
+            f.warn(f"header: signal {s.index + 1} ({s.label}) digital maximum {s.digmax:g} "
+                   f"equals its minimum: its step is undefined, so no lsb is given")
+            return
         factor = _TO_MICROVOLT.get(s.dimension.lower())
         if factor is None:
             not_volts.append(s)
             continue
-        steps[s.index] = abs(s.physmax - s.physmin) / (s.digmax - s.digmin) * factor
+        # abs: a digital range stated high to low (an inverted signal) has the same step.
+        steps[s.index] = abs(s.physmax - s.physmin) / abs(s.digmax - s.digmin) * factor
     if not_volts:
         units = sorted({repr(s.dimension) for s in not_volts})
         f.warn(f"{len(not_volts)} signal(s) not in volts (physical dimension "
@@ -320,22 +332,37 @@ def _lsb(path: Path, signals: list[EdfSignal], f: Fields) -> None:
 
 
 def _start(fixed: bytes) -> tuple[datetime.datetime | None, str, str]:
-    """(start, detail, problem): startdate dd.mm.yy and starttime hh.mm.ss, local time."""
+    """(start, detail, problem): startdate dd.mm.yy and starttime hh.mm.ss, local time.
+
+    Colons are read like the spec's dots (``09:01:17``: PhysioNet's ucddb files; pyedflib
+    refuses them, MNE reads such a time as midnight). A startdate the header does not give
+    in digits (the spec's ``dd.mm.yy`` literal after 2084, or damage) is taken from an
+    EDF+ recording field ``Startdate dd-MMM-yyyy`` when there is one, as MNE does.
+    """
     date = fixed[168:176].decode("latin-1")
     time = fixed[176:184].decode("latin-1")
-    m_date = re.fullmatch(r"(\d{2})\.(\d{2})\.(\d{2})", date)
-    m_time = re.fullmatch(r"(\d{2})\.(\d{2})\.(\d{2})", time)
-    if not m_date or not m_time:
-        return None, "", f"header: startdate {date!r} / starttime {time!r} is not dd.mm.yy " \
-            "hh.mm.ss: no start time"
-    day, month, yy = (int(x) for x in m_date.groups())
-    year = 1900 + yy if yy >= 85 else 2000 + yy  # the EDF spec's 1985-2084 window
-    detail = f"header startdate {date} starttime {time} (local time of the recording"
+    m_date = _DATE.fullmatch(date)
+    m_time = _DATE.fullmatch(time)
     recording = fixed[88:168].decode("latin-1")
     m = _STARTDATE.match(recording)
-    if m and m.group(2) in _MONTHS and (int(m.group(1)), _MONTHS[m.group(2)]) == (day, month):
-        year = int(m.group(3))
-        detail += f"; year from the EDF+ recording field {m.group(0)!r}"
+    plus = (int(m.group(1)), _MONTHS[m.group(2)], int(m.group(3))) if m and m.group(2) in \
+        _MONTHS else None
+    plus_text = m.group(0) if m else ""
+    if not m_time:
+        return None, "", f"header: starttime {time!r} is not hh.mm.ss: no start time"
+    detail = f"header startdate {date} starttime {time} (local time of the recording"
+    if m_date:
+        day, month, yy = (int(x) for x in m_date.groups())
+        year = 1900 + yy if yy >= 85 else 2000 + yy  # the EDF spec's 1985-2084 window
+        if plus is not None and plus[:2] == (day, month):
+            year = plus[2]
+            detail += f"; year from the EDF+ recording field {plus_text!r}"
+    elif plus is not None:
+        day, month, year = plus
+        detail += f"; date from the EDF+ recording field {plus_text!r}"
+    else:
+        return None, "", f"header: startdate {date!r} is not dd.mm.yy (and no EDF+ " \
+            "'Startdate dd-MMM-yyyy'): no start time"
     try:
         hour, minute, second = (int(x) for x in m_time.groups())
         when = datetime.datetime(year, month, day, hour, minute, second)
@@ -345,9 +372,26 @@ def _start(fixed: bytes) -> tuple[datetime.datetime | None, str, str]:
     return when, detail + ")", ""
 
 
+def _text(raw: bytes) -> str:
+    """A text field: latin-1, cut at a NUL (some writers pad with NULs, not spaces)."""
+    return raw.split(b"\0", 1)[0].decode("latin-1").strip()
+
+
+def _dimension(raw: bytes) -> str:
+    """A physical dimension, with the micro sign written outside ASCII made 'µ'.
+
+    The spec asks for ASCII ('uV'), but writers store 'µV' as latin-1 (0xB5), UTF-8
+    (0xC2 0xB5, or the Greek mu 0xCE 0xBC) or Shift-JIS (0x83 0xCA: Nihon Kohden).
+    """
+    raw = raw.split(b"\0", 1)[0].strip()
+    for micro in (b"\xc2\xb5", b"\xce\xbc", b"\x83\xca"):
+        raw = raw.replace(micro, b"\xb5")
+    return raw.decode("latin-1")
+
+
 def _field(path: Path, raw: bytes, offset: int, what: str) -> str:
     try:
-        return raw.decode("ascii").strip()
+        return raw.split(b"\0", 1)[0].decode("ascii").strip()
     except UnicodeDecodeError:
         raise ExtractionError(path, f"header: {what} at byte {offset} is {raw!r}, not ASCII "
                               "text") from None
@@ -355,6 +399,8 @@ def _field(path: Path, raw: bytes, offset: int, what: str) -> str:
 
 def _number(path: Path, raw: bytes, offset: int, what: str) -> float:
     text = _field(path, raw, offset, what)
+    if text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")  # a decimal comma (a European locale's writer; MNE reads it)
     try:
         value = float(text)
     except ValueError:
