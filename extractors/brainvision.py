@@ -20,9 +20,13 @@ first 64 kB of the marker file and one ``stat`` of the data file: the same cost 
 
 Values:
 
+- The first line as Recorder, Analyzer and pybv write it (``Brain Vision Data Exchange
+  Header File``), or V-Amp Recorder (``Brain Vision V-Amp Data Header File``), or the Core
+  Data Format's (``BrainVision Core Data Header File``): the grammar MNE accepts.
 - Section names and keys in any case (``[Common infos]``, ``datafile=``); the
   ``[Comment]`` section is free text and never parsed. Headers are UTF-8 when they say
-  ``Codepage=UTF-8`` or decode as UTF-8, else latin-1 (BrainVision Recorder 1.x).
+  ``Codepage=UTF-8`` or decode as UTF-8, else latin-1 (BrainVision Recorder 1.x); a unit
+  written in UTF-8 inside a latin-1 header (``Âµv``) is read as the ``µV`` it is.
 - ``nChannels``: ``NumberOfChannels`` (a ``[Channel Infos]`` count that differs warns).
 - ``sr`` = 1e6 / ``SamplingInterval`` (µs).
 - ``type``: ``INT_16`` int16, ``UINT_16`` uint16, ``INT_32`` int32, ``IEEE_FLOAT_32``
@@ -34,6 +38,9 @@ Values:
   out, with the reason in a warning. Float data are stored in units, not steps: no lsb.
 - Start: the date of the marker file's first ``New Segment`` marker
   (``YYYYMMDDhhmmssuuuuuu``, local time of the recording computer); all zeros means none.
+  A ``MarkerFile`` that is absent (a recording renamed after it was written, as a BIDS
+  conversion does) falls back to the ``.vmrk`` of the header's own name, with a warning,
+  as MNE does.
   A segmented export (``SegmentationType`` other than ``NOTSEGMENTED``) warns that its
   segments are not contiguous in time.
 

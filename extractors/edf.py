@@ -29,6 +29,12 @@ Values, per record:
 - Start: the header's ``startdate`` and ``starttime`` (local time of the recording; the
   two-digit year is 1985-2084 as the spec says, or the four-digit year of an EDF+
   ``Startdate dd-MMM-yyyy`` recording field).
+- Headers as writers leave them, read as MNE reads them: fields padded with NULs rather
+  than spaces, a decimal comma (``-3276,8``), the micro sign of ``µV`` in latin-1, UTF-8,
+  Greek or Shift-JIS (Nihon Kohden), a start time written ``09:01:17``, the spec's ``yy``
+  startdate (after 2084) with the date in the EDF+ recording field. A signal of 0 samples
+  per data record holds nothing and is not a channel (a warning names it); a digital range
+  whose maximum equals its minimum leaves only ``lsb`` out (a warning says why).
 - EDF+D: the data records are not contiguous in time (their onsets are in the annotation
   signal, which is data and not read): a warning says so; ``nSamples`` counts the samples
   stored.
@@ -38,9 +44,9 @@ Records are ``Electroencephalography``; a lab restates an intracranial file with
 
 Bad input is one line naming the file: a header shorter than it declares, a version field
 that is neither EDF's ``0`` nor BDF's ``0xFF BIOSEMI``, a field that is not an ASCII number,
-no signals, a record duration that is not positive and finite, a digital minimum not below
-the maximum. Where one rate group of several is bad, that group is left out with a
-warning on the others (``PartFailure``).
+no signals (or none with samples), a record duration that is not positive and finite.
+Where one rate group of several is bad (an implausible value), that group is left out
+with a warning on the others.
 """
 
 from __future__ import annotations
