@@ -25,6 +25,8 @@ from .audio import AudioExtractor
 from .axona_pos import AxonaPosExtractor
 from .base import Claim, Extraction, Extractor, Fields, Provenance, Source
 from .brainvision import BrainVisionExtractor
+from .bruker import BrukerExtractor
+from .dicom import DicomExtractor
 from .dlc import DlcExtractor
 from .edf import EdfExtractor
 from .femtonics import FemtonicsExtractor
@@ -32,13 +34,22 @@ from .fictrac import FicTracExtractor
 from .inscopix import InscopixExtractor
 from .intan import IntanExtractor
 from .miniscope import MiniscopeExtractor
+from .mri_vendor import ParaVisionExtractor, ParRecExtractor
+from .neo import NeoExtractor
+from .nifti import NiftiExtractor
 from .nvt import NvtExtractor
 from .nwb import NwbExtractor
 from .openephys import OpenEphysBinaryExtractor
 from .openephys_legacy import OpenEphysLegacyExtractor
+from .photometry import DoricExtractor, NeurophotometricsExtractor, PyPhotometryExtractor
 from .rawbinary import RawBinaryExtractor
+from .scanbox import ScanboxExtractor
 from .sleap import SleapAnalysisExtractor, SleapExtractor
 from .spikeglx import SpikeGlxExtractor
+from .suite2p import Suite2pExtractor
+from .tdt_photometry import TdtPhotometryExtractor
+from .thorimage import ThorImageExtractor
+from .tiff import TiffExtractor
 from .video import VideoExtractor
 from .winwcp import WinWcpExtractor
 
@@ -68,6 +79,7 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     SpikeGlxExtractor,
     VideoExtractor,
     DlcExtractor,
+    NeoExtractor,
     MiniscopeExtractor,
     InscopixExtractor,
     FemtonicsExtractor,
@@ -78,6 +90,19 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
     FicTracExtractor,
     NvtExtractor,
     AxonaPosExtractor,
+    TiffExtractor,
+    BrukerExtractor,
+    ThorImageExtractor,
+    ScanboxExtractor,
+    Suite2pExtractor,
+    NiftiExtractor,
+    DicomExtractor,
+    ParRecExtractor,
+    ParaVisionExtractor,
+    PyPhotometryExtractor,
+    NeurophotometricsExtractor,
+    DoricExtractor,
+    TdtPhotometryExtractor,
 )
 
 # Folders that never hold a session's data, and files that are bsingest's own settings.

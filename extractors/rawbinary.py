@@ -3,7 +3,9 @@ a Neuroscope session XML.
 
 The file has no header: ``nSamples x nChannels`` values of one dtype, channel-interleaved.
 Everything else comes from the Neuroscope / Buzsaki-lab XML beside it (``<base>.xml``,
-else the single Neuroscope XML in the folder) or from parameters the user states.
+else the single Neuroscope XML in the folder), else from a CellExplorer ``session.mat`` or
+buzcode ``sessionInfo.mat`` beside it (:mod:`extractors.cellexplorer`), or from parameters
+the user states.
 
 Choice of reader: our own, with defusedxml. neo's ``NeuroScopeRawIO`` reports ``.lfp`` and
 ``.eeg`` at the wide-band ``samplingRate`` (they run at ``lfpSamplingRate``), ignores
@@ -24,6 +26,7 @@ from typing import Any
 from bsingest.errors import ExtractionError, SidecarError
 
 from .base import LSB_BOUNDS, Claim, Extraction, Extractor, Fields, special_file, whole_frames
+from .cellexplorer import SessionMat, find_session_mat, read_session_mat
 
 __all__ = ["NeuroscopeXml", "RawBinaryExtractor", "find_neuroscope_xml", "read_neuroscope_xml"]
 
@@ -65,12 +68,17 @@ class RawBinaryExtractor(Extractor):
     def claim(cls, path: Path) -> Claim:
         if path.suffix.lower() not in cls.suffixes:
             return Claim.NO
-        return Claim.SPECIFIC if find_neuroscope_xml(path) else Claim.SUFFIX
+        if find_neuroscope_xml(path) or find_session_mat(path):
+            return Claim.SPECIFIC
+        return Claim.SUFFIX
 
     @classmethod
     def sidecars(cls, path: Path) -> list[Path]:
         xml = find_neuroscope_xml(path)
-        return [xml] if xml else []
+        if xml is None:
+            mat = find_session_mat(path)
+            return [mat] if mat else []
+        return [xml]
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         xml_path = find_neuroscope_xml(path)
@@ -80,6 +88,14 @@ class RawBinaryExtractor(Extractor):
                 xml = read_neuroscope_xml(xml_path)
             except SidecarError as exc:  # name the data file first, then its sidecar
                 raise SidecarError(path, f"{xml_path.name}: {exc.reason}") from exc
+        else:
+            mat_path = find_session_mat(path)
+            if mat_path is not None:
+                try:
+                    mat = read_session_mat(mat_path)
+                except SidecarError as exc:
+                    raise SidecarError(path, f"{mat_path.name}: {exc.reason}") from exc
+                return [self._from_session_mat(path, mat, stated)]
         f = Fields()
         f.computed("format", path.suffix.lstrip(".").upper(),
                    "the file's suffix: raw interleaved binary")
@@ -93,6 +109,73 @@ class RawBinaryExtractor(Extractor):
         if xml is not None:
             self._groups(path, xml, n_channels, f)
         return [self.result(path, "Extracellular", f)]
+
+    def _from_session_mat(self, path: Path, mat: SessionMat,
+                          stated: Mapping[str, Any]) -> Extraction:
+        """The record of ``path`` from a CellExplorer / buzcode session ``.mat``."""
+        f = Fields()
+        name = mat.path.name
+        f.computed("format", path.suffix.lstrip(".").upper(),
+                   f"the file's suffix: raw interleaved binary, described by {mat.kind}")
+        if "n_channels" in stated:
+            n = _as_int(path, "n_channels", stated["n_channels"])
+            f.stated("nChannels", n)
+        elif mat.n_channels:
+            n = mat.n_channels
+            f.header("nChannels", n, f"{name} {mat.where['nChannels']}")
+        else:
+            raise SidecarError(path, f"{name} states no channel count")
+        if "dtype" in stated:
+            dtype = str(stated["dtype"])
+            if dtype not in _DTYPES:
+                raise ExtractionError(path, f"dtype {dtype!r} is not one of {', '.join(_DTYPES)}")
+            f.stated("type", dtype)
+        elif mat.dtype is not None:
+            if mat.dtype not in _DTYPES:
+                raise SidecarError(path, f"{name}: sample type {mat.dtype!r} is not one of "
+                                   f"{', '.join(_DTYPES)}")
+            dtype = mat.dtype
+            f.header("type", dtype, f"{name} {mat.where['type']}")
+        else:
+            dtype = "int16"
+            f.default("type", dtype, f"{name} states no sample type; int16 assumed")
+        lfp = path.suffix.lower() in _LFP_SUFFIXES
+        if "sr" in stated:
+            f.stated("sr", _as_rate(path, stated["sr"]))
+        elif lfp and mat.sr_lfp:
+            f.header("sr", mat.sr_lfp, f"{name} {mat.where['srLfp']} (.{path.suffix[1:]} "
+                     "files run at the LFP rate)")
+        elif not lfp and mat.sr:
+            f.header("sr", mat.sr, f"{name} {mat.where['sr']}")
+        else:
+            raise SidecarError(path, f"{name} states no {'LFP ' if lfp else ''}sampling rate")
+        if "lsb" in stated:
+            f.stated("lsb", float(stated["lsb"]))
+        elif mat.lsb is not None and LSB_BOUNDS[0] <= mat.lsb <= LSB_BOUNDS[1]:
+            if "leastSignificantBit" in mat.lsb_detail:  # stated in µV by the session
+                f.header("lsb", mat.lsb, mat.lsb_detail)
+            else:  # buzcode: VoltageRange / 2^nBits / Amplification
+                f.computed("lsb", mat.lsb, mat.lsb_detail)
+        elif mat.lsb is not None:
+            f.warn(f"{name}: lsb {mat.lsb:g} µV is outside the plausible {LSB_BOUNDS[0]:g} "
+                   f"to {LSB_BOUNDS[1]:g} µV: no lsb")
+        size = os.stat(path).st_size
+        f.computed("nSamples", n_samples(path, size, n, dtype),
+                   f"{size} bytes / ({n} channels x {_DTYPES[dtype]} bytes)")
+        if mat.groups:
+            for channels, label in mat.groups:
+                bad = [c for c in channels if c >= n]
+                if bad:
+                    raise SidecarError(path, f"{name}: {label} lists channels {bad}, but "
+                                       f"nChannels is {n}")
+            f.header("electrodeGroups",
+                     [{"channels": c, "label": label} for c, label in mat.groups],
+                     f"{name} {mat.where['groups']}")
+        tags = [{"tag": tag, "channels": sorted(set(c))} for tag, c in mat.tags.items()
+                if c and all(x < n for x in c)]
+        if tags:
+            f.header("channelTags", tags, f"{name} {mat.where['tags']}")
+        return self.result(path, "Extracellular", f)
 
     # Each value: stated by the user wins over the XML (with a warning if they differ).
 

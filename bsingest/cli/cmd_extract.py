@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
@@ -154,18 +154,38 @@ def _in_folder(path: str, folders: list[str]) -> str:
     return path
 
 
+def _contents(record_type: str, tj: Mapping[str, Any]) -> str:
+    """One line of what a record holds; only what it states (no '?' or empty units)."""
+    from bsingest.recordtypes import lookup
+
+    found = lookup(record_type)
+    if (found.family == "imaging") if found is not None else "nFrames" in tj:
+        shape = (f"{tj['horizontalResolution']}x{tj['verticalResolution']}"
+                 if "horizontalResolution" in tj and "verticalResolution" in tj else "")
+        head = " ".join(str(v) for v in (tj.get("compression", ""), shape) if v)
+        parts = [head] if head else []
+        if "nFrames" in tj:
+            parts.append(f"{fmt_number(tj['nFrames'])} frames"
+                         + (f" @ {fmt_number(tj['frameRate'])} fps" if "frameRate" in tj else ""))
+        elif "frameRate" in tj:
+            parts.append(f"{fmt_number(tj['frameRate'])} fps")
+        voxel = [fmt_number(tj[k]) for k in ("xVoxelSize", "yVoxelSize", "zVoxelSize") if k in tj]
+        if voxel:
+            parts.append(f"{'x'.join(voxel)} µm voxels")
+        for key, unit in (("excitationWavelength", "nm"), ("magneticFieldStrength", "T"),
+                          ("laserPower", "mW"), ("imagingDepth", "µm deep")):
+            if key in tj:
+                parts.append(f"{fmt_number(tj[key])} {unit}")
+        return ", ".join(parts)
+    return (f"{fmt_number(tj.get('nChannels'))} ch x {fmt_number(tj.get('nSamples'))} "
+            f"{tj.get('type', '')} @ {fmt_number(tj.get('sr'))} Hz")
+
+
 def _print_report(report, folders: list[str]) -> None:  # type: ignore[no-untyped-def]
     rows = []
     for e in report.extractions:
         tj = e.type_json
-        if e.type == "BehavioralTracking" or "nFrames" in tj or "frameRate" in tj:  # frames
-            shape = f"{tj.get('horizontalResolution', '?')}x{tj.get('verticalResolution', '?')}"
-            detail = (f"{tj.get('compression', '')} {shape}, "
-                      f"{fmt_number(tj.get('nFrames'))} frames "
-                      f"@ {fmt_number(tj.get('frameRate'))} fps")
-        else:
-            detail = (f"{fmt_number(tj.get('nChannels'))} ch x {fmt_number(tj.get('nSamples'))} "
-                      f"{tj.get('type', '')} @ {fmt_number(tj.get('sr'))} Hz")
+        detail = _contents(e.type, tj)
         name = tj.get("fileName", os.path.basename(e.path))
         rows.append((name, e.type, tj.get("format", ""), detail, "; ".join(e.warnings)))
     if rows:

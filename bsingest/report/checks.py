@@ -44,7 +44,9 @@ Other checks
   is a device that started late or stopped early, not drift. Where both files state their
   start, starts further apart than the same tolerance are a warning too. Files of one
   family where each starts as the previous one ends (Intan's new file every few minutes,
-  by their name stamps) are one modality from the first start to the last end.
+  by their name stamps) are one modality from the first start to the last end. Scans
+  (MRI, fMRI, CT, PET: taken one after another) are compared when a session holds one;
+  several are left out of the durations and starts checks.
 - **rates** (error): rates the system cannot produce as configured: Intan amplifier rates
   outside its 17 settings (1 to 30 kS/s), SpikeGLX imec AP not ~30 kHz or LF not ~2.5 kHz
   (within 0.1%: calibrated rates differ from nominal by ppm), Open Ephys Neuropixels
@@ -107,6 +109,12 @@ DATA_SIGNS = ("truncat", "damaged", "promises", "filesizebytes", "partial", "no 
 #: Amplifier sample rates an Intan RHD/RHS system can be set to (RHX: 1 to 30 kS/s).
 INTAN_RATES = (1000.0, 1250.0, 1500.0, 2000.0, 2500.0, 3000.0, 10000 / 3, 4000.0, 5000.0,
                6250.0, 8000.0, 10000.0, 12500.0, 15000.0, 20000.0, 25000.0, 30000.0)
+
+#: Scanner records (MRI, CT, PET): a session's scans are taken one after another, so two
+#: of them are not modalities that should last alike (see :func:`_units`).
+_SEQUENTIAL = frozenset({"MagneticResonanceImaging", "FunctionalMagneticResonanceImaging",
+                         "ComputedTomography", "PositronEmissionTomography",
+                         "SinglePhotonEmissionComputedTomography"})
 
 _SAMPLES = 2  # "a sample or two"
 _PPM = 50e-6  # calibrated clocks of one rig: tens of ppm apart at most
@@ -569,6 +577,12 @@ def _units(records: Sequence[RecordView], groups: Sequence[_Group],
             units.append(_Unit(r.file_name, [r]))
     units += [_Unit(PurePosixPath(m[0].file_name.split("#")[0]).name, m)
               for m in by_path.values()]
+    # Scans are taken one after another: runs of different lengths and starts are the
+    # protocol, not a device that stopped early. One scan is compared like any recording
+    # (with the physiology or photometry recorded beside it); several are left out.
+    scans = [u for u in units if u.head.type in _SEQUENTIAL]
+    if len(scans) > 1:
+        units = [u for u in units if u.head.type not in _SEQUENTIAL]
     return _chains(units, settings)
 
 

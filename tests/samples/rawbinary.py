@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.fixtures import write_dat, write_neuroscope_xml
+from tests.fixtures_cellexplorer import write_session_mat, write_sessioninfo_v73
 
 EXTRACTOR = "rawbinary"
 
@@ -13,7 +14,12 @@ def good(tmp: Path) -> list[Path]:
     dat = write_dat(tmp / "a" / "rec.dat", n_channels=4, n_samples=100)
     write_neuroscope_xml(tmp / "a" / "rec.xml", n_channels=4, groups=[[0, 1], [2, 3]], skip={3})
     lfp = write_dat(tmp / "a" / "rec.lfp", n_channels=4, n_samples=10)
-    return [dat, lfp]
+    # CellExplorer / buzcode sessions: the .mat beside the binary, no XML
+    ce = write_dat(tmp / "ce" / "s1.dat", n_channels=8, n_samples=50)
+    write_session_mat(tmp / "ce" / "s1.session.mat", n_channels=8)
+    bz = write_dat(tmp / "bz" / "s2.lfp", n_channels=4, n_samples=20)
+    write_sessioninfo_v73(tmp / "bz" / "s2.sessionInfo.mat", n_channels=4)
+    return [dat, lfp, ce, bz]
 
 
 def bad(tmp: Path) -> list[Path]:
@@ -37,6 +43,9 @@ def bad(tmp: Path) -> list[Path]:
     zero = write_dat(tmp / "zero" / "rec.dat", n_channels=4, n_samples=10)
     write_neuroscope_xml(zero.with_suffix(".xml"), n_channels=0)
     out.append(zero)
+    mat = write_dat(tmp / "badmat" / "s.dat", n_channels=4, n_samples=10)
+    (tmp / "badmat" / "s.session.mat").write_bytes(b"MATLAB 5.0 MAT-file" + b"\xff" * 200)
+    out.append(mat)
     return out
 
 

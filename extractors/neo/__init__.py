@@ -1,0 +1,156 @@
+"""The neo family: acquisition systems read through ``neo.rawio`` (the field's standard
+reader for them), one record per signal stream.
+
+Formats (rows of :data:`~extractors.neo.formats.FORMATS`): Blackrock ``.ns1``-``.ns6``
+(the ``.nev`` beside them a companion), Neuralynx ``.ncs`` (one record per file), Plexon
+``.plx``/``.pl2``, CED Spike2 ``.smr``/``.smrx``, TDT blocks (one anchor per block, one
+record per continuous store), AlphaOmega ``.mpx`` folders, Axona ``.bin`` + ``.set`` and
+its ``.eeg``/``.egf`` LFP files (our own reader, :mod:`.axona`), Multi Channel Systems
+``.raw``, MaxWell ``.raw.h5`` (one record per recording and well), 3Brain ``.brw``,
+SpikeGadgets ``.rec`` and Micromed ``.trc``.
+
+- Claims look at the name, a few head bytes and the folder listing, never at neo.
+- neo parses in the worker process of :mod:`extractors._isolate`: a damaged file that
+  crashes, hangs or exhausts it fails alone, with one line. Only plain values cross back.
+- Cost: neo reads headers only for most formats; the ``reads`` column of each row says
+  where it reads more (Neuralynx record scan, Plexon and AlphaOmega block walks, the TDT
+  index). ``benchmarks/bench_neo.py`` measures the slope per format.
+- Values: see :mod:`.mapping` and ``docs/formats/neo.md``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bsingest.errors import ExtractionError
+
+from .._isolate import isolated
+from ..base import Claim, Extraction, Extractor, Fields, Source
+from .axona import LFP_SUFFIXES, is_axona_lfp, read_lfp
+from .formats import FORMATS, NeoFormat, _beside, format_for, head
+
+__all__ = ["EPHYS", "FORMATS", "NeoExtractor", "NeoFormat"]
+
+#: The record type, by the current generation's name (``bsingest/recordtypes.py``).
+EPHYS = "ExtracellularEphys"
+#: Seconds neo may take over one file's header before the worker is stopped ...
+TIMEOUT = 300.0
+#: ... plus this many per MB for formats neo walks block by block (Plexon: 0.3 s per MB
+#: measured on a loaded 2-core machine, ``benchmarks/bench_neo.py``).
+SCAN_SECONDS_PER_MB = 1.0
+
+
+class NeoExtractor(Extractor):
+    """Acquisition systems read through neo.rawio; one record per signal stream."""
+
+    name = "neo"
+    suffixes = tuple(sorted({s for f in FORMATS for s in f.suffixes} | set(LFP_SUFFIXES)))
+    record_types = (EPHYS,)
+
+    @classmethod
+    def claim(cls, path: Path) -> Claim:
+        if not path.name.lower().endswith(cls.suffixes):
+            return Claim.NO
+        if path.name.lower().endswith(LFP_SUFFIXES):
+            return Claim.SPECIFIC if is_axona_lfp(head(path)) else Claim.NO
+        fmt, _ = format_for(path)
+        return Claim.SPECIFIC if fmt is not None else Claim.NO
+
+    @classmethod
+    def sidecars(cls, path: Path) -> list[Path]:
+        if path.name.lower().endswith(LFP_SUFFIXES):
+            return _beside(path, ".set")
+        fmt, _ = format_for(path)
+        return fmt.companions(path) if fmt is not None else []
+
+    def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
+        if path.name.lower().endswith(LFP_SUFFIXES) and is_axona_lfp(head(path)):
+            f = Fields()
+            read_lfp(path, f)
+            return [self.result(path, EPHYS, f)]
+        fmt, why = format_for(path)
+        if fmt is None:
+            raise ExtractionError(path, "a companion of its folder's recording, described "
+                                  "with it" if why else "not a file of any neo format")
+        from . import _worker
+        from .mapping import map_summary
+
+        timeout = TIMEOUT
+        if fmt.reads != "headers only":
+            timeout += SCAN_SECONDS_PER_MB * _data_size(path, fmt) / 1e6
+        summary = isolated(path, _worker.summarize, fmt.key, str(path), timeout=timeout)
+        records, notes = map_summary(fmt, path, summary)
+        fixes = _FIXES.get(fmt.key)
+        out = []
+        for i, r in enumerate(records):
+            if fixes is not None:
+                fixes(path, r.fields)
+            # Lines about the whole file (neo's warnings, streams not described) once, on
+            # the file's first record: a session report lists every record's lines.
+            for line in notes if i == 0 else ():
+                r.fields.warn(line)
+            out.append(self.result(path, EPHYS, r.fields, part=r.part))
+        return out
+
+
+def _data_size(path: Path, fmt: NeoFormat) -> int:
+    """Bytes neo may walk: the file, and its companions for folder formats."""
+    files = [path, *fmt.companions(path)] if fmt.folder else [path]
+    total = 0
+    for p in files:
+        try:
+            total += os.stat(p).st_size
+        except OSError:
+            pass
+    return total
+
+
+def _blackrock_fix(path: Path, f: Fields) -> None:
+    """NSx 2.1 (``NEURALSG``): count the samples from the file size.
+
+    neo 0.14.6 gives one sample fewer than the file's data holds (99 of 100 in a real
+    file): a 2.1 file is a 32-byte header, one u32 channel id per channel, then int16
+    frames to the end, so the size says the count exactly.
+    """
+    raw = head(path, 314)
+    if raw[:8] in (b"NEURALCD", b"BRSMPGRP") and len(raw) >= 310:
+        _blackrock_start(raw, f)
+    if raw[:8] != b"NEURALSG" or len(raw) < 32 or "nChannels" not in f.values:
+        return
+    n_channels = int.from_bytes(raw[28:32], "little")
+    if n_channels != f.values["nChannels"] or n_channels == 0:
+        return
+    start = 32 + 4 * n_channels
+    size = os.stat(path).st_size
+    frames, rest = divmod(max(size - start, 0), 2 * n_channels)
+    before = f.values.get("nSamples")
+    f.computed("nSamples", frames, f"NSx 2.1: ({size} bytes - {start} header bytes) / "
+               f"({n_channels} channels x 2 bytes)")
+    if rest:
+        f.warn(f"{rest} bytes after the last whole frame: not counted")
+    if before is not None and before != frames:
+        f.warn(f"neo counts {before} samples; the file's data hold {frames}")
+
+
+def _blackrock_start(raw: bytes, f: Fields) -> None:
+    """NSx 2.2+: ``TimeOrigin`` (a Windows SYSTEMTIME, UTC) at byte 294 of the header;
+    neo keeps it out of its raw annotations."""
+    import datetime
+    import struct
+
+    year, month, _, day, hour, minute, second, ms = struct.unpack_from("<8H", raw, 294)
+    try:
+        when = datetime.datetime(year, month, day, hour, minute, second, ms * 1000,
+                                 tzinfo=datetime.timezone.utc)
+    except ValueError:
+        f.warn(f"TimeOrigin {year}-{month}-{day} {hour}:{minute}:{second} is not a date: "
+               "no start time")
+        return
+    if year > 1970:
+        f.started(when, Source.HEADER, "the NSx header's TimeOrigin (UTC)")
+
+
+_FIXES = {"blackrock": _blackrock_fix}

@@ -1,0 +1,311 @@
+"""The formats the neo family owns: one :class:`NeoFormat` row per format.
+
+A row says how a file is recognised (suffix, a few head bytes, a companion beside it:
+never by running neo), which ``neo.rawio`` class reads it and how that class is opened,
+whether the format is a folder format (claimed once, through one anchor file), which files
+beside it are companions (described with it, never records of their own), and how its
+records are named. Adding a format is one row here; ``docs/formats/neo.md`` lists them.
+
+Claims read at most :data:`HEAD_BYTES` bytes and list one folder; they never import neo.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["FORMATS", "HEAD_BYTES", "NeoFormat", "format_for", "head"]
+
+#: Bytes a claim may read from the start of a file.
+HEAD_BYTES = 4096
+_HDF5 = b"\x89HDF\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class NeoFormat:
+    """One format of the neo family (a row of :data:`FORMATS`)."""
+
+    #: Short key (``blackrock``), used in provenance and to find the row in the worker.
+    key: str
+    #: The ``format`` value of its records (``Blackrock``).
+    label: str
+    #: Lower-case name endings that may be this format (``.ns5``, ``.raw.h5``).
+    suffixes: tuple[str, ...]
+    #: The ``neo.rawio`` class that reads it (None: a reader of ours, see ``reader``).
+    rawio: str | None
+    #: True for a folder format: one anchor file per folder is claimed (see ``anchor``).
+    folder: bool = False
+    #: head bytes (up to HEAD_BYTES) -> is this the format? None: the suffix suffices.
+    magic: Callable[[bytes], bool] | None = None
+    #: path -> True when a companion needed to call it ours is beside it.
+    needs: Callable[[Path], bool] | None = None
+    #: path -> files beside it that its description reads (companions).
+    companions: Callable[[Path], list[Path]] = field(default=lambda p: [])
+    #: For folder formats: path -> True when this file is the folder's anchor.
+    anchor: Callable[[Path], bool] | None = None
+    #: path -> keyword arguments of the rawio class.
+    open_kwargs: Callable[[Path], dict[str, Any]] = field(
+        default=lambda p: {"filename": str(p)})
+    #: "always": every record is ``file#stream``; "several": only when neo lists several.
+    parts: str = "several"
+    #: Where neo reads more than headers (said in the docs and in the provenance).
+    reads: str = "headers only"
+
+    def matches_name(self, path: Path) -> bool:
+        name = path.name.lower()
+        return any(name.endswith(s) for s in self.suffixes)
+
+
+def head(path: Path, n: int = HEAD_BYTES) -> bytes:
+    """The first ``n`` bytes of ``path`` (b"" when it cannot be read)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except OSError:
+        return b""
+
+
+@functools.lru_cache(maxsize=256)
+def _listing(folder: str, mtime_ns: int) -> tuple[str, ...]:
+    # Cached per folder and mtime: a folder of 10,000 files is listed once, not per file.
+    try:
+        return tuple(sorted(e.name for e in os.scandir(folder) if e.is_file()))
+    except OSError:
+        return ()
+
+
+def siblings(path: Path) -> list[str]:
+    """File names in ``path``'s folder, sorted."""
+    try:
+        mtime = os.stat(path.parent).st_mtime_ns
+    except OSError:
+        return []
+    return list(_listing(str(path.parent), mtime))
+
+
+def _beside(path: Path, *suffixes: str) -> list[Path]:
+    """Files named ``<stem><suffix>`` beside ``path`` (any case of the suffix)."""
+    names = {n.lower(): n for n in siblings(path)}
+    stem = path.name[: len(path.name) - len(path.suffix)].lower()
+    return [path.parent / names[stem + s] for s in suffixes if stem + s in names]
+
+
+# --- Blackrock: .ns1 - .ns6, with the .nev of the same name as a companion ---------------
+
+def _blackrock_magic(h: bytes) -> bool:
+    return h[:8] in (b"NEURALSG", b"NEURALCD", b"BRSMPGRP")
+
+
+def _blackrock_kwargs(p: Path) -> dict[str, Any]:
+    # load_nev=False: the .nev holds spikes and events, none of which a record states;
+    # reading it would scan the whole file.
+    return {"filename": str(p), "nsx_to_load": int(p.suffix[-1]), "load_nev": False}
+
+
+# --- Neuralynx: one record per .ncs (one channel per file) -------------------------------
+
+def _neuralynx_magic(h: bytes) -> bool:
+    return h.startswith(b"########") or b"-SamplingFrequency" in h
+
+
+def _neuralynx_kwargs(p: Path) -> dict[str, Any]:
+    # One file: a folder of .ncs is one record per file (as Open Ephys legacy); gaps
+    # become segments instead of an error.
+    return {"dirname": str(p.parent), "include_filenames": [p.name], "strict_gap_mode": False}
+
+
+# --- Plexon PL2: through Plexon's DLL, which neo would download: never -----------------
+
+def _plexon2_kwargs(p: Path) -> dict[str, Any]:
+    """The PL2 reader's DLL where the user put it (``BSINGEST_PL2_DLL``, else neo's own
+    folder ``~/.plexon_dlls_for_neo``). neo downloads it from the internet when it is
+    missing; bsingest refuses instead (no network access while extracting)."""
+    import sys
+
+    from bsingest.errors import ExtractionError
+
+    name = "PL2FileReader64.dll" if sys.platform == "win32" else "PL2FileReader.dll"
+    dll = Path(os.environ.get("BSINGEST_PL2_DLL") or
+               Path.home() / ".plexon_dlls_for_neo" / name)
+    if not dll.is_file():
+        raise ExtractionError(p, f"Plexon2: reading .pl2 needs Plexon's {name} (and Wine "
+                              f"off Windows) at {dll} or where BSINGEST_PL2_DLL points; "
+                              "bsingest does not download it")
+    return {"filename": str(p), "pl2_dll_file_path": str(dll)}
+
+
+# --- TDT tanks: the block's .tev (else its .tsq) is the anchor ---------------------------
+
+_TDT_COMPANIONS = (".tsq", ".tev", ".tbk", ".tdx", ".tin", ".tnt", ".sev")
+
+
+def _tdt_needs(p: Path) -> bool:
+    tsq = _beside(p, ".tsq")
+    return bool(tsq) and not _photometry_only(tsq[0])
+
+
+def _photometry_only(tsq: Path) -> bool:
+    """Whether the TDT photometry family takes this block (all its streams photometry):
+    this family stands aside then. That family lives in ``extractors.tdt_photometry``
+    where it is installed; without it every block is ours."""
+    try:
+        from ..tdt_photometry import photometry_only
+    except ImportError:
+        return False
+    return bool(photometry_only(tsq))
+
+
+def is_photometry_store(name: str) -> bool:
+    """Whether a TDT store is a fiber photometry one (``465A``, ``Fi1r``), per the
+    photometry family; False without it."""
+    try:
+        from ..tdt_photometry import is_photometry_store as check
+    except ImportError:
+        return False
+    return bool(check(name))
+
+
+def _tdt_anchor(p: Path) -> bool:
+    # The event data file names the block; a block written only as .sev files has none,
+    # and its index (.tsq) stands in.
+    if p.suffix.lower() == ".tev":
+        return True
+    return p.suffix.lower() == ".tsq" and not _beside(p, ".tev")
+
+
+def _tdt_companions(p: Path) -> list[Path]:
+    stem = p.name[: len(p.name) - len(p.suffix)]
+    out = []
+    for name in siblings(p):
+        low = name.lower()
+        if name == p.name:
+            continue
+        if name.startswith(stem) and low.endswith(_TDT_COMPANIONS):
+            out.append(p.parent / name)
+        elif low == "storeslisting.txt":
+            out.append(p.parent / name)
+    return out
+
+
+def _tdt_kwargs(p: Path) -> dict[str, Any]:
+    # neo's single-block mode: a path to the block's .tsq (a folder path makes neo 0.14.6
+    # look for sub-blocks).
+    tsq = _beside(p, ".tsq")
+    return {"dirname": str(tsq[0] if tsq else p)}
+
+
+# --- AlphaOmega: a folder of .mpx files; the first in name order is the anchor -----------
+
+def _alphaomega_magic(h: bytes) -> bool:
+    # Every .mpx starts with the 'h' (header) block: length (u16), then its type byte.
+    return len(h) > 2 and h[2:3] == b"h"
+
+
+def _mpx_names(p: Path) -> list[str]:
+    return [n for n in siblings(p) if n.lower().endswith(".mpx")]
+
+
+def _alphaomega_anchor(p: Path) -> bool:
+    names = _mpx_names(p)
+    return bool(names) and names[0] == p.name
+
+
+def _alphaomega_companions(p: Path) -> list[Path]:
+    return [p.parent / n for n in siblings(p)
+            if n != p.name and n.lower().endswith((".mpx", ".lsx"))]
+
+
+# --- Axona: a raw .bin beside its .set ---------------------------------------------------
+
+def _axona_bin_magic(h: bytes) -> bool:
+    return h[:4] in (b"ADU1", b"ADU2")
+
+
+def _axona_set(p: Path) -> bool:
+    return bool(_beside(p, ".set"))
+
+
+# --- the table ---------------------------------------------------------------------------
+
+FORMATS: tuple[NeoFormat, ...] = (
+    NeoFormat("blackrock", "Blackrock", tuple(f".ns{i}" for i in range(1, 7)), "BlackrockRawIO",
+              magic=_blackrock_magic, companions=lambda p: _beside(p, ".nev"),
+              open_kwargs=_blackrock_kwargs),
+    NeoFormat("neuralynx", "Neuralynx", (".ncs",), "NeuralynxRawIO",
+              magic=_neuralynx_magic, open_kwargs=_neuralynx_kwargs,
+              reads="the timestamps and valid-sample counts of every 512-sample record "
+                    "(memory-mapped), to find gaps"),
+    NeoFormat("plexon", "Plexon", (".plx",), "PlexonRawIO",
+              magic=lambda h: h[:4] == b"PLEX",
+              open_kwargs=lambda p: {"filename": str(p), "progress_bar": False},
+              reads="every data block header of the file (a whole-file scan)"),
+    NeoFormat("plexon2", "Plexon2", (".pl2",), "Plexon2RawIO", open_kwargs=_plexon2_kwargs,
+              reads="through Plexon's PL2 library (a Windows DLL; run under Wine elsewhere)"),
+    NeoFormat("spike2", "Spike2", (".smr",), "Spike2RawIO",
+              magic=lambda h: h[2:12] == b"(C) CED 87",
+              reads="the block chain of every channel (a walk over block headers)"),
+    NeoFormat("spike2x", "Spike2", (".smrx",), "CedRawIO",
+              reads="through CED's sonpy library"),
+    NeoFormat("tdt", "TDT", (".tev", ".tsq"), "TdtRawIO", folder=True, needs=_tdt_needs,
+              anchor=_tdt_anchor, companions=_tdt_companions, open_kwargs=_tdt_kwargs,
+              parts="always",
+              reads="the whole .tsq index (one 40-byte entry per stored block)"),
+    NeoFormat("alphaomega", "AlphaOmega", (".mpx",), "AlphaOmegaRawIO", folder=True,
+              magic=_alphaomega_magic, anchor=_alphaomega_anchor,
+              companions=_alphaomega_companions,
+              open_kwargs=lambda p: {"dirname": str(p.parent)}, parts="always",
+              reads="every block header of every .mpx file (a whole-file scan)"),
+    NeoFormat("axona", "Axona", (".bin",), "AxonaRawIO", magic=_axona_bin_magic,
+              needs=_axona_set, companions=lambda p: _beside(p, ".set")),
+    NeoFormat("mcsraw", "MCS", (".raw",), "RawMCSRawIO",
+              magic=lambda h: h.startswith(b"MC_DataTool binary conversion")),
+    NeoFormat("mcsh5", "MCS", (".h5",), None, magic=lambda h: b"McsHdf5ProtocolType" in h,
+              reads="its HDF5 attributes and channel tables (h5py; neo has no reader)"),
+    NeoFormat("maxwell", "Maxwell", (".raw.h5",), "MaxwellRawIO",
+              magic=lambda h: h.startswith(_HDF5)),
+    NeoFormat("biocam", "3Brain", (".brw",), "BiocamRawIO",
+              magic=lambda h: h.startswith(_HDF5)),
+    NeoFormat("spikegadgets", "SpikeGadgets", (".rec",), "SpikeGadgetsRawIO",
+              magic=lambda h: b"<Configuration" in h),
+    NeoFormat("micromed", "Micromed", (".trc",), "MicromedRawIO",
+              magic=lambda h: b"MICROMED" in h[:32]),
+)
+
+_BY_KEY = {f.key: f for f in FORMATS}
+#: Formats whose mark lies further in: the MCS root attributes follow HDF5's superblock
+#: and root object header (byte 840 in an h5py-written file).
+_MAGIC_BYTES = {"mcsh5": 16384}
+
+
+def format_for(path: Path) -> tuple[NeoFormat | None, str]:
+    """The row that owns ``path`` and "" or, when a row's name fits but the file does not,
+    None and why (for a claim: a named file that is not its format is not ours)."""
+    for fmt in FORMATS:
+        if not fmt.matches_name(path):
+            continue
+        if fmt.needs is not None and not fmt.needs(path):
+            continue
+        if fmt.anchor is not None and not fmt.anchor(path):
+            return None, "companion"
+        if fmt.magic is not None and not fmt.magic(head(path, _MAGIC_BYTES.get(fmt.key,
+                                                                             HEAD_BYTES))):
+            continue
+        return fmt, ""
+    return None, ""
+
+
+def by_key(key: str) -> NeoFormat:
+    return _BY_KEY[key]
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def part_name(stream: str) -> str:
+    """A neo stream name as a record part: runs of other characters become ``_``."""
+    return _UNSAFE.sub("_", stream).strip("_") or "stream"

@@ -1,0 +1,396 @@
+"""The neo family: values from files the tests write, checked against file-size arithmetic
+and against neo read directly; claims, companions and part names; the header mapping."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bsingest.errors import ExtractionError, UnsupportedFile
+from extractors import discover, extractor_for
+from extractors.neo import EPHYS, NeoExtractor
+from extractors.neo.formats import part_name
+from extractors.neo.mapping import map_summary
+from tests.samples.neo import (
+    NCS_HEADER,
+    NCS_RECORD,
+    write_axona_bin,
+    write_axona_lfp,
+    write_brw3,
+    write_mcs_h5,
+    write_mcs_raw,
+    write_ncs,
+    write_nsx21,
+    write_nsx22,
+    write_spikegadgets_rec,
+    write_trc,
+)
+
+neo_rawio = pytest.importorskip("neo.rawio")
+
+
+def _one(path: Path):
+    records = NeoExtractor().extract(path)
+    assert len(records) == 1
+    return records[0]
+
+
+def test_nsx21_counts_frames_from_the_size(tmp_path: Path) -> None:
+    p = write_nsx21(tmp_path / "a.ns3", n_channels=5, n_samples=77, period=15, extra=b"xyz")
+    r = _one(p)
+    tj = r.type_json
+    header = 32 + 4 * 5
+    assert tj["nChannels"] == 5
+    assert tj["sr"] == 30000 / 15
+    assert tj["nSamples"] == (p.stat().st_size - header) // (5 * 2) == 77
+    assert tj["type"] == "int16" and "lsb" not in tj  # 2.1 states no units
+    assert any("3 bytes after the last whole frame" in w for w in r.warnings)
+    assert any("no lsb" in w for w in r.warnings)
+    assert r.type == EPHYS
+
+
+def test_nsx22_segments_gains_and_gaps_against_neo(tmp_path: Path) -> None:
+    p = write_nsx22(tmp_path / "b.ns5", n_channels=3, segments=(40, 25), timestamps=(0, 300),
+                    analog=(-8191, 8191), digital=(-32764, 32764), units=b"uV")
+    r = _one(p)
+    tj = r.type_json
+    assert tj["nSamples"] == 65 and tj["sr"] == 30000 and tj["nChannels"] == 3
+    assert tj["lsb"] == pytest.approx((8191 * 2) / (32764 * 2))
+    assert any("gaps of" in w for w in r.warnings)
+    assert r.start_time == "2024-03-14T09:30:00+00:00"  # the fixture's TimeOrigin, UTC
+    reader = neo_rawio.BlackrockRawIO(str(p), nsx_to_load=5, load_nev=False)
+    reader.parse_header()
+    sizes = [reader.get_signal_size(0, s, 0) for s in range(reader.header["nb_segment"][0])]
+    assert sum(sizes) == tj["nSamples"]
+    assert abs(reader.header["signal_channels"]["gain"][0]) == pytest.approx(tj["lsb"])
+
+
+def test_nsx22_analog_inputs_are_tagged(tmp_path: Path) -> None:
+    p = write_nsx22(tmp_path / "t.ns6", n_channels=4, labels=["elec1", "elec2", "ainp1", "ainp2"])
+    r = _one(p)
+    assert r.type_json["channelTags"] == [{"tag": "adc", "channels": [2, 3]}]
+    reader = neo_rawio.BlackrockRawIO(str(p), nsx_to_load=6, load_nev=False)
+    reader.parse_header()
+    names = list(reader.header["signal_channels"]["name"])
+    assert [i for i, n in enumerate(names) if n.startswith("ainp")] == [2, 3]
+
+
+def test_nsx22_clock_reset_is_said(tmp_path: Path) -> None:
+    p = write_nsx22(tmp_path / "r.ns2", segments=(30, 30), timestamps=(3000, 0), period=30)
+    r = _one(p)
+    assert r.type_json["nSamples"] == 60
+    assert any("clock reset" in w for w in r.warnings)
+
+
+def test_nsx22_in_millivolts_is_converted(tmp_path: Path) -> None:
+    p = write_nsx22(tmp_path / "m.ns2", analog=(-5000, 5000), units=b"mV")
+    assert _one(p).type_json["lsb"] == pytest.approx(10000 / 65528 * 1000)
+
+
+def test_ncs_one_record_per_file_against_its_records(tmp_path: Path) -> None:
+    valid = (512, 512, 100)
+    p = write_ncs(tmp_path / "CSC7.ncs", sr=32000, bit_volts=6.103515625e-08, valid=valid)
+    r = _one(p)
+    tj = r.type_json
+    records = (p.stat().st_size - NCS_HEADER) // NCS_RECORD
+    assert records == len(valid)
+    raw = np.fromfile(p, dtype=[("ts", "<u8"), ("ch", "<u4"), ("sr", "<u4"), ("n", "<u4"),
+                                ("s", "<i2", 512)], offset=NCS_HEADER)
+    assert tj["nSamples"] == int(raw["n"].sum())
+    assert tj["sr"] == 32000 and tj["nChannels"] == 1 and tj["type"] == "int16"
+    assert tj["lsb"] == pytest.approx(6.103515625e-08 * 1e6)
+    assert "inverted" in r.provenance["lsb"].detail
+    assert r.start_time == "2024-03-14T09:30:00"
+
+
+def test_ncs_gap_is_counted_out_and_said(tmp_path: Path) -> None:
+    p = write_ncs(tmp_path / "g.ncs", valid=(512, 512, 512), gap_after=0)
+    r = _one(p)
+    assert r.type_json["nSamples"] == 1536
+    assert any("gaps of" in w for w in r.warnings)
+
+
+def test_ncs_folder_gives_one_record_per_file(tmp_path: Path) -> None:
+    for i, sr in enumerate((2000, 32000)):
+        write_ncs(tmp_path / f"CSC{i}.ncs", sr=sr)
+    found = discover(tmp_path)
+    assert [p.name for p in found.data] == ["CSC0.ncs", "CSC1.ncs"]
+    rates = [_one(p).type_json["sr"] for p in found.data]
+    assert rates == [2000, 32000]
+
+
+@pytest.mark.parametrize("suffix,width,n,sr", [(".eeg", 1, 4000, 250), (".egf3", 2, 900, 4800)])
+def test_axona_lfp_against_its_size(tmp_path: Path, suffix: str, width: int, n: int,
+                                    sr: int) -> None:
+    p = write_axona_lfp(tmp_path / f"t{suffix}", n=n, sr=f"{sr}.0 hz", width=width)
+    (tmp_path / "t.set").write_text("trial_date x\r\n")
+    r = _one(p)
+    body = p.read_bytes()
+    start = body.index(b"data_start") + len(b"data_start")
+    stored = (len(body) - start - len(b"\r\ndata_end\r\n")) // width
+    assert r.type_json["nSamples"] == stored == n
+    assert r.type_json["sr"] == sr
+    assert r.type_json["type"] == ("int8" if width == 1 else "int16")
+    assert r.start_time == "2024-03-12T14:05:09"
+    assert NeoExtractor.sidecars(p) == [tmp_path / "t.set"]
+
+
+def test_mcs_h5_streams_against_h5py(tmp_path: Path) -> None:
+    import h5py
+
+    p = write_mcs_h5(tmp_path / "mea.h5", conversion=59605, exponent=-12, unit="V")
+    records = {r.part: r for r in NeoExtractor().extract(p)}
+    assert set(records) == {"Filter_Data1", "Analog_Data"}
+    with h5py.File(p, "r") as f:
+        for sname in ("Stream_0", "Stream_1"):
+            g = f["Data/Recording_0/AnalogStream"][sname]
+            tj = records[part_name(g.attrs["Label"].decode())].type_json
+            info = g["InfoChannel"][()]
+            assert (tj["nChannels"], tj["nSamples"]) == g["ChannelData"].shape
+            assert tj["sr"] == pytest.approx(1e6 / info["Tick"][0])
+            assert tj["type"] == "int32"
+            assert tj["lsb"] == pytest.approx(info["ConversionFactor"][0]
+                                              * 10.0 ** info["Exponent"][0] * 1e6)
+    assert records["Analog_Data"].start_time == "2024-03-12T14:05:09"
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f.create_dataset("x", data=[1, 2])
+    with pytest.raises(UnsupportedFile):
+        extractor_for(other)
+
+
+def test_axona_raw_bin_tetrodes_against_its_size(tmp_path: Path) -> None:
+    p = write_axona_bin(tmp_path / "trial.bin", tetrodes=(2, 5), packets=33, gain=4000)
+    r = _one(p)
+    tj = r.type_json
+    assert tj["nSamples"] == p.stat().st_size // 432 * 3 == 99  # 3 samples per packet
+    assert tj["nChannels"] == 8 and tj["sr"] == 48000 and tj["type"] == "int16"
+    assert tj["lsb"] == pytest.approx(1000 * 1500 / (4000 * 2**15))
+    assert tj["electrodeGroups"] == [{"channels": [0, 1, 2, 3], "label": "tetrode2"},
+                                     {"channels": [4, 5, 6, 7], "label": "tetrode5"}]
+    assert r.start_time == "2024-03-12T14:05:09"
+    assert extractor_for(p).name == "neo"
+    assert discover(tmp_path).sidecars == {tmp_path / "trial.set": p}
+
+
+def test_spikegadgets_streams_and_ntrodes(tmp_path: Path) -> None:
+    p = write_spikegadgets_rec(tmp_path / "s.rec", n_trodes=8, per_trode=4, packets=250,
+                               scaling=0.195)
+    records = {r.part: r for r in NeoExtractor().extract(p)}
+    assert set(records) == {"ECU", "trodes"}
+    text = p.read_bytes()
+    header = text.index(b"</Configuration>") + len(b"</Configuration>\n")
+    packet = 1 + 32 + 4 + 2 * 32
+    trodes = records["trodes"].type_json
+    assert trodes["nSamples"] == (len(text) - header) // packet == 250
+    assert trodes["nChannels"] == 32 and trodes["sr"] == 30000
+    assert trodes["lsb"] == pytest.approx(0.195)
+    reader = neo_rawio.SpikeGadgetsRawIO(str(p))
+    reader.parse_header()
+    names = [str(n) for n in reader.header["signal_channels"]["name"]
+             if str(n).startswith("trode")]
+    for g in trodes["electrodeGroups"]:
+        assert {names[c].split("chan")[0] for c in g["channels"]} == {f"trode{g['label'][6:]}"}
+    assert sorted(c for g in trodes["electrodeGroups"] for c in g["channels"]) == list(range(32))
+    assert "lsb" not in records["ECU"].type_json  # auxiliary analog input: no unit
+
+
+def test_micromed_trc_against_its_size_and_neo(tmp_path: Path) -> None:
+    p = write_trc(tmp_path / "pt.TRC", n_channels=6, n_samples=300, rate=512,
+                  physical=(-1600, 1600), logical=(0, 65535, 32768))
+    r = _one(p)
+    tj = r.type_json
+    data_start = int.from_bytes(p.read_bytes()[138:142], "little")
+    assert tj["nSamples"] == (p.stat().st_size - data_start) // (6 * 2) == 300
+    assert tj["nChannels"] == 6 and tj["sr"] == 512 and tj["type"] == "uint16"
+    assert tj["lsb"] == pytest.approx(3200 / 65536)  # physical range / (logical range + 1)
+    assert r.start_time == "2024-03-12T14:05:09"
+    reader = neo_rawio.MicromedRawIO(str(p))
+    reader.parse_header()
+    assert reader.get_signal_size(0, 0, 0) == tj["nSamples"]
+    assert reader.header["signal_channels"]["gain"][0] == pytest.approx(tj["lsb"])
+
+
+def test_3brain_brw_against_h5py(tmp_path: Path) -> None:
+    import h5py
+
+    p = write_brw3(tmp_path / "chip.brw", n_channels=64, n_frames=700, rate=17855.5, bits=12)
+    tj = _one(p).type_json
+    with h5py.File(p, "r") as f:
+        rv = f["3BRecInfo/3BRecVars"]
+        assert tj["sr"] == pytest.approx(float(rv["SamplingRate"][0]))
+        assert tj["nSamples"] == int(rv["NRecFrames"][0]) == 700
+        assert tj["nChannels"] == len(f["3BRecInfo/3BMeaStreams/Raw/Chs"]) == 64
+        span = float(rv["MaxVolt"][0] - rv["MinVolt"][0])
+        assert tj["lsb"] == pytest.approx(span / 2 ** int(rv["BitDepth"][0]))
+    assert tj["format"] == "3Brain" and tj["type"] == "uint16"
+
+
+def test_mcs_raw_against_its_header_and_size(tmp_path: Path) -> None:
+    p = write_mcs_raw(tmp_path / "mea.raw", n_channels=60, n_samples=333, rate=20000,
+                      step="0.0596\u00b5V")
+    r = _one(p)
+    body = p.read_bytes()
+    header = body.index(b"EOH") + len(b"EOH\r\n")
+    assert r.type_json["nSamples"] == (len(body) - header) // (60 * 2) == 333
+    assert r.type_json["nChannels"] == 60 and r.type_json["sr"] == 20000
+    assert r.type_json["lsb"] == pytest.approx(0.0596) and r.type_json["type"] == "uint16"
+    other = tmp_path / "camera.raw"
+    other.write_bytes(b"\x00\x01" * 500)
+    with pytest.raises(UnsupportedFile):
+        extractor_for(other)
+
+
+def test_claims_need_the_format_not_the_name(tmp_path: Path) -> None:
+    junk = tmp_path / "x.ns5"
+    junk.write_bytes(b"not a blackrock file at all" * 10)
+    with pytest.raises(UnsupportedFile):
+        extractor_for(junk)
+    xml_eeg = tmp_path / "rec.eeg"
+    xml_eeg.write_bytes(b"\0" * 64)
+    assert extractor_for(xml_eeg).name == "rawbinary"
+    ns = write_nsx21(tmp_path / "s.ns2")
+    (tmp_path / "s.nev").write_bytes(b"NEURALEV" + b"\0" * 100)
+    found = discover(tmp_path)
+    assert ns in found.data and found.sidecars[tmp_path / "s.nev"] == ns
+
+
+def test_tdt_block_is_claimed_once(tmp_path: Path) -> None:
+    block = tmp_path / "Block-1"
+    block.mkdir()
+    for suffix in (".tev", ".tsq", ".Tbk", ".Tdx", "_Wav1_Ch1.sev"):
+        (block / f"T1-Block-1{suffix}").write_bytes(b"\0" * 40)
+    found = discover(block)
+    assert [p.name for p in found.data] == ["T1-Block-1.tev"]
+    assert {p.name for p in found.sidecars} == {"T1-Block-1.tsq", "T1-Block-1.Tbk",
+                                                "T1-Block-1.Tdx", "T1-Block-1_Wav1_Ch1.sev"}
+    # without its .tev (a .sev-only block) the index is the anchor
+    (block / "T1-Block-1.tev").unlink()
+    assert [p.name for p in discover(block).data] == ["T1-Block-1.tsq"]
+
+
+def test_alphaomega_folder_is_claimed_once(tmp_path: Path) -> None:
+    for name in ("map0002.mpx", "map0001.mpx"):
+        (tmp_path / name).write_bytes(b"\x3c\x00h" + b"\0" * 100)
+    found = discover(tmp_path)
+    assert [p.name for p in found.data] == ["map0001.mpx"]
+    assert [p.name for p in found.sidecars] == ["map0002.mpx"]
+
+
+def test_damaged_files_are_one_line(tmp_path: Path) -> None:
+    cut = write_nsx22(tmp_path / "c.ns5")
+    cut.write_bytes(cut.read_bytes()[:400])
+    with pytest.raises(ExtractionError) as err:
+        NeoExtractor().extract(cut)
+    text = str(err.value)
+    assert text.startswith("c.ns5") and "\n" not in text
+
+
+def test_neo_runs_in_the_worker_not_in_the_caller(tmp_path: Path) -> None:
+    p = write_nsx21(tmp_path / "w.ns2")
+    code = ("import sys, json; from extractors.neo import NeoExtractor; "
+            f"r = NeoExtractor().extract({str(p)!r}); "
+            "print(json.dumps([r[0].type_json['nSamples'], 'neo' in sys.modules]))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("BSINGEST_NO_ISOLATION", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True, timeout=120)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [50, False]
+
+
+# --- the header mapping, on summaries as the worker returns them --------------------------
+
+def _stream(name: str = "s", **kw):
+    base = {"name": name, "id": "0", "n_channels": 2, "rates": [1000.0], "dtypes": ["int16"],
+            "units": ["uV"], "gains": [0.5], "offsets": [0.0], "names": ["a", "b"],
+            "segments": [(100, 0.0)]}
+    return {**base, **kw}
+
+
+def _summary(*streams, label=None, extra=None):
+    variant = {"label": label, "streams": list(streams), "n_spike_channels": 0,
+               "n_event_channels": 0, "rec_datetime": None, "extra": extra or {}}
+    return {"rawio": "TestRawIO", "variants": [variant], "warnings": []}
+
+
+def _map(summary, key="blackrock"):
+    from extractors.neo.formats import by_key
+
+    return map_summary(by_key(key), Path("x"), summary)
+
+
+def test_mapping_lsb_only_for_one_gain_in_volts() -> None:
+    recs, _ = _map(_summary(_stream(gains=[0.5, 0.25])))
+    assert "lsb" not in recs[0].fields.values
+    assert any("2 different gains" in w for w in recs[0].fields.warnings)
+    recs, _ = _map(_summary(_stream(units=["pA"])))
+    assert "lsb" not in recs[0].fields.values
+    recs, _ = _map(_summary(_stream(units=["V"], gains=[1e-7])))
+    assert recs[0].fields.values["lsb"] == pytest.approx(0.1)
+    recs, _ = _map(_summary(_stream(dtypes=["float32"])))
+    assert "lsb" not in recs[0].fields.values
+
+
+def test_mapping_streams_parts_and_empty_streams() -> None:
+    recs, notes = _map(_summary(_stream("Raw Analog"), _stream("LFP/1"),
+                                _stream("empty", segments=[(0, 0.0)])))
+    assert [r.part for r in recs] == ["Raw_Analog", "LFP_1"]
+    assert any("'empty'" in n and "no samples" in n for n in notes)
+    recs, _ = _map(_summary(_stream("only")))
+    assert recs[0].part is None
+    recs, _ = _map(_summary(_stream("EEG1")), key="tdt")
+    assert recs[0].part == "EEG1"
+    recs, _ = _map(_summary(_stream("well000"), label="rec0001"), key="maxwell")
+    assert recs[0].part == "rec0001/well000"
+
+
+def test_mapping_no_signal_is_one_record_with_no_channels() -> None:
+    recs, _ = _map(_summary())
+    assert recs[0].fields.values["nChannels"] == 0
+    assert any("no continuous signals" in w for w in recs[0].fields.warnings)
+
+
+def test_part_names_are_sanitized() -> None:
+    assert part_name("Signal stream 0") == "Signal_stream_0"
+    assert part_name("stream0_27789Hz_0mVRange") == "stream0_27789Hz_0mVRange"
+    assert part_name("#/") == "stream"
+
+
+def test_tdt_stands_aside_for_the_photometry_family(tmp_path: Path, monkeypatch) -> None:
+    import types
+
+    fake = types.ModuleType("extractors.tdt_photometry")
+    fake.photometry_only = lambda tsq: tsq.name.startswith("Photo")
+    fake.is_photometry_store = lambda name: name.endswith("A")
+    monkeypatch.setitem(sys.modules, "extractors.tdt_photometry", fake)
+    for block in ("Photo-1", "Ephys-1"):
+        for suffix in (".tev", ".tsq"):
+            (tmp_path / f"{block}{suffix}").write_bytes(b"\0" * 40)
+    assert NeoExtractor.claim(tmp_path / "Photo-1.tev") == 0
+    assert NeoExtractor.claim(tmp_path / "Ephys-1.tev") == 2
+    recs, notes = _map(_summary(_stream("EEG1"), _stream("465A")), key="tdt")
+    assert [r.part for r in recs] == ["EEG1"]
+    assert any("'465A'" in n and "photometry" in n for n in notes)
+
+
+def test_pl2_and_smrx_without_their_vendor_libraries_are_one_line(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    monkeypatch.setenv("BSINGEST_PL2_DLL", str(tmp_path / "missing.dll"))
+    monkeypatch.setenv("BSINGEST_NO_ISOLATION", "1")  # the environment reaches the reader
+    pl2 = tmp_path / "x.pl2"
+    pl2.write_bytes(b"\0" * 64)
+    with pytest.raises(ExtractionError, match="does not download it"):
+        NeoExtractor().extract(pl2)
+    smrx = tmp_path / "x.smrx"
+    smrx.write_bytes(b"\0" * 64)
+    try:
+        import sonpy  # noqa: F401
+    except ImportError:
+        with pytest.raises(ExtractionError, match="sonpy"):
+            NeoExtractor().extract(smrx)
