@@ -321,15 +321,15 @@ def _unit(unit: str) -> str:
 
 def _start(h: VhdrHeader, data: Path, f: Fields) -> None:
     """The date of the marker file's first New Segment marker (local time)."""
-    named = h.marker_file
-    marker = _marker_file(h.path, named)
+    stated = h.marker_file
+    marker = _marker_file(h.path, stated)
     if marker is None:
-        if named is not None:
-            f.warn(f"{h.path.name} names marker file {named.name}, which is absent: no start "
+        if stated is not None:
+            f.warn(f"{h.path.name} names marker file {stated.name}, which is absent: no start "
                    "time")
         return
-    if named is not None and marker != named:
-        f.warn(f"{h.path.name} names marker file {named.name}, which is absent; read "
+    if stated is not None and marker != stated:
+        f.warn(f"{h.path.name} names marker file {stated.name}, which is absent; read "
                f"{marker.name} beside it (a renamed recording)")
     try:
         with open(marker, "rb") as fh:
