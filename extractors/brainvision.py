@@ -40,7 +40,8 @@ Values:
   (``YYYYMMDDhhmmssuuuuuu``, local time of the recording computer); all zeros means none.
   A ``MarkerFile`` that is absent (a recording renamed after it was written, as a BIDS
   conversion does) falls back to the ``.vmrk`` of the header's own name, with a warning,
-  as MNE does.
+  as MNE does; an absent ``DataFile`` likewise to the data file of the header's own name
+  (with the named suffix), as neo does.
   A segmented export (``SegmentationType`` other than ``NOTSEGMENTED``) warns that its
   segments are not contiguous in time.
 
@@ -143,6 +144,7 @@ class BrainVisionExtractor(Extractor):
             data = h.data_file
             if data is None:
                 raise SidecarError(path, "no DataFile in [Common Infos]: it names no data file")
+            data = _renamed(path, data)
         else:
             headers = _headers_naming(path)
             if not headers:
@@ -156,6 +158,10 @@ class BrainVisionExtractor(Extractor):
 
     def _describe(self, where: Path, h: VhdrHeader, data: Path, f: Fields) -> None:
         name = h.path.name
+        stated = h.data_file
+        if stated is not None and stated.name != data.name:
+            f.warn(f"{name} names data file {stated.name[:80]}, which is absent; described "
+                   f"{data.name}, of the header's own name (a renamed recording)")
         version = h.get("", "version") or ""
         fmt = (h.get("common infos", "dataformat") or "BINARY").upper()
         if fmt != "BINARY":
@@ -416,7 +422,17 @@ def _names_of(vhdr: Path) -> tuple[str | None, str | None]:
 
 def _data_of(vhdr: Path) -> Path | None:
     name = _names_of(vhdr)[0]
-    return vhdr.parent / name if name else None
+    return _renamed(vhdr, vhdr.parent / name) if name else None
+
+
+def _renamed(vhdr: Path, named: Path) -> Path:
+    """The data file a header names or, where that is absent and a file of the header's own
+    name and the named suffix is beside it (a recording renamed without editing its
+    header), that file, as neo reads it."""
+    if named.exists():
+        return named
+    own = vhdr.with_suffix(named.suffix or ".eeg")
+    return own if own != vhdr and own.is_file() else named
 
 
 def _marker_of(vhdr: Path) -> Path | None:

@@ -246,3 +246,27 @@ def test_a_stale_marker_file_name_falls_back_to_the_headers_own(tmp_path: Path) 
     mne = pytest.importorskip("mne")
     raw = mne.io.read_raw_brainvision(vhdr, preload=False, verbose="error")
     assert r.start_time == raw.info["meas_date"].replace(tzinfo=None).isoformat()
+
+
+def test_a_renamed_recording_whose_header_names_the_old_files(tmp_path: Path) -> None:
+    # rec.* renamed to sub-01_eeg.* without editing the header (DataFile=rec.eeg,
+    # MarkerFile=rec.vmrk): neo reads the files of the header's own name; so do we.
+    write_brainvision(tmp_path, codepage="utf-8")  # neo reads UTF-8 headers only
+    for suffix in (".vhdr", ".eeg", ".vmrk"):
+        (tmp_path / f"rec{suffix}").rename(tmp_path / f"sub-01_eeg{suffix}")
+    data, vhdr = tmp_path / "sub-01_eeg.eeg", tmp_path / "sub-01_eeg.vhdr"
+    assert extract(vhdr) == extract(data)
+    [r] = extract(data)
+    assert r.type_json["fileName"] == "sub-01_eeg.eeg"
+    assert (r.type_json["nChannels"], r.type_json["nSamples"]) == (4, 100)
+    assert r.start_time == START.isoformat()
+    assert any("names data file rec.eeg, which is absent" in w for w in r.warnings)
+    report = extract_folder(tmp_path)
+    assert [x.type_json["fileName"] for x in report.extractions] == ["sub-01_eeg.eeg"]
+    assert set(report.sidecars) == {str(vhdr), str(tmp_path / "sub-01_eeg.vmrk")}
+    assert not report.errors
+    rawio = pytest.importorskip("neo.rawio")
+    reader = rawio.BrainVisionRawIO(str(vhdr))
+    reader.parse_header()
+    assert reader.get_signal_size(0, 0, 0) == r.type_json["nSamples"]
+    assert reader.header["signal_channels"].size == r.type_json["nChannels"]
