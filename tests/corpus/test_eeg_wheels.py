@@ -9,7 +9,8 @@ opens it:
 - pyedflib (EDF, BDF): the data signals of each rate (annotation signals aside) are one
   record: nChannels, sr and nSamples equal pyedflib's; lsb is present exactly when those
   signals are in volts and share one step, and equals it; the start equals pyedflib's to
-  the second.
+  the second (pyedflib's sub-second part, from the first EDF+ annotation, is ten times
+  too small: it divides EDFlib's 100 ns units by 100; MNE leaves it out).
 - MNE: the channels of all records add up to MNE's; the fastest record's sr and nSamples
   equal MNE's (MNE resamples every signal to the highest rate); the start equals
   ``meas_date`` (BrainVision: to the microsecond; EDF: to the second). BrainVision's lsb
