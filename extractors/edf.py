@@ -234,15 +234,20 @@ def read_edf_header(path: Path) -> EdfHeader:
     if n_records < -1:
         raise ExtractionError(path, f"header: number of data records {n_records} is negative")
     duration = _float(path, fixed, 244, 8, "duration of a data record")
-    if not duration > 0:
-        raise ExtractionError(path, f"header: duration of a data record {duration:g} s is not "
-                              "positive")
     reserved = fixed[192:236].decode("latin-1").strip()
     variant = kind
     for tag in ("+C", "+D"):
         if reserved.startswith(f"EDF{tag}") or reserved.startswith(f"BDF{tag}"):
             variant = kind + tag
     signals = _signals(path, rest, ns)
+    if all(s.annotation for s in signals):
+        # A Sleep-EDF hypnogram: EDF+ annotations alone, in one record of duration 0.
+        raise ExtractionError(path, f"{variant}: annotations only (its {ns} signal(s) "
+                              f"{signals[0].label!r}: events or a hypnogram, not a recording): "
+                              "no data channels")
+    if not duration > 0:
+        raise ExtractionError(path, f"header: duration of a data record {duration:g} s is not "
+                              "positive")
     start, detail, problem = _start(fixed)
     return EdfHeader(bdf, variant, header_bytes, n_records, duration, signals, start, detail,
                      problem)

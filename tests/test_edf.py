@@ -368,3 +368,11 @@ def test_an_inverted_digital_range_has_the_same_step(tmp_path: Path) -> None:
     sigs = [Signal("a"), Signal("b", digmin=32767, digmax=-32768)]
     [r] = extract(write_edf(tmp_path / "i.edf", sigs))
     assert r.type_json["lsb"] == pytest.approx(6553.5 / 65535)
+
+
+def test_an_annotations_only_file_says_so(tmp_path: Path) -> None:
+    # A Sleep-EDF hypnogram: EDF+C, one 'EDF Annotations' signal, one record of duration 0.
+    path = write_edf(tmp_path / "SC4001EC-Hypnogram.edf", [ANNOTATIONS], 1, duration=0.0)
+    with pytest.raises(ExtractionError, match=r"^SC4001EC-Hypnogram\.edf: EDF\+C: annotations "
+                                              r"only .*: no data channels$"):
+        extract(path)
