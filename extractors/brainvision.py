@@ -20,9 +20,13 @@ first 64 kB of the marker file and one ``stat`` of the data file: the same cost 
 
 Values:
 
+- The first line as Recorder, Analyzer and pybv write it (``Brain Vision Data Exchange
+  Header File``), or V-Amp Recorder (``Brain Vision V-Amp Data Header File``), or the Core
+  Data Format's (``BrainVision Core Data Header File``): the grammar MNE accepts.
 - Section names and keys in any case (``[Common infos]``, ``datafile=``); the
   ``[Comment]`` section is free text and never parsed. Headers are UTF-8 when they say
-  ``Codepage=UTF-8`` or decode as UTF-8, else latin-1 (BrainVision Recorder 1.x).
+  ``Codepage=UTF-8`` or decode as UTF-8, else latin-1 (BrainVision Recorder 1.x); a unit
+  written in UTF-8 inside a latin-1 header (``Âµv``) is read as the ``µV`` it is.
 - ``nChannels``: ``NumberOfChannels`` (a ``[Channel Infos]`` count that differs warns).
 - ``sr`` = 1e6 / ``SamplingInterval`` (µs).
 - ``type``: ``INT_16`` int16, ``UINT_16`` uint16, ``INT_32`` int32, ``IEEE_FLOAT_32``
@@ -34,6 +38,10 @@ Values:
   out, with the reason in a warning. Float data are stored in units, not steps: no lsb.
 - Start: the date of the marker file's first ``New Segment`` marker
   (``YYYYMMDDhhmmssuuuuuu``, local time of the recording computer); all zeros means none.
+  A ``MarkerFile`` that is absent (a recording renamed after it was written, as a BIDS
+  conversion does) falls back to the ``.vmrk`` of the header's own name, with a warning,
+  as MNE does; an absent ``DataFile`` likewise to the data file of the header's own name
+  (with the named suffix), as neo does.
   A segmented export (``SegmentationType`` other than ``NOTSEGMENTED``) warns that its
   segments are not contiguous in time.
 
@@ -62,7 +70,11 @@ __all__ = ["BrainVisionExtractor", "VhdrHeader", "read_vhdr"]
 
 _HEADER_LIMIT = 16 * 2**20  # a 256-channel header with comments is ~30 kB
 _MARKER_HEAD = 1 << 16  # the first New Segment marker is near the top of the .vmrk
-_MAGIC = re.compile(r"^\ufeff?\s*brain ?vision data exchange header file", re.IGNORECASE)
+# "Brain Vision Data Exchange Header File Version 1.0" (Recorder, Analyzer, pybv), and the
+# first lines of V-Amp Recorder ("Brain Vision V-Amp Data Header File") and of the Core
+# Data Format ("BrainVision Core Data Header File"): the grammar MNE accepts.
+_MAGIC = re.compile(r"^\ufeff?\s*brain ?vision( core| v-amp)? data( exchange)? header file",
+                    re.IGNORECASE)
 _FORMATS = {"INT_16": ("int16", 2), "UINT_16": ("uint16", 2), "INT_32": ("int32", 4),
             "IEEE_FLOAT_32": ("float32", 4)}
 _TO_MICROVOLT = {"nv": 1e-3, "uv": 1.0, "µv": 1.0, "μv": 1.0, "mv": 1e3, "v": 1e6}
@@ -132,6 +144,7 @@ class BrainVisionExtractor(Extractor):
             data = h.data_file
             if data is None:
                 raise SidecarError(path, "no DataFile in [Common Infos]: it names no data file")
+            data = _renamed(path, data)
         else:
             headers = _headers_naming(path)
             if not headers:
@@ -145,6 +158,10 @@ class BrainVisionExtractor(Extractor):
 
     def _describe(self, where: Path, h: VhdrHeader, data: Path, f: Fields) -> None:
         name = h.path.name
+        stated = h.data_file
+        if stated is not None and stated.name != data.name:
+            f.warn(f"{name} names data file {stated.name[:80]}, which is absent; described "
+                   f"{data.name}, of the header's own name (a renamed recording)")
         version = h.get("", "version") or ""
         fmt = (h.get("common infos", "dataformat") or "BINARY").upper()
         if fmt != "BINARY":
@@ -268,6 +285,7 @@ def _lsb(name: str, channels: list[tuple[str, str, str]], f: Fields) -> None:
     steps: dict[float, list[str]] = {}
     other_units = set()
     for label, resolution, unit in channels:
+        unit = _unit(unit)
         try:
             value = float(resolution) if resolution else 1.0
         except ValueError:
@@ -293,19 +311,32 @@ def _lsb(name: str, channels: list[tuple[str, str, str]], f: Fields) -> None:
                f"step, {len(values)} values): one lsb cannot describe them, so none is given")
         return
     [lsb] = steps
-    units = sorted({u or "µV (no unit given)" for _, _, u in channels})
+    units = sorted({_unit(u) or "µV (no unit given)" for _, _, u in channels})
     f.header("lsb", lsb, f"{name} [Channel Infos] resolution of all {len(channels)} channels "
              f"({', '.join(units)}), in µV")
 
 
+def _unit(unit: str) -> str:
+    """A channel's unit, with a UTF-8 'µV' read as latin-1 ('Âµv': a header mixing the two
+    encodings, or one saying ``Codepage=ANSI``) made 'µV' again, as MNE does."""
+    try:
+        return unit.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return unit
+
+
 def _start(h: VhdrHeader, data: Path, f: Fields) -> None:
     """The date of the marker file's first New Segment marker (local time)."""
-    marker = h.marker_file
-    if marker is None or not marker.is_file():
-        if marker is not None:
-            f.warn(f"{h.path.name} names marker file {marker.name}, which is absent: no start "
+    stated = h.marker_file
+    marker = _marker_file(h.path, stated)
+    if marker is None:
+        if stated is not None:
+            f.warn(f"{h.path.name} names marker file {stated.name}, which is absent: no start "
                    "time")
         return
+    if stated is not None and marker != stated:
+        f.warn(f"{h.path.name} names marker file {stated.name}, which is absent; read "
+               f"{marker.name} beside it (a renamed recording)")
     try:
         with open(marker, "rb") as fh:
             head = fh.read(_MARKER_HEAD)
@@ -329,6 +360,16 @@ def _start(h: VhdrHeader, data: Path, f: Fields) -> None:
         return
     f.started(when, Source.HEADER, f"{marker.name} first New Segment marker date "
               f"{m.group(1)} (local time of the recording computer)")
+
+
+def _marker_file(vhdr: Path, named: Path | None) -> Path | None:
+    """The marker file a header names or, where that is absent (a recording renamed after
+    it was written: a BIDS conversion), the ``.vmrk`` of the header's own name, as MNE
+    does; None when neither is there."""
+    if named is not None and named.is_file():
+        return named
+    sibling = vhdr.with_suffix(".vmrk")
+    return sibling if named is not None and sibling.is_file() else None
 
 
 def _number(where: Path, h: VhdrHeader, section: str, key: str) -> float | None:
@@ -381,12 +422,22 @@ def _names_of(vhdr: Path) -> tuple[str | None, str | None]:
 
 def _data_of(vhdr: Path) -> Path | None:
     name = _names_of(vhdr)[0]
-    return vhdr.parent / name if name else None
+    return _renamed(vhdr, vhdr.parent / name) if name else None
+
+
+def _renamed(vhdr: Path, named: Path) -> Path:
+    """The data file a header names or, where that is absent and a file of the header's own
+    name and the named suffix is beside it (a recording renamed without editing its
+    header), that file, as neo reads it."""
+    if named.exists():
+        return named
+    own = vhdr.with_suffix(named.suffix or ".eeg")
+    return own if own != vhdr and own.is_file() else named
 
 
 def _marker_of(vhdr: Path) -> Path | None:
     name = _names_of(vhdr)[1]
-    return vhdr.parent / name if name else None
+    return _marker_file(vhdr, vhdr.parent / name if name else None)
 
 
 def _headers_naming(data: Path) -> list[Path]:

@@ -29,6 +29,12 @@ Values, per record:
 - Start: the header's ``startdate`` and ``starttime`` (local time of the recording; the
   two-digit year is 1985-2084 as the spec says, or the four-digit year of an EDF+
   ``Startdate dd-MMM-yyyy`` recording field).
+- Headers as writers leave them, read as MNE reads them: fields padded with NULs rather
+  than spaces, a decimal comma (``-3276,8``), the micro sign of ``µV`` in latin-1, UTF-8,
+  Greek or Shift-JIS (Nihon Kohden), a start time written ``09:01:17``, the spec's ``yy``
+  startdate (after 2084) with the date in the EDF+ recording field. A signal of 0 samples
+  per data record holds nothing and is not a channel (a warning names it); a digital range
+  whose maximum equals its minimum leaves only ``lsb`` out (a warning says why).
 - EDF+D: the data records are not contiguous in time (their onsets are in the annotation
   signal, which is data and not read): a warning says so; ``nSamples`` counts the samples
   stored.
@@ -38,9 +44,9 @@ Records are ``Electroencephalography``; a lab restates an intracranial file with
 
 Bad input is one line naming the file: a header shorter than it declares, a version field
 that is neither EDF's ``0`` nor BDF's ``0xFF BIOSEMI``, a field that is not an ASCII number,
-no signals, a record duration that is not positive and finite, a digital minimum not below
-the maximum. Where one rate group of several is bad, that group is left out with a
-warning on the others (``PartFailure``).
+no signals (or none with samples), a record duration that is not positive and finite.
+Where one rate group of several is bad (an implausible value), that group is left out
+with a warning on the others.
 """
 
 from __future__ import annotations
@@ -72,6 +78,7 @@ _ANNOTATIONS = ("edf annotations", "bdf annotations")
 _MAX_SIGNALS = 9999
 _MONTHS = {m: i + 1 for i, m in enumerate(
     ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"))}
+_DATE = re.compile(r"(\d{2})[.:](\d{2})[.:](\d{2})")  # dd.mm.yy, hh.mm.ss (or with colons)
 _STARTDATE = re.compile(r"^Startdate (\d{2})-([A-Z]{3})-(\d{4})\b")
 
 
@@ -133,11 +140,18 @@ class EdfExtractor(Extractor):
                  ) -> list[Extraction | PartFailure]:
         h = read_edf_header(path)
         size = os.stat(path).st_size
-        data = [s for s in h.signals if not s.annotation]
+        data = [s for s in h.signals if not s.annotation and s.samples > 0]
+        # A signal of 0 samples per data record holds nothing (a disabled input some writers
+        # keep in the header): not a channel. MNE lists it; pyedflib refuses the file.
+        empty = [s for s in h.signals if not s.annotation and s.samples == 0]
         if not data:
-            raise ExtractionError(path, f"{h.variant}: its {len(h.signals)} signal(s) are all "
-                                  "annotations: no data channels")
+            raise ExtractionError(path, f"{h.variant}: none of its {len(h.signals)} signal(s) "
+                                  "is a data signal with samples (annotations, or 0 samples per "
+                                  "data record): no data channels")
         n_records, notes = _records_on_disk(h, size)
+        if empty:
+            notes.append(f"{len(empty)} signal(s) hold 0 samples per data record "
+                         f"({', '.join(s.label for s in empty[:8])}): not counted as channels")
         groups: dict[int, list[EdfSignal]] = {}
         for s in data:
             groups.setdefault(s.samples, []).append(s)
@@ -194,7 +208,8 @@ def read_edf_header(path: Path) -> EdfHeader:
                                   "EDF/BDF header")
         if fixed[:8] == b"\xffBIOSEMI":
             bdf = True
-        elif fixed[:8] == b"0       ":
+        elif fixed[:8].split(b"\0", 1)[0].strip() == b"0":
+            # "0" then spaces; some writers pad with NULs (MNE reads those, pyedflib not)
             bdf = False
         else:
             raise ExtractionError(path, f"version field {fixed[:8]!r} is neither EDF's '0' nor "
@@ -219,15 +234,20 @@ def read_edf_header(path: Path) -> EdfHeader:
     if n_records < -1:
         raise ExtractionError(path, f"header: number of data records {n_records} is negative")
     duration = _float(path, fixed, 244, 8, "duration of a data record")
-    if not duration > 0:
-        raise ExtractionError(path, f"header: duration of a data record {duration:g} s is not "
-                              "positive")
     reserved = fixed[192:236].decode("latin-1").strip()
     variant = kind
     for tag in ("+C", "+D"):
         if reserved.startswith(f"EDF{tag}") or reserved.startswith(f"BDF{tag}"):
             variant = kind + tag
     signals = _signals(path, rest, ns)
+    if all(s.annotation for s in signals):
+        # A Sleep-EDF hypnogram: EDF+ annotations alone, in one record of duration 0.
+        raise ExtractionError(path, f"{variant}: annotations only (its {ns} signal(s) "
+                              f"{signals[0].label!r}: events or a hypnogram, not a recording): "
+                              "no data channels")
+    if not duration > 0:
+        raise ExtractionError(path, f"header: duration of a data record {duration:g} s is not "
+                              "positive")
     start, detail, problem = _start(fixed)
     return EdfHeader(bdf, variant, header_bytes, n_records, duration, signals, start, detail,
                      problem)
@@ -246,7 +266,7 @@ def _signals(path: Path, block: bytes, ns: int) -> tuple[EdfSignal, ...]:
         where[name] = (base, width)
         base += ns * width
     for i in range(ns):
-        label = columns["label"][i].decode("latin-1").strip()
+        label = _text(columns["label"][i])
 
         def num(key: str, i: int = i, label: str = label) -> float:
             start, width = where[key]
@@ -254,10 +274,10 @@ def _signals(path: Path, block: bytes, ns: int) -> tuple[EdfSignal, ...]:
                            f"signal {i + 1} ({label}) {key}")
 
         samples = num("samples")
-        if not samples.is_integer() or not 1 <= samples <= COUNT_LIMIT:
+        if not samples.is_integer() or not 0 <= samples <= COUNT_LIMIT:
             raise ExtractionError(path, f"header: signal {i + 1} ({label}) has {samples:g} "
-                                  "samples per data record, not a whole number of at least 1")
-        out.append(EdfSignal(i, label, columns["dimension"][i].decode("latin-1").strip(),
+                                  "samples per data record, not a whole number")
+        out.append(EdfSignal(i, label, _dimension(columns["dimension"][i]),
                              num("physmin"), num("physmax"), num("digmin"), num("digmax"),
                              int(samples)))
     return tuple(out)
@@ -290,14 +310,17 @@ def _lsb(path: Path, signals: list[EdfSignal], f: Fields) -> None:
     steps: dict[int, float] = {}
     not_volts = []
     for s in signals:
-        if s.digmax <= s.digmin:
-            raise ExtractionError(path, f"header: signal {s.index + 1} ({s.label}) digital "
-                                  f"maximum {s.digmax:g} is not above its minimum {s.digmin:g}")
+        if s.digmax == s.digmin:
+            # The samples cannot be scaled, but the layout stands (MNE and pyedflib read it).
+            f.warn(f"header: signal {s.index + 1} ({s.label}) digital maximum {s.digmax:g} "
+                   f"equals its minimum: its step is undefined, so no lsb is given")
+            return
         factor = _TO_MICROVOLT.get(s.dimension.lower())
         if factor is None:
             not_volts.append(s)
             continue
-        steps[s.index] = abs(s.physmax - s.physmin) / (s.digmax - s.digmin) * factor
+        # abs: a digital range stated high to low (an inverted signal) has the same step.
+        steps[s.index] = abs(s.physmax - s.physmin) / abs(s.digmax - s.digmin) * factor
     if not_volts:
         units = sorted({repr(s.dimension) for s in not_volts})
         f.warn(f"{len(not_volts)} signal(s) not in volts (physical dimension "
@@ -320,22 +343,37 @@ def _lsb(path: Path, signals: list[EdfSignal], f: Fields) -> None:
 
 
 def _start(fixed: bytes) -> tuple[datetime.datetime | None, str, str]:
-    """(start, detail, problem): startdate dd.mm.yy and starttime hh.mm.ss, local time."""
+    """(start, detail, problem): startdate dd.mm.yy and starttime hh.mm.ss, local time.
+
+    Colons are read like the spec's dots (``09:01:17``: PhysioNet's ucddb files; pyedflib
+    refuses them, MNE reads such a time as midnight). A startdate the header does not give
+    in digits (the spec's ``dd.mm.yy`` literal after 2084, or damage) is taken from an
+    EDF+ recording field ``Startdate dd-MMM-yyyy`` when there is one, as MNE does.
+    """
     date = fixed[168:176].decode("latin-1")
     time = fixed[176:184].decode("latin-1")
-    m_date = re.fullmatch(r"(\d{2})\.(\d{2})\.(\d{2})", date)
-    m_time = re.fullmatch(r"(\d{2})\.(\d{2})\.(\d{2})", time)
-    if not m_date or not m_time:
-        return None, "", f"header: startdate {date!r} / starttime {time!r} is not dd.mm.yy " \
-            "hh.mm.ss: no start time"
-    day, month, yy = (int(x) for x in m_date.groups())
-    year = 1900 + yy if yy >= 85 else 2000 + yy  # the EDF spec's 1985-2084 window
-    detail = f"header startdate {date} starttime {time} (local time of the recording"
+    m_date = _DATE.fullmatch(date)
+    m_time = _DATE.fullmatch(time)
     recording = fixed[88:168].decode("latin-1")
     m = _STARTDATE.match(recording)
-    if m and m.group(2) in _MONTHS and (int(m.group(1)), _MONTHS[m.group(2)]) == (day, month):
-        year = int(m.group(3))
-        detail += f"; year from the EDF+ recording field {m.group(0)!r}"
+    plus = (int(m.group(1)), _MONTHS[m.group(2)], int(m.group(3))) if m and m.group(2) in \
+        _MONTHS else None
+    plus_text = m.group(0) if m else ""
+    if not m_time:
+        return None, "", f"header: starttime {time!r} is not hh.mm.ss: no start time"
+    detail = f"header startdate {date} starttime {time} (local time of the recording"
+    if m_date:
+        day, month, yy = (int(x) for x in m_date.groups())
+        year = 1900 + yy if yy >= 85 else 2000 + yy  # the EDF spec's 1985-2084 window
+        if plus is not None and plus[:2] == (day, month):
+            year = plus[2]
+            detail += f"; year from the EDF+ recording field {plus_text!r}"
+    elif plus is not None:
+        day, month, year = plus
+        detail += f"; date from the EDF+ recording field {plus_text!r}"
+    else:
+        return None, "", f"header: startdate {date!r} is not dd.mm.yy (and no EDF+ " \
+            "'Startdate dd-MMM-yyyy'): no start time"
     try:
         hour, minute, second = (int(x) for x in m_time.groups())
         when = datetime.datetime(year, month, day, hour, minute, second)
@@ -345,9 +383,26 @@ def _start(fixed: bytes) -> tuple[datetime.datetime | None, str, str]:
     return when, detail + ")", ""
 
 
+def _text(raw: bytes) -> str:
+    """A text field: latin-1, cut at a NUL (some writers pad with NULs, not spaces)."""
+    return raw.split(b"\0", 1)[0].decode("latin-1").strip()
+
+
+def _dimension(raw: bytes) -> str:
+    """A physical dimension, with the micro sign written outside ASCII made 'µ'.
+
+    The spec asks for ASCII ('uV'), but writers store 'µV' as latin-1 (0xB5), UTF-8
+    (0xC2 0xB5, or the Greek mu 0xCE 0xBC) or Shift-JIS (0x83 0xCA: Nihon Kohden).
+    """
+    raw = raw.split(b"\0", 1)[0].strip()
+    for micro in (b"\xc2\xb5", b"\xce\xbc", b"\x83\xca"):
+        raw = raw.replace(micro, b"\xb5")
+    return raw.decode("latin-1")
+
+
 def _field(path: Path, raw: bytes, offset: int, what: str) -> str:
     try:
-        return raw.decode("ascii").strip()
+        return raw.split(b"\0", 1)[0].decode("ascii").strip()
     except UnicodeDecodeError:
         raise ExtractionError(path, f"header: {what} at byte {offset} is {raw!r}, not ASCII "
                               "text") from None
@@ -355,6 +410,8 @@ def _field(path: Path, raw: bytes, offset: int, what: str) -> str:
 
 def _number(path: Path, raw: bytes, offset: int, what: str) -> float:
     text = _field(path, raw, offset, what)
+    if text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")  # a decimal comma (a European locale's writer; MNE reads it)
     try:
         value = float(text)
     except ValueError:

@@ -197,3 +197,76 @@ def test_big_endian_is_named_in_the_provenance(tmp_path: Path) -> None:
     [r] = extract(data)
     assert r.type_json["type"] == "int16"
     assert "big-endian" in r.provenance["type"].detail
+
+
+# --- headers as real writers leave them (found comparing with MNE) -------------------------
+
+
+@pytest.mark.parametrize("first", [b"Brain Vision V-Amp Data Header File Version 1.0",
+                                   b"BrainVision Core Data Header File Version 1.0"])
+def test_v_amp_and_core_headers_are_brainvision(tmp_path: Path, first: bytes) -> None:
+    # V-Amp Recorder's first line, and the Core Data Format's: MNE reads both.
+    data = write_brainvision(tmp_path)
+    vhdr = data.with_suffix(".vhdr")
+    raw = vhdr.read_bytes()
+    vhdr.write_bytes(first + raw[raw.index(b"\r\n"):])
+    assert extractor_for(data).name == "brainvision"
+    [r] = extract(vhdr)
+    assert (r.type_json["nChannels"], r.type_json["nSamples"]) == (4, 100)
+    mne = pytest.importorskip("mne")
+    assert mne.io.read_raw_brainvision(vhdr, preload=False, verbose="error").n_times == 100
+
+
+def test_a_utf8_micro_sign_in_a_latin1_header(tmp_path: Path) -> None:
+    # 'µV' written in UTF-8 in a header that is otherwise latin-1 (or says Codepage=ANSI):
+    # read as latin-1 it is 'Âµv'. MNE drops the 0xC2; the unit is µV.
+    data = write_brainvision(tmp_path, resolutions=["0.5"] * 4)
+    vhdr = data.with_suffix(".vhdr")
+    vhdr.write_bytes(vhdr.read_bytes().replace(b",0.5,\xb5V", b",0.5,\xc2\xb5V"))
+    assert b"\xc2\xb5V" in vhdr.read_bytes() and b"[\xb5S]" in vhdr.read_bytes()
+    [r] = extract(data)
+    assert r.type_json["lsb"] == pytest.approx(0.5)
+    mne = pytest.importorskip("mne")
+    raw = mne.io.read_raw_brainvision(vhdr, preload=False, verbose="error")
+    assert raw._cals * 1e6 == pytest.approx([0.5] * 4)
+
+
+def test_a_stale_marker_file_name_falls_back_to_the_headers_own(tmp_path: Path) -> None:
+    # A recording renamed after it was written (a BIDS conversion): MarkerFile names the
+    # old .vmrk; the one of the header's own name beside it holds the start, as MNE reads.
+    data = write_brainvision(tmp_path)
+    vhdr = data.with_suffix(".vhdr")
+    vhdr.write_bytes(vhdr.read_bytes().replace(b"MarkerFile=rec.vmrk",
+                                               b"MarkerFile=old_name.vmrk"))
+    [r] = extract(data)
+    assert r.start_time == START.isoformat()
+    assert any("old_name.vmrk, which is absent; read rec.vmrk" in w for w in r.warnings)
+    report = extract_folder(tmp_path)
+    assert set(report.sidecars) == {str(vhdr), str(data.with_suffix(".vmrk"))}
+    mne = pytest.importorskip("mne")
+    raw = mne.io.read_raw_brainvision(vhdr, preload=False, verbose="error")
+    assert r.start_time == raw.info["meas_date"].replace(tzinfo=None).isoformat()
+
+
+def test_a_renamed_recording_whose_header_names_the_old_files(tmp_path: Path) -> None:
+    # rec.* renamed to sub-01_eeg.* without editing the header (DataFile=rec.eeg,
+    # MarkerFile=rec.vmrk): neo reads the files of the header's own name; so do we.
+    write_brainvision(tmp_path, codepage="utf-8")  # neo reads UTF-8 headers only
+    for suffix in (".vhdr", ".eeg", ".vmrk"):
+        (tmp_path / f"rec{suffix}").rename(tmp_path / f"sub-01_eeg{suffix}")
+    data, vhdr = tmp_path / "sub-01_eeg.eeg", tmp_path / "sub-01_eeg.vhdr"
+    assert extract(vhdr) == extract(data)
+    [r] = extract(data)
+    assert r.type_json["fileName"] == "sub-01_eeg.eeg"
+    assert (r.type_json["nChannels"], r.type_json["nSamples"]) == (4, 100)
+    assert r.start_time == START.isoformat()
+    assert any("names data file rec.eeg, which is absent" in w for w in r.warnings)
+    report = extract_folder(tmp_path)
+    assert [x.type_json["fileName"] for x in report.extractions] == ["sub-01_eeg.eeg"]
+    assert set(report.sidecars) == {str(vhdr), str(tmp_path / "sub-01_eeg.vmrk")}
+    assert not report.errors
+    rawio = pytest.importorskip("neo.rawio")
+    reader = rawio.BrainVisionRawIO(str(vhdr))
+    reader.parse_header()
+    assert reader.get_signal_size(0, 0, 0) == r.type_json["nSamples"]
+    assert reader.header["signal_channels"].size == r.type_json["nChannels"]

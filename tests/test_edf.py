@@ -135,11 +135,20 @@ def test_start_year_from_the_edf_plus_recording_field(tmp_path: Path) -> None:
 
 
 def test_one_bad_rate_group_never_sinks_the_file(tmp_path: Path) -> None:
-    sigs = [*eeg_signals(2, 100), Signal("flat", "uV", 0, 1, 5, 5, 10)]
+    # 1.1e7 V in one digital step: an lsb no amplifier has, so that group is left out.
+    sigs = [*eeg_signals(2, 100), Signal("absurd", "V", -1e7, 1e7, 0, 1, 10)]
     got = _by_part(write_edf(tmp_path / "g.edf", sigs, duration=1.0, plus=""))
     assert set(got) == {"100Hz"}
     [line] = [w for w in got["100Hz"].warnings if w.startswith("10Hz not described")]
-    assert "digital maximum 5 is not above its minimum 5" in line
+    assert "lsb" in line and "outside the plausible" in line
+
+
+def test_a_signal_whose_digital_range_is_empty_keeps_its_record(tmp_path: Path) -> None:
+    # MNE and pyedflib read such a header; its layout stands, only the step is undefined.
+    sigs = [*eeg_signals(2, 100), Signal("flat", "uV", 0, 1, 5, 5, 100)]
+    [r] = extract(write_edf(tmp_path / "g.edf", sigs, duration=1.0, plus=""))
+    assert r.type_json["nChannels"] == 3 and "lsb" not in r.type_json
+    assert any("digital maximum 5 equals its minimum" in w for w in r.warnings)
 
 
 def test_restated_as_extracellular(tmp_path: Path) -> None:
@@ -246,3 +255,124 @@ def test_values_equal_mne(tmp_path: Path) -> None:
         assert fastest.type_json["sr"] == raw.info["sfreq"]
         assert fastest.type_json["nSamples"] == raw.n_times
         assert sum(r.type_json["nChannels"] for r in records) == len(raw.ch_names)
+
+
+# --- headers as real writers leave them (found comparing with MNE and pyedflib) ------------
+
+
+def _signal_field(ns: int, name: str, i: int) -> tuple[int, int]:
+    """(offset, width) of signal ``i``'s field ``name`` in a header of ``ns`` signals."""
+    widths = (("label", 16), ("transducer", 80), ("dimension", 8), ("physmin", 8),
+              ("physmax", 8), ("digmin", 8), ("digmax", 8), ("prefilter", 80),
+              ("samples", 8), ("reserved", 32))
+    at = 256
+    for field, width in widths:
+        if field == name:
+            return at + i * width, width
+        at += ns * width
+    raise KeyError(name)
+
+
+def _edit(path: Path, edits: dict[int, bytes]) -> Path:
+    raw = bytearray(path.read_bytes())
+    for at, value in edits.items():
+        raw[at:at + len(value)] = value
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("micro", [b"\xb5V", b"\xc2\xb5V", b"\xce\xbcV", b"\x83\xcaV", b"UV"])
+def test_micro_sign_outside_ascii_is_microvolts(tmp_path: Path, micro: bytes) -> None:
+    # latin-1, UTF-8 micro sign, UTF-8 Greek mu, Shift-JIS mu (Nihon Kohden; MNE reads it),
+    # upper case: every one a µV, whose step is the same as the ASCII 'uV' file's.
+    sigs = eeg_signals(2, 64)
+    ascii_file = write_edf(tmp_path / "u.edf", sigs)
+    path = write_edf(tmp_path / "m.edf", sigs)
+    _edit(path, {_signal_field(2, "dimension", i)[0]: micro.ljust(8) for i in range(2)})
+    [want] = extract(ascii_file)
+    [r] = extract(path)
+    assert r.type_json["lsb"] == want.type_json["lsb"] == pytest.approx(6553.5 / 65535)
+    assert not any("volts" in w for w in r.warnings)
+
+
+def test_nul_padded_fields_are_read(tmp_path: Path) -> None:
+    # Version, counts and numbers padded with NULs, not spaces: MNE cuts fields at the
+    # first NUL and reads the file; the values are those of the space-padded twin.
+    sigs = eeg_signals(2, 50)
+    twin = write_edf(tmp_path / "s.edf", sigs, 4, plus="")
+    path = write_edf(tmp_path / "n.edf", sigs, 4, plus="")
+    edits = {0: b"0" + b"\0" * 7, 184: b"768" + b"\0" * 5, 236: b"4" + b"\0" * 7,
+             244: b"1" + b"\0" * 7, 252: b"2\0\0\0"}
+    for i in range(2):
+        edits[_signal_field(2, "samples", i)[0]] = b"50" + b"\0" * 6
+        edits[_signal_field(2, "dimension", i)[0]] = b"uV" + b"\0" * 6
+    _edit(path, edits)
+    [want], [r] = extract(twin), extract(path)
+    for key in ("nChannels", "sr", "nSamples", "lsb"):
+        assert r.type_json[key] == want.type_json[key], key
+    assert r.start_time == want.start_time and r.warnings == ()
+    mne = pytest.importorskip("mne")
+    raw = mne.io.read_raw_edf(path, preload=False, verbose="error")
+    assert (raw.n_times, raw.info["sfreq"], len(raw.ch_names)) == (200, 50, 2)
+
+
+def test_decimal_commas_in_numbers(tmp_path: Path) -> None:
+    # A writer in a European locale: '-3276,8'. MNE reads it as -3276.8.
+    sigs = eeg_signals(2, 32)
+    path = write_edf(tmp_path / "c.edf", sigs)
+    edits = {}
+    for i in range(2):
+        edits[_signal_field(2, "physmin", i)[0]] = b"-3276,8 "
+        edits[_signal_field(2, "physmax", i)[0]] = b"3276,7  "
+    _edit(path, edits)
+    [r] = extract(path)
+    assert r.type_json["lsb"] == pytest.approx(6553.5 / 65535)
+    mne = pytest.importorskip("mne")
+    raw = mne.io.read_raw_edf(path, preload=False, verbose="error")
+    assert raw._raw_extras[0]["physical_min"][0] == -3276.8
+
+
+def test_start_time_written_with_colons(tmp_path: Path) -> None:
+    # PhysioNet's ucddb files: starttime '09:01:17'. pyedflib refuses the file and MNE
+    # reads midnight; the header states 09:01:17.
+    path = write_edf(tmp_path / "t.edf", eeg_signals(1, 8), plus="")
+    _edit(path, {168: b"04:03:21", 176: b"09:01:17"})
+    [r] = extract(path)
+    assert r.start_time == "2021-03-04T09:01:17"
+
+
+def test_the_spec_yy_startdate_takes_the_edf_plus_date(tmp_path: Path) -> None:
+    # After 2084 the spec writes 'yy' in the startdate and the date in the recording field.
+    when = datetime.datetime(2090, 1, 2, 3, 4, 5)
+    path = write_edf(tmp_path / "y.edf", eeg_signals(1, 8), start=when)
+    _edit(path, {168: b"02.01.yy"})
+    [r] = extract(path)
+    assert r.start_time == when.isoformat()
+    assert "date from the EDF+ recording field" in r.provenance["startTime"].detail
+    mne = pytest.importorskip("mne")
+    raw = mne.io.read_raw_edf(path, preload=False, verbose="error")
+    assert raw.info["meas_date"].replace(tzinfo=None) == when
+
+
+def test_a_signal_of_zero_samples_is_not_a_channel(tmp_path: Path) -> None:
+    # A disabled input kept in the header with 0 samples per record: it holds no data.
+    sigs = [*eeg_signals(2, 64), Signal("off", samples=0), ANNOTATIONS]
+    [r] = extract(write_edf(tmp_path / "z.edf", sigs, 5))
+    assert (r.type_json["nChannels"], r.type_json["nSamples"]) == (2, 5 * 64)
+    assert any("0 samples per data record (off)" in w for w in r.warnings)
+
+
+def test_an_inverted_digital_range_has_the_same_step(tmp_path: Path) -> None:
+    # digital max below min (an inverted signal): pyedflib and MNE read it; the step is
+    # the size of one digital unit either way.
+    sigs = [Signal("a"), Signal("b", digmin=32767, digmax=-32768)]
+    [r] = extract(write_edf(tmp_path / "i.edf", sigs))
+    assert r.type_json["lsb"] == pytest.approx(6553.5 / 65535)
+
+
+def test_an_annotations_only_file_says_so(tmp_path: Path) -> None:
+    # A Sleep-EDF hypnogram: EDF+C, one 'EDF Annotations' signal, one record of duration 0.
+    path = write_edf(tmp_path / "SC4001EC-Hypnogram.edf", [ANNOTATIONS], 1, duration=0.0)
+    with pytest.raises(ExtractionError, match=r"^SC4001EC-Hypnogram\.edf: EDF\+C: annotations "
+                                              r"only .*: no data channels$"):
+        extract(path)

@@ -150,6 +150,6 @@ def bad(tmp: Path) -> list[Path]:
     out.append(garbage)
     negative = write_edf(tmp / "negative.edf", eeg_signals(2), duration=-1.0)
     out.append(negative)
-    flat = write_edf(tmp / "flat.edf", [Signal("C3", digmin=100, digmax=100)])
-    out.append(flat)
+    empty = write_edf(tmp / "empty.edf", [Signal("C3", samples=0), ANNOTATIONS])
+    out.append(empty)  # no signal holds samples: no data channels
     return out
