@@ -15,6 +15,7 @@ Extractor modules import their heavy libraries (numpy, h5py, cv2, av) inside
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,10 +149,10 @@ def discover(folder: str | os.PathLike[str]) -> Discovery:
         # family says it belongs to a record (a Miniscope device's AVIs, not videos).
         if p in found.sidecars and (best < Claim.SPECIFIC or best == Claim.COMPANION):
             continue
-        if best == Claim.NO:
+        if best == Claim.NO and not _failed_recording(p):
             found.skipped[p] = _unsupported_reason(p)
         else:
-            found.data.append(p)
+            found.data.append(p)  # an empty recording file fails, naming itself
     # A file is a sidecar only if it is not itself a data file.
     for p in found.data:
         found.sidecars.pop(p, None)
@@ -164,11 +165,65 @@ def _claimants(p: Path) -> tuple[Claim, list[type[Extractor]]]:
     return best, [cls for c, cls in claims if c == best and c > Claim.NO]
 
 
+# Suffixes of general-purpose files (notes, tables, arrays, settings) that some family
+# reads, but that are no failed recording when empty or of another kind.
+_GENERAL_SUFFIXES = (".json", ".csv", ".xml", ".txt", ".npy", ".h5", ".hdf5", ".mat", "method")
+# Axona dacqUSB: tetrode N's spike file is <trial>.N beside <trial>.set.
+_AXONA_TETRODE = re.compile(r"\.([1-9]|[1-5][0-9]|6[0-4])$")
+_SESSION_MATS = (".session.mat", ".sessioninfo.mat")
+
+
+def _families_named_like(p: Path) -> list[str]:
+    """Families that read files whose name ends like ``p``'s (their ``suffixes``), the
+    general-purpose endings aside (a ``.json`` is anybody's; a ``.raw.h5`` is MaxWell's)."""
+    name = p.name.lower()
+    return [cls.name for cls in EXTRACTORS
+            if any(name.endswith(s.lower()) and s.lower() not in _GENERAL_SUFFIXES
+                   for s in getattr(cls, "suffixes", ()))]
+
+
+def _failed_recording(p: Path) -> bool:
+    """An empty file named like a recording (``x.ns5`` of 0 bytes, a crashed recorder's
+    file): an error naming it, not a skipped file nobody reads about."""
+    try:
+        empty = p.is_file() and p.stat().st_size == 0
+    except OSError:
+        return False
+    return empty and bool(_families_named_like(p))
+
+
 def _unsupported_reason(p: Path) -> str:
     if p.is_dir():
         return "a folder, not a recording file"
     suffix = "".join(p.suffixes[-2:]) or "no suffix"
+    name = p.name.lower()
+    if _AXONA_TETRODE.search(name) and p.with_suffix(".set").is_file():
+        return ("an Axona tetrode spike file (spike times and waveforms, no continuous "
+                "signal): not described; the trial's .bin and .eeg/.egf files are")
+    if name.endswith(_SESSION_MATS):
+        return ("a CellExplorer/buzcode session file with no .dat or .lfp beside it: it "
+                "describes a recording only together with its binary")
+    families = _families_named_like(p)
+    try:
+        size = p.stat().st_size
+    except OSError:
+        size = -1
+    if families and size == 0:
+        return "empty file (0 bytes)"
+    if families:
+        start = _head(p)
+        begins = f": it begins {start!r}" if start else ""
+        return (f"named like a file of the {' or '.join(families)} family ({suffix}), but "
+                f"its contents are not one{begins}")
     return f"no extractor reads this kind of file ({suffix})"
+
+
+def _head(p: Path, n: int = 12) -> bytes:
+    try:
+        with open(p, "rb") as fh:
+            return fh.read(n)
+    except OSError:
+        return b""
 
 
 def _walk(root: Path) -> list[Path]:
