@@ -21,8 +21,8 @@ that reads requests on its stdin and answers on its stdout (pickled, length-pref
   file: 4.9 ms median against 2.8 ms in-process).
 - A reader that eats memory fails alone too: the worker's data segment is limited
   (``RLIMIT_DATA``: heap and private anonymous mappings, not the read-only memory maps
-  neo and h5py read large files through) to half the machine's memory, at most
-  :data:`MEMORY_LIMIT` (``BSINGEST_WORKER_MEMORY_MB`` sets another), so a damaged header
+  neo and h5py read large files through) to half the machine's memory
+  (``BSINGEST_WORKER_MEMORY_MB`` sets another), so a damaged header
   that makes a reader allocate without end is a MemoryError in the worker, one line here,
   before the kernel's out-of-memory killer picks a process. A worker killed from outside
   anyway (SIGKILL that is not our timeout's) is named so, not called slow.
@@ -50,8 +50,9 @@ from bsingest.errors import BsingestError, ExtractionError
 
 __all__ = ["MEMORY_LIMIT", "isolated"]
 
-#: The most memory (bytes) the worker's data segment may take: reading a header needs far
-#: less (the 268 MB grown Plexon file, whose blocks neo lists, took 492 MiB in all).
+#: The worker's data segment where the machine's memory is unknown (bytes). Reading a
+#: header needs far less, but neo's Plexon reader lists every block of a ``.plx`` in memory
+#: (a 59 MB grown copy took 150 MB in all): half the RAM lets a multi-GB file through.
 MEMORY_LIMIT = 8 * 2**30
 
 _HEADER = struct.Struct("<Q")
@@ -180,7 +181,7 @@ def _signal_name(number: int) -> str:
 
 def _memory_limit() -> int | None:
     """Bytes the worker's data segment may take: ``BSINGEST_WORKER_MEMORY_MB``, else half
-    the machine's memory, at most :data:`MEMORY_LIMIT`; None where unknown."""
+    the machine's memory (:data:`MEMORY_LIMIT` where that is unknown); None: no limit."""
     stated = os.environ.get("BSINGEST_WORKER_MEMORY_MB", "").strip()
     if stated:
         try:
@@ -191,7 +192,7 @@ def _memory_limit() -> int | None:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, OSError, ValueError):
         return MEMORY_LIMIT
-    return min(MEMORY_LIMIT, total // 2) if total > 0 else MEMORY_LIMIT
+    return total // 2 if total > 0 else MEMORY_LIMIT
 
 
 def _limit_memory() -> int | None:
