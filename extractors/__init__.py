@@ -116,7 +116,7 @@ def extractor_for(path: str | os.PathLike[str]) -> Extractor:
     p = Path(path)
     best, claimants = _claimants(p)
     if best == Claim.NO:
-        raise UnsupportedFile(p, _unsupported_reason(p))
+        raise UnsupportedFile(p, _companion_reason(p) or _unsupported_reason(p))
     if len(claimants) > 1:
         names = " and ".join(c.name for c in claimants)
         raise UnsupportedFile(p, f"claimed by {names} alike; move the other family's sidecars away")
@@ -216,6 +216,34 @@ def _unsupported_reason(p: Path) -> str:
         return (f"named like a file of the {' or '.join(families)} family ({suffix}), but "
                 f"its contents are not one{begins}")
     return f"no extractor reads this kind of file ({suffix})"
+
+
+def _companion_reason(p: Path, limit: int = 500) -> str | None:
+    """For a file given alone: the file beside it whose record it belongs to (a TDT block's
+    ``.tsq`` or ``.sev``, a Blackrock ``.nev``, an Axona ``.set``), said as such; else None.
+
+    Only files whose name shares its first part with ``p``'s are asked (a block's files
+    start with the block's name), at most ``limit`` of them.
+    """
+    stem = p.name.split(".")[0]
+    try:
+        siblings = sorted(q for q in p.parent.iterdir()
+                          if q != p and q.is_file() and (q.name.startswith(stem) or
+                                                         stem.startswith(q.name.split(".")[0])))
+    except OSError:
+        return None
+    for q in siblings[:limit]:
+        best, claimants = _claimants(q)
+        if best == Claim.NO or len(claimants) != 1:
+            continue
+        try:
+            owned = [Path(s) for s in claimants[0].sidecars(q)]
+        except Exception:  # a sibling's trouble is not this file's reason
+            continue
+        if p in owned or p.resolve() in (o.resolve() for o in owned):
+            return (f"a companion of {q.name}, described with it: give {q.name} or the "
+                    "folder")
+    return None
 
 
 def _head(p: Path, n: int = 12) -> bytes:

@@ -69,3 +69,23 @@ def test_axona_tetrode_files_and_a_lone_session_mat_are_named_for_what_they_are(
     assert skipped["other.3"] == "no extractor reads this kind of file (.3)"
     assert skipped["rat.sessionInfo.mat"].startswith(
         "a CellExplorer/buzcode session file with no .dat or .lfp beside it")
+
+
+def test_a_companion_given_alone_names_the_file_it_belongs_to(tmp_path: Path) -> None:
+    from bsingest.errors import ExtractionError
+    from bsingest.extraction import extract
+    from tests.fixtures import write_dat, write_neuroscope_xml
+
+    write_dat(tmp_path / "rec.dat", n_channels=2, n_samples=10)
+    write_neuroscope_xml(tmp_path / "rec.xml", 2)
+    (tmp_path / "notes.xml").write_text("<notes/>")
+    try:
+        extract(tmp_path / "rec.xml")
+    except ExtractionError as exc:
+        assert str(exc) == ("rec.xml: a companion of rec.dat, described with it: give rec.dat "
+                            "or the folder")
+    else:
+        raise AssertionError("rec.xml alone was described")
+    result = CliRunner().invoke(cli, ["extract", str(tmp_path / "notes.xml")])
+    assert result.exit_code == 1
+    assert "notes.xml: no extractor reads this kind of file (.xml)" in result.stderr
