@@ -407,15 +407,18 @@ def test_the_ingest_table_names_each_part_of_a_file_of_several_records(
     assert sorted(rows) == ["night.edf#256Hz", "night.edf#64Hz"]
 
 
-def test_axona_tetrode_files_are_counted_with_the_companions(tmp_path: Path) -> None:
+def test_axona_tetrode_and_spike_event_files_are_counted_with_the_companions(tmp_path: Path) -> None:
     session = tmp_path / "trial"
     session.mkdir()
     (session / "t.set").write_text("trial_date Sunday, 4 Oct 2020\r\n")
     for n in range(1, 5):
         (session / f"t.{n}").write_bytes(b"trial_date Sunday\r\n")
+    for name in ("Events.nev", "TT1.ntt", "SE1.nse", "rec.s2rx"):
+        (session / name).write_bytes(b"######## Neuralynx")
     runner = CliRunner(env=cli_env(tmp_path))
     quiet = runner.invoke(cli, ["extract", str(session)]).stderr.splitlines()
-    assert ("skipped 4 companion files bsingest does not describe (Axona tetrode spike "
-            "files: 4; -v lists them)") in quiet
+    assert ("skipped 8 companion files bsingest does not describe (Neuralynx/Blackrock spike "
+            "and event files: 3, Spike2 resource files: 1, Axona tetrode spike files: 4; "
+            "-v lists them)") in quiet
     verbose = runner.invoke(cli, ["extract", str(session), "-v"]).stderr
     assert "skipped: t.3: an Axona tetrode spike file (spike times and waveforms" in verbose

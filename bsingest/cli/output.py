@@ -112,6 +112,9 @@ _COMPANIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "*.xd_*.txt", "*.xa_*.txt", "*.xid_*.txt", "*.xia_*.txt", "*_fyi.txt",
         "*_ct_offsets.txt", "*_tcat.*.txt", "*.imec*.txt", "*.nidq.txt")),
     ("DeepLabCut side files", ("*.pickle", "config.yaml", "*.yaml")),
+    # Spikes and events beside continuous files (a lone Blackrock .nev: a spike-only run).
+    ("Neuralynx/Blackrock spike and event files", ("*.nev", "*.ntt", "*.nse", "*.nst")),
+    ("Spike2 resource files", ("*.s2rx",)),
     # Told by the reason, not the name (``trial.3`` is Axona's only beside ``trial.set``).
     ("Axona tetrode spike files", ()),
 )
