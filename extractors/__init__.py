@@ -182,13 +182,25 @@ def _families_named_like(p: Path) -> list[str]:
                    for s in getattr(cls, "suffixes", ()))]
 
 
+# Endings that only one acquisition system writes: a file so named that its family does not
+# recognise is a damaged or mislabelled recording (a WAV renamed .ns5, a .ncs of zeros), an
+# error; not ".trc" (motion-capture trajectories too), ".raw", ".rec", ".eeg", ".bin".
+_VENDOR_SUFFIXES = (".ns1", ".ns2", ".ns3", ".ns4", ".ns5", ".ns6", ".ncs", ".plx", ".pl2",
+                    ".smr", ".smrx", ".mpx", ".brw")
+
+
 def _failed_recording(p: Path) -> bool:
     """An empty file named like a recording (``x.ns5`` of 0 bytes, a crashed recorder's
-    file): an error naming it, not a skipped file nobody reads about."""
+    file), or a file with one system's own ending that its family does not recognise: an
+    error naming it, not a skipped file nobody reads about."""
     try:
-        empty = p.is_file() and p.stat().st_size == 0
+        if not p.is_file():
+            return False
+        empty = p.stat().st_size == 0
     except OSError:
         return False
+    if p.name.lower().endswith(_VENDOR_SUFFIXES):
+        return True
     return empty and bool(_families_named_like(p))
 
 

@@ -47,11 +47,16 @@ def test_a_mislabelled_file_says_what_it_is_named_like_and_how_it_begins(
     wav = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(28)
     (session / "rec.ns5").write_bytes(wav)
     (session / "CSC1.ncs").write_bytes(bytes(20000))
-    skipped = {Path(p).name: r for p, r in extract_folder(session).skipped.items()}
-    assert skipped["rec.ns5"] == (
-        "named like a file of the neo family (.ns5), but its contents are not one: it "
-        f"begins {wav[:12]!r}")
-    assert skipped["CSC1.ncs"].endswith(f"it begins {bytes(12)!r}")
+    (session / "take.raw").write_bytes(wav)  # .raw is not MCS's alone: skipped
+    report = extract_folder(session)
+    errors = {Path(p).name: e for p, e in report.errors.items()}
+    assert errors["rec.ns5"] == (
+        "rec.ns5: named like a file of the neo family (.ns5), but its contents are not one: "
+        f"it begins {wav[:12]!r}")
+    assert errors["CSC1.ncs"].endswith(f"it begins {bytes(12)!r}")
+    assert set(errors) == {"rec.ns5", "CSC1.ncs"}
+    assert {Path(p).name for p in report.skipped} == {"take.raw"}
+    assert [x.file_name for x in report.extractions] == ["good.edf"]
 
 
 def test_axona_tetrode_files_and_a_lone_session_mat_are_named_for_what_they_are(
