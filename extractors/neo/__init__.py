@@ -199,4 +199,27 @@ def _blackrock_start(raw: bytes, f: Fields) -> None:
         f.started(when, Source.HEADER, "the NSx header's TimeOrigin (UTC)")
 
 
-_FIXES = {"blackrock": _blackrock_fix}
+#: A Neuralynx ``.ncs``: a 16 KiB text header, then 1044-byte records of 512 samples.
+_NCS_HEADER, _NCS_RECORD = 16384, 1044
+
+
+def _neuralynx_fix(path: Path, f: Fields) -> None:
+    """A ``.ncs`` holds one continuous channel: where neo lists none (a file cut inside
+    its header, or a header without records), the file is refused saying so, rather than
+    made a record of 0 channels "of spikes only" (a Plexon file's case)."""
+    if f.values.get("nChannels") != 0:
+        return
+    size = os.stat(path).st_size
+    if size < _NCS_HEADER:
+        raise ExtractionError(path, f"truncated: {size} bytes, cut inside the {_NCS_HEADER}-"
+                              "byte text header of a .ncs file")
+    records = (size - _NCS_HEADER) // _NCS_RECORD
+    if records == 0:
+        raise ExtractionError(path, f"a header and no data records ({size - _NCS_HEADER} "
+                              f"bytes after the {_NCS_HEADER}-byte header; a record is "
+                              f"{_NCS_RECORD} bytes): nothing recorded, or a truncated file")
+    raise ExtractionError(path, f"neo lists no signal in its {records} records: a damaged "
+                          ".ncs file")
+
+
+_FIXES = {"blackrock": _blackrock_fix, "neuralynx": _neuralynx_fix}
