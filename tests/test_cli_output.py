@@ -407,7 +407,8 @@ def test_the_ingest_table_names_each_part_of_a_file_of_several_records(
     assert sorted(rows) == ["night.edf#256Hz", "night.edf#64Hz"]
 
 
-def test_axona_tetrode_and_spike_event_files_are_counted_with_the_companions(tmp_path: Path) -> None:
+def test_axona_tetrode_and_spike_event_files_are_counted_with_the_companions(
+        tmp_path: Path) -> None:
     session = tmp_path / "trial"
     session.mkdir()
     (session / "t.set").write_text("trial_date Sunday, 4 Oct 2020\r\n")
