@@ -15,6 +15,7 @@ Extractor modules import their heavy libraries (numpy, h5py, cv2, av) inside
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,7 +119,7 @@ def extractor_for(path: str | os.PathLike[str]) -> Extractor:
     p = Path(path)
     best, claimants = _claimants(p)
     if best == Claim.NO:
-        raise UnsupportedFile(p, _unsupported_reason(p))
+        raise UnsupportedFile(p, _companion_reason(p) or _unsupported_reason(p))
     if len(claimants) > 1:
         names = " and ".join(c.name for c in claimants)
         raise UnsupportedFile(p, f"claimed by {names} alike; move the other family's sidecars away")
@@ -151,10 +152,10 @@ def discover(folder: str | os.PathLike[str]) -> Discovery:
         # family says it belongs to a record (a Miniscope device's AVIs, not videos).
         if p in found.sidecars and (best < Claim.SPECIFIC or best == Claim.COMPANION):
             continue
-        if best == Claim.NO:
+        if best == Claim.NO and not _failed_recording(p):
             found.skipped[p] = _unsupported_reason(p)
         else:
-            found.data.append(p)
+            found.data.append(p)  # an empty recording file fails, naming itself
     # A file is a sidecar only if it is not itself a data file.
     for p in found.data:
         found.sidecars.pop(p, None)
@@ -174,11 +175,105 @@ def _claimants(p: Path) -> tuple[Claim, list[type[Extractor]]]:
     return best, [cls for c, cls in claims if c == best and c > Claim.NO]
 
 
+# Suffixes of general-purpose files (notes, tables, arrays, settings) that some family
+# reads, but that are no failed recording when empty or of another kind.
+_GENERAL_SUFFIXES = (".json", ".csv", ".xml", ".txt", ".npy", ".h5", ".hdf5", ".mat", "method")
+# Axona dacqUSB: tetrode N's spike file is <trial>.N beside <trial>.set.
+_AXONA_TETRODE = re.compile(r"\.([1-9]|[1-5][0-9]|6[0-4])$")
+_SESSION_MATS = (".session.mat", ".sessioninfo.mat")
+
+
+def _families_named_like(p: Path) -> list[str]:
+    """Families that read files whose name ends like ``p``'s (their ``suffixes``), the
+    general-purpose endings aside (a ``.json`` is anybody's; a ``.raw.h5`` is MaxWell's)."""
+    name = p.name.lower()
+    return [cls.name for cls in EXTRACTORS
+            if any(name.endswith(s.lower()) and s.lower() not in _GENERAL_SUFFIXES
+                   for s in getattr(cls, "suffixes", ()))]
+
+
+# Endings that only one acquisition system writes: a file so named that its family does not
+# recognise is a damaged or mislabelled recording (a WAV renamed .ns5, a .ncs of zeros), an
+# error; not ".trc" (motion-capture trajectories too), ".raw", ".rec", ".eeg", ".bin".
+_VENDOR_SUFFIXES = (".ns1", ".ns2", ".ns3", ".ns4", ".ns5", ".ns6", ".ncs", ".plx", ".pl2",
+                    ".smr", ".smrx", ".mpx", ".brw")
+
+
+def _failed_recording(p: Path) -> bool:
+    """An empty file named like a recording (``x.ns5`` of 0 bytes, a crashed recorder's
+    file), or a file with one system's own ending that its family does not recognise: an
+    error naming it, not a skipped file nobody reads about."""
+    try:
+        if not p.is_file():
+            return False
+        empty = p.stat().st_size == 0
+    except OSError:
+        return False
+    if p.name.lower().endswith(_VENDOR_SUFFIXES):
+        return True
+    return empty and bool(_families_named_like(p))
+
+
 def _unsupported_reason(p: Path) -> str:
     if p.is_dir():
         return "a folder, not a recording file"
     suffix = "".join(p.suffixes[-2:]) or "no suffix"
+    name = p.name.lower()
+    if _AXONA_TETRODE.search(name) and p.with_suffix(".set").is_file():
+        return ("an Axona tetrode spike file (spike times and waveforms, no continuous "
+                "signal): not described; the trial's .bin and .eeg/.egf files are")
+    if name.endswith(_SESSION_MATS):
+        return ("a CellExplorer/buzcode session file with no .dat or .lfp beside it: it "
+                "describes a recording only together with its binary")
+    families = _families_named_like(p)
+    try:
+        size = p.stat().st_size
+    except OSError:
+        size = -1
+    if families and size == 0:
+        return "empty file (0 bytes)"
+    if families:
+        start = _head(p)
+        begins = f": it begins {start!r}" if start else ""
+        return (f"named like a file of the {' or '.join(families)} family ({suffix}), but "
+                f"its contents are not one{begins}")
     return f"no extractor reads this kind of file ({suffix})"
+
+
+def _companion_reason(p: Path, limit: int = 500) -> str | None:
+    """For a file given alone: the file beside it whose record it belongs to (a TDT block's
+    ``.tsq`` or ``.sev``, a Blackrock ``.nev``, an Axona ``.set``), said as such; else None.
+
+    Only files whose name shares its first part with ``p``'s are asked (a block's files
+    start with the block's name), at most ``limit`` of them.
+    """
+    stem = p.name.split(".")[0]
+    try:
+        siblings = sorted(q for q in p.parent.iterdir()
+                          if q != p and q.is_file() and (q.name.startswith(stem) or
+                                                         stem.startswith(q.name.split(".")[0])))
+    except OSError:
+        return None
+    for q in siblings[:limit]:
+        best, claimants = _claimants(q)
+        if best == Claim.NO or len(claimants) != 1:
+            continue
+        try:
+            owned = [Path(s) for s in claimants[0].sidecars(q)]
+        except Exception:  # a sibling's trouble is not this file's reason
+            continue
+        if p in owned or p.resolve() in (o.resolve() for o in owned):
+            return (f"a companion of {q.name}, described with it: give {q.name} or the "
+                    "folder")
+    return None
+
+
+def _head(p: Path, n: int = 12) -> bytes:
+    try:
+        with open(p, "rb") as fh:
+            return fh.read(n)
+    except OSError:
+        return b""
 
 
 def _walk(root: Path) -> list[Path]:

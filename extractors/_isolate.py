@@ -19,6 +19,13 @@ that reads requests on its stdin and answers on its stdout (pickled, length-pref
   starts once per process (the first NWB file took 350 ms instead of 65 ms: Python,
   numpy and h5py start in it); each call then costs a round trip (the five-series test
   file: 4.9 ms median against 2.8 ms in-process).
+- A reader that eats memory fails alone too: the worker's data segment is limited
+  (``RLIMIT_DATA``: heap and private anonymous mappings, not the read-only memory maps
+  neo and h5py read large files through) to half the machine's memory
+  (``BSINGEST_WORKER_MEMORY_MB`` sets another), so a damaged header
+  that makes a reader allocate without end is a MemoryError in the worker, one line here,
+  before the kernel's out-of-memory killer picks a process. A worker killed from outside
+  anyway (SIGKILL that is not our timeout's) is named so, not called slow.
 - Where pipes cannot be waited on with a timeout (Windows), the reader runs in-process,
   as before. ``BSINGEST_NO_ISOLATION=1`` does the same (for debugging a reader).
 """
@@ -41,7 +48,12 @@ from typing import IO, Any
 
 from bsingest.errors import BsingestError, ExtractionError
 
-__all__ = ["isolated"]
+__all__ = ["MEMORY_LIMIT", "isolated"]
+
+#: The worker's data segment where the machine's memory is unknown (bytes). Reading a
+#: header needs far less, but neo's Plexon reader lists every block of a ``.plx`` in memory
+#: (a 59 MB grown copy took 150 MB in all): half the RAM lets a multi-GB file through.
+MEMORY_LIMIT = 8 * 2**30
 
 _HEADER = struct.Struct("<Q")
 _lock = threading.Lock()
@@ -61,19 +73,27 @@ def isolated(path: Path, fn: Callable[..., Any], *args: Any, timeout: float = 12
     with _lock:
         worker = _running()
         assert worker.stdin is not None and worker.stdout is not None
+        timed_out = False
         try:
             _send(worker.stdin, request)
             reply = _receive(worker.stdout, timeout)
+        except TimeoutError:
+            reply, timed_out = None, True
         except (OSError, EOFError):
             reply = None
         if reply is None:
             _stop(worker)
             code = worker.returncode
-            if code is not None and code < 0 and code != -signal.SIGKILL:
-                reason = f"the reader crashed on it ({_signal_name(-code)}): a damaged file"
-            elif code is None or code == -signal.SIGKILL:
+            if timed_out:
                 reason = (f"reading it took more than {timeout:g} s: stopped (a damaged "
                           "file, or a file system that does not answer)")
+            elif code == -signal.SIGKILL:
+                # Not our timeout: the kernel's out-of-memory killer, or a person.
+                reason = ("the reader was killed while reading it (signal SIGKILL, as the "
+                          "system does when memory runs out): a damaged file, or too "
+                          "little memory")
+            elif code is not None and code < 0:
+                reason = f"the reader crashed on it ({_signal_name(-code)}): a damaged file"
             else:
                 reason = f"the reader stopped on it (exit status {code}): a damaged file"
             raise ExtractionError(path, reason)
@@ -131,7 +151,8 @@ def _send(stream: IO[bytes], data: bytes) -> None:
 
 
 def _receive(stream: IO[bytes], timeout: float) -> bytes | None:
-    """One length-prefixed message, or None if the worker died or ``timeout`` passed."""
+    """One length-prefixed message, or None if the worker died; TimeoutError when
+    ``timeout`` passed without a byte."""
     fd = stream.fileno()
     out = b""
     need = _HEADER.size
@@ -140,7 +161,7 @@ def _receive(stream: IO[bytes], timeout: float) -> bytes | None:
         while len(out) < need:
             ready, _, _ = select.select([fd], [], [], timeout)
             if not ready:
-                return None
+                raise TimeoutError
             chunk = os.read(fd, need - len(out))
             if not chunk:
                 return None
@@ -158,10 +179,42 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+def _memory_limit() -> int | None:
+    """Bytes the worker's data segment may take: ``BSINGEST_WORKER_MEMORY_MB``, else half
+    the machine's memory (:data:`MEMORY_LIMIT` where that is unknown); None: no limit."""
+    stated = os.environ.get("BSINGEST_WORKER_MEMORY_MB", "").strip()
+    if stated:
+        try:
+            return max(int(float(stated) * 2**20), 64 * 2**20)
+        except ValueError:
+            return None
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return MEMORY_LIMIT
+    return total // 2 if total > 0 else MEMORY_LIMIT
+
+
+def _limit_memory() -> int | None:
+    """Apply :func:`_memory_limit` to this process (the worker); the limit, or None."""
+    limit = _memory_limit()
+    try:
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        if limit is None or (hard != resource.RLIM_INFINITY and hard < limit):
+            return None
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    except (ImportError, OSError, ValueError):
+        return None
+    return limit
+
+
 def _serve() -> None:
     """The worker's loop: a request on stdin, its answer on stdout, until stdin closes."""
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the answers
+    limit = _limit_memory()
     while True:
         head = requests.read(_HEADER.size)
         if len(head) < _HEADER.size:
@@ -179,6 +232,10 @@ def _serve() -> None:
                                 getattr(exc, "reason", str(exc))))
         except OSError as exc:  # the caller turns it into a one-line error, as in-process
             answer = ("oserror", (exc.errno, exc.strerror or str(exc)))
+        except MemoryError:  # a header that makes the reader allocate without end
+            cap = f" (the reader may take {limit / 2**30:.3g} GiB)" if limit else ""
+            answer = ("error", ("ExtractionError", "", "reading it ran out of memory"
+                                f"{cap}: stopped (a damaged file?)"))
         except Exception as exc:  # a bug: its traceback, as text
             import traceback
 

@@ -388,3 +388,38 @@ def test_a_name_that_is_not_utf8_reads_the_same_in_tables_and_messages() -> None
     name = "mic\udcff\x1b[31m.wav"  # byte 0xff as os.fsdecode gives it, then an escape
     assert shown(name) == "mic\\xff\\x1b[31m.wav"
     assert shown(journal.shown(name)) == shown(name)  # a journal message shown in a table
+
+
+def test_the_ingest_table_names_each_part_of_a_file_of_several_records(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    from tests.samples.edf import ANNOTATIONS, Signal, eeg_signals, write_edf
+
+    session = tmp_path / "eeg"
+    # 3 EEG signals of 128 samples and an ECG of 32 per 0.5 s record: 256 Hz and 64 Hz
+    write_edf(session / "night.edf", [*eeg_signals(3, 128), Signal("ECG", "mV", -5, 5, -2048,
+                                                                   2047, 32), ANNOTATIONS],
+              duration=0.5)
+    env = {**cli_env(tmp_path, brainstem_server), "BRAINSTEM_TOKEN": brainstem_server.pat}
+    result = CliRunner(env=env).invoke(cli, [
+        "ingest", "--api", "2026", str(session), "--session", DATASET, "--procedure", ACTION])
+    assert result.exit_code == 0, result.output
+    rows = [line.split()[0] for line in result.stdout.splitlines() if " created " in line]
+    assert sorted(rows) == ["night.edf#256Hz", "night.edf#64Hz"]
+
+
+def test_axona_tetrode_and_spike_event_files_are_counted_with_the_companions(
+        tmp_path: Path) -> None:
+    session = tmp_path / "trial"
+    session.mkdir()
+    (session / "t.set").write_text("trial_date Sunday, 4 Oct 2020\r\n")
+    for n in range(1, 5):
+        (session / f"t.{n}").write_bytes(b"trial_date Sunday\r\n")
+    for name in ("Events.nev", "TT1.ntt", "SE1.nse", "rec.s2rx"):
+        (session / name).write_bytes(b"######## Neuralynx")
+    runner = CliRunner(env=cli_env(tmp_path))
+    quiet = runner.invoke(cli, ["extract", str(session)]).stderr.splitlines()
+    assert ("skipped 8 companion files bsingest does not describe (Neuralynx/Blackrock spike "
+            "and event files: 3, Spike2 resource files: 1, Axona tetrode spike files: 4; "
+            "-v lists them)") in quiet
+    verbose = runner.invoke(cli, ["extract", str(session), "-v"]).stderr
+    assert "skipped: t.3: an Axona tetrode spike file (spike times and waveforms" in verbose

@@ -43,3 +43,40 @@ def test_our_errors_come_back_as_raised_and_bugs_keep_their_traceback(tmp_path: 
     assert {r.part for r in records} >= {"acquisition/ElectricalSeries"}
     with pytest.raises(RuntimeError, match=r"(?s)bug while reading x\.nwb.*ZeroDivisionError"):
         isolated(tmp_path / "x.nwb", divmod, 1, 0)
+
+
+@pytest.fixture
+def small_worker(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A worker started with a 256 MiB memory limit, stopped again afterwards."""
+    from extractors import _isolate
+
+    if _isolate._worker is not None:
+        _isolate._stop(_isolate._worker)
+    monkeypatch.setenv("BSINGEST_WORKER_MEMORY_MB", "256")
+    yield
+    if _isolate._worker is not None:
+        _isolate._stop(_isolate._worker)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="RLIMIT_DATA is POSIX")
+def test_a_reader_that_eats_memory_fails_alone_in_one_line(tmp_path: Path,
+                                                           small_worker: None) -> None:
+    path = tmp_path / "greedy.ncs"
+    # 1 GiB at once: what a damaged header's count makes a reader allocate
+    with pytest.raises(ExtractionError, match=r"^greedy\.ncs: reading it ran out of memory "
+                                              r"\(the reader may take 0\.25 GiB\)"):
+        isolated(path, bytearray, 2**30)
+    assert isolated(path, len, b"ok") == 2  # the same worker goes on
+
+
+def test_a_worker_killed_from_outside_is_not_called_slow(tmp_path: Path) -> None:
+    import signal
+
+    path = tmp_path / "big.plx"
+    with pytest.raises(ExtractionError) as caught:
+        # what the kernel's out-of-memory killer does to it
+        isolated(path, signal.raise_signal, signal.SIGKILL, timeout=60)
+    assert str(caught.value).startswith("big.plx: the reader was killed while reading it "
+                                        "(signal SIGKILL")
+    assert "took more than" not in str(caught.value)
+    assert isolated(path, abs, -3) == 3

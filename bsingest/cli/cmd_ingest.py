@@ -284,11 +284,26 @@ def status_cmd(journal: str | None, server: str | None, dataset: str | None, sho
             click.echo(f"{n:>6}  {_escaped(reason)}")
 
 
+def _shown_path(result: Any) -> str:
+    """The file, with ``#part`` for one of several records of one file (an EDF rate group,
+    a TDT store, an AlphaOmega stream): else those rows all read the same."""
+    path = str(result.path)
+    key = getattr(result, "key", None) or ""
+    fields = key.split("|")
+    if len(fields) >= 2:
+        name = fields[1]
+        if name.startswith(path + "#"):
+            return name
+        if len(fields) == 3 and fields[2] and name == path:  # bsingest 0.1's stream key
+            return f"{path}#{fields[2]}"
+    return path
+
+
 def _print_results(title: str | None, results: Any, session_error: str | None = None) -> None:
     """A row per record; a reason many rows share (a server down) is said once, below."""
     errors = Counter(r.error for r in results if r.error)
     shared = {e for e, n in errors.items() if n > 1 or e == session_error}
-    rows = [(r.path, r.type or "", r.outcome,
+    rows = [(_shown_path(r), r.type or "", r.outcome,
              "(see below)" if r.error in shared else r.error or r.server_id or "")
             for r in results]
     if rows:

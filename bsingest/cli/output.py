@@ -112,7 +112,13 @@ _COMPANIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "*.xd_*.txt", "*.xa_*.txt", "*.xid_*.txt", "*.xia_*.txt", "*_fyi.txt",
         "*_ct_offsets.txt", "*_tcat.*.txt", "*.imec*.txt", "*.nidq.txt")),
     ("DeepLabCut side files", ("*.pickle", "config.yaml", "*.yaml")),
+    # Spikes and events beside continuous files (a lone Blackrock .nev: a spike-only run).
+    ("Neuralynx/Blackrock spike and event files", ("*.nev", "*.ntt", "*.nse", "*.nst")),
+    ("Spike2 resource files", ("*.s2rx",)),
+    # Told by the reason, not the name (``trial.3`` is Axona's only beside ``trial.set``).
+    ("Axona tetrode spike files", ()),
 )
+_BY_REASON = {"an Axona tetrode spike file": "Axona tetrode spike files"}
 
 
 def companion_kind(path: str) -> str | None:
@@ -131,7 +137,8 @@ def echo_skipped(skipped: dict[str, str]) -> None:
     verbose = _verbosity_now() > 0
     companions: dict[str, int] = {}
     for path, reason in skipped.items():
-        kind = None if verbose else companion_kind(path)
+        kind = None if verbose else (companion_kind(path) or next(
+            (k for start, k in _BY_REASON.items() if reason.startswith(start)), None))
         if kind is None:
             echo_err(f"skipped: {path}: {reason}")
         else:

@@ -118,6 +118,8 @@ def _blackrock_fix(path: Path, f: Fields) -> None:
     raw = head(path, 314)
     if raw[:8] in (b"NEURALCD", b"BRSMPGRP") and len(raw) >= 310:
         _blackrock_start(raw, f)
+    if raw[:8] == b"NEURALCD" and len(raw) >= 314:
+        _blackrock_cut(path, raw, f)
     if raw[:8] != b"NEURALSG" or len(raw) < 32 or "nChannels" not in f.values:
         return
     n_channels = int.from_bytes(raw[28:32], "little")
@@ -133,6 +135,50 @@ def _blackrock_fix(path: Path, f: Fields) -> None:
         f.warn(f"{rest} bytes after the last whole frame: not counted")
     if before is not None and before != frames:
         f.warn(f"neo counts {before} samples; the file's data hold {frames}")
+
+
+#: Data packets of an NSx 2.2/2.3 file checked against its size (a packet is a pause or a
+#: clock reset: real files hold a few).
+_NSX_PACKETS = 10_000
+
+
+def _blackrock_cut(path: Path, raw: bytes, f: Fields) -> None:
+    """NSx 2.2/2.3: a last data packet promising more samples than the file holds (a
+    recording cut short, a copy not finished) counts the samples on disk, with a warning.
+
+    neo 0.14.6 takes each packet's sample count as the header states it: a 257 KB file cut
+    to 100 KB still gave 4,020 samples. A packet is 0x01, a u32 timestamp, a u32 count, then
+    count x channels int16 values; only the packet headers are read.
+    """
+    import struct
+
+    header_bytes, = struct.unpack_from("<I", raw, 10)
+    n_channels, = struct.unpack_from("<I", raw, 310)
+    if "nSamples" not in f.values or n_channels == 0 or n_channels != f.values.get("nChannels"):
+        return
+    frame = 2 * n_channels
+    size = os.stat(path).st_size
+    pos, total = header_bytes, 0
+    with open(path, "rb") as fh:
+        for _ in range(_NSX_PACKETS):
+            if pos + 9 > size:
+                return  # no further packet: the packets fit the file
+            fh.seek(pos)
+            packet = fh.read(9)
+            if len(packet) < 9 or packet[0] != 1:
+                return  # not a packet header: neo's reading stands
+            count, = struct.unpack_from("<I", packet, 5)
+            held = (size - pos - 9) // frame
+            if count > held:
+                break
+            total += count
+            pos += 9 + count * frame
+        else:
+            return
+    f.computed("nSamples", total + held, f"NSx data packets' sample counts, the last cut at "
+               f"the file's end ({size} bytes)")
+    f.warn(f"truncated: a data packet promises {count} samples but the file holds {held} of "
+           "them; nSamples counts the samples on disk")
 
 
 def _blackrock_start(raw: bytes, f: Fields) -> None:
@@ -153,4 +199,27 @@ def _blackrock_start(raw: bytes, f: Fields) -> None:
         f.started(when, Source.HEADER, "the NSx header's TimeOrigin (UTC)")
 
 
-_FIXES = {"blackrock": _blackrock_fix}
+#: A Neuralynx ``.ncs``: a 16 KiB text header, then 1044-byte records of 512 samples.
+_NCS_HEADER, _NCS_RECORD = 16384, 1044
+
+
+def _neuralynx_fix(path: Path, f: Fields) -> None:
+    """A ``.ncs`` holds one continuous channel: where neo lists none (a file cut inside
+    its header, or a header without records), the file is refused saying so, rather than
+    made a record of 0 channels "of spikes only" (a Plexon file's case)."""
+    if f.values.get("nChannels") != 0:
+        return
+    size = os.stat(path).st_size
+    if size < _NCS_HEADER:
+        raise ExtractionError(path, f"truncated: {size} bytes, cut inside the {_NCS_HEADER}-"
+                              "byte text header of a .ncs file")
+    records = (size - _NCS_HEADER) // _NCS_RECORD
+    if records == 0:
+        raise ExtractionError(path, f"a header and no data records ({size - _NCS_HEADER} "
+                              f"bytes after the {_NCS_HEADER}-byte header; a record is "
+                              f"{_NCS_RECORD} bytes): nothing recorded, or a truncated file")
+    raise ExtractionError(path, f"neo lists no signal in its {records} records: a damaged "
+                          ".ncs file")
+
+
+_FIXES = {"blackrock": _blackrock_fix, "neuralynx": _neuralynx_fix}
