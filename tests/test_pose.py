@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bsingest.errors import ExtractionError
-from bsingest.extraction import extract
+from bsingest.extraction import extract, extract_folder
 from extractors import extractor_for
 from tests.samples import axona_pos, fictrac, nvt, sleap, sleap_analysis
 from tests.samples.dlc import SCORER, write_csv
@@ -252,8 +252,13 @@ def test_axona_pos_cut_short_warns_with_both_counts(tmp_path: Path) -> None:
 def test_a_pos_file_of_another_program_is_not_claimed(tmp_path: Path) -> None:
     path = tmp_path / "points.pos"
     path.write_text("x y z\n1 2 3\n")
-    with pytest.raises(Exception, match="no extractor"):
+    # Asked about alone, it is named for what it resembles and refused ...
+    with pytest.raises(ExtractionError, match="axona_pos family .*its contents are not one"):
         extractor_for(path)
+    # ... and in a folder it is skipped, not an error: .pos is not Axona's ending alone.
+    report = extract_folder(tmp_path)
+    assert [Path(p).name for p in report.skipped] == ["points.pos"]
+    assert str(path) not in report.errors and not report.extractions
 
 
 def test_more_pose_frames_than_the_video_holds_is_a_warning_the_report_reads(
