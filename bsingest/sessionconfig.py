@@ -61,7 +61,7 @@ from .paths import glob_pattern, local_path
 from .quantities import STATED as STATED_QUANTITIES
 from .quantities import QuantityError
 from .quantities import parse as parse_quantity
-from .records import RECORD_TYPES, Links
+from .records import Links
 from .settings import config_file, tomllib
 
 __all__ = ["SESSION_FILE", "Existing", "FileRule", "IngestOptions", "load_options",
@@ -329,18 +329,11 @@ def type_map_rules(pairs: Sequence[str]) -> tuple[FileRule, ...]:
 
 
 def record_type(name: Any) -> str | None:
-    """A record type a user names, in either generation's terms, as extractors name it
-    (the six families that predate the table use the 2023 names: ``ExtracellularEphys``
-    -> ``Extracellular``; every other type keeps its current name); None when it names
+    """A record type a user names, in either generation's terms, as extractors name it:
+    by its current name (``Extracellular`` -> ``ExtracellularEphys``); None when it names
     no type."""
-    if name in RECORD_TYPES:
-        return str(name)
     found = recordtypes.lookup(name)
-    if found is None:
-        return None
-    if found.legacy in RECORD_TYPES and recordtypes.FROM_LEGACY[found.legacy] == found.name:
-        return found.legacy
-    return found.name  # VideoTracking stays itself: 2023 reads it as BehavioralTracking
+    return found.name if found is not None else None
 
 
 def type_names() -> list[str]:

@@ -1,4 +1,4 @@
-"""Axon Binary Format (``.abf``), versions 1 (``ABF ``) and 2 (``ABF2``): Intracellular.
+"""Axon Binary Format (``.abf``), versions 1 (``ABF ``) and 2 (``ABF2``): IntracellularEphys.
 
 One record per file: ``nChannels`` ADC channels, ``nSamples`` per channel over all sweeps
 (the data section's sample count / channels, so sweeps of different lengths, as in
@@ -78,7 +78,7 @@ class AbfExtractor(Extractor):
 
     name = "abf"
     suffixes = (".abf",)
-    record_types = ("Intracellular",)
+    record_types = ("IntracellularEphys",)
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
@@ -101,7 +101,7 @@ class AbfExtractor(Extractor):
             f.started(h.start, Source.HEADER, h.start_detail)
         elif h.start_detail:
             f.warn(h.start_detail)
-        return [self.result(path, "Intracellular", f)]
+        return [self.result(path, "IntracellularEphys", f)]
 
     def _n_samples(self, path: Path, h: AbfHeader, size: int, f: Fields) -> None:
         n = len(h.channels)

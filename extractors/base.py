@@ -276,9 +276,16 @@ class Extractor:
     sniffs: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        # A family may only produce types of the record-type table: a typo or an invented
-        # type fails when the family is defined, not at upload.
+        # A family may only produce types of the record-type table, by their current
+        # names: a typo or an invented type fails when the family is defined, not at
+        # upload, and a 2023 spelling too (the 2023 name is made at the wire, and only
+        # there: bsingest.records).
         super().__init_subclass__(**kwargs)
+        legacy = [t for t in cls.record_types
+                  if t not in RECORD_TYPES and lookup(t) is not None]
+        if legacy:
+            raise TypeError(f"{cls.__name__} declares record types by their 2023 names: "
+                            + ", ".join(f"{t} (now {_current(t)})" for t in legacy))
         unknown = [t for t in cls.record_types if lookup(t) is None]
         if unknown:
             raise TypeError(f"{cls.__name__} declares record types outside the table "
@@ -388,6 +395,9 @@ class Extractor:
         ``name#part``); ``legacy_stream`` is the ``stream`` bsingest 0.1 gave it, if any
         (default: ``part``).
         """
+        if record_type not in self.record_types:  # a family's bug, not the file's fault
+            raise TypeError(f"{type(self).__name__} gives a {record_type} record but declares "
+                            f"only {', '.join(self.record_types)}")
         # 10000.0 Hz is shown and stored as 10000, as the contract's examples do.
         name = path.name + (f"#{part}" if part else "")
         values = {"fileName": name, **{k: _tidy(v) for k, v in fields.values.items()}}
@@ -426,7 +436,8 @@ class Extractor:
             prov.pop(k, None)
         if dropped:
             warnings.append(f"{' and '.join(dropped)} dropped: {record_type} has no such keys")
-        return dataclasses.replace(r, type=record_type, type_json=tj, provenance=prov,
+        # Restated in the current name, whichever generation's name the user gave.
+        return dataclasses.replace(r, type=new.name, type_json=tj, provenance=prov,
                                    warnings=tuple(warnings))
 
     @staticmethod
@@ -604,6 +615,12 @@ def _with_optics(r: Extraction, optics: Mapping[str, float]) -> Extraction:
         tj[q.field] = value
         prov[q.field] = Provenance(Source.STATED, f"stated by the user: {key} = {text}")
     return dataclasses.replace(r, type_json=tj, provenance=prov, warnings=tuple(warnings))
+
+
+def _current(name: str) -> str:
+    """The current name of a type given in either generation's spelling."""
+    found = lookup(name)
+    return found.name if found is not None else name
 
 
 def _fields_of(record_type: str) -> tuple[str, ...]:

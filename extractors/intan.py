@@ -5,7 +5,7 @@ Layouts and the records they give:
 
 - **Traditional** ``.rhd``/``.rhs``: the header, then data blocks (60 or 128 samples of
   every enabled signal). One file, several records, one per signal, named
-  ``rec.rhd#amplifier`` (Extracellular), ``#auxiliary``, ``#supply``, ``#analogin``,
+  ``rec.rhd#amplifier`` (ExtracellularEphys), ``#auxiliary``, ``#supply``, ``#analogin``,
   ``#digitalin``, ``#digitalout`` (RHS adds ``#dcamplifier``, ``#stim``, ``#analogout``).
   nSamples is the number of whole data blocks (file size minus header, divided by the block
   size) times the samples per block, divided by the signal's rate divisor (aux 4, supply one
@@ -108,7 +108,7 @@ class _Signal:
 
 _AMP_LSB_NOTE = "Intan RHD/RHS amplifiers: 0.195 µV/bit"
 RHD_SIGNALS = (
-    _Signal("amplifier", 0, "Extracellular", "amplifier.dat", "amp", "int16", "uint16", 0.195,
+    _Signal("amplifier", 0, "ExtracellularEphys", "amplifier.dat", "amp", "int16", "uint16", 0.195,
             _AMP_LSB_NOTE),
     _Signal("auxiliary", 1, "GeneralTimeSeries", "auxiliary.dat", "aux", "uint16", "uint16", 37.4,
             "Intan RHD auxiliary inputs: 37.4 µV/bit"),
@@ -121,7 +121,7 @@ RHD_SIGNALS = (
             None, packed=True),
 )
 RHS_SIGNALS = (
-    _Signal("amplifier", 0, "Extracellular", "amplifier.dat", "amp", "int16", "uint16", 0.195,
+    _Signal("amplifier", 0, "ExtracellularEphys", "amplifier.dat", "amp", "int16", "uint16", 0.195,
             _AMP_LSB_NOTE),
     _Signal("dcamplifier", -1, "GeneralTimeSeries", "dcamplifier.dat", "dc", "uint16", "uint16",
             19230.0, "Intan RHS DC amplifiers: 19.23 mV/bit"),
@@ -392,7 +392,7 @@ class IntanExtractor(Extractor):
 
     name = "intan"
     suffixes = (".rhd", ".rhs", ".dat")
-    record_types = ("Extracellular", "GeneralTimeSeries")
+    record_types = ("ExtracellularEphys", "GeneralTimeSeries")
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
@@ -562,7 +562,7 @@ class IntanExtractor(Extractor):
         lsb, note = h.lsb(s)
         if lsb is not None:
             f.header("lsb", lsb, note)
-        if s.record_type != "Extracellular":
+        if s.record_type != "ExtracellularEphys":
             return
         by_group: dict[int, list[int]] = {}
         for i, c in enumerate(chans):

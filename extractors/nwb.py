@@ -1,7 +1,7 @@
 """Neurodata Without Borders files (``.nwb``, HDF5): one record per time series.
 
-``ElectricalSeries`` (and extension types derived from it) are Extracellular,
-patch-clamp series (``PatchClampSeries`` and its subtypes) Intracellular, ``ImageSeries``
+``ElectricalSeries`` (and extension types derived from it) are ExtracellularEphys,
+patch-clamp series (``PatchClampSeries`` and its subtypes) IntracellularEphys, ``ImageSeries``
 BehavioralTracking, every other ``TimeSeries`` GeneralTimeSeries. Each record names the
 series' path in the file as its part (``rec.nwb#acquisition/ElectricalSeries``). Types are
 resolved through the file's cached specifications (``/specifications``), so extension
@@ -126,7 +126,8 @@ class NwbExtractor(Extractor):
 
     name = "nwb"
     suffixes = (".nwb",)
-    record_types = ("Extracellular", "GeneralTimeSeries", "BehavioralTracking", "Intracellular")
+    record_types = ("ExtracellularEphys", "GeneralTimeSeries", "BehavioralTracking",
+                    "IntracellularEphys")
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
@@ -269,9 +270,9 @@ class NwbExtractor(Extractor):
         self._lsb(state, name, group, data, n_channels, f)
         if "ElectricalSeries" in lineage:
             self._groups(state, name, group, n_channels, f)
-            return name, "Extracellular", f
+            return name, "ExtracellularEphys", f
         if "PatchClampSeries" in lineage:
-            return name, "Intracellular", f
+            return name, "IntracellularEphys", f
         return name, "GeneralTimeSeries", f
 
     def _rate(self, state: _File, name: str, group: Any, n: int, f: Fields, key: str,

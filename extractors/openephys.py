@@ -29,14 +29,14 @@ file: the message gives size, frame size and remainder). The channel list's leng
 the ``sample_numbers.npy``/``timestamps.npy`` lengths (their ~128-byte ``.npy`` headers,
 not their data) are cross-checks that warn.
 
-Record type and lsb: headstage and probe channels are Extracellular with lsb =
+Record type and lsb: headstage and probe channels are ExtracellularEphys with lsb =
 ``bit_volts`` (the GUI stores µV per bit for them). ADC, AUX and analog-input channels
 (names ADC1, AUX1, AI0; NI-DAQ "Analog Input" channels) are GeneralTimeSeries; their
 ``bit_volts`` is in volts per bit (0.000152587890625 = 10 V / 2^16; GUI 0.4 labels it
 "uV" in error), so lsb = bit_volts x 1e6 µV.
 
 **A stream that mixes both** (GUI 0.4's Rhythm FPGA writes ``CH1..CH4, ADC1, ADC2`` into
-one ``continuous.dat``) gives ONE Extracellular record with nChannels = every channel in
+one ``continuous.dat``) gives ONE ExtracellularEphys record with nChannels = every channel in
 the file (6), an electrode group listing the neural channels and a channel tag ``adc``
 listing the others; lsb is the neural channels' and the provenance gives the ADC scale.
 neo splits such a stream into two (4 + 2 channels); two records would each carry the file
@@ -128,7 +128,7 @@ class OpenEphysBinaryExtractor(Extractor):
 
     name = "openephys"
     suffixes = (".dat",)
-    record_types = ("Extracellular", "GeneralTimeSeries")
+    record_types = ("ExtracellularEphys", "GeneralTimeSeries")
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
@@ -234,7 +234,7 @@ class OpenEphysBinaryExtractor(Extractor):
                      f"{OEBIN} {folder}: ADC/AUX channels by name and description"
                      + (f"; their lsb is {', '.join(f'{s:g}' for s in scales)} µV/bit"
                         if scales else ""))
-        return "Extracellular"
+        return "ExtracellularEphys"
 
     def _lsb(self, folder: str, channels: list[_Channel], f: Fields, why: str) -> None:
         values = Counter(c.lsb() for c in channels if c.lsb() is not None)

@@ -16,7 +16,7 @@ read (to check it says 1024), never the samples.
 record's nChannels is what the named file interleaves (issue 11). An earlier version gave
 one record per channel group (``101_CH0.continuous`` saying 2 channels); records it made
 carry the lowest channel's file name, which is now that channel's own record. Files named
-``<processor>_<kind><n>[_<rec>].continuous`` are Extracellular for ``CH`` and
+``<processor>_<kind><n>[_<rec>].continuous`` are ExtracellularEphys for ``CH`` and
 GeneralTimeSeries for ``AUX``/``ADC``; other names are taken for neural channels.
 ``settings[_N].xml`` and ``Continuous_Data[_N].openephys`` (N the recording's ``_N``) are
 sidecars.
@@ -133,7 +133,7 @@ class OpenEphysLegacyExtractor(Extractor):
 
     name = "openephys_legacy"
     suffixes = (".continuous",)
-    record_types = ("Extracellular", "GeneralTimeSeries")
+    record_types = ("ExtracellularEphys", "GeneralTimeSeries")
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
@@ -183,7 +183,7 @@ class OpenEphysLegacyExtractor(Extractor):
                       f"'{h.date_created}' (the acquisition computer's local time)")
         if n_records == 0:
             f.warn("the file holds a header and no records")
-        return [self.result(path, "Extracellular" if neural else "GeneralTimeSeries", f)]
+        return [self.result(path, "ExtracellularEphys" if neural else "GeneralTimeSeries", f)]
 
     def _n_records(self, path: Path, size: int, f: Fields) -> int:
         data = size - HEADER_BYTES

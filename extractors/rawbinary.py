@@ -62,7 +62,8 @@ class RawBinaryExtractor(Extractor):
 
     name = "rawbinary"
     suffixes = (".dat", ".lfp", ".eeg", ".bin")
-    record_types = ("Extracellular", "GeneralTimeSeries", "Electroneurogram", "Intracellular")
+    record_types = ("ExtracellularEphys", "GeneralTimeSeries", "Electroneurogram",
+                    "IntracellularEphys")
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
@@ -108,7 +109,7 @@ class RawBinaryExtractor(Extractor):
                    f"{size} bytes / ({n_channels} channels x {_DTYPES[dtype]} bytes)")
         if xml is not None:
             self._groups(path, xml, n_channels, f)
-        return [self.result(path, "Extracellular", f)]
+        return [self.result(path, "ExtracellularEphys", f)]
 
     def _from_session_mat(self, path: Path, mat: SessionMat,
                           stated: Mapping[str, Any]) -> Extraction:
@@ -175,7 +176,7 @@ class RawBinaryExtractor(Extractor):
                 if c and all(x < n for x in c)]
         if tags:
             f.header("channelTags", tags, f"{name} {mat.where['tags']}")
-        return self.result(path, "Extracellular", f)
+        return self.result(path, "ExtracellularEphys", f)
 
     # Each value: stated by the user wins over the XML (with a warning if they differ).
 

@@ -1,7 +1,7 @@
 """SpikeGLX recordings: ``<name>.ap.bin`` / ``.lf.bin`` / ``.nidq.bin`` (and OneBox ``.obx.bin``)
 with the ``.meta`` (key=value text) SpikeGLX writes beside each.
 
-Records: imec ``ap`` and ``lf`` files are Extracellular (``nChannels`` = ``nSavedChans``; the
+Records: imec ``ap`` and ``lf`` files are ExtracellularEphys (``nChannels`` = ``nSavedChans``; the
 sync channels, the last ``snsApLfSy[2]`` of the file, tagged ``sync``; electrode groups by
 shank from ``~snsShankMap`` or ``~snsGeomMap``), ``nidq`` and ``obx`` files GeneralTimeSeries.
 
@@ -115,7 +115,7 @@ class SpikeGlxExtractor(Extractor):
 
     name = "spikeglx"
     suffixes = (".bin", ".meta")
-    record_types = ("Extracellular", "GeneralTimeSeries")
+    record_types = ("ExtracellularEphys", "GeneralTimeSeries")
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
@@ -247,7 +247,7 @@ def _kind(path: Path, meta: SpikeGlxMeta) -> str:
 
 
 def _record_type(path: Path, meta: SpikeGlxMeta) -> str:
-    return "Extracellular" if _kind(path, meta) == "imec" else "GeneralTimeSeries"
+    return "ExtracellularEphys" if _kind(path, meta) == "imec" else "GeneralTimeSeries"
 
 
 def _stream_kind(path: Path, meta: SpikeGlxMeta) -> str:

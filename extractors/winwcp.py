@@ -1,4 +1,4 @@
-"""WinWCP (Strathclyde Electrophysiology Software) ``.wcp`` files: Intracellular.
+"""WinWCP (Strathclyde Electrophysiology Software) ``.wcp`` files: IntracellularEphys.
 
 Layout: an ASCII header of ``NBH`` bytes (``KEY=value`` lines, decimal commas allowed),
 then ``NR`` records of ``NBA`` 512-byte analysis blocks and ``NBD`` 512-byte blocks of
@@ -42,7 +42,7 @@ class WinWcpExtractor(Extractor):
 
     name = "winwcp"
     suffixes = (".wcp",)
-    record_types = ("Intracellular",)
+    record_types = ("IntracellularEphys",)
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         header = read_wcp_header(path)
@@ -74,7 +74,7 @@ class WinWcpExtractor(Extractor):
                        f"{interval:g} s; sr follows DT")
         self._n_samples(path, header, size, nbh, record, nc, nbd, f)
         self._lsb(path, header, nc, analysis, f)
-        return [self.result(path, "Intracellular", f)]
+        return [self.result(path, "IntracellularEphys", f)]
 
     def _first_analysis(self, path: Path, nbh: int, nba: int,
                         nc: int) -> tuple[float, list[float]] | None:

@@ -33,7 +33,7 @@ def test_values_match_file_size_and_neo(writer, start: int, tmp_path: Path) -> N
     [r] = extract(path)
     tj = r.type_json
     n_chans, rate, total, gains = _neo(path)
-    assert r.type == "Intracellular" and tj["format"] == "ABF" and tj["type"] == "int16"
+    assert r.type == "IntracellularEphys" and tj["format"] == "ABF" and tj["type"] == "int16"
     assert tj["nChannels"] == n_chans == 2
     assert tj["nSamples"] == (os.path.getsize(path) - start) // 2 // 2 == total
     assert tj["sr"] == pytest.approx(rate)

@@ -100,7 +100,7 @@ def test_console_script_runs(tmp_path: Path) -> None:
     out = subprocess.run([*bsingest_cmd("extract", "--json"),
                           str(_session(tmp_path))], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)[0]["type"] == "Extracellular"
+    assert json.loads(out.stdout)[0]["type"] == "ExtracellularEphys"
 
 
 def test_stated_values_that_are_not_plausible_are_one_line_errors(tmp_path: Path) -> None:
@@ -125,6 +125,6 @@ def test_type_takes_either_generations_name(tmp_path: Path, given: str) -> None:
                                       "--sr", "1000", "--type", given])
     assert result.exit_code == 0, result.output
     (entry,) = json.loads(result.stdout)
-    # Extractors speak the 2023 names; the current API's name means the same type.
-    assert entry["type"] == {"ExtracellularEphys": "Extracellular"}.get(given, given)
+    # Extractors speak the current names; the 2023 name means the same type.
+    assert entry["type"] == {"Extracellular": "ExtracellularEphys"}.get(given, given)
     assert entry["type_json"]["nSamples"] == 50

@@ -50,7 +50,7 @@ def test_extract_on_the_example_session_shows_all_three_types(tmp_path: Path) ->
     out = _bsingest("extract", "--json", str(SESSION), env=_env(tmp_path))
     assert out.returncode == 0, out.stderr
     assert sorted(e["type"] for e in json.loads(out.stdout)) == \
-        ["Audio", "BehavioralTracking", "Extracellular"]
+        ["Audio", "BehavioralTracking", "ExtracellularEphys"]
 
 
 def test_python_example_runs_offline(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ def test_traditional_rhd_matches_block_arithmetic_and_neo(tmp_path: Path, versio
     got = _by_stream(extract(path))
     assert set(got) == {"amplifier", "auxiliary", "analogin", "digitalin"}
     amp = got["amplifier"]
-    assert amp.type == "Extracellular"
+    assert amp.type == "ExtracellularEphys"
     assert amp.type_json["nSamples"] == n_blocks * spb
     assert amp.type_json["nChannels"] == 6
     assert amp.type_json["type"] == "uint16"
@@ -108,7 +108,7 @@ def test_rhx_per_signal_folder_matches_sizes_and_neo(tmp_path: Path) -> None:
     folder = write_intan_rhx(tmp_path / "s", spec, 500, "signal")
     report = extract_folder(folder)
     assert report.errors == {} and report.skipped == {}
-    amp = next(e for e in report.extractions if e.type == "Extracellular")
+    amp = next(e for e in report.extractions if e.type == "ExtracellularEphys")
     assert amp.type_json["nChannels"] == 4  # 5 amplifier channels, one disabled
     assert amp.type_json["nSamples"] == 500
     # nChannels is what the file interleaves: its size is whole frames of that many.
@@ -132,7 +132,7 @@ def test_rhx_per_channel_folder_gives_one_record_per_file(tmp_path: Path) -> Non
     data_files = sorted(p.name for p in folder.glob("*-*.dat"))
     assert sorted(by_name) == data_files  # every channel file is a record of its own
     neo = _neo_streams(folder / "info.rhd")
-    amps = [e for e in report.extractions if e.type == "Extracellular"]
+    amps = [e for e in report.extractions if e.type == "ExtracellularEphys"]
     assert len(amps) == neo["RHD2000 amplifier channel"][0] == 4
     for e in report.extractions:
         size = (folder / e.file_name).stat().st_size
@@ -245,12 +245,12 @@ def test_reads_no_sample_data_and_a_100_gb_file_costs_a_stat(
 
 def test_per_channel_records_have_distinct_legacy_keys(tmp_path: Path) -> None:
     # bsingest 0.1 made one record per signal type, named after its first channel file and
-    # without a stream: (Extracellular, amp-A-000.dat, ""). That key is now the first
+    # without a stream: (ExtracellularEphys, amp-A-000.dat, ""). That key is now the first
     # channel's own record (adopted, then updated to nChannels 1); every other file is new.
     folder = write_intan_rhx(tmp_path / "s", IntanSpec(ports={"A": 3}), 10, "channel")
     records = extract_folder(folder).extractions
     keys = [r.legacy_key for r in records]
     assert len(set(keys)) == len(records)
-    assert ("Extracellular", "amp-A-000.dat", "") in keys
+    assert ("ExtracellularEphys", "amp-A-000.dat", "") in keys
     trad = write_intan_traditional(tmp_path / "rec.rhd", IntanSpec(), 1)
-    assert ("Extracellular", "rec.rhd", "amplifier") in {r.legacy_key for r in extract(trad)}
+    assert ("ExtracellularEphys", "rec.rhd", "amplifier") in {r.legacy_key for r in extract(trad)}

@@ -13,6 +13,7 @@ from bsingest.client import BrainstemClient, RetryPolicy
 from bsingest.extraction import extract_or_error
 from bsingest.ingest import ingest
 from bsingest.journal import Journal
+from bsingest.recordtypes import legacy_name
 from bsingest.server import LocalServer
 from tests.fixtures import write_dat, write_neuroscope_xml
 from tests.samples import openephys
@@ -41,7 +42,8 @@ def old_form(session: Path) -> list[dict[str, Any]]:
             type_json = {**x.type_json, "fileName": os.path.basename(x.path)}
             if x.legacy_stream:
                 type_json["stream"] = x.legacy_stream
-            out.append({"id": str(uuid.uuid4()), "type": x.type, "dataset": DATASET,
+            # 0.1 named types as the 2023 API does.
+            out.append({"id": str(uuid.uuid4()), "type": legacy_name(x.type), "dataset": DATASET,
                         "actions": [ACTION], "hardware_device": None, "description": None,
                         "type_json": type_json})
     return out

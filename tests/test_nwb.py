@@ -22,9 +22,9 @@ def _by_stream(path: Path) -> dict[str, tuple[str, dict, tuple[str, ...]]]:
 def test_one_record_per_series_with_its_type(tmp_path: Path) -> None:
     got = _by_stream(write_nwb(tmp_path / "s.nwb"))
     assert {k: v[0] for k, v in got.items()} == {
-        "acquisition/ElectricalSeries": "Extracellular",
+        "acquisition/ElectricalSeries": "ExtracellularEphys",
         "acquisition/Position": "GeneralTimeSeries",
-        "acquisition/Vm": "Intracellular",
+        "acquisition/Vm": "IntracellularEphys",
         "acquisition/Camera": "BehavioralTracking",
     }
     # The SpikeEventSeries is not a continuous signal: skipped, and every record says so.
@@ -66,7 +66,7 @@ def test_image_series(tmp_path: Path) -> None:
 
 def test_extension_types_resolve_through_cached_specs(tmp_path: Path) -> None:
     got = _by_stream(write_nwb(tmp_path / "s.nwb", extension=True))
-    assert got["acquisition/ElectricalSeries"][0] == "Extracellular"
+    assert got["acquisition/ElectricalSeries"][0] == "ExtracellularEphys"
 
 
 def test_unknown_extension_type_is_described_as_time_series(tmp_path: Path) -> None:
@@ -120,8 +120,8 @@ def test_matnwb_one_element_array_types_keep_their_series_type(tmp_path: Path) -
                                                  dtype=h5py.string_dtype())
         f.attrs["nwb_version"] = np.array(["2.5.0"], dtype=h5py.string_dtype())
     got = _by_stream(path)
-    assert got["acquisition/ElectricalSeries"][0] == "Extracellular"
-    assert got["acquisition/Vm"][0] == "Intracellular"
+    assert got["acquisition/ElectricalSeries"][0] == "ExtracellularEphys"
+    assert got["acquisition/Vm"][0] == "IntracellularEphys"
     assert got["acquisition/Camera"][0] == "BehavioralTracking"
     assert "nwb_version 2.5.0," in extract(path)[0].provenance["format"].detail
 

@@ -63,7 +63,7 @@ def test_binary_session_values_and_unique_streams(tmp_path: Path) -> None:
         assert e.type_json["fileName"] == Path(e.path).relative_to(tmp_path).as_posix()
     probe = by_stream["Record Node 101/experiment1/recording2/Neuropix-PXI-100.ProbeA"]
     dat = Path(probe.path)
-    assert probe.type == "Extracellular"
+    assert probe.type == "ExtracellularEphys"
     assert probe.type_json["nSamples"] == dat.stat().st_size // (2 * 6) == 25
     assert probe.type_json["lsb"] == pytest.approx(0.195)
     daq = by_stream["Record Node 101/experiment3/recording1/NI-DAQmx-103.PXIe-6341"]
@@ -101,7 +101,7 @@ def test_mixed_stream_is_one_record_for_the_whole_file(tmp_path: Path) -> None:
     rec = tmp_path / "experiment1" / "recording1"
     (dat,) = write_oebin_recording(rec, [OebStream(n_neural=4, n_adc=2)], 30, gui="0.4.5")
     (r,) = extract(dat)
-    assert r.type == "Extracellular"
+    assert r.type == "ExtracellularEphys"
     assert r.type_json["nChannels"] == 6 == dat.stat().st_size // (2 * 30)
     assert r.type_json["electrodeGroups"] == [{"channels": [0, 1, 2, 3],
                                                "label": "Rhythm_FPGA-100.0"}]
@@ -304,7 +304,7 @@ def test_legacy_samples_are_the_records_on_disk_not_the_timestamp_span(tmp_path:
     path = tmp_path / "100_CH1.continuous"
     assert (path.stat().st_size - LEGACY_HEADER) == n_records * LEGACY_RECORD
     (r,) = extract(path)
-    assert r.type == "Extracellular"
+    assert r.type == "ExtracellularEphys"
     assert r.type_json["nChannels"] == 1  # one channel per file
     assert r.type_json["nSamples"] == n_records * LEGACY_SAMPLES
     assert r.type_json["lsb"] == pytest.approx(0.195)

@@ -26,7 +26,7 @@ class _Fixed(Extractor):
 
     name = "fixed"
     suffixes = (".fix",)
-    record_types = ("Extracellular", "BehavioralTracking", "Audio")
+    record_types = ("ExtracellularEphys", "BehavioralTracking", "Audio")
 
     def __init__(self, record_type: str, values: dict[str, object]) -> None:
         self.record_type = record_type
@@ -51,17 +51,17 @@ def _run(tmp_path: Path, record_type: str, values: dict[str, object]) -> list[Ex
 
 
 @pytest.mark.parametrize(("record_type", "base", "key", "value", "words"), [
-    ("Extracellular", _TS, "sr", float("inf"), "sr is inf, not a finite number"),
-    ("Extracellular", _TS, "sr", float("nan"), "sr is nan, not a finite number"),
-    ("Extracellular", _TS, "sr", 1e-7, "sr 1e-07 Hz is outside the plausible"),
-    ("Extracellular", _TS, "sr", 2e7, "sr 2e+07 Hz is outside the plausible"),
+    ("ExtracellularEphys", _TS, "sr", float("inf"), "sr is inf, not a finite number"),
+    ("ExtracellularEphys", _TS, "sr", float("nan"), "sr is nan, not a finite number"),
+    ("ExtracellularEphys", _TS, "sr", 1e-7, "sr 1e-07 Hz is outside the plausible"),
+    ("ExtracellularEphys", _TS, "sr", 2e7, "sr 2e+07 Hz is outside the plausible"),
     ("Audio", _TS, "sr", 0.5, "sr 0.5 Hz is outside the plausible 1 to 1e+07 Hz of Audio"),
-    ("Extracellular", _TS, "lsb", 1e306, "lsb 1e+306 µV is outside the plausible"),
-    ("Extracellular", _TS, "lsb", 1e-12, "lsb 1e-12 µV is outside the plausible"),
-    ("Extracellular", _TS, "nSamples", -1, "nSamples is -1, outside 0 to 2**53"),
-    ("Extracellular", _TS, "nSamples", 2**60, "nSamples is 1.15292e+18, outside 0 to 2**53"),
-    ("Extracellular", _TS, "nChannels", True, "nChannels is True, not a number"),
-    ("Extracellular", _TS, "nChannels", 2.5, "nChannels is 2.5, not a whole number"),
+    ("ExtracellularEphys", _TS, "lsb", 1e306, "lsb 1e+306 µV is outside the plausible"),
+    ("ExtracellularEphys", _TS, "lsb", 1e-12, "lsb 1e-12 µV is outside the plausible"),
+    ("ExtracellularEphys", _TS, "nSamples", -1, "nSamples is -1, outside 0 to 2**53"),
+    ("ExtracellularEphys", _TS, "nSamples", 2**60, "nSamples is 1.15292e+18, outside 0 to 2**53"),
+    ("ExtracellularEphys", _TS, "nChannels", True, "nChannels is True, not a number"),
+    ("ExtracellularEphys", _TS, "nChannels", 2.5, "nChannels is 2.5, not a whole number"),
     ("BehavioralTracking", _VIDEO, "frameRate", float("-inf"), "frameRate is -inf"),
     ("BehavioralTracking", _VIDEO, "frameRate", 1e7, "frameRate 1e+07 fps is outside"),
     ("BehavioralTracking", _VIDEO, "nFrames", float("inf"), "nFrames is inf"),
@@ -80,7 +80,7 @@ def test_implausible_values_are_refused_naming_file_field_and_source(
 def test_non_finite_numbers_nested_in_lists_are_found(tmp_path: Path) -> None:
     groups = [{"channels": [0, 1], "label": "a"}, {"channels": [2, float("nan")], "label": "b"}]
     with pytest.raises(ExtractionError, match=r"electrodeGroups\.1\.channels\.1 is nan"):
-        _run(tmp_path, "Extracellular", {**_TS, "electrodeGroups": groups})
+        _run(tmp_path, "ExtracellularEphys", {**_TS, "electrodeGroups": groups})
 
 
 def test_values_at_the_bounds_pass(tmp_path: Path) -> None:
@@ -90,8 +90,8 @@ def test_values_at_the_bounds_pass(tmp_path: Path) -> None:
     for rate in FRAME_RATE_BOUNDS:
         assert plausibility_problems("BehavioralTracking", {**_VIDEO, "frameRate": rate}) == []
     for lsb in LSB_BOUNDS:
-        assert plausibility_problems("Extracellular", {**_TS, "lsb": lsb}) == []
-    (r,) = _run(tmp_path, "Extracellular", {**_TS, "sr": 0.1})  # a slow sensor
+        assert plausibility_problems("ExtracellularEphys", {**_TS, "lsb": lsb}) == []
+    (r,) = _run(tmp_path, "ExtracellularEphys", {**_TS, "sr": 0.1})  # a slow sensor
     assert r.type_json["sr"] == 0.1
 
 

@@ -19,7 +19,7 @@ def test_values_from_neuroscope_xml(tmp_path: Path) -> None:
                          labels=["shankA", "shankB"])
     (r,) = extract(dat)
     tj = r.type_json
-    assert r.type == "Extracellular"
+    assert r.type == "ExtracellularEphys"
     assert tj["nChannels"] == 6 and tj["sr"] == 30000 and tj["type"] == "int16"
     assert tj["nSamples"] == os.path.getsize(dat) // (6 * 2) == 250
     assert tj["lsb"] == pytest.approx(10 / 65536 / 400 * 1e6)
@@ -92,7 +92,7 @@ def test_record_type_can_be_restated(tmp_path: Path) -> None:
     assert r.type == "GeneralTimeSeries"
     assert "electrodeGroups" not in r.type_json
     (r,) = extract(dat, record_type="Intracellular")
-    assert r.type == "Intracellular"
+    assert r.type == "IntracellularEphys"
 
 
 def test_non_divisible_size_states_size_frame_and_remainder(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ def _one(path: Path) -> dict:
 def test_np1_ap_values(tmp_path: Path) -> None:
     path = write_spikeglx(tmp_path / "r_g0_t0.imec0.ap.bin", n_samples=123, n_neural=8)
     tj = _one(path)
-    assert tj["_record"] == "Extracellular"
+    assert tj["_record"] == "ExtracellularEphys"
     assert tj["format"] == "SpikeGLX" and tj["type"] == "int16" and tj["nChannels"] == 9
     assert tj["nSamples"] == os.path.getsize(path) // (2 * 9) == 123
     assert tj["sr"] == 30000
@@ -146,7 +146,7 @@ def test_lone_meta_in_a_session_folder_names_its_bin_by_its_path(tmp_path: Path)
     [later] = extract_folder(tmp_path).extractions
     assert later.key == r.key
     # bsingest 0.1 named it by the .bin too: its record is recognised from either.
-    assert r.legacy_key == later.legacy_key == ("Extracellular", "r.imec0.ap.bin", "")
+    assert r.legacy_key == later.legacy_key == ("ExtracellularEphys", "r.imec0.ap.bin", "")
 
 
 def test_meta_beside_its_bin_is_a_sidecar(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ def test_values_match_file_size_and_neo(tmp_path: Path) -> None:
     tj = r.type_json
     n, rate, total, _ = _neo(path)
     record = (2 + 3) * SECTOR
-    assert r.type == "Intracellular" and tj["format"] == "WinWCP" and tj["type"] == "int16"
+    assert r.type == "IntracellularEphys" and tj["format"] == "WinWCP" and tj["type"] == "int16"
     assert tj["nChannels"] == n == 2
     assert tj["nSamples"] == (os.path.getsize(path) - 1024) // record * (3 * SECTOR // 2 // 2)
     assert tj["nSamples"] == total

@@ -79,6 +79,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import PurePosixPath
 
+from ..recordtypes import lookup
 from .model import CheckRun, Finding, RecordView, ReportSettings, Severity
 from .model import seconds_text as _secs
 
@@ -171,7 +172,7 @@ def run_checks(records: Sequence[RecordView], failed: dict[str, str],
     for g in groups:
         ctx.run(g.system, g.label, g.check(g))
     for r in records:
-        if r.type == "BehavioralTracking" and r.extractor == "video":
+        if _is(r, "BehavioralTracking") and r.extractor == "video":
             ctx.run("video", r.file_name, _video(r))
     units = _units(records, groups, settings, _split_acquisitions(records))
     if len(units) > 1:
@@ -268,6 +269,13 @@ def _split_frames(members: Sequence[RecordView]) -> Iterable[Finding]:
 # --- rates -------------------------------------------------------------------------------
 
 
+def _is(r: RecordView, name: str) -> bool:
+    """Whether ``r`` is of the type whose current name is ``name`` (a report read from an
+    older extraction may carry the 2023 name)."""
+    found = lookup(r.type)
+    return found is not None and found.name == name
+
+
 def _rate(r: RecordView) -> tuple[bool, Finding | None]:
     """(whether a rule covers ``r``'s rate, the finding if the rate breaks it)."""
     if r.rate is None:
@@ -275,7 +283,7 @@ def _rate(r: RecordView) -> tuple[bool, Finding | None]:
     name = PurePosixPath(r.file_name.split("#")[0])
     if r.extractor == "intan":
         # aux, supply: a quarter or one per block of the amplifier rate in traditional files.
-        factors = (1,) if r.type == "Extracellular" else (1, 4, 60, 128)
+        factors = (1,) if _is(r, "ExtracellularEphys") else (1, 4, 60, 128)
         ok = any(_near(r.rate * k, v, 1e-4) for k in factors for v in INTAN_RATES)
         return True, None if ok else _rate_finding(
             r, "an Intan amplifier rate (1000, 1250, 1500, 2000, 2500, 3000, 3333.3, 4000, "
@@ -384,7 +392,7 @@ def _neuroscope(g: _Group) -> Iterable[Finding]:
 
 
 def _intan(g: _Group) -> Iterable[Finding]:
-    ref = max(g.members, key=lambda m: (m.type == "Extracellular", m.duration or 0))
+    ref = max(g.members, key=lambda m: (_is(m, "ExtracellularEphys"), m.duration or 0))
     for m in g.members:
         if m is ref:
             continue
@@ -569,7 +577,7 @@ def _units(records: Sequence[RecordView], groups: Sequence[_Group],
                            f"{len(members)} files end to end"))
     by_path: dict[str, list[RecordView]] = {}
     for r in records:
-        if id(r) in grouped or r.duration is None or r.type == "Intracellular":
+        if id(r) in grouped or r.duration is None or _is(r, "IntracellularEphys"):
             continue
         if r.extractor == "intan":  # parts of one traditional file: one modality
             by_path.setdefault(r.path, []).append(r)
