@@ -22,7 +22,7 @@ class TemplateExtractor(Extractor):
 
     name = "template"  # shown in output and provenance; the samples module uses it
     suffixes = (".xyz",)  # lower-case, with the dot
-    record_types = ("GeneralTimeSeries",)
+    record_types = ("GeneralTimeSeries",)  # current names (bsingest/recordtypes.py)
 
     @classmethod
     def claim(cls, path: Path) -> Claim:

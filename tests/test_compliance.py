@@ -17,6 +17,7 @@ from bsingest.cli.main import cli
 from bsingest.errors import ExtractionError
 from bsingest.extraction import extract
 from bsingest.records import check_type_json
+from bsingest.recordtypes import RECORD_TYPES
 from extractors.base import Source
 from tests.samples import sample_modules
 
@@ -43,6 +44,7 @@ def test_good_samples_give_valid_records_with_provenance(name: str, tmp_path: Pa
         assert results
         for r in results:
             assert r.extractor == name
+            assert r.type in RECORD_TYPES  # the current name; the 2023 one only at the wire
             assert check_type_json(r.type, r.type_json) == []
             part = f"#{r.part}" if r.part else ""
             assert (r.path, r.type_json["fileName"]) == _described(name, path, part)

@@ -6,6 +6,7 @@ Like neo's compliance tests: the rules live here once and walk every row of
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,11 @@ import extractors
 from bsingest import recordtypes as rt
 from bsingest.details import check_details, from_details, to_details
 from bsingest.errors import RecordInvalid
+from bsingest.extraction import extract
 from bsingest.records import Links, check_type_json, wire_for
 from bsingest.report.html import _TYPE_CSS
 from bsingest.sessionconfig import record_type, type_names
-from extractors.base import Extractor, plausibility_problems
+from extractors.base import Extraction, Extractor, Fields, plausibility_problems
 
 # The 23 types of the current generation, as brainstem-api-2026.md lists them.
 CONTRACT_TYPES = {
@@ -120,7 +122,39 @@ def test_type_choices_and_maps_derive_from_the_table() -> None:
 
 def test_every_extractor_declares_types_of_the_table() -> None:
     for cls in extractors.EXTRACTORS:
-        assert cls.record_types and all(rt.lookup(t) for t in cls.record_types), cls
+        assert cls.record_types and all(t in rt.RECORD_TYPES for t in cls.record_types), cls
+
+
+@pytest.mark.parametrize("legacy", ["Extracellular", "Intracellular"])
+def test_an_extractor_declaring_a_2023_spelling_fails_naming_the_current_one(
+        legacy: str) -> None:
+    current = CONTRACT_2023[legacy]
+    words = f"Old declares record types by their 2023 names: {legacy} (now {current})"
+    with pytest.raises(TypeError, match=re.escape(words)):
+        type("Old", (Extractor,), {"name": "old", "record_types": (legacy, "Audio")})
+
+
+def test_an_extractor_giving_a_type_it_does_not_declare_is_a_bug(tmp_path: Path) -> None:
+    class Sloppy(Extractor):
+        name, suffixes, record_types = "sloppy", (".slp",), ("ExtracellularEphys",)
+
+        def _extract(self, path: Path, stated: object) -> list[Extraction]:
+            return [self.result(path, "Extracellular", Fields())]
+
+    path = tmp_path / "a.slp"
+    path.write_bytes(b"x")
+    with pytest.raises(TypeError, match="gives a Extracellular record but declares only "
+                                        "ExtracellularEphys"):
+        Sloppy().extract(path)
+
+
+def test_a_restated_type_takes_its_current_name(tmp_path: Path) -> None:
+    from tests.fixtures import write_dat
+
+    path = write_dat(tmp_path / "a.dat", n_channels=2, n_samples=10)
+    for given in ("Intracellular", "IntracellularEphys"):
+        (x,) = extract(path, record_type=given, n_channels=2, sr=1000)
+        assert x.type == "IntracellularEphys"
 
 
 def test_an_extractor_declaring_a_type_outside_the_table_fails() -> None:
