@@ -5,8 +5,8 @@
 ``image``, ``order``), sessions (``stem/session``: list, detail, create), projects,
 subjects, procedures, equipment and hardware devices (read-only here). Portals
 ``private`` (what the user's projects hold; writes) and ``public`` (published, read-only,
-no token needed). Query parameters, paging and 400 bodies as in 2023 (the same code in
-:mod:`.app`).
+no token needed). Query parameters, paging and 400 bodies as in 2023: the same code, in
+:mod:`.store`. This module needs nothing of :mod:`.app`, which serves it.
 
 Rights come from projects, as on brainstem.org: a project has an owner, ``members`` who
 may change it and ``viewers`` who may only read it. A session is visible to whoever may
@@ -28,15 +28,12 @@ import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bsingest.details import ACQUISITION_FIELDS, SCHEMA_VERSION, check_acquisition
-from bsingest.records import _is_uuid  # the one UUID rule
+from bsingest.recordtypes import is_uuid  # the one UUID rule
 
-from .app import HttpError, Response, _Ctx, _field_errors, _public
-
-if TYPE_CHECKING:
-    from .app import App
+from .store import Ctx, HttpError, Response, Store, field_errors, public
 
 __all__ = ["DATA_ACQUISITION", "MODELS", "CurrentApi"]
 
@@ -75,11 +72,16 @@ _UNMODELLED = ("behaviors", "manipulations", "epochs")
 
 
 class CurrentApi:
-    """The ``/api/`` endpoints; runs under the :class:`~.app.App`'s lock and connection."""
+    """The ``/api/`` endpoints over the :class:`~.store.Store`; callers hold its lock.
 
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self._db: sqlite3.Connection = app._db
+    ``legacy_envelope``: answer Data Acquisition lists and details under the key
+    ``dataacquisition``, as earlier deployments of the current generation did.
+    """
+
+    def __init__(self, store: Store, *, legacy_envelope: bool = False) -> None:
+        self.store = store
+        self.legacy_envelope = legacy_envelope
+        self._db: sqlite3.Connection = store.db
 
     # -- seed ------------------------------------------------------------------------
 
@@ -170,7 +172,7 @@ class CurrentApi:
             raise HttpError(405, {"detail": f'Method "{method}" not allowed.'})
         if method != "GET" and portal == "public":
             raise HttpError(403, {"detail": "The public portal is read-only."})
-        ctx = _Ctx(portal, user)
+        ctx = Ctx(portal, user)
         kind, one, many = MODELS[path]
         if path == DATA_ACQUISITION:
             return self._acquisitions(method, id, query, body, ctx)
@@ -179,8 +181,8 @@ class CurrentApi:
         if id is None:
             items = [self._shown(kind, o) for o in self._objects(kind)
                      if self._sees(ctx, kind, o)]
-            return self.app._page(many, items, query, includes=INCLUDES[kind])
-        obj = self.app._object(kind, id)
+            return self.store.page(many, items, query, includes=INCLUDES[kind])
+        obj = self.store.object(kind, id)
         if obj is None or not self._sees(ctx, kind, obj):
             raise HttpError(404, {"detail": "Not found."})
         return Response(200, {one: self._shown(kind, obj)})
@@ -188,15 +190,15 @@ class CurrentApi:
     # -- data acquisition ------------------------------------------------------------
 
     def _acquisitions(self, method: str, id: str | None, query: list[tuple[str, str]],
-                      body: Any, ctx: _Ctx) -> Response:
-        legacy = self.app.legacy_envelope
+                      body: Any, ctx: Ctx) -> Response:
+        legacy = self.legacy_envelope
         one = "dataacquisition" if legacy else "data_acquisition"
         many = "dataacquisition" if legacy else "data_acquisitions"
         if method == "GET" and id is None:
             seen = {s["id"] for s in self._objects("session") if self._sees(ctx, "session", s)}
-            return self.app._list("data_acquisition", "session", "details", many, query, seen,
-                                  allowed=set(ACQUISITION_FIELDS),
-                                  includes=INCLUDES["dataacquisition"])
+            return self.store.list_records("data_acquisition", "session", "details", many,
+                                           query, seen, allowed=set(ACQUISITION_FIELDS),
+                                           includes=INCLUDES["dataacquisition"])
         if method == "POST":
             record = self._validated(body, None, ctx)
             record["id"] = str(uuid.uuid4())
@@ -204,7 +206,7 @@ class CurrentApi:
                              (record["id"], record["session"], json.dumps(record)))
             return Response(201, {one: record})
         existing = self.record(id or "")
-        session = self.app._object("session", existing["session"]) if existing else None
+        session = self.store.object("session", existing["session"]) if existing else None
         if existing is None or session is None or not self._sees(ctx, "session", session):
             raise HttpError(404, {"detail": "Not found."})
         if method == "GET":
@@ -221,7 +223,7 @@ class CurrentApi:
                          (record["session"], json.dumps(record), existing["id"]))
         return Response(200, {one: record})
 
-    def _validated(self, body: Any, existing: dict[str, Any] | None, ctx: _Ctx) -> dict:
+    def _validated(self, body: Any, existing: dict[str, Any] | None, ctx: Ctx) -> dict:
         """A POST body, or an existing record with a PATCH applied, checked fully."""
         if not isinstance(body, Mapping):
             raise HttpError(400, {"non_field_errors": ["Expected a JSON object."]})
@@ -232,15 +234,15 @@ class CurrentApi:
             problems = check_acquisition({k: v for k, v in record.items()
                                           if k not in ("id", "image")})
         if problems:
-            raise HttpError(400, _field_errors(problems))
+            raise HttpError(400, field_errors(problems))
         errors = self._reference_errors(record, ctx)
         if errors:
             raise HttpError(400, errors)
         return record
 
-    def _reference_errors(self, record: Mapping[str, Any], ctx: _Ctx) -> dict[str, list[str]]:
+    def _reference_errors(self, record: Mapping[str, Any], ctx: Ctx) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = {}
-        session = self.app._object("session", record["session"])
+        session = self.store.object("session", record["session"])
         if session is None or not self._sees(ctx, "session", session):
             errors["session"] = [f'Invalid pk "{record["session"]}" - object does not exist.']
         elif not self._may_change(ctx, session):
@@ -249,7 +251,7 @@ class CurrentApi:
                 "have no change rights on its projects (it belongs to another user)."]
         for key, kind in (("procedures", "procedure"), ("equipment", "equipment")):
             for ref in record[key]:
-                obj = self.app._object(kind, ref)
+                obj = self.store.object(kind, ref)
                 if obj is None or not ctx.can_see(obj, related=True):
                     errors.setdefault(key, []).append(
                         f'Invalid pk "{ref}" - object does not exist.')
@@ -257,19 +259,19 @@ class CurrentApi:
 
     # -- sessions --------------------------------------------------------------------
 
-    def _create_session(self, body: Any, ctx: _Ctx) -> Response:
+    def _create_session(self, body: Any, ctx: Ctx) -> Response:
         if not isinstance(body, Mapping):
             raise HttpError(400, {"non_field_errors": ["Expected a JSON object."]})
         fields = {k: v for k, v in body.items() if k not in _SESSION_READ_ONLY}
         problems = _session_problems(fields)
         if problems:
-            raise HttpError(400, _field_errors(problems))
+            raise HttpError(400, field_errors(problems))
         errors: dict[str, list[str]] = {}
         name = fields["name"]
         if any(s.get("name") == name for s in self._objects("session")):
             errors["name"] = ["session with this name already exists."]
         for pid in fields["projects"]:
-            project = self.app._object("project", pid)
+            project = self.store.object("project", pid)
             if project is None or not ctx.can_see(project):
                 errors.setdefault("projects", []).append(
                     f'Invalid pk "{pid}" - object does not exist.')
@@ -287,13 +289,13 @@ class CurrentApi:
         assert ctx.user is not None  # the private portal has a user
         self._db.execute("INSERT INTO objects VALUES ('session', ?, ?, 0, ?)",
                          (session["id"], ctx.user["id"], json.dumps(session)))
-        stored = self.app._object("session", session["id"])
+        stored = self.store.object("session", session["id"])
         assert stored is not None
         return Response(201, {"session": self._shown("session", stored)})
 
     # -- visibility and shapes -------------------------------------------------------
 
-    def _sees(self, ctx: _Ctx, kind: str, obj: Mapping[str, Any]) -> bool:
+    def _sees(self, ctx: Ctx, kind: str, obj: Mapping[str, Any]) -> bool:
         """Sessions through their projects (or their creator); the rest as in 2023."""
         if kind != "session" or ctx.portal != "private" or ctx.user is None:
             return ctx.can_see(obj)
@@ -301,15 +303,15 @@ class CurrentApi:
             return True
         return any(p is not None and ctx.can_see(p) for p in self._projects_of(obj))
 
-    def _may_change(self, ctx: _Ctx, session: Mapping[str, Any]) -> bool:
+    def _may_change(self, ctx: Ctx, session: Mapping[str, Any]) -> bool:
         return any(p is not None and ctx.can_change(p) for p in self._projects_of(session))
 
     def _projects_of(self, session: Mapping[str, Any]) -> list[dict | None]:
-        return [self.app._object("project", pid) for pid in session.get("projects", [])]
+        return [self.store.object("project", pid) for pid in session.get("projects", [])]
 
     def _shown(self, kind: str, obj: Mapping[str, Any]) -> dict:
         """An object as the API answers it, with its read-only related lists."""
-        out = _public(obj)
+        out = public(obj)
         if kind == "session":
             out.pop("is_public", None)
             out["dataacquisition"] = [r[0] for r in self._db.execute(
@@ -324,13 +326,11 @@ class CurrentApi:
         return out
 
     def _objects(self, kind: str) -> list[dict]:
-        return self.app._objects(kind)
+        return self.store.objects(kind)
 
     def record(self, id: str) -> dict | None:
         """One Data Acquisition record as stored, or None (caller holds the lock)."""
-        row = self._db.execute("SELECT body FROM data_acquisition WHERE id = ?",
-                               (id,)).fetchone()
-        return json.loads(row["body"]) if row else None
+        return self.store.record("data_acquisition", id)
 
 
 def _acquisition(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -389,7 +389,7 @@ def _session_problems(body: Mapping[str, Any]) -> list[str]:
     elif not isinstance(projects, list) or not all(isinstance(p, str) for p in projects):
         problems.append("projects: expected a list of project ids")
     else:
-        problems += [f"projects: {p!r} is not a UUID" for p in projects if not _is_uuid(p)]
+        problems += [f"projects: {p!r} is not a UUID" for p in projects if not is_uuid(p)]
     description = body.get("description")
     if description is not None and not isinstance(description, str):
         problems.append("description: expected a string")

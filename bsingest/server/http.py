@@ -20,7 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .app import App, HttpError, Response
+from .app import App
+from .store import HttpError, Response
 
 __all__ = ["FAULT_MODES", "Faults", "Hit", "Server"]
 
