@@ -25,7 +25,14 @@ from bsingest.errors import BsingestError, ExtractionError
 from bsingest.quantities import STATED, QuantityError, canonical_text
 from bsingest.quantities import parse as parse_quantity
 from bsingest.records import ExperimentData, check_type_json, type_json_keys
-from bsingest.recordtypes import FIELD_BOUNDS, RECORD_TYPES, UNITS, RecordType, lookup
+from bsingest.recordtypes import (
+    FIELD_BOUNDS,
+    RECORD_TYPES,
+    UNITS,
+    RecordType,
+    legacy_name,
+    lookup,
+)
 
 __all__ = [
     "COUNT_LIMIT",
@@ -179,9 +186,13 @@ class Extraction:
         hardware_device: str | None = None,
         description: str | None = None,
     ) -> ExperimentData:
-        """The Experiment Data record for this extraction, linked to the user's IDs."""
+        """The Experiment Data (2023) record for this extraction, linked to the user's IDs.
+
+        Its type is the 2023 name (``ExtracellularEphys`` is ``Extracellular``); a type
+        the 2023 API lacks keeps its name, which :func:`bsingest.validate` refuses.
+        """
         return ExperimentData(
-            type=self.type,
+            type=legacy_name(self.type) or self.type,
             dataset=dataset,
             actions=tuple(actions),
             hardware_device=hardware_device,

@@ -21,6 +21,8 @@ def test_extract_returns_records_with_provenance(tmp_path: Path) -> None:
                    actions=["087b71c4-6785-437c-b8ef-e35a82a8463e"])
     bsingest.validate(rec)
     assert rec.to_json()["type_json"]["fileName"] == "rec.dat"
+    # Extraction speaks the current name; the 2023 record the 2023 one.
+    assert (r.type, rec.type) == ("ExtracellularEphys", "Extracellular")
 
 
 def test_extract_raises_the_project_error(tmp_path: Path) -> None:
