@@ -35,7 +35,7 @@ def test_every_abf_matches_truth(corpus: Path, truth: dict[str, Any]) -> None:
         neo = truth[key]["cross_check"]["values"]["streams"][0]
         entry = got[Path(key).name]
         tj = entry["type_json"]
-        assert entry["type"] == "Intracellular", key
+        assert entry["type"] == "IntracellularEphys", key
         assert tj["nChannels"] == values["channelCount"] == neo["n_channels"], key
         assert tj["sr"] == pytest.approx(neo["sampling_rate"][0], rel=1e-9), key
         assert tj["nSamples"] == values["dataPointCount"] // values["channelCount"], key

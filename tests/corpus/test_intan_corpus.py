@@ -68,7 +68,7 @@ def test_intan_folder_matches_truth(key: str, corpus: Path, truth: dict[str, Any
             assert tj["nSamples"] == s["segments"][0]["n_samples"], name
             assert tj["nSamples"] == sizes[tj["fileName"]] // (2 * cols), name
             assert tj["type"] == s["dtype"][0], name
-            assert e["type"] == ("Extracellular" if name.startswith("RHD2000 amp")
+            assert e["type"] == ("ExtracellularEphys" if name.startswith("RHD2000 amp")
                                  else "GeneralTimeSeries")
             if scale is not None:
                 assert tj["lsb"] == pytest.approx(s["gain"][0] * scale), name
@@ -83,7 +83,7 @@ def test_intan_folder_matches_truth(key: str, corpus: Path, truth: dict[str, Any
             stamp = folder.name.rsplit("_", 2)
             assert e["start_time"] == (f"20{stamp[1][:2]}-{stamp[1][2:4]}-{stamp[1][4:]}T"
                                        f"{stamp[2][:2]}:{stamp[2][2:4]}:{stamp[2][4:]}")
-    amps = [e["type_json"] for e in entries if e["type"] == "Extracellular"]
+    amps = [e["type_json"] for e in entries if e["type"] == "ExtracellularEphys"]
     groups = [g for tj in amps for g in tj["electrodeGroups"]]
     assert {g["label"] for g in groups} == {"Port A", "Port B"}
     assert sum(len(g["channels"]) for g in groups) == 64

@@ -21,7 +21,7 @@ from bsingest.cli.main import cli
 
 pytestmark = pytest.mark.corpus
 
-_KINDS = {"ElectricalSeries": "Extracellular", "TimeSeries": "GeneralTimeSeries",
+_KINDS = {"ElectricalSeries": "ExtracellularEphys", "TimeSeries": "GeneralTimeSeries",
           "ImageSeries": "BehavioralTracking"}
 
 

@@ -57,7 +57,7 @@ def test_every_oebin_stream_matches_truth(corpus: Path, truth: dict[str, Any]) -
             assert tj["nSamples"] == c["nSamples_from_dat"] == c["dat_size"] // frame
             assert tj["type"] == "int16"
             daq = c["source_processor"] == "NI-DAQmx"
-            assert e["type"] == ("GeneralTimeSeries" if daq else "Extracellular"), dat
+            assert e["type"] == ("GeneralTimeSeries" if daq else "ExtracellularEphys"), dat
             expect_lsb = min(c["bit_volts"]) * 1e6 if daq else max(c["bit_volts"])
             assert tj["lsb"] == pytest.approx(expect_lsb), dat
 
@@ -116,7 +116,7 @@ def test_every_continuous_file_matches_truth(corpus: Path, truth: dict[str, Any]
         assert tj["sr"] == values["sampleRate"], key
         assert tj["lsb"] == pytest.approx(values["bitVolts"]), key
         assert tj["type"] == "int16" and values["dtype"] == ">i2"
-        assert e["type"] == "Extracellular"
+        assert e["type"] == "ExtracellularEphys"
         assert "not the timestamp span" in e["provenance"]["nSamples"]["detail"]
         day, month, rest = values["date_created"].replace(" ", "-").split("-")[:3]
         clock = values["date_created"].split()[1]

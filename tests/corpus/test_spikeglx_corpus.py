@@ -45,7 +45,7 @@ def test_every_spikeglx_meta_matches_truth(corpus: Path, truth: dict[str, Any]) 
         assert tj["sr"] == pytest.approx(values["sampleRate"]), key
         assert tj["type"] == values["dtype"], key
         assert entry["type"] == ("GeneralTimeSeries" if values["typeThis"] == "nidq"
-                                 else "Extracellular"), key
+                                 else "ExtracellularEphys"), key
         if bin_present:
             assert tj["nSamples"] == values["nSamples_from_bin_size"], key
             if not values["bin_matches_meta_fileSizeBytes"]:

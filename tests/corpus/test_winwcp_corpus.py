@@ -28,7 +28,7 @@ def test_every_wcp_matches_truth(corpus: Path, truth: dict[str, Any]) -> None:
         [stream] = truth[key]["values"]["streams"]
         entry = got[Path(key).name]
         tj = entry["type_json"]
-        assert entry["type"] == "Intracellular"
+        assert entry["type"] == "IntracellularEphys"
         assert tj["nChannels"] == stream["n_channels"]
         assert tj["sr"] == pytest.approx(stream["sampling_rate"][0], rel=1e-7)
         assert "DT" in entry["provenance"]["sr"]["detail"]
