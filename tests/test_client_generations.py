@@ -190,7 +190,7 @@ def test_what_the_probe_found_is_remembered_per_server_in_the_config_file(
     assert config_home.read_text().endswith(f'[servers."{lab}"]\napi = "2026"\n')
     assert config_home.read_text().startswith('portal = "private"\n')  # kept
     probes = _paths(srv).count(PROBE_2026)
-    monkeypatch.setattr(bsingest.client, "_FOUND", {})  # a new process
+    bsingest.client.MEMORY.clear()  # a new process
     with BrainstemClient(lab + "/", srv.pat, retry=NO_WAIT, transport=_ToLocal(srv)) as again:
         assert again.api == "2026"
     assert _paths(srv).count(PROBE_2026) == probes == 1  # from the config file, no probe

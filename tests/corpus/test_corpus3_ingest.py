@@ -14,7 +14,7 @@ from pathlib import Path
 from bsingest.client import BrainstemClient, RetryPolicy
 from bsingest.extraction import extract_folder
 from bsingest.ingest import ingest
-from bsingest.records import wire_for
+from bsingest.generations import wire_for
 from bsingest.recordtypes import legacy_name
 from bsingest.server import LocalServer
 
