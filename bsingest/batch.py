@@ -41,9 +41,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import exitcodes
 from .errors import BsingestError, UsageError
+from .generations import generation, wire_for
 from .ingest import FileResult, IngestReport, Prepared, client_api, deliver, prepare
 from .journal import Journal
-from .generations import generation, wire_for
 from .sessionconfig import FileRule, IngestOptions, load_options, stated_rules, type_map_rules
 from .uploader import FAILED, QUEUED, Lookups, Uploader
 

@@ -71,8 +71,8 @@ from .errors import (
     TransportError,
     UsageError,
 )
-from .recordtypes import is_uuid
 from .generations import CURRENT, GENERATIONS, Generation, model_generation
+from .recordtypes import is_uuid
 from .settings import API_GENERATIONS, Settings
 
 __all__ = [

@@ -33,9 +33,9 @@ from .records import (
     API_2023,
     API_2026,
     APIS,
+    RECORD_TYPES,
     DataAcquisition,
     ExperimentData,
-    RECORD_TYPES,
     Links,
     check_record,
     legacy_key,
@@ -163,8 +163,8 @@ class Wire:
 class _Wire2023(Wire):
     api, model, container, noun = API_2023, "modules/experimentdata", "dataset", "Experiment Data"
     details_field = "type_json"
-    field_names = {"procedures": "actions", "equipment": "hardware_device",
-                   "notes": "description"}
+    field_names: ClassVar[Mapping[str, str]] = {
+        "procedures": "actions", "equipment": "hardware_device", "notes": "description"}
     _compared = ("type", "actions", "hardware_device", "description", "type_json")
 
     def body(self, record_type: str, type_json: Mapping[str, Any], links: Links

@@ -40,8 +40,8 @@ from .errors import (
     TransportError,
     UsageError,
 )
-from .journal import Entry, Journal
 from .generations import DEFAULT, Wire, implied_by, wire_for
+from .journal import Entry, Journal
 from .sessionconfig import IngestOptions, load_options
 from .uploader import (
     FAILED,

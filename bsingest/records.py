@@ -35,7 +35,7 @@ from .errors import RecordInvalid
 
 # The content rule, the UUID rule and plain JSON live in the leaf below records and details.
 from .recordtypes import RECORD_TYPES as TYPES
-from .recordtypes import bare_schema, content_problems, finite, legacy_name, lookup, type_names
+from .recordtypes import bare_schema, content_problems, finite, lookup, type_names
 from .recordtypes import is_uuid as _is_uuid
 from .recordtypes import plain as _plain
 

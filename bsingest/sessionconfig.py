@@ -57,11 +57,11 @@ from typing import Any
 
 from . import recordtypes
 from .errors import UsageError
+from .generations import DEFAULT, GENERATIONS, OPTION_NAMES, Generation, generation
 from .paths import glob_pattern, local_path
 from .quantities import STATED as STATED_QUANTITIES
 from .quantities import QuantityError
 from .quantities import parse as parse_quantity
-from .generations import DEFAULT, GENERATIONS, OPTION_NAMES, Generation, generation
 from .records import RECORD_TYPES, Links
 from .settings import config_file, tomllib
 

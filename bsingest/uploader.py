@@ -55,8 +55,8 @@ from .errors import (
     ServerError,
     TransportError,
 )
-from .journal import Entry, Journal
 from .generations import Wire, wire_for
+from .journal import Entry, Journal
 from .records import API_2023
 from .sessionconfig import Existing
 

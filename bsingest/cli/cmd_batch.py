@@ -151,6 +151,10 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
         from bsingest.distributed import require_dask
 
         require_dask()  # one line, before anything starts
+    if not root.is_dir():  # the manifest's own usage errors, before any request
+        from bsingest.batch import read_manifest
+
+        read_manifest(root)
     log_to(log_file)
     lines = _Lines(report_file) if report_file and report_file.endswith(".jsonl") else None
     show: Any = ProgressLine("batch", enabled=not as_json)

@@ -165,9 +165,8 @@ def _one_of(gen: Any, current: tuple[str, str | None], older: tuple[str, str | N
             ) -> str | None:
     """The value of the option of ``gen``'s generation (the current generation's option
     is named first); the other one's is a usage error."""
-    from bsingest.generations import CURRENT
-
     from bsingest.errors import UsageError
+    from bsingest.generations import CURRENT
 
     mine, theirs = (current, older) if gen.name == CURRENT else (older, current)
     if theirs[1] is not None:
