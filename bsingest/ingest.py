@@ -479,7 +479,12 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
     if dry_run or jr is None:
         return _dry_run(report, prepared, uploader, options, progress)
     # Rows bsingest 0.1 staged under the old key go on under the new one (state, id kept).
-    jr.rename_keys(report.server, container, {old: new for new, old in prepared.legacy.items()})
+    # A row without 0.1's stream under a bare name may be another folder's file at its
+    # top, sent in the new form: only rows in the old form are renamed.
+    rows = {r.key: r for r in jr.entries(server=report.server, dataset=container)}
+    jr.rename_keys(report.server, container, {
+        old: new for new, old in prepared.legacy.items()
+        if old not in rows or wire.is_legacy(rows[old].record)})
     # In the journal before any request: from here on nothing is lost.
     entries = []
     for path, key, body, fp in prepared.records:
@@ -546,11 +551,19 @@ def adopt_legacy(uploader: Uploader, entries: Sequence[Entry], legacy: dict[str,
     wire = uploader.wire
     journal = uploader.journal
     assert journal is not None  # deliver() adopts only when it journals
+    # A bare name without 0.1's ``stream`` is also the new form of a file at the top of a
+    # session: one this run sends itself, or one another folder's run sent to the same
+    # container (the journal has its row under that key; 0.1's rows were renamed).
+    ours = {e.key for e in entries}
+    sent = {(row.server, row.dataset, row.key) for e in entries[:1]
+            for row in journal.entries(server=e.server, dataset=e.dataset)}
     for e in entries:
         old = legacy.get(e.key)
         theirs = on_server.get(old) if old else None
         if old is None or theirs is None or e.key in on_server:
             continue
+        if not wire.is_legacy(theirs) and (old in ours or (e.server, e.dataset, old) in sent):
+            continue  # not 0.1's record: another file's, in the new form
         server_id = str(theirs.get("id"))
         journal.mark(e, "sending", server_id=server_id, attempt=True)
         try:
@@ -569,7 +582,8 @@ def adopt_legacy(uploader: Uploader, entries: Sequence[Entry], legacy: dict[str,
         log.info("%s: adopted the record bsingest 0.1 wrote (%s), now in the new form",
                  e.path, server_id)
         outcomes.append(Outcome(e.dataset, e.key, e.path, UPDATED, server_id,
-                                "adopted: written by bsingest 0.1, brought to the new form"))
+                                note="adopted: written by bsingest 0.1, brought to the new "
+                                     "form"))
     return outcomes
 
 
@@ -621,12 +635,14 @@ def _dry_run(report: IngestReport, prepared: Prepared, uploader: Uploader,
         return report
     fake = [Entry(report.server, container, key, path, body, fp, "pending", None, 0,
                   None, 0.0, api=uploader.wire.api) for path, key, body, fp in prepared.records]
+    ours = {e.key for e in fake}
     for e in fake:  # what 0.1 wrote is adopted: shown as the update it would be
         old = prepared.legacy.get(e.key)
-        if old in on_server and e.key not in on_server:
+        if old in on_server and e.key not in on_server and (
+                uploader.wire.is_legacy(on_server[old]) or old not in ours):
             _emit(report, FileResult(e.path, "would-update", e.record["type"], e.key,
-                                     on_server[old].get("id"), "adopted: written by "
-                                     "bsingest 0.1"), progress)
+                                     on_server[old].get("id"),
+                                     note="adopted: written by bsingest 0.1"), progress)
     shown = {r.key for r in report.results}
     for e, step in uploader.plan([e for e in fake if e.key not in shown], on_server):
         their_id = (on_server.get(e.key) or {}).get("id")
