@@ -41,9 +41,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import exitcodes
 from .errors import BsingestError, UsageError
+from .generations import generation, wire_for
 from .ingest import FileResult, IngestReport, Prepared, client_api, deliver, prepare
 from .journal import Journal
-from .records import wire_for
 from .sessionconfig import FileRule, IngestOptions, load_options, stated_rules, type_map_rules
 from .uploader import FAILED, QUEUED, Lookups, Uploader
 
@@ -283,8 +283,10 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
 
     workers = jobs or os.cpu_count() or 1
     api = client_api(client)
-    defaults: dict[str, Any] = {"procedures" if api == "2026" else "actions": tuple(
-        procedures if api == "2026" else actions)}
+    gen = generation(api)
+    # --procedure or --action, whichever this generation's procedures link is called.
+    given_procedures = {"procedures": procedures, "actions": actions}
+    defaults: dict[str, Any] = {gen.links.procedures: tuple(given_procedures[gen.links.procedures])}
     if verify:
         defaults["verify"] = True
     stop = threading.Event()
@@ -526,7 +528,7 @@ def _options(job: SessionJob, defaults: dict[str, Any], existing: str | None, ap
              server: str, stated: tuple[FileRule, ...] = ()
              ) -> tuple[IngestOptions | None, str | None]:
     if "missing" in job.given:
-        kind = "session" if api == "2026" else "dataset"
+        kind = generation(api).links.container
         return None, f"{job.session.name}: no {kind} named {job.given['missing']!r}"
     if not job.session.is_dir():
         return None, f"{job.session}: no such session folder ({job.line})"
@@ -543,14 +545,15 @@ def _options(job: SessionJob, defaults: dict[str, Any], existing: str | None, ap
         options.check_ids(job.line or None)
     except BsingestError as exc:
         return None, f"{job.session.name}: {exc}"
-    if api == "2026":
+    links = options.generation.links
+    if links.creates:  # the container may be created (the current API's sessions)
         if options.create_session and not options.project:
             return options, f"{job.session.name}: creating its session needs a project"
-        if not options.session and not options.create_session:
+        if not options.container and not options.create_session:
             return options, (f"{job.session.name}: no session (in the manifest, the "
                              "session's bsingest.toml, or a project to create it in)")
         return options, None
-    missing = [k for k, v in (("dataset", options.dataset), ("actions", options.actions)) if not v]
+    missing = [k for k, _ in options.generation.required if not getattr(options, k)]
     if missing:
         return options, (f"{job.session.name}: no {' and no '.join(missing)} "
                          f"(in the manifest, or the session's bsingest.toml)")
@@ -576,7 +579,7 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
             with contextlib.suppress(BsingestError):  # deliver() reports it, once
                 if options.container:
                     check_references(client, options, lookups)
-                    wire = wire_for(options.api or "2023")
+                    wire = wire_for(options.api)
                     lookups.listing(options.container,
                                     Uploader(client, None, wire=wire).server_records)
         ready = prepared.result()
@@ -593,13 +596,13 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
     except BrokenProcessPool as exc:  # a reader crashed its worker process (or it was killed)
         report = IngestReport(str(job.session), server_key or client.server, options.container,
                               error=f"{job.session.name}: the extraction process died ({exc})",
-                              api=options.api or "2023")
+                              api=options.generation.name)
     except (BsingestError, OSError) as exc:
         report = IngestReport(str(job.session), server_key or client.server, options.container,
-                              error=f"{job.session.name}: {exc}", api=options.api or "2023")
+                              error=f"{job.session.name}: {exc}", api=options.generation.name)
     except Exception as exc:  # a bug in one session must not stop the others
         log.exception("session %s failed", job.session)
         report = IngestReport(str(job.session), server_key or client.server, options.container,
                               error=f"{job.session.name}: unexpected {type(exc).__name__}: {exc}",
-                              api=options.api or "2023")
+                              api=options.generation.name)
     done(report)

@@ -71,11 +71,15 @@ from .errors import (
     TransportError,
     UsageError,
 )
+from .generations import CURRENT, GENERATIONS, Generation, model_generation
+from .recordtypes import is_uuid
 from .settings import API_GENERATIONS, Settings
 
 __all__ = [
     "GENERATIONS",
+    "MEMORY",
     "MODELS",
+    "ApiMemory",
     "BrainstemClient",
     "DeviceAuthorization",
     "Generation",
@@ -92,26 +96,44 @@ log = logging.getLogger("bsingest.client")
 
 
 
-@dataclass(frozen=True)
-class Generation:
-    """One generation of the BrainSTEM API: where it lives and what its names are."""
+class ApiMemory:
+    """What probes learnt about servers' generations: per server URL, the one found, and
+    the (server, generation) pairs a stated generation was verified for.
 
-    name: str               # "2023" | "2026"
-    prefix: str             # the URL segment after the server: "rest" | "api"
-    scheme: str             # the Authorization scheme: "Token" | "Bearer"
-    record_model: str       # where data records live
-    container_model: str    # what holds them (a dataset, a session)
-    container_field: str    # the record's field naming its container
-    probe_model: str        # a list every instance of this generation has
+    One instance serves the process (:data:`MEMORY`); a client takes another with
+    ``memory=``, and :meth:`clear` makes it forget (what a test does instead of patching).
+    """
+
+    def __init__(self) -> None:
+        self._found: dict[str, str] = {}
+        self._verified: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def found(self, server: str) -> str | None:
+        with self._lock:
+            return self._found.get(server)
+
+    def remember(self, server: str, api: str) -> None:
+        with self._lock:
+            self._found[server] = api
+
+    def verified(self, server: str, api: str) -> bool:
+        with self._lock:
+            return (server, api) in self._verified
+
+    def verify(self, server: str, api: str) -> None:
+        with self._lock:
+            self._verified.add((server, api))
+
+    def clear(self) -> None:
+        """Forget everything, as a new process would."""
+        with self._lock:
+            self._found.clear()
+            self._verified.clear()
 
 
-GENERATIONS: dict[str, Generation] = {
-    "2023": Generation("2023", "rest", "Token", "modules/experimentdata", "stem/dataset",
-                       "dataset", "stem/dataset"),
-    "2026": Generation("2026", "api", "Bearer", "modules/dataacquisition", "stem/session",
-                       "session", "stem/session"),
-}
-CURRENT = "2026"
+#: The process's memory of servers' generations (loopback ones are kept only here).
+MEMORY = ApiMemory()
 assert tuple(GENERATIONS) == API_GENERATIONS
 
 #: Short model names (as the official tools spell them) -> ``app/model``.
@@ -125,12 +147,6 @@ MODELS: dict[str, str] = {
     "project": "stem/project",
     "procedure": "modules/procedure",
     "equipment": "modules/equipment",
-}
-#: Models that exist in one generation only; the others are addressed by the server's.
-MODEL_GENERATION: dict[str, str] = {
-    "modules/experimentdata": "2023", "stem/dataset": "2023", "modules/action": "2023",
-    "modules/dataacquisition": "2026", "stem/session": "2026", "modules/procedure": "2026",
-    "modules/equipment": "2026",
 }
 #: ``app/model`` -> (keys of one record, keys of a list), the current spelling first.
 ENVELOPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -148,10 +164,6 @@ ENVELOPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "modules/equipment": (("equipment",), ("equipment", "equipments")),
 }
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-# What a probe learnt in this process, per server URL (loopback ones are kept only here).
-_FOUND: dict[str, str] = {}
-_VERIFIED: set[tuple[str, str]] = set()
-_FOUND_LOCK = threading.Lock()
 PAGE_SIZE = 100
 _PAGES_AT_ONCE = 4
 _LISTING_READS = 3  # reads of a listing that keeps changing while paged, then an error
@@ -206,7 +218,7 @@ def check_id(value: object, what: str = "id") -> str:
     Every id goes into a URL path: anything else (``../../stem/dataset/<uuid>``, a
     ``?``, a ``#``) would address another resource than the one meant.
     """
-    if not isinstance(value, str) or not _UUID.fullmatch(value):
+    if not isinstance(value, str) or not is_uuid(value):  # the one UUID rule
         shown = value if isinstance(value, str) and len(value) <= 80 else f"{str(value)[:80]}..."
         raise UsageError(f"{what} {shown!r} is not a UUID (like "
                          "1f7f103b-e949-405a-9b01-ddda3b2f10cf)")
@@ -248,6 +260,11 @@ class BrainstemClient:
         Seconds for connecting and for each read.
     max_connections
         Size of the connection pool.
+    prefer
+        The generation the user's names mean (``--dataset``: 2023), used when the server
+        speaks it and nothing states another (:meth:`prefer`).
+    memory
+        Where what probes learn is kept (default: the process's :data:`MEMORY`).
     """
 
     def __init__(self, server: str | None = None, token: str | None = None,
@@ -255,7 +272,8 @@ class BrainstemClient:
                  api_source: str | None = None, settings: Settings | None = None,
                  allow_insecure_http: bool = False, retry: RetryPolicy | None = None,
                  timeout: float = 30.0, max_connections: int = 16,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, prefer: str | None = None,
+                 memory: ApiMemory | None = None) -> None:
         if settings is None:
             settings = Settings(server=server, token=token, portal=portal,
                                 allow_insecure_http=allow_insecure_http)
@@ -268,6 +286,10 @@ class BrainstemClient:
         self._api_source = api_source or (f"api={api!r}" if api else "")
         self._api: str | None = None
         self._stated = api is not None
+        self._memory = memory if memory is not None else MEMORY
+        self._preferred: str | None = None
+        if prefer is not None:
+            self.prefer(prefer)
         if api is not None:
             self._api = self._fits_brainstem_org(_settings.check_api(api, self._api_source))
         self._api_lock = threading.Lock()
@@ -311,6 +333,21 @@ class BrainstemClient:
         """The :class:`Generation` of :attr:`api`."""
         return GENERATIONS[self.api]
 
+    @property
+    def stated(self) -> bool:
+        """Whether the generation was stated (``api=``, ``--api``), not found out."""
+        return self._stated
+
+    @property
+    def api_source(self) -> str:
+        """Where a stated generation was stated (``--api 2023``), for messages."""
+        return self._api_source
+
+    def prefer(self, api: str) -> None:
+        """Use generation ``api`` if the server speaks it, unless one is stated or already
+        known: the user's link names (``--dataset``, ``--session``) say which they mean."""
+        self._preferred = _settings.check_api(api, "api")
+
     def speaks(self, api: str) -> bool:
         """Whether the server answers generation ``api`` at all (a probe: 404 means no)."""
         gen = GENERATIONS[_settings.check_api(api, "api")]
@@ -337,22 +374,27 @@ class BrainstemClient:
         if stated is not None:
             self._stated, self._api_source = True, f'api = "{stated[0]}" in {stated[1]}'
             return self._fits_brainstem_org(stated[0])
-        remembered = _settings.remembered_api(self.server)
-        if remembered is not None:
-            return remembered
         if _settings.is_brainstem_org(self.server):
             return CURRENT
-        with _FOUND_LOCK:
-            found = _FOUND.get(self.server)
+        remembered = _settings.remembered_api(self.server)
+        preferred = self._preferred
+        if preferred is not None and preferred != remembered:
+            # A server may speak both: the user's names choose, if it speaks theirs.
+            if self._memory.verified(self.server, preferred) or self.speaks(preferred):
+                self._memory.verify(self.server, preferred)
+                return preferred
+        if remembered is not None:
+            return remembered
+        found = self._memory.found(self.server)
         if found is not None:
             return found
-        found = next((api for api in (CURRENT, "2023") if self.speaks(api)), None)
+        order = sorted(GENERATIONS, key=lambda name: name != CURRENT)  # the current first
+        found = next((api for api in order if self.speaks(api)), None)
         if found is None:
             raise UsageError(f"{self.server} answers neither /api/ nor /rest/ (GET "
                              f"{self.server}/api/private/stem/session/ and .../rest/private/"
                              "stem/dataset/ answered 404): is it a BrainSTEM server?")
-        with _FOUND_LOCK:
-            _FOUND[self.server] = found
+        self._memory.remember(self.server, found)
         path = _settings.remember_api(self.server, found)
         log.info("%s speaks the %s API%s", self.server, found,
                  f" (remembered in {path})" if path else "")
@@ -360,11 +402,10 @@ class BrainstemClient:
 
     def _known_to_speak(self, api: str) -> bool:
         """Whether ``api`` is known to fit the server without asking it."""
-        if (self.server, api) in _VERIFIED or _settings.is_brainstem_org(self.server):
+        if self._memory.verified(self.server, api) or _settings.is_brainstem_org(self.server):
             return True
-        with _FOUND_LOCK:
-            if _FOUND.get(self.server) == api:
-                return True
+        if self._memory.found(self.server) == api:
+            return True
         return _settings.remembered_api(self.server) == api
 
     def check_stated_api(self) -> None:
@@ -388,7 +429,7 @@ class BrainstemClient:
             return
         try:
             if self.speaks(api):
-                _VERIFIED.add((self.server, api))
+                self._memory.verify(self.server, api)
                 return
             other = next(g for g in API_GENERATIONS if g != api)
             spoken = other if self.speaks(other) else None
@@ -654,20 +695,21 @@ class BrainstemClient:
         portal = portal or self.portal
         if portal not in _settings.PORTALS:
             raise UsageError(f"portal {portal!r} is not one of {', '.join(_settings.PORTALS)}")
-        gen = GENERATIONS[MODEL_GENERATION.get(path) or self.api]
+        gen = model_generation(path) or GENERATIONS[self.api]
         url = f"{self.server}/{gen.prefix}/{portal}/{path}/"
         return f"{url}{check_id(id)}/" if id is not None else url
 
     def _auth(self, method: str, url: str) -> dict[str, str]:
-        api_url = url.startswith(f"{self.server}/api/")
+        # The scheme of the generation whose prefix the URL has (each refuses the other's).
+        gen = next((g for g in GENERATIONS.values()
+                    if url.startswith(f"{self.server}/{g.prefix}/")), GENERATIONS[CURRENT])
         if self._token is None:
             # The public portal serves published data to anyone: reading it needs no token.
-            public_read = method == "GET" and (url.startswith(f"{self.server}/rest/public/")
-                                               or url.startswith(f"{self.server}/api/public/"))
+            public_read = method == "GET" and url.startswith(f"{self.server}/{gen.prefix}/public/")
             if public_read and self.settings.token_source() is None:
                 return {}
             self._token = self.settings.resolved_token()
-        return {"Authorization": f"{'Bearer' if api_url else 'Token'} {self._token}"}
+        return {"Authorization": f"{gen.scheme} {self._token}"}
 
     def _request(self, method: str, url: str, *, params: Params | None = None,
                  json: dict[str, Any] | None = None, auth: bool = True,

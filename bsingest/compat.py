@@ -248,7 +248,7 @@ class BrainstemClient:
         from .errors import SignInError
 
         client = self._client
-        if client.api != "2026":
+        if not client.generation.device_sign_in:
             raise UsageError(f"no token for {client.server}, a server of the {client.api} "
                              "API: run `bsingest login`, or pass token=")
         device = client.start_device_authorization("bsingest")

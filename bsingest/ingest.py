@@ -40,8 +40,8 @@ from .errors import (
     TransportError,
     UsageError,
 )
+from .generations import DEFAULT, Wire, implied_by, wire_for
 from .journal import Entry, Journal
-from .records import API_2023, Wire, wire_for
 from .sessionconfig import IngestOptions, load_options
 from .uploader import (
     FAILED,
@@ -58,8 +58,8 @@ if TYPE_CHECKING:
 
     from .client import BrainstemClient
 
-__all__ = ["FileResult", "IngestReport", "Prepared", "deliver", "fingerprint", "ingest", "prepare",
-           "push"]
+__all__ = ["FileResult", "IngestReport", "Prepared", "Run", "check_usage", "deliver",
+           "fingerprint", "ingest", "options_for", "prepare", "push"]
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class IngestReport:
     skipped_files: dict[str, str] = field(default_factory=dict)
     dry_run: bool = False
     error: str | None = None  # a session-wide failure (bad dataset, lock, ...)
-    api: str = API_2023
+    api: str = DEFAULT
     #: What --create-session did (:meth:`bsingest.sessions.SessionOutcome.to_json`).
     created_session: dict[str, Any] | None = None
 
@@ -195,7 +195,7 @@ def _build(session_dir: Path, path: Path, options: IngestOptions
                       dict[str, str], list[tuple[str, str, str]]]:
     from .extraction import extract_or_error
 
-    wire = wire_for(options.api or API_2023)
+    wire = wire_for(options.api)
     rel = _rel(session_dir, path)
     per_file = options.for_file(rel)
     extractions, error = extract_or_error(path, record_type=per_file.record_type,
@@ -231,35 +231,86 @@ def _build(session_dir: Path, path: Path, options: IngestOptions
     return built, failures, olds, starts
 
 
-def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
-           actions: Sequence[str] = (), hardware_device: str | None = None,
-           description: str | None = None, session: str | None = None,
-           procedures: Sequence[str] = (), equipment: Sequence[str] = (),
-           notes: str | None = None, create_session: bool = False, project: str | None = None,
-           session_name: str | None = None, existing: str | None = None,
-           type_map: Sequence[str] = (), dry_run: bool = False,
-           client: BrainstemClient | None = None, server: str | None = None,
-           api: str | None = None,
-           token: str | None = None, journal: Journal | str | os.PathLike[str] | None = None,
-           server_key: str | None = None,
-           settle: float | None = None, lock_timeout: float = 600.0,
-           concurrency: int = 8, jobs: int | None = None,
-           progress: Callable[[FileResult], None] | None = None,
-           record_type: str | None = None, stated: Mapping[str, Any] | None = None,
-           verify: bool = False) -> IngestReport:
+@dataclass(frozen=True)
+class Run:
+    """How one run goes, as opposed to what its records say (:class:`IngestOptions`).
+
+    ``dry_run`` compares with the server and writes nothing anywhere; ``journal`` is a
+    :class:`Journal` or the path of its file (default: ``options.journal``, else the user
+    data directory); ``server_key`` the name the journal knows the server by (default: its
+    URL); ``lock_timeout`` how long to wait for another run on the session; ``concurrency``
+    requests at once; ``jobs`` extraction threads; ``progress`` is called per record.
+    """
+
+    dry_run: bool = False
+    journal: Journal | str | os.PathLike[str] | None = None
+    server_key: str | None = None
+    lock_timeout: float = 600.0
+    concurrency: int = 8
+    jobs: int | None = None
+    progress: Callable[[FileResult], None] | None = None
+
+
+#: The convenience keywords of :func:`ingest` that say what the records link to and how
+#: files are read (see :func:`options_for`), and those that say how the run goes (Run).
+_OPTION_KEYWORDS = frozenset({
+    "dataset", "actions", "hardware_device", "description", "session", "procedures",
+    "equipment", "notes", "create_session", "project", "session_name", "existing",
+    "type_map", "server", "settle", "record_type", "stated", "verify"})
+_RUN_KEYWORDS = frozenset(Run.__dataclass_fields__)
+_CLIENT_KEYWORDS = frozenset({"api", "token"})
+
+
+def options_for(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
+                actions: Sequence[str] = (), hardware_device: str | None = None,
+                description: str | None = None, session: str | None = None,
+                procedures: Sequence[str] = (), equipment: Sequence[str] = (),
+                notes: str | None = None, create_session: bool = False,
+                project: str | None = None, session_name: str | None = None,
+                existing: str | None = None, type_map: Sequence[str] = (),
+                server: str | None = None, settle: float | None = None,
+                record_type: str | None = None, stated: Mapping[str, Any] | None = None,
+                verify: bool = False) -> IngestOptions:
+    """The :class:`IngestOptions` of a session: the user's config file, the session's
+    ``bsingest.toml``, then these values (either generation's link names; see
+    :func:`ingest`). Checks them as far as that needs no server."""
+    from .sessionconfig import stated_rules, type_map_rules
+
+    for name, ids in (("actions", actions), ("procedures", procedures),
+                      ("equipment", equipment)):
+        if isinstance(ids, str):  # tuple("<uuid>") would be its 36 characters
+            raise UsageError(f"{name}: expected a list of UUIDs, got the string {ids!r} "
+                             f"(write {name}=[{ids!r}])")
+    return load_options(session_dir, existing=existing, server=server, settle=settle,
+                        rules=type_map_rules(type_map) + stated_rules(record_type, stated),
+                        verify=verify or None, dataset=dataset, actions=tuple(actions),
+                        hardware_device=hardware_device, description=description,
+                        session=session, procedures=tuple(procedures),
+                        equipment=tuple(equipment), notes=notes,
+                        create_session=create_session or None, project=project,
+                        session_name=session_name)
+
+
+def ingest(session_dir: str | os.PathLike[str], options: IngestOptions | None = None,
+           client: BrainstemClient | None = None, *, run: Run | None = None,
+           **keywords: Any) -> IngestReport:
     """Ingest one session folder; see the module docstring for the steps.
 
-    Parameters
-    ----------
-    session_dir
-        The folder a recording session wrote.
+    The call is ``ingest(path, options, client, run=Run(...))``: ``options`` say what the
+    records link to (:func:`options_for`, :func:`bsingest.sessionconfig.load_options`),
+    ``client`` is the server's :class:`~bsingest.client.BrainstemClient` (its generation
+    chosen there), ``run`` how the run goes (:class:`Run`).
+
+    For Python users the same is available by keywords (``options`` left out):
+
     session, procedures, equipment, notes
         For a server of the current API: the session (UUID) the records go to, the
         procedures and equipment they link to (lists of UUIDs), notes for every record.
     dataset, actions, hardware_device, description
         The same for a 2023 server: dataset, actions (a list), one hardware device, a
         description. Any left out come from the session's ``bsingest.toml`` or the user's
-        config file; the other generation's names are a :class:`UsageError`.
+        config file; the other generation's names are a :class:`UsageError`. Names of one
+        generation only choose it, on a server that speaks both.
     create_session, project, session_name
         Current API: create the session in ``project`` when none called ``session_name``
         (default: the folder's name) exists; its ``date_time`` is the recording's start as
@@ -269,20 +320,6 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
         dataset already holds with other values.
     type_map
         ``GLOB=TYPE`` overrides of the record type.
-    dry_run
-        Compare with the server and report what would happen; write nothing anywhere.
-    client
-        A ready :class:`~bsingest.client.BrainstemClient`. Else one is made for
-        ``server`` (or ``BRAINSTEM_SERVER``, ``bsingest.toml``, the config file), with
-        ``token`` or the token from the environment; with no server configured anywhere,
-        the local demo server is started for the call (see :mod:`bsingest.target`).
-    api
-        ``"2023"`` or ``"2026"``: the API generation of that server (default: stated in
-        ``bsingest.toml`` or the config file, else found out); ignored with ``client``.
-    journal
-        A :class:`Journal` or the path of its file (default: the user data directory).
-    server_key
-        The name the journal knows the server by (default: its URL).
     record_type, stated
         What ``extract`` takes for files without a sidecar, for every file of the
         session: the record type, and ``n_channels``, ``sr``, ``dtype``, ``lsb``
@@ -290,61 +327,94 @@ def ingest(session_dir: str | os.PathLike[str], *, dataset: str | None = None,
     verify
         Check what an index promises against the data (video: decode every frame and
         report both counts when they differ); as slow as playing the video.
+    settle
+        First wait until no file has changed for this many seconds.
+    server, token, api
+        With no ``client``: the server (or ``BRAINSTEM_SERVER``, ``bsingest.toml``, the
+        config file; none configured: the local demo server, see :mod:`bsingest.target`),
+        its token, and its API generation (``"2023"``/``"2026"``; default: stated in
+        ``bsingest.toml`` or the config file, else found out). Ignored with ``client``.
+    dry_run, journal, server_key, lock_timeout, concurrency, jobs, progress
+        The fields of :class:`Run`.
 
     Returns
     -------
     IngestReport
         One :class:`FileResult` per record, ``exit_code`` for scripts.
     """
-    from .sessionconfig import stated_rules, type_map_rules
-
+    unknown = set(keywords) - _OPTION_KEYWORDS - _RUN_KEYWORDS - _CLIENT_KEYWORDS
+    if unknown:
+        raise TypeError(f"ingest() got unexpected keyword arguments {', '.join(sorted(unknown))}")
     folder = Path(session_dir)
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder")
-    for name, ids in (("actions", actions), ("procedures", procedures),
-                      ("equipment", equipment)):
-        if isinstance(ids, str):  # tuple("<uuid>") would be its 36 characters
-            raise UsageError(f"{name}: expected a list of UUIDs, got the string {ids!r} "
-                             f"(write {name}=[{ids!r}])")
-    links = dict(dataset=dataset, actions=tuple(actions), hardware_device=hardware_device,
-                 description=description, session=session, procedures=tuple(procedures),
-                 equipment=tuple(equipment), notes=notes, create_session=create_session or None,
-                 project=project, session_name=session_name)
-    options = load_options(folder, existing=existing, server=server, settle=settle,
-                           rules=type_map_rules(type_map) + stated_rules(record_type, stated),
-                           verify=verify or None, **links)
+    if run is None:
+        run = Run(**{k: v for k, v in keywords.items() if k in _RUN_KEYWORDS})
+    if options is None:
+        options = options_for(folder, **{k: v for k, v in keywords.items()
+                                         if k in _OPTION_KEYWORDS})
+    elif set(keywords) & _OPTION_KEYWORDS:
+        raise TypeError("ingest(): give options, or their keywords, not both")
     if client is None:  # the same choice as the command line: configured, else local demo
         from .target import configured_api, configured_server, open_target
 
-        chosen = configured_server(server, options.server)
-        api_said = configured_api(api, options.api, chosen) or (None, None)
-        with open_target(chosen, token=token, portal=options.portal, read_only=dry_run,
-                         api=api_said[0], api_source=api_said[1]) as target:
-            return ingest(folder, **links, existing=existing,  # type: ignore[arg-type]
-                          type_map=type_map, dry_run=dry_run, client=target.client,
-                          journal=journal, server_key=target.server_key, settle=settle,
-                          lock_timeout=lock_timeout, concurrency=concurrency, jobs=jobs,
-                          progress=progress, record_type=record_type, stated=stated,
-                          verify=verify)
+        chosen = configured_server(keywords.get("server"), options.server)
+        said = configured_api(keywords.get("api"), options.api, chosen) or (None, None)
+        check_usage(options, said[0], said[1])
+        with open_target(chosen, token=keywords.get("token"), portal=options.portal,
+                         read_only=run.dry_run, api=said[0], api_source=said[1],
+                         prefer=_implied(options)) as target:
+            return ingest(folder, options, target.client,
+                          run=replace(run, server_key=target.server_key))
+    return _ingest_with(folder, options, client, run)
+
+
+def _implied(options: IngestOptions) -> str | None:
+    found = implied_by(options.given)
+    return found.name if found is not None else None
+
+
+def check_usage(options: IngestOptions, api: str | None = None,
+                source: str | None = None) -> IngestOptions:
+    """Every usage error ``options`` hold that needs no server, raised before any request.
+
+    ``api``/``source``: a stated generation and where it was stated (``--api 2023``).
+    Without one, the generation the given link names imply is checked (``--dataset``
+    means 2023); with neither, every ID given is checked for being a UUID. Returns the
+    options for the generation checked (else as they were).
+    """
+    name = api or _implied(options)
+    if name is None:
+        options.check_ids(every=True)
+        return options
+    checked = options.for_api(name, stated=source if api else None)
+    _check_ids(checked, stated=source if api else None)
+    return checked
+
+
+def _ingest_with(folder: Path, options: IngestOptions, client: BrainstemClient,
+                 run: Run) -> IngestReport:
+    """:func:`ingest` with its three parts: check, choose the generation, run."""
+    check_usage(options, client.api if client.stated else None,
+                getattr(client, "api_source", None))
+    implied = _implied(options)
+    if implied is not None and not client.stated:
+        client.prefer(implied)
     options = resolve_api(options, client)
-    try:
-        _check_ids(options)
-    except UsageError:
-        # Missing links may be the wrong generation's: a stated --api the server does not
-        # speak is the thing to say first (this costs a request only on this path).
-        client.check_stated_api()
-        raise
-    if dry_run:  # writes nothing anywhere: no journal, no lock file
+    _check_ids(options)
+    server_key = run.server_key
+    if run.dry_run:  # writes nothing anywhere: no journal, no lock file
         return _ingest(folder, options, client, None, server_key, dry_run=True,
-                       concurrency=concurrency, jobs=jobs, progress=progress)
+                       concurrency=run.concurrency, jobs=run.jobs, progress=run.progress)
+    journal = run.journal
     own_journal = not isinstance(journal, Journal)
     jr = journal if isinstance(journal, Journal) else Journal(journal or options.journal)
     try:
-        with session_lock(jr.path.parent, folder, timeout=lock_timeout):
+        with session_lock(jr.path.parent, folder, timeout=run.lock_timeout):
             if options.settle:
                 wait_until_settled(folder, options.settle)
             return _ingest(folder, options, client, jr, server_key, dry_run=False,
-                           concurrency=concurrency, jobs=jobs, progress=progress)
+                           concurrency=run.concurrency, jobs=run.jobs, progress=run.progress)
     finally:
         if own_journal:
             jr.close()
@@ -358,13 +428,8 @@ def client_api(client: BrainstemClient) -> str:
 def resolve_api(options: IngestOptions, client: BrainstemClient) -> IngestOptions:
     """``options`` for the generation ``client``'s server speaks (a usage error when the
     user named the other generation's links)."""
-    try:
-        return options.for_api(client_api(client), server=client.server)
-    except UsageError:
-        # A stated --api is taken on trust: before saying what the server speaks, make
-        # sure it does (else the error names the generation the server really speaks).
-        client.check_stated_api()
-        raise
+    stated = getattr(client, "api_source", None) if client.stated else None
+    return options.for_api(client_api(client), server=client.server, stated=stated)
 
 
 def _ingest(session: Path, options: IngestOptions, client: BrainstemClient, jr: Journal | None,
@@ -382,7 +447,7 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
             stop: threading.Event | None = None, lookups: Lookups | None = None
             ) -> IngestReport:
     """Stage a prepared session's records in the journal and bring the server in line."""
-    wire = wire_for(options.api or API_2023)
+    wire = wire_for(options.api)
     report = IngestReport(str(session), server_key or client.server, options.container,
                           dry_run=dry_run, api=wire.api)
     report.skipped_files = prepared.skipped_files
@@ -414,7 +479,12 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
     if dry_run or jr is None:
         return _dry_run(report, prepared, uploader, options, progress)
     # Rows bsingest 0.1 staged under the old key go on under the new one (state, id kept).
-    jr.rename_keys(report.server, container, {old: new for new, old in prepared.legacy.items()})
+    # A row without 0.1's stream under a bare name may be another folder's file at its
+    # top, sent in the new form: only rows in the old form are renamed.
+    rows = {r.key: r for r in jr.entries(server=report.server, dataset=container)}
+    jr.rename_keys(report.server, container, {
+        old: new for new, old in prepared.legacy.items()
+        if old not in rows or wire.is_legacy(rows[old].record)})
     # In the journal before any request: from here on nothing is lost.
     entries = []
     for path, key, body, fp in prepared.records:
@@ -481,11 +551,19 @@ def adopt_legacy(uploader: Uploader, entries: Sequence[Entry], legacy: dict[str,
     wire = uploader.wire
     journal = uploader.journal
     assert journal is not None  # deliver() adopts only when it journals
+    # A bare name without 0.1's ``stream`` is also the new form of a file at the top of a
+    # session: one this run sends itself, or one another folder's run sent to the same
+    # container (the journal has its row under that key; 0.1's rows were renamed).
+    ours = {e.key for e in entries}
+    sent = {(row.server, row.dataset, row.key) for e in entries[:1]
+            for row in journal.entries(server=e.server, dataset=e.dataset)}
     for e in entries:
         old = legacy.get(e.key)
         theirs = on_server.get(old) if old else None
         if old is None or theirs is None or e.key in on_server:
             continue
+        if not wire.is_legacy(theirs) and (old in ours or (e.server, e.dataset, old) in sent):
+            continue  # not 0.1's record: another file's, in the new form
         server_id = str(theirs.get("id"))
         journal.mark(e, "sending", server_id=server_id, attempt=True)
         try:
@@ -504,7 +582,8 @@ def adopt_legacy(uploader: Uploader, entries: Sequence[Entry], legacy: dict[str,
         log.info("%s: adopted the record bsingest 0.1 wrote (%s), now in the new form",
                  e.path, server_id)
         outcomes.append(Outcome(e.dataset, e.key, e.path, UPDATED, server_id,
-                                "adopted: written by bsingest 0.1, brought to the new form"))
+                                note="adopted: written by bsingest 0.1, brought to the new "
+                                     "form"))
     return outcomes
 
 
@@ -556,12 +635,14 @@ def _dry_run(report: IngestReport, prepared: Prepared, uploader: Uploader,
         return report
     fake = [Entry(report.server, container, key, path, body, fp, "pending", None, 0,
                   None, 0.0, api=uploader.wire.api) for path, key, body, fp in prepared.records]
+    ours = {e.key for e in fake}
     for e in fake:  # what 0.1 wrote is adopted: shown as the update it would be
         old = prepared.legacy.get(e.key)
-        if old in on_server and e.key not in on_server:
+        if old in on_server and e.key not in on_server and (
+                uploader.wire.is_legacy(on_server[old]) or old not in ours):
             _emit(report, FileResult(e.path, "would-update", e.record["type"], e.key,
-                                     on_server[old].get("id"), "adopted: written by "
-                                     "bsingest 0.1"), progress)
+                                     on_server[old].get("id"),
+                                     note="adopted: written by bsingest 0.1"), progress)
     shown = {r.key for r in report.results}
     for e, step in uploader.plan([e for e in fake if e.key not in shown], on_server):
         their_id = (on_server.get(e.key) or {}).get("id")
@@ -620,20 +701,16 @@ def check_references(client: BrainstemClient, options: IngestOptions,
     container = options.container
     assert container is not None
     lookups = lookups or Lookups()
-    if options.api == "2026":
-        lookups.check("session", container, client.get_session)
-        for procedure in options.procedures:
-            lookups.check("procedure", procedure, client.get_procedure)
-        equipment = {*options.equipment, *(e for r in options.rules for e in r.equipment or ())}
-        for item in sorted(equipment):
-            lookups.check("equipment", item, client.get_equipment)
-        return
-    lookups.check("dataset", container, client.get_dataset)
-    for action in options.actions:
-        lookups.check("action", action, client.get_action)
-    devices = {options.hardware_device, *(r.hardware_device for r in options.rules)}
-    for device in sorted(d for d in devices if d):
-        lookups.check("hardwaredevice", device, client.get_hardware_device)
+    (kind, model), (p_kind, p_model), (e_kind, e_model) = options.generation.lookups
+
+    def getter(model: str) -> Callable[[str], Any]:
+        return lambda id: client.get(model, id)
+
+    lookups.check(kind, container, getter(model))
+    for procedure in options.procedure_ids:
+        lookups.check(p_kind, procedure, getter(p_model))
+    for item in options.equipment_ids():
+        lookups.check(e_kind, item, getter(e_model))
 
 
 def _reference_error(exc: ApiError, options: IngestOptions) -> str:
@@ -641,34 +718,31 @@ def _reference_error(exc: ApiError, options: IngestOptions) -> str:
         # The token itself was refused: its message says where it came from and how to get
         # a new one; a guess about the IDs would only mislead.
         return f"nothing uploaded: {exc}"
-    if options.api == "2026":
-        return (f"nothing uploaded: {exc} (do the session, procedures and equipment exist, "
-                "and may this token write to them?)")
-    return (f"nothing uploaded: {exc} (do the dataset, actions and hardware device exist, "
+    return (f"nothing uploaded: {exc} (do the {options.generation.references} exist, "
             "and may this token write to them?)")
 
 
-def _check_ids(options: IngestOptions) -> None:
+def _check_ids(options: IngestOptions, stated: str | None = None) -> None:
+    """Missing links, then IDs that are not UUIDs: usage errors, before any request."""
+    gen = options.generation
     problems = []
-    if options.api == "2026":
-        if options.session and options.create_session:
-            if {"session", "create_session"} <= options.given:
-                raise UsageError("--session and --create-session: give one (the session, "
-                                 "or a project to create it in)")
-            # One of them comes from a file: the session named wins, nothing is created.
-        if options.create_session and not options.project:
-            problems.append("--create-session needs a project (--project UUID, or 'project' "
-                            "in bsingest.toml)")
-        elif not options.session and not options.create_session:
-            problems.append("no session (--session UUID, 'session' in bsingest.toml, or "
-                            "--create-session --project UUID)")
-    else:
-        if not options.dataset:
-            problems.append("no dataset (--dataset UUID, or 'dataset' in bsingest.toml)")
-        if not options.actions:
-            problems.append("no action (--action UUID, or 'actions' in bsingest.toml)")
+    creating = bool(gen.links.creates) and options.create_session
+    if creating and options.container:
+        if {gen.links.container, "create_session"} <= options.given:
+            raise UsageError("--session and --create-session: give one (the session, "
+                             "or a project to create it in)")
+        # One of them comes from a file: the session named wins, nothing is created.
+    if creating and not options.container and not options.project:
+        problems.append("--create-session needs a project (--project UUID, or 'project' "
+                        "in bsingest.toml)")
+    for link, missing in gen.required:
+        if link == gen.links.container and (options.container or creating):
+            continue
+        if not getattr(options, link):
+            problems.append(missing)
     if problems:
-        raise UsageError("; ".join(problems))
+        said = f" ({stated} states {gen.speaks})" if stated else ""
+        raise UsageError("; ".join(problems) + said)
     options.check_ids()
 
 

@@ -28,19 +28,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any
 
 from . import schemacheck
 from .errors import RecordInvalid
 
 # The content rule, the UUID rule and plain JSON live in the leaf below records and details.
 from .recordtypes import RECORD_TYPES as TYPES
-from .recordtypes import bare_schema, content_problems, finite, legacy_name, lookup, type_names
+from .recordtypes import bare_schema, content_problems, finite, lookup, type_names
 from .recordtypes import is_uuid as _is_uuid
 from .recordtypes import plain as _plain
-
-if TYPE_CHECKING:
-    from .client import BrainstemClient
 
 __all__ = [
     "APIS",
@@ -53,7 +50,6 @@ __all__ = [
     "DataAcquisition",
     "ExperimentData",
     "Links",
-    "Wire",
     "check_record",
     "check_type_json",
     "content_problems",
@@ -62,7 +58,6 @@ __all__ = [
     "schema_for",
     "type_json_keys",
     "validate",
-    "wire_for",
 ]
 
 #: The API generations: 2023 (Experiment Data) and the current one (Data Acquisition); the
@@ -163,192 +158,6 @@ def legacy_key(record_type: str, name: str, stream: str | None) -> str:
     apart by ``type_json.stream`` (see :attr:`extractors.base.Extraction.legacy_key`).
     """
     return f"{record_type}|{name}|{stream}" if stream else f"{record_type}|{name}"
-
-
-class Wire:
-    """One API generation's wire form of records; :func:`wire_for` gives the instances.
-
-    Bodies are plain JSON objects (what is POSTed, and what the journal keeps); records
-    read back from a server may be in any form the generation allows (the current one:
-    ``details`` in schema 1.1.0 with units, or 0.0.0 with bare numbers).
-    """
-
-    api: ClassVar[str]
-    #: ``app/model`` of the records.
-    model: ClassVar[str]
-    #: The field naming the container of a record: ``dataset`` or ``session``.
-    container: ClassVar[str]
-    #: What the generation calls a record, for messages.
-    noun: ClassVar[str]
-    _details: ClassVar[str]  # the field holding the type's details
-    _compared: ClassVar[tuple[str, ...]]  # the writable fields a PATCH may carry
-
-    def body(self, record_type: str, type_json: Mapping[str, Any], links: Links
-             ) -> dict[str, Any]:
-        """The POST body of a record (``record_type``/``type_json`` as extractors write)."""
-        raise NotImplementedError
-
-    def problems(self, body: Mapping[str, Any]) -> list[str]:
-        """Every problem of a POST body, as ``field: message``."""
-        raise NotImplementedError
-
-    def canonical(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """What a record says, in one form whichever wire form it came in.
-
-        The 2023 type and ``type_json`` (bare numbers in Hz and µV/bit), the links as
-        sorted lists, the notes. Two records that say the same compare equal.
-        """
-        raise NotImplementedError
-
-    def changes(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """The fields of a PATCH that makes a server's record say what ``body`` says."""
-        return {k: body[k] for k in self._compared if k in body}
-
-    def records(self, client: BrainstemClient, container: str, type: str | None = None
-                ) -> list[dict[str, Any]]:
-        """Every record of ``container`` on the server (of one wire ``type`` if given)."""
-        raise NotImplementedError
-
-    def details(self, record: Mapping[str, Any]) -> Mapping[str, Any]:
-        """The type-specific part: ``type_json`` or ``details`` (empty when absent)."""
-        value = record.get(self._details)
-        return value if isinstance(value, Mapping) else {}
-
-    def file_name(self, record: Mapping[str, Any]) -> str:
-        return str(self.details(record).get("fileName", ""))
-
-    def key(self, record: Mapping[str, Any]) -> str:
-        """What tells a record apart in its container: ``type|fileName``.
-
-        A record that bsingest 0.1 wrote carries a ``stream``; its key is the legacy
-        ``type|fileName|stream`` (:func:`legacy_key`).
-        """
-        found = self.details(record)
-        rtype, name = str(record.get("type")), str(found.get("fileName", ""))
-        if "stream" in found:
-            return legacy_key(rtype, name, str(found["stream"]))
-        return f"{rtype}|{name}"
-
-    def legacy_key(self, record_type: str, name: str, stream: str | None) -> str:
-        """:func:`legacy_key` with the type named as this generation names it."""
-        return legacy_key(self.wire_type(record_type), name, stream)
-
-    def is_legacy(self, record: Mapping[str, Any]) -> bool:
-        """Whether a server's record is in the form bsingest 0.1 wrote (with ``stream``)."""
-        return "stream" in self.details(record)
-
-    def wire_type(self, record_type: str) -> str:
-        """A 2023 type as this generation names it."""
-        return record_type
-
-    def same_content(self, ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
-        """Whether the server's record already says what ours says."""
-        return self.canonical(ours) == self.canonical(theirs)
-
-    def with_container(self, body: Mapping[str, Any], container: str) -> dict[str, Any]:
-        """``body`` linked to another container (a session created after it was built)."""
-        return {**body, self.container: container}
-
-    def __repr__(self) -> str:
-        return f"wire_for({self.api!r})"
-
-
-class _Wire2023(Wire):
-    api, model, container, noun = API_2023, "modules/experimentdata", "dataset", "Experiment Data"
-    _details = "type_json"
-    _compared = ("type", "actions", "hardware_device", "description", "type_json")
-
-    def body(self, record_type: str, type_json: Mapping[str, Any], links: Links
-             ) -> dict[str, Any]:
-        if record_type not in RECORD_TYPES and legacy_name(record_type) is None:
-            raise RecordInvalid([f"type: {record_type} has no 2023 equivalent and the server "
-                                 "speaks the 2023 API (Experiment Data); map it to a 2023 "
-                                 "type with --type-map, or use a current server"],
-                                subject=str(type_json.get("fileName") or "record"))
-        record_type = self.wire_type(record_type)
-        if len(links.equipment) > 1:
-            raise RecordInvalid(["hardware_device: the 2023 API links one hardware device, "
-                                 f"not {len(links.equipment)}"],
-                                subject=str(type_json.get("fileName") or "record"))
-        return ExperimentData(type=record_type, dataset=links.container,
-                              actions=tuple(links.procedures), type_json=dict(type_json),
-                              hardware_device=links.equipment[0] if links.equipment else None,
-                              description=links.notes).to_json()
-
-    def problems(self, body: Mapping[str, Any]) -> list[str]:
-        return check_record(body)
-
-    def canonical(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        device = record.get("hardware_device")
-        return {"type": record.get("type"), "type_json": _plain(self.details(record)),
-                "procedures": sorted(record.get("actions") or []),
-                "equipment": [device] if device else [], "notes": record.get("description")}
-
-    def records(self, client: BrainstemClient, container: str, type: str | None = None
-                ) -> list[dict[str, Any]]:
-        return client.experiment_data(container, type=type)
-
-    def wire_type(self, record_type: str) -> str:
-        """The 2023 name of a type (a type the 2023 API lacks keeps its name here, and
-        :meth:`body` refuses it)."""
-        if record_type in RECORD_TYPES:
-            return record_type
-        return legacy_name(record_type) or record_type
-
-
-class _Wire2026(Wire):
-    api, model, container, noun = API_2026, "modules/dataacquisition", "session", \
-        "Data Acquisition"
-    _details = "details"
-    _compared = ("type", "procedures", "equipment", "notes", "type_schema_version", "details")
-
-    def body(self, record_type: str, type_json: Mapping[str, Any], links: Links
-             ) -> dict[str, Any]:
-        from .details import SCHEMA_VERSION, to_details
-
-        type_2026, details = to_details(record_type, type_json)
-        return DataAcquisition(type=type_2026, session=links.container,
-                               procedures=tuple(links.procedures), details=details,
-                               equipment=tuple(links.equipment), notes=links.notes,
-                               type_schema_version=SCHEMA_VERSION).to_json()
-
-    def problems(self, body: Mapping[str, Any]) -> list[str]:
-        from .details import check_acquisition
-
-        return check_acquisition(body)
-
-    def canonical(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        from .details import from_details
-
-        links = {"procedures": sorted(record.get("procedures") or []),
-                 "equipment": sorted(record.get("equipment") or []),
-                 "notes": record.get("notes")}
-        try:
-            rtype, type_json = from_details(str(record.get("type")), self.details(record),
-                                            record.get("type_schema_version"))
-        except RecordInvalid:  # unreadable details say something else than ours
-            return {"type": record.get("type"), "unreadable": _plain(self.details(record)),
-                    **links}
-        return {"type": rtype, "type_json": type_json, **links}
-
-    def records(self, client: BrainstemClient, container: str, type: str | None = None
-                ) -> list[dict[str, Any]]:
-        return client.data_acquisitions(container, type=type)
-
-    def wire_type(self, record_type: str) -> str:
-        found = lookup(record_type)
-        return found.name if found is not None else record_type
-
-
-_WIRES: dict[str, Wire] = {API_2023: _Wire2023(), API_2026: _Wire2026()}
-
-
-def wire_for(api: str) -> Wire:
-    """The :class:`Wire` of an API generation, ``"2023"`` or ``"2026"``."""
-    try:
-        return _WIRES[api]
-    except KeyError:
-        raise ValueError(f"unknown API generation {api!r}: one of {', '.join(APIS)}") from None
 
 
 def validate(record: ExperimentData | Mapping[str, Any]) -> None:

@@ -309,7 +309,7 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 
 def is_uuid(value: Any) -> bool:
     """Whether ``value`` is a UUID in its canonical text form (the one rule for IDs)."""
-    return isinstance(value, str) and bool(_UUID.match(value))
+    return isinstance(value, str) and bool(_UUID.fullmatch(value))
 
 
 def content_problems(schema: Mapping[str, Any], content: Mapping[str, Any]) -> list[str]:

@@ -57,6 +57,7 @@ from typing import Any
 
 from . import recordtypes
 from .errors import UsageError
+from .generations import DEFAULT, GENERATIONS, OPTION_NAMES, Generation, generation
 from .paths import glob_pattern, local_path
 from .quantities import STATED as STATED_QUANTITIES
 from .quantities import QuantityError
@@ -76,16 +77,6 @@ _TOP_KEYS = {"dataset", "actions", "hardware_device", "description", "existing",
 _STATED_KEYS = ("n_channels", "sr", "dtype", "lsb", *STATED_QUANTITIES)
 _RULE_KEYS = {"match", "type", "hardware_device", "description", "equipment", "notes",
               *_STATED_KEYS}
-#: Each generation's names for the same links: 2023 name -> current name.
-CURRENT_NAMES = {"dataset": "session", "actions": "procedures",
-                 "hardware_device": "equipment", "description": "notes"}
-#: How a user types each name on the command line.
-OPTION_NAMES = {"dataset": "--dataset UUID", "actions": "--action UUID",
-                "hardware_device": "--hardware-device UUID", "description": "--description",
-                "session": "--session UUID", "procedures": "--procedure UUID",
-                "equipment": "--equipment UUID", "notes": "--notes",
-                "create_session": "--create-session", "project": "--project UUID",
-                "session_name": "--session-name"}
 _LISTS = ("actions", "procedures", "equipment")
 
 
@@ -176,25 +167,45 @@ class IngestOptions:
         return FileSettings(rtype, device, description, stated, equipment, notes)
 
     @property
+    def generation(self) -> Generation:
+        """The API generation these options are for (:data:`~bsingest.generations.DEFAULT`
+        until :meth:`for_api` says)."""
+        return generation(self.api or DEFAULT)
+
+    @property
     def container(self) -> str | None:
         """The dataset (2023) or session (current API) the records go to."""
-        return self.session if self.api == "2026" else self.dataset
+        return getattr(self, self.generation.links.container)
+
+    @property
+    def procedure_ids(self) -> tuple[str, ...]:
+        """The actions (2023) or procedures every record links to."""
+        return tuple(getattr(self, self.generation.links.procedures))
+
+    def equipment_ids(self) -> tuple[str, ...]:
+        """Every equipment (2023: hardware device) a record links to, the rules' too."""
+        name = self.generation.links.equipment
+        found = {*_as_ids(getattr(self, name)),
+                 *(e for r in self.rules for e in _as_ids(getattr(r, name)))}
+        return tuple(sorted(found))
 
     def links(self, relpath: str, container: str | None = None) -> Links:
         """What the record of one file links to, in the terms of :attr:`api`."""
+        names = self.generation.links
         per_file = self.for_file(relpath)
-        if self.api == "2026":
-            return Links(container or self.session or "", self.procedures,
-                         per_file.equipment, per_file.notes)
-        device = per_file.hardware_device
-        return Links(container or self.dataset or "", self.actions,
-                     (device,) if device else (), per_file.description)
+        equipment = _as_ids(getattr(per_file, names.equipment))
+        return Links(container or self.container or "", self.procedure_ids, equipment,
+                     getattr(per_file, names.notes))
 
     def for_api(self, api: str, server: str = "the server", *, row: str | None = None,
-                in_row: Collection[str] = ()) -> IngestOptions:
+                in_row: Collection[str] = (), stated: str | None = None) -> IngestOptions:
         """These options for a server of generation ``api``; a usage error when the user
         named the other generation's links (saying which name to use instead). ``row``
-        (``m.csv:2``) gave the links named in ``in_row``: messages name its columns."""
+        (``m.csv:2``) gave the links named in ``in_row``: messages name its columns.
+        ``stated`` (``--api 2023``): the generation was stated there, not found on the
+        server, and messages say so (no request has been made)."""
+        gen = generation(api)
+        other = gen.other()
 
         def said(name: str) -> str:  # how the user gave a link, for messages
             return f"{row}: {name}" if name in in_row else OPTION_NAMES[name].split()[0]
@@ -206,57 +217,58 @@ class IngestOptions:
             return ("a session column of UUIDs beside a folder column" if right == "session"
                     else f"a {right} column")
 
-        current = api == "2026"
-        wrong = {old: new for old, new in CURRENT_NAMES.items()}
-        if not current:
-            wrong = {new: old for old, new in CURRENT_NAMES.items()}
-        speaks = ("the current BrainSTEM API (2026: sessions, procedures, equipment, notes)"
-                  if current else "the 2023 BrainSTEM API (datasets, actions, hardware "
-                  "devices, descriptions)")
-        for name, right in wrong.items():
+        speaks = (f"{stated} states {gen.speaks}" if stated
+                  else f"{server} speaks {gen.speaks}")
+        for name, right in zip(other.links.all, gen.links.all, strict=False):
             if name in self.given and _present(getattr(self, name)):
-                raise UsageError(f"{said(name)}: {server} speaks {speaks}; "
-                                 f"use {instead(name, right)}")
-        if not current:
-            for name in ("create_session", "project", "session_name"):
-                if name in self.given and _present(getattr(self, name)):
-                    raise UsageError(f"{said(name)}: {server} speaks {speaks}"
-                                     ", which has no sessions to create; use --dataset UUID")
+                raise UsageError(f"{said(name)}: {speaks}; use {instead(name, right)}")
+        for name in other.links.creates:
+            if name in self.given and _present(getattr(self, name)):
+                raise UsageError(f"{said(name)}: {speaks}, which has no "
+                                 f"{other.links.container}s to create; use "
+                                 f"{OPTION_NAMES[gen.links.container]}")
         # Read from files: a file may hold both sets; it is wrong only when it names the
         # other generation's container and not this one's.
-        here, there = ("session", "dataset") if current else ("dataset", "session")
+        here, there = gen.links.container, other.links.container
+        creating = bool(gen.links.creates) and self.create_session
         if (not getattr(self, here) and getattr(self, there) and there not in self.given
-                and not (current and self.create_session)):
+                and not creating):
             where = self.origins.get(there, "a settings file")
-            raise UsageError(f"{where}: gives {there} = ..., but {server} speaks {speaks}; "
+            raise UsageError(f"{where}: gives {there} = ..., but {speaks}; "
                              f"give {here} = \"UUID\" there, or {OPTION_NAMES[here]}")
-        return replace(self, api=api)
+        return replace(self, api=gen.name)
 
-    def check_ids(self, given_where: str | None = None) -> None:
+    def check_ids(self, given_where: str | None = None, *, every: bool = False) -> None:
         """A :class:`UsageError` for the first ID of :attr:`api`'s links that is not a UUID.
 
         Checked before any request, and named by where the user wrote it: the file it was
         read from, else ``given_where`` (a batch manifest's line), else the option. Left
         to the client, it would be refused as the ``id`` of a URL, naming neither.
+        ``every``: the IDs given in the call of both generations (before the generation
+        is known).
         """
         from .client import check_id
 
-        current = self.api == "2026"
-        names = (("session", "procedures", "equipment", "project") if current
-                 else ("dataset", "actions", "hardware_device"))
-        for name in names:
-            if name in self.given:
-                what = (f"{given_where}: {name}" if given_where
-                        else OPTION_NAMES[name].split()[0])
-            else:
-                what = f"{self.origins.get(name, 'a settings file')}: {name}"
-            for item in _as_ids(getattr(self, name)):
-                check_id(item, what)
-        per_rule = "equipment" if current else "hardware_device"
-        for rule in self.rules:
-            for item in _as_ids(getattr(rule, per_rule)):
-                where = self.origins.get("rules") or given_where or SESSION_FILE
-                check_id(item, f"{where}: [[files]] match {rule.match!r}: {per_rule}")
+        gens = tuple(GENERATIONS.values()) if every else (self.generation,)
+        for gen in gens:
+            names = (*gen.links.ids, *(n for n in gen.links.creates if n == "project"))
+            for name in names:
+                if every and name not in self.given:
+                    continue
+                if name in self.given:
+                    what = (f"{given_where}: {name}" if given_where
+                            else OPTION_NAMES[name].split()[0])
+                else:
+                    what = f"{self.origins.get(name, 'a settings file')}: {name}"
+                for item in _as_ids(getattr(self, name)):
+                    check_id(item, what)
+            if every:
+                continue
+            per_rule = gen.links.equipment
+            for rule in self.rules:
+                for item in _as_ids(getattr(rule, per_rule)):
+                    where = self.origins.get("rules") or given_where or SESSION_FILE
+                    check_id(item, f"{where}: [[files]] match {rule.match!r}: {per_rule}")
 
     def merged(self, **changes: Any) -> IngestOptions:
         """A copy with the given values; ``None`` (and empty actions) leave a value as it is."""
@@ -444,8 +456,8 @@ def _read(path: Path) -> dict[str, Any]:
             out[name] = tuple([value] if isinstance(value, str) else value)
     if "create_session" in out and not isinstance(out["create_session"], bool):
         raise UsageError(f"{path}: create_session must be true or false")
-    if "api" in out and out["api"] not in ("2023", "2026"):
-        raise UsageError(f"{path}: api {out['api']!r} is not one of 2023, 2026")
+    if "api" in out and out["api"] not in GENERATIONS:
+        raise UsageError(f"{path}: api {out['api']!r} is not one of {', '.join(GENERATIONS)}")
     if "existing" in out:
         out["existing"] = _existing(out["existing"], f"{path}: existing")
     if isinstance(out.get("journal"), str):  # written on a Windows rig: D:\bsingest\j.sqlite

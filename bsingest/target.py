@@ -96,15 +96,17 @@ def configured_api(explicit: str | None, session: object = None, server: str | N
 def open_target(server: str | None, *, token: str | None = None, portal: str = "private",
                 retry: RetryPolicy | None = None, max_connections: int = 16,
                 allow_insecure_http: bool = False, read_only: bool = False,
-                api: str | None = None, api_source: str | None = None
-                ) -> Iterator[Target]:
+                api: str | None = None, api_source: str | None = None,
+                prefer: str | None = None) -> Iterator[Target]:
     """Open a client for ``server`` (None or ``local``: the local demo server).
 
     ``read_only`` (a dry run): the local demo server works on a scratch copy of its data,
     so that not even its database file is created or changed. ``api``/``api_source``: the
-    generation stated (:func:`configured_api`); None: the client finds it out.
+    generation stated (:func:`configured_api`); None: the client finds it out, taking
+    ``prefer`` (the generation the user's link names imply) when the server speaks it.
     """
     from .client import BrainstemClient
+    from .generations import generation
 
     if server in (None, LOCAL):
         from .server import LocalServer
@@ -120,13 +122,14 @@ def open_target(server: str | None, *, token: str | None = None, portal: str = "
                 path = scratch / path.name
             path.parent.mkdir(parents=True, exist_ok=True)
             srv = stack.enter_context(LocalServer(db_path=path))
-            # It speaks both generations: the current one unless the run states 2023, with
-            # the seed user's token of that generation (each refuses the other's).
-            chosen = api or "2026"
-            client = BrainstemClient(server=srv.url,
-                                     token=srv.pat if chosen == "2026" else srv.token,
+            # It speaks both generations: the stated one, else the one the user's names
+            # imply, else the default, with the seed user's token of that generation
+            # (each refuses the other's).
+            chosen = generation(api or prefer)
+            client = BrainstemClient(server=srv.url, token=getattr(srv, chosen.demo_token),
                                      portal=portal, retry=retry, max_connections=max_connections,
-                                     api=chosen, api_source=api_source or "the local demo server")
+                                     api=chosen.name,
+                                     api_source=api_source or "the local demo server")
             try:
                 yield Target(client, LOCAL, srv)
             finally:
@@ -135,7 +138,7 @@ def open_target(server: str | None, *, token: str | None = None, portal: str = "
     client = BrainstemClient(server=server, token=token, portal=portal, retry=retry,
                              max_connections=max_connections,
                              allow_insecure_http=allow_insecure_http, api=api,
-                             api_source=api_source)
+                             api_source=api_source, prefer=prefer)
     try:
         yield Target(client, client.server)
     finally:

@@ -3,7 +3,7 @@ session's Data Acquisition (the current API generation).
 
 The server tells records apart by container (dataset or session), type and
 ``fileName`` (in ``type_json`` or ``details``): that triple is the key. Which generation's
-model, bodies, keys and comparison apply is the client's (:class:`bsingest.records.Wire`).
+model, bodies, keys and comparison apply is the client's (:class:`bsingest.generations.Wire`).
 For every entry the uploader compares with what the dataset already holds, then creates,
 updates, adopts or skips, and records each outcome in the journal.
 
@@ -55,8 +55,9 @@ from .errors import (
     ServerError,
     TransportError,
 )
+from .generations import Wire, wire_for
 from .journal import Entry, Journal
-from .records import API_2023, Wire, wire_for
+from .records import API_2023
 from .sessionconfig import Existing
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def record_key(record: Mapping[str, Any]) -> str:
 
     A record that bsingest 0.1 wrote carries a ``stream`` in ``type_json``; its key is the
     legacy ``type|fileName|stream``, which :attr:`Extraction.legacy_key` reproduces.
-    (Either generation: :meth:`bsingest.records.Wire.key`.)
+    (Either generation: :meth:`bsingest.generations.Wire.key`.)
     """
     return wire_for(API_2023).key(record)
 
@@ -128,28 +129,25 @@ def _id(record: Mapping[str, Any]) -> str:
 
 
 def differing_fields(ours: Mapping[str, Any], theirs: Mapping[str, Any],
-                     wire: Wire | None = None) -> list[str]:
+                     wire: Wire) -> list[str]:
     """The fields ``wire.same_content`` finds different, named as that wire names them and
     the type's own ones by key (``description``, ``type_json.nSamples``): what a skipped
     record's message names."""
-    wire = wire or wire_for(API_2023)
     a, b = wire.canonical(ours), wire.canonical(theirs)
-    names = _NAMES_2023 if wire.api == API_2023 else {}
+    names = wire.field_names
     out = []
     for k in sorted({*a, *b}, key=lambda k: (_ORDER.index(k) if k in _ORDER else 99, k)):
         x, y = a.get(k), b.get(k)
         if x == y:
             continue
         if k == "type_json" and isinstance(x, Mapping) and isinstance(y, Mapping):
-            details = "type_json" if wire.api == API_2023 else "details"
-            out += [f"{details}.{j}" for j in sorted({*x, *y}) if x.get(j) != y.get(j)]
+            out += [f"{wire.details_field}.{j}" for j in sorted({*x, *y}) if x.get(j) != y.get(j)]
         else:
             out.append(names.get(k, k))
     return out
 
 
 _ORDER = ("type", "procedures", "equipment", "notes", "type_json")
-_NAMES_2023 = {"procedures": "actions", "equipment": "hardware_device", "notes": "description"}
 
 
 def _differs(ours: Mapping[str, Any], theirs: Mapping[str, Any] | None, wire: Wire) -> str:
@@ -282,7 +280,7 @@ class Uploader:
                  lookups: Lookups | None = None, lock_timeout: float = 600.0,
                  breaker: int = 5, wire: Wire | None = None) -> None:
         self.client = client
-        self.wire = wire or wire_for(getattr(client, "api", API_2023))
+        self.wire = wire or wire_for(client.api)
         self.lookups = lookups
         self.stop = stop or threading.Event()  # set: leave what is not started queued
         self.journal = journal
@@ -497,9 +495,8 @@ class Uploader:
 
     def _records_named(self, dataset: str, names: Sequence[str]) -> list[dict[str, Any]]:
         """The container's records whose fileName is one of ``names`` (one query)."""
-        details = "type_json" if self.wire.api == API_2023 else "details"
         return self.client.list(self.wire.model, filters={
-            self.wire.container: dataset, f"{details}.fileName.in": list(names)})
+            self.wire.container: dataset, f"{self.wire.details_field}.fileName.in": list(names)})
 
     def _delete(self, server_id: str) -> None:
         self.client.delete(self.wire.model, server_id)

@@ -23,10 +23,9 @@ def _fresh_api_memory(monkeypatch: pytest.MonkeyPatch) -> None:
 
     Local servers get free ports, and a later test's server may get an earlier one's port.
     """
-    import bsingest.client
+    from bsingest.client import MEMORY
 
-    monkeypatch.setattr(bsingest.client, "_FOUND", {})
-    monkeypatch.setattr(bsingest.client, "_VERIFIED", set())
+    MEMORY.clear()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

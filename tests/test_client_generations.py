@@ -190,7 +190,7 @@ def test_what_the_probe_found_is_remembered_per_server_in_the_config_file(
     assert config_home.read_text().endswith(f'[servers."{lab}"]\napi = "2026"\n')
     assert config_home.read_text().startswith('portal = "private"\n')  # kept
     probes = _paths(srv).count(PROBE_2026)
-    monkeypatch.setattr(bsingest.client, "_FOUND", {})  # a new process
+    bsingest.client.MEMORY.clear()  # a new process
     with BrainstemClient(lab + "/", srv.pat, retry=NO_WAIT, transport=_ToLocal(srv)) as again:
         assert again.api == "2026"
     assert _paths(srv).count(PROBE_2026) == probes == 1  # from the config file, no probe
@@ -239,9 +239,10 @@ def test_a_stated_generation_the_server_does_not_speak_is_a_usage_error(
 def test_names_of_a_stated_generation_the_server_does_not_speak_name_what_it_speaks(
         brainstem_server: LocalServer, config_home: Path, tmp_path: Path, command: str,
         hide: str, stated: str, speaks: str) -> None:
-    """`--api 2023 --session UUID` against a server with no /rest/: the server speaks the
-    current generation (what --session is for), so the error says that, not that the
-    server speaks 2023 and wants --dataset (which was only what the user stated)."""
+    """`--api 2023 --session UUID` against a server with no /rest/. ingest: a usage error
+    before any request, saying what --api states (issue 21: usage errors before the
+    network). batch: the server speaks the current generation (what --session is for),
+    so the error says that, not that the server wants --dataset."""
     from tests.fixtures import write_dat, write_neuroscope_xml
 
     srv = brainstem_server
@@ -263,9 +264,17 @@ def test_names_of_a_stated_generation_the_server_does_not_speak_name_what_it_spe
         result = CliRunner().invoke(cli, [*args, "--server", front.url, "--api", stated,
                                           "--dry-run"], env={"BRAINSTEM_TOKEN": token})
         assert result.exit_code == 2, result.output
-        assert result.stderr.strip() == (
-            f"bsingest: error: {front.url} speaks the {speaks} API, not {stated} (--api "
-            f"{stated}; it has no {hide}): state {speaks} or leave it out")
+        if command == "ingest":
+            first = links[0]
+            right = "--dataset UUID" if stated == "2023" else "--session UUID"
+            assert result.stderr.strip().startswith(
+                f"bsingest: error: {first}: --api {stated} states the ")
+            assert result.stderr.strip().endswith(f"; use {right}")
+            assert front.paths == []  # nothing asked
+        else:
+            assert result.stderr.strip() == (
+                f"bsingest: error: {front.url} speaks the {speaks} API, not {stated} (--api "
+                f"{stated}; it has no {hide}): state {speaks} or leave it out")
         # The same links with the generation left out are fine: nothing was wrong but --api.
         fine = CliRunner().invoke(cli, [*args, "--server", front.url, "--dry-run"],
                                   env={"BRAINSTEM_TOKEN": token})

@@ -468,14 +468,18 @@ def test_a_refused_token_is_said_without_a_guess_about_the_ids(tmp_path: Path) -
         assert srv.token not in result.output
 
 
-def test_a_stated_api_the_server_does_not_speak_is_said_before_missing_ids(
+def test_missing_ids_under_a_stated_api_are_said_before_any_request(
         tmp_path: Path) -> None:
+    """Issue 21: a missing option is a usage error before the network; the message says
+    which generation --api stated, so a user who stated the wrong one sees it."""
     folder = example_session(tmp_path)
     with LocalServer(db_path=tmp_path / "s.sqlite3", apis=("2026",)) as srv:
         result = CliRunner(env=env_for(srv, tmp_path)).invoke(
             cli, ["ingest", str(folder), "--api", "2023", "--dry-run"])
+        hits = list(srv.hits)
     assert result.exit_code == 2, result.output
-    assert "2026" in result.output and "no dataset" not in result.output
+    assert "no dataset" in result.output and "--api 2023 states the 2023" in result.output
+    assert hits == []
 
 
 def test_a_manifest_column_of_the_other_generation_is_named_as_a_column(

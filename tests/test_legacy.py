@@ -161,3 +161,37 @@ def test_push_leaves_a_row_bsingest_01_queued_for_a_new_ingest(
     assert result.outcome == "queued"
     assert "ingest its session again" in (result.error or "")
     assert [h for h in brainstem_server.hits if h.method != "GET"] == []
+
+
+def test_a_second_folder_does_not_adopt_the_first_folders_record_of_the_same_name(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    """Issue 21: folder A sends rec.dat (at its top: new key ``type|rec.dat``); folder B,
+    into the same dataset, holds sub/rec.dat, whose 0.1 key is that same ``type|rec.dat``.
+    B's record is created beside A's, never PATCHed over it; and the command line prints
+    no 'error:' line when nothing failed."""
+    from click.testing import CliRunner
+
+    from bsingest.cli.main import cli
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    write_dat(first / "rec.dat", n_channels=2, n_samples=7)
+    write_neuroscope_xml(first / "rec.xml", 2)
+    write_dat(second / "sub" / "rec.dat", n_channels=3, n_samples=11)
+    write_neuroscope_xml(second / "sub" / "rec.xml", 3)
+    env = {"BRAINSTEM_TOKEN": brainstem_server.token,
+           "BSINGEST_JOURNAL": str(tmp_path / "j.sqlite"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    runner = CliRunner(env=env)
+    before = len(stored(brainstem_server))
+    for folder in (first, second):
+        result = runner.invoke(cli, ["ingest", str(folder), "--server", brainstem_server.url,
+                                     "--api", "2023", "--dataset", DATASET, "--action", ACTION])
+        assert result.exit_code == 0, result.output
+        assert "error:" not in result.stderr
+    records = stored(brainstem_server)
+    assert len(records) == before + 2
+    mine = {r["type_json"]["fileName"]: r["type_json"]["nChannels"] for r in records
+            if r["type_json"]["fileName"] in ("rec.dat", "sub/rec.dat")}
+    assert mine == {"rec.dat": 2, "sub/rec.dat": 3}
+    patches = [h for h in brainstem_server.hits if h.method == "PATCH"]
+    assert patches == []

@@ -16,7 +16,8 @@ from bsingest import recordtypes as rt
 from bsingest.details import check_details, from_details, to_details
 from bsingest.errors import RecordInvalid
 from bsingest.extraction import extract
-from bsingest.records import Links, check_type_json, wire_for
+from bsingest.generations import wire_for
+from bsingest.records import Links, check_type_json
 from bsingest.report.html import _TYPE_CSS
 from bsingest.sessionconfig import record_type, type_names
 from extractors.base import Extraction, Extractor, Fields, plausibility_problems

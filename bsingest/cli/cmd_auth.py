@@ -68,13 +68,14 @@ def login_cmd(ctx: click.Context, server: str | None, api: str | None, headless:
     stated = configured_api(api, None, settings.server)
     with BrainstemClient(settings=settings, api=stated[0] if stated else None,
                          api_source=stated[1] if stated else None) as client:
-        generation = client.api
+        generation = client.generation
         if token_stdin:
             token = _read_token()
             _check_token(client, token)
-        elif generation == "2026":
+        elif generation.device_sign_in:
             if username is not None:
-                raise UsageError(f"{client.server} speaks the 2026 API: sign-in happens in a "
+                raise UsageError(f"{client.server} speaks the {generation} API: sign-in "
+                                 "happens in a "
                                  "browser, not with a password; leave --username out")
             try:
                 token = _device_sign_in(client, headless)

@@ -49,20 +49,24 @@ def id_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+#: The option that gives each link for a batch (by name for the containers).
+_BATCH_OPTIONS = {"procedures": "--procedure", "actions": "--action",
+                  "session": "--session-by-name", "dataset": "--dataset-by-name"}
+
+
 def check_generation(client: Any, *, session_by_name: bool, dataset_by_name: bool,
                      procedures: tuple[str, ...], actions: tuple[str, ...]) -> str:
     """The API generation ``client``'s server speaks; a usage error for the other's options."""
-    api = str(client.api)
-    wrong = [(given, right) for given, right, ok in (
-        ("--session-by-name", "--dataset-by-name", not session_by_name or api == "2026"),
-        ("--procedure", "--action", not procedures or api == "2026"),
-        ("--dataset-by-name", "--session-by-name", not dataset_by_name or api == "2023"),
-        ("--action", "--procedure", not actions or api == "2023")) if not ok]
-    if wrong:
-        speaks = "the current API (2026)" if api == "2026" else "the 2023 API"
-        raise click.UsageError(f"{wrong[0][0]}: {client.server} speaks {speaks}; "
-                               f"use {wrong[0][1]}")
-    return api
+    gen = client.generation
+    other = gen.other()
+    given = {"session": session_by_name, "procedures": procedures,
+             "dataset": dataset_by_name, "actions": actions}
+    for link, value in given.items():
+        if value and link not in gen.links.all:
+            right = gen.links.all[other.links.all.index(link)]
+            raise click.UsageError(f"{_BATCH_OPTIONS[link]}: {client.server} speaks "
+                                   f"{gen.speaks}; use {_BATCH_OPTIONS[right]}")
+    return str(gen.name)
 
 
 @click.command("batch")
@@ -147,6 +151,10 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
         from bsingest.distributed import require_dask
 
         require_dask()  # one line, before anything starts
+    if not root.is_dir():  # the manifest's own usage errors, before any request
+        from bsingest.batch import read_manifest
+
+        read_manifest(root)
     log_to(log_file)
     lines = _Lines(report_file) if report_file and report_file.endswith(".jsonl") else None
     show: Any = ProgressLine("batch", enabled=not as_json)

@@ -104,7 +104,7 @@ def stated_values(ctx: click.Context) -> tuple[str | None, dict[str, Any]]:
     imaging_depth} as given) of the command being run."""
     given = dict(ctx.meta.get(_STATED, {}))
     given.pop("verify", None)
-    # Extractors name types as the 2023 API does; ExtracellularEphys means Extracellular.
+    # A type named in either generation's terms becomes the current name extractors use.
     return record_type(given.pop("record_type", None)), given
 
 

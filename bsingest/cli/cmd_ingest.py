@@ -143,8 +143,9 @@ def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
     Exit codes: 0 all done, 1 some files failed, 2 usage error, 3 queued for later
     (the server could not be reached; run `bsingest push`), 130 interrupted (Ctrl-C).
     """
-    from bsingest.ingest import ingest
-    from bsingest.sessionconfig import SESSION_FILE, load_options
+    from bsingest.generations import implied_by
+    from bsingest.ingest import Run, check_usage, ingest, options_for
+    from bsingest.sessionconfig import SESSION_FILE
     from bsingest.target import (
         HOW_TO_USE_BRAINSTEM,
         configured_api,
@@ -154,21 +155,24 @@ def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
     )
 
     log_to(log_file)
-    options = load_options(session_dir)
+    # Every usage error is found here, before the server is asked anything.
+    options = options_for(session_dir, **{k: links[k] for k in _LINKS}, existing=existing,
+                          type_map=type_map, server=server, settle=settle, **_stated(ctx))
     chosen = configured_server(server, options.server)
     stated = configured_api(api, options.api, chosen,
                             session_source=str(Path(session_dir) / SESSION_FILE)) or (None, None)
+    check_usage(options, stated[0], stated[1])
+    implied = implied_by(options.given)
     with open_target(chosen, portal=options.portal, allow_insecure_http=allow_insecure_http,
-                     read_only=dry_run, api=stated[0], api_source=stated[1]) as target:
+                     read_only=dry_run, api=stated[0], api_source=stated[1],
+                     prefer=implied.name if implied else None) as target:
         if target.local is not None and not as_json and not quiet():
             click.echo(_NOTICE_LOCAL.format(db=local_db_path()), err=True)
         line = ProgressLine("ingest", enabled=not as_json)
         try:
-            report = ingest(session_dir, **{k: links[k] for k in _LINKS},
-                            existing=existing, type_map=type_map, dry_run=dry_run,
-                            client=target.client, server_key=target.server_key,
-                            journal=journal, settle=settle, lock_timeout=lock_timeout,
-                            progress=line.record, **_stated(ctx))
+            report = ingest(session_dir, options, target.client, run=Run(
+                dry_run=dry_run, journal=journal, server_key=target.server_key,
+                lock_timeout=lock_timeout, progress=line.record))
         except KeyboardInterrupt:
             line.close()
             again = "run the same command again (or bsingest push)"
@@ -334,7 +338,7 @@ def _print_ingest(report: Any) -> None:
 
 
 def _print_server_records(client: Any, report: Any) -> None:
-    from bsingest.records import wire_for
+    from bsingest.generations import wire_for
 
     wire = wire_for(report.api)
     records = wire.records(client, report.dataset) if report.dataset else []

@@ -99,20 +99,19 @@ def list_cmd(server: str | None, portal: str, allow_insecure_http: bool, api: st
     """List records (every page), optionally of one session (dataset) and type."""
     with make_client(server, portal, allow_insecure_http, api) as client:
         gen = client.generation
-        container = _one_of(gen.name, ("--session", session), ("--dataset", dataset))
+        container = _one_of(gen, ("--session", session), ("--dataset", dataset))
         if record_type:  # either generation's name, as this server's generation names it
-            from bsingest.records import wire_for
             from bsingest.recordtypes import lookup
 
             if lookup(record_type) is not None:
-                record_type = wire_for(gen.name).wire_type(record_type)
+                record_type = gen.wire.wire_type(record_type)
         filters = {k: v for k, v in ((gen.container_field, container),
                                      ("type", record_type)) if v}
         records = client.list(gen.record_model, filters=filters)
     if as_json:
         print_json(records)
         return
-    described = "notes" if gen.name == "2026" else "description"
+    described = gen.links.notes
     rows = [(r.get("id"), r.get("type"),
              (r.get("details") or r.get("type_json") or {}).get("fileName", ""),
              r.get(gen.container_field), r.get(described) or "") for r in records]
@@ -141,11 +140,10 @@ def update_cmd(server: str | None, portal: str, allow_insecure_http: bool, api: 
     """Change a record's notes (description on a 2023 server) (PATCH)."""
     with make_client(server, portal, allow_insecure_http, api) as client:
         gen = client.generation
-        text = _one_of(gen.name, ("--notes", notes), ("--description", description))
+        text = _one_of(gen, ("--notes", notes), ("--description", description))
         if text is None:
             raise click.UsageError("give the new text: --notes (2026) or --description (2023)")
-        field = "notes" if gen.name == "2026" else "description"
-        record = client.update(gen.record_model, record_id, {field: text})
+        record = client.update(gen.record_model, record_id, {gen.links.notes: text})
     click.echo(f"updated {record.get('id', record_id)}")
 
 
@@ -163,16 +161,16 @@ def delete_cmd(server: str | None, portal: str, allow_insecure_http: bool, api: 
     click.echo(f"deleted {record_id}")
 
 
-def _one_of(api: str, current: tuple[str, str | None], older: tuple[str, str | None]
+def _one_of(gen: Any, current: tuple[str, str | None], older: tuple[str, str | None]
             ) -> str | None:
-    """The value of the option of ``api``'s generation; the other one's is a usage error."""
+    """The value of the option of ``gen``'s generation (the current generation's option
+    is named first); the other one's is a usage error."""
     from bsingest.errors import UsageError
+    from bsingest.generations import CURRENT
 
-    (new_name, new_value), (old_name, old_value) = current, older
-    if api == "2026" and old_value is not None:
-        raise UsageError(f"{old_name} is for servers of the 2023 API; this one speaks 2026: "
-                         f"use {new_name}")
-    if api == "2023" and new_value is not None:
-        raise UsageError(f"{new_name} is for servers of the 2026 API; this one speaks 2023: "
-                         f"use {old_name}")
-    return new_value if api == "2026" else old_value
+    mine, theirs = (current, older) if gen.name == CURRENT else (older, current)
+    if theirs[1] is not None:
+        other = gen.other().name
+        raise UsageError(f"{theirs[0]} is for servers of the {other} API; this one speaks "
+                         f"{gen.name}: use {mine[0]}")
+    return mine[1]

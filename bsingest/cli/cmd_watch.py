@@ -126,8 +126,10 @@ def watch_cmd(root: str, match: str, session_by_name: bool, create_session: bool
                     raise BsingestError(f"{folder.name}: no {kind} named "
                                         f"{job.given['missing']!r}")
                 given = dict(job.given)
-            ids: dict[str, Any] = ({"procedures": procedures} if checked[0] == "2026"
-                   else {"actions": actions})
+            from bsingest.generations import generation
+
+            name = generation(checked[0]).links.procedures  # --procedure or --action
+            ids: dict[str, Any] = {name: {"procedures": procedures, "actions": actions}[name]}
             return ingest(folder, **given, **ids, existing=existing, client=client,
                           journal=jr, server_key=target.server_key)
 

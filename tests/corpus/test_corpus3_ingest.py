@@ -13,8 +13,8 @@ from pathlib import Path
 
 from bsingest.client import BrainstemClient, RetryPolicy
 from bsingest.extraction import extract_folder
+from bsingest.generations import wire_for
 from bsingest.ingest import ingest
-from bsingest.records import wire_for
 from bsingest.recordtypes import legacy_name
 from bsingest.server import LocalServer
 

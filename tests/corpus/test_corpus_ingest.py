@@ -12,8 +12,8 @@ import pytest
 
 from bsingest.client import BrainstemClient, RetryPolicy
 from bsingest.extraction import extract_folder
+from bsingest.generations import wire_for
 from bsingest.ingest import ingest
-from bsingest.records import wire_for
 from bsingest.server import LocalServer
 
 CONTAINER = "4b060709-9585-484b-bde0-0a47a554aaab"  # seed: rat01-2024-03-01, both generations
