@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bsingest.errors import BsingestError, ExtractionError
+from bsingest.errors import BsingestError, ExtractionError, NothingToDescribe
 from bsingest.quantities import STATED, QuantityError, canonical_text
 from bsingest.quantities import parse as parse_quantity
 from bsingest.records import ExperimentData, check_type_json, type_json_keys
@@ -294,6 +294,19 @@ class Extractor:
         """Files besides ``path`` that describing it reads (shown as such, not as skipped)."""
         return []
 
+    @classmethod
+    def skip_reason(cls, path: Path) -> str | None:
+        """Why ``path``, a file this family claims, holds nothing to describe, else None.
+
+        For files that are the family's own but are no recording: an EDF+ file of
+        annotations alone (a Sleep-EDF hypnogram), a DICOMDIR (the index of a medium).
+        A folder listing skips such a file with this reason instead of failing on it;
+        given by name, :meth:`extract` raises :class:`~bsingest.errors.NothingToDescribe`.
+        Cheap (a header at most) and never raises: a file it cannot read is left to
+        :meth:`_extract`, which names the problem.
+        """
+        return None
+
     #: Set by :meth:`extract` for families whose default count trusts an index:
     #: ``True`` asks them to check it by reading the data (video: a full decode).
     verify: bool = False
@@ -332,6 +345,9 @@ class Extractor:
         if p.stat().st_size == 0:
             raise ExtractionError(p, "empty file (0 bytes)")
         self.verify = verify
+        nothing = self.skip_reason(p)
+        if nothing is not None:
+            raise NothingToDescribe(p, nothing)
         try:
             results = self._extract(p, stated)
         except BsingestError:
