@@ -25,7 +25,14 @@ from bsingest.errors import BsingestError, ExtractionError, NothingToDescribe
 from bsingest.quantities import STATED, QuantityError, canonical_text
 from bsingest.quantities import parse as parse_quantity
 from bsingest.records import ExperimentData, check_type_json, type_json_keys
-from bsingest.recordtypes import FIELD_BOUNDS, RECORD_TYPES, UNITS, RecordType, lookup
+from bsingest.recordtypes import (
+    FIELD_BOUNDS,
+    RECORD_TYPES,
+    SCANNER_TYPES,
+    UNITS,
+    RecordType,
+    lookup,
+)
 
 __all__ = [
     "COUNT_LIMIT",
@@ -129,6 +136,10 @@ class Extraction:
     #: When the recording started, as the file states it (ISO 8601 with its offset where
     #: the file gives one); its provenance is ``provenance["startTime"]``.
     start_time: str | None = None
+    #: Stated optical quantities not applied to this record (``laser_power = 30 mW``): its
+    #: type is a scanner's or has no such field. Not a warning on every record: a run
+    #: tells the user once, naming the files (:func:`bsingest.extraction.unapplied_notes`).
+    unapplied: tuple[str, ...] = ()
 
     @property
     def file_name(self) -> str:
@@ -201,6 +212,8 @@ class Extraction:
             out["part"] = self.part
         if self.start_time is not None:
             out["start_time"] = self.start_time
+        if self.unapplied:
+            out["stated_not_applied"] = list(self.unapplied)
         return out
 
 
@@ -602,16 +615,20 @@ def _stated_values(path: Path, stated: Mapping[str, Any]) -> dict[str, Any]:
 
 def _with_optics(r: Extraction, optics: Mapping[str, float]) -> Extraction:
     """``r`` with the stated optical quantities its type has a field for (provenance
-    "stated"); a quantity its type lacks is left out with a warning. A stated value
-    replaces what the file said, with a warning when they differ."""
+    "stated"). A scanner's record (MRI, CT, PET...: :data:`SCANNER_TYPES`) or a type
+    without the field does not take it: the quantity is listed in ``unapplied``, which a
+    run reports once for all its files. A stated value replaces what the file said, with
+    a warning when they differ."""
     fields = _fields_of(r.type)
+    found = lookup(r.type)
+    scanner = found is not None and found.name in SCANNER_TYPES
     tj, prov, warnings = dict(r.type_json), dict(r.provenance), list(r.warnings)
+    unapplied = list(r.unapplied)
     for key, value in optics.items():
         q = STATED[key]
         text = canonical_text(key, value)
-        if q.field not in fields:
-            warnings.append(f"stated {key} ({text}) ignored: a {r.type} record has no "
-                            f"{q.field}")
+        if scanner or q.field not in fields:
+            unapplied.append(f"{key} = {text}")
             continue
         old, was = tj.get(q.field), prov.get(q.field)
         if old is not None and old != value and was is not None and was.source is not Source.STATED:
@@ -619,7 +636,8 @@ def _with_optics(r: Extraction, optics: Mapping[str, float]) -> Extraction:
                             f"({was.source.value}: {was.detail})")
         tj[q.field] = value
         prov[q.field] = Provenance(Source.STATED, f"stated by the user: {key} = {text}")
-    return dataclasses.replace(r, type_json=tj, provenance=prov, warnings=tuple(warnings))
+    return dataclasses.replace(r, type_json=tj, provenance=prov, warnings=tuple(warnings),
+                               unapplied=tuple(unapplied))
 
 
 def _fields_of(record_type: str) -> tuple[str, ...]:
