@@ -506,7 +506,7 @@ class _Claims:
                     "(rename one file)")))
             else:
                 records.append(rec)
-        return Prepared(records, failures, ready.skipped_files)
+        return Prepared(records, failures, ready.skipped_files, notes=ready.notes)
 
 
 def _records_of(future: Future[Prepared]) -> list[tuple[str, str, dict[str, Any], str]]:

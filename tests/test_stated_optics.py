@@ -188,3 +188,25 @@ def test_the_command_line_states_and_refuses_them(tmp_path: Path) -> None:
     bad = runner.invoke(cli, ["extract", str(path), "--laser-power", "30%"])
     assert bad.exit_code == 2
     assert "a percentage is not a power" in bad.output
+
+
+def test_an_ingest_says_once_which_files_a_stated_value_was_not_applied_to(
+        tmp_path: Path) -> None:
+    from bsingest.ingest import IngestReport, prepare
+
+    session = tmp_path / "s"
+    write_mesc(session / "a.mesc", [{}])
+    write_nifti(session / "anat.nii", (8, 8, 4), (1.0, 1.0, 1.5))
+    write_dicom(session / "ct" / "17106", modality="CT", field_t=None)
+    (session / "bsingest.toml").write_text('[[files]]\nmatch = "*"\nimaging_depth = "250 um"\n')
+    options = load_options(session, api="2026", session="4b060709-9585-484b-bde0-0a47a554aaab")
+    prepared = prepare(session, options)
+    assert not prepared.failures
+    assert prepared.notes == [
+        "stated imaging_depth = 250 µm not applied to 2 files (anat.nii, ct/17106): not an "
+        "optical record, or no imagingDepth in its type (MagneticResonanceImaging, "
+        "ComputedTomography)"]
+    bodies = {path: body for path, _, body, _ in prepared.records}
+    assert bodies.keys() == {"a.mesc", "anat.nii", "ct/17106"}
+    report = IngestReport(str(session), "http://127.0.0.1:1", None, notes=prepared.notes)
+    assert report.to_json()["notes"] == prepared.notes
