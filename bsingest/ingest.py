@@ -114,10 +114,11 @@ class IngestReport:
                                        error=bool(self.error))
 
     def to_json(self) -> dict[str, Any]:
-        out = {"session": self.session, "server": self.server, "dataset": self.dataset,
-               "api": self.api, "dry_run": self.dry_run, "error": self.error,
-               "counts": self.counts(), "files": [r.to_json() for r in self.results],
-               "skipped_files": self.skipped_files}
+        out: dict[str, Any] = {
+            "session": self.session, "server": self.server, "dataset": self.dataset,
+            "api": self.api, "dry_run": self.dry_run, "error": self.error,
+            "counts": self.counts(), "files": [r.to_json() for r in self.results],
+            "skipped_files": self.skipped_files}
         if self.created_session is not None:
             out["created_session"] = self.created_session
         if self.notes:

@@ -307,8 +307,9 @@ def _signals(path: Path, block: bytes, ns: int) -> tuple[EdfSignal, ...]:
             except ExtractionError as exc:
                 problem = problem or exc.reason
                 scale.append(math.nan)
-        out.append(EdfSignal(i, label, _dimension(columns["dimension"][i]), *scale,
-                             int(samples), problem))
+        physmin, physmax, digmin, digmax = scale
+        out.append(EdfSignal(i, label, _dimension(columns["dimension"][i]), physmin, physmax,
+                             digmin, digmax, int(samples), problem))
     return tuple(out)
 
 

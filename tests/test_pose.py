@@ -253,7 +253,7 @@ def test_a_pos_file_of_another_program_is_not_claimed(tmp_path: Path) -> None:
     path = tmp_path / "points.pos"
     path.write_text("x y z\n1 2 3\n")
     # Asked about alone, it is named for what it resembles and refused ...
-    with pytest.raises(ExtractionError, match="axona_pos family .*its contents are not one"):
+    with pytest.raises(ExtractionError, match=r"axona_pos family .*its contents are not one"):
         extractor_for(path)
     # ... and in a folder it is skipped, not an error: .pos is not Axona's ending alone.
     report = extract_folder(tmp_path)
