@@ -44,9 +44,16 @@ Records are ``Electroencephalography``; a lab restates an intracranial file with
 
 Bad input is one line naming the file: a header shorter than it declares, a version field
 that is neither EDF's ``0`` nor BDF's ``0xFF BIOSEMI``, a field that is not an ASCII number,
-no signals (or none with samples), a record duration that is not positive and finite.
-Where one rate group of several is bad (an implausible value), that group is left out
-with a warning on the others.
+no signals (or no data signal with samples), a record duration that is not positive and
+finite, a data record (samples per record x 2 or 3 bytes) larger than the whole file.
+Where one rate group of several is bad (a physical or digital min/max that is not a
+number, an implausible rate or lsb), that group is left out with one line on the others'
+records; a bad samples-per-record field lays out every record wrongly and refuses the file.
+
+Nothing to describe: an EDF+/BDF+ file of annotation signals alone (a Sleep-EDF
+``*Hypnogram.edf``) is :class:`~bsingest.errors.NothingToDescribe`, and a folder listing
+skips it with the reason (:meth:`EdfExtractor.skip_reason`: the fixed header and the
+labels, ``256 + 16 x ns`` bytes).
 """
 
 from __future__ import annotations
