@@ -410,6 +410,25 @@ def test_a_hypnogram_beside_its_recording_is_skipped_with_the_reason(tmp_path: P
     assert "annotations only, no signal" in out.output
 
 
+def test_an_annotations_only_file_written_by_edflib_is_skipped(tmp_path: Path) -> None:
+    # EDFlib (pyedflib) writes a scored hypnogram as an EDF+C file of 0 data signals: its
+    # one 'EDF Annotations' signal holds the stages.
+    pyedflib = pytest.importorskip("pyedflib")
+    path = tmp_path / "s" / "SC4002EC-Hypnogram.edf"
+    path.parent.mkdir()
+    w = pyedflib.EdfWriter(str(path), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
+    w.writeAnnotation(0, 30, "Sleep stage W")
+    w.writeAnnotation(30, 30, "Sleep stage 1")
+    w.close()
+    with pyedflib.EdfReader(str(path)) as r:  # EDFlib's own reading: no signals
+        assert r.signals_in_file == 0 and len(r.readAnnotations()[0]) == 2
+    psg = write_edf(path.parent / "SC4002E0-PSG.edf", eeg_signals(2, 100))
+    report = extract_folder(path.parent)
+    assert report.ok and [x.file_name for x in report.extractions] == [psg.name]
+    assert report.skipped == {str(path): "annotations only, no signal (EDF+C, 1 signal(s) "
+                              "'EDF Annotations': events or a hypnogram, not a recording)"}
+
+
 def test_a_bad_scaling_field_drops_only_its_rate_group(tmp_path: Path) -> None:
     sigs = [*eeg_signals(2, 100), Signal("Resp", "mV", -10, 10, -2048, 2047, 10)]
     raw = bytearray(header(sigs, 3, plus=""))
