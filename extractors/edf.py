@@ -273,9 +273,8 @@ def read_edf_header(path: Path) -> EdfHeader:
         # Samples per record no recording has (damage, or a field shifted): the layout of
         # every data record is wrong, so no signal's count can be trusted.
         per = " + ".join(str(s.samples) for s in signals[:4]) + (" + ..." if ns > 4 else "")
-        raise ExtractionError(path, f"header: a data record of {record} bytes (samples per "
-                              f"record {per} x {3 if bdf else 2} bytes) is larger than the "
-                              f"{size}-byte file")
+        raise ExtractionError(path, f"header: a data record of {record} bytes (({per}) samples "
+                              f"x {3 if bdf else 2} bytes) is larger than the {size}-byte file")
     start, detail, problem = _start(fixed)
     return EdfHeader(bdf, variant, header_bytes, n_records, duration, signals, start, detail,
                      problem)
@@ -305,7 +304,8 @@ def _signals(path: Path, block: bytes, ns: int) -> tuple[EdfSignal, ...]:
         samples = num("samples")
         if not samples.is_integer() or not 0 <= samples <= COUNT_LIMIT:
             raise ExtractionError(path, f"header: signal {i + 1} ({label}) has {samples:g} "
-                                  "samples per data record, not a whole number")
+                                  "samples per data record, not a whole number of 0 or more: the "
+                                  "layout of every data record depends on it")
         scale: list[float] = []
         problem = ""
         for key in ("physmin", "physmax", "digmin", "digmax"):

@@ -456,6 +456,23 @@ def test_a_bad_scaling_field_drops_only_its_rate_group(tmp_path: Path) -> None:
         "'n/a', not a number"
 
 
+@pytest.mark.parametrize("bad", [b"-5      ", b"2.5     "])
+def test_a_bad_samples_per_record_refuses_the_file_naming_the_field(tmp_path: Path,
+                                                                   bad: bytes) -> None:
+    # Unlike a scaling field, it lays out every data record: no group can be trusted.
+    sigs = [*eeg_signals(2, 100), Signal("Resp", "mV", -10, 10, -2048, 2047, 10)]
+    raw = bytearray(header(sigs, 3, plus=""))
+    at = 256 + 3 * (16 + 80 + 8 + 4 * 8 + 80) + 2 * 8  # samples of signal 3
+    raw[at:at + 8] = bad
+    path = tmp_path / "s.edf"
+    path.write_bytes(bytes(raw) + records(sigs, 3))
+    with pytest.raises(ExtractionError) as info:
+        extract(path)
+    assert str(info.value) == (
+        f"s.edf: header: signal 3 (Resp) has {float(bad):g} samples per data record, not a "
+        "whole number of 0 or more: the layout of every data record depends on it")
+
+
 def test_an_implausible_rate_drops_only_its_rate_group(tmp_path: Path) -> None:
     # 1 sample per 2000 s record: 0.0005 Hz, below any recording's rate.
     sigs = [*eeg_signals(2, 20000), Signal("slow", "uV", samples=1)]
@@ -474,6 +491,6 @@ def test_a_record_larger_than_the_file_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(ExtractionError) as info:
         extract(path)
     assert str(info.value) == (
-        f"big.edf: header: a data record of {record} bytes (samples per record 8 + 8 + "
-        f"99999999 x 2 bytes) is larger than the {size}-byte file")
+        f"big.edf: header: a data record of {record} bytes ((8 + 8 + 99999999) samples x 2 "
+        f"bytes) is larger than the {size}-byte file")
     assert str(info.value).count("big.edf") == 1
