@@ -332,7 +332,8 @@ class Extractor:
 
         ``stated`` holds parameters the user gave (``n_channels``, ``sr``, ``dtype``,
         ``lsb``; and ``excitation_wavelength``, ``laser_power``, ``imaging_depth`` as text
-        with a unit, which go into every record whose type has the field);
+        with a unit, which go into every optical record whose type has the field; a
+        scanner's record or a type without it lists them in ``unapplied``);
         ``record_type`` restates the record type of time-series files;
         ``verify`` checks what an index promises against the data (video: decodes every
         frame and reports both counts when they differ; slow, as slow as playing it).
