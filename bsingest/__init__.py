@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "IngestReport": "bsingest.ingest",
     "JournalError": "bsingest.errors",
     "NotFound": "bsingest.errors",
+    "NothingToDescribe": "bsingest.errors",
     "RateLimited": "bsingest.errors",
     "RecordInvalid": "bsingest.errors",
     "Rejected": "bsingest.errors",

@@ -454,8 +454,8 @@ class _Slim(IngestReport):
 def _slim(r: IngestReport) -> IngestReport:
     said = [f for f in r.results if f.error and f.outcome in (FAILED, QUEUED, "would-fail")]
     return _Slim(r.session, r.server, r.dataset, said, dry_run=r.dry_run, error=r.error,
-                 api=r.api, created_session=r.created_session, tally=r.counts(),
-                 code=r.exit_code)
+                 api=r.api, created_session=r.created_session, notes=r.notes,
+                 tally=r.counts(), code=r.exit_code)
 
 
 class _Claims:
@@ -508,7 +508,7 @@ class _Claims:
                     "(rename one file)")))
             else:
                 records.append(rec)
-        return Prepared(records, failures, ready.skipped_files)
+        return Prepared(records, failures, ready.skipped_files, notes=ready.notes)
 
 
 def _records_of(future: Future[Prepared]) -> list[tuple[str, str, dict[str, Any], str]]:

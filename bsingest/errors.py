@@ -8,6 +8,8 @@ anything else is a bug and keeps its traceback::
     ├── UsageError                 wrong or missing options, settings, config
     ├── ExtractionError            a file could not be described (names the file)
     │   ├── UnsupportedFile        no extractor, or more than one, claims the file
+    │   ├── NothingToDescribe      the file is a family's, but holds nothing a record
+    │   │                          describes (an annotations-only EDF, a DICOMDIR): skipped
     │   └── SidecarError           a sidecar (XML, meta, oebin) is missing or malformed
     ├── RecordInvalid              a record breaks the contract's rules (lists every problem)
     ├── ApiError                   the server answered with an error status
@@ -35,6 +37,7 @@ __all__ = [
     "ExtractionError",
     "JournalError",
     "NotFound",
+    "NothingToDescribe",
     "RateLimited",
     "RecordInvalid",
     "Rejected",
@@ -69,6 +72,14 @@ class ExtractionError(BsingestError):
 
 class UnsupportedFile(ExtractionError):
     """No extractor claims the file, or several do and none is more specific."""
+
+
+class NothingToDescribe(ExtractionError):
+    """The file is its family's, but holds nothing a record describes; ``reason`` says why.
+
+    A folder listing skips such a file with the reason (an EDF+ hypnogram beside its
+    recording, a DICOMDIR index beside its images); given by name it is this error.
+    """
 
 
 class SidecarError(ExtractionError):

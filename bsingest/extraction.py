@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import BsingestError
+from .quantities import STATED
 
 if TYPE_CHECKING:
     from extractors.base import Extraction
 
-__all__ = ["ExtractReport", "extract", "extract_folder", "extract_or_error", "extract_paths"]
+__all__ = ["ExtractReport", "extract", "extract_folder", "extract_or_error", "extract_paths",
+           "unapplied_notes"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,11 @@ class ExtractReport:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def notes(self) -> list[str]:
+        """Lines to tell the user once for the whole run (stated values not applied)."""
+        return unapplied_notes(self.extractions)
 
     def to_json(self) -> list[dict[str, Any]]:
         """The ``--json`` list: one entry per extraction, then one per error."""
@@ -120,6 +127,36 @@ def extract_or_error(path: Path, *, record_type: str | None = None, verify: bool
         log.exception("unexpected error while extracting %s", path)
         return [], (f"{path.name}: unexpected {type(exc).__name__}: {exc} "
                     "(a bug in bsingest; please report it)")
+
+
+#: Files named in a note; more are counted.
+_NOTE_FILES = 5
+
+
+def unapplied_notes(extractions: Iterable[Extraction]) -> list[str]:
+    """One line per stated optical quantity that some records did not take, naming those
+    files once (not a warning on each of a hundred MRI records): their type is a scanner's
+    (MRI, CT, PET...), or has no field for it. Not an error: the value was meant for the
+    session's imaging files."""
+    files: dict[str, list[str]] = {}
+    types: dict[str, list[str]] = {}
+    for x in extractions:
+        name = x.file_name.split("#", 1)[0]
+        for stated in x.unapplied:
+            if name not in files.setdefault(stated, []):
+                files[stated].append(name)
+            if x.type not in types.setdefault(stated, []):
+                types[stated].append(x.type)
+    out = []
+    for stated, names in files.items():
+        shown = ", ".join(names[:_NOTE_FILES])
+        if len(names) > _NOTE_FILES:
+            shown += f" and {len(names) - _NOTE_FILES} more"
+        n = f"{len(names)} file{'s' if len(names) != 1 else ''}"
+        field_name = STATED[stated.split(" = ", 1)[0]].field
+        out.append(f"stated {stated} not applied to {n} ({shown}): not an optical record, or "
+                   f"no {field_name} in its type ({', '.join(types[stated])})")
+    return out
 
 
 def _extract_one(path: Path, root: Path, report: ExtractReport, record_type: str | None,

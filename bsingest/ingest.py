@@ -56,6 +56,8 @@ from .uploader import (
 
 if TYPE_CHECKING:
 
+    from extractors.base import Extraction
+
     from .client import BrainstemClient
 
 __all__ = ["FileResult", "IngestReport", "Prepared", "Run", "check_usage", "deliver",
@@ -99,6 +101,8 @@ class IngestReport:
     api: str = DEFAULT
     #: What --create-session did (:meth:`bsingest.sessions.SessionOutcome.to_json`).
     created_session: dict[str, Any] | None = None
+    #: Lines told once for the run (stated optics some files did not take); not errors.
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return summarize(self.results)  # type: ignore[arg-type]
@@ -110,12 +114,15 @@ class IngestReport:
                                        error=bool(self.error))
 
     def to_json(self) -> dict[str, Any]:
-        out = {"session": self.session, "server": self.server, "dataset": self.dataset,
-               "api": self.api, "dry_run": self.dry_run, "error": self.error,
-               "counts": self.counts(), "files": [r.to_json() for r in self.results],
-               "skipped_files": self.skipped_files}
+        out: dict[str, Any] = {
+            "session": self.session, "server": self.server, "dataset": self.dataset,
+            "api": self.api, "dry_run": self.dry_run, "error": self.error,
+            "counts": self.counts(), "files": [r.to_json() for r in self.results],
+            "skipped_files": self.skipped_files}
         if self.created_session is not None:
             out["created_session"] = self.created_session
+        if self.notes:
+            out["notes"] = list(self.notes)
         return out
 
     @property
@@ -135,6 +142,8 @@ class Prepared:
     legacy: dict[str, str] = field(default_factory=dict)
     #: (start time, path, provenance detail) of every record whose file states its start.
     starts: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Lines told once for the run: stated optics some files did not take.
+    notes: list[str] = field(default_factory=list)
 
 
 def fingerprint(path: str | os.PathLike[str]) -> str:
@@ -153,6 +162,8 @@ def prepare(session_dir: Path, options: IngestOptions, *, jobs: int | None = Non
     """Discover, extract (in threads), build and validate the session's records."""
     from extractors import discover
 
+    from .extraction import unapplied_notes
+
     found = discover(session_dir)
     skipped = {_rel(session_dir, p): r for p, r in found.skipped.items()}
     workers = jobs or min(8, (os.cpu_count() or 1) * 2)
@@ -163,7 +174,9 @@ def prepare(session_dir: Path, options: IngestOptions, *, jobs: int | None = Non
     legacy: dict[str, str] = {}
     starts: list[tuple[str, str, str]] = []
     seen: dict[str, str] = {}
-    for built, failure, olds, began in results:
+    unapplied: list[Extraction] = []
+    for built, failure, olds, began, declined in results:
+        unapplied += declined
         failures += failure
         starts += began
         for path, key, body, fp in built:
@@ -182,7 +195,8 @@ def prepare(session_dir: Path, options: IngestOptions, *, jobs: int | None = Non
     for key in sorted(legacy, key=lambda k: (path_of[k], k)):
         firsts.setdefault(legacy[key], key)
     legacy = {new: old for old, new in firsts.items()}
-    return Prepared(records, failures, skipped, legacy, sorted(starts))
+    return Prepared(records, failures, skipped, legacy, sorted(starts),
+                    unapplied_notes(unapplied))
 
 
 #: The container of records built before the session they go to exists (--create-session);
@@ -192,7 +206,9 @@ PENDING_CONTAINER = "00000000-0000-0000-0000-000000000000"
 
 def _build(session_dir: Path, path: Path, options: IngestOptions
            ) -> tuple[list[tuple[str, str, dict[str, Any], str]], list[FileResult],
-                      dict[str, str], list[tuple[str, str, str]]]:
+                      dict[str, str], list[tuple[str, str, str]], list[Extraction]]:
+    """The file's records (path, key, body, fingerprint), failures, keys bsingest 0.1 gave
+    them, start times, and its records that did not take a stated optical quantity."""
     from .extraction import extract_or_error
 
     wire = wire_for(options.api)
@@ -206,10 +222,11 @@ def _build(session_dir: Path, path: Path, options: IngestOptions
         except OSError as exc:
             error = f"{path.name}: {exc.strerror or exc}"
     if error is not None:
-        return [], [FileResult(rel, FAILED, error=error)], {}, []
+        return [], [FileResult(rel, FAILED, error=error)], {}, [], []
     built, failures, olds, starts = [], [], {}, []
     container = options.container or PENDING_CONTAINER
-    for x in (x.relative_to(session_dir) for x in extractions):
+    relative = [x.relative_to(session_dir) for x in extractions]
+    for x in relative:
         try:
             body = wire.body(x.type, x.type_json, options.links(rel, container))
             problems = wire.problems(body)
@@ -228,7 +245,7 @@ def _build(session_dir: Path, path: Path, options: IngestOptions
             began = x.provenance.get("startTime")
             starts.append((x.start_time, rel, began.detail if began else ""))
         built.append((rel, key, body, fp))
-    return built, failures, olds, starts
+    return built, failures, olds, starts, [x for x in relative if x.unapplied]
 
 
 @dataclass(frozen=True)
@@ -451,6 +468,7 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
     report = IngestReport(str(session), server_key or client.server, options.container,
                           dry_run=dry_run, api=wire.api)
     report.skipped_files = prepared.skipped_files
+    report.notes = list(prepared.notes)
     for failure in prepared.failures:
         _emit(report, failure, progress)
     if options.container is None:  # --create-session: find or create it first

@@ -14,8 +14,9 @@ module is the one place that reads what they wrote:
   quantity (``30 nm`` as a power), or with a percentage as a power (a percentage of an
   unknown maximum is not a power).
 
-The extractor base (:mod:`extractors.base`) applies the values to every record whose type
-has the field; the session settings (:mod:`bsingest.sessionconfig`) and the command line
+The extractor base (:mod:`extractors.base`) applies the values to every optical record whose
+type has the field (never to a scanner's: MRI, CT, PET...; a run names once the files that
+did not take them); the session settings (:mod:`bsingest.sessionconfig`) and the command line
 check them with :func:`parse` before any file is read.
 """
 

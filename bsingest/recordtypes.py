@@ -36,6 +36,7 @@ __all__ = [
     "FIELD_BOUNDS",
     "FROM_LEGACY",
     "RECORD_TYPES",
+    "SCANNER_TYPES",
     "SCHEMA_VERSION",
     "UNITS",
     "RecordType",
@@ -224,6 +225,14 @@ RECORD_TYPES: dict[str, RecordType] = {t.name: t for t in (
     _imaging("PositronEmissionTomography", _SCOPE, "#9a3412", "PET"),
     _imaging("SinglePhotonEmissionComputedTomography", _SCOPE, "#92400e", "SPECT"),
 )}
+
+#: Types recorded by a scanner or an array, not through an objective: their schemas share
+#: the imaging field list (``imagingDepth``, ``laserPower``), but no laser excites them and
+#: no focal plane has a depth, so a stated optical quantity is never theirs.
+SCANNER_TYPES: frozenset[str] = frozenset({
+    "MagneticResonanceImaging", "FunctionalMagneticResonanceImaging", "ComputedTomography",
+    "PositronEmissionTomography", "SinglePhotonEmissionComputedTomography",
+    "Magnetoencephalography", "FunctionalUltrasoundImaging"})
 
 #: 2023 name -> current name. Two current types are BehavioralTracking in 2023; the name
 #: reads back as the one that keeps it.

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bsingest.errors import UnsupportedFile
+from bsingest.errors import BsingestError, UnsupportedFile
 
 from .abf import AbfExtractor
 from .audio import AudioExtractor
@@ -154,12 +154,25 @@ def discover(folder: str | os.PathLike[str]) -> Discovery:
             continue
         if best == Claim.NO and not _failed_recording(p):
             found.skipped[p] = _unsupported_reason(p)
+        elif (nothing := _nothing_to_describe(p, claims[p][1])) is not None:
+            found.skipped[p] = nothing
         else:
             found.data.append(p)  # an empty recording file fails, naming itself
     # A file is a sidecar only if it is not itself a data file.
     for p in found.data:
         found.sidecars.pop(p, None)
     return found
+
+
+def _nothing_to_describe(p: Path, claimants: list[type[Extractor]]) -> str | None:
+    """The family's reason why ``p`` is its own file but no recording (an annotations-only
+    EDF, a DICOMDIR), else None. A tie between families is left to extraction to name."""
+    if len(claimants) != 1:
+        return None
+    try:
+        return claimants[0].skip_reason(p)
+    except (OSError, BsingestError):  # the hook reads headers; extraction names the problem
+        return None
 
 
 def _claimants(p: Path) -> tuple[Claim, list[type[Extractor]]]:

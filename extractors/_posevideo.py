@@ -40,11 +40,13 @@ def find_video(pose: Path, name: str) -> Path | None:
 
 
 def describe_videos(pose: Path, names: list[str], f: Fields,
-                    pose_frames: int | None = None) -> dict[str, int] | None:
+                    pose_frames: int | None = None,
+                    last_frames: list[int | None] | None = None) -> dict[str, int] | None:
     """Give ``f`` the frame rate and size of the videos ``names`` name, when the session
     holds them and they agree; warn otherwise, and when ``pose_frames`` (frames of poses
-    that each stand for a video frame) is more than the videos hold. Returns the size
-    given (for a caller that has its own), or None."""
+    that each stand for a video frame) is more than the videos hold, or when a video's
+    highest labelled frame index (``last_frames``, one per name, None for none) is not a
+    frame of that video. Returns the size given (for a caller that has its own), or None."""
     if not names:
         return None
     found = {n: find_video(pose, n) for n in names}
@@ -64,6 +66,13 @@ def describe_videos(pose: Path, names: list[str], f: Fields,
             f.warn(f"the video it names, {video.name}, is unreadable, no frame rate: {exc}")
             return None
         described.append((video, v))
+    for (video, v), last in zip(described, last_frames or [], strict=False):
+        held_here = v.type_json.get("nFrames")
+        if last is not None and isinstance(held_here, int) and last >= held_here:
+            # Labels on frames the video does not have: another cut or copy of the video
+            # (a re-encode that dropped frames), or the labels of another video.
+            f.warn(f"labelled frame_idx {last} but {video.name} shows {held_here} frames "
+                   f"(0 to {held_here - 1})")
     keys = ("frameRate", "horizontalResolution", "verticalResolution")
     values = {tuple(v.type_json.get(k) for k in keys) for _, v in described}
     if len(values) > 1:

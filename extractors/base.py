@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bsingest.errors import BsingestError, ExtractionError
+from bsingest.errors import BsingestError, ExtractionError, NothingToDescribe
 from bsingest.quantities import STATED, QuantityError, canonical_text
 from bsingest.quantities import parse as parse_quantity
 from bsingest.records import ExperimentData, check_type_json, type_json_keys
 from bsingest.recordtypes import (
     FIELD_BOUNDS,
     RECORD_TYPES,
+    SCANNER_TYPES,
     UNITS,
     RecordType,
     legacy_name,
@@ -136,6 +137,10 @@ class Extraction:
     #: When the recording started, as the file states it (ISO 8601 with its offset where
     #: the file gives one); its provenance is ``provenance["startTime"]``.
     start_time: str | None = None
+    #: Stated optical quantities not applied to this record (``laser_power = 30 mW``): its
+    #: type is a scanner's or has no such field. Not a warning on every record: a run
+    #: tells the user once, naming the files (:func:`bsingest.extraction.unapplied_notes`).
+    unapplied: tuple[str, ...] = ()
 
     @property
     def file_name(self) -> str:
@@ -212,6 +217,8 @@ class Extraction:
             out["part"] = self.part
         if self.start_time is not None:
             out["start_time"] = self.start_time
+        if self.unapplied:
+            out["stated_not_applied"] = list(self.unapplied)
         return out
 
 
@@ -312,6 +319,19 @@ class Extractor:
         """Files besides ``path`` that describing it reads (shown as such, not as skipped)."""
         return []
 
+    @classmethod
+    def skip_reason(cls, path: Path) -> str | None:
+        """Why ``path``, a file this family claims, holds nothing to describe, else None.
+
+        For files that are the family's own but are no recording: an EDF+ file of
+        annotations alone (a Sleep-EDF hypnogram), a DICOMDIR (the index of a medium).
+        A folder listing skips such a file with this reason instead of failing on it;
+        given by name, :meth:`extract` raises :class:`~bsingest.errors.NothingToDescribe`.
+        Cheap (a header at most) and never raises: a file it cannot read is left to
+        :meth:`_extract`, which names the problem.
+        """
+        return None
+
     #: Set by :meth:`extract` for families whose default count trusts an index:
     #: ``True`` asks them to check it by reading the data (video: a full decode).
     verify: bool = False
@@ -324,7 +344,8 @@ class Extractor:
 
         ``stated`` holds parameters the user gave (``n_channels``, ``sr``, ``dtype``,
         ``lsb``; and ``excitation_wavelength``, ``laser_power``, ``imaging_depth`` as text
-        with a unit, which go into every record whose type has the field);
+        with a unit, which go into every optical record whose type has the field; a
+        scanner's record or a type without it lists them in ``unapplied``);
         ``record_type`` restates the record type of time-series files;
         ``verify`` checks what an index promises against the data (video: decodes every
         frame and reports both counts when they differ; slow, as slow as playing it).
@@ -350,6 +371,9 @@ class Extractor:
         if p.stat().st_size == 0:
             raise ExtractionError(p, "empty file (0 bytes)")
         self.verify = verify
+        nothing = self.skip_reason(p)
+        if nothing is not None:
+            raise NothingToDescribe(p, nothing)
         try:
             results = self._extract(p, stated)
         except BsingestError:
@@ -608,16 +632,20 @@ def _stated_values(path: Path, stated: Mapping[str, Any]) -> dict[str, Any]:
 
 def _with_optics(r: Extraction, optics: Mapping[str, float]) -> Extraction:
     """``r`` with the stated optical quantities its type has a field for (provenance
-    "stated"); a quantity its type lacks is left out with a warning. A stated value
-    replaces what the file said, with a warning when they differ."""
+    "stated"). A scanner's record (MRI, CT, PET...: :data:`SCANNER_TYPES`) or a type
+    without the field does not take it: the quantity is listed in ``unapplied``, which a
+    run reports once for all its files. A stated value replaces what the file said, with
+    a warning when they differ."""
     fields = _fields_of(r.type)
+    found = lookup(r.type)
+    scanner = found is not None and found.name in SCANNER_TYPES
     tj, prov, warnings = dict(r.type_json), dict(r.provenance), list(r.warnings)
+    unapplied = list(r.unapplied)
     for key, value in optics.items():
         q = STATED[key]
         text = canonical_text(key, value)
-        if q.field not in fields:
-            warnings.append(f"stated {key} ({text}) ignored: a {r.type} record has no "
-                            f"{q.field}")
+        if scanner or q.field not in fields:
+            unapplied.append(f"{key} = {text}")
             continue
         old, was = tj.get(q.field), prov.get(q.field)
         if old is not None and old != value and was is not None and was.source is not Source.STATED:
@@ -625,7 +653,8 @@ def _with_optics(r: Extraction, optics: Mapping[str, float]) -> Extraction:
                             f"({was.source.value}: {was.detail})")
         tj[q.field] = value
         prov[q.field] = Provenance(Source.STATED, f"stated by the user: {key} = {text}")
-    return dataclasses.replace(r, type_json=tj, provenance=prov, warnings=tuple(warnings))
+    return dataclasses.replace(r, type_json=tj, provenance=prov, warnings=tuple(warnings),
+                               unapplied=tuple(unapplied))
 
 
 def _current(name: str) -> str:

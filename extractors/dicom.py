@@ -52,7 +52,8 @@ from bsingest.errors import ExtractionError
 from ._mri import MODALITY_TYPES, drop_disallowed
 from .base import Claim, Extraction, Extractor, Fields, Source
 
-__all__ = ["DicomExtractor", "DicomHeader", "read_dicom_header", "series_of"]
+__all__ = ["DICOMDIR_CLASS", "DicomExtractor", "DicomHeader", "is_dicomdir",
+           "media_storage_class", "read_dicom_header", "series_of"]
 
 _MAGIC_AT = 128
 _SUFFIXES = (".dcm", ".dicom", ".ima")
@@ -73,6 +74,54 @@ def has_magic(path: Path) -> bool:
     except OSError:
         return False
     return head[_MAGIC_AT:] == b"DICM"
+
+
+#: Media Storage Directory Storage: the SOP class of a DICOMDIR, the index of a medium.
+DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+_META_BYTES = 2048  # the file meta group holds a handful of short elements
+# Explicit VR with a 2-byte reserved field and a 4-byte length (PS3.5 7.1.2).
+_LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR",
+                       b"UT"})
+
+
+def media_storage_class(path: Path) -> str:
+    """The Media Storage SOP Class UID (0002,0002) of a Part 10 file, else "".
+
+    Read from the file meta group by hand (always explicit VR little endian, right after
+    ``DICM``): 2 KiB, no pydicom, so that a claim stays cheap. A DICOMDIR is known by this
+    class, whatever its name (``DICOMDIR`` on a medium; renamed or suffixed in a copy).
+    """
+    if not path.is_file():
+        return ""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_MAGIC_AT + 4 + _META_BYTES)
+    except OSError:
+        return ""
+    if head[_MAGIC_AT:_MAGIC_AT + 4] != b"DICM":
+        return ""
+    at = _MAGIC_AT + 4
+    while at + 8 <= len(head):
+        group = int.from_bytes(head[at:at + 2], "little")
+        element = int.from_bytes(head[at + 2:at + 4], "little")
+        if group != 0x0002:
+            return ""
+        vr = head[at + 4:at + 6]
+        if vr in _LONG_VRS:
+            length = int.from_bytes(head[at + 8:at + 12], "little")
+            at += 12
+        else:
+            length = int.from_bytes(head[at + 6:at + 8], "little")
+            at += 8
+        if element == 0x0002:
+            return head[at:at + length].split(b"\0", 1)[0].decode("ascii", "replace").strip()
+        at += length
+    return ""
+
+
+def is_dicomdir(path: Path) -> bool:
+    """Whether ``path`` is a DICOMDIR: its Media Storage SOP Class, or its name."""
+    return path.name.upper() == "DICOMDIR" or media_storage_class(path) == DICOMDIR_CLASS
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,8 +331,8 @@ def _folder_index(folder: str, _mtime: int, _size: int) -> _Folder:
         return _Folder({}, ())
     for name in names:
         p = root / name
-        if name.startswith(".") or not p.is_file() or not has_magic(p):
-            continue
+        if name.startswith(".") or not p.is_file() or not has_magic(p) or is_dicomdir(p):
+            continue  # a DICOMDIR is an index: never read in full (it may list 10,000s)
         try:
             h = read_dicom_header(p, tags=_SERIES_TAGS)
         except (ExtractionError, OSError):
@@ -319,8 +368,10 @@ class DicomExtractor(Extractor):
             # A .dcm without the preamble: ours to refuse in one line, unless another
             # family knows it better.
             return Claim.SUFFIX if path.suffix.lower() in _SUFFIXES else Claim.NO
-        if path.name.upper() == "DICOMDIR":
-            return Claim.NO  # the index of a DICOM medium, not an image
+        if is_dicomdir(path):
+            # The index of a DICOM medium: ours (its SOP class says so), skipped with the
+            # reason (skip_reason) rather than left as "no extractor reads this".
+            return Claim.SPECIFIC
         modality = _folder(path).modality.get(path)
         if modality and modality not in _MODALITIES:
             # Structured reports, presentation states, ultrasound...: no record type
@@ -332,8 +383,17 @@ class DicomExtractor(Extractor):
         return Claim.SPECIFIC
 
     @classmethod
+    def skip_reason(cls, path: Path) -> str | None:
+        if not has_magic(path) or not is_dicomdir(path):
+            return None
+        what = (f"a DICOMDIR (Media Storage SOP Class {DICOMDIR_CLASS})"
+                if media_storage_class(path) == DICOMDIR_CLASS else "named DICOMDIR")
+        return (f"{what}: the index of a DICOM medium, not an image; the image files it "
+                "lists are described on their own")
+
+    @classmethod
     def sidecars(cls, path: Path) -> list[Path]:
-        if not has_magic(path):
+        if not has_magic(path) or is_dicomdir(path):
             return []
         s = series_of(path)
         return list(s.files[1:]) if s is not None and s.files[0] == path else []

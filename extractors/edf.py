@@ -44,9 +44,16 @@ Records are ``Electroencephalography``; a lab restates an intracranial file with
 
 Bad input is one line naming the file: a header shorter than it declares, a version field
 that is neither EDF's ``0`` nor BDF's ``0xFF BIOSEMI``, a field that is not an ASCII number,
-no signals (or none with samples), a record duration that is not positive and finite.
-Where one rate group of several is bad (an implausible value), that group is left out
-with a warning on the others.
+no signals (or no data signal with samples), a record duration that is not positive and
+finite, a data record (samples per record x 2 or 3 bytes) larger than the whole file.
+Where one rate group of several is bad (a physical or digital min/max that is not a
+number, an implausible rate or lsb), that group is left out with one line on the others'
+records; a bad samples-per-record field lays out every record wrongly and refuses the file.
+
+Nothing to describe: an EDF+/BDF+ file of annotation signals alone (a Sleep-EDF
+``*Hypnogram.edf``) is :class:`~bsingest.errors.NothingToDescribe`, and a folder listing
+skips it with the reason (:meth:`EdfExtractor.skip_reason`: the fixed header and the
+labels, ``256 + 16 x ns`` bytes).
 """
 
 from __future__ import annotations
@@ -60,11 +67,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bsingest.errors import ExtractionError
+from bsingest.errors import ExtractionError, NothingToDescribe
 
 from .base import COUNT_LIMIT, Claim, Extraction, Extractor, Fields, PartFailure, Source
 
-__all__ = ["EdfExtractor", "EdfHeader", "EdfSignal", "read_edf_header"]
+__all__ = ["EdfExtractor", "EdfHeader", "EdfSignal", "annotations_only", "read_edf_header"]
 
 _FIXED = 256  # the header's fixed part; each signal adds 256 bytes
 # (name, width) of each per-signal field, stored field by field for all signals.
@@ -94,6 +101,9 @@ class EdfSignal:
     digmin: float
     digmax: float
     samples: int  # per data record
+    #: Why a scaling field (physical or digital min/max) cannot be read, else "": the
+    #: signal's rate group is not described, the file's other groups are.
+    problem: str = ""
 
     @property
     def annotation(self) -> bool:
@@ -136,6 +146,10 @@ class EdfExtractor(Extractor):
         # line saying so, not left as "no extractor reads this".
         return Claim.SPECIFIC if path.suffix.lower() in cls.suffixes else Claim.NO
 
+    @classmethod
+    def skip_reason(cls, path: Path) -> str | None:
+        return annotations_only(path)
+
     def _extract(self, path: Path, stated: Mapping[str, Any]
                  ) -> list[Extraction | PartFailure]:
         h = read_edf_header(path)
@@ -163,6 +177,15 @@ class EdfExtractor(Extractor):
         out: list[Extraction | PartFailure] = []
         for spr, signals in groups.items():
             part = f"{spr / h.duration:.10g}Hz" if len(groups) > 1 else None
+            bad = [s.problem for s in signals if s.problem]
+            if bad:
+                # A scaling field that is not a number spoils its signal's record, not the
+                # layout: the other rate groups are read from the same header.
+                reason = "; ".join(bad[:3]) + (f"; {len(bad) - 3} more" if len(bad) > 3 else "")
+                if part is None:
+                    raise ExtractionError(path, reason)
+                out.append(PartFailure(part, reason))
+                continue
 
             def build(spr: int = spr, signals: list[EdfSignal] = signals,
                       part: str | None = part) -> Extraction:
@@ -241,13 +264,17 @@ def read_edf_header(path: Path) -> EdfHeader:
             variant = kind + tag
     signals = _signals(path, rest, ns)
     if all(s.annotation for s in signals):
-        # A Sleep-EDF hypnogram: EDF+ annotations alone, in one record of duration 0.
-        raise ExtractionError(path, f"{variant}: annotations only (its {ns} signal(s) "
-                              f"{signals[0].label!r}: events or a hypnogram, not a recording): "
-                              "no data channels")
+        raise NothingToDescribe(path, _annotations_reason(variant, [s.label for s in signals]))
     if not duration > 0:
         raise ExtractionError(path, f"header: duration of a data record {duration:g} s is not "
                               "positive")
+    record = sum(s.samples for s in signals) * (3 if bdf else 2)
+    if record > size and n_records != 0:
+        # Samples per record no recording has (damage, or a field shifted): the layout of
+        # every data record is wrong, so no signal's count can be trusted.
+        per = " + ".join(str(s.samples) for s in signals[:4]) + (" + ..." if ns > 4 else "")
+        raise ExtractionError(path, f"header: a data record of {record} bytes (({per}) samples "
+                              f"x {3 if bdf else 2} bytes) is larger than the {size}-byte file")
     start, detail, problem = _start(fixed)
     return EdfHeader(bdf, variant, header_bytes, n_records, duration, signals, start, detail,
                      problem)
@@ -273,14 +300,61 @@ def _signals(path: Path, block: bytes, ns: int) -> tuple[EdfSignal, ...]:
             return _number(path, columns[key][i], start + i * width,
                            f"signal {i + 1} ({label}) {key}")
 
+        # The samples per record lay out every data record: a bad one spoils the file.
         samples = num("samples")
         if not samples.is_integer() or not 0 <= samples <= COUNT_LIMIT:
             raise ExtractionError(path, f"header: signal {i + 1} ({label}) has {samples:g} "
-                                  "samples per data record, not a whole number")
-        out.append(EdfSignal(i, label, _dimension(columns["dimension"][i]),
-                             num("physmin"), num("physmax"), num("digmin"), num("digmax"),
-                             int(samples)))
+                                  "samples per data record, not a whole number of 0 or more: the "
+                                  "layout of every data record depends on it")
+        scale: list[float] = []
+        problem = ""
+        for key in ("physmin", "physmax", "digmin", "digmax"):
+            try:
+                scale.append(num(key))
+            except ExtractionError as exc:
+                problem = problem or exc.reason
+                scale.append(math.nan)
+        physmin, physmax, digmin, digmax = scale
+        out.append(EdfSignal(i, label, _dimension(columns["dimension"][i]), physmin, physmax,
+                             digmin, digmax, int(samples), problem))
     return tuple(out)
+
+
+def annotations_only(path: Path) -> str | None:
+    """The reason an EDF+/BDF+ file holds nothing to describe (its signals are all
+    annotations: a Sleep-EDF ``*Hypnogram.edf``, an events file), else None.
+
+    Reads the fixed header and the signal labels only; any other trouble is None, left
+    to :func:`read_edf_header` to name.
+    """
+    try:
+        with open(path, "rb") as fh:
+            fixed = fh.read(_FIXED)
+            if len(fixed) < _FIXED or not (fixed[:8] == b"\xffBIOSEMI" or
+                                          fixed[:8].split(b"\0", 1)[0].strip() == b"0"):
+                return None
+            ns = int(fixed[252:256].split(b"\0", 1)[0].decode("ascii").strip())
+            if not 1 <= ns <= _MAX_SIGNALS:
+                return None
+            labels = fh.read(16 * ns)
+    except (OSError, ValueError):
+        return None
+    if len(labels) < 16 * ns:
+        return None
+    names = [_text(labels[16 * i:16 * (i + 1)]) for i in range(ns)]
+    if not all(n.lower() in _ANNOTATIONS for n in names):
+        return None
+    kind = "BDF" if fixed[:1] == b"\xff" else "EDF"
+    reserved = fixed[192:236].decode("latin-1").strip()
+    variant = next((kind + t for t in ("+C", "+D") if reserved[3:5] == t and
+                    reserved[:3] in ("EDF", "BDF")), kind)
+    return _annotations_reason(variant, names)
+
+
+def _annotations_reason(variant: str, labels: list[str]) -> str:
+    # A Sleep-EDF hypnogram: EDF+ annotations alone, in one record of duration 0.
+    return (f"annotations only, no signal ({variant}, {len(labels)} signal(s) "
+            f"{labels[0].strip()!r}: events or a hypnogram, not a recording)")
 
 
 def _records_on_disk(h: EdfHeader, size: int) -> tuple[int, list[str]]:

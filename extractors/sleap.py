@@ -9,8 +9,11 @@ row per labelled frame: frame_id, video, frame_idx, instance range), ``/instance
 ``height``/``width`` attributes) and ``/video<i>/frame_numbers``, the original video
 described in ``/video<i>/source_video``'s ``json`` attribute.
 
-- ``nFrames``: labelled frames, the rows of ``/frames`` (its shape, no row read); the
-  detail says so, and that it is not the video's length.
+- ``nFrames``: labelled frames, the rows of ``/frames`` (its shape); the detail says so,
+  and that it is not the video's length. The ``video`` and ``frame_idx`` columns are read
+  (16 bytes a row) to check each video's highest labelled frame against its length when
+  the session holds it: a ``frame_idx`` past the video's last frame is a warning (the
+  labels of another cut or copy of the video), which the session report lists.
 - ``frameRate``, ``horizontalResolution``, ``verticalResolution``: from the video it names
   (``videos_json`` backend ``filename``; for a package, the source video), described with
   :mod:`extractors.video` when the session holds it (:mod:`extractors._posevideo`).
@@ -89,7 +92,8 @@ class SleapExtractor(Extractor):
                    f"in {n_videos} video{'s' if n_videos != 1 else ''}, "
                    f"{info['n_tracks']} tracks); not the length of the video")
         names = [v["name"] for v in info["videos"] if v["name"]]
-        given = describe_videos(path, names, f, info["n_frames"]) \
+        last = [v["last_frame"] for v in info["videos"]]
+        given = describe_videos(path, names, f, info["n_frames"], last) \
             if len(names) == n_videos else None
         if len(names) < n_videos:
             f.warn("no frame rate: a video it labels is an image sequence or embedded only")
@@ -201,6 +205,8 @@ def _slp(path: Path, h5: Any) -> dict[str, Any]:
     videos = []
     for i, raw in enumerate(videos_json[()] if videos_json.shape[0] else []):
         videos.append(_video(path, h5, i, raw))
+    for i, last in enumerate(_last_frames(frames, len(videos))):
+        videos[i]["last_frame"] = last
     fmt = h5["metadata"].attrs.get("format_id")
     instances = h5.get("instances")
     tracks = h5.get("tracks_json")
@@ -212,6 +218,22 @@ def _slp(path: Path, h5: Any) -> dict[str, Any]:
         "format_id": _number_text(fmt),
         "videos": videos,
     }
+
+
+def _last_frames(frames: Any, n_videos: int) -> list[int | None]:
+    """Each video's highest labelled ``frame_idx`` (None: no frame labelled), to check
+    against the video's length. Reads two integer columns of /frames (16 bytes a row)."""
+    import numpy as np
+
+    out: list[int | None] = [None] * n_videos
+    if not n_videos or not frames.shape[0]:
+        return out
+    video = np.asarray(frames["video"], dtype=np.int64)
+    index = np.asarray(frames["frame_idx"], dtype=np.int64)
+    for v in np.unique(video):
+        if 0 <= v < n_videos:
+            out[int(v)] = int(index[video == v].max())
+    return out
 
 
 def _video(path: Path, h5: Any, i: int, raw: Any) -> dict[str, Any]:
@@ -228,7 +250,8 @@ def _video(path: Path, h5: Any, i: int, raw: Any) -> dict[str, Any]:
     backend: dict[str, Any] = entry["backend"] if isinstance(entry.get("backend"), dict) \
         else {}
     name = backend.get("filename") or entry.get("filename") or ""
-    out: dict[str, Any] = {"name": "", "width": None, "height": None, "size_from": ""}
+    out: dict[str, Any] = {"name": "", "width": None, "height": None, "size_from": "",
+                           "last_frame": None}
     dataset = backend.get("dataset") or ""
     embedded = isinstance(dataset, str) and dataset in h5 and (
         name == "." or backend.get("has_embedded_images"))

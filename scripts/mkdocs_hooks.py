@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+
 def on_page_markdown(markdown: str, **_: Any) -> str:
     for marker, make in (("<!-- record-types -->", record_types_table),
                          ("<!-- report-checks -->", report_checks_list)):

@@ -11,11 +11,20 @@ import pytest
 from click.testing import CliRunner
 
 from bsingest.cli.main import cli
-from bsingest.errors import ExtractionError
-from bsingest.extraction import extract
+from bsingest.errors import ExtractionError, NothingToDescribe
+from bsingest.extraction import extract, extract_folder
 from bsingest.recordtypes import lookup
 from extractors.base import Source
-from tests.samples.edf import ANNOTATIONS, START, Signal, eeg_signals, header, write_edf
+from extractors.edf import read_edf_header
+from tests.samples.edf import (
+    ANNOTATIONS,
+    START,
+    Signal,
+    eeg_signals,
+    header,
+    records,
+    write_edf,
+)
 
 
 def _by_part(path: Path, **kw) -> dict:  # type: ignore[no-untyped-def]
@@ -370,9 +379,118 @@ def test_an_inverted_digital_range_has_the_same_step(tmp_path: Path) -> None:
     assert r.type_json["lsb"] == pytest.approx(6553.5 / 65535)
 
 
-def test_an_annotations_only_file_says_so(tmp_path: Path) -> None:
+def test_an_annotations_only_file_is_nothing_to_describe(tmp_path: Path) -> None:
     # A Sleep-EDF hypnogram: EDF+C, one 'EDF Annotations' signal, one record of duration 0.
     path = write_edf(tmp_path / "SC4001EC-Hypnogram.edf", [ANNOTATIONS], 1, duration=0.0)
-    with pytest.raises(ExtractionError, match=r"^SC4001EC-Hypnogram\.edf: EDF\+C: annotations "
-                                              r"only .*: no data channels$"):
+    with pytest.raises(NothingToDescribe) as info:
         extract(path)
+    assert str(info.value) == (
+        "SC4001EC-Hypnogram.edf: annotations only, no signal (EDF+C, 1 signal(s) "
+        "'EDF Annotations': events or a hypnogram, not a recording)")
+    assert isinstance(info.value, ExtractionError)  # one exception tree
+    with pytest.raises(NothingToDescribe):
+        read_edf_header(path)  # the header reader says the same, whoever asks
+
+
+def test_a_hypnogram_beside_its_recording_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    session = tmp_path / "sleep"
+    psg = write_edf(session / "SC4001E0-PSG.edf", [*eeg_signals(2, 100), ANNOTATIONS], 3)
+    hyp = write_edf(session / "SC4001EC-Hypnogram.edf", [ANNOTATIONS], 1, duration=0.0)
+    bdf = write_edf(session / "events.bdf", [Signal("BDF Annotations", samples=30)] * 2, 2,
+                    bdf=True)
+    report = extract_folder(session)
+    assert report.ok, report.errors
+    assert [x.file_name for x in report.extractions] == [psg.name]
+    assert set(report.skipped) == {str(hyp), str(bdf)}
+    assert report.skipped[str(hyp)].startswith("annotations only, no signal (EDF+C")
+    assert report.skipped[str(bdf)].startswith("annotations only, no signal (BDF+C, 2 "
+                                               "signal(s)")
+    out = CliRunner().invoke(cli, ["extract", str(session)])
+    assert out.exit_code == 0, out.output
+    assert "annotations only, no signal" in out.output
+
+
+def test_an_annotations_only_file_written_by_edflib_is_skipped(tmp_path: Path) -> None:
+    # EDFlib (pyedflib) writes a scored hypnogram as an EDF+C file of 0 data signals: its
+    # one 'EDF Annotations' signal holds the stages.
+    pyedflib = pytest.importorskip("pyedflib")
+    path = tmp_path / "s" / "SC4002EC-Hypnogram.edf"
+    path.parent.mkdir()
+    w = pyedflib.EdfWriter(str(path), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
+    w.writeAnnotation(0, 30, "Sleep stage W")
+    w.writeAnnotation(30, 30, "Sleep stage 1")
+    w.close()
+    with pyedflib.EdfReader(str(path)) as r:  # EDFlib's own reading: no signals
+        assert r.signals_in_file == 0 and len(r.readAnnotations()[0]) == 2
+    psg = write_edf(path.parent / "SC4002E0-PSG.edf", eeg_signals(2, 100))
+    report = extract_folder(path.parent)
+    assert report.ok and [x.file_name for x in report.extractions] == [psg.name]
+    assert report.skipped == {str(path): "annotations only, no signal (EDF+C, 1 signal(s) "
+                              "'EDF Annotations': events or a hypnogram, not a recording)"}
+
+
+def test_a_bad_scaling_field_drops_only_its_rate_group(tmp_path: Path) -> None:
+    sigs = [*eeg_signals(2, 100), Signal("Resp", "mV", -10, 10, -2048, 2047, 10)]
+    raw = bytearray(header(sigs, 3, plus=""))
+    ns = len(sigs)
+    at = 256 + ns * (16 + 80 + 8) + 2 * 8  # physmin of signal 3 (Resp)
+    raw[at:at + 8] = b"n/a     "
+    path = tmp_path / "g.edf"
+    path.write_bytes(bytes(raw) + records(sigs, 3))
+    got = _by_part(path)
+    assert set(got) == {"100Hz"}
+    tj = got["100Hz"].type_json
+    assert (tj["nChannels"], tj["nSamples"]) == (2, 300)
+    [line] = [w for w in got["100Hz"].warnings if w.startswith("10Hz not described")]
+    assert line == f"10Hz not described: header: signal 3 (Resp) physmin at byte {at} is " \
+        "'n/a', not a number"
+    # The same field in the only rate group: the file is refused, naming it once.
+    one = eeg_signals(2, 100)
+    raw = bytearray(header(one, 3, plus=""))
+    at = 256 + 2 * (16 + 80 + 8) + 8  # physmin of signal 2
+    raw[at:at + 8] = b"n/a     "
+    path.write_bytes(bytes(raw) + records(one, 3))
+    with pytest.raises(ExtractionError) as info:
+        extract(path)
+    assert str(info.value) == f"g.edf: header: signal 2 (EEG 1) physmin at byte {at} is " \
+        "'n/a', not a number"
+
+
+@pytest.mark.parametrize("bad", [b"-5      ", b"2.5     "])
+def test_a_bad_samples_per_record_refuses_the_file_naming_the_field(tmp_path: Path,
+                                                                   bad: bytes) -> None:
+    # Unlike a scaling field, it lays out every data record: no group can be trusted.
+    sigs = [*eeg_signals(2, 100), Signal("Resp", "mV", -10, 10, -2048, 2047, 10)]
+    raw = bytearray(header(sigs, 3, plus=""))
+    at = 256 + 3 * (16 + 80 + 8 + 4 * 8 + 80) + 2 * 8  # samples of signal 3
+    raw[at:at + 8] = bad
+    path = tmp_path / "s.edf"
+    path.write_bytes(bytes(raw) + records(sigs, 3))
+    with pytest.raises(ExtractionError) as info:
+        extract(path)
+    assert str(info.value) == (
+        f"s.edf: header: signal 3 (Resp) has {float(bad):g} samples per data record, not a "
+        "whole number of 0 or more: the layout of every data record depends on it")
+
+
+def test_an_implausible_rate_drops_only_its_rate_group(tmp_path: Path) -> None:
+    # 1 sample per 2000 s record: 0.0005 Hz, below any recording's rate.
+    sigs = [*eeg_signals(2, 20000), Signal("slow", "uV", samples=1)]
+    got = _by_part(write_edf(tmp_path / "r.edf", sigs, 1, duration=2000.0, plus=""))
+    assert set(got) == {"10Hz"}
+    [line] = [w for w in got["10Hz"].warnings if w.startswith("0.0005Hz not described")]
+    assert "sr 0.0005 Hz is outside the plausible" in line
+
+
+def test_a_record_larger_than_the_file_is_one_line(tmp_path: Path) -> None:
+    sigs = [*eeg_signals(2, 8), Signal("huge", samples=99999999)]
+    path = tmp_path / "big.edf"
+    path.write_bytes(header(sigs, 3, plus="") + bytes(3 * 2 * 8 * 2))
+    size = path.stat().st_size
+    record = (8 + 8 + 99999999) * 2
+    with pytest.raises(ExtractionError) as info:
+        extract(path)
+    assert str(info.value) == (
+        f"big.edf: header: a data record of {record} bytes ((8 + 8 + 99999999) samples x 2 "
+        f"bytes) is larger than the {size}-byte file")
+    assert str(info.value).count("big.edf") == 1

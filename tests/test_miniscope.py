@@ -141,7 +141,9 @@ def test_stated_laser_power_goes_to_the_miniscope_not_the_camera(tmp_path: Path)
     assert x.provenance["laserPower"].source is Source.STATED
     (y,) = extract(cam, laser_power="0.2 mW")
     assert "laserPower" not in y.type_json
-    assert any("laser_power" in w and "no laserPower" in w for w in y.warnings)
+    # Not applied, and said once for the run rather than on the camera's record.
+    assert y.unapplied == ("laser_power = 0.2 mW",)
+    assert not any("laser_power" in w for w in y.warnings)
 
 
 def test_the_report_checks_time_stamps_and_durations(tmp_path: Path) -> None:

@@ -337,3 +337,44 @@ def test_a_rec_shorter_than_its_par_describes_warns(tmp_path: Path) -> None:
     rec.write_bytes(rec.read_bytes()[:1000])  # 6 images of 16 x 16 x 2 bytes: 3072
     (r,) = extract(rec)
     assert any("fewer than the 3072" in w and "truncated" in w for w in r.warnings)
+
+
+def test_a_dicomdir_is_known_by_its_sop_class_whatever_its_name(tmp_path: Path) -> None:
+    """pydicom's FileSet writes a medium as media writers do: DICOMDIR plus images in
+    PT000000/ST000000/SE000000/; a copy renamed keeps the SOP class, not the name."""
+    import shutil
+
+    from pydicom import dcmread
+    from pydicom.fileset import FileSet
+    from pydicom.uid import generate_uid
+
+    from bsingest.errors import NothingToDescribe
+    from extractors.dicom import DICOMDIR_CLASS, media_storage_class
+
+    image = write_dicom(tmp_path / "src" / "IM0001")
+    ds = dcmread(image)
+    # What a medium's PATIENT/STUDY/SERIES records need (PS3.3 F.5), as a scanner writes.
+    ds.PatientID, ds.PatientName = "sub-01", "sub-01"
+    ds.StudyInstanceUID, ds.StudyID = generate_uid(), "1"
+    ds.StudyDate, ds.StudyTime = "20240131", "101502"
+    fs = FileSet()
+    fs.add(ds)
+    medium = tmp_path / "medium"
+    fs.write(medium)
+    index = medium / "DICOMDIR"
+    assert dcmread(index).file_meta.MediaStorageSOPClassUID == DICOMDIR_CLASS
+    renamed = medium / "index.dcm"
+    shutil.copyfile(index, renamed)
+    assert media_storage_class(renamed) == DICOMDIR_CLASS
+    assert media_storage_class(image) != DICOMDIR_CLASS
+
+    report = extract_folder(medium)
+    assert report.ok, report.errors
+    [x] = report.extractions
+    assert x.type == "MagneticResonanceImaging" and "DICOMDIR" not in x.path
+    reason = ("a DICOMDIR (Media Storage SOP Class 1.2.840.10008.1.3.10): the index of a "
+              "DICOM medium, not an image; the image files it lists are described on their own")
+    assert report.skipped == {str(index): reason, str(renamed): reason}
+    with pytest.raises(NothingToDescribe) as info:
+        extract(renamed)
+    assert str(info.value) == f"index.dcm: {reason}"

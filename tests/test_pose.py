@@ -253,7 +253,7 @@ def test_a_pos_file_of_another_program_is_not_claimed(tmp_path: Path) -> None:
     path = tmp_path / "points.pos"
     path.write_text("x y z\n1 2 3\n")
     # Asked about alone, it is named for what it resembles and refused ...
-    with pytest.raises(ExtractionError, match="axona_pos family .*its contents are not one"):
+    with pytest.raises(ExtractionError, match=r"axona_pos family .*its contents are not one"):
         extractor_for(path)
     # ... and in a folder it is skipped, not an error: .pos is not Axona's ending alone.
     report = extract_folder(tmp_path)
@@ -273,6 +273,43 @@ def test_more_pose_frames_than_the_video_holds_is_a_warning_the_report_reads(
     assert any(sign in warning for sign in DATA_SIGNS)
     cut = axona_pos.write_pos(tmp_path / "cut.pos", 10, cut=12 + 20 * 3)
     assert any(sign in w for w in _only(cut).warnings for sign in DATA_SIGNS)
+
+
+def test_labelled_frames_past_the_end_of_the_video_are_a_warning_the_report_reads(
+        tmp_path: Path) -> None:
+    import av
+    import h5py
+
+    from bsingest.report import build_report
+    from bsingest.report.checks import DATA_SIGNS
+    from bsingest.report.model import Severity
+
+    encode(tmp_path / "cam0.mp4", "libx264", 10)
+    encode(tmp_path / "cam1.mp4", "libx264", 10)
+    with av.open(str(tmp_path / "cam0.mp4")) as c:  # the video's length, by decoding it
+        held = sum(1 for _ in c.decode(video=0))
+    labelled = [(0, 2), (0, held + 4), (0, 5), (1, held - 1)]  # cam1's last frame is its own
+    path = sleap.write_slp(tmp_path / "labels.slp", labelled,
+                           [sleap.video_entry("cam0.mp4"), sleap.video_entry("cam1.mp4")])
+    with h5py.File(path) as h5:  # what the file says, read independently
+        rows = h5["frames"][()]
+        last = int(rows["frame_idx"][rows["video"] == 0].max())
+    r = _only(path)
+    (warning,) = [w for w in r.warnings if "frame_idx" in w]
+    assert warning == f"labelled frame_idx {last} but cam0.mp4 shows {held} frames " \
+        f"(0 to {held - 1})"
+    assert any(sign in warning for sign in DATA_SIGNS)
+    report = build_report(tmp_path)
+    assert [(f.severity, f.check) for f in report.findings
+            if f.message == f"labels.slp: {warning}"] == [(Severity.WARNING, "extractor")]
+    # Within the video: no warning (the last frame is frame held - 1).
+    ok = sleap.write_slp(tmp_path / "ok.slp", [(0, 0), (0, held - 1)],
+                         [sleap.video_entry("cam0.mp4")])
+    assert not any("frame_idx" in w for w in _only(ok).warnings)
+    # Without the video in the session there is nothing to check against.
+    away = sleap.write_slp(tmp_path / "away" / "x.slp", [(0, 99)],
+                           [sleap.video_entry("/data/other.mp4")])
+    assert not any("frame_idx" in w for w in _only(away).warnings)
 
 
 def test_hdf5_pose_files_are_read_in_the_worker_process(tmp_path: Path,

@@ -15,11 +15,12 @@ from click.testing import CliRunner
 
 from bsingest.cli.main import cli
 from bsingest.errors import ExtractionError, UsageError
-from bsingest.extraction import extract
+from bsingest.extraction import extract, unapplied_notes
 from bsingest.quantities import QuantityError, parse
 from bsingest.sessionconfig import load_options
 from extractors.base import Provenance, Source, _with_optics
 from tests.fixtures import write_dat
+from tests.fixtures_mri_photometry import write_dicom, write_nifti
 from tests.samples.femtonics import write_mesc
 
 
@@ -73,12 +74,54 @@ def test_the_base_applies_them_where_the_type_has_the_field(tmp_path: Path) -> N
         Source.STATED, "stated by the user: laser_power = 30 mW")
 
 
-def test_a_type_without_the_field_ignores_it_with_a_warning(tmp_path: Path) -> None:
+def test_a_type_without_the_field_does_not_take_it_and_is_told_once(tmp_path: Path) -> None:
     dat = tmp_path / "rec.dat"
     write_dat(dat, 2, 100)
     (x,) = extract(dat, n_channels=2, sr=20000, dtype="int16", laser_power="30 mW")
     assert "laserPower" not in x.type_json
-    assert any("laser_power (30 mW) ignored" in w for w in x.warnings)
+    assert x.unapplied == ("laser_power = 30 mW",) and x.warnings == ()
+    assert unapplied_notes([x]) == [
+        "stated laser_power = 30 mW not applied to 1 file (rec.dat): not an optical record, "
+        f"or no laserPower in its type ({x.type})"]
+
+
+def test_scanner_records_never_take_stated_optics(tmp_path: Path) -> None:
+    """MRI, fMRI, CT and PET schemas list imagingDepth (CT, fMRI, PET laserPower too), but no
+    laser excites a scanner's subject: the stated values go to the imaging files only, and
+    the run says once which files did not take them."""
+    session = tmp_path / "s"
+    write_mesc(session / "a.mesc", [{}])
+    write_nifti(session / "anat.nii", (8, 8, 4), (1.0, 1.0, 1.5))
+    write_nifti(session / "bold.nii", (8, 8, 4, 5), (2.0, 2.0, 2.0, 1.5))
+    write_dicom(session / "ct" / "17106", modality="CT", field_t=None)
+    write_dicom(session / "pet" / "PT0001", modality="PT", field_t=None)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["extract", "--json", str(session), "--laser-power", "30 mW",
+                                 "--imaging-depth", "250 um"])
+    assert result.exit_code == 0, result.output
+    records = {Path(e["path"]).name: e for e in json.loads(result.stdout)}
+    assert set(records) == {"a.mesc", "anat.nii", "bold.nii", "17106", "PT0001"}
+    types = {name: e["type"] for name, e in records.items()}
+    assert types == {"a.mesc": "TwoPhotonMicroscopy", "anat.nii": "MagneticResonanceImaging",
+                     "bold.nii": "FunctionalMagneticResonanceImaging",
+                     "17106": "ComputedTomography", "PT0001": "PositronEmissionTomography"}
+    for name, e in records.items():
+        optics = {k: e["type_json"][k] for k in ("laserPower", "imagingDepth")
+                  if k in e["type_json"]}
+        if name == "a.mesc":
+            assert optics == {"laserPower": 30, "imagingDepth": 250}
+        else:
+            assert optics == {}, name
+            assert not any("stated" in w for w in e["warnings"]), name
+    scanners = "MagneticResonanceImaging, FunctionalMagneticResonanceImaging, " \
+        "ComputedTomography, PositronEmissionTomography"
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    assert notes == [
+        f"note: stated {stated} not applied to 4 files (anat.nii, bold.nii, ct/17106, "
+        f"pet/PT0001): "
+        f"not an optical record, or no {field} in its type ({scanners})"
+        for stated, field in (("laser_power = 30 mW", "laserPower"),
+                              ("imaging_depth = 250 µm", "imagingDepth"))]
 
 
 def test_a_bad_stated_quantity_is_one_line_naming_the_file(tmp_path: Path) -> None:
@@ -145,3 +188,25 @@ def test_the_command_line_states_and_refuses_them(tmp_path: Path) -> None:
     bad = runner.invoke(cli, ["extract", str(path), "--laser-power", "30%"])
     assert bad.exit_code == 2
     assert "a percentage is not a power" in bad.output
+
+
+def test_an_ingest_says_once_which_files_a_stated_value_was_not_applied_to(
+        tmp_path: Path) -> None:
+    from bsingest.ingest import IngestReport, prepare
+
+    session = tmp_path / "s"
+    write_mesc(session / "a.mesc", [{}])
+    write_nifti(session / "anat.nii", (8, 8, 4), (1.0, 1.0, 1.5))
+    write_dicom(session / "ct" / "17106", modality="CT", field_t=None)
+    (session / "bsingest.toml").write_text('[[files]]\nmatch = "*"\nimaging_depth = "250 um"\n')
+    options = load_options(session, api="2026", session="4b060709-9585-484b-bde0-0a47a554aaab")
+    prepared = prepare(session, options)
+    assert not prepared.failures
+    assert prepared.notes == [
+        "stated imaging_depth = 250 µm not applied to 2 files (anat.nii, ct/17106): not an "
+        "optical record, or no imagingDepth in its type (MagneticResonanceImaging, "
+        "ComputedTomography)"]
+    bodies = {path: body for path, _, body, _ in prepared.records}
+    assert bodies.keys() == {"a.mesc", "anat.nii", "ct/17106"}
+    report = IngestReport(str(session), "http://127.0.0.1:1", None, notes=prepared.notes)
+    assert report.to_json()["notes"] == prepared.notes

@@ -142,6 +142,8 @@ def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> No
         print_json(report.to_json())
     else:
         _print_report(report, [p for p in paths if os.path.isdir(p)])
+    for note in report.notes:  # once per run, not on every record (stdout stays JSON)
+        echo_err(f"note: {note}")
     ctx.exit(0 if report.ok else 1)
 
 

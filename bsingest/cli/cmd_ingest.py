@@ -332,6 +332,8 @@ def _print_ingest(report: Any) -> None:
     _print_results(f"{report.session} -> {report.container_kind} {report.dataset}"
                    + (" (dry run)" if report.dry_run else ""), report.results, report.error)
     echo_skipped(report.skipped_files)
+    for note in report.notes:  # once for the session, not on each record
+        echo_err(f"note: {note}")
     counts = report.counts()
     click.echo(f"summary: {summary(counts)}", err=True)
     echo_queued(counts)

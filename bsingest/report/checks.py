@@ -103,7 +103,8 @@ CHECKS = {
 #: Words in an extractor's warning that say data is missing or cut (a warning finding).
 DATA_SIGNS = ("truncat", "damaged", "promises", "filesizebytes", "partial", "no data blocks",
               "holds a header and no", "timestamps in time.dat", "have no file",
-              "pose rows but", "pose frames but", "samples but", "written apart", "left over",
+              "pose rows but", "pose frames but", "labelled frame_idx", "samples but",
+              "written apart", "left over",
               "not described",  # a part of a file dropped (extractors.base.PartFailure)
               "numbered avi file(s) missing")
 
