@@ -34,6 +34,14 @@ def summarize(key: str, path: str) -> dict[str, Any]:
     p = Path(path)
     if fmt.rawio is None:
         return _OWN[fmt.key](p)
+    if fmt.key == "plexon":
+        from .plexon import summarize as plexon_headers
+
+        # The headers state the counts; neo's walk of every block only when they cannot
+        # be trusted (see extractors/neo/plexon.py).
+        own = plexon_headers(p)
+        if own is not None:
+            return own
     variants = []
     caught: list[str] = []
     for label, kwargs in _openings(fmt.key, p, fmt.open_kwargs(p)):
