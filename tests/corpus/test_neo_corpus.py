@@ -234,3 +234,28 @@ def test_tdt_empty_store_is_said_not_recorded() -> None:
     assert "Wav5" not in {r.part for r in records}
     assert any("'Wav5'" in w and "no samples" in w for w in records[0].warnings)
     assert not any("'Wav5'" in w for r in records[1:] for w in r.warnings)  # said once
+
+
+def test_plexon_header_reader_against_neo_walk() -> None:
+    """The .plx is read from its headers (extractors/neo/plexon.py): its tallies against
+    neo's walk of every data block, and the record's start time against neo's."""
+    import neo.rawio
+
+    from extractors.neo.plexon import summarize
+
+    p = FILES / "plexon/File_plexon_1.plx"
+    reader = neo.rawio.PlexonRawIO(filename=str(p), progress_bar=False)
+    reader.parse_header()
+    ours = summarize(p)
+    assert ours is not None, "the header's counts were not trusted"
+    (v,) = ours["variants"]
+    assert v["n_spike_channels"] == len(reader.header["spike_channels"]) == 4
+    assert v["n_event_channels"] == len(reader.header["event_channels"])
+    assert len(v["streams"]) == len(reader.header["signal_streams"])
+    walked = {int(c): int(sum(reader._data_blocks[1][c]["unit_id"] == 0))
+              for c in reader._data_blocks[1]}
+    assert walked == {1: 5376, 2: 8956, 3: 6414, 4: 3971}  # TSCounts[ch][0] of the header
+    when = reader.raw_annotations["blocks"][0]["rec_datetime"]
+    assert v["rec_datetime"] == when.isoformat()
+    (r,) = _records(p)
+    assert r.type_json["nChannels"] == 0
