@@ -39,7 +39,9 @@ def map_summary(fmt: NeoFormat, path: Path, summary: dict[str, Any]) -> tuple[
         list[StreamRecord], list[str]]:
     """Records of ``path`` from the worker's ``summary``, and lines for the whole file."""
     reader = summary.get("reader") or f"neo {summary['rawio']}"
-    notes = [f"neo: {w}" for w in summary["warnings"]]
+    # our own readers' lines are ours; neo's are marked as neo's
+    said = "" if summary.get("reader") else "neo: "
+    notes = [f"{said}{w}" for w in summary["warnings"]]
     records: list[StreamRecord] = []
     variants = summary["variants"]
     listed = sum(len(v["streams"]) for v in variants)

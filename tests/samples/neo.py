@@ -165,14 +165,15 @@ def write_axona_bin(path: Path, *, tetrodes: Sequence[int] = (1, 2), packets: in
 
 def write_spikegadgets_rec(path: Path, *, n_trodes: int = 8, per_trode: int = 4,
                            packets: int = 100, rate: int = 30000,
-                           scaling: float = 0.195) -> Path:
+                           scaling: float | None = 0.195) -> Path:
     """A SpikeGadgets Trodes ``.rec``: the XML ``<Configuration>`` header (hardware devices
     with their byte counts, nTrodes with their channels and ``spikeScalingToUv``), then
     packets of 1 sync byte, the devices' bytes, a u32 timestamp and int16 neural samples."""
     path.parent.mkdir(parents=True, exist_ok=True)
     n_channels = n_trodes * per_trode
     trodes = "".join(
-        f'<SpikeNTrode id="{t + 1}" spikeScalingToUv="{scaling}">'
+        f'<SpikeNTrode id="{t + 1}"'
+        + (f' spikeScalingToUv="{scaling}"' if scaling is not None else "") + ">"
         + "".join(f'<SpikeChannel hwChan="{t * per_trode + c}" maxDisp="200" thresh="60"/>'
                   for c in range(per_trode)) + "</SpikeNTrode>" for t in range(n_trodes))
     xml = ('<?xml version="1.0"?>\n<Configuration>\n'
