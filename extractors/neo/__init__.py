@@ -13,8 +13,9 @@ SpikeGadgets ``.rec`` and Micromed ``.trc``.
 - neo parses in the worker process of :mod:`extractors._isolate`: a damaged file that
   crashes, hangs or exhausts it fails alone, with one line. Only plain values cross back.
 - Cost: neo reads headers only for most formats; the ``reads`` column of each row says
-  where it reads more (Neuralynx record scan, Plexon and AlphaOmega block walks, the TDT
-  index). ``benchmarks/bench_neo.py`` measures the slope per format.
+  where it reads more (Neuralynx record scan, AlphaOmega block walks, the TDT index).
+  Plexon ``.plx`` headers are read by :mod:`.plexon` (neo's block walk only where the
+  header keeps no sample counts). ``benchmarks/bench_neo.py`` measures the slope per format.
 - Values: see :mod:`.mapping` and ``docs/formats/neo.md``.
 """
 
