@@ -6,8 +6,8 @@ header says how much data follows (Blackrock NSx, Axona ``.eeg``), and grown cop
 neo walks the data to find it (Neuralynx ``.ncs``: records written; Plexon ``.plx``: the
 real file's data blocks repeated; Plexon continuous: a file in Plexon's layout whose
 data blocks are repeated and whose header tallies are multiplied to match, read from its
-headers; the same without tallies, which neo walks). Spike2, TDT, AlphaOmega and MaxWell are timed on
-their real corpus files only (growing them needs their block chains or HDF5 layouts
+headers; the same without tallies, which neo walks). Spike2, TDT, AlphaOmega and MaxWell
+are timed on their real corpus files only (growing them needs their block chains or HDF5 layouts
 rewritten). Each row: median of ``--repeat`` runs after one warm-up; the process starts
 Python, bsingest, and the worker process that imports neo.
 

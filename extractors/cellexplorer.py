@@ -13,8 +13,9 @@ sample type, step and groups from the ``.mat`` instead (see ``docs/formats/celle
   ``Amplification`` and ``AnatGrps(i).Channels``/``.Skip`` (0-based).
 
 Reader: MAT v5/v7 with our own :mod:`extractors._matv5` (scipy is not a runtime
-dependency; it is the tests' second reader), MAT v7.3 (HDF5) with h5py; both in the worker process of :mod:`extractors._isolate` (a damaged file cannot take
-the ingest down) and only for files under :data:`MAT_LIMIT`.
+dependency; it is the tests' second reader), MAT v7.3 (HDF5) with h5py; both in the
+worker process of :mod:`extractors._isolate` (a damaged file cannot take the ingest down)
+and only for files under :data:`MAT_LIMIT`.
 """
 
 from __future__ import annotations

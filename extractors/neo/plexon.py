@@ -191,7 +191,8 @@ def _when(g: Any, warnings: list[str]) -> str | None:
     if not any(parts):
         return None
     try:
-        return datetime.datetime(*parts).isoformat()  # type: ignore[misc]
+        year, month, day, hour, minute, second = parts
+        return datetime.datetime(year, month, day, hour, minute, second).isoformat()
     except ValueError:
         warnings.append(f"the header's date {parts} is not a date: no start time")
         return None
