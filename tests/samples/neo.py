@@ -279,6 +279,7 @@ def good(tmp: Path) -> list[Path]:
         write_trc(tmp / "eeg.trc"),
         write_brw3(tmp / "chip.brw"),
         write_mcs_raw(tmp / "mea.raw"),
+        write_plx(tmp / "rig.plx"),
     ]
 
 
@@ -292,7 +293,10 @@ def bad(tmp: Path) -> list[Path]:
     ncs_cut.write_bytes(ncs_cut.read_bytes()[:NCS_HEADER + 100])
     rate = write_axona_lfp(tmp / "rate.eeg", sr="inf hz")
     tick = write_mcs_h5(tmp / "tick.h5", streams=(("Filter", 2, 10, 0),))
-    return [cut, absurd, eeg_short, ncs_cut, rate, tick]
+    period = write_nsx22(tmp / "period0.ns5", period=0)
+    plx_cut = write_plx(tmp / "cut.plx")
+    plx_cut.write_bytes(plx_cut.read_bytes()[:5000])  # inside the global header
+    return [cut, absurd, eeg_short, ncs_cut, rate, tick, period, plx_cut]
 
 
 def write_plx(path: Path, *, slow: Sequence[tuple[str, int, int, int, int]] = (
