@@ -4,8 +4,10 @@ small file and a large one per format, and their ratio (issue 22).
 Large files are sparse copies (``os.truncate``: nothing written) where the format's
 header says how much data follows (Blackrock NSx, Axona ``.eeg``), and grown copies where
 neo walks the data to find it (Neuralynx ``.ncs``: records written; Plexon ``.plx``: the
-real file's data blocks repeated). Spike2, TDT, AlphaOmega and MaxWell are timed on
-their real corpus files only (growing them needs their block chains or HDF5 layouts
+real file's data blocks repeated; Plexon continuous: a file in Plexon's layout whose
+data blocks are repeated and whose header tallies are multiplied to match, read from its
+headers; the same without tallies, which neo walks). Spike2, TDT, AlphaOmega and MaxWell
+are timed on their real corpus files only (growing them needs their block chains or HDF5 layouts
 rewritten). Each row: median of ``--repeat`` runs after one warm-up; the process starts
 Python, bsingest, and the worker process that imports neo.
 
@@ -27,12 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from benchmarks._timing import measure
+from extractors.neo.plexon import PROBE_BLOCKS
 from tests.samples.neo import (
     NCS_HEADER,
     write_axona_lfp,
     write_ncs,
     write_nsx21,
     write_nsx22,
+    write_plx,
 )
 
 CORPUS3 = Path(__file__).resolve().parents[2] / "shared" / "corpus3" / "files"
@@ -101,11 +105,39 @@ def _plx(folder: Path, size: int) -> Path | None:
     return path
 
 
+def _plx_small(folder: Path, counts: bool) -> Path:
+    """About 8.6 MB in Plexon's layout: 2 WB channels at 1 kHz, 1 FP at 500 Hz, spikes and
+    events, more blocks than the header reader probes."""
+    return write_plx(folder / "s.plx", blocks=PROBE_BLOCKS + 100, per_block=400,
+                     counts=counts)
+
+
+def _plx_grown(folder: Path, size: int, counts: bool) -> Path:
+    """The small file's data blocks repeated up to ``size`` (written, not sparse), its
+    header's tallies (TSCounts, WFCounts, EVCounts) multiplied to match."""
+    small = _plx_small(folder, counts)
+    data = bytearray(small.read_bytes())
+    small.unlink()
+    start = 7504 + 1020 + 296 + 3 * 296  # write_plx: 1 spike, 1 event, 3 continuous
+    body = bytes(data[start:])
+    k = max(size // len(body), 1)
+    tallies = np.frombuffer(bytes(data[7504 - 4 * (650 + 650 + 512):7504]), "<i4") * k
+    data[7504 - 4 * (650 + 650 + 512):7504] = tallies.astype("<i4").tobytes()
+    path = folder / "big.plx"
+    with open(path, "wb") as fh:
+        fh.write(bytes(data[:start]))
+        for _ in range(k):
+            fh.write(body)
+    return path
+
+
 def _small(name: str, folder: Path) -> Path | None:
     writers = {"Blackrock NSx 2.2": lambda: write_nsx22(folder / "s.ns5", segments=(100,)),
                "Blackrock NSx 2.1": lambda: write_nsx21(folder / "s.ns2"),
                "Neuralynx .ncs": lambda: write_ncs(folder / "s.ncs"),
-               "Axona .eeg": lambda: write_axona_lfp(folder / "s.eeg")}
+               "Axona .eeg": lambda: write_axona_lfp(folder / "s.eeg"),
+               PLX_HEADER: lambda: _plx_small(folder, True),
+               PLX_WALK: lambda: _plx_small(folder, False)}
     if name in writers:
         return writers[name]()
     real = {"Plexon .plx": "plexon/File_plexon_1.plx",
@@ -125,24 +157,36 @@ def _small(name: str, folder: Path) -> Path | None:
     return folder / src.name
 
 
+PLX_HEADER = "Plexon .plx, continuous"
+PLX_WALK = "Plexon .plx, no counts kept (neo's walk)"
 LARGE = {"Blackrock NSx 2.2": _nsx22, "Blackrock NSx 2.1": _nsx21, "Neuralynx .ncs": _ncs,
-         "Axona .eeg": _eeg, "Plexon .plx": _plx}
+         "Axona .eeg": _eeg, "Plexon .plx": _plx,
+         PLX_HEADER: lambda folder, size: _plx_grown(folder, size, True),
+         PLX_WALK: lambda folder, size: _plx_grown(folder, size, False)}
 FORMATS = ("Blackrock NSx 2.2", "Blackrock NSx 2.1", "Neuralynx .ncs", "Axona .eeg",
-           "Plexon .plx", "Spike2 .smr", "MaxWell .raw.h5", "TDT block", "AlphaOmega .mpx")
+           "Plexon .plx", PLX_HEADER, PLX_WALK, "Spike2 .smr", "MaxWell .raw.h5", "TDT block",
+           "AlphaOmega .mpx")
+#: Written (not sparse) large files: at most this many MB (--written-mb).
+WRITTEN = ("Neuralynx .ncs", "Plexon .plx", PLX_WALK)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--large-mb", type=int, default=1024,
-                    help="size of the large file (grown copies: at most 256 MB)")
+                    help="size of the large file (sparse, or written for Plexon continuous)")
+    ap.add_argument("--written-mb", type=int, default=256,
+                    help="size of the grown copies that neo walks (time grows with it)")
+    ap.add_argument("--only", default="", help="formats whose name contains this text")
     args = ap.parse_args()
     cmd = [sys.executable, "-m", "bsingest.cli.main", "extract", "--json"]
     print("| format | small | time | peak RSS | large | time | peak RSS | time ratio |")
     print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for name in FORMATS:
-            folder = Path(tmp) / name.replace(" ", "_").replace(".", "")
+            if args.only not in name:
+                continue
+            folder = Path(tmp) / "".join(c if c.isalnum() else "_" for c in name)
             (folder / "small").mkdir(parents=True)
             (folder / "large").mkdir()
             small = _small(name, folder / "small")
@@ -153,8 +197,8 @@ def main() -> None:
             row = f"| {name} | {_size(small)} | {t_s:.2f} s | {m_s:.0f} MiB |"
             grow = LARGE.get(name)
             size = args.large_mb * 2**20
-            if name in ("Neuralynx .ncs", "Plexon .plx"):
-                size = min(size, 256 * 2**20)  # written, not sparse
+            if name in WRITTEN:
+                size = min(size, args.written_mb * 2**20)  # written, not sparse
             large = grow(folder / "large", size) if grow else None
             if large is None:
                 print(row + " (real file only) | | | |")

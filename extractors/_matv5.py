@@ -1,5 +1,6 @@
 """A small reader of MATLAB v5 ``.mat`` files (the ``-v6``/``-v7`` formats), for the
-settings structs acquisition systems save (Scanbox's ``info``).
+settings structs acquisition systems save (Scanbox's ``info``) and CellExplorer's and
+buzcode's session files (``session``, ``sessionInfo``).
 
 Why not ``scipy.io.loadmat``: scipy is a large dependency for a struct of a few
 numbers, and its compiled reader crashed the process (SIGSEGV, SIGBUS) on 2 of 300

@@ -12,9 +12,10 @@ sample type, step and groups from the ``.mat`` instead (see ``docs/formats/celle
   ``nBits``, ``rates.wideband``, ``rates.lfp`` (or ``lfpSampleRate``), ``VoltageRange``,
   ``Amplification`` and ``AnatGrps(i).Channels``/``.Skip`` (0-based).
 
-Reader: MAT v5/v7 with ``scipy.io.loadmat`` (only the one variable), MAT v7.3 (HDF5) with
-h5py; both in the worker process of :mod:`extractors._isolate` (a damaged file cannot take
-the ingest down) and only for files under :data:`MAT_LIMIT`.
+Reader: MAT v5/v7 with our own :mod:`extractors._matv5` (scipy is not a runtime
+dependency; it is the tests' second reader), MAT v7.3 (HDF5) with h5py; both in the
+worker process of :mod:`extractors._isolate` (a damaged file cannot take the ingest down)
+and only for files under :data:`MAT_LIMIT`.
 """
 
 from __future__ import annotations
@@ -106,35 +107,32 @@ def _read(path: str) -> dict[str, Any]:
         return _read_h5(p, name)
     if not magic.startswith(b"MATLAB 5.0"):
         raise SidecarError(p, "not a MATLAB .mat file (no 'MATLAB 5.0' or 7.3 header)")
-    import scipy.io
+    from ._matv5 import MatError, read_variable
 
     try:
-        mat = scipy.io.loadmat(str(p), variable_names=[name], squeeze_me=True,
-                               struct_as_record=False, chars_as_strings=True)
-    except NotImplementedError:  # scipy says so for v7.3
-        return _read_h5(p, name)
-    except Exception as exc:
-        raise SidecarError(p, f"not a readable MAT file ({type(exc).__name__}: "
-                           f"{' '.join(str(exc).split())[:120]})") from None
-    if name not in mat:
-        raise SidecarError(p, f"no '{name}' variable: not a {_kind(name)} file")
-    return {"kind": name, "value": _plain(mat[name])}
+        with open(p, "rb") as fh:
+            value = read_variable(fh.read(), name)
+    except MatError as exc:
+        if str(exc) == f"no variable {name!r}":
+            raise SidecarError(p, f"no '{name}' variable: not a {_kind(name)} file") from None
+        raise SidecarError(p, f"not a readable MAT file ({exc})") from None
+    return {"kind": name, "value": _plain(value)}
 
 
 def _plain(v: Any, depth: int = 0) -> Any:
-    """scipy's mat_struct and arrays as dicts, lists and scalars (bounded depth)."""
+    """:mod:`._matv5`'s values (dicts, lists, strings, numbers, numpy arrays) as plain
+    Python: arrays as flat lists (bounded length), nesting bounded."""
     import numpy as np
 
     if depth > 12:
         return None
-    if hasattr(v, "_fieldnames"):
-        return {k: _plain(getattr(v, k), depth + 1) for k in v._fieldnames}
+    if isinstance(v, dict):
+        return {k: _plain(x, depth + 1) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x, depth + 1) for x in v[:_MAX_CHANNELS]]
     if isinstance(v, np.ndarray):
-        if v.dtype.kind in "OV" or (v.ndim > 1 and v.dtype.kind == "O"):
-            return [_plain(x, depth + 1) for x in v.ravel()[:_MAX_CHANNELS]]
-        if v.dtype.kind in "US":
-            return [str(x) for x in v.ravel()[:_MAX_CHANNELS]]
-        return v.ravel()[:_MAX_CHANNELS].tolist()
+        # column-major, as MATLAB stores it (a row or column vector either way)
+        return v.ravel(order="F")[:_MAX_CHANNELS].tolist()
     if isinstance(v, np.generic):
         return v.item()
     return v

@@ -60,3 +60,24 @@ def write_sessioninfo_v73(path: Path, *, n_channels: int = 4, wideband: float = 
         fh.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Tue Mar 12 2024 "
                  b"HDF5 schema 1.00 .".ljust(116, b" "))
     return path
+
+
+def write_sessioninfo_v7(path: Path, *, n_channels: int = 6, wideband: float = 20000,
+                         lfp: float = 1250, n_bits: int = 16, voltage_range: float = 20,
+                         amplification: float = 1000,
+                         groups: Sequence[tuple[Sequence[int], Sequence[int]]] = (
+                             ((0, 1, 2), (0, 1, 0)), ((3, 4, 5), (0, 0, 1)))) -> Path:
+    """A buzcode sessionInfo saved with ``-v7`` (MAT v5, compressed elements): AnatGrps a
+    1xN struct array of ``Channels`` (0-based) and ``Skip``, as bz_getSessionInfo writes."""
+    import scipy.io
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    anat = np.zeros((1, len(groups)), dtype=[("Channels", object), ("Skip", object)])
+    for i, (chans, skip) in enumerate(groups):
+        anat[0, i] = (np.array([chans], dtype=float), np.array([skip], dtype=float))
+    info = {"nChannels": float(n_channels), "nBits": float(n_bits),
+            "VoltageRange": float(voltage_range), "Amplification": float(amplification),
+            "rates": {"wideband": float(wideband), "lfp": float(lfp)},
+            "FileName": path.name.split(".")[0], "AnatGrps": anat}
+    scipy.io.savemat(str(path), {"sessionInfo": info}, format="5", do_compression=True)
+    return path

@@ -92,3 +92,37 @@ def test_damaged_and_foreign_mats_are_one_line(tmp_path: Path) -> None:
                       groups=((1, 2, 3, 9),))
     with pytest.raises(SidecarError, match="nChannels is 4"):
         _extract(wrong)
+
+
+def test_buzcode_sessioninfo_v7_against_scipy(tmp_path: Path) -> None:
+    import scipy.io
+
+    from tests.fixtures_cellexplorer import write_sessioninfo_v7
+
+    dat = write_dat(tmp_path / "z.dat", n_channels=6, n_samples=50)
+    mat = write_sessioninfo_v7(tmp_path / "z.sessionInfo.mat", n_channels=6, n_bits=16,
+                               voltage_range=20, amplification=400)
+    s = scipy.io.loadmat(mat, squeeze_me=True, struct_as_record=False)["sessionInfo"]
+    tj = _extract(dat).type_json
+    assert tj["nChannels"] == s.nChannels == 6 and tj["sr"] == s.rates.wideband
+    assert tj["lsb"] == pytest.approx(s.VoltageRange / 2**s.nBits / s.Amplification * 1e6)
+    assert [g["channels"] for g in tj["electrodeGroups"]] == [
+        [int(c) for c in g.Channels] for g in s.AnatGrps]
+    skipped = sorted(int(c) for g in s.AnatGrps for c, k in zip(g.Channels, g.Skip,
+                                                                 strict=True) if k == 1)
+    assert tj["channelTags"] == [{"tag": "bad", "channels": skipped}] and skipped == [1, 5]
+
+
+def test_session_mat_is_read_without_scipy(tmp_path: Path, monkeypatch) -> None:
+    # scipy is no runtime dependency: the v5/v7 reader is extractors/_matv5.py
+    import sys
+
+    from extractors import cellexplorer
+
+    mat = write_session_mat(tmp_path / "s.session.mat", n_channels=8, sr=30000)
+    monkeypatch.setitem(sys.modules, "scipy", None)
+    monkeypatch.setitem(sys.modules, "scipy.io", None)
+    values = cellexplorer._read(str(mat))  # the worker's function, run here
+    assert values["value"]["extracellular"]["nChannels"] == 8
+    assert values["value"]["extracellular"]["electrodeGroups"]["channels"] == [
+        [1, 2, 3, 4], [5, 6, 7, 8]]

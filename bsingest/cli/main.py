@@ -25,8 +25,7 @@ from .output import VERBOSITY, echo_err, set_verbosity, verbosity_options
 
 #: The libraries that read files, whose versions decide what a record says (a bug report
 #: needs them). Asked of the installed metadata, never imported: --version stays instant.
-READERS = ("numpy", "h5py", "av", "defusedxml", "neo", "tifffile", "nibabel", "pydicom",
-           "scipy")
+READERS = ("numpy", "h5py", "av", "defusedxml", "neo", "tifffile", "nibabel", "pydicom")
 
 
 def version_text() -> str:

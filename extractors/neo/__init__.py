@@ -13,8 +13,9 @@ SpikeGadgets ``.rec`` and Micromed ``.trc``.
 - neo parses in the worker process of :mod:`extractors._isolate`: a damaged file that
   crashes, hangs or exhausts it fails alone, with one line. Only plain values cross back.
 - Cost: neo reads headers only for most formats; the ``reads`` column of each row says
-  where it reads more (Neuralynx record scan, Plexon and AlphaOmega block walks, the TDT
-  index). ``benchmarks/bench_neo.py`` measures the slope per format.
+  where it reads more (Neuralynx record scan, AlphaOmega block walks, the TDT index).
+  Plexon ``.plx`` headers are read by :mod:`.plexon` (neo's block walk only where the
+  header keeps no sample counts). ``benchmarks/bench_neo.py`` measures the slope per format.
 - Values: see :mod:`.mapping` and ``docs/formats/neo.md``.
 """
 
@@ -75,6 +76,9 @@ class NeoExtractor(Extractor):
         if fmt is None:
             raise ExtractionError(path, "a companion of its folder's recording, described "
                                   "with it" if why else "not a file of any neo format")
+        check = _CHECKS.get(fmt.key)
+        if check is not None:
+            check(path)  # a header neo would misread, refused in one line first
         from . import _worker
         from .mapping import map_summary
 
@@ -222,4 +226,80 @@ def _neuralynx_fix(path: Path, f: Fields) -> None:
                           ".ncs file")
 
 
-_FIXES = {"blackrock": _blackrock_fix, "neuralynx": _neuralynx_fix}
+def _blackrock_check(path: Path) -> None:
+    """A sampling period of 0 (rate = 30 kHz / period): neo divides by it and lists a
+    stream at an infinite rate; the header is damaged."""
+    import struct
+
+    raw = head(path, 314)
+    at = {b"NEURALSG": 24, b"NEURALCD": 286, b"BRSMPGRP": 286}.get(raw[:8])
+    if at is None or len(raw) < at + 4:
+        return
+    period, = struct.unpack_from("<I", raw, at)
+    if period == 0:
+        raise ExtractionError(path, "Blackrock: the header's sampling period is 0 (the rate "
+                              "is 30 kHz / period): a damaged header")
+
+
+#: Spike2 ``.smr``: a 512-byte file header, then 140 bytes per channel from byte 512.
+_SMR_HEADER, _SMR_CHANNEL = 512, 140
+
+
+def _spike2_check(path: Path) -> None:
+    """A ``.smr`` cut short: a channel whose first or last data block lies past the end of
+    the file (neo fails with an IndexError deep in its block walk)."""
+    import struct
+
+    size = os.stat(path).st_size
+    raw = head(path, _SMR_HEADER)
+    if len(raw) < 34:
+        raise ExtractionError(path, f"Spike2: truncated: {size} bytes, cut inside the "
+                              f"{_SMR_HEADER}-byte file header")
+    system_id, = struct.unpack_from("<h", raw, 0)
+    channels, = struct.unpack_from("<h", raw, 30)
+    end = _SMR_HEADER + _SMR_CHANNEL * max(channels, 0)
+    if size < end:
+        raise ExtractionError(path, f"Spike2: truncated: {size} bytes, cut inside the "
+                              f"headers of its {channels} channels ({end} bytes)")
+    unit = 512 if system_id == 9 else 1  # version 9 counts blocks in 512-byte units
+    with open(path, "rb") as fh:
+        fh.seek(_SMR_HEADER)
+        table = fh.read(_SMR_CHANNEL * max(channels, 0))
+    for c in range(max(channels, 0)):
+        first, last, blocks = struct.unpack_from("<iih", table, c * _SMR_CHANNEL + 6)
+        if blocks <= 0:
+            continue
+        # a block header is 20 bytes; the last block must at least hold its header
+        reach = max(first, last) * unit + 20
+        if first < 0 or last < 0 or reach > size:
+            raise ExtractionError(path, f"Spike2: truncated: channel {c + 1}'s data blocks "
+                                  f"reach byte {reach:,}; the file holds {size:,} bytes")
+
+
+#: A TDT ``.tsq`` entry: 40 bytes; the second is the block's start mark (code 1) with its
+#: time (POSIX seconds, f8 at byte 16 of the entry).
+_TSQ_ENTRY = 40
+
+
+def _tdt_fix(path: Path, f: Fields) -> None:
+    """The block's start time from its ``.tsq`` (neo keeps it as a segment offset only)."""
+    import datetime
+    import struct
+
+    tsq = _beside(path, ".tsq") if path.suffix.lower() != ".tsq" else [path]
+    if not tsq or f.start_time:
+        return
+    raw = head(tsq[0], 2 * _TSQ_ENTRY)
+    if len(raw) < 2 * _TSQ_ENTRY or raw[_TSQ_ENTRY + 8:_TSQ_ENTRY + 12] != b"\x01\0\0\0":
+        return  # no start mark: no start time
+    when, = struct.unpack_from("<d", raw, _TSQ_ENTRY + 16)
+    if not (86400 < when < 4102444800):  # after 1970-01-02, before 2100
+        f.warn(f"the .tsq's start mark holds {when!r}, not a time: no start time")
+        return
+    f.started(datetime.datetime.fromtimestamp(when, datetime.timezone.utc), Source.HEADER,
+              f"{tsq[0].name}: the block's start mark (the .tsq's second entry), POSIX "
+              "seconds (UTC)")
+
+
+_CHECKS = {"blackrock": _blackrock_check, "spike2": _spike2_check}
+_FIXES = {"blackrock": _blackrock_fix, "neuralynx": _neuralynx_fix, "tdt": _tdt_fix}

@@ -8,8 +8,13 @@ the worker fails alone with one line.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import io
+import logging
+import re
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +29,68 @@ _MESSAGE_LIMIT = 200
 
 
 def summarize(key: str, path: str) -> dict[str, Any]:
+    """neo's header of ``path`` (format row ``key``), as plain values; what neo prints,
+    logs or warns on the way is caught (never the user's terminal) and handed back in
+    ``warnings`` where it says something about the file (see :func:`_quiet`)."""
+    said: list[str] = []
+    with _quiet(said):
+        summary = _summarize(key, path)
+    summary["warnings"] = _unique(_kept([*summary["warnings"], *said]))
+    return summary
+
+
+#: neo's lines that say nothing about the file's values, or what a record already says:
+#: dropped. Everything else neo says reaches the record's warnings, never stderr.
+_NOISE = (
+    re.compile(r"^Cannot rescale to voltage"),  # NSx 2.1 states no units: "no lsb" says so
+    re.compile(r"deprecat", re.IGNORECASE),
+    re.compile(r"^\**$"),  # MaxWell frames its messages in asterisks
+    re.compile(r"already located in"),  # MaxWell's compression plug-in, not the file
+    re.compile(r"cache file"),
+)
+
+
+def _kept(lines: list[str]) -> list[str]:
+    out = []
+    for line in lines:
+        text = " ".join(line.split())
+        if text and not any(p.search(text) for p in _NOISE):
+            out.append(_cut(text))
+    return out
+
+
+class _Lines(logging.Handler):
+    def __init__(self, into: list[str]) -> None:
+        super().__init__(logging.INFO)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record.getMessage().splitlines()[0] if record.getMessage() else "")
+
+
+@contextlib.contextmanager
+def _quiet(said: list[str]) -> Iterator[None]:
+    """neo's prints (TDT, MaxWell), its logger (its own handler writes to stderr:
+    SpikeGadgets, AlphaOmega) and warnings raised outside ``parse_header`` go to ``said``
+    instead of the worker's stderr, which is the user's terminal."""
+    printed = io.StringIO()
+    logger = logging.getLogger("neo")
+    handlers, propagate = logger.handlers[:], logger.propagate
+    logger.handlers, logger.propagate = [_Lines(said)], False
+    try:
+        with warnings.catch_warnings(record=True) as seen, \
+                contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            warnings.simplefilter("always")
+            yield
+    finally:
+        logger.handlers, logger.propagate = handlers, propagate
+        said += [str(w.message).splitlines()[0] for w in seen if str(w.message)
+                 and not issubclass(w.category, DeprecationWarning | FutureWarning
+                                    | ResourceWarning)]
+        said += printed.getvalue().splitlines()
+
+
+def _summarize(key: str, path: str) -> dict[str, Any]:
     """neo's header of ``path`` (format row ``key``), as plain values.
 
     Returns ``{"rawio", "variants": [{"label", "streams", "n_spike_channels",
@@ -34,6 +101,14 @@ def summarize(key: str, path: str) -> dict[str, Any]:
     p = Path(path)
     if fmt.rawio is None:
         return _OWN[fmt.key](p)
+    if fmt.key == "plexon":
+        from .plexon import summarize as plexon_headers
+
+        # The headers state the counts; neo's walk of every block only when they cannot
+        # be trusted (see extractors/neo/plexon.py).
+        own = plexon_headers(p)
+        if own is not None:
+            return own
     variants = []
     caught: list[str] = []
     for label, kwargs in _openings(fmt.key, p, fmt.open_kwargs(p)):

@@ -243,7 +243,9 @@ FORMATS: tuple[NeoFormat, ...] = (
     NeoFormat("plexon", "Plexon", (".plx",), "PlexonRawIO",
               magic=lambda h: h[:4] == b"PLEX",
               open_kwargs=lambda p: {"filename": str(p), "progress_bar": False},
-              reads="every data block header of the file (a whole-file scan)"),
+              # bsingest's own header reader (plexon.py) first; neo's walk is the fallback
+              reads="its headers and first 4,096 data blocks (plexon.py); every data block "
+                    "header (neo's walk) when the header keeps no sample counts"),
     NeoFormat("plexon2", "Plexon2", (".pl2",), "Plexon2RawIO", open_kwargs=_plexon2_kwargs,
               reads="through Plexon's PL2 library (a Windows DLL; run under Wine elsewhere)"),
     NeoFormat("spike2", "Spike2", (".smr",), "Spike2RawIO",

@@ -38,8 +38,10 @@ class StreamRecord:
 def map_summary(fmt: NeoFormat, path: Path, summary: dict[str, Any]) -> tuple[
         list[StreamRecord], list[str]]:
     """Records of ``path`` from the worker's ``summary``, and lines for the whole file."""
-    reader = f"neo {summary['rawio']}"
-    notes = [f"neo: {w}" for w in summary["warnings"]]
+    reader = summary.get("reader") or f"neo {summary['rawio']}"
+    # our own readers' lines are ours; neo's are marked as neo's
+    said = "" if summary.get("reader") else "neo: "
+    notes = [f"{said}{w}" for w in summary["warnings"]]
     records: list[StreamRecord] = []
     variants = summary["variants"]
     listed = sum(len(v["streams"]) for v in variants)
@@ -79,6 +81,9 @@ def _stream(fmt: NeoFormat, reader: str, name: str, s: dict[str, Any]) -> tuple[
     sizes = [n for n, _ in s["segments"]]
     total = sum(sizes)
     where = f"{reader} stream {name!r}"
+    if s.get("unequal"):
+        return None, (f"its {s['n_channels']} channels hold different sample counts "
+                      f"{s['unequal']}: no one count, no record")
     if total == 0:
         rate = f", sr {s['rates'][0]:g} Hz" if len(s["rates"]) == 1 else ""
         return None, (f"listed with {s['n_channels']} channels{rate} and no samples: "
@@ -91,7 +96,8 @@ def _stream(fmt: NeoFormat, reader: str, name: str, s: dict[str, Any]) -> tuple[
     f.header("nChannels", s["n_channels"], f"{where}: its signal channels")
     f.header("sr", sr, f"{where}: sampling_rate")
     if len(sizes) == 1:
-        f.header("nSamples", total, f"{where}: samples stored")
+        f.header("nSamples", total, f"{where}: samples stored"
+                 + (f", from {s['source']}" if s.get("source") else ""))
     else:
         f.computed("nSamples", total, f"{where}: samples stored, summed over its "
                    f"{len(sizes)} segments {sizes}")

@@ -234,3 +234,59 @@ def test_tdt_empty_store_is_said_not_recorded() -> None:
     assert "Wav5" not in {r.part for r in records}
     assert any("'Wav5'" in w and "no samples" in w for w in records[0].warnings)
     assert not any("'Wav5'" in w for r in records[1:] for w in r.warnings)  # said once
+
+
+def test_plexon_header_reader_against_neo_walk() -> None:
+    """The .plx is read from its headers (extractors/neo/plexon.py): its tallies against
+    neo's walk of every data block, and the record's start time against neo's."""
+    import neo.rawio
+
+    from extractors.neo.plexon import summarize
+
+    p = FILES / "plexon/File_plexon_1.plx"
+    reader = neo.rawio.PlexonRawIO(filename=str(p), progress_bar=False)
+    reader.parse_header()
+    ours = summarize(p)
+    assert ours is not None, "the header's counts were not trusted"
+    (v,) = ours["variants"]
+    assert v["n_spike_channels"] == len(reader.header["spike_channels"]) == 4
+    assert v["n_event_channels"] == len(reader.header["event_channels"])
+    assert len(v["streams"]) == len(reader.header["signal_streams"])
+    walked = {int(c): int(sum(reader._data_blocks[1][c]["unit_id"] == 0))
+              for c in reader._data_blocks[1]}
+    assert walked == {1: 5376, 2: 8956, 3: 6414, 4: 3971}  # TSCounts[ch][0] of the header
+    when = reader.raw_annotations["blocks"][0]["rec_datetime"]
+    assert v["rec_datetime"] == when.isoformat()
+    (r,) = _records(p)
+    assert r.type_json["nChannels"] == 0
+
+
+def test_tdt_start_time_from_the_tsq() -> None:
+    """No truth.json entry states it: the .tsq read with numpy (tdt's and neo's layout) and
+    the block's name (``...-181123_B24``: 23 Nov 2018) agree with the record."""
+    import datetime
+
+    import numpy as np
+
+    tdt = FILES / "tdt/dataset_0_single_block"
+    tsq = np.fromfile(next(tdt.glob("*.tsq")), dtype=[
+        ("size", "<i4"), ("type", "<i4"), ("code", "S4"), ("channel", "<u2"),
+        ("sort", "<u2"), ("timestamp", "<f8"), ("offset", "<u8"), ("format", "<i4"),
+        ("frequency", "<f4")])
+    assert tsq[1]["code"] == b"\x01"  # the start mark (EVMARK_STARTBLOCK)
+    want = datetime.datetime.fromtimestamp(float(tsq[1]["timestamp"]), datetime.timezone.utc)
+    (anchor,) = discover(tdt).data
+    for r in _records(anchor):
+        assert datetime.datetime.fromisoformat(r.start_time) == want
+    assert want.date() == datetime.date(2018, 11, 23)
+
+
+def test_truncated_smr_is_one_line(tmp_path: Path) -> None:
+    src = (FILES / "spike2/File_spike2_1.smr").read_bytes()
+    for n in (100, 3000, 100_000):
+        cut = tmp_path / f"cut{n}.smr"
+        cut.write_bytes(src[:n])
+        with pytest.raises(Exception) as err:
+            _records(cut)
+        text = str(err.value)
+        assert "truncated" in text and "\n" not in text and "IndexError" not in text, text

@@ -165,14 +165,15 @@ def write_axona_bin(path: Path, *, tetrodes: Sequence[int] = (1, 2), packets: in
 
 def write_spikegadgets_rec(path: Path, *, n_trodes: int = 8, per_trode: int = 4,
                            packets: int = 100, rate: int = 30000,
-                           scaling: float = 0.195) -> Path:
+                           scaling: float | None = 0.195) -> Path:
     """A SpikeGadgets Trodes ``.rec``: the XML ``<Configuration>`` header (hardware devices
     with their byte counts, nTrodes with their channels and ``spikeScalingToUv``), then
     packets of 1 sync byte, the devices' bytes, a u32 timestamp and int16 neural samples."""
     path.parent.mkdir(parents=True, exist_ok=True)
     n_channels = n_trodes * per_trode
     trodes = "".join(
-        f'<SpikeNTrode id="{t + 1}" spikeScalingToUv="{scaling}">'
+        f'<SpikeNTrode id="{t + 1}"'
+        + (f' spikeScalingToUv="{scaling}"' if scaling is not None else "") + ">"
         + "".join(f'<SpikeChannel hwChan="{t * per_trode + c}" maxDisp="200" thresh="60"/>'
                   for c in range(per_trode)) + "</SpikeNTrode>" for t in range(n_trodes))
     xml = ('<?xml version="1.0"?>\n<Configuration>\n'
@@ -278,6 +279,7 @@ def good(tmp: Path) -> list[Path]:
         write_trc(tmp / "eeg.trc"),
         write_brw3(tmp / "chip.brw"),
         write_mcs_raw(tmp / "mea.raw"),
+        write_plx(tmp / "rig.plx"),
     ]
 
 
@@ -291,4 +293,59 @@ def bad(tmp: Path) -> list[Path]:
     ncs_cut.write_bytes(ncs_cut.read_bytes()[:NCS_HEADER + 100])
     rate = write_axona_lfp(tmp / "rate.eeg", sr="inf hz")
     tick = write_mcs_h5(tmp / "tick.h5", streams=(("Filter", 2, 10, 0),))
-    return [cut, absurd, eeg_short, ncs_cut, rate, tick]
+    period = write_nsx22(tmp / "period0.ns5", period=0)
+    plx_cut = write_plx(tmp / "cut.plx")
+    plx_cut.write_bytes(plx_cut.read_bytes()[:5000])  # inside the global header
+    return [cut, absurd, eeg_short, ncs_cut, rate, tick, period, plx_cut]
+
+
+def write_plx(path: Path, *, slow: Sequence[tuple[str, int, int, int, int]] = (
+        ("WB01", 0, 1000, 2, 1000), ("WB02", 1, 1000, 2, 1000), ("FP01", 2, 500, 4, 1000)),
+        blocks: int = 30, per_block: int = 20, spikes: int = 10, events: int = 3,
+        version: int = 106, bits: tuple[int, int] = (12, 12), slow_max_mv: int = 5000,
+        counts: bool = True, when: tuple[int, ...] = (2024, 3, 12, 14, 9, 30)) -> Path:
+    """A Plexon ``.plx`` as Plexon's writers lay it out (``Plexon.h``): the 7,504-byte
+    global header (with the TSCounts/WFCounts/EVCounts tallies, ``EVCounts[300 + ch]`` the
+    samples of continuous channel ``ch`` when ``counts``), one 1,020-byte header per spike
+    channel, 296 per event channel, 296 per continuous channel (``slow``: name, channel,
+    ADFreq, Gain, PreampGain), then 16-byte data block headers each followed by its words:
+    per round, one block of ``per_block`` samples per continuous channel (a channel at half
+    the rate writes every other round), spike waveforms (32 words) and events interleaved."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ts_counts = np.zeros((130, 5), "<i4")
+    ev_counts = np.zeros(512, "<i4")
+    body = bytearray()
+    top = max(r for _, _, r, _, _ in slow) if slow else 1
+    samples = {ch: 0 for _, ch, _, _, _ in slow}
+    for i in range(blocks):
+        ts = i * per_block * 40
+        for _, ch, rate, _, _ in slow:
+            if i % max(top // rate, 1):
+                continue
+            body += struct.pack("<HHIHHHH", 5, 0, ts, ch, 0, 1, per_block)
+            body += (np.arange(per_block) + i).astype("<i2").tobytes()
+            samples[ch] += per_block
+        if i < spikes:
+            body += struct.pack("<HHIHHHH", 1, 0, ts + 7, 1, 0, 1, 32)
+            body += np.arange(32).astype("<i2").tobytes()
+            ts_counts[1, 0] += 1
+        if i < events:
+            body += struct.pack("<HHIHHHH", 4, 0, ts + 9, 257, 0, 0, 0)
+            ev_counts[257] += 1
+    if counts:
+        for ch, n in samples.items():
+            if ch < 212:
+                ev_counts[300 + ch] = n
+    head = struct.pack("<Ii128s14i d BBBBHHH 18s18s10s", 0x58454C50, version,
+                       b"written by the tests", 40000, 1, 1, len(slow), 32, 8, *when, 0,
+                       40000, float(blocks * per_block * 40), 1, 1, bits[0], bits[1], 3000,
+                       slow_max_mv, 1000, b"", b"", b"")
+    head += ts_counts.tobytes() + ts_counts.tobytes() + ev_counts.tobytes()
+    assert len(head) == 7504
+    dsp = struct.pack("<32s32s9i", b"sig001", b"sig001", 1, 0, 1, 0, 2, 0, -100, 1, 0)
+    dsp = dsp.ljust(1020, b"\0")
+    event = struct.pack("<32si", b"Strobed", 257).ljust(296, b"\0")
+    chans = b"".join(struct.pack("<32s6i", name.encode(), ch, rate, gain, 1, preamp, 0)
+                     .ljust(296, b"\0") for name, ch, rate, gain, preamp in slow)
+    path.write_bytes(head + dsp + event + chans + bytes(body))
+    return path
