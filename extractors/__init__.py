@@ -44,6 +44,7 @@ from .openephys import OpenEphysBinaryExtractor
 from .openephys_legacy import OpenEphysLegacyExtractor
 from .photometry import DoricExtractor, NeurophotometricsExtractor, PyPhotometryExtractor
 from .rawbinary import RawBinaryExtractor
+from .run import current as current_run
 from .scanbox import ScanboxExtractor
 from .sleap import SleapAnalysisExtractor, SleapExtractor
 from .spikeglx import SpikeGlxExtractor
@@ -107,7 +108,11 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
 )
 
 _BY_NAME = tuple(cls for cls in EXTRACTORS if not cls.sniffs)
-_BY_CONTENT = tuple(cls for cls in EXTRACTORS if cls.sniffs)
+# Asked only when no family knows a file by its name: the sniffers' claims, and the second
+# look of families whose files may also go unnamed (a DeepLabCut .h5 renamed).
+_BY_CONTENT = tuple((cls, cls.claim if cls.sniffs else cls.claim_content) for cls in EXTRACTORS
+                    if cls.sniffs or cls.claim_content.__func__ is not  # type: ignore[attr-defined]
+                    Extractor.claim_content.__func__)  # type: ignore[attr-defined]
 
 # Folders that never hold a session's data, and files that are bsingest's own settings.
 _IGNORED_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", ".bsingest"}
@@ -163,14 +168,41 @@ def discover(folder: str | os.PathLike[str]) -> Discovery:
 
 
 def _claimants(p: Path) -> tuple[Claim, list[type[Extractor]]]:
+    # Within a run a file's claims are worked out once (listing the folder, then
+    # extracting the file).
+    r = current_run()
+    if r is None:
+        return _ask(p)
+    found = r.claims.get(p)
+    if found is None:
+        found = r.claims[p] = _ask(p)
+    return found  # type: ignore[no-any-return]
+
+
+def _named(cls: type[Extractor]) -> tuple[str, ...] | None:
+    """The lower-case endings of the names ``cls`` can claim, or None (ask it always)."""
+    endings = cls.claim_endings
+    if endings is None and cls.claim.__func__ is Extractor.claim.__func__:  # type: ignore[attr-defined]
+        endings = tuple(s.lower() for s in cls.suffixes)  # the base claims by suffix alone
+    return endings
+
+
+_ENDINGS = tuple((cls, _named(cls)) for cls in _BY_NAME)
+
+
+def _ask(p: Path) -> tuple[Claim, list[type[Extractor]]]:
+    # A family whose claim_endings the name does not end with is not asked: a session's
+    # 10,000 WAVs cost one endswith per family, not one claim each.
+    name = p.name.lower()
+    claims = [(cls.claim(p), cls) for cls, endings in _ENDINGS
+              if endings is None or name.endswith(endings)]
     # Families that recognise a file by its content whatever its name (DICOM's magic at
     # byte 128, FicTrac's rows of numbers in a .dat) are asked only when no family knows
     # the file by its name and sidecars: a session's 10,000 WAVs or an Intan folder's
     # amplifier.dat are never opened to decide whose they are.
-    claims = [(cls.claim(p), cls) for cls in _BY_NAME]
     best = max((c for c, _ in claims), default=Claim.NO)
     if best < Claim.SPECIFIC and p.is_file():  # never a FIFO or a device: opening blocks
-        claims += [(cls.claim(p), cls) for cls in _BY_CONTENT]
+        claims += [(ask(p), cls) for cls, ask in _BY_CONTENT]
         best = max((c for c, _ in claims), default=Claim.NO)
     return best, [cls for c, cls in claims if c == best and c > Claim.NO]
 

@@ -394,6 +394,8 @@ class IntanExtractor(Extractor):
     suffixes = (".rhd", ".rhs", ".dat")
     record_types = ("Extracellular", "GeneralTimeSeries")
 
+    claim_endings = (".rhd", ".rhs", ".dat")
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         suffix = path.suffix.lower()

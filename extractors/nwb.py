@@ -128,6 +128,8 @@ class NwbExtractor(Extractor):
     suffixes = (".nwb",)
     record_types = ("Extracellular", "GeneralTimeSeries", "BehavioralTracking", "Intracellular")
 
+    claim_endings = (".nwb",)
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         return Claim.SPECIFIC if path.suffix.lower() == ".nwb" else Claim.NO

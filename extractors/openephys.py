@@ -130,6 +130,8 @@ class OpenEphysBinaryExtractor(Extractor):
     suffixes = (".dat",)
     record_types = ("Extracellular", "GeneralTimeSeries")
 
+    claim_endings = (OEBIN, DATA_NAME)
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         if path.name.lower() == OEBIN:

@@ -62,6 +62,7 @@ class RawBinaryExtractor(Extractor):
 
     name = "rawbinary"
     suffixes = (".dat", ".lfp", ".eeg", ".bin")
+    claim_endings = suffixes
     record_types = ("Extracellular", "GeneralTimeSeries", "Electroneurogram", "Intracellular")
 
     @classmethod

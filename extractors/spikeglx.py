@@ -117,6 +117,8 @@ class SpikeGlxExtractor(Extractor):
     suffixes = (".bin", ".meta")
     record_types = ("Extracellular", "GeneralTimeSeries")
 
+    claim_endings = (".bin", ".meta")
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         suffix = path.suffix.lower()

@@ -171,6 +171,8 @@ class TdtPhotometryExtractor(Extractor):
     suffixes = (".tev", ".tsq")
     record_types = ("FiberPhotometry",)
 
+    claim_endings = (".tev", ".tsq")
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         # The block's .tev is the record's file (its samples), as in the neo family's TDT

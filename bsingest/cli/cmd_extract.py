@@ -11,7 +11,8 @@ import click
 
 from bsingest.sessionconfig import record_type, type_names
 
-from .output import echo_err, echo_skipped, fmt_number, print_json, print_table
+from .jsonstream import JsonListWriter
+from .output import echo_err, echo_skipped, fmt_number, print_table
 
 _DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "float64")
 _STATED = "bsingest.stated"  # ctx.meta: what --type, --n-channels, ... said
@@ -134,14 +135,25 @@ def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> No
 
     Exit code 0 when every file was described, 1 when any failed, 2 for usage errors.
     """
-    from bsingest.extraction import extract_paths
+    from bsingest.extraction import ExtractReport, extract_paths, iter_extract
 
     record_type, stated = stated_values(ctx)
-    report = extract_paths(paths, record_type=record_type, verify=verify_asked(ctx), **stated)
     if as_json:
-        print_json(report.to_json())
-    else:
-        _print_report(report, [p for p in paths if os.path.isdir(p)])
+        # Streamed: each record is printed as soon as its file is read, and none is kept
+        # (100,000 files must not mean 100,000 records in memory); the errors follow, as
+        # ExtractReport.to_json orders them.
+        report = ExtractReport()
+        found = iter_extract(paths, report, record_type=record_type,
+                             verify=verify_asked(ctx), **stated)
+        with JsonListWriter(click.get_binary_stream("stdout")) as out:
+            for extractions in found:
+                for e in extractions:
+                    out.write(e.to_json())
+            for path, msg in report.errors.items():
+                out.write({"path": path, "error": msg})
+        ctx.exit(0 if report.ok else 1)
+    report = extract_paths(paths, record_type=record_type, verify=verify_asked(ctx), **stated)
+    _print_report(report, [p for p in paths if os.path.isdir(p)])
     ctx.exit(0 if report.ok else 1)
 
 

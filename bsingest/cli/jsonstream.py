@@ -1,0 +1,111 @@
+"""A JSON list written item by item, the same text :func:`bsingest.cli.output.json_text`
+gives for the whole list (indented by 2, strict: non-finite numbers as null, lone
+surrogates of a non-UTF-8 file name as ``\\udcXX`` escapes), without holding the list.
+
+Python's ``json`` encodes indented output in pure Python; records are small trees of
+dicts, lists, strings and numbers, so this writer walks them itself and leaves each
+string to the C escaper. ``tests/test_cli_output.py`` checks it byte for byte against
+``json_text``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from types import TracebackType
+from typing import Any, BinaryIO
+
+__all__ = ["JsonListWriter", "dumps_indented"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group()):04x}"
+
+
+def _parts(value: Any, pad: str, out: list[str]) -> None:
+    # Same order of tests as json.encoder: str, None, True, False, int, float, list, dict.
+    if isinstance(value, str):
+        out.append(encode_basestring(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, float):
+        out.append(float.__repr__(value) if math.isfinite(value) else "null")
+    elif isinstance(value, list | tuple):
+        if not value:
+            out.append("[]")
+            return
+        inner = pad + "  "
+        out.append("[\n" + inner)
+        first = True
+        for item in value:
+            if not first:
+                out.append(",\n" + inner)
+            first = False
+            _parts(item, inner, out)
+        out.append("\n" + pad + "]")
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = pad + "  "
+        out.append("{\n" + inner)
+        first = True
+        for key, item in value.items():
+            if not first:
+                out.append(",\n" + inner)
+            first = False
+            out.append(encode_basestring(_key(key)) + ": ")
+            _parts(item, inner, out)
+        out.append("\n" + pad + "}")
+    else:
+        _parts(str(value), pad, out)  # json_text's default=str
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if key is True or key is False or key is None:
+        return {True: "true", False: "false", None: "null"}[key]
+    if isinstance(key, float):
+        return float.__repr__(key) if math.isfinite(key) else "null"
+    return str(key)
+
+
+def dumps_indented(value: Any, pad: str = "") -> str:
+    """``value`` as ``json_text`` writes it, its lines after the first indented by ``pad``."""
+    out: list[str] = []
+    _parts(value, pad, out)
+    text = "".join(out)
+    return _SURROGATE.sub(_surrogate, text) if _SURROGATE.search(text) else text
+
+
+class JsonListWriter:
+    """``with JsonListWriter(stream) as w: w.write(item)``: ``[``, the items, ``]``; ``[]``
+    when there were none. Each item goes out as it is written."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def write(self, item: Any) -> None:
+        sep = "[\n  " if self.count == 0 else ",\n  "
+        self.stream.write((sep + dumps_indented(item, "  ")).encode("utf-8"))
+        self.count += 1
+
+    def __enter__(self) -> JsonListWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        # Also after an error: what was printed stays a complete JSON list.
+        self.stream.write(b"[]\n" if self.count == 0 else b"\n]\n")
+        self.stream.flush()
