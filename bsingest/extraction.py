@@ -98,7 +98,7 @@ def iter_extract(paths: Iterable[str | os.PathLike[str]], report: ExtractReport,
     One :class:`extractors.run.Run` spans the call: a sidecar many files share is read
     once, and a file's claims are worked out once.
     """
-    from extractors import discover
+    from extractors import discover, prewarm_readers
     from extractors.run import run
 
     with run():
@@ -112,6 +112,7 @@ def iter_extract(paths: Iterable[str | os.PathLike[str]], report: ExtractReport,
                 report.skipped.update({str(k): v for k, v in found.skipped.items()})
                 report.sidecars.update({str(k): str(v) for k, v in found.sidecars.items()})
                 data, root = found.data, p
+                prewarm_readers(data)
                 if not data:  # a folder named like a file (x.dat) must not pass for one
                     report.errors[str(p)] = (f"{p.name or p}: is a folder, and no file in it "
                                              "is a recording bsingest reads")

@@ -66,6 +66,7 @@ __all__ = [
     "Source",
     "discover",
     "extractor_for",
+    "prewarm_readers",
 ]
 
 #: Every file family, in no particular order: the claims decide.
@@ -165,6 +166,16 @@ def discover(folder: str | os.PathLike[str]) -> Discovery:
     for p in found.data:
         found.sidecars.pop(p, None)
     return found
+
+
+def prewarm_readers(files: list[Path]) -> None:
+    """Have the reader process start and import what the families of ``files`` read with
+    (see :attr:`Extractor.warm`), while this process reads the other files."""
+    modules = sorted({m for f in files for cls in _claimants(f)[1] for m in cls.warm})
+    if modules:
+        from ._isolate import prewarm
+
+        prewarm(tuple(modules))
 
 
 def _claimants(p: Path) -> tuple[Claim, list[type[Extractor]]]:

@@ -287,6 +287,9 @@ class Extractor:
     #: (the default of a family that overrides :meth:`claim`; a family that does not is
     #: asked about its ``suffixes`` only).
     claim_endings: ClassVar[tuple[str, ...] | None] = None
+    #: Modules a family reads with in the reader process (:mod:`extractors._isolate`):
+    #: a run over a folder that holds its files has that process import them early.
+    warm: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # A family may only produce types of the record-type table: a typo or an invented

@@ -129,6 +129,7 @@ class NwbExtractor(Extractor):
     record_types = ("Extracellular", "GeneralTimeSeries", "BehavioralTracking", "Intracellular")
 
     claim_endings = (".nwb",)
+    warm = ("h5py",)
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
