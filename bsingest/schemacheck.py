@@ -52,6 +52,9 @@ def check(schema: Mapping[str, Any], value: Any, path: str = "") -> list[str]:
     if expected is not None and not _TYPES[expected](value):
         return [f"{where}: {value!r} is not of type {expected!r}"]
     problems: list[str] = []
+    kind = type(value)
+    if kind is str and "enum" not in schema and "minLength" not in schema:
+        return problems  # its type was all a schema can ask of a string without these
     if "enum" in schema and value not in schema["enum"]:
         problems.append(f"{where}: {value!r} is not one of {schema['enum']!r}")
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -63,6 +66,8 @@ def check(schema: Mapping[str, Any], value: Any, path: str = "") -> list[str]:
                 f"{schema['exclusiveMinimum']}")
     if isinstance(value, str) and len(value) < schema.get("minLength", 0):
         problems.append(f"{where}: {value!r} is shorter than {schema['minLength']} characters")
+    if kind is str or kind is int or kind is float or kind is bool:
+        return problems  # no ABC checks for the leaves
     if isinstance(value, Mapping):
         problems += _check_object(schema, value, path)
     if isinstance(value, list | tuple) and isinstance(schema.get("items"), Mapping):

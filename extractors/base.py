@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import functools
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -339,7 +340,7 @@ class Extractor:
         ``<part> not described: <reason>`` on each record kept; a file with no part left
         is refused, naming each part and reason.
         """
-        p = Path(path)
+        p = path if isinstance(path, Path) else Path(path)  # no second parse of a Path
         unknown = set(stated) - STATED_KEYS
         if unknown:
             raise ExtractionError(p, f"unknown stated parameters: {', '.join(sorted(unknown))}")
@@ -513,10 +514,8 @@ def plausibility_problems(record_type: str, type_json: Mapping[str, Any]) -> lis
     :data:`RATE_BOUNDS`, :data:`FRAME_RATE_BOUNDS` and :data:`LSB_BOUNDS`. A bool is
     not a number. Tests re-check records with this, independently of the extractors.
     """
-    problems: list[tuple[str, str]] = []
-    for key, value in _numbers(type_json, ""):
-        if isinstance(value, float) and not math.isfinite(value):
-            problems.append((key, f"is {value}, not a finite number"))
+    problems = [(key, f"is {value}, not a finite number")
+                for key, value in _non_finite(type_json, "")]
     if problems:
         return problems
     for key in _COUNT_KEYS:
@@ -529,9 +528,7 @@ def plausibility_problems(record_type: str, type_json: Mapping[str, Any]) -> lis
             problems.append((key, f"is {v!r}, not a whole number"))
         elif not 0 <= v <= COUNT_LIMIT:
             problems.append((key, f"is {v:g}, outside 0 to 2**53"))
-    found: RecordType | None = lookup(record_type)
-    limits_of = {**FIELD_BOUNDS, **(found.bounds if found is not None else {})}
-    for key, limits in limits_of.items():
+    for key, limits in _limits_of(record_type).items():
         if key not in type_json:
             continue
         unit = _UNIT_TEXT.get(key, "")
@@ -545,19 +542,38 @@ def plausibility_problems(record_type: str, type_json: Mapping[str, Any]) -> lis
     return problems
 
 
-def _numbers(value: Any, path: str) -> list[tuple[str, Any]]:
-    """(dotted path, value) of every number (bools too) in a JSON-like value."""
+@functools.cache
+def _limits_of(record_type: str) -> dict[str, tuple[float, float]]:
+    """Every bound a record of ``record_type`` must keep (the table's; once per type)."""
+    found: RecordType | None = lookup(record_type)
+    return {**FIELD_BOUNDS, **(found.bounds if found is not None else {})}
+
+
+# Types that hold no number inside and are not one: skipped without an ABC check.
+_LEAVES = frozenset({str, int, bool, type(None)})
+
+
+def _non_finite(value: Any, path: str) -> list[tuple[str, float]]:
+    """(dotted path, value) of every NaN or infinity in a JSON-like value (the paths
+    a walk of every number would give); strings and whole numbers are passed over without an ABC
+    check, which is most of a record."""
+    kind = type(value)
+    if kind is float:
+        return [] if math.isfinite(value) else [(path, value)]
+    if kind in _LEAVES:
+        return []
+    out: list[tuple[str, float]] = []
     if isinstance(value, Mapping):
-        out = []
         for k, v in value.items():
-            out += _numbers(v, f"{path}.{k}" if path else str(k))
-        return out
-    if isinstance(value, list | tuple):
-        out = []
+            if type(v) not in _LEAVES:
+                out += _non_finite(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list | tuple):
         for i, v in enumerate(value):
-            out += _numbers(v, f"{path}.{i}")
-        return out
-    return [(path, value)] if isinstance(value, int | float) else []
+            if type(v) not in _LEAVES:
+                out += _non_finite(v, f"{path}.{i}")
+    elif isinstance(value, float) and not math.isfinite(value):
+        out.append((path, value))
+    return out
 
 
 def _where(prov: Provenance) -> str:
