@@ -166,15 +166,16 @@ class Extraction:
         """
         suffix = f"#{self.part}" if self.part else ""
         bare = self._bare_name()
-        try:
-            # Within a run each folder is resolved once (10,000 files in one folder).
-            r = current_run()
-            resolve = r.resolve if r is not None else (lambda d: Path(d).resolve())
-            folder = resolve(os.path.dirname(self.path) or ".").relative_to(
-                resolve(os.fspath(root)))
-            rel = (folder / bare).as_posix()
-        except ValueError:
-            rel = bare
+        r = current_run()
+        if r is not None:  # within a run, each folder is resolved once (10,000 files in one)
+            folder = r.relative(os.path.dirname(self.path) or ".", os.fspath(root))
+            rel = bare if folder is None or folder == "." else f"{folder}/{bare}"
+        else:
+            try:
+                rel = (Path(self.path).parent.resolve().relative_to(Path(root).resolve())
+                       / bare).as_posix()
+            except ValueError:
+                rel = bare
         name = rel + suffix
         if name == self.file_name:
             return self

@@ -40,6 +40,7 @@ class Run:
         self._values: dict[Hashable, Any] = {}
         self.claims: dict[Path, Any] = {}  # path -> (best claim, claimants), see extractors
         self.resolved: dict[str, Path] = {}  # folder -> its resolved path
+        self._relative: dict[tuple[str, str], str | None] = {}
         self.parses: Counter[str] = Counter()
 
     def cached(self, kind: str, path: str | os.PathLike[str], fn: Callable[[], T],
@@ -62,6 +63,21 @@ class Run:
         found = self.resolved.get(folder)
         if found is None:
             found = self.resolved[folder] = Path(folder).resolve()
+        return found
+
+    def relative(self, folder: str, root: str) -> str | None:
+        """``folder`` resolved, relative to ``root`` resolved, as a ``/``-separated path
+        ("." for the root itself); None when it is not below ``root``. Once per pair."""
+        key = (folder, root)
+        try:
+            return self._relative[key]
+        except KeyError:
+            pass
+        try:
+            found: str | None = self.resolve(folder).relative_to(self.resolve(root)).as_posix()
+        except ValueError:
+            found = None
+        self._relative[key] = found
         return found
 
 
