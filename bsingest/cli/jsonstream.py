@@ -27,6 +27,45 @@ def _surrogate(m: re.Match[str]) -> str:
 
 def _parts(value: Any, pad: str, out: list[str]) -> None:
     # Same order of tests as json.encoder: str, None, True, False, int, float, list, dict.
+    # Strings and whole numbers inside a dict or list are written in the loop itself (most
+    # of a record); everything else goes through _scalar or a nested call.
+    kind = type(value)
+    if kind is dict:
+        if not value:
+            out.append("{}")
+            return
+        inner = pad + "  "
+        sep = "{\n" + inner
+        comma = ",\n" + inner
+        for key, item in value.items():
+            head = sep + encode_basestring(key if type(key) is str else _key(key)) + ": "
+            sep = comma
+            t = type(item)
+            if t is str:
+                out.append(head + encode_basestring(item))
+            elif t is int:
+                out.append(head + int.__repr__(item))
+            else:
+                out.append(head)
+                _parts(item, inner, out)
+        out.append("\n" + pad + "}")
+    elif kind is list or kind is tuple:
+        if not value:
+            out.append("[]")
+            return
+        inner = pad + "  "
+        sep = "[\n" + inner
+        comma = ",\n" + inner
+        for item in value:
+            out.append(sep)
+            sep = comma
+            _parts(item, inner, out)
+        out.append("\n" + pad + "]")
+    else:
+        _scalar(value, pad, out)
+
+
+def _scalar(value: Any, pad: str, out: list[str]) -> None:
     if isinstance(value, str):
         out.append(encode_basestring(value))
     elif value is None:
@@ -39,35 +78,12 @@ def _parts(value: Any, pad: str, out: list[str]) -> None:
         out.append(int.__repr__(value))
     elif isinstance(value, float):
         out.append(float.__repr__(value) if math.isfinite(value) else "null")
-    elif isinstance(value, list | tuple):
-        if not value:
-            out.append("[]")
-            return
-        inner = pad + "  "
-        out.append("[\n" + inner)
-        first = True
-        for item in value:
-            if not first:
-                out.append(",\n" + inner)
-            first = False
-            _parts(item, inner, out)
-        out.append("\n" + pad + "]")
+    elif isinstance(value, list | tuple):  # subclasses: as json.encoder writes them
+        _parts(list(value), pad, out)
     elif isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
-        inner = pad + "  "
-        out.append("{\n" + inner)
-        first = True
-        for key, item in value.items():
-            if not first:
-                out.append(",\n" + inner)
-            first = False
-            out.append(encode_basestring(_key(key)) + ": ")
-            _parts(item, inner, out)
-        out.append("\n" + pad + "}")
+        _parts(dict(value), pad, out)
     else:
-        _parts(str(value), pad, out)  # json_text's default=str
+        _scalar(str(value), pad, out)  # json_text's default=str
 
 
 def _key(key: Any) -> str:
