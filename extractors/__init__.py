@@ -111,7 +111,7 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
 _BY_NAME = tuple(cls for cls in EXTRACTORS if not cls.sniffs)
 # Asked only when no family knows a file by its name: the sniffers' claims, and the second
 # look of families whose files may also go unnamed (a DeepLabCut .h5 renamed).
-_BY_CONTENT = tuple((cls, cls.claim if cls.sniffs else cls.claim_content) for cls in EXTRACTORS
+_BY_CONTENT = tuple(cls for cls in EXTRACTORS
                     if cls.sniffs or cls.claim_content.__func__ is not  # type: ignore[attr-defined]
                     Extractor.claim_content.__func__)  # type: ignore[attr-defined]
 
@@ -227,7 +227,8 @@ def _ask(p: Path) -> tuple[Claim, list[type[Extractor]]]:
     # amplifier.dat are never opened to decide whose they are.
     best = max((c for c, _ in claims), default=Claim.NO)
     if best < Claim.SPECIFIC and p.is_file():  # never a FIFO or a device: opening blocks
-        claims += [(ask(p), cls) for cls, ask in _BY_CONTENT]
+        claims += [(cls.claim(p) if cls.sniffs else cls.claim_content(p), cls)
+                   for cls in _BY_CONTENT]
         best = max((c for c, _ in claims), default=Claim.NO)
     return best, [cls for c, cls in claims if c == best and c > Claim.NO]
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 import re
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any
 
 __all__ = ["JsonListWriter", "dumps_indented"]
 
@@ -105,17 +106,28 @@ def dumps_indented(value: Any, pad: str = "") -> str:
 
 
 class JsonListWriter:
-    """``with JsonListWriter(stream) as w: w.write(item)``: ``[``, the items, ``]``; ``[]``
-    when there were none. Each item goes out as it is written."""
+    """``with JsonListWriter(write) as w: w.write(item)``: ``[``, the items, ``]``; ``[]``
+    when there were none. ``write`` takes bytes (a binary stream's ``write``); items go
+    out in pieces of about 64 KiB, so memory stays flat whatever their number."""
 
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream = stream
+    def __init__(self, write: Callable[[bytes], Any]) -> None:
+        self._write = write
         self.count = 0
+        self._pending: list[str] = []
+        self._size = 0
 
     def write(self, item: Any) -> None:
-        sep = "[\n  " if self.count == 0 else ",\n  "
-        self.stream.write((sep + dumps_indented(item, "  ")).encode("utf-8"))
+        text = ("[\n  " if self.count == 0 else ",\n  ") + dumps_indented(item, "  ")
+        self._pending.append(text)
+        self._size += len(text)
         self.count += 1
+        if self._size >= 65536:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._write("".join(self._pending).encode("utf-8"))
+            self._pending, self._size = [], 0
 
     def __enter__(self) -> JsonListWriter:
         return self
@@ -123,5 +135,5 @@ class JsonListWriter:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         # Also after an error: what was printed stays a complete JSON list.
-        self.stream.write(b"[]\n" if self.count == 0 else b"\n]\n")
-        self.stream.flush()
+        self.flush()
+        self._write(b"[]\n" if self.count == 0 else b"\n]\n")
