@@ -26,8 +26,8 @@ from typing import Any
 from bsingest.errors import ExtractionError, SidecarError
 
 from .base import LSB_BOUNDS, Claim, Extraction, Extractor, Fields, special_file, whole_frames
-from .run import cached
 from .cellexplorer import SessionMat, find_session_mat, read_session_mat
+from .run import cached
 
 __all__ = ["NeuroscopeXml", "RawBinaryExtractor", "find_neuroscope_xml", "read_neuroscope_xml"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import re
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from collections.abc import Callable
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from types import TracebackType
 from typing import Any
 
