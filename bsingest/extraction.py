@@ -101,7 +101,7 @@ def iter_extract(paths: Iterable[str | os.PathLike[str]], report: ExtractReport,
     from extractors import discover, prewarm_readers
     from extractors.run import run
 
-    with run():
+    with run() as r:
         for raw in paths:
             p = Path(raw)
             if not p.exists():
@@ -118,9 +118,12 @@ def iter_extract(paths: Iterable[str | os.PathLike[str]], report: ExtractReport,
                                              "is a recording bsingest reads")
             else:
                 data, root = [p], p.parent
-            for f in data:
+            data.reverse()  # taken from the end: each file's path is let go once read
+            while data:
+                f = data.pop()
                 extracted, error = extract_or_error(f, record_type=record_type, verify=verify,
                                                     **stated)
+                r.claims.pop(f, None)  # asked once when listing, once when extracting: done
                 if error is not None:
                     report.errors[str(f)] = error
                 if extracted:

@@ -230,7 +230,14 @@ def _ask(p: Path) -> tuple[Claim, list[type[Extractor]]]:
         claims += [(cls.claim(p) if cls.sniffs else cls.claim_content(p), cls)
                    for cls in _BY_CONTENT]
         best = max((c for c, _ in claims), default=Claim.NO)
-    return best, [cls for c, cls in claims if c == best and c > Claim.NO]
+    found = (best, [cls for c, cls in claims if c == best and c > Claim.NO])
+    # One shared answer per outcome: a run keeps every file's answer, and 100,000 WAVs
+    # need one (SPECIFIC, [audio]), not 100,000 copies of it.
+    key = (best, *found[1])
+    return _OUTCOMES.setdefault(key, found)
+
+
+_OUTCOMES: dict[tuple[object, ...], tuple[Claim, list[type[Extractor]]]] = {}
 
 
 # Suffixes of general-purpose files (notes, tables, arrays, settings) that some family
