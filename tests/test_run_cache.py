@@ -239,3 +239,19 @@ def test_iter_extract_keeps_no_extractions_in_the_report(tmp_path: Path) -> None
     report = ExtractReport()
     found = [x for batch in iter_extract([tmp_path], report) for x in batch]
     assert len(found) == 1 and report.extractions == [] and report.ok
+
+
+def test_a_tdt_index_is_read_once_per_run(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # The .tsq states no store list: its claims (photometry's and neo's) and the extraction
+    # share one read of it.
+    from extractors import tdt_photometry
+    from tests.fixtures_mri_photometry import write_tdt
+
+    tsq = write_tdt(tmp_path, "b", {"465A": (1017.25, 1, 20), "405A": (1017.25, 1, 20)})
+    calls = _counting(monkeypatch, tdt_photometry, "read_tsq_stores")
+    with run() as r:
+        records = _records([tmp_path])
+    assert len(records) == 2  # one per store
+    assert calls == [str(tsq)]
+    assert r.parses["tdt-tsq"] == 1
