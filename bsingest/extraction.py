@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from extractors.base import Extraction
 
 __all__ = ["ExtractReport", "extract", "extract_folder", "extract_or_error", "extract_paths",
-           "unapplied_notes"]
+           "iter_extract", "unapplied_notes"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ class ExtractReport:
     errors: dict[str, str] = field(default_factory=dict)  # path -> one-line message
     skipped: dict[str, str] = field(default_factory=dict)  # path -> reason
     sidecars: dict[str, str] = field(default_factory=dict)  # sidecar path -> data file
+    #: Records that left a stated value out (kept apart: a streamed run keeps no extractions).
+    unapplied: list[Extraction] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -41,7 +43,7 @@ class ExtractReport:
     @property
     def notes(self) -> list[str]:
         """Lines to tell the user once for the whole run (stated values not applied)."""
-        return unapplied_notes(self.extractions)
+        return unapplied_notes(self.unapplied)
 
     def to_json(self) -> list[dict[str, Any]]:
         """The ``--json`` list: one entry per extraction, then one per error."""
@@ -88,27 +90,53 @@ def extract_paths(paths: Iterable[str | os.PathLike[str]], *, record_type: str |
     Files given by name are always tried (an unknown one is an error); files found in a
     folder that no extractor reads are listed in ``skipped`` with the reason.
     """
-    from extractors import discover
-
     report = ExtractReport()
-    for raw in paths:
-        p = Path(raw)
-        if not p.exists():
-            report.errors[str(p)] = f"{p.name or p}: no such file or folder"
-            continue
-        if p.is_dir():
-            found = discover(p)
-            report.skipped.update({str(k): v for k, v in found.skipped.items()})
-            report.sidecars.update({str(k): str(v) for k, v in found.sidecars.items()})
-            data, root = found.data, p
-            if not data:  # a folder named like a file (x.dat) must not pass for one
-                report.errors[str(p)] = (f"{p.name or p}: is a folder, and no file in it is a "
-                                         "recording bsingest reads")
-        else:
-            data, root = [p], p.parent
-        for f in data:
-            _extract_one(f, root, report, record_type, stated, verify)
+    for found in iter_extract(paths, report, record_type=record_type, verify=verify, **stated):
+        report.extractions += found
     return report
+
+
+def iter_extract(paths: Iterable[str | os.PathLike[str]], report: ExtractReport, *,
+                 record_type: str | None = None, verify: bool = False, **stated: Any
+                 ) -> Iterator[list[Extraction]]:
+    """:func:`extract_paths` file by file: yields each file's extractions as soon as they
+    are known, and fills ``report``'s errors, skipped files and sidecars (not its
+    extractions: a caller that streams them keeps no list of 100,000 records).
+
+    One :class:`extractors.run.Run` spans the call: a sidecar many files share is read
+    once, and a file's claims are worked out once.
+    """
+    from extractors import discover, prewarm_readers
+    from extractors.run import run
+
+    with run() as r:
+        for raw in paths:
+            p = Path(raw)
+            if not p.exists():
+                report.errors[str(p)] = f"{p.name or p}: no such file or folder"
+                continue
+            if p.is_dir():
+                found = discover(p)
+                report.skipped.update({str(k): v for k, v in found.skipped.items()})
+                report.sidecars.update({str(k): str(v) for k, v in found.sidecars.items()})
+                data, root = found.data, p
+                prewarm_readers(data)
+                if not data:  # a folder named like a file (x.dat) must not pass for one
+                    report.errors[str(p)] = (f"{p.name or p}: is a folder, and no file in it "
+                                             "is a recording bsingest reads")
+            else:
+                data, root = [p], p.parent
+            data.reverse()  # taken from the end: each file's path is let go once read
+            while data:
+                f = data.pop()
+                extracted, error = extract_or_error(f, record_type=record_type, verify=verify,
+                                                    **stated)
+                r.claims.pop(f, None)  # asked once when listing, once when extracting: done
+                if error is not None:
+                    report.errors[str(f)] = error
+                report.unapplied += [x for x in extracted if x.unapplied]
+                if extracted:
+                    yield [x.relative_to(root) for x in extracted]
 
 
 def extract_or_error(path: Path, *, record_type: str | None = None, verify: bool = False,
@@ -157,11 +185,3 @@ def unapplied_notes(extractions: Iterable[Extraction]) -> list[str]:
         out.append(f"stated {stated} not applied to {n} ({shown}): not an optical record, or "
                    f"no {field_name} in its type ({', '.join(types[stated])})")
     return out
-
-
-def _extract_one(path: Path, root: Path, report: ExtractReport, record_type: str | None,
-                 stated: dict[str, Any], verify: bool = False) -> None:
-    found, error = extract_or_error(path, record_type=record_type, verify=verify, **stated)
-    report.extractions += [x.relative_to(root) for x in found]
-    if error is not None:
-        report.errors[str(path)] = error

@@ -8,7 +8,7 @@ compares its verdicts with jsonschema's on generated documents.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ["SUPPORTED", "check", "unsupported_keywords"]
@@ -52,6 +52,9 @@ def check(schema: Mapping[str, Any], value: Any, path: str = "") -> list[str]:
     if expected is not None and not _TYPES[expected](value):
         return [f"{where}: {value!r} is not of type {expected!r}"]
     problems: list[str] = []
+    kind = type(value)
+    if kind is str and "enum" not in schema and "minLength" not in schema:
+        return problems  # its type was all a schema can ask of a string without these
     if "enum" in schema and value not in schema["enum"]:
         problems.append(f"{where}: {value!r} is not one of {schema['enum']!r}")
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -63,6 +66,8 @@ def check(schema: Mapping[str, Any], value: Any, path: str = "") -> list[str]:
                 f"{schema['exclusiveMinimum']}")
     if isinstance(value, str) and len(value) < schema.get("minLength", 0):
         problems.append(f"{where}: {value!r} is shorter than {schema['minLength']} characters")
+    if kind is str or kind is int or kind is float or kind is bool:
+        return problems  # no ABC checks for the leaves
     if isinstance(value, Mapping):
         problems += _check_object(schema, value, path)
     if isinstance(value, list | tuple) and isinstance(schema.get("items"), Mapping):
@@ -71,19 +76,65 @@ def check(schema: Mapping[str, Any], value: Any, path: str = "") -> list[str]:
     return problems
 
 
+_NOTES = frozenset({"description", "title", "$schema", "$id"})  # keywords that check nothing
+_EXACT = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}
+
+
+def _passes(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
+    """A test that is True only for values :func:`check` finds no problem with, for the
+    plain property schemas most fields have (a type, perhaps a minimum or an enum); None
+    for any other. False means "ask :func:`check`", which says what is wrong."""
+    asks = set(schema) - _NOTES
+    kinds = _EXACT.get(schema.get("type", ""))
+    if kinds is None or not asks <= {"type", "minimum", "exclusiveMinimum", "enum"}:
+        return None
+    low, above = schema.get("minimum"), schema.get("exclusiveMinimum")
+    enum = schema.get("enum")
+    if enum is not None and not all(isinstance(e, str) for e in enum):
+        return None
+
+    def passes(v: Any) -> bool:
+        # type(v), not isinstance: a bool is no integer, a subclass is left to check().
+        if type(v) not in kinds:
+            return False
+        if low is not None and not v >= low:
+            return False
+        if above is not None and not v > above:
+            return False
+        return enum is None or v in enum
+
+    return passes
+
+
+# Per properties mapping (the schemas are loaded once and kept): key -> quick test.
+_QUICK: dict[int, tuple[Mapping[str, Any], dict[str, Callable[[Any], bool] | None]]] = {}
+
+
+def _quick(props: Mapping[str, Any]) -> dict[str, Callable[[Any], bool] | None]:
+    found = _QUICK.get(id(props))
+    if found is None or found[0] is not props:
+        found = _QUICK[id(props)] = (props, {k: _passes(v) if isinstance(v, Mapping) else None
+                                             for k, v in props.items()})
+    return found[1]
+
+
 def _check_object(schema: Mapping[str, Any], value: Mapping[str, Any], path: str) -> list[str]:
     problems: list[str] = []
     props = schema.get("properties") or {}
+    quick = _quick(props) if props else {}
     for key in schema.get("required") or ():
         if key not in value:
             problems.append(f"{path or '(object)'}: {key!r} is a required property")
     extra = schema.get("additionalProperties", True)
     for key, item in value.items():
-        sub = f"{path}.{key}" if path else str(key)
         if key in props:
-            problems += check(props[key], item, sub)
-        elif extra is False:
+            passes = quick.get(key)
+            if passes is not None and passes(item):
+                continue
+            problems += check(props[key], item, f"{path}.{key}" if path else str(key))
+            continue
+        if extra is False:
             problems.append(f"{path or '(object)'}: unexpected property {key!r}")
         elif isinstance(extra, Mapping):
-            problems += check(extra, item, sub)
+            problems += check(extra, item, f"{path}.{key}" if path else str(key))
     return problems

@@ -44,6 +44,7 @@ from .openephys import OpenEphysBinaryExtractor
 from .openephys_legacy import OpenEphysLegacyExtractor
 from .photometry import DoricExtractor, NeurophotometricsExtractor, PyPhotometryExtractor
 from .rawbinary import RawBinaryExtractor
+from .run import current as current_run
 from .scanbox import ScanboxExtractor
 from .sleap import SleapAnalysisExtractor, SleapExtractor
 from .spikeglx import SpikeGlxExtractor
@@ -65,6 +66,7 @@ __all__ = [
     "Source",
     "discover",
     "extractor_for",
+    "prewarm_readers",
 ]
 
 #: Every file family, in no particular order: the claims decide.
@@ -107,7 +109,11 @@ EXTRACTORS: tuple[type[Extractor], ...] = (
 )
 
 _BY_NAME = tuple(cls for cls in EXTRACTORS if not cls.sniffs)
-_BY_CONTENT = tuple(cls for cls in EXTRACTORS if cls.sniffs)
+# Asked only when no family knows a file by its name: the sniffers' claims, and the second
+# look of families whose files may also go unnamed (a DeepLabCut .h5 renamed).
+_BY_CONTENT = tuple(cls for cls in EXTRACTORS
+                    if cls.sniffs or cls.claim_content.__func__ is not  # type: ignore[attr-defined]
+                    Extractor.claim_content.__func__)  # type: ignore[attr-defined]
 
 # Folders that never hold a session's data, and files that are bsingest's own settings.
 _IGNORED_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", ".bsingest"}
@@ -138,7 +144,7 @@ class Discovery:
 def discover(folder: str | os.PathLike[str]) -> Discovery:
     """Sort every file under ``folder`` (recursively, in name order)."""
     root = Path(folder)
-    files = sorted(_walk(root))
+    files = _walk(root)
     claims = {p: _claimants(p) for p in files}
     found = Discovery()
     for p in files:
@@ -175,17 +181,76 @@ def _nothing_to_describe(p: Path, claimants: list[type[Extractor]]) -> str | Non
         return None
 
 
+def prewarm_readers(files: list[Path]) -> None:
+    """Have the reader process start and import what the families of ``files`` read with
+    (see :attr:`Extractor.warm`), while this process reads the other files."""
+    modules = sorted({m for f in files for cls in _claimants(f)[1] for m in cls.warm})
+    if modules:
+        from ._isolate import prewarm
+
+        prewarm(tuple(modules))
+
+
 def _claimants(p: Path) -> tuple[Claim, list[type[Extractor]]]:
+    # Within a run a file's claims are worked out once (listing the folder, then
+    # extracting the file).
+    r = current_run()
+    if r is None:
+        return _ask(p)
+    found = r.claims.get(p)
+    if found is None:
+        found = r.claims[p] = _ask(p)
+    return found  # type: ignore[no-any-return]
+
+
+def _named(cls: type[Extractor]) -> tuple[str, ...] | None:
+    """The lower-case endings of the names ``cls`` can claim, or None (ask it always)."""
+    endings = cls.claim_endings
+    if endings is None and cls.claim.__func__ is Extractor.claim.__func__:  # type: ignore[attr-defined]
+        endings = tuple(s.lower() for s in cls.suffixes)  # the base claims by suffix alone
+    return endings
+
+
+_ENDINGS = tuple((cls, _named(cls)) for cls in _BY_NAME)
+_ASKED: dict[str, tuple[tuple[type[Extractor], tuple[str, ...] | None], ...]] = {}
+
+
+def _asked_for(suffix: str) -> tuple[tuple[type[Extractor], tuple[str, ...] | None], ...]:
+    """The families (in registry order) that may claim a name whose text after its last
+    dot is ``suffix``: an ending with a dot can only end such a name if its own text after
+    the last dot is ``suffix``; endings without a dot and None are kept (checked per name)."""
+    found = _ASKED.get(suffix)
+    if found is None:
+        found = _ASKED[suffix] = tuple(
+            (cls, endings) for cls, endings in _ENDINGS
+            if endings is None
+            or any("." not in e or e.rsplit(".", 1)[1] == suffix for e in endings))
+    return found
+
+
+def _ask(p: Path) -> tuple[Claim, list[type[Extractor]]]:
+    # A family whose claim_endings the name does not end with is not asked: a session's
+    # 10,000 WAVs cost a dict look-up and a few endswith, not one claim per family.
+    name = p.name.lower()
+    claims = [(cls.claim(p), cls) for cls, endings in _asked_for(name.rpartition(".")[2])
+              if endings is None or name.endswith(endings)]
     # Families that recognise a file by its content whatever its name (DICOM's magic at
     # byte 128, FicTrac's rows of numbers in a .dat) are asked only when no family knows
     # the file by its name and sidecars: a session's 10,000 WAVs or an Intan folder's
     # amplifier.dat are never opened to decide whose they are.
-    claims = [(cls.claim(p), cls) for cls in _BY_NAME]
     best = max((c for c, _ in claims), default=Claim.NO)
     if best < Claim.SPECIFIC and p.is_file():  # never a FIFO or a device: opening blocks
-        claims += [(cls.claim(p), cls) for cls in _BY_CONTENT]
+        claims += [(cls.claim(p) if cls.sniffs else cls.claim_content(p), cls)
+                   for cls in _BY_CONTENT]
         best = max((c for c, _ in claims), default=Claim.NO)
-    return best, [cls for c, cls in claims if c == best and c > Claim.NO]
+    found = (best, [cls for c, cls in claims if c == best and c > Claim.NO])
+    # One shared answer per outcome: a run keeps every file's answer, and 100,000 WAVs
+    # need one (SPECIFIC, [audio]), not 100,000 copies of it.
+    key = (best, *found[1])
+    return _OUTCOMES.setdefault(key, found)
+
+
+_OUTCOMES: dict[tuple[object, ...], tuple[Claim, list[type[Extractor]]]] = {}
 
 
 # Suffixes of general-purpose files (notes, tables, arrays, settings) that some family
@@ -290,12 +355,17 @@ def _head(p: Path, n: int = 12) -> bytes:
 
 
 def _walk(root: Path) -> list[Path]:
+    """Every file under ``root``, in the order of their paths (as ``sorted`` orders Paths:
+    part by part, which sorting the text alone does not: ``a-b/x`` and ``a/y``)."""
     if root.is_file():
         return [root]
-    out = []
+    found = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames
                              if d not in _IGNORED_DIRS and not d.startswith("."))
-        out += [Path(dirpath) / f for f in filenames
-                if not f.startswith(".") and f not in _IGNORED_FILES]
-    return out
+        found += [os.path.join(dirpath, f) for f in filenames
+                  if not f.startswith(".") and f not in _IGNORED_FILES]
+    # Sorted as text split into parts, and made Paths once: 100,000 Path comparisons and
+    # joins cost more than reading the files' headers.
+    found.sort(key=lambda s: s.split(os.sep))
+    return [Path(s) for s in found]

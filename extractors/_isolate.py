@@ -48,7 +48,7 @@ from typing import IO, Any
 
 from bsingest.errors import BsingestError, ExtractionError
 
-__all__ = ["MEMORY_LIMIT", "isolated"]
+__all__ = ["MEMORY_LIMIT", "isolated", "prewarm"]
 
 #: The worker's data segment where the machine's memory is unknown (bytes). Reading a
 #: header needs far less, but neo's Plexon reader lists every block of a ``.plx`` in memory
@@ -58,6 +58,50 @@ MEMORY_LIMIT = 8 * 2**30
 _HEADER = struct.Struct("<Q")
 _lock = threading.Lock()
 _worker: subprocess.Popen[bytes] | None = None
+_pending = 0  # replies to prewarm requests not read yet
+
+
+def prewarm(modules: tuple[str, ...]) -> None:
+    """Start the worker and have it import ``modules`` while this process goes on: a run
+    that will read an NWB file pays for the worker's start and h5py's import on the other
+    core, not before its first answer. The reply is read by the next :func:`isolated`."""
+    global _pending
+    if sys.platform == "win32" or os.environ.get("BSINGEST_NO_ISOLATION") or not modules:
+        return
+    with _lock:
+        worker = _running()
+        assert worker.stdin is not None
+        try:
+            _send(worker.stdin, pickle.dumps((__name__, "_import", (modules,))))
+            _pending += 1
+        except OSError:
+            _stop(worker)
+
+
+def _import(modules: tuple[str, ...]) -> None:
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # the request that needs it says so, naming its file
+            pass
+
+
+def _drain(worker: subprocess.Popen[bytes], timeout: float) -> subprocess.Popen[bytes]:
+    """Read the replies of earlier prewarm requests; a worker that died meanwhile is
+    replaced (the request that follows is the one that matters)."""
+    global _pending
+    assert worker.stdout is not None
+    while _pending:
+        try:
+            reply = _receive(worker.stdout, timeout)
+        except (TimeoutError, OSError, EOFError):
+            reply = None
+        if reply is None:
+            _stop(worker)
+            _pending = 0
+            return _running()
+        _pending -= 1
+    return worker
 
 
 def isolated(path: Path, fn: Callable[..., Any], *args: Any, timeout: float = 120.0) -> Any:
@@ -71,7 +115,7 @@ def isolated(path: Path, fn: Callable[..., Any], *args: Any, timeout: float = 12
         return fn(*args)
     request = pickle.dumps((fn.__module__, fn.__qualname__, args))
     with _lock:
-        worker = _running()
+        worker = _drain(_running(), timeout)
         assert worker.stdin is not None and worker.stdout is not None
         timed_out = False
         try:
@@ -128,7 +172,7 @@ def _running() -> subprocess.Popen[bytes]:
 
 
 def _stop(worker: subprocess.Popen[bytes]) -> None:
-    global _worker
+    global _worker, _pending
     if worker.poll() is None:
         worker.kill()
     worker.wait()
@@ -137,6 +181,7 @@ def _stop(worker: subprocess.Popen[bytes]) -> None:
             stream.close()
     if _worker is worker:
         _worker = None
+        _pending = 0
 
 
 @atexit.register

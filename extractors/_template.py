@@ -23,6 +23,8 @@ class TemplateExtractor(Extractor):
     name = "template"  # shown in output and provenance; the samples module uses it
     suffixes = (".xyz",)  # lower-case, with the dot
     record_types = ("GeneralTimeSeries",)  # current names (bsingest/recordtypes.py)
+    # Every ending a name claim() accepts may have: other files are never asked.
+    claim_endings = suffixes
 
     @classmethod
     def claim(cls, path: Path) -> Claim:

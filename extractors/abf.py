@@ -80,6 +80,8 @@ class AbfExtractor(Extractor):
     suffixes = (".abf",)
     record_types = ("IntracellularEphys",)
 
+    claim_endings = (".abf",)
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         return Claim.SPECIFIC if path.suffix.lower() == ".abf" else Claim.NO

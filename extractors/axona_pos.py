@@ -48,6 +48,8 @@ class AxonaPosExtractor(Extractor):
     suffixes = (".pos",)
     record_types = ("BehavioralTracking",)
 
+    claim_endings = (".pos",)
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         if path.suffix.lower() != ".pos" or not path.is_file():

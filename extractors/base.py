@@ -14,11 +14,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import functools
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from typing import Any, ClassVar
 
 from bsingest.errors import BsingestError, ExtractionError, NothingToDescribe
@@ -34,6 +36,8 @@ from bsingest.recordtypes import (
     legacy_name,
     lookup,
 )
+
+from .run import current as current_run
 
 __all__ = [
     "COUNT_LIMIT",
@@ -174,11 +178,16 @@ class Extraction:
         """
         suffix = f"#{self.part}" if self.part else ""
         bare = self._bare_name()
-        try:
-            folder = Path(self.path).parent.resolve().relative_to(Path(root).resolve())
-            rel = (folder / bare).as_posix()
-        except ValueError:
-            rel = bare
+        r = current_run()
+        if r is not None:  # within a run, each folder is resolved once (10,000 files in one)
+            folder = r.relative(os.path.dirname(self.path) or ".", os.fspath(root))
+            rel = bare if folder is None or folder == "." else f"{folder}/{bare}"
+        else:
+            try:
+                rel = (Path(self.path).parent.resolve().relative_to(Path(root).resolve())
+                       / bare).as_posix()
+            except ValueError:
+                rel = bare
         name = rel + suffix
         if name == self.file_name:
             return self
@@ -292,6 +301,15 @@ class Extractor:
     #: True for a family that knows its files by their content, whatever their name: its
     #: claim is asked only when no other family claims the file by name or sidecar.
     sniffs: ClassVar[bool] = False
+    #: Lower-case endings of every name :meth:`claim` can say yes to (``(".rhd", ".dat")``,
+    #: ``("structure.oebin",)``): a file whose name ends otherwise is not asked, so that
+    #: deciding whose a file is costs one ``str.endswith`` per family. None: always asked
+    #: (the default of a family that overrides :meth:`claim`; a family that does not is
+    #: asked about its ``suffixes`` only).
+    claim_endings: ClassVar[tuple[str, ...] | None] = None
+    #: Modules a family reads with in the reader process (:mod:`extractors._isolate`):
+    #: a run over a folder that holds its files has that process import them early.
+    warm: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # A family may only produce types of the record-type table, by their current
@@ -313,6 +331,13 @@ class Extractor:
     def claim(cls, path: Path) -> Claim:
         """How sure this family is that ``path`` is its own; by suffix unless overridden."""
         return Claim.SPECIFIC if path.suffix.lower() in cls.suffixes else Claim.NO
+
+    @classmethod
+    def claim_content(cls, path: Path) -> Claim:
+        """A second look for files :meth:`claim` refused by name, asked only when no family
+        claims the file by name or sidecar (a DeepLabCut ``.h5`` renamed, whose columns are
+        only found by opening it). NO unless overridden."""
+        return Claim.NO
 
     @classmethod
     def sidecars(cls, path: Path) -> list[Path]:
@@ -355,20 +380,22 @@ class Extractor:
         ``<part> not described: <reason>`` on each record kept; a file with no part left
         is refused, naming each part and reason.
         """
-        p = Path(path)
+        p = path if isinstance(path, Path) else Path(path)  # no second parse of a Path
         unknown = set(stated) - STATED_KEYS
         if unknown:
             raise ExtractionError(p, f"unknown stated parameters: {', '.join(sorted(unknown))}")
         stated = _stated_values(p, {k: v for k, v in stated.items() if v is not None})
         optics = {k: stated.pop(k) for k in list(stated) if k in OPTICS_KEYS}
-        if not p.exists():
-            raise ExtractionError(p, "no such file")
-        if p.is_dir():
+        try:
+            st = os.stat(p)  # one stat says all four (a run over 10,000 files pays per call)
+        except (OSError, ValueError):
+            raise ExtractionError(p, "no such file") from None
+        if S_ISDIR(st.st_mode):
             raise ExtractionError(p, "a folder, not a recording file")
-        if not p.is_file():
+        if not S_ISREG(st.st_mode):
             raise ExtractionError(p, f"{special_file(p) or 'not a regular file'}, not a "
                                   "recording file: not read")
-        if p.stat().st_size == 0:
+        if st.st_size == 0:
             raise ExtractionError(p, "empty file (0 bytes)")
         self.verify = verify
         nothing = self.skip_reason(p)
@@ -394,7 +421,7 @@ class Extractor:
             # timestamps mixed) drops that part, never the file's other records.
             problem = self._implausible(r)
             if problem is None:
-                self._check(p, r)
+                self._check(p, r, plausible=True)
                 kept.append(r)
             elif r.part is None and len(good) + len(failed) == 1:
                 raise ExtractionError(p, problem)  # a file that is one record: refused as is
@@ -502,8 +529,9 @@ class Extractor:
         where = f" ({_where(prov)})" if prov is not None else ""
         return f"{key} {reason}{where}"
 
-    def _check(self, path: Path, r: Extraction) -> None:
-        problem = self._implausible(r)
+    def _check(self, path: Path, r: Extraction, *, plausible: bool = False) -> None:
+        # ``plausible``: the caller has just checked plausibility (no second pass)
+        problem = None if plausible else self._implausible(r)
         if problem is not None:
             raise ExtractionError(path, problem)
         problems = check_type_json(r.type, r.type_json)
@@ -533,10 +561,8 @@ def plausibility_problems(record_type: str, type_json: Mapping[str, Any]) -> lis
     :data:`RATE_BOUNDS`, :data:`FRAME_RATE_BOUNDS` and :data:`LSB_BOUNDS`. A bool is
     not a number. Tests re-check records with this, independently of the extractors.
     """
-    problems: list[tuple[str, str]] = []
-    for key, value in _numbers(type_json, ""):
-        if isinstance(value, float) and not math.isfinite(value):
-            problems.append((key, f"is {value}, not a finite number"))
+    problems = [(key, f"is {value}, not a finite number")
+                for key, value in _non_finite(type_json, "")]
     if problems:
         return problems
     for key in _COUNT_KEYS:
@@ -549,9 +575,7 @@ def plausibility_problems(record_type: str, type_json: Mapping[str, Any]) -> lis
             problems.append((key, f"is {v!r}, not a whole number"))
         elif not 0 <= v <= COUNT_LIMIT:
             problems.append((key, f"is {v:g}, outside 0 to 2**53"))
-    found: RecordType | None = lookup(record_type)
-    limits_of = {**FIELD_BOUNDS, **(found.bounds if found is not None else {})}
-    for key, limits in limits_of.items():
+    for key, limits in _limits_of(record_type).items():
         if key not in type_json:
             continue
         unit = _UNIT_TEXT.get(key, "")
@@ -565,19 +589,38 @@ def plausibility_problems(record_type: str, type_json: Mapping[str, Any]) -> lis
     return problems
 
 
-def _numbers(value: Any, path: str) -> list[tuple[str, Any]]:
-    """(dotted path, value) of every number (bools too) in a JSON-like value."""
+@functools.cache
+def _limits_of(record_type: str) -> dict[str, tuple[float, float]]:
+    """Every bound a record of ``record_type`` must keep (the table's; once per type)."""
+    found: RecordType | None = lookup(record_type)
+    return {**FIELD_BOUNDS, **(found.bounds if found is not None else {})}
+
+
+# Types that hold no number inside and are not one: skipped without an ABC check.
+_LEAVES = frozenset({str, int, bool, type(None)})
+
+
+def _non_finite(value: Any, path: str) -> list[tuple[str, float]]:
+    """(dotted path, value) of every NaN or infinity in a JSON-like value (the paths
+    a walk of every number would give); strings and whole numbers are passed over without an ABC
+    check, which is most of a record."""
+    kind = type(value)
+    if kind is float:
+        return [] if math.isfinite(value) else [(path, value)]
+    if kind in _LEAVES:
+        return []
+    out: list[tuple[str, float]] = []
     if isinstance(value, Mapping):
-        out = []
         for k, v in value.items():
-            out += _numbers(v, f"{path}.{k}" if path else str(k))
-        return out
-    if isinstance(value, list | tuple):
-        out = []
+            if type(v) not in _LEAVES:
+                out += _non_finite(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list | tuple):
         for i, v in enumerate(value):
-            out += _numbers(v, f"{path}.{i}")
-        return out
-    return [(path, value)] if isinstance(value, int | float) else []
+            if type(v) not in _LEAVES:
+                out += _non_finite(v, f"{path}.{i}")
+    elif isinstance(value, float) and not math.isfinite(value):
+        out.append((path, value))
+    return out
 
 
 def _where(prov: Provenance) -> str:

@@ -112,6 +112,8 @@ class BrainVisionExtractor(Extractor):
     suffixes = (".vhdr", ".eeg")
     record_types = ("Electroencephalography",)
 
+    claim_endings = (".vhdr", ".eeg")
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         suffix = path.suffix.lower()

@@ -70,6 +70,8 @@ class BrukerExtractor(Extractor):
     suffixes = (".xml",)
     record_types = (TWO_PHOTON,)
 
+    claim_endings = (".xml",)
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         if path.suffix.lower() != ".xml":

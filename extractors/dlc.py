@@ -62,6 +62,8 @@ class DlcExtractor(Extractor):
     suffixes = (".h5", ".hdf5", ".csv")
     record_types = ("BehavioralTracking",)
 
+    claim_endings = (".h5", ".hdf5", ".csv")
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         suffix = path.suffix.lower()
@@ -69,11 +71,18 @@ class DlcExtractor(Extractor):
             return Claim.NO
         if suffix == ".csv":
             return Claim.SPECIFIC if _csv_header_rows(path) else Claim.NO
-        if _dlc_h5_key(path):
-            return Claim.SPECIFIC
-        # A damaged file DeepLabCut named: ours, to say what is wrong with it.
+        # By its name and the HDF5 magic only (a damaged file DeepLabCut named is ours too,
+        # to say what is wrong with it): opening HDF5 to look for DeepLabCut's columns
+        # waits for claim_content, when no family knows the file by its name.
         named = "DLC_" in path.name or path.name.startswith("CollectedData_")
         return Claim.SPECIFIC if named and _is_hdf5(path) else Claim.NO
+
+    @classmethod
+    def claim_content(cls, path: Path) -> Claim:
+        # A DeepLabCut .h5 renamed: its columns say so.
+        if path.suffix.lower() not in (".h5", ".hdf5") or not path.is_file():
+            return Claim.NO
+        return Claim.SPECIFIC if _dlc_h5_key(path) else Claim.NO
 
     @classmethod
     def sidecars(cls, path: Path) -> list[Path]:

@@ -138,6 +138,7 @@ class EdfExtractor(Extractor):
 
     name = "edf"
     suffixes = (".edf", ".bdf")
+    claim_endings = suffixes  # see Extractor.claim_endings
     record_types = ("Electroencephalography",)
 
     @classmethod

@@ -72,6 +72,7 @@ from typing import Any, BinaryIO
 from bsingest.errors import ExtractionError, SidecarError
 
 from .base import Claim, Extraction, Extractor, Fields, Source, whole_frames
+from .run import cached
 
 __all__ = ["IntanChannel", "IntanExtractor", "IntanHeader", "read_intan_header"]
 
@@ -367,7 +368,7 @@ def _layout(folder: Path) -> _Layout | None:
 @functools.lru_cache(maxsize=64)
 def _layout_cached(folder: str, info: str, _mtime: int, _size: int, _dmtime: int) -> _Layout | None:
     try:
-        header = read_intan_header(Path(info))
+        header = cached("intan-info", info, lambda: read_intan_header(Path(info)))
     except (ExtractionError, OSError):
         return None
     root = Path(folder)
@@ -393,6 +394,8 @@ class IntanExtractor(Extractor):
     name = "intan"
     suffixes = (".rhd", ".rhs", ".dat")
     record_types = ("ExtracellularEphys", "GeneralTimeSeries")
+
+    claim_endings = (".rhd", ".rhs", ".dat")
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
@@ -575,7 +578,8 @@ class IntanExtractor(Extractor):
 
 def _sidecar_header(path: Path, info: Path) -> IntanHeader:
     try:
-        return read_intan_header(info)
+        # An RHX folder's info.rhd describes each of its per-channel files: once per run.
+        return cached("intan-info", info, lambda: read_intan_header(info))
     except SidecarError:
         raise
     except ExtractionError as exc:  # name the data file first, then its sidecar

@@ -87,6 +87,8 @@ class MiniscopeExtractor(Extractor):
     suffixes = (".json", ".avi", ".csv")
     record_types = ("Miniscope", "BehavioralTracking")
 
+    claim_endings = (META.lower(), ".avi", *_COMPANIONS)
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         name = path.name

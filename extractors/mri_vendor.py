@@ -150,6 +150,8 @@ class ParRecExtractor(Extractor):
     suffixes = (".rec", ".par")
     record_types = ("MagneticResonanceImaging", "FunctionalMagneticResonanceImaging")
 
+    claim_endings = (".rec", ".par")
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         suffix = path.suffix.lower()
@@ -273,6 +275,8 @@ class ParaVisionExtractor(Extractor):
     name = "paravision"
     suffixes = ("method",)
     record_types = ("MagneticResonanceImaging", "FunctionalMagneticResonanceImaging")
+
+    claim_endings = ("method",)
 
     @classmethod
     def claim(cls, path: Path) -> Claim:

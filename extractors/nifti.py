@@ -169,6 +169,8 @@ class NiftiExtractor(Extractor):
     suffixes = (".nii", ".nii.gz")
     record_types = ("MagneticResonanceImaging", "FunctionalMagneticResonanceImaging")
 
+    claim_endings = (".nii", ".nii.gz")
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         low = path.name.lower()

@@ -45,6 +45,8 @@ class NvtExtractor(Extractor):
     suffixes = (".nvt",)
     record_types = ("BehavioralTracking",)
 
+    claim_endings = (".nvt",)
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         # Neuralynx's own suffix: a damaged one is ours too, to say what is wrong with it.

@@ -129,6 +129,9 @@ class NwbExtractor(Extractor):
     record_types = ("ExtracellularEphys", "GeneralTimeSeries", "BehavioralTracking",
                     "IntracellularEphys")
 
+    claim_endings = (".nwb",)
+    warm = ("h5py",)
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         return Claim.SPECIFIC if path.suffix.lower() == ".nwb" else Claim.NO

@@ -71,6 +71,7 @@ from typing import Any
 from bsingest.errors import ExtractionError, SidecarError
 
 from .base import Claim, Extraction, Extractor, Fields, PartFailure, Source, whole_frames
+from .run import cached
 
 __all__ = ["RATE_BOUNDS", "OpenEphysBinaryExtractor", "find_oebin"]
 
@@ -130,6 +131,8 @@ class OpenEphysBinaryExtractor(Extractor):
     suffixes = (".dat",)
     record_types = ("ExtracellularEphys", "GeneralTimeSeries")
 
+    claim_endings = (OEBIN, DATA_NAME)
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         if path.name.lower() == OEBIN:
@@ -163,7 +166,8 @@ class OpenEphysBinaryExtractor(Extractor):
         if oebin is None:
             raise ExtractionError(path, f"no {OEBIN} in the folders above it: not an Open "
                                   "Ephys binary recording")
-        doc = _read_oebin(path, oebin)
+        # One structure.oebin describes each of its streams: read once per run.
+        doc = cached("oebin", oebin, lambda: _read_oebin(path, oebin))
         entry = _entry_for(path, oebin, doc)
         return [self._stream(path, oebin, doc, entry)]
 

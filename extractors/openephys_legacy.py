@@ -135,6 +135,8 @@ class OpenEphysLegacyExtractor(Extractor):
     suffixes = (".continuous",)
     record_types = ("ExtracellularEphys", "GeneralTimeSeries")
 
+    claim_endings = (".continuous",)
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         if path.suffix.lower() != ".continuous" or not _magic_ok(path):

@@ -169,6 +169,8 @@ class NeurophotometricsExtractor(Extractor):
     suffixes = (".csv",)
     record_types = (_FIBER,)
 
+    claim_endings = (".csv",)
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         if path.suffix.lower() != ".csv":

@@ -27,6 +27,7 @@ from bsingest.errors import ExtractionError, SidecarError
 
 from .base import LSB_BOUNDS, Claim, Extraction, Extractor, Fields, special_file, whole_frames
 from .cellexplorer import SessionMat, find_session_mat, read_session_mat
+from .run import cached
 
 __all__ = ["NeuroscopeXml", "RawBinaryExtractor", "find_neuroscope_xml", "read_neuroscope_xml"]
 
@@ -62,6 +63,7 @@ class RawBinaryExtractor(Extractor):
 
     name = "rawbinary"
     suffixes = (".dat", ".lfp", ".eeg", ".bin")
+    claim_endings = suffixes
     record_types = ("ExtracellularEphys", "GeneralTimeSeries", "Electroneurogram",
                     "IntracellularEphys")
 
@@ -86,14 +88,16 @@ class RawBinaryExtractor(Extractor):
         xml = None
         if xml_path is not None:
             try:
-                xml = read_neuroscope_xml(xml_path)
+                found = xml_path  # one XML describes every .dat and .lfp beside it
+                xml = cached("neuroscope-xml", found, lambda: read_neuroscope_xml(found))
             except SidecarError as exc:  # name the data file first, then its sidecar
                 raise SidecarError(path, f"{xml_path.name}: {exc.reason}") from exc
         else:
             mat_path = find_session_mat(path)
             if mat_path is not None:
                 try:
-                    mat = read_session_mat(mat_path)
+                    session = mat_path
+                    mat = cached("session-mat", session, lambda: read_session_mat(session))
                 except SidecarError as exc:
                     raise SidecarError(path, f"{mat_path.name}: {exc.reason}") from exc
                 return [self._from_session_mat(path, mat, stated)]

@@ -71,6 +71,7 @@ class SleapExtractor(Extractor):
 
     name = "sleap"
     suffixes = (".slp",)
+    claim_endings = suffixes  # see Extractor.claim_endings
     record_types = ("BehavioralTracking",)
 
     @classmethod
@@ -107,6 +108,7 @@ class SleapAnalysisExtractor(Extractor):
 
     name = "sleap_analysis"
     suffixes = (".h5", ".hdf5")
+    claim_endings = suffixes  # see Extractor.claim_endings
     record_types = ("BehavioralTracking",)
 
     @classmethod

@@ -53,6 +53,7 @@ from typing import Any
 from bsingest.errors import ExtractionError, SidecarError
 
 from .base import Claim, Extraction, Extractor, Fields, Source, special_file
+from .run import cached
 
 __all__ = ["SpikeGlxExtractor", "SpikeGlxMeta", "read_meta"]
 
@@ -117,6 +118,8 @@ class SpikeGlxExtractor(Extractor):
     suffixes = (".bin", ".meta")
     record_types = ("ExtracellularEphys", "GeneralTimeSeries")
 
+    claim_endings = (".bin", ".meta")
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         suffix = path.suffix.lower()
@@ -144,7 +147,7 @@ class SpikeGlxExtractor(Extractor):
         meta_path = _meta_of(path)
         if not meta_path.is_file():
             raise SidecarError(path, f"no {meta_path.name} beside it")
-        meta = read_meta(meta_path, data=path)
+        meta = cached("spikeglx-meta", meta_path, lambda: read_meta(meta_path, data=path))
         f = Fields()
         n_channels = _describe(path, meta, f)
         size = os.stat(path).st_size
@@ -154,7 +157,8 @@ class SpikeGlxExtractor(Extractor):
 
     def _lone_meta(self, meta_path: Path) -> Extraction:
         bin_path = _bin_of(meta_path)
-        meta = read_meta(meta_path, data=meta_path)
+        meta = cached("spikeglx-meta", meta_path,
+                      lambda: read_meta(meta_path, data=meta_path))
         f = Fields()
         n_channels = _describe(meta_path, meta, f)
         size = meta.number("fileSizeBytes", meta_path, int)

@@ -72,6 +72,8 @@ class Suite2pExtractor(Extractor):
     suffixes = (".npy",)
     record_types = (TWO_PHOTON,)
 
+    claim_endings = ("ops.npy",)
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         if path.name != "ops.npy" or not _PLANE.match(path.parent.name):

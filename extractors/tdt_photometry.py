@@ -47,6 +47,7 @@ from typing import Any
 from bsingest.errors import ExtractionError
 
 from .base import Claim, Extraction, Extractor, Fields, Source
+from .run import cached
 
 __all__ = ["TdtPhotometryExtractor", "TdtStore", "is_photometry_store", "photometry_fields",
            "photometry_only", "read_tsq_stores", "store_wavelength"]
@@ -158,7 +159,9 @@ def read_tsq_stores(path: Path, owner: Path | None = None
 def photometry_only(tsq: Path) -> bool:
     """Whether every stream store of the tank is a photometry store (and there is one)."""
     try:
-        stores, _ = read_tsq_stores(tsq)
+        # The whole index is read (a .tsq states no store list): once per run, shared
+        # by this claim, neo's and the extraction.
+        stores, _ = cached("tdt-tsq", tsq, lambda: read_tsq_stores(tsq))
     except (ExtractionError, OSError, ValueError):
         return False
     return bool(stores) and all(is_photometry_store(s.code) for s in stores)
@@ -170,6 +173,8 @@ class TdtPhotometryExtractor(Extractor):
     name = "tdt_photometry"
     suffixes = (".tev", ".tsq")
     record_types = ("FiberPhotometry",)
+
+    claim_endings = (".tev", ".tsq")
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
@@ -207,7 +212,7 @@ def photometry_fields(tsq: Path, owner: Path) -> list[tuple[str, Fields]]:
     The neo family can describe the photometry stores of a block that also holds ephys
     streams with it: ``self.result(tev, "FiberPhotometry", f, part=code)`` for each pair.
     """
-    stores, start = read_tsq_stores(tsq, owner)
+    stores, start = cached("tdt-tsq", tsq, lambda: read_tsq_stores(tsq, owner))
     if not stores:
         raise ExtractionError(owner, f"{tsq.name} lists no stream stores")
     tev = tsq.with_suffix(".tev")

@@ -50,6 +50,8 @@ class ThorImageExtractor(Extractor):
     suffixes = (".xml",)
     record_types = (TWO_PHOTON, CONFOCAL, WIDEFIELD)
 
+    claim_endings = ("experiment.xml",)
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         if path.name.lower() != "experiment.xml":

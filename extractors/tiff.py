@@ -95,6 +95,8 @@ class TiffExtractor(Extractor):
     suffixes = (".tif", ".tiff", ".btf", ".tf8")
     record_types = (TWO_PHOTON, WIDEFIELD)
 
+    claim_endings = (".tif", ".tiff", ".btf", ".tf8")
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         # SUFFIX, not SPECIFIC: a TIFF that a PrairieView or ThorImage XML lists is that

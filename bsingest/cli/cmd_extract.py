@@ -5,13 +5,17 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bsingest.sessionconfig import record_type, type_names
 
-from .output import echo_err, echo_skipped, fmt_number, print_json, print_table
+from .jsonstream import JsonListWriter
+from .output import echo_err, echo_skipped, fmt_number, print_table
+
+if TYPE_CHECKING:
+    from bsingest.extraction import ExtractReport
 
 _DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "float64")
 _STATED = "bsingest.stated"  # ctx.meta: what --type, --n-channels, ... said
@@ -134,17 +138,47 @@ def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> No
 
     Exit code 0 when every file was described, 1 when any failed, 2 for usage errors.
     """
-    from bsingest.extraction import extract_paths
+    from bsingest.extraction import ExtractReport, extract_paths, iter_extract
 
     record_type, stated = stated_values(ctx)
-    report = extract_paths(paths, record_type=record_type, verify=verify_asked(ctx), **stated)
     if as_json:
-        print_json(report.to_json())
-    else:
-        _print_report(report, [p for p in paths if os.path.isdir(p)])
-    for note in report.notes:  # once per run, not on every record (stdout stays JSON)
-        echo_err(f"note: {note}")
+        # Streamed: records are printed as their files are read (64 KiB at a time), none kept
+        # (100,000 files must not mean 100,000 records in memory); the errors follow, as
+        # ExtractReport.to_json orders them.
+        report = ExtractReport()
+        found = iter_extract(paths, report, record_type=record_type,
+                             verify=verify_asked(ctx), **stated)
+        with JsonListWriter(_stdout_bytes()) as out:
+            for extractions in found:
+                for e in extractions:
+                    out.write(e.to_json())
+            for path, msg in report.errors.items():
+                out.write({"path": path, "error": msg})
+        _print_notes(report)
+        ctx.exit(0 if report.ok else 1)
+    report = extract_paths(paths, record_type=record_type, verify=verify_asked(ctx), **stated)
+    _print_report(report, [p for p in paths if os.path.isdir(p)])
+    _print_notes(report)
     ctx.exit(0 if report.ok else 1)
+
+
+def _print_notes(report: ExtractReport) -> None:
+    """The run's notes on stderr, once per run, not on every record (stdout may be JSON)."""
+    for note in report.notes:
+        echo_err(f"note: {note}")
+
+
+def _stdout_bytes() -> Callable[[bytes], Any]:
+    """Where the JSON bytes go: stdout's binary buffer, written to directly (a call per
+    record through click.echo costs more than describing a small file); click.echo when
+    stdout has no buffer."""
+    import sys
+
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is not None:
+        sys.stdout.flush()
+        return buffer.write  # type: ignore[no-any-return]
+    return lambda data: click.echo(data, nl=False)
 
 
 def _in_folder(path: str, folders: list[str]) -> str:

@@ -49,6 +49,7 @@ class NeoExtractor(Extractor):
 
     name = "neo"
     suffixes = tuple(sorted({s for f in FORMATS for s in f.suffixes} | set(LFP_SUFFIXES)))
+    claim_endings = suffixes  # see Extractor.claim_endings
     record_types = (EPHYS,)
 
     @classmethod

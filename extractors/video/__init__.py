@@ -88,6 +88,8 @@ class VideoExtractor(Extractor):
     suffixes = VIDEO_SUFFIXES
     record_types = ("BehavioralTracking",)
 
+    claim_endings = tuple(s.lower() for s in VIDEO_SUFFIXES)
+
     @classmethod
     def claim(cls, path: Path) -> Claim:
         suffix = path.suffix.lower()
