@@ -18,12 +18,13 @@ HEAVY = ("numpy", "cv2", "h5py", "av", "soundfile", "neo", "scipy", "httpx", "ri
 
 def test_help_imports_no_heavy_library() -> None:
     code = (
-        "import sys\n"
+        "import sys\nimport click\n"
         "from bsingest.cli.main import cli\n"
         "import extractors  # every family module, whether or not --help loads it\n"
         "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
-        "for sub in [[c] for c in cli.commands] + [['records', c] for c in\n"
-        "                                          cli.commands['records'].commands]:\n"
+        "ctx = click.Context(cli)\n"
+        "for sub in [[c] for c in cli.list_commands(ctx)] + [['records', c] for c in\n"
+        "                                  cli.get_command(ctx, 'records').commands]:\n"
         "    try:\n        cli([*sub, '--help'])\n    except SystemExit:\n        pass\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
@@ -128,3 +129,26 @@ def test_type_takes_either_generations_name(tmp_path: Path, given: str) -> None:
     # Extractors speak the current names; the 2023 name means the same type.
     assert entry["type"] == {"Extracellular": "ExtracellularEphys"}.get(given, given)
     assert entry["type_json"]["nSamples"] == 50
+
+
+def test_extract_imports_only_its_own_command_module() -> None:
+    # Subcommands load lazily: describing files must not import the client, the journal
+    # or another command's module (their start-up is paid on every run otherwise).
+    code = (
+        "import sys\n"
+        "from bsingest.cli.main import cli\n"
+        "try:\n    cli(['extract', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('bsingest.cli.cmd_')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "['bsingest.cli.cmd_extract']"
+
+
+def test_help_lists_every_command_with_its_short_help() -> None:
+    from bsingest.cli.main import COMMANDS
+
+    text = CliRunner().invoke(cli, ["--help"]).output
+    listed = text.split("Commands:", 1)[1]
+    for name in COMMANDS:
+        assert f"\n  {name} " in listed
+    assert "Describe recording files and session folders" in listed

@@ -1,27 +1,41 @@
 """The ``bsingest`` command: one click group, one module per subcommand.
 
-Subcommand modules import only click and the standard library at module level;
-everything heavy is imported inside the command, so ``bsingest --help`` stays fast.
+Each subcommand's module is imported only when that command runs (or ``--help`` lists
+it): ``bsingest extract`` loads the extraction's modules, not the client's. Subcommand
+modules import only click and the standard library at module level; everything heavy is
+imported inside the command, so ``bsingest --help`` stays fast.
+
 Errors derived from :class:`~bsingest.errors.BsingestError` become one line on stderr
 and exit code 1; usage errors exit 2; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from bsingest import __version__, exitcodes
 from bsingest.errors import BsingestError, UsageError
 
-from .cmd_auth import login_cmd, logout_cmd
-from .cmd_batch import batch_cmd
-from .cmd_extract import extract_cmd
-from .cmd_ingest import ingest_cmd, push_cmd, status_cmd
-from .cmd_records import records_cmd
-from .cmd_report import report_cmd
-from .cmd_server import server_cmd
-from .cmd_watch import watch_cmd
 from .output import VERBOSITY, echo_err, set_verbosity, verbosity_options
+
+#: Every subcommand: name -> (its module in this package, the command's name there). A
+#: module is imported when its command is run, or listed by ``--help``: ``bsingest
+#: extract`` does not pay for the client, the journal or the server's modules (~50 ms).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "batch": ("cmd_batch", "batch_cmd"),
+    "extract": ("cmd_extract", "extract_cmd"),
+    "ingest": ("cmd_ingest", "ingest_cmd"),
+    "login": ("cmd_auth", "login_cmd"),
+    "logout": ("cmd_auth", "logout_cmd"),
+    "push": ("cmd_ingest", "push_cmd"),
+    "records": ("cmd_records", "records_cmd"),
+    "report": ("cmd_report", "report_cmd"),
+    "server": ("cmd_server", "server_cmd"),
+    "status": ("cmd_ingest", "status_cmd"),
+    "watch": ("cmd_watch", "watch_cmd"),
+}
 
 #: The libraries that read files, whose versions decide what a record says (a bug report
 #: needs them). Asked of the installed metadata, never imported: --version stays instant.
@@ -42,8 +56,32 @@ def version_text() -> str:
     return "\n".join(lines)
 
 
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--version``: what ``click.version_option`` prints, its text made only when asked
+    (the libraries' versions are looked up in the installed metadata, ~10 ms)."""
+    if not value or ctx.resilient_parsing:
+        return
+    text = version_text() % {"prog": "bsingest", "package": "bsingest",
+                             "version": __version__}
+    click.echo(text, color=ctx.color)
+    ctx.exit()
+
+
 class _Group(click.Group):
-    """Turns our own errors into one line on stderr at the command boundary."""
+    """Loads each subcommand's module when the command is asked for (:data:`COMMANDS`),
+    and turns our own errors into one line on stderr at the command boundary."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = self.commands.get(cmd_name)
+        if found is None and cmd_name in COMMANDS:
+            module, attr = COMMANDS[cmd_name]
+            found = getattr(importlib.import_module(f"{__package__}.{module}"), attr)
+            _with_verbosity(found)
+            self.add_command(found, cmd_name)  # loaded once
+        return found
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -61,7 +99,8 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
                                           "max_content_width": 100})
-@click.version_option(__version__, prog_name="bsingest", message=version_text())
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version, help="Show the version and exit.")
 @verbosity_options
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -84,19 +123,6 @@ def cli(ctx: click.Context) -> None:
     set_verbosity(ctx.meta.get(VERBOSITY, 0))  # -v/-q after the subcommand change it again
 
 
-cli.add_command(extract_cmd)
-cli.add_command(ingest_cmd)
-cli.add_command(push_cmd)
-cli.add_command(status_cmd)
-cli.add_command(batch_cmd)
-cli.add_command(records_cmd)
-cli.add_command(report_cmd)
-cli.add_command(login_cmd)
-cli.add_command(logout_cmd)
-cli.add_command(server_cmd)
-cli.add_command(watch_cmd)
-
-
 def _with_verbosity(command: click.Command) -> None:
     """-v/-q after any subcommand as well (``bsingest ingest DIR -v``)."""
     if isinstance(command, click.Group):
@@ -104,10 +130,6 @@ def _with_verbosity(command: click.Command) -> None:
             _with_verbosity(sub)
     if not any(p.name == "verbose" for p in command.params):
         verbosity_options(command)
-
-
-for _command in cli.commands.values():
-    _with_verbosity(_command)
 
 
 def main() -> None:
