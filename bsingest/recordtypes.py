@@ -340,6 +340,8 @@ def content_problems(schema: Mapping[str, Any], content: Mapping[str, Any]) -> l
 
 
 def _cross_field_problems(tj: Mapping[str, Any]) -> list[str]:
+    if "electrodeGroups" not in tj and "channelTags" not in tj:
+        return []  # the rules below are about these two (most records have neither)
     problems: list[str] = []
     n_channels = tj.get("nChannels")
     groups = tj.get("electrodeGroups")
@@ -403,6 +405,9 @@ def _non_finite(value: Any, path: str) -> list[tuple[str, float]]:
     found: list[tuple[str, float]] = []
     if isinstance(value, Mapping):
         for key, item in value.items():
+            t = type(item)
+            if t is str or t is int or t is bool or item is None:
+                continue  # a leaf without a number: no call, no path built (most of a record)
             found += _non_finite(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):

@@ -86,11 +86,16 @@ def _passes(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
     for any other. False means "ask :func:`check`", which says what is wrong."""
     asks = set(schema) - _NOTES
     kinds = _EXACT.get(schema.get("type", ""))
-    if kinds is None or not asks <= {"type", "minimum", "exclusiveMinimum", "enum"}:
+    if kinds is None or not asks <= {"type", "minimum", "exclusiveMinimum", "enum", "minLength"}:
         return None
     low, above = schema.get("minimum"), schema.get("exclusiveMinimum")
     enum = schema.get("enum")
     if enum is not None and not all(isinstance(e, str) for e in enum):
+        return None
+    # minLength asks only of strings (check() ignores it for other types); most record
+    # fields are non-empty strings (fileName, format, type), tested here without a walk.
+    shortest = schema.get("minLength")
+    if shortest is not None and kinds != (str,):
         return None
 
     def passes(v: Any) -> bool:
@@ -100,6 +105,8 @@ def _passes(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
         if low is not None and not v >= low:
             return False
         if above is not None and not v > above:
+            return False
+        if shortest is not None and len(v) < shortest:
             return False
         return enum is None or v in enum
 

@@ -122,7 +122,7 @@ _IGNORED_FILES = {"bsingest.toml"}
 
 def extractor_for(path: str | os.PathLike[str]) -> Extractor:
     """The extractor for ``path``; raises :class:`UnsupportedFile` if none or several fit."""
-    p = Path(path)
+    p = path if isinstance(path, Path) else Path(path)  # a Path made again is parsed again
     best, claimants = _claimants(p)
     if best == Claim.NO:
         raise UnsupportedFile(p, _companion_reason(p) or _unsupported_reason(p))
@@ -184,7 +184,10 @@ def _nothing_to_describe(p: Path, claimants: list[type[Extractor]]) -> str | Non
 def prewarm_readers(files: list[Path]) -> None:
     """Have the reader process start and import what the families of ``files`` read with
     (see :attr:`Extractor.warm`), while this process reads the other files."""
-    modules = sorted({m for f in files for cls in _claimants(f)[1] for m in cls.warm})
+    # Each distinct answer once: a run's 10,000 WAVs share one (see _ask).
+    outcomes = {id(found): found for found in map(_claimants, files)}
+    modules = sorted({m for _, families in outcomes.values() for cls in families
+                      for m in cls.warm})
     if modules:
         from ._isolate import prewarm
 

@@ -148,7 +148,8 @@ class Extraction:
 
     @property
     def file_name(self) -> str:
-        return str(self.type_json.get("fileName", os.path.basename(self.path)))
+        tj = self.type_json  # the path's base name only when needed (twice per record)
+        return str(tj["fileName"]) if "fileName" in tj else os.path.basename(self.path)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -381,11 +382,14 @@ class Extractor:
         is refused, naming each part and reason.
         """
         p = path if isinstance(path, Path) else Path(path)  # no second parse of a Path
-        unknown = set(stated) - STATED_KEYS
-        if unknown:
-            raise ExtractionError(p, f"unknown stated parameters: {', '.join(sorted(unknown))}")
-        stated = _stated_values(p, {k: v for k, v in stated.items() if v is not None})
-        optics = {k: stated.pop(k) for k in list(stated) if k in OPTICS_KEYS}
+        optics: dict[str, Any] = {}
+        if stated:  # most runs state nothing: no sets and dicts made per file for it
+            unknown = set(stated) - STATED_KEYS
+            if unknown:
+                raise ExtractionError(
+                    p, f"unknown stated parameters: {', '.join(sorted(unknown))}")
+            stated = _stated_values(p, {k: v for k, v in stated.items() if v is not None})
+            optics = {k: stated.pop(k) for k in list(stated) if k in OPTICS_KEYS}
         try:
             st = os.stat(p)  # one stat says all four (a run over 10,000 files pays per call)
         except (OSError, ValueError):
@@ -462,7 +466,8 @@ class Extractor:
                             f"only {', '.join(self.record_types)}")
         # 10000.0 Hz is shown and stored as 10000, as the contract's examples do.
         name = path.name + (f"#{part}" if part else "")
-        values = {"fileName": name, **{k: _tidy(v) for k, v in fields.values.items()}}
+        values = {"fileName": name, **{k: _tidy(v) if isinstance(v, float) else v
+                                       for k, v in fields.values.items()}}
         detail = "the file's name" + (" and the part of the file" if part else "")
         provenance = {"fileName": Provenance(Source.HEADER, detail), **fields.provenance}
         return Extraction(

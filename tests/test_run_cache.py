@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import extractors
-from bsingest.cli.jsonstream import JsonListWriter, dumps_indented
+from bsingest.cli.jsonstream import JsonListWriter, dumps_extraction, dumps_indented
 from bsingest.cli.main import cli
 from bsingest.cli.output import json_text
 from bsingest.extraction import ExtractReport, extract, extract_paths, iter_extract
@@ -211,6 +211,34 @@ def test_deeplabcut_still_finds_a_renamed_h5_by_its_columns(tmp_path: Path) -> N
 ])
 def test_the_streamed_json_is_json_text(value: Any) -> None:
     assert dumps_indented(value) == json_text(value)
+
+
+def _extractions_of_every_shape(tmp_path: Path) -> list[extractors.Extraction]:
+    from extractors.base import Extraction, Provenance, Source
+
+    write_neuroscope_xml(tmp_path / "s.xml", 4, groups=[[0, 1], [2, 3]])
+    write_dat(tmp_path / "s.dat", n_channels=4, n_samples=4)
+    with wave.open(str(tmp_path / "a.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 10)
+    found = [*extract(tmp_path / "s.dat"), *extract(tmp_path / "a.wav")]
+    made = Extraction(
+        path="/x/\udcff é\n\".dat", type="Audio",
+        type_json={"fileName": "x#p", "nested": [{"a": 1.5, "b": float("nan")}], "n": 2**70},
+        provenance={"fileName": Provenance(Source.STATED, "\udcfe \\ \t"),
+                    "n": Provenance(Source.COMPUTED, "")},
+        warnings=("one", "two \u2028"), part="acquisition/x", start_time="2026-01-01T00:00:00",
+        unapplied=("laser_power = 30 mW",))
+    bare = Extraction(path="p", type="Audio", type_json={}, provenance={})
+    return [*found, made, bare]
+
+
+def test_an_extraction_is_written_as_its_to_json(tmp_path: Path) -> None:
+    for e in _extractions_of_every_shape(tmp_path):
+        for pad in ("", "  "):
+            assert dumps_extraction(e, pad) == dumps_indented(e.to_json(), pad)
 
 
 def test_extract_json_is_streamed_as_one_list(tmp_path: Path) -> None:

@@ -151,7 +151,7 @@ def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> No
         with JsonListWriter(_stdout_bytes()) as out:
             for extractions in found:
                 for e in extractions:
-                    out.write(e.to_json())
+                    out.write_extraction(e)
             for path, msg in report.errors.items():
                 out.write({"path": path, "error": msg})
         _print_notes(report)
