@@ -51,8 +51,10 @@ def check(schema: Mapping[str, Any], value: Any, path: str = "") -> list[str]:
     expected = schema.get("type")
     if expected is not None and not _TYPES[expected](value):
         return [f"{where}: {value!r} is not of type {expected!r}"]
-    problems: list[str] = []
     kind = type(value)
+    if kind is dict and "enum" not in schema:
+        return _check_object(schema, value, path)  # what the tests below end in for a dict
+    problems: list[str] = []
     if kind is str and "enum" not in schema and "minLength" not in schema:
         return problems  # its type was all a schema can ask of a string without these
     if "enum" in schema and value not in schema["enum"]:
