@@ -100,12 +100,19 @@ def _key(key: Any) -> str:
     return str(key)
 
 
+def _unpaired(text: str) -> str:
+    # str.isascii() reads a flag (no scan): a record of ASCII text has no lone surrogate.
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub(_surrogate, text)
+
+
 def dumps_indented(value: Any, pad: str = "") -> str:
     """``value`` as ``json_text`` writes it, its lines after the first indented by ``pad``."""
     out: list[str] = []
     _parts(value, pad, out)
     text = "".join(out)
-    return _SURROGATE.sub(_surrogate, text) if _SURROGATE.search(text) else text
+    return _unpaired(text)
 
 
 # Source -> its JSON text ('"header"'), made on first use (an enum's .value is a property).
@@ -165,7 +172,7 @@ def dumps_extraction(e: Extraction, pad: str = "") -> str:
         _parts(list(e.unapplied), i1, out)
     out.append("\n" + pad + "}")
     text = "".join(out)
-    return _SURROGATE.sub(_surrogate, text) if _SURROGATE.search(text) else text
+    return _unpaired(text)
 
 
 class JsonListWriter:
