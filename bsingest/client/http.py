@@ -382,7 +382,8 @@ class HttpClient:
             cls = ApiError
         error = cls(method, shown, status, body)
         # Callers that retry a POST themselves (the ingest pipeline) honour it too.
-        setattr(error, "retry_after", parse_retry_after(resp.headers.get("Retry-After")))  # noqa: B010
+        wait = parse_retry_after(resp.headers.get("Retry-After"))
+        setattr(error, "retry_after", wait)  # noqa: B010
         return error
 
     def _json(self, resp: httpx.Response) -> Any:
