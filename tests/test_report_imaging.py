@@ -88,3 +88,30 @@ def test_devices_that_start_together_are_not_segments_of_one_recording() -> None
                               extractor="miniscope", start_time=start)
     _, runs = run_checks([scope, cam], {}, ReportSettings())
     assert [r.subject for r in runs if r.check == "durations"] == ["2 modalities"]
+
+
+def test_labelled_frames_of_a_pose_file_are_no_duration(tmp_path: Path) -> None:
+    # SLEAP labels 2 frames of a 2 s video: 2 frames at the video's 25 fps are not 80 ms of
+    # recording, so the pose file is left out of the durations (the video is in them).
+    import wave
+
+    from bsingest.report import build_report
+    from tests.samples.sleap import video_entry, write_slp
+    from tests.samples.video import encode
+
+    session = tmp_path / "s"
+    encode(session / "cam.mp4", n=50, rate=25)
+    write_slp(session / "cam.slp", [(0, 3), (0, 40)], [video_entry("cam.mp4")])
+    with wave.open(str(session / "mic.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes(2 * 8000 * 2))
+    report = build_report(session)
+    assert not report.failed
+    views = {r.file_name: r for r in report.records}
+    assert views["cam.slp"].count == 2 and views["cam.slp"].rate == 25
+    assert views["cam.slp"].duration is None
+    assert "labelled frames" in views["cam.slp"].duration_detail
+    assert [views[n].duration for n in ("cam.mp4", "mic.wav")] == [2.0, 2.0]
+    assert report.findings == []

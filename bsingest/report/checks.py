@@ -66,6 +66,9 @@ Other checks
   later frame's time.
 - **extractor** (warning or info): what the extractors warned about. Truncation and damage
   (:data:`DATA_SIGNS`) are warnings; other notes (no single lsb, ...) are info.
+- **stated** (info): a value the user stated (``laser_power``, ``excitation_wavelength``,
+  ``imaging_depth``) that some records did not take, once per value, naming the files, as
+  ``ingest`` says it: scanner records and types without the field leave it out.
 - **unreadable** (error): a file bsingest could not describe at all.
 """
 
@@ -79,6 +82,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import PurePosixPath
 
+from ..extraction import unapplied_groups, unapplied_notes
 from ..recordtypes import lookup
 from .model import CheckRun, Finding, RecordView, ReportSettings, Severity
 from .model import seconds_text as _secs
@@ -98,6 +102,7 @@ CHECKS = {
     "frames": "Frame counts of one acquisition",
     "durations": "Durations across modalities",
     "starts": "Start times across modalities",
+    "stated": "Stated values not applied",
 }
 
 #: Words in an extractor's warning that say data is missing or cut (a warning finding).
@@ -181,8 +186,22 @@ def run_checks(records: Sequence[RecordView], failed: dict[str, str],
         starts = _starts(records, units, settings)
         if starts is not None:
             ctx.run("starts", f"{len(units)} modalities", starts)
+    declined = [r for r in records if r.unapplied]
+    if declined:
+        ctx.run("stated", f"{len(declined)} records", _stated(declined))
     ctx.findings.sort(key=lambda f: (f.severity.rank, list(CHECKS).index(f.check)))
     return ctx.findings, ctx.runs
+
+
+def _stated(declined: Sequence[RecordView]) -> Iterable[Finding]:
+    # The same line `ingest` prints, so the page and the upload say one thing.
+    for (stated, names, types), note in zip(unapplied_groups(declined),
+                                            unapplied_notes(declined), strict=True):
+        yield Finding(
+            Severity.INFO, "stated", note, tuple(names),
+            {"stated": stated, "files": len(names), "types": ", ".join(types)},
+            "A stated optical value goes only into records whose type has the field and "
+            "that a laser or LED excites: the files named do not get it, on purpose.")
 
 
 # --- extractor warnings ------------------------------------------------------------------
