@@ -134,11 +134,10 @@ def iter_extract(paths: Iterable[str | os.PathLike[str]], report: ExtractReport,
                 r.claims.pop(f, None)  # asked once when listing, once when extracting: done
                 if error is not None:
                     report.errors[str(f)] = error
-                # Named as the session names them (ct/17106, not 17106) in the notes too.
-                relative = [x.relative_to(root) for x in extracted]
-                report.unapplied += [x for x in relative if x.unapplied]
-                if relative:
-                    yield relative
+                if extracted:
+                    named = [x.relative_to(root) for x in extracted]
+                    report.unapplied += [x for x in named if x.unapplied]
+                    yield named
 
 
 def extract_or_error(path: Path, *, record_type: str | None = None, verify: bool = False,
