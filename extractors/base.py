@@ -287,14 +287,17 @@ class Fields:
 
 # Provenances are immutable and most repeat from file to file ("fmt chunk nChannels"): a
 # run over 10,000 files shares one object per distinct (source, detail), not 60,000 of
-# them (a look-up costs a fifth of making one). Bounded: emptied when it grows large.
+# them (a look-up costs a fraction of making one). Bounded: emptied when it grows large.
 _PROVENANCES: dict[tuple[Source, str], Provenance] = {}
 _PROVENANCES_KEPT = 4096
 
 
 def _provenance(source: Source, detail: str) -> Provenance:
     key = (source, detail)
-    found = _PROVENANCES.get(key)
+    try:
+        found = _PROVENANCES.get(key)
+    except TypeError:  # a detail that is no text (a family's slip) is not shared
+        return Provenance(source, detail)
     if found is None:
         if len(_PROVENANCES) >= _PROVENANCES_KEPT:
             _PROVENANCES.clear()

@@ -22,7 +22,8 @@ from .output import VERBOSITY, echo_err, set_verbosity, verbosity_options
 
 #: Every subcommand: name -> (its module in this package, the command's name there). A
 #: module is imported when its command is run, or listed by ``--help``: ``bsingest
-#: extract`` does not pay for the client, the journal or the server's modules (~50 ms).
+#: extract`` does not pay for the client, the journal or the server's modules (~20 ms of
+#: CPU at start-up: benchmarks/RESULTS.md).
 COMMANDS: dict[str, tuple[str, str]] = {
     "batch": ("cmd_batch", "batch_cmd"),
     "extract": ("cmd_extract", "extract_cmd"),
