@@ -281,6 +281,11 @@ def good(tmp: Path) -> list[Path]:
         write_brw3(tmp / "chip.brw"),
         write_mcs_raw(tmp / "mea.raw"),
         write_plx(tmp / "rig.plx"),
+        write_xdat(tmp),
+        write_axograph(tmp / "patch.axgx"),
+        write_edr(tmp / "cell.EDR"),
+        write_elan(tmp / "scalp.eeg"),
+        write_bci2000(tmp / "bci.dat"),
     ]
 
 
@@ -297,7 +302,16 @@ def bad(tmp: Path) -> list[Path]:
     period = write_nsx22(tmp / "period0.ns5", period=0)
     plx_cut = write_plx(tmp / "cut.plx")
     plx_cut.write_bytes(plx_cut.read_bytes()[:5000])  # inside the global header
-    return [cut, absurd, eeg_short, ncs_cut, rate, tick, period, plx_cut]
+    bci_cut = write_bci2000(tmp / "bci_cut.dat")
+    bci_cut.write_bytes(bci_cut.read_bytes()[:300])  # inside the text header
+    xdat_short = write_xdat(tmp, "short", declared=10**6)  # the metadata promises more
+    edr_short = write_edr(tmp / "short.EDR", declared=10**7)
+    elan_odd = write_elan(tmp / "odd.eeg", extra=b"\0")  # half a sample at the end
+    elan_v9 = write_elan(tmp / "v9.eeg")
+    Path(f"{elan_v9}.ent").write_text("V9\n", encoding="ascii")
+    axg_cut = write_axograph(tmp / "cut.axgx", cut=3000)  # inside the data columns
+    return [cut, absurd, eeg_short, ncs_cut, rate, tick, period, plx_cut, bci_cut, xdat_short,
+            edr_short, elan_odd, elan_v9, axg_cut]
 
 
 def write_plx(path: Path, *, slow: Sequence[tuple[str, int, int, int, int]] = (
