@@ -425,21 +425,27 @@ def write_axograph(path: Path, *, channels: Sequence[tuple[str, str, float]] = (
         ("Ch1", "V", 1e-5), ("Ch2", "V", 1e-5)), episodes: int = 3, n_points: int = 400,
         interval: float = 1e-4, version: int = 6,
         notes: str = "Created on Tue Mar 12 2024\nStart data acquisition at 14:09:30\n",
-        cut: int | None = None) -> Path:
+        cut: int | None = None, holes: bool = False) -> Path:
     """An AxoGraph X file (``axgx``, format ``version``), laid out as AxoGraph writes it
     (``AxoGraph_ReadWrite.h`` and neo's reverse-engineered rest): the column count, a time
     column stored as first value and increment (type 9), one scaled-short column (type 10:
     gain, offset, then int16 big-endian) per channel per episode, then the comment, notes
     (with the acquisition date), one trace header per data column, one group per channel,
-    the episode lists, fonts, x-axis settings, events and epochs."""
+    the episode lists, fonts, x-axis settings, events and epochs. ``holes``: the data
+    columns are left as holes (a sparse file, for benchmarks of large files)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    parts: list[bytes | int] = []  # an int: a hole of that many bytes
     cols = 1 + len(channels) * episodes
     body = b"axgx" + _axg("ll", version, cols)
     body += _axg("l,l,S,dd", n_points, 9, "Time (s)", 0.0, interval)
     for e in range(episodes):
         for c, (name, unit, gain) in enumerate(channels):
             body += _axg("l,l,S,dd", n_points, 10, f"{name} ({unit})", gain, 0.0)
-            body += ((np.arange(n_points) + 100 * e + c) % 3000).astype(">i2").tobytes()
+            if holes:
+                parts += [body, 2 * n_points]
+                body = b""
+            else:
+                body += ((np.arange(n_points) + 100 * e + c) % 3000).astype(">i2").tobytes()
     body += _axg("S,S", "", notes)
     body += _axg("l", cols - 1)
     for i in range(1, cols):
@@ -464,7 +470,15 @@ def write_axograph(path: Path, *, channels: Sequence[tuple[str, str, float]] = (
     body += _axg("ll", 0, 0) + _axg("l", 0)  # no events (tags)
     body += _axg("7l", *([0] * 7)) + _axg("l", 0)  # no epochs (interval bars)
     body += b"\0" * 64  # y-axis ranges and other settings neo does not decode
-    path.write_bytes(body if cut is None else body[:cut])
+    if not holes:
+        path.write_bytes(body if cut is None else body[:cut])
+        return path
+    with open(path, "wb") as fh:
+        for part in [*parts, body]:
+            if isinstance(part, int):
+                fh.seek(part, 1)
+            else:
+                fh.write(part)
     return path
 
 
