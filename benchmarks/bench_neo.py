@@ -7,9 +7,10 @@ neo walks the data to find it (Neuralynx ``.ncs``: records written; Plexon ``.pl
 real file's data blocks repeated; Plexon continuous: a file in Plexon's layout whose
 data blocks are repeated and whose header tallies are multiplied to match, read from its
 headers; the same without tallies, which neo walks). Spike2, TDT, AlphaOmega and MaxWell
-are timed on their real corpus files only (growing them needs their block chains or HDF5 layouts
-rewritten). NeuroNexus, AxoGraph, WinEDR, Elan and BCI2000 grow as sparse files: the
-metadata, header or file size states the samples, and AxoGraph's data columns are holes. Each row: median of ``--repeat`` runs after one warm-up; the process starts
+are timed on their real corpus files only (growing them needs their block chains or HDF5
+layouts rewritten). NeuroNexus, AxoGraph, WinEDR, Elan and BCI2000 grow as sparse files:
+the metadata, header or file size states the samples, and AxoGraph's data columns are
+holes. Each row: median of ``--repeat`` runs after one warm-up; the process starts
 Python, bsingest, and the worker process that imports neo.
 
     .venv/bin/python benchmarks/bench_neo.py [--repeat 3] [--large-mb 1024]

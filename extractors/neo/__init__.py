@@ -7,7 +7,9 @@ Formats (rows of :data:`~extractors.neo.formats.FORMATS`): Blackrock ``.ns1``-``
 record per continuous store), AlphaOmega ``.mpx`` folders, Axona ``.bin`` + ``.set`` and
 its ``.eeg``/``.egf`` LFP files (our own reader, :mod:`.axona`), Multi Channel Systems
 ``.raw``, MaxWell ``.raw.h5`` (one record per recording and well), 3Brain ``.brw``,
-SpikeGadgets ``.rec`` and Micromed ``.trc``.
+SpikeGadgets ``.rec``, Micromed ``.trc`` and NeuroNexus Allego ``_data.xdat``; AxoGraph
+``.axgx``/``.axgd`` and WinEDR ``.EDR`` (IntracellularEphys); Elan ``.eeg`` + ``.eeg.ent`` +
+``.eeg.pos`` and BCI2000 ``.dat`` (Electroencephalography). Each row states its type.
 
 - Claims look at the name, a few head bytes and the folder listing, never at neo.
 - neo parses in the worker process of :mod:`extractors._isolate`: a damaged file that
