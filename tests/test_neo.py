@@ -3,6 +3,7 @@ and against neo read directly; claims, companions and part names; the header map
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -439,6 +440,8 @@ def test_neuronexus_streams_against_the_metadata_size_and_neo(tmp_path: Path) ->
     sizes = {str(s["name"]): reader.get_signal_size(0, 0, i)
              for i, s in enumerate(reader.header["signal_streams"])}
     assert set(sizes.values()) == {tj["nSamples"]}
+    assert reader.raw_annotations["blocks"][0]["rec_datetime"].isoformat() == pri.start_time
+    assert float(reader.header["signal_channels"]["sampling_rate"][0]) == tj["sr"]
     assert sorted(NeoExtractor.sidecars(data)) == sorted(
         [tmp_path / "rec.xdat.json", tmp_path / "rec_timestamp.xdat"])
 
@@ -470,6 +473,8 @@ def test_axograph_sweeps_gain_and_date_against_neo(tmp_path: Path, episodes: int
     assert reader.header["nb_segment"][0] == episodes
     assert sum(reader.get_signal_size(0, s, 0) for s in range(episodes)) == tj["nSamples"]
     assert set(reader.header["signal_channels"]["gain"]) == {2e-5}
+    assert len(reader.header["signal_channels"]) == tj["nChannels"]
+    assert reader.raw_annotations["blocks"][0]["rec_datetime"].isoformat() == r.start_time
 
 
 def test_axograph_mixed_units_and_cut_metadata(tmp_path: Path) -> None:
@@ -500,6 +505,8 @@ def test_winedr_against_its_header_and_size(tmp_path: Path) -> None:
     reader = _neo("WinEdrRawIO", filename=str(p))
     assert reader.get_signal_size(0, 0, 0) == tj["nSamples"]
     assert reader.header["signal_channels"]["gain"][0] * 1000 == pytest.approx(tj["lsb"])
+    assert len(reader.header["signal_channels"]) == tj["nChannels"]
+    assert r.start_time is None  # neo reads no date from a WinEDR header; nor does bsingest
     mixed = _one(write_edr(tmp_path / "vc.edr", n_channels=2, units=("pA", "mV"),
                            gains=(1.0, 10.0)))
     assert "lsb" not in mixed.type_json
@@ -520,6 +527,8 @@ def test_elan_against_its_size_header_and_neo(tmp_path: Path) -> None:
     assert r.start_time == "2024-03-12T14:09:30"
     reader = _neo("ElanRawIO", filename=str(p))
     assert reader.get_signal_size(0, 0, 0) == tj["nSamples"]
+    assert reader.signal_channels_count(0) == tj["nChannels"]
+    assert reader.raw_annotations["blocks"][0]["rec_datetime"].isoformat() == r.start_time
     assert reader.header["signal_channels"]["gain"][0] == pytest.approx(tj["lsb"])
 
 
@@ -552,6 +561,8 @@ def test_bci2000_against_its_header_size_and_neo(tmp_path: Path) -> None:
     # neo 0.14.6 reads "0.033" as 0 (its pattern takes the digits before the point):
     # why bsingest reads SourceChGain itself
     assert set(reader.header["signal_channels"]["gain"]) == {0.0}
+    assert len(reader.header["signal_channels"]) == tj["nChannels"]
+    assert reader._global_time == datetime.datetime.fromisoformat(r.start_time).timestamp()
     assert "bsingest" in r.provenance["lsb"].detail
 
 

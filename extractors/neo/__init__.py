@@ -352,12 +352,14 @@ def _bci2000_check(path: Path) -> None:
     if length > size or length < len(first):
         raise ExtractionError(path, f"BCI2000: truncated: HeaderLen {length:,} bytes, the "
                               f"file holds {size:,}")
-    width = {"int16": 2, "int32": 4, "float32": 4}.get(first.split("DataFormat=")[-1].split()[0]
-                                                       if "DataFormat=" in first else "int16")
+    import re
+
+    stated = re.search(r"DataFormat=\s*(\S*)", first)
+    kind = stated.group(1) if stated else "int16"  # format 1.0 states none: int16
+    width = {"int16": 2, "int32": 4, "float32": 4}.get(kind)
     if width is None or channels < 1 or states < 0:
         raise ExtractionError(path, f"BCI2000: SourceCh {channels}, StatevectorLen {states}, "
-                              f"{first.split('DataFormat=')[-1].strip()[:20]!r}: not a layout "
-                              "neo reads")
+                              f"DataFormat {kind[:20]!r}: not a layout neo reads")
     frame = channels * width + states
     over = (size - length) % frame
     if over:
