@@ -595,3 +595,16 @@ def test_bad_files_of_the_added_formats_are_one_line_and_quick(tmp_path: Path) -
     axg = write_axograph(tmp_path / "cut.axgx", cut=2000)
     with pytest.raises(ExtractionError, match=r"^cut\.axgx: AxoGraph: neo AxographRawIO"):
         NeoExtractor().extract(axg)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs are POSIX")
+def test_a_fifo_named_like_a_recording_is_not_opened_by_the_claim(tmp_path: Path) -> None:
+    import threading
+
+    os.mkfifo(tmp_path / "run.dat")  # every .dat is asked whether it is BCI2000's
+    answer: list[object] = []
+    worker = threading.Thread(target=lambda: answer.append(
+        NeoExtractor.claim(tmp_path / "run.dat")), daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert answer == [0]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,8 +69,11 @@ class NeoFormat:
 
 
 def head(path: Path, n: int = HEAD_BYTES) -> bytes:
-    """The first ``n`` bytes of ``path`` (b"" when it cannot be read)."""
+    """The first ``n`` bytes of ``path`` (b"" when it cannot be read, or is no regular
+    file: opening a FIFO named ``x.dat`` would block the claim for ever)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return b""
         with open(path, "rb") as fh:
             return fh.read(n)
     except OSError:
