@@ -134,9 +134,10 @@ def iter_extract(paths: Iterable[str | os.PathLike[str]], report: ExtractReport,
                 r.claims.pop(f, None)  # asked once when listing, once when extracting: done
                 if error is not None:
                     report.errors[str(f)] = error
-                report.unapplied += [x for x in extracted if x.unapplied]
                 if extracted:
-                    yield [x.relative_to(root) for x in extracted]
+                    named = [x.relative_to(root) for x in extracted]
+                    report.unapplied += [x for x in named if x.unapplied]
+                    yield named
 
 
 def extract_or_error(path: Path, *, record_type: str | None = None, verify: bool = False,
