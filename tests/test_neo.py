@@ -569,12 +569,15 @@ def test_bci2000_against_its_header_size_and_neo(tmp_path: Path) -> None:
 def test_bci2000_claims_by_its_header_not_the_name(tmp_path: Path) -> None:
     p = write_bci2000(tmp_path / "run.dat")
     assert extractor_for(p).name == "neo"
+    assert NeoExtractor.claim(p) == 0  # not by its name: by content, once no family has it
+    assert NeoExtractor.claim_content(p) == 2
     raw = tmp_path / "amplifier.dat"
     raw.write_bytes(np.arange(400, dtype="<i2").tobytes())
-    assert NeoExtractor.claim(raw) == 0
+    assert NeoExtractor.claim_content(raw) == 0
+    assert extractor_for(raw).name == "rawbinary"
     v10 = tmp_path / "v10.dat"  # format 1.0: the first line starts with HeaderLen=
     v10.write_bytes(p.read_bytes().replace(b"BCI2000V= 1.1 ", b"", 1))
-    assert NeoExtractor.claim(v10) == 2
+    assert NeoExtractor.claim_content(v10) == 2
 
 
 def test_bad_files_of_the_added_formats_are_one_line_and_quick(tmp_path: Path) -> None:
@@ -601,10 +604,10 @@ def test_bad_files_of_the_added_formats_are_one_line_and_quick(tmp_path: Path) -
 def test_a_fifo_named_like_a_recording_is_not_opened_by_the_claim(tmp_path: Path) -> None:
     import threading
 
-    os.mkfifo(tmp_path / "run.dat")  # every .dat is asked whether it is BCI2000's
+    os.mkfifo(tmp_path / "run.dat")  # a .dat may be asked whether it is BCI2000's
     answer: list[object] = []
     worker = threading.Thread(target=lambda: answer.append(
-        NeoExtractor.claim(tmp_path / "run.dat")), daemon=True)
+        NeoExtractor.claim_content(tmp_path / "run.dat")), daemon=True)
     worker.start()
     worker.join(timeout=20)
     assert answer == [0]

@@ -51,7 +51,9 @@ class NeoExtractor(Extractor):
 
     name = "neo"
     suffixes = tuple(sorted({s for f in FORMATS for s in f.suffixes} | set(LFP_SUFFIXES)))
-    claim_endings = suffixes  # see Extractor.claim_endings
+    # see Extractor.claim_endings; a BCI2000 .dat is asked about in claim_content only
+    claim_endings = tuple(sorted({s for f in FORMATS if not f.by_content for s in f.suffixes}
+                                 | set(LFP_SUFFIXES)))
     record_types = tuple(sorted({f.record_type for f in FORMATS} | {EPHYS}))
 
     @classmethod
@@ -60,7 +62,15 @@ class NeoExtractor(Extractor):
             return Claim.NO
         if _axona_lfp(path):
             return Claim.SPECIFIC
-        fmt, _ = format_for(path)
+        fmt, _ = format_for(path, content=False)
+        return Claim.SPECIFIC if fmt is not None else Claim.NO
+
+    @classmethod
+    def claim_content(cls, path: Path) -> Claim:
+        # A .dat is BCI2000's by its text header, looked at only when no family claims the
+        # file by name or sidecar: Intan's amplifier.dat or a Neuroscope .dat is never
+        # opened to decide.
+        fmt, _ = format_for(path, content=True)
         return Claim.SPECIFIC if fmt is not None else Claim.NO
 
     @classmethod

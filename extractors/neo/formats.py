@@ -62,6 +62,10 @@ class NeoFormat:
     #: True where neo's segments are sweeps (episodes) that all start at the same time,
     #: not pieces of one recording: nSamples sums them with no gap or reset line.
     sweeps: bool = False
+    #: True where the name is shared with files of other families that must never be
+    #: opened to decide (Intan's ``amplifier.dat``): the row is asked only through
+    #: ``Extractor.claim_content``, once no family claims the file by name or sidecar.
+    by_content: bool = False
 
     def matches_name(self, path: Path) -> bool:
         name = path.name.lower()
@@ -360,7 +364,7 @@ FORMATS: tuple[NeoFormat, ...] = (
               record_type="Electroencephalography",
               reads="the .eeg.ent text header and every line of the .eeg.pos event file"),
     NeoFormat("bci2000", "BCI2000", (".dat",), "bci2000rawio.BCI2000RawIO",
-              magic=_bci2000_magic, record_type="Electroencephalography"),
+              magic=_bci2000_magic, record_type="Electroencephalography", by_content=True),
 )
 
 _BY_KEY = {f.key: f for f in FORMATS}
@@ -369,10 +373,13 @@ _BY_KEY = {f.key: f for f in FORMATS}
 _MAGIC_BYTES = {"mcsh5": 16384}
 
 
-def format_for(path: Path) -> tuple[NeoFormat | None, str]:
+def format_for(path: Path, content: bool | None = None) -> tuple[NeoFormat | None, str]:
     """The row that owns ``path`` and "" or, when a row's name fits but the file does not,
-    None and why (for a claim: a named file that is not its format is not ours)."""
+    None and why (for a claim: a named file that is not its format is not ours).
+    ``content``: only the rows asked by content (True) or by name (False); None: all."""
     for fmt in FORMATS:
+        if content is not None and fmt.by_content != content:
+            continue
         if not fmt.matches_name(path):
             continue
         if fmt.needs is not None and not fmt.needs(path):

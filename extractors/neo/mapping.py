@@ -117,7 +117,9 @@ def _stream(fmt: NeoFormat, reader: str, name: str, s: dict[str, Any]) -> tuple[
 
 
 def _shown(sizes: list[int]) -> str:
-    return str(sizes[0]) if len(set(sizes)) == 1 else str(sizes)
+    if len(set(sizes)) == 1:
+        return str(sizes[0])
+    return str(sizes) if len(sizes) <= 10 else f"{min(sizes)} to {max(sizes)}"
 
 
 def _groups(s: dict[str, Any], where: str, f: Fields) -> None:
