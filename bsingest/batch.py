@@ -553,7 +553,8 @@ def _options(job: SessionJob, defaults: dict[str, Any], existing: str | None, ap
             return options, (f"{job.session.name}: no session (in the manifest, the "
                              "session's bsingest.toml, or a project to create it in)")
         return options, None
-    missing = [k for k, _ in options.generation.required if not getattr(options, k)]
+    missing = [links.name_of(k) for k, _ in options.generation.required
+               if not getattr(options, k)]
     if missing:
         return options, (f"{job.session.name}: no {' and no '.join(missing)} "
                          f"(in the manifest, or the session's bsingest.toml)")

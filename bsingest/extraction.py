@@ -149,9 +149,11 @@ def _iter_extract(paths: Sequence[Path], report: ExtractReport,
                 r.claims.pop(f, None)  # asked once when listing, once when extracting: done
                 if error is not None:
                     report.errors[str(f)] = error
-                report.unapplied += [x for x in extracted if x.unapplied]
-                if extracted:
-                    yield [x.relative_to(root) for x in extracted]
+                relative = [x.relative_to(root) for x in extracted]
+                # Named as in the folder given (ct/17106), as ingest's notes name them.
+                report.unapplied += [x for x in relative if x.unapplied]
+                if relative:
+                    yield relative
 
 
 def _session_rules(paths: Sequence[Path], record_type: str | None, stated: Mapping[str, Any]

@@ -489,7 +489,7 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
                 _emit(report, FileResult(path, "would-create", body.get("type"), key), progress)
             return report
         prepared = _linked(prepared, wire, made.id)
-        options = replace(options, session=made.id)
+        options = options.with_container(made.id)
     container = options.container
     assert container is not None
     uploader = Uploader(client, jr, existing=options.existing, concurrency=concurrency,
@@ -754,7 +754,7 @@ def _check_ids(options: IngestOptions, stated: str | None = None) -> None:
         problems.append("--create-session needs a project (--project UUID, or 'project' "
                         "in bsingest.toml)")
     for link, missing in gen.required:
-        if link == gen.links.container and (options.container or creating):
+        if link == "container" and (options.container or creating):
             continue
         if not getattr(options, link):
             problems.append(missing)
