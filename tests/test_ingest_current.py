@@ -296,8 +296,11 @@ def test_batch_names_the_manifest_line_of_an_id_that_is_not_a_uuid(
     manifest.write_text(f"folder,session,procedures\nday,nope,{PROCEDURE}\n")
     result = CliRunner(env=env_for(brainstem_server, tmp_path)).invoke(
         cli, ["batch", str(manifest), "--jobs", "1"])
-    assert result.exit_code == 1, result.output
-    assert "error: day: m.csv:2: session 'nope' is not a UUID" in result.stderr
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [
+        "bsingest: error: m.csv:2 (day): session 'nope' is not a UUID (like "
+        "1f7f103b-e949-405a-9b01-ddda3b2f10cf)"]
+    assert brainstem_server.hits == []
 
 
 def test_batch_manifest_and_session_by_name_in_the_current_api(

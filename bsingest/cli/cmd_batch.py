@@ -16,7 +16,16 @@ from bsingest import exitcodes
 
 from .cmd_extract import stated_options
 from .cmd_ingest import _EXISTING, _journal_option, _server_option, _stated, log_report
-from .output import echo_queued, echo_reasons, json_text, log_to, print_json, print_table, summary
+from .output import (
+    echo_err,
+    echo_queued,
+    echo_reasons,
+    json_text,
+    log_to,
+    print_json,
+    print_table,
+    summary,
+)
 from .progress import ProgressLine
 
 _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
@@ -151,18 +160,17 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
         from bsingest.distributed import require_dask
 
         require_dask()  # one line, before anything starts
-    if not root.is_dir():  # the manifest's own usage errors, before any request
-        from bsingest.batch import read_manifest
-
-        read_manifest(root)
+    chosen = configured_server(server)
+    stated = configured_api(api, None, chosen) or (None, None)
+    if not root.is_dir():  # the manifest's usage errors, every row's, before any request
+        _check_manifest(ctx, root, stated, procedures=procedures, actions=actions,
+                        existing=existing)
     log_to(log_file)
     lines = _Lines(report_file) if report_file and report_file.endswith(".jsonl") else None
     show: Any = ProgressLine("batch", enabled=not as_json)
     if lines is not None:
         show = lines.tee(show)
     started = time.monotonic()
-    chosen = configured_server(server)
-    stated = configured_api(api, None, chosen) or (None, None)
     with open_target(chosen, max_connections=concurrency, api=stated[0], api_source=stated[1],
                      allow_insecure_http=allow_insecure_http, read_only=dry_run) as target, \
             (contextlib.nullcontext() if dry_run else Journal(journal)) as jr:
@@ -201,6 +209,26 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
     else:
         _print_summary(report, time.monotonic() - started)
     ctx.exit(report.exit_code)
+
+
+def _check_manifest(ctx: click.Context, manifest: Path, stated: tuple[str | None, str | None],
+                    *, procedures: tuple[str, ...], actions: tuple[str, ...],
+                    existing: str | None) -> None:
+    """Exit 2 with a line per manifest row that cannot run (:func:`bsingest.batch.check_rows`),
+    before anything is sent."""
+    from bsingest.batch import check_rows, read_manifest
+    from bsingest.errors import ManifestError
+    from bsingest.sessionconfig import stated_rules
+
+    values = _stated(ctx)
+    try:
+        check_rows(read_manifest(manifest), api=stated[0], source=stated[1],
+                   procedures=procedures, actions=actions, existing=existing,
+                   stated=stated_rules(values["record_type"], values["stated"]))
+    except ManifestError as exc:
+        for line in exc.lines:
+            echo_err(f"bsingest: error: {line}")
+        ctx.exit(exitcodes.USAGE)
 
 
 class _Lines:
