@@ -149,11 +149,10 @@ def _iter_extract(paths: Sequence[Path], report: ExtractReport,
                 r.claims.pop(f, None)  # asked once when listing, once when extracting: done
                 if error is not None:
                     report.errors[str(f)] = error
-                relative = [x.relative_to(root) for x in extracted]
-                # Named as in the folder given (ct/17106), as ingest's notes name them.
-                report.unapplied += [x for x in relative if x.unapplied]
-                if relative:
-                    yield relative
+                if extracted:
+                    named = [x.relative_to(root) for x in extracted]
+                    report.unapplied += [x for x in named if x.unapplied]
+                    yield named
 
 
 def _session_rules(paths: Sequence[Path], record_type: str | None, stated: Mapping[str, Any]
