@@ -208,8 +208,7 @@ def check_rows(jobs: Sequence[SessionJob], *, api: str | None = None, source: st
         implied = implied_by(named | ({"procedures"} if procedures else set())
                              | ({"actions"} if actions else set()))
         if api is None and all(both):  # no generation can take the row as it is
-            lines.append(_row_line(job, f"{', '.join(n for ns in both for n in ns)}: names "
-                                        "of both API generations; give one generation's"))
+            lines.append(_row_line(job, _both(both)))
             continue
         gens = ([generation(api)] if api else [implied] if implied is not None
                 else sorted(GENERATIONS.values(), key=lambda g: g.name != DEFAULT))
@@ -224,6 +223,15 @@ def check_rows(jobs: Sequence[SessionJob], *, api: str | None = None, source: st
             lines.append(_row_line(job, problems[0]))
     if lines:
         raise ManifestError(lines)
+
+
+def _both(names: list[list[str]]) -> str:
+    """Why a row naming links of both generations (``names``, per generation) cannot run,
+    and the columns of each."""
+    gens = list(GENERATIONS.values())
+    said = ", ".join(f"{n} ({g.name})" for g, ns in zip(gens, names, strict=True) for n in ns)
+    columns = " or ".join(f"{','.join(g.links.all[:4])} ({g.name})" for g in reversed(gens))
+    return f"{said}: columns of both API generations; give one's: {columns}"
 
 
 def _row_line(job: SessionJob, problem: str) -> str:
