@@ -40,7 +40,7 @@ from .errors import (
     TransportError,
     UsageError,
 )
-from .generations import DEFAULT, Wire, implied_by, wire_for
+from .generations import DEFAULT, GENERATIONS, Wire, implied_by, wire_for
 from .journal import Entry, Journal
 from .sessionconfig import IngestOptions, load_options
 from .uploader import (
@@ -271,9 +271,8 @@ class Run:
 #: The convenience keywords of :func:`ingest` that say what the records link to and how
 #: files are read (see :func:`options_for`), and those that say how the run goes (Run).
 _OPTION_KEYWORDS = frozenset({
-    "dataset", "actions", "hardware_device", "description", "session", "procedures",
-    "equipment", "notes", "create_session", "project", "session_name", "existing",
-    "type_map", "server", "settle", "record_type", "stated", "verify"})
+    *(name for gen in GENERATIONS.values() for name in gen.links.all),  # either's links
+    "existing", "type_map", "server", "settle", "record_type", "stated", "verify"})
 _RUN_KEYWORDS = frozenset(Run.__dataclass_fields__)
 _CLIENT_KEYWORDS = frozenset({"api", "token"})
 
