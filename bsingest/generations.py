@@ -13,8 +13,9 @@ links      dataset, actions,            session, procedures, equipment, notes
 =========  ==========================  ==============================================
 
 A :class:`Generation` holds the URL prefix, the auth scheme, the model names, the names
-of the links (as :class:`~bsingest.sessionconfig.IngestOptions` fields, ``bsingest.toml``
-keys and command-line options), the look-ups that check them, and the record's wire form
+of the links (``bsingest.toml`` keys, Python keywords and command-line options, made
+neutral :class:`~bsingest.records.Links` where they are read: :meth:`LinkNames.neutral`),
+the look-ups that check them, and the record's wire form
 (:class:`Wire`: the body to send, its problems, the canonical form read back). Outside
 this module, :mod:`bsingest.details` (the mapping of ``details``) and the local server's
 per-generation modules, no code asks which generation it has.

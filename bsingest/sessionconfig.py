@@ -193,6 +193,7 @@ class IngestOptions:
 
     @property
     def procedure_ids(self) -> tuple[str, ...]:
+        """:attr:`procedures` (the name :func:`~bsingest.ingest.check_references` reads)."""
         return self.procedures
 
     def with_container(self, container: str) -> IngestOptions:

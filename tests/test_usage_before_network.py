@@ -238,7 +238,7 @@ def test_every_bad_row_is_said_one_line_each_without_a_stated_generation(
     assert "session 'nope' is not a UUID" in lines[0]
     assert "actions 'x2' is not a UUID" in lines[1]
     assert "no session" in lines[2]
-    assert "names of both API generations" in lines[3]
+    assert "session (2026): columns of both API generations; give one's: " in lines[3]
     assert hits == []
 
 
