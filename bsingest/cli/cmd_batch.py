@@ -272,6 +272,9 @@ def _print_summary(report: Any, seconds: float) -> None:
                 ("folder" if kind == "session" else "session", kind, *shown_columns, "error"),
                 rows)
     _print_reasons(report)
+    for r in report.sessions:  # once per session, as `ingest` says them, not per record
+        for note in getattr(r, "notes", ()):
+            echo_err(f"note: {labels[r.session]}: {note}")
     total = report.counts()
     click.echo(f"{len(report.sessions)} sessions in {seconds:.1f} s: {summary(total)}", err=True)
     echo_queued(total)
