@@ -425,3 +425,26 @@ def test_records_list_type_takes_either_generations_name(
     result = CliRunner().invoke(cli, [*args, "--type", typed], env={"BRAINSTEM_TOKEN": token})
     assert result.exit_code == 0, result.output
     assert sorted(r["id"] for r in json.loads(result.stdout)) == expected
+
+
+def test_discovery_needs_only_a_probe_and_a_memory(config_home: Path) -> None:
+    """Generation discovery is its own part: given a probe function and an ApiMemory, it
+    asks the probe once per server and memory, and leaves the process's MEMORY alone."""
+    from bsingest.client import MEMORY, ApiMemory
+    from bsingest.client.discovery import GenerationChoice
+
+    asked: list[str] = []
+
+    def speaks(api: str) -> bool:
+        asked.append(api)
+        return api == "2023"
+
+    server, memory = "http://127.0.0.1:9", ApiMemory()
+    assert GenerationChoice(server, speaks, memory=memory).api == "2023"
+    assert asked == ["2026", "2023"]  # the current generation first
+    assert GenerationChoice(server, speaks, memory=memory).api == "2023"
+    assert asked == ["2026", "2023"]  # remembered: no probe
+    assert MEMORY.found(server) is None
+    assert GenerationChoice(server, speaks, memory=ApiMemory()).api == "2023"
+    assert asked == ["2026", "2023"] * 2  # another memory knows nothing
+    assert GenerationChoice(server, speaks, api="2026", memory=memory).known == "2026"
