@@ -20,6 +20,7 @@ from .options import (
     server_option,
     stated_arguments,
     stated_options,
+    stated_values,
 )
 from .output import (
     echo_err,
@@ -120,18 +121,17 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
         from bsingest.distributed import require_dask
 
         require_dask()  # one line, before anything starts
-    if not root.is_dir():  # the manifest's own usage errors, before any request
-        from bsingest.batch import read_manifest
-
-        read_manifest(root)
+    chosen = configured_server(server)
+    stated = configured_api(api, None, chosen) or (None, None)
+    if not root.is_dir():  # the manifest's usage errors, every row's, before any request
+        _check_manifest(ctx, root, stated, procedures=procedures, actions=actions,
+                        existing=existing)
     log_to(log_file)
     lines = _Lines(report_file) if report_file and report_file.endswith(".jsonl") else None
     show: Any = ProgressLine("batch", enabled=not as_json)
     if lines is not None:
         show = lines.tee(show)
     started = time.monotonic()
-    chosen = configured_server(server)
-    stated = configured_api(api, None, chosen) or (None, None)
     with open_target(chosen, max_connections=concurrency, api=stated[0], api_source=stated[1],
                      allow_insecure_http=allow_insecure_http, read_only=dry_run) as target, \
             (contextlib.nullcontext() if dry_run else Journal(journal)) as jr:
@@ -170,6 +170,26 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
     else:
         _print_summary(report, time.monotonic() - started)
     ctx.exit(report.exit_code)
+
+
+def _check_manifest(ctx: click.Context, manifest: Path, stated: tuple[str | None, str | None],
+                    *, procedures: tuple[str, ...], actions: tuple[str, ...],
+                    existing: str | None) -> None:
+    """Exit 2 with a line per manifest row that cannot run (:func:`bsingest.batch.check_rows`),
+    before anything is sent."""
+    from bsingest.batch import check_rows, read_manifest
+    from bsingest.errors import ManifestError
+    from bsingest.sessionconfig import stated_rules
+
+    record_type, values = stated_values(ctx)
+    try:
+        check_rows(read_manifest(manifest), api=stated[0], source=stated[1],
+                   procedures=procedures, actions=actions, existing=existing,
+                   stated=stated_rules(record_type, values))
+    except ManifestError as exc:
+        for line in exc.lines:
+            echo_err(f"bsingest: error: {line}")
+        ctx.exit(exitcodes.USAGE)
 
 
 class _Lines:

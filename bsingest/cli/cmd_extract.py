@@ -28,7 +28,9 @@ def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> No
 
     Each PATH is a file or a folder; a folder means every recognised file under it.
     Sidecars (.xml, .meta, .oebin, ...) are read with the file they describe; other
-    files are listed as skipped, with the reason.
+    files are listed as skipped, with the reason. Files are read as `bsingest ingest`
+    reads them: with the [[files]] rules of the session's bsingest.toml (the nearest
+    folder at or above PATH that holds one), then the values given here, which win.
 
     \b
     Examples:
