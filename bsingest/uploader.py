@@ -713,7 +713,7 @@ class _Delivery:
             prov = job.outcome or Outcome(job.entry.dataset, job.key, job.entry.path, CREATED,
                                           job.created)
             self.emit(with_note(prov, f"not read back for twins ({reason}); the "
-                                               "next run does it"))
+                                     "next run does it"))
         self.todo.clear()
         self.later.clear()
         self.unknown.clear()
