@@ -110,16 +110,39 @@ class Lookups:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ok: set[tuple[str, str]] = set()
+        self._checking: dict[tuple[str, str], Future[None]] = {}
         self._listings: dict[str, dict[str, dict[str, Any]]] = {}
         self._per_dataset: dict[str, threading.Lock] = {}
 
     def check(self, kind: str, id: str, fetch: Callable[[str], Any]) -> None:
-        """Call ``fetch(id)`` unless it already succeeded for (kind, id)."""
+        """Call ``fetch(id)`` unless it already succeeded for (kind, id).
+
+        Sessions that start together share one request: those that come while it is in
+        flight wait for its answer (its error too: a server that is down is not asked
+        once per session in a row); one that comes after a failure asks again.
+        """
         if (kind, id) in self._ok:
             return
-        fetch(id)
         with self._lock:
-            self._ok.add((kind, id))
+            asking = self._checking.get((kind, id))
+            mine = asking is None
+            if asking is None:
+                asking = self._checking[(kind, id)] = Future()
+        if not mine:
+            asking.result()
+            return
+        try:
+            fetch(id)
+        except BaseException as exc:
+            asking.set_exception(exc)
+            raise
+        else:
+            with self._lock:
+                self._ok.add((kind, id))
+            asking.set_result(None)
+        finally:
+            with self._lock:
+                self._checking.pop((kind, id), None)
 
     def listing(self, dataset: str, fetch: Callable[[str], dict[str, dict[str, Any]]]
                 ) -> dict[str, dict[str, Any]]:
@@ -129,6 +152,10 @@ class Lookups:
             if dataset not in self._listings:
                 self._listings[dataset] = fetch(dataset)
             return self._listings[dataset]
+
+    def listed(self, dataset: str) -> bool:
+        """Whether ``dataset``'s listing is known (asking for it costs no request)."""
+        return dataset in self._listings
 
     def forget(self, dataset: str) -> None:
         """Drop what is known of ``dataset``'s records (a batch done with it)."""
