@@ -1,11 +1,12 @@
 """Batch ingest of many sessions: a manifest, parallel work, progress, a report.
 
 Extraction runs in a process pool sized to the cores (it is CPU work for video, and a
-crash in a reader stays in its worker); uploads share one client, hence one connection
-pool, and one thread pool whose size bounds the requests in flight, so the server is
-never flooded (429 answers are waited out). Every session goes through the same
-journal as ``bsingest ingest``: after a crash or Ctrl-C, running the batch again does
-only what is left.
+crash in a reader stays in its worker), but for the first session, read in this process
+while the workers start (most of a second) so that uploads begin at once. Uploads share
+one client, hence one connection pool, and one thread pool whose size bounds the
+requests in flight, so the server is never flooded (429 answers are waited out). Every
+session goes through the same journal as ``bsingest ingest``: after a crash or Ctrl-C,
+running the batch again does only what is left.
 
 Manifests
 ---------
