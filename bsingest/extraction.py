@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import BsingestError
 from .quantities import STATED
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from extractors.base import Extraction
 
 __all__ = ["ExtractReport", "extract", "extract_folder", "extract_or_error", "extract_paths",
-           "iter_extract", "unapplied_notes"]
+           "iter_extract", "unapplied_groups", "unapplied_notes"]
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +134,10 @@ def iter_extract(paths: Iterable[str | os.PathLike[str]], report: ExtractReport,
                 r.claims.pop(f, None)  # asked once when listing, once when extracting: done
                 if error is not None:
                     report.errors[str(f)] = error
-                report.unapplied += [x for x in extracted if x.unapplied]
                 if extracted:
-                    yield [x.relative_to(root) for x in extracted]
+                    named = [x.relative_to(root) for x in extracted]
+                    report.unapplied += [x for x in named if x.unapplied]
+                    yield named
 
 
 def extract_or_error(path: Path, *, record_type: str | None = None, verify: bool = False,
@@ -161,27 +162,45 @@ def extract_or_error(path: Path, *, record_type: str | None = None, verify: bool
 _NOTE_FILES = 5
 
 
-def unapplied_notes(extractions: Iterable[Extraction]) -> list[str]:
-    """One line per stated optical quantity that some records did not take, naming those
-    files once (not a warning on each of a hundred MRI records): their type is a scanner's
-    (MRI, CT, PET...), or has no field for it. Not an error: the value was meant for the
-    session's imaging files."""
+class Declines(Protocol):
+    """A record that may have left stated values out: an :class:`Extraction`, or the
+    session report's view of one."""
+
+    @property
+    def file_name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def unapplied(self) -> Sequence[str]: ...
+
+
+def unapplied_groups(records: Iterable[Declines]) -> list[tuple[str, list[str], list[str]]]:
+    """(stated value, the files that did not take it, their types) per stated value, in
+    the order first met; a file named once however many of its parts declined."""
     files: dict[str, list[str]] = {}
     types: dict[str, list[str]] = {}
-    for x in extractions:
+    for x in records:
         name = x.file_name.split("#", 1)[0]
         for stated in x.unapplied:
             if name not in files.setdefault(stated, []):
                 files[stated].append(name)
             if x.type not in types.setdefault(stated, []):
                 types[stated].append(x.type)
+    return [(stated, names, types[stated]) for stated, names in files.items()]
+
+
+def unapplied_notes(extractions: Iterable[Declines]) -> list[str]:
+    """One line per stated optical quantity that some records did not take, naming those
+    files once (not a warning on each of a hundred MRI records): their type is a scanner's
+    (MRI, CT, PET...), or has no field for it. Not an error: the value was meant for the
+    session's imaging files."""
     out = []
-    for stated, names in files.items():
+    for stated, names, types in unapplied_groups(extractions):
         shown = ", ".join(names[:_NOTE_FILES])
         if len(names) > _NOTE_FILES:
             shown += f" and {len(names) - _NOTE_FILES} more"
         n = f"{len(names)} file{'s' if len(names) != 1 else ''}"
         field_name = STATED[stated.split(" = ", 1)[0]].field
         out.append(f"stated {stated} not applied to {n} ({shown}): not an optical record, or "
-                   f"no {field_name} in its type ({', '.join(types[stated])})")
+                   f"no {field_name} in its type ({', '.join(types)})")
     return out

@@ -82,7 +82,8 @@ class ScanboxExtractor(Extractor):
         frame_bytes = lines * pixels * 2
         frames = whole_frames(path, size, channels, "uint16", frame_bytes,
                               why=f"not {lines}x{pixels} uint16 frames of {channels} "
-                              f"channels ({ch_detail}), or a truncated file")
+                              f"channel{'s' if channels != 1 else ''} ({ch_detail}), or a "
+                              "truncated file")
         f.computed("nFrames", frames, f"{path.name} size {size} / ({lines} x {pixels} x "
                    f"{channels} channels x 2 bytes)")
         self._rate(mat, info, config, lines, bidirectional, f)

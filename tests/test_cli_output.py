@@ -423,3 +423,15 @@ def test_axona_tetrode_and_spike_event_files_are_counted_with_the_companions(
             "-v lists them)") in quiet
     verbose = runner.invoke(cli, ["extract", str(session), "-v"]).stderr
     assert "skipped: t.3: an Axona tetrode spike file (spike times and waveforms" in verbose
+
+
+def test_python_dash_m_bsingest_is_the_command() -> None:
+    # Where the script is not on PATH (a service, an unactivated venv) the module runs it.
+    import sys
+
+    from bsingest import __version__
+
+    done = subprocess.run([sys.executable, "-m", "bsingest", "--version"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith(f"bsingest {__version__} (Python ")

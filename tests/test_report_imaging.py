@@ -4,7 +4,10 @@ the frame counts of the files of one split acquisition checked against each othe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from bsingest.report import RecordView, ReportSettings, SessionReport
 from bsingest.report.checks import run_checks
@@ -88,3 +91,72 @@ def test_devices_that_start_together_are_not_segments_of_one_recording() -> None
                               extractor="miniscope", start_time=start)
     _, runs = run_checks([scope, cam], {}, ReportSettings())
     assert [r.subject for r in runs if r.check == "durations"] == ["2 modalities"]
+
+
+def test_labelled_frames_of_a_pose_file_are_no_duration(tmp_path: Path) -> None:
+    # SLEAP labels 2 frames of a 2 s video: 2 frames at the video's 25 fps are not 80 ms of
+    # recording, so the pose file is left out of the durations (the video is in them).
+    import wave
+
+    from bsingest.report import build_report
+    from tests.samples.sleap import video_entry, write_slp
+    from tests.samples.video import encode
+
+    session = tmp_path / "s"
+    encode(session / "cam.mp4", n=50, rate=25)
+    write_slp(session / "cam.slp", [(0, 3), (0, 40)], [video_entry("cam.mp4")])
+    with wave.open(str(session / "mic.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes(2 * 8000 * 2))
+    report = build_report(session)
+    assert not report.failed
+    views = {r.file_name: r for r in report.records}
+    assert views["cam.slp"].count == 2 and views["cam.slp"].rate == 25
+    assert views["cam.slp"].duration is None
+    assert "labelled frames" in views["cam.slp"].duration_detail
+    assert [views[n].duration for n in ("cam.mp4", "mic.wav")] == [2.0, 2.0]
+    assert report.findings == []
+
+
+def _scanimage_split(folder: Path) -> str:
+    from tests.imaging_fixtures import si_software, write_scanimage
+
+    software = si_software(frames_per_file=900)  # ScanImage closes a file every 900 frames
+    for i, n in ((1, 900), (2, 850), (4, 300)):  # the second cut short, the third lost
+        write_scanimage(folder / f"m_00001_{i:05d}.tif", n, software=software)
+    return "m_00001_00001.tif"
+
+
+def _bruker_missing(folder: Path) -> str:
+    from tests.imaging_fixtures import write_bruker
+
+    write_bruker(folder, frames=6, write_tifs=4)  # the XML lists 6 frame files, 4 are there
+    return "TSeries-001.xml"
+
+
+def _thorimage_short(folder: Path) -> str:
+    from tests.imaging_fixtures import write_thorimage
+
+    write_thorimage(folder, raw_frames=5, timepoints=4, zsteps=3)  # 12 stated, 5 on disk
+    return "Experiment.xml"
+
+
+@pytest.mark.parametrize(("write", "expected"), [
+    (_scanimage_split, ["numbered files skip 00003",
+                        "m_00001_00002.tif holds 850 pages, not the 900 frames"]),
+    (_bruker_missing, ["2 of the 6 TIFF files the XML lists are absent"]),
+    (_thorimage_short, ["holds 5 frames and Experiment.xml states 12"]),
+])
+def test_frames_an_acquisition_lacks_against_its_header_are_frames_warnings(
+        tmp_path: Path, write: Callable[[Path], str], expected: list[str]) -> None:
+    from bsingest.report import Severity, build_report
+
+    write(tmp_path / "s")
+    report = build_report(tmp_path / "s")
+    assert not report.failed
+    found = [(f.check, f.severity) for f in report.findings]
+    assert found == [("frames", Severity.WARNING)] * len(expected), report.findings
+    for f, text in zip(report.findings, expected, strict=True):
+        assert text in f.message

@@ -210,3 +210,49 @@ def test_an_ingest_says_once_which_files_a_stated_value_was_not_applied_to(
     assert bodies.keys() == {"a.mesc", "anat.nii", "ct/17106"}
     report = IngestReport(str(session), "http://127.0.0.1:1", None, notes=prepared.notes)
     assert report.to_json()["notes"] == prepared.notes
+
+
+def _declining_session(root: Path) -> tuple[Path, str]:
+    """A session whose stated imaging depth the MRI and CT files do not take, and the line
+    that says so (written out here, not built by the code under test)."""
+    session = root / "s"
+    write_mesc(session / "a.mesc", [{}])
+    write_nifti(session / "anat.nii", (8, 8, 4), (1.0, 1.0, 1.5))
+    write_dicom(session / "ct" / "17106", modality="CT", field_t=None)
+    (session / "bsingest.toml").write_text('[[files]]\nmatch = "*"\nimaging_depth = "250 um"\n')
+    return session, ("stated imaging_depth = 250 µm not applied to 2 files (anat.nii, "
+                     "ct/17106): not an optical record, or no imagingDepth in its type "
+                     "(MagneticResonanceImaging, ComputedTomography)")
+
+
+def test_the_session_report_says_once_which_files_a_stated_value_was_not_applied_to(
+        tmp_path: Path) -> None:
+    from bsingest.report import Severity, build_report
+
+    session, line = _declining_session(tmp_path)
+    report = build_report(session)
+    assert not report.failed
+    stated = [f for f in report.findings if f.check == "stated"]
+    assert [(f.severity, f.message, f.records) for f in stated] == [
+        (Severity.INFO, line, ("anat.nii", "ct/17106"))]
+    assert {r.file_name: r.unapplied for r in report.records} == {
+        "a.mesc#MSession_0/MUnit_0": (), "anat.nii": ("imaging_depth = 250 µm",),
+        "ct/17106": ("imaging_depth = 250 µm",)}
+    assert report.counts() == {"error": 0, "warning": 0, "info": 1}
+
+
+def test_the_batch_summary_says_the_notes_of_each_session(tmp_path: Path) -> None:
+    from bsingest.server import LocalServer
+
+    _, line = _declining_session(tmp_path)  # tmp_path/s, the manifest's folder "s"
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("folder,session,procedures,equipment,notes\n"
+                        "s,4b060709-9585-484b-bde0-0a47a554aaab,"
+                        "087b71c4-6785-437c-b8ef-e35a82a8463e,,\n")
+    env = {"BSINGEST_JOURNAL": str(tmp_path / "j.sqlite"), "XDG_CONFIG_HOME": str(tmp_path / "c"),
+           "XDG_DATA_HOME": str(tmp_path / "d")}
+    with LocalServer(db_path=tmp_path / "server.sqlite3") as srv:
+        env.update(BRAINSTEM_SERVER=srv.url, BRAINSTEM_TOKEN=srv.pat)
+        result = CliRunner(env=env).invoke(cli, ["batch", str(manifest), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines().count(f"note: s: {line}") == 1

@@ -420,8 +420,11 @@ def test_scanbox_values_from_info_and_size(tmp_path: Path, code: int, scanmode: 
 
 def test_scanbox_size_not_whole_frames_is_refused(tmp_path: Path) -> None:
     sbx = write_scanbox(tmp_path / "m.sbx", frames=4, extra_bytes=2)
-    with pytest.raises(ExtractionError, match=r"^m.sbx: \d+ bytes is not a whole number"):
+    with pytest.raises(ExtractionError, match=r"^m.sbx: \d+ bytes is not a whole number") as e:
         extractor_for(sbx).extract(sbx)
+    assert "\n" not in str(e.value)
+    # info.channels 2 is one PMT: said in the singular.
+    assert "uint16 frames of 1 channel (info.channels 2)" in str(e.value)
 
 
 def test_scanbox_volumetric_warns_about_planes(tmp_path: Path) -> None:

@@ -16,7 +16,16 @@ from bsingest import exitcodes
 
 from .cmd_extract import stated_options
 from .cmd_ingest import _EXISTING, _journal_option, _server_option, _stated, log_report
-from .output import echo_queued, echo_reasons, json_text, log_to, print_json, print_table, summary
+from .output import (
+    echo_err,
+    echo_queued,
+    echo_reasons,
+    json_text,
+    log_to,
+    print_json,
+    print_table,
+    summary,
+)
 from .progress import ProgressLine
 
 _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
@@ -244,6 +253,9 @@ def _print_summary(report: Any, seconds: float) -> None:
                 ("folder" if kind == "session" else "session", kind, *shown_columns, "error"),
                 rows)
     _print_reasons(report)
+    for r in report.sessions:  # once per session, as `ingest` says them, not per record
+        for note in getattr(r, "notes", ()):
+            echo_err(f"note: {labels[r.session]}: {note}")
     total = report.counts()
     click.echo(f"{len(report.sessions)} sessions in {seconds:.1f} s: {summary(total)}", err=True)
     echo_queued(total)

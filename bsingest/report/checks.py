@@ -62,10 +62,16 @@ Other checks
   cameras) hold the same number of frames at the same rate, but for the last file, which
   may hold fewer; they count as one modality, end to end, in **durations**. And a
   timestamps file against the frames of its record (Miniscope ``timeStamps.csv`` rows,
-  each AVI's ``framesPerFile``), as the extractor found them. Missing frames shift every
+  each AVI's ``framesPerFile``), and the files of one record against its header (a
+  ScanImage file short of ``logFramesPerFile``, a gap in its numbering; PrairieView TIFFs the
+  XML lists but the folder lacks; ThorImage frames on disk against ``Experiment.xml``), as
+  the extractor found them. Missing frames shift every
   later frame's time.
 - **extractor** (warning or info): what the extractors warned about. Truncation and damage
   (:data:`DATA_SIGNS`) are warnings; other notes (no single lsb, ...) are info.
+- **stated** (info): a value the user stated (``laser_power``, ``excitation_wavelength``,
+  ``imaging_depth``) that some records did not take, once per value, naming the files, as
+  ``ingest`` says it: scanner records and types without the field leave it out.
 - **unreadable** (error): a file bsingest could not describe at all.
 """
 
@@ -79,6 +85,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import PurePosixPath
 
+from ..extraction import unapplied_groups, unapplied_notes
 from ..recordtypes import lookup
 from .model import CheckRun, Finding, RecordView, ReportSettings, Severity
 from .model import seconds_text as _secs
@@ -98,6 +105,7 @@ CHECKS = {
     "frames": "Frame counts of one acquisition",
     "durations": "Durations across modalities",
     "starts": "Start times across modalities",
+    "stated": "Stated values not applied",
 }
 
 #: Words in an extractor's warning that say data is missing or cut (a warning finding).
@@ -125,9 +133,14 @@ _RATE_TOLERANCE = 1e-3
 _SGLX_NAME = re.compile(r"^(?P<run>.+?)\.(?:(?P<probe>imec\d*)(?:\.(?P<band>ap|lf))?|"
                         r"(?P<other>nidq|obx\d*))\.(?:bin|meta)$", re.IGNORECASE)
 _PROMISED = re.compile(r"says (\d+)\)")
-# An extractor's warning about a record's frames against a timestamps file or the
-# writer's files-per-count rule (Miniscope: "timeStamps.csv lists 998 frames but ...").
-_FRAME_SIGNS = ("frames but",)
+# An extractor's warning about a record's frames against a timestamps file, the writer's
+# files-per-count rule or the acquisition's own header (lower case): Miniscope
+# "timeStamps.csv lists 998 frames but ...", ScanImage "x_00002.tif holds 850 pages, not the
+# 900 frames ... of SI.hScan2D.logFramesPerFile" and "numbered files skip 00003", PrairieView
+# "2 of the 10 TIFF files the XML lists are absent", ThorImage "holds 5 frames and
+# Experiment.xml states 12".
+_FRAME_SIGNS = ("frames but", "pages, not the", "numbered files skip",
+                "tiff files the xml lists are absent", "frames and experiment.xml states")
 # Behaviour cameras: numbered files are more often several cameras than one split video.
 _CAMERAS = frozenset({"BehavioralTracking", "VideoTracking"})
 # A numbered file of a split acquisition: everything but its last run of digits.
@@ -157,7 +170,7 @@ def run_checks(records: Sequence[RecordView], failed: dict[str, str],
             "bsingest could not describe this file, so nothing about it can be checked or "
             "uploaded: a damaged copy, a missing sidecar, or a format it does not read.")])
     for r in records:
-        frames = [w for w in r.warnings if any(s in w for s in _FRAME_SIGNS)]
+        frames = [w for w in r.warnings if any(s in w.lower() for s in _FRAME_SIGNS)]
         others = [w for w in r.warnings if w not in frames]
         if frames:
             ctx.run("frames", r.file_name, _frame_warnings(r, frames))
@@ -181,8 +194,22 @@ def run_checks(records: Sequence[RecordView], failed: dict[str, str],
         starts = _starts(records, units, settings)
         if starts is not None:
             ctx.run("starts", f"{len(units)} modalities", starts)
+    declined = [r for r in records if r.unapplied]
+    if declined:
+        ctx.run("stated", f"{len(declined)} records", _stated(declined))
     ctx.findings.sort(key=lambda f: (f.severity.rank, list(CHECKS).index(f.check)))
     return ctx.findings, ctx.runs
+
+
+def _stated(declined: Sequence[RecordView]) -> Iterable[Finding]:
+    # The same line `ingest` prints, so the page and the upload say one thing.
+    for (stated, names, types), note in zip(unapplied_groups(declined),
+                                            unapplied_notes(declined), strict=True):
+        yield Finding(
+            Severity.INFO, "stated", note, tuple(names),
+            {"stated": stated, "files": len(names), "types": ", ".join(types)},
+            "A stated optical value goes only into records whose type has the field and "
+            "that a laser or LED excites: the files named do not get it, on purpose.")
 
 
 # --- extractor warnings ------------------------------------------------------------------
@@ -206,9 +233,10 @@ def _frame_warnings(r: RecordView, warnings: Sequence[str]) -> Iterable[Finding]
     for w in warnings:
         yield Finding(
             Severity.WARNING, "frames", f"{r.file_name}: {w}", (r.file_name,), {"warning": w},
-            "A frame without its time stamp, or a time stamp without its frame, shifts the "
-            "times of every later frame: aligning imaging with behaviour or ephys by frame "
-            "index goes wrong from there on.")
+            "Frames missing from a file of the acquisition, a frame without its time stamp "
+            "or a time stamp without its frame shift the times of every later frame: "
+            "aligning imaging with behaviour or ephys by frame index goes wrong from there "
+            "on.")
 
 
 def _split_acquisitions(records: Sequence[RecordView]) -> list[list[RecordView]]:

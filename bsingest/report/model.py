@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 __all__ = ["CheckRun", "Finding", "RecordView", "ReportSettings", "SessionReport", "Severity",
            "mixed_zones", "seconds_text", "visible"]
 
+#: Words in a count's provenance saying it counts labelled frames, not consecutive ones.
+_SPARSE_COUNTS = ("labelled frames", "labeled frames")
+
 # Control characters, and the invisible ones that reorder or hide text.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
@@ -105,6 +108,8 @@ class RecordView:
     provenance: Mapping[str, Mapping[str, str]]
     type_json: Mapping[str, Any]
     part: str | None = None  # which of several records in one file
+    #: Stated values the record did not take ("laser_power = 30 mW"): said once per session.
+    unapplied: tuple[str, ...] = ()
 
     @classmethod
     def from_extraction(cls, x: Extraction) -> RecordView:
@@ -114,8 +119,14 @@ class RecordView:
         count_key, rate_key = ("nFrames", "frameRate") if frames else ("nSamples", "sr")
         count, rate = _number(tj.get(count_key)), _number(tj.get(rate_key))
         duration: float | None = None
+        counted = str(x.provenance[count_key].detail) if count_key in x.provenance else ""
         if count is None:
             detail = f"no {count_key}"
+        elif any(s in counted for s in _SPARSE_COUNTS):
+            # Labels on some frames of a video (SLEAP, DeepLabCut's CollectedData): their
+            # count over the video's rate is no span of time; the frames are checked
+            # against the video by the extractor instead.
+            detail = f"{count_key} counts labelled frames, not a span of the video: no duration"
         elif not rate:
             detail = f"no {rate_key}: no duration"
         else:
@@ -131,7 +142,8 @@ class RecordView:
             start_time=x.start_time,
             start_detail=(f"{start.get('source', '')}: {start.get('detail', '')}"
                           if start else "the files do not state it"),
-            warnings=tuple(x.warnings), provenance=prov, type_json=dict(tj), part=x.part)
+            warnings=tuple(x.warnings), provenance=prov, type_json=dict(tj), part=x.part,
+            unapplied=tuple(x.unapplied))
 
     @property
     def start(self) -> datetime.datetime | None:
