@@ -130,6 +130,9 @@ def run_batch(bsingest: str, url: str, root: Path, n: int, concurrency: int,
     env = {**os.environ, "BRAINSTEM_SERVER": url,
            "BRAINSTEM_TOKEN": PAT if api == "2026" else TOKEN,
            "BSINGEST_JOURNAL": str(root / "journal.sqlite")}
+    # An installed bsingest has its bytecode cached: without it, the command and each of
+    # its extraction workers would compile every module they import, at every run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     t0 = time.perf_counter()
     proc = subprocess.run([bsingest, "batch", str(manifest), "--concurrency",
                            str(concurrency), "--api", api, "--json"], env=env,
