@@ -7,8 +7,10 @@ neo walks the data to find it (Neuralynx ``.ncs``: records written; Plexon ``.pl
 real file's data blocks repeated; Plexon continuous: a file in Plexon's layout whose
 data blocks are repeated and whose header tallies are multiplied to match, read from its
 headers; the same without tallies, which neo walks). Spike2, TDT, AlphaOmega and MaxWell
-are timed on their real corpus files only (growing them needs their block chains or HDF5 layouts
-rewritten). Each row: median of ``--repeat`` runs after one warm-up; the process starts
+are timed on their real corpus files only (growing them needs their block chains or HDF5
+layouts rewritten). NeuroNexus, AxoGraph, WinEDR, Elan and BCI2000 grow as sparse files:
+the metadata, header or file size states the samples, and AxoGraph's data columns are
+holes. Each row: median of ``--repeat`` runs after one warm-up; the process starts
 Python, bsingest, and the worker process that imports neo.
 
     .venv/bin/python benchmarks/bench_neo.py [--repeat 3] [--large-mb 1024]
@@ -32,11 +34,16 @@ from benchmarks._timing import measure
 from extractors.neo.plexon import PROBE_BLOCKS
 from tests.samples.neo import (
     NCS_HEADER,
+    write_axograph,
     write_axona_lfp,
+    write_bci2000,
+    write_edr,
+    write_elan,
     write_ncs,
     write_nsx21,
     write_nsx22,
     write_plx,
+    write_xdat,
 )
 
 CORPUS3 = Path(__file__).resolve().parents[2] / "shared" / "corpus3" / "files"
@@ -89,6 +96,44 @@ def _eeg(folder: Path, size: int) -> Path:
     return path
 
 
+def _xdat(folder: Path, size: int) -> Path:
+    """Allego: the metadata states the samples; the data and timestamp files sparse."""
+    channels = 32 + 1 + 2
+    n = size // (4 * channels)
+    path = write_xdat(folder, "big", n_samples=10, declared=n)
+    os.truncate(path, n * 4 * channels)
+    os.truncate(folder / "big_timestamp.xdat", n * 8)
+    return path
+
+
+def _axograph(folder: Path, size: int) -> Path:
+    """AxoGraph X, 2 channels x 4 sweeps, every data column a hole."""
+    return write_axograph(folder / "big.axgx", episodes=4, n_points=size // 16, holes=True)
+
+
+def _edr(folder: Path, size: int) -> Path:
+    n = (size - 2048) // 2 // 4 * 4
+    path = write_edr(folder / "big.EDR", n_channels=4, n_frames=10, declared=n)
+    os.truncate(path, 2048 + 2 * n)
+    return path
+
+
+def _elan(folder: Path, size: int) -> Path:
+    """Elan: no sample count in the header; the .eeg's size states it (6 channels)."""
+    path = write_elan(folder / "big.eeg")
+    os.truncate(path, size // 12 * 12)
+    return path
+
+
+def _bci2000(folder: Path, size: int) -> Path:
+    path = write_bci2000(folder / "big.dat", n_samples=10)
+    first = path.read_bytes().split(b"\r\n", 1)[0].decode()
+    header_len = int(first.split("HeaderLen=")[1].split()[0])
+    frame = 4 * 2 + 3
+    os.truncate(path, header_len + (size - header_len) // frame * frame)
+    return path
+
+
 def _plx(folder: Path, size: int) -> Path | None:
     real = CORPUS3 / "plexon" / "File_plexon_1.plx"
     if not real.is_file():
@@ -137,7 +182,12 @@ def _small(name: str, folder: Path) -> Path | None:
                "Neuralynx .ncs": lambda: write_ncs(folder / "s.ncs"),
                "Axona .eeg": lambda: write_axona_lfp(folder / "s.eeg"),
                PLX_HEADER: lambda: _plx_small(folder, True),
-               PLX_WALK: lambda: _plx_small(folder, False)}
+               PLX_WALK: lambda: _plx_small(folder, False),
+               "NeuroNexus .xdat": lambda: write_xdat(folder, "s"),
+               "AxoGraph .axgx": lambda: write_axograph(folder / "s.axgx", episodes=4),
+               "WinEDR .EDR": lambda: write_edr(folder / "s.EDR", n_channels=4),
+               "Elan .eeg": lambda: write_elan(folder / "s.eeg"),
+               "BCI2000 .dat": lambda: write_bci2000(folder / "s.dat")}
     if name in writers:
         return writers[name]()
     real = {"Plexon .plx": "plexon/File_plexon_1.plx",
@@ -162,10 +212,13 @@ PLX_WALK = "Plexon .plx, no counts kept (neo's walk)"
 LARGE = {"Blackrock NSx 2.2": _nsx22, "Blackrock NSx 2.1": _nsx21, "Neuralynx .ncs": _ncs,
          "Axona .eeg": _eeg, "Plexon .plx": _plx,
          PLX_HEADER: lambda folder, size: _plx_grown(folder, size, True),
-         PLX_WALK: lambda folder, size: _plx_grown(folder, size, False)}
+         PLX_WALK: lambda folder, size: _plx_grown(folder, size, False),
+         "NeuroNexus .xdat": _xdat, "AxoGraph .axgx": _axograph, "WinEDR .EDR": _edr,
+         "Elan .eeg": _elan, "BCI2000 .dat": _bci2000}
 FORMATS = ("Blackrock NSx 2.2", "Blackrock NSx 2.1", "Neuralynx .ncs", "Axona .eeg",
            "Plexon .plx", PLX_HEADER, PLX_WALK, "Spike2 .smr", "MaxWell .raw.h5", "TDT block",
-           "AlphaOmega .mpx")
+           "AlphaOmega .mpx", "NeuroNexus .xdat", "AxoGraph .axgx", "WinEDR .EDR",
+           "Elan .eeg", "BCI2000 .dat")
 #: Written (not sparse) large files: at most this many MB (--written-mb).
 WRITTEN = ("Neuralynx .ncs", "Plexon .plx", PLX_WALK)
 

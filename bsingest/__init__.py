@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "ExtractionError": "bsingest.errors",
     "IngestReport": "bsingest.ingest",
     "JournalError": "bsingest.errors",
+    "ManifestError": "bsingest.errors",
     "NotFound": "bsingest.errors",
     "NothingToDescribe": "bsingest.errors",
     "RateLimited": "bsingest.errors",

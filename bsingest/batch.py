@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import exitcodes
-from .errors import BsingestError, UsageError
-from .generations import generation, wire_for
+from .errors import BsingestError, ManifestError, UsageError
+from .generations import DEFAULT, GENERATIONS, Generation, generation, implied_by, wire_for
 from .ingest import FileResult, IngestReport, Prepared, client_api, deliver, prepare
 from .journal import Journal
 from .sessionconfig import FileRule, IngestOptions, load_options, stated_rules, type_map_rules
@@ -51,8 +51,8 @@ from .uploader import FAILED, QUEUED, Lookups, Uploader
 if TYPE_CHECKING:
     from .client import BrainstemClient
 
-__all__ = ["BatchReport", "SessionJob", "batch", "read_manifest", "session_by_name",
-           "sessions_by_name"]
+__all__ = ["BatchReport", "SessionJob", "batch", "check_rows", "read_manifest",
+           "session_by_name", "sessions_by_name"]
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +187,73 @@ def _session_path(manifest: Path, value: str) -> Path:
     return path if path.is_absolute() else manifest.parent / path
 
 
+def check_rows(jobs: Sequence[SessionJob], *, api: str | None = None, source: str | None = None,
+               procedures: Sequence[str] = (), actions: Sequence[str] = (),
+               existing: str | None = None, stated: tuple[FileRule, ...] = ()) -> None:
+    """Raise :class:`~bsingest.errors.ManifestError`, a line per row, for the rows that
+    cannot run whatever the server says: an ID that is not a UUID (in the row or the
+    session's ``bsingest.toml``), the other generation's names, a missing link. No request.
+
+    The generation: ``api`` if stated (``source`` says where, for messages), else the one
+    the row's names imply (with ``procedures``/``actions``, the defaults of every row);
+    else a row is bad only when it is bad in every generation (the reason given is the
+    current one's). A folder that is not there, or a session looked up by name, is left
+    to the run: a session may arrive late, and only the server knows its names.
+    """
+    lines = []
+    for job in jobs:
+        if "missing" in job.given or not job.session.is_dir():
+            continue
+        named = {k for k, v in job.given.items() if v not in (None, "", (), [], False)}
+        both = [sorted(named & set(g.links.all)) for g in GENERATIONS.values()]
+        implied = implied_by(named | ({"procedures"} if procedures else set())
+                             | ({"actions"} if actions else set()))
+        if api is None and all(both):  # no generation can take the row as it is
+            lines.append(_row_line(job, _both(both)))
+            continue
+        gens = ([generation(api)] if api else [implied] if implied is not None
+                else sorted(GENERATIONS.values(), key=lambda g: g.name != DEFAULT))
+        problems = []
+        for gen in gens:
+            _, problem = _options(job, _defaults(gen, procedures, actions), existing, gen.name,
+                                  "the server", stated, said=source if api else None)
+            if problem is None:
+                break
+            problems.append(problem)
+        else:
+            lines.append(_row_line(job, problems[0]))
+    if lines:
+        raise ManifestError(lines)
+
+
+def _both(names: list[list[str]]) -> str:
+    """Why a row naming links of both generations (``names``, per generation) cannot run,
+    and the columns of each."""
+    gens = list(GENERATIONS.values())
+    said = ", ".join(f"{n} ({g.name})" for g, ns in zip(gens, names, strict=True) for n in ns)
+    columns = " or ".join(f"{','.join(g.links.all[:4])} ({g.name})" for g in reversed(gens))
+    return f"{said}: columns of both API generations; give one's: {columns}"
+
+
+def _row_line(job: SessionJob, problem: str) -> str:
+    """``m.csv:3 (day1): reason``: the row, its folder and why, said once each."""
+    reason = problem.removeprefix(f"{job.session.name}: ")
+    reason = reason.removeprefix(f"{job.line}: ") if job.line else reason
+    where = f"{job.line} ({job.session.name})" if job.line else job.session.name
+    return f"{where}: {reason}"
+
+
+def _defaults(gen: Generation, procedures: Sequence[str], actions: Sequence[str],
+              verify: bool = False) -> dict[str, Any]:
+    """What every row takes where it says nothing: --procedure or --action, whichever
+    ``gen``'s procedures link is called; --verify."""
+    given = {"procedures": procedures, "actions": actions}
+    defaults: dict[str, Any] = {gen.links.procedures: tuple(given[gen.links.procedures])}
+    if verify:
+        defaults["verify"] = True
+    return defaults
+
+
 def sessions_by_name(root: str | os.PathLike[str], match: str, client: BrainstemClient, *,
                      kind: str = "dataset", project: str | None = None) -> list[SessionJob]:
     """Folders under ``root`` matching ``match``, each with the dataset (2023) or session
@@ -283,13 +350,13 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
             progress("planned", n)
 
     workers = jobs or os.cpu_count() or 1
+    # Every row's usage errors, before the server is asked anything (its generation too).
+    stated_api = getattr(client, "stated", False)
+    check_rows(job_list, api=client.api if stated_api else None,
+               source=getattr(client, "api_source", None), procedures=procedures,
+               actions=actions, existing=existing, stated=stated_defaults)
     api = client_api(client)
-    gen = generation(api)
-    # --procedure or --action, whichever this generation's procedures link is called.
-    given_procedures = {"procedures": procedures, "actions": actions}
-    defaults: dict[str, Any] = {gen.links.procedures: tuple(given_procedures[gen.links.procedures])}
-    if verify:
-        defaults["verify"] = True
+    defaults = _defaults(generation(api), procedures, actions, verify)
     stop = threading.Event()
     lookups = Lookups()
     planned_jobs: list[tuple[SessionJob, IngestOptions | None, str | None]] = []
@@ -554,8 +621,10 @@ def _ignore_sigint() -> None:
 
 
 def _options(job: SessionJob, defaults: dict[str, Any], existing: str | None, api: str,
-             server: str, stated: tuple[FileRule, ...] = ()
+             server: str, stated: tuple[FileRule, ...] = (), *, said: str | None = None
              ) -> tuple[IngestOptions | None, str | None]:
+    """A row's options for generation ``api``, or the one-line reason it cannot run.
+    ``said``: where ``api`` was stated (``--api 2023``), for messages."""
     if "missing" in job.given:
         kind = generation(api).links.container
         return None, f"{job.session.name}: no {kind} named {job.given['missing']!r}"
@@ -570,7 +639,7 @@ def _options(job: SessionJob, defaults: dict[str, Any], existing: str | None, ap
         options = load_options(job.session, **given)
         # Stated on the command line: before the session's own rules, which win.
         options = replace(options, rules=stated + options.rules + rules).for_api(
-            api, server, row=job.line or None, in_row=job.given)
+            api, server, row=job.line or None, in_row=job.given, stated=said)
         options.check_ids(job.line or None)
     except BsingestError as exc:
         return None, f"{job.session.name}: {exc}"
@@ -582,7 +651,8 @@ def _options(job: SessionJob, defaults: dict[str, Any], existing: str | None, ap
             return options, (f"{job.session.name}: no session (in the manifest, the "
                              "session's bsingest.toml, or a project to create it in)")
         return options, None
-    missing = [k for k, _ in options.generation.required if not getattr(options, k)]
+    missing = [links.name_of(k) for k, _ in options.generation.required
+               if not getattr(options, k)]
     if missing:
         return options, (f"{job.session.name}: no {' and no '.join(missing)} "
                          f"(in the manifest, or the session's bsingest.toml)")

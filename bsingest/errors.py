@@ -6,6 +6,7 @@ anything else is a bug and keeps its traceback::
 
     BsingestError
     ├── UsageError                 wrong or missing options, settings, config
+    │   └── ManifestError          a batch manifest's rows that cannot run (a line each)
     ├── ExtractionError            a file could not be described (names the file)
     │   ├── UnsupportedFile        no extractor, or more than one, claims the file
     │   ├── NothingToDescribe      the file is a family's, but holds nothing a record
@@ -36,6 +37,7 @@ __all__ = [
     "BsingestError",
     "ExtractionError",
     "JournalError",
+    "ManifestError",
     "NotFound",
     "NothingToDescribe",
     "RateLimited",
@@ -59,6 +61,15 @@ class BsingestError(Exception):
 
 class UsageError(BsingestError):
     """Options, settings or configuration are wrong or missing."""
+
+
+class ManifestError(UsageError):
+    """Rows of a batch manifest that cannot run: ``lines``, one per row, each naming the
+    row (``m.csv:3``), its session folder and the reason."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.lines = tuple(lines)
+        super().__init__("; ".join(self.lines))
 
 
 class ExtractionError(BsingestError):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -18,6 +18,8 @@ from .quantities import STATED
 
 if TYPE_CHECKING:
     from extractors.base import Extraction
+
+    from .sessionconfig import FileSettings, IngestOptions
 
 __all__ = ["ExtractReport", "extract", "extract_folder", "extract_or_error", "extract_paths",
            "iter_extract", "unapplied_groups", "unapplied_notes"]
@@ -88,7 +90,10 @@ def extract_paths(paths: Iterable[str | os.PathLike[str]], *, record_type: str |
     """Describe files and folders. A folder means every recognised file in it.
 
     Files given by name are always tried (an unknown one is an error); files found in a
-    folder that no extractor reads are listed in ``skipped`` with the reason.
+    folder that no extractor reads are listed in ``skipped`` with the reason. Each file
+    is read with what ``ingest`` would state for it: its session's ``bsingest.toml``
+    ``[[files]]`` rules (the session: the nearest folder at or above the path given that
+    holds one), then ``record_type`` and ``stated``, which win.
     """
     report = ExtractReport()
     for found in iter_extract(paths, report, record_type=record_type, verify=verify, **stated):
@@ -106,12 +111,21 @@ def iter_extract(paths: Iterable[str | os.PathLike[str]], report: ExtractReport,
     One :class:`extractors.run.Run` spans the call: a sidecar many files share is read
     once, and a file's claims are worked out once.
     """
+    given = [Path(raw) for raw in paths]
+    # Every bsingest.toml is read (and a bad one said) here, before the first record is
+    # given: a --json list must not stop half way.
+    stated_for = _session_rules(given, record_type, stated)
+    return _iter_extract(given, report, stated_for, verify)
+
+
+def _iter_extract(paths: Sequence[Path], report: ExtractReport,
+                  stated_for: Callable[[Path, Path], FileSettings], verify: bool
+                  ) -> Iterator[list[Extraction]]:
     from extractors import discover, prewarm_readers
     from extractors.run import run
 
     with run() as r:
-        for raw in paths:
-            p = Path(raw)
+        for p in paths:
             if not p.exists():
                 report.errors[str(p)] = f"{p.name or p}: no such file or folder"
                 continue
@@ -129,8 +143,9 @@ def iter_extract(paths: Iterable[str | os.PathLike[str]], report: ExtractReport,
             data.reverse()  # taken from the end: each file's path is let go once read
             while data:
                 f = data.pop()
-                extracted, error = extract_or_error(f, record_type=record_type, verify=verify,
-                                                    **stated)
+                per_file = stated_for(p, f)
+                extracted, error = extract_or_error(f, record_type=per_file.record_type,
+                                                    verify=verify, **per_file.stated)
                 r.claims.pop(f, None)  # asked once when listing, once when extracting: done
                 if error is not None:
                     report.errors[str(f)] = error
@@ -138,6 +153,38 @@ def iter_extract(paths: Iterable[str | os.PathLike[str]], report: ExtractReport,
                     named = [x.relative_to(root) for x in extracted]
                     report.unapplied += [x for x in named if x.unapplied]
                     yield named
+
+
+def _session_rules(paths: Sequence[Path], record_type: str | None, stated: Mapping[str, Any]
+                   ) -> Callable[[Path, Path], FileSettings]:
+    """What each file is read with, as ``ingest`` of its session reads it: the ``[[files]]``
+    rules of the session's ``bsingest.toml`` (and of the user's config file), then the
+    values of the call for every file, which win as ``ingest``'s command line does.
+
+    A path's session is the nearest folder at or above it that holds a ``bsingest.toml``
+    (a file's own folder when none does); rules match paths relative to it.
+    """
+    from .sessionconfig import SESSION_FILE, load_options, stated_rules
+
+    call = stated_rules(record_type, stated)
+    sessions: dict[Path, tuple[Path, IngestOptions]] = {}
+    for p in paths:
+        if p.exists() and p not in sessions:
+            start = p if p.is_dir() else p.parent
+            root = next((d for d in (start, *start.parents) if (d / SESSION_FILE).is_file()),
+                        start)
+            options = load_options(root)
+            sessions[p] = (root, replace(options, rules=options.rules + call))
+
+    def settings(given: Path, path: Path) -> FileSettings:
+        root, options = sessions[given]
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            rel = path.name
+        return options.for_file(rel)
+
+    return settings
 
 
 def extract_or_error(path: Path, *, record_type: str | None = None, verify: bool = False,

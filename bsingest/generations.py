@@ -13,8 +13,9 @@ links      dataset, actions,            session, procedures, equipment, notes
 =========  ==========================  ==============================================
 
 A :class:`Generation` holds the URL prefix, the auth scheme, the model names, the names
-of the links (as :class:`~bsingest.sessionconfig.IngestOptions` fields, ``bsingest.toml``
-keys and command-line options), the look-ups that check them, and the record's wire form
+of the links (``bsingest.toml`` keys, Python keywords and command-line options, made
+neutral :class:`~bsingest.records.Links` where they are read: :meth:`LinkNames.neutral`),
+the look-ups that check them, and the record's wire form
 (:class:`Wire`: the body to send, its problems, the canonical form read back). Outside
 this module, :mod:`bsingest.details` (the mapping of ``details``) and the local server's
 per-generation modules, no code asks which generation it has.
@@ -43,8 +44,8 @@ from .records import (
 from .recordtypes import legacy_name, lookup
 from .recordtypes import plain as _plain
 
-__all__ = ["CURRENT", "DEFAULT", "GENERATIONS", "NAMES", "Generation", "LinkNames", "Wire",
-           "generation", "implied_by", "wire_for"]
+__all__ = ["CURRENT", "DEFAULT", "GENERATIONS", "NAMES", "NEUTRAL", "Generation", "LinkNames",
+           "Wire", "generation", "implied_by", "wire_for"]
 
 #: The generation names, oldest first.
 NAMES: tuple[str, ...] = APIS
@@ -274,6 +275,27 @@ class LinkNames:
     def all(self) -> tuple[str, ...]:
         return (self.container, self.procedures, self.equipment, self.notes, *self.creates)
 
+    def name_of(self, link: str) -> str:
+        """This generation's name of a neutral link (``container`` -> ``dataset``)."""
+        return str(getattr(self, link)) if link in NEUTRAL else link
+
+    def neutral(self, values: Mapping[str, Any]) -> Links:
+        """What ``values`` (keyed by these names, as a user gives them) say, as neutral
+        :class:`~bsingest.records.Links`; a link left out is empty."""
+        return Links(values.get(self.container) or "", _ids(values.get(self.procedures)),
+                     _ids(values.get(self.equipment)), values.get(self.notes))
+
+
+def _ids(value: str | Collection[str] | None) -> tuple[str, ...]:
+    """One ID (the 2023 hardware device; ``""``: none), several, or none, as a tuple."""
+    if isinstance(value, str):
+        return (value,) if value else ()
+    return tuple(value or ())
+
+
+#: The neutral names of a record's links (the fields of :class:`~bsingest.records.Links`).
+NEUTRAL: tuple[str, ...] = ("container", "procedures", "equipment", "notes")
+
 
 #: How a user types each link's name on the command line.
 OPTION_NAMES: dict[str, str] = {
@@ -308,7 +330,7 @@ class Generation:
     demo_token: str
     #: Whether the equipment link holds several IDs (the 2023 hardware device is one).
     many_equipment: bool
-    #: (link, the message when it is missing) of the links a run cannot do without.
+    #: (neutral link, the message when it is missing) of the links a run cannot do without.
     required: tuple[tuple[str, str], ...] = ()
     #: What the links are, for the message of a look-up that failed.
     references: str = ""
@@ -343,8 +365,8 @@ GENERATIONS: dict[str, Generation] = {
         (("dataset", "stem/dataset"), ("action", "modules/action"),
          ("hardwaredevice", "resources/hardwaredevice")),
         "token", many_equipment=False,
-        required=(("dataset", "no dataset (--dataset UUID, or 'dataset' in bsingest.toml)"),
-                  ("actions", "no action (--action UUID, or 'actions' in bsingest.toml)")),
+        required=(("container", "no dataset (--dataset UUID, or 'dataset' in bsingest.toml)"),
+                  ("procedures", "no action (--action UUID, or 'actions' in bsingest.toml)")),
         references="dataset, actions and hardware device"),
     API_2026: Generation(
         API_2026, "api", "Bearer", "modules/dataacquisition", "stem/session", "session",
@@ -356,7 +378,7 @@ GENERATIONS: dict[str, Generation] = {
         (("session", "stem/session"), ("procedure", "modules/procedure"),
          ("equipment", "modules/equipment")),
         "pat", many_equipment=True,
-        required=(("session", "no session (--session UUID, 'session' in bsingest.toml, or "
+        required=(("container", "no session (--session UUID, 'session' in bsingest.toml, or "
                               "--create-session --project UUID)"),),
         references="session, procedures and equipment", device_sign_in=True),
 }

@@ -40,7 +40,7 @@ from .errors import (
     TransportError,
     UsageError,
 )
-from .generations import DEFAULT, Wire, implied_by, wire_for
+from .generations import DEFAULT, GENERATIONS, Wire, implied_by, wire_for
 from .journal import Entry, Journal
 from .sessionconfig import IngestOptions, load_options
 from .uploader import (
@@ -271,9 +271,8 @@ class Run:
 #: The convenience keywords of :func:`ingest` that say what the records link to and how
 #: files are read (see :func:`options_for`), and those that say how the run goes (Run).
 _OPTION_KEYWORDS = frozenset({
-    "dataset", "actions", "hardware_device", "description", "session", "procedures",
-    "equipment", "notes", "create_session", "project", "session_name", "existing",
-    "type_map", "server", "settle", "record_type", "stated", "verify"})
+    *(name for gen in GENERATIONS.values() for name in gen.links.all),  # either's links
+    "existing", "type_map", "server", "settle", "record_type", "stated", "verify"})
 _RUN_KEYWORDS = frozenset(Run.__dataclass_fields__)
 _CLIENT_KEYWORDS = frozenset({"api", "token"})
 
@@ -489,7 +488,7 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
                 _emit(report, FileResult(path, "would-create", body.get("type"), key), progress)
             return report
         prepared = _linked(prepared, wire, made.id)
-        options = replace(options, session=made.id)
+        options = options.with_container(made.id)
     container = options.container
     assert container is not None
     uploader = Uploader(client, jr, existing=options.existing, concurrency=concurrency,
@@ -754,7 +753,7 @@ def _check_ids(options: IngestOptions, stated: str | None = None) -> None:
         problems.append("--create-session needs a project (--project UUID, or 'project' "
                         "in bsingest.toml)")
     for link, missing in gen.required:
-        if link == gen.links.container and (options.container or creating):
+        if link == "container" and (options.container or creating):
             continue
         if not getattr(options, link):
             problems.append(missing)

@@ -57,7 +57,7 @@ from typing import Any
 
 from . import recordtypes
 from .errors import UsageError
-from .generations import DEFAULT, GENERATIONS, OPTION_NAMES, Generation, generation
+from .generations import DEFAULT, GENERATIONS, NEUTRAL, OPTION_NAMES, Generation, generation
 from .paths import glob_pattern, local_path
 from .quantities import STATED as STATED_QUANTITIES
 from .quantities import QuantityError
@@ -90,15 +90,19 @@ class Existing(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class FileRule:
-    """Overrides for the files whose session-relative path matches ``match``."""
+    """Overrides for the files whose session-relative path matches ``match``.
+
+    ``equipment`` and ``notes`` are per API generation (the rule may say them in either
+    generation's names: ``hardware_device``/``description`` or ``equipment``/``notes``),
+    in neutral terms: an equipment of ``()`` means none, a generation left out: as the
+    session says.
+    """
 
     match: str
     type: str | None = None
-    hardware_device: str | None = None
-    description: str | None = None
     stated: Mapping[str, Any] = field(default_factory=dict)
-    equipment: tuple[str, ...] | None = None  # current API; () means: no equipment
-    notes: str | None = None
+    equipment: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    notes: Mapping[str, str] = field(default_factory=dict)
 
     def matches(self, relpath: str) -> bool:
         name = relpath.rsplit("/", 1)[-1]
@@ -107,35 +111,41 @@ class FileRule:
 
 @dataclass(frozen=True, slots=True)
 class FileSettings:
-    """The settings that apply to one file."""
+    """The settings that apply to one file (its links for the options' generation)."""
 
     record_type: str | None
-    hardware_device: str | None
-    description: str | None
     stated: Mapping[str, Any]
     equipment: tuple[str, ...] = ()
     notes: str | None = None
 
 
+#: What nothing says: no links.
+_NO_LINKS = Links("")
+
+
 @dataclass(frozen=True, slots=True)
 class IngestOptions:
-    """Everything ``ingest`` needs to know besides the files themselves."""
+    """Everything ``ingest`` needs to know besides the files themselves.
 
-    dataset: str | None = None
-    actions: tuple[str, ...] = ()
-    hardware_device: str | None = None
-    description: str | None = None
+    What the records link to is neutral (:class:`~bsingest.records.Links`: container,
+    procedures, equipment, notes) for one API generation, :attr:`api`. The names a user
+    gives (``--dataset``, ``session = ...`` in ``bsingest.toml``) are translated where they
+    are read (:func:`load_options`, by the :class:`~bsingest.generations.Generation`
+    objects). Until the generation is known, :attr:`named` holds the links each
+    generation's names gave (a settings file may hold both sets); :meth:`for_api` keeps
+    the chosen one's.
+    """
+
+    #: The links, per API generation whose names gave them; one entry once :attr:`api`
+    #: is chosen (:meth:`for_api`).
+    named: Mapping[str, Links] = field(default_factory=dict)
     existing: Existing = Existing.SKIP
     rules: tuple[FileRule, ...] = ()
     server: str | None = None
     portal: str = "private"
     journal: str | None = None
     settle: float = 0.0
-    # The current API generation's names for the links (see CURRENT_NAMES).
-    session: str | None = None
-    procedures: tuple[str, ...] = ()
-    equipment: tuple[str, ...] = ()
-    notes: str | None = None
+    #: The current API's container made on the way (``--create-session``).
     create_session: bool = False
     project: str | None = None
     session_name: str | None = None
@@ -143,28 +153,12 @@ class IngestOptions:
     api: str | None = None
     #: ``--verify``: families whose count trusts an index check it against the data.
     verify: bool = False
-    #: The names given in the call itself (command line, Python), not read from a file:
-    #: naming another generation's link there is a usage error, never silently ignored.
+    #: The names the user gave in the call itself (command line, Python), not read from a
+    #: file, as they gave them (``dataset``, ``procedures``): naming another generation's
+    #: link there is a usage error, never silently ignored, and messages name them.
     given: frozenset[str] = frozenset()
-    #: Where each value read from a file came from (name -> file), for messages.
+    #: Where each value read from a file came from (its name there -> file), for messages.
     origins: Mapping[str, str] = field(default_factory=dict)
-
-    def for_file(self, relpath: str) -> FileSettings:
-        """Settings for one file: the last matching rule wins, key by key."""
-        rtype, device, description = None, self.hardware_device, self.description
-        equipment, notes = self.equipment, self.notes
-        stated: dict[str, Any] = {}
-        for rule in self.rules:
-            if rule.matches(relpath):
-                rtype = rule.type or rtype
-                if rule.hardware_device is not None:  # "" in a rule means: no device
-                    device = rule.hardware_device or None
-                if rule.equipment is not None:
-                    equipment = rule.equipment
-                description = rule.description or description
-                notes = rule.notes or notes
-                stated.update(rule.stated)
-        return FileSettings(rtype, device, description, stated, equipment, notes)
 
     @property
     def generation(self) -> Generation:
@@ -173,29 +167,73 @@ class IngestOptions:
         return generation(self.api or DEFAULT)
 
     @property
+    def link_values(self) -> Links:
+        """What the records link to, for :attr:`generation` (empty where nothing says)."""
+        return self.named.get(self.generation.name, _NO_LINKS)
+
+    @property
     def container(self) -> str | None:
         """The dataset (2023) or session (current API) the records go to."""
-        return getattr(self, self.generation.links.container)
+        return self.link_values.container or None
+
+    @property
+    def procedures(self) -> tuple[str, ...]:
+        """The actions (2023) or procedures every record links to."""
+        return self.link_values.procedures
+
+    @property
+    def equipment(self) -> tuple[str, ...]:
+        """The hardware device (2023: at most one) or equipment of the session's records."""
+        return self.link_values.equipment
+
+    @property
+    def notes(self) -> str | None:
+        """The description (2023) or notes of every record."""
+        return self.link_values.notes
 
     @property
     def procedure_ids(self) -> tuple[str, ...]:
-        """The actions (2023) or procedures every record links to."""
-        return tuple(getattr(self, self.generation.links.procedures))
+        """:attr:`procedures` (the name :func:`~bsingest.ingest.check_references` reads)."""
+        return self.procedures
+
+    def with_container(self, container: str) -> IngestOptions:
+        """These options with the records going to ``container`` (a session just made)."""
+        gen = self.generation.name
+        return replace(self, named={**self.named, gen: replace(self.link_values,
+                                                               container=container)})
+
+    def for_file(self, relpath: str) -> FileSettings:
+        """Settings for one file: the last matching rule wins, key by key."""
+        gen = self.generation.name
+        rtype, equipment, notes = None, self.equipment, self.notes
+        stated: dict[str, Any] = {}
+        for rule in self.rules:
+            if rule.matches(relpath):
+                rtype = rule.type or rtype
+                if gen in rule.equipment:
+                    equipment = rule.equipment[gen]
+                notes = rule.notes.get(gen) or notes
+                stated.update(rule.stated)
+        return FileSettings(rtype, stated, equipment, notes)
 
     def equipment_ids(self) -> tuple[str, ...]:
         """Every equipment (2023: hardware device) a record links to, the rules' too."""
-        name = self.generation.links.equipment
-        found = {*_as_ids(getattr(self, name)),
-                 *(e for r in self.rules for e in _as_ids(getattr(r, name)))}
+        gen = self.generation.name
+        found = {*self.equipment, *(e for r in self.rules for e in r.equipment.get(gen, ()))}
         return tuple(sorted(found))
 
     def links(self, relpath: str, container: str | None = None) -> Links:
-        """What the record of one file links to, in the terms of :attr:`api`."""
-        names = self.generation.links
+        """What the record of one file links to."""
         per_file = self.for_file(relpath)
-        equipment = _as_ids(getattr(per_file, names.equipment))
-        return Links(container or self.container or "", self.procedure_ids, equipment,
-                     getattr(per_file, names.notes))
+        return Links(container or self.container or "", self.procedures, per_file.equipment,
+                     per_file.notes)
+
+    def _value(self, gen: Generation, name: str) -> Any:
+        """The value of ``name``, one of ``gen``'s link names (or a name of creating)."""
+        if name in gen.links.creates:
+            return getattr(self, name)
+        links = self.named.get(gen.name, _NO_LINKS)
+        return getattr(links, _NEUTRAL_OF[gen.name][name])
 
     def for_api(self, api: str, server: str = "the server", *, row: str | None = None,
                 in_row: Collection[str] = (), stated: str | None = None) -> IngestOptions:
@@ -220,7 +258,7 @@ class IngestOptions:
         speaks = (f"{stated} states {gen.speaks}" if stated
                   else f"{server} speaks {gen.speaks}")
         for name, right in zip(other.links.all, gen.links.all, strict=False):
-            if name in self.given and _present(getattr(self, name)):
+            if name in self.given and _present(self._value(other, name)):
                 raise UsageError(f"{said(name)}: {speaks}; use {instead(name, right)}")
         for name in other.links.creates:
             if name in self.given and _present(getattr(self, name)):
@@ -231,12 +269,13 @@ class IngestOptions:
         # other generation's container and not this one's.
         here, there = gen.links.container, other.links.container
         creating = bool(gen.links.creates) and self.create_session
-        if (not getattr(self, here) and getattr(self, there) and there not in self.given
-                and not creating):
+        if (not self._value(gen, here) and self._value(other, there)
+                and there not in self.given and not creating):
             where = self.origins.get(there, "a settings file")
             raise UsageError(f"{where}: gives {there} = ..., but {speaks}; "
                              f"give {here} = \"UUID\" there, or {OPTION_NAMES[here]}")
-        return replace(self, api=gen.name)
+        chosen = self.named.get(gen.name, _NO_LINKS)
+        return replace(self, api=gen.name, named={gen.name: chosen})
 
     def check_ids(self, given_where: str | None = None, *, every: bool = False) -> None:
         """A :class:`UsageError` for the first ID of :attr:`api`'s links that is not a UUID.
@@ -260,50 +299,81 @@ class IngestOptions:
                             else OPTION_NAMES[name].split()[0])
                 else:
                     what = f"{self.origins.get(name, 'a settings file')}: {name}"
-                for item in _as_ids(getattr(self, name)):
+                for item in _as_ids(self._value(gen, name)):
                     check_id(item, what)
             if every:
                 continue
             per_rule = gen.links.equipment
             for rule in self.rules:
-                for item in _as_ids(getattr(rule, per_rule)):
+                for item in rule.equipment.get(gen.name, ()):
                     where = self.origins.get("rules") or given_where or SESSION_FILE
                     check_id(item, f"{where}: [[files]] match {rule.match!r}: {per_rule}")
 
-    def merged(self, **changes: Any) -> IngestOptions:
-        """A copy with the given values; ``None`` (and empty actions) leave a value as it is."""
-        kept = {k: v for k, v in changes.items() if v is not None and v != ()}
-        for name in _LISTS:
-            if name in kept:
-                kept[name] = _ids(kept[name], name)
-        if "create_session" in kept:
-            kept["create_session"] = bool(kept["create_session"])
-        if "rules" in kept:
-            kept["rules"] = self.rules + tuple(kept["rules"])  # later rules win
-        if "existing" in kept:
-            kept["existing"] = _existing(kept["existing"], "existing")
-        return replace(self, **kept)
+
+#: Per generation: its link names -> the neutral names (``dataset`` -> ``container``).
+_NEUTRAL_OF: dict[str, dict[str, str]] = {
+    g.name: {g.links.name_of(n): n for n in NEUTRAL} for g in GENERATIONS.values()}
+#: The names of creating a container, kept as they are (the current API's only).
+_CREATES = frozenset(n for g in GENERATIONS.values() for n in g.links.creates)
 
 
 def load_options(session_dir: str | os.PathLike[str] | None = None, **given: Any) -> IngestOptions:
-    """Options for a session: user config, then the session's ``bsingest.toml``, then ``given``."""
-    options = IngestOptions()
+    """Options for a session: user config, then the session's ``bsingest.toml``, then ``given``.
+
+    The layers are merged key by key in the names the user gives (either generation's:
+    ``dataset``/``session``, ...); ``None`` and empty lists leave a value as it is. The
+    links are then translated to neutral :class:`~bsingest.records.Links` per generation.
+    """
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     config = config_file()
     if config.is_file():
         # The config file's server is read by bsingest.settings, after BRAINSTEM_SERVER.
-        options = _merged_from(options, config,
-                               {k: v for k, v in _read(config).items() if k != "server"})
+        layer = {k: v for k, v in _read(config).items() if k != "server"}
+        _merge(values, layer)
+        origins.update({k: str(config) for k, v in layer.items() if _present(v)})
     if session_dir is not None:
         session_file = Path(session_dir) / SESSION_FILE
         if session_file.is_file():
-            options = _merged_from(options, session_file, _read(session_file))
+            layer = _read(session_file)
+            _merge(values, layer)
+            origins.update({k: str(session_file) for k, v in layer.items() if _present(v)})
     named = frozenset(k for k, v in given.items() if k in OPTION_NAMES and _present(v))
-    return replace(options.merged(**given), given=options.given | named)
+    _merge(values, given)
+    return _options(values, given=named, origins=origins)
 
 
-def _merged_from(options: IngestOptions, path: Path, values: dict[str, Any]) -> IngestOptions:
-    origins = {**options.origins, **{k: str(path) for k, v in values.items() if _present(v)}}
-    return replace(options.merged(**values), origins=origins)
+def _merge(values: dict[str, Any], layer: Mapping[str, Any]) -> None:
+    """``layer`` over ``values``, key by key: ``None`` (and empty lists) leave a value."""
+    for key, value in layer.items():
+        if value is None or value == ():
+            continue
+        if key in _LISTS:
+            value = _ids(value, key)
+        elif key == "create_session":
+            value = bool(value)
+        elif key == "existing":
+            value = _existing(value, "existing")
+        elif key == "rules":
+            value = tuple(values.get("rules", ())) + tuple(value)  # later rules win
+        values[key] = value
+
+
+def _options(values: Mapping[str, Any], *, given: frozenset[str],
+             origins: Mapping[str, str]) -> IngestOptions:
+    """The options ``values`` (keyed by the user's names) say, links made neutral."""
+    named = {g.name: g.links.neutral(values) for g in GENERATIONS.values()
+             if any(_present(values.get(n)) for n in _NEUTRAL_OF[g.name])}
+    rest = {k: v for k, v in values.items()
+            if k not in OPTION_NAMES or k in _CREATES}
+    unknown = set(rest) - _OPTION_FIELDS
+    if unknown:
+        raise TypeError(f"load_options() got unexpected keyword arguments "
+                        f"{', '.join(sorted(unknown))}")
+    return IngestOptions(named=named, given=given, origins=origins, **rest)
+
+
+_OPTION_FIELDS = frozenset(IngestOptions.__dataclass_fields__) - {"named", "given", "origins"}
 
 
 def _present(value: Any) -> bool:
@@ -479,14 +549,17 @@ def _rule(path: Path, i: int, raw: Any) -> FileRule:
         raise UsageError(f"{where}: type {raw['type']!r} is not one of "
                          f"{', '.join(type_names())}")
     stated = {k: raw[k] for k in _STATED_KEYS if k in raw}
-    equipment = raw.get("equipment")
-    if isinstance(equipment, str):
-        equipment = [equipment] if equipment else []
+    # Either generation's names, made neutral: a hardware_device of "" (or equipment = [])
+    # means none; notes that are empty leave the session's.
+    equipment, notes = {}, {}
+    for gen in GENERATIONS.values():
+        said = gen.links.neutral(raw)
+        if raw.get(gen.links.equipment) is not None:
+            equipment[gen.name] = said.equipment
+        if said.notes:
+            notes[gen.name] = said.notes
     return FileRule(match=glob_pattern(str(raw["match"])), type=record_type(raw.get("type")),
-                    hardware_device=raw.get("hardware_device"),
-                    description=raw.get("description"), stated=stated,
-                    equipment=tuple(equipment) if equipment is not None else None,
-                    notes=raw.get("notes"))
+                    stated=stated, equipment=equipment, notes=notes)
 
 
 def _check_quantities(where: str, table: Mapping[str, Any]) -> None:

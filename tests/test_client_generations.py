@@ -241,8 +241,7 @@ def test_names_of_a_stated_generation_the_server_does_not_speak_name_what_it_spe
         hide: str, stated: str, speaks: str) -> None:
     """`--api 2023 --session UUID` against a server with no /rest/. ingest: a usage error
     before any request, saying what --api states (issue 21: usage errors before the
-    network). batch: the server speaks the current generation (what --session is for),
-    so the error says that, not that the server wants --dataset."""
+    network); batch the same, naming the manifest's row and column."""
     from tests.fixtures import write_dat, write_neuroscope_xml
 
     srv = brainstem_server
@@ -270,11 +269,14 @@ def test_names_of_a_stated_generation_the_server_does_not_speak_name_what_it_spe
             assert result.stderr.strip().startswith(
                 f"bsingest: error: {first}: --api {stated} states the ")
             assert result.stderr.strip().endswith(f"; use {right}")
-            assert front.paths == []  # nothing asked
-        else:
-            assert result.stderr.strip() == (
-                f"bsingest: error: {front.url} speaks the {speaks} API, not {stated} (--api "
-                f"{stated}; it has no {hide}): state {speaks} or leave it out")
+        else:  # the row's columns, named by the row, as ingest names its options
+            first = names.split(",")[0]
+            right = ("a dataset column" if stated == "2023"
+                     else "a session column of UUIDs beside a folder column")
+            assert result.stderr.strip().startswith(
+                f"bsingest: error: sessions.csv:2 (day1): {first}: --api {stated} states the ")
+            assert result.stderr.strip().endswith(f"; use {right}")
+        assert front.paths == []  # nothing asked
         # The same links with the generation left out are fine: nothing was wrong but --api.
         fine = CliRunner().invoke(cli, [*args, "--server", front.url, "--dry-run"],
                                   env={"BRAINSTEM_TOKEN": token})
@@ -423,3 +425,26 @@ def test_records_list_type_takes_either_generations_name(
     result = CliRunner().invoke(cli, [*args, "--type", typed], env={"BRAINSTEM_TOKEN": token})
     assert result.exit_code == 0, result.output
     assert sorted(r["id"] for r in json.loads(result.stdout)) == expected
+
+
+def test_discovery_needs_only_a_probe_and_a_memory(config_home: Path) -> None:
+    """Generation discovery is its own part: given a probe function and an ApiMemory, it
+    asks the probe once per server and memory, and leaves the process's MEMORY alone."""
+    from bsingest.client import MEMORY, ApiMemory
+    from bsingest.client.discovery import GenerationChoice
+
+    asked: list[str] = []
+
+    def speaks(api: str) -> bool:
+        asked.append(api)
+        return api == "2023"
+
+    server, memory = "http://127.0.0.1:9", ApiMemory()
+    assert GenerationChoice(server, speaks, memory=memory).api == "2023"
+    assert asked == ["2026", "2023"]  # the current generation first
+    assert GenerationChoice(server, speaks, memory=memory).api == "2023"
+    assert asked == ["2026", "2023"]  # remembered: no probe
+    assert MEMORY.found(server) is None
+    assert GenerationChoice(server, speaks, memory=ApiMemory()).api == "2023"
+    assert asked == ["2026", "2023"] * 2  # another memory knows nothing
+    assert GenerationChoice(server, speaks, api="2026", memory=memory).known == "2026"

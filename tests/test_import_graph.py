@@ -135,3 +135,14 @@ def test_extractors_use_the_leaf_not_the_wire_form() -> None:
             for dep in deps if dep.startswith("bsingest")}
     wrong = {pair for pair in used if pair[1] not in EXTRACTORS_MAY_USE}
     assert wrong <= EXTRACTORS_KNOWN, sorted(wrong - EXTRACTORS_KNOWN)
+
+
+def test_no_command_imports_another_command() -> None:
+    """The options several commands share live in ``bsingest/cli/options.py``: a ``cmd_*``
+    module imports no other ``cmd_*`` module (inside functions neither)."""
+    edges = graph()
+    commands = {m for m in edges if m.startswith("bsingest.cli.cmd_")}
+    assert {"bsingest.cli.cmd_ingest", "bsingest.cli.cmd_batch"} <= commands
+    assert "bsingest.cli.options" in edges["bsingest.cli.cmd_batch"]  # the graph sees them
+    wrong = sorted((m, d) for m in commands for d in edges[m] if d in commands)
+    assert wrong == []

@@ -296,8 +296,11 @@ def test_batch_names_the_manifest_line_of_an_id_that_is_not_a_uuid(
     manifest.write_text(f"folder,session,procedures\nday,nope,{PROCEDURE}\n")
     result = CliRunner(env=env_for(brainstem_server, tmp_path)).invoke(
         cli, ["batch", str(manifest), "--jobs", "1"])
-    assert result.exit_code == 1, result.output
-    assert "error: day: m.csv:2: session 'nope' is not a UUID" in result.stderr
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [
+        "bsingest: error: m.csv:2 (day): session 'nope' is not a UUID (like "
+        "1f7f103b-e949-405a-9b01-ddda3b2f10cf)"]
+    assert brainstem_server.hits == []
 
 
 def test_batch_manifest_and_session_by_name_in_the_current_api(
@@ -490,7 +493,11 @@ def test_a_manifest_column_of_the_other_generation_is_named_as_a_column(
     with LocalServer(db_path=tmp_path / "s.sqlite3") as srv:
         result = CliRunner(env=env_for(srv, tmp_path)).invoke(
             cli, ["batch", str(manifest), "--dry-run"])
-    assert result.exit_code != 0
-    assert "m.csv:2: dataset" in result.output
-    assert "a session column of UUIDs beside a folder column" in result.output
-    assert "--dataset:" not in result.output
+        hits = srv.hits
+    # Said before any request (issue 21): no generation takes both generations' columns.
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"bsingest: error: m.csv:2 ({folder.name}): dataset (2023), procedures (2026): "
+        "columns of both API generations; give one's: session,procedures,equipment,notes "
+        "(2026) or dataset,actions,hardware_device,description (2023)"]
+    assert hits == []

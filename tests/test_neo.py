@@ -3,6 +3,7 @@ and against neo read directly; claims, companions and part names; the header map
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -20,9 +21,13 @@ from extractors.neo.mapping import map_summary
 from tests.samples.neo import (
     NCS_HEADER,
     NCS_RECORD,
+    write_axograph,
     write_axona_bin,
     write_axona_lfp,
+    write_bci2000,
     write_brw3,
+    write_edr,
+    write_elan,
     write_mcs_h5,
     write_mcs_raw,
     write_ncs,
@@ -30,6 +35,7 @@ from tests.samples.neo import (
     write_nsx22,
     write_spikegadgets_rec,
     write_trc,
+    write_xdat,
 )
 
 neo_rawio = pytest.importorskip("neo.rawio")
@@ -394,3 +400,214 @@ def test_pl2_and_smrx_without_their_vendor_libraries_are_one_line(tmp_path: Path
     except ImportError:
         with pytest.raises(ExtractionError, match="sonpy"):
             NeoExtractor().extract(smrx)
+
+
+# --- NeuroNexus, AxoGraph, WinEDR, Elan, BCI2000 ---------------------------------------
+
+
+def _neo(rawio: str, **kwargs):
+    if "." in rawio:
+        import importlib
+
+        module, _, name = rawio.rpartition(".")
+        reader = getattr(importlib.import_module(f"neo.rawio.{module}"), name)(**kwargs)
+    else:
+        reader = getattr(neo_rawio, rawio)(**kwargs)
+    reader.parse_header()
+    return reader
+
+
+def test_neuronexus_streams_against_the_metadata_size_and_neo(tmp_path: Path) -> None:
+    data = write_xdat(tmp_path, "rec", n_samples=450, pri=16, din=1, aux=3, sr=20000.0)
+    meta = json.loads((tmp_path / "rec.xdat.json").read_text())
+    records = {r.part: r for r in NeoExtractor().extract(data)}
+    assert set(records) == {"NeuroNexus_Allego_Analog_pri_Data",
+                            "NeuroNexus_Allego_Digital-in_din_Data",
+                            "NeuroNexus_Allego_Auxiliary_aux_Data"}
+    kinds = meta["sapiens_base"]["biointerface_map"]["chan_type"]
+    pri = records["NeuroNexus_Allego_Analog_pri_Data"]
+    tj = pri.type_json
+    assert tj["nChannels"] == kinds.count("ai0") == 16
+    assert records["NeuroNexus_Allego_Auxiliary_aux_Data"].type_json["nChannels"] == 3
+    assert tj["sr"] == meta["status"]["samp_freq"] == 20000
+    # float32, sample-interleaved, no header: the size says the count
+    assert tj["nSamples"] == data.stat().st_size // (4 * len(kinds)) == 450
+    assert tj["type"] == "float32" and "lsb" not in tj  # float µV: no integer step
+    assert any("no lsb" in w for w in pri.warnings)
+    assert pri.start_time == "2024-03-12T14:09:30.497224-04:00"
+    assert pri.type == EPHYS and tj["format"] == "NeuroNexus"
+    reader = _neo("NeuroNexusRawIO", filename=str(tmp_path / "rec.xdat.json"))
+    sizes = {str(s["name"]): reader.get_signal_size(0, 0, i)
+             for i, s in enumerate(reader.header["signal_streams"])}
+    assert set(sizes.values()) == {tj["nSamples"]}
+    assert reader.raw_annotations["blocks"][0]["rec_datetime"].isoformat() == pri.start_time
+    assert float(reader.header["signal_channels"]["sampling_rate"][0]) == tj["sr"]
+    assert sorted(NeoExtractor.sidecars(data)) == sorted(
+        [tmp_path / "rec.xdat.json", tmp_path / "rec_timestamp.xdat"])
+
+
+def test_neuronexus_is_claimed_through_its_data_file_only(tmp_path: Path) -> None:
+    data = write_xdat(tmp_path, "rec")
+    assert NeoExtractor.claim(data) == 2
+    assert NeoExtractor.claim(tmp_path / "rec_timestamp.xdat") == 0  # a companion
+    found = discover(tmp_path)
+    assert found.data == [data]
+    assert set(found.sidecars) == {tmp_path / "rec.xdat.json", tmp_path / "rec_timestamp.xdat"}
+    (tmp_path / "rec.xdat.json").unlink()  # no metadata: not a NeuroNexus recording
+    assert NeoExtractor.claim(data) == 0
+
+
+@pytest.mark.parametrize("episodes", [1, 4])
+def test_axograph_sweeps_gain_and_date_against_neo(tmp_path: Path, episodes: int) -> None:
+    p = write_axograph(tmp_path / "cell.axgx", episodes=episodes, n_points=250,
+                       interval=5e-5, channels=(("Vm", "V", 2e-5), ("Vm2", "V", 2e-5)))
+    r = _one(p)
+    tj = r.type_json
+    assert r.type == "IntracellularEphys" and tj["format"] == "AxoGraph"
+    assert tj["nChannels"] == 2 and tj["sr"] == pytest.approx(1 / 5e-5)
+    assert tj["nSamples"] == episodes * 250  # per channel, over all sweeps
+    assert tj["type"] == "int16" and tj["lsb"] == pytest.approx(2e-5 * 1e6)
+    assert r.start_time == "2024-03-12T14:09:30"
+    assert not any("reset" in w or "gap" in w for w in r.warnings)  # sweeps, not pieces
+    reader = _neo("AxographRawIO", filename=str(p))
+    assert reader.header["nb_segment"][0] == episodes
+    assert sum(reader.get_signal_size(0, s, 0) for s in range(episodes)) == tj["nSamples"]
+    assert set(reader.header["signal_channels"]["gain"]) == {2e-5}
+    assert len(reader.header["signal_channels"]) == tj["nChannels"]
+    assert reader.raw_annotations["blocks"][0]["rec_datetime"].isoformat() == r.start_time
+
+
+def test_axograph_mixed_units_and_cut_metadata(tmp_path: Path) -> None:
+    p = write_axograph(tmp_path / "vc.axgd", episodes=1,
+                       channels=(("Im", "pA", 0.5), ("Vm", "mV", 0.01)))
+    r = _one(p)
+    assert "lsb" not in r.type_json and any("no lsb" in w for w in r.warnings)
+    full = p.read_bytes()
+    p.write_bytes(full[:len(full) - 300])  # cut inside the display settings at the end
+    r = _one(p)
+    assert r.type_json["nSamples"] == 400
+    assert any("End of file reached unexpectedly" in w for w in r.warnings)
+    wrong = tmp_path / "wrong.axgx"
+    wrong.write_bytes(b"AXGX" + full[4:])
+    assert NeoExtractor.claim(wrong) == 0  # the identifier, not the name
+
+
+def test_winedr_against_its_header_and_size(tmp_path: Path) -> None:
+    p = write_edr(tmp_path / "rec.EDR", n_channels=3, n_frames=700, dt=2e-5, ad=5.0,
+                  adcmax=32767, gains=(10.0, 10.0, 10.0), units=("mV", "mV", "mV"))
+    r = _one(p)
+    tj = r.type_json
+    assert r.type == "IntracellularEphys" and tj["format"] == "WinEDR"
+    assert tj["nChannels"] == 3 and tj["sr"] == pytest.approx(50000)
+    assert tj["nSamples"] == (p.stat().st_size - 2048) // (3 * 2) == 700
+    # AD / (YCF x YAG x (ADCMAX + 1)) mV per step, in µV
+    assert tj["lsb"] == pytest.approx(5.0 / (0.01 * 10.0 * 32768) * 1000)
+    reader = _neo("WinEdrRawIO", filename=str(p))
+    assert reader.get_signal_size(0, 0, 0) == tj["nSamples"]
+    assert reader.header["signal_channels"]["gain"][0] * 1000 == pytest.approx(tj["lsb"])
+    assert len(reader.header["signal_channels"]) == tj["nChannels"]
+    assert r.start_time is None  # neo reads no date from a WinEDR header; nor does bsingest
+    mixed = _one(write_edr(tmp_path / "vc.edr", n_channels=2, units=("pA", "mV"),
+                           gains=(1.0, 10.0)))
+    assert "lsb" not in mixed.type_json
+
+
+def test_elan_against_its_size_header_and_neo(tmp_path: Path) -> None:
+    p = write_elan(tmp_path / "sub01.eeg", kinds=("EEG",) * 5 + ("EOG", "ECG"), rate=1024.0,
+                   n_samples=333, physical=(-3276.8, 3276.7))
+    r = _one(p)
+    tj = r.type_json
+    assert r.type == "Electroencephalography" and tj["format"] == "Elan"
+    assert tj["nChannels"] == 7  # the event and marker channels are not signals
+    assert tj["nSamples"] == p.stat().st_size // ((7 + 2) * 2) == 333
+    assert tj["sr"] == 1024 and tj["type"] == "int16"
+    assert tj["lsb"] == pytest.approx(6553.5 / 65535)  # physical range / logical range
+    assert tj["channelTags"] == [{"tag": "EEG", "channels": [0, 1, 2, 3, 4]},
+                                 {"tag": "EOG", "channels": [5]}, {"tag": "ECG", "channels": [6]}]
+    assert r.start_time == "2024-03-12T14:09:30"
+    reader = _neo("ElanRawIO", filename=str(p))
+    assert reader.get_signal_size(0, 0, 0) == tj["nSamples"]
+    assert reader.signal_channels_count(0) == tj["nChannels"]
+    assert reader.raw_annotations["blocks"][0]["rec_datetime"].isoformat() == r.start_time
+    assert reader.header["signal_channels"]["gain"][0] == pytest.approx(tj["lsb"])
+
+
+def test_elan_is_claimed_only_with_its_header_and_events(tmp_path: Path) -> None:
+    p = write_elan(tmp_path / "a.eeg")
+    assert NeoExtractor.claim(p) == 2
+    assert sorted(NeoExtractor.sidecars(p)) == [tmp_path / "a.eeg.ent", tmp_path / "a.eeg.pos"]
+    (tmp_path / "a.eeg.pos").unlink()
+    assert NeoExtractor.claim(p) == 0  # neo needs both; an .eeg alone is another family's
+    write_elan(tmp_path / "b.eeg")  # an Elan pair beside an Axona LFP: its header wins
+    lfp = write_axona_lfp(tmp_path / "b.eeg")
+    assert NeoExtractor().extract(lfp)[0].type_json["format"] == "Axona"
+
+
+@pytest.mark.filterwarnings("ignore:Data type alias:DeprecationWarning")  # inside neo
+def test_bci2000_against_its_header_size_and_neo(tmp_path: Path) -> None:
+    p = write_bci2000(tmp_path / "S001R01.dat", n_channels=6, n_samples=300, rate="512Hz",
+                      gain="0.033", state_bytes=4)
+    r = _one(p)
+    tj = r.type_json
+    first = p.read_bytes().split(b"\r\n", 1)[0].decode()
+    header_len = int(first.split("HeaderLen=")[1].split()[0])
+    assert r.type == "Electroencephalography" and tj["format"] == "BCI2000"
+    assert tj["nChannels"] == 6 and tj["sr"] == 512 and tj["type"] == "int16"
+    assert tj["nSamples"] == (p.stat().st_size - header_len) // (6 * 2 + 4) == 300
+    assert tj["lsb"] == pytest.approx(0.033)
+    assert r.start_time == "2024-03-12T14:09:30"
+    reader = _neo("bci2000rawio.BCI2000RawIO", filename=str(p))
+    assert reader.get_signal_size(0, 0, 0) == tj["nSamples"]
+    # neo 0.14.6 reads "0.033" as 0 (its pattern takes the digits before the point):
+    # why bsingest reads SourceChGain itself
+    assert set(reader.header["signal_channels"]["gain"]) == {0.0}
+    assert len(reader.header["signal_channels"]) == tj["nChannels"]
+    assert reader._global_time == datetime.datetime.fromisoformat(r.start_time).timestamp()
+    assert "bsingest" in r.provenance["lsb"].detail
+
+
+def test_bci2000_claims_by_its_header_not_the_name(tmp_path: Path) -> None:
+    p = write_bci2000(tmp_path / "run.dat")
+    assert extractor_for(p).name == "neo"
+    assert NeoExtractor.claim(p) == 0  # not by its name: by content, once no family has it
+    assert NeoExtractor.claim_content(p) == 2
+    raw = tmp_path / "amplifier.dat"
+    raw.write_bytes(np.arange(400, dtype="<i2").tobytes())
+    assert NeoExtractor.claim_content(raw) == 0
+    assert extractor_for(raw).name == "rawbinary"
+    v10 = tmp_path / "v10.dat"  # format 1.0: the first line starts with HeaderLen=
+    v10.write_bytes(p.read_bytes().replace(b"BCI2000V= 1.1 ", b"", 1))
+    assert NeoExtractor.claim_content(v10) == 2
+
+
+def test_bad_files_of_the_added_formats_are_one_line_and_quick(tmp_path: Path) -> None:
+    cut = write_bci2000(tmp_path / "cut.dat")
+    cut.write_bytes(cut.read_bytes()[:300])  # neo's header loop would never end
+    with pytest.raises(ExtractionError, match=r"^cut\.dat: BCI2000: truncated: HeaderLen"):
+        NeoExtractor().extract(cut)
+    half = write_bci2000(tmp_path / "half.dat", extra=b"\1\2\3")
+    with pytest.raises(ExtractionError, match="3 bytes after the last whole 11-byte sample"):
+        NeoExtractor().extract(half)
+    data = write_xdat(tmp_path, "big", declared=10**6)
+    with pytest.raises(ExtractionError, match=r"^big_data\.xdat: NeuroNexus: truncated"):
+        NeoExtractor().extract(data)
+    edr = write_edr(tmp_path / "cut.EDR")
+    edr.write_bytes(edr.read_bytes()[:1000])  # inside the 2,048-byte header
+    with pytest.raises(ExtractionError, match=r"^cut\.EDR: WinEDR: truncated"):
+        NeoExtractor().extract(edr)
+    axg = write_axograph(tmp_path / "cut.axgx", cut=2000)
+    with pytest.raises(ExtractionError, match=r"^cut\.axgx: AxoGraph: neo AxographRawIO"):
+        NeoExtractor().extract(axg)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs are POSIX")
+def test_a_fifo_named_like_a_recording_is_not_opened_by_the_claim(tmp_path: Path) -> None:
+    import threading
+
+    os.mkfifo(tmp_path / "run.dat")  # a .dat may be asked whether it is BCI2000's
+    answer: list[object] = []
+    worker = threading.Thread(target=lambda: answer.append(
+        NeoExtractor.claim_content(tmp_path / "run.dat")), daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert answer == [0]

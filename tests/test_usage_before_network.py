@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from bsingest.cli.main import cli
 from bsingest.errors import UsageError
+from bsingest.generations import GENERATIONS, Generation
 from bsingest.ingest import ingest
 from bsingest.server import LocalServer
 from tests.fixtures import write_dat, write_neuroscope_xml
@@ -125,3 +126,134 @@ def test_a_server_of_both_generations_is_addressed_in_the_one_the_names_belong_t
     assert report["api"] == generation
     assert report["counts"].get("created") == 1
     assert prefixes == {"rest" if generation == "2023" else "api"}
+
+
+# -- batch manifests: every row checked before any request --------------------------------
+
+#: A good value for each link column, by the column's name (either generation's).
+GOOD = {"session": UUID_A, "dataset": UUID_A, "procedures": UUID_B, "actions": UUID_B,
+        "equipment": UUID_B, "hardware_device": UUID_B, "project": UUID_A,
+        "notes": "n", "description": "d", "session_name": "day"}
+
+
+def _columns(gen: Generation) -> tuple[str, ...]:
+    """A manifest's link columns for ``gen``: its links, and creating a session."""
+    return (*gen.links.all[:4], *(n for n in gen.links.creates if n != "create_session"))
+
+
+def _bad_rows() -> list[tuple[str, str, dict[str, str], str]]:
+    """(--api, the bad row's columns, what the error says), generated for the class: each
+    kind of bad value in each column of each generation."""
+    cases = []
+    for gen in GENERATIONS.values():
+        container, procedures = gen.links.container, gen.links.procedures
+        base = {container: UUID_A, procedures: UUID_B}
+        for column in (*gen.links.ids, *(n for n in gen.links.creates if n == "project")):
+            row = {**base, column: "nope"}
+            if column == "project":  # a project and no session: the session is created
+                row.pop(container)
+            cases.append((gen.name, f"{column}-not-a-uuid", row, f"{column} 'nope' is not a UUID"))
+        # One bad item in a list of IDs.
+        cases.append((gen.name, f"{procedures}-list", {**base, procedures: f"{UUID_B};x1"},
+                      f"{procedures} 'x1' is not a UUID"))
+        other = gen.other()
+        for name in _columns(other):
+            if name in gen.links.all:
+                continue  # a name both generations use is not the other's
+            cases.append((gen.name, f"other-{name}", {**base, name: GOOD[name]},
+                          f"--api {gen.name} states {gen.speaks}, which has no "
+                          if name in other.links.creates
+                          else f"{name}: --api {gen.name} states {gen.speaks}"))
+        for link, _ in gen.required:
+            name = gen.links.name_of(link)
+            cases.append((gen.name, f"missing-{name}",
+                          {k: v for k, v in base.items() if k != name},
+                          f"no {name}"))
+    return cases
+
+
+BAD_ROWS = _bad_rows()
+
+
+def _manifest(path: Path, folder: Path, rows: list[dict[str, str]], fmt: str) -> Path:
+    names = sorted({k for r in rows for k in r})
+    if fmt == "csv":
+        text = ",".join(["folder", *names]) + "\n" + "".join(
+            ",".join([folder.name, *(r.get(k, "") for k in names)]) + "\n" for r in rows)
+        path = path.with_suffix(".csv")
+    else:
+        def value(k: str, v: str) -> str:
+            if k in ("procedures", "actions", "equipment"):
+                return "[" + ", ".join(json.dumps(x) for x in v.split(";")) + "]"
+            return json.dumps(v)
+        text = "".join("[[session]]\n" + f"folder = {json.dumps(folder.name)}\n"
+                       + "".join(f"{k} = {value(k, v)}\n" for k, v in r.items()) + "\n"
+                       for r in rows)
+        path = path.with_suffix(".toml")
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["csv", "toml"])
+@pytest.mark.parametrize(("api", "case", "row", "words"), BAD_ROWS,
+                         ids=[f"{a}-{c}" for a, c, _, _ in BAD_ROWS])
+def test_a_bad_manifest_row_is_said_before_any_request(
+        tmp_path: Path, session: Path, api: str, case: str, row: dict[str, str], words: str,
+        fmt: str) -> None:
+    good = {GENERATIONS[api].links.container: UUID_A, GENERATIONS[api].links.procedures: UUID_B}
+    manifest = _manifest(tmp_path / "m", session, [good, row], fmt)
+    with LocalServer(db_path=tmp_path / "s.sqlite3") as srv:
+        result = CliRunner(env=_env(srv, tmp_path, srv.pat)).invoke(
+            cli, ["batch", str(manifest), "--server", srv.url, "--api", api])
+        hits = srv.hits
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    where = "m.csv:3 (day1): " if fmt == "csv" else "m.toml: session[1] (day1): "
+    assert len(lines) == 1, lines  # the good row says nothing
+    assert lines[0].startswith(f"bsingest: error: {where}"), lines
+    assert words in lines[0], lines
+    assert hits == []
+
+
+def test_every_bad_row_is_said_one_line_each_without_a_stated_generation(
+        tmp_path: Path, session: Path) -> None:
+    """No --api: a row's names say its generation; a row that names none is bad only when
+    it is bad in every generation."""
+    (tmp_path / "day2").mkdir()
+    (tmp_path / "m.csv").write_text(
+        "folder,session,procedures,dataset,actions\n"
+        f"day1,nope,{UUID_B},,\n"              # current API's names: a bad session
+        f"day1,,,{UUID_A},x2\n"                # 2023 names: a bad action
+        "day2,,,,\n"                           # nothing at all, in either generation
+        f"day1,{UUID_A},,{UUID_A},{UUID_B}\n"  # both generations' names
+        "gone,,,,\n")                          # not there (yet): left to the run
+    with LocalServer(db_path=tmp_path / "s.sqlite3") as srv:
+        result = CliRunner(env=_env(srv, tmp_path, srv.pat)).invoke(
+            cli, ["batch", str(tmp_path / "m.csv"), "--server", srv.url])
+        hits = srv.hits
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert [line.split(": ", 3)[2] for line in lines] == [
+        "m.csv:2 (day1)", "m.csv:3 (day1)", "m.csv:4 (day2)", "m.csv:5 (day1)"]
+    assert "session 'nope' is not a UUID" in lines[0]
+    assert "actions 'x2' is not a UUID" in lines[1]
+    assert "no session" in lines[2]
+    assert "session (2026): columns of both API generations; give one's: " in lines[3]
+    assert hits == []
+
+
+def test_the_python_batch_checks_every_row_before_the_network(tmp_path: Path,
+                                                              session: Path) -> None:
+    from bsingest.batch import batch
+    from bsingest.client import BrainstemClient
+    from bsingest.errors import ManifestError
+
+    (tmp_path / "m.csv").write_text(f"folder,session,procedures\nday1,{UUID_A},nope\n")
+    with LocalServer(db_path=tmp_path / "s.sqlite3") as srv:
+        with BrainstemClient(server=srv.url, token=srv.pat) as client, \
+                pytest.raises(ManifestError) as info:
+            batch(tmp_path / "m.csv", client=client, journal=None, dry_run=True)
+        hits = srv.hits
+    assert info.value.lines == ("m.csv:2 (day1): procedures 'nope' is not a UUID (like "
+                                f"{UUID_A})",)
+    assert hits == []

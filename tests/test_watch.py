@@ -304,7 +304,7 @@ def test_a_session_is_due_after_the_settle_time_or_soon_after_its_marker(tmp_pat
     assert "c" in w.due()
     from bsingest.sessionconfig import load_options
 
-    assert load_options(root / "c").session is None  # ingest reads the file too, [watch] aside
+    assert load_options(root / "c").container is None  # ingest reads the file too, [watch] aside
     w2 = Watcher(WatchOptions(root, settle=60.0), clock=clock, ingest_session=fake_ingest,
                  push=lambda: [], state_dir=tmp_path / "state")
     w2.scan()  # a restart: 'a' was done, unchanged

@@ -25,7 +25,7 @@ import click
 
 from bsingest import exitcodes
 
-from .cmd_records import api_option
+from .options import api_option
 
 
 @click.command("login")

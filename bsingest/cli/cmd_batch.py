@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +13,21 @@ import click
 
 from bsingest import exitcodes
 
-from .cmd_extract import stated_options
-from .cmd_ingest import _EXISTING, _journal_option, _server_option, _stated, log_report
+from .options import (
+    check_generation,
+    id_options,
+    journal_option,
+    server_option,
+    stated_arguments,
+    stated_options,
+    stated_values,
+)
 from .output import (
     echo_err,
     echo_queued,
     echo_reasons,
     json_text,
+    log_report,
     log_to,
     print_json,
     print_table,
@@ -30,52 +37,6 @@ from .progress import ProgressLine
 
 _COLUMNS = ("created", "updated", "unchanged", "skipped", "failed", "queued")
 _DRY_COLUMNS = ("would-create", "would-update", "unchanged", "would-skip", "would-fail")
-
-
-def id_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """The IDs of a ROOT folder's sessions, and defaults: shared by batch and watch."""
-    for option in reversed((
-        click.option("--session-by-name", is_flag=True,
-                     help="With a ROOT folder: each folder's records go to the session named "
-                          "like it (current API)."),
-        click.option("--create-session", is_flag=True,
-                     help="With --session-by-name: a folder with no session of its name gets "
-                          "one, created in --project."),
-        click.option("--project", metavar="UUID", help="The project --create-session creates in."),
-        click.option("--procedure", "procedures", multiple=True, metavar="UUID",
-                     help="Procedure for sessions whose manifest row names none (repeatable)."),
-        click.option("--dataset-by-name", is_flag=True,
-                     help="2023 API, with a ROOT folder: each session goes to the dataset named "
-                          "like its folder."),
-        click.option("--action", "actions", multiple=True, metavar="UUID",
-                     help="2023 API: action for sessions whose manifest row names none "
-                          "(repeatable)."),
-        click.option("--existing", type=_EXISTING,
-                     help="A record the session (2023: dataset) already holds with other "
-                          "values (default skip)."),
-    )):
-        f = option(f)
-    return f
-
-
-#: The option that gives each link for a batch (by name for the containers).
-_BATCH_OPTIONS = {"procedures": "--procedure", "actions": "--action",
-                  "session": "--session-by-name", "dataset": "--dataset-by-name"}
-
-
-def check_generation(client: Any, *, session_by_name: bool, dataset_by_name: bool,
-                     procedures: tuple[str, ...], actions: tuple[str, ...]) -> str:
-    """The API generation ``client``'s server speaks; a usage error for the other's options."""
-    gen = client.generation
-    other = gen.other()
-    given = {"session": session_by_name, "procedures": procedures,
-             "dataset": dataset_by_name, "actions": actions}
-    for link, value in given.items():
-        if value and link not in gen.links.all:
-            right = gen.links.all[other.links.all.index(link)]
-            raise click.UsageError(f"{_BATCH_OPTIONS[link]}: {client.server} speaks "
-                                   f"{gen.speaks}; use {_BATCH_OPTIONS[right]}")
-    return str(gen.name)
 
 
 @click.command("batch")
@@ -95,8 +56,8 @@ def check_generation(client: Any, *, session_by_name: bool, dataset_by_name: boo
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write a JSON report with every file's outcome and error (FILE.jsonl: "
                    "a line per session as it finishes, then one with the counts).")
-@_server_option
-@_journal_option
+@server_option
+@journal_option
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Append a log of the run to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
@@ -160,18 +121,17 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
         from bsingest.distributed import require_dask
 
         require_dask()  # one line, before anything starts
-    if not root.is_dir():  # the manifest's own usage errors, before any request
-        from bsingest.batch import read_manifest
-
-        read_manifest(root)
+    chosen = configured_server(server)
+    stated = configured_api(api, None, chosen) or (None, None)
+    if not root.is_dir():  # the manifest's usage errors, every row's, before any request
+        _check_manifest(ctx, root, stated, procedures=procedures, actions=actions,
+                        existing=existing)
     log_to(log_file)
     lines = _Lines(report_file) if report_file and report_file.endswith(".jsonl") else None
     show: Any = ProgressLine("batch", enabled=not as_json)
     if lines is not None:
         show = lines.tee(show)
     started = time.monotonic()
-    chosen = configured_server(server)
-    stated = configured_api(api, None, chosen) or (None, None)
     with open_target(chosen, max_connections=concurrency, api=stated[0], api_source=stated[1],
                      allow_insecure_http=allow_insecure_http, read_only=dry_run) as target, \
             (contextlib.nullcontext() if dry_run else Journal(journal)) as jr:
@@ -186,7 +146,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
                            server_key=target.server_key, actions=actions,
                            procedures=procedures, existing=existing,
                            dry_run=dry_run, jobs=jobs, concurrency=concurrency,
-                           progress=show, **_stated(ctx), dask=dask_address,
+                           progress=show, **stated_arguments(ctx), dask=dask_address,
                            # the per-file results only where something shows them at the end
                            keep_files=bool(as_json or log_file or (report_file and not lines)))
         except KeyboardInterrupt:
@@ -210,6 +170,26 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
     else:
         _print_summary(report, time.monotonic() - started)
     ctx.exit(report.exit_code)
+
+
+def _check_manifest(ctx: click.Context, manifest: Path, stated: tuple[str | None, str | None],
+                    *, procedures: tuple[str, ...], actions: tuple[str, ...],
+                    existing: str | None) -> None:
+    """Exit 2 with a line per manifest row that cannot run (:func:`bsingest.batch.check_rows`),
+    before anything is sent."""
+    from bsingest.batch import check_rows, read_manifest
+    from bsingest.errors import ManifestError
+    from bsingest.sessionconfig import stated_rules
+
+    record_type, values = stated_values(ctx)
+    try:
+        check_rows(read_manifest(manifest), api=stated[0], source=stated[1],
+                   procedures=procedures, actions=actions, existing=existing,
+                   stated=stated_rules(record_type, values))
+    except ManifestError as exc:
+        for line in exc.lines:
+            echo_err(f"bsingest: error: {line}")
+        ctx.exit(exitcodes.USAGE)
 
 
 class _Lines:

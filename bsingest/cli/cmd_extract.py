@@ -2,119 +2,18 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from bsingest.sessionconfig import record_type, type_names
-
 from .jsonstream import JsonListWriter
+from .options import stated_options, stated_values, verify_asked
 from .output import echo_err, echo_skipped, fmt_number, print_table
 
 if TYPE_CHECKING:
     from bsingest.extraction import ExtractReport
-
-_DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "float64")
-_STATED = "bsingest.stated"  # ctx.meta: what --type, --n-channels, ... said
-
-
-class PositiveFinite(click.ParamType):
-    """A number above 0 that is finite: click's FloatRange lets 'nan' and 'inf' through."""
-
-    name = "number"
-
-    def __init__(self, *, zero: bool = False) -> None:
-        self.zero = zero  # 0 allowed (durations)
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> float:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number", param, ctx)
-        if not math.isfinite(number) or number < 0 or (number == 0 and not self.zero):
-            self.fail(f"{value!r} is not a finite number "
-                      f"{'of 0 or more' if self.zero else 'above 0'}", param, ctx)
-        return number
-
-
-class StatedQuantity(click.ParamType):
-    """A quantity with its unit (``920nm``, ``"30 mW"``), checked by
-    :func:`bsingest.quantities.parse`; passed on as given, converted by the extractor base."""
-
-    name = "quantity"
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> str:
-        from bsingest.quantities import QuantityError, parse
-
-        try:
-            parse(self.key, value)
-        except QuantityError as exc:
-            self.fail(str(exc), param, ctx)
-        return str(value)
-
-
-def stated_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """What a file without a sidecar needs said (extract, ingest, batch); read them back
-    with :func:`stated_values`."""
-    kept: dict[str, Any] = {"expose_value": False, "callback": _remember}
-    options = [
-        click.option("--type", "record_type", type=click.Choice(type_names()), **kept,
-                     help="Restate the record type of time-series files, in either API "
-                          "generation's names (e.g. GeneralTimeSeries for a .dat of analog "
-                          "inputs; ExtracellularEphys or Extracellular)."),
-        click.option("--n-channels", type=click.IntRange(min=1), **kept,
-                     help="Channels interleaved in raw binary files that have no sidecar."),
-        click.option("--sr", type=PositiveFinite(), **kept,
-                     help="Sampling rate in Hz, for raw binary files that have no sidecar."),
-        click.option("--dtype", type=click.Choice(_DTYPES), **kept,
-                     help="Sample type of raw binary files."),
-        click.option("--lsb", type=PositiveFinite(), **kept,
-                     help="µV per integer step of raw binary files."),
-        click.option("--excitation-wavelength", type=StatedQuantity("excitation_wavelength"),
-                     **kept, help="Excitation wavelength with its unit (920nm), for imaging "
-                                  "records whose type has one and whose files do not say."),
-        click.option("--laser-power", type=StatedQuantity("laser_power"), **kept,
-                     help="Laser power at the sample with its unit (30mW; a percentage is "
-                          "not a power), for imaging records whose type has one."),
-        click.option("--imaging-depth", type=StatedQuantity("imaging_depth"), **kept,
-                     help="Imaging depth below the surface with its unit (250um), for "
-                          "imaging records whose type has one."),
-        click.option("--verify", is_flag=True, **kept,
-                     help="Decode every video frame to check the count the container's index "
-                          "gives (as slow as playing the video); when they differ, nFrames is "
-                          "the decoded count and a warning gives both."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    if value is not None and param.name:
-        ctx.meta.setdefault(_STATED, {})[param.name] = value
-    return value
-
-
-def stated_values(ctx: click.Context) -> tuple[str | None, dict[str, Any]]:
-    """(--type, {n_channels, sr, dtype, lsb, excitation_wavelength, laser_power,
-    imaging_depth} as given) of the command being run."""
-    given = dict(ctx.meta.get(_STATED, {}))
-    given.pop("verify", None)
-    # A type named in either generation's terms becomes the current name extractors use.
-    return record_type(given.pop("record_type", None)), given
-
-
-def verify_asked(ctx: click.Context) -> bool:
-    """Whether the command being run was given ``--verify`` (see :func:`stated_options`)."""
-    return bool(ctx.meta.get(_STATED, {}).get("verify"))
 
 
 @click.command("extract")
@@ -129,7 +28,9 @@ def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> No
 
     Each PATH is a file or a folder; a folder means every recognised file under it.
     Sidecars (.xml, .meta, .oebin, ...) are read with the file they describe; other
-    files are listed as skipped, with the reason.
+    files are listed as skipped, with the reason. Files are read as `bsingest ingest`
+    reads them: with the [[files]] rules of the session's bsingest.toml (the nearest
+    folder at or above PATH that holds one), then the values given here, which win.
 
     \b
     Examples:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -12,11 +11,19 @@ import click
 
 from bsingest import exitcodes
 
-from .cmd_extract import PositiveFinite, stated_options, stated_values, verify_asked
+from .options import (
+    EXISTING,
+    PositiveFinite,
+    journal_option,
+    server_option,
+    stated_arguments,
+    stated_options,
+)
 from .output import (
     echo_err,
     echo_queued,
     echo_skipped,
+    log_report,
     log_to,
     print_json,
     print_table,
@@ -26,32 +33,10 @@ from .output import (
 )
 from .progress import ProgressLine
 
-_EXISTING = click.Choice(["skip", "update", "error"])
 _INTERRUPTED = "interrupted: {again} to finish; the journal remembers what was done"
 _NOTES_SHOWN = 10  # notes (e.g. a twin another run created was removed) printed under a table
 _NOTICE_LOCAL = ("No server configured: using the local BrainSTEM-compatible demo server "
                  "(data in {db}).")
-
-
-def _server_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--server URL, --api and --allow-insecure-http."""
-    from .cmd_records import api_option
-
-    f = api_option(f)
-    f = click.option("--allow-insecure-http", is_flag=True,
-                     help="Permit plain http:// to a host other than this machine "
-                          "(the token then travels unencrypted).")(f)
-    return click.option(
-        "--server", metavar="URL",
-        help="BrainSTEM base URL (default: BRAINSTEM_SERVER, the config file, else the "
-             "local demo server). 'local' names the local demo server.")(f)
-
-
-def _journal_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--journal", type=click.Path(dir_okay=False), metavar="FILE",
-        help="The outbox (SQLite). Default: BSINGEST_JOURNAL, else journal.sqlite in the "
-             "user data folder.")(f)
 
 
 def _link_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -95,13 +80,13 @@ _LINKS = ("session", "procedures", "equipment", "notes", "create_session", "proj
 @_link_options
 @click.option("--type-map", multiple=True, metavar="GLOB=TYPE",
               help="Record type for matching files, e.g. '*.lfp=GeneralTimeSeries'.")
-@click.option("--existing", type=_EXISTING,
+@click.option("--existing", type=EXISTING,
               help="A record the session (2023: dataset) already holds with other values: "
                    "skip it (default), update it, or report an error.")
 @click.option("--dry-run", is_flag=True,
               help="Show what would be created, updated and skipped; write nothing anywhere.")
-@_server_option
-@_journal_option
+@server_option
+@journal_option
 @click.option("--settle", type=PositiveFinite(zero=True), metavar="SECONDS",
               help="First wait until no file has changed for this long (rig hooks).")
 @click.option("--lock-timeout", type=PositiveFinite(zero=True), default=600, show_default=True,
@@ -157,7 +142,7 @@ def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
     log_to(log_file)
     # Every usage error is found here, before the server is asked anything.
     options = options_for(session_dir, **{k: links[k] for k in _LINKS}, existing=existing,
-                          type_map=type_map, server=server, settle=settle, **_stated(ctx))
+                          type_map=type_map, server=server, settle=settle, **stated_arguments(ctx))
     chosen = configured_server(server, options.server)
     stated = configured_api(api, options.api, chosen,
                             session_source=str(Path(session_dir) / SESSION_FILE)) or (None, None)
@@ -196,11 +181,11 @@ def ingest_cmd(ctx: click.Context, session_dir: str, type_map: tuple[str, ...],
 
 
 @click.command("push")
-@_server_option
-@_journal_option
+@server_option
+@journal_option
 @click.option("--dataset", "--session", "dataset", metavar="UUID",
               help="Only this dataset's (or session's) records.")
-@click.option("--existing", type=_EXISTING,
+@click.option("--existing", type=EXISTING,
               help="A record the session (2023: dataset) already holds with other values "
                    "(default: what the run that queued it asked for).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
@@ -241,7 +226,7 @@ def push_cmd(ctx: click.Context, server: str | None, api: str | None,
 
 
 @click.command("status")
-@_journal_option
+@journal_option
 @click.option("--server", metavar="URL", help="Only this server's rows ('local': the demo).")
 @click.option("--dataset", "--session", "dataset", metavar="UUID",
               help="Only this dataset's (or session's) rows.")
@@ -362,23 +347,3 @@ def _echo_server(explicit: str | None = None) -> None:
     name = (shown(chosen) if chosen else "the local demo server"
             + ("" if explicit == "local" else " (none configured)"))
     click.echo(f"server: {name}", err=True)
-
-
-def _stated(ctx: click.Context) -> dict[str, Any]:
-    """--type, --n-channels, ..., --verify as ingest()'s and batch()'s keyword arguments."""
-    record_type, stated = stated_values(ctx)
-    return {"record_type": record_type, "stated": stated, "verify": verify_asked(ctx)}
-
-
-def log_report(report: Any) -> None:
-    """One line per file of a session's report, for --log (the rig's morning after)."""
-    log = logging.getLogger("bsingest.ingest")
-    for r in report.results:
-        bad = r.outcome in ("failed", "queued")
-        log.log(logging.WARNING if bad else logging.INFO, "%s %s: %s%s%s", report.session,
-                r.path, r.outcome, f" ({r.error})" if r.error else "",
-                f" [{r.note}]" if getattr(r, "note", None) else "")
-    if report.error:
-        log.error("%s: %s", report.session, report.error)
-    log.info("%s: %s", report.session, summary(report.counts()))
-

@@ -7,17 +7,16 @@ one of the current generation (``--api``, else found out once per server).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from .options import api_option
 from .output import print_json, print_table
 
 if TYPE_CHECKING:
     from bsingest.client import BrainstemClient
-
-API_CHOICES = ("2023", "2026")
 
 
 def _uuid(_ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -33,15 +32,6 @@ def _uuid(_ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         shown = value if len(value) <= 80 else value[:80] + "..."
         raise click.BadParameter(f"{shown!r} is not a UUID (like "
                                  "1f7f103b-e949-405a-9b01-ddda3b2f10cf)", param=param) from exc
-
-
-def api_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``--api 2023|2026``, for every command that talks to a server."""
-    return click.option(
-        "--api", type=click.Choice(API_CHOICES),
-        help="The generation of the BrainSTEM API the server speaks: 2023 (/rest/, "
-             "Experiment Data) or 2026 (/api/, Data Acquisition). Default: the config "
-             "file's, else found out once per server (brainstem.org: 2026).")(f)
 
 
 def server_options(f):  # type: ignore[no-untyped-def]

@@ -9,8 +9,7 @@ from typing import Any
 
 import click
 
-from .cmd_batch import check_generation, id_options
-from .cmd_ingest import _journal_option, _server_option
+from .options import check_generation, id_options, journal_option, server_option
 from .output import log_to
 
 _LOG_BYTES = 10 * 1024 * 1024  # a rotating log: 10 MiB a file, 5 old files kept
@@ -43,8 +42,8 @@ _LOG_KEEP = 5
               metavar="SECONDS",
               help="Server down: queued records are retried after 1, 2, 4 ... s, at most "
                    "this long apart.")
-@_server_option
-@_journal_option
+@server_option
+@journal_option
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Log to FILE only (rotated at 10 MiB, 5 kept): each session ingested, "
                    "each file that failed or waits. Without it, warnings on stderr (-v: all).")

@@ -321,3 +321,16 @@ def log_to(path: str | None, *, rotate_bytes: int = 0, keep: int = 0) -> None:
 
     if ctx is not None:
         ctx.call_on_close(restore)
+
+
+def log_report(report: Any) -> None:
+    """One line per file of a session's report, for --log (the rig's morning after)."""
+    log = logging.getLogger("bsingest.ingest")
+    for r in report.results:
+        bad = r.outcome in ("failed", "queued")
+        log.log(logging.WARNING if bad else logging.INFO, "%s %s: %s%s%s", report.session,
+                r.path, r.outcome, f" ({r.error})" if r.error else "",
+                f" [{r.note}]" if getattr(r, "note", None) else "")
+    if report.error:
+        log.error("%s: %s", report.session, report.error)
+    log.info("%s: %s", report.session, summary(report.counts()))

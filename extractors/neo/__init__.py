@@ -7,7 +7,9 @@ Formats (rows of :data:`~extractors.neo.formats.FORMATS`): Blackrock ``.ns1``-``
 record per continuous store), AlphaOmega ``.mpx`` folders, Axona ``.bin`` + ``.set`` and
 its ``.eeg``/``.egf`` LFP files (our own reader, :mod:`.axona`), Multi Channel Systems
 ``.raw``, MaxWell ``.raw.h5`` (one record per recording and well), 3Brain ``.brw``,
-SpikeGadgets ``.rec`` and Micromed ``.trc``.
+SpikeGadgets ``.rec``, Micromed ``.trc`` and NeuroNexus Allego ``_data.xdat``; AxoGraph
+``.axgx``/``.axgd`` and WinEDR ``.EDR`` (IntracellularEphys); Elan ``.eeg`` + ``.eeg.ent`` +
+``.eeg.pos`` and BCI2000 ``.dat`` (Electroencephalography). Each row states its type.
 
 - Claims look at the name, a few head bytes and the folder listing, never at neo.
 - neo parses in the worker process of :mod:`extractors._isolate`: a damaged file that
@@ -49,27 +51,37 @@ class NeoExtractor(Extractor):
 
     name = "neo"
     suffixes = tuple(sorted({s for f in FORMATS for s in f.suffixes} | set(LFP_SUFFIXES)))
-    claim_endings = suffixes  # see Extractor.claim_endings
-    record_types = (EPHYS,)
+    # see Extractor.claim_endings; a BCI2000 .dat is asked about in claim_content only
+    claim_endings = tuple(sorted({s for f in FORMATS if not f.by_content for s in f.suffixes}
+                                 | set(LFP_SUFFIXES)))
+    record_types = tuple(sorted({f.record_type for f in FORMATS} | {EPHYS}))
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
         if not path.name.lower().endswith(cls.suffixes):
             return Claim.NO
-        if path.name.lower().endswith(LFP_SUFFIXES):
-            return Claim.SPECIFIC if is_axona_lfp(head(path)) else Claim.NO
-        fmt, _ = format_for(path)
+        if _axona_lfp(path):
+            return Claim.SPECIFIC
+        fmt, _ = format_for(path, content=False)
+        return Claim.SPECIFIC if fmt is not None else Claim.NO
+
+    @classmethod
+    def claim_content(cls, path: Path) -> Claim:
+        # A .dat is BCI2000's by its text header, looked at only when no family claims the
+        # file by name or sidecar: Intan's amplifier.dat or a Neuroscope .dat is never
+        # opened to decide.
+        fmt, _ = format_for(path, content=True)
         return Claim.SPECIFIC if fmt is not None else Claim.NO
 
     @classmethod
     def sidecars(cls, path: Path) -> list[Path]:
-        if path.name.lower().endswith(LFP_SUFFIXES):
+        if _axona_lfp(path):
             return _beside(path, ".set")
         fmt, _ = format_for(path)
         return fmt.companions(path) if fmt is not None else []
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
-        if path.name.lower().endswith(LFP_SUFFIXES) and is_axona_lfp(head(path)):
+        if _axona_lfp(path):
             f = Fields()
             read_lfp(path, f)
             return [self.result(path, EPHYS, f)]
@@ -97,8 +109,14 @@ class NeoExtractor(Extractor):
             # the file's first record: a session report lists every record's lines.
             for line in notes if i == 0 else ():
                 r.fields.warn(line)
-            out.append(self.result(path, EPHYS, r.fields, part=r.part))
+            out.append(self.result(path, fmt.record_type, r.fields, part=r.part))
         return out
+
+
+def _axona_lfp(path: Path) -> bool:
+    """An Axona ``.eeg``/``.egf`` LFP file (by its name and its ``trial_date`` header); an
+    ``.eeg`` that is not one may still be Elan's (see formats.py)."""
+    return path.name.lower().endswith(LFP_SUFFIXES) and is_axona_lfp(head(path))
 
 
 def _data_size(path: Path, fmt: NeoFormat) -> int:
@@ -302,5 +320,82 @@ def _tdt_fix(path: Path, f: Fields) -> None:
               "seconds (UTC)")
 
 
-_CHECKS = {"blackrock": _blackrock_check, "spike2": _spike2_check}
+def _stated_data(path: Path, what: str, stated: int, per: int, offset: int, unit: str) -> None:
+    """Refuse a file whose header promises more samples than its data hold (neo maps
+    the promised size and would describe samples that are not there)."""
+    held = max(os.stat(path).st_size - offset, 0)
+    if stated < 0 or stated * per > held:
+        raise ExtractionError(path, f"{what}: truncated: the header states {stated:,} {unit} "
+                              f"({stated * per:,} bytes) but the file holds {held:,} bytes of "
+                              "data")
+
+
+def _header_number(path: Path, what: str, text: str, key: str) -> int:
+    import re
+
+    m = re.search(rf"(?:^|\s){key}=\s*(-?\d+)", text)
+    if m is None:
+        raise ExtractionError(path, f"{what}: no {key}= in the header")
+    return int(m.group(1))
+
+
+def _winedr_check(path: Path) -> None:
+    """``NP`` (samples of all channels) against the data after the ``NBH``-byte header."""
+    text = head(path, 2048).decode("latin-1").replace("\r\n", "\n").replace("\n", " ")
+    nbh = _header_number(path, "WinEDR", text, "NBH")
+    points = _header_number(path, "WinEDR", text, "NP")
+    channels = _header_number(path, "WinEDR", text, "NC")
+    if channels < 1 or nbh < 0:
+        raise ExtractionError(path, f"WinEDR: NC={channels}, NBH={nbh}: not a layout of one "
+                              "or more channels")
+    _stated_data(path, "WinEDR", points, 2, nbh, "samples (NP, all channels, int16)")
+
+
+def _bci2000_check(path: Path) -> None:
+    """The first line's ``HeaderLen`` against the file: neo's header loop never ends on a
+    file cut inside its header (it reads lines until the stated length)."""
+    first = head(path, 1024).split(b"\n", 1)[0].decode("latin-1")
+    length = _header_number(path, "BCI2000", first, "HeaderLen")
+    channels = _header_number(path, "BCI2000", first, "SourceCh")
+    states = _header_number(path, "BCI2000", first, "StatevectorLen")
+    size = os.stat(path).st_size
+    if length > size or length < len(first):
+        raise ExtractionError(path, f"BCI2000: truncated: HeaderLen {length:,} bytes, the "
+                              f"file holds {size:,}")
+    import re
+
+    stated = re.search(r"DataFormat=\s*(\S*)", first)
+    kind = stated.group(1) if stated else "int16"  # format 1.0 states none: int16
+    width = {"int16": 2, "int32": 4, "float32": 4}.get(kind)
+    if width is None or channels < 1 or states < 0:
+        raise ExtractionError(path, f"BCI2000: SourceCh {channels}, StatevectorLen {states}, "
+                              f"DataFormat {kind[:20]!r}: not a layout neo reads")
+    frame = channels * width + states
+    over = (size - length) % frame
+    if over:
+        raise ExtractionError(path, f"BCI2000: truncated: {over} bytes after the last whole "
+                              f"{frame}-byte sample (neo reads whole samples only)")
+
+
+def _neuronexus_check(path: Path) -> None:
+    """The metadata's ``status.shape`` (samples, channels) against the float32 data file."""
+    import json
+
+    from .formats import _neuronexus_companions
+
+    meta = [p for p in _neuronexus_companions(path) if p.name.lower().endswith(".json")]
+    try:
+        status = json.loads(meta[0].read_text(encoding="utf-8"))["status"]
+        samples, channels = (int(x) for x in status["shape"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise ExtractionError(path, "NeuroNexus: its .xdat.json states no status.shape "
+                              f"[samples, channels] ({type(exc).__name__})") from None
+    if channels < 1:
+        raise ExtractionError(path, f"NeuroNexus: status.shape states {channels} channels")
+    _stated_data(path, "NeuroNexus", samples, 4 * channels, 0,
+                 f"samples of {channels} float32 channels")
+
+
+_CHECKS = {"blackrock": _blackrock_check, "spike2": _spike2_check, "winedr": _winedr_check,
+           "bci2000": _bci2000_check, "neuronexus": _neuronexus_check}
 _FIXES = {"blackrock": _blackrock_fix, "neuralynx": _neuralynx_fix, "tdt": _tdt_fix}

@@ -123,7 +123,13 @@ def _parse(p: Path, rawio: str, label: str, kwargs: dict[str, Any], caught: list
     except ImportError:
         raise ExtractionError(p, f"{label}: reading it needs neo (pip install neo), which "
                               "is not installed") from None
-    cls = getattr(neo.rawio, rawio)
+    if "." in rawio:  # a reader neo ships but does not list (bci2000rawio.BCI2000RawIO)
+        import importlib
+
+        module, _, name = rawio.rpartition(".")
+        cls = getattr(importlib.import_module(f"neo.rawio.{module}"), name)
+    else:
+        cls = getattr(neo.rawio, rawio)
     try:
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
@@ -200,6 +206,11 @@ def _header(key: str, p: Path, reader: Any) -> dict[str, Any]:
                 stream["groups"] = {"by": by, "label": label,
                                     "values": [str(v) for v in values]}
                 break
+        kinds = arrays.get("kind")  # Elan: each channel's kind (EEG, EOG, ...)
+        if kinds is not None and len(kinds) == stream["n_channels"]:
+            stream["kinds"] = [str(v) for v in kinds]
+    if key == "bci2000" and len(streams) == 1:
+        _bci2000_gains(p, streams[0])
     return {
         "streams": streams,
         "n_spike_channels": len(h["spike_channels"]),
@@ -216,6 +227,12 @@ _GROUP_ANNOTATIONS = {"tetrode_id": "tetrode"}
 def _extra(key: str, p: Path, reader: Any) -> dict[str, Any]:
     """Format-specific header values neo keeps outside its common header."""
     out: dict[str, Any] = {}
+    if key == "bci2000":
+        # neo keeps the StorageTime parameter only as a number of local seconds
+        params = reader.raw_annotations["blocks"][0].get("param_defs") or {}
+        stored = params.get("StorageTime", {}).get("value")
+        if isinstance(stored, str) and stored.strip():
+            out["storage_time"] = stored.strip()[:64]
     if key == "neuralynx":
         headers = getattr(reader, "file_headers", {}) or {}
         for hdr in headers.values():
@@ -226,6 +243,44 @@ def _extra(key: str, p: Path, reader: Any) -> dict[str, Any]:
             if inverted is not None:
                 out["input_inverted"] = bool(inverted)
     return out
+
+
+#: BCI2000 gain units, in µV (the parameter's default unit is µV: "A/D units -> muV").
+_BCI2000_UNITS = {"": 1.0, "muv": 1.0, "uv": 1.0, "µv": 1.0, "nv": 1e-3, "mv": 1e3, "v": 1e6}
+_BCI2000_GAIN = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)([A-Za-zµ]*)$")
+
+
+def _bci2000_gains(p: Path, stream: dict[str, Any]) -> None:
+    """The ``SourceChGain`` list read again from the header text, in µV.
+
+    neo 0.14.6 parses each gain with ``(-*\\d+)(\\w*)``: a decimal gain such as
+    ``0.003`` becomes 0 (the digits before the point), so its gains cannot be used.
+    """
+    with open(p, "rb") as fh:
+        first = fh.readline(4096).decode("latin-1")
+        m = re.search(r"HeaderLen=\s*(\d+)", first)
+        text = fh.read(min(int(m.group(1)) if m else 0, 4 << 20)).decode("latin-1")
+    line = next((ln for ln in text.splitlines() if " SourceChGain=" in ln), None)
+    if line is None:
+        return
+    words = line.split("//", 1)[0].split("SourceChGain=", 1)[1].split()
+    if words and words[0] == "{":  # labelled list: { labels } values
+        words = words[words.index("}") + 1:] if "}" in words else []
+        count = stream["n_channels"]
+    else:
+        count = int(words.pop(0)) if words and words[0].isdigit() else 0
+    gains = []
+    for word in words[:count]:
+        g = _BCI2000_GAIN.match(word)
+        unit = _BCI2000_UNITS.get(g.group(2).lower()) if g else None
+        if g is None or unit is None:
+            return  # a gain we cannot read: neo's stand, and the record says why
+        gains.append(float(g.group(1)) * unit)
+    if len(gains) == stream["n_channels"] and gains:
+        stream["gains"] = sorted(set(gains))
+        stream["units"] = ["uV"]
+        stream["gain_source"] = ("the header's SourceChGain, read by bsingest: neo reads a "
+                                 "decimal gain as its integer part")
 
 
 def _short(exc: BaseException) -> str:

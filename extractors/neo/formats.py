@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,16 @@ class NeoFormat:
     parts: str = "several"
     #: Where neo reads more than headers (said in the docs and in the provenance).
     reads: str = "headers only"
+    #: The record type of its records (current generation's name): most formats are
+    #: extracellular rigs; patch-clamp programs and EEG systems are typed as such.
+    record_type: str = "ExtracellularEphys"
+    #: True where neo's segments are sweeps (episodes) that all start at the same time,
+    #: not pieces of one recording: nSamples sums them with no gap or reset line.
+    sweeps: bool = False
+    #: True where the name is shared with files of other families that must never be
+    #: opened to decide (Intan's ``amplifier.dat``): the row is asked only through
+    #: ``Extractor.claim_content``, once no family claims the file by name or sidecar.
+    by_content: bool = False
 
     def matches_name(self, path: Path) -> bool:
         name = path.name.lower()
@@ -62,8 +73,11 @@ class NeoFormat:
 
 
 def head(path: Path, n: int = HEAD_BYTES) -> bytes:
-    """The first ``n`` bytes of ``path`` (b"" when it cannot be read)."""
+    """The first ``n`` bytes of ``path`` (b"" when it cannot be read, or is no regular
+    file: opening a FIFO named ``x.dat`` would block the claim for ever)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return b""
         with open(path, "rb") as fh:
             return fh.read(n)
     except OSError:
@@ -230,6 +244,63 @@ def _axona_set(p: Path) -> bool:
     return bool(_beside(p, ".set"))
 
 
+# --- NeuroNexus Allego: <base>_data.xdat beside <base>.xdat.json and <base>_timestamp.xdat
+
+_XDAT_DATA, _XDAT_TIMES = "_data.xdat", "_timestamp.xdat"
+
+
+def _xdat_base(p: Path) -> str | None:
+    """``rec`` for ``rec_data.xdat`` or ``rec_timestamp.xdat`` (Allego's names), else None."""
+    low = p.name.lower()
+    for ending in (_XDAT_DATA, _XDAT_TIMES):
+        if low.endswith(ending):
+            return p.name[: len(p.name) - len(ending)]
+    return None
+
+
+def _named_beside(p: Path, *names: str) -> list[Path]:
+    """Files beside ``p`` with these exact names (any case)."""
+    listed = {n.lower(): n for n in siblings(p)}
+    return [p.parent / listed[n.lower()] for n in names if n.lower() in listed]
+
+
+def _neuronexus_needs(p: Path) -> bool:
+    base = _xdat_base(p)
+    return base is not None and bool(_named_beside(p, base + ".xdat.json"))
+
+
+def _neuronexus_companions(p: Path) -> list[Path]:
+    base = _xdat_base(p) or ""
+    return _named_beside(p, base + ".xdat.json", base + _XDAT_TIMES)
+
+
+def _neuronexus_kwargs(p: Path) -> dict[str, Any]:
+    # neo opens the metadata file and finds the two .xdat files from its name
+    meta = _named_beside(p, (_xdat_base(p) or "") + ".xdat.json")
+    return {"filename": str(meta[0] if meta else p)}
+
+
+# --- Elan: <name>.eeg with <name>.eeg.ent (header) and <name>.eeg.pos (events) beside ----
+
+def _elan_needs(p: Path) -> bool:
+    # .eeg is also BrainVision's, Neuroscope's and Axona's: only the pair makes it Elan's
+    return len(_named_beside(p, p.name + ".ent", p.name + ".pos")) == 2
+
+
+# --- BCI2000: a .dat whose first line states HeaderLen= (rawbinary, Neuroscope and Intan
+# write .dat files too, without a text header) ---------------------------------------------
+
+def _bci2000_magic(h: bytes) -> bool:
+    first = h.split(b"\n", 1)[0]
+    return b"HeaderLen=" in first and b"[ State Vector Definition ]" in h
+
+
+# --- WinEDR: a 2,048-byte KEY=value text header (NBH), then int16 frames ---------------------
+
+def _winedr_magic(h: bytes) -> bool:
+    return all(k in h[:2048] for k in (b"NC=", b"NP=", b"NBH=", b"ADCMAX="))
+
+
 # --- the table ---------------------------------------------------------------------------
 
 FORMATS: tuple[NeoFormat, ...] = (
@@ -276,6 +347,24 @@ FORMATS: tuple[NeoFormat, ...] = (
               magic=lambda h: b"<Configuration" in h),
     NeoFormat("micromed", "Micromed", (".trc",), "MicromedRawIO",
               magic=lambda h: b"MICROMED" in h[:32]),
+    NeoFormat("neuronexus", "NeuroNexus", (_XDAT_DATA, _XDAT_TIMES), "NeuroNexusRawIO",
+              needs=_neuronexus_needs, anchor=lambda p: p.name.lower().endswith(_XDAT_DATA),
+              companions=_neuronexus_companions, open_kwargs=_neuronexus_kwargs,
+              reads="the .xdat.json metadata and the first timestamp of _timestamp.xdat"),
+    NeoFormat("axograph", "AxoGraph", (".axgd", ".axgx"), "AxographRawIO",
+              magic=lambda h: h[:4] in (b"AxGr", b"axgx"),
+              record_type="IntracellularEphys", sweeps=True,
+              reads="every column header (seeking past the data), a time column stored as "
+                    "values (AxoGraph 1-2: read whole to check its spacing), then the "
+                    "notes, traces and groups after the last column"),
+    NeoFormat("winedr", "WinEDR", (".edr",), "WinEdrRawIO", magic=_winedr_magic,
+              record_type="IntracellularEphys"),
+    NeoFormat("elan", "Elan", (".eeg",), "ElanRawIO", needs=_elan_needs,
+              companions=lambda p: _named_beside(p, p.name + ".ent", p.name + ".pos"),
+              record_type="Electroencephalography",
+              reads="the .eeg.ent text header and every line of the .eeg.pos event file"),
+    NeoFormat("bci2000", "BCI2000", (".dat",), "bci2000rawio.BCI2000RawIO",
+              magic=_bci2000_magic, record_type="Electroencephalography", by_content=True),
 )
 
 _BY_KEY = {f.key: f for f in FORMATS}
@@ -284,10 +373,13 @@ _BY_KEY = {f.key: f for f in FORMATS}
 _MAGIC_BYTES = {"mcsh5": 16384}
 
 
-def format_for(path: Path) -> tuple[NeoFormat | None, str]:
+def format_for(path: Path, content: bool | None = None) -> tuple[NeoFormat | None, str]:
     """The row that owns ``path`` and "" or, when a row's name fits but the file does not,
-    None and why (for a claim: a named file that is not its format is not ours)."""
+    None and why (for a claim: a named file that is not its format is not ours).
+    ``content``: only the rows asked by content (True) or by name (False); None: all."""
     for fmt in FORMATS:
+        if content is not None and fmt.by_content != content:
+            continue
         if not fmt.matches_name(path):
             continue
         if fmt.needs is not None and not fmt.needs(path):

@@ -98,6 +98,10 @@ def _stream(fmt: NeoFormat, reader: str, name: str, s: dict[str, Any]) -> tuple[
     if len(sizes) == 1:
         f.header("nSamples", total, f"{where}: samples stored"
                  + (f", from {s['source']}" if s.get("source") else ""))
+    elif fmt.sweeps:
+        # sweeps all start at the sweep's time zero: no gaps, no clock resets to name
+        f.computed("nSamples", total, f"{where}: samples stored, summed over its "
+                   f"{len(sizes)} sweeps (episodes) of {_shown(sizes)} samples")
     else:
         f.computed("nSamples", total, f"{where}: samples stored, summed over its "
                    f"{len(sizes)} segments {sizes}")
@@ -110,6 +114,12 @@ def _stream(fmt: NeoFormat, reader: str, name: str, s: dict[str, Any]) -> tuple[
     if tagger is not None:
         tagger(s, where, f)
     return f, ""
+
+
+def _shown(sizes: list[int]) -> str:
+    if len(set(sizes)) == 1:
+        return str(sizes[0])
+    return str(sizes) if len(sizes) <= 10 else f"{min(sizes)} to {max(sizes)}"
 
 
 def _groups(s: dict[str, Any], where: str, f: Fields) -> None:
@@ -150,8 +160,22 @@ def _spikegadgets_groups(s: dict[str, Any], where: str, f: Fields) -> None:
                  f"{where}: SpikeConfiguration nTrodes (neo's channel names)")
 
 
+def _elan_kinds(s: dict[str, Any], where: str, f: Fields) -> None:
+    # The .eeg.ent states each channel's kind (EEG, EOG, EMG, ECG, ...): tags when the
+    # stream mixes kinds (a file of EEG channels only says nothing a tag would add).
+    kinds: dict[str, list[int]] = {}
+    for i, kind in enumerate(s.get("kinds") or []):
+        label = " ".join(kind.split())[:40]
+        if label:
+            kinds.setdefault(label, []).append(i)
+    if len(kinds) > 1:
+        f.header("channelTags", [{"tag": k, "channels": c} for k, c in kinds.items()],
+                 f"{where}: each channel's kind in the .eeg.ent header")
+
+
 #: Per format: the groups or channel kinds its header states.
-_TAGGERS = {"blackrock": _blackrock_tags, "spikegadgets": _spikegadgets_groups}
+_TAGGERS = {"blackrock": _blackrock_tags, "spikegadgets": _spikegadgets_groups,
+            "elan": _elan_kinds}
 
 
 def _gaps(segments: list[tuple[int, float]], sr: float, f: Fields) -> None:
@@ -204,12 +228,34 @@ def _lsb(s: dict[str, Any], where: str, f: Fields) -> None:
                f"{LSB_BOUNDS[0]:g} to {LSB_BOUNDS[1]:g} µV")
         return
     detail = f"{where}: gain {gains[0]:g} {units[0]} per step, in µV"
+    if s.get("gain_source"):
+        detail += f" ({s['gain_source']})"
     if any(g < 0 for g in s["gains"]):
         detail += " (neo's gain is negative: the input is inverted; lsb is its magnitude)"
     f.computed("lsb", lsb, detail)
 
 
+#: BCI2000's ``StorageTime`` as its versions write it (neo tries the same two).
+_BCI2000_TIMES = ("%a %b %d %H:%M:%S %Y", "%Y-%m-%dT%H:%M:%S")
+
+
+def _bci2000_start(reader: str, text: str, f: Fields) -> None:
+    for pattern in _BCI2000_TIMES:
+        try:
+            when = datetime.datetime.strptime(" ".join(text.split()), pattern)
+        except ValueError:
+            continue
+        if when.year > 1970:
+            f.started(when, Source.HEADER, f"{reader}: the StorageTime parameter (local "
+                      "time, as the file stores it)")
+        return
+    f.warn(f"StorageTime {text!r} is not a date: no start time")
+
+
 def _start(fmt: NeoFormat, reader: str, variant: dict[str, Any], f: Fields) -> None:
+    if "storage_time" in variant["extra"]:
+        _bci2000_start(reader, variant["extra"]["storage_time"], f)
+        return
     text = variant["extra"].get("recording_opened") or variant["rec_datetime"]
     if not text:
         return

@@ -9,6 +9,7 @@ Layouts follow neo 0.14.6's readers (``neo/rawio/blackrockrawio.py``,
 from __future__ import annotations
 
 import datetime
+import json
 import struct
 from collections.abc import Sequence
 from pathlib import Path
@@ -280,6 +281,11 @@ def good(tmp: Path) -> list[Path]:
         write_brw3(tmp / "chip.brw"),
         write_mcs_raw(tmp / "mea.raw"),
         write_plx(tmp / "rig.plx"),
+        write_xdat(tmp),
+        write_axograph(tmp / "patch.axgx"),
+        write_edr(tmp / "cell.EDR"),
+        write_elan(tmp / "scalp.eeg"),
+        write_bci2000(tmp / "bci.dat"),
     ]
 
 
@@ -296,7 +302,16 @@ def bad(tmp: Path) -> list[Path]:
     period = write_nsx22(tmp / "period0.ns5", period=0)
     plx_cut = write_plx(tmp / "cut.plx")
     plx_cut.write_bytes(plx_cut.read_bytes()[:5000])  # inside the global header
-    return [cut, absurd, eeg_short, ncs_cut, rate, tick, period, plx_cut]
+    bci_cut = write_bci2000(tmp / "bci_cut.dat")
+    bci_cut.write_bytes(bci_cut.read_bytes()[:300])  # inside the text header
+    xdat_short = write_xdat(tmp, "short", declared=10**6)  # the metadata promises more
+    edr_short = write_edr(tmp / "short.EDR", declared=10**7)
+    elan_odd = write_elan(tmp / "odd.eeg", extra=b"\0")  # half a sample at the end
+    elan_v9 = write_elan(tmp / "v9.eeg")
+    Path(f"{elan_v9}.ent").write_text("V9\n", encoding="ascii")
+    axg_cut = write_axograph(tmp / "cut.axgx", cut=3000)  # inside the data columns
+    return [cut, absurd, eeg_short, ncs_cut, rate, tick, period, plx_cut, bci_cut, xdat_short,
+            edr_short, elan_odd, elan_v9, axg_cut]
 
 
 def write_plx(path: Path, *, slow: Sequence[tuple[str, int, int, int, int]] = (
@@ -348,4 +363,223 @@ def write_plx(path: Path, *, slow: Sequence[tuple[str, int, int, int, int]] = (
     chans = b"".join(struct.pack("<32s6i", name.encode(), ch, rate, gain, 1, preamp, 0)
                      .ljust(296, b"\0") for name, ch, rate, gain, preamp in slow)
     path.write_bytes(head + dsp + event + chans + bytes(body))
+    return path
+
+
+# --- formats added for issue 22's remainder: NeuroNexus, AxoGraph, WinEDR, Elan, BCI2000 ---
+
+def write_xdat(folder: Path, base: str = "allego_0__uid0312-14-09-30", *,
+               n_samples: int = 600, pri: int = 32, din: int = 1, aux: int = 2,
+               sr: float = 30000.0, start: str = "2024-03-12T14:09:30.4972245-04:00",
+               first_timestamp: int = 123456, declared: int | None = None) -> Path:
+    """An Allego recording as NeuroNexus writes it: ``<base>.xdat.json`` (``status``: rate,
+    ``shape`` [samples, channels], timestamp and time ranges, start time;
+    ``sapiens_base.biointerface_map``: per channel its name, native name and type ``ai0``
+    (primary, µV), ``din0``, ``aux``), ``<base>_data.xdat`` (float32, sample-interleaved, no
+    header) and ``<base>_timestamp.xdat`` (int64 sample counter). Returns the data file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n_channels = pri + din + aux
+    kinds = ["ai0"] * pri + ["din0"] * din + ["aux"] * aux
+    names = ([f"pri_{i}" for i in range(pri)] + [f"din_{i}" for i in range(din)]
+             + [f"aux_{i}" for i in range(aux)])
+    stated = n_samples if declared is None else declared
+    meta = {
+        "status": {"samp_freq": sr, "shape": [stated, n_channels],
+                   "timestamp_range": [first_timestamp, first_timestamp + stated],
+                   "t_range": [first_timestamp / sr, (first_timestamp + stated) / sr],
+                   "start_time": start, "signal_types": ["pri", "din", "aux"]},
+        "sapiens_base": {"biointerface_map": {
+            "chan_name": names, "ntv_chan_name": [f"{k[:2]}{i}" for i, k in enumerate(kinds)],
+            "chan_type": kinds, "samp_freq": [sr] * n_channels,
+            "sig_units": ["uV"] * pri + ["a.u."] * din + ["V"] * aux,
+            "site_num": list(range(n_channels))}},
+    }
+    (folder / f"{base}.xdat.json").write_text(json.dumps(meta, indent=2))
+    data = folder / f"{base}_data.xdat"
+    values = (np.arange(n_samples * n_channels) % 97).astype("<f4") * np.float32(0.5)
+    data.write_bytes(values.tobytes())
+    stamps = np.arange(first_timestamp, first_timestamp + n_samples, dtype="<i8")
+    (folder / f"{base}_timestamp.xdat").write_bytes(stamps.tobytes())
+    return data
+
+
+def _axg(fmt: str, *values: object) -> bytes:
+    """AxoGraph's big-endian fields; ``S`` a UTF-16BE string after its byte length (i4),
+    ``Z`` a boolean as an i4."""
+    out = b""
+    rest = list(values)
+    for part in fmt.split(","):
+        if part == "S":
+            text = str(rest.pop(0)).encode("utf-16-be")
+            out += struct.pack(">l", len(text)) + text
+        elif part == "Z":
+            out += struct.pack(">l", int(bool(rest.pop(0))))
+        else:
+            n = len(struct.unpack(">" + part, b"\0" * struct.calcsize(">" + part)))
+            out += struct.pack(">" + part, *rest[:n])
+            del rest[:n]
+    return out
+
+
+def write_axograph(path: Path, *, channels: Sequence[tuple[str, str, float]] = (
+        ("Ch1", "V", 1e-5), ("Ch2", "V", 1e-5)), episodes: int = 3, n_points: int = 400,
+        interval: float = 1e-4, version: int = 6,
+        notes: str = "Created on Tue Mar 12 2024\nStart data acquisition at 14:09:30\n",
+        cut: int | None = None, holes: bool = False) -> Path:
+    """An AxoGraph X file (``axgx``, format ``version``), laid out as AxoGraph writes it
+    (``AxoGraph_ReadWrite.h`` and neo's reverse-engineered rest): the column count, a time
+    column stored as first value and increment (type 9), one scaled-short column (type 10:
+    gain, offset, then int16 big-endian) per channel per episode, then the comment, notes
+    (with the acquisition date), one trace header per data column, one group per channel,
+    the episode lists, fonts, x-axis settings, events and epochs. ``holes``: the data
+    columns are left as holes (a sparse file, for benchmarks of large files)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    parts: list[bytes | int] = []  # an int: a hole of that many bytes
+    cols = 1 + len(channels) * episodes
+    body = b"axgx" + _axg("ll", version, cols)
+    body += _axg("l,l,S,dd", n_points, 9, "Time (s)", 0.0, interval)
+    for e in range(episodes):
+        for c, (name, unit, gain) in enumerate(channels):
+            body += _axg("l,l,S,dd", n_points, 10, f"{name} ({unit})", gain, 0.0)
+            if holes:
+                parts += [body, 2 * n_points]
+                body = b""
+            else:
+                body += ((np.arange(n_points) + 100 * e + c) % 3000).astype(">i2").tobytes()
+    body += _axg("S,S", "", notes)
+    body += _axg("l", cols - 1)
+    for i in range(1, cols):
+        group = (i - 1) % len(channels)
+        body += _axg("l", 2 if version >= 6 else 1)  # trace header version
+        body += _axg("l,l,l,l,l,Z,d,d,d,Z,Z,d,d,d,d,xBBB,Z,d,l,Z,l,l,Z,Z,l,Z,l,l,Z,Z,Z,l",
+                     0, i, -1, -1, group, False, 0.0, (n_points - 1) * interval, interval,
+                     True, True, interval, -1.0, 1.0, 1e-3, 0, 0, 255, True, 1.0, 0, False,
+                     0, 5, False, False, 10, False, 0, 0, False, False, False, 3)
+    body += _axg("l", len(channels))
+    for name, unit, _ in channels:
+        body += _axg("l,S,h,S,hll", 1, name, 0, unit, 0, 0, 0)
+    body += _axg("9l", *([0] * 9))
+    for _ in range(3):  # episodes in review, an unknown list, masked episodes
+        body += _axg("l", episodes) + b"".join(_axg("Z", True) for _ in range(episodes))
+    body += _axg("d9ld4l", 0.0, *([0] * 9), 0.0, *([0] * 4))
+    for _ in range(4):  # fonts: axis titles, tick labels, notes, graph title
+        body += _axg("S,h,5b,B,B", "Helvetica", 120, 0, 0, 0, 0, 0, 50, 0)
+    body += _axg("3l2d,dd,d,Z,d,d,S,h,S,h", 0, 0, 0, 0.0, 0.0, 0.0, (n_points - 1) * interval,
+                 0.0, True, interval * 10, interval * 100, "Time", 0, "s", 0)
+    body += _axg("8l3d13l", *([0] * 8), 0.0, 0.0, 0.0, *([0] * 13))
+    body += _axg("ll", 0, 0) + _axg("l", 0)  # no events (tags)
+    body += _axg("7l", *([0] * 7)) + _axg("l", 0)  # no epochs (interval bars)
+    body += b"\0" * 64  # y-axis ranges and other settings neo does not decode
+    if not holes:
+        path.write_bytes(body if cut is None else body[:cut])
+        return path
+    with open(path, "wb") as fh:
+        for part in [*parts, body]:
+            if isinstance(part, int):
+                fh.seek(part, 1)
+            else:
+                fh.write(part)
+    return path
+
+
+def write_edr(path: Path, *, n_channels: int = 2, n_frames: int = 500, dt: float = 1e-4,
+              adcmax: int = 32767, ad: float = 10.0, gains: Sequence[float] | None = None,
+              units: Sequence[str] | None = None, declared: int | None = None) -> Path:
+    """A WinEDR ``.EDR`` as WinEDR writes it: a 2,048-byte header (NBH) of ``KEY=value``
+    lines (CRLF, NUL-padded), ``NP`` samples of all channels, ``AD`` the ADC's voltage
+    range, ``ADCMAX`` its largest value, per channel ``YN`` name, ``YU`` unit, ``YCF``
+    calibration (V per unit), ``YAG`` amplifier gain, ``YZ`` zero level, ``YO`` the
+    channel's position in a frame; then int16 frames to the end."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gains = list(gains) if gains is not None else [1.0] * n_channels
+    units = list(units) if units is not None else ["mV"] * n_channels
+    n_points = n_channels * n_frames if declared is None else declared
+    lines = ["VER=6.1", "CTIME=12/03/2024 14:09:30", f"NC={n_channels}", "NBH=2048",
+             f"NP={n_points}", f"AD={ad:g}", f"ADCMAX={adcmax}", f"DT={dt:g}", "TU=s",
+             "ID=test cell"]
+    for c in range(n_channels):
+        lines += [f"YN{c}=Ch{c}", f"YU{c}={units[c]}", f"YCF{c}=0.01", f"YAG{c}={gains[c]:g}",
+                  f"YZ{c}=0", f"YO{c}={c}", f"YR{c}={adcmax}"]
+    head = ("\r\n".join(lines) + "\r\n").encode("ascii").ljust(2048, b"\0")
+    data = (np.arange(n_channels * n_frames) % 400 - 200).astype("<i2").tobytes()
+    path.write_bytes(head + data)
+    return path
+
+
+def write_elan(path: Path, *, kinds: Sequence[str] = ("EEG", "EEG", "EEG", "EOG"),
+               rate: float = 512.0, n_samples: int = 300, bits: int = 16,
+               physical: tuple[float, float] = (-3276.8, 3276.7),
+               when: str = "12-03-2024 14:09:30", pos: bool = True,
+               extra: bytes = b"") -> Path:
+    """An Elan recording as Elan writes it: ``<name>.eeg`` (big-endian integers, every
+    channel of a sample then the next, the last two channels the event and marker
+    channels), ``<name>.eeg.ent`` (text: version ``V2``, two info lines, two date lines,
+    three unused lines, the sampling period in s, the channel count with the two extra
+    channels, then per channel its label, kind, unit, physical and logical minima and
+    maxima and its filter) and ``<name>.eeg.pos`` (``sample code reject`` per event)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = len(kinds) + 2
+    labels = [f"E{i + 1}" for i in range(len(kinds))] + ["Voie-evenement", "Voie-marqueur"]
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    lines = ["V2", "Elan", "test", f"Date {when.split()[0]}", f"Heure {when}", "-1", "-1",
+             "-1", repr(1.0 / rate), str(n), *labels, *kinds, "type_evenement",
+             "type_marqueur", *(["uV"] * len(kinds)), "sans", "sans",
+             *([f"{physical[0]}"] * len(kinds)), "-1.", "-1.",
+             *([f"{physical[1]}"] * len(kinds)), "1.", "1.",
+             *([str(low)] * n), *([str(high)] * n),
+             *(["passe-haut 0.16 Hz passe-bas 170 Hz"] * len(kinds)), "sans", "sans"]
+    Path(f"{path}.ent").write_text("\n".join(lines) + "\n", encoding="ascii")
+    if pos:
+        Path(f"{path}.pos").write_text("100 1 0\n250 2 0\n", encoding="ascii")
+    data = (np.arange(n_samples * n) % 500).astype(f">i{bits // 8}").tobytes()
+    path.write_bytes(data + extra)
+    return path
+
+
+def write_bci2000(path: Path, *, n_channels: int = 4, n_samples: int = 256, rate: str = "256Hz",
+                  fmt: str = "int16", gain: str = "0.003muV", state_bytes: int = 3,
+                  when: str = "Tue%20Mar%2012%2014:09:30%202024", extra: bytes = b"",
+                  header_len: int | None = None) -> Path:
+    """A BCI2000 ``.dat`` (format 1.1) as BCI2000 writes it: a first line ``BCI2000V= 1.1
+    HeaderLen= N SourceCh= C StatevectorLen= S DataFormat= int16``, the ``[ State Vector
+    Definition ]`` and ``[ Parameter Definition ]`` sections (``Section:Sub type Name= value
+    // comment``, URL-encoded strings), an empty line; then per sample C values and S state
+    vector bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    states = ["Running 1 0 0 0", "Recording 1 0 0 1", "SourceTime 16 0 0 2",
+              "StimulusCode 5 0 2 2"]
+    params = [
+        f"Source:Signal%20Properties:DataIOFilter int SourceCh= {n_channels} 16 1 % "
+        "// number of digitized and stored channels",
+        "Source:Signal%20Properties:DataIOFilter int SampleBlockSize= 32 32 1 % "
+        "// number of samples transmitted at a time",
+        f"Source:Signal%20Properties:DataIOFilter int SamplingRate= {rate} 256Hz 0.0 % "
+        "// sample rate",
+        f"Source:Signal%20Properties:DataIOFilter list ChannelNames= {n_channels} "
+        + " ".join(f"Ch{i + 1}" for i in range(n_channels)) + " // names of channels",
+        f"Source:Signal%20Properties:DataIOFilter floatlist SourceChOffset= {n_channels} "
+        + " ".join("0" for _ in range(n_channels)) + " 0 % % // Offset for channels in A/D units",
+        f"Source:Signal%20Properties:DataIOFilter floatlist SourceChGain= {n_channels} "
+        + " ".join(gain for _ in range(n_channels))
+        + " 1 % % // gain for each channel (A/D units -> muV)",
+        f"Storage:Documentation:DataIOFilter string StorageTime= {when} // time of storage",
+    ]
+    body = ("\r\n[ State Vector Definition ]\r\n" + "\r\n".join(states)
+            + "\r\n[ Parameter Definition ]\r\n" + "\r\n".join(params) + "\r\n\r\n")
+
+    def first(length: int) -> str:
+        return (f"BCI2000V= 1.1 HeaderLen= {length} SourceCh= {n_channels} "
+                f"StatevectorLen= {state_bytes} DataFormat= {fmt}")
+
+    length = len(first(0)) + len(body)
+    while len(first(length)) + len(body) != length:  # the line states its own length
+        length = len(first(length)) + len(body)
+    head = (first(length) + body).encode("ascii")
+    stated = length if header_len is None else header_len
+    head = head.replace(f"HeaderLen= {length}".encode(), f"HeaderLen= {stated}".encode(), 1)
+    code = {"int16": "<i2", "int32": "<i4", "float32": "<f4"}[fmt]
+    frame = np.zeros(n_samples, dtype=[("v", code, n_channels), ("s", "u1", state_bytes)])
+    frame["v"] = (np.arange(n_samples * n_channels) % 300).reshape(n_samples, n_channels)
+    frame["s"][:, 0] = 1
+    path.write_bytes(head + frame.tobytes() + extra)
     return path
