@@ -1,11 +1,12 @@
 """Batch ingest of many sessions: a manifest, parallel work, progress, a report.
 
 Extraction runs in a process pool sized to the cores (it is CPU work for video, and a
-crash in a reader stays in its worker); uploads share one client, hence one connection
-pool, and one thread pool whose size bounds the requests in flight, so the server is
-never flooded (429 answers are waited out). Every session goes through the same
-journal as ``bsingest ingest``: after a crash or Ctrl-C, running the batch again does
-only what is left.
+crash in a reader stays in its worker), but for the first session, read in this process
+while the workers start (most of a second) so that uploads begin at once. Uploads share
+one client, hence one connection pool, and one thread pool whose size bounds the
+requests in flight, so the server is never flooded (429 answers are waited out). Every
+session goes through the same journal as ``bsingest ingest``: after a crash or Ctrl-C,
+running the batch again does only what is left.
 
 Manifests
 ---------
@@ -407,6 +408,7 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                 with contextlib.suppress(KeyError):
                     locks.pop(container).close()
 
+        first = True
         try:
             for job, options, problem in planned_jobs:
                 if problem:
@@ -416,7 +418,14 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                     continue
                 assert options is not None
                 window.acquire()
-                prepared = extract_pool.submit(prepare, job.session, options, jobs=1)
+                if first and isinstance(extract_pool, ProcessPoolExecutor):
+                    # The workers take most of a second to start (a new interpreter and
+                    # its imports): the first session is read here meanwhile, so that
+                    # uploads start at once. It alone runs outside a worker.
+                    prepared = _in_thread(prepare, job.session, options, jobs=1)
+                else:
+                    prepared = extract_pool.submit(prepare, job.session, options, jobs=1)
+                first = False
                 container = _container(job, options)
                 if (journal is not None and not dry_run and options.container
                         and container not in locks):
@@ -433,6 +442,10 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                     container_claims, index)
                 session.add_done_callback(functools.partial(finished, container))
                 pending.append(session)
+            if isinstance(extract_pool, ProcessPoolExecutor):
+                # Every session is submitted: the workers end as they run out of work,
+                # while the uploads go on, instead of after them.
+                extract_pool.shutdown(wait=False)
             for f in pending:
                 f.result()
         except BsingestError:  # another process kept a dataset's lock too long
@@ -482,6 +495,22 @@ def _extraction_pool(workers: int, dask: str | None, jobs: int | None) -> Iterat
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                              initializer=_ignore_sigint) as pool:
         yield pool
+
+
+def _in_thread(fn: Callable[..., Prepared], *args: Any, **kwargs: Any) -> Future[Prepared]:
+    """``fn(*args, **kwargs)`` in a thread of its own, as a future."""
+    future: Future[Prepared] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # the session's deliverer reports it
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="bsingest-extract-first", daemon=True).start()
+    return future
 
 
 def _keys_only(prepared: Future[Prepared]) -> Future[Prepared]:
@@ -646,12 +675,19 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
             # Ask the server what we will need while the files are still being read.
             from .ingest import check_references
 
-            with contextlib.suppress(BsingestError):  # deliver() reports it, once
-                if options.container:
+            if options.container:
+                # The listing goes out beside the checks (the first session's, before
+                # any upload): for a container that is not there (or not ours) it fails
+                # too, and the check's error is the one deliver() reports.
+                wire = wire_for(options.api)
+                listed = (None if lookups.listed(options.container) else request_pool.submit(
+                    lookups.listing, options.container,
+                    Uploader(client, None, wire=wire).server_records))
+                with contextlib.suppress(BsingestError):  # deliver() reports it, once
                     check_references(client, options, lookups)
-                    wire = wire_for(options.api)
-                    lookups.listing(options.container,
-                                    Uploader(client, None, wire=wire).server_records)
+                with contextlib.suppress(BsingestError, CancelledError):
+                    if listed is not None:
+                        listed.result()
         ready = prepared.result()
         if claims is not None:
             ready = claims.unclaimed(index, ready)

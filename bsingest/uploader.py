@@ -41,7 +41,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -57,102 +57,46 @@ from .errors import (
 )
 from .generations import Wire, wire_for
 from .journal import Entry, Journal
-from .records import API_2023
+from .reconcile import (
+    CREATED,
+    FAILED,
+    QUEUED,
+    SKIPPED,
+    UNCHANGED,
+    UPDATED,
+    Listing,
+    Outcome,
+    by_key,
+    differing_fields,
+    differs,
+    judge_narrow,
+    others_note,
+    record_id,
+    record_key,
+    same_content,
+    settle,
+    summarize,
+    with_note,
+)
+from .reconcile import plan as plan_steps
 from .sessionconfig import Existing
 
 if TYPE_CHECKING:
     from .client import BrainstemClient
 
-__all__ = ["MODEL", "Listing", "Lookups", "Outcome", "Uploader", "differing_fields",
-           "record_key", "same_content"]
+# Listing, Outcome and the comparisons live in :mod:`bsingest.reconcile` (the decisions,
+# without I/O); they are named here too, where callers have always found them.
+__all__ = ["CREATED", "FAILED", "MODEL", "QUEUED", "SKIPPED", "UNCHANGED", "UPDATED",
+           "Listing", "Lookups", "Outcome", "Uploader", "differing_fields", "record_key",
+           "same_content", "summarize"]
 
 log = logging.getLogger(__name__)
 
 MODEL = "modules/experimentdata"
 
-#: Outcomes of one entry.
-CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED, QUEUED = (
-    "created", "updated", "unchanged", "skipped", "failed", "queued")
-
 #: Names asked for in one query of a wave: a URL of a few KiB, one page of answers.
 WAVE = 100
 _UNAVAILABLE = (TransportError, ServerError, RateLimited)
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What became of one journal entry."""
-
-    dataset: str
-    key: str
-    path: str
-    outcome: str  # created, updated, unchanged, skipped, failed, queued (or would-* in a dry run)
-    server_id: str | None = None
-    error: str | None = None
-    note: str | None = None  # e.g. a twin another run created was removed
-
-
-def record_key(record: Mapping[str, Any]) -> str:
-    """The key of a 2023 record body: ``type|fileName`` (session-relative, #part).
-
-    A record that bsingest 0.1 wrote carries a ``stream`` in ``type_json``; its key is the
-    legacy ``type|fileName|stream``, which :attr:`Extraction.legacy_key` reproduces.
-    (Either generation: :meth:`bsingest.generations.Wire.key`.)
-    """
-    return wire_for(API_2023).key(record)
-
-
-def same_content(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
-    """Whether the server's 2023 record already says what ours says."""
-    return wire_for(API_2023).same_content(ours, theirs)
-
-
-class Listing(dict[str, dict[str, Any]]):
-    """A container's records by key; of twins (a key held more than once), the smallest id.
-
-    ``twins`` maps each key the container holds more than once to all its records.
-    """
-
-    def __init__(self, records: Iterable[Mapping[str, Any]] = (),
-                 key_of: Callable[[Mapping[str, Any]], str] = record_key) -> None:
-        super().__init__()
-        by_key: dict[str, list[dict[str, Any]]] = {}
-        for rec in records:
-            by_key.setdefault(key_of(rec), []).append(dict(rec))
-        for key, recs in by_key.items():
-            self[key] = min(recs, key=_id)
-        self.twins = {k: v for k, v in by_key.items() if len(v) > 1}
-
-
-def _id(record: Mapping[str, Any]) -> str:
-    return str(record.get("id"))
-
-
-def differing_fields(ours: Mapping[str, Any], theirs: Mapping[str, Any],
-                     wire: Wire) -> list[str]:
-    """The fields ``wire.same_content`` finds different, named as that wire names them and
-    the type's own ones by key (``description``, ``type_json.nSamples``): what a skipped
-    record's message names."""
-    a, b = wire.canonical(ours), wire.canonical(theirs)
-    names = wire.field_names
-    out = []
-    for k in sorted({*a, *b}, key=lambda k: (_ORDER.index(k) if k in _ORDER else 99, k)):
-        x, y = a.get(k), b.get(k)
-        if x == y:
-            continue
-        if k == "type_json" and isinstance(x, Mapping) and isinstance(y, Mapping):
-            out += [f"{wire.details_field}.{j}" for j in sorted({*x, *y}) if x.get(j) != y.get(j)]
-        else:
-            out.append(names.get(k, k))
-    return out
-
-
-_ORDER = ("type", "procedures", "equipment", "notes", "type_json")
-
-
-def _differs(ours: Mapping[str, Any], theirs: Mapping[str, Any] | None, wire: Wire) -> str:
-    fields = differing_fields(ours, theirs, wire) if theirs is not None else []
-    return f" ({', '.join(fields)})" if fields else ""
 
 
 class Lookups:
@@ -166,16 +110,39 @@ class Lookups:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ok: set[tuple[str, str]] = set()
+        self._checking: dict[tuple[str, str], Future[None]] = {}
         self._listings: dict[str, dict[str, dict[str, Any]]] = {}
         self._per_dataset: dict[str, threading.Lock] = {}
 
     def check(self, kind: str, id: str, fetch: Callable[[str], Any]) -> None:
-        """Call ``fetch(id)`` unless it already succeeded for (kind, id)."""
+        """Call ``fetch(id)`` unless it already succeeded for (kind, id).
+
+        Sessions that start together share one request: those that come while it is in
+        flight wait for its answer (its error too: a server that is down is not asked
+        once per session in a row); one that comes after a failure asks again.
+        """
         if (kind, id) in self._ok:
             return
-        fetch(id)
         with self._lock:
-            self._ok.add((kind, id))
+            asking = self._checking.get((kind, id))
+            mine = asking is None
+            if asking is None:
+                asking = self._checking[(kind, id)] = Future()
+        if not mine:
+            asking.result()
+            return
+        try:
+            fetch(id)
+        except BaseException as exc:
+            asking.set_exception(exc)
+            raise
+        else:
+            with self._lock:
+                self._ok.add((kind, id))
+            asking.set_result(None)
+        finally:
+            with self._lock:
+                self._checking.pop((kind, id), None)
 
     def listing(self, dataset: str, fetch: Callable[[str], dict[str, dict[str, Any]]]
                 ) -> dict[str, dict[str, Any]]:
@@ -185,6 +152,10 @@ class Lookups:
             if dataset not in self._listings:
                 self._listings[dataset] = fetch(dataset)
             return self._listings[dataset]
+
+    def listed(self, dataset: str) -> bool:
+        """Whether ``dataset``'s listing is known (asking for it costs no request)."""
+        return dataset in self._listings
 
     def forget(self, dataset: str) -> None:
         """Drop what is known of ``dataset``'s records (a batch done with it)."""
@@ -300,29 +271,9 @@ class Uploader:
 
     def plan(self, entries: Sequence[Entry], on_server: Mapping[str, Mapping[str, Any]]
              ) -> list[tuple[Entry, str]]:
-        """What each entry needs: create, update, adopt, unchanged, skip or conflict."""
-        plan = []
-        for e in entries:
-            theirs = on_server.get(e.key)
-            if theirs is None:
-                plan.append((e, "create"))
-            elif self.wire.same_content(e.record, theirs):
-                plan.append((e, "unchanged" if e.state == "uploaded" else "adopt"))
-            elif (policy := self._policy(e)) is Existing.UPDATE:
-                plan.append((e, "update"))
-            elif policy is Existing.SKIP:
-                plan.append((e, "skip"))
-            else:
-                plan.append((e, "conflict"))
-        return plan
-
-    def _policy(self, e: Entry) -> Existing:
-        if self.existing is not None:
-            return self.existing
-        try:
-            return Existing(e.existing or Existing.SKIP.value)
-        except ValueError:
-            return Existing.SKIP
+        """What each entry needs: create, update, adopt, unchanged, skip or conflict
+        (:func:`bsingest.reconcile.plan`)."""
+        return list(plan_steps(entries, on_server, self.wire, self.existing))
 
     # -- doing --------------------------------------------------------------------------
 
@@ -390,12 +341,12 @@ class Uploader:
             self._journal().mark(e, "uploaded", server_id=their_id)
             return Outcome(e.dataset, e.key, e.path, UNCHANGED, their_id)
         if step == "skip":  # say which fields differ, and how to change them
-            msg = (f"exists on the server with other values{_differs(e.record, theirs, self.wire)}"
+            msg = (f"exists on the server with other values{differs(e.record, theirs, self.wire)}"
                    "; kept (--existing update changes it)")
             self._journal().mark(e, "skipped", server_id=their_id, error=msg)
             return Outcome(e.dataset, e.key, e.path, SKIPPED, their_id, msg)
         if step == "conflict":
-            msg = (f"exists on the server with other values{_differs(e.record, theirs, self.wire)}"
+            msg = (f"exists on the server with other values{differs(e.record, theirs, self.wire)}"
                    " (use --existing update to change it, or --existing skip)")
             self._journal().mark(e, "failed", server_id=their_id, error=msg)
             return Outcome(e.dataset, e.key, e.path, FAILED, their_id, msg)
@@ -475,23 +426,21 @@ class Uploader:
                 except Rejected:
                     trusted = False  # the server refuses the filter
                     break
-                seen = {self.wire.file_name(r) for r in got}
-                stray = bool(seen - wanted)
-                # A known record may have been removed as a twin: its name stays.
-                missing = any(n not in seen for n in part if n in known)
-                if stray:  # the filter was ignored: this is the whole dataset
+                verdict = judge_narrow(part, got, wanted, known, self.wire)
+                if verdict == "stray":  # the filter was ignored: this is the whole dataset
                     self._narrow = False
-                    return self._by_key(r for r in got if self.wire.file_name(r) in wanted)
-                if missing:
+                    return by_key((r for r in got if self.wire.file_name(r) in wanted),
+                                  self.wire)
+                if verdict == "missing":
                     trusted = False
                     break
                 found += got
             if trusted:
-                return self._by_key(found)
+                return by_key(found, self.wire)
             log.info("the server does not filter records by fileName; listing the dataset")
             self._narrow = False
-        return self._by_key(r for r in self.wire.records(self.client, dataset)
-                            if self.wire.file_name(r) in wanted)
+        return by_key((r for r in self.wire.records(self.client, dataset)
+                       if self.wire.file_name(r) in wanted), self.wire)
 
     def _records_named(self, dataset: str, names: Sequence[str]) -> list[dict[str, Any]]:
         """The container's records whose fileName is one of ``names`` (one query)."""
@@ -504,34 +453,22 @@ class Uploader:
     def converge(self, job: _Job, records: Sequence[Mapping[str, Any]]) -> Outcome | None:
         """Settle one key from what the server holds for it; None: post it (again).
 
-        Of several records, the one with the smallest id is kept (every process picks the
-        same); the others that hold our content are deleted; those with other content
-        are named in the note and left alone.
+        :func:`bsingest.reconcile.settle` decides (the smallest id is kept, the others
+        that hold our content go, those with other content stay); this deletes, journals
+        the survivor and says what happened in the outcome's note.
         """
         e = job.entry
-        ours = [r for r in records if self.wire.same_content(e.record, r)]
-        if not records or (job.outcome is None and job.created is None and not ours):
-            if records:  # someone else's record, other values: as if it had been there
-                survivor = min(records, key=_id)
-                step = self.plan([e], {e.key: survivor})[0][1]
-                return self._with_note(self._do(e, step, survivor),
-                                       _others_note(records, survivor, e.record, self.wire))
-            if job.outcome is not None or job.created is not None:
-                # Ours is gone (deleted by someone) and no twin either: say so, do not
-                # post again (a server whose filter misses records must not get doubles).
-                prov = job.outcome or Outcome(e.dataset, e.key, e.path, CREATED, job.created)
-                return self._with_note(prov, "not found on the server when read back")
+        posted = job.outcome is not None or job.created is not None
+        done = settle(e, records, posted=posted, wire=self.wire, existing=self.existing)
+        if done.action == "post":
             return None
-        survivor = min(records, key=_id)
-        sid = _id(survivor)
-        removed, kept, trouble = [], [], []
-        for rec in records:
-            rid = _id(rec)
-            if rec is survivor:
-                continue
-            if not self.wire.same_content(e.record, rec):
-                kept.append(rid)
-                continue
+        prov = job.outcome or Outcome(e.dataset, e.key, e.path, CREATED, job.created)
+        if done.action == "gone":
+            return with_note(prov, "not found on the server when read back")
+        assert done.survivor is not None
+        sid = record_id(done.survivor)
+        removed, trouble = [], []
+        for rid in done.delete:
             try:
                 self._delete(rid)
                 removed.append(rid)
@@ -544,28 +481,15 @@ class Uploader:
             notes.append(f"the key was on the server {len(removed) + 1} times (another run "
                          f"created it too): kept {sid}, removed {', '.join(removed)}")
         notes += trouble
-        if kept:
-            notes.append(_others_note(records, survivor, e.record, self.wire))
-        prov = job.outcome or Outcome(e.dataset, e.key, e.path, CREATED, job.created)
-        if self.wire.same_content(e.record, survivor):
+        if done.kept:
+            notes.append(others_note(records, done.survivor, e.record, self.wire))
+        if done.action == "ours":
             self._journal().mark(e, "uploaded", server_id=sid)
             outcome = replace(prov, server_id=sid)
         else:  # the one kept says something else: as if it had been there before us
-            step = self.plan([e], {e.key: survivor})[0][1]
-            outcome = self._do(e, step, survivor)
-        return self._with_note(outcome, "; ".join(n for n in notes if n) or None)
-
-    def _by_key(self, records: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-        out: dict[str, list[dict[str, Any]]] = {}
-        for rec in records:
-            out.setdefault(self.wire.key(rec), []).append(dict(rec))
-        return out
-
-    @staticmethod
-    def _with_note(outcome: Outcome, note: str | None) -> Outcome:
-        if not note:
-            return outcome
-        return replace(outcome, note=f"{outcome.note}; {note}" if outcome.note else note)
+            assert done.step is not None
+            outcome = self._do(e, done.step, done.survivor)
+        return with_note(outcome, "; ".join(n for n in notes if n) or None)
 
     def _pause(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds the entry waits before its next POST (or look)."""
@@ -573,17 +497,6 @@ class Uploader:
         if not policy.wait:
             return 0.0
         return policy.delay(attempt, retry_after)
-
-
-def _others_note(records: Sequence[Mapping[str, Any]], survivor: Mapping[str, Any],
-                 ours: Mapping[str, Any], wire: Wire) -> str:
-    other = [_id(r) for r in records if r is not survivor and not wire.same_content(ours, r)]
-    if not other:
-        return ""
-    return (f"{len(other)} other record(s) with this key hold other values, left as they "
-            f"are: {', '.join(other)}")
-
-
 
 
 class _Delivery:
@@ -614,7 +527,7 @@ class _Delivery:
         self.breaker = _Breaker(up.breaker)
         self.probing = False
         # Names known to be on the server, with an id: they vouch for a narrow query.
-        self.known = {self.up.wire.file_name(r): _id(r) for r in on_server.values()}
+        self.known = {self.up.wire.file_name(r): record_id(r) for r in on_server.values()}
 
     def run(self) -> None:
         self.todo.extend(_Job(e) for e, step in self.steps if step == "create")
@@ -826,8 +739,8 @@ class _Delivery:
             assert job.outcome is not None or job.created is not None
             prov = job.outcome or Outcome(job.entry.dataset, job.key, job.entry.path, CREATED,
                                           job.created)
-            self.emit(self.up._with_note(prov, f"not read back for twins ({reason}); the "
-                                               "next run does it"))
+            self.emit(with_note(prov, f"not read back for twins ({reason}); the "
+                                     "next run does it"))
         self.todo.clear()
         self.later.clear()
         self.unknown.clear()
@@ -868,11 +781,3 @@ def _refused(exc: ApiError) -> bool:
     asking again will not change its mind. Not 408 or 429: those say "try again later"."""
     return isinstance(exc, Rejected | AuthError | NotFound) or (
         400 <= exc.status < 500 and exc.status not in (408, 429))
-
-
-def summarize(outcomes: Iterable[Outcome]) -> dict[str, int]:
-    """Count outcomes by kind."""
-    counts: dict[str, int] = {}
-    for o in outcomes:
-        counts[o.outcome] = counts.get(o.outcome, 0) + 1
-    return counts

@@ -255,3 +255,51 @@ def test_dry_run_writes_no_journal_and_nothing_on_the_server(
     assert collections.Counter(f["outcome"] for f in files)["would-create"] == 11
     assert not (tmp_path / "j").exists()
     assert [h.method for h in brainstem_server.hits if h.method != "GET"] == []
+
+
+def _request_budget_manifest(root: Path, sessions: int, files: int) -> Path:
+    """``sessions`` sessions of ``files`` records each, all to one dataset."""
+    rows = ["session,dataset,actions,hardware_device,description"]
+    for i in range(sessions):
+        write_session(root / f"b{i}", f"b{i}", files)
+        rows.append(f"b{i},{DATASETS[0]},{ACTION},,")
+    manifest = root / "manifest.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    return manifest
+
+
+def test_a_clean_batch_sends_one_read_back_per_session_and_checks_each_link_once(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    """Issue 25: the request budget of a batch where nothing fails, counted by the server.
+
+    Sessions that start together share the dataset's and the action's checks and the
+    listing (they used to send one check each, at once); each session's keys are read
+    back in one query once its creates are done (a session's 60 names fit in one). A
+    re-run reads what it needs to compare (the listing) and sends nothing else.
+    """
+    n_sessions, n_files = 5, 60
+    manifest = _request_budget_manifest(tmp_path, n_sessions, n_files)
+    before = len(brainstem_server.hits)
+    with BrainstemClient(api="2023", server=brainstem_server.url, token=brainstem_server.token,
+                         retry=RetryPolicy(wait=False)) as c, Journal(tmp_path / "j.sqlite") as jr:
+        report = batch(manifest, client=c, journal=jr, jobs=2, concurrency=8)
+        assert report.counts().get("created") == n_sessions * n_files
+        hits = brainstem_server.hits[before:]
+        posts = [h for h in hits if h.method == "POST"]
+        gets = [h for h in hits if h.method == "GET"]
+        assert len(posts) == n_sessions * n_files
+        assert not [h for h in hits if h.method not in ("GET", "POST")]
+        links = [h for h in gets if "experimentdata" not in h.path]
+        assert sorted(h.path.split("/")[-3] for h in links) == ["action", "dataset"]
+        reads = [h for h in gets if "experimentdata" in h.path]
+        assert len(reads) == 1 + n_sessions  # the listing, then a read-back per session
+        assert len(gets) / len(posts) <= 0.05
+
+        again = len(brainstem_server.hits)
+        rerun = batch(manifest, client=c, journal=jr, jobs=2, concurrency=8)
+        assert rerun.counts().get("unchanged") == n_sessions * n_files
+        hits = brainstem_server.hits[again:]
+        # The two checks and the listing, a page per hundred records; no read-back.
+        pages = -(-brainstem_server.record_count(DATASETS[0]) // 100)
+        assert [h.method for h in hits] == ["GET"] * (2 + pages)
+    assert names_on_server(brainstem_server)["b0_r0.dat"] == 1
