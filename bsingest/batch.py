@@ -1,8 +1,7 @@
 """Batch ingest of many sessions: a manifest, parallel work, progress, a report.
 
 Extraction runs in a process pool sized to the cores (it is CPU work for video, and a
-crash in a reader stays in its worker), but for the first session, read in this process
-while the workers start (most of a second) so that uploads begin at once. Uploads share
+crash in a reader stays in its worker: one damaged file never ends the batch). Uploads share
 one client, hence one connection pool, and one thread pool whose size bounds the
 requests in flight, so the server is never flooded (429 answers are waited out). Every
 session goes through the same journal as ``bsingest ingest``: after a crash or Ctrl-C,
@@ -408,7 +407,6 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                 with contextlib.suppress(KeyError):
                     locks.pop(container).close()
 
-        first = True
         try:
             for job, options, problem in planned_jobs:
                 if problem:
@@ -418,14 +416,10 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                     continue
                 assert options is not None
                 window.acquire()
-                if first and isinstance(extract_pool, ProcessPoolExecutor):
-                    # The workers take most of a second to start (a new interpreter and
-                    # its imports): the first session is read here meanwhile, so that
-                    # uploads start at once. It alone runs outside a worker.
-                    prepared = _in_thread(prepare, job.session, options, jobs=1)
-                else:
-                    prepared = extract_pool.submit(prepare, job.session, options, jobs=1)
-                first = False
+                # Every session is read in a worker, the first too (reading it here while
+                # the workers start saved under a second, but a reader's crash would end
+                # the whole batch).
+                prepared = extract_pool.submit(prepare, job.session, options, jobs=1)
                 container = _container(job, options)
                 if (journal is not None and not dry_run and options.container
                         and container not in locks):
@@ -495,22 +489,6 @@ def _extraction_pool(workers: int, dask: str | None, jobs: int | None) -> Iterat
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                              initializer=_ignore_sigint) as pool:
         yield pool
-
-
-def _in_thread(fn: Callable[..., Prepared], *args: Any, **kwargs: Any) -> Future[Prepared]:
-    """``fn(*args, **kwargs)`` in a thread of its own, as a future."""
-    future: Future[Prepared] = Future()
-
-    def run() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # the session's deliverer reports it
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name="bsingest-extract-first", daemon=True).start()
-    return future
 
 
 def _keys_only(prepared: Future[Prepared]) -> Future[Prepared]:
