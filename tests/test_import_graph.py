@@ -9,9 +9,9 @@ The graph is read from the source with ``ast`` (nothing is imported). The local 
 from __future__ import annotations
 
 import ast
+import importlib.util
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("bsingest", "extractors")
 WITH_SERVER = True  # False leaves bsingest/server out (for bisecting a cycle there)
 #: What extractors may import of bsingest (besides their own package).
@@ -26,8 +26,13 @@ EXTRACTORS_KNOWN = frozenset({("extractors.base", "bsingest.records"),
 def _modules() -> dict[str, Path]:
     found = {}
     for package in PACKAGES:
-        for path in (REPO / package).rglob("*.py"):
-            parts = list(path.relative_to(REPO).with_suffix("").parts)
+        # Where the package is imported from: the checkout, or the installed wheel (CI runs
+        # this suite against both).
+        spec = importlib.util.find_spec(package)
+        assert spec is not None and spec.origin is not None, package
+        root = Path(spec.origin).parent
+        for path in root.rglob("*.py"):
+            parts = [package, *path.relative_to(root).with_suffix("").parts]
             if parts[-1] == "__init__":
                 parts = parts[:-1]
             name = ".".join(parts)

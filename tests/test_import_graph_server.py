@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
+import bsingest.server
+
 PACKAGE = "bsingest.server"
-SERVER = Path(__file__).resolve().parent.parent / "bsingest" / "server"
+# The package as imported (the checkout, or the installed wheel): its source is read, not run.
+SERVER = Path(bsingest.server.__file__).resolve().parent
 
 
 def _module_of(path: Path) -> str:
