@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(HERE))
 
-from benchmarks.bench_folder import LOOP, write_wavs
+from benchmarks.bench_folder import LOOP, write_wavs  # noqa: E402  (after the path)
 
 
 def interleaved(commands: dict[str, tuple[list[str], dict[str, str]]], repeat: int) -> None:
