@@ -338,11 +338,11 @@ class Extractor:
         # upload, and a 2023 spelling too (the 2023 name is made at the wire, and only
         # there: bsingest.records).
         super().__init_subclass__(**kwargs)
-        legacy = [t for t in cls.record_types
-                  if t not in RECORD_TYPES and lookup(t) is not None]
+        legacy = {t: found.name for t in cls.record_types
+                  if t not in RECORD_TYPES and (found := lookup(t)) is not None}
         if legacy:
             raise TypeError(f"{cls.__name__} declares record types by their 2023 names: "
-                            + ", ".join(f"{t} (now {_current(t)})" for t in legacy))
+                            + ", ".join(f"{t} (now {now})" for t, now in legacy.items()))
         unknown = [t for t in cls.record_types if lookup(t) is None]
         if unknown:
             raise TypeError(f"{cls.__name__} declares record types outside the table "
@@ -705,8 +705,7 @@ def _with_optics(r: Extraction, optics: Mapping[str, float]) -> Extraction:
     run reports once for all its files. A stated value replaces what the file said, with
     a warning when they differ."""
     fields = _fields_of(r.type)
-    found = lookup(r.type)
-    scanner = found is not None and found.name in SCANNER_TYPES
+    scanner = r.type in SCANNER_TYPES  # records carry current names (see __init_subclass__)
     tj, prov, warnings = dict(r.type_json), dict(r.provenance), list(r.warnings)
     unapplied = list(r.unapplied)
     for key, value in optics.items():
@@ -723,12 +722,6 @@ def _with_optics(r: Extraction, optics: Mapping[str, float]) -> Extraction:
         prov[q.field] = Provenance(Source.STATED, f"stated by the user: {key} = {text}")
     return dataclasses.replace(r, type_json=tj, provenance=prov, warnings=tuple(warnings),
                                unapplied=tuple(unapplied))
-
-
-def _current(name: str) -> str:
-    """The current name of a type given in either generation's spelling."""
-    found = lookup(name)
-    return found.name if found is not None else name
 
 
 def _fields_of(record_type: str) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ the parsers, never by timing. The records are the same as extracting each file o
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import wave
 from pathlib import Path
@@ -230,13 +231,23 @@ def _extractions_of_every_shape(tmp_path: Path) -> list[extractors.Extraction]:
         provenance={"fileName": Provenance(Source.STATED, "\udcfe \\ \t"),
                     "n": Provenance(Source.COMPUTED, "")},
         warnings=("one", "two \u2028"), part="acquisition/x", start_time="2026-01-01T00:00:00",
-        unapplied=("laser_power = 30 mW",))
+        unapplied=("laser_power = 30 mW",), extractor="made", legacy_stream="0")
     bare = Extraction(path="p", type="Audio", type_json={}, provenance={})
     return [*found, made, bare]
 
 
 def test_an_extraction_is_written_as_its_to_json(tmp_path: Path) -> None:
-    for e in _extractions_of_every_shape(tmp_path):
+    shapes = _extractions_of_every_shape(tmp_path)
+    # The hand-written writer must know every field: the full sample sets each one that
+    # has a default (a field added to Extraction fails here until it is written, and
+    # checked, below).
+    made = shapes[-2]
+    for f in dataclasses.fields(made):
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+            default = (f.default if f.default is not dataclasses.MISSING
+                       else f.default_factory())  # type: ignore[misc]
+            assert getattr(made, f.name) != default, f"the sample leaves {f.name} unset"
+    for e in shapes:
         for pad in ("", "  "):
             assert dumps_extraction(e, pad) == dumps_indented(e.to_json(), pad)
 
