@@ -119,9 +119,9 @@ def iter_extract(paths: Iterable[str | os.PathLike[str]], report: ExtractReport,
 
 
 def _iter_extract(paths: Sequence[Path], report: ExtractReport,
-                  stated_for: Callable[[Path, Path], FileSettings], verify: bool
+                  stated_for: Callable[[Path, str], FileSettings], verify: bool
                   ) -> Iterator[list[Extraction]]:
-    from extractors import discover, prewarm_readers
+    from extractors import _sort, prewarm_readers
     from extractors.run import run
 
     with run() as r:
@@ -129,17 +129,20 @@ def _iter_extract(paths: Sequence[Path], report: ExtractReport,
             if not p.exists():
                 report.errors[str(p)] = f"{p.name or p}: no such file or folder"
                 continue
+            data: list[str]
             if p.is_dir():
-                found = discover(p)
-                report.skipped.update({str(k): v for k, v in found.skipped.items()})
-                report.sidecars.update({str(k): str(v) for k, v in found.sidecars.items()})
-                data, root = found.data, p
+                # The listing as text: a Path per file is made only where a family needs
+                # one (100,000 Paths held for a run cost more than their headers' reading).
+                data, sidecars, skipped = _sort(p)
+                report.skipped.update(skipped)
+                report.sidecars.update(sidecars)
+                root = str(p)
                 prewarm_readers(data)
                 if not data:  # a folder named like a file (x.dat) must not pass for one
                     report.errors[str(p)] = (f"{p.name or p}: is a folder, and no file in it "
                                              "is a recording bsingest reads")
             else:
-                data, root = [p], p.parent
+                data, root = [str(p)], str(p.parent)
             data.reverse()  # taken from the end: each file's path is let go once read
             while data:
                 f = data.pop()
@@ -148,7 +151,7 @@ def _iter_extract(paths: Sequence[Path], report: ExtractReport,
                                                     verify=verify, **per_file.stated)
                 r.claims.pop(f, None)  # asked once when listing, once when extracting: done
                 if error is not None:
-                    report.errors[str(f)] = error
+                    report.errors[f] = error
                 if extracted:
                     named = [x.relative_to(root) for x in extracted]
                     report.unapplied += [x for x in named if x.unapplied]
@@ -156,7 +159,7 @@ def _iter_extract(paths: Sequence[Path], report: ExtractReport,
 
 
 def _session_rules(paths: Sequence[Path], record_type: str | None, stated: Mapping[str, Any]
-                   ) -> Callable[[Path, Path], FileSettings]:
+                   ) -> Callable[[Path, str], FileSettings]:
     """What each file is read with, as ``ingest`` of its session reads it: the ``[[files]]``
     rules of the session's ``bsingest.toml`` (and of the user's config file), then the
     values of the call for every file, which win as ``ingest``'s command line does.
@@ -167,27 +170,32 @@ def _session_rules(paths: Sequence[Path], record_type: str | None, stated: Mappi
     from .sessionconfig import SESSION_FILE, load_options, stated_rules
 
     call = stated_rules(record_type, stated)
-    sessions: dict[Path, tuple[Path, IngestOptions]] = {}
+    sessions: dict[Path, tuple[Path, IngestOptions, FileSettings | None]] = {}
     for p in paths:
         if p.exists() and p not in sessions:
             start = p if p.is_dir() else p.parent
             root = next((d for d in (start, *start.parents) if (d / SESSION_FILE).is_file()),
                         start)
             options = load_options(root)
-            sessions[p] = (root, replace(options, rules=options.rules + call))
+            options = replace(options, rules=options.rules + call)
+            # Without rules every file is read alike: the answer is worked out once.
+            sessions[p] = (root, options, None if options.rules else options.for_file(""))
 
-    def settings(given: Path, path: Path) -> FileSettings:
-        root, options = sessions[given]
+    def settings(given: Path, path: str) -> FileSettings:
+        root, options, alike = sessions[given]
+        if alike is not None:
+            return alike
+        file = Path(path)
         try:
-            rel = path.relative_to(root).as_posix()
+            rel = file.relative_to(root).as_posix()
         except ValueError:
-            rel = path.name
+            rel = file.name
         return options.for_file(rel)
 
     return settings
 
 
-def extract_or_error(path: Path, *, record_type: str | None = None, verify: bool = False,
+def extract_or_error(path: str | os.PathLike[str], *, record_type: str | None = None, verify: bool = False,
                      **stated: Any) -> tuple[list[Extraction], str | None]:
     """:func:`extract`, with a failure returned as its one-line message instead of raised.
 
@@ -201,7 +209,7 @@ def extract_or_error(path: Path, *, record_type: str | None = None, verify: bool
         return [], str(exc)
     except Exception as exc:
         log.exception("unexpected error while extracting %s", path)
-        return [], (f"{path.name}: unexpected {type(exc).__name__}: {exc} "
+        return [], (f"{os.path.basename(path)}: unexpected {type(exc).__name__}: {exc} "
                     "(a bug in bsingest; please report it)")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 from bsingest.errors import BsingestError, UnsupportedFile
@@ -122,8 +123,9 @@ _IGNORED_FILES = {"bsingest.toml"}
 
 def extractor_for(path: str | os.PathLike[str]) -> Extractor:
     """The extractor for ``path``; raises :class:`UnsupportedFile` if none or several fit."""
-    p = path if isinstance(path, Path) else Path(path)  # a Path made again is parsed again
-    best, claimants = _claimants(p)
+    best, claimants = _claimants(path)  # by the path's text: no Path made for a claim
+    if best == Claim.NO or len(claimants) > 1:
+        p = path if isinstance(path, Path) else Path(path)
     if best == Claim.NO:
         raise UnsupportedFile(p, _companion_reason(p) or _unsupported_reason(p))
     if len(claimants) > 1:
@@ -143,45 +145,64 @@ class Discovery:
 
 def discover(folder: str | os.PathLike[str]) -> Discovery:
     """Sort every file under ``folder`` (recursively, in name order)."""
-    root = Path(folder)
-    files = _walk(root)
+    data, sidecars, skipped = _sort(folder)
+    return Discovery([Path(p) for p in data], {Path(k): Path(v) for k, v in sidecars.items()},
+                     {Path(k): v for k, v in skipped.items()})
+
+
+def _sort(folder: str | os.PathLike[str]
+          ) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """:func:`discover` with paths as text (``str(Path)``'s): data files, sidecar -> a file
+    that reads it, skipped file -> reason. A ``Path`` is made only for a family hook that
+    takes one: 100,000 of them cost more time and memory than the files' headers."""
+    files = _walk(Path(folder))
     claims = {p: _claimants(p) for p in files}
-    found = Discovery()
+    sidecars: dict[str, str] = {}
+    keys: dict[str, str] = {}  # os.path.normcase(sidecar) -> sidecar, as Paths compare
     for p in files:
         best, claimants = claims[p]
-        if best > Claim.NO and len(claimants) == 1:
-            for s in claimants[0].sidecars(p):
-                found.sidecars.setdefault(Path(s), p)
+        if best > Claim.NO and len(claimants) == 1 and claimants[0] in _SIDECARS:
+            for s in claimants[0].sidecars(Path(p)):
+                text = os.fspath(s) if isinstance(s, Path) else str(Path(s))
+                if os.path.normcase(text) not in keys:
+                    keys[os.path.normcase(text)] = text
+                    sidecars[text] = p
+    data: list[str] = []
+    skipped: dict[str, str] = {}
     for p in files:
-        best, _ = claims[p]
+        best, claimants = claims[p]
         # A sidecar that another family would read alone stays a sidecar when its own
         # family says it belongs to a record (a Miniscope device's AVIs, not videos).
-        if p in found.sidecars and (best < Claim.SPECIFIC or best == Claim.COMPANION):
+        if keys and os.path.normcase(p) in keys and (best < Claim.SPECIFIC
+                                                     or best == Claim.COMPANION):
             continue
-        if best == Claim.NO and not _failed_recording(p):
-            found.skipped[p] = _unsupported_reason(p)
-        elif (nothing := _nothing_to_describe(p, claims[p][1])) is not None:
-            found.skipped[p] = nothing
+        if best == Claim.NO and not _failed_recording(Path(p)):
+            skipped[p] = _unsupported_reason(Path(p))
+        elif (nothing := _nothing_to_describe(p, claimants)) is not None:
+            skipped[p] = nothing
         else:
-            found.data.append(p)  # an empty recording file fails, naming itself
+            data.append(p)  # an empty recording file fails, naming itself
     # A file is a sidecar only if it is not itself a data file.
-    for p in found.data:
-        found.sidecars.pop(p, None)
-    return found
+    if keys:
+        for p in data:
+            text = keys.pop(os.path.normcase(p), None)
+            if text is not None:
+                del sidecars[text]
+    return data, sidecars, skipped
 
 
-def _nothing_to_describe(p: Path, claimants: list[type[Extractor]]) -> str | None:
+def _nothing_to_describe(p: str, claimants: list[type[Extractor]]) -> str | None:
     """The family's reason why ``p`` is its own file but no recording (an annotations-only
     EDF, a DICOMDIR), else None. A tie between families is left to extraction to name."""
-    if len(claimants) != 1:
+    if len(claimants) != 1 or claimants[0] not in _SKIPPERS:
         return None
     try:
-        return claimants[0].skip_reason(p)
+        return claimants[0].skip_reason(Path(p))
     except (OSError, BsingestError):  # the hook reads headers; extraction names the problem
         return None
 
 
-def prewarm_readers(files: list[Path]) -> None:
+def prewarm_readers(files: Sequence[str | os.PathLike[str]]) -> None:
     """Have the reader process start and import what the families of ``files`` read with
     (see :attr:`Extractor.warm`), while this process reads the other files."""
     # Each distinct answer once: a run's 10,000 WAVs share one (see _ask).
@@ -194,28 +215,39 @@ def prewarm_readers(files: list[Path]) -> None:
         prewarm(tuple(modules))
 
 
-def _claimants(p: Path) -> tuple[Claim, list[type[Extractor]]]:
+def _claimants(p: str | os.PathLike[str]) -> tuple[Claim, list[type[Extractor]]]:
     # Within a run a file's claims are worked out once (listing the folder, then
-    # extracting the file).
+    # extracting the file), keyed by the path's text.
+    key = p if type(p) is str else os.fspath(p)
     r = current_run()
     if r is None:
-        return _ask(p)
-    found = r.claims.get(p)
+        return _ask(key, p)
+    found = r.claims.get(key)
     if found is None:
-        found = r.claims[p] = _ask(p)
+        found = r.claims[key] = _ask(key, p)
     return found  # type: ignore[no-any-return]
+
+
+def _overrides(cls: type[Extractor], hook: str) -> bool:
+    """Whether ``cls`` has its own ``hook`` (a classmethod of :class:`Extractor`)."""
+    return getattr(cls, hook).__func__ is not getattr(Extractor, hook).__func__  # type: ignore[no-any-return]
 
 
 def _named(cls: type[Extractor]) -> tuple[str, ...] | None:
     """The lower-case endings of the names ``cls`` can claim, or None (ask it always)."""
     endings = cls.claim_endings
-    if endings is None and cls.claim.__func__ is Extractor.claim.__func__:  # type: ignore[attr-defined]
+    if endings is None and not _overrides(cls, "claim"):
         endings = tuple(s.lower() for s in cls.suffixes)  # the base claims by suffix alone
     return endings
 
 
 _ENDINGS = tuple((cls, _named(cls)) for cls in _BY_NAME)
 _ASKED: dict[str, tuple[tuple[type[Extractor], tuple[str, ...] | None], ...]] = {}
+# Families whose claim is the base's (by suffix): answered from the name's text, no Path.
+_BY_SUFFIX = frozenset(cls for cls in EXTRACTORS if not _overrides(cls, "claim"))
+# Families with hooks of their own: the others' answers are known without a Path.
+_SIDECARS = frozenset(cls for cls in EXTRACTORS if _overrides(cls, "sidecars"))
+_SKIPPERS = frozenset(cls for cls in EXTRACTORS if _overrides(cls, "skip_reason"))
 
 
 def _asked_for(suffix: str) -> tuple[tuple[type[Extractor], tuple[str, ...] | None], ...]:
@@ -231,26 +263,46 @@ def _asked_for(suffix: str) -> tuple[tuple[type[Extractor], tuple[str, ...] | No
     return found
 
 
-def _ask(p: Path) -> tuple[Claim, list[type[Extractor]]]:
+def _suffix(name: str) -> str:
+    """``Path(name).suffix`` of a base name, from its text."""
+    i = name.rfind(".")
+    return name[i:] if 0 < i < len(name) - 1 else ""
+
+
+def _ask(key: str, given: str | os.PathLike[str]) -> tuple[Claim, list[type[Extractor]]]:
     # A family whose claim_endings the name does not end with is not asked: a session's
-    # 10,000 WAVs cost a dict look-up and a few endswith, not one claim per family.
-    name = p.name.lower()
-    claims = [(cls.claim(p), cls) for cls, endings in _asked_for(name.rpartition(".")[2])
-              if endings is None or name.endswith(endings)]
+    # 10,000 WAVs cost a dict look-up and a few endswith, not one claim per family. A family
+    # that claims by suffix alone is answered from the text; a Path is made for the others.
+    base = os.path.basename(key)
+    name = base.lower()
+    p = given if isinstance(given, Path) else None
+    claims = []
+    for cls, endings in _asked_for(name.rpartition(".")[2]):
+        if endings is not None and not name.endswith(endings):
+            continue
+        if cls in _BY_SUFFIX:
+            claim = Claim.SPECIFIC if _suffix(base).lower() in cls.suffixes else Claim.NO
+        else:
+            if p is None:
+                p = Path(key)
+            claim = cls.claim(p)
+        claims.append((claim, cls))
     # Families that recognise a file by its content whatever its name (DICOM's magic at
     # byte 128, FicTrac's rows of numbers in a .dat) are asked only when no family knows
     # the file by its name and sidecars: a session's 10,000 WAVs or an Intan folder's
     # amplifier.dat are never opened to decide whose they are.
     best = max((c for c, _ in claims), default=Claim.NO)
-    if best < Claim.SPECIFIC and p.is_file():  # never a FIFO or a device: opening blocks
+    if best < Claim.SPECIFIC and os.path.isfile(key):  # never a FIFO or a device: opening blocks
+        if p is None:
+            p = Path(key)
         claims += [(cls.claim(p) if cls.sniffs else cls.claim_content(p), cls)
                    for cls in _BY_CONTENT]
         best = max((c for c, _ in claims), default=Claim.NO)
     found = (best, [cls for c, cls in claims if c == best and c > Claim.NO])
     # One shared answer per outcome: a run keeps every file's answer, and 100,000 WAVs
     # need one (SPECIFIC, [audio]), not 100,000 copies of it.
-    key = (best, *found[1])
-    return _OUTCOMES.setdefault(key, found)
+    outcome = (best, *found[1])
+    return _OUTCOMES.setdefault(outcome, found)
 
 
 _OUTCOMES: dict[tuple[object, ...], tuple[Claim, list[type[Extractor]]]] = {}
@@ -357,18 +409,24 @@ def _head(p: Path, n: int = 12) -> bytes:
         return b""
 
 
-def _walk(root: Path) -> list[Path]:
+def _walk(root: Path) -> list[str]:
     """Every file under ``root``, in the order of their paths (as ``sorted`` orders Paths:
-    part by part, which sorting the text alone does not: ``a-b/x`` and ``a/y``)."""
+    part by part, which sorting the text alone does not: ``a-b/x`` and ``a/y``), as the
+    text ``str(Path)`` gives (no leading ``./``)."""
+    top = str(root)
     if root.is_file():
-        return [root]
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
+        return [top]
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = sorted(d for d in dirnames
                              if d not in _IGNORED_DIRS and not d.startswith("."))
-        found += [os.path.join(dirpath, f) for f in filenames
+        if top == ".":  # os.walk(".") gives "./sub"; Path("./sub/x") is "sub/x"
+            prefix = "" if dirpath == "." else dirpath[2:] + os.sep
+        else:
+            prefix = dirpath if dirpath.endswith(os.sep) else dirpath + os.sep
+        found += [prefix + f for f in filenames
                   if not f.startswith(".") and f not in _IGNORED_FILES]
-    # Sorted as text split into parts, and made Paths once: 100,000 Path comparisons and
-    # joins cost more than reading the files' headers.
+    # Sorted as text split into parts: 100,000 Path comparisons and joins cost more than
+    # reading the files' headers.
     found.sort(key=lambda s: s.split(os.sep))
-    return [Path(s) for s in found]
+    return found
