@@ -11,18 +11,20 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from .errors import BsingestError
 from .quantities import STATED
 
 if TYPE_CHECKING:
     from extractors.base import Extraction
+    from extractors.run import Run
 
     from .sessionconfig import FileSettings, IngestOptions
 
-__all__ = ["ExtractReport", "extract", "extract_folder", "extract_or_error", "extract_paths",
-           "iter_extract", "unapplied_groups", "unapplied_notes"]
+__all__ = ["ExtractReport", "Share", "extract", "extract_folder", "extract_or_error",
+           "extract_paths", "iter_extract", "iter_rendered", "unapplied_groups",
+           "unapplied_notes"]
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +76,13 @@ def extract(path: str | os.PathLike[str], *, record_type: str | None = None,
         ``excitation_wavelength``, ``laser_power``, ``imaging_depth`` with units
         (``"920 nm"``, ``"30 mW"``, ``"250 um"``) for imaging records.
     """
-    from extractors import extractor_for
+    global _extractor_for
+    if _extractor_for is None:  # imported on first use: the registry imports the families
+        from extractors import extractor_for as _extractor_for
+    return _extractor_for(path).extract(path, record_type=record_type, verify=verify, **stated)
 
-    return extractor_for(path).extract(path, record_type=record_type, verify=verify, **stated)
+
+_extractor_for: Callable[[str | os.PathLike[str]], Any] | None = None
 
 
 def extract_folder(path: str | os.PathLike[str], *, record_type: str | None = None,
@@ -121,41 +127,237 @@ def iter_extract(paths: Iterable[str | os.PathLike[str]], report: ExtractReport,
 def _iter_extract(paths: Sequence[Path], report: ExtractReport,
                   stated_for: Callable[[Path, str], FileSettings], verify: bool
                   ) -> Iterator[list[Extraction]]:
-    from extractors import _sort, prewarm_readers
     from extractors.run import run
 
     with run() as r:
-        for p in paths:
-            if not p.exists():
-                report.errors[str(p)] = f"{p.name or p}: no such file or folder"
-                continue
-            data: list[str]
-            if p.is_dir():
-                # The listing as text: a Path per file is made only where a family needs
-                # one (100,000 Paths held for a run cost more than their headers' reading).
-                data, sidecars, skipped = _sort(p)
-                report.skipped.update(skipped)
-                report.sidecars.update(sidecars)
-                root = str(p)
-                prewarm_readers(data)
-                if not data:  # a folder named like a file (x.dat) must not pass for one
-                    report.errors[str(p)] = (f"{p.name or p}: is a folder, and no file in it "
-                                             "is a recording bsingest reads")
-            else:
-                data, root = [str(p)], str(p.parent)
-            data.reverse()  # taken from the end: each file's path is let go once read
+        for p, data, root in _listings(paths, report):
             while data:
-                f = data.pop()
-                per_file = stated_for(p, f)
-                extracted, error = extract_or_error(f, record_type=per_file.record_type,
-                                                    verify=verify, **per_file.stated)
-                r.claims.pop(f, None)  # asked once when listing, once when extracting: done
-                if error is not None:
-                    report.errors[f] = error
-                if extracted:
-                    named = [x.relative_to(root) for x in extracted]
-                    report.unapplied += [x for x in named if x.unapplied]
+                named = _extract_one(r, p, data.pop(), root, report, stated_for, verify)
+                if named:
                     yield named
+
+
+def _listings(paths: Sequence[Path], report: ExtractReport
+              ) -> Iterator[tuple[Path, list[str], str]]:
+    """(path given, its data files in reverse order, the folder their names are relative
+    to) per path; a folder's skipped files and sidecars, and what is missing, go into
+    ``report``."""
+    from extractors import _sort, prewarm_readers
+
+    for p in paths:
+        if not p.exists():
+            report.errors[str(p)] = f"{p.name or p}: no such file or folder"
+            continue
+        data: list[str]
+        if p.is_dir():
+            # The listing as text: a Path per file is made only where a family needs
+            # one (100,000 Paths held for a run cost more than their headers' reading).
+            data, sidecars, skipped = _sort(p)
+            report.skipped.update(skipped)
+            report.sidecars.update(sidecars)
+            root = str(p)
+            prewarm_readers(data)
+            if not data:  # a folder named like a file (x.dat) must not pass for one
+                report.errors[str(p)] = (f"{p.name or p}: is a folder, and no file in it "
+                                         "is a recording bsingest reads")
+        else:
+            data, root = [str(p)], str(p.parent)
+        data.reverse()  # taken from the end: each file's path is let go once read
+        yield p, data, root
+
+
+def _extract_one(r: Run, given: Path, f: str, root: str, report: ExtractReport,
+                 stated_for: Callable[[Path, str], FileSettings], verify: bool
+                 ) -> list[Extraction]:
+    """One file's records named relative to ``root``; its error goes into ``report``."""
+    per_file = stated_for(given, f)
+    extracted, error = extract_or_error(f, record_type=per_file.record_type,
+                                        verify=verify, **per_file.stated)
+    r.claims.pop(f, None)  # asked once when listing, once when extracting: done
+    if error is not None:
+        report.errors[f] = error
+    if not extracted:
+        return extracted
+    named = [x.relative_to(root) for x in extracted]
+    report.unapplied += [x for x in named if x.unapplied]
+    return named
+
+
+# --- a folder of many files on several cores ----------------------------------------------
+
+#: Files a folder must hold before forked workers share them (below it, starting a worker
+#: costs more than it saves).
+SHARE_MIN = 1000
+#: At most this many processes read one folder (this one included).
+SHARE_MAX = 4
+
+
+@dataclass
+class Share:
+    """A worker's part of a folder: ``count`` records, as :func:`iter_rendered`'s ``sep``
+    and ``render`` give them, UTF-8, read in pieces by :meth:`pieces`."""
+
+    count: int
+    text: IO[bytes]
+
+    def pieces(self, size: int = 1 << 16) -> Iterator[bytes]:
+        self.text.seek(0)
+        while piece := self.text.read(size):
+            yield piece
+        self.text.close()
+
+
+def iter_rendered(paths: Iterable[str | os.PathLike[str]], report: ExtractReport,
+                  render: Callable[[Extraction], str], sep: str, *,
+                  record_type: str | None = None, verify: bool = False, **stated: Any
+                  ) -> Iterator[str | Share]:
+    """:func:`iter_extract`'s records as ``render`` writes each, in the same order, with
+    ``report`` filled the same way.
+
+    A folder of at least :data:`SHARE_MIN` files, on a POSIX machine with more than one
+    core for this process, is shared with forked workers: each reads a run of its files
+    and writes ``sep + render(record)`` per record (UTF-8) to a file, and its part comes
+    here as one :class:`Share`, in its place in the order. A worker that fails has its
+    files read here instead: the text is the same whatever the number of processes.
+    """
+    given = [Path(raw) for raw in paths]
+    stated_for = _session_rules(given, record_type, stated)
+    return _iter_rendered(given, report, render, sep, stated_for, verify)
+
+
+def _iter_rendered(paths: Sequence[Path], report: ExtractReport,
+                   render: Callable[[Extraction], str], sep: str,
+                   stated_for: Callable[[Path, str], FileSettings], verify: bool
+                   ) -> Iterator[str | Share]:
+    from extractors.run import run
+
+    with run() as r:
+        for p, data, root in _listings(paths, report):
+            parts = _parts_for(len(data))
+            if parts > 1:
+                data.reverse()
+                step = -(-len(data) // parts)
+                runs = [data[i:i + step] for i in range(0, len(data), step)]
+                del data
+                started = [_start(r, p, files, root, render, sep, stated_for, verify)
+                           for files in runs[1:]]
+                mine = runs[0]
+                mine.reverse()
+                yield from _rendered(r, p, mine, root, report, render, stated_for, verify)
+                for files, worker in zip(runs[1:], started, strict=True):
+                    share = _finish(worker, report)
+                    if share is not None:
+                        yield share
+                    else:  # the worker failed: its files are read here, as if alone
+                        files.reverse()
+                        yield from _rendered(r, p, files, root, report, render, stated_for,
+                                             verify)
+                continue
+            yield from _rendered(r, p, data, root, report, render, stated_for, verify)
+
+
+def _rendered(r: Run, given: Path, data: list[str], root: str, report: ExtractReport,
+              render: Callable[[Extraction], str],
+              stated_for: Callable[[Path, str], FileSettings], verify: bool) -> Iterator[str]:
+    while data:
+        for x in _extract_one(r, given, data.pop(), root, report, stated_for, verify):
+            yield render(x)
+
+
+def _parts_for(n_files: int) -> int:
+    """How many processes share a folder of ``n_files``: 1 unless forking is safe here (a
+    POSIX fork, no other thread, no reader process of :mod:`extractors._isolate` whose
+    pipes a worker would share) and there are cores to spare."""
+    import sys
+    import threading
+
+    if n_files < SHARE_MIN or not hasattr(os, "fork") or sys.platform == "darwin":
+        return 1
+    isolate = sys.modules.get("extractors._isolate")
+    if threading.active_count() > 1 or getattr(isolate, "_worker", None) is not None:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, SHARE_MAX, n_files // (SHARE_MIN // 2)))
+
+
+@dataclass
+class _Worker:
+    pid: int
+    text: IO[bytes]
+    result: IO[bytes]
+
+
+def _start(r: Run, given: Path, files: list[str], root: str,
+           render: Callable[[Extraction], str], sep: str,
+           stated_for: Callable[[Path, str], FileSettings], verify: bool) -> _Worker | None:
+    """Fork a worker that reads ``files`` (in order) and writes their records' text; None
+    when it cannot be started (its files are then read here)."""
+    import pickle
+    import sys
+    import tempfile
+
+    text, result = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    try:
+        pid = os.fork()
+    except OSError:
+        text.close()
+        result.close()
+        return None
+    if pid:
+        return _Worker(pid, text, result)
+    # The worker: never returns, never flushes what this process had buffered (stdout's
+    # bytes belong to the parent), and says how it went by its exit code alone.
+    code = 1
+    try:
+        own = ExtractReport()
+        count, pending, size = 0, [], 0
+        files.reverse()
+        while files:
+            for x in _extract_one(r, given, files.pop(), root, own, stated_for, verify):
+                piece = sep + render(x)
+                pending.append(piece)
+                size += len(piece)
+                count += 1
+                if size >= 65536:
+                    text.write("".join(pending).encode("utf-8"))
+                    pending, size = [], 0
+        text.write("".join(pending).encode("utf-8"))
+        text.flush()
+        result.write(pickle.dumps((count, list(own.errors.items()), own.unapplied)))
+        result.flush()
+        code = 0
+    except BaseException:  # the parent reads these files itself
+        try:
+            log.exception("a worker reading %s failed; its files are read again", given)
+            sys.stderr.flush()
+        except BaseException:
+            pass
+    finally:
+        os._exit(code)
+
+
+def _finish(worker: _Worker | None, report: ExtractReport) -> Share | None:
+    """The worker's part, its errors and notes put into ``report``; None if it failed."""
+    import pickle
+
+    if worker is None:
+        return None
+    _, status = os.waitpid(worker.pid, 0)
+    try:
+        if os.waitstatus_to_exitcode(status) != 0:
+            return None
+        worker.result.seek(0)
+        count, errors, unapplied = pickle.loads(worker.result.read())
+    except Exception:
+        return None
+    finally:
+        worker.result.close()
+    report.errors.update(errors)
+    report.unapplied += unapplied
+    return Share(count, worker.text)
 
 
 def _session_rules(paths: Sequence[Path], record_type: str | None, stated: Mapping[str, Any]

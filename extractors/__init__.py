@@ -275,6 +275,12 @@ def _ask(key: str, given: str | os.PathLike[str]) -> tuple[Claim, list[type[Extr
     # that claims by suffix alone is answered from the text; a Path is made for the others.
     base = os.path.basename(key)
     name = base.lower()
+    i = name.rfind(".")
+    ext = name[i + 1:]
+    if i > 0 and ext:  # a name with a suffix: its answer may be the suffix's alone
+        known = _BY_EXT.get(ext)
+        if known is not None:
+            return known
     p = given if isinstance(given, Path) else None
     claims = []
     for cls, endings in _asked_for(name.rpartition(".")[2]):
@@ -302,7 +308,24 @@ def _ask(key: str, given: str | os.PathLike[str]) -> tuple[Claim, list[type[Extr
     # One shared answer per outcome: a run keeps every file's answer, and 100,000 WAVs
     # need one (SPECIFIC, [audio]), not 100,000 copies of it.
     outcome = (best, *found[1])
-    return _OUTCOMES.setdefault(outcome, found)
+    found = _OUTCOMES.setdefault(outcome, found)
+    if i > 0 and ext and best >= Claim.SPECIFIC and _suffix_decides(ext):
+        _BY_EXT[ext] = found
+    return found
+
+
+# Suffix (lower case, no dot) -> the answer for every name with it, for suffixes whose
+# families all claim by suffix alone, when that answer needs no look at the content.
+_BY_EXT: dict[str, tuple[Claim, list[type[Extractor]]]] = {}
+
+
+def _suffix_decides(ext: str) -> bool:
+    """Whether every family that may claim a name ending ``.ext`` answers from its suffix
+    alone: each claims by suffix (the base claim) and knows its names by one-dot endings,
+    so ``name.endswith(ending)`` and the claim depend on ``ext`` only."""
+    return all(cls in _BY_SUFFIX and endings is not None
+               and all(e.startswith(".") and e.count(".") == 1 for e in endings)
+               for cls, endings in _asked_for(ext))
 
 
 _OUTCOMES: dict[tuple[object, ...], tuple[Claim, list[type[Extractor]]]] = {}
