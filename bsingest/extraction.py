@@ -77,9 +77,12 @@ def extract(path: str | os.PathLike[str], *, record_type: str | None = None,
         (``"920 nm"``, ``"30 mW"``, ``"250 um"``) for imaging records.
     """
     global _extractor_for
-    if _extractor_for is None:  # imported on first use: the registry imports the families
-        from extractors import extractor_for as _extractor_for
-    return _extractor_for(path).extract(path, record_type=record_type, verify=verify, **stated)
+    find = _extractor_for
+    if find is None:  # imported on first use (an import statement per file costs ~1 µs)
+        from extractors import extractor_for
+
+        find = _extractor_for = extractor_for
+    return find(path).extract(path, record_type=record_type, verify=verify, **stated)  # type: ignore[no-any-return]
 
 
 _extractor_for: Callable[[str | os.PathLike[str]], Any] | None = None
@@ -397,8 +400,8 @@ def _session_rules(paths: Sequence[Path], record_type: str | None, stated: Mappi
     return settings
 
 
-def extract_or_error(path: str | os.PathLike[str], *, record_type: str | None = None, verify: bool = False,
-                     **stated: Any) -> tuple[list[Extraction], str | None]:
+def extract_or_error(path: str | os.PathLike[str], *, record_type: str | None = None,
+                     verify: bool = False, **stated: Any) -> tuple[list[Extraction], str | None]:
     """:func:`extract`, with a failure returned as its one-line message instead of raised.
 
     For runs over many files, where one bad file must not stop the others: our own errors

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import wave
 from pathlib import Path
 from typing import Any
@@ -150,8 +151,8 @@ def test_each_file_is_claimed_once_per_run(tmp_path: Path,
     asked: list[str] = []
     original = extractors._ask
 
-    def ask(p: Path) -> Any:
-        asked.append(p.name)
+    def ask(p: str | Path) -> Any:  # a listing's files are asked about by their text
+        asked.append(os.path.basename(p))
         return original(p)
 
     monkeypatch.setattr(extractors, "_ask", ask)
