@@ -270,12 +270,15 @@ def _rendered(r: Run, given: Path, data: list[str], root: str, report: ExtractRe
 def _parts_for(n_files: int) -> int:
     """How many processes share a folder of ``n_files``: 1 unless forking is safe here (a
     POSIX fork, no other thread, no reader process of :mod:`extractors._isolate` whose
-    pipes a worker would share) and there are cores to spare."""
+    pipes a worker would share) and there are cores to spare; at most
+    :data:`SHARE_MAX`, or the environment's ``BSINGEST_WORKERS``."""
     import sys
     import threading
 
     if n_files < SHARE_MIN or not hasattr(os, "fork") or sys.platform == "darwin":
         return 1
+    wanted = os.environ.get("BSINGEST_WORKERS", "")  # at most this many processes; 1: none
+    limit = int(wanted) if wanted.isdigit() and int(wanted) > 0 else SHARE_MAX
     isolate = sys.modules.get("extractors._isolate")
     if threading.active_count() > 1 or getattr(isolate, "_worker", None) is not None:
         return 1
@@ -283,7 +286,7 @@ def _parts_for(n_files: int) -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
         cores = os.cpu_count() or 1
-    return max(1, min(cores, SHARE_MAX, n_files // (SHARE_MIN // 2)))
+    return max(1, min(cores, limit, n_files // (SHARE_MIN // 2)))
 
 
 @dataclass

@@ -138,7 +138,23 @@ def dumps_extraction(e: Extraction, pad: str = "") -> str:
     out = ["{\n" + i1 + '"path": ', encode_basestring(e.path),
            ",\n" + i1 + '"type": ', encode_basestring(e.type),
            ",\n" + i1 + '"type_json": ']
-    _parts(tj, i1, out)
+    if tj:  # _parts' dict branch, inline: a record's type_json is flat strings and numbers
+        sep = "{\n" + i2
+        comma = ",\n" + i2
+        for key, item in tj.items():
+            head = sep + encode_basestring(key if type(key) is str else _key(key)) + ": "
+            sep = comma
+            t = type(item)
+            if t is str:
+                out.append(head + encode_basestring(item))
+            elif t is int:
+                out.append(head + int.__repr__(item))
+            else:
+                out.append(head)
+                _parts(item, i2, out)
+        out.append("\n" + i1 + "}")
+    else:
+        out.append("{}")
     out.append(",\n" + i1 + '"provenance": ')
     if e.provenance:
         sep = "{\n" + i2
