@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import BsingestError
 from .quantities import STATED
@@ -193,21 +193,28 @@ def _extract_one(r: Run, given: Path, f: str, root: str, report: ExtractReport,
 SHARE_MIN = 1000
 #: At most this many processes read one folder (this one included).
 SHARE_MAX = 4
+#: Files per run dealt to a process, at least (a run costs a message and a wait).
+RUN_MIN = 64
 
 
 @dataclass
 class Share:
-    """A worker's part of a folder: ``count`` records, as :func:`iter_rendered`'s ``sep``
-    and ``render`` give them, UTF-8, read in pieces by :meth:`pieces`."""
+    """A worker's run of a folder's files: ``count`` records, as :func:`iter_rendered`'s
+    ``sep`` and ``render`` give them, UTF-8, read in pieces by :meth:`pieces`."""
 
     count: int
-    text: IO[bytes]
+    fd: int
+    start: int
+    size: int
 
-    def pieces(self, size: int = 1 << 16) -> Iterator[bytes]:
-        self.text.seek(0)
-        while piece := self.text.read(size):
-            yield piece
-        self.text.close()
+    def pieces(self, piece: int = 1 << 16) -> Iterator[bytes]:
+        pos, end = self.start, self.start + self.size
+        while pos < end:
+            data = os.pread(self.fd, min(piece, end - pos), pos)
+            if not data:
+                raise OSError(f"a worker's output ends at byte {pos} of {end}")
+            pos += len(data)
+            yield data
 
 
 def iter_rendered(paths: Iterable[str | os.PathLike[str]], report: ExtractReport,
@@ -218,10 +225,11 @@ def iter_rendered(paths: Iterable[str | os.PathLike[str]], report: ExtractReport
     ``report`` filled the same way.
 
     A folder of at least :data:`SHARE_MIN` files, on a POSIX machine with more than one
-    core for this process, is shared with forked workers: each reads a run of its files
-    and writes ``sep + render(record)`` per record (UTF-8) to a file, and its part comes
-    here as one :class:`Share`, in its place in the order. A worker that fails has its
-    files read here instead: the text is the same whatever the number of processes.
+    core for this process, is shared with forked workers: its files are cut into runs
+    dealt out in turn (this process reads every n-th run), a worker writes
+    ``sep + render(record)`` per record (UTF-8) to a file, and each of its runs comes
+    here as a :class:`Share`, in its place in the order. A worker that fails has its
+    runs read here instead: the text is the same whatever the number of processes.
     """
     given = [Path(raw) for raw in paths]
     stated_for = _session_rules(given, record_type, stated)
@@ -237,34 +245,84 @@ def _iter_rendered(paths: Sequence[Path], report: ExtractReport,
     with run() as r:
         for p, data, root in _listings(paths, report):
             parts = _parts_for(len(data))
-            if parts > 1:
-                data.reverse()
-                step = -(-len(data) // parts)
-                runs = [data[i:i + step] for i in range(0, len(data), step)]
-                del data
-                started = [_start(r, p, files, root, render, sep, stated_for, verify)
-                           for files in runs[1:]]
-                mine = runs[0]
-                mine.reverse()
-                yield from _rendered(r, p, mine, root, report, render, stated_for, verify)
-                for files, worker in zip(runs[1:], started, strict=True):
-                    share = _finish(worker, report)
-                    if share is not None:
-                        yield share
-                    else:  # the worker failed: its files are read here, as if alone
-                        files.reverse()
-                        yield from _rendered(r, p, files, root, report, render, stated_for,
-                                             verify)
+            if parts == 1:
+                while data:
+                    for x in _extract_one(r, p, data.pop(), root, report, stated_for,
+                                          verify):
+                        yield render(x)
                 continue
-            yield from _rendered(r, p, data, root, report, render, stated_for, verify)
+            data.reverse()
+            size = max(RUN_MIN, min(1000, len(data) // (8 * parts)))
+            runs = [data[i:i + size] for i in range(0, len(data), size)]
+            del data
+            yield from _shared(r, p, runs, parts, root, report, render, sep, stated_for,
+                               verify)
 
 
-def _rendered(r: Run, given: Path, data: list[str], root: str, report: ExtractReport,
-              render: Callable[[Extraction], str],
-              stated_for: Callable[[Path, str], FileSettings], verify: bool) -> Iterator[str]:
-    while data:
-        for x in _extract_one(r, given, data.pop(), root, report, stated_for, verify):
-            yield render(x)
+def _read_run(r: Run, given: Path, files: list[str], root: str,
+              stated_for: Callable[[Path, str], FileSettings], verify: bool,
+              render: Callable[[Extraction], str]) -> tuple[list[str], ExtractReport]:
+    """One run's records as text, and its errors and notes in a report of their own."""
+    own = ExtractReport()
+    texts = [render(x) for f in files
+             for x in _extract_one(r, given, f, root, own, stated_for, verify)]
+    return texts, own
+
+
+def _merge(report: ExtractReport, own: ExtractReport) -> None:
+    report.errors.update(own.errors)
+    report.unapplied += own.unapplied
+
+
+def _shared(r: Run, given: Path, runs: list[list[str]], parts: int, root: str,
+            report: ExtractReport, render: Callable[[Extraction], str], sep: str,
+            stated_for: Callable[[Path, str], FileSettings], verify: bool
+            ) -> Iterator[str | Share]:
+    """Run ``j`` is read by process ``j % parts`` (this one is 0); the runs come out in
+    order. This process reads its next run before waiting for the workers' runs before
+    it, so it waits little while they read theirs."""
+    workers = {k: _start(r, given, runs[k::parts], root, render, sep, stated_for, verify)
+               for k in range(1, parts)}
+    try:
+        for j in range(0, len(runs), parts):
+            texts, own = _read_run(r, given, runs[j], root, stated_for, verify, render)
+            for i in range(max(0, j - parts + 1), j):  # the workers' runs before this one
+                yield from _their_run(workers, i % parts, runs[i], r, given, root, report,
+                                      render, stated_for, verify)
+            _merge(report, own)
+            yield from texts
+            del texts
+        last = (len(runs) - 1) // parts * parts  # this process's last run
+        for i in range(last + 1, len(runs)):
+            yield from _their_run(workers, i % parts, runs[i], r, given, root, report, render,
+                                  stated_for, verify)
+    finally:
+        for worker in workers.values():
+            if worker is not None:
+                worker.close()
+
+
+def _their_run(workers: dict[int, _Worker | None], k: int, files: list[str], r: Run,
+               given: Path, root: str, report: ExtractReport,
+               render: Callable[[Extraction], str],
+               stated_for: Callable[[Path, str], FileSettings], verify: bool
+               ) -> Iterator[str | Share]:
+    """Worker ``k``'s next run, or, if it has failed, the run read here."""
+    worker = workers[k]
+    done = worker.next_run() if worker is not None else None
+    if done is None:
+        if worker is not None:
+            worker.close()
+            workers[k] = None
+        texts, own = _read_run(r, given, files, root, stated_for, verify, render)
+        _merge(report, own)
+        yield from texts
+        return
+    share, errors, unapplied = done
+    report.errors.update(errors)
+    report.unapplied += unapplied
+    if share.count:
+        yield share
 
 
 def _parts_for(n_files: int) -> int:
@@ -289,53 +347,86 @@ def _parts_for(n_files: int) -> int:
     return max(1, min(cores, limit, n_files // (SHARE_MIN // 2)))
 
 
-@dataclass
 class _Worker:
-    pid: int
-    text: IO[bytes]
-    result: IO[bytes]
+    """A forked worker as its parent sees it: its process, the file its text goes to, and
+    the pipe on which it says each run it has written (bytes, records, errors, notes)."""
+
+    def __init__(self, pid: int, text: int, reports: int) -> None:
+        self.pid, self.text, self.reports = pid, text, reports
+        self.offset = 0
+        self.reader = os.fdopen(reports, "rb")
+
+    def next_run(self) -> tuple[Share, list[tuple[str, str]], list[Extraction]] | None:
+        """The next run's text and report, once written; None if the worker failed."""
+        import pickle
+        import struct
+
+        try:
+            head = self.reader.read(8)
+            if len(head) < 8:
+                return None
+            body = self.reader.read(struct.unpack("<Q", head)[0])
+            size, count, errors, unapplied = pickle.loads(body)
+        except Exception:  # a worker killed half way: its runs are read again
+            return None
+        share = Share(count, self.text, self.offset, size)
+        self.offset += size
+        return share, errors, unapplied
+
+    def close(self) -> None:
+        """End the worker (if it still runs) and let go of its file and pipe."""
+        import signal
+
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+            self.reader.close()
+            os.close(self.text)
 
 
-def _start(r: Run, given: Path, files: list[str], root: str,
+def _start(r: Run, given: Path, runs: list[list[str]], root: str,
            render: Callable[[Extraction], str], sep: str,
            stated_for: Callable[[Path, str], FileSettings], verify: bool) -> _Worker | None:
-    """Fork a worker that reads ``files`` (in order) and writes their records' text; None
-    when it cannot be started (its files are then read here)."""
+    """Fork a worker that reads ``runs`` in turn, writing each run's text to a file and
+    a line about it to a pipe; None when it cannot be started (its runs are read here)."""
     import pickle
+    import struct
     import sys
     import tempfile
 
-    text, result = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    text = tempfile.TemporaryFile()
     try:
+        reports, said = os.pipe()
         pid = os.fork()
     except OSError:
         text.close()
-        result.close()
         return None
     if pid:
-        return _Worker(pid, text, result)
+        os.close(said)
+        return _Worker(pid, os.dup(text.fileno()), reports)
     # The worker: never returns, never flushes what this process had buffered (stdout's
-    # bytes belong to the parent), and says how it went by its exit code alone.
+    # bytes belong to the parent), never runs the parent's exit handlers.
     code = 1
     try:
-        own = ExtractReport()
-        count, pending, size = 0, [], 0
-        files.reverse()
-        while files:
-            for x in _extract_one(r, given, files.pop(), root, own, stated_for, verify):
-                piece = sep + render(x)
-                pending.append(piece)
-                size += len(piece)
-                count += 1
-                if size >= 65536:
-                    text.write("".join(pending).encode("utf-8"))
-                    pending, size = [], 0
-        text.write("".join(pending).encode("utf-8"))
-        text.flush()
-        result.write(pickle.dumps((count, list(own.errors.items()), own.unapplied)))
-        result.flush()
+        os.close(reports)
+        fd = text.fileno()
+        for files in runs:
+            texts, own = _read_run(r, given, files, root, stated_for, verify, render)
+            data = "".join(sep + t for t in texts).encode("utf-8")
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            body = pickle.dumps((len(data), len(texts), list(own.errors.items()),
+                                 own.unapplied))
+            line = memoryview(struct.pack("<Q", len(body)) + body)
+            while line:
+                line = line[os.write(said, line):]
         code = 0
-    except BaseException:  # the parent reads these files itself
+    except BaseException:  # the parent reads the runs not said
         try:
             log.exception("a worker reading %s failed; its files are read again", given)
             sys.stderr.flush()
@@ -343,27 +434,6 @@ def _start(r: Run, given: Path, files: list[str], root: str,
             pass
     finally:
         os._exit(code)
-
-
-def _finish(worker: _Worker | None, report: ExtractReport) -> Share | None:
-    """The worker's part, its errors and notes put into ``report``; None if it failed."""
-    import pickle
-
-    if worker is None:
-        return None
-    _, status = os.waitpid(worker.pid, 0)
-    try:
-        if os.waitstatus_to_exitcode(status) != 0:
-            return None
-        worker.result.seek(0)
-        count, errors, unapplied = pickle.loads(worker.result.read())
-    except Exception:
-        return None
-    finally:
-        worker.result.close()
-    report.errors.update(errors)
-    report.unapplied += unapplied
-    return Share(count, worker.text)
 
 
 def _session_rules(paths: Sequence[Path], record_type: str | None, stated: Mapping[str, Any]

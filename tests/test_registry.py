@@ -154,6 +154,7 @@ def test_a_folder_shared_with_workers_gives_the_same_text(
     alone, shared = ExtractReport(), ExtractReport()
     serial = _json(alone, tmp_path, monkeypatch, 10**9)
     monkeypatch.setattr(extraction, "_parts_for", lambda n: 3)
+    monkeypatch.setattr(extraction, "RUN_MIN", 1)  # runs of one file, dealt in turn
     forked: list[int] = []
     real_fork = os.fork
 
@@ -177,11 +178,37 @@ def test_a_worker_that_cannot_start_leaves_its_files_to_this_process(
     alone, shared = ExtractReport(), ExtractReport()
     serial = _json(alone, tmp_path, monkeypatch, 10**9)
     monkeypatch.setattr(extraction, "_parts_for", lambda n: 2)
+    monkeypatch.setattr(extraction, "RUN_MIN", 1)
 
     def no_fork() -> int:
         raise OSError("no more processes")
 
     monkeypatch.setattr(os, "fork", no_fork)
+    assert _json(shared, tmp_path, monkeypatch, 2) == serial
+    assert list(shared.errors.items()) == list(alone.errors.items())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin",
+                    reason="workers are forked on POSIX only")
+def test_a_worker_that_dies_half_way_leaves_the_rest_to_this_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _session(tmp_path)
+    alone, shared = ExtractReport(), ExtractReport()
+    serial = _json(alone, tmp_path, monkeypatch, 10**9)
+    monkeypatch.setattr(extraction, "_parts_for", lambda n: 2)
+    monkeypatch.setattr(extraction, "RUN_MIN", 1)
+    parent = os.getpid()
+    real = extraction._read_run
+    runs: list[int] = []
+
+    def read_run(*args: Any) -> Any:
+        if os.getpid() != parent:  # in the worker: its third run kills it
+            runs.append(1)
+            if len(runs) == 3:
+                os._exit(3)
+        return real(*args)
+
+    monkeypatch.setattr(extraction, "_read_run", read_run)
     assert _json(shared, tmp_path, monkeypatch, 2) == serial
     assert list(shared.errors.items()) == list(alone.errors.items())
 
