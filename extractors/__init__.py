@@ -177,11 +177,10 @@ def _sort(folder: str | os.PathLike[str]
     that reads it, skipped file -> reason. A ``Path`` is made only for a family hook that
     takes one: 100,000 of them cost more time and memory than the files' headers."""
     files = _walk(Path(folder))
-    claims = {p: _claimants(p) for p in files}
+    claims = [_claimants(p) for p in files]  # a list: 100,000 files need no second dict
     sidecars: dict[str, str] = {}
     keys: dict[str, str] = {}  # os.path.normcase(sidecar) -> sidecar, as Paths compare
-    for p in files:
-        best, claimants = claims[p]
+    for p, (best, claimants) in zip(files, claims, strict=True):
         if best > Claim.NO and len(claimants) == 1 and _hooks(claimants[0])[1]:
             for s in claimants[0].sidecars(Path(p)):
                 text = os.fspath(s) if isinstance(s, Path) else str(Path(s))
@@ -190,8 +189,7 @@ def _sort(folder: str | os.PathLike[str]
                     sidecars[text] = p
     data: list[str] = []
     skipped: dict[str, str] = {}
-    for p in files:
-        best, claimants = claims[p]
+    for p, (best, claimants) in zip(files, claims, strict=True):
         # A sidecar that another family would read alone stays a sidecar when its own
         # family says it belongs to a record (a Miniscope device's AVIs, not videos).
         if keys and os.path.normcase(p) in keys and (best < Claim.SPECIFIC
@@ -239,6 +237,9 @@ def _claimants(p: str | os.PathLike[str]) -> tuple[Claim, list[type[Extractor]]]
     # Within a run a file's claims are worked out once (listing the folder, then
     # extracting the file), keyed by the path's text.
     key = p if type(p) is str else os.fspath(p)
+    known = _by_ext(key)
+    if known is not None:  # decided by the suffix: nothing to keep per file
+        return known
     r = current_run()
     if r is None:
         return _ask(p)
@@ -301,14 +302,13 @@ def _ask(given: str | os.PathLike[str]) -> tuple[Claim, list[type[Extractor]]]:
     # 10,000 WAVs cost a dict look-up and a few endswith, not one claim per family. A family
     # that claims by suffix alone is answered from the text; a Path is made for the others.
     key = given if type(given) is str else os.fspath(given)
+    known = _by_ext(key)
+    if known is not None:
+        return known
     base = os.path.basename(key)
     name = base.lower()
     i = name.rfind(".")
     ext = name[i + 1:]
-    if i > 0 and ext:  # a name with a suffix: its answer may be the suffix's alone
-        known = _BY_EXT.get(ext)
-        if known is not None:
-            return known
     p = given if isinstance(given, Path) else None
     claims = []
     for cls, endings in _asked_for(name.rpartition(".")[2]):
@@ -345,6 +345,17 @@ def _ask(given: str | os.PathLike[str]) -> tuple[Claim, list[type[Extractor]]]:
 # Suffix (lower case, no dot) -> the answer for every name with it, for suffixes whose
 # families all claim by suffix alone, when that answer needs no look at the content.
 _BY_EXT: dict[str, tuple[Claim, list[type[Extractor]]]] = {}
+
+
+def _by_ext(key: str) -> tuple[Claim, list[type[Extractor]]] | None:
+    """The answer for a name whose suffix alone decides it (see :data:`_BY_EXT`), else None."""
+    name = key[key.rfind(os.sep) + 1:]
+    if os.altsep:
+        name = name[name.rfind(os.altsep) + 1:]
+    i = name.rfind(".")
+    if i <= 0 or i == len(name) - 1:
+        return None
+    return _BY_EXT.get(name[i + 1:].lower())
 
 
 def _suffix_decides(ext: str) -> bool:
@@ -477,7 +488,9 @@ def _walk(root: Path) -> list[str]:
             prefix = dirpath if dirpath.endswith(os.sep) else dirpath + os.sep
         found += [prefix + f for f in filenames
                   if not f.startswith(".") and f not in _IGNORED_FILES]
-    # Sorted as text split into parts: 100,000 Path comparisons and joins cost more than
-    # reading the files' headers.
-    found.sort(key=lambda s: s.split(os.sep))
+    # Sorted as text: 100,000 Path comparisons and joins cost more than reading the files'
+    # headers.
+    # Part by part is as the text with each separator made "\0", which no name holds and
+    # every character follows: one string per file while sorting, not a list of parts.
+    found.sort(key=lambda s: s.replace(os.sep, "\0"))
     return found

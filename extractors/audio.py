@@ -99,7 +99,7 @@ class AudioExtractor(Extractor):
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         f = Fields()
-        with open(path, "rb") as fh:
+        with open(path, "rb", buffering=0) as fh:  # a few reads of the head: no buffer
             size = os.fstat(fh.fileno()).st_size  # the file opened, not a second path look-up
             head = fh.read(_HEAD)
             if head[:4] in (b"RIFF", b"RIFX", b"RF64", b"BW64") or head[:16] == _W64_RIFF:
