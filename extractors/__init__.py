@@ -474,23 +474,52 @@ def _head(p: Path, n: int = 12) -> bytes:
 def _walk(root: Path) -> list[str]:
     """Every file under ``root``, in the order of their paths (as ``sorted`` orders Paths:
     part by part, which sorting the text alone does not: ``a-b/x`` and ``a/y``), as the
-    text ``str(Path)`` gives (no leading ``./``)."""
+    text ``str(Path)`` gives (no leading ``./``).
+
+    Each folder's names are sorted on their own and its subfolders' files put in their
+    place among them, which is that order: no sort key per file is made (100,000 files,
+    100,000 keys). As ``os.walk``: a link to a folder is not followed, nor listed; an
+    unreadable folder is passed over.
+    """
     top = str(root)
     if root.is_file():
         return [top]
     found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = sorted(d for d in dirnames
-                             if d not in _IGNORED_DIRS and not d.startswith("."))
-        if top == ".":  # os.walk(".") gives "./sub"; Path("./sub/x") is "sub/x"
-            prefix = "" if dirpath == "." else dirpath[2:] + os.sep
-        else:
-            prefix = dirpath if dirpath.endswith(os.sep) else dirpath + os.sep
-        found += [prefix + f for f in filenames
-                  if not f.startswith(".") and f not in _IGNORED_FILES]
-    # Sorted as text: 100,000 Path comparisons and joins cost more than reading the files'
-    # headers.
-    # Part by part is as the text with each separator made "\0", which no name holds and
-    # every character follows: one string per file while sorting, not a list of parts.
-    found.sort(key=lambda s: s.replace(os.sep, "\0"))
+    _visit(top, "" if top == "." else top if top.endswith(os.sep) else top + os.sep, found)
     return found
+
+
+def _visit(folder: str, prefix: str, found: list[str]) -> None:
+    files: list[str] = []
+    folders: list[str] = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith("."):
+                    continue
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    if name not in _IGNORED_DIRS and not entry.is_symlink():
+                        folders.append(name)
+                elif name not in _IGNORED_FILES:
+                    files.append(name)
+    except OSError:
+        return
+    files.sort()
+    if not folders:
+        found += [prefix + name for name in files]
+        return
+    folders.sort()
+    i = 0
+    for sub in folders:  # the files named before each subfolder, then the subfolder
+        j = i
+        while j < len(files) and files[j] < sub:
+            j += 1
+        found += [prefix + name for name in files[i:j]]
+        i = j
+        _visit(prefix + sub if prefix else sub, prefix + sub + os.sep, found)
+    found += [prefix + name for name in files[i:]]

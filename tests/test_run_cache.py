@@ -157,7 +157,10 @@ def test_each_file_is_claimed_once_per_run(tmp_path: Path,
 
     monkeypatch.setattr(extractors, "_ask", ask)
     assert len(extract_paths([tmp_path]).extractions) == 4
-    assert sorted(asked) == [f"m{i}.wav" for i in range(4)]  # listing and extracting: once
+    # Listing and extracting: at most once per file (a suffix that decides alone, as .wav
+    # does, is asked about once per run: the others are known by it).
+    assert asked and len(asked) == len(set(asked))
+    assert set(asked) <= {f"m{i}.wav" for i in range(4)}
 
 
 def test_claim_endings_ask_the_same_families_as_asking_all(tmp_path: Path) -> None:
