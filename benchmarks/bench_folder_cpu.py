@@ -33,12 +33,15 @@ from benchmarks.bench_folder import LOOP, write_wavs  # noqa: E402  (after the p
 def interleaved(commands: dict[str, tuple[list[str], dict[str, str]]], repeat: int) -> None:
     runs: dict[str, list[tuple[float, float, float]]] = {k: [] for k in commands}
     for cmd, env in commands.values():  # warm-up: bytecode caches, page cache
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       cwd=tempfile.gettempdir())
     for _ in range(repeat):
         for name, (cmd, env) in commands.items():
             t0 = time.perf_counter()
+            # Started outside any checkout: ``python -m`` puts the working folder first
+            # on the path, which would make every PYTHONPATH run this checkout's code.
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
+                                    stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir())
             _, _, usage = os.wait4(proc.pid, 0)
             runs[name].append((time.perf_counter() - t0, usage.ru_utime + usage.ru_stime,
                                usage.ru_maxrss / 1024))

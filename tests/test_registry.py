@@ -213,13 +213,25 @@ def test_a_worker_that_dies_half_way_leaves_the_rest_to_this_process(
     assert list(shared.errors.items()) == list(alone.errors.items())
 
 
-def test_no_worker_for_a_small_folder_or_beside_other_threads(
+def test_no_worker_for_a_small_folder_a_busy_machine_or_beside_other_threads(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.delenv("BSINGEST_WORKERS", raising=False)
+    many = 10 * extraction.SHARE_MIN
+    forks = hasattr(os, "fork") and sys.platform != "darwin"
+    assert extraction._parts_for(many) == (2 if forks else 1)
     assert extraction._parts_for(extraction.SHARE_MIN - 1) == 1
+    monkeypatch.setenv("BSINGEST_WORKERS", "1")
+    assert extraction._parts_for(many) == 1
+    monkeypatch.delenv("BSINGEST_WORKERS")
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.8, 1.0, 1.0))  # no core to spare
+    assert extraction._parts_for(many) == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     monkeypatch.setattr(threading, "active_count", lambda: 2)
-    assert extraction._parts_for(10 * extraction.SHARE_MIN) == 1
+    assert extraction._parts_for(many) == 1
 
 
 def test_iter_extract_and_rendered_records_agree(tmp_path: Path) -> None:
