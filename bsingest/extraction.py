@@ -225,8 +225,8 @@ def iter_rendered(paths: Iterable[str | os.PathLike[str]], report: ExtractReport
     ``report`` filled the same way.
 
     A folder of at least :data:`SHARE_MIN` files, on a POSIX machine with a core to spare
-    (by the load average) beside this process, is shared with forked workers: its files are cut into runs
-    dealt out in turn (this process reads every n-th run), a worker writes
+    (by the load average) beside this process, is shared with forked workers: its files
+    are cut into runs dealt out in turn (this process reads every n-th run), a worker writes
     ``sep + render(record)`` per record (UTF-8) to a file, and each of its runs comes
     here as a :class:`Share`, in its place in the order. A worker that fails has its
     runs read here instead: the text is the same whatever the number of processes.

@@ -217,6 +217,9 @@ def test_no_worker_for_a_small_folder_a_busy_machine_or_beside_other_threads(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # pytest's threads aside
+    if "extractors._isolate" in sys.modules:  # another test's reader process aside
+        monkeypatch.setattr(sys.modules["extractors._isolate"], "_worker", None)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     monkeypatch.delenv("BSINGEST_WORKERS", raising=False)
