@@ -156,6 +156,7 @@ def test_each_file_is_claimed_once_per_run(tmp_path: Path,
         return original(p)
 
     monkeypatch.setattr(extractors, "_ask", ask)
+    monkeypatch.setattr(extractors, "_BY_EXT", {})  # what earlier tests learnt of .wav
     assert len(extract_paths([tmp_path]).extractions) == 4
     # Listing and extracting: at most once per file (a suffix that decides alone, as .wav
     # does, is asked about once per run: the others are known by it).
