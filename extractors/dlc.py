@@ -20,9 +20,7 @@ the ``table`` format (``/<key>/table``, a compound dataset: one element per row)
 levels). The column levels of the ``table`` format are stored as pickled attributes:
 we never unpickle anything (a pickle runs code), we only look for the level names as
 bytes. The ``_meta.pickle`` DeepLabCut leaves beside the ``.h5`` is listed as a sidecar and
-never opened. The ``.h5`` is read in the worker process of :mod:`extractors._isolate`
-(libhdf5 can crash on a damaged file; and a run imports h5py there only, not here).
-Cost: opening the HDF5 file and reading shapes, ~2 ms whatever the rows;
+never opened. Cost: opening the HDF5 file and reading shapes, ~2 ms whatever the rows;
 a ``.csv`` has no row count in its header, so it is counted at disk speed (~1 GB/s).
 """
 
@@ -36,7 +34,6 @@ from typing import Any
 
 from bsingest.errors import BsingestError, ExtractionError
 
-from ._isolate import isolated
 from .base import Claim, Extraction, Extractor, Fields, special_file
 from .video import VIDEO_SUFFIXES, VideoExtractor
 
@@ -46,7 +43,6 @@ __all__ = ["DlcExtractor", "DlcTable", "lightning_video", "paired_video", "read_
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _LEVELS = (b"scorer", b"bodyparts", b"coords")
 _CSV_HEAD = 64 * 1024
-_TIMEOUT = 20.0  # reading an .h5's shapes takes milliseconds; more is a damaged file
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +63,6 @@ class DlcExtractor(Extractor):
     record_types = ("BehavioralTracking",)
 
     claim_endings = (".h5", ".hdf5", ".csv")
-    # The .h5 is read in the reader process, as NWB's and SLEAP's HDF5 are: libhdf5 can
-    # crash on a damaged file, and this process need not import h5py (nor numpy) at all.
-    warm = ("h5py",)
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
@@ -98,8 +91,7 @@ class DlcExtractor(Extractor):
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         csv = path.suffix.lower() == ".csv"
-        table = read_dlc_csv(path) if csv else isolated(path, read_dlc_h5, path,
-                                                          timeout=_TIMEOUT)
+        table = read_dlc_csv(path) if csv else read_dlc_h5(path)
         f = Fields()
         scorer = _csv_scorer(path) if csv else ""
         lightning = scorer.endswith("_tracker")
