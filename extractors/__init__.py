@@ -14,7 +14,6 @@ Extractor modules import their heavy libraries (numpy, h5py, cv2, av) inside
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -269,15 +268,9 @@ def _families_named_like(p: Path) -> list[str]:
     """Families that read files whose name ends like ``p``'s (their ``suffixes``), the
     general-purpose endings aside (a ``.json`` is anybody's; a ``.raw.h5`` is MaxWell's)."""
     name = p.name.lower()
-    return [family for family, endings in _own_endings() if name.endswith(endings)]
-
-
-@functools.cache
-def _own_endings() -> tuple[tuple[str, tuple[str, ...]], ...]:
-    # Once per process: a folder's 100 unread .npy files cost one endswith per family each.
-    return tuple((cls.name, tuple(s.lower() for s in getattr(cls, "suffixes", ())
-                                  if s.lower() not in _GENERAL_SUFFIXES))
-                 for cls in EXTRACTORS)
+    return [cls.name for cls in EXTRACTORS
+            if any(name.endswith(s.lower()) and s.lower() not in _GENERAL_SUFFIXES
+                   for s in getattr(cls, "suffixes", ()))]
 
 
 # Endings that only one acquisition system writes: a file so named that its family does not
