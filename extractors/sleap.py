@@ -222,8 +222,14 @@ def _slp(path: Path, h5: Any) -> dict[str, Any]:
     videos = []
     for i, raw in enumerate(videos_json[()] if videos_json.shape[0] else []):
         videos.append(_video(path, h5, i, raw))
-    for i, last in enumerate(_last_frames(frames, len(videos))):
-        videos[i]["last_frame"] = last
+    # The labelled frames are read only to check them against a video the session holds:
+    # a predictions file of a long video has a row per frame, so reading them otherwise
+    # would make the file's cost grow with its rows for nothing.
+    from ._posevideo import find_video
+
+    if any(v["name"] and find_video(path, v["name"]) for v in videos):
+        for i, last in enumerate(_last_frames(frames, len(videos))):
+            videos[i]["last_frame"] = last
     fmt = h5["metadata"].attrs.get("format_id")
     instances = h5.get("instances")
     tracks = h5.get("tracks_json")
@@ -237,19 +243,25 @@ def _slp(path: Path, h5: Any) -> dict[str, Any]:
     }
 
 
+#: Rows of /frames read at once by :func:`_last_frames` (a whole row is up to 32 bytes).
+_ROWS_AT_ONCE = 1 << 20
+
+
 def _last_frames(frames: Any, n_videos: int) -> list[int | None]:
     """Each video's highest labelled ``frame_idx`` (None: no frame labelled), to check
     against the video's length. Reads two integer columns of /frames (16 bytes a row)."""
     import numpy as np
 
     out: list[int | None] = [None] * n_videos
-    if not n_videos or not frames.shape[0]:
-        return out
-    video = np.asarray(frames["video"], dtype=np.int64)
-    index = np.asarray(frames["frame_idx"], dtype=np.int64)
-    for v in np.unique(video):
-        if 0 <= v < n_videos:
-            out[int(v)] = int(index[video == v].max())
+    for start in range(0, frames.shape[0] if n_videos else 0, _ROWS_AT_ONCE):
+        rows = frames[start:start + _ROWS_AT_ONCE]
+        video = np.asarray(rows["video"], dtype=np.int64)
+        index = np.asarray(rows["frame_idx"], dtype=np.int64)
+        for v in np.unique(video):
+            if 0 <= v < n_videos:
+                top = int(index[video == v].max())
+                seen = out[int(v)]
+                out[int(v)] = top if seen is None else max(seen, top)
     return out
 
 
