@@ -36,15 +36,17 @@ strings (one per video), a few attributes; never the points. Cost: ~5 ms per fil
 whatever the number of frames, plus describing the named video.
 
 Claims never open HDF5: ``.slp`` is SLEAP's own suffix; an ``.h5`` is a SLEAP analysis
-export when it has the HDF5 signature and its name ends in ``.analysis.h5``, or the names
-``track_occupancy`` and ``node_names`` appear in its first or last 64 KiB (where HDF5 keeps
-a small file's link names).
+export when it has the HDF5 signature and its name ends in ``.analysis.h5``, or, for an
+``.h5`` no family knows by its name (``claim_content``), when the names ``track_occupancy``
+and ``node_names`` appear in its first or last 64 KiB (where HDF5 keeps a small file's link
+names).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,17 @@ _H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
 _MAX_VIDEOS = 10_000  # videos_json entries read; more is not a labels file we can describe
 _MAX_JSON = 1 << 20  # bytes of one video's JSON
 _PROBE = 64 * 1024
+
+
+def _hdf5_head(path: Path) -> bool:
+    """An .h5/.hdf5 regular file that begins with the HDF5 signature (8 bytes read)."""
+    if path.suffix.lower() not in (".h5", ".hdf5") or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8) == _HDF5_MAGIC
+    except OSError:
+        return False
 
 
 class SleapExtractor(Extractor):
@@ -113,17 +126,19 @@ class SleapAnalysisExtractor(Extractor):
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
-        if path.suffix.lower() not in cls.suffixes or not path.is_file():
+        # Name and signature only: the link-name probe below reads a file's last 64 KiB,
+        # asked only of an .h5 no family knows by its name (not of every DeepLabCut .h5).
+        named = path.name.lower().endswith(".analysis" + path.suffix.lower())
+        return Claim.SPECIFIC if named and _hdf5_head(path) else Claim.NO
+
+    @classmethod
+    def claim_content(cls, path: Path) -> Claim:
+        if not _hdf5_head(path):
             return Claim.NO
         try:
             with open(path, "rb") as fh:
-                if fh.read(8) != _HDF5_MAGIC:
-                    return Claim.NO
-                if path.name.lower().endswith(".analysis" + path.suffix.lower()):
-                    return Claim.SPECIFIC
-                fh.seek(0)
                 head = fh.read(_PROBE)
-                fh.seek(max(0, path.stat().st_size - _PROBE))
+                fh.seek(max(0, os.fstat(fh.fileno()).st_size - _PROBE))
                 tail = fh.read(_PROBE)
         except OSError:
             return Claim.NO
