@@ -8,8 +8,11 @@ Two tables over small WAVs (written as ``bench_folder.py`` writes them):
   load hits all alike); median user + sys CPU of each process, its wall time and peak RSS;
 - where one run's CPU goes, stage by stage, in this process (best of 3 per stage).
 
+With ``--corpus``, the first table over the real corpus (``../shared/corpus``) instead,
+beside importing the libraries it needs (numpy, h5py, PyAV) as the floor.
+
 Run:  PYTHONPATH=$PWD python benchmarks/bench_folder_cpu.py [--sizes 1000,10000]
-          [--other /path/to/other/checkout] [--repeat 5]
+          [--other /path/to/other/checkout] [--repeat 5] [--corpus]
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(HERE))
 
-from benchmarks.bench_folder import LOOP, write_wavs  # noqa: E402  (after the path)
+from benchmarks.bench_folder import CORPUS, LOOP, write_wavs  # noqa: E402  (after the path)
 
 
 def interleaved(commands: dict[str, tuple[list[str], dict[str, str]]], repeat: int) -> None:
@@ -110,8 +113,20 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--other", help="another checkout to compare with (e.g. main)")
+    ap.add_argument("--corpus", action="store_true",
+                    help="the real corpus beside importing numpy, h5py and av, not WAVs")
     args = ap.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if args.corpus:
+        ours = [sys.executable, "-m", "bsingest.cli.main", "extract", str(CORPUS), "--json"]
+        commands = {"this checkout": (ours, {**env, "PYTHONPATH": str(HERE)})}
+        if args.other:
+            commands["other"] = (ours, {**env, "PYTHONPATH": args.other})
+        commands["floor"] = ([sys.executable, "-c", "import numpy, h5py, av"], env)
+        print(f"\n{CORPUS} (load {os.getloadavg()[0]:.1f})\n\n"
+              "| what | wall | CPU | CPU / floor | peak RSS |\n|---|---|---|---|---|")
+        interleaved(commands, args.repeat)
+        return
     with tempfile.TemporaryDirectory() as d:
         for n in (int(s) for s in args.sizes.split(",")):
             folder = Path(d) / f"wav{n}"

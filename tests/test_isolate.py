@@ -80,3 +80,20 @@ def test_a_worker_killed_from_outside_is_not_called_slow(tmp_path: Path) -> None
                                         "(signal SIGKILL")
     assert "took more than" not in str(caught.value)
     assert isolated(path, abs, -3) == 3
+
+
+def test_the_worker_reads_without_importing_every_family(tmp_path: Path) -> None:
+    # Its start is on the path of a run's first NWB file: the registry's __init__, which
+    # imports all 35 family modules, is not run there; the family asked for imports as usual.
+    from extractors import _isolate
+    from extractors.nwb import _describe
+    from tests.samples.nwb import write_nwb
+
+    if _isolate._worker is not None:
+        _isolate._stop(_isolate._worker)  # a worker of earlier tests may hold anything
+    path = write_nwb(tmp_path / "s.nwb")
+    assert isolated(path, _describe, str(path))
+    loaded = isolated(path, eval, "sorted(__import__('sys').modules)")
+    assert "extractors.nwb" in loaded and "h5py" in loaded
+    assert not {"extractors.audio", "extractors.tiff", "extractors.intan"} & set(loaded)
+    assert isolated(path, eval, "hasattr(__import__('extractors'), 'EXTRACTORS')") is False
