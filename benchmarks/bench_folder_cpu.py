@@ -2,8 +2,9 @@
 
 Two tables over small WAVs (written as ``bench_folder.py`` writes them):
 
-- ``bsingest extract DIR --json`` of this checkout, of another (``--other PATH``), and the
-  stdlib floor loop of ``bench_folder.py``, run in turn (interleaved, so that a change of
+- ``bsingest extract DIR --json`` of this checkout (with its forked workers, and in one
+  process: ``BSINGEST_WORKERS=1``), of another (``--other PATH``), and the stdlib floor
+  loop of ``bench_folder.py``, run in turn (interleaved, so that a change of
   load hits all alike); median user + sys CPU of each process, its wall time and peak RSS;
 - where one run's CPU goes, stage by stage, in this process (best of 3 per stage).
 
@@ -35,19 +36,24 @@ from benchmarks.bench_folder import CORPUS, LOOP, write_wavs  # noqa: E402  (aft
 def interleaved(commands: dict[str, tuple[list[str], dict[str, str]]], repeat: int) -> None:
     runs: dict[str, list[tuple[float, float, float]]] = {k: [] for k in commands}
     for cmd, env in commands.values():  # warm-up: bytecode caches, page cache
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       cwd=tempfile.gettempdir())
     for _ in range(repeat):
         for name, (cmd, env) in commands.items():
             t0 = time.perf_counter()
+            # Started outside any checkout: ``python -m`` puts the working folder first
+            # on the path, which would make every PYTHONPATH run this checkout's code.
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
+                                    stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir())
             _, _, usage = os.wait4(proc.pid, 0)
             runs[name].append((time.perf_counter() - t0, usage.ru_utime + usage.ru_stime,
                                usage.ru_maxrss / 1024))
     floor = statistics.median(c for _, c, _ in runs["floor"])
+    wall_floor = statistics.median(w for w, _, _ in runs["floor"])
     for name, rows in runs.items():
         cpu = statistics.median(c for _, c, _ in rows)
-        print(f"| {name} | {statistics.median(w for w, _, _ in rows):.3f} s | {cpu:.3f} s "
+        wall = statistics.median(w for w, _, _ in rows)
+        print(f"| {name} | {wall:.3f} s | {wall / wall_floor:.2f} | {cpu:.3f} s "
               f"| {cpu / floor:.2f} | {max(m for _, _, m in rows):.0f} MiB |", flush=True)
 
 
@@ -126,12 +132,15 @@ def main() -> None:
             folder = Path(d) / f"wav{n}"
             write_wavs(folder, n)
             ours = [sys.executable, "-m", "bsingest.cli.main", "extract", str(folder), "--json"]
-            commands = {"this checkout": (ours, {**env, "PYTHONPATH": str(HERE)})}
+            commands = {"this checkout": (ours, {**env, "PYTHONPATH": str(HERE)}),
+                        "this checkout, one process": (
+                            ours, {**env, "PYTHONPATH": str(HERE), "BSINGEST_WORKERS": "1"})}
             if args.other:
                 commands["other"] = (ours, {**env, "PYTHONPATH": args.other})
             commands["floor"] = ([sys.executable, "-c", LOOP, str(folder)], env)
-            print(f"\n{n:,} WAVs\n\n| what | wall | CPU | CPU / floor | peak RSS |\n"
-                  "|---|---|---|---|---|")
+            print(f"\n{n:,} WAVs (load average {os.getloadavg()[0]:.1f})\n\n"
+                  "| what | wall | wall / floor | CPU | CPU / floor | peak RSS |\n"
+                  "|---|---|---|---|---|---|")
             interleaved(commands, args.repeat)
         folder = Path(d) / "wav10000"
         if not folder.is_dir():
