@@ -56,14 +56,6 @@ __all__ = ["MEMORY_LIMIT", "isolated", "prewarm"]
 MEMORY_LIMIT = 8 * 2**30
 
 _HEADER = struct.Struct("<Q")
-# The worker runs families' module-level readers and never asks the registry, so it does
-# not run the package's __init__ (which imports every family module: ~50 ms of each worker
-# start, on the path of a run's first NWB file): ``extractors`` is made a bare package
-# whose modules import as usual.
-_BARE_PACKAGE = ("import importlib.util as u, sys, types; s = u.find_spec('extractors'); "
-                 "p = types.ModuleType('extractors'); p.__spec__ = s; "
-                 "p.__path__ = list(s.submodule_search_locations); "
-                 "sys.modules['extractors'] = p; ")
 _lock = threading.Lock()
 _worker: subprocess.Popen[bytes] | None = None
 _pending = 0  # replies to prewarm requests not read yet
@@ -173,7 +165,7 @@ def _running() -> subprocess.Popen[bytes]:
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         # Not "-m extractors._isolate": the package imports this module first, and runpy
         # warns about running it a second time.
-        serve = f"{_BARE_PACKAGE}from extractors._isolate import _serve; _serve()"
+        serve = "from extractors._isolate import _serve; _serve()"
         _worker = subprocess.Popen([sys.executable, "-c", serve],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
     return _worker
