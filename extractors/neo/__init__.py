@@ -98,7 +98,9 @@ class NeoExtractor(Extractor):
         timeout = TIMEOUT
         if fmt.reads != "headers only":
             timeout += SCAN_SECONDS_PER_MB * _data_size(path, fmt) / 1e6
-        summary = isolated(path, _worker.summarize, fmt.key, str(path), timeout=timeout)
+        summary = _own_summary(path, fmt)
+        if summary is None:
+            summary = isolated(path, _worker.summarize, fmt.key, str(path), timeout=timeout)
         records, notes = map_summary(fmt, path, summary)
         fixes = _FIXES.get(fmt.key)
         out = []
@@ -111,6 +113,18 @@ class NeoExtractor(Extractor):
                 r.fields.warn(line)
             out.append(self.result(path, fmt.record_type, r.fields, part=r.part))
         return out
+
+
+def _own_summary(path: Path, fmt: NeoFormat) -> dict[str, Any] | None:
+    """Our own reading of a format neo walks slowly (TDT's index, in this process: the
+    photometry family's claim has read the same ``.tsq`` into the run's cache), or None
+    where neo must read it."""
+    if fmt.key != "tdt":
+        return None
+    from .tdt import block_summary
+
+    tsq = Path(fmt.open_kwargs(path)["dirname"])
+    return block_summary(tsq, path) if tsq.suffix.lower() == ".tsq" else None
 
 
 def _axona_lfp(path: Path) -> bool:
