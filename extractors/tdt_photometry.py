@@ -49,9 +49,9 @@ from bsingest.errors import ExtractionError
 from .base import Claim, Extraction, Extractor, Fields, Source
 from .run import cached
 
-__all__ = ["TdtPhotometryExtractor", "TdtStore", "TsqIndex", "code_name", "code_value",
-           "is_photometry_store", "photometry_fields", "photometry_only", "read_tsq_index",
-           "read_tsq_stores", "stores_of", "store_wavelength"]
+__all__ = ["TdtPhotometryExtractor", "TdtStore", "TsqIndex", "block_index", "code_name",
+           "code_value", "is_photometry_store", "photometry_fields", "photometry_only",
+           "read_tsq_index", "read_tsq_stores", "store_wavelength", "stores_of"]
 
 _RECORD = 40
 _STREAM = 0x8101
@@ -253,6 +253,28 @@ def read_tsq_index(path: Path, owner: Path | None = None) -> TsqIndex:
         snips=np.unique(np.concatenate(snips)) if snips else np.zeros(0, "u8"))
 
 
+#: The last index read, for calls outside a run (``extract()`` of one file asks for it
+#: from the photometry claim, the neo claim and the extraction): keyed by the file's
+#: identity as the run cache keys it (path, size, modification time).
+_LAST: dict[tuple[str, int, int, int], TsqIndex] = {}
+
+
+def block_index(tsq: Path, owner: Path | None = None) -> TsqIndex:
+    """:func:`read_tsq_index`, once per run (and once for consecutive calls outside one):
+    the photometry claim, the neo family's claim and its extraction share it."""
+    def read() -> TsqIndex:
+        st = os.stat(tsq)
+        key = (os.fspath(tsq), st.st_size, st.st_mtime_ns, st.st_ino)
+        found = _LAST.get(key)
+        if found is None:
+            found = read_tsq_index(tsq, owner)
+            _LAST.clear()
+            _LAST[key] = found
+        return found
+
+    return cached("tdt-tsq", tsq, read)
+
+
 def read_tsq_stores(path: Path, owner: Path | None = None
                     ) -> tuple[list[TdtStore], float | None]:
     """The stream stores of a ``.tsq`` (entries of type exactly 0x8101) and the block's
@@ -291,7 +313,7 @@ def photometry_only(tsq: Path) -> bool:
     try:
         # The whole index is read (a .tsq states no store list): once per run, shared
         # by this claim, neo's and the extraction.
-        stores, _ = stores_of(cached("tdt-tsq", tsq, lambda: read_tsq_index(tsq)), tsq)
+        stores, _ = stores_of(block_index(tsq), tsq)
     except (ExtractionError, OSError, ValueError):
         return False
     return bool(stores) and all(is_photometry_store(s.code) for s in stores)
@@ -342,8 +364,7 @@ def photometry_fields(tsq: Path, owner: Path) -> list[tuple[str, Fields]]:
     The neo family can describe the photometry stores of a block that also holds ephys
     streams with it: ``self.result(tev, "FiberPhotometry", f, part=code)`` for each pair.
     """
-    stores, start = stores_of(cached("tdt-tsq", tsq, lambda: read_tsq_index(tsq, owner)),
-                              tsq, owner)
+    stores, start = stores_of(block_index(tsq, owner), tsq, owner)
     if not stores:
         raise ExtractionError(owner, f"{tsq.name} lists no stream stores")
     tev = tsq.with_suffix(".tev")

@@ -114,8 +114,7 @@ def block_summary(tsq: Path, owner: Path) -> dict[str, Any] | None:
     damaged index (not whole 40-byte entries); entries whose samples reach past the
     ``.tev`` (a copy not finished) are one warning line: the counts stay the index's.
     """
-    from ..run import cached
-    from ..tdt_photometry import code_value, read_tsq_index
+    from ..tdt_photometry import block_index, code_value
 
     stem = _stem(tsq)
     tbk, tev = stem.with_suffix(".Tbk"), stem.with_suffix(".tev")
@@ -132,7 +131,7 @@ def block_summary(tsq: Path, owner: Path) -> dict[str, Any] | None:
     listed = [s for s in stores if s.ev_type & _TYPE_MASK == _STREAM]
     if any(s.ev_type & _UCF or s.n_channels <= 0 for s in listed):
         return None
-    ix = cached("tdt-tsq", tsq, lambda: read_tsq_index(tsq, owner))
+    ix = block_index(tsq, owner)
     import numpy as np
 
     global_t0 = ix.start_entry if ix.starts_marked else float("nan")
@@ -142,16 +141,17 @@ def block_summary(tsq: Path, owner: Path) -> dict[str, Any] | None:
     for stream_id, st in enumerate(listed):
         mine = ix.code == code_value(st.name)
         seen: dict[int, list[int]] = {}  # channel: its groups (exact and flagged types)
-        for i in np.flatnonzero(mine):
+        for row in np.flatnonzero(mine):
+            i = int(row)
             ch = int(ix.channel[i])
-            seen.setdefault(ch, []).append(int(i))
+            seen.setdefault(ch, []).append(i)
             if ch not in sev and 1 <= ch <= st.n_channels and int(ix.end[i]) > tev_size:
                 past[st.name] = max(past.get(st.name, 0), int(ix.end[i]))
         per = {}  # channel: (entries, then its first entry's time, rate and format)
         for ch, groups in seen.items():
-            i = min(groups, key=lambda g: int(ix.first[g]))
-            per[ch] = (sum(int(ix.count[g]) for g in groups), float(ix.ts[i]),
-                       float(ix.freq[i]), int(ix.fmt[i]))
+            j = min(groups, key=lambda g: int(ix.first[g]))
+            per[ch] = (sum(int(ix.count[g]) for g in groups), float(ix.ts[j]),
+                       float(ix.freq[j]), int(ix.fmt[j]))
         stream = _stream(st, stream_id, per, global_t0)
         if stream is None:
             return None
