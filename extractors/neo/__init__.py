@@ -16,6 +16,8 @@ SpikeGadgets ``.rec``, Micromed ``.trc`` and NeuroNexus Allego ``_data.xdat``; A
   crashes, hangs or exhausts it fails alone, with one line. Only plain values cross back.
 - Cost: neo reads headers only for most formats; the ``reads`` column of each row says
   where it reads more (Neuralynx record scan, AlphaOmega block walks, the TDT index).
+  TDT blocks are read by :mod:`.tdt` itself (the ``.Tbk`` and one chunked pass over the
+  ``.tsq``, in this process; neo in the worker only where that reader stands aside).
   Plexon ``.plx`` headers are read by :mod:`.plexon` (neo's block walk only where the
   header keeps no sample counts). ``benchmarks/bench_neo.py`` measures the slope per format.
 - Values: see :mod:`.mapping` and ``docs/formats/neo.md``.
