@@ -184,9 +184,6 @@ def read_tsq_index(path: Path, owner: Path | None = None) -> TsqIndex:
     if size < 2 * _RECORD:
         raise ExtractionError(owner, f"{where}{size} bytes: too short for a TDT tsq index (a "
                               "header record and a start mark, 40 bytes each)")
-    if size % _RECORD:
-        raise ExtractionError(owner, f"{where}{size} bytes is not a whole number of 40-byte "
-                              f"entries ({size % _RECORD} bytes over): a damaged or cut index")
     lut = np.array(_ITEM_LUT, dtype="i8")
     parts: list[tuple[Any, dict[str, Any]]] = []
     snips: list[Any] = []
@@ -195,6 +192,14 @@ def read_tsq_index(path: Path, owner: Path | None = None) -> TsqIndex:
     last: Any = None
     base = 0
     with open(path, "rb") as fh:
+        # The head first (a claim reads it whatever the size), then the size: a trailing
+        # part of an entry is a copy cut inside an entry or a damaged index, refused.
+        fh.read(2 * _RECORD)
+        if size % _RECORD:
+            raise ExtractionError(owner, f"{where}{size} bytes is not a whole number of "
+                                  f"40-byte entries ({size % _RECORD} bytes over): a damaged "
+                                  "or cut index")
+        fh.seek(0)
         while True:
             raw = fh.read(_CHUNK * _RECORD)
             if not raw:
