@@ -291,28 +291,63 @@ class Journal:
         """
         body = _storable(path, key, record)
         with self._tx() as db:
-            row = db.execute("SELECT record, fingerprint, state FROM entries "
-                             "WHERE server=? AND dataset=? AND key=?",
-                             (server, dataset, key)).fetchone()
-            now = time.time()
-            if row is None:
-                db.execute("INSERT INTO entries (server, dataset, key, path, record, fingerprint,"
-                           " state, updated_at, existing, api) "
-                           "VALUES (?,?,?,?,?,?, 'pending', ?, ?, ?)",
-                           (server, dataset, key, path, body, fingerprint, now, existing, api))
-            elif row[0] != body or row[1] != fingerprint or row[2] == "failed":
-                # 'sending' stays 'sending': the last request's outcome is still unknown.
-                state = "sending" if row[2] == "sending" else "pending"
-                db.execute("UPDATE entries SET path=?, record=?, fingerprint=?, state=?, "
-                           "last_error=NULL, updated_at=?, api=? "
-                           "WHERE server=? AND dataset=? AND key=?",
-                           (path, body, fingerprint, state, now, api, server, dataset, key))
-            if row is not None and existing is not None:
-                db.execute("UPDATE entries SET existing=? WHERE server=? AND dataset=? AND key=?",
-                           (existing, server, dataset, key))
+            self._stage_row(db, server, dataset, key, path, body, fingerprint, existing, api)
         entry = self.get(server, dataset, key)
         assert entry is not None
         return entry
+
+    def stage_all(self, server: str, dataset: str,
+                  records: Sequence[tuple[str, str, dict[str, Any], str]],
+                  existing: str | None = None, api: str = "2023"
+                  ) -> list[Entry | RecordInvalid]:
+        """:meth:`stage` for a session's records, ``(path, key, record, fingerprint)``, in
+        one transaction (a batch stages sessions while other sessions' requests, which
+        write the journal too, go on); in their order, each row as it now stands, or the
+        :class:`~bsingest.errors.RecordInvalid` of a record the journal cannot hold."""
+        bodies: list[str | RecordInvalid] = []
+        for path, key, record, _ in records:
+            try:
+                bodies.append(_storable(path, key, record))
+            except RecordInvalid as exc:
+                bodies.append(exc)
+        with self._tx() as db:
+            for (path, key, _, fingerprint), body in zip(records, bodies, strict=True):
+                if isinstance(body, str):
+                    self._stage_row(db, server, dataset, key, path, body, fingerprint,
+                                    existing, api)
+        keys = [key for (_, key, _, _), body in zip(records, bodies, strict=True)
+                if isinstance(body, str)]
+        rows: dict[str, Entry] = {}
+        for i in range(0, len(keys), _KEYS_PER_SELECT):
+            part = keys[i:i + _KEYS_PER_SELECT]
+            rows.update((e.key, e) for e in self._select(
+                f"WHERE server=? AND dataset=? AND key IN ({','.join('?' * len(part))})",
+                (server, dataset, *part)))
+        return [body if isinstance(body, RecordInvalid) else rows[key]
+                for (_, key, _, _), body in zip(records, bodies, strict=True)]
+
+    @staticmethod
+    def _stage_row(db: sqlite3.Connection, server: str, dataset: str, key: str, path: str,
+                   body: str, fingerprint: str, existing: str | None, api: str) -> None:
+        row = db.execute("SELECT record, fingerprint, state FROM entries "
+                         "WHERE server=? AND dataset=? AND key=?",
+                         (server, dataset, key)).fetchone()
+        now = time.time()
+        if row is None:
+            db.execute("INSERT INTO entries (server, dataset, key, path, record, fingerprint,"
+                       " state, updated_at, existing, api) "
+                       "VALUES (?,?,?,?,?,?, 'pending', ?, ?, ?)",
+                       (server, dataset, key, path, body, fingerprint, now, existing, api))
+        elif row[0] != body or row[1] != fingerprint or row[2] == "failed":
+            # 'sending' stays 'sending': the last request's outcome is still unknown.
+            state = "sending" if row[2] == "sending" else "pending"
+            db.execute("UPDATE entries SET path=?, record=?, fingerprint=?, state=?, "
+                       "last_error=NULL, updated_at=?, api=? "
+                       "WHERE server=? AND dataset=? AND key=?",
+                       (path, body, fingerprint, state, now, api, server, dataset, key))
+        if row is not None and existing is not None:
+            db.execute("UPDATE entries SET existing=? WHERE server=? AND dataset=? AND key=?",
+                       (existing, server, dataset, key))
 
     def rename_keys(self, server: str, dataset: str, renames: dict[str, str]) -> int:
         """Give rows staged under an old key (``old -> new``) their new key; return how many.
@@ -395,6 +430,10 @@ class Journal:
                 "attempts=attempts+?, updated_at=? WHERE server=? AND dataset=? AND key=?",
                 (state, server_id, shown(error) if error is not None else None, int(attempt),
                  time.time(), entry.server, entry.dataset, entry.key))
+
+
+#: Keys in one ``IN (...)`` of a query (SQLite allows 999 parameters before 3.32).
+_KEYS_PER_SELECT = 500
 
 
 def shown(text: str) -> str:
