@@ -129,7 +129,15 @@ def ideal_timeline(spans: list[tuple[float, float, str]]) -> str:
     last = max(e for _, e, _ in spans)
     busy = sum(e - b for b, e, _ in spans)
     return (f"  ideal: first POST to last answer {last - first:.2f} s, mean in flight "
-            f"{busy / (last - first):.2f}, mean POST {busy / len(spans) * 1000:.1f} ms")
+            f"{busy / (last - first):.2f} ({middle(spans, first, last):.2f} in the middle "
+            f"fifth to four fifths), mean POST {busy / len(spans) * 1000:.1f} ms")
+
+
+def middle(spans: list[tuple[float, float, str]], first: float, last: float) -> float:
+    """Mean POSTs in flight from a fifth to four fifths of [first, last]: the steady
+    state, without the start and the end."""
+    lo, hi = first + (last - first) / 5, first + (last - first) * 4 / 5
+    return sum(max(0.0, min(e, hi) - max(b, lo)) for b, e, m in spans if m == "POST") / (hi - lo)
 
 
 def timeline(spans: list[tuple[float, float, str]], began: float, ended: float,
@@ -154,8 +162,9 @@ def timeline(spans: list[tuple[float, float, str]], began: float, ended: float,
     lines.append(f"  in flight per {step} s from the first POST (of {concurrency}): "
                  + " ".join(row))
     full = sum(e - b for b, e, _ in posts) / (last - posts[0][0])
-    lines.append(f"  mean in flight, first POST to last answer: {full:.2f}, mean POST "
-                 f"{sum(e - b for b, e, _ in posts) / len(posts) * 1000:.1f} ms")
+    lines.append(f"  mean in flight, first POST to last answer: {full:.2f} "
+                 f"({middle(spans, posts[0][0], last):.2f} in the middle fifth to four "
+                 f"fifths), mean POST {sum(e - b for b, e, _ in posts) / len(posts) * 1000:.1f} ms")
     return "\n".join(lines)
 
 

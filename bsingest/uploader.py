@@ -443,7 +443,9 @@ class Uploader:
             self._journal().mark(e, "failed", error=msg)
             return "failed", msg
         server_id = str(body.get("id"))
-        self._journal().mark(e, "uploaded", server_id=server_id)
+        # Written with the next write (the next request's "sending"): until then the row
+        # says "sending", which a crash leaves to be read back, never sent again.
+        self._journal().mark_soon(e, "uploaded", server_id=server_id)
         return "created", server_id
 
     # -- reading back: the waves ---------------------------------------------------------

@@ -350,7 +350,8 @@ class HttpClient:
         except httpx.TransportError as exc:
             reason = str(exc) or type(exc).__name__
             raise TransportError(method, show(url), self._mask(reason)) from exc
-        log.debug("%s %s -> %d", method, show(str(resp.request.url)), resp.status_code)
+        if log.isEnabledFor(logging.DEBUG):  # the URL's text is built only to be shown
+            log.debug("%s %s -> %d", method, show(str(resp.request.url)), resp.status_code)
         return resp
 
     def _error(self, method: str, url: str, resp: httpx.Response) -> ApiError:
