@@ -37,6 +37,7 @@ carry), or any unexpected error of one request, fails that entry alone, with its
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -49,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import (
     ApiError,
     AuthError,
+    JournalError,
     NotFound,
     RateLimited,
     Rejected,
@@ -367,7 +369,15 @@ class Uploader:
                         self._journal().mark(e, "failed", error=str(exc))
                         emit(Outcome(e.dataset, e.key, e.path, FAILED, None, str(exc)))
                     continue
-                _Delivery(self, dataset, mine, on_server, executor, emit).run()
+                try:
+                    _Delivery(self, dataset, mine, on_server, executor, emit).run()
+                except BaseException:
+                    with contextlib.suppress(JournalError):  # the error said is the first
+                        self._journal().flush()
+                    raise
+                # The outcomes left for the next write (mark_soon), written as the run ends:
+                # a process that goes on (watch) may not write the journal again for hours.
+                self._journal().flush()
         return outcomes
 
     def _not_listed(self, e: Entry, exc: Exception) -> Outcome:

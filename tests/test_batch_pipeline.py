@@ -196,3 +196,24 @@ def _env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith("BRAINSTEM_")}
+
+
+def test_an_outcome_marked_soon_is_written_with_the_next_write_or_read(tmp_path: Path) -> None:
+    """Until it is written, the row says ``sending`` (what a crash leaves: the next run reads
+    it back before sending again); the next write, a read, or closing writes it."""
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as jr, Journal(path) as other:
+        a, b = (jr.stage("s", DATASET, f"k{i}", f"p{i}", {"i": i}, "fp") for i in range(2))
+        jr.mark(a, "sending", attempt=True)
+        jr.mark_soon(a, "uploaded", server_id="41")
+        assert other.get("s", DATASET, "k0").state == "sending"  # another process's view
+        jr.mark(b, "sending", attempt=True)  # the next write takes it along
+        row = other.get("s", DATASET, "k0")
+        assert (row.state, row.server_id, row.attempts) == ("uploaded", "41", 1)
+        jr.mark_soon(b, "uploaded", server_id="42")
+        assert jr.get("s", DATASET, "k1").state == "uploaded"  # a read of its own writes it
+        jr.mark(a, "failed", error="later")  # a later mark is not undone by an earlier one
+        jr.mark_soon(b, "uploaded", server_id="43")
+    with Journal(path) as again:  # closed: written
+        assert [(e.key, e.state, e.server_id) for e in again.entries()] == [
+            ("k0", "failed", "41"), ("k1", "uploaded", "43")]
