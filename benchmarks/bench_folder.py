@@ -41,18 +41,33 @@ def bsingest(*args: str) -> list[str]:
 
 
 def write_wavs(folder: Path, n: int) -> None:
-    """``n`` small WAVs (2 channels, 16 bit, 100 frames): one written by ``wave``, the
-    rest copies of its bytes (writing 100,000 with ``wave`` takes longer than reading)."""
+    """``n`` small WAVs (2 channels, 16 bit) that differ: file ``i`` holds ``100 + i % 997``
+    frames at one of four rates, so no two neighbours share their bytes or their record
+    (a run must not gain from identical files). The first is written by ``wave``; the others
+    by the same 44-byte header ``wave`` writes (writing 100,000 with ``wave`` takes longer
+    than reading them), which the first checks."""
+    import struct
+
     folder.mkdir(parents=True, exist_ok=True)
+
+    def wav_bytes(frames: int, rate: int) -> bytes:
+        data = bytes(range(256)) * (frames * 4 // 256 + 1)
+        data = data[:frames * 4]
+        return (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt "
+                + struct.pack("<IHHIIHH", 16, 1, 2, rate, rate * 4, 4, 16)
+                + b"data" + struct.pack("<I", len(data)) + data)
+
+    rates = (20000, 22050, 30000, 44100)
     first = folder / "a000000.wav"
     with wave.open(str(first), "wb") as w:
         w.setnchannels(2)
         w.setsampwidth(2)
-        w.setframerate(20000)
-        w.writeframes(b"\x00\x01" * 200)
-    data = first.read_bytes()
+        w.setframerate(rates[0])
+        w.writeframes(wav_bytes(100, rates[0])[44:])
+    if first.read_bytes() != wav_bytes(100, rates[0]):  # our header is wave's
+        raise RuntimeError("write_wavs: the header written differs from wave's")
     for i in range(1, n):
-        (folder / f"a{i:06d}.wav").write_bytes(data)
+        (folder / f"a{i:06d}.wav").write_bytes(wav_bytes(100 + i % 997, rates[i % 4]))
 
 
 def write_mixed(folder: Path, n: int) -> None:

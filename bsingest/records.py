@@ -24,7 +24,7 @@ functions.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -35,7 +35,7 @@ from .errors import RecordInvalid
 
 # The content rule, the UUID rule and plain JSON live in the leaf below records and details.
 from .recordtypes import RECORD_TYPES as TYPES
-from .recordtypes import bare_schema, content_problems, finite, lookup, type_names
+from .recordtypes import bare_schema, content_problems, finite, lookup, quick_content, type_names
 from .recordtypes import is_uuid as _is_uuid
 from .recordtypes import plain as _plain
 
@@ -218,6 +218,19 @@ def check_type_json(record_type: str, type_json: Any) -> list[str]:
     if record_type in TYPES:
         return content_problems(bare_schema(record_type), type_json)
     return [f"type: {record_type!r} is not a record type (one of {', '.join(type_names())})"]
+
+
+@cache
+def type_json_passes(record_type: str) -> Callable[[Any], bool] | None:
+    """A test, made once per type, that is True only for a ``type_json`` in which
+    :func:`check_type_json` finds no problem (False: ask it, it says what); None for a
+    type without one. Most records of a run are flat dicts of strings and numbers: this
+    asks of them what the type's schema asks, without the walk."""
+    if record_type in RECORD_TYPES:
+        return quick_content(_schema(record_type))
+    if record_type in TYPES:
+        return quick_content(bare_schema(record_type))
+    return None
 
 
 def type_json_keys(record_type: str) -> tuple[str, ...]:

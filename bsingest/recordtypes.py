@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -340,6 +340,32 @@ def content_problems(schema: Mapping[str, Any], content: Mapping[str, Any]) -> l
     problems += _cross_field_problems(content)
     problems += _file_name_problems(content.get("fileName"))
     return problems
+
+
+def quick_content(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
+    """A test, made once per schema, that is True only for content in which
+    :func:`content_problems` finds nothing: a flat dict of strings, whole numbers, bools,
+    None and finite floats that passes the schema's plain tests, without the fields the
+    cross-field rules are about, with a good ``fileName``. False means "ask
+    :func:`content_problems`", which says what is wrong; None for a schema without such
+    a test (:func:`bsingest.schemacheck.quick_object`)."""
+    fits = schemacheck.quick_object(schema)
+    if fits is None:
+        return None
+
+    def passes(content: Any) -> bool:
+        if not fits(content):
+            return False
+        for value in content.values():
+            kind = type(value)
+            if kind is float:
+                if not math.isfinite(value):
+                    return False
+            elif kind is not str and kind is not int and kind is not bool and value is not None:
+                return False  # a list or a mapping: the walks and cross-field rules decide
+        return not _file_name_problems(content.get("fileName"))
+
+    return passes
 
 
 def _cross_field_problems(tj: Mapping[str, Any]) -> list[str]:

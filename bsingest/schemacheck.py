@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["SUPPORTED", "check", "unsupported_keywords"]
+__all__ = ["SUPPORTED", "check", "quick_object", "unsupported_keywords"]
 
 #: Keywords this checker understands (annotations included).
 SUPPORTED = frozenset({
@@ -147,3 +147,40 @@ def _check_object(schema: Mapping[str, Any], value: Mapping[str, Any], path: str
         elif isinstance(extra, Mapping):
             problems += check(extra, item, f"{path}.{key}" if path else str(key))
     return problems
+
+
+_OBJECT_KEYWORDS = frozenset({"type", "properties", "required", "additionalProperties"})
+
+
+def quick_object(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
+    """A test, made once per schema, that is True only for a dict in which :func:`check`
+    finds no problem, when each of its values passes its property's plain test (see
+    :func:`_passes`); False means "ask :func:`check`", which says what is wrong. None for
+    a schema that asks more of an object than its properties' plain tests, its required
+    keys and whether other keys may appear."""
+    if schema.get("type") != "object" or set(schema) - _NOTES - _OBJECT_KEYWORDS:
+        return None
+    extra = schema.get("additionalProperties", True)
+    if extra is not True and extra is not False:
+        return None
+    props = schema.get("properties") or {}
+    tests = _quick(props) if props else {}
+    required = tuple(schema.get("required") or ())
+    closed = extra is False
+
+    def passes(value: Any) -> bool:
+        if type(value) is not dict:
+            return False
+        for key in required:
+            if key not in value:
+                return False
+        for key, item in value.items():
+            test = tests.get(key)
+            if test is None:
+                if closed or key in props:  # not allowed, or a schema of its own to walk
+                    return False
+            elif not test(item):
+                return False
+        return True
+
+    return passes

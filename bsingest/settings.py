@@ -29,12 +29,10 @@ off this machine only: a loopback port serves one thing today and another tomorr
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
 import re
-import secrets
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -152,6 +150,8 @@ def is_loopback(server: str) -> bool:
     host = urlsplit(server).hostname or ""
     if host == "localhost":
         return True
+    import ipaddress  # here, not at start-up: extract and --help never ask
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -194,7 +194,9 @@ def write_token_file(token: str, path: Path | None = None) -> Path:
     """
     path = path or token_file()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    # os.urandom, as secrets.token_hex is, without importing secrets (hashlib, OpenSSL:
+    # ~10 ms of every command's start-up, settings being imported by all).
+    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -99,7 +99,7 @@ class AudioExtractor(Extractor):
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         f = Fields()
-        with open(path, "rb") as fh:
+        with open(path, "rb", buffering=0) as fh:  # a few reads of the head: no buffer
             size = os.fstat(fh.fileno()).st_size  # the file opened, not a second path look-up
             head = fh.read(_HEAD)
             if head[:4] in (b"RIFF", b"RIFX", b"RF64", b"BW64") or head[:16] == _W64_RIFF:
@@ -330,13 +330,23 @@ def _subformat_tag(guid: bytes, endian: str) -> int | None:
 
 
 def _put_fmt(path: Path, spec: _Fmt, f: Fields, where: str) -> None:
-    try:
-        stype = _sample_type(spec)
-    except _Unsupported as exc:
-        raise ExtractionError(path, str(exc)) from None
+    described = _DESCRIBED.get(spec)
+    if described is None:
+        try:
+            described = (_sample_type(spec), _type_detail(spec), _container(spec))
+        except _Unsupported as exc:
+            raise ExtractionError(path, str(exc)) from None
+        if len(_DESCRIBED) >= 1024:
+            _DESCRIBED.clear()
+        _DESCRIBED[spec] = described
     f.header("nChannels", spec.n_channels, f"{where} nChannels")
     f.header("sr", spec.rate, f"{where} nSamplesPerSec")
-    f.header("type", stype, _type_detail(spec))
+    f.header("type", described[0], described[1])
+
+
+# fmt chunk -> (sample type, its provenance, bytes per sample): a session's files share a
+# handful of fmt chunks, and these are worked out once for each (bounded).
+_DESCRIBED: dict[_Fmt, tuple[str, str, int]] = {}
 
 
 def _container(spec: _Fmt) -> int:
@@ -392,12 +402,19 @@ def _type_detail(spec: _Fmt) -> str:
 
 def _count_frames(spec: _Fmt, offset: int, declared: int | None, unset: str, size: int,
                   f: Fields) -> None:
-    c = _container(spec)
+    described = _DESCRIBED.get(spec)
+    c = described[2] if described is not None else _container(spec)
     frame = spec.n_channels * c
     if spec.block_align != frame:
         f.warn(f"nBlockAlign {spec.block_align} cannot hold {spec.n_channels} channels of "
                f"{spec.bits}-bit samples; frames taken as {frame} bytes")
     present = max(0, size - offset)
+    if declared is not None and present >= declared and (
+            present - declared < 2**32 or (present - declared) % 2**32) and not declared % frame:
+        # The usual file: the data chunk's size holds, in whole frames.
+        f.computed("nSamples", declared // frame, f"data chunk size {declared} bytes / "
+                   f"{frame}-byte frames ({spec.n_channels} channels x {c} bytes)")
+        return
     from_size = f"{present} data bytes present (file size {size} - data offset {offset})"
     if declared is None:
         used, how = present, from_size
@@ -780,8 +797,9 @@ _SUFFIX_FORMATS = {".wav": {"WAV", "RF64", "BW64", "W64"}, ".wave": {"WAV", "RF6
 
 
 def _check_suffix(path: Path, fmt: str, f: Fields) -> None:
-    if fmt not in _SUFFIX_FORMATS.get(path.suffix.lower(), {fmt}):
-        f.warn(f"named {path.suffix} but holds {fmt} audio; described as {fmt}")
+    suffix = path.suffix
+    if fmt not in _SUFFIX_FORMATS.get(suffix.lower(), {fmt}):
+        f.warn(f"named {suffix} but holds {fmt} audio; described as {fmt}")
 
 
 def _check_stated(stated: Mapping[str, Any], f: Fields) -> None:

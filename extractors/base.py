@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from bsingest.errors import BsingestError, ExtractionError, NothingToDescribe
 from bsingest.quantities import STATED, QuantityError, canonical_text
 from bsingest.quantities import parse as parse_quantity
-from bsingest.records import ExperimentData, check_type_json, type_json_keys
+from bsingest.records import ExperimentData, check_type_json, type_json_keys, type_json_passes
 from bsingest.recordtypes import (
     FIELD_BOUNDS,
     RECORD_TYPES,
@@ -441,6 +441,9 @@ class Extractor:
             good = [_with_optics(r, optics) for r in good]
         kept = []
         for r in good:
+            if _passes(r):  # the usual record: plausible and valid, known without the walks
+                kept.append(r)
+                continue
             # One part's implausible value (an NWB series with epoch and relative
             # timestamps mixed) drops that part, never the file's other records.
             problem = self._implausible(r)
@@ -619,6 +622,52 @@ def _limits_of(record_type: str) -> dict[str, tuple[float, float]]:
     """Every bound a record of ``record_type`` must keep (the table's; once per type)."""
     found: RecordType | None = lookup(record_type)
     return {**FIELD_BOUNDS, **(found.bounds if found is not None else {})}
+
+
+def _quick_check(record_type: str) -> Callable[[Extraction], bool]:
+    """A test, made once per record type, that is True only for a record in which neither
+    :func:`plausibility_problems` nor :meth:`Extractor._check` finds a problem; False
+    means "ask them", and they say what is wrong. Most records are flat: counts that are
+    ints, bounded values that are numbers within their bounds, and values the type's
+    schema test passes (:func:`bsingest.records.type_json_passes`)."""
+    content = type_json_passes(record_type)
+    if content is None:
+        return lambda r: False
+    bounded: dict[str, tuple[float, float] | None] = {
+        **dict.fromkeys(_COUNT_KEYS), **_limits_of(record_type)}
+    # A key of both (none today) is asked of both: the test gives way to the full checks.
+    both = set(_COUNT_KEYS) & set(_limits_of(record_type))
+
+    def passes(r: Extraction) -> bool:
+        tj, prov = r.type_json, r.provenance
+        if not content(tj):
+            return False
+        for key, value in tj.items():
+            if key not in prov:
+                return False
+            if key in bounded:
+                limits = bounded[key]
+                kind = type(value)
+                if key in both:
+                    return False
+                if limits is None:  # a count: a whole, non-negative number up to 2**53
+                    if kind is not int or not 0 <= value <= COUNT_LIMIT:
+                        return False
+                elif (kind is not int and kind is not float) or not limits[0] <= value <= limits[1]:
+                    return False
+        return True
+
+    return passes
+
+
+_QUICK: dict[str, Callable[[Extraction], bool]] = {}
+
+
+def _passes(r: Extraction) -> bool:
+    test = _QUICK.get(r.type)
+    if test is None:
+        test = _QUICK[r.type] = _quick_check(r.type)
+    return test(r)
 
 
 # Types that hold no number inside and are not one: skipped without an ABC check.

@@ -69,6 +69,8 @@ from .base import Claim, Extraction, Extractor, Fields, Source, special_file, wh
 __all__ = ["BrainVisionExtractor", "VhdrHeader", "read_vhdr"]
 
 _HEADER_LIMIT = 16 * 2**20  # a 256-channel header with comments is ~30 kB
+# What the claims read of a header to find the files it names: its first section.
+_NAMES_HEAD = 64 * 1024
 _MARKER_HEAD = 1 << 16  # the first New Segment marker is near the top of the .vmrk
 # "Brain Vision Data Exchange Header File Version 1.0" (Recorder, Analyzer, pybv), and the
 # first lines of V-Amp Recorder ("Brain Vision V-Amp Data Header File") and of the Core
@@ -226,13 +228,23 @@ class BrainVisionExtractor(Extractor):
                    "contiguous in time; nSamples counts the samples stored")
 
 
-def read_vhdr(path: Path, *, data: Path) -> VhdrHeader:
-    """Parse a ``.vhdr``; every problem is one line naming ``data`` (the file described)."""
+def read_vhdr(path: Path, *, data: Path, head: int | None = None) -> VhdrHeader:
+    """Parse a ``.vhdr``; every problem is one line naming ``data`` (the file described).
+
+    ``head``: parse only the whole lines of its first ``head`` bytes (what deciding whose
+    a file is reads: ``[Common Infos]``, which names the data file, comes first).
+    """
     try:
         size = os.stat(path).st_size
         if size > _HEADER_LIMIT:
             raise _error(data, path, f"{size} bytes is too large for a BrainVision header")
-        raw = path.read_bytes()
+        if head is None:
+            raw = path.read_bytes()
+        else:
+            with open(path, "rb") as fh:
+                raw = fh.read(head)
+            if len(raw) == head:
+                raw = raw[:raw.rfind(b"\n") + 1] or raw  # a cut last line is not read
     except OSError as exc:
         raise _error(data, path, f"cannot read: {exc.strerror or exc}") from exc
     text, encoding = _decode(raw)
@@ -408,7 +420,7 @@ def _named(vhdr: str, mtime: int, size: int) -> tuple[str | None, str | None]:
     if size > _HEADER_LIMIT:
         return None, None
     try:
-        h = read_vhdr(path, data=path)
+        h = read_vhdr(path, data=path, head=_NAMES_HEAD)
     except SidecarError:
         return None, None
     return h.get("common infos", "datafile"), h.get("common infos", "markerfile")

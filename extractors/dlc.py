@@ -43,6 +43,7 @@ __all__ = ["DlcExtractor", "DlcTable", "lightning_video", "paired_video", "read_
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _LEVELS = (b"scorer", b"bodyparts", b"coords")
 _CSV_HEAD = 64 * 1024
+_H5_HEAD = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,17 +73,25 @@ class DlcExtractor(Extractor):
         if suffix == ".csv":
             return Claim.SPECIFIC if _csv_header_rows(path) else Claim.NO
         # By its name and the HDF5 magic only (a damaged file DeepLabCut named is ours too,
-        # to say what is wrong with it): opening HDF5 to look for DeepLabCut's columns
-        # waits for claim_content, when no family knows the file by its name.
+        # to say what is wrong with it): looking for DeepLabCut's columns waits for
+        # claim_content, when no family knows the file by its name.
         named = "DLC_" in path.name or path.name.startswith("CollectedData_")
         return Claim.SPECIFIC if named and _is_hdf5(path) else Claim.NO
 
     @classmethod
     def claim_content(cls, path: Path) -> Claim:
-        # A DeepLabCut .h5 renamed: its columns say so.
+        # A DeepLabCut .h5 renamed: pandas writes its attributes (pandas_type, the column
+        # level names) before the rows, so they are in the file's first 64 KiB. Deciding
+        # whose a file is never opens HDF5; the extraction checks the columns themselves.
         if path.suffix.lower() not in (".h5", ".hdf5") or not path.is_file():
             return Claim.NO
-        return Claim.SPECIFIC if _dlc_h5_key(path) else Claim.NO
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(_H5_HEAD)
+        except OSError:
+            return Claim.NO
+        named = head.startswith(_HDF5_MAGIC) and b"pandas_type" in head
+        return Claim.SPECIFIC if named and all(level in head for level in _LEVELS) else Claim.NO
 
     @classmethod
     def sidecars(cls, path: Path) -> list[Path]:
@@ -181,16 +190,6 @@ def _is_hdf5(path: Path) -> bool:
             return fh.read(8) == _HDF5_MAGIC
     except OSError:
         return False
-
-
-def _dlc_h5_key(path: Path) -> str | None:
-    """The pandas key holding DeepLabCut columns, or None (not HDF5, not DLC, damaged)."""
-    if not _is_hdf5(path):
-        return None
-    try:
-        return _find_key(path)
-    except _H5_ERRORS:
-        return None
 
 
 def _find_key(h5path: Path) -> str | None:

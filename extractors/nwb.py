@@ -130,7 +130,9 @@ class NwbExtractor(Extractor):
                     "IntracellularEphys")
 
     claim_endings = (".nwb",)
-    warm = ("h5py",)
+    # This module too: the worker imports it (and the record checks it needs) while this
+    # process reads the files before the first NWB one, not when that file is asked for.
+    warm = ("h5py", __name__)
 
     @classmethod
     def claim(cls, path: Path) -> Claim:

@@ -38,7 +38,7 @@ class Run:
 
     def __init__(self) -> None:
         self._values: dict[Hashable, Any] = {}
-        self.claims: dict[Path, Any] = {}  # path -> (best claim, claimants), see extractors
+        self.claims: dict[str, Any] = {}  # path's text -> (best claim, claimants), see extractors
         self.resolved: dict[str, Path] = {}  # folder -> its resolved path
         self._relative: dict[tuple[str, str], str | None] = {}
         self.parses: Counter[str] = Counter()

@@ -36,15 +36,17 @@ strings (one per video), a few attributes; never the points. Cost: ~5 ms per fil
 whatever the number of frames, plus describing the named video.
 
 Claims never open HDF5: ``.slp`` is SLEAP's own suffix; an ``.h5`` is a SLEAP analysis
-export when it has the HDF5 signature and its name ends in ``.analysis.h5``, or the names
-``track_occupancy`` and ``node_names`` appear in its first or last 64 KiB (where HDF5 keeps
-a small file's link names).
+export when it has the HDF5 signature and its name ends in ``.analysis.h5``, or, for an
+``.h5`` no family knows by its name (``claim_content``), when the names ``track_occupancy``
+and ``node_names`` appear in its first or last 64 KiB (where HDF5 keeps a small file's link
+names).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,17 @@ _H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
 _MAX_VIDEOS = 10_000  # videos_json entries read; more is not a labels file we can describe
 _MAX_JSON = 1 << 20  # bytes of one video's JSON
 _PROBE = 64 * 1024
+
+
+def _hdf5_head(path: Path) -> bool:
+    """An .h5/.hdf5 regular file that begins with the HDF5 signature (8 bytes read)."""
+    if path.suffix.lower() not in (".h5", ".hdf5") or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8) == _HDF5_MAGIC
+    except OSError:
+        return False
 
 
 class SleapExtractor(Extractor):
@@ -113,17 +126,19 @@ class SleapAnalysisExtractor(Extractor):
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
-        if path.suffix.lower() not in cls.suffixes or not path.is_file():
+        # Name and signature only: the link-name probe below reads a file's last 64 KiB,
+        # asked only of an .h5 no family knows by its name (not of every DeepLabCut .h5).
+        named = path.name.lower().endswith(".analysis" + path.suffix.lower())
+        return Claim.SPECIFIC if named and _hdf5_head(path) else Claim.NO
+
+    @classmethod
+    def claim_content(cls, path: Path) -> Claim:
+        if not _hdf5_head(path):
             return Claim.NO
         try:
             with open(path, "rb") as fh:
-                if fh.read(8) != _HDF5_MAGIC:
-                    return Claim.NO
-                if path.name.lower().endswith(".analysis" + path.suffix.lower()):
-                    return Claim.SPECIFIC
-                fh.seek(0)
                 head = fh.read(_PROBE)
-                fh.seek(max(0, path.stat().st_size - _PROBE))
+                fh.seek(max(0, os.fstat(fh.fileno()).st_size - _PROBE))
                 tail = fh.read(_PROBE)
         except OSError:
             return Claim.NO
@@ -207,8 +222,14 @@ def _slp(path: Path, h5: Any) -> dict[str, Any]:
     videos = []
     for i, raw in enumerate(videos_json[()] if videos_json.shape[0] else []):
         videos.append(_video(path, h5, i, raw))
-    for i, last in enumerate(_last_frames(frames, len(videos))):
-        videos[i]["last_frame"] = last
+    # The labelled frames are read only to check them against a video the session holds:
+    # a predictions file of a long video has a row per frame, so reading them otherwise
+    # would make the file's cost grow with its rows for nothing.
+    from ._posevideo import find_video
+
+    if any(v["name"] and find_video(path, v["name"]) for v in videos):
+        for i, last in enumerate(_last_frames(frames, len(videos))):
+            videos[i]["last_frame"] = last
     fmt = h5["metadata"].attrs.get("format_id")
     instances = h5.get("instances")
     tracks = h5.get("tracks_json")
@@ -222,19 +243,25 @@ def _slp(path: Path, h5: Any) -> dict[str, Any]:
     }
 
 
+#: Rows of /frames read at once by :func:`_last_frames` (a whole row is up to 32 bytes).
+_ROWS_AT_ONCE = 1 << 20
+
+
 def _last_frames(frames: Any, n_videos: int) -> list[int | None]:
     """Each video's highest labelled ``frame_idx`` (None: no frame labelled), to check
     against the video's length. Reads two integer columns of /frames (16 bytes a row)."""
     import numpy as np
 
     out: list[int | None] = [None] * n_videos
-    if not n_videos or not frames.shape[0]:
-        return out
-    video = np.asarray(frames["video"], dtype=np.int64)
-    index = np.asarray(frames["frame_idx"], dtype=np.int64)
-    for v in np.unique(video):
-        if 0 <= v < n_videos:
-            out[int(v)] = int(index[video == v].max())
+    for start in range(0, frames.shape[0] if n_videos else 0, _ROWS_AT_ONCE):
+        rows = frames[start:start + _ROWS_AT_ONCE]
+        video = np.asarray(rows["video"], dtype=np.int64)
+        index = np.asarray(rows["frame_idx"], dtype=np.int64)
+        for v in np.unique(video):
+            if 0 <= v < n_videos:
+                top = int(index[video == v].max())
+                seen = out[int(v)]
+                out[int(v)] = top if seen is None else max(seen, top)
     return out
 
 

@@ -80,3 +80,19 @@ def test_a_worker_killed_from_outside_is_not_called_slow(tmp_path: Path) -> None
                                         "(signal SIGKILL")
     assert "took more than" not in str(caught.value)
     assert isolated(path, abs, -3) == 3
+
+
+def test_the_worker_reads_without_importing_every_family(tmp_path: Path) -> None:
+    # Its start is on the path of a run's first NWB file: the registry imports a family's
+    # module only when a file of it is asked about, so the worker holds the family it runs.
+    from extractors import _isolate
+    from extractors.nwb import _describe
+    from tests.samples.nwb import write_nwb
+
+    if _isolate._worker is not None:
+        _isolate._stop(_isolate._worker)  # a worker of earlier tests may hold anything
+    path = write_nwb(tmp_path / "s.nwb")
+    assert isolated(path, _describe, str(path))
+    loaded = isolated(path, eval, "sorted(__import__('sys').modules)")
+    assert "extractors.nwb" in loaded and "h5py" in loaded
+    assert not {"extractors.audio", "extractors.tiff", "extractors.intan"} & set(loaded)

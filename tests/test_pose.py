@@ -312,6 +312,32 @@ def test_labelled_frames_past_the_end_of_the_video_are_a_warning_the_report_read
     assert not any("frame_idx" in w for w in _only(away).warnings)
 
 
+def test_labelled_frames_are_read_in_slices_and_only_against_a_video_of_the_session(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import h5py
+    import numpy as np
+
+    from extractors import sleap as sleap_module
+
+    rng = np.random.default_rng(7)
+    labelled = [(int(v), int(i)) for v, i in zip(rng.integers(0, 3, 500),
+                                                  rng.integers(0, 10_000, 500), strict=True)]
+    path = sleap.write_slp(tmp_path / "labels.slp", labelled,
+                           [sleap.video_entry(f"cam{k}.mp4") for k in range(3)])
+    want = [max(i for v, i in labelled if v == k) for k in range(3)]
+    monkeypatch.setattr(sleap_module, "_ROWS_AT_ONCE", 7)  # 72 slices, maxima across them
+    with h5py.File(path) as h5:
+        assert sleap_module._last_frames(h5["frames"], 3) == want
+        # None of the videos is in the session: /frames' rows are not read at all.
+        read: list[object] = []
+        real = h5py.Dataset.__getitem__
+        monkeypatch.setattr(h5py.Dataset, "__getitem__",
+                            lambda self, key: read.append(self.name) or real(self, key))
+        info = sleap_module._slp(path, h5)
+    assert "/frames" not in read
+    assert [v["last_frame"] for v in info["videos"]] == [None, None, None]
+
+
 def test_hdf5_pose_files_are_read_in_the_worker_process(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     import extractors.sleap as module

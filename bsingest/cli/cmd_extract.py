@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .jsonstream import JsonListWriter
+from .jsonstream import JsonListWriter, dumps_extraction
 from .options import stated_options, stated_values, verify_asked
 from .output import echo_err, echo_skipped, fmt_number, print_table
 
 if TYPE_CHECKING:
     from bsingest.extraction import ExtractReport
+    from extractors.base import Extraction
 
 
 @click.command("extract")
@@ -39,20 +40,23 @@ def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> No
 
     Exit code 0 when every file was described, 1 when any failed, 2 for usage errors.
     """
-    from bsingest.extraction import ExtractReport, extract_paths, iter_extract
+    from bsingest.extraction import ExtractReport, extract_paths, iter_rendered
 
     record_type, stated = stated_values(ctx)
     if as_json:
         # Streamed: records are printed as their files are read (64 KiB at a time), none kept
         # (100,000 files must not mean 100,000 records in memory); the errors follow, as
-        # ExtractReport.to_json orders them.
+        # ExtractReport.to_json orders them. A large folder's files are shared with forked
+        # workers, whose text comes back in its place (bsingest.extraction.iter_rendered).
         report = ExtractReport()
-        found = iter_extract(paths, report, record_type=record_type,
-                             verify=verify_asked(ctx), **stated)
+        found = iter_rendered(paths, report, _item_text, JsonListWriter.SEP,
+                              record_type=record_type, verify=verify_asked(ctx), **stated)
         with JsonListWriter(_stdout_bytes()) as out:
-            for extractions in found:
-                for e in extractions:
-                    out.write_extraction(e)
+            for item in found:
+                if isinstance(item, str):
+                    out.write_text(item)
+                else:
+                    out.write_pieces(item.pieces(), item.count)
             for path, msg in report.errors.items():
                 out.write({"path": path, "error": msg})
         _print_notes(report)
@@ -61,6 +65,10 @@ def extract_cmd(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> No
     _print_report(report, [p for p in paths if os.path.isdir(p)])
     _print_notes(report)
     ctx.exit(0 if report.ok else 1)
+
+
+def _item_text(e: Extraction) -> str:
+    return dumps_extraction(e, "  ")
 
 
 def _print_notes(report: ExtractReport) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -117,6 +117,9 @@ def dumps_indented(value: Any, pad: str = "") -> str:
 
 # Source -> its JSON text ('"header"'), made on first use (an enum's .value is a property).
 _SOURCE_TEXT: dict[Any, str] = {}
+# id(provenance) -> (the provenance, pad, its text after the key); bounded.
+_PROVENANCE_TEXT: dict[int, tuple[Any, str, str]] = {}
+_PROVENANCE_KEPT = 4096
 
 
 def dumps_extraction(e: Extraction, pad: str = "") -> str:
@@ -135,7 +138,23 @@ def dumps_extraction(e: Extraction, pad: str = "") -> str:
     out = ["{\n" + i1 + '"path": ', encode_basestring(e.path),
            ",\n" + i1 + '"type": ', encode_basestring(e.type),
            ",\n" + i1 + '"type_json": ']
-    _parts(tj, i1, out)
+    if tj:  # _parts' dict branch, inline: a record's type_json is flat strings and numbers
+        sep = "{\n" + i2
+        comma = ",\n" + i2
+        for key, item in tj.items():
+            head = sep + encode_basestring(key if type(key) is str else _key(key)) + ": "
+            sep = comma
+            t = type(item)
+            if t is str:
+                out.append(head + encode_basestring(item))
+            elif t is int:
+                out.append(head + int.__repr__(item))
+            else:
+                out.append(head)
+                _parts(item, i2, out)
+        out.append("\n" + i1 + "}")
+    else:
+        out.append("{}")
     out.append(",\n" + i1 + '"provenance": ')
     if e.provenance:
         sep = "{\n" + i2
@@ -143,18 +162,27 @@ def dumps_extraction(e: Extraction, pad: str = "") -> str:
         detail = ",\n" + i3 + '"detail": '
         end = "\n" + i2 + "}"
         for key, prov in e.provenance.items():
-            source = _SOURCE_TEXT.get(prov.source)
-            if source is None:
-                source = _SOURCE_TEXT[prov.source] = encode_basestring(prov.source.value)
-            text = prov.detail
-            if type(text) is not str:  # as to_json's dict would be written
-                parts: list[str] = []
-                _parts(text, i3, parts)
-                text_json = "".join(parts)
+            # Provenances are shared from record to record (extractors.base._provenance):
+            # each one's text is made once, and kept with it (so its id is not reused).
+            known = _PROVENANCE_TEXT.get(id(prov))
+            if known is not None and known[0] is prov and known[1] == pad:
+                body = known[2]
             else:
-                text_json = encode_basestring(text)
-            out.append(sep + encode_basestring(key if type(key) is str else _key(key)) + mid
-                       + source + detail + text_json + end)
+                source = _SOURCE_TEXT.get(prov.source)
+                if source is None:
+                    source = _SOURCE_TEXT[prov.source] = encode_basestring(prov.source.value)
+                text = prov.detail
+                if type(text) is not str:  # as to_json's dict would be written
+                    parts: list[str] = []
+                    _parts(text, i3, parts)
+                    text_json = "".join(parts)
+                else:
+                    text_json = encode_basestring(text)
+                body = mid + source + detail + text_json + end
+                if len(_PROVENANCE_TEXT) >= _PROVENANCE_KEPT:
+                    _PROVENANCE_TEXT.clear()
+                _PROVENANCE_TEXT[id(prov)] = (prov, pad, body)
+            out.append(sep + encode_basestring(key if type(key) is str else _key(key)) + body)
             sep = ",\n" + i2
         out.append("\n" + i1 + "}")
     else:
@@ -201,6 +229,23 @@ class JsonListWriter:
         self.count += 1
         if self._size >= 65536:
             self.flush()
+
+    #: What comes before every item but the first (``write_text`` adds it).
+    SEP = ",\n  "
+
+    def write_pieces(self, pieces: Iterable[bytes], count: int) -> None:
+        """``count`` items already written as UTF-8 ``SEP + dumps_indented(item, "  ")``
+        each, in pieces (a worker's part of a run: :class:`bsingest.extraction.Share`)."""
+        if not count:
+            return
+        self.flush()
+        first = True
+        for piece in pieces:
+            if first and self.count == 0:  # the list's first item: "[" before it, no comma
+                piece = b"[\n  " + piece[len(self.SEP):]
+            first = False
+            self._write(piece)
+        self.count += count
 
     def flush(self) -> None:
         if self._pending:

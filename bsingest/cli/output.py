@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import logging.handlers
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -289,6 +288,8 @@ def log_to(path: str | None, *, rotate_bytes: int = 0, keep: int = 0) -> None:
     """
     if not path:
         return
+    import logging.handlers  # here: a run without --log does not import it (~5 ms)
+
     try:
         handler: logging.Handler = (
             logging.handlers.RotatingFileHandler(path, maxBytes=rotate_bytes, backupCount=keep,

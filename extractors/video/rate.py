@@ -57,7 +57,11 @@ def _fit_rate(timing: tuple[Any, Fraction] | None,
     if timing is None:
         return None
     pts, tick = timing
-    t = np.unique(np.asarray(pts, dtype=np.int64))
+    # Sorted and deduplicated by hand: np.unique asks numpy.ma whether the array is
+    # masked, and importing numpy.ma costs a run with a video ~9 ms.
+    t = np.sort(np.asarray(pts, dtype=np.int64))
+    if len(t) > 1:
+        t = t[np.concatenate(([True], t[1:] != t[:-1]))]
     n = len(t)
     if n < 2 or tick is None or tick <= 0:
         return None
