@@ -210,22 +210,29 @@ TSQ = np.dtype([("size", "<i4"), ("evtype", "<i4"), ("code", "S4"), ("channel", 
                 ("freq", "<f4")])
 
 
+#: TDT data formats (the tsq's ``fmt``) and their sample types.
+TDT_FORMATS = {0: "<f4", 1: "<i4", 2: "<i2", 3: "i1", 4: "<f8", 5: "<i8"}
+
+
 def write_tdt(folder: Path, block: str, stores: dict[str, tuple[float, int, int]], *,
               samples_per_block: int = 256, start: float = 1.7e9,
-              epocs: tuple[str, ...] = ()) -> Path:
+              epocs: tuple[str, ...] = (), formats: dict[str, int] | None = None) -> Path:
     """A TDT block: ``stores`` maps a store code to (rate, channels, blocks per channel);
-    float32 samples in the .tev, one tsq record per block per channel; ``epocs`` are
-    strobe events (evtype 0x101, no samples), as a port entry or nose poke store."""
+    samples in the .tev (float32, or the store's data format in ``formats``), one tsq
+    record per block per channel; ``epocs`` are strobe events (evtype 0x101, no
+    samples), as a port entry or nose poke store."""
     folder.mkdir(parents=True, exist_ok=True)
     recs = [(0, 0, b"", 0, 0, 0.0, 0, 0, 0.0), (20, 0x8801, b"\x01", 0, 0, start, 40, 0, 0.0)]
     tev = bytearray()
-    size = 10 + samples_per_block  # words: 40-byte header + float32 samples
     for code, (rate, chans, blocks) in stores.items():
+        fmt = (formats or {}).get(code, 0)
+        kind = np.dtype(TDT_FORMATS[fmt])
+        size = 10 + samples_per_block * kind.itemsize // 4  # words: 40-byte header + samples
         for b in range(blocks):
             for ch in range(1, chans + 1):
                 recs.append((size, 0x8101, code.encode(), ch, 0,
-                             start + b * samples_per_block / rate, len(tev), 0, rate))
-                tev += np.full(samples_per_block, b, "<f4").tobytes()
+                             start + b * samples_per_block / rate, len(tev), fmt, rate))
+                tev += np.full(samples_per_block, b, kind).tobytes()
     for k, code in enumerate(epocs):
         recs.append((10, 0x101, code.encode(), 0, 0, start + k, 0, 4, 0.0))
     recs.append((20, 0x8801, b"\x02", 0, 0, start + 100.0, 0, 0, 0.0))
@@ -233,6 +240,29 @@ def write_tdt(folder: Path, block: str, stores: dict[str, tuple[float, int, int]
     tsq = folder / f"{block}.tsq"
     np.array(recs, dtype=TSQ).tofile(tsq)
     return tsq
+
+
+def write_tbk(folder: Path, block: str, stores: dict[str, tuple[int, int, int, int, float]]
+              ) -> Path:
+    """A block's ``.Tbk`` as Synapse writes it (a binary preamble, then one
+    ``NAME=..;TYPE=..;VALUE=..;`` line per field of each store header, the headers
+    separated by ``[STOREHDRITEM]``) and an empty ``.Tdx`` beside it, which neo's folder
+    test asks for. ``stores`` maps a store name to (TankEvType, channels, samples per
+    entry, data format, rate): 0x8101 a stream, 0x8201 snippets, 0x101 a strobe."""
+    sections = []
+    for name, (ev, chans, points, fmt, rate) in stores.items():
+        fields = [("StoreName", "T", name), ("HeadName", "T", name), ("Enabled", "L", "1"),
+                  ("CircType", "L", "5"), ("NumChan", "L", str(chans)),
+                  ("StrobeMode", "L", "0"), ("StrobeBuddy", "T", ""), ("SecTag", "T", ""),
+                  ("TankEvType", "L", str(ev)), ("NumPoints", "L", str(points)),
+                  ("DataFormat", "L", str(fmt)), ("SampleFreq", "L", repr(float(rate)))]
+        sections.append("".join(f"NAME={n};TYPE={t};VALUE={v};\r\n" for n, t, v in fields))
+    preamble = b"\x01\x004\x12Tank_Information\x00\x00\x00 \xbc>E" + b"\x00" * 40
+    text = preamble + b"[USERNOTEDELIMITER]" + "[STOREHDRITEM]".join(sections).encode()
+    tbk = folder / f"{block}.Tbk"
+    tbk.write_bytes(text + b"[USERNOTEDELIMITER]\x00\x00")
+    (folder / f"{block}.Tdx").write_bytes(b"")
+    return tbk
 
 
 # --- Philips PAR/REC and Bruker ParaVision ------------------------------------------------

@@ -293,7 +293,7 @@ def test_a_tdt_index_is_read_once_per_run(tmp_path: Path,
     from tests.fixtures_mri_photometry import write_tdt
 
     tsq = write_tdt(tmp_path, "b", {"465A": (1017.25, 1, 20), "405A": (1017.25, 1, 20)})
-    calls = _counting(monkeypatch, tdt_photometry, "read_tsq_stores")
+    calls = _counting(monkeypatch, tdt_photometry, "read_tsq_index")
     with run() as r:
         records = _records([tmp_path])
     assert len(records) == 2  # one per store

@@ -16,6 +16,8 @@ SpikeGadgets ``.rec``, Micromed ``.trc`` and NeuroNexus Allego ``_data.xdat``; A
   crashes, hangs or exhausts it fails alone, with one line. Only plain values cross back.
 - Cost: neo reads headers only for most formats; the ``reads`` column of each row says
   where it reads more (Neuralynx record scan, AlphaOmega block walks, the TDT index).
+  TDT blocks are read by :mod:`.tdt` itself (the ``.Tbk`` and one chunked pass over the
+  ``.tsq``, in this process; neo in the worker only where that reader stands aside).
   Plexon ``.plx`` headers are read by :mod:`.plexon` (neo's block walk only where the
   header keeps no sample counts). ``benchmarks/bench_neo.py`` measures the slope per format.
 - Values: see :mod:`.mapping` and ``docs/formats/neo.md``.
@@ -98,7 +100,9 @@ class NeoExtractor(Extractor):
         timeout = TIMEOUT
         if fmt.reads != "headers only":
             timeout += SCAN_SECONDS_PER_MB * _data_size(path, fmt) / 1e6
-        summary = isolated(path, _worker.summarize, fmt.key, str(path), timeout=timeout)
+        summary = _own_summary(path, fmt)
+        if summary is None:
+            summary = isolated(path, _worker.summarize, fmt.key, str(path), timeout=timeout)
         records, notes = map_summary(fmt, path, summary)
         fixes = _FIXES.get(fmt.key)
         out = []
@@ -111,6 +115,18 @@ class NeoExtractor(Extractor):
                 r.fields.warn(line)
             out.append(self.result(path, fmt.record_type, r.fields, part=r.part))
         return out
+
+
+def _own_summary(path: Path, fmt: NeoFormat) -> dict[str, Any] | None:
+    """Our own reading of a format neo walks slowly (TDT's index, in this process: the
+    photometry family's claim has read the same ``.tsq`` into the run's cache), or None
+    where neo must read it."""
+    if fmt.key != "tdt":
+        return None
+    from .tdt import block_summary
+
+    tsq = Path(fmt.open_kwargs(path)["dirname"])
+    return block_summary(tsq, path) if tsq.suffix.lower() == ".tsq" else None
 
 
 def _axona_lfp(path: Path) -> bool:

@@ -327,7 +327,10 @@ FORMATS: tuple[NeoFormat, ...] = (
     NeoFormat("tdt", "TDT", (".tev", ".tsq"), "TdtRawIO", folder=True, needs=_tdt_needs,
               anchor=_tdt_anchor, companions=_tdt_companions, open_kwargs=_tdt_kwargs,
               parts="always",
-              reads="the whole .tsq index (one 40-byte entry per stored block)"),
+              # read by our own .Tbk + .tsq reader (extractors/neo/tdt.py); neo where it
+              # stands aside (.sev-flagged stores, blocks it cannot take)
+              reads="the whole .tsq index (one 40-byte entry per stored block), by "
+                    "bsingest's reader; neo's TdtRawIO where it stands aside"),
     NeoFormat("alphaomega", "AlphaOmega", (".mpx",), "AlphaOmegaRawIO", folder=True,
               magic=_alphaomega_magic, anchor=_alphaomega_anchor,
               companions=_alphaomega_companions,
