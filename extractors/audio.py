@@ -96,8 +96,9 @@ class AudioExtractor(Extractor):
     name = "audio"
     suffixes = (".wav", ".wave", ".bwf", ".rf64", ".w64", ".flac", ".aif", ".aiff", ".aifc")
     record_types = ("Audio",)
+    text_paths = True  # opened and named only
 
-    def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
+    def _extract(self, path: Path | str, stated: Mapping[str, Any]) -> list[Extraction]:
         f = Fields()
         with open(path, "rb", buffering=0) as fh:  # a few reads of the head: no buffer
             size = os.fstat(fh.fileno()).st_size  # the file opened, not a second path look-up
@@ -118,7 +119,7 @@ class AudioExtractor(Extractor):
 # --- WAV, RF64, W64 ---------------------------------------------------------------------
 
 
-def _read_wave(path: Path, fh: BinaryIO, head: bytes, size: int, f: Fields) -> None:
+def _read_wave(path: Path | str, fh: BinaryIO, head: bytes, size: int, f: Fields) -> None:
     w64 = head[:16] == _W64_RIFF
     magic = "W64" if w64 else head[:4].decode("ascii")
     if w64:
@@ -190,7 +191,7 @@ def _bext_start(raw: bytes, f: Fields) -> None:
               "the recorder, no zone)")
 
 
-def _walk_chunks(path: Path, fh: BinaryIO, size: int, w64: bool, endian: str,
+def _walk_chunks(path: Path | str, fh: BinaryIO, size: int, w64: bool, endian: str,
                  head: bytes = b"") -> list[_Chunk]:
     """Chunk headers up to and including the data chunk (and past it while fmt is missing).
     Headers inside ``head`` (the file's first bytes, already read) are taken from it."""
@@ -242,7 +243,7 @@ def _walk_chunks(path: Path, fh: BinaryIO, size: int, w64: bool, endian: str,
     return chunks
 
 
-def _data_size(path: Path, fh: BinaryIO, magic: str, data: _Chunk, chunks: list[_Chunk],
+def _data_size(path: Path | str, fh: BinaryIO, magic: str, data: _Chunk, chunks: list[_Chunk],
                endian: str) -> tuple[int | None, str]:
     """The data size the header declares (None: a placeholder) and why it is unset."""
     if magic in ("RF64", "BW64"):
@@ -287,7 +288,7 @@ class _Fmt(NamedTuple):  # a named tuple, as _Chunk: one per file
     valid_bits: int | None  # extensible's wValidBitsPerSample
 
 
-def _parse_fmt(path: Path, body: bytes, endian: str) -> _Fmt:
+def _parse_fmt(path: Path | str, body: bytes, endian: str) -> _Fmt:
     if len(body) < 16:
         raise ExtractionError(path, f"fmt chunk of {len(body)} bytes; at least 16 expected")
     tag, nch, rate, _, align, bits = struct.unpack(endian + "HHIIHH", body[:16])
@@ -329,7 +330,7 @@ def _subformat_tag(guid: bytes, endian: str) -> int | None:
     return None
 
 
-def _put_fmt(path: Path, spec: _Fmt, f: Fields, where: str) -> None:
+def _put_fmt(path: Path | str, spec: _Fmt, f: Fields, where: str) -> None:
     described = _DESCRIBED.get(spec)
     if described is None:
         try:
@@ -468,7 +469,7 @@ _AIFC_TYPES = {b"NONE": None, b"twos": None, b"sowt": None, b"raw ": "uint8",
                b"alaw": "alaw", b"ALAW": "alaw"}
 
 
-def _read_aiff(path: Path, fh: BinaryIO, head: bytes, size: int, f: Fields) -> None:
+def _read_aiff(path: Path | str, fh: BinaryIO, head: bytes, size: int, f: Fields) -> None:
     aifc = head[8:12] == b"AIFC"
     comm = ssnd = None
     pos, n = 12, 0
@@ -566,7 +567,7 @@ class _StreamInfo:
     audio_start: int  # offset of the first frame
 
 
-def _read_flac(path: Path, fh: BinaryIO, head: bytes, size: int, f: Fields) -> None:
+def _read_flac(path: Path | str, fh: BinaryIO, head: bytes, size: int, f: Fields) -> None:
     si = _streaminfo(path, fh, _id3_end(head) or 0, size)
     f.header("format", "FLAC", "magic 'fLaC'")
     f.header("nChannels", si.n_channels, "STREAMINFO channels")
@@ -609,7 +610,7 @@ def _read_flac(path: Path, fh: BinaryIO, head: bytes, size: int, f: Fields) -> N
             f.warn(f"bytes after the last whole frame{cut}")
 
 
-def _streaminfo(path: Path, fh: BinaryIO, start: int, size: int) -> _StreamInfo:
+def _streaminfo(path: Path | str, fh: BinaryIO, start: int, size: int) -> _StreamInfo:
     fh.seek(start + 4)
     hdr = fh.read(4)
     if len(hdr) < 4 or hdr[0] & 0x7F != 0:
@@ -796,10 +797,17 @@ _SUFFIX_FORMATS = {".wav": {"WAV", "RF64", "BW64", "W64"}, ".wave": {"WAV", "RF6
                    ".aifc": {"AIFF", "AIFF-C"}}
 
 
-def _check_suffix(path: Path, fmt: str, f: Fields) -> None:
-    suffix = path.suffix
+def _check_suffix(path: Path | str, fmt: str, f: Fields) -> None:
+    suffix = path.suffix if isinstance(path, Path) else _suffix(path)
     if fmt not in _SUFFIX_FORMATS.get(suffix.lower(), {fmt}):
         f.warn(f"named {suffix} but holds {fmt} audio; described as {fmt}")
+
+
+def _suffix(path: str) -> str:
+    """``Path(path).suffix``, from the text (a path as ``str(Path)`` writes it)."""
+    name = path.rpartition(os.sep)[2]
+    i = name.rfind(".")
+    return name[i:] if 0 < i < len(name) - 1 else ""
 
 
 def _check_stated(stated: Mapping[str, Any], f: Fields) -> None:

@@ -331,6 +331,12 @@ class Extractor:
     #: Modules a family reads with in the reader process (:mod:`extractors._isolate`):
     #: a run over a folder that holds its files has that process import them early.
     warm: ClassVar[tuple[str, ...]] = ()
+    #: True for a family whose :meth:`_extract` (and :meth:`skip_reason`) take the path as
+    #: the text ``str(Path(path))`` gives as well as a ``Path`` (they open it, name it in
+    #: errors, and hand it to :meth:`result`): given such text, no ``Path`` is made for
+    #: the file (parsing one, and its ``name`` and ``suffix``, costs a tenth of describing
+    #: a small WAV).
+    text_paths: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # A family may only produce types of the record-type table, by their current
@@ -401,7 +407,11 @@ class Extractor:
         ``<part> not described: <reason>`` on each record kept; a file with no part left
         is refused, naming each part and reason.
         """
-        p = path if isinstance(path, Path) else Path(path)  # no second parse of a Path
+        p: Path | str
+        if type(path) is str and self.text_paths and _plain(path):
+            p = path  # already as Path(path) would write it: no Path needed
+        else:
+            p = path if isinstance(path, Path) else Path(path)  # no second parse of a Path
         optics: dict[str, Any] = {}
         if stated:  # most runs state nothing: no sets and dicts made per file for it
             unknown = set(stated) - STATED_KEYS
@@ -422,11 +432,12 @@ class Extractor:
         if st.st_size == 0:
             raise ExtractionError(p, "empty file (0 bytes)")
         self.verify = verify
-        nothing = self.skip_reason(p)
+        # A text path reaches only the families that take one (text_paths).
+        nothing = self.skip_reason(p)  # type: ignore[arg-type]
         if nothing is not None:
             raise NothingToDescribe(p, nothing)
         try:
-            results = self._extract(p, stated)
+            results = self._extract(p, stated)  # type: ignore[arg-type]
         except BsingestError:
             raise
         except OSError as exc:
@@ -453,11 +464,12 @@ class Extractor:
             elif r.part is None and len(good) + len(failed) == 1:
                 raise ExtractionError(p, problem)  # a file that is one record: refused as is
             else:
-                failed.append(PartFailure(_part_name(p, r), problem))
+                failed.append(PartFailure(_part_name(Path(p), r), problem))
         if not kept:
             if len(failed) == 1:
                 x = failed[0]
-                raise ExtractionError(p, x.reason if x.part == p.name else f"{x.part}: {x.reason}")
+                name = os.path.basename(p)
+                raise ExtractionError(p, x.reason if x.part == name else f"{x.part}: {x.reason}")
             raise ExtractionError(p, f"none of its {len(failed)} parts can be described: "
                                   + "; ".join(f"{x.part}: {x.reason}" for x in failed))
         if failed:
@@ -475,7 +487,7 @@ class Extractor:
         raise NotImplementedError
 
     def result(
-        self, path: Path, record_type: str, fields: Fields, *, part: str | None = None,
+        self, path: Path | str, record_type: str, fields: Fields, *, part: str | None = None,
         legacy_stream: str | None = None,
     ) -> Extraction:
         """Package collected ``fields`` as an :class:`Extraction` (fileName filled in).
@@ -488,7 +500,10 @@ class Extractor:
             raise TypeError(f"{type(self).__name__} gives a {record_type} record but declares "
                             f"only {', '.join(self.record_types)}")
         # 10000.0 Hz is shown and stored as 10000, as the contract's examples do.
-        name = path.name + (f"#{part}" if part else "")
+        # A text path is as str(Path) writes it (see text_paths): its base name is the name.
+        name = path.rpartition(os.sep)[2] if isinstance(path, str) else path.name
+        if part:
+            name += f"#{part}"
         values = {"fileName": name, **{k: _tidy(v) if isinstance(v, float) else v
                                        for k, v in fields.values.items()}}
         detail = "the file's name" + (" and the part of the file" if part else "")
@@ -557,7 +572,7 @@ class Extractor:
         where = f" ({_where(prov)})" if prov is not None else ""
         return f"{key} {reason}{where}"
 
-    def _check(self, path: Path, r: Extraction, *, plausible: bool = False) -> None:
+    def _check(self, path: Path | str, r: Extraction, *, plausible: bool = False) -> None:
         # ``plausible``: the caller has just checked plausibility (no second pass)
         problem = None if plausible else self._implausible(r)
         if problem is not None:
@@ -703,7 +718,7 @@ def _where(prov: Provenance) -> str:
     return f"{prov.source.value}: {prov.detail}"
 
 
-def _stated_values(path: Path, stated: Mapping[str, Any]) -> dict[str, Any]:
+def _stated_values(path: Path | str, stated: Mapping[str, Any]) -> dict[str, Any]:
     """Stated parameters as numbers, or a one-line error naming the file and parameter.
 
     They come from the command line, ``bsingest.toml`` or a manifest, so a string that
@@ -779,7 +794,16 @@ def _fields_of(record_type: str) -> tuple[str, ...]:
     return found.fields if found is not None else ()
 
 
-def special_file(path: Path) -> str:
+def _plain(text: str) -> bool:
+    """Whether ``text`` is already what ``str(Path(text))`` gives (POSIX): not empty, no
+    empty or ``.`` step, no trailing ``/``. Other text (``./a.wav``, ``a//b.wav``) is made
+    a ``Path``, so a record's path is the same whichever way it was given."""
+    return (os.altsep is None and bool(text) and "//" not in text and "/./" not in text
+            and text[-1] != "/" and not text.startswith("./") and not text.endswith("/.")
+            and text != ".")
+
+
+def special_file(path: str | os.PathLike[str]) -> str:
     """What ``path`` is when it exists and is neither a regular file nor a folder ("a FIFO
     (named pipe)", "a character device", ...), else "". Decided by ``stat``, never by
     opening: reading a FIFO blocks for ever, reading a device may never end."""
