@@ -414,6 +414,8 @@ def _file_name_problems(name: Any) -> list[str]:
     if not isinstance(name, str) or not name:
         return []
     path = name.split("#", 1)[0]
+    if "/" not in path and path not in ("", ".", ".."):
+        return []  # a name in the session folder itself (most files): one good step
     steps = path.split("/")
     if path.startswith("/"):
         return [f"fileName: {name!r} is an absolute path; name the file by its path "

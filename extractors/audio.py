@@ -150,9 +150,9 @@ def _read_wave(path: Path | str, fh: BinaryIO, head: bytes, size: int, f: Fields
     spec = _parse_fmt(path, body, endian)
     fmt_name, detail = _WAVE_FORMS[magic]
     f.header("format", fmt_name, detail)
-    _put_fmt(path, spec, f, f"{'W64 ' if w64 else ''}fmt chunk")
+    described = _put_fmt(path, spec, f, "W64 fmt chunk" if w64 else "fmt chunk")
     declared, unset = _data_size(path, fh, magic, data, chunks, endian)
-    _count_frames(spec, data.body, declared, unset, size, f)
+    _count_frames(spec, data.body, declared, unset, size, f, described)
     bext = by_id.get("bext")
     if bext is not None and bext.size is not None and bext.size >= 338:
         _bext_start(_peek(fh, bext.body + 320, 18), f)
@@ -292,7 +292,7 @@ def _parse_fmt(path: Path | str, body: bytes, endian: str) -> _Fmt:
     if len(body) < 16:
         raise ExtractionError(path, f"fmt chunk of {len(body)} bytes; at least 16 expected")
     tag, nch, rate, _, align, bits = struct.unpack(endian + "HHIIHH", body[:16])
-    tag_detail = f"wFormatTag {tag:#06x} ({_TAG_NAMES.get(tag, 'unknown')})"
+    tag_detail = _TAG_DETAILS.get(tag) or _tag_detail(tag)
     valid = None
     if tag == 0xFFFE:
         if len(body) < 40:
@@ -314,6 +314,17 @@ def _parse_fmt(path: Path | str, body: bytes, endian: str) -> _Fmt:
     return _Fmt(tag, tag_detail, nch, rate, align, bits, valid or None)
 
 
+# wFormatTag -> its provenance text ("wFormatTag 0x0001 (PCM)"), made once per tag.
+_TAG_DETAILS: dict[int, str] = {}
+
+
+def _tag_detail(tag: int) -> str:
+    text = f"wFormatTag {tag:#06x} ({_TAG_NAMES.get(tag, 'unknown')})"
+    if len(_TAG_DETAILS) < 1024:
+        _TAG_DETAILS[tag] = text
+    return text
+
+
 def _subformat_tag(guid: bytes, endian: str) -> int | None:
     """The format tag a KSDATAFORMAT SubFormat GUID carries, or None if it is not one.
 
@@ -330,7 +341,9 @@ def _subformat_tag(guid: bytes, endian: str) -> int | None:
     return None
 
 
-def _put_fmt(path: Path | str, spec: _Fmt, f: Fields, where: str) -> None:
+def _put_fmt(path: Path | str, spec: _Fmt, f: Fields, where: str) -> tuple[str, str, int]:
+    """nChannels, sr and type from the fmt chunk; returns (sample type, its provenance,
+    bytes per sample)."""
     described = _DESCRIBED.get(spec)
     if described is None:
         try:
@@ -340,9 +353,17 @@ def _put_fmt(path: Path | str, spec: _Fmt, f: Fields, where: str) -> None:
         if len(_DESCRIBED) >= 1024:
             _DESCRIBED.clear()
         _DESCRIBED[spec] = described
-    f.header("nChannels", spec.n_channels, f"{where} nChannels")
-    f.header("sr", spec.rate, f"{where} nSamplesPerSec")
+    names = _WHERE.get(where)
+    if names is None:
+        names = _WHERE[where] = (f"{where} nChannels", f"{where} nSamplesPerSec")
+    f.header("nChannels", spec.n_channels, names[0])
+    f.header("sr", spec.rate, names[1])
     f.header("type", described[0], described[1])
+    return described
+
+
+# Where a fmt chunk was read ("fmt chunk") -> its nChannels and sr provenance texts.
+_WHERE: dict[str, tuple[str, str]] = {}
 
 
 # fmt chunk -> (sample type, its provenance, bytes per sample): a session's files share a
@@ -402,8 +423,9 @@ def _type_detail(spec: _Fmt) -> str:
 
 
 def _count_frames(spec: _Fmt, offset: int, declared: int | None, unset: str, size: int,
-                  f: Fields) -> None:
-    described = _DESCRIBED.get(spec)
+                  f: Fields, described: tuple[str, str, int] | None = None) -> None:
+    if described is None:
+        described = _DESCRIBED.get(spec)
     c = described[2] if described is not None else _container(spec)
     frame = spec.n_channels * c
     if spec.block_align != frame:
