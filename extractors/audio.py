@@ -212,14 +212,15 @@ def _walk_chunks(path: Path | str, fh: BinaryIO, size: int, w64: bool, endian: s
             (raw_size,) = struct.unpack("<Q", raw[16:24])
             body_size: int | None = raw_size - 24 if raw_size >= 24 else None
         else:
-            if not _plausible_id(raw[:4]):
+            ident = raw[:4]
+            if len(raw) < 8 or ident.translate(None, _PRINTABLE):  # _plausible_id, inline
                 where = f"after chunk {chunks[-1].id!r}" if chunks else "after the header"
                 if any(c.id == "data" for c in chunks):
                     break  # junk after the samples does not matter
                 raise ExtractionError(path, f"malformed chunk header at byte {pos} ({where}): "
-                                      f"{raw[:4]!r}")
-            cid = raw[:4].decode("ascii")
-            (raw_size,) = struct.unpack(endian + "I", raw[4:8])
+                                      f"{ident!r}")
+            cid = ident.decode("ascii")
+            raw_size = _U32[endian](raw, 4)[0]
             body_size = raw_size
         chunk = _Chunk(cid, body_size, raw_size, pos + hdr)
         chunks.append(chunk)
@@ -473,6 +474,8 @@ def _plausible_id(b: bytes) -> bool:
 
 
 _PRINTABLE = bytes(range(0x20, 0x7F))
+# A chunk's 32-bit size, by byte order ("<" RIFF, ">" RIFX).
+_U32 = {e: struct.Struct(e + "I").unpack_from for e in "<>"}
 
 
 def _riff_form(magic: str, form: bytes) -> str:
