@@ -515,7 +515,10 @@ def _or_error(path: str | os.PathLike[str], owner: Owner, record_type: str | Non
               verify: bool, stated: Mapping[str, Any]
               ) -> tuple[list[Extraction], str | None]:
     try:
-        return _extract_by(path, owner, record_type, verify, stated), None
+        if owner is not None:  # _extract_by's first case, without its call (once per file)
+            return owner().extract(path, record_type=record_type, verify=verify,
+                                   **stated), None
+        return _extract_by(path, None, record_type, verify, stated), None
     except BsingestError as exc:
         return [], str(exc)
     except Exception as exc:

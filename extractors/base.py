@@ -265,15 +265,24 @@ class Fields:
         self.start_time = when.isoformat()
         self.provenance["startTime"] = Provenance(source, detail)
 
-    # Each writes its value and provenance itself, not through _set: a small file's
-    # record sets five or six values, and a call less each is a twentieth of its cost.
+    # Each writes its value and provenance itself, not through _set, and finds a shared
+    # provenance in its source's own table (a (source, detail) key would hash the enum in
+    # Python): a small file's record sets five or six values, each a fraction of its cost.
     def header(self, key: str, value: Any, detail: str) -> None:
         self.values[key] = value
-        self.provenance[key] = _provenance(Source.HEADER, detail)
+        try:
+            found = _HEADER.get(detail)
+        except TypeError:  # a detail that is no text (a family's slip): see _provenance
+            found = None
+        self.provenance[key] = found or _provenance(Source.HEADER, detail)
 
     def computed(self, key: str, value: Any, detail: str) -> None:
         self.values[key] = value
-        self.provenance[key] = _provenance(Source.COMPUTED, detail)
+        try:
+            found = _COMPUTED.get(detail)
+        except TypeError:  # a detail that is no text (a family's slip): see _provenance
+            found = None
+        self.provenance[key] = found or _provenance(Source.COMPUTED, detail)
 
     def stated(self, key: str, value: Any, detail: str = "stated by the user") -> None:
         self.values[key] = value
@@ -293,21 +302,23 @@ class Fields:
 
 # Provenances are immutable and most repeat from file to file ("fmt chunk nChannels"): a
 # run over 10,000 files shares one object per distinct (source, detail), not 60,000 of
-# them (a look-up costs a fraction of making one). Bounded: emptied when it grows large.
-_PROVENANCES: dict[tuple[Source, str], Provenance] = {}
+# them (a look-up costs a fraction of making one). One table per source, keyed by the
+# detail's text; bounded: a table is emptied when it grows large.
+_SHARED: dict[Source, dict[str, Provenance]] = {source: {} for source in Source}
+_HEADER = _SHARED[Source.HEADER]
+_COMPUTED = _SHARED[Source.COMPUTED]
 _PROVENANCES_KEPT = 4096
 
 
 def _provenance(source: Source, detail: str) -> Provenance:
-    key = (source, detail)
-    try:
-        found = _PROVENANCES.get(key)
-    except TypeError:  # a detail that is no text (a family's slip) is not shared
+    if type(detail) is not str:  # a detail that is no text (a family's slip) is not shared
         return Provenance(source, detail)
+    shared = _SHARED[source]
+    found = shared.get(detail)
     if found is None:
-        if len(_PROVENANCES) >= _PROVENANCES_KEPT:
-            _PROVENANCES.clear()
-        found = _PROVENANCES[key] = Provenance(source, detail)
+        if len(shared) >= _PROVENANCES_KEPT:
+            shared.clear()
+        found = shared[detail] = Provenance(source, detail)
     return found
 
 
