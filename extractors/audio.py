@@ -865,7 +865,8 @@ _SUFFIX_FORMATS = {".wav": {"WAV", "RF64", "BW64", "W64"}, ".wave": {"WAV", "RF6
 
 def _check_suffix(path: Path | str, fmt: str, f: Fields) -> None:
     suffix = path.suffix if isinstance(path, Path) else _suffix(path)
-    if fmt not in _SUFFIX_FORMATS.get(suffix.lower(), {fmt}):
+    allowed = _SUFFIX_FORMATS.get(suffix.lower())
+    if allowed is not None and fmt not in allowed:
         f.warn(f"named {suffix} but holds {fmt} audio; described as {fmt}")
 
 

@@ -177,8 +177,12 @@ class Extraction:
         ``root`` keeps its bare name. The bare name is the one the extractor gave, which
         is not always the path's (a lone SpikeGLX ``.meta`` names the ``.bin`` it describes).
         """
+        # file_name and _bare_name, inline: once per record of every run
+        tj = self.type_json
+        file_name = str(tj["fileName"]) if "fileName" in tj else os.path.basename(self.path)
         suffix = f"#{self.part}" if self.part else ""
-        bare = self._bare_name()
+        bare = file_name[: -len(suffix)] if suffix and file_name.endswith(suffix) else file_name
+        bare = bare.rsplit("/", 1)[-1]
         r = current_run()
         if r is not None:  # within a run, each folder is resolved once (10,000 files in one)
             folder = r.relative(os.path.dirname(self.path) or ".", os.fspath(root))
@@ -190,7 +194,7 @@ class Extraction:
             except ValueError:
                 rel = bare
         name = rel + suffix
-        if name == self.file_name:
+        if name == file_name:
             return self
         return dataclasses.replace(self, type_json={**self.type_json, "fileName": name})
 
