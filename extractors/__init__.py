@@ -188,6 +188,13 @@ def _sort_owned(folder: str | os.PathLike[str]
     is gets decided here, once: neither warming the readers nor extracting asks again."""
     files = _walk(Path(folder))
     claims = [_claimants(p) for p in files]  # a list: 100,000 files need no second dict
+    # Answers are shared (see _ask): a folder of 10,000 WAVs holds one. When no answer
+    # asks for a look at its files (no claim, a tie, sidecars, a skip reason), every file
+    # is data read by its answer's family, as the loops below would find one by one.
+    distinct = {id(found): found for found in claims}
+    if not any(_looks(found) for found in distinct.values()):
+        owner = {key: found[1][0] for key, found in distinct.items()}
+        return files, [owner[id(found)] for found in claims], {}, {}
     sidecars: dict[str, str] = {}
     keys: dict[str, str] = {}  # os.path.normcase(sidecar) -> sidecar, as Paths compare
     for p, (best, claimants) in zip(files, claims, strict=True):
@@ -219,6 +226,16 @@ def _sort_owned(folder: str | os.PathLike[str]
             if (text := keys.pop(os.path.normcase(p), "")):
                 del sidecars[text]
     return data, owners, sidecars, skipped
+
+
+def _looks(found: tuple[Claim, list[type[Extractor]]]) -> bool:
+    """Whether sorting a file of this answer asks more than its answer: it has no single
+    family, or its family has sidecars or a skip reason to ask about."""
+    best, claimants = found
+    if best == Claim.NO or len(claimants) != 1:
+        return True
+    hooks = _hooks(claimants[0])
+    return hooks[1] or hooks[2]
 
 
 def _nothing_to_describe(p: str, claimants: list[type[Extractor]]) -> str | None:
