@@ -37,6 +37,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -87,22 +88,84 @@ def serve(port: int, db: str, latency: float) -> None:
     """The server, in this (child) process: each line on stdin is answered with the
     requests seen since the last one, by method, as one JSON line."""
     from bsingest.server import Faults, LocalServer
+    from bsingest.server import http as server_http
 
+    # When each request came and went (wall clock, shared with the parent): the timeline.
+    spans: list[tuple[float, float, str]] = []
+    dispatch = server_http._Handler._dispatch
+
+    def timed(handler: server_http._Handler, method: str) -> None:
+        began = time.time()
+        try:
+            dispatch(handler, method)
+        finally:
+            spans.append((began, time.time(), method))
+
+    server_http._Handler._dispatch = timed  # type: ignore[method-assign]
     srv = LocalServer(db_path=Path(db), faults=Faults(latency=latency), port=port)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    seen = 0
-    for _ in sys.stdin:
+    seen = shown = 0
+    for line in sys.stdin:
         hits = srv.hits
-        print(json.dumps(collections.Counter(h.method for h in hits[seen:])), flush=True)
-        seen = len(hits)
+        counts: dict[str, object] = dict(collections.Counter(h.method for h in hits[seen:]))
+        if line.strip() == "spans":
+            counts["spans"] = spans[shown:]
+        print(json.dumps(counts), flush=True)
+        seen, shown = len(hits), len(spans)
 
 
-def requests_since(server: subprocess.Popen[str]) -> dict[str, int]:
-    """The requests the server saw since the last call, by method."""
+def requests_since(server: subprocess.Popen[str], spans: bool = False) -> dict[str, Any]:
+    """The requests the server saw since the last call, by method (and with ``spans``,
+    each request's start and end, wall clock, under "spans")."""
     assert server.stdin is not None and server.stdout is not None
-    server.stdin.write("\n")
+    server.stdin.write("spans\n" if spans else "\n")
     server.stdin.flush()
     return dict(json.loads(server.stdout.readline()))
+
+
+def ideal_timeline(spans: list[tuple[float, float, str]]) -> str:
+    """The ideal client's requests, as :func:`timeline` says them (it starts at once)."""
+    first = min(b for b, _, _ in spans)
+    last = max(e for _, e, _ in spans)
+    busy = sum(e - b for b, e, _ in spans)
+    return (f"  ideal: first POST to last answer {last - first:.2f} s, mean in flight "
+            f"{busy / (last - first):.2f} ({middle(spans, first, last):.2f} in the middle "
+            f"fifth to four fifths), mean POST {busy / len(spans) * 1000:.1f} ms")
+
+
+def middle(spans: list[tuple[float, float, str]], first: float, last: float) -> float:
+    """Mean POSTs in flight from a fifth to four fifths of [first, last]: the steady
+    state, without the start and the end."""
+    lo, hi = first + (last - first) / 5, first + (last - first) * 4 / 5
+    return sum(max(0.0, min(e, hi) - max(b, lo)) for b, e, m in spans if m == "POST") / (hi - lo)
+
+
+def timeline(spans: list[tuple[float, float, str]], began: float, ended: float,
+             concurrency: int) -> str:
+    """Where one batch run's wall time went, seen from the server: the start (command
+    start to first request, to first POST), the requests in flight against time, the end
+    (last answer to the command's exit)."""
+    spans = sorted(spans)
+    posts = [s for s in spans if s[2] == "POST"]
+    last = max(e for _, e, _ in spans)
+    lines = [f"  first request {spans[0][0] - began:.2f} s, first POST "
+             f"{posts[0][0] - began:.2f} s, last answer {last - began:.2f} s, exit "
+             f"{ended - began:.2f} s"]
+    step = 0.25
+    t = posts[0][0]
+    row = []
+    while t < last:
+        # Mean requests in flight over [t, t + step).
+        busy = sum(max(0.0, min(e, t + step) - max(b, t)) for b, e, _ in spans) / step
+        row.append(f"{busy:.1f}")
+        t += step
+    lines.append(f"  in flight per {step} s from the first POST (of {concurrency}): "
+                 + " ".join(row))
+    full = sum(e - b for b, e, _ in posts) / (last - posts[0][0])
+    lines.append(f"  mean in flight, first POST to last answer: {full:.2f} "
+                 f"({middle(spans, posts[0][0], last):.2f} in the middle fifth to four "
+                 f"fifths), mean POST {sum(e - b for b, e, _ in posts) / len(posts) * 1000:.1f} ms")
+    return "\n".join(lines)
 
 
 def endpoint(url: str, api: str) -> tuple[str, dict[str, str]]:
@@ -114,7 +177,8 @@ def endpoint(url: str, api: str) -> tuple[str, dict[str, str]]:
 
 
 def run_batch(bsingest: str, url: str, root: Path, n: int, concurrency: int,
-              api: str) -> float:
+              api: str) -> tuple[float, float, float]:
+    """The command's seconds, and its start and end on the wall clock."""
     per = 100
     root.mkdir(parents=True)
     rows = [("folder,session,procedures,equipment,notes" if api == "2026"
@@ -133,15 +197,16 @@ def run_batch(bsingest: str, url: str, root: Path, n: int, concurrency: int,
     # An installed bsingest has its bytecode cached: without it, the command and each of
     # its extraction workers would compile every module they import, at every run.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    t0 = time.perf_counter()
+    began, t0 = time.time(), time.perf_counter()
     proc = subprocess.run([bsingest, "batch", str(manifest), "--concurrency",
                            str(concurrency), "--api", api, "--json"], env=env,
                           capture_output=True, text=True)
     seconds = time.perf_counter() - t0
+    ended = time.time()
     if proc.returncode:
         raise SystemExit(f"bsingest batch failed ({proc.returncode}): {proc.stderr[-2000:]}"
                          f"{proc.stdout[-2000:]}")
-    return seconds
+    return seconds, began, ended
 
 
 def run_loop(url: str, n: int, api: str) -> float:
@@ -175,6 +240,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--api", choices=("2023", "2026"), default="2023")
+    parser.add_argument("--timeline", action="store_true",
+                        help="print where each batch run's time went, seen from the server")
     parser.add_argument("--serve", nargs=2, metavar=("PORT", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -198,11 +265,16 @@ def main() -> None:
                 requests_since(server)
                 ideal_rates.append(args.records / run_ideal(url, args.records,
                                                             args.concurrency, args.api))
-                ideal_requests = requests_since(server)
-                our_rates.append(args.records / run_batch(
+                ideal_requests = requests_since(server, spans=args.timeline)
+                ideal_spans = ideal_requests.pop("spans", None)
+                if ideal_spans:
+                    print(ideal_timeline(ideal_spans), flush=True)
+                seconds, began, ended = run_batch(
                     bsingest, url, Path(tmp) / f"run{r}", args.records, args.concurrency,
-                    args.api))
-                ours = requests_since(server)
+                    args.api)
+                our_rates.append(args.records / seconds)
+                ours = requests_since(server, spans=args.timeline)
+                spans = ours.pop("spans", None)
                 if r == 0:
                     loop = args.loop_records / run_loop(url, args.loop_records, args.api)
             finally:
@@ -215,6 +287,8 @@ def main() -> None:
                   f"rec/s, requests {dict(sorted(ours.items()))} "
                   f"({sum(ours.values())} in all, {ours.get('GET', 0) / max(1, posts):.3f} "
                   f"GETs per POST); ratio {ratios[-1]:.2f}", flush=True)
+            if spans:
+                print(timeline(spans, began, ended, args.concurrency), flush=True)
     ideal, ours_rate = statistics.median(ideal_rates), statistics.median(our_rates)
     print(f"{args.records} records, API {args.api}, {args.latency * 1000:.0f} ms latency, "
           f"concurrency {args.concurrency}, median of {args.repeat}")

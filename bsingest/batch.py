@@ -33,7 +33,13 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import (
+    CancelledError,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+)
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -283,7 +289,8 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
           progress: Callable[[str, Any], None] | None = None,
           procedures: Sequence[str] = (), record_type: str | None = None,
           stated: Mapping[str, Any] | None = None, dask: str | None = None,
-          keep_files: bool = True, verify: bool = False) -> BatchReport:
+          keep_files: bool = True, verify: bool = False,
+          readers: Executor | None = None) -> BatchReport:
     """Ingest many sessions; see the module docstring.
 
     Parameters
@@ -313,6 +320,9 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
     dask
         Extract on the Dask cluster whose scheduler is at this address (``"local"``: a
         ``LocalCluster`` of ``jobs`` processes); see :mod:`bsingest.distributed`.
+    readers
+        Reader processes started before (:func:`bsingest.readers.reader_pool`, so that
+        they start while the caller does), shut down by the caller.
     keep_files
         False: the returned report keeps each session's counts and error, not its
         per-file results (which ``progress`` got as each session finished), so that an
@@ -376,7 +386,7 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
     # Sessions still to finish per container: with its last, the batch lets go of it.
     remaining = collections.Counter(_container(job, options) for job, options, problem
                                     in planned_jobs if options is not None and not problem)
-    with _extraction_pool(workers, dask, jobs) as extract_pool, \
+    with _extraction_pool(workers, dask, jobs, len(planned_jobs), readers) as extract_pool, \
             ThreadPoolExecutor(max_workers=max(1, concurrency),
                                thread_name_prefix="bsingest-upload") as request_pool, \
             ThreadPoolExecutor(max_workers=max(2, min(8, len(job_list) or 1)),
@@ -475,18 +485,24 @@ _WINDOW = 64
 
 
 @contextlib.contextmanager
-def _extraction_pool(workers: int, dask: str | None, jobs: int | None) -> Iterator[Any]:
-    """Processes on this machine, or the Dask cluster at ``dask``."""
+def _extraction_pool(workers: int, dask: str | None, jobs: int | None, sessions: int,
+                     readers: Executor | None = None) -> Iterator[Any]:
+    """``readers`` (started by the caller, who shuts it down), processes on this machine,
+    or the Dask cluster at ``dask``."""
+    if readers is not None:
+        yield readers
+        return
     if dask:
         from .distributed import dask_pool
 
         with dask_pool(dask, workers=jobs) as pool:
             yield pool
         return
-    # spawn: the parent has threads (uploads, maybe the demo server); fork would copy their
-    # locks. Workers ignore SIGINT: Ctrl-C is the parent's to handle, once.
+    # spawn: the caller may have threads (uploads, maybe the demo server) and open files
+    # (the journal, the dataset locks); fork would copy them. Workers ignore SIGINT:
+    # Ctrl-C is the parent's to handle, once.
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, sessions or 1)), mp_context=ctx,
                              initializer=_ignore_sigint) as pool:
         yield pool
 
@@ -651,9 +667,13 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
     try:
         if not dry_run:
             # Ask the server what we will need while the files are still being read.
-            from .ingest import check_references
+            from .ingest import check_references, reference_getter, references
 
             if options.container:
+                # Every check at once (they went one after another), beside the listing.
+                for kind, model, id in references(options):
+                    lookups.ask_early(kind, id, reference_getter(client, model),
+                                      request_pool.submit)
                 # The listing goes out beside the checks (the first session's, before
                 # any upload): for a container that is not there (or not ours) it fails
                 # too, and the check's error is the one deliver() reports.

@@ -504,13 +504,14 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
         if old not in rows or wire.is_legacy(rows[old].record)})
     # In the journal before any request: from here on nothing is lost.
     entries = []
-    for path, key, body, fp in prepared.records:
-        try:
-            entries.append(jr.stage(report.server, container, key, path, body, fp,
-                                    options.existing.value, api=wire.api))
-        except RecordInvalid as exc:  # one record the journal cannot hold fails alone
-            _emit(report, FileResult(path, FAILED, body.get("type"), key, error=str(exc)),
+    staged = jr.stage_all(report.server, container, prepared.records, options.existing.value,
+                          api=wire.api)
+    for (path, key, body, _), entry in zip(prepared.records, staged, strict=True):
+        if isinstance(entry, RecordInvalid):  # one record the journal cannot hold fails alone
+            _emit(report, FileResult(path, FAILED, body.get("type"), key, error=str(entry)),
                   progress)
+        else:
+            entries.append(entry)
     by_key = {e.key: e for e in entries}
 
     def one_done(o: Outcome) -> None:  # as each record is done, for live progress
@@ -711,23 +712,28 @@ def push(*, client: BrainstemClient, journal: Journal, dataset: str | None = Non
     return results
 
 
+def references(options: IngestOptions) -> list[tuple[str, str, str]]:
+    """(kind, model, id) of what :func:`check_references` looks up, in its order."""
+    container = options.container
+    assert container is not None
+    (kind, model), (p_kind, p_model), (e_kind, e_model) = options.generation.lookups
+    return ([(kind, model, container)]
+            + [(p_kind, p_model, procedure) for procedure in options.procedure_ids]
+            + [(e_kind, e_model, item) for item in options.equipment_ids()])
+
+
 def check_references(client: BrainstemClient, options: IngestOptions,
                      lookups: Lookups | None = None) -> None:
     """Raise ApiError/TransportError unless the container and the records' links are there
     to use: dataset, actions and hardware device (2023); session, procedures, equipment."""
-    container = options.container
-    assert container is not None
     lookups = lookups or Lookups()
-    (kind, model), (p_kind, p_model), (e_kind, e_model) = options.generation.lookups
+    for kind, model, id in references(options):
+        lookups.check(kind, id, reference_getter(client, model))
 
-    def getter(model: str) -> Callable[[str], Any]:
-        return lambda id: client.get(model, id)
 
-    lookups.check(kind, container, getter(model))
-    for procedure in options.procedure_ids:
-        lookups.check(p_kind, procedure, getter(p_model))
-    for item in options.equipment_ids():
-        lookups.check(e_kind, item, getter(e_model))
+def reference_getter(client: BrainstemClient, model: str) -> Callable[[str], Any]:
+    """The look-up of one ``model`` record by id."""
+    return lambda id: client.get(model, id)
 
 
 def _reference_error(exc: ApiError, options: IngestOptions) -> str:

@@ -143,6 +143,8 @@ class Journal:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else default_journal_path()
         self._lock = threading.RLock()
+        # Outcomes to write with the next write (mark_soon): rows for _MARK.
+        self._later: list[tuple[Any, ...]] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -190,7 +192,10 @@ class Journal:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            try:
+                self.flush()
+            finally:
+                self._db.close()
 
     def dataset_lock(self, server: str, dataset: str, timeout: float = 600.0
                      ) -> contextlib.AbstractContextManager[None]:
@@ -213,11 +218,16 @@ class Journal:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction, with the outcomes :meth:`mark_soon` left for it first."""
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
+                later = len(self._later)
+                if later:
+                    self._db.executemany(_MARK, self._later)
                 yield self._db
                 self._db.execute("COMMIT")
+                del self._later[:later]
             except sqlite3.Error as exc:
                 self._rollback()
                 raise JournalError(f"journal {self.path}: {exc}") from exc
@@ -258,6 +268,7 @@ class Journal:
     def counts(self) -> dict[tuple[str, str, str], int]:
         """(server, dataset, state) -> number of rows."""
         with self._lock:
+            self.flush()
             try:
                 rows = self._db.execute(
                     "SELECT server, dataset, state, COUNT(*) FROM entries "
@@ -268,6 +279,7 @@ class Journal:
 
     def _select(self, clause: str, args: tuple[Any, ...]) -> list[Entry]:
         with self._lock:
+            self.flush()
             try:
                 rows = self._db.execute(
                     "SELECT server, dataset, key, path, record, fingerprint, state, server_id, "
@@ -291,28 +303,63 @@ class Journal:
         """
         body = _storable(path, key, record)
         with self._tx() as db:
-            row = db.execute("SELECT record, fingerprint, state FROM entries "
-                             "WHERE server=? AND dataset=? AND key=?",
-                             (server, dataset, key)).fetchone()
-            now = time.time()
-            if row is None:
-                db.execute("INSERT INTO entries (server, dataset, key, path, record, fingerprint,"
-                           " state, updated_at, existing, api) "
-                           "VALUES (?,?,?,?,?,?, 'pending', ?, ?, ?)",
-                           (server, dataset, key, path, body, fingerprint, now, existing, api))
-            elif row[0] != body or row[1] != fingerprint or row[2] == "failed":
-                # 'sending' stays 'sending': the last request's outcome is still unknown.
-                state = "sending" if row[2] == "sending" else "pending"
-                db.execute("UPDATE entries SET path=?, record=?, fingerprint=?, state=?, "
-                           "last_error=NULL, updated_at=?, api=? "
-                           "WHERE server=? AND dataset=? AND key=?",
-                           (path, body, fingerprint, state, now, api, server, dataset, key))
-            if row is not None and existing is not None:
-                db.execute("UPDATE entries SET existing=? WHERE server=? AND dataset=? AND key=?",
-                           (existing, server, dataset, key))
+            self._stage_row(db, server, dataset, key, path, body, fingerprint, existing, api)
         entry = self.get(server, dataset, key)
         assert entry is not None
         return entry
+
+    def stage_all(self, server: str, dataset: str,
+                  records: Sequence[tuple[str, str, dict[str, Any], str]],
+                  existing: str | None = None, api: str = "2023"
+                  ) -> list[Entry | RecordInvalid]:
+        """:meth:`stage` for a session's records, ``(path, key, record, fingerprint)``, in
+        one transaction (a batch stages sessions while other sessions' requests, which
+        write the journal too, go on); in their order, each row as it now stands, or the
+        :class:`~bsingest.errors.RecordInvalid` of a record the journal cannot hold."""
+        bodies: list[str | RecordInvalid] = []
+        for path, key, record, _ in records:
+            try:
+                bodies.append(_storable(path, key, record))
+            except RecordInvalid as exc:
+                bodies.append(exc)
+        with self._tx() as db:
+            for (path, key, _, fingerprint), body in zip(records, bodies, strict=True):
+                if isinstance(body, str):
+                    self._stage_row(db, server, dataset, key, path, body, fingerprint,
+                                    existing, api)
+        keys = [key for (_, key, _, _), body in zip(records, bodies, strict=True)
+                if isinstance(body, str)]
+        rows: dict[str, Entry] = {}
+        for i in range(0, len(keys), _KEYS_PER_SELECT):
+            part = keys[i:i + _KEYS_PER_SELECT]
+            rows.update((e.key, e) for e in self._select(
+                f"WHERE server=? AND dataset=? AND key IN ({','.join('?' * len(part))})",
+                (server, dataset, *part)))
+        return [body if isinstance(body, RecordInvalid) else rows[key]
+                for (_, key, _, _), body in zip(records, bodies, strict=True)]
+
+    @staticmethod
+    def _stage_row(db: sqlite3.Connection, server: str, dataset: str, key: str, path: str,
+                   body: str, fingerprint: str, existing: str | None, api: str) -> None:
+        row = db.execute("SELECT record, fingerprint, state FROM entries "
+                         "WHERE server=? AND dataset=? AND key=?",
+                         (server, dataset, key)).fetchone()
+        now = time.time()
+        if row is None:
+            db.execute("INSERT INTO entries (server, dataset, key, path, record, fingerprint,"
+                       " state, updated_at, existing, api) "
+                       "VALUES (?,?,?,?,?,?, 'pending', ?, ?, ?)",
+                       (server, dataset, key, path, body, fingerprint, now, existing, api))
+        elif row[0] != body or row[1] != fingerprint or row[2] == "failed":
+            # 'sending' stays 'sending': the last request's outcome is still unknown.
+            state = "sending" if row[2] == "sending" else "pending"
+            db.execute("UPDATE entries SET path=?, record=?, fingerprint=?, state=?, "
+                       "last_error=NULL, updated_at=?, api=? "
+                       "WHERE server=? AND dataset=? AND key=?",
+                       (path, body, fingerprint, state, now, api, server, dataset, key))
+        if row is not None and existing is not None:
+            db.execute("UPDATE entries SET existing=? WHERE server=? AND dataset=? AND key=?",
+                       (existing, server, dataset, key))
 
     def rename_keys(self, server: str, dataset: str, renames: dict[str, str]) -> int:
         """Give rows staged under an old key (``old -> new``) their new key; return how many.
@@ -389,12 +436,50 @@ class Journal:
         """Move a row to ``state`` (``server_id`` kept unless given; ``attempt`` counts one)."""
         if state not in STATES:
             raise ValueError(state)
-        with self._tx() as db:
-            db.execute(
-                "UPDATE entries SET state=?, server_id=COALESCE(?, server_id), last_error=?, "
-                "attempts=attempts+?, updated_at=? WHERE server=? AND dataset=? AND key=?",
-                (state, server_id, shown(error) if error is not None else None, int(attempt),
-                 time.time(), entry.server, entry.dataset, entry.key))
+        row = (state, server_id, shown(error) if error is not None else None, int(attempt),
+               time.time(), entry.server, entry.dataset, entry.key)
+        with self._lock:
+            if self._later:
+                with self._tx() as db:
+                    db.execute(_MARK, row)
+                return
+            # One statement, its own transaction (the connection autocommits): BEGIN and
+            # COMMIT around it were two more calls, each letting go of the GIL and waiting
+            # to get it back, on the thread that sends the next request.
+            try:
+                self._db.execute(_MARK, row)
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal {self.path}: {exc}") from exc
+
+    def mark_soon(self, entry: Entry, state: str, *, server_id: str | None = None) -> None:
+        """:meth:`mark`, written with the journal's next write, in its transaction.
+
+        For an upload's outcome (``uploaded``), on the thread that sends the next request:
+        two writes per request, each waiting for the journal, kept the requests in flight
+        at 7.6 of 8 where the ideal client keeps 7.8 (benchmarks/RESULTS.md, issue 25).
+        Safe to lose in a crash: the row says ``sending`` until it is written, and a run
+        reads such a row back from the server before it sends it again. Reads and
+        :meth:`close` write it first.
+        """
+        if state not in STATES:
+            raise ValueError(state)
+        with self._lock:
+            self._later.append((state, server_id, None, 0, time.time(), entry.server,
+                                entry.dataset, entry.key))
+
+    def flush(self) -> None:
+        """Write what :meth:`mark_soon` left, now."""
+        with self._lock:
+            if self._later:
+                with self._tx():
+                    pass
+
+
+_MARK = ("UPDATE entries SET state=?, server_id=COALESCE(?, server_id), last_error=?, "
+         "attempts=attempts+?, updated_at=? WHERE server=? AND dataset=? AND key=?")
+
+#: Keys in one ``IN (...)`` of a query (SQLite allows 999 parameters before 3.32).
+_KEYS_PER_SELECT = 500
 
 
 def shown(text: str) -> str:

@@ -37,6 +37,7 @@ carry), or any unexpected error of one request, fails that entry alone, with its
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -49,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import (
     ApiError,
     AuthError,
+    JournalError,
     NotFound,
     RateLimited,
     Rejected,
@@ -111,6 +113,8 @@ class Lookups:
         self._lock = threading.Lock()
         self._ok: set[tuple[str, str]] = set()
         self._checking: dict[tuple[str, str], Future[None]] = {}
+        # Errors of checks asked early (ask_early), for the first check() that comes.
+        self._early: dict[tuple[str, str], BaseException] = {}
         self._listings: dict[str, dict[str, dict[str, Any]]] = {}
         self._per_dataset: dict[str, threading.Lock] = {}
 
@@ -124,12 +128,21 @@ class Lookups:
         if (kind, id) in self._ok:
             return
         with self._lock:
+            early = self._early.pop((kind, id), None)
             asking = self._checking.get((kind, id))
-            mine = asking is None
-            if asking is None:
+            mine = asking is None and early is None
+            if mine:
                 asking = self._checking[(kind, id)] = Future()
+        if early is not None:
+            raise early
+        assert asking is not None
         if not mine:
-            asking.result()
+            try:
+                asking.result()
+            except BaseException:
+                with self._lock:  # this call came for the early answer: it is taken
+                    self._early.pop((kind, id), None)
+                raise
             return
         try:
             fetch(id)
@@ -143,6 +156,39 @@ class Lookups:
         finally:
             with self._lock:
                 self._checking.pop((kind, id), None)
+
+    def ask_early(self, kind: str, id: str, fetch: Callable[[str], Any],
+                  submit: Callable[[Callable[[], None]], object]) -> None:
+        """Send the request of a :meth:`check` that will come, now, through ``submit`` (a
+        pool's): the checks of a session go out together instead of one after another.
+        The first ``check`` of (kind, id) that comes gets this answer, its error too."""
+        with self._lock:
+            key = (kind, id)
+            if key in self._ok or key in self._checking or key in self._early:
+                return
+            asking = self._checking[key] = Future()
+
+        def ask() -> None:
+            try:
+                fetch(id)
+            except BaseException as exc:
+                with self._lock:
+                    self._early[key] = exc
+                    self._checking.pop(key, None)
+                asking.set_exception(exc)
+            else:
+                with self._lock:
+                    self._ok.add(key)
+                    self._checking.pop(key, None)
+                asking.set_result(None)
+
+        try:
+            submit(ask)
+        except BaseException as exc:  # the pool is shut down (Ctrl-C)
+            with self._lock:
+                self._checking.pop(key, None)
+            asking.set_exception(exc)
+            raise
 
     def listing(self, dataset: str, fetch: Callable[[str], dict[str, dict[str, Any]]]
                 ) -> dict[str, dict[str, Any]]:
@@ -323,7 +369,15 @@ class Uploader:
                         self._journal().mark(e, "failed", error=str(exc))
                         emit(Outcome(e.dataset, e.key, e.path, FAILED, None, str(exc)))
                     continue
-                _Delivery(self, dataset, mine, on_server, executor, emit).run()
+                try:
+                    _Delivery(self, dataset, mine, on_server, executor, emit).run()
+                except BaseException:
+                    with contextlib.suppress(JournalError):  # the error said is the first
+                        self._journal().flush()
+                    raise
+                # The outcomes left for the next write (mark_soon), written as the run ends:
+                # a process that goes on (watch) may not write the journal again for hours.
+                self._journal().flush()
         return outcomes
 
     def _not_listed(self, e: Entry, exc: Exception) -> Outcome:
@@ -399,7 +453,9 @@ class Uploader:
             self._journal().mark(e, "failed", error=msg)
             return "failed", msg
         server_id = str(body.get("id"))
-        self._journal().mark(e, "uploaded", server_id=server_id)
+        # Written with the next write (the next request's "sending"): until then the row
+        # says "sending", which a crash leaves to be read back, never sent again.
+        self._journal().mark_soon(e, "uploaded", server_id=server_id)
         return "created", server_id
 
     # -- reading back: the waves ---------------------------------------------------------

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import json
 import os
 import time
+from collections.abc import Iterator
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +105,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
     Exit codes: 0 all done, 1 some sessions or files failed, 2 usage error, 3 queued for
     later (run `bsingest push`), 130 interrupted.
     """
-    from bsingest.batch import batch, sessions_by_name
-    from bsingest.journal import Journal
-    from bsingest.target import configured_api, configured_server, open_target
+    from bsingest.target import configured_api, configured_server
 
     root = Path(source)
     by_name = session_by_name or dataset_by_name
@@ -123,9 +125,16 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
         require_dask()  # one line, before anything starts
     chosen = configured_server(server)
     stated = configured_api(api, None, chosen) or (None, None)
+    rows = None
     if not root.is_dir():  # the manifest's usage errors, every row's, before any request
-        _check_manifest(ctx, root, stated, procedures=procedures, actions=actions,
-                        existing=existing)
+        rows = _check_manifest(ctx, root, stated, procedures=procedures, actions=actions,
+                               existing=existing)
+    # Started before the client's imports and the first request: see bsingest.readers.
+    readers = ctx.with_resource(_readers(dask_address, jobs, rows))
+    from bsingest.batch import batch, sessions_by_name
+    from bsingest.journal import Journal
+    from bsingest.target import open_target
+
     log_to(log_file)
     lines = _Lines(report_file) if report_file and report_file.endswith(".jsonl") else None
     show: Any = ProgressLine("batch", enabled=not as_json)
@@ -147,6 +156,7 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
                            procedures=procedures, existing=existing,
                            dry_run=dry_run, jobs=jobs, concurrency=concurrency,
                            progress=show, **stated_arguments(ctx), dask=dask_address,
+                           readers=readers,
                            # the per-file results only where something shows them at the end
                            keep_files=bool(as_json or log_file or (report_file and not lines)))
         except KeyboardInterrupt:
@@ -169,27 +179,60 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
         print_json(report.to_json())
     else:
         _print_summary(report, time.monotonic() - started)
+    _skip_last_collection()
     ctx.exit(report.exit_code)
+
+
+def _skip_last_collection() -> None:
+    """At the process's exit, keep the collector off the run's objects: they go with the
+    process, and its last pass over them cost 30-40 ms of a 14 s batch
+    (benchmarks/RESULTS.md, issue 25). At exit only: a process that goes on (a test
+    runner) keeps collecting."""
+    global _EXIT_FREEZE
+    if not _EXIT_FREEZE:
+        _EXIT_FREEZE = True
+        atexit.register(gc.freeze)
+
+
+_EXIT_FREEZE = False
+
+
+@contextlib.contextmanager
+def _readers(dask_address: str | None, jobs: int | None, sessions: int | None
+             ) -> Iterator[Executor | None]:
+    """The processes that read the sessions, started now (None: Dask's workers read)."""
+    if dask_address or sessions == 0:
+        yield None
+        return
+    from bsingest.readers import reader_pool
+
+    pool = reader_pool(jobs, sessions)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _check_manifest(ctx: click.Context, manifest: Path, stated: tuple[str | None, str | None],
                     *, procedures: tuple[str, ...], actions: tuple[str, ...],
-                    existing: str | None) -> None:
+                    existing: str | None) -> int:
     """Exit 2 with a line per manifest row that cannot run (:func:`bsingest.batch.check_rows`),
-    before anything is sent."""
+    before anything is sent; else the number of rows."""
     from bsingest.batch import check_rows, read_manifest
     from bsingest.errors import ManifestError
     from bsingest.sessionconfig import stated_rules
 
     record_type, values = stated_values(ctx)
+    jobs = read_manifest(manifest)
     try:
-        check_rows(read_manifest(manifest), api=stated[0], source=stated[1],
+        check_rows(jobs, api=stated[0], source=stated[1],
                    procedures=procedures, actions=actions, existing=existing,
                    stated=stated_rules(record_type, values))
     except ManifestError as exc:
         for line in exc.lines:
             echo_err(f"bsingest: error: {line}")
         ctx.exit(exitcodes.USAGE)
+    return len(jobs)
 
 
 class _Lines:
