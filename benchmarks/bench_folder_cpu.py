@@ -124,7 +124,8 @@ def main() -> None:
             commands["other"] = (ours, {**env, "PYTHONPATH": args.other})
         commands["floor"] = ([sys.executable, "-c", "import numpy, h5py, av"], env)
         print(f"\n{CORPUS} (load {os.getloadavg()[0]:.1f})\n\n"
-              "| what | wall | CPU | CPU / floor | peak RSS |\n|---|---|---|---|---|")
+              "| what | wall | wall / floor | CPU | CPU / floor | peak RSS |\n"
+              "|---|---|---|---|---|---|")
         interleaved(commands, args.repeat)
         return
     with tempfile.TemporaryDirectory() as d:

@@ -11,13 +11,13 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from .errors import BsingestError
 from .quantities import STATED
 
 if TYPE_CHECKING:
-    from extractors.base import Extraction
+    from extractors.base import Extraction, Extractor
     from extractors.run import Run
 
     from .sessionconfig import FileSettings, IngestOptions
@@ -76,6 +76,16 @@ def extract(path: str | os.PathLike[str], *, record_type: str | None = None,
         ``excitation_wavelength``, ``laser_power``, ``imaging_depth`` with units
         (``"920 nm"``, ``"30 mW"``, ``"250 um"``) for imaging records.
     """
+    return _extract_by(path, None, record_type, verify, stated)
+
+
+def _extract_by(path: str | os.PathLike[str], owner: type[Extractor] | None,
+                record_type: str | None, verify: bool, stated: Mapping[str, Any]
+                ) -> list[Extraction]:
+    """:func:`extract` by ``owner``, the family a folder's listing found for ``path``
+    (whose the file is is decided once per file); None: decided here."""
+    if owner is not None:
+        return owner().extract(path, record_type=record_type, verify=verify, **stated)
     global _extractor_for
     find = _extractor_for
     if find is None:  # imported on first use (an import statement per file costs ~1 µs)
@@ -133,49 +143,55 @@ def _iter_extract(paths: Sequence[Path], report: ExtractReport,
     from extractors.run import run
 
     with run() as r:
-        for p, data, root in _listings(paths, report):
+        for p, data, owners, root in _listings(paths, report):
             while data:
-                named = _extract_one(r, p, data.pop(), root, report, stated_for, verify)
+                named = _extract_one(r, p, data.pop(), owners.pop(), root, report,
+                                     stated_for, verify)
                 if named:
                     yield named
 
 
+#: A data file's family, as its folder's listing found it (None: decided when it is read).
+Owner: TypeAlias = "type[Extractor] | None"
+
+
 def _listings(paths: Sequence[Path], report: ExtractReport
-              ) -> Iterator[tuple[Path, list[str], str]]:
-    """(path given, its data files in reverse order, the folder their names are relative
-    to) per path; a folder's skipped files and sidecars, and what is missing, go into
-    ``report``."""
-    from extractors import _sort, prewarm_readers
+              ) -> Iterator[tuple[Path, list[str], list[Owner], str]]:
+    """(path given, its data files in reverse order, their families (None: to be decided
+    when read), the folder their names are relative to) per path; a folder's skipped
+    files and sidecars, and what is missing, go into ``report``."""
+    from extractors import _sort_owned, prewarm_readers
 
     for p in paths:
         if not p.exists():
             report.errors[str(p)] = f"{p.name or p}: no such file or folder"
             continue
         data: list[str]
+        owners: list[Owner]
         if p.is_dir():
             # The listing as text: a Path per file is made only where a family needs
             # one (100,000 Paths held for a run cost more than their headers' reading).
-            data, sidecars, skipped = _sort(p)
+            data, owners, sidecars, skipped = _sort_owned(p)
             report.skipped.update(skipped)
             report.sidecars.update(sidecars)
             root = str(p)
-            prewarm_readers(data)
+            prewarm_readers(data, owners)
             if not data:  # a folder named like a file (x.dat) must not pass for one
                 report.errors[str(p)] = (f"{p.name or p}: is a folder, and no file in it "
                                          "is a recording bsingest reads")
         else:
-            data, root = [str(p)], str(p.parent)
+            data, owners, root = [str(p)], [None], str(p.parent)
         data.reverse()  # taken from the end: each file's path is let go once read
-        yield p, data, root
+        owners.reverse()
+        yield p, data, owners, root
 
 
-def _extract_one(r: Run, given: Path, f: str, root: str, report: ExtractReport,
+def _extract_one(r: Run, given: Path, f: str, owner: Owner, root: str, report: ExtractReport,
                  stated_for: Callable[[Path, str], FileSettings], verify: bool
                  ) -> list[Extraction]:
     """One file's records named relative to ``root``; its error goes into ``report``."""
     per_file = stated_for(given, f)
-    extracted, error = extract_or_error(f, record_type=per_file.record_type,
-                                        verify=verify, **per_file.stated)
+    extracted, error = _or_error(f, owner, per_file.record_type, verify, per_file.stated)
     r.claims.pop(f, None)  # asked once when listing, once when extracting: done
     if error is not None:
         report.errors[f] = error
@@ -244,29 +260,34 @@ def _iter_rendered(paths: Sequence[Path], report: ExtractReport,
     from extractors.run import run
 
     with run() as r:
-        for p, data, root in _listings(paths, report):
+        for p, data, owners, root in _listings(paths, report):
             parts = _parts_for(len(data))
             if parts == 1:
                 while data:
-                    for x in _extract_one(r, p, data.pop(), root, report, stated_for,
-                                          verify):
+                    for x in _extract_one(r, p, data.pop(), owners.pop(), root, report,
+                                          stated_for, verify):
                         yield render(x)
                 continue
             data.reverse()
+            owners.reverse()
             size = max(RUN_MIN, min(1000, len(data) // (8 * parts)))
-            runs = [data[i:i + size] for i in range(0, len(data), size)]
-            del data
+            runs = [(data[i:i + size], owners[i:i + size]) for i in range(0, len(data), size)]
+            del data, owners
             yield from _shared(r, p, runs, parts, root, report, render, sep, stated_for,
                                verify)
 
 
-def _read_run(r: Run, given: Path, files: list[str], root: str,
+#: A run of a folder's files: their paths, and their families as the listing found them.
+FileRun: TypeAlias = "tuple[list[str], list[Owner]]"
+
+
+def _read_run(r: Run, given: Path, files: FileRun, root: str,
               stated_for: Callable[[Path, str], FileSettings], verify: bool,
               render: Callable[[Extraction], str]) -> tuple[list[str], ExtractReport]:
     """One run's records as text, and its errors and notes in a report of their own."""
     own = ExtractReport()
-    texts = [render(x) for f in files
-             for x in _extract_one(r, given, f, root, own, stated_for, verify)]
+    texts = [render(x) for f, owner in zip(*files, strict=True)
+             for x in _extract_one(r, given, f, owner, root, own, stated_for, verify)]
     return texts, own
 
 
@@ -275,7 +296,7 @@ def _merge(report: ExtractReport, own: ExtractReport) -> None:
     report.unapplied += own.unapplied
 
 
-def _shared(r: Run, given: Path, runs: list[list[str]], parts: int, root: str,
+def _shared(r: Run, given: Path, runs: list[FileRun], parts: int, root: str,
             report: ExtractReport, render: Callable[[Extraction], str], sep: str,
             stated_for: Callable[[Path, str], FileSettings], verify: bool
             ) -> Iterator[str | Share]:
@@ -303,7 +324,7 @@ def _shared(r: Run, given: Path, runs: list[list[str]], parts: int, root: str,
                 worker.close()
 
 
-def _their_run(workers: dict[int, _Worker | None], k: int, files: list[str], r: Run,
+def _their_run(workers: dict[int, _Worker | None], k: int, files: FileRun, r: Run,
                given: Path, root: str, report: ExtractReport,
                render: Callable[[Extraction], str],
                stated_for: Callable[[Path, str], FileSettings], verify: bool
@@ -394,7 +415,7 @@ class _Worker:
             os.close(self.text)
 
 
-def _start(r: Run, given: Path, runs: list[list[str]], root: str,
+def _start(r: Run, given: Path, runs: list[FileRun], root: str,
            render: Callable[[Extraction], str], sep: str,
            stated_for: Callable[[Path, str], FileSettings], verify: bool) -> _Worker | None:
     """Fork a worker that reads ``runs`` in turn, writing each run's text to a file and
@@ -487,8 +508,17 @@ def extract_or_error(path: str | os.PathLike[str], *, record_type: str | None = 
     become their message; anything else is a bug, logged with its traceback and reported
     in one line too.
     """
+    return _or_error(path, None, record_type, verify, stated)
+
+
+def _or_error(path: str | os.PathLike[str], owner: Owner, record_type: str | None,
+              verify: bool, stated: Mapping[str, Any]
+              ) -> tuple[list[Extraction], str | None]:
     try:
-        return extract(path, record_type=record_type, verify=verify, **stated), None
+        if owner is not None:  # _extract_by's first case, without its call (once per file)
+            return owner().extract(path, record_type=record_type, verify=verify,
+                                   **stated), None
+        return _extract_by(path, None, record_type, verify, stated), None
     except BsingestError as exc:
         return [], str(exc)
     except Exception as exc:

@@ -356,16 +356,21 @@ def quick_content(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
     def passes(content: Any) -> bool:
         if not fits(content):
             return False
-        for value in content.values():
-            kind = type(value)
-            if kind is float:
-                if not math.isfinite(value):
-                    return False
-            elif kind is not str and kind is not int and kind is not bool and value is not None:
+        kinds = set(map(type, content.values()))  # in C: most records are str and int
+        if not kinds <= _FLAT:
+            if not kinds <= _FLAT_OR_FLOAT:
                 return False  # a list or a mapping: the walks and cross-field rules decide
+            for value in content.values():
+                if type(value) is float and not math.isfinite(value):
+                    return False
         return not _file_name_problems(content.get("fileName"))
 
     return passes
+
+
+# Types of a flat record's values that need no further look (a bool is its own type).
+_FLAT = frozenset({str, int, bool, type(None)})
+_FLAT_OR_FLOAT = _FLAT | {float}
 
 
 def _cross_field_problems(tj: Mapping[str, Any]) -> list[str]:
@@ -414,6 +419,8 @@ def _file_name_problems(name: Any) -> list[str]:
     if not isinstance(name, str) or not name:
         return []
     path = name.split("#", 1)[0]
+    if "/" not in path and path not in ("", ".", ".."):
+        return []  # a name in the session folder itself (most files): one good step
     steps = path.split("/")
     if path.startswith("/"):
         return [f"fileName: {name!r} is an absolute path; name the file by its path "

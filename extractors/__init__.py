@@ -176,8 +176,25 @@ def _sort(folder: str | os.PathLike[str]
     """:func:`discover` with paths as text (``str(Path)``'s): data files, sidecar -> a file
     that reads it, skipped file -> reason. A ``Path`` is made only for a family hook that
     takes one: 100,000 of them cost more time and memory than the files' headers."""
+    data, _, sidecars, skipped = _sort_owned(folder)
+    return data, sidecars, skipped
+
+
+def _sort_owned(folder: str | os.PathLike[str]
+                ) -> tuple[list[str], list[type[Extractor] | None], dict[str, str],
+                           dict[str, str]]:
+    """:func:`_sort`, with each data file's family beside it (None where the claims name
+    none or several: :func:`extractor_for` says why when the file is read). Whose a file
+    is gets decided here, once: neither warming the readers nor extracting asks again."""
     files = _walk(Path(folder))
     claims = [_claimants(p) for p in files]  # a list: 100,000 files need no second dict
+    # Answers are shared (see _ask): a folder of 10,000 WAVs holds one. When no answer
+    # asks for a look at its files (no claim, a tie, sidecars, a skip reason), every file
+    # is data read by its answer's family, as the loops below would find one by one.
+    distinct = {id(found): found for found in claims}
+    if not any(_looks(found) for found in distinct.values()):
+        owner = {key: found[1][0] for key, found in distinct.items()}
+        return files, [owner[id(found)] for found in claims], {}, {}
     sidecars: dict[str, str] = {}
     keys: dict[str, str] = {}  # os.path.normcase(sidecar) -> sidecar, as Paths compare
     for p, (best, claimants) in zip(files, claims, strict=True):
@@ -188,6 +205,7 @@ def _sort(folder: str | os.PathLike[str]
                     keys[os.path.normcase(text)] = text
                     sidecars[text] = p
     data: list[str] = []
+    owners: list[type[Extractor] | None] = []
     skipped: dict[str, str] = {}
     for p, (best, claimants) in zip(files, claims, strict=True):
         # A sidecar that another family would read alone stays a sidecar when its own
@@ -201,12 +219,23 @@ def _sort(folder: str | os.PathLike[str]
             skipped[p] = nothing
         else:
             data.append(p)  # an empty recording file fails, naming itself
+            owners.append(claimants[0] if best > Claim.NO and len(claimants) == 1 else None)
     # A file is a sidecar only if it is not itself a data file.
     if keys:
         for p in data:
             if (text := keys.pop(os.path.normcase(p), "")):
                 del sidecars[text]
-    return data, sidecars, skipped
+    return data, owners, sidecars, skipped
+
+
+def _looks(found: tuple[Claim, list[type[Extractor]]]) -> bool:
+    """Whether sorting a file of this answer asks more than its answer: it has no single
+    family, or its family has sidecars or a skip reason to ask about."""
+    best, claimants = found
+    if best == Claim.NO or len(claimants) != 1:
+        return True
+    hooks = _hooks(claimants[0])
+    return hooks[1] or hooks[2]
 
 
 def _nothing_to_describe(p: str, claimants: list[type[Extractor]]) -> str | None:
@@ -220,13 +249,22 @@ def _nothing_to_describe(p: str, claimants: list[type[Extractor]]) -> str | None
         return None
 
 
-def prewarm_readers(files: Sequence[str | os.PathLike[str]]) -> None:
+def prewarm_readers(files: Sequence[str | os.PathLike[str]],
+                    owners: Sequence[type[Extractor] | None] | None = None) -> None:
     """Have the reader process start and import what the families of ``files`` read with
-    (see :attr:`Extractor.warm`), while this process reads the other files."""
+    (see :attr:`Extractor.warm`), while this process reads the other files. ``owners``:
+    the files' families as :func:`_sort_owned` gave them (not asked again); a file
+    whose entry is None is asked."""
+    if owners is None:
+        owners = [None] * len(files)
+    families = set(owners)
+    families.discard(None)
     # Each distinct answer once: a run's 10,000 WAVs share one (see _ask).
-    outcomes = {id(found): found for found in map(_claimants, files)}
-    modules = sorted({m for _, families in outcomes.values() for cls in families
-                      for m in cls.warm})
+    outcomes = {id(found): found for f, owner in zip(files, owners, strict=True)
+                if owner is None for found in (_claimants(f),)}
+    for _, claimants in outcomes.values():
+        families.update(claimants)
+    modules = sorted({m for cls in families if cls is not None for m in cls.warm})
     if modules:
         from ._isolate import prewarm
 

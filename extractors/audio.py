@@ -42,7 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, TypeAlias
 
 from bsingest.errors import ExtractionError
 
@@ -81,6 +81,10 @@ _RIFF_FORMS = {b"AVI ": "an AVI video", b"WEBP": "a WebP image", b"RMID": "a MID
                b"CDXA": "a CD-XA video", b"ACON": "an animated cursor"}
 
 
+#: An open audio file as the readers below use it (seek, read).
+_Reader: TypeAlias = "BinaryIO | _Fd"
+
+
 class _Chunk(NamedTuple):
     # A named tuple, not a frozen dataclass: built for every chunk of every file (a
     # frozen dataclass's __init__ costs ~1 µs more, a tenth of reading a small WAV).
@@ -96,29 +100,67 @@ class AudioExtractor(Extractor):
     name = "audio"
     suffixes = (".wav", ".wave", ".bwf", ".rf64", ".w64", ".flac", ".aif", ".aiff", ".aifc")
     record_types = ("Audio",)
+    text_paths = True  # opened and named only
 
-    def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
+    def _extract(self, path: Path | str, stated: Mapping[str, Any]) -> list[Extraction]:
         f = Fields()
-        with open(path, "rb", buffering=0) as fh:  # a few reads of the head: no buffer
-            size = os.fstat(fh.fileno()).st_size  # the file opened, not a second path look-up
-            head = fh.read(_HEAD)
-            if head[:4] in (b"RIFF", b"RIFX", b"RF64", b"BW64") or head[:16] == _W64_RIFF:
-                _read_wave(path, fh, head, size, f)
-            elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
-                _read_aiff(path, fh, head, size, f)
-            elif head[:4] == b"fLaC" or (head[:3] == b"ID3" and _flac_after_id3(fh, head)):
-                _read_flac(path, fh, head, size, f)
-            else:
-                raise ExtractionError(path, _not_audio(head))
+        if _PREAD:
+            fd = os.open(path, _OPEN_FLAGS)
+            try:  # fstat: the file opened, not a second path look-up
+                _read(path, _Fd(fd), os.fstat(fd).st_size, f)
+            finally:
+                os.close(fd)
+        else:
+            with open(path, "rb", buffering=0) as fh:  # a few reads of the head: no buffer
+                _read(path, fh, os.fstat(fh.fileno()).st_size, f)
         _check_suffix(path, str(f.values["format"]), f)
-        _check_stated(stated, f)
+        if stated:
+            _check_stated(stated, f)
         return [self.result(path, "Audio", f)]
+
+
+def _read(path: Path | str, fh: _Reader, size: int, f: Fields) -> None:
+    """The audio file open as ``fh``, of ``size`` bytes, described into ``f``."""
+    head = fh.read(_HEAD)
+    if head[:4] in (b"RIFF", b"RIFX", b"RF64", b"BW64") or head[:16] == _W64_RIFF:
+        _read_wave(path, fh, head, size, f)
+    elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        _read_aiff(path, fh, head, size, f)
+    elif head[:4] == b"fLaC" or (head[:3] == b"ID3" and _flac_after_id3(fh, head)):
+        _read_flac(path, fh, head, size, f)
+    else:
+        raise ExtractionError(path, _not_audio(head))
+
+
+class _Fd:
+    """The ``seek`` and ``read`` the readers here ask of an open file, over its descriptor
+    (``os.pread`` at the position): opening a ``FileIO`` and closing it costs about what a
+    small WAV's whole parse does. Reads are few and small (headers), so none is buffered."""
+
+    __slots__ = ("fd", "pos")
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pos = 0
+
+    def seek(self, pos: int) -> int:
+        self.pos = pos
+        return pos
+
+    def read(self, n: int) -> bytes:
+        data = os.pread(self.fd, n, self.pos)
+        self.pos += len(data)
+        return data
+
+
+_PREAD = hasattr(os, "pread")  # POSIX; elsewhere the file is opened as a FileIO
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 # --- WAV, RF64, W64 ---------------------------------------------------------------------
 
 
-def _read_wave(path: Path, fh: BinaryIO, head: bytes, size: int, f: Fields) -> None:
+def _read_wave(path: Path | str, fh: _Reader, head: bytes, size: int, f: Fields) -> None:
     w64 = head[:16] == _W64_RIFF
     magic = "W64" if w64 else head[:4].decode("ascii")
     if w64:
@@ -149,9 +191,9 @@ def _read_wave(path: Path, fh: BinaryIO, head: bytes, size: int, f: Fields) -> N
     spec = _parse_fmt(path, body, endian)
     fmt_name, detail = _WAVE_FORMS[magic]
     f.header("format", fmt_name, detail)
-    _put_fmt(path, spec, f, f"{'W64 ' if w64 else ''}fmt chunk")
+    described = _put_fmt(path, spec, f, "W64 fmt chunk" if w64 else "fmt chunk")
     declared, unset = _data_size(path, fh, magic, data, chunks, endian)
-    _count_frames(spec, data.body, declared, unset, size, f)
+    _count_frames(spec, data.body, declared, unset, size, f, described)
     bext = by_id.get("bext")
     if bext is not None and bext.size is not None and bext.size >= 338:
         _bext_start(_peek(fh, bext.body + 320, 18), f)
@@ -190,7 +232,7 @@ def _bext_start(raw: bytes, f: Fields) -> None:
               "the recorder, no zone)")
 
 
-def _walk_chunks(path: Path, fh: BinaryIO, size: int, w64: bool, endian: str,
+def _walk_chunks(path: Path | str, fh: _Reader, size: int, w64: bool, endian: str,
                  head: bytes = b"") -> list[_Chunk]:
     """Chunk headers up to and including the data chunk (and past it while fmt is missing).
     Headers inside ``head`` (the file's first bytes, already read) are taken from it."""
@@ -211,14 +253,15 @@ def _walk_chunks(path: Path, fh: BinaryIO, size: int, w64: bool, endian: str,
             (raw_size,) = struct.unpack("<Q", raw[16:24])
             body_size: int | None = raw_size - 24 if raw_size >= 24 else None
         else:
-            if not _plausible_id(raw[:4]):
+            ident = raw[:4]
+            if len(raw) < 8 or ident.translate(None, _PRINTABLE):  # _plausible_id, inline
                 where = f"after chunk {chunks[-1].id!r}" if chunks else "after the header"
                 if any(c.id == "data" for c in chunks):
                     break  # junk after the samples does not matter
                 raise ExtractionError(path, f"malformed chunk header at byte {pos} ({where}): "
-                                      f"{raw[:4]!r}")
-            cid = raw[:4].decode("ascii")
-            (raw_size,) = struct.unpack(endian + "I", raw[4:8])
+                                      f"{ident!r}")
+            cid = ident.decode("ascii")
+            raw_size = _U32[endian](raw, 4)[0]
             body_size = raw_size
         chunk = _Chunk(cid, body_size, raw_size, pos + hdr)
         chunks.append(chunk)
@@ -242,7 +285,7 @@ def _walk_chunks(path: Path, fh: BinaryIO, size: int, w64: bool, endian: str,
     return chunks
 
 
-def _data_size(path: Path, fh: BinaryIO, magic: str, data: _Chunk, chunks: list[_Chunk],
+def _data_size(path: Path | str, fh: _Reader, magic: str, data: _Chunk, chunks: list[_Chunk],
                endian: str) -> tuple[int | None, str]:
     """The data size the header declares (None: a placeholder) and why it is unset."""
     if magic in ("RF64", "BW64"):
@@ -287,11 +330,11 @@ class _Fmt(NamedTuple):  # a named tuple, as _Chunk: one per file
     valid_bits: int | None  # extensible's wValidBitsPerSample
 
 
-def _parse_fmt(path: Path, body: bytes, endian: str) -> _Fmt:
+def _parse_fmt(path: Path | str, body: bytes, endian: str) -> _Fmt:
     if len(body) < 16:
         raise ExtractionError(path, f"fmt chunk of {len(body)} bytes; at least 16 expected")
     tag, nch, rate, _, align, bits = struct.unpack(endian + "HHIIHH", body[:16])
-    tag_detail = f"wFormatTag {tag:#06x} ({_TAG_NAMES.get(tag, 'unknown')})"
+    tag_detail = _TAG_DETAILS.get(tag) or _tag_detail(tag)
     valid = None
     if tag == 0xFFFE:
         if len(body) < 40:
@@ -313,6 +356,17 @@ def _parse_fmt(path: Path, body: bytes, endian: str) -> _Fmt:
     return _Fmt(tag, tag_detail, nch, rate, align, bits, valid or None)
 
 
+# wFormatTag -> its provenance text ("wFormatTag 0x0001 (PCM)"), made once per tag.
+_TAG_DETAILS: dict[int, str] = {}
+
+
+def _tag_detail(tag: int) -> str:
+    text = f"wFormatTag {tag:#06x} ({_TAG_NAMES.get(tag, 'unknown')})"
+    if len(_TAG_DETAILS) < 1024:
+        _TAG_DETAILS[tag] = text
+    return text
+
+
 def _subformat_tag(guid: bytes, endian: str) -> int | None:
     """The format tag a KSDATAFORMAT SubFormat GUID carries, or None if it is not one.
 
@@ -329,7 +383,9 @@ def _subformat_tag(guid: bytes, endian: str) -> int | None:
     return None
 
 
-def _put_fmt(path: Path, spec: _Fmt, f: Fields, where: str) -> None:
+def _put_fmt(path: Path | str, spec: _Fmt, f: Fields, where: str) -> tuple[str, str, int]:
+    """nChannels, sr and type from the fmt chunk; returns (sample type, its provenance,
+    bytes per sample)."""
     described = _DESCRIBED.get(spec)
     if described is None:
         try:
@@ -339,9 +395,17 @@ def _put_fmt(path: Path, spec: _Fmt, f: Fields, where: str) -> None:
         if len(_DESCRIBED) >= 1024:
             _DESCRIBED.clear()
         _DESCRIBED[spec] = described
-    f.header("nChannels", spec.n_channels, f"{where} nChannels")
-    f.header("sr", spec.rate, f"{where} nSamplesPerSec")
+    names = _WHERE.get(where)
+    if names is None:
+        names = _WHERE[where] = (f"{where} nChannels", f"{where} nSamplesPerSec")
+    f.header("nChannels", spec.n_channels, names[0])
+    f.header("sr", spec.rate, names[1])
     f.header("type", described[0], described[1])
+    return described
+
+
+# Where a fmt chunk was read ("fmt chunk") -> its nChannels and sr provenance texts.
+_WHERE: dict[str, tuple[str, str]] = {}
 
 
 # fmt chunk -> (sample type, its provenance, bytes per sample): a session's files share a
@@ -401,8 +465,9 @@ def _type_detail(spec: _Fmt) -> str:
 
 
 def _count_frames(spec: _Fmt, offset: int, declared: int | None, unset: str, size: int,
-                  f: Fields) -> None:
-    described = _DESCRIBED.get(spec)
+                  f: Fields, described: tuple[str, str, int] | None = None) -> None:
+    if described is None:
+        described = _DESCRIBED.get(spec)
     c = described[2] if described is not None else _container(spec)
     frame = spec.n_channels * c
     if spec.block_align != frame:
@@ -439,7 +504,7 @@ def _count_frames(spec: _Fmt, offset: int, declared: int | None, unset: str, siz
                f"({spec.n_channels} channels x {c} bytes)")
 
 
-def _peek(fh: BinaryIO, pos: int, n: int) -> bytes:
+def _peek(fh: _Reader, pos: int, n: int) -> bytes:
     fh.seek(pos)
     return fh.read(n)
 
@@ -450,6 +515,8 @@ def _plausible_id(b: bytes) -> bool:
 
 
 _PRINTABLE = bytes(range(0x20, 0x7F))
+# A chunk's 32-bit size, by byte order ("<" RIFF, ">" RIFX).
+_U32 = {e: struct.Struct(e + "I").unpack_from for e in "<>"}
 
 
 def _riff_form(magic: str, form: bytes) -> str:
@@ -468,7 +535,7 @@ _AIFC_TYPES = {b"NONE": None, b"twos": None, b"sowt": None, b"raw ": "uint8",
                b"alaw": "alaw", b"ALAW": "alaw"}
 
 
-def _read_aiff(path: Path, fh: BinaryIO, head: bytes, size: int, f: Fields) -> None:
+def _read_aiff(path: Path | str, fh: _Reader, head: bytes, size: int, f: Fields) -> None:
     aifc = head[8:12] == b"AIFC"
     comm = ssnd = None
     pos, n = 12, 0
@@ -566,7 +633,7 @@ class _StreamInfo:
     audio_start: int  # offset of the first frame
 
 
-def _read_flac(path: Path, fh: BinaryIO, head: bytes, size: int, f: Fields) -> None:
+def _read_flac(path: Path | str, fh: _Reader, head: bytes, size: int, f: Fields) -> None:
     si = _streaminfo(path, fh, _id3_end(head) or 0, size)
     f.header("format", "FLAC", "magic 'fLaC'")
     f.header("nChannels", si.n_channels, "STREAMINFO channels")
@@ -609,7 +676,7 @@ def _read_flac(path: Path, fh: BinaryIO, head: bytes, size: int, f: Fields) -> N
             f.warn(f"bytes after the last whole frame{cut}")
 
 
-def _streaminfo(path: Path, fh: BinaryIO, start: int, size: int) -> _StreamInfo:
+def _streaminfo(path: Path | str, fh: _Reader, start: int, size: int) -> _StreamInfo:
     fh.seek(start + 4)
     hdr = fh.read(4)
     if len(hdr) < 4 or hdr[0] & 0x7F != 0:
@@ -650,7 +717,7 @@ def _tail_window(si: _StreamInfo) -> int:
     return min(3 * si.max_frame + 64, _FLAC_WINDOW) if si.max_frame else _FLAC_WINDOW
 
 
-def _flac_tail(fh: BinaryIO, si: _StreamInfo, size: int) -> tuple[int, str, bool] | None:
+def _flac_tail(fh: _Reader, si: _StreamInfo, size: int) -> tuple[int, str, bool] | None:
     """Samples in whole frames on disk, from the frames at the end of the file.
 
     Candidate frame headers (sync code, valid fields, CRC-8) in the last window are
@@ -763,7 +830,7 @@ def _crc16(buf: bytes, start: int, end: int) -> int:
 # --- helpers shared by the families -------------------------------------------------------
 
 
-def _flac_after_id3(fh: BinaryIO, head: bytes) -> bool:
+def _flac_after_id3(fh: _Reader, head: bytes) -> bool:
     return _id3_end(head) is not None and _peek(fh, _id3_end(head) or 0, 4) == b"fLaC"
 
 
@@ -796,10 +863,18 @@ _SUFFIX_FORMATS = {".wav": {"WAV", "RF64", "BW64", "W64"}, ".wave": {"WAV", "RF6
                    ".aifc": {"AIFF", "AIFF-C"}}
 
 
-def _check_suffix(path: Path, fmt: str, f: Fields) -> None:
-    suffix = path.suffix
-    if fmt not in _SUFFIX_FORMATS.get(suffix.lower(), {fmt}):
+def _check_suffix(path: Path | str, fmt: str, f: Fields) -> None:
+    suffix = path.suffix if isinstance(path, Path) else _suffix(path)
+    allowed = _SUFFIX_FORMATS.get(suffix.lower())
+    if allowed is not None and fmt not in allowed:
         f.warn(f"named {suffix} but holds {fmt} audio; described as {fmt}")
+
+
+def _suffix(path: str) -> str:
+    """``Path(path).suffix``, from the text (a path as ``str(Path)`` writes it)."""
+    name = path.rpartition(os.sep)[2]
+    i = name.rfind(".")
+    return name[i:] if 0 < i < len(name) - 1 else ""
 
 
 def _check_stated(stated: Mapping[str, Any], f: Fields) -> None:

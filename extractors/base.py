@@ -177,8 +177,12 @@ class Extraction:
         ``root`` keeps its bare name. The bare name is the one the extractor gave, which
         is not always the path's (a lone SpikeGLX ``.meta`` names the ``.bin`` it describes).
         """
+        # file_name and _bare_name, inline: once per record of every run
+        tj = self.type_json
+        file_name = str(tj["fileName"]) if "fileName" in tj else os.path.basename(self.path)
         suffix = f"#{self.part}" if self.part else ""
-        bare = self._bare_name()
+        bare = file_name[: -len(suffix)] if suffix and file_name.endswith(suffix) else file_name
+        bare = bare.rsplit("/", 1)[-1]
         r = current_run()
         if r is not None:  # within a run, each folder is resolved once (10,000 files in one)
             folder = r.relative(os.path.dirname(self.path) or ".", os.fspath(root))
@@ -190,7 +194,7 @@ class Extraction:
             except ValueError:
                 rel = bare
         name = rel + suffix
-        if name == self.file_name:
+        if name == file_name:
             return self
         return dataclasses.replace(self, type_json={**self.type_json, "fileName": name})
 
@@ -265,17 +269,32 @@ class Fields:
         self.start_time = when.isoformat()
         self.provenance["startTime"] = Provenance(source, detail)
 
+    # Each writes its value and provenance itself, not through _set, and finds a shared
+    # provenance in its source's own table (a (source, detail) key would hash the enum in
+    # Python): a small file's record sets five or six values, each a fraction of its cost.
     def header(self, key: str, value: Any, detail: str) -> None:
-        self._set(key, value, Source.HEADER, detail)
+        self.values[key] = value
+        try:
+            found = _HEADER.get(detail)
+        except TypeError:  # a detail that is no text (a family's slip): see _provenance
+            found = None
+        self.provenance[key] = found or _provenance(Source.HEADER, detail)
 
     def computed(self, key: str, value: Any, detail: str) -> None:
-        self._set(key, value, Source.COMPUTED, detail)
+        self.values[key] = value
+        try:
+            found = _COMPUTED.get(detail)
+        except TypeError:  # a detail that is no text (a family's slip): see _provenance
+            found = None
+        self.provenance[key] = found or _provenance(Source.COMPUTED, detail)
 
     def stated(self, key: str, value: Any, detail: str = "stated by the user") -> None:
-        self._set(key, value, Source.STATED, detail)
+        self.values[key] = value
+        self.provenance[key] = _provenance(Source.STATED, detail)
 
     def default(self, key: str, value: Any, detail: str) -> None:
-        self._set(key, value, Source.DEFAULT, detail)
+        self.values[key] = value
+        self.provenance[key] = _provenance(Source.DEFAULT, detail)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -287,22 +306,29 @@ class Fields:
 
 # Provenances are immutable and most repeat from file to file ("fmt chunk nChannels"): a
 # run over 10,000 files shares one object per distinct (source, detail), not 60,000 of
-# them (a look-up costs a fraction of making one). Bounded: emptied when it grows large.
-_PROVENANCES: dict[tuple[Source, str], Provenance] = {}
+# them (a look-up costs a fraction of making one). One table per source, keyed by the
+# detail's text; bounded: a table is emptied when it grows large.
+_SHARED: dict[Source, dict[str, Provenance]] = {source: {} for source in Source}
+_HEADER = _SHARED[Source.HEADER]
+_COMPUTED = _SHARED[Source.COMPUTED]
 _PROVENANCES_KEPT = 4096
 
 
 def _provenance(source: Source, detail: str) -> Provenance:
-    key = (source, detail)
-    try:
-        found = _PROVENANCES.get(key)
-    except TypeError:  # a detail that is no text (a family's slip) is not shared
+    if type(detail) is not str:  # a detail that is no text (a family's slip) is not shared
         return Provenance(source, detail)
+    shared = _SHARED[source]
+    found = shared.get(detail)
     if found is None:
-        if len(_PROVENANCES) >= _PROVENANCES_KEPT:
-            _PROVENANCES.clear()
-        found = _PROVENANCES[key] = Provenance(source, detail)
+        if len(shared) >= _PROVENANCES_KEPT:
+            shared.clear()
+        found = shared[detail] = Provenance(source, detail)
     return found
+
+
+# fileName's provenance, the same in every record.
+_NAMED = Provenance(Source.HEADER, "the file's name")
+_NAMED_PART = Provenance(Source.HEADER, "the file's name and the part of the file")
 
 
 class Extractor:
@@ -331,6 +357,12 @@ class Extractor:
     #: Modules a family reads with in the reader process (:mod:`extractors._isolate`):
     #: a run over a folder that holds its files has that process import them early.
     warm: ClassVar[tuple[str, ...]] = ()
+    #: True for a family whose :meth:`_extract` (and :meth:`skip_reason`) take the path as
+    #: the text ``str(Path(path))`` gives as well as a ``Path`` (they open it, name it in
+    #: errors, and hand it to :meth:`result`): given such text, no ``Path`` is made for
+    #: the file (parsing one, and its ``name`` and ``suffix``, costs a tenth of describing
+    #: a small WAV).
+    text_paths: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # A family may only produce types of the record-type table, by their current
@@ -401,7 +433,11 @@ class Extractor:
         ``<part> not described: <reason>`` on each record kept; a file with no part left
         is refused, naming each part and reason.
         """
-        p = path if isinstance(path, Path) else Path(path)  # no second parse of a Path
+        p: Path | str
+        if type(path) is str and self.text_paths and _plain(path):
+            p = path  # already as Path(path) would write it: no Path needed
+        else:
+            p = path if isinstance(path, Path) else Path(path)  # no second parse of a Path
         optics: dict[str, Any] = {}
         if stated:  # most runs state nothing: no sets and dicts made per file for it
             unknown = set(stated) - STATED_KEYS
@@ -422,15 +458,19 @@ class Extractor:
         if st.st_size == 0:
             raise ExtractionError(p, "empty file (0 bytes)")
         self.verify = verify
-        nothing = self.skip_reason(p)
+        # A text path reaches only the families that take one (text_paths).
+        nothing = self.skip_reason(p)  # type: ignore[arg-type]
         if nothing is not None:
             raise NothingToDescribe(p, nothing)
         try:
-            results = self._extract(p, stated)
+            results = self._extract(p, stated)  # type: ignore[arg-type]
         except BsingestError:
             raise
         except OSError as exc:
             raise ExtractionError(p, exc.strerror or str(exc) or type(exc).__name__) from exc
+        if (len(results) == 1 and record_type is None and not optics
+                and type(first := results[0]) is Extraction and _passes(first)):
+            return [first]  # the usual file: one record, plausible and valid (as below)
         failed = [r for r in results if isinstance(r, PartFailure)]
         good = [r for r in results if isinstance(r, Extraction)]
         if not good and not failed:
@@ -453,11 +493,12 @@ class Extractor:
             elif r.part is None and len(good) + len(failed) == 1:
                 raise ExtractionError(p, problem)  # a file that is one record: refused as is
             else:
-                failed.append(PartFailure(_part_name(p, r), problem))
+                failed.append(PartFailure(_part_name(Path(p), r), problem))
         if not kept:
             if len(failed) == 1:
                 x = failed[0]
-                raise ExtractionError(p, x.reason if x.part == p.name else f"{x.part}: {x.reason}")
+                name = os.path.basename(p)
+                raise ExtractionError(p, x.reason if x.part == name else f"{x.part}: {x.reason}")
             raise ExtractionError(p, f"none of its {len(failed)} parts can be described: "
                                   + "; ".join(f"{x.part}: {x.reason}" for x in failed))
         if failed:
@@ -475,7 +516,7 @@ class Extractor:
         raise NotImplementedError
 
     def result(
-        self, path: Path, record_type: str, fields: Fields, *, part: str | None = None,
+        self, path: Path | str, record_type: str, fields: Fields, *, part: str | None = None,
         legacy_stream: str | None = None,
     ) -> Extraction:
         """Package collected ``fields`` as an :class:`Extraction` (fileName filled in).
@@ -488,22 +529,22 @@ class Extractor:
             raise TypeError(f"{type(self).__name__} gives a {record_type} record but declares "
                             f"only {', '.join(self.record_types)}")
         # 10000.0 Hz is shown and stored as 10000, as the contract's examples do.
-        name = path.name + (f"#{part}" if part else "")
-        values = {"fileName": name, **{k: _tidy(v) if isinstance(v, float) else v
-                                       for k, v in fields.values.items()}}
-        detail = "the file's name" + (" and the part of the file" if part else "")
-        provenance = {"fileName": _provenance(Source.HEADER, detail), **fields.provenance}
-        return Extraction(
-            path=str(path),
-            type=record_type,
-            type_json=values,
-            provenance=provenance,
-            warnings=tuple(fields.warnings),
-            extractor=self.name,
-            part=part,
-            legacy_stream=legacy_stream if legacy_stream is not None else part,
-            start_time=fields.start_time,
-        )
+        # A text path is as str(Path) writes it (see text_paths): its base name is the name.
+        name = path.rpartition(os.sep)[2] if isinstance(path, str) else path.name
+        if part:
+            name += f"#{part}"
+        values = {"fileName": name}
+        values.update(fields.values)  # fileName first, as the family's own would stand
+        for k, v in fields.values.items():
+            if isinstance(v, float):
+                values[k] = _tidy(v)
+        provenance = {"fileName": _NAMED_PART if part else _NAMED}
+        provenance.update(fields.provenance)
+        # By position (path, type, type_json, provenance, warnings, extractor, part,
+        # legacy_stream, start_time): a tenth cheaper than by keyword, once per record.
+        return Extraction(str(path), record_type, values, provenance, tuple(fields.warnings),
+                          self.name, part, legacy_stream if legacy_stream is not None else part,
+                          fields.start_time)
 
     def _restate(self, r: Extraction, record_type: str) -> Extraction:
         if record_type == r.type:
@@ -557,7 +598,7 @@ class Extractor:
         where = f" ({_where(prov)})" if prov is not None else ""
         return f"{key} {reason}{where}"
 
-    def _check(self, path: Path, r: Extraction, *, plausible: bool = False) -> None:
+    def _check(self, path: Path | str, r: Extraction, *, plausible: bool = False) -> None:
         # ``plausible``: the caller has just checked plausibility (no second pass)
         problem = None if plausible else self._implausible(r)
         if problem is not None:
@@ -703,7 +744,7 @@ def _where(prov: Provenance) -> str:
     return f"{prov.source.value}: {prov.detail}"
 
 
-def _stated_values(path: Path, stated: Mapping[str, Any]) -> dict[str, Any]:
+def _stated_values(path: Path | str, stated: Mapping[str, Any]) -> dict[str, Any]:
     """Stated parameters as numbers, or a one-line error naming the file and parameter.
 
     They come from the command line, ``bsingest.toml`` or a manifest, so a string that
@@ -779,7 +820,16 @@ def _fields_of(record_type: str) -> tuple[str, ...]:
     return found.fields if found is not None else ()
 
 
-def special_file(path: Path) -> str:
+def _plain(text: str) -> bool:
+    """Whether ``text`` is already what ``str(Path(text))`` gives (POSIX): not empty, no
+    empty or ``.`` step, no trailing ``/``. Other text (``./a.wav``, ``a//b.wav``) is made
+    a ``Path``, so a record's path is the same whichever way it was given."""
+    return (os.altsep is None and bool(text) and "//" not in text and "/./" not in text
+            and text[-1] != "/" and not text.startswith("./") and not text.endswith("/.")
+            and text != ".")
+
+
+def special_file(path: str | os.PathLike[str]) -> str:
     """What ``path`` is when it exists and is neither a regular file nor a folder ("a FIFO
     (named pipe)", "a character device", ...), else "". Decided by ``stat``, never by
     opening: reading a FIFO blocks for ever, reading a device may never end."""

@@ -505,6 +505,15 @@ def test_cost_does_not_grow_with_the_file(tmp_path: Path, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(audio, "open", lambda *a, **k: Counting(real_open(*a, **k)),
                         raising=False)
+    if hasattr(os, "pread"):  # where the family reads by descriptor (POSIX)
+        real_pread = os.pread
+
+        def pread(fd: int, n: int, pos: int) -> bytes:
+            data = real_pread(fd, n, pos)
+            read_sizes.append(len(data))
+            return data
+
+        monkeypatch.setattr(os, "pread", pread)
     totals = []
     for data_bytes in (1000, 8 * 2**30):
         path = write_rf64_header(tmp_path / f"r{data_bytes}.wav", fmt_body(1, 2, 384_000, 16),
@@ -539,3 +548,22 @@ def test_blank_or_broken_bext_date_gives_no_start_time(tmp_path: Path) -> None:
                              before=_bext(b"2026-13-45", b"99:00:00"))
     (r,) = extract(broken)
     assert r.start_time is None and "not a date and time" in r.warnings[0]
+
+
+def test_read_by_descriptor_or_by_file_object_alike(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # POSIX reads by descriptor (os.pread); elsewhere through a FileIO: the same records.
+    import extractors.audio as audio
+
+    rate, n = 8000, 300
+    samples = (np.arange(n * 2, dtype=np.int16) % 97).reshape(n, 2)
+    paths = []
+    for name, fmt, subtype in (("a.wav", "WAV", "PCM_16"), ("b.flac", "FLAC", "PCM_16"),
+                               ("c.aiff", "AIFF", "PCM_24"), ("d.w64", "W64", "FLOAT")):
+        sf.write(str(tmp_path / name), samples, rate, format=fmt, subtype=subtype)
+        paths.append(tmp_path / name)
+    by_fd = [one(p) for p in paths]
+    monkeypatch.setattr(audio, "_PREAD", False)
+    by_file = [one(p) for p in paths]
+    assert by_fd == by_file
+    assert [r.type_json["nSamples"] for r in by_fd] == [n] * 4

@@ -258,3 +258,53 @@ def test_claims_by_suffix_alone_match_the_family_claim(tmp_path: Path) -> None:
         if want >= extractors.Claim.SPECIFIC:
             assert got == want, name
     assert Extractor.claim.__func__ is extractors.AudioExtractor.claim.__func__  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_folders_files_are_decided_once_each(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared: bool) -> None:
+    # Whose each file is gets worked out when the folder is listed; neither warming the
+    # readers nor extracting asks again.
+    _session(tmp_path)
+    if shared:
+        monkeypatch.setattr(extraction, "_parts_for", lambda n: 2)
+        monkeypatch.setattr(extraction, "RUN_MIN", 1)
+        monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError("no fork")))
+    asked: list[str] = []
+    real_claimants = extractors._claimants
+
+    def claimants(p: Any) -> Any:
+        asked.append(os.fspath(p))
+        return real_claimants(p)
+
+    monkeypatch.setattr(extractors, "_claimants", claimants)
+    report = ExtractReport()
+    texts = list(iter_rendered([tmp_path], report, lambda e: dumps_extraction(e, "  "),
+                               JsonListWriter.SEP))
+    files = sorted(str(p) for p in tmp_path.iterdir())
+    assert sorted(asked) == files  # each once: when listed
+    assert len(texts) == 9 and len(report.errors) == 2  # the records are all there
+
+
+def test_a_text_path_is_taken_as_is_only_when_a_path_would_write_it_so() -> None:
+    from extractors.base import _plain
+
+    for text in ("a.wav", "/a/b.wav", ".a.wav", "a/.b/c.wav", "a b/é.wav", "x", "..", "../a",
+                 "a/../b", "a\\b", "//a", "", ".", "./a", "a/", "a//b", "a/./b", "a/.", "///a",
+                 "/", "a/b/"):
+        if _plain(text):
+            assert str(Path(text)) == text, text
+    assert _plain("a/b.wav") and not _plain("./a.wav") and not _plain("a//b.wav")
+
+
+@pytest.mark.parametrize("given", ["{d}/w000.wav", "{d}//w000.wav", "{d}/./w000.wav"])
+def test_a_wav_is_described_alike_by_text_or_path(tmp_path: Path, given: str) -> None:
+    # The audio family takes the listing's text without a Path; any other spelling is made
+    # one, so the record is the same whichever way the file was named.
+    _wavs(tmp_path, 1)
+    text = given.format(d=tmp_path)
+    by_text = extraction.extract(text)
+    by_path = extraction.extract(Path(text))
+    assert by_text == by_path
+    assert by_text[0].path == str(tmp_path / "w000.wav")
+    assert by_text[0].type_json["fileName"] == "w000.wav"

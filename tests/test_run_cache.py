@@ -238,7 +238,12 @@ def _extractions_of_every_shape(tmp_path: Path) -> list[extractors.Extraction]:
         warnings=("one", "two \u2028"), part="acquisition/x", start_time="2026-01-01T00:00:00",
         unapplied=("laser_power = 30 mW",), extractor="made", legacy_stream="0")
     bare = Extraction(path="p", type="Audio", type_json={}, provenance={})
-    return [*found, made, bare]
+    # One provenance under several keys, one of them no text (the writer keeps each
+    # provenance's line by the provenance: the key must be its own).
+    shared = Provenance(Source.HEADER, "shared")
+    keyed = Extraction(path="q", type="Audio", type_json={"k": 1, 2: "x", None: True},
+                       provenance={"a": shared, "b": shared, 3: shared})
+    return [*found, made, bare, keyed]
 
 
 def test_an_extraction_is_written_as_its_to_json(tmp_path: Path) -> None:
@@ -246,13 +251,13 @@ def test_an_extraction_is_written_as_its_to_json(tmp_path: Path) -> None:
     # The hand-written writer must know every field: the full sample sets each one that
     # has a default (a field added to Extraction fails here until it is written, and
     # checked, below).
-    made = shapes[-2]
+    made = shapes[-3]
     for f in dataclasses.fields(made):
         if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
             default = (f.default if f.default is not dataclasses.MISSING
                        else f.default_factory())  # type: ignore[misc]
             assert getattr(made, f.name) != default, f"the sample leaves {f.name} unset"
-    for e in shapes:
+    for e in [*shapes, *shapes]:  # twice: the second time from the lines kept
         for pad in ("", "  "):
             assert dumps_extraction(e, pad) == dumps_indented(e.to_json(), pad)
 

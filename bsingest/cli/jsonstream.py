@@ -117,33 +117,96 @@ def dumps_indented(value: Any, pad: str = "") -> str:
 
 # Source -> its JSON text ('"header"'), made on first use (an enum's .value is a property).
 _SOURCE_TEXT: dict[Any, str] = {}
-# id(provenance) -> (the provenance, pad, its text after the key); bounded.
-_PROVENANCE_TEXT: dict[int, tuple[Any, str, str]] = {}
-_PROVENANCE_KEPT = 4096
+
+
+class _Pad:
+    """The text a record indented by ``pad`` is written with, made once per pad: its
+    fixed pieces, each ``type_json`` key's line head (``,\n    "key": ``), and each
+    provenance's whole line (key and value), kept by the provenance's id with the
+    provenance itself (so that id is not reused while kept); bounded."""
+
+    KEPT = 4096
+
+    def __init__(self, pad: str) -> None:
+        self.i1 = i1 = pad + "  "
+        self.i2 = i2 = i1 + "  "
+        i3 = i2 + "  "
+        self.open = "{\n" + i1 + '"path": '
+        self.type = ",\n" + i1 + '"type": '
+        self.type_json = ",\n" + i1 + '"type_json": '
+        after = ",\n" + i1 + '"provenance": '
+        self.provenance = "\n" + i1 + "}" + after  # type_json closed, provenance next
+        self.no_type_json = "{}" + after
+        self.warnings = ",\n" + i1 + '"warnings": '
+        self.close1 = "\n" + i1 + "}"
+        self.close = "\n" + pad + "}"
+        self.item = ",\n" + i2
+        self.mid = ": {\n" + i3 + '"source": '
+        self.detail = ",\n" + i3 + '"detail": '
+        self.end = "\n" + i2 + "}"
+        self.i3 = i3
+        self.keys: dict[str, str] = {}
+        self.lines: dict[int, tuple[Any, str, str]] = {}
+
+    def key(self, key: str) -> str:
+        head = self.keys.get(key)
+        if head is None:
+            if len(self.keys) >= self.KEPT:
+                self.keys.clear()
+            head = self.keys[key] = self.item + encode_basestring(key) + ": "
+        return head
+
+    def line(self, key: Any, prov: Any) -> str:
+        """``,\n<i2>"key": {source, detail}`` of one provenance."""
+        known = self.lines.get(id(prov))
+        if known is not None and known[0] is prov and known[1] == key and type(key) is str:
+            return known[2]
+        source = _SOURCE_TEXT.get(prov.source)
+        if source is None:
+            source = _SOURCE_TEXT[prov.source] = encode_basestring(prov.source.value)
+        text = prov.detail
+        if type(text) is not str:  # as to_json's dict would be written
+            parts: list[str] = []
+            _parts(text, self.i3, parts)
+            text_json = "".join(parts)
+        else:
+            text_json = encode_basestring(text)
+        line = (self.item + encode_basestring(key if type(key) is str else _key(key))
+                + self.mid + source + self.detail + text_json + self.end)
+        if type(key) is str:
+            if len(self.lines) >= self.KEPT:
+                self.lines.clear()
+            self.lines[id(prov)] = (prov, key, line)
+        return line
+
+
+_PADS: dict[str, _Pad] = {}
 
 
 def dumps_extraction(e: Extraction, pad: str = "") -> str:
     """``dumps_indented(e.to_json(), pad)``, written from the extraction itself.
 
-    A record's provenance is most of its text: one ``{source, detail}`` per value. Writing
-    it straight from the :class:`~extractors.base.Provenance` objects, without building
-    ``to_json``'s dicts and walking them, takes ~8 of the ~20 µs a small file's record cost
-    (``benchmarks/RESULTS.md``). The keys and their order are ``Extraction.to_json``'s;
-    ``tests/test_run_cache.py`` checks the text byte for byte against it.
+    A record's provenance is most of its text: one ``{source, detail}`` per value, and
+    provenances are shared from record to record (``extractors.base._provenance``): each
+    one's line is made once and kept. ``type_json`` is flat strings and whole numbers,
+    written in the loop; its keys' line heads are kept too. Each object's first line
+    starts ``,`` like the others and has its ``{`` put in its place. The keys and their
+    order are ``Extraction.to_json``'s; ``tests/test_run_cache.py`` checks the text byte
+    for byte against it.
     """
-    i1 = pad + "  "
-    i2 = i1 + "  "
-    i3 = i2 + "  "
+    c = _PADS.get(pad)
+    if c is None:
+        c = _PADS[pad] = _Pad(pad)
     tj = e.type_json if type(e.type_json) is dict else dict(e.type_json)
-    out = ["{\n" + i1 + '"path": ', encode_basestring(e.path),
-           ",\n" + i1 + '"type": ', encode_basestring(e.type),
-           ",\n" + i1 + '"type_json": ']
-    if tj:  # _parts' dict branch, inline: a record's type_json is flat strings and numbers
-        sep = "{\n" + i2
-        comma = ",\n" + i2
+    out = [c.open, encode_basestring(e.path), c.type, encode_basestring(e.type), c.type_json]
+    if tj:
+        first = len(out)
+        keys = c.keys
         for key, item in tj.items():
-            head = sep + encode_basestring(key if type(key) is str else _key(key)) + ": "
-            sep = comma
+            head = keys.get(key) if type(key) is str else None
+            if head is None:
+                head = c.key(key) if type(key) is str else (
+                    c.item + encode_basestring(_key(key)) + ": ")
             t = type(item)
             if t is str:
                 out.append(head + encode_basestring(item))
@@ -151,44 +214,30 @@ def dumps_extraction(e: Extraction, pad: str = "") -> str:
                 out.append(head + int.__repr__(item))
             else:
                 out.append(head)
-                _parts(item, i2, out)
-        out.append("\n" + i1 + "}")
+                _parts(item, c.i2, out)
+        out[first] = "{" + out[first][1:]
+        out.append(c.provenance)
     else:
-        out.append("{}")
-    out.append(",\n" + i1 + '"provenance": ')
+        out.append(c.no_type_json)
     if e.provenance:
-        sep = "{\n" + i2
-        mid = ": {\n" + i3 + '"source": '
-        detail = ",\n" + i3 + '"detail": '
-        end = "\n" + i2 + "}"
+        first = len(out)
+        lines = c.lines
         for key, prov in e.provenance.items():
-            # Provenances are shared from record to record (extractors.base._provenance):
-            # each one's text is made once, and kept with it (so its id is not reused).
-            known = _PROVENANCE_TEXT.get(id(prov))
-            if known is not None and known[0] is prov and known[1] == pad:
-                body = known[2]
+            known = lines.get(id(prov))
+            if known is not None and known[0] is prov and known[1] == key:
+                out.append(known[2])
             else:
-                source = _SOURCE_TEXT.get(prov.source)
-                if source is None:
-                    source = _SOURCE_TEXT[prov.source] = encode_basestring(prov.source.value)
-                text = prov.detail
-                if type(text) is not str:  # as to_json's dict would be written
-                    parts: list[str] = []
-                    _parts(text, i3, parts)
-                    text_json = "".join(parts)
-                else:
-                    text_json = encode_basestring(text)
-                body = mid + source + detail + text_json + end
-                if len(_PROVENANCE_TEXT) >= _PROVENANCE_KEPT:
-                    _PROVENANCE_TEXT.clear()
-                _PROVENANCE_TEXT[id(prov)] = (prov, pad, body)
-            out.append(sep + encode_basestring(key if type(key) is str else _key(key)) + body)
-            sep = ",\n" + i2
-        out.append("\n" + i1 + "}")
+                out.append(c.line(key, prov))
+        out[first] = "{" + out[first][1:]
+        out.append(c.close1)
     else:
         out.append("{}")
-    out.append(",\n" + i1 + '"warnings": ')
-    _parts(list(e.warnings), i1, out)
+    out.append(c.warnings)
+    if e.warnings:
+        _parts(list(e.warnings), c.i1, out)
+    else:
+        out.append("[]")
+    i1 = c.i1
     if e.part is not None:
         out.append(",\n" + i1 + '"part": ')
         _parts(e.part, i1, out)
@@ -198,7 +247,7 @@ def dumps_extraction(e: Extraction, pad: str = "") -> str:
     if e.unapplied:
         out.append(",\n" + i1 + '"stated_not_applied": ')
         _parts(list(e.unapplied), i1, out)
-    out.append("\n" + pad + "}")
+    out.append(c.close)
     text = "".join(out)
     return _unpaired(text)
 
