@@ -202,10 +202,12 @@ def test_a_server_that_stops_answering_mid_run_queues_the_rest_at_once(
     counts = report.counts()
     assert counts["queued"] >= 80 and set(counts) <= {"created", "queued"}
     dropped = [h for h in brainstem_server.hits if h.fault == "drop_before"]
-    # A few POSTs in a row (those in flight, and a success answered late may start the
-    # count again), then one probe (a GET and its client retries): not 100 records each
-    # tried six times.
-    assert len([h for h in dropped if h.method == "POST"]) <= 3 * 8
+    # A few POSTs in a row, then one probe (a GET and its client retries): not 100 records
+    # each tried six times (~600). The breaker opens after 8 in a row; up to 7 more were in
+    # flight; a success whose answer is read after later POSTs failed starts the count
+    # again, and how often that happens is the scheduler's: 12-26 seen on 2 busy cores,
+    # before and after the batch pipeline's changes (issue 25).
+    assert len([h for h in dropped if h.method == "POST"]) <= 5 * 8
     assert len([h for h in dropped if h.method == "GET"]) <= 5
     reasons = {r.error for r in report.results if r.outcome == "queued"}
     assert all(r.startswith("queued: ") for r in reasons)
