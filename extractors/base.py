@@ -269,24 +269,13 @@ class Fields:
         self.start_time = when.isoformat()
         self.provenance["startTime"] = Provenance(source, detail)
 
-    # Each writes its value and provenance itself, not through _set, and finds a shared
-    # provenance in its source's own table (a (source, detail) key would hash the enum in
-    # Python): a small file's record sets five or six values, each a fraction of its cost.
     def header(self, key: str, value: Any, detail: str) -> None:
         self.values[key] = value
-        try:
-            found = _HEADER.get(detail)
-        except TypeError:  # a detail that is no text (a family's slip): see _provenance
-            found = None
-        self.provenance[key] = found or _provenance(Source.HEADER, detail)
+        self.provenance[key] = _provenance(Source.HEADER, detail)
 
     def computed(self, key: str, value: Any, detail: str) -> None:
         self.values[key] = value
-        try:
-            found = _COMPUTED.get(detail)
-        except TypeError:  # a detail that is no text (a family's slip): see _provenance
-            found = None
-        self.provenance[key] = found or _provenance(Source.COMPUTED, detail)
+        self.provenance[key] = _provenance(Source.COMPUTED, detail)
 
     def stated(self, key: str, value: Any, detail: str = "stated by the user") -> None:
         self.values[key] = value
@@ -299,18 +288,12 @@ class Fields:
     def warn(self, message: str) -> None:
         self.warnings.append(message)
 
-    def _set(self, key: str, value: Any, source: Source, detail: str) -> None:
-        self.values[key] = value
-        self.provenance[key] = _provenance(source, detail)
-
 
 # Provenances are immutable and most repeat from file to file ("fmt chunk nChannels"): a
 # run over 10,000 files shares one object per distinct (source, detail), not 60,000 of
 # them (a look-up costs a fraction of making one). One table per source, keyed by the
 # detail's text; bounded: a table is emptied when it grows large.
 _SHARED: dict[Source, dict[str, Provenance]] = {source: {} for source in Source}
-_HEADER = _SHARED[Source.HEADER]
-_COMPUTED = _SHARED[Source.COMPUTED]
 _PROVENANCES_KEPT = 4096
 
 

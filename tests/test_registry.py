@@ -146,15 +146,23 @@ def _session(folder: Path) -> None:
     (folder / "notes.txt").write_text("skipped")
 
 
+def _serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts: int
+            ) -> tuple[bytes, ExtractReport, ExtractReport]:
+    """The session's text read in one process, its report, and a fresh report for the
+    shared read that follows: ``parts`` processes, runs of one file dealt in turn."""
+    _session(tmp_path)
+    alone, shared = ExtractReport(), ExtractReport()
+    serial = _json(alone, tmp_path, monkeypatch, 10**9)
+    monkeypatch.setattr(extraction, "_parts_for", lambda n: parts)
+    monkeypatch.setattr(extraction, "RUN_MIN", 1)
+    return serial, alone, shared
+
+
 @pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin",
                     reason="workers are forked on POSIX only")
 def test_a_folder_shared_with_workers_gives_the_same_text(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _session(tmp_path)
-    alone, shared = ExtractReport(), ExtractReport()
-    serial = _json(alone, tmp_path, monkeypatch, 10**9)
-    monkeypatch.setattr(extraction, "_parts_for", lambda n: 3)
-    monkeypatch.setattr(extraction, "RUN_MIN", 1)  # runs of one file, dealt in turn
+    serial, alone, shared = _serial(tmp_path, monkeypatch, 3)
     forked: list[int] = []
     real_fork = os.fork
 
@@ -174,11 +182,7 @@ def test_a_folder_shared_with_workers_gives_the_same_text(
 
 def test_a_worker_that_cannot_start_leaves_its_files_to_this_process(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _session(tmp_path)
-    alone, shared = ExtractReport(), ExtractReport()
-    serial = _json(alone, tmp_path, monkeypatch, 10**9)
-    monkeypatch.setattr(extraction, "_parts_for", lambda n: 2)
-    monkeypatch.setattr(extraction, "RUN_MIN", 1)
+    serial, alone, shared = _serial(tmp_path, monkeypatch, 2)
 
     def no_fork() -> int:
         raise OSError("no more processes")
@@ -192,11 +196,7 @@ def test_a_worker_that_cannot_start_leaves_its_files_to_this_process(
                     reason="workers are forked on POSIX only")
 def test_a_worker_that_dies_half_way_leaves_the_rest_to_this_process(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _session(tmp_path)
-    alone, shared = ExtractReport(), ExtractReport()
-    serial = _json(alone, tmp_path, monkeypatch, 10**9)
-    monkeypatch.setattr(extraction, "_parts_for", lambda n: 2)
-    monkeypatch.setattr(extraction, "RUN_MIN", 1)
+    serial, alone, shared = _serial(tmp_path, monkeypatch, 2)
     parent = os.getpid()
     real = extraction._read_run
     runs: list[int] = []

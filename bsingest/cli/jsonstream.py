@@ -121,9 +121,9 @@ _SOURCE_TEXT: dict[Any, str] = {}
 
 class _Pad:
     """The text a record indented by ``pad`` is written with, made once per pad: its
-    fixed pieces, each ``type_json`` key's line head (``,\n    "key": ``), and each
-    provenance's whole line (key and value), kept by the provenance's id with the
-    provenance itself (so that id is not reused while kept); bounded."""
+    fixed pieces, and each provenance's whole line (key and value), kept by the
+    provenance's id with the provenance itself (so that id is not reused while kept);
+    bounded."""
 
     KEPT = 4096
 
@@ -134,9 +134,7 @@ class _Pad:
         self.open = "{\n" + i1 + '"path": '
         self.type = ",\n" + i1 + '"type": '
         self.type_json = ",\n" + i1 + '"type_json": '
-        after = ",\n" + i1 + '"provenance": '
-        self.provenance = "\n" + i1 + "}" + after  # type_json closed, provenance next
-        self.no_type_json = "{}" + after
+        self.provenance = ",\n" + i1 + '"provenance": '
         self.warnings = ",\n" + i1 + '"warnings": '
         self.close1 = "\n" + i1 + "}"
         self.close = "\n" + pad + "}"
@@ -145,16 +143,7 @@ class _Pad:
         self.detail = ",\n" + i3 + '"detail": '
         self.end = "\n" + i2 + "}"
         self.i3 = i3
-        self.keys: dict[str, str] = {}
         self.lines: dict[int, tuple[Any, str, str]] = {}
-
-    def key(self, key: str) -> str:
-        head = self.keys.get(key)
-        if head is None:
-            if len(self.keys) >= self.KEPT:
-                self.keys.clear()
-            head = self.keys[key] = self.item + encode_basestring(key) + ": "
-        return head
 
     def line(self, key: Any, prov: Any) -> str:
         """``,\n<i2>"key": {source, detail}`` of one provenance."""
@@ -188,37 +177,18 @@ def dumps_extraction(e: Extraction, pad: str = "") -> str:
 
     A record's provenance is most of its text: one ``{source, detail}`` per value, and
     provenances are shared from record to record (``extractors.base._provenance``): each
-    one's line is made once and kept. ``type_json`` is flat strings and whole numbers,
-    written in the loop; its keys' line heads are kept too. Each object's first line
-    starts ``,`` like the others and has its ``{`` put in its place. The keys and their
-    order are ``Extraction.to_json``'s; ``tests/test_run_cache.py`` checks the text byte
-    for byte against it.
+    one's line is made once and kept (each line starts ``,`` like the others; the first
+    has its ``{`` put in its place). ``type_json`` is written by :func:`_parts`. The keys
+    and their order are ``Extraction.to_json``'s; ``tests/test_run_cache.py`` checks the
+    text byte for byte against it.
     """
     c = _PADS.get(pad)
     if c is None:
         c = _PADS[pad] = _Pad(pad)
     tj = e.type_json if type(e.type_json) is dict else dict(e.type_json)
     out = [c.open, encode_basestring(e.path), c.type, encode_basestring(e.type), c.type_json]
-    if tj:
-        first = len(out)
-        keys = c.keys
-        for key, item in tj.items():
-            head = keys.get(key) if type(key) is str else None
-            if head is None:
-                head = c.key(key) if type(key) is str else (
-                    c.item + encode_basestring(_key(key)) + ": ")
-            t = type(item)
-            if t is str:
-                out.append(head + encode_basestring(item))
-            elif t is int:
-                out.append(head + int.__repr__(item))
-            else:
-                out.append(head)
-                _parts(item, c.i2, out)
-        out[first] = "{" + out[first][1:]
-        out.append(c.provenance)
-    else:
-        out.append(c.no_type_json)
+    _parts(tj, c.i1, out)  # flat strings and whole numbers: _parts' own loop writes them
+    out.append(c.provenance)
     if e.provenance:
         first = len(out)
         lines = c.lines
