@@ -143,8 +143,11 @@ class Journal:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else default_journal_path()
         self._lock = threading.RLock()
-        # Outcomes to write with the next write (mark_soon): rows for _MARK.
+        # Outcomes to write with the next write (mark_soon): rows for _MARK. Their own
+        # lock, never held across a statement: a request's thread leaves its outcome
+        # without waiting for a transaction another thread has open.
         self._later: list[tuple[Any, ...]] = []
+        self._later_lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -222,12 +225,15 @@ class Journal:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                later = len(self._later)
+                with self._later_lock:
+                    later = self._later[:]
                 if later:
-                    self._db.executemany(_MARK, self._later)
+                    self._db.executemany(_MARK, later)
                 yield self._db
                 self._db.execute("COMMIT")
-                del self._later[:later]
+                if later:
+                    with self._later_lock:
+                        del self._later[:len(later)]
             except sqlite3.Error as exc:
                 self._rollback()
                 raise JournalError(f"journal {self.path}: {exc}") from exc
@@ -432,8 +438,9 @@ class Journal:
                  time.time()))
 
     def mark(self, entry: Entry, state: str, *, server_id: str | None = None,
-             error: str | None = None, attempt: bool = False) -> None:
-        """Move a row to ``state`` (``server_id`` kept unless given; ``attempt`` counts one)."""
+             error: str | None = None, attempt: bool | int = False) -> None:
+        """Move a row to ``state`` (``server_id`` kept unless given; ``attempt`` counts one,
+        or adds that many: -1 takes back one counted ahead, :meth:`mark_all`)."""
         if state not in STATES:
             raise ValueError(state)
         row = (state, server_id, shown(error) if error is not None else None, int(attempt),
@@ -463,16 +470,28 @@ class Journal:
         """
         if state not in STATES:
             raise ValueError(state)
-        with self._lock:
-            self._later.append((state, server_id, None, 0, time.time(), entry.server,
-                                entry.dataset, entry.key))
+        row = (state, server_id, None, 0, time.time(), entry.server, entry.dataset, entry.key)
+        with self._later_lock:
+            self._later.append(row)
+
+    def mark_all(self, entries: Sequence[Entry], state: str, *, attempt: bool = False
+                 ) -> None:
+        """:meth:`mark` for several rows, in one transaction (with what :meth:`mark_soon`
+        left): the ``sending`` of the next POSTs, written ahead of them
+        (:mod:`bsingest.uploader`), so that no request waits for a write of its own."""
+        if state not in STATES:
+            raise ValueError(state)
+        now = time.time()
+        rows = [(state, None, None, int(attempt), now, e.server, e.dataset, e.key)
+                for e in entries]
+        with self._tx() as db:
+            db.executemany(_MARK, rows)
 
     def flush(self) -> None:
         """Write what :meth:`mark_soon` left, now."""
-        with self._lock:
-            if self._later:
-                with self._tx():
-                    pass
+        if self._later:
+            with self._lock, self._tx():
+                pass
 
 
 _MARK = ("UPDATE entries SET state=?, server_id=COALESCE(?, server_id), last_error=?, "

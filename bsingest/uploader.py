@@ -222,6 +222,9 @@ class _Job:
     posts: int = 0
     ready_at: float = 0.0  # monotonic time before which it waits (back-off, Retry-After)
     created: str | None = None  # the id our POST was answered with
+    # The row says ``sending`` (attempt counted) for a POST not sent yet: written ahead,
+    # with the next ones' (_Delivery._mark_ahead).
+    marked: bool = False
     outcome: Outcome | None = None  # provisional, until the key is read back
     error: str = ""
 
@@ -428,8 +431,11 @@ class Uploader:
         """POST once: ("created", id), ("unknown", error), ("later", (seconds, error)) or
         ("failed", message). Never raises: one record's trouble is that record's alone."""
         e = job.entry
-        # Written before the request goes out: if we die now, the next run looks first.
-        self._journal().mark(e, "sending", attempt=True)
+        # Written before the request goes out (here, or ahead with the next ones'): if we
+        # die now, the next run looks first.
+        if not job.marked:
+            self._journal().mark(e, "sending", attempt=True)
+        job.marked = False
         try:
             body = self.client.create(self.wire.model, e.record)
         except ApiError as exc:
@@ -540,7 +546,9 @@ class Uploader:
         if done.kept:
             notes.append(others_note(records, done.survivor, e.record, self.wire))
         if done.action == "ours":
-            self._journal().mark(e, "uploaded", server_id=sid)
+            # With the wave's other outcomes, in one transaction (_Delivery._wave); a
+            # crash before it leaves the row to be read back again.
+            self._journal().mark_soon(e, "uploaded", server_id=sid)
             outcome = replace(prov, server_id=sid)
         else:  # the one kept says something else: as if it had been there before us
             assert done.step is not None
@@ -601,6 +609,7 @@ class _Delivery:
                         self._submit("other", (e, step), self.up._do, e, step,
                                      self.on_server.get(e.key))
                     elif self._ready_job(self.todo, self.later):
+                        self._mark_ahead()
                         job = self.todo.popleft()
                         self._submit("post", job, self.up._post, job)
                     else:
@@ -628,6 +637,28 @@ class _Delivery:
             later.remove(job)
             todo.appendleft(job)  # first: a retry left to the end would make the run longer
         return bool(todo)
+
+    def _mark_ahead(self) -> None:
+        """Write ``sending`` for the next POSTs, up to a wave of them, in one transaction,
+        when the next one is not written yet.
+
+        A row must say ``sending`` before its POST goes out (a crash then leaves it to be
+        read back, never sent blindly again); saying it earlier is as safe, and costs a
+        crash at most a wave of rows read back that were never sent. Written here, by the
+        thread that decides, a request's thread writes nothing before it sends: two
+        writes per request, each waiting for the journal's lock among 8 threads, kept
+        the requests in flight at 7.5 of 8 (benchmarks/RESULTS.md, issue 25).
+        """
+        if self.todo[0].marked:
+            return
+        ahead: list[_Job] = []
+        for job in self.todo:
+            if job.marked or len(ahead) == WAVE:
+                break
+            ahead.append(job)
+        self.up._journal().mark_all([j.entry for j in ahead], "sending", attempt=True)
+        for job in ahead:
+            job.marked = True
 
     def _posts_in_flight(self) -> bool:
         """Whether requests still in flight (or not started) may add to the next wave."""
@@ -673,7 +704,10 @@ class _Delivery:
             self.up.server_records(self.dataset)
             return []
         found = self.up.read_back(self.dataset, sorted(names), known)
-        return [(job, self.up.converge(job, found.get(job.key, []))) for job in jobs]
+        try:
+            return [(job, self.up.converge(job, found.get(job.key, []))) for job in jobs]
+        finally:
+            self.up._journal().flush()  # the wave's outcomes, written before they are said
 
     def _wait(self) -> None:
         now = time.monotonic()
@@ -784,7 +818,9 @@ class _Delivery:
             self.emit(Outcome(e.dataset, e.key, e.path, QUEUED, None, f"queued: {reason}"))
         pending_others.clear()
         for job in list(self.todo) + self.later:
-            self.up._journal().mark(job.entry, "pending", error=reason)
+            # A row written ``sending`` ahead of a POST never sent: the attempt taken back.
+            self.up._journal().mark(job.entry, "pending", error=reason,
+                                    attempt=-1 if job.marked else False)
             self.emit(Outcome(job.entry.dataset, job.key, job.entry.path, QUEUED, None,
                               f"queued: {reason}"))
         for job in self.unknown:  # sent, outcome unknown: the next run reads it back first
