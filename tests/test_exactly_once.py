@@ -212,6 +212,13 @@ def test_a_server_that_stops_answering_mid_run_queues_the_rest_at_once(
     reasons = {r.error for r in report.results if r.outcome == "queued"}
     assert all(r.startswith("queued: ") for r in reasons)
     assert len(reasons) <= 2 and any("stopped answering" in r for r in reasons)
+    # Each row counts the POSTs sent for it: the rows written ``sending`` ahead of POSTs
+    # that never went out (a wave at a time) took that attempt back when they were queued.
+    with Journal(tmp_path / "j.sqlite") as jr:
+        rows = jr.entries()
+    assert sum(e.attempts for e in rows) == sum(h.method == "POST"
+                                                for h in brainstem_server.hits)
+    assert {e.state for e in rows if e.attempts == 0} == {"pending"}
     brainstem_server.set_faults(Faults())
     with client_for(brainstem_server) as c, Journal(tmp_path / "j.sqlite") as jr:
         pushed = push(client=c, journal=jr)
