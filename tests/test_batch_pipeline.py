@@ -330,3 +330,14 @@ def test_checking_a_manifest_imports_no_http_client(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_the_client_imports_httpx_without_its_command_line() -> None:
+    """httpx's command line (rich, pygments) is not imported with the client; httpx.main
+    and a later import of httpx._main still give the real one."""
+    code = ("import sys, bsingest.client, httpx; "
+            "print(sorted(m for m in ('httpx._main', 'rich', 'pygments') if m in sys.modules)); "
+            "import httpx._main; print(httpx._main.__file__.endswith('_main.py'), 'rich' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == ["[]", "True True"]
