@@ -26,6 +26,16 @@ alone), deletes the others *that hold our content*, and journals the survivor. A
 with other content is reported, never deleted. Each key is then on the server once
 after any run finishes; README.md says what is guaranteed and what is not.
 
+What the journal says, when. A row says ``sending`` before its POST goes out: written for
+the next wave of creates at once, by the thread that decides (a row written ahead and
+never sent is found missing by the next run's look and sent then; a run that stops
+queues it ``pending`` again, its attempt taken back). A POST's answer (``uploaded``, the
+id) is written with the journal's next write, and a wave's survivors in one transaction
+before their outcomes are reported. A crash at any point leaves each row ``pending``,
+``sending`` (looked for before anything is sent again) or written: no row says
+``uploaded`` for a record the server did not answer for, and none is sent without a
+look after a crash, as before the writes were grouped.
+
 Circuit breaker. After ``breaker`` requests in a row without an answer (or with 5xx/429),
 the next wave is a probe: if the server does not answer it either (after the client's
 retries), nothing more is sent; what is left stays queued in the journal (exit 3), for
@@ -622,8 +632,14 @@ class _Delivery:
             # Ctrl-C: requests in flight finish and journal their outcome; the rest is not
             # started (it stays in the journal for the next run).
             self.up.stop.set()
-            for future in self.in_flight:
-                future.cancel()
+            unsent = [job for job in self.todo if job.marked]
+            for future, (kind, what) in self.in_flight.items():
+                if future.cancel() and kind == "post" and what.marked:
+                    unsent.append(what)
+            # Rows written ``sending`` ahead of POSTs that will not go out: pending again.
+            with contextlib.suppress(JournalError):
+                self.up._journal().mark_all([j.entry for j in unsent], "pending",
+                                            attempt=-1)
             raise
 
     # -- scheduling ------------------------------------------------------------------

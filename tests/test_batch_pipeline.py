@@ -337,7 +337,8 @@ def test_the_client_imports_httpx_without_its_command_line() -> None:
     and a later import of httpx._main still give the real one."""
     code = ("import sys, bsingest.client, httpx; "
             "print(sorted(m for m in ('httpx._main', 'rich', 'pygments') if m in sys.modules)); "
-            "import httpx._main; print(httpx._main.__file__.endswith('_main.py'), 'rich' in sys.modules)")
+            "import httpx._main; "
+            "print(httpx._main.__file__.endswith('_main.py'), 'rich' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.splitlines()
     assert out == ["[]", "True True"]
