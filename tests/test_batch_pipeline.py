@@ -342,3 +342,36 @@ def test_the_client_imports_httpx_without_its_command_line() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.splitlines()
     assert out == ["[]", "True True"]
+
+
+def test_a_session_read_ahead_is_read_once_and_taken_over_by_the_batch(
+        tmp_path: Path, brainstem_server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the command does with ``--api`` stated: the first session is read before the
+    client exists; the batch takes that read over instead of reading the session again."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from bsingest.batch import read_ahead, read_manifest
+    from bsingest.ingest import prepare
+
+    manifest = _manifest(tmp_path, 3, 2)
+    reads: list[str] = []
+    submit = ProcessPoolExecutor.submit
+
+    def counted(self: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if args and args[0] is prepare:
+            reads.append(Path(args[1]).name)
+        return submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", counted)
+    pool = reader_pool(2, sessions=3)
+    try:
+        read_ahead(pool, read_manifest(manifest), 1, api="2023")
+        assert reads == ["p0"]
+        with BrainstemClient(api="2023", server=brainstem_server.url,
+                             token=brainstem_server.token, retry=RetryPolicy(wait=False)) as c, \
+                Journal(tmp_path / "j.sqlite") as jr:
+            report = batch(manifest, client=c, journal=jr, readers=pool)
+    finally:
+        pool.shutdown(wait=True)
+    assert report.counts() == {"created": 6}
+    assert sorted(reads) == ["p0", "p1", "p2"]  # p0 once: the batch took its read over
