@@ -661,9 +661,9 @@ class _Delivery:
         A row must say ``sending`` before its POST goes out (a crash then leaves it to be
         read back, never sent blindly again); saying it earlier is as safe, and costs a
         crash at most a wave of rows read back that were never sent. Written here, by the
-        thread that decides, a request's thread writes nothing before it sends: two
-        writes per request, each waiting for the journal's lock among 8 threads, kept
-        the requests in flight at 7.5 of 8 (benchmarks/RESULTS.md, issue 25).
+        thread that decides, a request's thread writes nothing before it sends (it wrote
+        twice per request, each time waiting for the journal's lock among 8 threads: ~1.7
+        ms of each create's thread, profiled; benchmarks/RESULTS.md, issue 25).
         """
         if self.todo[0].marked:
             return
@@ -672,7 +672,10 @@ class _Delivery:
             if job.marked or len(ahead) == WAVE:
                 break
             ahead.append(job)
-        self.up._journal().mark_all([j.entry for j in ahead], "sending", attempt=True)
+        try:
+            self.up._journal().mark_all([j.entry for j in ahead], "sending", attempt=True)
+        except JournalError:
+            return  # each POST writes its own, and fails alone if the journal cannot
         for job in ahead:
             job.marked = True
 
