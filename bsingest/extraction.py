@@ -144,9 +144,7 @@ def _iter_extract(paths: Sequence[Path], report: ExtractReport,
 
     with run() as r:
         for p, data, owners, root in _listings(paths, report):
-            while data:
-                named = _extract_one(r, p, data.pop(), owners.pop(), root, report,
-                                     stated_for, verify)
+            for named in _in_order(r, p, data, owners, root, report, stated_for, verify):
                 if named:
                     yield named
 
@@ -160,7 +158,7 @@ def _listings(paths: Sequence[Path], report: ExtractReport
     """(path given, its data files in reverse order, their families (None: to be decided
     when read), the folder their names are relative to) per path; a folder's skipped
     files and sidecars, and what is missing, go into ``report``."""
-    from extractors import _sort_owned, prewarm_readers
+    from extractors import _sort_owned
 
     for p in paths:
         if not p.exists():
@@ -171,11 +169,11 @@ def _listings(paths: Sequence[Path], report: ExtractReport
         if p.is_dir():
             # The listing as text: a Path per file is made only where a family needs
             # one (100,000 Paths held for a run cost more than their headers' reading).
-            data, owners, sidecars, skipped = _sort_owned(p)
+            # warm: the reader process starts when the listing meets its first file
+            data, owners, sidecars, skipped = _sort_owned(p, warm=True)
             report.skipped.update(skipped)
             report.sidecars.update(sidecars)
             root = str(p)
-            prewarm_readers(data, owners)
             if not data:  # a folder named like a file (x.dat) must not pass for one
                 report.errors[str(p)] = (f"{p.name or p}: is a folder, and no file in it "
                                          "is a recording bsingest reads")
@@ -184,6 +182,58 @@ def _listings(paths: Sequence[Path], report: ExtractReport
         data.reverse()  # taken from the end: each file's path is let go once read
         owners.reverse()
         yield p, data, owners, root
+
+
+#: Files read ahead, at most, while the reader process starts (their records held).
+AHEAD_MAX = 256
+
+
+def _in_order(r: Run, given: Path, data: list[str], owners: list[Owner], root: str,
+              report: ExtractReport, stated_for: Callable[[Path, str], FileSettings],
+              verify: bool) -> Iterator[list[Extraction]]:
+    """Each file's records (:func:`_extract_one`), taken from the end of ``data`` and
+    ``owners`` (as :func:`_listings` gives them), in that order; ``report`` filled in it.
+
+    A file read in the reader process (:mod:`extractors._isolate`) while that process
+    still imports h5py (~0.2 s from its start, on the other core) would leave this one
+    waiting: the files after it that are read here are read meanwhile, up to
+    :data:`AHEAD_MAX` of them, their records and errors held back until the files before
+    them are done. The order of records and errors is the listing's, whatever was read
+    first.
+    """
+    while data:
+        f, owner = data.pop(), owners.pop()
+        if not _in_reader(owner, f) or not _starting():
+            yield _extract_one(r, given, f, owner, root, report, stated_for, verify)
+            continue
+        # (file, owner, its records and report when read ahead; None: read in turn)
+        held: list[tuple[str, Owner, tuple[list[Extraction], ExtractReport] | None]] = [
+            (f, owner, None)]
+        while data and len(held) < AHEAD_MAX and _starting():
+            g, o = data.pop(), owners.pop()
+            if _in_reader(o, g):
+                held.append((g, o, None))
+            else:
+                own = ExtractReport()
+                held.append((g, o, (_extract_one(r, given, g, o, root, own, stated_for,
+                                                 verify), own)))
+        for g, o, done in held:
+            if done is None:
+                yield _extract_one(r, given, g, o, root, report, stated_for, verify)
+            else:
+                _merge(report, done[1])
+                yield done[0]
+
+
+def _starting() -> bool:
+    from extractors._isolate import starting  # imported once a family reads there
+
+    return starting()
+
+
+def _in_reader(owner: Owner, f: str) -> bool:
+    """Whether ``f``'s family reads it in the reader process (see Extractor.warms)."""
+    return owner is not None and bool(owner.warm) and bool(owner.warms(f))
 
 
 def _extract_one(r: Run, given: Path, f: str, owner: Owner, root: str, report: ExtractReport,
@@ -263,9 +313,8 @@ def _iter_rendered(paths: Sequence[Path], report: ExtractReport,
         for p, data, owners, root in _listings(paths, report):
             parts = _parts_for(len(data))
             if parts == 1:
-                while data:
-                    for x in _extract_one(r, p, data.pop(), owners.pop(), root, report,
-                                          stated_for, verify):
+                for named in _in_order(r, p, data, owners, root, report, stated_for, verify):
+                    for x in named:
                         yield render(x)
                 continue
             data.reverse()
