@@ -63,6 +63,19 @@ def test_table_lists_records_and_skipped_files_with_reason(tmp_path: Path) -> No
     assert "skipped: notes.txt: no extractor reads this kind of file (.txt)" in result.stderr
 
 
+def test_table_states_only_what_a_record_holds(tmp_path: Path) -> None:
+    """A spike-only Plexon file's record states nChannels 0 and no rate: its row says so,
+    with no empty 'x  @  Hz' around values it does not have."""
+    from tests.samples.neo import write_plx
+
+    write_plx(tmp_path / "spk.plx", slow=())
+    result = CliRunner().invoke(cli, ["extract", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (row,) = [line for line in result.stdout.splitlines() if "spk.plx" in line]
+    assert "0 ch" in row and "Hz" not in row and " x " not in row
+    assert "no continuous signals" in row and "event channels only" in row
+
+
 def test_one_bad_file_gives_exit_one_and_does_not_stop_others(tmp_path: Path) -> None:
     _session(tmp_path)
     write_dat(tmp_path / "odd.dat", n_channels=4, n_samples=3, extra_bytes=1)

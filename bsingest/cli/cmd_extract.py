@@ -123,8 +123,12 @@ def _contents(record_type: str, tj: Mapping[str, Any]) -> str:
             if key in tj:
                 parts.append(f"{fmt_number(tj[key])} {unit}")
         return ", ".join(parts)
-    return (f"{fmt_number(tj.get('nChannels'))} ch x {fmt_number(tj.get('nSamples'))} "
-            f"{tj.get('type', '')} @ {fmt_number(tj.get('sr'))} Hz")
+    shape = f"{fmt_number(tj['nChannels'])} ch" if "nChannels" in tj else ""
+    if "nSamples" in tj:
+        samples = " ".join(str(v) for v in (fmt_number(tj["nSamples"]), tj.get("type")) if v)
+        shape = f"{shape} x {samples}" if shape else f"{samples} samples"
+    rate = f"{fmt_number(tj['sr'])} Hz" if "sr" in tj else ""
+    return " @ ".join(v for v in (shape, rate) if v)
 
 
 def _print_report(report, folders: list[str]) -> None:  # type: ignore[no-untyped-def]

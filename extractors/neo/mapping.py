@@ -71,7 +71,8 @@ def map_summary(fmt: NeoFormat, path: Path, summary: dict[str, Any]) -> tuple[
         f.header("nChannels", 0, f"{reader}: no continuous signal stream in the header")
         _start(fmt, reader, v, f)
         f.warn(f"no continuous signals: the file holds {v['n_spike_channels']} spike and "
-               f"{v['n_event_channels']} event channels only (not described by a record)")
+               f"{v['n_event_channels']} event channels only; this record states no "
+               "signal (nChannels 0), as spikes and events have no field in it")
         records.append(StreamRecord(f, None))
     return records, notes
 
