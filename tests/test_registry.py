@@ -125,6 +125,46 @@ def test_the_quick_check_never_passes_what_the_full_checks_refuse(tmp_path: Path
     assert quick_passes > len(records) // 2  # the usual record does take the quick way
 
 
+def _nested_variants(tj: dict[str, Any]) -> list[dict[str, Any]]:
+    """``tj`` with one thing inside its electrode groups or channel tags changed each."""
+    out: list[dict[str, Any]] = []
+    n = tj.get("nChannels", 4)
+    for key in ("electrodeGroups", "channelTags"):
+        items = tj.get(key)
+        if not isinstance(items, list) or not items:
+            continue
+        first = dict(items[0])
+        chans = list(first.get("channels") or [0])
+        changed: list[Any] = [
+            *({**first, "channels": [*chans[:-1], v]} for v in [*BAD_VALUES, n, n + 7, 2.0]),
+            {**first, "channels": tuple(chans)}, {**first, "extra": 1}, {**first, "label": 3},
+            {**first, "tag": ""}, {**first, "groups": [0, 99]}, {**first, "groups": [math.nan]},
+            {k: v for k, v in first.items() if k != "channels"}, "not an object", None, [],
+        ]
+        out += [{**tj, key: [item, *items[1:]]} for item in changed]
+        out += [{**tj, key: tuple(items)}, {**tj, key: []}, {**tj, key: [*items, first]},
+                {**tj, "nChannels": max(0, n - 1)}]
+    return out
+
+
+def test_the_quick_check_of_electrode_groups_never_passes_what_the_full_checks_refuse(
+        tmp_path: Path) -> None:
+    # A probe's 384 channels are tested in a pass or two in C, not walked one by one.
+    records = [r for r in _records(tmp_path)
+               if "electrodeGroups" in r.type_json or "channelTags" in r.type_json]
+    assert records
+    assert any(_passes(r) for r in records if "electrodeGroups" in r.type_json)
+    tried = 0
+    for r in records:
+        assert _slow_verdict(r), r.path
+        for tj in _nested_variants(dict(r.type_json)):
+            bad = dataclasses.replace(r, type_json=tj)
+            tried += 1
+            if _passes(bad):
+                assert _slow_verdict(bad), (r.path, tj)
+    assert tried > 20
+
+
 def _json(report: ExtractReport, folder: Path, monkeypatch: pytest.MonkeyPatch,
           share_min: int) -> bytes:
     monkeypatch.setattr(extraction, "SHARE_MIN", share_min)
