@@ -6,8 +6,10 @@ A bad file never stops the others: :func:`extract_paths` records each file's err
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -184,8 +186,12 @@ def _listings(paths: Sequence[Path], report: ExtractReport
         yield p, data, owners, root
 
 
-#: Files read ahead, at most, while the reader process starts (their records held).
+#: Files read here, at most, while one read in the reader process is waited for (their
+#: records held back until it is done).
 AHEAD_MAX = 256
+
+# A file's records and the errors reading it gave, once read.
+_Read: TypeAlias = "tuple[list[Extraction], ExtractReport]"
 
 
 def _in_order(r: Run, given: Path, data: list[str], owners: list[Owner], root: str,
@@ -194,41 +200,107 @@ def _in_order(r: Run, given: Path, data: list[str], owners: list[Owner], root: s
     """Each file's records (:func:`_extract_one`), taken from the end of ``data`` and
     ``owners`` (as :func:`_listings` gives them), in that order; ``report`` filled in it.
 
-    A file read in the reader process (:mod:`extractors._isolate`) while that process
-    still imports h5py (~0.2 s from its start, on the other core) would leave this one
-    waiting: the files after it that are read here are read meanwhile, up to
-    :data:`AHEAD_MAX` of them, their records and errors held back until the files before
-    them are done. The order of records and errors is the listing's, whatever was read
-    first.
+    A file whose family reads it in the reader process (:mod:`extractors._isolate`: NWB,
+    DeepLabCut's HDF5) is read on a thread of its own, which mostly waits for that process
+    (which starts and imports h5py, ~0.2 s, on the other core, then answers in ~15 ms a
+    file): this thread reads the files after it meanwhile, up to :data:`AHEAD_MAX` of
+    them, their records and errors held back until the files before them are done. Records
+    and errors come in the listing's order, whatever was read first.
     """
-    while data:
-        f, owner = data.pop(), owners.pop()
-        if not _in_reader(owner, f) or not _starting():
-            yield _extract_one(r, given, f, owner, root, report, stated_for, verify)
-            continue
-        # (file, owner, its records and report when read ahead; None: read in turn)
-        held: list[tuple[str, Owner, tuple[list[Extraction], ExtractReport] | None]] = [
-            (f, owner, None)]
-        while data and len(held) < AHEAD_MAX and _starting():
-            g, o = data.pop(), owners.pop()
-            if _in_reader(o, g):
-                held.append((g, o, None))
+    reader: _Reader | None = None
+    held: deque[_Job | _Read] = deque()
+    try:
+        while data:
+            f, owner = data.pop(), owners.pop()
+            if _in_reader(owner, f):
+                if reader is None:
+                    reader = _Reader()
+                held.append(reader.submit(functools.partial(
+                    _read_apart, r, given, f, owner, root, stated_for, verify)))
+            elif not held:  # the usual case: nothing waited for, read and given in turn
+                yield _extract_one(r, given, f, owner, root, report, stated_for, verify)
+                continue
             else:
                 own = ExtractReport()
-                held.append((g, o, (_extract_one(r, given, g, o, root, own, stated_for,
-                                                 verify), own)))
-        for g, o, done in held:
-            if done is None:
-                yield _extract_one(r, given, g, o, root, report, stated_for, verify)
-            else:
-                _merge(report, done[1])
-                yield done[0]
+                held.append((_extract_one(r, given, f, owner, root, own, stated_for, verify),
+                             own))
+            while held and (len(held) >= AHEAD_MAX or not isinstance(held[0], _Job)
+                            or held[0].done.is_set()):
+                yield _give(report, held.popleft())
+        while held:
+            yield _give(report, held.popleft())
+    finally:
+        if reader is not None:
+            reader.stop()
 
 
-def _starting() -> bool:
-    from extractors._isolate import starting  # imported once a family reads there
+def _read_apart(r: Run, given: Path, f: str, owner: Owner, root: str,
+                stated_for: Callable[[Path, str], FileSettings], verify: bool) -> _Read:
+    own = ExtractReport()
+    return _extract_one(r, given, f, owner, root, own, stated_for, verify), own
 
-    return starting()
+
+def _give(report: ExtractReport, item: _Job | _Read) -> list[Extraction]:
+    """A held file's records, its errors merged into ``report`` (waiting for it if read
+    on the reader thread)."""
+    named, own = item.result() if isinstance(item, _Job) else item
+    _merge(report, own)
+    return named
+
+
+class _Job:
+    """A file read on the :class:`_Reader` thread: :meth:`result` waits for it."""
+
+    __slots__ = ("done", "error", "fn", "value")
+
+    def __init__(self, fn: Callable[[], _Read]) -> None:
+        import threading
+
+        self.fn = fn
+        self.done = threading.Event()
+        self.value: _Read | None = None
+        self.error: BaseException | None = None
+
+    def result(self) -> _Read:
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        assert self.value is not None
+        return self.value
+
+
+class _Reader:
+    """One thread reading the files that wait on the reader process, in turn, in this
+    run's context (its :class:`~extractors.run.Run`: sidecars and claims shared)."""
+
+    def __init__(self) -> None:
+        import contextvars
+        import queue
+        import threading
+
+        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        context = contextvars.copy_context()
+        self.thread = threading.Thread(target=context.run, args=(self._loop,), daemon=True,
+                                       name="bsingest-reader")
+        self.thread.start()
+
+    def submit(self, fn: Callable[[], _Read]) -> _Job:
+        job = _Job(fn)
+        self.jobs.put(job)
+        return job
+
+    def stop(self) -> None:
+        """No more files; the thread ends after the one it reads (not waited for: a run
+        stopped early does not wait for a file nobody will read)."""
+        self.jobs.put(None)
+
+    def _loop(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            try:
+                job.value = job.fn()
+            except BaseException as exc:  # given to the caller, which raises it
+                job.error = exc
+            job.done.set()
 
 
 def _in_reader(owner: Owner, f: str) -> bool:
