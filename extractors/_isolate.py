@@ -48,7 +48,7 @@ from typing import IO, Any
 
 from bsingest.errors import BsingestError, ExtractionError
 
-__all__ = ["MEMORY_LIMIT", "isolated", "prewarm", "starting"]
+__all__ = ["MEMORY_LIMIT", "isolated", "prewarm"]
 
 #: The worker's data segment where the machine's memory is unknown (bytes). Reading a
 #: header needs far less, but neo's Plexon reader lists every block of a ``.plx`` in memory
@@ -76,19 +76,6 @@ def prewarm(modules: tuple[str, ...]) -> None:
             _pending += 1
         except OSError:
             _stop(worker)
-
-
-def starting() -> bool:
-    """Whether the worker is still at its prewarm imports (no answer to them has come):
-    a file read in it now would wait for them. Never waits itself."""
-    worker = _worker
-    if not _pending or worker is None or worker.stdout is None:
-        return False
-    try:
-        ready, _, _ = select.select([worker.stdout.fileno()], [], [], 0)
-    except (OSError, ValueError):  # closed meanwhile: the next call says what happened
-        return False
-    return not ready
 
 
 def _import(modules: tuple[str, ...]) -> None:

@@ -348,3 +348,61 @@ def test_a_wav_is_described_alike_by_text_or_path(tmp_path: Path, given: str) ->
     assert by_text == by_path
     assert by_text[0].path == str(tmp_path / "w000.wav")
     assert by_text[0].type_json["fileName"] == "w000.wav"
+
+
+def test_files_read_ahead_while_the_reader_process_answers_keep_the_listing_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # NWB and DeepLabCut .h5 files are read on a thread that waits for the reader process,
+    # while the files after them are read here: the text and the errors must be those of
+    # reading each file in turn, however far ahead this thread got.
+    from tests.samples.dlc import SCORER, write_h5_table
+    from tests.samples.nwb import write_nwb
+
+    _wavs(tmp_path, 6)
+    write_nwb(tmp_path / "a1.nwb")
+    write_h5_table(tmp_path / f"a2{SCORER}.h5", 12)
+    (tmp_path / f"a3{SCORER}.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)  # damaged
+    (tmp_path / "a4.wav").write_bytes(b"not a wav at all")
+    write_nwb(tmp_path / "z9.nwb", n_channels=2)
+    (tmp_path / "notes.txt").write_text("skipped")
+
+    monkeypatch.setattr(extraction, "AHEAD_MAX", 1)  # nothing read ahead: in turn
+    alone = ExtractReport()
+    serial = _json(alone, tmp_path, monkeypatch, 10**9)
+    monkeypatch.setattr(extraction, "AHEAD_MAX", 256)
+    real = extraction._read_apart
+    ahead: list[str] = []
+
+    unmet: list[str] = []
+
+    def slow(*args: Any) -> Any:
+        # The first file waits until this thread has read a WAV listed after it.
+        import time
+
+        for _ in range(1000):
+            if ahead:
+                break
+            time.sleep(0.01)
+        else:
+            unmet.append(args[2])
+        return real(*args)
+
+    real_one = extraction._extract_one
+
+    def noted(r: Any, given: Path, f: str, *args: Any) -> Any:
+        if f.endswith(".wav"):
+            ahead.append(f)
+        return real_one(r, given, f, *args)
+
+    monkeypatch.setattr(extraction, "_read_apart", slow)
+    monkeypatch.setattr(extraction, "_extract_one", noted)
+    again = ExtractReport()
+    assert _json(again, tmp_path, monkeypatch, 10**9) == serial
+    assert list(again.errors.items()) == list(alone.errors.items())
+    assert [Path(p).name for p in again.errors] == [f"a3{SCORER}.h5", "a4.wav"]
+    assert unmet == []  # files were read ahead
+    import json
+
+    names = [Path(x["path"]).name for x in json.loads(serial)]
+    assert names == sorted(names) and names[0] == "a1.nwb" and names[-1] == "z9.nwb"
+    assert f"a2{SCORER}.h5" in names and "w005.wav" in names
