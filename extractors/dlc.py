@@ -20,7 +20,10 @@ the ``table`` format (``/<key>/table``, a compound dataset: one element per row)
 levels). The column levels of the ``table`` format are stored as pickled attributes:
 we never unpickle anything (a pickle runs code), we only look for the level names as
 bytes. The ``_meta.pickle`` DeepLabCut leaves beside the ``.h5`` is listed as a sidecar and
-never opened. Cost: opening the HDF5 file and reading shapes, ~2 ms whatever the rows;
+never opened. The ``.h5`` is read in the reader process NWB and SLEAP files are read in
+(``extractors/_isolate.py``): a damaged HDF5 file can crash or hang libhdf5, which in this
+process would end the whole run; there it fails that file, in one line. Cost: opening the
+HDF5 file and reading shapes, ~2 ms whatever the rows, plus a round trip to that process;
 a ``.csv`` has no row count in its header, so it is counted at disk speed (~1 GB/s).
 """
 
