@@ -189,6 +189,9 @@ def _listings(paths: Sequence[Path], report: ExtractReport
 #: Files read here, at most, while one read in the reader process is waited for (their
 #: records held back until it is done).
 AHEAD_MAX = 256
+#: Files of the reader process asked for ahead of their turn, at most (their records wait
+#: for theirs).
+AHEAD_JOBS = 16
 
 # A file's records and the errors reading it gave, once read.
 _Read: TypeAlias = "tuple[list[Extraction], ExtractReport]"
@@ -200,23 +203,33 @@ def _in_order(r: Run, given: Path, data: list[str], owners: list[Owner], root: s
     """Each file's records (:func:`_extract_one`), taken from the end of ``data`` and
     ``owners`` (as :func:`_listings` gives them), in that order; ``report`` filled in it.
 
-    A file whose family reads it in the reader process (:mod:`extractors._isolate`: NWB,
-    DeepLabCut's HDF5) is read on a thread of its own, which mostly waits for that process
-    (which starts and imports h5py, ~0.2 s, on the other core, then answers in ~15 ms a
-    file): this thread reads the files after it meanwhile, up to :data:`AHEAD_MAX` of
-    them, their records and errors held back until the files before them are done. Records
-    and errors come in the listing's order, whatever was read first.
+    The files whose family reads them in the reader process (:mod:`extractors._isolate`:
+    NWB, DeepLabCut's HDF5, SLEAP, ...) are read on a thread of their own, which mostly
+    waits for that process (which starts and imports h5py, ~0.2 s, on the other core, then
+    answers in ~15 ms a file), up to :data:`AHEAD_JOBS` of them ahead of their turn. While
+    this thread waits for one, it reads the files after it, up to :data:`AHEAD_MAX` of
+    them, their records and errors held back until the files before them are done.
+    Records and errors come in the listing's order, whatever was read first.
     """
     reader: _Reader | None = None
     held: deque[_Job | _Read] = deque()
+    # Where in data the reader process's files are (the next one last: data is taken
+    # from its end), and those of them asked for.
+    later = [i for i, o in enumerate(owners)
+             if o is not None and o.warm and o.warms(data[i])]  # see Extractor.warms
+    asked: dict[int, _Job] = {}
     try:
         while data:
-            f, owner = data.pop(), owners.pop()
-            if _in_reader(owner, f):
+            while later and len(asked) < AHEAD_JOBS:
                 if reader is None:
                     reader = _Reader()
-                held.append(reader.submit(functools.partial(
-                    _read_apart, r, given, f, owner, root, stated_for, verify)))
+                i = later.pop()
+                asked[i] = reader.submit(functools.partial(
+                    _read_apart, r, given, data[i], owners[i], root, stated_for, verify))
+            job = asked.pop(len(data) - 1, None)
+            f, owner = data.pop(), owners.pop()
+            if job is not None:
+                held.append(job)
             elif not held:  # the usual case: nothing waited for, read and given in turn
                 yield _extract_one(r, given, f, owner, root, report, stated_for, verify)
                 continue
@@ -279,6 +292,7 @@ class _Reader:
         import threading
 
         self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.stopped = False
         context = contextvars.copy_context()
         self.thread = threading.Thread(target=context.run, args=(self._loop,), daemon=True,
                                        name="bsingest-reader")
@@ -290,22 +304,20 @@ class _Reader:
         return job
 
     def stop(self) -> None:
-        """No more files; the thread ends after the one it reads (not waited for: a run
-        stopped early does not wait for a file nobody will read)."""
+        """No more files; the thread ends after the one it reads, and reads no other it
+        was asked for (not waited for: a run stopped early waits for no file nobody will
+        read)."""
+        self.stopped = True
         self.jobs.put(None)
 
     def _loop(self) -> None:
         while (job := self.jobs.get()) is not None:
-            try:
-                job.value = job.fn()
-            except BaseException as exc:  # given to the caller, which raises it
-                job.error = exc
+            if not self.stopped:
+                try:
+                    job.value = job.fn()
+                except BaseException as exc:  # given to the caller, which raises it
+                    job.error = exc
             job.done.set()
-
-
-def _in_reader(owner: Owner, f: str) -> bool:
-    """Whether ``f``'s family reads it in the reader process (see Extractor.warms)."""
-    return owner is not None and bool(owner.warm) and bool(owner.warms(f))
 
 
 def _extract_one(r: Run, given: Path, f: str, owner: Owner, root: str, report: ExtractReport,

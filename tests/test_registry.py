@@ -366,14 +366,15 @@ def test_files_read_ahead_while_the_reader_process_answers_keep_the_listing_orde
     write_nwb(tmp_path / "z9.nwb", n_channels=2)
     (tmp_path / "notes.txt").write_text("skipped")
 
-    monkeypatch.setattr(extraction, "AHEAD_MAX", 1)  # nothing read ahead: in turn
+    monkeypatch.setattr(extraction, "AHEAD_JOBS", 0)  # no reader thread: each in turn
     alone = ExtractReport()
     serial = _json(alone, tmp_path, monkeypatch, 10**9)
-    monkeypatch.setattr(extraction, "AHEAD_MAX", 256)
+    monkeypatch.setattr(extraction, "AHEAD_JOBS", 16)
     real = extraction._read_apart
     ahead: list[str] = []
 
     unmet: list[str] = []
+    finished: list[str] = []
 
     def slow(*args: Any) -> Any:
         # The first file waits until this thread has read a WAV listed after it.
@@ -385,13 +386,22 @@ def test_files_read_ahead_while_the_reader_process_answers_keep_the_listing_orde
             time.sleep(0.01)
         else:
             unmet.append(args[2])
-        return real(*args)
+        out = real(*args)
+        finished.append(args[2])
+        return out
 
     real_one = extraction._extract_one
 
     def noted(r: Any, given: Path, f: str, *args: Any) -> Any:
+        import time
+
         if f.endswith(".wav"):
             ahead.append(f)
+        if f.endswith("w003.wav"):  # a file read ahead is given while others are read
+            for _ in range(1000):
+                if finished:
+                    break
+                time.sleep(0.01)
         return real_one(r, given, f, *args)
 
     monkeypatch.setattr(extraction, "_read_apart", slow)
