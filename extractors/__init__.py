@@ -428,27 +428,39 @@ _SESSION_MATS = (".session.mat", ".sessioninfo.mat")
 
 def _families_named_like(p: Path) -> list[str]:
     """Families that read files whose name ends like ``p``'s (their ``suffixes``), the
-    general-purpose endings aside (a ``.json`` is anybody's; a ``.raw.h5`` is MaxWell's)."""
+    general-purpose endings aside (a ``.json`` is anybody's; a ``.raw.h5`` is MaxWell's).
+
+    Only the families that may claim such a name are looked at (:func:`_named_candidates`):
+    a skipped file's reason imports no family its name was not already asked of."""
     name = p.name.lower()
-    every, named = _named_suffixes()
-    if not name.endswith(every):  # most skipped files: one look, not one per family
-        return []
-    return [family for family, endings in named if name.endswith(endings)]
+    return [cls.name for cls in _named_candidates(name.rpartition(".")[2])
+            if name.endswith(_own_suffixes(cls))]
 
 
-# (every family's own endings, then (family name, its endings) per family), lower case,
-# the general-purpose endings aside: made once, the first time a file is skipped.
-_NAMED: tuple[tuple[str, ...], list[tuple[str, tuple[str, ...]]]] | None = None
+def _named_candidates(ext: str) -> tuple[type[Extractor], ...]:
+    """The families whose ``suffixes`` a name whose text after its last dot is ``ext`` may
+    end with, in registry order: those asked about such a name, and those asked about
+    any file by content (``tests/test_registry.py`` holds every family's suffixes to it)."""
+    found = _CANDIDATES.get(ext)
+    if found is None:
+        named = {cls for cls, _ in _asked_for(ext)} | set(_content())
+        # both are imported by now: in registry order without importing the others
+        found = _CANDIDATES[ext] = tuple(cls for _, cls in sorted(_LOADED.items())
+                                         if cls in named)
+    return found
 
 
-def _named_suffixes() -> tuple[tuple[str, ...], list[tuple[str, tuple[str, ...]]]]:
-    global _NAMED
-    if _NAMED is None:
-        named = [(cls.name, own) for cls in _all()
-                 if (own := tuple(s.lower() for s in getattr(cls, "suffixes", ())
-                                  if s.lower() not in _GENERAL_SUFFIXES))]
-        _NAMED = (tuple(e for _, own in named for e in own), named)
-    return _NAMED
+_CANDIDATES: dict[str, tuple[type[Extractor], ...]] = {}
+_OWN: dict[type[Extractor], tuple[str, ...]] = {}
+
+
+def _own_suffixes(cls: type[Extractor]) -> tuple[str, ...]:
+    """``cls``'s suffixes in lower case, the general-purpose ones aside."""
+    found = _OWN.get(cls)
+    if found is None:
+        found = _OWN[cls] = tuple(s.lower() for s in getattr(cls, "suffixes", ())
+                                  if s.lower() not in _GENERAL_SUFFIXES)
+    return found
 
 
 # Endings that only one acquisition system writes: a file so named that its family does not

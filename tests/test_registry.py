@@ -65,6 +65,28 @@ def test_a_folder_of_wavs_imports_no_other_family(tmp_path: Path) -> None:
     assert out == ["extractors.audio", "extractors.base", "extractors.run"]
 
 
+def test_a_skipped_files_family_by_name_is_found_among_the_families_asked() -> None:
+    # "named like a file of the X family": only the families asked about such a name (and
+    # those asked by content) are looked at, so no other family is imported for it. Every
+    # family's suffixes must be among them, or a skipped file would lose its reason.
+    general = extractors._GENERAL_SUFFIXES
+    every = extractors._all()
+    suffixes = {s.lower() for cls in every for s in cls.suffixes}
+    for cls in every:
+        for s in extractors._own_suffixes(cls):
+            # with a dot, a name that ends with it has its text after the last dot
+            assert "." in s, (cls.name, s)
+            assert cls in extractors._named_candidates(s.rpartition(".")[2]), (cls.name, s)
+    names = [f"x{s}" for s in sorted(suffixes)] + [f"x{s.upper()}" for s in sorted(suffixes)] \
+        + ["x.clu.4", "a.b.raw.h5", "method", "x.npy", "notes.md", "noext", "x.eeg12", "x.tar.gz"]
+    for name in names:
+        lower = name.lower()
+        brute = [cls.name for cls in every
+                 if any(lower.endswith(s.lower()) and s.lower() not in general
+                        for s in cls.suffixes)]
+        assert extractors._families_named_like(Path("/data") / name) == brute, name
+
+
 def test_an_unknown_ending_still_asks_the_families_that_read_content(tmp_path: Path) -> None:
     # A DICOM file without a suffix: only the sniffers can know it.
     from tests.samples import dicom as dicom_samples
