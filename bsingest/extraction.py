@@ -6,8 +6,10 @@ A bad file never stops the others: :func:`extract_paths` records each file's err
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -144,9 +146,7 @@ def _iter_extract(paths: Sequence[Path], report: ExtractReport,
 
     with run() as r:
         for p, data, owners, root in _listings(paths, report):
-            while data:
-                named = _extract_one(r, p, data.pop(), owners.pop(), root, report,
-                                     stated_for, verify)
+            for named in _in_order(r, p, data, owners, root, report, stated_for, verify):
                 if named:
                     yield named
 
@@ -160,7 +160,7 @@ def _listings(paths: Sequence[Path], report: ExtractReport
     """(path given, its data files in reverse order, their families (None: to be decided
     when read), the folder their names are relative to) per path; a folder's skipped
     files and sidecars, and what is missing, go into ``report``."""
-    from extractors import _sort_owned, prewarm_readers
+    from extractors import _sort_owned
 
     for p in paths:
         if not p.exists():
@@ -171,11 +171,11 @@ def _listings(paths: Sequence[Path], report: ExtractReport
         if p.is_dir():
             # The listing as text: a Path per file is made only where a family needs
             # one (100,000 Paths held for a run cost more than their headers' reading).
-            data, owners, sidecars, skipped = _sort_owned(p)
+            # warm: the reader process starts when the listing meets its first file
+            data, owners, sidecars, skipped = _sort_owned(p, warm=True)
             report.skipped.update(skipped)
             report.sidecars.update(sidecars)
             root = str(p)
-            prewarm_readers(data, owners)
             if not data:  # a folder named like a file (x.dat) must not pass for one
                 report.errors[str(p)] = (f"{p.name or p}: is a folder, and no file in it "
                                          "is a recording bsingest reads")
@@ -184,6 +184,140 @@ def _listings(paths: Sequence[Path], report: ExtractReport
         data.reverse()  # taken from the end: each file's path is let go once read
         owners.reverse()
         yield p, data, owners, root
+
+
+#: Files read here, at most, while one read in the reader process is waited for (their
+#: records held back until it is done).
+AHEAD_MAX = 256
+#: Files of the reader process asked for ahead of their turn, at most (their records wait
+#: for theirs).
+AHEAD_JOBS = 16
+
+# A file's records and the errors reading it gave, once read.
+_Read: TypeAlias = "tuple[list[Extraction], ExtractReport]"
+
+
+def _in_order(r: Run, given: Path, data: list[str], owners: list[Owner], root: str,
+              report: ExtractReport, stated_for: Callable[[Path, str], FileSettings],
+              verify: bool) -> Iterator[list[Extraction]]:
+    """Each file's records (:func:`_extract_one`), taken from the end of ``data`` and
+    ``owners`` (as :func:`_listings` gives them), in that order; ``report`` filled in it.
+
+    The files whose family reads them in the reader process (:mod:`extractors._isolate`:
+    NWB, DeepLabCut's HDF5, SLEAP, ...) are read on a thread of their own, which mostly
+    waits for that process (which starts and imports h5py, ~0.2 s, on the other core, then
+    answers in ~15 ms a file), up to :data:`AHEAD_JOBS` of them ahead of their turn. While
+    this thread waits for one, it reads the files after it, up to :data:`AHEAD_MAX` of
+    them, their records and errors held back until the files before them are done.
+    Records and errors come in the listing's order, whatever was read first.
+    """
+    reader: _Reader | None = None
+    held: deque[_Job | _Read] = deque()
+    # Where in data the reader process's files are (the next one last: data is taken
+    # from its end), and those of them asked for.
+    later = [i for i, o in enumerate(owners)
+             if o is not None and o.warm and o.warms(data[i])]  # see Extractor.warms
+    asked: dict[int, _Job] = {}
+    try:
+        while data:
+            while later and len(asked) < AHEAD_JOBS:
+                if reader is None:
+                    reader = _Reader()
+                i = later.pop()
+                asked[i] = reader.submit(functools.partial(
+                    _read_apart, r, given, data[i], owners[i], root, stated_for, verify))
+            job = asked.pop(len(data) - 1, None)
+            f, owner = data.pop(), owners.pop()
+            if job is not None:
+                held.append(job)
+            elif not held:  # the usual case: nothing waited for, read and given in turn
+                yield _extract_one(r, given, f, owner, root, report, stated_for, verify)
+                continue
+            else:
+                own = ExtractReport()
+                held.append((_extract_one(r, given, f, owner, root, own, stated_for, verify),
+                             own))
+            while held and (len(held) >= AHEAD_MAX or not isinstance(held[0], _Job)
+                            or held[0].done.is_set()):
+                yield _give(report, held.popleft())
+        while held:
+            yield _give(report, held.popleft())
+    finally:
+        if reader is not None:
+            reader.stop()
+
+
+def _read_apart(r: Run, given: Path, f: str, owner: Owner, root: str,
+                stated_for: Callable[[Path, str], FileSettings], verify: bool) -> _Read:
+    own = ExtractReport()
+    return _extract_one(r, given, f, owner, root, own, stated_for, verify), own
+
+
+def _give(report: ExtractReport, item: _Job | _Read) -> list[Extraction]:
+    """A held file's records, its errors merged into ``report`` (waiting for it if read
+    on the reader thread)."""
+    named, own = item.result() if isinstance(item, _Job) else item
+    _merge(report, own)
+    return named
+
+
+class _Job:
+    """A file read on the :class:`_Reader` thread: :meth:`result` waits for it."""
+
+    __slots__ = ("done", "error", "fn", "value")
+
+    def __init__(self, fn: Callable[[], _Read]) -> None:
+        import threading
+
+        self.fn = fn
+        self.done = threading.Event()
+        self.value: _Read | None = None
+        self.error: BaseException | None = None
+
+    def result(self) -> _Read:
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        assert self.value is not None
+        return self.value
+
+
+class _Reader:
+    """One thread reading the files that wait on the reader process, in turn, in this
+    run's context (its :class:`~extractors.run.Run`: sidecars and claims shared)."""
+
+    def __init__(self) -> None:
+        import contextvars
+        import queue
+        import threading
+
+        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.stopped = False
+        context = contextvars.copy_context()
+        self.thread = threading.Thread(target=context.run, args=(self._loop,), daemon=True,
+                                       name="bsingest-reader")
+        self.thread.start()
+
+    def submit(self, fn: Callable[[], _Read]) -> _Job:
+        job = _Job(fn)
+        self.jobs.put(job)
+        return job
+
+    def stop(self) -> None:
+        """No more files; the thread ends after the one it reads, and reads no other it
+        was asked for (not waited for: a run stopped early waits for no file nobody will
+        read)."""
+        self.stopped = True
+        self.jobs.put(None)
+
+    def _loop(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            if not self.stopped:
+                try:
+                    job.value = job.fn()
+                except BaseException as exc:  # given to the caller, which raises it
+                    job.error = exc
+            job.done.set()
 
 
 def _extract_one(r: Run, given: Path, f: str, owner: Owner, root: str, report: ExtractReport,
@@ -263,9 +397,8 @@ def _iter_rendered(paths: Sequence[Path], report: ExtractReport,
         for p, data, owners, root in _listings(paths, report):
             parts = _parts_for(len(data))
             if parts == 1:
-                while data:
-                    for x in _extract_one(r, p, data.pop(), owners.pop(), root, report,
-                                          stated_for, verify):
+                for named in _in_order(r, p, data, owners, root, report, stated_for, verify):
+                    for x in named:
                         yield render(x)
                 continue
             data.reverse()

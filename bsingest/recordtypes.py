@@ -344,25 +344,34 @@ def content_problems(schema: Mapping[str, Any], content: Mapping[str, Any]) -> l
 
 def quick_content(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
     """A test, made once per schema, that is True only for content in which
-    :func:`content_problems` finds nothing: a flat dict of strings, whole numbers, bools,
-    None and finite floats that passes the schema's plain tests, without the fields the
-    cross-field rules are about, with a good ``fileName``. False means "ask
-    :func:`content_problems`", which says what is wrong; None for a schema without such
-    a test (:func:`bsingest.schemacheck.quick_object`)."""
+    :func:`content_problems` finds nothing: a dict of strings, whole numbers, bools,
+    None, finite floats and lists that passes the schema's plain tests (a list: its
+    property's test of every item), whose lists keep the cross-field rules, with a good
+    ``fileName``. False means "ask :func:`content_problems`", which says what is wrong;
+    None for a schema without such a test (:func:`bsingest.schemacheck.quick_object`)."""
     fits = schemacheck.quick_object(schema)
     if fits is None:
         return None
+    # Keys whose list passed its schema's own test in fits() (electrode groups, channel
+    # tags): numbers inside are finite there, and the cross-field rules are asked below.
+    arrays = frozenset(k for k, sub in (schema.get("properties") or {}).items()
+                       if isinstance(sub, Mapping) and sub.get("type") == "array")
 
     def passes(content: Any) -> bool:
         if not fits(content):
             return False
         kinds = set(map(type, content.values()))  # in C: most records are str and int
         if not kinds <= _FLAT:
-            if not kinds <= _FLAT_OR_FLOAT:
-                return False  # a list or a mapping: the walks and cross-field rules decide
-            for value in content.values():
-                if type(value) is float and not math.isfinite(value):
+            if not kinds <= _FLAT_OR_FLOAT_OR_LIST:
+                return False  # a mapping: the walks decide
+            for key, value in content.items():
+                kind = type(value)
+                if kind is float and not math.isfinite(value):
                     return False
+                if kind is list and key not in arrays:
+                    return False  # no test of its items: the walks decide
+            if list in kinds and _cross_field_problems(content):
+                return False
         return not _file_name_problems(content.get("fileName"))
 
     return passes
@@ -371,6 +380,7 @@ def quick_content(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
 # Types of a flat record's values that need no further look (a bool is its own type).
 _FLAT = frozenset({str, int, bool, type(None)})
 _FLAT_OR_FLOAT = _FLAT | {float}
+_FLAT_OR_FLOAT_OR_LIST = _FLAT_OR_FLOAT | {list}
 
 
 def _cross_field_problems(tj: Mapping[str, Any]) -> list[str]:

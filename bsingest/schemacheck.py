@@ -8,6 +8,7 @@ compares its verdicts with jsonschema's on generated documents.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -84,9 +85,14 @@ _EXACT = {"string": (str,), "integer": (int,), "number": (int, float), "boolean"
 
 def _passes(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
     """A test that is True only for values :func:`check` finds no problem with, for the
-    plain property schemas most fields have (a type, perhaps a minimum or an enum); None
-    for any other. False means "ask :func:`check`", which says what is wrong."""
+    plain property schemas most fields have (a type, perhaps a minimum or an enum), and
+    arrays of such values or of objects :func:`quick_object` tests (a probe's electrode
+    groups: 384 channel numbers); None for any other. False means "ask :func:`check`",
+    which says what is wrong. A number that is not finite fails too: no schema keyword
+    refuses NaN, the rules beside the schema do (``bsingest.recordtypes``)."""
     asks = set(schema) - _NOTES
+    if schema.get("type") == "array":
+        return _array_passes(schema) if asks == {"type", "items"} else None
     kinds = _EXACT.get(schema.get("type", ""))
     if kinds is None or not asks <= {"type", "minimum", "exclusiveMinimum", "enum", "minLength"}:
         return None
@@ -104,6 +110,8 @@ def _passes(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
         # type(v), not isinstance: a bool is no integer, a subclass is left to check().
         if type(v) not in kinds:
             return False
+        if type(v) is float and not math.isfinite(v):
+            return False
         if low is not None and not v >= low:
             return False
         if above is not None and not v > above:
@@ -111,6 +119,32 @@ def _passes(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
         if shortest is not None and len(v) < shortest:
             return False
         return enum is None or v in enum
+
+    return passes
+
+
+def _array_passes(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
+    """:func:`_passes` for ``{"type": "array", "items": ...}``: a list whose every item
+    passes the items' own test; None when the items have none."""
+    items = schema["items"]
+    if not isinstance(items, Mapping):
+        return None
+    each = quick_object(items) if items.get("type") == "object" else _passes(items)
+    if each is None:
+        return None
+    test = each
+    if items.get("type") == "integer" and set(items) - _NOTES <= {"type", "minimum"}:
+        low = items.get("minimum")
+
+        def whole(v: Any) -> bool:
+            # Channel numbers: one pass in C for their type, one for their least.
+            return type(v) is list and (not v or (set(map(type, v)) == {int} and (
+                low is None or min(v) >= low)))
+
+        return whole
+
+    def passes(v: Any) -> bool:
+        return type(v) is list and all(test(item) for item in v)
 
     return passes
 

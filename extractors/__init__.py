@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +37,6 @@ __all__ = [
     "Source",
     "discover",
     "extractor_for",
-    "prewarm_readers",
 ]
 
 _NEO_EEG = tuple(f".{kind}{n}" for kind in ("eeg", "egf") for n in range(2, 65))
@@ -180,14 +178,15 @@ def _sort(folder: str | os.PathLike[str]
     return data, sidecars, skipped
 
 
-def _sort_owned(folder: str | os.PathLike[str]
+def _sort_owned(folder: str | os.PathLike[str], warm: bool = False
                 ) -> tuple[list[str], list[type[Extractor] | None], dict[str, str],
                            dict[str, str]]:
     """:func:`_sort`, with each data file's family beside it (None where the claims name
     none or several: :func:`extractor_for` says why when the file is read). Whose a file
-    is gets decided here, once: neither warming the readers nor extracting asks again."""
+    is gets decided here, once: extracting does not ask again. ``warm``: the files are
+    about to be read; see :func:`_claims`."""
     files = _walk(Path(folder))
-    claims = [_claimants(p) for p in files]  # a list: 100,000 files need no second dict
+    claims = _claims(files, warm)
     # Answers are shared (see _ask): a folder of 10,000 WAVs holds one. When no answer
     # asks for a look at its files (no claim, a tie, sidecars, a skip reason), every file
     # is data read by its answer's family, as the loops below would find one by one.
@@ -249,26 +248,35 @@ def _nothing_to_describe(p: str, claimants: list[type[Extractor]]) -> str | None
         return None
 
 
-def prewarm_readers(files: Sequence[str | os.PathLike[str]],
-                    owners: Sequence[type[Extractor] | None] | None = None) -> None:
-    """Have the reader process start and import what the families of ``files`` read with
-    (see :attr:`Extractor.warm`), while this process reads the other files. ``owners``:
-    the files' families as :func:`_sort_owned` gave them (not asked again); a file
-    whose entry is None is asked."""
-    if owners is None:
-        owners = [None] * len(files)
-    families = set(owners)
-    families.discard(None)
-    # Each distinct answer once: a run's 10,000 WAVs share one (see _ask).
-    outcomes = {id(found): found for f, owner in zip(files, owners, strict=True)
-                if owner is None for found in (_claimants(f),)}
-    for _, claimants in outcomes.values():
-        families.update(claimants)
-    modules = sorted({m for cls in families if cls is not None for m in cls.warm})
-    if modules:
-        from ._isolate import prewarm
+def _claims(files: list[str], warm: bool
+            ) -> list[tuple[Claim, list[type[Extractor]]]]:
+    """Each file's answer (:func:`_claimants`), in a list: 100,000 files need no dict.
 
-        prewarm(tuple(modules))
+    With ``warm``, the first file whose family reads in the reader process
+    (:attr:`Extractor.warm`, :meth:`Extractor.warms`) has that process start and import
+    what the family reads with, there and then: h5py's import (~110 ms) happens on
+    another core while this one sorts the other files and reads those before it.
+    """
+    if not warm:
+        return [_claimants(p) for p in files]
+    claims = []
+    warmed: set[str] = set()
+    last: object = None
+    warmers: list[type[Extractor]] = []
+    for p in files:
+        found = _claimants(p)
+        claims.append(found)
+        if found is not last:  # answers are shared: a folder of WAVs holds one
+            last = found
+            warmers = [cls for cls in found[1] if cls.warm] if found[0] > Claim.NO else []
+        for cls in warmers:
+            modules = [m for m in cls.warms(p) if m not in warmed]
+            if modules:
+                from ._isolate import prewarm
+
+                warmed.update(modules)
+                prewarm(tuple(modules))
+    return claims
 
 
 def _claimants(p: str | os.PathLike[str]) -> tuple[Claim, list[type[Extractor]]]:
@@ -420,11 +428,39 @@ _SESSION_MATS = (".session.mat", ".sessioninfo.mat")
 
 def _families_named_like(p: Path) -> list[str]:
     """Families that read files whose name ends like ``p``'s (their ``suffixes``), the
-    general-purpose endings aside (a ``.json`` is anybody's; a ``.raw.h5`` is MaxWell's)."""
+    general-purpose endings aside (a ``.json`` is anybody's; a ``.raw.h5`` is MaxWell's).
+
+    Only the families that may claim such a name are looked at (:func:`_named_candidates`):
+    a skipped file's reason imports no family its name was not already asked of."""
     name = p.name.lower()
-    return [cls.name for cls in _all()
-            if any(name.endswith(s.lower()) and s.lower() not in _GENERAL_SUFFIXES
-                   for s in getattr(cls, "suffixes", ()))]
+    return [cls.name for cls in _named_candidates(name.rpartition(".")[2])
+            if name.endswith(_own_suffixes(cls))]
+
+
+def _named_candidates(ext: str) -> tuple[type[Extractor], ...]:
+    """The families whose ``suffixes`` a name whose text after its last dot is ``ext`` may
+    end with, in registry order: those asked about such a name, and those asked about
+    any file by content (``tests/test_registry.py`` holds every family's suffixes to it)."""
+    found = _CANDIDATES.get(ext)
+    if found is None:
+        named = {cls for cls, _ in _asked_for(ext)} | set(_content())
+        # both are imported by now: in registry order without importing the others
+        found = _CANDIDATES[ext] = tuple(cls for _, cls in sorted(_LOADED.items())
+                                         if cls in named)
+    return found
+
+
+_CANDIDATES: dict[str, tuple[type[Extractor], ...]] = {}
+_OWN: dict[type[Extractor], tuple[str, ...]] = {}
+
+
+def _own_suffixes(cls: type[Extractor]) -> tuple[str, ...]:
+    """``cls``'s suffixes in lower case, the general-purpose ones aside."""
+    found = _OWN.get(cls)
+    if found is None:
+        found = _OWN[cls] = tuple(s.lower() for s in getattr(cls, "suffixes", ())
+                                  if s.lower() not in _GENERAL_SUFFIXES)
+    return found
 
 
 # Endings that only one acquisition system writes: a file so named that its family does not

@@ -15,7 +15,8 @@ that reads requests on its stdin and answers on its stdout (pickled, length-pref
 - Not ``multiprocessing``: its fork server and spawned children import the caller's
   ``__main__`` again (a script without a main guard would run twice), and forking the
   extracting process itself could copy a lock another extraction thread holds.
-- One worker, one call at a time (a lock): NWB headers take milliseconds. The worker
+- One worker, one call at a time (a lock; a folder's run makes its calls from one thread
+  of its own, see ``bsingest.extraction._in_order``): NWB headers take milliseconds. The worker
   starts once per process (the first NWB file took 350 ms instead of 65 ms: Python,
   numpy and h5py start in it); each call then costs a round trip (the five-series test
   file: 4.9 ms median against 2.8 ms in-process).

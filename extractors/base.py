@@ -338,7 +338,8 @@ class Extractor:
     #: asked about its ``suffixes`` only).
     claim_endings: ClassVar[tuple[str, ...] | None] = None
     #: Modules a family reads with in the reader process (:mod:`extractors._isolate`):
-    #: a run over a folder that holds its files has that process import them early.
+    #: a run over a folder that holds its files has that process import them early
+    #: (:meth:`warms` says which of its files do).
     warm: ClassVar[tuple[str, ...]] = ()
     #: True for a family whose :meth:`_extract` (and :meth:`skip_reason`) take the path as
     #: the text ``str(Path(path))`` gives as well as a ``Path`` (they open it, name it in
@@ -374,6 +375,12 @@ class Extractor:
         claims the file by name or sidecar (a DeepLabCut ``.h5`` renamed, whose columns are
         only found by opening it). NO unless overridden."""
         return Claim.NO
+
+    @classmethod
+    def warms(cls, path: str) -> tuple[str, ...]:
+        """The modules the reader process reads ``path`` (a file of this family, as text)
+        with: :attr:`warm`, unless only some of the family's files are read there."""
+        return cls.warm
 
     @classmethod
     def sidecars(cls, path: Path) -> list[Path]:

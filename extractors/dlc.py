@@ -20,7 +20,10 @@ the ``table`` format (``/<key>/table``, a compound dataset: one element per row)
 levels). The column levels of the ``table`` format are stored as pickled attributes:
 we never unpickle anything (a pickle runs code), we only look for the level names as
 bytes. The ``_meta.pickle`` DeepLabCut leaves beside the ``.h5`` is listed as a sidecar and
-never opened. Cost: opening the HDF5 file and reading shapes, ~2 ms whatever the rows;
+never opened. The ``.h5`` is read in the reader process NWB and SLEAP files are read in
+(``extractors/_isolate.py``): a damaged HDF5 file can crash or hang libhdf5, which in this
+process would end the whole run; there it fails that file, in one line. Cost: opening the
+HDF5 file and reading shapes, ~2 ms whatever the rows, plus a round trip to that process;
 a ``.csv`` has no row count in its header, so it is counted at disk speed (~1 GB/s).
 """
 
@@ -34,6 +37,7 @@ from typing import Any
 
 from bsingest.errors import BsingestError, ExtractionError
 
+from ._isolate import isolated
 from .base import Claim, Extraction, Extractor, Fields, special_file
 from .video import VIDEO_SUFFIXES, VideoExtractor
 
@@ -44,6 +48,7 @@ _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _LEVELS = (b"scorer", b"bodyparts", b"coords")
 _CSV_HEAD = 64 * 1024
 _H5_HEAD = 64 * 1024
+_TIMEOUT = 20.0  # seconds for reading an .h5's shapes in the reader process (~2 ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,12 @@ class DlcExtractor(Extractor):
     record_types = ("BehavioralTracking",)
 
     claim_endings = (".h5", ".hdf5", ".csv")
+    warm = ("h5py", __name__)
+
+    @classmethod
+    def warms(cls, path: str) -> tuple[str, ...]:
+        # Only an .h5 is read in the reader process; a folder of CSVs starts none.
+        return cls.warm if path.lower().endswith((".h5", ".hdf5")) else ()
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
@@ -216,7 +227,18 @@ def _is_dlc_group(group: Any) -> bool:
 
 
 def read_dlc_h5(path: Path) -> DlcTable:
-    """Rows of a DeepLabCut ``.h5`` (pandas ``table`` or ``fixed`` layout), by shape."""
+    """Rows of a DeepLabCut ``.h5`` (pandas ``table`` or ``fixed`` layout), by shape.
+
+    Read in the reader process (:mod:`extractors._isolate`), as NWB and SLEAP files are:
+    a damaged HDF5 file can crash or hang libhdf5, which would end the whole run here.
+    """
+    table: DlcTable = isolated(path, _read_h5, str(path), timeout=_TIMEOUT)
+    return table
+
+
+def _read_h5(name: str) -> DlcTable:
+    """:func:`read_dlc_h5` in the reader process."""
+    path = Path(name)
     import h5py
 
     try:

@@ -61,6 +61,7 @@ class FemtonicsExtractor(Extractor):
     name = "femtonics"
     suffixes = (".mesc",)
     record_types = ("TwoPhotonMicroscopy",)
+    warm = ("h5py", __name__)  # read in the reader process (extractors._isolate)
 
     def _extract(self, path: Path, stated: Mapping[str, Any]
                  ) -> Sequence[Extraction | PartFailure]:

@@ -284,6 +284,7 @@ class DoricExtractor(Extractor):
     name = "doric"
     suffixes = (".doric",)
     record_types = (_FIBER,)
+    warm = ("h5py", __name__)  # read in the reader process (extractors._isolate)
 
     def _extract(self, path: Path, stated: Mapping[str, Any]) -> list[Extraction]:
         if not _is_hdf5(path):

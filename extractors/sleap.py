@@ -86,6 +86,7 @@ class SleapExtractor(Extractor):
     suffixes = (".slp",)
     claim_endings = suffixes  # see Extractor.claim_endings
     record_types = ("BehavioralTracking",)
+    warm = ("h5py", __name__)  # read in the reader process (extractors._isolate)
 
     @classmethod
     def claim(cls, path: Path) -> Claim:
@@ -123,6 +124,7 @@ class SleapAnalysisExtractor(Extractor):
     suffixes = (".h5", ".hdf5")
     claim_endings = suffixes  # see Extractor.claim_endings
     record_types = ("BehavioralTracking",)
+    warm = ("h5py", __name__)  # read in the reader process (extractors._isolate)
 
     @classmethod
     def claim(cls, path: Path) -> Claim:

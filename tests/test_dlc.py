@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,19 +64,24 @@ def test_rows_that_disagree_with_the_video_are_a_warning(tmp_path: Path) -> None
     assert r.warnings == (f"18 pose rows but {video.name} shows 20 frames",)
 
 
-def test_meta_pickle_is_a_sidecar_and_never_unpickled(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+class _Touch:
+    """Unpickled, it creates a file: proof that something unpickled it, in any process
+    (the .h5 is read in the reader process, where a patched pickle.loads would not be)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.mkdir, (str(self.marker),))
+
+
+def test_meta_pickle_is_a_sidecar_and_never_unpickled(tmp_path: Path) -> None:
     video, pose = with_video(tmp_path, 10)
     meta = pose.with_name(pose.stem + "_meta.pickle")
-    meta.write_bytes(pickle.dumps({"fps": 999.0}))
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("something unpickled")
-
-    monkeypatch.setattr(pickle, "load", refuse)
-    monkeypatch.setattr(pickle, "loads", refuse)
-    monkeypatch.setattr(pickle, "Unpickler", refuse)
+    marker = tmp_path.parent / f"{tmp_path.name}-unpickled"
+    meta.write_bytes(pickle.dumps({"fps": 999.0, "x": _Touch(marker)}))
     report = extract_folder(tmp_path)
+    assert not marker.exists(), "something unpickled the _meta.pickle"
     assert report.errors == {}
     assert report.sidecars == {str(meta): str(pose)}
     names = sorted(Path(e.path).name for e in report.extractions)
@@ -174,3 +181,60 @@ def test_paired_video_that_is_a_fifo_is_named_never_opened(tmp_path: Path) -> No
     os.mkfifo(tmp_path / "mouse1.mp4")
     (r,) = extract(pose)  # opening the FIFO would block for ever
     assert any("mouse1.mp4: a FIFO (named pipe)" in w for w in r.warnings)
+
+
+@pytest.fixture
+def fresh_reader() -> Iterator[None]:
+    """The reader process stopped before and after (a test changes how it starts)."""
+    from extractors import _isolate
+
+    if _isolate._worker is not None:
+        _isolate._stop(_isolate._worker)
+    yield
+    if _isolate._worker is not None:
+        _isolate._stop(_isolate._worker)
+
+
+def test_h5_is_read_in_the_reader_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          fresh_reader: None) -> None:
+    import extractors.dlc as module
+
+    calls: list[str] = []
+    real = module.isolated
+
+    def spy(path: Path, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(fn.__name__)
+        return real(path, fn, *args, **kwargs)
+
+    monkeypatch.setattr(module, "isolated", spy)
+    assert extract(write_h5_table(tmp_path / f"a{SCORER}.h5", 7))[0].type_json["nFrames"] == 7
+    assert extract(write_csv(tmp_path / f"a{SCORER}.csv", 7))[0].type_json["nFrames"] == 7
+    assert calls == ["_read_h5"]  # the CSV is counted here: no HDF5 in it
+    loaded = real(tmp_path, eval, "sorted(__import__('sys').modules)")
+    assert "h5py" in loaded and "extractors.dlc" in loaded
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the reader process is POSIX")
+def test_a_crash_in_libhdf5_on_a_dlc_file_is_one_line_and_the_run_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_reader: None) -> None:
+    # What a damaged .h5 that makes libhdf5 dereference garbage looks like from outside: the
+    # reader process dies of a signal while opening it. Before, that was the whole run.
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(
+        "import os\nimport h5py\n_File = h5py.File\n\n\n"
+        "class File(_File):\n"
+        "    def __init__(self, name, *args, **kwargs):\n"
+        "        if 'damaged' in os.fspath(name):\n"
+        "            os.abort()\n"
+        "        super().__init__(name, *args, **kwargs)\n\n\n"
+        "h5py.File = File\n")
+    monkeypatch.syspath_prepend(str(hooks))  # the reader process's path: it starts with it
+    session = tmp_path / "session"
+    bad = write_h5_table(session / f"damaged{SCORER}.h5", 5)
+    good = write_h5_table(session / f"good{SCORER}.h5", 9)
+    report = extract_folder(session)
+    assert report.errors == {str(bad): f"{bad.name}: the reader crashed on it (signal "
+                                       "SIGABRT): a damaged file"}
+    assert [(Path(e.path).name, e.type_json["nFrames"]) for e in report.extractions] == [
+        (good.name, 9)]

@@ -65,6 +65,28 @@ def test_a_folder_of_wavs_imports_no_other_family(tmp_path: Path) -> None:
     assert out == ["extractors.audio", "extractors.base", "extractors.run"]
 
 
+def test_a_skipped_files_family_by_name_is_found_among_the_families_asked() -> None:
+    # "named like a file of the X family": only the families asked about such a name (and
+    # those asked by content) are looked at, so no other family is imported for it. Every
+    # family's suffixes must be among them, or a skipped file would lose its reason.
+    general = extractors._GENERAL_SUFFIXES
+    every = extractors._all()
+    suffixes = {s.lower() for cls in every for s in cls.suffixes}
+    for cls in every:
+        for s in extractors._own_suffixes(cls):
+            # with a dot, a name that ends with it has its text after the last dot
+            assert "." in s, (cls.name, s)
+            assert cls in extractors._named_candidates(s.rpartition(".")[2]), (cls.name, s)
+    names = [f"x{s}" for s in sorted(suffixes)] + [f"x{s.upper()}" for s in sorted(suffixes)] \
+        + ["x.clu.4", "a.b.raw.h5", "method", "x.npy", "notes.md", "noext", "x.eeg12", "x.tar.gz"]
+    for name in names:
+        lower = name.lower()
+        brute = [cls.name for cls in every
+                 if any(lower.endswith(s.lower()) and s.lower() not in general
+                        for s in cls.suffixes)]
+        assert extractors._families_named_like(Path("/data") / name) == brute, name
+
+
 def test_an_unknown_ending_still_asks_the_families_that_read_content(tmp_path: Path) -> None:
     # A DICOM file without a suffix: only the sniffers can know it.
     from tests.samples import dicom as dicom_samples
@@ -123,6 +145,46 @@ def test_the_quick_check_never_passes_what_the_full_checks_refuse(tmp_path: Path
         unprovened = dataclasses.replace(r, provenance={})
         assert not _passes(unprovened)
     assert quick_passes > len(records) // 2  # the usual record does take the quick way
+
+
+def _nested_variants(tj: dict[str, Any]) -> list[dict[str, Any]]:
+    """``tj`` with one thing inside its electrode groups or channel tags changed each."""
+    out: list[dict[str, Any]] = []
+    n = tj.get("nChannels", 4)
+    for key in ("electrodeGroups", "channelTags"):
+        items = tj.get(key)
+        if not isinstance(items, list) or not items:
+            continue
+        first = dict(items[0])
+        chans = list(first.get("channels") or [0])
+        changed: list[Any] = [
+            *({**first, "channels": [*chans[:-1], v]} for v in [*BAD_VALUES, n, n + 7, 2.0]),
+            {**first, "channels": tuple(chans)}, {**first, "extra": 1}, {**first, "label": 3},
+            {**first, "tag": ""}, {**first, "groups": [0, 99]}, {**first, "groups": [math.nan]},
+            {k: v for k, v in first.items() if k != "channels"}, "not an object", None, [],
+        ]
+        out += [{**tj, key: [item, *items[1:]]} for item in changed]
+        out += [{**tj, key: tuple(items)}, {**tj, key: []}, {**tj, key: [*items, first]},
+                {**tj, "nChannels": max(0, n - 1)}]
+    return out
+
+
+def test_the_quick_check_of_electrode_groups_never_passes_what_the_full_checks_refuse(
+        tmp_path: Path) -> None:
+    # A probe's 384 channels are tested in a pass or two in C, not walked one by one.
+    records = [r for r in _records(tmp_path)
+               if "electrodeGroups" in r.type_json or "channelTags" in r.type_json]
+    assert records
+    assert any(_passes(r) for r in records if "electrodeGroups" in r.type_json)
+    tried = 0
+    for r in records:
+        assert _slow_verdict(r), r.path
+        for tj in _nested_variants(dict(r.type_json)):
+            bad = dataclasses.replace(r, type_json=tj)
+            tried += 1
+            if _passes(bad):
+                assert _slow_verdict(bad), (r.path, tj)
+    assert tried > 20
 
 
 def _json(report: ExtractReport, folder: Path, monkeypatch: pytest.MonkeyPatch,
@@ -308,3 +370,71 @@ def test_a_wav_is_described_alike_by_text_or_path(tmp_path: Path, given: str) ->
     assert by_text == by_path
     assert by_text[0].path == str(tmp_path / "w000.wav")
     assert by_text[0].type_json["fileName"] == "w000.wav"
+
+
+def test_files_read_ahead_while_the_reader_process_answers_keep_the_listing_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # NWB and DeepLabCut .h5 files are read on a thread that waits for the reader process,
+    # while the files after them are read here: the text and the errors must be those of
+    # reading each file in turn, however far ahead this thread got.
+    from tests.samples.dlc import SCORER, write_h5_table
+    from tests.samples.nwb import write_nwb
+
+    _wavs(tmp_path, 6)
+    write_nwb(tmp_path / "a1.nwb")
+    write_h5_table(tmp_path / f"a2{SCORER}.h5", 12)
+    (tmp_path / f"a3{SCORER}.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)  # damaged
+    (tmp_path / "a4.wav").write_bytes(b"not a wav at all")
+    write_nwb(tmp_path / "z9.nwb", n_channels=2)
+    (tmp_path / "notes.txt").write_text("skipped")
+
+    monkeypatch.setattr(extraction, "AHEAD_JOBS", 0)  # no reader thread: each in turn
+    alone = ExtractReport()
+    serial = _json(alone, tmp_path, monkeypatch, 10**9)
+    monkeypatch.setattr(extraction, "AHEAD_JOBS", 16)
+    real = extraction._read_apart
+    ahead: list[str] = []
+
+    unmet: list[str] = []
+    finished: list[str] = []
+
+    def slow(*args: Any) -> Any:
+        # The first file waits until this thread has read a WAV listed after it.
+        import time
+
+        for _ in range(1000):
+            if ahead:
+                break
+            time.sleep(0.01)
+        else:
+            unmet.append(args[2])
+        out = real(*args)
+        finished.append(args[2])
+        return out
+
+    real_one = extraction._extract_one
+
+    def noted(r: Any, given: Path, f: str, *args: Any) -> Any:
+        import time
+
+        if f.endswith(".wav"):
+            ahead.append(f)
+        if f.endswith("w003.wav"):  # a file read ahead is given while others are read
+            for _ in range(1000):
+                if finished:
+                    break
+                time.sleep(0.01)
+        return real_one(r, given, f, *args)
+
+    monkeypatch.setattr(extraction, "_read_apart", slow)
+    monkeypatch.setattr(extraction, "_extract_one", noted)
+    again = ExtractReport()
+    assert _json(again, tmp_path, monkeypatch, 10**9) == serial
+    assert list(again.errors.items()) == list(alone.errors.items())
+    assert [Path(p).name for p in again.errors] == [f"a3{SCORER}.h5", "a4.wav"]
+    assert unmet == []  # files were read ahead
+    import json
+
+    names = [Path(x["path"]).name for x in json.loads(serial)]
+    assert names == sorted(names) and names[0] == "a1.nwb" and names[-1] == "z9.nwb"
+    assert f"a2{SCORER}.h5" in names and "w005.wav" in names
