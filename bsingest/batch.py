@@ -56,7 +56,7 @@ from .uploader import FAILED, QUEUED, Lookups, Uploader
 if TYPE_CHECKING:
     from .client import BrainstemClient
 
-__all__ = ["BatchReport", "SessionJob", "batch", "check_rows", "read_manifest",
+__all__ = ["BatchReport", "SessionJob", "batch", "check_rows", "read_ahead", "read_manifest",
            "session_by_name", "sessions_by_name"]
 
 log = logging.getLogger(__name__)
@@ -280,6 +280,26 @@ def session_by_name(folder: Path, client: BrainstemClient, *, kind: str = "datas
     if not found and kind == "session" and project:
         given = {"create_session": True, "project": project}
     return SessionJob(folder, given, folder.name)
+
+
+def read_ahead(readers: Executor, jobs: Sequence[SessionJob], count: int, *, api: str,
+               procedures: Sequence[str] = (), actions: Sequence[str] = (),
+               existing: str | None = None, record_type: str | None = None,
+               stated: Mapping[str, Any] | None = None, verify: bool = False) -> None:
+    """Start reading the first ``count`` sessions of ``jobs`` in ``readers`` (a
+    :func:`bsingest.readers.reader_pool`), with the options :func:`batch` will give them
+    for a server of generation ``api`` (the one stated: no request is made), before the
+    client is there. :func:`batch` then takes each read over (``readers.submit`` of an
+    equal call); a row whose options cannot be known here is left to it."""
+    ahead = getattr(readers, "ahead", None)
+    if ahead is None:
+        return
+    defaults = _defaults(generation(api), procedures, actions, verify)
+    rules = stated_rules(record_type, stated)
+    for job in jobs[:count]:
+        options, problem = _options(job, defaults, existing, api, "the server", rules)
+        if options is not None and problem is None:
+            ahead(prepare, job.session, options, jobs=1)
 
 
 def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,

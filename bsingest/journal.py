@@ -6,8 +6,10 @@ POST body, a fingerprint of its file, a state, the server's id once known, and t
 generation the body is written for (``api``: ``2023``, Experiment Data in a dataset, or
 ``2026``, Data Acquisition in a session; the ``dataset`` column then holds the session).
 Sessions that ``--create-session`` makes have rows of their own (:meth:`Journal.session`).
-Every state change is its own transaction, so a run killed at any point leaves a journal
-that the next run (or ``bsingest push``) continues from.
+Every state change is committed before what depends on it is done (a row's ``sending``
+before its request; several rows' at once with :meth:`Journal.mark_all`; an upload's
+outcome with the next write, :meth:`Journal.mark_soon`), so a run killed at any point
+leaves a journal that the next run (or ``bsingest push``) continues from.
 
 States::
 
@@ -18,7 +20,10 @@ States::
     skipped  the record exists on the server and ``--existing skip`` kept it as it is
 
 ``sending`` is written *before* a request goes out: a row found in ``sending`` may have
-been created on the server, so it is resolved by looking there before any new POST.
+been created on the server, so it is resolved by looking there before any new POST. It
+may be written well before (an upload writes it for the next wave of POSTs at once): a
+row left ``sending`` whose request never went out is looked for like the others, found
+missing, and sent then.
 
 Looking, then POSTing, is only safe if no one else POSTs the same key in between: every
 run that uploads to a dataset holds :meth:`Journal.dataset_lock` (a lock file beside the
@@ -143,8 +148,11 @@ class Journal:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else default_journal_path()
         self._lock = threading.RLock()
-        # Outcomes to write with the next write (mark_soon): rows for _MARK.
+        # Outcomes to write with the next write (mark_soon): rows for _MARK. Their own
+        # lock, never held across a statement: a request's thread leaves its outcome
+        # without waiting for a transaction another thread has open.
         self._later: list[tuple[Any, ...]] = []
+        self._later_lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -222,12 +230,15 @@ class Journal:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                later = len(self._later)
+                with self._later_lock:
+                    later = self._later[:]
                 if later:
-                    self._db.executemany(_MARK, self._later)
+                    self._db.executemany(_MARK, later)
                 yield self._db
                 self._db.execute("COMMIT")
-                del self._later[:later]
+                if later:
+                    with self._later_lock:
+                        del self._later[:len(later)]
             except sqlite3.Error as exc:
                 self._rollback()
                 raise JournalError(f"journal {self.path}: {exc}") from exc
@@ -432,8 +443,9 @@ class Journal:
                  time.time()))
 
     def mark(self, entry: Entry, state: str, *, server_id: str | None = None,
-             error: str | None = None, attempt: bool = False) -> None:
-        """Move a row to ``state`` (``server_id`` kept unless given; ``attempt`` counts one)."""
+             error: str | None = None, attempt: bool | int = False) -> None:
+        """Move a row to ``state`` (``server_id`` kept unless given; ``attempt`` counts one,
+        or adds that many: -1 takes back one counted ahead, :meth:`mark_all`)."""
         if state not in STATES:
             raise ValueError(state)
         row = (state, server_id, shown(error) if error is not None else None, int(attempt),
@@ -454,25 +466,40 @@ class Journal:
     def mark_soon(self, entry: Entry, state: str, *, server_id: str | None = None) -> None:
         """:meth:`mark`, written with the journal's next write, in its transaction.
 
-        For an upload's outcome (``uploaded``), on the thread that sends the next request:
-        two writes per request, each waiting for the journal, kept the requests in flight
-        at 7.6 of 8 where the ideal client keeps 7.8 (benchmarks/RESULTS.md, issue 25).
+        For an upload's outcome (``uploaded``), on the thread that sends the next request,
+        which never waits for a transaction another thread holds: two writes per request,
+        each waiting for the journal, kept the requests in flight at 7.6 of 8 where the
+        ideal client keeps 7.8 (benchmarks/RESULTS.md, issue 25).
         Safe to lose in a crash: the row says ``sending`` until it is written, and a run
         reads such a row back from the server before it sends it again. Reads and
         :meth:`close` write it first.
         """
         if state not in STATES:
             raise ValueError(state)
-        with self._lock:
-            self._later.append((state, server_id, None, 0, time.time(), entry.server,
-                                entry.dataset, entry.key))
+        row = (state, server_id, None, 0, time.time(), entry.server, entry.dataset, entry.key)
+        with self._later_lock:
+            self._later.append(row)
+
+    def mark_all(self, entries: Sequence[Entry], state: str, *, attempt: bool | int = False
+                 ) -> None:
+        """:meth:`mark` for several rows, in one transaction (with what :meth:`mark_soon`
+        left): the ``sending`` of the next POSTs, written ahead of them
+        (:mod:`bsingest.uploader`), so that no request waits for a write of its own."""
+        if state not in STATES:
+            raise ValueError(state)
+        if not entries:
+            return
+        now = time.time()
+        rows = [(state, None, None, int(attempt), now, e.server, e.dataset, e.key)
+                for e in entries]
+        with self._tx() as db:
+            db.executemany(_MARK, rows)
 
     def flush(self) -> None:
         """Write what :meth:`mark_soon` left, now."""
-        with self._lock:
-            if self._later:
-                with self._tx():
-                    pass
+        if self._later:
+            with self._lock, self._tx():
+                pass
 
 
 _MARK = ("UPDATE entries SET state=?, server_id=COALESCE(?, server_id), last_error=?, "

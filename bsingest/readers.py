@@ -55,6 +55,7 @@ def reader_pool(workers: int | None = None, sessions: int | None = None
                 stream.flush()
     ctx = multiprocessing.get_context(method)
     pool = _Readers(max_workers=count, mp_context=ctx, initializer=_ready)
+    pool.processes = count
     # A pool starts its processes at the first submit (fork: all of them; spawn: one per
     # submit while none is idle): start them all now.
     for _ in range(count):
@@ -63,10 +64,33 @@ def reader_pool(workers: int | None = None, sessions: int | None = None
 
 
 class _Readers(ProcessPoolExecutor):
-    """Reader processes that yield the CPU to the uploads once each has read a session."""
+    """Reader processes that yield the CPU to the uploads once each has read a session,
+    and that may be handed their first sessions before the batch asks (:meth:`ahead`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ahead: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any],
+                                Future[Any]]] = []
+        self._ahead_lock = threading.Lock()
+        self.processes = 1  # set by reader_pool
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        with self._ahead_lock:
+            for i, (f, a, k, future) in enumerate(self._ahead):
+                if f is fn and a == args and k == kwargs:
+                    del self._ahead[i]
+                    return future
         return super().submit(_read, fn, *args, **kwargs)
+
+    def ahead(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        """Start ``fn(*args, **kwargs)`` now; the :meth:`submit` of an equal call gets its
+        future (one not asked for is dropped with the pool). ``bsingest batch`` reads its
+        first sessions while it imports the client and asks the server for its checks:
+        the first upload waited for the first session's files, read only once the
+        batch had planned its sessions (benchmarks/RESULTS.md, issue 25)."""
+        future = super().submit(_read, fn, *args, **kwargs)
+        with self._ahead_lock:
+            self._ahead.append((fn, args, kwargs, future))
 
     def start_one(self) -> None:
         super().submit(_nothing)

@@ -286,7 +286,7 @@ class IngestOptions:
         ``every``: the IDs given in the call of both generations (before the generation
         is known).
         """
-        from .client import check_id
+        from .ids import check_id  # not the client's package: no httpx yet
 
         gens = tuple(GENERATIONS.values()) if every else (self.generation,)
         for gen in gens:

@@ -26,6 +26,16 @@ alone), deletes the others *that hold our content*, and journals the survivor. A
 with other content is reported, never deleted. Each key is then on the server once
 after any run finishes; README.md says what is guaranteed and what is not.
 
+What the journal says, when. A row says ``sending`` before its POST goes out: written for
+the next wave of creates at once, by the thread that decides (a row written ahead and
+never sent is found missing by the next run's look and sent then; a run that stops
+queues it ``pending`` again, its attempt taken back). A POST's answer (``uploaded``, the
+id) is written with the journal's next write, and a wave's survivors in one transaction
+before their outcomes are reported. A crash at any point leaves each row ``pending``,
+``sending`` (looked for before anything is sent again) or written: no row says
+``uploaded`` for a record the server did not answer for, and none is sent without a
+look after a crash, as before the writes were grouped.
+
 Circuit breaker. After ``breaker`` requests in a row without an answer (or with 5xx/429),
 the next wave is a probe: if the server does not answer it either (after the client's
 retries), nothing more is sent; what is left stays queued in the journal (exit 3), for
@@ -222,6 +232,9 @@ class _Job:
     posts: int = 0
     ready_at: float = 0.0  # monotonic time before which it waits (back-off, Retry-After)
     created: str | None = None  # the id our POST was answered with
+    # The row says ``sending`` (attempt counted) for a POST not sent yet: written ahead,
+    # with the next ones' (_Delivery._mark_ahead).
+    marked: bool = False
     outcome: Outcome | None = None  # provisional, until the key is read back
     error: str = ""
 
@@ -428,8 +441,11 @@ class Uploader:
         """POST once: ("created", id), ("unknown", error), ("later", (seconds, error)) or
         ("failed", message). Never raises: one record's trouble is that record's alone."""
         e = job.entry
-        # Written before the request goes out: if we die now, the next run looks first.
-        self._journal().mark(e, "sending", attempt=True)
+        # Written before the request goes out (here, or ahead with the next ones'): if we
+        # die now, the next run looks first.
+        if not job.marked:
+            self._journal().mark(e, "sending", attempt=True)
+        job.marked = False
         try:
             body = self.client.create(self.wire.model, e.record)
         except ApiError as exc:
@@ -540,7 +556,9 @@ class Uploader:
         if done.kept:
             notes.append(others_note(records, done.survivor, e.record, self.wire))
         if done.action == "ours":
-            self._journal().mark(e, "uploaded", server_id=sid)
+            # With the wave's other outcomes, in one transaction (_Delivery._wave); a
+            # crash before it leaves the row to be read back again.
+            self._journal().mark_soon(e, "uploaded", server_id=sid)
             outcome = replace(prov, server_id=sid)
         else:  # the one kept says something else: as if it had been there before us
             assert done.step is not None
@@ -601,6 +619,7 @@ class _Delivery:
                         self._submit("other", (e, step), self.up._do, e, step,
                                      self.on_server.get(e.key))
                     elif self._ready_job(self.todo, self.later):
+                        self._mark_ahead()
                         job = self.todo.popleft()
                         self._submit("post", job, self.up._post, job)
                     else:
@@ -613,8 +632,14 @@ class _Delivery:
             # Ctrl-C: requests in flight finish and journal their outcome; the rest is not
             # started (it stays in the journal for the next run).
             self.up.stop.set()
-            for future in self.in_flight:
-                future.cancel()
+            unsent = [job for job in self.todo if job.marked]
+            for future, (kind, what) in self.in_flight.items():
+                if future.cancel() and kind == "post" and what.marked:
+                    unsent.append(what)
+            # Rows written ``sending`` ahead of POSTs that will not go out: pending again.
+            with contextlib.suppress(JournalError):
+                self.up._journal().mark_all([j.entry for j in unsent], "pending",
+                                            attempt=-1)
             raise
 
     # -- scheduling ------------------------------------------------------------------
@@ -628,6 +653,31 @@ class _Delivery:
             later.remove(job)
             todo.appendleft(job)  # first: a retry left to the end would make the run longer
         return bool(todo)
+
+    def _mark_ahead(self) -> None:
+        """Write ``sending`` for the next POSTs, up to a wave of them, in one transaction,
+        when the next one is not written yet.
+
+        A row must say ``sending`` before its POST goes out (a crash then leaves it to be
+        read back, never sent blindly again); saying it earlier is as safe, and costs a
+        crash at most a wave of rows read back that were never sent. Written here, by the
+        thread that decides, a request's thread writes nothing before it sends (it wrote
+        twice per request, each time waiting for the journal's lock among 8 threads: ~1.7
+        ms of each create's thread, profiled; benchmarks/RESULTS.md, issue 25).
+        """
+        if self.todo[0].marked:
+            return
+        ahead: list[_Job] = []
+        for job in self.todo:
+            if job.marked or len(ahead) == WAVE:
+                break
+            ahead.append(job)
+        try:
+            self.up._journal().mark_all([j.entry for j in ahead], "sending", attempt=True)
+        except JournalError:
+            return  # each POST writes its own, and fails alone if the journal cannot
+        for job in ahead:
+            job.marked = True
 
     def _posts_in_flight(self) -> bool:
         """Whether requests still in flight (or not started) may add to the next wave."""
@@ -673,7 +723,10 @@ class _Delivery:
             self.up.server_records(self.dataset)
             return []
         found = self.up.read_back(self.dataset, sorted(names), known)
-        return [(job, self.up.converge(job, found.get(job.key, []))) for job in jobs]
+        try:
+            return [(job, self.up.converge(job, found.get(job.key, []))) for job in jobs]
+        finally:
+            self.up._journal().flush()  # the wave's outcomes, written before they are said
 
     def _wait(self) -> None:
         now = time.monotonic()
@@ -784,7 +837,9 @@ class _Delivery:
             self.emit(Outcome(e.dataset, e.key, e.path, QUEUED, None, f"queued: {reason}"))
         pending_others.clear()
         for job in list(self.todo) + self.later:
-            self.up._journal().mark(job.entry, "pending", error=reason)
+            # A row written ``sending`` ahead of a POST never sent: the attempt taken back.
+            self.up._journal().mark(job.entry, "pending", error=reason,
+                                    attempt=-1 if job.marked else False)
             self.emit(Outcome(job.entry.dataset, job.key, job.entry.path, QUEUED, None,
                               f"queued: {reason}"))
         for job in self.unknown:  # sent, outcome unknown: the next run reads it back first

@@ -4,7 +4,10 @@ journal's rows, never from a clock."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -217,3 +220,158 @@ def test_an_outcome_marked_soon_is_written_with_the_next_write_or_read(tmp_path:
     with Journal(path) as again:  # closed: written
         assert [(e.key, e.state, e.server_id) for e in again.entries()] == [
             ("k0", "failed", "41"), ("k1", "uploaded", "43")]
+
+
+def test_the_next_posts_say_sending_before_they_go_written_a_wave_at_a_time(
+        tmp_path: Path, brainstem_server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every POST arrives with its row already ``sending`` (what a crash must leave), and
+    the first one with the rows of the POSTs after it too: they are written ahead, a wave
+    (100) at a time, not one by one by the thread that sends. Each row counts one attempt."""
+    from bsingest.uploader import WAVE
+
+    journal = tmp_path / "j.sqlite"
+    seen: list[tuple[str, dict[str, str]]] = []  # (fileName, every row's state) per POST
+    dispatch = server_http._Handler._dispatch
+
+    def look(handler: Any, method: str) -> None:
+        if method != "POST":
+            dispatch(handler, method)
+            return
+        stream = handler.rfile
+        raw = stream.read(int(handler.headers["Content-Length"]))
+        handler.rfile = io.BytesIO(raw)  # the server reads the body as it came
+        try:
+            # Another connection, reading only: what a crash now would leave.
+            with contextlib.closing(sqlite3.connect(f"file:{journal}?mode=ro", uri=True,
+                                                    timeout=30)) as db:
+                seen.append((json.loads(raw)["type_json"]["fileName"],
+                             dict(db.execute("SELECT path, state FROM entries"))))
+            dispatch(handler, method)
+        finally:
+            handler.rfile = stream  # the connection's next request comes from it
+
+    monkeypatch.setattr(server_http._Handler, "_dispatch", look)
+    sessions, files = 1, WAVE + 20
+    manifest = _manifest(tmp_path, sessions, files)
+    with BrainstemClient(api="2023", server=brainstem_server.url, token=brainstem_server.token,
+                         retry=RetryPolicy(wait=False)) as c, Journal(journal) as jr:
+        report = batch(manifest, client=c, journal=jr, jobs=1, concurrency=4)
+    assert report.counts() == {"created": files}
+    assert len(seen) == files
+    for name, states in seen:
+        assert states[name] == "sending", name
+    first = seen[0][1]
+    assert sum(state == "sending" for state in first.values()) == WAVE  # the first wave's
+    with Journal(journal) as jr:
+        assert {(e.state, e.attempts) for e in jr.entries()} == {("uploaded", 1)}
+
+
+def test_rows_written_sending_ahead_and_never_sent_are_read_back_then_sent_once(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    """A crash after the rows of the next POSTs were written ``sending`` and before they
+    went out: the next run looks for them on the server (its listing, under the dataset's
+    lock), finds none, and creates each once."""
+    from bsingest.ingest import ingest
+
+    session = tmp_path / "s"
+    for j in range(12):
+        write_dat(session / f"r{j}.dat", n_channels=2, n_samples=4 + j)
+    write_neuroscope_xml(session / "session.xml", 2)
+    journal = tmp_path / "j.sqlite"
+    with BrainstemClient(api="2023", server=brainstem_server.url, token=brainstem_server.token,
+                         retry=RetryPolicy(wait=False)) as c:
+        dry = ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=journal,
+                     dry_run=True)
+        assert len(dry.results) == 12
+    # What the crash leaves: every row staged and written ahead, nothing on the server.
+    from bsingest.ingest import prepare
+    from bsingest.sessionconfig import load_options
+
+    options = load_options(session, dataset=DATASET, actions=(ACTION,)).for_api("2023")
+    prepared = prepare(session, options, jobs=1)
+    with Journal(journal) as jr:
+        staged = jr.stage_all(brainstem_server.url, DATASET, prepared.records, "skip")
+        jr.mark_all([e for e in staged if isinstance(e, Entry)], "sending", attempt=True)
+    before = len(brainstem_server.hits)
+    with BrainstemClient(api="2023", server=brainstem_server.url, token=brainstem_server.token,
+                         retry=RetryPolicy(wait=False)) as c:
+        report = ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=journal)
+    assert report.counts() == {"created": 12}
+    hits = brainstem_server.hits[before:]
+    assert sum(h.method == "POST" for h in hits) == 12
+    with BrainstemClient(api="2023", server=brainstem_server.url, token=brainstem_server.token,
+                         retry=RetryPolicy(wait=False)) as c:
+        names = [r["type_json"]["fileName"] for r in c.experiment_data(DATASET)]
+    assert sorted(names) == sorted(f"r{j}.dat" for j in range(12))
+
+
+def test_a_read_ahead_is_taken_over_by_the_equal_call_only(tmp_path: Path) -> None:
+    pool = reader_pool(1, sessions=2)
+    try:
+        pool.ahead(pow, 2, 10)  # type: ignore[attr-defined]
+        other = pool.submit(pow, 3, 2)  # not the one read ahead: sent anew
+        taken = pool.submit(pow, 2, 10)
+        assert other.result() == 9 and taken.result() == 1024
+        assert pool._ahead == []  # type: ignore[attr-defined]
+        again = pool.submit(pow, 2, 10)  # taken once: a second equal call is its own
+        assert again is not taken and again.result() == 1024
+    finally:
+        pool.shutdown(wait=True)
+
+
+def test_checking_a_manifest_imports_no_http_client(tmp_path: Path) -> None:
+    """The command's readers start once the manifest is checked, before the client's
+    imports (httpx): the check must not import them itself."""
+    manifest = _manifest(tmp_path, 2, 1)
+    code = ("import sys; from bsingest.batch import check_rows, read_manifest; "
+            f"check_rows(read_manifest({str(manifest)!r}), api='2023'); "
+            "print(sorted(m for m in ('httpx', 'httpcore', 'bsingest.client') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_the_client_imports_httpx_without_its_command_line() -> None:
+    """httpx's command line (rich, pygments) is not imported with the client; httpx.main
+    and a later import of httpx._main still give the real one."""
+    code = ("import sys, bsingest.client, httpx; "
+            "print(sorted(m for m in ('httpx._main', 'rich', 'pygments') if m in sys.modules)); "
+            "import httpx._main; "
+            "print(httpx._main.__file__.endswith('_main.py'), 'rich' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == ["[]", "True True"]
+
+
+def test_a_session_read_ahead_is_read_once_and_taken_over_by_the_batch(
+        tmp_path: Path, brainstem_server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the command does with ``--api`` stated: the first session is read before the
+    client exists; the batch takes that read over instead of reading the session again."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from bsingest.batch import read_ahead, read_manifest
+    from bsingest.ingest import prepare
+
+    manifest = _manifest(tmp_path, 3, 2)
+    reads: list[str] = []
+    submit = ProcessPoolExecutor.submit
+
+    def counted(self: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if args and args[0] is prepare:
+            reads.append(Path(args[1]).name)
+        return submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", counted)
+    pool = reader_pool(2, sessions=3)
+    try:
+        read_ahead(pool, read_manifest(manifest), 1, api="2023")
+        assert reads == ["p0"]
+        with BrainstemClient(api="2023", server=brainstem_server.url,
+                             token=brainstem_server.token, retry=RetryPolicy(wait=False)) as c, \
+                Journal(tmp_path / "j.sqlite") as jr:
+            report = batch(manifest, client=c, journal=jr, readers=pool)
+    finally:
+        pool.shutdown(wait=True)
+    assert report.counts() == {"created": 6}
+    assert sorted(reads) == ["p0", "p1", "p2"]  # p0 once: the batch took its read over

@@ -212,6 +212,13 @@ def test_a_server_that_stops_answering_mid_run_queues_the_rest_at_once(
     reasons = {r.error for r in report.results if r.outcome == "queued"}
     assert all(r.startswith("queued: ") for r in reasons)
     assert len(reasons) <= 2 and any("stopped answering" in r for r in reasons)
+    # Each row counts the POSTs sent for it: the rows written ``sending`` ahead of POSTs
+    # that never went out (a wave at a time) took that attempt back when they were queued.
+    with Journal(tmp_path / "j.sqlite") as jr:
+        rows = jr.entries()
+    assert sum(e.attempts for e in rows) == sum(h.method == "POST"
+                                                for h in brainstem_server.hits)
+    assert {e.state for e in rows if e.attempts == 0} == {"pending"}
     brainstem_server.set_faults(Faults())
     with client_for(brainstem_server) as c, Journal(tmp_path / "j.sqlite") as jr:
         pushed = push(client=c, journal=jr)
@@ -404,3 +411,37 @@ def test_a_dataset_that_cannot_be_listed_does_not_stop_push_for_the_others(
         states = {e.dataset: e.state for e in jr.entries()}
     assert results == {("Extracellular|a.dat", "failed"), ("Extracellular|a.dat", "created")}
     assert states == {DATASET: "failed", other_dataset: "uploaded"}
+
+
+def test_ctrl_c_takes_back_the_rows_written_ahead_and_a_rerun_sends_each_once(
+        tmp_path: Path, brainstem_server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while a wave of rows is written ``sending`` ahead of its POSTs: those not
+    sent are ``pending`` again with no attempt counted; the rows say as many attempts as
+    the server saw POSTs; the next run creates each record once."""
+    from bsingest import uploader
+
+    session = make_session(tmp_path / "s", 40)
+    brainstem_server.set_faults(Faults(latency=0.01))
+    waits = 0
+    real_wait = uploader._Delivery._wait
+
+    def interrupted(self: Any) -> None:
+        nonlocal waits
+        waits += 1
+        if waits == 6:  # a few POSTs answered, most of the wave not sent
+            raise KeyboardInterrupt
+        real_wait(self)
+
+    monkeypatch.setattr(uploader._Delivery, "_wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(session, brainstem_server, tmp_path / "j.sqlite")
+    monkeypatch.setattr(uploader._Delivery, "_wait", real_wait)
+    posts = sum(h.method == "POST" for h in brainstem_server.hits)
+    with Journal(tmp_path / "j.sqlite") as jr:
+        rows = jr.entries()
+    assert 0 < posts < 40
+    assert sum(e.attempts for e in rows) == posts
+    assert {e.state for e in rows if e.attempts == 0} == {"pending"}
+    report = run(session, brainstem_server, tmp_path / "j.sqlite")
+    assert set(report.counts()) <= {"created", "unchanged"}
+    assert file_names_on_server(brainstem_server) == expected_names(session)

@@ -25,6 +25,7 @@ from .options import (
     stated_arguments,
     stated_options,
     stated_values,
+    verify_asked,
 )
 from .output import (
     echo_err,
@@ -125,12 +126,24 @@ def batch_cmd(ctx: click.Context, source: str, match: str | None, session_by_nam
         require_dask()  # one line, before anything starts
     chosen = configured_server(server)
     stated = configured_api(api, None, chosen) or (None, None)
-    rows = None
+    rows: list[Any] | None = None
     if not root.is_dir():  # the manifest's usage errors, every row's, before any request
         rows = _check_manifest(ctx, root, stated, procedures=procedures, actions=actions,
                                existing=existing)
     # Started before the client's imports and the first request: see bsingest.readers.
-    readers = ctx.with_resource(_readers(dask_address, jobs, rows))
+    readers = ctx.with_resource(_readers(dask_address, jobs,
+                                         None if rows is None else len(rows)))
+    if readers is not None and rows and stated[0]:
+        # The generation is stated: the first session is read while the client loads and
+        # the checks go out (the first upload waits for it). One only: two readers at
+        # once took the core the client's imports needed, and the first request left
+        # later (benchmarks/RESULTS.md, issue 25).
+        from bsingest.batch import read_ahead
+
+        record_type, values = stated_values(ctx)
+        read_ahead(readers, rows, 1, api=stated[0],
+                   procedures=procedures, actions=actions, existing=existing,
+                   record_type=record_type, stated=values, verify=verify_asked(ctx))
     from bsingest.batch import batch, sessions_by_name
     from bsingest.journal import Journal
     from bsingest.target import open_target
@@ -215,9 +228,9 @@ def _readers(dask_address: str | None, jobs: int | None, sessions: int | None
 
 def _check_manifest(ctx: click.Context, manifest: Path, stated: tuple[str | None, str | None],
                     *, procedures: tuple[str, ...], actions: tuple[str, ...],
-                    existing: str | None) -> int:
+                    existing: str | None) -> list[Any]:
     """Exit 2 with a line per manifest row that cannot run (:func:`bsingest.batch.check_rows`),
-    before anything is sent; else the number of rows."""
+    before anything is sent; else the rows (:class:`bsingest.batch.SessionJob`)."""
     from bsingest.batch import check_rows, read_manifest
     from bsingest.errors import ManifestError
     from bsingest.sessionconfig import stated_rules
@@ -232,7 +245,7 @@ def _check_manifest(ctx: click.Context, manifest: Path, stated: tuple[str | None
         for line in exc.lines:
             echo_err(f"bsingest: error: {line}")
         ctx.exit(exitcodes.USAGE)
-    return len(jobs)
+    return jobs
 
 
 class _Lines:

@@ -23,6 +23,7 @@ Every name below is importable from ``bsingest.client`` as before the split.
 from __future__ import annotations
 
 from ..generations import GENERATIONS, Generation
+from . import _httpx  # noqa: F401  (before anything imports httpx: see there)
 from .answers import ENVELOPES
 from .brainstem import BrainstemClient
 from .discovery import MEMORY, ApiMemory

@@ -343,8 +343,11 @@ class HttpClient:
         headers = self._auth(method, url) if auth else {}
         try:
             with self._slots:
+                # No query: no params at all (an empty one costs httpx a second parse of
+                # the URL, ~40 µs of each POST: benchmarks/RESULTS.md, issue 25).
                 resp = self._http.request(method, url, json=json, headers=headers,
-                                          params=httpx.QueryParams(tuple(params or ())))
+                                          params=httpx.QueryParams(tuple(params))
+                                          if params else None)
         except httpx.TimeoutException as exc:
             raise TransportError(method, show(url), f"timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:

@@ -7,11 +7,10 @@ every id put into a URL must be a UUID (nothing can send ``../../stem/dataset/``
 
 from __future__ import annotations
 
-import uuid
 from urllib.parse import urlsplit
 
 from ..errors import UsageError
-from ..recordtypes import is_uuid
+from ..ids import check_id
 
 __all__ = ["LOOPBACK_HOSTS", "MODELS", "check_id", "check_server_url", "model_path", "show"]
 
@@ -39,19 +38,6 @@ def model_path(model: str) -> str:
     if len(parts) == 2 and all(p.isidentifier() for p in parts):
         return "/".join(parts)
     raise UsageError(f"unknown model {model!r}: give app/model or one of {', '.join(MODELS)}")
-
-
-def check_id(value: object, what: str = "id") -> str:
-    """``value`` if it is a UUID (lower-cased), else a :class:`UsageError` naming ``what``.
-
-    Every id goes into a URL path: anything else (``../../stem/dataset/<uuid>``, a
-    ``?``, a ``#``) would address another resource than the one meant.
-    """
-    if not isinstance(value, str) or not is_uuid(value):  # the one UUID rule
-        shown = value if isinstance(value, str) and len(value) <= 80 else f"{str(value)[:80]}..."
-        raise UsageError(f"{what} {shown!r} is not a UUID (like "
-                         "1f7f103b-e949-405a-9b01-ddda3b2f10cf)")
-    return str(uuid.UUID(value))
 
 
 def check_server_url(server: str, allow_insecure_http: bool = False) -> str:
