@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -15,6 +17,26 @@ def brainstem_server(tmp_path: Path) -> Iterator[object]:
 
     with LocalServer(db_path=tmp_path / "brainstem.sqlite3") as srv:
         yield srv
+
+
+@pytest.fixture
+def reader_calls(monkeypatch: pytest.MonkeyPatch) -> Callable[[ModuleType], list[str]]:
+    """``reader_calls(module)``: the names of the functions ``module`` (a family) sends to
+    the reader process (:func:`extractors._isolate.isolated`) from then on, in order; the
+    calls still go there."""
+
+    def spy_on(module: ModuleType) -> list[str]:
+        calls: list[str] = []
+        real = module.isolated
+
+        def spy(path: Path, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            calls.append(fn.__name__)
+            return real(path, fn, *args, **kwargs)
+
+        monkeypatch.setattr(module, "isolated", spy)
+        return calls
+
+    return spy_on
 
 
 @pytest.fixture(autouse=True)

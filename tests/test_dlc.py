@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
 import pytest
 
@@ -195,22 +195,17 @@ def fresh_reader() -> Iterator[None]:
         _isolate._stop(_isolate._worker)
 
 
-def test_h5_is_read_in_the_reader_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                          fresh_reader: None) -> None:
+def test_h5_is_read_in_the_reader_process(
+        tmp_path: Path, reader_calls: Callable[[ModuleType], list[str]],
+        fresh_reader: None) -> None:
     import extractors.dlc as module
+    from extractors._isolate import isolated
 
-    calls: list[str] = []
-    real = module.isolated
-
-    def spy(path: Path, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(fn.__name__)
-        return real(path, fn, *args, **kwargs)
-
-    monkeypatch.setattr(module, "isolated", spy)
+    calls = reader_calls(module)
     assert extract(write_h5_table(tmp_path / f"a{SCORER}.h5", 7))[0].type_json["nFrames"] == 7
     assert extract(write_csv(tmp_path / f"a{SCORER}.csv", 7))[0].type_json["nFrames"] == 7
     assert calls == ["_read_h5"]  # the CSV is counted here: no HDF5 in it
-    loaded = real(tmp_path, eval, "sorted(__import__('sys').modules)")
+    loaded = isolated(tmp_path, eval, "sorted(__import__('sys').modules)")
     assert "h5py" in loaded and "extractors.dlc" in loaded
 
 

@@ -9,8 +9,10 @@ numbers the writer was given, PyAV for the videos.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -338,18 +340,11 @@ def test_labelled_frames_are_read_in_slices_and_only_against_a_video_of_the_sess
     assert [v["last_frame"] for v in info["videos"]] == [None, None, None]
 
 
-def test_hdf5_pose_files_are_read_in_the_worker_process(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hdf5_pose_files_are_read_in_the_worker_process(
+        tmp_path: Path, reader_calls: Callable[[ModuleType], list[str]]) -> None:
     import extractors.sleap as module
 
-    calls: list[str] = []
-    real = module.isolated
-
-    def spy(path: Path, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(fn.__name__)
-        return real(path, fn, *args, **kwargs)
-
-    monkeypatch.setattr(module, "isolated", spy)
+    calls = reader_calls(module)
     extract(sleap.write_slp(tmp_path / "a.slp", [(0, 1)], [sleap.video_entry("a.mp4")]))
     extract(sleap_analysis.write_analysis(tmp_path / "a.analysis.h5", 3))
     assert calls == ["_read_slp", "_read_analysis"]
