@@ -33,10 +33,17 @@ from typing import Any
 
 from .errors import RecordInvalid
 from .records import DESCRIPTION_LIMIT, schema_for
-from .recordtypes import FROM_LEGACY, RECORD_TYPES, content_problems, is_uuid, lookup, plain
+from .recordtypes import (
+    FROM_LEGACY,
+    RECORD_TYPES,
+    content_problems,
+    is_uuid,
+    lookup,
+    plain,
+    shared_bare_schema,
+    shared_schema,
+)
 from .recordtypes import UNITS as _TABLE_UNITS
-from .recordtypes import bare_schema as _bare_schema
-from .recordtypes import schema as _table_schema
 
 __all__ = [
     "ACQUISITION_FIELDS",
@@ -113,7 +120,7 @@ def to_details(record_type: str, type_json: Mapping[str, Any]) -> tuple[str, dic
     if found is None:
         raise RecordInvalid([f"type: {record_type!r} is not one of {', '.join(TYPES_2026)}"])
     type_2026 = found.name
-    keys = details_schema(type_2026)["properties"]
+    keys = _schema(type_2026, SCHEMA_VERSION)["properties"]
     details: dict[str, Any] = {}
     for key, value in type_json.items():
         if key not in keys:
@@ -153,7 +160,7 @@ def from_details(type_2026: str, details: Mapping[str, Any],
     # name and the keys of its own schema.
     type_2023 = TYPE_2023.get(type_2026, type_2026)
     keys = (schema_for(type_2023) if type_2026 in TYPE_2023
-            else details_schema(type_2026))["properties"]
+            else _schema(type_2026, SCHEMA_VERSION))["properties"]
     type_json: dict[str, Any] = {}
     problems: list[str] = []
     for key, value in details.items():
@@ -257,10 +264,12 @@ def details_schema(type_2026: str, version: str = SCHEMA_VERSION) -> dict[str, A
 
 
 def _schema(type_2026: str, version: str) -> dict[str, Any]:
+    """The cached schema (not a copy: read it, never change it)."""
     if type_2026 not in RECORD_TYPES or version not in SCHEMA_VERSIONS:
         raise KeyError((type_2026, version))
     # 0.0.0 is 1.1.0 with bare numbers in the unit fields, in the table's units.
-    return _bare_schema(type_2026) if version == LEGACY_SCHEMA_VERSION else _table_schema(type_2026)
+    return (shared_bare_schema(type_2026) if version == LEGACY_SCHEMA_VERSION
+            else shared_schema(type_2026))
 
 
 def _bare(key: str, value: Any) -> int | float:

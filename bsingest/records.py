@@ -35,7 +35,14 @@ from .errors import RecordInvalid
 
 # The content rule, the UUID rule and plain JSON live in the leaf below records and details.
 from .recordtypes import RECORD_TYPES as TYPES
-from .recordtypes import bare_schema, content_problems, finite, lookup, quick_content, type_names
+from .recordtypes import (
+    content_problems,
+    finite,
+    lookup,
+    quick_content,
+    shared_bare_schema,
+    type_names,
+)
 from .recordtypes import is_uuid as _is_uuid
 from .recordtypes import plain as _plain
 
@@ -216,7 +223,7 @@ def check_type_json(record_type: str, type_json: Any) -> list[str]:
     if record_type in RECORD_TYPES:
         return content_problems(_schema(record_type), type_json)
     if record_type in TYPES:
-        return content_problems(bare_schema(record_type), type_json)
+        return content_problems(shared_bare_schema(record_type), type_json)
     return [f"type: {record_type!r} is not a record type (one of {', '.join(type_names())})"]
 
 
@@ -229,7 +236,7 @@ def type_json_passes(record_type: str) -> Callable[[Any], bool] | None:
     if record_type in RECORD_TYPES:
         return quick_content(_schema(record_type))
     if record_type in TYPES:
-        return quick_content(bare_schema(record_type))
+        return quick_content(shared_bare_schema(record_type))
     return None
 
 

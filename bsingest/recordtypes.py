@@ -271,7 +271,7 @@ def type_names(*, legacy: bool = True) -> list[str]:
 
 def schema(name: str) -> dict[str, Any]:
     """The 1.1.0 JSON Schema of a type's ``details`` (rates and sizes with units); a copy."""
-    return json.loads(json.dumps(_schema(name)))
+    return json.loads(json.dumps(shared_schema(name)))
 
 
 def bare_schema(name: str) -> dict[str, Any]:
@@ -279,11 +279,13 @@ def bare_schema(name: str) -> dict[str, Any]:
 
     This is what an extraction's ``type_json`` holds, and what schema 0.0.0 records carry.
     """
-    return json.loads(json.dumps(_bare_schema(name)))
+    return json.loads(json.dumps(shared_bare_schema(name)))
 
 
 @cache
-def _schema(name: str) -> dict[str, Any]:
+def shared_schema(name: str) -> dict[str, Any]:
+    """:func:`schema` itself, shared by every caller: read it, never change it. For the
+    checks each record goes through, where a copy cost two JSON round trips (issue 25)."""
     if name not in RECORD_TYPES:
         raise KeyError(name)
     text = (resources.files("bsingest.schemas").joinpath(SCHEMA_VERSION)
@@ -297,7 +299,8 @@ def _schema(name: str) -> dict[str, Any]:
 
 
 @cache
-def _bare_schema(name: str) -> dict[str, Any]:
+def shared_bare_schema(name: str) -> dict[str, Any]:
+    """:func:`bare_schema` itself, shared: read it, never change it."""
     out = schema(name)
     for key, (unit, _) in UNITS.items():
         if key in out["properties"]:

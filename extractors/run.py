@@ -5,7 +5,8 @@ of its per-channel ``.dat`` files, a Neuroscope XML every ``.dat`` and ``.lfp`` 
 an Open Ephys ``structure.oebin`` each of its streams, a SpikeGLX ``.meta`` its ``.bin``),
 and listing a folder asks whose each file is before extracting it. Within one run each of
 these is worked out once: :func:`bsingest.extraction.extract_paths` opens a :class:`Run`
-for its whole call, and the extractors look things up through :func:`cached`.
+for its whole call (:func:`bsingest.ingest.prepare` one per session, its threads
+included), and the extractors look things up through :func:`cached`.
 
 Outside a run (one file described on its own) :func:`cached` just calls the function: no
 state is kept between calls, so an edited sidecar is always read afresh.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -42,6 +44,8 @@ class Run:
         self.resolved: dict[str, Path] = {}  # folder -> its resolved path
         self._relative: dict[tuple[str, str], str | None] = {}
         self.parses: Counter[str] = Counter()
+        self._gates: dict[Hashable, threading.Lock] = {}
+        self._gates_lock = threading.Lock()
 
     def cached(self, kind: str, path: str | os.PathLike[str], fn: Callable[[], T],
                *extra: Hashable) -> T:
@@ -53,9 +57,18 @@ class Run:
             return self._values[key]  # type: ignore[no-any-return]
         except KeyError:
             pass
-        value = fn()
-        self.parses[kind] += 1
-        self._values[key] = value
+        # Threads of one run (a session read in several) that miss together wait for the
+        # first: the sidecar is still read once, not once per thread.
+        with self._gates_lock:
+            gate = self._gates.setdefault(key, threading.Lock())
+        with gate:
+            try:
+                return self._values[key]  # type: ignore[no-any-return]
+            except KeyError:
+                pass
+            value = fn()
+            self.parses[kind] += 1
+            self._values[key] = value
         return value
 
     def resolve(self, folder: str) -> Path:

@@ -86,6 +86,37 @@ def test_a_neuroscope_xml_is_read_once_for_every_dat_beside_it(
     assert r.parses["neuroscope-xml"] == 1
 
 
+@pytest.mark.parametrize("jobs", [1, 4])
+def test_a_session_prepared_for_upload_reads_its_sidecars_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    # ingest and batch read a session through prepare(), in one thread or several: one
+    # run spans them all, as it does bsingest extract.
+    from bsingest.ingest import prepare
+    from bsingest.sessionconfig import load_options
+
+    write_neuroscope_xml(tmp_path / "session.xml", 4)
+    for i in range(6):
+        write_dat(tmp_path / f"session_{i}.dat", n_channels=4, n_samples=10 + i)
+    rhx = write_intan_rhx(tmp_path / "rec_231117_120000", IntanSpec(), 300, "channel")
+    xml_calls = _counting(monkeypatch, rawbinary, "read_neuroscope_xml")
+    rhd_calls = _counting(monkeypatch, intan, "read_intan_header")
+    intan._layout_cached.cache_clear()
+    options = load_options(tmp_path, dataset="4b060709-9585-484b-bde0-0a47a554aaab",
+                           actions=("087b71c4-6785-437c-b8ef-e35a82a8463e",)).for_api("2023")
+    ready = prepare(tmp_path, options, jobs=jobs)
+    assert not ready.failures
+    samples = {body["type_json"]["fileName"]: body["type_json"]["nSamples"]
+               for _, _, body, _ in ready.records}
+    # Each .dat's own length, from its size (4 channels of int16): the XML's values were
+    # not shared wrongly between files.
+    assert {n: samples[n] for n in samples if n.startswith("session_")} == {
+        f"session_{i}.dat": (tmp_path / f"session_{i}.dat").stat().st_size // 8
+        for i in range(6)}
+    assert len(samples) >= 6 + len(list(rhx.glob("amp-*.dat")))
+    assert xml_calls == [str(tmp_path / "session.xml")]
+    assert rhd_calls == [str(rhx / "info.rhd")]
+
+
 def test_a_structure_oebin_is_read_once_for_all_its_streams(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rec = tmp_path / "Record Node 101" / "experiment1" / "recording1"
