@@ -50,6 +50,7 @@ from .errors import BsingestError, ManifestError, UsageError
 from .generations import DEFAULT, GENERATIONS, Generation, generation, implied_by, wire_for
 from .ingest import FileResult, IngestReport, Prepared, client_api, deliver, prepare
 from .journal import Journal
+from .requestpool import RequestPool
 from .sessionconfig import FileRule, IngestOptions, load_options, stated_rules, type_map_rules
 from .uploader import FAILED, QUEUED, Lookups, Uploader
 
@@ -407,8 +408,7 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
     remaining = collections.Counter(_container(job, options) for job, options, problem
                                     in planned_jobs if options is not None and not problem)
     with _extraction_pool(workers, dask, jobs, len(planned_jobs), readers) as extract_pool, \
-            ThreadPoolExecutor(max_workers=max(1, concurrency),
-                               thread_name_prefix="bsingest-upload") as request_pool, \
+            RequestPool(max(1, concurrency)) as request_pool, \
             ThreadPoolExecutor(max_workers=max(2, min(8, len(job_list) or 1)),
                                thread_name_prefix="bsingest-session") as session_pool:
         pending: list[Future[Any]] = []
@@ -438,7 +438,7 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                     locks.pop(container).close()
 
         try:
-            for job, options, problem in planned_jobs:
+            for rank, (job, options, problem) in enumerate(planned_jobs):
                 if problem:
                     done(IngestReport(str(job.session), server_key or client.server,
                                       options.container if options else None, error=problem,
@@ -462,7 +462,7 @@ def batch(sessions: str | os.PathLike[str] | Sequence[SessionJob], *,
                 index = container_claims.add(job, _keys_only(prepared))
                 session = session_pool.submit(
                     _deliver_when_ready, job, options, prepared, client, journal, server_key,
-                    dry_run, request_pool, file_done, planned, done, stop, lookups,
+                    dry_run, request_pool, rank, file_done, planned, done, stop, lookups,
                     container_claims, index)
                 session.add_done_callback(functools.partial(finished, container))
                 pending.append(session)
@@ -676,7 +676,7 @@ def _options(job: SessionJob, defaults: dict[str, Any], existing: str | None, ap
 def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Future[Prepared],
                         client: BrainstemClient, journal: Journal | None,
                         server_key: str | None,
-                        dry_run: bool, request_pool: ThreadPoolExecutor,
+                        dry_run: bool, request_pool: RequestPool, rank: int,
                         file_done: Callable[[FileResult], None],
                         planned: Callable[[int], None],
                         done: Callable[[IngestReport], None], stop: threading.Event,
@@ -713,8 +713,8 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
             return
         planned(len(ready.records) + len(ready.failures))
         report = deliver(job.session, options, ready, client, None if dry_run else journal,
-                         server_key, dry_run=dry_run, executor=request_pool, progress=file_done,
-                         stop=stop, lookups=lookups)
+                         server_key, dry_run=dry_run, executor=request_pool.at(rank),
+                         progress=file_done, stop=stop, lookups=lookups)
     except CancelledError:  # Ctrl-C cancelled its extraction
         return
     except BrokenProcessPool as exc:  # a reader crashed its worker process (or it was killed)
