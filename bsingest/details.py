@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import RecordInvalid
-from .records import DESCRIPTION_LIMIT, schema_for
+from .records import DESCRIPTION_LIMIT, type_json_keys
 from .recordtypes import (
     FROM_LEGACY,
     RECORD_TYPES,
@@ -159,8 +159,8 @@ def from_details(type_2026: str, details: Mapping[str, Any],
     # A type the 2023 API has reads back as its 2023 self; any other keeps its current
     # name and the keys of its own schema.
     type_2023 = TYPE_2023.get(type_2026, type_2026)
-    keys = (schema_for(type_2023) if type_2026 in TYPE_2023
-            else _schema(type_2026, SCHEMA_VERSION))["properties"]
+    keys = (type_json_keys(type_2023) if type_2026 in TYPE_2023
+            else _schema(type_2026, SCHEMA_VERSION)["properties"])
     type_json: dict[str, Any] = {}
     problems: list[str] = []
     for key, value in details.items():
