@@ -11,9 +11,9 @@ earliest session's request first. A session still fills every thread its predece
 leave idle (while they decide what to send next, or read back), so nothing waits that
 could go; but the sessions end one after another: each one's read-back overlaps the next
 ones' creates, and its session thread is free for a new session sooner. Users see
-sessions completed in the manifest's order rather than all at the end. Look-ups and
-listings (plain :meth:`RequestPool.submit`) go before any session's creates: a session
-waits for them to begin.
+sessions completed in the manifest's order (unless one waits on retries), not all at the
+end. Look-ups and listings (plain :meth:`RequestPool.submit`) go before any session's
+creates: a session waits for them to begin.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ __all__ = ["RequestPool"]
 
 #: The rank of plain submissions: before every session's.
 _FIRST = -1
+#: The rank of the sentinels that end the threads: after every task.
+_LAST = 1 << 62
 _Task = tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
@@ -103,9 +105,6 @@ class RequestPool(Executor):
                 future.set_result(result)
             del task, future, fn, args, kwargs  # a finished task's values are not kept
 
-
-#: The rank of the sentinels that end the threads: after every task.
-_LAST = 1 << 62
 
 
 class _Ranked(Executor):
