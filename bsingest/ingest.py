@@ -163,9 +163,10 @@ def prepare(session_dir: Path, options: IngestOptions, *, jobs: int | None = Non
 
     One :class:`extractors.run.Run` spans the session, its threads too: a sidecar its
     files share (a Neuroscope XML, an Intan ``info.rhd``) is read once, and each file's
-    claim asked once (they were read per file here, unlike ``bsingest extract``: 100
-    ``.dat`` files beside one XML took 0.11 s against 0.05 s; issue 25). With one job
-    the files are read in this thread: a pool of one only added a hand-over per file.
+    claim asked once. Here they were read per file, unlike ``bsingest extract``: 100
+    ``.dat`` files beside one XML took 0.10 s, now 0.023 s with the schema checks' own
+    savings (``benchmarks/bench_prepare.py``, issue 25). With one job the files are read
+    in this thread: a pool of one only added a hand-over per file.
     """
     from extractors import discover
     from extractors.run import run

@@ -106,7 +106,6 @@ class RequestPool(Executor):
             del task, future, fn, args, kwargs  # a finished task's values are not kept
 
 
-
 class _Ranked(Executor):
     """A :class:`RequestPool` seen by one session: its tasks at its rank."""
 
