@@ -69,11 +69,9 @@ def test_shutdown_can_cancel_what_waits_and_refuses_more() -> None:
     pool = RequestPool(1)
     release = _blocked(pool, 1)
     waiting = [pool.at(0).submit(ran.append, str(i)) for i in range(3)]
-    stopper = threading.Thread(target=pool.shutdown, kwargs={"cancel_futures": True})
-    stopper.start()
+    pool.shutdown(wait=False, cancel_futures=True)  # while the thread is still held
     release.set()
-    stopper.join(timeout=10)
-    assert not stopper.is_alive()
+    pool.shutdown(wait=True)  # again: now only waits for the thread to end
     assert all(f.cancelled() for f in waiting)
     assert ran == []
     with pytest.raises(RuntimeError):
