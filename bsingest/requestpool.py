@@ -18,6 +18,7 @@ creates: a session waits for them to begin.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import queue
 import threading
@@ -40,7 +41,12 @@ class RequestPool(Executor):
     """``max_workers`` threads taking tasks by rank, then in the order they came."""
 
     def __init__(self, max_workers: int, thread_name_prefix: str = "bsingest-upload") -> None:
-        self._queue: queue.PriorityQueue[tuple[int, int, _Task | None]] = queue.PriorityQueue()
+        # The tasks, by rank then arrival, under the lock; a token in the C queue per task.
+        # A thread blocks on the tokens: a PriorityQueue's Python condition variable cost
+        # every request ~0.7 ms more of the client's time on 2 busy cores than the plain
+        # pool it replaced (benchmarks/RESULTS.md, issue 25).
+        self._heap: list[tuple[int, int, _Task | None]] = []
+        self._tokens: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._order = itertools.count()  # ties in rank: first come, first served
         self._lock = threading.Lock()
         self._shut = False
@@ -64,7 +70,8 @@ class RequestPool(Executor):
         with self._lock:
             if self._shut:
                 raise RuntimeError("cannot schedule new requests after shutdown")
-            self._queue.put((rank, next(self._order), (future, fn, args, kwargs)))
+            heapq.heappush(self._heap, (rank, next(self._order), (future, fn, args, kwargs)))
+        self._tokens.put(None)
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -75,23 +82,22 @@ class RequestPool(Executor):
                     self._cancel_waiting()
                 # After every task still waiting: a thread that takes one of these ends.
                 for _ in self._threads:
-                    self._queue.put((_LAST, next(self._order), None))
+                    heapq.heappush(self._heap, (_LAST, next(self._order), None))
+                    self._tokens.put(None)
         if wait:
             for t in self._threads:
                 t.join()
 
     def _cancel_waiting(self) -> None:
-        while True:
-            try:
-                _, _, task = self._queue.get_nowait()
-            except queue.Empty:
-                return
+        for _, _, task in self._heap:  # under the lock; the threads skip them
             if task is not None:
                 task[0].cancel()
 
     def _work(self) -> None:
         while True:
-            _, _, task = self._queue.get()
+            self._tokens.get()
+            with self._lock:
+                _, _, task = heapq.heappop(self._heap)
             if task is None:
                 return
             future, fn, args, kwargs = task
