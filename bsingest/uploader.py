@@ -288,7 +288,10 @@ class Uploader:
         What to do with a record the dataset already holds with other values; None: what
         each entry's run asked for (``Entry.existing``), else skip.
     concurrency
-        Requests in flight at once; the server is never sent more.
+        Requests in flight at once: the threads of the pool :meth:`run` makes. Given an
+        executor (a batch's), its threads bound what the server sees; a dataset's
+        delivery hands it at most twice this many requests at once, so that a thread
+        that is done finds the next one waiting.
     stop
         An event that, once set, makes the entries not yet started stay queued (Ctrl-C).
     lookups
