@@ -47,3 +47,30 @@ def test_the_whole_corpus_as_one_session(corpus: Path, tmp_path: Path, api: str)
         again = ingest(corpus, **links, client=c, journal=tmp_path / "j.sqlite")
         assert again.counts() == {"unchanged": len(expected)}
         assert [h for h in srv.hits if h.method != "GET"] == writes
+
+
+@pytest.mark.parametrize("jobs", [1, 4])
+@pytest.mark.parametrize("which", ["corpus", "corpus3"])
+def test_the_records_prepared_for_upload_hold_what_extract_lists(
+        request: pytest.FixtureRequest, which: str, jobs: int) -> None:
+    # ingest and batch read a session through prepare(): in one run (sidecars shared by
+    # the files, one thread or several), apart from extract's. Every record must hold
+    # the values extract lists for the same file.
+    from bsingest.details import to_details
+    from bsingest.ingest import prepare
+    from bsingest.sessionconfig import load_options
+
+    folder: Path = request.getfixturevalue(which)
+    listed = extract_folder(folder)
+    assert listed.errors == {}, listed.errors
+    expected = {}
+    for x in listed.extractions:
+        mine = x.relative_to(folder)
+        expected[mine.file_name] = to_details(mine.type, mine.type_json)
+    options = load_options(folder, session=CONTAINER, procedures=(LINK,)).for_api("2026")
+    ready = prepare(folder, options, jobs=jobs)
+    assert ready.failures == []
+    got = {body["details"]["fileName"]: (body["type"], body["details"])
+           for _, _, body, _ in ready.records}
+    assert len(got) == len(expected) > 60
+    assert got == expected
