@@ -55,7 +55,6 @@ def reader_pool(workers: int | None = None, sessions: int | None = None
                 stream.flush()
     ctx = multiprocessing.get_context(method)
     pool = _Readers(max_workers=count, mp_context=ctx, initializer=_ready)
-    pool.processes = count
     # A pool starts its processes at the first submit (fork: all of them; spawn: one per
     # submit while none is idle): start them all now.
     for _ in range(count):
@@ -72,7 +71,6 @@ class _Readers(ProcessPoolExecutor):
         self._ahead: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any],
                                 Future[Any]]] = []
         self._ahead_lock = threading.Lock()
-        self.processes = 1  # set by reader_pool
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         with self._ahead_lock:

@@ -644,10 +644,10 @@ class _Delivery:
             # Ctrl-C: requests in flight finish and journal their outcome; the rest is not
             # started (it stays in the journal for the next run).
             self.up.stop.set()
+            self._take_back()
+            for future in self.in_flight:  # a read-back not started yet: not started
+                future.cancel()
             unsent = [job for job in self.todo if job.marked]
-            for future, (kind, what) in self.in_flight.items():
-                if future.cancel() and kind == "post" and what.marked:
-                    unsent.append(what)
             # Rows written ``sending`` ahead of POSTs that will not go out: pending again.
             with contextlib.suppress(JournalError):
                 self.up._journal().mark_all([j.entry for j in unsent], "pending",
@@ -807,14 +807,17 @@ class _Delivery:
         requests still waiting in the executor (never sent), to be sent after the probe,
         or queued if the breaker trips."""
         self.breaker.failed(reason)
-        if not self.breaker.open:
-            return
+        if self.breaker.open:
+            self._take_back()
+
+    def _take_back(self) -> None:
+        """Cancel the requests still waiting in the executor (never sent) and put them
+        first again, in their order; a job's row stays written ``sending`` ahead."""
         back: dict[str, list[Any]] = {"post": [], "other": []}
         for future, (kind, what) in list(self.in_flight.items()):
             if kind in back and future.cancel():
                 del self.in_flight[future]
                 back[kind].append(what)
-        # First again, in their order; a job's row stays written ``sending`` ahead.
         self.todo.extendleft(reversed(back["post"]))
         self.others.extendleft(reversed(back["other"]))
 
