@@ -686,8 +686,12 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
         return
     try:
         if not dry_run:
-            # Ask the server what we will need while the files are still being read.
-            from .ingest import check_references, reference_getter, references
+            # Ask the server what we will need while the files are still being read, and
+            # while deliver() stages them in the journal: it waits for these answers (its
+            # check_references and listing take them) only once the rows are written.
+            # Waiting here, before staging, put ~20 ms of 8 sessions' journal writes
+            # between the answers and the first POST (benchmarks/RESULTS.md, issue 25).
+            from .ingest import reference_getter, references
 
             if options.container:
                 # Every check at once (they went one after another), beside the listing.
@@ -697,15 +701,10 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
                 # The listing goes out beside the checks (the first session's, before
                 # any upload): for a container that is not there (or not ours) it fails
                 # too, and the check's error is the one deliver() reports.
-                wire = wire_for(options.api)
-                listed = (None if lookups.listed(options.container) else request_pool.submit(
-                    lookups.listing, options.container,
-                    Uploader(client, None, wire=wire).server_records))
-                with contextlib.suppress(BsingestError):  # deliver() reports it, once
-                    check_references(client, options, lookups)
-                with contextlib.suppress(BsingestError, CancelledError):
-                    if listed is not None:
-                        listed.result()
+                if not lookups.listed(options.container):
+                    request_pool.submit(lookups.listing, options.container,
+                                        Uploader(client, None,
+                                                 wire=wire_for(options.api)).server_records)
         ready = prepared.result()
         if claims is not None:
             ready = claims.unclaimed(index, ready)
@@ -714,6 +713,7 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
         planned(len(ready.records) + len(ready.failures))
         report = deliver(job.session, options, ready, client, None if dry_run else journal,
                          server_key, dry_run=dry_run, executor=request_pool.at(rank),
+                         concurrency=request_pool.max_workers,
                          progress=file_done, stop=stop, lookups=lookups)
     except CancelledError:  # Ctrl-C cancelled its extraction
         return

@@ -50,9 +50,10 @@ class RequestPool(Executor):
         self._order = itertools.count()  # ties in rank: first come, first served
         self._lock = threading.Lock()
         self._shut = False
+        self.max_workers = max(1, max_workers)  # requests in flight at most
         self._threads = [threading.Thread(target=self._work, daemon=True,
                                           name=f"{thread_name_prefix}_{i}")
-                         for i in range(max(1, max_workers))]
+                         for i in range(self.max_workers)]
         for t in self._threads:
             t.start()
 

@@ -612,6 +612,11 @@ class _Delivery:
         # pooled client (benchmarks/RESULTS.md, issue 25). Those waiting are taken back
         # when the breaker opens.
         self.outstanding = 2 * up.concurrency
+        # Rows written ``sending`` ahead at the next write (_mark_ahead): first what the
+        # executor takes at once, then a wave. The sessions of a batch start together
+        # and each writes ahead before its first POST; at a wave each, the first POST
+        # waited ~10 ms for 8 sessions' 800 rows (traced; benchmarks/RESULTS.md, issue 25).
+        self.ahead = self.outstanding
         # Names known to be on the server, with an id: they vouch for a narrow query.
         self.known = {self.up.wire.file_name(r): record_id(r) for r in on_server.values()}
 
@@ -667,8 +672,8 @@ class _Delivery:
         return bool(todo)
 
     def _mark_ahead(self) -> None:
-        """Write ``sending`` for the next POSTs, up to a wave of them, in one transaction,
-        when the next one is not written yet.
+        """Write ``sending`` for the next POSTs, up to ``self.ahead`` of them (a wave after
+        the first write), in one transaction, when the next one is not written yet.
 
         A row must say ``sending`` before its POST goes out (a crash then leaves it to be
         read back, never sent blindly again); saying it earlier is as safe, and costs a
@@ -681,13 +686,14 @@ class _Delivery:
             return
         ahead: list[_Job] = []
         for job in self.todo:
-            if job.marked or len(ahead) == WAVE:
+            if job.marked or len(ahead) == self.ahead:
                 break
             ahead.append(job)
         try:
             self.up._journal().mark_all([j.entry for j in ahead], "sending", attempt=True)
         except JournalError:
             return  # each POST writes its own, and fails alone if the journal cannot
+        self.ahead = WAVE
         for job in ahead:
             job.marked = True
 

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,44 @@ def test_a_session_checks_its_dataset_and_its_action_at_once(
     assert held == [True]  # one look-up of the dataset for both sessions, sent beside the action's
     gets = [h.path for h in brainstem_server.hits if h.method == "GET"]
     assert sum(f"/action/{ACTION}" in p for p in gets) == 1
+
+
+def test_a_session_is_staged_in_the_journal_while_its_look_ups_are_in_flight(
+        tmp_path: Path, brainstem_server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The look-ups before the first upload (the dataset's and the action's checks, the
+    listing) are answered only once the session's rows are in the journal: the journal
+    writes go on during the round trip, not after it (where they held the first POST back).
+    A batch that staged only after the answers would leave every look-up held here until
+    the wait ran out, with no row staged."""
+    journal = tmp_path / "j.sqlite"
+    files = 5
+    staged_when_asked: list[int] = []
+    dispatch = server_http._Handler._dispatch
+
+    def staged() -> int:
+        with contextlib.closing(sqlite3.connect(f"file:{journal}?mode=ro", uri=True,
+                                                timeout=30)) as db:
+            try:
+                return int(db.execute("SELECT count(*) FROM entries").fetchone()[0])
+            except sqlite3.OperationalError:  # the table is not there yet
+                return 0
+
+    def hold_look_ups(handler: Any, method: str) -> None:
+        if method == "GET" and not any(h.method == "POST" for h in brainstem_server.hits):
+            deadline = time.monotonic() + 10
+            while staged() < files and time.monotonic() < deadline:
+                time.sleep(0.01)
+            staged_when_asked.append(staged())
+        dispatch(handler, method)
+
+    monkeypatch.setattr(server_http._Handler, "_dispatch", hold_look_ups)
+    manifest = _manifest(tmp_path, 1, files)
+    with BrainstemClient(api="2023", server=brainstem_server.url, token=brainstem_server.token,
+                         retry=RetryPolicy(wait=False)) as c, Journal(journal) as jr:
+        report = batch(manifest, client=c, journal=jr, jobs=1)
+    assert report.counts() == {"created": files}
+    # The dataset's and the action's checks, and the listing: each answered after staging.
+    assert staged_when_asked == [files] * 3
 
 
 def test_a_check_asked_early_gives_its_error_to_the_check_that_comes_once() -> None:
@@ -225,8 +264,10 @@ def test_an_outcome_marked_soon_is_written_with_the_next_write_or_read(tmp_path:
 def test_the_next_posts_say_sending_before_they_go_written_a_wave_at_a_time(
         tmp_path: Path, brainstem_server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every POST arrives with its row already ``sending`` (what a crash must leave), and
-    the first one with the rows of the POSTs after it too: they are written ahead, a wave
-    (100) at a time, not one by one by the thread that sends. Each row counts one attempt."""
+    the first one with the rows of the POSTs after it too: they are written ahead, not one
+    by one by the thread that sends: first as many as the executor takes at once (twice
+    its threads), so that the first POST waits for a short write, then a wave (100) at a
+    time. Each row counts one attempt."""
     from bsingest.uploader import WAVE
 
     journal = tmp_path / "j.sqlite"
@@ -260,8 +301,11 @@ def test_the_next_posts_say_sending_before_they_go_written_a_wave_at_a_time(
     assert len(seen) == files
     for name, states in seen:
         assert states[name] == "sending", name
-    first = seen[0][1]
-    assert sum(state == "sending" for state in first.values()) == WAVE  # the first wave's
+    # Rows written ahead when each POST arrived (a row is never pending again once sent).
+    written = [sum(state != "pending" for state in states.values()) for _, states in seen]
+    depth = 2 * 4  # the executor's: twice concurrency
+    assert written[0] == depth
+    assert set(written) == {depth, depth + WAVE, files}
     with Journal(journal) as jr:
         assert {(e.state, e.attempts) for e in jr.entries()} == {("uploaded", 1)}
 
