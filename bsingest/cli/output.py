@@ -33,8 +33,13 @@ def json_text(data: Any) -> str:
     no NaN or Infinity), and a file name that is not valid UTF-8 (its bytes kept by
     Python as lone surrogates, ``surrogateescape``) is written as a ``\\udcXX`` escape,
     so the text itself is always valid UTF-8."""
-    text = json.dumps(finite(data), indent=2, ensure_ascii=False, allow_nan=False,
-                      default=str)
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str)
+    except ValueError:  # a NaN or an infinity: walk the data for them only then
+        text = json.dumps(finite(data), indent=2, ensure_ascii=False, allow_nan=False,
+                          default=str)
+    if text.isascii():  # no surrogate to escape (most reports): no pass over the text
+        return text
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
