@@ -396,20 +396,20 @@ def _cross_field_problems(tj: Mapping[str, Any]) -> list[str]:
 
     def channels_of(item: Any) -> Sequence[Any]:
         chans = item.get("channels") if isinstance(item, Mapping) else None
-        return chans if isinstance(chans, list) else []
+        return _listed(chans)
 
     if isinstance(n_channels, int) and not isinstance(n_channels, bool):
         for key in ("electrodeGroups", "channelTags"):
-            for i, item in enumerate(tj.get(key) or []):
+            for i, item in enumerate(_listed(tj.get(key))):
                 bad = [c for c in channels_of(item) if isinstance(c, int) and c >= n_channels]
                 if bad:
                     problems.append(
                         f"{key}.{i}.channels: {bad} not below nChannels={n_channels}"
                     )
-    for i, tag in enumerate(tj.get("channelTags") or []):
+    for i, tag in enumerate(_listed(tj.get("channelTags"))):
         if not isinstance(tag, Mapping):
             continue
-        refs = tag.get("groups") or []
+        refs = _listed(tag.get("groups"))
         if refs and n_groups is None:
             problems.append(
                 f"channelTags.{i}.groups: refers to groups but electrodeGroups is absent")
@@ -420,6 +420,12 @@ def _cross_field_problems(tj: Mapping[str, Any]) -> list[str]:
                     f"channelTags.{i}.groups: {bad} not within the {n_groups} electrodeGroups"
                 )
     return problems
+
+
+def _listed(value: Any) -> list[Any]:
+    """``value`` if it is a list, else no items: the schema check says what is wrong with
+    any other JSON value (``"channelTags": true``); the cross-field rules look at lists."""
+    return value if isinstance(value, list) else []
 
 
 def _file_name_problems(name: Any) -> list[str]:

@@ -6,6 +6,7 @@ jsonschema, a second reader, gives its verdict on the shipped schemas beside our
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from importlib import resources
@@ -268,3 +269,54 @@ def test_our_checker_gives_jsonschemas_verdict(rtype: str, version: str,
     assert bool(ours) == bool(reference)
     places = {".".join(map(str, e.absolute_path)) or "(object)" for e in reference}
     assert {p.split(":")[0] for p in ours} == places
+
+
+@pytest.mark.parametrize("odd", [
+    {"channelTags": True}, {"electrodeGroups": 5}, {"channelTags": [{"groups": True}]},
+    {"electrodeGroups": [{"channels": True}], "channelTags": [{"groups": 1}]},
+    {"channelTags": {"channels": [1]}},
+])
+def test_a_wrong_kind_of_value_in_the_channel_lists_is_named_not_a_crash(
+        odd: dict[str, Any]) -> None:
+    """The cross-field rules (channels below nChannels, tags naming groups) read lists;
+    any other JSON value there is the schema's problem, said in a line (it raised a
+    TypeError: a record stated in a bsingest.toml, or a body sent to the local server)."""
+    doc = {"fileName": "rec.dat", "nChannels": 4, **odd}
+    for problems in (d.check_details("ExtracellularEphys", doc),
+                     check_type_json("Extracellular", doc)):
+        assert problems and all(isinstance(p, str) for p in problems)
+        assert {p.split(".")[0].split(":")[0] for p in problems} <= set(odd)
+
+
+@pytest.mark.parametrize("rtype", d.TYPES_2026)
+@settings(max_examples=25, deadline=None)
+@given(doc=_documents)
+def test_checks_and_conversions_leave_the_shared_schemas_as_shipped(
+        rtype: str, doc: dict[str, Any]) -> None:
+    """The checks read the cached schemas themselves, not copies (a copy per record cost
+    two JSON round trips, issue 25); they are read-only by convention only, and a change
+    made through one would change every later check of the process. Whatever a document
+    holds, every path that reads them leaves them as the files ship them."""
+    from bsingest import records, recordtypes
+
+    names = [rtype] + ([d.TYPE_2023[rtype]] if rtype in d.TYPE_2023 else [])
+    for version in d.SCHEMA_VERSIONS:
+        d.check_details(rtype, doc, version=version)
+    for convert in (lambda: d.from_details(rtype, doc, d.SCHEMA_VERSION),
+                    lambda: d.to_details(rtype, doc)):
+        with contextlib.suppress(RecordInvalid):
+            convert()
+    for name in names:
+        check_type_json(name, doc)
+        passes = records.type_json_passes(name)
+        if passes is not None:
+            passes(doc)
+    shipped = resources.files("bsingest.schemas")
+    assert recordtypes.shared_schema(rtype) == json.loads(
+        shipped.joinpath(d.SCHEMA_VERSION).joinpath(f"{rtype}.json").read_text("utf-8"))
+    # The bare form, made again from the shipped schema (the first assert vouches for it).
+    assert recordtypes.shared_bare_schema(rtype) == \
+        recordtypes.shared_bare_schema.__wrapped__(rtype)
+    for name in names[1:]:  # the 2023 schema of the type's 2023 twin
+        assert records.schema_for(name) == json.loads(
+            shipped.joinpath(f"{name}.json").read_text("utf-8"))

@@ -183,6 +183,9 @@ def test_public_portal_is_read_only(srv: LocalServer) -> None:
     ({"details": {"electrodeGroups": [{"channels": [0], "label": "shank1"}],
                   "channelTags": [{"tag": "bad", "electrodeGroups": "shank1"}]}}, "details",
      "electrodeGroups"),
+    # Not a list where the cross-field rules read one: said, never a 500 (it was).
+    ({"details": {"nChannels": 2, "channelTags": True}}, "details", "channelTags"),
+    ({"details": {"nChannels": 2, "electrodeGroups": 5}}, "details", "electrodeGroups"),
     ({"type": "Extracellular"}, "type", "ExtracellularEphys"),      # the 2023 name
     ({"type_schema_version": "2.0.0"}, "type_schema_version", "1.1.0"),
     ({"notes": "x" * 501}, "notes", "500"),
