@@ -3,13 +3,16 @@
 - :class:`Front` forwards every request to a :class:`~bsingest.server.LocalServer`, except
   the paths it hides (404, as a server without that generation of the API answers),
   answers with an HTML error page, as a proxy in front of a real service does, or answers
-  503 for a while (where the local server's own faults do not reach).
+  503 for a while (where the local server's own faults do not reach); or changes what the
+  upstream answered after it acted (``rewrite``: an older server's or a proxy's odd answer
+  to a request that did reach the service).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -19,6 +22,22 @@ PROXY_PAGE = (b"<!DOCTYPE html>\n<html><head><meta charset='utf-8'>\n<title>502 
               b" &amp; friends</title><style>" + b"body{margin:0}" * 200 + b"</style></head>"
               b"<body><h1>Bad Gateway</h1><p>The upstream server did not answer.</p>"
               + b"<p>padding</p>" * 500 + b"</body></html>")
+
+
+@dataclass
+class Answer:
+    """One forwarded answer, as ``Front(rewrite=...)`` sees it: the request's method and
+    path (with its query), the upstream's status, body and content type."""
+
+    method: str
+    path: str
+    status: int
+    body: bytes
+    kind: str
+
+
+#: Given the upstream's answer (it has acted), the answer the client gets; None: unchanged.
+Rewrite = Callable[[Answer], "Answer | None"]
 
 
 class Front:
@@ -41,13 +60,19 @@ class Front:
     unavailable
         Path prefix -> how many of its requests are answered ``503`` before the rest go
         through (None: all of them).
+    rewrite
+        Called with every forwarded :class:`Answer` after the upstream acted on the
+        request; what it returns is sent instead (None: the upstream's answer). An
+        exception in it answers 500, so a test's mistake shows as an error, not a hang.
     """
 
     def __init__(self, upstream: str, *, hide: Iterable[str] = (),
                  html_error: Iterable[str] = (),
                  unavailable: dict[str, int | None] | None = None,
-                 redirect: str | None = None, steal_success: str | None = None) -> None:
+                 redirect: str | None = None, steal_success: str | None = None,
+                 rewrite: Rewrite | None = None) -> None:
         self.upstream = upstream
+        self.rewrite = rewrite
         self.steal_success = steal_success
         self.redirect = redirect
         self.hide = tuple(hide)
@@ -87,8 +112,15 @@ class Front:
                     if self.path == front.steal_success and b'"success"' in resp.content:
                         resp = httpx.request(self.command, front.upstream + self.path,
                                              headers=headers, content=body)
-                    self._answer(resp.status_code, resp.content,
-                                 resp.headers.get("content-type", "application/json"))
+                    answer = Answer(self.command, self.path, resp.status_code, resp.content,
+                                    resp.headers.get("content-type", "application/json"))
+                    if front.rewrite is not None:
+                        try:
+                            answer = front.rewrite(answer) or answer
+                        except Exception as exc:  # noqa: BLE001 (said to the client)
+                            answer = Answer(self.command, self.path, 500,
+                                            f"rewrite failed: {exc!r}".encode(), "text/plain")
+                    self._answer(answer.status, answer.body, answer.kind)
 
             def _answer(self, status: int, body: bytes, kind: str) -> None:
                 self.send_response(status)
