@@ -20,14 +20,19 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bsingest import exitcodes
 from bsingest.cli.main import cli
 from bsingest.client import BrainstemClient, RetryPolicy
+from bsingest.client.answers import unwrap
+from bsingest.errors import BadAnswer
 from bsingest.generations import wire_for
+from bsingest.ingest import ingest
 from bsingest.journal import Journal
 from bsingest.reconcile import Listing, differs, settle
+from bsingest.recordtypes import is_uuid
 from bsingest.server import LocalServer
-from tests.httpfront import Answer, Rewrite
-from tests.test_ingest import ACTION, DATASET
+from tests.httpfront import Answer, Front, Rewrite
+from tests.test_ingest import ACTION, DATASET, make_session
 
 RECORDS = "/rest/private/modules/experimentdata/"
 NO_WAIT = RetryPolicy(wait=False)
@@ -113,6 +118,20 @@ def cli_ingest(session: Path, env: dict[str, str], *more: str) -> Any:
 
 # -- the pure parts, for any JSON -----------------------------------------------------------
 
+@settings(max_examples=300, deadline=None)
+@given(body=json_values, many=st.booleans(),
+       path=st.sampled_from(["modules/experimentdata", "stem/session", "stem/dataset"]))
+def test_any_json_body_unwraps_to_records_with_ids_or_a_one_line_bad_answer(
+        body: Any, many: bool, path: str) -> None:
+    try:
+        found = unwrap(body, path, many=many, method="POST", url="http://h/x/", status=201)
+    except BadAnswer as exc:
+        assert str(exc).startswith("POST http://h/x/ answered 201: ") and one_line(str(exc))
+        return
+    for record in found if many else [found]:
+        assert isinstance(record, dict) and is_uuid(record["id"])
+
+
 RECORD_FIELDS = ["id", "type", "actions", "hardware_device", "description", "type_json",
                  "procedures", "equipment", "notes", "details", "type_schema_version"]
 
@@ -145,3 +164,178 @@ def test_a_record_with_fields_of_any_type_is_compared_not_crashed_on(
     assert done.action == ("ours" if same else "theirs")
 
 
+# -- an odd answer to a create ---------------------------------------------------------------
+
+POST_ANSWERS: dict[str, Callable[[Answer], Answer]] = {
+    "html-201": answer(PROXY_HTML, 201, "text/html"),
+    "html-200-labelled-json": answer(PROXY_HTML, 200, "application/json"),
+    "empty-201": answer(b"", 201),
+    "empty-204": answer(b"", 204),
+    "text-200": answer(b"Created", 200, "text/plain"),
+    "json-list": answer(b"[1, 2]"),
+    "json-string": answer(b'"created"'),
+    "json-null": answer(b"null"),
+    "json-empty-object": answer(b"{}"),
+    "envelope-null": answer(in_envelope(None)),
+    "envelope-without-id": answer(in_envelope({"type": "x"})),
+    "id-null": echo_with(id=None),
+    "id-int": echo_with(id=7),
+    "id-list": echo_with(id=["a"]),
+    "id-not-uuid": echo_with(id="../../stem/dataset"),
+    "fields-of-other-types": echo_with(actions=3, type_json="x", description={"a": [1]}),
+    "huge-body": answer(b'{"detail": "' + b"x" * 3_000_000 + b'"}', 201),
+    "json-as-text-html": lambda a: Answer(a.method, a.path, a.status, a.body, "text/html"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(POST_ANSWERS))
+def test_an_odd_answer_to_a_create_is_read_back_and_the_record_is_there_once(
+        tmp_path: Path, brainstem_server: LocalServer, kind: str) -> None:
+    session = make_session(tmp_path / "s", 3)
+    journal = tmp_path / "j.sqlite"
+    with Front(brainstem_server.url, rewrite=rewrite_when(is_post, POST_ANSWERS[kind])) as front, \
+            client(front.url, brainstem_server.token) as c:
+        report = ingest(session, dataset=DATASET, actions=[ACTION], client=c, journal=journal)
+    on_server = {r["type_json"]["fileName"]: r["id"] for r in
+                 client(brainstem_server.url, brainstem_server.token).experiment_data(DATASET)}
+    assert names_on_server(brainstem_server) & ours(session) == ours(session)
+    # The server made each record once; the run says so, with the server's own ids.
+    assert report.exit_code == exitcodes.OK, report.to_json()
+    assert {r.path: (r.outcome, r.server_id) for r in report.results} == {
+        name: ("created", on_server[name]) for name in ours(session)}
+    assert journal_rows(journal) == {n: ("uploaded", on_server[n]) for n in ours(session)}
+    again = ingest(session, dataset=DATASET, actions=[ACTION],
+                   client=client(brainstem_server.url, brainstem_server.token), journal=journal)
+    assert again.counts() == {"unchanged": 3}
+    assert names_on_server(brainstem_server) & ours(session) == ours(session)
+
+
+class Broken:
+    """A proxy that lets the first listing through, then answers every create with
+    ``change`` and every listing with an HTML page: the creates are made by the server,
+    and nothing can tell the client so."""
+
+    def __init__(self, change: Callable[[Answer], Answer]) -> None:
+        self.change = change
+        self.listed = False
+
+    def __call__(self, a: Answer) -> Answer | None:
+        if is_post(a):
+            return self.change(a)
+        if is_listing(a):
+            if self.listed:
+                return answer(PROXY_HTML, 200, "text/html")(a)
+            self.listed = True
+        return None
+
+
+@pytest.mark.parametrize("kind", ["html-201", "empty-201", "json-null", "id-null", "huge-body"])
+def test_cli_keeps_records_it_cannot_prove_queued_and_a_rerun_makes_each_once(
+        tmp_path: Path, brainstem_server: LocalServer, no_waits: None, kind: str) -> None:
+    # Every answer after the first listing is odd: the creates happen, but neither their
+    # answers nor the reads back can prove it. The records stay in the journal (exit 3,
+    # a line each naming the file); the next run, with the server sane, finds them there.
+    session = make_session(tmp_path / "s", 4)
+    with Front(brainstem_server.url, rewrite=Broken(POST_ANSWERS[kind])) as front:
+        result = cli_ingest(session, cli_env(brainstem_server, front.url, tmp_path))
+    assert result.exit_code == exitcodes.QUEUED, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    lines = result.output.splitlines()
+    for name in ours(session):
+        (line,) = [x for x in lines if x.startswith(f"{name} ")]
+        assert line.split()[2] == "queued", line
+    (why,) = [x for x in lines if x.startswith("queued: ")]  # the reason, said once
+    assert "cannot read back the records" in why and "answered 200" in why
+    assert max(map(len, lines)) < 1500
+    rows = journal_rows(tmp_path / "j.sqlite")
+    assert {state for state, _ in rows.values()} <= {"pending", "sending"}
+    assert set(rows) == set(ours(session))
+    again = cli_ingest(session, cli_env(brainstem_server, brainstem_server.url, tmp_path),
+                       "--json")
+    assert again.exit_code == exitcodes.OK, again.output
+    assert json.loads(again.stdout)["counts"] == {"unchanged": 4}
+    assert names_on_server(brainstem_server) & ours(session) == ours(session)
+    assert [h for h in brainstem_server.hits if h.method == "DELETE"] == []
+
+
+# -- an odd listing --------------------------------------------------------------------------
+
+def records_as(fn: Callable[[list[Any]], Any]) -> Callable[[Answer], Answer]:
+    def change(a: Answer) -> Answer:
+        body = json.loads(a.body)
+        body["experiment_data"] = fn(body["experiment_data"])
+        return Answer(a.method, a.path, a.status, json.dumps(body).encode(), a.kind)
+    return change
+
+
+LISTING_ANSWERS: dict[str, Callable[[Answer], Answer]] = {
+    "html-200": answer(PROXY_HTML, 200, "text/html"),
+    "empty-200": answer(b"", 200),
+    "json-list": lambda a: Answer(a.method, a.path, 200,
+                                  json.dumps(json.loads(a.body)["experiment_data"]).encode(),
+                                  a.kind),
+    "records-null": records_as(lambda rs: None),
+    "records-strings": records_as(lambda rs: [json.dumps(r) for r in rs] or ["x"]),
+    "records-without-id": records_as(lambda rs: [{**r, "id": None} for r in rs] or [{}]),
+    "id-int": records_as(lambda rs: [{**r, "id": i} for i, r in enumerate(rs)] or [{"id": 1}]),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LISTING_ANSWERS))
+def test_cli_queues_the_records_when_the_listing_is_odd(
+        tmp_path: Path, brainstem_server: LocalServer, no_waits: None, kind: str) -> None:
+    # Before: a listing the client could not read failed every record (exit 1), or, with
+    # records that were not objects, raised AttributeError ("a bug in bsingest").
+    session = make_session(tmp_path / "s", 2)
+    change = rewrite_when(is_listing, LISTING_ANSWERS[kind])
+    with Front(brainstem_server.url, rewrite=change) as front:
+        result = cli_ingest(session, cli_env(brainstem_server, front.url, tmp_path))
+    assert result.exit_code == exitcodes.QUEUED, result.output
+    assert "Traceback" not in result.output and "bug in bsingest" not in result.output
+    lines = result.output.splitlines()
+    for name in ours(session):
+        (line,) = [x for x in lines if x.startswith(f"{name} ")]
+        assert line.split()[2] == "queued", line
+    (why,) = [x for x in lines if x.startswith("queued: ")]  # the reason, said once
+    assert f"GET {front.url}{RECORDS}?" in why and "answered 200: " in why
+    assert max(map(len, lines)) < 1500
+    assert {s for s, _ in journal_rows(tmp_path / "j.sqlite").values()} == {"pending"}
+    again = cli_ingest(session, cli_env(brainstem_server, brainstem_server.url, tmp_path),
+                       "--json")
+    assert json.loads(again.stdout)["counts"] == {"created": 2}, again.output
+    assert names_on_server(brainstem_server) & ours(session) == ours(session)
+
+
+# -- a session created with an odd answer -------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["without-id", "id-not-uuid", "html-201"])
+def test_a_session_created_with_an_odd_answer_is_found_by_name_not_journaled_as_none(
+        tmp_path: Path, brainstem_server: LocalServer, no_waits: None, kind: str) -> None:
+    # Before: a session POST answered with a record without an id journaled the session
+    # as uploaded with the id "None"; that run and every later one (the journal consulted
+    # first) stopped with "id 'None' is not a UUID" (exit 2).
+    from tests.test_ingest_current import PROCEDURE, PROJECT, env_for, raw
+
+    def change(a: Answer) -> Answer:
+        made = json.loads(a.body)["session"]
+        body = {"without-id": {"session": {k: v for k, v in made.items() if k != "id"}},
+                "id-not-uuid": {"session": {**made, "id": 12}}}.get(kind)
+        return (Answer(a.method, a.path, 201, json.dumps(body).encode(), a.kind) if body
+                else Answer(a.method, a.path, 201, PROXY_HTML, "text/html"))
+
+    folder = tmp_path / "day9"
+    make_session(folder, 2)
+    sessions = rewrite_when(lambda a: a.method == "POST" and "/stem/session/" in a.path, change)
+    args = ["ingest", str(folder), "--create-session", "--project", PROJECT,
+            "--procedure", PROCEDURE, "--json"]
+    with Front(brainstem_server.url, rewrite=sessions) as front:
+        env = {**env_for(brainstem_server, tmp_path), "BRAINSTEM_SERVER": front.url}
+        result = CliRunner(env=env).invoke(cli, args)
+    assert result.exit_code == exitcodes.OK, result.output
+    (made,) = raw(brainstem_server, "stem/session", **{"filter{name}": "day9"})["sessions"]
+    assert json.loads(result.stdout)["created_session"]["id"] == made["id"]
+    again = CliRunner(env=env_for(brainstem_server, tmp_path)).invoke(cli, args)
+    assert again.exit_code == exitcodes.OK, again.output
+    assert json.loads(again.stdout)["counts"] == {"unchanged": 2}
+    assert len(raw(brainstem_server, "stem/session", **{"filter{name}": "day9"})["sessions"]) == 1

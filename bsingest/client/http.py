@@ -33,6 +33,7 @@ from .. import settings as _settings
 from ..errors import (
     ApiError,
     AuthError,
+    BadAnswer,
     NotFound,
     RateLimited,
     Rejected,
@@ -173,9 +174,11 @@ class HttpClient:
 
         def page(offset: int) -> tuple[Records, int | None]:
             query = [*params, ("limit", str(PAGE_SIZE)), ("offset", str(offset))]
-            body = self._json(self._request("GET", url, params=query))
+            resp = self._request("GET", url, params=query)
+            body = self._json(resp)
             count = body.get("count") if isinstance(body, dict) else None
-            return unwrap(body, path, many=True), count if isinstance(count, int) else None
+            return (self._unwrap(body, path, resp, many=True),
+                    count if isinstance(count, int) else None)
 
         for _ in range(_LISTING_READS):
             records, count = page(0)
@@ -200,21 +203,21 @@ class HttpClient:
     def get(self, model: str, id: str, *, portal: str | None = None) -> dict:
         """One record by id; :class:`NotFound` when it is absent or not visible."""
         path = model_path(model)
-        body = self._json(self._request("GET", self._url(path, id, portal=portal)))
-        return unwrap(body, path, many=False)
+        resp = self._request("GET", self._url(path, id, portal=portal))
+        return self._unwrap(self._json(resp), path, resp, many=False)
 
     def create(self, model: str, data: Mapping[str, Any]) -> dict:
         """POST one record (bare, not in its envelope); never retried (an unanswered POST
         may have been created)."""
         path = model_path(model)
-        body = self._json(self._request("POST", self._url(path), json=dict(data)))
-        return unwrap(body, path, many=False)
+        resp = self._request("POST", self._url(path), json=dict(data))
+        return self._unwrap(self._json(resp), path, resp, many=False)
 
     def update(self, model: str, id: str, data: Mapping[str, Any]) -> dict:
         """PATCH the given fields of one record; answers the whole record."""
         path = model_path(model)
-        body = self._json(self._request("PATCH", self._url(path, id), json=dict(data)))
-        return unwrap(body, path, many=False)
+        resp = self._request("PATCH", self._url(path, id), json=dict(data))
+        return self._unwrap(self._json(resp), path, resp, many=False)
 
     def delete(self, model: str, id: str) -> None:
         """DELETE one record."""
@@ -396,9 +399,16 @@ class HttpClient:
     def _json(self, resp: httpx.Response) -> Any:
         try:
             return resp.json()
-        except ValueError as exc:
-            raise ApiError(resp.request.method, show(str(resp.request.url)), resp.status_code,
-                           "the answer is not JSON: " + summary(resp, self._mask)) from exc
+        except ValueError as exc:  # a 2xx: an error status raised before (_request)
+            what = summary(resp, self._mask) if resp.content else "an empty body"
+            raise BadAnswer(resp.request.method, show(str(resp.request.url)),
+                            resp.status_code, "the answer is not JSON: " + what) from exc
+
+    def _unwrap(self, body: Any, path: str, resp: httpx.Response, *, many: bool) -> Any:
+        """:func:`~.answers.unwrap`, its errors naming the request that was answered."""
+        return unwrap(body, path, many=many, method=resp.request.method,
+                      url=show(str(resp.request.url)), status=resp.status_code,
+                      mask=self._mask)
 
     def _mask(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
