@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import collections
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from bsingest import exitcodes
 from bsingest.cli.main import cli
 from bsingest.client import BrainstemClient, RetryPolicy
 from bsingest.client.answers import unwrap
-from bsingest.errors import BadAnswer
+from bsingest.errors import BadAnswer, TransportError
 from bsingest.generations import wire_for
 from bsingest.ingest import ingest
 from bsingest.journal import Journal
@@ -307,7 +308,120 @@ def test_cli_queues_the_records_when_the_listing_is_odd(
     assert names_on_server(brainstem_server) & ours(session) == ours(session)
 
 
-# -- a session created with an odd answer -------------------------------------------------
+# -- paging ------------------------------------------------------------------------------------
+
+TRUTH = 230  # records in the paged dataset: three pages of a hundred
+
+
+@pytest.fixture(scope="module")
+def paged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalServer, set[str]]]:
+    """A server whose dataset holds ``TRUTH`` records (and the seed's); the ids of all."""
+    with LocalServer(db_path=tmp_path_factory.mktemp("paged") / "db.sqlite3") as srv:
+        with client(srv.url, srv.token) as c:
+            for i in range(TRUTH):
+                c.create("experimentdata", {
+                    "type": "Extracellular", "dataset": DATASET, "actions": [ACTION],
+                    "type_json": {"fileName": f"p{i:03d}.dat", "nChannels": 1, "sr": 1.0}})
+            ids = {r["id"] for r in c.experiment_data(DATASET)}
+        yield srv, ids
+
+
+class Pages:
+    """What a server's paging may be: a smaller page than asked for (``size``), a ``count``
+    that is missing, wrong or of the wrong type, an ``offset`` that is ignored."""
+
+    def __init__(self, size: int, count: str, shift: int, ignore_offset: bool) -> None:
+        self.size, self.count, self.shift, self.ignore_offset = size, count, shift, ignore_offset
+        self.first: bytes | None = None
+
+    def __call__(self, a: Answer) -> Answer | None:
+        if not is_listing(a):
+            return None
+        body = json.loads(a.body)
+        offset = int(re.search(r"offset=(\d+)", a.path).group(1))  # type: ignore[union-attr]
+        body["experiment_data"] = body["experiment_data"][:self.size]
+        true = body["count"]
+        if self.count == "missing":
+            del body["count"]
+        else:
+            body["count"] = {"right": true, "low": max(1, true - self.shift),
+                             "high": true + self.shift, "huge": 10**12, "string": str(true),
+                             "bool": True, "negative": -self.shift, "null": None}[self.count]
+        out = json.dumps(body).encode()
+        if self.ignore_offset:
+            if offset == 0:
+                self.first = out
+            out = self.first or out
+        return Answer(a.method, a.path, 200, out, a.kind)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(size=st.sampled_from([100, 60, 7]),
+       count=st.sampled_from(["right", "low", "high", "huge", "missing", "string", "bool",
+                              "negative", "null"]),
+       shift=st.integers(1, 150), ignore_offset=st.booleans())
+def test_a_listing_of_any_paging_is_whole_or_an_error_and_never_endless(
+        paged: tuple[LocalServer, set[str]], size: int, count: str, shift: int,
+        ignore_offset: bool) -> None:
+    # Before: a count of 10**12 queued ten billion page requests at once (a hang); a
+    # missing count, or one too low, cut the listing at the first page (the uploader then
+    # posts what is on the server already); a server with pages smaller than a hundred
+    # lost records between them.
+    srv, truth = paged
+    pages = Pages(size, count, shift, ignore_offset)
+    with Front(srv.url, rewrite=pages) as front, client(front.url, srv.token) as c:
+        try:
+            got = [r["id"] for r in c.experiment_data(DATASET)]
+        except (BadAnswer, TransportError) as exc:
+            got = None
+            assert one_line(str(exc)) and len(str(exc)) < 1500
+        asked = sum(p.startswith(RECORDS + "?") for p in front.paths)
+    pages_of_truth = -(-len(truth) // size)
+    # Bounded: three reads of every page, and the few asked for ahead (eight).
+    assert asked <= 3 * (pages_of_truth + 1 + 8)
+    if ignore_offset or count in ("high", "huge"):
+        assert got is None  # cannot be read whole: an error, never a part for the whole
+    else:
+        assert got is not None and sorted(got) == sorted(truth)
+
+
+def test_huge_listing_bodies_are_read(tmp_path: Path, brainstem_server: LocalServer) -> None:
+    pad = lambda a: Answer(a.method, a.path, a.status,  # noqa: E731
+                           a.body[:-1] + b', "padding": "' + b" " * 20_000_000 + b'"}', a.kind)
+    session = make_session(tmp_path / "s", 2)
+    with Front(brainstem_server.url, rewrite=rewrite_when(is_listing, pad)) as front, \
+            client(front.url, brainstem_server.token) as c:
+        report = ingest(session, dataset=DATASET, actions=[ACTION], client=c,
+                        journal=tmp_path / "j.sqlite")
+    assert report.counts() == {"created": 2}
+    assert names_on_server(brainstem_server) & ours(session) == ours(session)
+
+
+@pytest.mark.parametrize("count", ["missing", "low"])
+def test_records_past_the_first_page_are_found_when_the_count_is_missing_or_low(
+        tmp_path: Path, brainstem_server: LocalServer, count: str) -> None:
+    # Before: without a count (or with one too low) the listing stopped at the first page;
+    # a session whose records were further on was posted again, and its twins deleted
+    # after (or, with the read-back as cut, left twice).
+    with client(brainstem_server.url, brainstem_server.token) as c:
+        for i in range(150):
+            c.create("experimentdata", {
+                "type": "Extracellular", "dataset": DATASET, "actions": [ACTION],
+                "type_json": {"fileName": f"other{i:03d}.dat", "nChannels": 1, "sr": 1.0}})
+    session = make_session(tmp_path / "s", 2)
+    with client(brainstem_server.url, brainstem_server.token) as c:  # another machine's run
+        assert ingest(session, dataset=DATASET, actions=[ACTION], client=c,
+                      journal=tmp_path / "a.sqlite").counts() == {"created": 2}
+    writes = len([h for h in brainstem_server.hits if h.method != "GET"])
+    with Front(brainstem_server.url, rewrite=Pages(100, count, 60, False)) as front, \
+            client(front.url, brainstem_server.token) as c:
+        report = ingest(session, dataset=DATASET, actions=[ACTION], client=c,
+                        journal=tmp_path / "b.sqlite")
+    assert report.counts() == {"unchanged": 2}, report.to_json()
+    assert len([h for h in brainstem_server.hits if h.method != "GET"]) == writes
+    assert names_on_server(brainstem_server) & ours(session) == ours(session)
+
 
 @pytest.mark.parametrize("kind", ["without-id", "id-not-uuid", "html-201"])
 def test_a_session_created_with_an_odd_answer_is_found_by_name_not_journaled_as_none(
