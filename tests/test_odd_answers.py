@@ -453,3 +453,47 @@ def test_a_session_created_with_an_odd_answer_is_found_by_name_not_journaled_as_
     assert again.exit_code == exitcodes.OK, again.output
     assert json.loads(again.stdout)["counts"] == {"unchanged": 2}
     assert len(raw(brainstem_server, "stem/session", **{"filter{name}": "day9"})["sessions"]) == 1
+
+
+# -- a batch, as a rig runs it ------------------------------------------------------------------
+
+def unproven(a: Answer) -> Answer | None:
+    """Creates answered with an empty 201, reads back with a proxy's page; the listings
+    of whole datasets (the plan) go through."""
+    if is_post(a):
+        return answer(b"", 201)(a)
+    if is_listing(a) and "fileName.in" in a.path.replace("%7B", "{").replace("%7D", "}"):
+        return answer(PROXY_HTML, 200, "text/html")(a)
+    return None
+
+
+@pytest.mark.parametrize("change", [unproven, rewrite_when(is_listing,
+                                                            LISTING_ANSWERS["records-strings"])],
+                         ids=["creates-unproven", "listing-of-strings"])
+def test_cli_batch_queues_what_odd_answers_leave_unknown_and_a_rerun_makes_each_once(
+        tmp_path: Path, brainstem_server: LocalServer, no_waits: None, change: Rewrite) -> None:
+    from tests.test_batch import ACTION as BATCH_ACTION
+    from tests.test_batch import DATASETS, write_session
+
+    rows = ["session,dataset,actions,hardware_device,description"]
+    expected: collections.Counter[str] = collections.Counter()
+    for i in range(2):
+        expected.update(write_session(tmp_path / f"s{i}", f"s{i}", 2))
+        rows.append(f"s{i},{DATASETS[i]},{BATCH_ACTION},,")
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    args = ["batch", "--api", "2023", str(tmp_path / "m.csv"), "--jobs", "2", "--json"]
+    with Front(brainstem_server.url, rewrite=change) as front:
+        result = CliRunner(env=cli_env(brainstem_server, front.url, tmp_path)).invoke(cli, args)
+    assert result.exit_code == exitcodes.QUEUED, result.output
+    assert "Traceback" not in result.output and "bug in bsingest" not in result.output
+    report = json.loads(result.stdout)
+    files = [f for s in report["sessions"] for f in s["files"]]
+    assert collections.Counter(f["outcome"] for f in files) == {"queued": 4}
+    assert all(one_line(f["error"]) for f in files)
+    again = CliRunner(env=cli_env(brainstem_server, brainstem_server.url, tmp_path)).invoke(
+        cli, args)
+    assert again.exit_code == exitcodes.OK, again.output
+    with client(brainstem_server.url, brainstem_server.token) as c:
+        names = collections.Counter(r["type_json"]["fileName"] for d in DATASETS[:2]
+                                    for r in c.experiment_data(d))
+    assert {n: names[n] for n in expected} == {n: 1 for n in expected}
