@@ -497,3 +497,46 @@ def test_cli_batch_queues_what_odd_answers_leave_unknown_and_a_rerun_makes_each_
         names = collections.Counter(r["type_json"]["fileName"] for d in DATASETS[:2]
                                     for r in c.experiment_data(d))
     assert {n: names[n] for n in expected} == {n: 1 for n in expected}
+
+
+# -- an odd answer to an update, and to `bsingest records list` -------------------------------
+
+@pytest.mark.parametrize("body", [PROXY_HTML, b""], ids=["html", "empty"])
+def test_an_update_answered_oddly_stays_queued_and_a_rerun_finds_it_done(
+        tmp_path: Path, brainstem_server: LocalServer, body: bytes) -> None:
+    # Before: every such record "failed" (exit 1), though the PATCH had been carried out.
+    session = make_session(tmp_path / "s", 2)
+    with client(brainstem_server.url, brainstem_server.token) as c:
+        ingest(session, dataset=DATASET, actions=[ACTION], client=c,
+               journal=tmp_path / "a.sqlite", description="typed in by hand")
+    patches = rewrite_when(lambda a: a.method == "PATCH", answer(body, 200, "text/html"))
+    with Front(brainstem_server.url, rewrite=patches) as front, \
+            client(front.url, brainstem_server.token) as c:
+        report = ingest(session, dataset=DATASET, actions=[ACTION], client=c,
+                        journal=tmp_path / "b.sqlite", existing="update")
+    assert report.exit_code == exitcodes.QUEUED, report.to_json()
+    assert all(r.error and r.error.startswith("queued: PATCH ") and one_line(r.error)
+               for r in report.results)
+    assert {s for s, _ in journal_rows(tmp_path / "b.sqlite").values()} == {"pending"}
+    with client(brainstem_server.url, brainstem_server.token) as c:
+        again = ingest(session, dataset=DATASET, actions=[ACTION], client=c,
+                       journal=tmp_path / "b.sqlite", existing="update")
+        assert again.counts() == {"unchanged": 2}
+        assert all(not r.get("description") for r in c.experiment_data(DATASET)
+                   if r["type_json"]["fileName"] in ours(session))
+
+
+@pytest.mark.parametrize("kind", ["records-strings", "html-200", "json-list", "id-int"])
+def test_cli_records_list_says_an_odd_listing_in_one_line(
+        tmp_path: Path, brainstem_server: LocalServer, kind: str) -> None:
+    # Before: records-strings ended `bsingest records list` with an AttributeError.
+    with Front(brainstem_server.url, rewrite=rewrite_when(is_listing,
+                                                          LISTING_ANSWERS[kind])) as front:
+        result = CliRunner(env={"BRAINSTEM_TOKEN": brainstem_server.token,
+                                "XDG_CONFIG_HOME": str(tmp_path / "cfg")}).invoke(
+            cli, ["records", "list", "--server", front.url, "--api", "2023",
+                  "--dataset", DATASET])
+    assert result.exit_code == exitcodes.FAILED, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert result.output.startswith(f"bsingest: error: GET {front.url}{RECORDS}?")
+    assert "answered 200: " in result.output and one_line(result.output)
