@@ -540,3 +540,42 @@ def test_cli_records_list_says_an_odd_listing_in_one_line(
     assert isinstance(result.exception, SystemExit)
     assert result.output.startswith(f"bsingest: error: GET {front.url}{RECORDS}?")
     assert "answered 200: " in result.output and one_line(result.output)
+
+
+# -- a record listed twice -------------------------------------------------------------------
+
+def test_a_listing_that_repeats_each_record_deletes_nothing(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    # A server's join without DISTINCT lists each record twice, under one id. Before: the
+    # copy was taken for a twin another run made: "kept X, removed X", a DELETE of the
+    # very record kept, for each of them: the server ended with none (exit 0).
+    session = make_session(tmp_path / "s", 2)
+    with client(brainstem_server.url, brainstem_server.token) as c:
+        made = ingest(session, dataset=DATASET, actions=[ACTION], client=c,
+                      journal=tmp_path / "j.sqlite")
+    assert made.counts() == {"created": 2}
+    twice = records_as(lambda rs: [r for r in rs for _ in (0, 1)])
+    with Front(brainstem_server.url, rewrite=rewrite_when(is_listing, twice)) as front, \
+            client(front.url, brainstem_server.token) as c:
+        report = ingest(session, dataset=DATASET, actions=[ACTION], client=c,
+                        journal=tmp_path / "j.sqlite")
+    assert [h for h in brainstem_server.hits if h.method == "DELETE"] == []
+    assert names_on_server(brainstem_server) & ours(session) == ours(session)
+    assert report.exit_code in (exitcodes.OK, exitcodes.QUEUED)
+    assert all(one_line(r.error or "") for r in report.results)
+
+
+def test_settle_never_deletes_the_id_it_keeps() -> None:
+    wire = wire_for("2023")
+    mine = {"type": "Extracellular", "dataset": DATASET, "actions": [ACTION],
+            "type_json": {"fileName": "a.dat", "nChannels": 2, "sr": 1000.0}}
+    theirs = {**mine, "id": "1f7f103b-e949-405a-9b01-ddda3b2f10cf"}
+
+    class Row:
+        record = mine
+        state = "uploaded"
+        existing = None
+
+    done = settle(Row(), [theirs, dict(theirs)], posted=True, wire=wire,  # type: ignore[arg-type]
+                  existing=None)
+    assert (done.action, done.delete) == ("ours", ())

@@ -203,9 +203,10 @@ class HttpClient:
             if whole(records, count or 0):
                 return records
             now = (count, frozenset(str(r["id"]) for r in records))
-            if now == before:  # not a listing that changes: one whose count is wrong
-                raise BadAnswer("GET", show(url), 200, f"count says {count} records, its "
-                                f"pages hold {len(now[1])} distinct ones (read twice alike)")
+            if now == before:  # not a listing that changes: a wrong count, or repeats
+                said = f"count {count}, " if count is not None else ""
+                raise BadAnswer("GET", show(url), 200, f"{said}{len(records)} records in its "
+                                f"pages, {len(now[1])} distinct ids (read twice alike)")
             before = now
             log.info("GET %s: the records changed while they were paged; reading again",
                      show(url))
