@@ -188,13 +188,10 @@ class HttpClient:
             records, count = page(0)
             if count is not None and len(records) > count:
                 count = None  # a page holds more than all of them: the count means nothing
-            if not records or (len(records) < PAGE_SIZE and count is not None
-                               and len(records) >= count):
-                # All of them. A full page is followed even at its count: a count that is
-                # too low (a proxy's stale one) must not cut the listing (one more request,
-                # for a listing of exactly a hundred). Without a count, the next page is
-                # asked for even after one that is not full: the server's pages may be
-                # smaller than ours (one more request, only from such a server).
+            if not records or (count is not None and len(records) >= count):
+                # All of them. Without a count, the next page is asked for even after one
+                # that is not full: the server's pages may be smaller than ours (one more
+                # request, only from a server that sends no count).
                 return records
             records.extend(self._rest(page, url, records, count))
             if count is not None and len(records) > count:
@@ -224,14 +221,15 @@ class HttpClient:
         that is not full: a server whose ``count`` is wrong (a billion) or missing is asked
         for the pages it has, plus the few in flight, never ``count / 100`` of them (a
         billion made ten million requests, queued at once). Pages are asked for ahead up
-        to ``count`` (and the page at ``count``, when the last one before it is full);
-        past it only once a page there held records. A page made only of records already
-        read is a server that ignores ``offset``: asking on would never end; nor would a
-        server that makes up records, hence ``_MAX_PAGES``.
+        to ``count``, past it only once a full page reached beyond it (a count too low: a
+        proxy's stale one; one that is a whole number of pages too low cannot be told
+        from the truth without a request more for every listing). A page made only of
+        records already read is a server that ignores ``offset``: asking on would never
+        end; nor would a server that makes up records, hence ``_MAX_PAGES``.
         """
         step = len(first)
         cap = step * _MAX_PAGES
-        bound = cap if count is None else min(count + 1, cap)
+        bound = cap if count is None else min(count, cap)
         records: Records = []
         seen = {str(r["id"]) for r in first}
         last = False  # a page that is not full came
@@ -263,8 +261,8 @@ class HttpClient:
                     if len(items) < step:
                         last = True  # those still in flight hold nothing more
                         break
-                    if offset >= bound - step:  # a full page at the count: it was wrong
-                        bound = cap
+                    if count is not None and offset + step > count:
+                        bound = cap  # a full page reaching past the count: it was wrong
                     ask_ahead()
             finally:
                 for _, future in ahead:
