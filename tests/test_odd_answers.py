@@ -119,8 +119,16 @@ def cli_ingest(session: Path, env: dict[str, str], *more: str) -> Any:
 
 # -- the pure parts, for any JSON -----------------------------------------------------------
 
+ids = st.uuids().map(str) | json_values
+records = st.dictionaries(st.sampled_from(["id", "type", "name"]), ids, min_size=1) | json_values
+envelopes = st.dictionaries(
+    st.sampled_from(["experiment_data", "session", "sessions", "dataset", "datasets", "count",
+                     "meta", "id"]),
+    records | st.lists(records, max_size=3) | ids, max_size=3)
+
+
 @settings(max_examples=300, deadline=None)
-@given(body=json_values, many=st.booleans(),
+@given(body=json_values | envelopes | records, many=st.booleans(),
        path=st.sampled_from(["modules/experimentdata", "stem/session", "stem/dataset"]))
 def test_any_json_body_unwraps_to_records_with_ids_or_a_one_line_bad_answer(
         body: Any, many: bool, path: str) -> None:
