@@ -592,3 +592,17 @@ def test_settle_never_deletes_the_id_it_keeps() -> None:
     done = settle(Row(), [theirs, dict(theirs)], posted=True, wire=wire,  # type: ignore[arg-type]
                   existing=None)
     assert (done.action, done.delete) == ("ours", ())
+
+
+def test_a_proxy_page_on_every_path_is_not_said_to_be_a_404(
+        tmp_path: Path, brainstem_server: LocalServer) -> None:
+    # Before: "... answered 404): is it a BrainSTEM server?" when both probes had a 200
+    # HTML page (a sign-in page of a proxy in front of the server).
+    session = make_session(tmp_path / "s", 1)
+    with Front(brainstem_server.url, rewrite=answer(PROXY_HTML, 200, "text/html")) as front:
+        result = CliRunner(env=cli_env(brainstem_server, front.url, tmp_path)).invoke(
+            cli, ["ingest", str(session), "--dataset", DATASET, "--action", ACTION])
+    assert result.exit_code == exitcodes.USAGE, result.output
+    assert result.output.startswith(f"bsingest: error: {front.url} answers neither /api/ nor")
+    assert "answered 404, or a page that is not JSON" in result.output
+    assert one_line(result.output)
