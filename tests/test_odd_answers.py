@@ -606,3 +606,37 @@ def test_a_proxy_page_on_every_path_is_not_said_to_be_a_404(
     assert result.output.startswith(f"bsingest: error: {front.url} answers neither /api/ nor")
     assert "answered 404, or a page that is not JSON" in result.output
     assert one_line(result.output)
+
+
+# -- the current generation ------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["html-201", "empty-201", "json-null", "id-null",
+                                  "fields-of-other-types"])
+def test_an_odd_answer_to_a_data_acquisition_create_is_read_back_once(
+        tmp_path: Path, brainstem_server: LocalServer, kind: str) -> None:
+    from tests.test_ingest_current import PROCEDURE, SESSION, acquisitions
+
+    def change(a: Answer) -> Answer:
+        if kind not in ("id-null", "fields-of-other-types"):
+            return POST_ANSWERS[kind](a)
+        made = json.loads(a.body)["data_acquisition"]
+        made.update({"id": None} if kind == "id-null" else {"procedures": 3, "details": "x"})
+        return Answer(a.method, a.path, a.status,
+                      json.dumps({"data_acquisition": made}).encode(), a.kind)
+
+    posts = rewrite_when(lambda a: a.method == "POST"
+                         and a.path.startswith("/api/private/modules/dataacquisition/"), change)
+    session = make_session(tmp_path / "s", 3)
+    with Front(brainstem_server.url, rewrite=posts) as front, \
+            BrainstemClient(server=front.url, token=brainstem_server.pat, api="2026",
+                            retry=NO_WAIT) as c:
+        report = ingest(session, session=SESSION, procedures=[PROCEDURE], client=c,
+                        journal=tmp_path / "j.sqlite")
+    made = {r["details"]["fileName"]: r["id"] for r in acquisitions(brainstem_server)
+            if r["details"].get("fileName") in ours(session)}
+    assert sorted(made) == sorted(ours(session))  # each once (a dict would hide twins)
+    assert len([r for r in acquisitions(brainstem_server)
+                if r["details"].get("fileName") in ours(session)]) == 3
+    assert report.exit_code == exitcodes.OK, report.to_json()
+    assert {r.path: (r.outcome, r.server_id) for r in report.results} == {
+        n: ("created", i) for n, i in made.items()}
