@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -27,13 +27,15 @@ PROXY_PAGE = (b"<!DOCTYPE html>\n<html><head><meta charset='utf-8'>\n<title>502 
 @dataclass
 class Answer:
     """One forwarded answer, as ``Front(rewrite=...)`` sees it: the request's method and
-    path (with its query), the upstream's status, body and content type."""
+    path (with its query), the upstream's status, body and content type; ``headers``
+    are sent besides (a ``Content-Encoding`` the body does not have)."""
 
     method: str
     path: str
     status: int
     body: bytes
     kind: str
+    headers: dict[str, str] = field(default_factory=dict)  # more headers to send
 
 
 #: Given the upstream's answer (it has acted), the answer the client gets; None: unchanged.
@@ -120,11 +122,14 @@ class Front:
                         except Exception as exc:  # said to the client: a test's slip, not a hang
                             answer = Answer(self.command, self.path, 500,
                                             f"rewrite failed: {exc!r}".encode(), "text/plain")
-                    self._answer(answer.status, answer.body, answer.kind)
+                    self._answer(answer.status, answer.body, answer.kind, answer.headers)
 
-            def _answer(self, status: int, body: bytes, kind: str) -> None:
+            def _answer(self, status: int, body: bytes, kind: str,
+                        headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -640,3 +640,38 @@ def test_an_odd_answer_to_a_data_acquisition_create_is_read_back_once(
     assert report.exit_code == exitcodes.OK, report.to_json()
     assert {r.path: (r.outcome, r.server_id) for r in report.results} == {
         n: ("created", i) for n, i in made.items()}
+
+
+# -- an answer its Content-Encoding does not fit ---------------------------------------------
+
+def gzip_lie(a: Answer) -> Answer:
+    return Answer(a.method, a.path, a.status, a.body, a.kind, {"Content-Encoding": "gzip"})
+
+
+def test_cli_a_create_answered_with_a_lying_content_encoding_is_read_back(
+        tmp_path: Path, brainstem_server: LocalServer, no_waits: None) -> None:
+    # Before: "cannot send the record: DecodingError: ..." and each record failed (exit 1),
+    # journaled failed, though the server had made it.
+    session = make_session(tmp_path / "s", 2)
+    with Front(brainstem_server.url, rewrite=rewrite_when(is_post, gzip_lie)) as front:
+        result = cli_ingest(session, cli_env(brainstem_server, front.url, tmp_path), "--json")
+    assert result.exit_code == exitcodes.OK, result.output
+    rows = journal_rows(tmp_path / "j.sqlite")
+    assert {f["path"]: (f["outcome"], f["server_id"]) for f in
+            json.loads(result.stdout)["files"]} == {n: ("created", rows[n][1]) for n in rows}
+    assert {s for s, _ in rows.values()} == {"uploaded"}
+    assert names_on_server(brainstem_server) & ours(session) == ours(session)
+
+
+def test_cli_a_listing_with_a_lying_content_encoding_queues_the_records(
+        tmp_path: Path, brainstem_server: LocalServer, no_waits: None) -> None:
+    # Before: httpx.DecodingError went through the command line as a traceback.
+    session = make_session(tmp_path / "s", 2)
+    with Front(brainstem_server.url, rewrite=rewrite_when(is_listing, gzip_lie)) as front:
+        result = cli_ingest(session, cli_env(brainstem_server, front.url, tmp_path))
+    assert result.exit_code == exitcodes.QUEUED, result.output
+    assert isinstance(result.exception, SystemExit)
+    (why,) = [x for x in result.output.splitlines() if x.startswith("queued: ")]
+    assert why.startswith(f"queued: GET {front.url}{RECORDS} failed: the answer could not be "
+                          "decoded (")
+    assert {s for s, _ in journal_rows(tmp_path / "j.sqlite").values()} == {"pending"}

@@ -428,6 +428,13 @@ class HttpClient:
         except httpx.TransportError as exc:
             reason = str(exc) or type(exc).__name__
             raise TransportError(method, show(url), self._mask(reason)) from exc
+        except httpx.DecodingError as exc:
+            # An answer whose body its Content-Encoding does not fit (a proxy's gzip
+            # header on a plain body): no usable answer, as a dropped one. Not a
+            # httpx.TransportError: it went through as a traceback, and a create answered
+            # so was called failed ("cannot send the record") though it was made.
+            reason = f"the answer could not be decoded ({exc or type(exc).__name__})"
+            raise TransportError(method, show(url), self._mask(reason)) from exc
         if log.isEnabledFor(logging.DEBUG):  # the URL's text is built only to be shown
             log.debug("%s %s -> %d", method, show(str(resp.request.url)), resp.status_code)
         return resp
