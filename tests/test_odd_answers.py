@@ -194,6 +194,7 @@ POST_ANSWERS: dict[str, Callable[[Answer], Answer]] = {
     "fields-of-other-types": echo_with(actions=3, type_json="x", description={"a": [1]}),
     "huge-body": answer(b'{"detail": "' + b"x" * 3_000_000 + b'"}', 201),
     "json-as-text-html": lambda a: Answer(a.method, a.path, a.status, a.body, "text/html"),
+    "json-nested-too-deep": answer(b"[" * 100_000 + b"]" * 100_000),
 }
 
 
@@ -238,7 +239,8 @@ class Broken:
         return None
 
 
-@pytest.mark.parametrize("kind", ["html-201", "empty-201", "json-null", "id-null", "huge-body"])
+@pytest.mark.parametrize("kind", ["html-201", "empty-201", "json-null", "id-null", "huge-body",
+                                  "json-nested-too-deep"])
 def test_cli_keeps_records_it_cannot_prove_queued_and_a_rerun_makes_each_once(
         tmp_path: Path, brainstem_server: LocalServer, no_waits: None, kind: str) -> None:
     # Every answer after the first listing is odd: the creates happen, but neither their
@@ -288,6 +290,7 @@ LISTING_ANSWERS: dict[str, Callable[[Answer], Answer]] = {
     "records-strings": records_as(lambda rs: [json.dumps(r) for r in rs] or ["x"]),
     "records-without-id": records_as(lambda rs: [{**r, "id": None} for r in rs] or [{}]),
     "id-int": records_as(lambda rs: [{**r, "id": i} for i, r in enumerate(rs)] or [{"id": 1}]),
+    "json-nested-too-deep": answer(b"[" * 100_000 + b"]" * 100_000, 200),
 }
 
 

@@ -482,6 +482,10 @@ class HttpClient:
             what = summary(resp, self._mask) if resp.content else "an empty body"
             raise BadAnswer(resp.request.method, show(str(resp.request.url)),
                             resp.status_code, "the answer is not JSON: " + what) from exc
+        except RecursionError as exc:  # [[[[...]]]] a hundred thousand deep: a traceback
+            raise BadAnswer(resp.request.method, show(str(resp.request.url)),
+                            resp.status_code, "the answer is JSON nested too deeply to "
+                            f"read ({len(resp.content)} bytes)") from exc
 
     def _unwrap(self, body: Any, path: str, resp: httpx.Response, *, many: bool) -> Any:
         """:func:`~.answers.unwrap`, its errors naming the request that was answered."""
