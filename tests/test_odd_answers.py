@@ -678,3 +678,27 @@ def test_cli_a_listing_with_a_lying_content_encoding_queues_the_records(
     assert why.startswith(f"queued: GET {front.url}{RECORDS} failed: the answer could not be "
                           "decoded (")
     assert {s for s, _ in journal_rows(tmp_path / "j.sqlite").values()} == {"pending"}
+
+
+# -- the device sign-in ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, PROXY_HTML, b"[]", b""],
+                         ids=["nested-too-deep", "html", "json-list", "empty"])
+def test_an_odd_answer_to_a_sign_in_poll_ends_it_in_one_line(tmp_path: Path,
+                                                              body: bytes) -> None:
+    # Before: JSON nested too deeply went through as a RecursionError.
+    from bsingest.client import wait_for_device_token
+    from bsingest.errors import ApiError
+    from bsingest.server import DeviceAuth
+
+    poll = "/api/auth/device/token/"
+    with LocalServer(db_path=tmp_path / "d.sqlite3",
+                     device_auth=DeviceAuth(interval=0, auto_approve=0)) as srv, \
+            Front(srv.url, rewrite=rewrite_when(lambda a: a.path == poll,
+                                                answer(body, 200))) as front, \
+            BrainstemClient(front.url, api="2026") as c:
+        device = c.start_device_authorization()
+        with pytest.raises(ApiError) as info:
+            wait_for_device_token(c, device, sleep=lambda _: None)
+    assert str(info.value).startswith(f"POST {front.url}{poll} answered 200: ")
+    assert one_line(str(info.value)) and len(str(info.value)) < 1500
