@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "ApiError": "bsingest.errors",
     "AuthError": "bsingest.errors",
+    "BadAnswer": "bsingest.errors",
     "BatchReport": "bsingest.batch",
     "BrainstemClient": "bsingest.client",
     "BsingestError": "bsingest.errors",

@@ -18,7 +18,9 @@ anything else is a bug and keeps its traceback::
     │   ├── NotFound               404
     │   ├── Rejected               400: per-field messages in ``fields``
     │   ├── RateLimited            429 (after retries)
-    │   └── ServerError            5xx
+    │   ├── ServerError            5xx
+    │   └── BadAnswer              2xx, but not what the contract says: not JSON, no
+    │                              records, a record without a UUID id, pages that repeat
     ├── TransportError             no answer: connection refused, reset, timeout
     ├── SignInError                the device sign-in ended without a token (denied, expired)
     └── JournalError               the local outbox cannot be read or written
@@ -34,6 +36,7 @@ from collections.abc import Iterable, Mapping
 __all__ = [
     "ApiError",
     "AuthError",
+    "BadAnswer",
     "BsingestError",
     "ExtractionError",
     "JournalError",
@@ -157,6 +160,16 @@ class RateLimited(ApiError):
 
 class ServerError(ApiError):
     """5xx: the server failed; for a POST the write may or may not have happened."""
+
+
+class BadAnswer(ApiError):
+    """A success status whose body the contract does not allow (not JSON, a list where an
+    object belongs, no record, a record without a UUID ``id``, pages that repeat).
+
+    Nothing can be concluded from it: a proxy's page may stand for a request that never
+    reached the service, or for one that did. A write answered so has an unknown outcome
+    (the uploader reads it back); a read answered so leaves the records queued.
+    """
 
 
 class TransportError(BsingestError):

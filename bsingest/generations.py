@@ -191,7 +191,7 @@ class _Wire2023(Wire):
     def canonical(self, record: Mapping[str, Any]) -> dict[str, Any]:
         device = record.get("hardware_device")
         return {"type": record.get("type"), "type_json": _plain(self.details(record)),
-                "procedures": sorted(record.get("actions") or []),
+                "procedures": _links(record.get("actions")),
                 "equipment": [device] if device else [], "notes": record.get("description")}
 
     def records(self, client: RecordSource, container: str, type: str | None = None
@@ -230,8 +230,8 @@ class _Wire2026(Wire):
     def canonical(self, record: Mapping[str, Any]) -> dict[str, Any]:
         from .details import from_details
 
-        links = {"procedures": sorted(record.get("procedures") or []),
-                 "equipment": sorted(record.get("equipment") or []),
+        links = {"procedures": _links(record.get("procedures")),
+                 "equipment": _links(record.get("equipment")),
                  "notes": record.get("notes")}
         try:
             rtype, type_json = from_details(str(record.get("type")), self.details(record),
@@ -248,6 +248,23 @@ class _Wire2026(Wire):
     def wire_type(self, record_type: str) -> str:
         found = lookup(record_type)
         return found.name if found is not None else record_type
+
+
+def _links(value: Any) -> Any:
+    """A record's list of linked ids in one order, for comparing.
+
+    A server's record may hold anything there (an older server, a proxy's rewrite): a
+    list of other values is ordered by their text (sorting ``[1, "a"]`` raises), and
+    anything that is not a list is kept as it is, so that it compares unequal to ours
+    and is named as a differing field rather than failing the record.
+    """
+    if not value:
+        return []
+    if not isinstance(value, list):
+        return value
+    if all(isinstance(v, str) for v in value):
+        return sorted(value)
+    return sorted(value, key=lambda v: (type(v).__name__, repr(v)))
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from . import exitcodes
 from .errors import (
     ApiError,
     AuthError,
+    BadAnswer,
     BsingestError,
     RateLimited,
     RecordInvalid,
@@ -68,7 +69,9 @@ log = logging.getLogger(__name__)
 _EDGE = 1 << 20  # the fingerprint hashes the first and the last MiB
 # No answer, or 5xx/429 that outlasted the retries: the server is down or overloaded, not
 # refusing these records; they stay queued in the journal (exit 3) rather than fail.
-_UNAVAILABLE = (TransportError, ServerError, RateLimited)
+# A 2xx the contract does not allow (a proxy's page, an envelope without the record)
+# proves nothing either way: the records wait, as for a server that did not answer.
+_UNAVAILABLE = (TransportError, ServerError, RateLimited, BadAnswer)
 
 
 @dataclass

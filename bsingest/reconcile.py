@@ -225,6 +225,12 @@ def settle(e: Entry, records: Sequence[Mapping[str, Any]], *, posted: bool, wire
     the one with the smallest id is kept (every process picks the same); the others that
     hold our content are to be deleted; those with other content are left alone.
     """
+    # One id listed twice is one record (a server's join without DISTINCT): as twins,
+    # the copy would be deleted, and with it the record kept.
+    unique: dict[str, Mapping[str, Any]] = {}
+    for r in records:
+        unique.setdefault(record_id(r), r)
+    records = list(unique.values())
     if not records:
         return Settlement("gone" if posted else "post")
     survivor = min(records, key=record_id)

@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import (
     ApiError,
     AuthError,
+    BadAnswer,
     JournalError,
     NotFound,
     RateLimited,
@@ -108,7 +109,9 @@ MODEL = "modules/experimentdata"
 
 #: Names asked for in one query of a wave: a URL of a few KiB, one page of answers.
 WAVE = 100
-_UNAVAILABLE = (TransportError, ServerError, RateLimited)
+# A 2xx the contract does not allow (a proxy's page, an envelope without the record)
+# proves nothing either way: the records wait, as for a server that did not answer.
+_UNAVAILABLE = (TransportError, ServerError, RateLimited, BadAnswer)
 
 
 class Lookups:

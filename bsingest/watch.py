@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from .errors import BsingestError, RateLimited, ServerError, TransportError, UsageError
+from .errors import BadAnswer, BsingestError, RateLimited, ServerError, TransportError, UsageError
 
 if TYPE_CHECKING:
     from .ingest import FileResult, IngestReport
@@ -63,7 +63,9 @@ NETWORK_FS = frozenset({"nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "
 #: The watcher's own state, beside the journal.
 STATE_FILE = "watch.sqlite"
 
-_UNAVAILABLE = (TransportError, ServerError, RateLimited)
+# A 2xx the contract does not allow (a proxy's page, an envelope without the record)
+# proves nothing either way: the records wait, as for a server that did not answer.
+_UNAVAILABLE = (TransportError, ServerError, RateLimited, BadAnswer)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,16 @@
 - :class:`Front` forwards every request to a :class:`~bsingest.server.LocalServer`, except
   the paths it hides (404, as a server without that generation of the API answers),
   answers with an HTML error page, as a proxy in front of a real service does, or answers
-  503 for a while (where the local server's own faults do not reach).
+  503 for a while (where the local server's own faults do not reach); or changes what the
+  upstream answered after it acted (``rewrite``: an older server's or a proxy's odd answer
+  to a request that did reach the service).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -19,6 +22,24 @@ PROXY_PAGE = (b"<!DOCTYPE html>\n<html><head><meta charset='utf-8'>\n<title>502 
               b" &amp; friends</title><style>" + b"body{margin:0}" * 200 + b"</style></head>"
               b"<body><h1>Bad Gateway</h1><p>The upstream server did not answer.</p>"
               + b"<p>padding</p>" * 500 + b"</body></html>")
+
+
+@dataclass
+class Answer:
+    """One forwarded answer, as ``Front(rewrite=...)`` sees it: the request's method and
+    path (with its query), the upstream's status, body and content type; ``headers``
+    are sent besides (a ``Content-Encoding`` the body does not have)."""
+
+    method: str
+    path: str
+    status: int
+    body: bytes
+    kind: str
+    headers: dict[str, str] = field(default_factory=dict)  # more headers to send
+
+
+#: Given the upstream's answer (it has acted), the answer the client gets; None: unchanged.
+Rewrite = Callable[[Answer], "Answer | None"]
 
 
 class Front:
@@ -41,13 +62,19 @@ class Front:
     unavailable
         Path prefix -> how many of its requests are answered ``503`` before the rest go
         through (None: all of them).
+    rewrite
+        Called with every forwarded :class:`Answer` after the upstream acted on the
+        request; what it returns is sent instead (None: the upstream's answer). An
+        exception in it answers 500, so a test's mistake shows as an error, not a hang.
     """
 
     def __init__(self, upstream: str, *, hide: Iterable[str] = (),
                  html_error: Iterable[str] = (),
                  unavailable: dict[str, int | None] | None = None,
-                 redirect: str | None = None, steal_success: str | None = None) -> None:
+                 redirect: str | None = None, steal_success: str | None = None,
+                 rewrite: Rewrite | None = None) -> None:
         self.upstream = upstream
+        self.rewrite = rewrite
         self.steal_success = steal_success
         self.redirect = redirect
         self.hide = tuple(hide)
@@ -87,12 +114,22 @@ class Front:
                     if self.path == front.steal_success and b'"success"' in resp.content:
                         resp = httpx.request(self.command, front.upstream + self.path,
                                              headers=headers, content=body)
-                    self._answer(resp.status_code, resp.content,
-                                 resp.headers.get("content-type", "application/json"))
+                    answer = Answer(self.command, self.path, resp.status_code, resp.content,
+                                    resp.headers.get("content-type", "application/json"))
+                    if front.rewrite is not None:
+                        try:
+                            answer = front.rewrite(answer) or answer
+                        except Exception as exc:  # said to the client: a test's slip, not a hang
+                            answer = Answer(self.command, self.path, 500,
+                                            f"rewrite failed: {exc!r}".encode(), "text/plain")
+                    self._answer(answer.status, answer.body, answer.kind, answer.headers)
 
-            def _answer(self, status: int, body: bytes, kind: str) -> None:
+            def _answer(self, status: int, body: bytes, kind: str,
+                        headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

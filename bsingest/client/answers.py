@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from ..errors import ApiError
+from ..errors import BadAnswer
+from ..recordtypes import is_uuid
 
 __all__ = ["ENVELOPES", "Params", "Records", "fields", "summary", "unwrap", "whole"]
 
@@ -42,21 +43,56 @@ ENVELOPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 
 
-def unwrap(body: Any, path: str, *, many: bool) -> Any:
-    """The records inside an envelope: a known key first, else the one list/object."""
+def unwrap(body: Any, path: str, *, many: bool, method: str = "GET", url: str = "",
+           status: int = 200, mask: Callable[[str], str] = str) -> Any:
+    """The records inside an envelope: a known key first, else the one list/object.
+
+    Every record must be an object with a UUID ``id`` (the contract's): one without is
+    not something bsingest can compare, journal or address later, so an answer holding
+    one is a :class:`BadAnswer` naming the request (``method``, ``url``, ``status``);
+    ``mask`` hides the token in what it quotes of the body.
+    """
+    def bad(reason: str) -> BadAnswer:
+        return BadAnswer(method, url or path, status, mask(reason))
+
     if not isinstance(body, dict):
-        raise ApiError("GET", path, 200, f"unexpected answer: {str(body)[:200]}")
+        wanted_text = "the records in an envelope" if many else "a record"
+        raise bad(f"expected {wanted_text} (a JSON object), got {_kind(body)}: "
+                  f"{str(body)[:200]}")
     ones, lots = ENVELOPES.get(path, ((), ()))
     wanted = list if many else dict
+    found: Any = None
     for key in lots if many else ones:
         if isinstance(body.get(key), wanted):
-            return body[key]
-    candidates = [v for k, v in body.items() if isinstance(v, wanted) and k != "meta"]
-    if len(candidates) == 1:
-        return candidates[0]
-    if not many and "id" in body:
-        return body  # a bare record
-    raise ApiError("GET", path, 200, f"cannot find the records in keys {sorted(body)}")
+            found = body[key]
+            break
+    else:
+        candidates = [v for k, v in body.items() if isinstance(v, wanted) and k != "meta"]
+        if len(candidates) == 1:
+            found = candidates[0]
+        elif not many and "id" in body:
+            found = body  # a bare record
+        else:
+            raise bad(f"cannot find the {'records' if many else 'record'} in keys "
+                      f"{sorted(map(str, body))[:20]}")
+    for i, record in enumerate(found if many else [found]):
+        which = f"record {i + 1} of {len(found)}" if many else "the record"
+        if not isinstance(record, dict):
+            raise bad(f"{which} is {_kind(record)}, not an object")
+        rid = record.get("id")
+        if "id" not in record:
+            raise bad(f"{which} has no id")
+        if not is_uuid(rid):
+            shown = repr(rid)[:80] if isinstance(rid, str | int | float) else _kind(rid)
+            raise bad(f"{which} has id {shown}, not a UUID")
+    return found
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, for a message."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+             int: "a number", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
 
 
 def summary(resp: httpx.Response, mask: Callable[[str], str]) -> str:

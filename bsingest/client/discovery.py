@@ -160,9 +160,12 @@ class GenerationChoice:
         order = sorted(GENERATIONS, key=lambda name: name != CURRENT)  # the current first
         found = next((api for api in order if self._speaks(api)), None)
         if found is None:
+            # Either probe may have had a 404, or a 200 that is not JSON (a proxy's or a
+            # sign-in page): the message must not claim which.
             raise UsageError(f"{self.server} answers neither /api/ nor /rest/ (GET "
                              f"{self.server}/api/private/stem/session/ and .../rest/private/"
-                             "stem/dataset/ answered 404): is it a BrainSTEM server?")
+                             "stem/dataset/ answered 404, or a page that is not JSON): is it "
+                             "a BrainSTEM server?")
         self._memory.remember(self.server, found)
         path = _settings.remember_api(self.server, found)
         log.info("%s speaks the %s API%s", self.server, found,

@@ -21,8 +21,9 @@ import logging
 import re
 import ssl
 import threading
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -33,6 +34,7 @@ from .. import settings as _settings
 from ..errors import (
     ApiError,
     AuthError,
+    BadAnswer,
     NotFound,
     RateLimited,
     Rejected,
@@ -55,6 +57,7 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 PAGE_SIZE = 100
 _PAGES_AT_ONCE = 4
 _LISTING_READS = 3  # reads of a listing that keeps changing while paged, then an error
+_MAX_PAGES = 10_000  # a million records in one listing: a server making them up
 _Self = TypeVar("_Self", bound="HttpClient")
 
 
@@ -173,23 +176,35 @@ class HttpClient:
 
         def page(offset: int) -> tuple[Records, int | None]:
             query = [*params, ("limit", str(PAGE_SIZE)), ("offset", str(offset))]
-            body = self._json(self._request("GET", url, params=query))
+            resp = self._request("GET", url, params=query)
+            body = self._json(resp)
             count = body.get("count") if isinstance(body, dict) else None
-            return unwrap(body, path, many=True), count if isinstance(count, int) else None
+            # A bool is an int to Python; a count is a whole number >= 0.
+            count = count if type(count) is int and count >= 0 else None
+            return self._unwrap(body, path, resp, many=True), count
 
+        before: tuple[int | None, frozenset[str]] | None = None
         for _ in range(_LISTING_READS):
             records, count = page(0)
-            if count is None or not records or len(records) >= count:
+            if count is not None and len(records) > count:
+                count = None  # a page holds more than all of them: the count means nothing
+            if not records or (count is not None and len(records) >= count):
+                # All of them. Without a count, the next page is asked for even after one
+                # that is not full: the server's pages may be smaller than ours (one more
+                # request, only from a server that sends no count).
                 return records
-            # The first page told how many there are: fetch the rest a few at a time, since
-            # each page costs a round trip (a 5,000-record dataset is 50 of them).
-            offsets = range(len(records), count, PAGE_SIZE)
-            with ThreadPoolExecutor(max_workers=min(_PAGES_AT_ONCE, len(offsets)),
-                                    thread_name_prefix="bsingest-page") as pool:
-                for items, _ in pool.map(page, offsets):
-                    records.extend(items)
-            if whole(records, count):
+            records.extend(self._rest(page, url, records, count))
+            if count is not None and len(records) > count:
+                count = None  # the pages hold more than the count said
+            # Without a count, no id seen twice is all that can be checked.
+            if whole(records, count or 0):
                 return records
+            now = (count, frozenset(str(r["id"]) for r in records))
+            if now == before:  # not a listing that changes: a wrong count, or repeats
+                said = f"count {count}, " if count is not None else ""
+                raise BadAnswer("GET", show(url), 200, f"{said}{len(records)} records in its "
+                                f"pages, {len(now[1])} distinct ids (read twice alike)")
+            before = now
             log.info("GET %s: the records changed while they were paged; reading again",
                      show(url))
         # The uploader decides "not on the server, create it" from a listing: an
@@ -197,24 +212,84 @@ class HttpClient:
         raise TransportError("GET", show(url), f"the listing changed while it was paged, "
                              f"{_LISTING_READS} times; try again later")
 
+    def _rest(self, page: Callable[[int], tuple[Records, int | None]], url: str,
+              first: Records, count: int | None) -> Records:
+        """The pages after the ``first``, a few at a time, since each page costs a round
+        trip (a 5,000-record dataset is 50 of them).
+
+        The first page's length is the server's page size. Paging stops at the first page
+        that is not full: a server whose ``count`` is wrong (a billion) or missing is asked
+        for the pages it has, plus the few in flight, never ``count / 100`` of them (a
+        billion made ten million requests, queued at once). Pages are asked for ahead up
+        to ``count``, past it only once a full page reached beyond it (a count too low: a
+        proxy's stale one; one that is a whole number of pages too low cannot be told
+        from the truth without a request more for every listing). A page made only of
+        records already read is a server that ignores ``offset``: asking on would never
+        end; nor would a server that makes up records, hence ``_MAX_PAGES``.
+        """
+        step = len(first)
+        cap = step * _MAX_PAGES
+        bound = cap if count is None else min(count, cap)
+        records: Records = []
+        seen = {str(r["id"]) for r in first}
+        last = False  # a page that is not full came
+        next_offset = step
+        with ThreadPoolExecutor(max_workers=_PAGES_AT_ONCE,
+                                thread_name_prefix="bsingest-page") as pool:
+            ahead: deque[tuple[int, Future[tuple[Records, int | None]]]] = deque()
+
+            def ask_ahead() -> None:
+                # Twice the threads: a slow page does not leave the others idle (the pool
+                # kept every page queued before; a wrong count made that ten million).
+                nonlocal next_offset
+                while len(ahead) < 2 * _PAGES_AT_ONCE and next_offset < bound:
+                    ahead.append((next_offset, pool.submit(page, next_offset)))
+                    next_offset += step
+
+            try:
+                ask_ahead()
+                while ahead:
+                    offset, future = ahead.popleft()
+                    items, _ = future.result()
+                    ids = {str(r["id"]) for r in items}
+                    if items and ids <= seen:
+                        raise BadAnswer("GET", show(url), 200, f"the page at offset {offset} "
+                                        "repeats records of earlier pages: the server does "
+                                        "not page by offset")
+                    seen |= ids
+                    records.extend(items)
+                    if len(items) < step:
+                        last = True  # those still in flight hold nothing more
+                        break
+                    if count is not None and offset + step > count:
+                        bound = cap  # a full page reaching past the count: it was wrong
+                    ask_ahead()
+            finally:
+                for _, future in ahead:
+                    future.cancel()
+        if not last and next_offset >= cap:
+            raise BadAnswer("GET", show(url), 200, f"more than {_MAX_PAGES} pages of {step} "
+                            "records: not paged to the end")
+        return records
+
     def get(self, model: str, id: str, *, portal: str | None = None) -> dict:
         """One record by id; :class:`NotFound` when it is absent or not visible."""
         path = model_path(model)
-        body = self._json(self._request("GET", self._url(path, id, portal=portal)))
-        return unwrap(body, path, many=False)
+        resp = self._request("GET", self._url(path, id, portal=portal))
+        return self._unwrap(self._json(resp), path, resp, many=False)
 
     def create(self, model: str, data: Mapping[str, Any]) -> dict:
         """POST one record (bare, not in its envelope); never retried (an unanswered POST
         may have been created)."""
         path = model_path(model)
-        body = self._json(self._request("POST", self._url(path), json=dict(data)))
-        return unwrap(body, path, many=False)
+        resp = self._request("POST", self._url(path), json=dict(data))
+        return self._unwrap(self._json(resp), path, resp, many=False)
 
     def update(self, model: str, id: str, data: Mapping[str, Any]) -> dict:
         """PATCH the given fields of one record; answers the whole record."""
         path = model_path(model)
-        body = self._json(self._request("PATCH", self._url(path, id), json=dict(data)))
-        return unwrap(body, path, many=False)
+        resp = self._request("PATCH", self._url(path, id), json=dict(data))
+        return self._unwrap(self._json(resp), path, resp, many=False)
 
     def delete(self, model: str, id: str) -> None:
         """DELETE one record."""
@@ -353,6 +428,13 @@ class HttpClient:
         except httpx.TransportError as exc:
             reason = str(exc) or type(exc).__name__
             raise TransportError(method, show(url), self._mask(reason)) from exc
+        except httpx.DecodingError as exc:
+            # An answer whose body its Content-Encoding does not fit (a proxy's gzip
+            # header on a plain body): no usable answer, as a dropped one. Not a
+            # httpx.TransportError: it went through as a traceback, and a create answered
+            # so was called failed ("cannot send the record") though it was made.
+            reason = f"the answer could not be decoded ({exc or type(exc).__name__})"
+            raise TransportError(method, show(url), self._mask(reason)) from exc
         if log.isEnabledFor(logging.DEBUG):  # the URL's text is built only to be shown
             log.debug("%s %s -> %d", method, show(str(resp.request.url)), resp.status_code)
         return resp
@@ -396,9 +478,20 @@ class HttpClient:
     def _json(self, resp: httpx.Response) -> Any:
         try:
             return resp.json()
-        except ValueError as exc:
-            raise ApiError(resp.request.method, show(str(resp.request.url)), resp.status_code,
-                           "the answer is not JSON: " + summary(resp, self._mask)) from exc
+        except ValueError as exc:  # a 2xx: an error status raised before (_request)
+            what = summary(resp, self._mask) if resp.content else "an empty body"
+            raise BadAnswer(resp.request.method, show(str(resp.request.url)),
+                            resp.status_code, "the answer is not JSON: " + what) from exc
+        except RecursionError as exc:  # [[[[...]]]] a hundred thousand deep: a traceback
+            raise BadAnswer(resp.request.method, show(str(resp.request.url)),
+                            resp.status_code, "the answer is JSON nested too deeply to "
+                            f"read ({len(resp.content)} bytes)") from exc
+
+    def _unwrap(self, body: Any, path: str, resp: httpx.Response, *, many: bool) -> Any:
+        """:func:`~.answers.unwrap`, its errors naming the request that was answered."""
+        return unwrap(body, path, many=many, method=resp.request.method,
+                      url=show(str(resp.request.url)), status=resp.status_code,
+                      mask=self._mask)
 
     def _mask(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text

@@ -68,7 +68,7 @@ class DeviceSignIn(HttpClient):
                              auth=False, check=False)
         try:
             body = resp.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
             body = None
         if not isinstance(body, dict):
             if resp.is_error:
@@ -167,7 +167,7 @@ def obtain_token(server: str, username: str, password: str, *,
                           summary(resp, lambda t: t.replace(password, "***")))
     try:
         token = resp.json()["token"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ApiError("POST", url, resp.status_code, "the answer holds no token") from exc
     if not isinstance(token, str) or not token:
         raise ApiError("POST", url, resp.status_code, "the answer holds no token")
