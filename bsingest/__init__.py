@@ -12,6 +12,8 @@ official tools' call shapes; its ``BrainstemClient`` is theirs, not
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 __version__ = "0.1.0"
@@ -71,3 +73,24 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
+
+
+class _CallableModule(types.ModuleType):
+    """A submodule named like the function it defines and ``bsingest`` exports (``ingest``,
+    ``batch``): calling the module calls that function.
+
+    Once anything imports ``bsingest.ingest`` (``from bsingest.ingest import options_for``,
+    as docs/python.md shows, or the command line in the same process), the import system
+    binds the submodule as the package's attribute ``ingest``, over the function:
+    ``bsingest.ingest(path, ...)`` then raised "TypeError: 'module' object is not
+    callable". The module stays a module (``import bsingest.ingest as m``, patch targets
+    such as ``"bsingest.batch.prepare"``).
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self, self.__name__.rpartition(".")[2])(*args, **kwargs)
+
+
+def _callable(module_name: str) -> None:
+    """Make the module ``module_name`` (being imported) call its function of its name."""
+    sys.modules[module_name].__class__ = _CallableModule

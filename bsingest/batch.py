@@ -45,7 +45,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import exitcodes
+from . import _callable, exitcodes
 from .errors import BsingestError, ManifestError, UsageError
 from .generations import DEFAULT, GENERATIONS, Generation, generation, implied_by, wire_for
 from .ingest import FileResult, IngestReport, Prepared, client_api, deliver, prepare
@@ -730,3 +730,8 @@ def _deliver_when_ready(job: SessionJob, options: IngestOptions, prepared: Futur
                               error=f"{job.session.name}: unexpected {type(exc).__name__}: {exc}",
                               api=options.generation.name)
     done(report)
+
+
+# bsingest.batch(...) calls batch() even where the package's attribute is this module (see
+# bsingest._CallableModule).
+_callable(__name__)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import exitcodes
+from . import _callable, exitcodes
 from .errors import (
     ApiError,
     AuthError,
@@ -315,13 +315,19 @@ def options_for(session_dir: str | os.PathLike[str], *, dataset: str | None = No
     """The :class:`IngestOptions` of a session: the user's config file, the session's
     ``bsingest.toml``, then these values (either generation's link names; see
     :func:`ingest`). Checks them as far as that needs no server."""
-    from .sessionconfig import stated_rules, type_map_rules
+    from .sessionconfig import check_call, stated_rules, type_map_rules
 
     for name, ids in (("actions", actions), ("procedures", procedures),
                       ("equipment", equipment)):
         if isinstance(ids, str):  # tuple("<uuid>") would be its 36 characters
             raise UsageError(f"{name}: expected a list of UUIDs, got the string {ids!r} "
                              f"(write {name}=[{ids!r}])")
+    check_call({"dataset": dataset, "actions": actions, "hardware_device": hardware_device,
+                "description": description, "session": session, "procedures": procedures,
+                "equipment": equipment, "notes": notes, "create_session": create_session,
+                "project": project, "session_name": session_name, "existing": existing,
+                "type_map": type_map, "server": server, "settle": settle,
+                "record_type": record_type, "verify": verify})
     return load_options(session_dir, existing=existing, server=server, settle=settle,
                         rules=type_map_rules(type_map) + stated_rules(record_type, stated),
                         verify=verify or None, dataset=dataset, actions=tuple(actions),
@@ -857,3 +863,8 @@ def _snapshot(session: Path) -> dict[str, tuple[int, int]]:
                 st = os.stat(p)
                 out[p] = (st.st_size, st.st_mtime_ns)
     return out
+
+
+# bsingest.ingest(...) calls ingest() even where the package's attribute is this module (see
+# bsingest._CallableModule).
+_callable(__name__)

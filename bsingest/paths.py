@@ -29,6 +29,8 @@ def looks_windows(value: str) -> bool:
 
 def local_path(value: str, where: str) -> Path:
     """``value`` (from ``where``: a file and key, for the message) as a path on this system."""
+    if "\x00" in value:  # no system's path holds one: os.stat raised "embedded null byte"
+        raise UsageError(f"{where}: {value!r} holds a NUL character, which no path can")
     if os.name == "nt" or not looks_windows(value):
         return Path(value).expanduser()
     windows = PureWindowsPath(value)

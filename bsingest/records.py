@@ -170,9 +170,12 @@ def legacy_key(record_type: str, name: str, stream: str | None) -> str:
 def validate(record: ExperimentData | Mapping[str, Any]) -> None:
     """Raise :class:`RecordInvalid` listing every problem of ``record``; return if none."""
     body = record.to_json() if isinstance(record, ExperimentData) else record
+    if not isinstance(body, Mapping):  # validate(5), validate([...]): not an AttributeError
+        raise RecordInvalid([f"expected a record (a JSON object), not {type(body).__name__}"])
     problems = check_record(body)
     if problems:
-        name = (body.get("type_json") or {}).get("fileName") if isinstance(body, Mapping) else None
+        tj = body.get("type_json")  # type_json = 5 is a problem listed, not an AttributeError
+        name = tj.get("fileName") if isinstance(tj, Mapping) else None
         raise RecordInvalid(problems, subject=str(name or "record"))
 
 

@@ -62,17 +62,25 @@ from .paths import glob_pattern, local_path
 from .quantities import STATED as STATED_QUANTITIES
 from .quantities import QuantityError
 from .quantities import parse as parse_quantity
-from .records import Links
-from .settings import config_file, tomllib
+from .records import DESCRIPTION_LIMIT, Links
+from .settings import PORTALS, check_server_text, config_file, read_toml
 
 __all__ = ["SESSION_FILE", "Existing", "FileRule", "IngestOptions", "load_options",
            "stated_rules", "type_map_rules"]
 
 SESSION_FILE = "bsingest.toml"
+# No "jobs": no IngestOptions field takes it, and a bsingest.toml that said it made every
+# run end in a TypeError traceback (load_options' keyword check).
 _TOP_KEYS = {"dataset", "actions", "hardware_device", "description", "existing", "files",
-             "server", "portal", "journal", "settle", "jobs", "api", "session", "procedures",
+             "server", "portal", "journal", "settle", "api", "session", "procedures",
              "equipment", "notes", "project", "create_session", "session_name",
              "report", "watch"}  # [report]: read by bsingest.report; [watch]: bsingest.watch
+# The user config file's keys that bsingest.settings reads, per server, and checks itself
+# (server, api beside it, the [servers."URL"] tables that remember_api writes): not
+# options of a session. Kept as options, a config file bsingest had written ([servers])
+# made every later ingest a usage error, and an api stated for one server applied to all
+# of them, blamed on the session's bsingest.toml.
+_SETTINGS_KEYS = frozenset({"server", "api", "servers"})
 # What a file without a sidecar needs said, and the optical quantities files rarely say.
 _STATED_KEYS = ("n_channels", "sr", "dtype", "lsb", *STATED_QUANTITIES)
 _RULE_KEYS = {"match", "type", "hardware_device", "description", "equipment", "notes",
@@ -284,15 +292,20 @@ class IngestOptions:
         read from, else ``given_where`` (a batch manifest's line), else the option. Left
         to the client, it would be refused as the ``id`` of a URL, naming neither.
         ``every``: the IDs given in the call of both generations (before the generation
-        is known).
+        is known), and those read from files when they name one generation's links only.
         """
         from .ids import check_id  # not the client's package: no httpx yet
 
+        self.check_notes(given_where)
         gens = tuple(GENERATIONS.values()) if every else (self.generation,)
+        # Links of one generation only (a bsingest.toml with session and procedures): they
+        # are the ones used whatever the server speaks, so they are checked now. Else a
+        # bad ID there was found after the generation probe, a request before exit 2.
+        only = next(iter(self.named)) if len(self.named) == 1 else None
         for gen in gens:
             names = (*gen.links.ids, *(n for n in gen.links.creates if n == "project"))
             for name in names:
-                if every and name not in self.given:
+                if every and name not in self.given and gen.name != only:
                     continue
                 if name in self.given:
                     what = (f"{given_where}: {name}" if given_where
@@ -301,13 +314,47 @@ class IngestOptions:
                     what = f"{self.origins.get(name, 'a settings file')}: {name}"
                 for item in _as_ids(self._value(gen, name)):
                     check_id(item, what)
-            if every:
+            if every and gen.name != only:  # (a [[files]] rule's equipment: the same)
                 continue
             per_rule = gen.links.equipment
             for rule in self.rules:
                 for item in rule.equipment.get(gen.name, ()):
                     where = self.origins.get("rules") or given_where or SESSION_FILE
                     check_id(item, f"{where}: [[files]] match {rule.match!r}: {per_rule}")
+
+
+    def check_notes(self, given_where: str | None = None) -> None:
+        """A :class:`UsageError` for notes (2023: a description) longer than a record may
+        hold, named by where the user wrote them.
+
+        Left to the record's validation, --notes of 600 characters went to the server's
+        look-ups first and then failed every record (exit 1, not the usage error, 2).
+        Text that is not UTF-8 is refused too.
+        """
+        for gen in GENERATIONS.values():
+            name = gen.links.notes
+            texts = [(self._where(name, given_where), self.named.get(gen.name, _NO_LINKS).notes)]
+            texts += [(f"{self.origins.get('rules') or given_where or SESSION_FILE}: "
+                       f"[[files]] match {r.match!r}: {name}", r.notes.get(gen.name))
+                      for r in self.rules]
+            if gen.links.creates and self.session_name:
+                _check_session_name(self._where("session_name", given_where),
+                                    self.session_name)
+            for where, text in texts:
+                if text and len(text) > DESCRIPTION_LIMIT:
+                    raise UsageError(f"{where}: {len(text)} characters, at most "
+                                     f"{DESCRIPTION_LIMIT}")
+                if text and not _is_text(text):
+                    # Bytes that were not UTF-8 on the command line: the record failed as
+                    # if its file's name were ("rename the file"), after the look-ups.
+                    raise UsageError(f"{where}: not valid UTF-8 text ({text!r})")
+
+    def _where(self, name: str, given_where: str | None) -> str:
+        """Where the user gave link ``name``: the option, a manifest's line or a file."""
+        if name in self.given:
+            return (f"{given_where}: {name}" if given_where
+                    else OPTION_NAMES[name].split()[0])
+        return f"{self.origins.get(name, 'a settings file')}: {name}"
 
 
 #: Per generation: its link names -> the neutral names (``dataset`` -> ``container``).
@@ -328,8 +375,8 @@ def load_options(session_dir: str | os.PathLike[str] | None = None, **given: Any
     origins: dict[str, str] = {}
     config = config_file()
     if config.is_file():
-        # The config file's server is read by bsingest.settings, after BRAINSTEM_SERVER.
-        layer = {k: v for k, v in _read(config).items() if k != "server"}
+        # Its server and api are read by bsingest.settings, for the server a run talks to.
+        layer = _read(config, leave=_SETTINGS_KEYS)
         _merge(values, layer)
         origins.update({k: str(config) for k, v in layer.items() if _present(v)})
     if session_dir is not None:
@@ -374,6 +421,26 @@ def _options(values: Mapping[str, Any], *, given: frozenset[str],
 
 
 _OPTION_FIELDS = frozenset(IngestOptions.__dataclass_fields__) - {"named", "given", "origins"}
+
+
+def _check_session_name(where: str, name: str) -> None:
+    """The rules of :func:`bsingest.sessions.ensure_session`, before the server is asked
+    anything (a name given that is not UTF-8 was a traceback there, after the probe)."""
+    from .sessions import NAME_LIMIT
+
+    if not name or len(name) > NAME_LIMIT:
+        raise UsageError(f"{where}: session name {name!r}: 1 to {NAME_LIMIT} characters")
+    if not _is_text(name):
+        raise UsageError(f"{where}: session name {name!r} is not valid UTF-8 text")
+
+
+def _is_text(text: str) -> bool:
+    """Whether ``text`` can be sent as UTF-8 (a lone surrogate is a byte that was not)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _present(value: Any) -> bool:
@@ -431,11 +498,19 @@ def stated_rules(rtype: str | None = None, stated: Mapping[str, Any] | None = No
     they apply to every file of the session (a sidecar's values, where there is one, are
     what the extractor weighs them against, as with ``extract``).
     """
+    if stated is not None and not isinstance(stated, Mapping):
+        raise UsageError(f"stated values must be a mapping (stated={{'sr': 30000}}), "
+                         f"not {_described(stated)}")
     given = {k: v for k, v in (stated or {}).items() if v is not None}
     unknown = set(given) - set(_STATED_KEYS)
     if unknown:
-        raise UsageError(f"unknown stated values {', '.join(sorted(unknown))} "
+        raise UsageError(f"unknown stated values {', '.join(sorted(map(str, unknown)))} "
                          f"(known: {', '.join(_STATED_KEYS)})")
+    # As a [[files]] rule's, before any file is read: a count of 400 digits reached the
+    # extractors' float() as "unexpected OverflowError (a bug)", a dtype none reads failed
+    # each file. Numbers as text ("1000.5") are the extractors' to read, as they always were.
+    check_types("stated values", {k: v for k, v in given.items()
+                                  if k == "dtype" or not isinstance(v, str)}, RULE_TYPES)
     _check_quantities("stated values", given)
     if rtype is not None and record_type(rtype) is None:
         raise UsageError(f"--type {rtype!r} is not one of {', '.join(type_names())}")
@@ -444,27 +519,25 @@ def stated_rules(rtype: str | None = None, stated: Mapping[str, Any] | None = No
     return (FileRule(match="*", type=record_type(rtype), stated=given),)
 
 
-def read_toml(path: Path, what: str = "") -> dict[str, Any]:
-    """A TOML file as a table; anything wrong with it (unreadable, not TOML, nested deeper
-    than the parser recurses) is a one-line :class:`UsageError` naming the file."""
-    try:
-        return tomllib.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read{what}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from exc
-    except RecursionError:
-        raise UsageError(f"{path}: not valid TOML: arrays or tables nested too deeply"
-                         ) from None
-
-
 # What each key's value must be. A value of another type (files = 5, match = 5,
 # n_channels = true, sr = inf) is a usage error naming the file and the key: taken as it
 # was, it was silently ignored, or became a traceback, or a record with Infinity.
-def _number(low: float, *, open_low: bool) -> tuple[str, Callable[[Any], bool]]:
+def _finite(v: int | float) -> bool:
+    """math.isfinite, False for an integer too large for a float (it raises
+    OverflowError: sr = 1 and 400 zeros in a bsingest.toml was a traceback)."""
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
+def _number(low: float, *, open_low: bool, high: float = math.inf
+            ) -> tuple[str, Callable[[Any], bool]]:
     def ok(v: Any) -> bool:
-        return (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-                and (v > low if open_low else v >= low))
+        return (isinstance(v, int | float) and not isinstance(v, bool) and _finite(v)
+                and (v > low if open_low else v >= low) and v <= high)
+    if math.isfinite(high):
+        return f"a finite number from {low:g} to {high:g}", ok
     return (f"a finite number {'above' if open_low else 'of'} {low:g}"
             + ("" if open_low else " or more"), ok)
 
@@ -475,19 +548,32 @@ _TEXTS = ("a string or a list of strings",
                                            and all(isinstance(x, str) for x in v)))
 _COUNT = ("a whole number of 1 or more",
           lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1)
+# n_channels: at most what the extractors take (extractors.base.COUNT_LIMIT): above it, a
+# 400-digit count reached float() there and was "unexpected OverflowError (a bug)".
+_CHANNELS = ("a whole number from 1 to 2**53",
+             lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 2**53)
+#: The longest wait a user may ask for (settle, poll, retry), in seconds: a day. A wait of
+#: 1e308 s was an OverflowError traceback from time.sleep; no recording takes a day to
+#: stop changing.
+WAIT_LIMIT = 86400.0
+#: The sample types raw binary files are read as (--dtype; extractors/rawbinary.py).
+DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "float64")
+# A dtype no extractor reads was found only when each file was read: exit 1 with the
+# file's error, not the usage error naming bsingest.toml that --dtype gives.
+_DTYPE = (f"one of {', '.join(DTYPES)}", lambda v: v in DTYPES)
 _TABLES = ("a list of tables ([[files]])",
            lambda v: isinstance(v, list) and all(isinstance(x, Mapping) for x in v))
 TOP_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "dataset": _TEXT, "actions": _TEXTS, "hardware_device": _TEXT, "description": _TEXT,
     "existing": _TEXT, "files": _TABLES, "server": _TEXT, "portal": _TEXT, "journal": _TEXT,
-    "settle": _number(0, open_low=False), "jobs": _COUNT, "type_map": _TEXTS,
+    "settle": _number(0, open_low=False, high=WAIT_LIMIT), "jobs": _COUNT, "type_map": _TEXTS,
     "api": _TEXT, "session": _TEXT, "procedures": _TEXTS, "equipment": _TEXTS, "notes": _TEXT,
     "project": _TEXT, "session_name": _TEXT, "folder": _TEXT,
     "create_session": ("true or false", lambda v: isinstance(v, bool))}
 RULE_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "match": _TEXT, "type": _TEXT, "hardware_device": _TEXT, "description": _TEXT,
-    "equipment": _TEXTS, "notes": _TEXT, "n_channels": _COUNT,
-    "sr": _number(0, open_low=True), "dtype": _TEXT, "lsb": _number(0, open_low=True)}
+    "equipment": _TEXTS, "notes": _TEXT, "n_channels": _CHANNELS,
+    "sr": _number(0, open_low=True), "dtype": _DTYPE, "lsb": _number(0, open_low=True)}
 
 
 def check_types(where: str, table: Mapping[str, Any],
@@ -498,6 +584,29 @@ def check_types(where: str, table: Mapping[str, Any],
         expected = types.get(key)
         if expected is not None and not expected[1](value):
             raise UsageError(f"{where}: {key} must be {expected[0]}, not {_described(value)}")
+
+
+#: What the Python call's keywords (:func:`bsingest.ingest.options_for`) must be: what
+#: bsingest.toml takes, with tuples as lists; the command line's are click's to check.
+_CALL_TYPES = {**TOP_TYPES, "type_map": (
+    "a list of GLOB=TYPE strings", lambda v: isinstance(v, list | tuple)
+    and all(isinstance(x, str) for x in v)), "record_type": _TEXT,
+    "verify": ("true or false", lambda v: isinstance(v, bool))}
+_CALL_TYPES.update(dict.fromkeys(_LISTS, (
+    "a list of UUID strings", lambda v: isinstance(v, list | tuple)
+    and all(isinstance(x, str) for x in v))))
+
+
+def check_call(values: Mapping[str, Any]) -> None:
+    """A :class:`UsageError` naming the first keyword of a Python call whose value has the
+    wrong type (``None`` leaves a value out).
+
+    Taken as given, ``procedures=5`` or ``type_map=[5]`` ended in a TypeError or an
+    AttributeError, and ``notes=5``, ``settle="x"`` or ``session_name=5`` went on to the
+    server or into the records."""
+    given = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()
+             if v is not None}
+    check_types("the call", given, _CALL_TYPES)
 
 
 def _described(value: Any) -> str:
@@ -511,8 +620,9 @@ def _described(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _read(path: Path) -> dict[str, Any]:
-    data = read_toml(path)
+def _read(path: Path, *, leave: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The options a settings file says, checked; ``leave``: keys another module reads."""
+    data = {k: v for k, v in read_toml(path).items() if k not in leave}
     unknown = set(data) - _TOP_KEYS
     if unknown:
         raise UsageError(f"{path}: unknown keys {', '.join(sorted(unknown))} "
@@ -530,8 +640,17 @@ def _read(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: api {out['api']!r} is not one of {', '.join(GENERATIONS)}")
     if "existing" in out:
         out["existing"] = _existing(out["existing"], f"{path}: existing")
+    if isinstance(out.get("server"), str) and out["server"] not in ("", "local"):
+        check_server_text(out["server"], str(path))
+    if out.get("portal", PORTALS[0]) not in PORTALS:  # Settings' message named no file
+        raise UsageError(f"{path}: portal {out['portal']!r} is not one of {', '.join(PORTALS)}")
     if isinstance(out.get("journal"), str):  # written on a Windows rig: D:\bsingest\j.sqlite
         out["journal"] = str(local_path(out["journal"], f"{path}: journal"))
+        # As --journal (a file, not a folder), before any request: "" (the current folder)
+        # or a folder failed after the look-ups, "journal .: cannot open" (exit 1).
+        if not out["journal"].strip() or Path(out["journal"]).is_dir():
+            raise UsageError(f"{path}: journal {out['journal']!r} is not a file's path (a "
+                             "folder, or empty): name the journal's file")
     out["rules"] = tuple(_rule(path, i, r) for i, r in enumerate(data.get("files") or []))
     return out
 

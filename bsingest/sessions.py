@@ -93,6 +93,12 @@ def ensure_session(client: BrainstemClient, journal: Journal | None, server_key:
     if not name or len(name) > NAME_LIMIT:
         raise UsageError(f"session name {name!r}: 1 to {NAME_LIMIT} characters "
                          "(--session-name)")
+    if not _is_text(name):
+        # Bytes that are not UTF-8 (a folder's name, --session-name from a shell in another
+        # encoding) reach Python as lone surrogates: the POST body's encoding raised a
+        # UnicodeEncodeError traceback.
+        raise UsageError(f"session name {name!r} is not valid UTF-8 text: give "
+                         "--session-name (or session_name in bsingest.toml)")
     date_time, source = recording_start(starts)
     row = journal.session(server_key, name) if journal is not None else None
     if row is not None and row.state == "uploaded" and row.server_id:
@@ -142,6 +148,15 @@ def ensure_session(client: BrainstemClient, journal: Journal | None, server_key:
         return SessionOutcome(name, server_id, "created", date_time, source)
     assert last is not None
     raise last
+
+
+def _is_text(text: str) -> bool:
+    """Whether ``text`` can be sent as UTF-8 (no lone surrogate from bytes that were not)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _find(client: BrainstemClient, name: str) -> str | None:

@@ -37,6 +37,7 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .errors import UsageError
@@ -53,11 +54,14 @@ __all__ = [
     "PORTALS",
     "Settings",
     "check_api",
+    "check_server_text",
+    "check_token_text",
     "config_file",
     "configured_api",
     "configured_server",
     "is_brainstem_org",
     "is_loopback",
+    "read_toml",
     "remember_api",
     "remembered_api",
     "save_server",
@@ -104,6 +108,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.server is None:
             self.server = _server_from_environment()
+        if not isinstance(self.server, str):  # Settings(server=5): not an AttributeError
+            raise UsageError(f"server must be a URL string, not {self.server!r}")
         self.server = self.server.rstrip("/")
         if self.portal not in PORTALS:
             raise UsageError(f"portal {self.portal!r} is not one of {', '.join(PORTALS)}")
@@ -127,16 +133,24 @@ class Settings:
                 f"no BrainSTEM token for {server}: run `bsingest login --server {server}`, "
                 f"set BRAINSTEM_TOKEN, or write the token to {path}{hint}"
             )
-        if not _TOKEN_CHARS.fullmatch(token):
-            # Checked before it reaches a header: HTTP libraries quote a bad header value
-            # (escaped, so masking misses it) in their errors and debug logs.
-            raise UsageError(f"the token from {source} is not one line of visible ASCII "
-                             "characters (run `bsingest login` again, or fix it there)")
+        check_token_text(token, f"the token from {source}")
         return token
 
     def token_source(self) -> str | None:
         """Where the token comes from (``argument``, an env name, a file path), or None."""
         return _find_token(self.token, self.server or DEFAULT_SERVER)[1]
+
+
+def check_token_text(token: str, what: str = "the token") -> None:
+    """A :class:`UsageError` (which never quotes it) for a token that is not one line of
+    visible ASCII characters.
+
+    Checked before it reaches a header: HTTP libraries quote a bad header value (escaped,
+    so masking misses it) in their errors and debug logs.
+    """
+    if not _TOKEN_CHARS.fullmatch(token):
+        raise UsageError(f"{what} is not one line of visible ASCII characters (run "
+                         "`bsingest login` again, or fix it there)")
 
 
 def is_brainstem_org(server: str) -> bool:
@@ -262,11 +276,33 @@ def configured_server() -> str | None:
     """``BRAINSTEM_SERVER``, else ``server`` in the config file, else None (not configured)."""
     value = os.environ.get("BRAINSTEM_SERVER", "").strip()
     if value:
+        if value != "local":
+            check_server_text(value, "BRAINSTEM_SERVER")
         return value
     server = _config().get("server")
     if server is not None and not isinstance(server, str):
         raise UsageError(f"{config_file()}: 'server' must be a string")
+    if server and server != "local":
+        check_server_text(server, str(config_file()))
     return server or None
+
+
+def check_server_text(server: str, where: str) -> None:
+    """A usage error naming ``where`` (a file, an environment variable) for a server that
+    is no http(s) URL.
+
+    The client's own message ("server 'ftp://x' is not an http(s) URL") left the user to
+    guess where it was written, and "http://[::1" was a ValueError traceback. The rest
+    (plain http, credentials in the URL) is the client's to refuse
+    (:func:`bsingest.client.urls.check_server_url`; not imported here: it brings httpx).
+    """
+    try:
+        parts = urlsplit(server)
+        parts.port  # noqa: B018 - raises for a port that is not a number of 0 to 65535
+    except ValueError as exc:
+        raise UsageError(f"{where}: server {server!r} is not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{where}: server {server!r} is not an http(s) URL")
 
 
 def save_server(server: str) -> Path:
@@ -347,14 +383,37 @@ def check_api(value: object, source: str) -> str:
     return str(text)
 
 
+def read_toml(path: Path, what: str = "") -> dict[str, Any]:
+    """A TOML file as a table; anything wrong with it (unreadable, not TOML, nested deeper
+    than the parser recurses) is a one-line :class:`UsageError` naming the file."""
+    try:
+        # utf-8-sig: Notepad on a Windows rig starts a UTF-8 file with a BOM, which TOML
+        # parsers refuse as "Invalid statement (at line 1, column 1)".
+        return tomllib.loads(path.read_text("utf-8-sig"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read{what}: {exc}") from exc
+    except ValueError as exc:
+        # TOMLDecodeError is a ValueError; so is what int() raises for an integer of more
+        # than 4,300 digits (sys.get_int_max_str_digits), which tomllib lets through.
+        raise UsageError(f"{path}: not valid TOML: {_first_line(exc)}") from exc
+    except RecursionError:
+        raise UsageError(f"{path}: not valid TOML: arrays or tables nested too deeply"
+                         ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+
 def _config() -> dict[str, object]:
     path = config_file()
     if not path.is_file():
         return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the configuration: {exc}") from exc
+    # The one reader of settings files: a BOM, an integer of 5,000 digits or arrays nested
+    # 10,000 deep are one line naming the file, as in bsingest.toml (they were a
+    # ValueError or RecursionError traceback here).
+    return read_toml(path, " the configuration")
 
 
 def _server_from_environment() -> str:

@@ -756,7 +756,10 @@ def _stated_values(path: Path | str, stated: Mapping[str, Any]) -> dict[str, Any
             continue
         number: float | None = None
         if isinstance(value, int | float) and not isinstance(value, bool):
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:  # an int of 400 digits (Python: sr=10**400) is no rate
+                number = math.inf
         elif isinstance(value, str):
             try:
                 number = float(value.strip())

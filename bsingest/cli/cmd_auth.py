@@ -66,11 +66,17 @@ def login_cmd(ctx: click.Context, server: str | None, api: str | None, headless:
 
     settings = Settings(server=server, allow_insecure_http=allow_insecure_http)
     stated = configured_api(api, None, settings.server)
+    # Read and checked before the client asks the server anything: a pasted token with a
+    # space or a newline in it was refused only after the generation probe, and named
+    # as "the token from argument".
+    pasted = _read_token() if token_stdin else None
+    if pasted is not None:
+        _check_pasted(pasted)
     with BrainstemClient(settings=settings, api=stated[0] if stated else None,
                          api_source=stated[1] if stated else None) as client:
         generation = client.generation
-        if token_stdin:
-            token = _read_token()
+        if pasted is not None:
+            token = pasted
             _check_token(client, token)
         elif generation.device_sign_in:
             if username is not None:
@@ -116,6 +122,16 @@ def _read_token() -> str:
 
         raise UsageError("--token-stdin: the token read from standard input is not UTF-8 "
                          "text") from exc
+
+
+def _check_pasted(token: str) -> None:
+    """A usage error, before any request, for what cannot be a token (never quoted)."""
+    from bsingest.errors import UsageError
+    from bsingest.settings import check_token_text
+
+    if not token:
+        raise UsageError("--token-stdin: standard input held no token")
+    check_token_text(token, "--token-stdin: the token read from standard input")
 
 
 def _check_token(client: object, token: str) -> None:

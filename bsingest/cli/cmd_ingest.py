@@ -13,6 +13,7 @@ from bsingest import exitcodes
 
 from .options import (
     EXISTING,
+    WAIT,
     PositiveFinite,
     journal_option,
     server_option,
@@ -87,7 +88,7 @@ _LINKS = ("session", "procedures", "equipment", "notes", "create_session", "proj
               help="Show what would be created, updated and skipped; write nothing anywhere.")
 @server_option
 @journal_option
-@click.option("--settle", type=PositiveFinite(zero=True), metavar="SECONDS",
+@click.option("--settle", type=WAIT, metavar="SECONDS",
               help="First wait until no file has changed for this long (rig hooks).")
 @click.option("--lock-timeout", type=PositiveFinite(zero=True), default=600, show_default=True,
               metavar="SECONDS", help="How long to wait for another run on the same session.")

@@ -9,7 +9,15 @@ from typing import Any
 
 import click
 
-from .options import check_generation, id_options, journal_option, server_option
+from .options import (
+    WAIT,
+    WAIT_LIMIT,
+    PositiveFinite,
+    check_generation,
+    id_options,
+    journal_option,
+    server_option,
+)
 from .output import log_to
 
 _LOG_BYTES = 10 * 1024 * 1024  # a rotating log: 10 MiB a file, 5 old files kept
@@ -21,7 +29,7 @@ _LOG_KEEP = 5
 @click.option("--match", default="*", show_default=True, metavar="GLOB",
               help="The session folders below ROOT, one step per level, e.g. 'rat*/2024-*'.")
 @id_options
-@click.option("--settle", type=click.FloatRange(min=0), default=60, show_default=True,
+@click.option("--settle", type=WAIT, default=60, show_default=True,
               metavar="SECONDS",
               help="A session is complete when none of its files changed for this long "
                    "(rigs write every second while recording; an SMB client shows sizes "
@@ -33,12 +41,14 @@ _LOG_KEEP = 5
 @click.option("--no-spikeglx-marker", is_flag=True,
               help="Do not count a session where every SpikeGLX .bin has its .meta as "
                    "complete; wait for the settle time.")
-@click.option("--poll", type=click.FloatRange(min=0.1), metavar="SECONDS",
+@click.option("--poll", type=PositiveFinite(zero=True, low=0.1, high=WAIT_LIMIT),
+              metavar="SECONDS",
               help="Poll every SECONDS instead of using file events. Default: events, or "
                    "polling every 30 s when ROOT is on a network share (Linux: nfs, cifs, "
                    "smb*, fuse.sshfs and others in /proc/mounts; Windows: a UNC path or "
                    "a mapped network drive), where another machine's writes raise no event.")
-@click.option("--retry-max", type=click.FloatRange(min=1), default=300, show_default=True,
+@click.option("--retry-max", type=PositiveFinite(zero=True, low=1, high=WAIT_LIMIT),
+              default=300, show_default=True,
               metavar="SECONDS",
               help="Server down: queued records are retried after 1, 2, 4 ... s, at most "
                    "this long apart.")

@@ -16,10 +16,10 @@ from typing import Any
 
 import click
 
-from bsingest.sessionconfig import record_type, type_names
+from bsingest.sessionconfig import DTYPES, WAIT_LIMIT, record_type, type_names
 
-__all__ = ["API_CHOICES", "EXISTING", "PositiveFinite", "StatedQuantity", "api_option",
-           "check_generation", "id_options", "journal_option", "server_option",
+__all__ = ["API_CHOICES", "EXISTING", "WAIT", "WAIT_LIMIT", "PositiveFinite", "StatedQuantity",
+           "api_option", "check_generation", "id_options", "journal_option", "server_option",
            "stated_arguments", "stated_options", "stated_values", "verify_asked"]
 
 API_CHOICES = ("2023", "2026")
@@ -101,17 +101,20 @@ def check_generation(client: Any, *, session_by_name: bool, dataset_by_name: boo
     return str(gen.name)
 
 
-_DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "float64")
 _STATED = "bsingest.stated"  # ctx.meta: what --type, --n-channels, ... said
 
 
 class PositiveFinite(click.ParamType):
-    """A number above 0 that is finite: click's FloatRange lets 'nan' and 'inf' through."""
+    """A number above ``low`` (0) that is finite: click's FloatRange lets 'nan' and 'inf'
+    through. ``high``: at most that (a time to wait: ``--settle 1e308`` was an
+    OverflowError traceback from time.sleep)."""
 
     name = "number"
 
-    def __init__(self, *, zero: bool = False) -> None:
-        self.zero = zero  # 0 allowed (durations)
+    def __init__(self, *, zero: bool = False, low: float = 0.0, high: float = math.inf
+                 ) -> None:
+        self.zero = zero  # ``low`` allowed (durations: 0)
+        self.low, self.high = low, high
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
                 ) -> float:
@@ -119,10 +122,19 @@ class PositiveFinite(click.ParamType):
             number = float(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number", param, ctx)
-        if not math.isfinite(number) or number < 0 or (number == 0 and not self.zero):
-            self.fail(f"{value!r} is not a finite number "
-                      f"{'of 0 or more' if self.zero else 'above 0'}", param, ctx)
+        low = self.low
+        if (not math.isfinite(number) or number < low or (number == low and not self.zero)
+                or number > self.high):
+            if math.isfinite(self.high):
+                said = f"from {low:g} to {self.high:g}"
+            else:
+                said = f"of {low:g} or more" if self.zero else f"above {low:g}"
+            self.fail(f"{value!r} is not a finite number {said}", param, ctx)
         return number
+
+
+#: A time to wait (--settle, --poll, --retry-max), in seconds.
+WAIT = PositiveFinite(zero=True, high=WAIT_LIMIT)
 
 
 class StatedQuantity(click.ParamType):
@@ -158,7 +170,7 @@ def stated_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Channels interleaved in raw binary files that have no sidecar."),
         click.option("--sr", type=PositiveFinite(), **kept,
                      help="Sampling rate in Hz, for raw binary files that have no sidecar."),
-        click.option("--dtype", type=click.Choice(_DTYPES), **kept,
+        click.option("--dtype", type=click.Choice(DTYPES), **kept,
                      help="Sample type of raw binary files."),
         click.option("--lsb", type=PositiveFinite(), **kept,
                      help="µV per integer step of raw binary files."),

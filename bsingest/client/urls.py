@@ -45,7 +45,13 @@ def check_server_url(server: str, allow_insecure_http: bool = False) -> str:
     and a URL with credentials, a query, a fragment or characters a URL cannot hold."""
     if any(c.isspace() or not c.isprintable() for c in server):
         raise UsageError(f"server {server!r} holds spaces or control characters")
-    parts = urlsplit(server)
+    try:
+        parts = urlsplit(server)
+        parts.port  # noqa: B018 - raises for a port that is not a number of 0 to 65535
+    except ValueError as exc:
+        # "http://[::1" (an unclosed IPv6 bracket) or ":99999" in the config file or
+        # BRAINSTEM_SERVER: a ValueError traceback, or a request to a port that cannot be.
+        raise UsageError(f"server {server!r} is not a URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"server {server!r} is not an http(s) URL")
     if "@" in parts.netloc:

@@ -77,7 +77,7 @@ def build_report(session_dir: str | os.PathLike[str], *, settings: ReportSetting
 def report_settings(session_dir: str | os.PathLike[str] | None = None) -> ReportSettings:
     """``[report]`` from the user's config file, then the session's ``bsingest.toml``."""
     from bsingest.sessionconfig import SESSION_FILE
-    from bsingest.settings import config_file, tomllib
+    from bsingest.settings import config_file, read_toml
 
     values: dict[str, float] = {}
     files = [config_file()]
@@ -86,10 +86,7 @@ def report_settings(session_dir: str | os.PathLike[str] | None = None) -> Report
     for f in files:
         if not f.is_file():
             continue
-        try:
-            table = tomllib.loads(f.read_text("utf-8")).get("report", {})
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise UsageError(f"{f}: cannot read: {exc}") from exc
+        table = read_toml(f).get("report", {})  # one line for any unreadable file
         if not isinstance(table, dict):
             raise UsageError(f"{f}: report must be a table ([report])")
         unknown = set(table) - _SETTING_KEYS
