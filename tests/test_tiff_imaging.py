@@ -268,6 +268,41 @@ def test_imagej_hyperstack(tmp_path: Path) -> None:
     assert r["xVoxelSize"] == pytest.approx(0.25)
 
 
+def test_imagej_finterval_in_its_tunit_and_fps_is_not_the_rate(tmp_path: Path) -> None:
+    """ImageJ's FileSaver writes ``finterval`` in ``tunit`` ("sec" when absent) and ``fps``,
+    the animation speed (a playback setting): the rate is 1 / finterval in seconds,
+    whatever fps says. Before the fix: 7.0 (fps)."""
+    path = tmp_path / "ij_ms.tif"
+    tifffile.imwrite(path, np.zeros((3, 4, 5, 6), "uint8"), imagej=True, resolution=(4, 4),
+                     metadata={"axes": "TZYX", "spacing": 500, "unit": "um", "zunit": "nm",
+                               "finterval": 40, "tunit": "ms", "fps": 7})
+    r = one(path)
+    with tifffile.TiffFile(path) as tif:
+        ij = tif.imagej_metadata
+    assert (ij["finterval"], ij["tunit"], ij["fps"]) == (40, "ms", 7)
+    assert r["frameRate"] == pytest.approx(1000 / 40)  # 40 ms a frame: 25 Hz
+    # the z spacing is in zunit (nm), x and y in unit (µm): 500 nm is 0.5 µm
+    assert r["zVoxelSize"] == pytest.approx(500 / 1000)
+    assert r["xVoxelSize"] == pytest.approx(0.25)
+
+
+def test_imagej_fps_alone_gives_no_rate(tmp_path: Path) -> None:
+    path = write_tiff(tmp_path / "anim.tif", 4, lambda i: [
+        (270, b"ImageJ=1.54f\nimages=4\nframes=4\nfps=7\nloop=false\n")] if i == 0 else [],
+        lines=3, pixels=3)
+    r = one(path)
+    assert "frameRate" not in r and r["nFrames"] == 4
+    assert any("animation" in w for w in r["_warnings"])
+
+
+def test_imagej_finterval_in_an_unknown_unit_gives_no_rate(tmp_path: Path) -> None:
+    path = write_tiff(tmp_path / "frames.tif", 4, lambda i: [
+        (270, b"ImageJ=1.54f\nimages=4\nframes=4\nfinterval=2\ntunit=frame\n")]
+        if i == 0 else [], lines=3, pixels=3)
+    r = one(path)
+    assert "frameRate" not in r
+
+
 def test_plain_stack_has_no_rate(tmp_path: Path) -> None:
     path = write_plain_stack(tmp_path / "p.tif", 9)
     r = one(path)
