@@ -375,7 +375,14 @@ class TiffExtractor(Extractor):
         if dz and z > 1:
             f.header("zVoxelSize", dz, f"OME-XML Pixels PhysicalSizeZ ({z} planes)")
         step = _seconds(a.get("TimeIncrement"), a.get("TimeIncrementUnit", "s"))
-        if step and t > 1:
+        if step and t > 1 and z > 1:
+            # TimeIncrement is the time between time points (Z stacks); nFrames counts
+            # planes, whose rate the XML does not state: 1 / step is not their rate.
+            f.warn(f"OME-XML TimeIncrement {a.get('TimeIncrement')} "
+                   f"{a.get('TimeIncrementUnit', 's')} is the time between stacks of {z} "
+                   f"planes ({1 / step:g} volumes/s); the rate of the planes nFrames counts "
+                   "is not stated: no frameRate")
+        elif step and t > 1:
             f.header("frameRate", 1 / step, f"1 / OME-XML Pixels TimeIncrement "
                      f"({a.get('TimeIncrement')} {a.get('TimeIncrementUnit', 's')})")
         image = next((el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "AcquisitionDate"),
@@ -401,7 +408,8 @@ class TiffExtractor(Extractor):
         if rest:
             f.warn(f"{images} images is not a whole number of frames of {channels} channels")
         f.computed("nFrames", frames, f"{images} images / {channels} channels (ImageJ)")
-        self._imagej_rate(ij, f)
+        self._imagej_rate(ij, f, (_whole(ij.get("slices")) or 1) > 1
+                          and (_whole(ij.get("frames")) or 1) > 1)
         # ImageJ's FileSaver writes ``unit`` for x, and ``yunit``/``zunit`` only where they
         # differ from it: each axis is in its own unit (a z spacing in nm is not in µm).
         unit = _ij_text(ij.get("unit", ""))
@@ -420,13 +428,15 @@ class TiffExtractor(Extractor):
                      f"ImageJ spacing ({spacing:g} {zunit}) in µm")
 
     @staticmethod
-    def _imagej_rate(ij: dict[str, Any], f: Fields) -> None:
+    def _imagej_rate(ij: dict[str, Any], f: Fields, volumes: bool) -> None:
         """frameRate from ImageJ's ``finterval``, in its ``tunit`` ("sec" when absent).
 
         ImageJ writes two numbers: ``finterval``, the calibrated time between frames
         (Image > Properties), and ``fps``, the animation speed (Image > Stacks > Animation
         Options), a playback setting that is not the recording's rate. Only the first
-        is a frameRate.
+        is a frameRate, and only where frames are planes: in a hyperstack of slices and
+        frames (``volumes``), finterval is the time between Z stacks while nFrames counts
+        their planes.
         """
         interval = _positive(finite_number(ij.get("finterval")))
         fps = _positive(finite_number(ij.get("fps")))
@@ -436,6 +446,11 @@ class TiffExtractor(Extractor):
             if scale is None:
                 f.warn(f"ImageJ finterval {interval:g} is in tunit {tunit!r}, not a unit of "
                        "time: no frameRate")
+                return
+            if volumes:
+                f.warn(f"ImageJ finterval {interval:g} {tunit} is the time between stacks of "
+                       f"{ij.get('slices')} slices; the rate of the planes nFrames counts is "
+                       "not stated: no frameRate")
                 return
             f.header("frameRate", 1 / (interval * scale),
                      f"1 / ImageJ finterval ({interval:g} {tunit})")

@@ -253,7 +253,21 @@ def test_ome_tiff_values_equal_tifffiles(tmp_path: Path) -> None:
     assert r["nFrames"] == sizes["T"] * sizes["Z"]
     assert (r["horizontalResolution"], r["verticalResolution"]) == (sizes["X"], sizes["Y"])
     assert (r["xVoxelSize"], r["yVoxelSize"], r["zVoxelSize"]) == (0.25, 0.3, 1.5)
-    assert r["frameRate"] == 8.0
+    # TimeIncrement 0.125 s is the time between the 6 stacks of 3 planes: 8 volumes/s. The
+    # 18 frames are planes, whose rate is not stated (8 planes/s said 18 / 8 = 2.25 s for
+    # a 0.75 s recording): no frameRate.
+    assert "frameRate" not in r
+    assert any("8 volumes/s" in w for w in r["_warnings"])
+
+
+def test_ome_tiff_time_series_of_single_planes_has_the_rate(tmp_path: Path) -> None:
+    path = tmp_path / "t.ome.tif"
+    tifffile.imwrite(path, np.zeros((6, 2, 8, 10), "uint16"), ome=True,
+                     metadata={"axes": "TCYX", "TimeIncrement": 125,
+                               "TimeIncrementUnit": "ms"})
+    r = one(path)
+    assert r["nFrames"] == 6
+    assert r["frameRate"] == pytest.approx(1000 / 125)
 
 
 def test_imagej_hyperstack(tmp_path: Path) -> None:
@@ -273,17 +287,39 @@ def test_imagej_finterval_in_its_tunit_and_fps_is_not_the_rate(tmp_path: Path) -
     the animation speed (a playback setting): the rate is 1 / finterval in seconds,
     whatever fps says. Before the fix: 7.0 (fps)."""
     path = tmp_path / "ij_ms.tif"
-    tifffile.imwrite(path, np.zeros((3, 4, 5, 6), "uint8"), imagej=True, resolution=(4, 4),
-                     metadata={"axes": "TZYX", "spacing": 500, "unit": "um", "zunit": "nm",
-                               "finterval": 40, "tunit": "ms", "fps": 7})
+    tifffile.imwrite(path, np.zeros((3, 5, 6), "uint8"), imagej=True, resolution=(4, 4),
+                     metadata={"axes": "TYX", "unit": "um", "finterval": 40, "tunit": "ms",
+                               "fps": 7})
     r = one(path)
     with tifffile.TiffFile(path) as tif:
         ij = tif.imagej_metadata
     assert (ij["finterval"], ij["tunit"], ij["fps"]) == (40, "ms", 7)
+    assert r["nFrames"] == 3
     assert r["frameRate"] == pytest.approx(1000 / 40)  # 40 ms a frame: 25 Hz
-    # the z spacing is in zunit (nm), x and y in unit (µm): 500 nm is 0.5 µm
+    assert r["xVoxelSize"] == pytest.approx(0.25)
+
+
+def test_imagej_z_spacing_in_its_zunit(tmp_path: Path) -> None:
+    """x and y are in ``unit``, z in ``zunit`` where FileSaver writes it: 500 nm is
+    0.5 µm (before the fix: 500)."""
+    path = tmp_path / "ij_z.tif"
+    tifffile.imwrite(path, np.zeros((4, 5, 6), "uint8"), imagej=True, resolution=(4, 4),
+                     metadata={"axes": "ZYX", "spacing": 500, "unit": "um", "zunit": "nm"})
+    r = one(path)
     assert r["zVoxelSize"] == pytest.approx(500 / 1000)
     assert r["xVoxelSize"] == pytest.approx(0.25)
+
+
+def test_imagej_hyperstack_of_slices_and_frames_has_no_plane_rate(tmp_path: Path) -> None:
+    """finterval is the time between the Z stacks of a hyperstack; nFrames counts planes
+    (slices x frames), whose rate ImageJ does not state."""
+    path = tmp_path / "ij_zt.tif"
+    tifffile.imwrite(path, np.zeros((3, 4, 5, 6), "uint8"), imagej=True,
+                     metadata={"axes": "TZYX", "finterval": 0.5})
+    r = one(path)
+    assert r["nFrames"] == 3 * 4
+    assert "frameRate" not in r
+    assert any("time between stacks of 4 slices" in w for w in r["_warnings"])
 
 
 def test_imagej_fps_alone_gives_no_rate(tmp_path: Path) -> None:
