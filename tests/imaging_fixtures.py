@@ -235,7 +235,7 @@ def experiment_xml(*, pixels: int = 16, lines: int = 12, um: float = 0.593,
                    rate: float = 60.087, timepoints: int = 3, zsteps: int = 1,
                    z_um: float = 15.0, channels: int = 2, mode: int = 0,
                    stream_frames: int = 100, utime: int = 1574331318,
-                   date: str = "11/21/2019 11:15:18") -> str:
+                   date: str = "11/21/2019 11:15:18", average: int = 1) -> str:
     waves = "".join(f'    <Wavelength name="Chan{"ABCD"[i]}" exposureTimeMS="0" />\n'
                     for i in range(channels))
     return f"""<?xml version="1.0"?>
@@ -249,8 +249,9 @@ def experiment_xml(*, pixels: int = 16, lines: int = 12, um: float = 0.593,
   <ZStage name="ThorZPiezo" steps="{zsteps}" stepSizeUM="{z_um}" startPos="0"
           enable="{1 if zsteps > 1 else 0}" />
   <Timelapse timepoints="{timepoints}" intervalSec="0" triggerMode="0" />
-  <LSM name="ResonanceGalvo" pixelX="{pixels}" pixelY="{lines}" averageMode="0"
-       averageNum="1" pixelSizeUM="{um}" frameRate="{rate}" />
+  <LSM name="ResonanceGalvo" pixelX="{pixels}" pixelY="{lines}"
+       averageMode="{1 if average > 1 else 0}" averageNum="{average}" pixelSizeUM="{um}"
+       frameRate="{rate}" />
   <Pockels type="0" pockelsBlankPercentage="0" start="0" stop="0" path="" />
   <Streaming enable="{1 if mode == 1 else 0}" frames="{stream_frames}" rawData="1"
              zFastEnable="0" flybackFrames="3" />

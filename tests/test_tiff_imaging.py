@@ -462,6 +462,31 @@ def test_thorimage_one_tiff_a_frame(tmp_path: Path) -> None:
     assert not r["_warnings"]
 
 
+@pytest.mark.parametrize("average", [1, 4, 10])
+def test_thorimage_averaged_frames_are_stored_at_the_rate_over_averagenum(
+        tmp_path: Path, average: int) -> None:
+    """With averageMode 1 each stored frame is the mean of averageNum scans (a second
+    reader, utils2p-style: raw frame rate / n_averaging for a single plane); nFrames
+    counts stored frames, so frameRate is <LSM frameRate> / averageNum. Before the fix:
+    60.087 whatever averageNum said."""
+    import xml.etree.ElementTree as ET
+
+    xml = write_thorimage(tmp_path, raw_frames=6, timepoints=6, channels=1, average=average)
+    lsm = ET.parse(xml).getroot().find("LSM")
+    assert lsm is not None
+    scan_rate, n = float(lsm.get("frameRate", "")), int(lsm.get("averageNum", ""))
+    r = one(xml)
+    assert r["nFrames"] == 6
+    assert r["frameRate"] == pytest.approx(scan_rate / n)
+    assert r["_prov"]["frameRate"].source.value == ("computed" if average > 1 else "header")
+
+
+def test_thorimage_fast_z_streaming_is_not_averaged(tmp_path: Path) -> None:
+    xml = write_thorimage(tmp_path, mode=1, stream_frames=40, average=4)
+    xml.write_text(xml.read_text().replace('zFastEnable="0"', 'zFastEnable="1"'))
+    assert one(xml)["frameRate"] == 60.087
+
+
 def test_thorimage_raw_size_not_whole_frames_is_refused(tmp_path: Path) -> None:
     xml = write_thorimage(tmp_path, raw_frames=3, extra_bytes=7)
     with pytest.raises(ExtractionError, match=r"^Experiment.xml: Image_0001_0001.raw: .*7 "
