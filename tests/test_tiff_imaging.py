@@ -401,6 +401,23 @@ def test_bruker_multi_plane(tmp_path: Path) -> None:
     assert "micronsPerPixel" not in str(r["_prov"]["zVoxelSize"].detail)
 
 
+def test_bruker_rate_is_that_of_the_frames_state(tmp_path: Path) -> None:
+    """PrairieView's top-level state is what was set before the run; each <Frame>'s
+    shard states what applied to it (the corpus' T-series: 0.032953338 s at the top,
+    0.033474224 s in every frame, its relativeTime steps). The rate is the frames' one,
+    checked against the frames' relativeTime span. Before the fix: 1 / 0.032953338."""
+    import xml.etree.ElementTree as ET
+
+    xml = write_bruker(tmp_path / "s", frames=6, period=0.032953338,
+                       frame_period=0.033474224)
+    r = one(xml)
+    frames = ET.parse(xml).getroot().findall("Sequence/Frame")
+    times = [float(fr.get("relativeTime", "")) for fr in frames]
+    assert r["nFrames"] == len(frames) == 6
+    assert r["frameRate"] == pytest.approx((len(times) - 1) / (times[-1] - times[0]))
+    assert "top-level state says 0.0329533" in r["_prov"]["frameRate"].detail
+
+
 def test_bruker_multi_plane_on_a_piezo_takes_the_device_that_moves(tmp_path: Path) -> None:
     xml = write_bruker(tmp_path, "Z-002", frames=2, planes=5, z_step=3.0, piezo=True)
     r = one(xml)
