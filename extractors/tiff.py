@@ -481,9 +481,15 @@ class TiffExtractor(Extractor):
             return
         f.header("format", "Micro-Manager TIFF", "MicroManagerMetadata tag and summary header")
         interval = _positive(finite_number(summary.get("Interval_ms")))
+        slices = _whole(summary.get("Slices")) or 1
         if interval and "frameRate" not in f.values and (_whole(summary.get("Frames")) or 0) > 1:
-            f.header("frameRate", 1000 / interval, f"1000 / Micro-Manager summary Interval_ms "
-                     f"({interval:g}; the requested interval)")
+            if slices > 1:  # the interval is between Z stacks; nFrames counts their planes
+                f.warn(f"Micro-Manager Interval_ms {interval:g} is the time between stacks "
+                       f"of {slices} slices; the rate of the planes nFrames counts is not "
+                       "stated: no frameRate")
+            else:
+                f.header("frameRate", 1000 / interval, f"1000 / Micro-Manager summary "
+                         f"Interval_ms ({interval:g}; the requested interval)")
         size = _positive(finite_number(summary.get("PixelSize_um")))
         if size and "xVoxelSize" not in f.values:
             f.header("xVoxelSize", size, "Micro-Manager summary PixelSize_um")

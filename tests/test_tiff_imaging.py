@@ -362,6 +362,18 @@ def test_micromanager_summary_interval_and_pixel_size(tmp_path: Path) -> None:
     assert r["_start"] == "2019-03-15T10:42:35.386000-07:00"
 
 
+def test_micromanager_z_stacks_over_time_have_no_plane_rate(tmp_path: Path) -> None:
+    """Interval_ms is the time between time points; with Slices > 1 the pages are planes
+    of Z stacks, whose rate the summary does not state. Before the fix: 1000 / 500 = 2
+    planes/s for 12 planes taken at 2 stacks/s (3 planes each)."""
+    summary = {"Interval_ms": 500, "Frames": 4, "Slices": 3, "PixelSize_um": 0.65}
+    path = write_micromanager(tmp_path / "mmz_MMStack_Pos0.tif", 12, summary)
+    r = one(path)
+    assert r["nFrames"] == 4 * 3
+    assert "frameRate" not in r
+    assert any("time between stacks of 3 slices" in w for w in r["_warnings"])
+
+
 # --- Bruker --------------------------------------------------------------------------
 
 
