@@ -12,8 +12,10 @@ frame: a one-hour 30 Hz series is ~65 MB and takes a few seconds); no TIFF is op
 
 Values:
 
-- ``frameRate`` = 1 / the top-level ``framePeriod`` (per frame: per plane of a
-  multi-plane sequence, as ``nFrames`` counts planes);
+- ``frameRate`` = 1 / the ``framePeriod`` the ``<Frame>`` elements' own state gives
+  (the value that applied to them), else the top-level one (the state before the
+  sequence ran); per frame: per plane of a multi-plane sequence, as ``nFrames`` counts
+  planes;
 - ``horizontalResolution``/``verticalResolution`` = ``pixelsPerLine``/``linesPerFrame``;
 - ``xVoxelSize``/``yVoxelSize`` = ``micronsPerPixel`` XAxis/YAxis; ``zVoxelSize`` only
   for a multi-plane sequence whose planes are evenly spaced (the ZAxis focus positions of
@@ -53,6 +55,8 @@ class _Sequence:
     channels: set[str] = field(default_factory=set)
     #: ZAxis positions of each frame (µm), by z device
     z: dict[str, list[float]] = field(default_factory=dict)
+    #: The distinct framePeriod values the frames' own state shards give (s)
+    periods: set[float] = field(default_factory=set)
 
 
 @dataclass
@@ -102,9 +106,7 @@ class BrukerExtractor(Extractor):
         f.header("format", "Bruker PrairieView TIFF series",
                  f"{path.name}: PVScan version {pv.version or '?'}")
         state = pv.state
-        period = finite_number(state.get("framePeriod"))
-        if period is not None and period > 0:
-            f.header("frameRate", 1 / period, f"1 / {path.name} framePeriod ({period:g} s)")
+        self._rate(path, pv, f)
         for key, axis in (("pixelsPerLine", "horizontalResolution"),
                           ("linesPerFrame", "verticalResolution")):
             value = finite_number(state.get(key))
@@ -129,6 +131,26 @@ class BrukerExtractor(Extractor):
         if when is not None:
             f.started(when, Source.HEADER, f"{path.name} <PVScan date> (local time)")
         return [self.result(path, TWO_PHOTON, f)]
+
+    def _rate(self, path: Path, pv: _PrairieView, f: Fields) -> None:
+        """1 / the frames' framePeriod: a <Frame>'s state shard gives the values that
+        applied to it, the top-level state those set before the sequence ran (the corpus'
+        T-series: 0.033474224 s a frame, its relativeTime steps, against 0.032953338 s at
+        the top). The top-level one serves where the frames state none."""
+        top = finite_number(pv.state.get("framePeriod"))
+        periods = {p for s in pv.sequences for p in s.periods if p > 0}
+        if len(periods) == 1:
+            [period] = periods
+            said = (f"; the top-level state says {top:g} s" if top is not None and top != period
+                    else "")
+            f.header("frameRate", 1 / period, f"1 / {path.name} <Frame> framePeriod "
+                     f"({period:g} s, every frame's state){said}")
+            return
+        if len(periods) > 1:
+            f.warn(f"the frames state {len(periods)} framePeriod values ({min(periods):g} to "
+                   f"{max(periods):g} s): frameRate is 1 / the top-level framePeriod")
+        if top is not None and top > 0:
+            f.header("frameRate", 1 / top, f"1 / {path.name} framePeriod ({top:g} s)")
 
     def _wavelength(self, path: Path, state: dict[str, Any], f: Fields) -> None:
         lasers = state.get("laserWavelength")
@@ -218,6 +240,17 @@ def _frame_z(frame: Any) -> dict[str, float]:
     return out
 
 
+def _frame_period(frame: Any) -> float | None:
+    """The framePeriod (s) a frame's own state shard gives, if any."""
+    for shard in frame:
+        if shard.tag != "PVStateShard":
+            continue
+        for value in shard:
+            if value.tag == "PVStateValue" and value.get("key") == "framePeriod":
+                return finite_number(value.get("value"))
+    return None
+
+
 def _read(path: Path) -> _PrairieView:
     pv = _PrairieView()
     current: _Sequence | None = None
@@ -243,6 +276,9 @@ def _read(path: Path) -> _PrairieView:
             if current.frames <= 100_000:  # a volume has far fewer planes
                 for device, z in _frame_z(el).items():
                     current.z.setdefault(device, []).append(z)
+            period = _frame_period(el)
+            if period is not None and len(current.periods) < 64:
+                current.periods.add(period)
             el.clear()
         elif depth == 2:
             if el.tag == "Sequence" and current is not None:

@@ -209,12 +209,17 @@ def _axis(attrs: Any, axis: str) -> tuple[float | None, str]:
 def _frames(f: Fields, group: Any, frames: int) -> None:
     import h5py
 
-    f.header("nFrames", frames, "unit attribute ZDim")
     stored = [(k, v.shape) for k, v in group.items()
               if k.startswith("Channel_") and isinstance(v, h5py.Dataset)]
-    for name, shape in stored:
-        if len(shape) == 3 and shape[0] < frames:
-            f.warn(f"{name} stores {shape[0]} frames but ZDim says {frames}: truncated")
+    short = [(name, shape[0]) for name, shape in stored if len(shape) == 3 and shape[0] < frames]
+    for name, n in short:
+        f.warn(f"{name} stores {n} frames but ZDim says {frames}: truncated; nFrames counts "
+               "the frames stored")
+    if short:  # the frames a reader finds, as other families count what is on disk
+        name, n = min(short, key=lambda item: item[1])
+        f.computed("nFrames", n, f"the first axis of {name} (unit attribute ZDim says {frames})")
+    else:
+        f.header("nFrames", frames, "unit attribute ZDim")
 
 
 def _started(f: Fields, attrs: Any) -> None:

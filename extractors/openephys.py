@@ -244,11 +244,16 @@ class OpenEphysBinaryExtractor(Extractor):
         values = Counter(c.lsb() for c in channels if c.lsb() is not None)
         if not values:
             return
-        lsb, count = values.most_common(1)[0]
-        f.header("lsb", lsb, f"{OEBIN} {folder} bit_volts of the {why}")
         if len(values) > 1:
-            f.warn(f"{OEBIN} {folder}: channels differ in bit_volts "
-                   f"({', '.join(f'{v:g}' for v in values)} µV); lsb is that of {count} of them")
+            # A record's lsb is the step of every channel it describes; the most common
+            # step would be a wrong value for the others (SpikeGLX, NWB and EDF leave it
+            # out alike).
+            counts = ", ".join(f"{n} at {v:g} µV" for v, n in sorted(values.items()))
+            f.warn(f"{OEBIN} {folder}: the {why.split(':')[0]} differ in bit_volts "
+                   f"({counts}); one lsb cannot describe them, so none is given")
+            return
+        [lsb] = values
+        f.header("lsb", lsb, f"{OEBIN} {folder} bit_volts of the {why}")
 
     def _npy_check(self, path: Path, n_samples: int, f: Fields) -> None:
         for name in _NPY_NAMES:

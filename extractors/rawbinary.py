@@ -253,8 +253,10 @@ class RawBinaryExtractor(Extractor):
             return
         amp = xml.amplification
         if amp is None:
-            amp = 1.0
-            f.warn(f"{xml.path.name} has no amplification; lsb assumes 1")
+            # The step is voltageRange / 2^nBits / amplification: without the gain it is
+            # unknown. Assuming 1 made it 1000 times the usual ndManager/buzcode gain's.
+            f.warn(f"{xml.path.name} has no amplification: the step in µV is unknown, no lsb")
+            return
         if amp <= 0 or xml.voltage_range <= 0:
             f.warn(f"{xml.path.name}: voltageRange {xml.voltage_range} / "
                    f"amplification {amp}: no lsb")

@@ -375,7 +375,14 @@ class TiffExtractor(Extractor):
         if dz and z > 1:
             f.header("zVoxelSize", dz, f"OME-XML Pixels PhysicalSizeZ ({z} planes)")
         step = _seconds(a.get("TimeIncrement"), a.get("TimeIncrementUnit", "s"))
-        if step and t > 1:
+        if step and t > 1 and z > 1:
+            # TimeIncrement is the time between time points (Z stacks); nFrames counts
+            # planes, whose rate the XML does not state: 1 / step is not their rate.
+            f.warn(f"OME-XML TimeIncrement {a.get('TimeIncrement')} "
+                   f"{a.get('TimeIncrementUnit', 's')} is the time between stacks of {z} "
+                   f"planes ({1 / step:g} volumes/s); the rate of the planes nFrames counts "
+                   "is not stated: no frameRate")
+        elif step and t > 1:
             f.header("frameRate", 1 / step, f"1 / OME-XML Pixels TimeIncrement "
                      f"({a.get('TimeIncrement')} {a.get('TimeIncrementUnit', 's')})")
         image = next((el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "AcquisitionDate"),
@@ -401,22 +408,55 @@ class TiffExtractor(Extractor):
         if rest:
             f.warn(f"{images} images is not a whole number of frames of {channels} channels")
         f.computed("nFrames", frames, f"{images} images / {channels} channels (ImageJ)")
-        fps = _positive(finite_number(ij.get("fps")))
+        self._imagej_rate(ij, f, (_whole(ij.get("slices")) or 1) > 1
+                          and (_whole(ij.get("frames")) or 1) > 1)
+        # ImageJ's FileSaver writes ``unit`` for x, and ``yunit``/``zunit`` only where they
+        # differ from it: each axis is in its own unit (a z spacing in nm is not in µm).
+        unit = _ij_text(ij.get("unit", ""))
+        axes = ((_XRES, "xVoxelSize", unit), (_YRES, "yVoxelSize",
+                                              _ij_text(ij.get("yunit", unit))))
+        for code, axis, text in axes:
+            scale = _IJ_LENGTH.get(text)
+            res = info.tags.get(code)
+            if scale and isinstance(res, tuple) and len(res) == 2 and res[0] and res[1]:
+                f.header(axis, res[1] / res[0] * scale, f"1 / {'X' if code == _XRES else 'Y'}"
+                         f"Resolution (pixels per {text}, ImageJ unit) in µm")
+        zunit = _ij_text(ij.get("zunit", unit))
+        spacing = _positive(finite_number(ij.get("spacing")))
+        if spacing and zunit in _IJ_LENGTH and (_whole(ij.get("slices")) or 1) > 1:
+            f.header("zVoxelSize", spacing * _IJ_LENGTH[zunit],
+                     f"ImageJ spacing ({spacing:g} {zunit}) in µm")
+
+    @staticmethod
+    def _imagej_rate(ij: dict[str, Any], f: Fields, volumes: bool) -> None:
+        """frameRate from ImageJ's ``finterval``, in its ``tunit`` ("sec" when absent).
+
+        ImageJ writes two numbers: ``finterval``, the calibrated time between frames
+        (Image > Properties), and ``fps``, the animation speed (Image > Stacks > Animation
+        Options), a playback setting that is not the recording's rate. Only the first
+        is a frameRate, and only where frames are planes: in a hyperstack of slices and
+        frames (``volumes``), finterval is the time between Z stacks while nFrames counts
+        their planes.
+        """
         interval = _positive(finite_number(ij.get("finterval")))
-        if fps is None and interval is not None:
-            f.header("frameRate", 1 / interval, f"1 / ImageJ finterval ({interval:g} s)")
+        fps = _positive(finite_number(ij.get("fps")))
+        if interval is not None:
+            tunit = _ij_text(ij.get("tunit", "sec"))
+            scale = _IJ_SECONDS.get(tunit)
+            if scale is None:
+                f.warn(f"ImageJ finterval {interval:g} is in tunit {tunit!r}, not a unit of "
+                       "time: no frameRate")
+                return
+            if volumes:
+                f.warn(f"ImageJ finterval {interval:g} {tunit} is the time between stacks of "
+                       f"{ij.get('slices')} slices; the rate of the planes nFrames counts is "
+                       "not stated: no frameRate")
+                return
+            f.header("frameRate", 1 / (interval * scale),
+                     f"1 / ImageJ finterval ({interval:g} {tunit})")
         elif fps is not None:
-            f.header("frameRate", fps, "ImageJ fps")
-        unit = str(ij.get("unit", "")).replace("\\u00B5", "µ").lower()
-        if unit in ("micron", "microns", "µm", "um"):
-            for code, axis in ((_XRES, "xVoxelSize"), (_YRES, "yVoxelSize")):
-                res = info.tags.get(code)
-                if isinstance(res, tuple) and len(res) == 2 and res[0] and res[1]:
-                    f.header(axis, res[1] / res[0], f"1 / {'X' if code == _XRES else 'Y'}"
-                             "Resolution (pixels per micron, ImageJ unit)")
-            spacing = _positive(finite_number(ij.get("spacing")))
-            if spacing and (_whole(ij.get("slices")) or 1) > 1:
-                f.header("zVoxelSize", spacing, "ImageJ spacing (µm)")
+            f.warn(f"ImageJ fps {fps:g} is the animation (playback) speed, not the recording's "
+                   "rate, and no finterval is stated: no frameRate")
 
     def _contiguous_images(self, path: Path, info: TiffInfo, images: int, f: Fields) -> int:
         width, length = info.number(_WIDTH), info.number(_LENGTH)
@@ -441,9 +481,15 @@ class TiffExtractor(Extractor):
             return
         f.header("format", "Micro-Manager TIFF", "MicroManagerMetadata tag and summary header")
         interval = _positive(finite_number(summary.get("Interval_ms")))
+        slices = _whole(summary.get("Slices")) or 1
         if interval and "frameRate" not in f.values and (_whole(summary.get("Frames")) or 0) > 1:
-            f.header("frameRate", 1000 / interval, f"1000 / Micro-Manager summary Interval_ms "
-                     f"({interval:g}; the requested interval)")
+            if slices > 1:  # the interval is between Z stacks; nFrames counts their planes
+                f.warn(f"Micro-Manager Interval_ms {interval:g} is the time between stacks "
+                       f"of {slices} slices; the rate of the planes nFrames counts is not "
+                       "stated: no frameRate")
+            else:
+                f.header("frameRate", 1000 / interval, f"1000 / Micro-Manager summary "
+                         f"Interval_ms ({interval:g}; the requested interval)")
         size = _positive(finite_number(summary.get("PixelSize_um")))
         if size and "xVoxelSize" not in f.values:
             f.header("xVoxelSize", size, "Micro-Manager summary PixelSize_um")
@@ -627,6 +673,20 @@ def _mm_time(text: Any) -> datetime.datetime | None:
 
 
 _UM = {"m": 1e6, "cm": 1e4, "mm": 1e3, "µm": 1.0, "um": 1.0, "nm": 1e-3, "pm": 1e-6}
+
+
+# ImageJ's spatial and time units as its Properties dialog and FileSaver write them
+# (``unit=micron``, ``\\u00B5m``; ``tunit`` absent means "sec"), in µm and in seconds.
+_IJ_LENGTH = {"micron": 1.0, "microns": 1.0, "µm": 1.0, "um": 1.0, "nm": 1e-3,
+              "mm": 1e3, "cm": 1e4, "m": 1e6, "meter": 1e6}
+_IJ_SECONDS = {"sec": 1.0, "s": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3,
+               "msec": 1e-3, "µs": 1e-6, "us": 1e-6, "usec": 1e-6, "min": 60.0,
+               "hour": 3600.0, "hr": 3600.0, "h": 3600.0}
+
+
+def _ij_text(value: Any) -> str:
+    """An ImageJ unit as a key of the tables above (``\\u00B5m`` and ``μm`` are ``µm``)."""
+    return str(value).replace("\\u00B5", "µ").replace("\u03bc", "µ").strip().lower()
 
 
 def _length_um(value: Any, unit: Any) -> float | None:

@@ -164,7 +164,7 @@ def write_scanimage_legacy(path: Path, pages: int, *, rate: float = 4.0, channel
 def pvscan_xml(name: str, *, frames: int, period: float = 0.032953338, pixels: int = 32,
                lines: int = 24, um: float = 1.1078125, wavelength: float | None = None,
                planes: int = 1, z_step: float = 2.0, channels: tuple[int, ...] = (2,),
-               piezo: bool = False) -> str:
+               piezo: bool = False, frame_period: float | None = None) -> str:
     """A PrairieView 5.6 sequence XML: T-series of ``frames`` frames, or (``planes`` > 1)
     a T-series of Z-series: ``frames`` volumes of ``planes`` planes, one <Sequence> each."""
     wl = (f'    <PVStateValue key="laserWavelength">\n      <IndexedValue index="0" '
@@ -188,6 +188,9 @@ def pvscan_xml(name: str, *, frames: int, period: float = 0.032953338, pixels: i
   </PVStateShard>
 """
     body = []
+    # PrairieView's <Frame> shards state the values that applied to the frames; the
+    # top-level shard those set before the run (they can differ: the corpus' T-series).
+    fp = period if frame_period is None else frame_period
     sequences = [(c, planes) for c in range(1, frames + 1)] if planes > 1 else [(1, frames)]
     kind = "TSeries ZSeries Element" if planes > 1 else "TSeries Timed Element"
     for cycle, n in sequences:
@@ -205,10 +208,10 @@ def pvscan_xml(name: str, *, frames: int, period: float = 0.032953338, pixels: i
             z = (f'        <PVStateValue key="positionCurrent">\n          <SubindexedValues '
                  f'index="ZAxis">\n{subs}          '
                  "</SubindexedValues>\n        </PVStateValue>\n") if planes > 1 else ""
-            body.append(f'    <Frame relativeTime="{(i - 1) * period}" index="{i}" '
+            body.append(f'    <Frame relativeTime="{(i - 1) * fp}" index="{i}" '
                         f'parameterSet="CurrentSettings">\n{files}'
                         '      <PVStateShard>\n        <PVStateValue key="framePeriod" '
-                        f'value="{period}" />\n{z}      </PVStateShard>\n    </Frame>\n')
+                        f'value="{fp}" />\n{z}      </PVStateShard>\n    </Frame>\n')
         body.append("  </Sequence>\n")
     return head + "".join(body) + "</PVScan>\n"
 
@@ -235,7 +238,7 @@ def experiment_xml(*, pixels: int = 16, lines: int = 12, um: float = 0.593,
                    rate: float = 60.087, timepoints: int = 3, zsteps: int = 1,
                    z_um: float = 15.0, channels: int = 2, mode: int = 0,
                    stream_frames: int = 100, utime: int = 1574331318,
-                   date: str = "11/21/2019 11:15:18") -> str:
+                   date: str = "11/21/2019 11:15:18", average: int = 1) -> str:
     waves = "".join(f'    <Wavelength name="Chan{"ABCD"[i]}" exposureTimeMS="0" />\n'
                     for i in range(channels))
     return f"""<?xml version="1.0"?>
@@ -249,8 +252,9 @@ def experiment_xml(*, pixels: int = 16, lines: int = 12, um: float = 0.593,
   <ZStage name="ThorZPiezo" steps="{zsteps}" stepSizeUM="{z_um}" startPos="0"
           enable="{1 if zsteps > 1 else 0}" />
   <Timelapse timepoints="{timepoints}" intervalSec="0" triggerMode="0" />
-  <LSM name="ResonanceGalvo" pixelX="{pixels}" pixelY="{lines}" averageMode="0"
-       averageNum="1" pixelSizeUM="{um}" frameRate="{rate}" />
+  <LSM name="ResonanceGalvo" pixelX="{pixels}" pixelY="{lines}"
+       averageMode="{1 if average > 1 else 0}" averageNum="{average}" pixelSizeUM="{um}"
+       frameRate="{rate}" />
   <Pockels type="0" pockelsBlankPercentage="0" start="0" stop="0" path="" />
   <Streaming enable="{1 if mode == 1 else 0}" frames="{stream_frames}" rawData="1"
              zFastEnable="0" flybackFrames="3" />

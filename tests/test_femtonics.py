@@ -54,9 +54,16 @@ def test_a_unit_that_cannot_be_described_is_a_warning_on_the_others(tmp_path: Pa
     assert any("MSession_0/MUnit_1 not described: a MCurve unit" in w for w in x.warnings)
 
 
-def test_fewer_stored_frames_than_zdim_warn(tmp_path: Path) -> None:
-    (x,) = extract(write_mesc(tmp_path / "cut.mesc", [{"frames": 9, "stored": 4}]))
-    assert x.type_json["nFrames"] == 9
+def test_fewer_stored_frames_than_zdim_are_counted_as_stored(tmp_path: Path) -> None:
+    """nFrames is the frames the file holds: a unit whose ZDim says 9 and whose channel
+    dataset holds 4 has 4 (before the fix: 9, the header's promise)."""
+    path = write_mesc(tmp_path / "cut.mesc", [{"frames": 9, "stored": 4}])
+    (x,) = extract(path)
+    with h5py.File(path) as f:
+        stored = f["MSession_0/MUnit_0/Channel_0"].shape[0]
+        assert f["MSession_0/MUnit_0"].attrs["ZDim"] == 9
+    assert x.type_json["nFrames"] == stored == 4
+    assert x.provenance["nFrames"].source is Source.COMPUTED
     assert any("Channel_0 stores 4 frames but ZDim says 9: truncated" in w for w in x.warnings)
 
 

@@ -93,6 +93,25 @@ def test_records_equal_neos_records(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert all(r.provenance["nSamples"].detail.startswith("neo TdtRawIO") for r in theirs)
 
 
+@pytest.mark.parametrize("ours", [True, False], ids=["our-reader", "neo"])
+def test_integer_stores_have_no_lsb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    ours: bool) -> None:
+    """A TDT block keeps no scale for integer stores: neo's TdtRawIO sets gain 1.0 "uV"
+    on every stream channel (its issue 1369), which made lsb 1 µV for an int16 store.
+    The .tsq/.Tbk hold no scale at all (neo's gain is the same whatever the store)."""
+    tsq = _block(tmp_path, {"LFP1": (1017.2526245117188, 4, 2)}, {"LFP1": 2})
+    neo = _neo(tsq)["variants"][0]["streams"][0]
+    assert (neo["dtypes"], neo["units"], neo["gains"]) == (["int16"], ["uV"], [1.0])
+    if not ours:
+        import extractors.neo.tdt as tdt
+
+        monkeypatch.setattr(tdt, "block_summary", lambda *a, **k: None)
+    [r] = extract(tsq.with_suffix(".tev"))
+    assert r.type_json["type"] == "int16"
+    assert "lsb" not in r.type_json
+    assert any("no lsb: TDT keeps no scale" in w for w in r.warnings)
+
+
 def test_tank_stores_from_our_reader(tmp_path: Path) -> None:
     tsq = _block(tmp_path, {"EEG1": (3051.7578125, 5, 3)}, {"EEG1": 2},
                  extra={"Wav9": (STREAM, 2, 256, 0, 24414.0625)})

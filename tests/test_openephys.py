@@ -51,6 +51,22 @@ def _session(root: Path) -> list[Path]:
     return out
 
 
+def test_neural_channels_of_different_steps_give_no_lsb(tmp_path: Path) -> None:
+    """An oebin whose neural channels differ in bit_volts (per-channel gains) has no one
+    lsb: before the fix the most common step (0.195, 3 of 4 channels) was the record's."""
+    [dat] = write_oebin_recording(tmp_path / "experiment1" / "recording1",
+                                  [OebStream(n_neural=4)], 10, gui="0.5.5")
+    oebin = tmp_path / "experiment1" / "recording1" / "structure.oebin"
+    data = json.loads(oebin.read_text())
+    data["continuous"][0]["channels"][3]["bit_volts"] = 0.5
+    oebin.write_text(json.dumps(data))
+    steps = {c["bit_volts"] for c in data["continuous"][0]["channels"]}
+    assert steps == {0.195, 0.5}  # the file states two steps
+    [x] = extract(dat)
+    assert "lsb" not in x.type_json
+    assert any("differ in bit_volts" in w and "none is given" in w for w in x.warnings)
+
+
 def test_binary_session_values_and_unique_streams(tmp_path: Path) -> None:
     files = _session(tmp_path)
     report = extract_folder(tmp_path)

@@ -41,6 +41,21 @@ def test_offset_is_named_beside_the_step_it_does_not_change(tmp_path: Path) -> N
     assert "offset 2048" in r.provenance["lsb"].detail
 
 
+def test_no_amplification_gives_no_lsb(tmp_path: Path) -> None:
+    """Without <amplification> the step voltageRange / 2^nBits / amplification is unknown.
+    Before the fix the gain was taken as 1: 20 / 65536 x 1e6 = 305.2 µV, 1000 times the
+    0.305 µV that ndManager's and buzcode's default gain (1000) gives."""
+    dat = write_dat(tmp_path / "rec.dat", n_channels=2, n_samples=5)
+    xml = write_neuroscope_xml(tmp_path / "rec.xml", 2, voltage_range=20)
+    text = xml.read_text()
+    xml.write_text(text.replace("<amplification>1000</amplification>", ""))
+    assert "<amplification>" not in xml.read_text()
+    (r,) = extract(dat)
+    assert "lsb" not in r.type_json
+    assert r.type_json["nChannels"] == 2 and r.type_json["sr"] == 20000
+    assert any("no amplification" in w for w in r.warnings)
+
+
 def test_groups_without_labels_are_numbered(tmp_path: Path) -> None:
     dat = write_dat(tmp_path / "rec.dat", n_channels=4, n_samples=5)
     write_neuroscope_xml(tmp_path / "rec.xml", 4, groups=[[0, 1], [2, 3]])

@@ -253,7 +253,21 @@ def test_ome_tiff_values_equal_tifffiles(tmp_path: Path) -> None:
     assert r["nFrames"] == sizes["T"] * sizes["Z"]
     assert (r["horizontalResolution"], r["verticalResolution"]) == (sizes["X"], sizes["Y"])
     assert (r["xVoxelSize"], r["yVoxelSize"], r["zVoxelSize"]) == (0.25, 0.3, 1.5)
-    assert r["frameRate"] == 8.0
+    # TimeIncrement 0.125 s is the time between the 6 stacks of 3 planes: 8 volumes/s. The
+    # 18 frames are planes, whose rate is not stated (8 planes/s said 18 / 8 = 2.25 s for
+    # a 0.75 s recording): no frameRate.
+    assert "frameRate" not in r
+    assert any("8 volumes/s" in w for w in r["_warnings"])
+
+
+def test_ome_tiff_time_series_of_single_planes_has_the_rate(tmp_path: Path) -> None:
+    path = tmp_path / "t.ome.tif"
+    tifffile.imwrite(path, np.zeros((6, 2, 8, 10), "uint16"), ome=True,
+                     metadata={"axes": "TCYX", "TimeIncrement": 125,
+                               "TimeIncrementUnit": "ms"})
+    r = one(path)
+    assert r["nFrames"] == 6
+    assert r["frameRate"] == pytest.approx(1000 / 125)
 
 
 def test_imagej_hyperstack(tmp_path: Path) -> None:
@@ -266,6 +280,63 @@ def test_imagej_hyperstack(tmp_path: Path) -> None:
     assert r["nFrames"] == ij["images"] // ij["channels"] == 7
     assert r["frameRate"] == pytest.approx(1 / ij["finterval"])
     assert r["xVoxelSize"] == pytest.approx(0.25)
+
+
+def test_imagej_finterval_in_its_tunit_and_fps_is_not_the_rate(tmp_path: Path) -> None:
+    """ImageJ's FileSaver writes ``finterval`` in ``tunit`` ("sec" when absent) and ``fps``,
+    the animation speed (a playback setting): the rate is 1 / finterval in seconds,
+    whatever fps says. Before the fix: 7.0 (fps)."""
+    path = tmp_path / "ij_ms.tif"
+    tifffile.imwrite(path, np.zeros((3, 5, 6), "uint8"), imagej=True, resolution=(4, 4),
+                     metadata={"axes": "TYX", "unit": "um", "finterval": 40, "tunit": "ms",
+                               "fps": 7})
+    r = one(path)
+    with tifffile.TiffFile(path) as tif:
+        ij = tif.imagej_metadata
+    assert (ij["finterval"], ij["tunit"], ij["fps"]) == (40, "ms", 7)
+    assert r["nFrames"] == 3
+    assert r["frameRate"] == pytest.approx(1000 / 40)  # 40 ms a frame: 25 Hz
+    assert r["xVoxelSize"] == pytest.approx(0.25)
+
+
+def test_imagej_z_spacing_in_its_zunit(tmp_path: Path) -> None:
+    """x and y are in ``unit``, z in ``zunit`` where FileSaver writes it: 500 nm is
+    0.5 µm (before the fix: 500)."""
+    path = tmp_path / "ij_z.tif"
+    tifffile.imwrite(path, np.zeros((4, 5, 6), "uint8"), imagej=True, resolution=(4, 4),
+                     metadata={"axes": "ZYX", "spacing": 500, "unit": "um", "zunit": "nm"})
+    r = one(path)
+    assert r["zVoxelSize"] == pytest.approx(500 / 1000)
+    assert r["xVoxelSize"] == pytest.approx(0.25)
+
+
+def test_imagej_hyperstack_of_slices_and_frames_has_no_plane_rate(tmp_path: Path) -> None:
+    """finterval is the time between the Z stacks of a hyperstack; nFrames counts planes
+    (slices x frames), whose rate ImageJ does not state."""
+    path = tmp_path / "ij_zt.tif"
+    tifffile.imwrite(path, np.zeros((3, 4, 5, 6), "uint8"), imagej=True,
+                     metadata={"axes": "TZYX", "finterval": 0.5})
+    r = one(path)
+    assert r["nFrames"] == 3 * 4
+    assert "frameRate" not in r
+    assert any("time between stacks of 4 slices" in w for w in r["_warnings"])
+
+
+def test_imagej_fps_alone_gives_no_rate(tmp_path: Path) -> None:
+    path = write_tiff(tmp_path / "anim.tif", 4, lambda i: [
+        (270, b"ImageJ=1.54f\nimages=4\nframes=4\nfps=7\nloop=false\n")] if i == 0 else [],
+        lines=3, pixels=3)
+    r = one(path)
+    assert "frameRate" not in r and r["nFrames"] == 4
+    assert any("animation" in w for w in r["_warnings"])
+
+
+def test_imagej_finterval_in_an_unknown_unit_gives_no_rate(tmp_path: Path) -> None:
+    path = write_tiff(tmp_path / "frames.tif", 4, lambda i: [
+        (270, b"ImageJ=1.54f\nimages=4\nframes=4\nfinterval=2\ntunit=frame\n")]
+        if i == 0 else [], lines=3, pixels=3)
+    r = one(path)
+    assert "frameRate" not in r
 
 
 def test_plain_stack_has_no_rate(tmp_path: Path) -> None:
@@ -289,6 +360,18 @@ def test_micromanager_summary_interval_and_pixel_size(tmp_path: Path) -> None:
     assert r["frameRate"] == 1000 / mm["Interval_ms"]
     assert r["xVoxelSize"] == mm["PixelSize_um"]
     assert r["_start"] == "2019-03-15T10:42:35.386000-07:00"
+
+
+def test_micromanager_z_stacks_over_time_have_no_plane_rate(tmp_path: Path) -> None:
+    """Interval_ms is the time between time points; with Slices > 1 the pages are planes
+    of Z stacks, whose rate the summary does not state. Before the fix: 1000 / 500 = 2
+    planes/s for 12 planes taken at 2 stacks/s (3 planes each)."""
+    summary = {"Interval_ms": 500, "Frames": 4, "Slices": 3, "PixelSize_um": 0.65}
+    path = write_micromanager(tmp_path / "mmz_MMStack_Pos0.tif", 12, summary)
+    r = one(path)
+    assert r["nFrames"] == 4 * 3
+    assert "frameRate" not in r
+    assert any("time between stacks of 3 slices" in w for w in r["_warnings"])
 
 
 # --- Bruker --------------------------------------------------------------------------
@@ -328,6 +411,23 @@ def test_bruker_multi_plane(tmp_path: Path) -> None:
     assert r["nFrames"] == 12
     assert r["zVoxelSize"] == 1.25
     assert "micronsPerPixel" not in str(r["_prov"]["zVoxelSize"].detail)
+
+
+def test_bruker_rate_is_that_of_the_frames_state(tmp_path: Path) -> None:
+    """PrairieView's top-level state is what was set before the run; each <Frame>'s
+    shard states what applied to it (the corpus' T-series: 0.032953338 s at the top,
+    0.033474224 s in every frame, its relativeTime steps). The rate is the frames' one,
+    checked against the frames' relativeTime span. Before the fix: 1 / 0.032953338."""
+    import xml.etree.ElementTree as ET
+
+    xml = write_bruker(tmp_path / "s", frames=6, period=0.032953338,
+                       frame_period=0.033474224)
+    r = one(xml)
+    frames = ET.parse(xml).getroot().findall("Sequence/Frame")
+    times = [float(fr.get("relativeTime", "")) for fr in frames]
+    assert r["nFrames"] == len(frames) == 6
+    assert r["frameRate"] == pytest.approx((len(times) - 1) / (times[-1] - times[0]))
+    assert "top-level state says 0.0329533" in r["_prov"]["frameRate"].detail
 
 
 def test_bruker_multi_plane_on_a_piezo_takes_the_device_that_moves(tmp_path: Path) -> None:
@@ -389,6 +489,31 @@ def test_thorimage_one_tiff_a_frame(tmp_path: Path) -> None:
     r = one(xml)
     assert r["nFrames"] == len(list(tmp_path.glob("ChanA_*.tif"))) == 6
     assert not r["_warnings"]
+
+
+@pytest.mark.parametrize("average", [1, 4, 10])
+def test_thorimage_averaged_frames_are_stored_at_the_rate_over_averagenum(
+        tmp_path: Path, average: int) -> None:
+    """With averageMode 1 each stored frame is the mean of averageNum scans (a second
+    reader, utils2p-style: raw frame rate / n_averaging for a single plane); nFrames
+    counts stored frames, so frameRate is <LSM frameRate> / averageNum. Before the fix:
+    60.087 whatever averageNum said."""
+    import xml.etree.ElementTree as ET
+
+    xml = write_thorimage(tmp_path, raw_frames=6, timepoints=6, channels=1, average=average)
+    lsm = ET.parse(xml).getroot().find("LSM")
+    assert lsm is not None
+    scan_rate, n = float(lsm.get("frameRate", "")), int(lsm.get("averageNum", ""))
+    r = one(xml)
+    assert r["nFrames"] == 6
+    assert r["frameRate"] == pytest.approx(scan_rate / n)
+    assert r["_prov"]["frameRate"].source.value == ("computed" if average > 1 else "header")
+
+
+def test_thorimage_fast_z_streaming_is_not_averaged(tmp_path: Path) -> None:
+    xml = write_thorimage(tmp_path, mode=1, stream_frames=40, average=4)
+    xml.write_text(xml.read_text().replace('zFastEnable="0"', 'zFastEnable="1"'))
+    assert one(xml)["frameRate"] == 60.087
 
 
 def test_thorimage_raw_size_not_whole_frames_is_refused(tmp_path: Path) -> None:

@@ -66,6 +66,9 @@ class NeoFormat:
     #: opened to decide (Intan's ``amplifier.dat``): the row is asked only through
     #: ``Extractor.claim_content``, once no family claims the file by name or sidecar.
     by_content: bool = False
+    #: Why no ``lsb`` can be given for its integer samples, where the file does not keep
+    #: their scale and neo's gain is a placeholder; "" where neo's gain is the file's.
+    no_scale: str = ""
 
     def matches_name(self, path: Path) -> bool:
         name = path.name.lower()
@@ -327,6 +330,11 @@ FORMATS: tuple[NeoFormat, ...] = (
     NeoFormat("tdt", "TDT", (".tev", ".tsq"), "TdtRawIO", folder=True, needs=_tdt_needs,
               anchor=_tdt_anchor, companions=_tdt_companions, open_kwargs=_tdt_kwargs,
               parts="always",
+              # neo's TdtRawIO sets gain 1.0 "uV" on every stream channel (neo issue 1369):
+              # Synapse scales integer stores by a gizmo setting the block does not keep.
+              no_scale="TDT keeps no scale for integer stores (Synapse scales them by a "
+                       "gizmo setting the block does not record; neo's gain 1 µV is a "
+                       "placeholder)",
               # read by our own .Tbk + .tsq reader (extractors/neo/tdt.py); neo where it
               # stands aside (.sev-flagged stores, blocks it cannot take)
               reads="the whole .tsq index (one 40-byte entry per stored block), by "

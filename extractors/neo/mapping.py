@@ -108,7 +108,7 @@ def _stream(fmt: NeoFormat, reader: str, name: str, s: dict[str, Any]) -> tuple[
                    f"{len(sizes)} segments {sizes}")
         _gaps(s["segments"], sr, f)
     _dtype(s, where, f)
-    _lsb(s, where, f)
+    _lsb(s, where, f, fmt.no_scale)
     if "groups" in s:
         _groups(s, where, f)
     tagger = _TAGGERS.get(fmt.key)
@@ -207,11 +207,14 @@ def _dtype(s: dict[str, Any], where: str, f: Fields) -> None:
     f.header("type", name, f"{where}: the stored dtype")
 
 
-def _lsb(s: dict[str, Any], where: str, f: Fields) -> None:
+def _lsb(s: dict[str, Any], where: str, f: Fields, no_scale: str = "") -> None:
     kind = f.values.get("type", "")
     if not kind.startswith(("int", "uint")):
         f.warn(f"no lsb: samples are stored as {kind or 'an unknown type'}, not integer "
                "steps")
+        return
+    if no_scale:  # neo's gain is a placeholder, not the file's
+        f.warn(f"no lsb: {no_scale}")
         return
     gains = sorted({abs(g) for g in s["gains"]})
     if len(gains) != 1:
