@@ -12,10 +12,10 @@ frame: a one-hour 30 Hz series is ~65 MB and takes a few seconds); no TIFF is op
 
 Values:
 
-- ``frameRate`` = 1 / the ``framePeriod`` the ``<Frame>`` elements' own state gives
-  (the value that applied to them), else the top-level one (the state before the
-  sequence ran); per frame: per plane of a multi-plane sequence, as ``nFrames`` counts
-  planes;
+- ``frameRate`` = 1 / the top-level ``framePeriod`` (per frame: per plane of a
+  multi-plane sequence, as ``nFrames`` counts planes); when the ``<Frame>`` elements' own
+  state gives another period, a warning gives its rate (the frames' one where the top
+  level gives none);
 - ``horizontalResolution``/``verticalResolution`` = ``pixelsPerLine``/``linesPerFrame``;
 - ``xVoxelSize``/``yVoxelSize`` = ``micronsPerPixel`` XAxis/YAxis; ``zVoxelSize`` only
   for a multi-plane sequence whose planes are evenly spaced (the ZAxis focus positions of
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,24 +134,30 @@ class BrukerExtractor(Extractor):
         return [self.result(path, TWO_PHOTON, f)]
 
     def _rate(self, path: Path, pv: _PrairieView, f: Fields) -> None:
-        """1 / the frames' framePeriod: a <Frame>'s state shard gives the values that
-        applied to it, the top-level state those set before the sequence ran (the corpus'
-        T-series: 0.033474224 s a frame, its relativeTime steps, against 0.032953338 s at
-        the top). The top-level one serves where the frames state none."""
+        """1 / the top-level framePeriod, the sequence's rate as PrairieView states it and
+        its readers (roiextractors, the corpus' independent reader) report it.
+
+        Each <Frame>'s own state shard may give another framePeriod (the corpus' T-series:
+        0.033474224 s in every frame, its relativeTime steps, against 0.032953338 s at the
+        top): a warning gives that rate, so a user who times by frames sees it. The frames'
+        period serves where the top-level state gives none.
+        """
         top = finite_number(pv.state.get("framePeriod"))
         periods = {p for s in pv.sequences for p in s.periods if p > 0}
-        if len(periods) == 1:
-            [period] = periods
-            said = (f"; the top-level state says {top:g} s" if top is not None and top != period
-                    else "")
-            f.header("frameRate", 1 / period, f"1 / {path.name} <Frame> framePeriod "
-                     f"({period:g} s, every frame's state){said}")
+        if top is None or top <= 0:
+            if len(periods) == 1:
+                [period] = periods
+                f.header("frameRate", 1 / period, f"1 / {path.name} <Frame> framePeriod "
+                         f"({period:g} s, every frame's state; no top-level one)")
             return
-        if len(periods) > 1:
+        f.header("frameRate", 1 / top, f"1 / {path.name} framePeriod ({top:g} s)")
+        if len(periods) == 1 and not math.isclose(next(iter(periods)), top, rel_tol=1e-6):
+            [period] = periods
+            f.warn(f"the frames' own state says framePeriod {period:g} s ({1 / period:.6g} "
+                   f"Hz); frameRate is 1 / the top-level framePeriod ({top:g} s)")
+        elif len(periods) > 1:
             f.warn(f"the frames state {len(periods)} framePeriod values ({min(periods):g} to "
                    f"{max(periods):g} s): frameRate is 1 / the top-level framePeriod")
-        if top is not None and top > 0:
-            f.header("frameRate", 1 / top, f"1 / {path.name} framePeriod ({top:g} s)")
 
     def _wavelength(self, path: Path, state: dict[str, Any], f: Fields) -> None:
         lasers = state.get("laserWavelength")

@@ -8,9 +8,8 @@ Values:
 
 - ``horizontalResolution``/``verticalResolution`` = ``<LSM pixelX pixelY>``;
   ``xVoxelSize``/``yVoxelSize`` = ``<LSM pixelSizeUM>``;
-- ``frameRate`` = ``<LSM frameRate>``, the scanner's frame rate; with frame averaging on
-  (``averageMode`` 1, outside fast-Z streaming) that rate / ``averageNum``, the rate of
-  the frames as stored (each the mean of averageNum scans), as nFrames counts them;
+- ``frameRate`` = ``<LSM frameRate>``, the scanner's frame rate (with averaging on, a
+  warning says how many scans make a saved frame, and the rate frames were saved at);
 - ``nFrames``: ``<CaptureMode mode=0>`` (Z and T) timepoints x z steps (when the z stage
   is on); ``mode=1`` (streaming) ``<Streaming frames>``; a ``.raw`` file beside the XML
   is counted by its size (pixelX x pixelY x 2 bytes x channels a frame), and the first
@@ -86,7 +85,17 @@ class ThorImageExtractor(Extractor):
         if size:
             f.header("xVoxelSize", size, "Experiment.xml <LSM pixelSizeUM>")
             f.header("yVoxelSize", size, "Experiment.xml <LSM pixelSizeUM>")
-        self._rate(xml, lsm, f)
+        rate = _positive(lsm.get("frameRate"))
+        if rate:
+            f.header("frameRate", rate, "Experiment.xml <LSM frameRate>")
+            averages = _count(lsm.get("averageNum"))
+            if lsm.get("averageMode") == "1" and averages and averages > 1:
+                # The scanner's rate, as ThorImage states it and its readers report it;
+                # the frames as stored (each the mean of averageNum scans) come at a
+                # rate averageNum times lower, which the warning gives.
+                f.warn(f"averaging is on ({averages} scans a frame): frameRate is the "
+                       f"scanner's <LSM frameRate>; frames were saved at "
+                       f"{rate / averages:g} Hz")
         channels = len(xml.get("Wavelength", [])) or 1
         zstage = xml.get("ZStage", {})
         steps = _count(zstage.get("steps")) or 1
@@ -101,28 +110,6 @@ class ThorImageExtractor(Extractor):
             f.started(when, Source.HEADER, "Experiment.xml <Date uTime> (local offset from "
                       "<Date date>)")
         return [self.result(path, _record_type(xml), f)]
-
-    @staticmethod
-    def _rate(xml: dict[str, Any], lsm: dict[str, str], f: Fields) -> None:
-        """frameRate: the rate of the frames as stored.
-
-        ``<LSM frameRate>`` is the scanner's rate; with frame averaging on (``averageMode``
-        1) each stored frame is the mean of ``averageNum`` scans, so frames are stored at
-        that rate / averageNum (ScanImage's logAverageFactor alike). Fast-Z streaming does
-        not average: its planes come at the scanner's rate.
-        """
-        rate = _positive(lsm.get("frameRate"))
-        if not rate:
-            return
-        averages = _count(lsm.get("averageNum"))
-        fast_z = (xml.get("CaptureMode", {}).get("mode") == "1"
-                  and xml.get("Streaming", {}).get("zFastEnable") == "1")
-        if lsm.get("averageMode") == "1" and averages and averages > 1 and not fast_z:
-            f.computed("frameRate", rate / averages, f"Experiment.xml <LSM frameRate> "
-                       f"{rate:g} / <LSM averageNum> {averages} (averageMode 1: each stored "
-                       "frame is the mean of that many scans)")
-            return
-        f.header("frameRate", rate, "Experiment.xml <LSM frameRate>")
 
     @staticmethod
     def _raws(path: Path) -> list[Path]:

@@ -56,41 +56,6 @@ def _compare(key: str, expected: dict[str, Any], got: dict[str, Any], rtype: str
     return problems
 
 
-def _stored_rate(path: Path, expected: dict[str, Any]) -> dict[str, Any]:
-    """The truth with the frameRate of the frames as stored (ThorImage, Bruker).
-
-    The truth copies ``<LSM frameRate>``, the scanner's rate; with averageMode 1 each
-    stored frame (one TIFF, as nFrames counts them) is the mean of averageNum scans, so
-    frames are stored at that rate / averageNum (a second reader's arithmetic on the XML).
-    """
-    import xml.etree.ElementTree as ET
-
-    if expected.get("_family") == "Bruker" and "frameRate" in expected:
-        return {**expected, "frameRate": _bruker_frames_rate(path, expected["frameRate"])}
-    if expected.get("_family") != "ThorImage" or "frameRate" not in expected:
-        return expected
-
-    lsm = ET.parse(path).getroot().find("LSM")
-    assert lsm is not None
-    assert float(lsm.get("frameRate", "nan")) == pytest.approx(expected["frameRate"])
-    if lsm.get("averageMode") == "1" and int(lsm.get("averageNum", "1")) > 1:
-        return {**expected, "frameRate": expected["frameRate"] / int(lsm.get("averageNum", "1"))}
-    return expected
-
-
-def _bruker_frames_rate(path: Path, top_rate: float) -> float:
-    """PrairieView: the rate of the frames as their relativeTime gives it. The truth
-    takes 1 / the top-level framePeriod (the state before the run); its note says the
-    frames carry another framePeriod (0.033474224 s: 29.87 Hz), which applied to them."""
-    import xml.etree.ElementTree as ET
-
-    root = ET.parse(path).getroot()
-    top = root.find("PVStateShard/PVStateValue[@key='framePeriod']")
-    assert top is not None and 1 / float(top.get("value", "nan")) == pytest.approx(top_rate)
-    times = [float(fr.get("relativeTime", "nan")) for fr in root.iter("Frame")]
-    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else top_rate
-
-
 def test_the_corpus_has_entries_of_every_family(truth3: dict[str, Any]) -> None:
     families = {truth3[k]["_family"] for k in _entries(truth3)}
     assert families == set(FAMILIES)
@@ -107,7 +72,6 @@ def test_every_entry_equals_the_independent_readers(corpus3: Path,
             failures[key] = [f"{len(results)} records"]
             continue
         r = results[0]
-        expected = _stored_rate(path, expected)
         problems = _compare(key, expected, dict(r.type_json), r.type)
         if problems:
             failures[key] = problems
