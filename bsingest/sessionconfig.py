@@ -63,7 +63,7 @@ from .quantities import STATED as STATED_QUANTITIES
 from .quantities import QuantityError
 from .quantities import parse as parse_quantity
 from .records import DESCRIPTION_LIMIT, Links
-from .settings import PORTALS, check_server_text, config_file, read_toml
+from .settings import PORTALS, check_server_text, config_file, present, read_toml
 
 __all__ = ["SESSION_FILE", "Existing", "FileRule", "IngestOptions", "load_options",
            "stated_rules", "type_map_rules"]
@@ -374,14 +374,14 @@ def load_options(session_dir: str | os.PathLike[str] | None = None, **given: Any
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     config = config_file()
-    if config.is_file():
+    if present(config):
         # Its server and api are read by bsingest.settings, for the server a run talks to.
         layer = _read(config, leave=_SETTINGS_KEYS)
         _merge(values, layer)
         origins.update({k: str(config) for k, v in layer.items() if _present(v)})
     if session_dir is not None:
         session_file = Path(session_dir) / SESSION_FILE
-        if session_file.is_file():
+        if present(session_file):
             layer = _read(session_file)
             _merge(values, layer)
             origins.update({k: str(session_file) for k, v in layer.items() if _present(v)})

@@ -383,6 +383,16 @@ def check_api(value: object, source: str) -> str:
     return str(text)
 
 
+def present(path: Path) -> bool:
+    """Whether the user put something at ``path`` for bsingest to read.
+
+    Anything under that name counts (a folder, a link to nowhere, a link loop), so that
+    reading it fails in a line naming it; ``is_file()`` said False for those, and the
+    session's settings were silently ignored. Only no entry at all is "not there".
+    """
+    return os.path.lexists(path)
+
+
 def read_toml(path: Path, what: str = "") -> dict[str, Any]:
     """A TOML file as a table; anything wrong with it (unreadable, not TOML, nested deeper
     than the parser recurses) is a one-line :class:`UsageError` naming the file."""
@@ -408,7 +418,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _config() -> dict[str, object]:
     path = config_file()
-    if not path.is_file():
+    if not present(path):
         return {}
     # The one reader of settings files: a BOM, an integer of 5,000 digits or arrays nested
     # 10,000 deep are one line naming the file, as in bsingest.toml (they were a

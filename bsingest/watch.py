@@ -158,10 +158,10 @@ def session_of(root: Path, steps: tuple[str, ...], path: str | os.PathLike[str])
 
 def session_markers(folder: Path) -> tuple[str, ...]:
     """The completion markers a session's ``bsingest.toml`` names (``[watch] markers``)."""
-    from .sessionconfig import SESSION_FILE, read_toml
+    from .sessionconfig import SESSION_FILE, present, read_toml
 
     path = folder / SESSION_FILE
-    if not path.is_file():
+    if not present(path):
         return ()
     try:
         table = read_toml(path).get("watch") or {}

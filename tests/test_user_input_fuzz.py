@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import tempfile
 from collections.abc import Iterator
@@ -348,16 +347,26 @@ def test_a_bom_as_notepad_writes_it_is_read(srv: LocalServer, home: Path) -> Non
     assert (options.container, options.portal) == (UUID, "public")
 
 
-def test_an_unreadable_bsingest_toml_is_one_line(srv: LocalServer, home: Path) -> None:
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        pytest.skip("root reads a file of mode 000")
-    folder = _session(home, f'session = "{UUID}"\n')
-    (folder / "bsingest.toml").chmod(0)
-    try:
-        result, sent = _run(srv, ["ingest", str(folder), "--server", srv.url], token=srv.pat)
-    finally:
-        (folder / "bsingest.toml").chmod(0o600)
-    assert_usage(result, sent, str(folder / "bsingest.toml"), "cannot read")
+@pytest.mark.parametrize("kind", ["link loop", "folder", "link to nowhere"])
+@pytest.mark.parametrize("which", ["bsingest.toml", "config file"])
+def test_a_settings_file_that_cannot_be_read_is_one_line(srv: LocalServer, home: Path,
+                                                         kind: str, which: str) -> None:
+    """A bsingest.toml (or config file) no one can read, root included (a rig's service
+    often runs as an administrator): it was silently ignored (``is_file()`` is False for
+    each of these), so a session's settings were not applied and nothing said why."""
+    folder = _session(home)
+    path = folder / "bsingest.toml" if which == "bsingest.toml" else _config_file(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "link loop":
+        path.symlink_to(path.name)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to(path.parent / "gone.toml")
+    with pytest.raises(OSError):
+        path.read_bytes()  # unreadable for this process, whoever runs it
+    result, sent = _run(srv, ["ingest", str(folder), "--server", srv.url], token=srv.pat)
+    assert_usage(result, sent, str(path), "cannot read")
 
 
 @pytest.mark.parametrize("layout", ["csv", "toml", "bsingest.toml journal"])
