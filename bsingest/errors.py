@@ -34,6 +34,7 @@ import os
 from collections.abc import Iterable, Mapping
 
 __all__ = [
+    "UNAVAILABLE",
     "ApiError",
     "AuthError",
     "BadAnswer",
@@ -188,6 +189,15 @@ class SignInError(BsingestError):
 
 class JournalError(BsingestError):
     """The local outbox (journal) cannot be opened, read or written."""
+
+
+#: The server did not give a usable answer: none (TransportError), 5xx or 429 that
+#: outlasted the retries, or a 2xx the contract does not allow (BadAnswer: a proxy's page,
+#: an envelope without the record), which proves nothing either way. It is down or
+#: overloaded, not refusing the records: they stay queued in the journal (exit 3) rather
+#: than fail. Caught as one by ingest, the uploader and watch.
+UNAVAILABLE: tuple[type[BsingestError], ...] = (TransportError, ServerError, RateLimited,
+                                                BadAnswer)
 
 
 def _cut(text: str, limit: int = BODY_LIMIT) -> str:

@@ -31,14 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 from . import _callable, exitcodes
 from .errors import (
+    UNAVAILABLE,
     ApiError,
     AuthError,
-    BadAnswer,
     BsingestError,
-    RateLimited,
     RecordInvalid,
-    ServerError,
-    TransportError,
     UsageError,
 )
 from .generations import DEFAULT, GENERATIONS, Wire, implied_by, wire_for
@@ -67,11 +64,6 @@ __all__ = ["FileResult", "IngestReport", "Prepared", "Run", "check_usage", "deli
 log = logging.getLogger(__name__)
 
 _EDGE = 1 << 20  # the fingerprint hashes the first and the last MiB
-# No answer, or 5xx/429 that outlasted the retries: the server is down or overloaded, not
-# refusing these records; they stay queued in the journal (exit 3) rather than fail.
-# A 2xx the contract does not allow (a proxy's page, an envelope without the record)
-# proves nothing either way: the records wait, as for a server that did not answer.
-_UNAVAILABLE = (TransportError, ServerError, RateLimited, BadAnswer)
 
 
 @dataclass
@@ -505,7 +497,7 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
         try:
             made = _session_for(session, options, prepared, client, jr, report.server,
                                 dry_run=dry_run)
-        except _UNAVAILABLE as exc:
+        except UNAVAILABLE as exc:
             return _all(report, prepared, QUEUED if not dry_run else "would-queue",
                         f"queued: the session could not be created ({exc}); run the same "
                         "command again", progress)
@@ -560,7 +552,7 @@ def deliver(session: Path, options: IngestOptions, prepared: Prepared, client: B
                     done.add(outcome.key)
         uploader.run([e for e in entries if e.key not in done], executor=executor,
                      progress=one_done)
-    except _UNAVAILABLE as exc:
+    except UNAVAILABLE as exc:
         log.warning("server unreachable: %s", exc)
         reported = {r.key for r in report.results}
         for e in (e for e in entries if e.key not in reported):
@@ -617,7 +609,7 @@ def adopt_legacy(uploader: Uploader, entries: Sequence[Entry], legacy: dict[str,
         journal.mark(e, "sending", server_id=server_id, attempt=True)
         try:
             changed = uploader.client.update(wire.model, server_id, wire.changes(e.record))
-        except _UNAVAILABLE as exc:
+        except UNAVAILABLE as exc:
             journal.mark(e, "pending", error=str(exc))
             outcomes.append(Outcome(e.dataset, e.key, e.path, QUEUED, None, f"queued: {exc}"))
             continue
@@ -674,7 +666,7 @@ def _dry_run(report: IngestReport, prepared: Prepared, uploader: Uploader,
         check_references(uploader.client, options, uploader.lookups)
         on_server = (uploader.lookups.listing(container, uploader.server_records)
                      if uploader.lookups else uploader.server_records(container))
-    except _UNAVAILABLE as exc:
+    except UNAVAILABLE as exc:
         report.error = f"dry run: cannot reach {uploader.client.server}: {exc}"
         for path, key, body, _ in prepared.records:
             _emit(report, FileResult(path, "would-queue", body["type"], key), progress)
@@ -733,7 +725,7 @@ def push(*, client: BrainstemClient, journal: Journal, dataset: str | None = Non
     by_key = {(e.dataset, e.key): e for e in entries}
     try:
         outcomes = uploader.run(entries)
-    except _UNAVAILABLE as exc:
+    except UNAVAILABLE as exc:
         return results + [FileResult(e.path, QUEUED, e.record.get("type"), e.key,
                                      error=f"queued: {exc}") for e in entries]
     for o in outcomes:

@@ -58,14 +58,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
+    UNAVAILABLE,
     ApiError,
     AuthError,
-    BadAnswer,
     JournalError,
     NotFound,
-    RateLimited,
     Rejected,
-    ServerError,
     TransportError,
 )
 from .generations import Wire, wire_for
@@ -109,9 +107,6 @@ MODEL = "modules/experimentdata"
 
 #: Names asked for in one query of a wave: a URL of a few KiB, one page of answers.
 WAVE = 100
-# A 2xx the contract does not allow (a proxy's page, an envelope without the record)
-# proves nothing either way: the records wait, as for a server that did not answer.
-_UNAVAILABLE = (TransportError, ServerError, RateLimited, BadAnswer)
 
 
 class Lookups:
@@ -379,7 +374,7 @@ class Uploader:
                 try:
                     on_server = (self.lookups.listing(dataset, self.server_records)
                                  if self.lookups else self.server_records(dataset))
-                except _UNAVAILABLE as exc:
+                except UNAVAILABLE as exc:
                     for e in mine:
                         emit(self._not_listed(e, exc))
                     continue
@@ -434,7 +429,7 @@ class Uploader:
         self._journal().mark(e, "sending", server_id=server_id, attempt=True)
         try:
             self.client.update(self.wire.model, server_id, changes)  # PATCH: retried
-        except _UNAVAILABLE as exc:
+        except UNAVAILABLE as exc:
             self._journal().mark(e, "pending", error=str(exc))
             raise _Unreachable(str(exc)) from exc
         except ApiError as exc:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadAnswer, BsingestError, RateLimited, ServerError, TransportError, UsageError
+from .errors import UNAVAILABLE, BsingestError, UsageError
 
 if TYPE_CHECKING:
     from .ingest import FileResult, IngestReport
@@ -63,9 +63,6 @@ NETWORK_FS = frozenset({"nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "
 #: The watcher's own state, beside the journal.
 STATE_FILE = "watch.sqlite"
 
-# A 2xx the contract does not allow (a proxy's page, an envelope without the record)
-# proves nothing either way: the records wait, as for a server that did not answer.
-_UNAVAILABLE = (TransportError, ServerError, RateLimited, BadAnswer)
 
 
 @dataclass(frozen=True)
@@ -366,7 +363,7 @@ class Watcher:
         log.info("%s: settled (%d files); ingesting", key, sig.files)
         try:
             report = self._ingest(folder)
-        except _UNAVAILABLE as exc:
+        except UNAVAILABLE as exc:
             log.warning("%s: server unreachable (%s); will retry", key, exc)
             self.retry.add(key)
             self.pending.pop(key, None)
@@ -401,7 +398,7 @@ class Watcher:
             if results:
                 log.info("push: %d records, %d still queued", len(results), still)
             ok = still == 0
-        except _UNAVAILABLE as exc:
+        except UNAVAILABLE as exc:
             log.warning("push: server unreachable (%s)", exc)
             ok = False
         if ok:
