@@ -439,16 +439,21 @@ def _ingest_with(folder: Path, options: IngestOptions, client: BrainstemClient,
     implied = _implied(options)
     if implied is not None and not client.stated:
         client.prefer(implied)
-    options = resolve_api(options, client)
-    _check_ids(options)
     server_key = run.server_key
     if run.dry_run:  # writes nothing anywhere: no journal, no lock file
+        options = resolve_api(options, client)
+        _check_ids(options)
         return _ingest(folder, options, client, None, server_key, dry_run=True,
                        concurrency=run.concurrency, jobs=run.jobs, progress=run.progress)
     journal = run.journal
     own_journal = not isinstance(journal, Journal)
+    # Opened before the server is asked which generation it speaks: a journal that
+    # cannot be opened (--journal in a folder that cannot be made) is said before any
+    # request, as a usage error is (it was said after the probe).
     jr = journal if isinstance(journal, Journal) else Journal(journal or options.journal)
     try:
+        options = resolve_api(options, client)
+        _check_ids(options)
         with session_lock(jr.path.parent, folder, timeout=run.lock_timeout):
             if options.settle:
                 wait_until_settled(folder, options.settle)

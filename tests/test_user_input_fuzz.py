@@ -548,6 +548,25 @@ def test_a_folder_where_a_file_is_expected_is_a_usage_error(
     assert_usage(result, sent, option)
 
 
+def test_a_journal_that_cannot_be_opened_is_said_before_any_request(
+        srv: LocalServer, home: Path) -> None:
+    """--journal under a regular file: no folder can be made there, for root too. It was
+    found after the server had been asked which API it speaks (a request, then exit 1)."""
+    folder = _session(home)
+    blocker = home / "a-file"
+    blocker.write_text("")
+    journal = blocker / "journal.sqlite"
+    result, sent = _run(srv, ["ingest", str(folder), "--server", srv.url, "--session",
+                              srv.seed.session, "--journal", str(journal)], token=srv.pat)
+    assert sent == 0, result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and str(journal) in lines[0] and "cannot open" in lines[0], lines
+    # The journal's own error (exit 1, as a full disk gives): a local fault, not an option
+    # the user got wrong; what changed is that it comes before the server is asked.
+    assert result.exit_code == exitcodes.FAILED
+
+
 @pytest.mark.parametrize("given_as", ["missing", "a file"])
 def test_a_session_folder_that_is_none_is_a_usage_error(
         srv: LocalServer, home: Path, given_as: str) -> None:
