@@ -34,7 +34,6 @@ import os
 from collections.abc import Iterable, Mapping
 
 __all__ = [
-    "UNAVAILABLE",
     "ApiError",
     "AuthError",
     "BadAnswer",
@@ -195,7 +194,8 @@ class JournalError(BsingestError):
 #: outlasted the retries, or a 2xx the contract does not allow (BadAnswer: a proxy's page,
 #: an envelope without the record), which proves nothing either way. It is down or
 #: overloaded, not refusing the records: they stay queued in the journal (exit 3) rather
-#: than fail. Caught as one by ingest, the uploader and watch.
+#: than fail. Caught as one by ingest, the uploader and watch (not in ``__all__``, which
+#: lists the tree's classes, for users to catch by name).
 UNAVAILABLE: tuple[type[BsingestError], ...] = (TransportError, ServerError, RateLimited,
                                                 BadAnswer)
 
