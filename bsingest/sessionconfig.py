@@ -63,6 +63,7 @@ from .quantities import STATED as STATED_QUANTITIES
 from .quantities import QuantityError
 from .quantities import parse as parse_quantity
 from .records import DESCRIPTION_LIMIT, Links
+from .sessions import NAME_LIMIT, is_text
 from .settings import PORTALS, check_server_text, config_file, present, read_toml
 
 __all__ = ["SESSION_FILE", "Existing", "FileRule", "IngestOptions", "load_options",
@@ -344,7 +345,7 @@ class IngestOptions:
                 if text and len(text) > DESCRIPTION_LIMIT:
                     raise UsageError(f"{where}: {len(text)} characters, at most "
                                      f"{DESCRIPTION_LIMIT}")
-                if text and not _is_text(text):
+                if text and not is_text(text):
                     # Bytes that were not UTF-8 on the command line: the record failed as
                     # if its file's name were ("rename the file"), after the look-ups.
                     raise UsageError(f"{where}: not valid UTF-8 text ({text!r})")
@@ -426,21 +427,10 @@ _OPTION_FIELDS = frozenset(IngestOptions.__dataclass_fields__) - {"named", "give
 def _check_session_name(where: str, name: str) -> None:
     """The rules of :func:`bsingest.sessions.ensure_session`, before the server is asked
     anything (a name given that is not UTF-8 was a traceback there, after the probe)."""
-    from .sessions import NAME_LIMIT
-
     if not name or len(name) > NAME_LIMIT:
         raise UsageError(f"{where}: session name {name!r}: 1 to {NAME_LIMIT} characters")
-    if not _is_text(name):
+    if not is_text(name):
         raise UsageError(f"{where}: session name {name!r} is not valid UTF-8 text")
-
-
-def _is_text(text: str) -> bool:
-    """Whether ``text`` can be sent as UTF-8 (a lone surrogate is a byte that was not)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _present(value: Any) -> bool:

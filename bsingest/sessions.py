@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .client import BrainstemClient
     from .journal import Journal
 
-__all__ = ["NAME_LIMIT", "SessionOutcome", "ensure_session", "recording_start"]
+__all__ = ["NAME_LIMIT", "SessionOutcome", "ensure_session", "is_text", "recording_start"]
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def ensure_session(client: BrainstemClient, journal: Journal | None, server_key:
     if not name or len(name) > NAME_LIMIT:
         raise UsageError(f"session name {name!r}: 1 to {NAME_LIMIT} characters "
                          "(--session-name)")
-    if not _is_text(name):
+    if not is_text(name):
         # Bytes that are not UTF-8 (a folder's name, --session-name from a shell in another
         # encoding) reach Python as lone surrogates: the POST body's encoding raised a
         # UnicodeEncodeError traceback.
@@ -150,7 +150,7 @@ def ensure_session(client: BrainstemClient, journal: Journal | None, server_key:
     raise last
 
 
-def _is_text(text: str) -> bool:
+def is_text(text: str) -> bool:
     """Whether ``text`` can be sent as UTF-8 (no lone surrogate from bytes that were not)."""
     try:
         text.encode("utf-8")
