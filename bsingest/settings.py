@@ -38,7 +38,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 from .errors import UsageError
 from .records import APIS
@@ -287,22 +287,26 @@ def configured_server() -> str | None:
     return server or None
 
 
-def check_server_text(server: str, where: str) -> None:
-    """A usage error naming ``where`` (a file, an environment variable) for a server that
-    is no http(s) URL.
+def check_server_text(server: str, where: str | None = None) -> SplitResult:
+    """``server`` split, or a usage error (naming ``where``, a file or an environment
+    variable, when given) for a server that is no http(s) URL.
 
-    The client's own message ("server 'ftp://x' is not an http(s) URL") left the user to
-    guess where it was written, and "http://[::1" was a ValueError traceback. The rest
-    (plain http, credentials in the URL) is the client's to refuse
-    (:func:`bsingest.client.urls.check_server_url`; not imported here: it brings httpx).
+    The one check of a server's URL text: the client's (:func:`bsingest.client.urls.
+    check_server_url`, which adds plain http, credentials, a query) starts with it, and
+    settings use it without importing the client (it brings httpx). Without ``where``, the
+    user was left to guess where "server 'ftp://x' is not an http(s) URL" was written; and
+    "http://[::1" (an unclosed bracket) or a port of 99999 was a ValueError traceback, or
+    a request to a port that cannot be.
     """
+    said = f"{where}: " if where else ""
     try:
         parts = urlsplit(server)
         parts.port  # noqa: B018 - raises for a port that is not a number of 0 to 65535
     except ValueError as exc:
-        raise UsageError(f"{where}: server {server!r} is not a URL: {exc}") from None
+        raise UsageError(f"{said}server {server!r} is not a URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{where}: server {server!r} is not an http(s) URL")
+        raise UsageError(f"{said}server {server!r} is not an http(s) URL")
+    return parts
 
 
 def save_server(server: str) -> Path:

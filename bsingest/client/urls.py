@@ -7,10 +7,9 @@ every id put into a URL must be a UUID (nothing can send ``../../stem/dataset/``
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from ..errors import UsageError
 from ..ids import check_id
+from ..settings import check_server_text
 
 __all__ = ["LOOPBACK_HOSTS", "MODELS", "check_id", "check_server_url", "model_path", "show"]
 
@@ -45,15 +44,7 @@ def check_server_url(server: str, allow_insecure_http: bool = False) -> str:
     and a URL with credentials, a query, a fragment or characters a URL cannot hold."""
     if any(c.isspace() or not c.isprintable() for c in server):
         raise UsageError(f"server {server!r} holds spaces or control characters")
-    try:
-        parts = urlsplit(server)
-        parts.port  # noqa: B018 - raises for a port that is not a number of 0 to 65535
-    except ValueError as exc:
-        # "http://[::1" (an unclosed IPv6 bracket) or ":99999" in the config file or
-        # BRAINSTEM_SERVER: a ValueError traceback, or a request to a port that cannot be.
-        raise UsageError(f"server {server!r} is not a URL: {exc}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"server {server!r} is not an http(s) URL")
+    parts = check_server_text(server)
     if "@" in parts.netloc:
         raise UsageError("put no credentials in the server URL: use a token")
     if "?" in server or "#" in server:
