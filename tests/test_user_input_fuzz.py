@@ -207,6 +207,11 @@ TOP_BAD: dict[str, st.SearchStrategy[Any]] = {
 }
 
 
+def _procedure(srv: LocalServer) -> str:
+    """A procedure the local server was seeded with (a session's links need one)."""
+    return next(iter(srv.seed.procedures.values()))
+
+
 def _the_key(key: str, line: str) -> None:
     """The line names the key: as itself, or as the option of the same name."""
     assert key in line or key.replace("_", "-") in line, (key, line)
@@ -219,7 +224,7 @@ def test_a_bad_top_level_value_in_bsingest_toml_is_one_line_naming_file_and_key(
     key = data.draw(st.sampled_from(sorted(TOP_BAD)), label="key")
     bad = data.draw(TOP_BAD[key], label="value")
     table: dict[str, Any] = {"session": srv.seed.session,
-                             "procedures": [next(iter(srv.seed.procedures.values()))]}
+                             "procedures": [_procedure(srv)]}
     if key == "project":
         table = {"create_session": True, "procedures": table["procedures"]}
     table[key] = bad
@@ -264,7 +269,7 @@ def test_a_bad_value_in_a_files_rule_is_one_line_naming_file_rule_and_key(
     bad = data.draw(RULE_BAD[key], label="value")
     rule: dict[str, Any] = {"match": "*.dat", key: bad}
     table = {"session": srv.seed.session,
-             "procedures": [next(iter(srv.seed.procedures.values()))]}
+             "procedures": [_procedure(srv)]}
     folder = _session(home, toml_text(table, [rule]))
     result, sent = _run(srv, ["ingest", str(folder), "--server", srv.url, "--dry-run"],
                         token=srv.pat)
@@ -279,7 +284,7 @@ def test_a_bad_equipment_id_in_a_files_rule_is_refused_before_any_request(
         srv: LocalServer, home: Path, ids: list[str]) -> None:
     """It was checked once the server's generation was known: after the probe."""
     table = {"session": srv.seed.session,
-             "procedures": [next(iter(srv.seed.procedures.values()))]}
+             "procedures": [_procedure(srv)]}
     folder = _session(home, toml_text(table, [{"match": "*.dat", "equipment": ids}]))
     result, sent = _run(srv, ["ingest", str(folder), "--server", srv.url, "--dry-run"],
                         token=srv.pat)
@@ -374,7 +379,7 @@ def test_a_path_with_a_nul_character_in_a_file_is_one_line(srv: LocalServer, hom
                                                            layout: str) -> None:
     """A manifest's folder (or a journal) with a NUL: "ValueError: embedded null byte"."""
     folder = _session(home)
-    procedure = next(iter(srv.seed.procedures.values()))
+    procedure = _procedure(srv)
     if layout == "bsingest.toml journal":
         toml = folder / "bsingest.toml"
         toml.write_text(f'session = "{srv.seed.session}"\nprocedures = ["{procedure}"]\n'
@@ -407,7 +412,7 @@ def test_the_servers_table_bsingest_writes_in_the_config_file_does_not_stop_inge
     folder = _session(home)
     result, _ = _run(srv, ["ingest", str(folder), "--server", srv.url, "--session",
                            srv.seed.session, "--procedure",
-                           next(iter(srv.seed.procedures.values())), "--dry-run"],
+                           _procedure(srv), "--dry-run"],
                      token=srv.pat)
     assert result.exit_code == 0, result.output
 
@@ -421,7 +426,7 @@ def test_an_api_stated_for_one_server_is_not_applied_to_another(
     folder = _session(home)
     result, _ = _run(srv, ["ingest", str(folder), "--server", srv.url, "--session",
                            srv.seed.session, "--procedure",
-                           next(iter(srv.seed.procedures.values())), "--dry-run", "--json"],
+                           _procedure(srv), "--dry-run", "--json"],
                      token=srv.pat)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["api"] == "2026"
@@ -435,7 +440,7 @@ def test_api_as_a_number_in_the_config_file_is_taken_by_every_command(
     folder = _session(home)
     for args in (["records", "list"],
                  ["ingest", str(folder), "--session", srv.seed.session, "--procedure",
-                  next(iter(srv.seed.procedures.values())), "--dry-run"]):
+                  _procedure(srv), "--dry-run"]):
         result, _ = _run(srv, args, token=srv.pat)
         assert result.exit_code == 0, (args[0], result.output)
 
@@ -586,7 +591,7 @@ def test_notes_a_record_cannot_hold_are_refused_before_any_request(
     file's name were not UTF-8 ('rename the file'), exit 1."""
     folder = _session(home)
     links = (["--session", srv.seed.session, "--procedure",
-              next(iter(srv.seed.procedures.values()))] if option == "--notes"
+              _procedure(srv)] if option == "--notes"
              else ["--dataset", UUID, "--action", UUID])
     result, sent = _run(srv, ["ingest", str(folder), "--server", srv.url, *links,
                               option, text], token=srv.pat)
@@ -599,7 +604,7 @@ def test_a_session_name_that_is_not_utf8_is_one_line(srv: LocalServer, home: Pat
     folder = _session(home)
     result, sent = _run(srv, ["ingest", str(folder), "--server", srv.url, "--create-session",
                               "--project", UUID, "--procedure",
-                              next(iter(srv.seed.procedures.values())),
+                              _procedure(srv),
                               "--session-name", "day\udcff1"], token=srv.pat)
     assert_usage(result, sent, "--session-name", "UTF-8")
 
@@ -702,7 +707,7 @@ def test_ingest_keywords_of_the_wrong_kind_raise_a_usage_error_before_any_reques
     key = data.draw(st.sampled_from(sorted(KEYWORD_BAD)), label="keyword")
     bad = data.draw(KEYWORD_BAD[key], label="value")
     keywords: dict[str, Any] = {"session": srv.seed.session,
-                                "procedures": [next(iter(srv.seed.procedures.values()))],
+                                "procedures": [_procedure(srv)],
                                 "server": srv.url, "token": srv.pat, "dry_run": True}
     if key == "project":
         del keywords["session"]
