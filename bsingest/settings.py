@@ -419,7 +419,6 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-
 def _config() -> dict[str, object]:
     path = config_file()
     if not present(path):

@@ -346,3 +346,15 @@ def test_intan_files_saved_one_after_another_are_one_modality(tmp_path: Path) ->
         ("durations", "rec_231117_052500.rhd#amplifier"),
         ("durations", "rec_231117_052704.rhd#amplifier"),
         ("starts", "rec_231117_052704.rhd#amplifier")}
+
+
+def test_a_session_settings_file_that_cannot_be_read_is_said_not_skipped(tmp_path: Path) -> None:
+    """A bsingest.toml that is a folder (or a link to nowhere): its [report] thresholds
+    were silently dropped; the report names the file in one line, as ingest does."""
+    from bsingest.errors import UsageError
+    from bsingest.report import report_settings
+
+    session = tmp_path / "day1"
+    (session / "bsingest.toml").mkdir(parents=True)
+    with pytest.raises(UsageError, match=r"bsingest\.toml: cannot read"):
+        report_settings(session)

@@ -77,14 +77,14 @@ def build_report(session_dir: str | os.PathLike[str], *, settings: ReportSetting
 def report_settings(session_dir: str | os.PathLike[str] | None = None) -> ReportSettings:
     """``[report]`` from the user's config file, then the session's ``bsingest.toml``."""
     from bsingest.sessionconfig import SESSION_FILE
-    from bsingest.settings import config_file, read_toml
+    from bsingest.settings import config_file, present, read_toml
 
     values: dict[str, float] = {}
     files = [config_file()]
     if session_dir is not None:
         files.append(Path(session_dir) / SESSION_FILE)
     for f in files:
-        if not f.is_file():
+        if not present(f):  # a folder or a broken link there is said, not skipped
             continue
         table = read_toml(f).get("report", {})  # one line for any unreadable file
         if not isinstance(table, dict):
